@@ -17,7 +17,8 @@ void plan(int n)
 	}
 }
 
-static int report(int cond, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int
+report(int cond, const char *fmt, va_list ap)
 {
 	tap_run++;
 	if (!cond) {

@@ -58,10 +58,16 @@ int dmp_b64_decode(uint8_t *out, size_t cap, size_t *out_len, const char *in,
 		return DMP_ENOBUFS;
 	}
 	/*
-	 * libsodium checks the alphabet and padding; it does not insist that
-	 * the unused low bits of the last symbol are zero, so check that here:
-	 * only canonical encodings have a single spelling.
+	 * libsodium 1.0.18 maps some bytes >= 0x80 onto alphabet symbols and
+	 * does not insist that the unused low bits of the last symbol are
+	 * zero, so check both here: only canonical ASCII encodings have a
+	 * single spelling.
 	 */
+	for (size_t i = 0; i < len - pad; i++) {
+		if (b64_value(in[i]) < 0) {
+			return DMP_EBASE64;
+		}
+	}
 	if (pad) {
 		last = b64_value(in[len - pad - 1]);
 		if (last < 0 || (last & (pad == 1 ? 0x03 : 0x0f)) != 0) {
