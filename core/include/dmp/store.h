@@ -1,0 +1,229 @@
+/*
+ * core/include/dmp/store.h - the client's local state in one sqlite3
+ * database (mode 0600): identity (salt and public check value only),
+ * contacts, prekey secrets (sealed), the outbox queue with its prepared
+ * records, the replay cache, received-message index, resolver stats.
+ *
+ * Safe for several processes at once (the CLI and dmpfs): WAL mode, a busy
+ * timeout, and every multi-row change in one transaction. A crash at any
+ * point leaves either the old or the new state.
+ *
+ * Thread-safety: one handle per thread.
+ */
+#ifndef DMP_STORE_H
+#define DMP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dmp/common.h"
+
+struct dmp_store; /* opaque */
+
+/**
+ * Open (creating if needed, mode 0600) and migrate the database at @p path.
+ * @param[out] out  new handle (dmp_store_close()); NULL on failure
+ * @return 0, DMP_ESTORE (cannot open, corrupt, newer schema) or DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_store_open(struct dmp_store **out, const char *path);
+void dmp_store_close(struct dmp_store *st); /* NULL: no-op */
+
+/**
+ * Key used to seal secret columns (prekey secrets). Derived by the caller
+ * from the identity secret, so a copied database alone reveals nothing.
+ * Copied into locked memory; wiped on close.
+ */
+int dmp_store_set_seal_key(struct dmp_store *st, const uint8_t key[32]);
+
+/** Last error text from sqlite for logs (borrowed until the next call). */
+const char *dmp_store_errmsg(const struct dmp_store *st);
+
+/* ---- identity --------------------------------------------------------- */
+
+struct dmp_store_identity {
+	char username[65];
+	char domain[254]; /* mesh zone the identity is published in */
+	uint8_t salt[64];
+	size_t salt_len;
+	uint8_t x25519_pk[DMP_X25519_BYTES]; /* passphrase check value */
+	uint8_t ed25519_pk[DMP_ED25519_PK_BYTES];
+	int64_t created;
+	int64_t published; /* last successful publish, 0 = never */
+};
+
+/** @return 0, DMP_ENOENT (no identity yet) or DMP_ESTORE */
+DMP_MUST_CHECK int dmp_store_identity_get(struct dmp_store *st,
+					  struct dmp_store_identity *out);
+/** Create or replace the single identity row. */
+int dmp_store_identity_put(struct dmp_store *st,
+			   const struct dmp_store_identity *id);
+int dmp_store_identity_set_published(struct dmp_store *st, int64_t when);
+
+/* ---- contacts ---------------------------------------------------------- */
+
+struct dmp_store_contact {
+	char alias[65];
+	char address[320]; /* user@zone, or bare username */
+	char username[65];
+	char domain[254];
+	uint8_t x25519_pk[DMP_X25519_BYTES];
+	uint8_t ed25519_pk[DMP_ED25519_PK_BYTES];
+	uint32_t versions; /* bit v set: protocol version v advertised */
+	int blocked;
+	int64_t pinned_at;
+	char pinned_how[32]; /* "fetched", "fingerprint", "manual" */
+};
+
+/** Add or replace (by alias). @return 0 or DMP_ESTORE */
+int dmp_store_contact_put(struct dmp_store *st,
+			  const struct dmp_store_contact *c);
+/** Find by alias, then by address. @return 0, DMP_ENOENT or DMP_ESTORE */
+DMP_MUST_CHECK int dmp_store_contact_get(struct dmp_store *st, const char *name,
+					 struct dmp_store_contact *out);
+/** @return 0, DMP_ENOENT or DMP_ESTORE */
+int dmp_store_contact_remove(struct dmp_store *st, const char *alias);
+int dmp_store_contact_set_blocked(struct dmp_store *st, const char *alias,
+				  int blocked);
+/** Find the contact whose signing key is @p spk. */
+DMP_MUST_CHECK int dmp_store_contact_by_key(struct dmp_store *st,
+					    const uint8_t spk[32],
+					    struct dmp_store_contact *out);
+
+typedef int (*dmp_store_contact_fn)(const struct dmp_store_contact *c,
+				    void *ud);
+/** Call @p fn for every contact in alias order; stops at a non-zero return. */
+int dmp_store_contact_each(struct dmp_store *st, dmp_store_contact_fn fn,
+			   void *ud);
+
+/* ---- prekeys (our own, secrets sealed with the seal key) --------------- */
+
+/** @return 0, DMP_EEXIST (id in use), DMP_EINVAL (no seal key), DMP_ESTORE */
+int dmp_store_prekey_put(struct dmp_store *st, uint32_t id,
+			 const uint8_t secret[DMP_X25519_BYTES], uint64_t exp,
+			 const char *wire);
+/**
+ * Unseal the secret of prekey @p id if it has not expired at @p now.
+ * @return 0, DMP_ENOPREKEY, DMP_EDECRYPT (wrong seal key) or DMP_ESTORE
+ */
+DMP_MUST_CHECK int dmp_store_prekey_get(struct dmp_store *st, uint32_t id,
+					int64_t now,
+					uint8_t secret[DMP_X25519_BYTES]);
+/**
+ * Delete prekey @p id (after a successful decrypt).
+ * @param[out] wire  if not NULL, the published TXT value (for the DNS
+ *                   delete), at most @p wire_cap bytes with NUL
+ */
+int dmp_store_prekey_consume(struct dmp_store *st, uint32_t id, char *wire,
+			     size_t wire_cap);
+/** Number of unexpired prekeys at @p now. */
+int dmp_store_prekey_count(struct dmp_store *st, int64_t now);
+/** Delete prekeys expired before @p now; returns how many. */
+int dmp_store_prekey_reap(struct dmp_store *st, int64_t now);
+
+/* ---- outbox ------------------------------------------------------------ */
+
+enum dmp_outbox_state {
+	DMP_OUTBOX_QUEUED = 0,
+	DMP_OUTBOX_PUBLISHING = 1,
+	DMP_OUTBOX_PUBLISHED = 2,
+	DMP_OUTBOX_FAILED = 3,
+};
+
+/** One DNS record the publisher must write. Chunks first, then manifest. */
+struct dmp_outbox_record {
+	const char *name;  /* owner name */
+	const char *value; /* TXT value */
+	uint32_t ttl;
+};
+
+struct dmp_outbox_msg {
+	int64_t id; /* local queue id */
+	uint8_t msg_id[DMP_MSG_ID_BYTES];
+	char recipient[320];
+	enum dmp_outbox_state state;
+	int attempts;
+	int64_t created;
+	int64_t next_attempt;
+	uint64_t expires; /* manifest exp: pointless to publish after */
+	size_t body_len;
+	int n_records;
+	int n_published;
+	char last_error[256];
+};
+
+/**
+ * Queue one prepared message with all its records in one transaction.
+ * Once this returns 0 the message is durable and will be published
+ * exactly as prepared (a retry never re-encrypts).
+ * @param[out] queue_id  local id
+ * @return 0, DMP_EEXIST (msg_id already queued), DMP_ENOSPC, DMP_ESTORE
+ */
+DMP_MUST_CHECK int dmp_store_outbox_add(struct dmp_store *st,
+					const uint8_t msg_id[DMP_MSG_ID_BYTES],
+					const char *recipient, size_t body_len,
+					const uint8_t *body,
+					const struct dmp_outbox_record *recs,
+					int n_recs, uint64_t expires,
+					int64_t now, int64_t *queue_id);
+
+typedef int (*dmp_store_outbox_fn)(const struct dmp_outbox_msg *m, void *ud);
+/** Messages in a state other than published, oldest first. */
+int dmp_store_outbox_each_pending(struct dmp_store *st, dmp_store_outbox_fn fn,
+				  void *ud);
+DMP_MUST_CHECK int dmp_store_outbox_get(struct dmp_store *st, int64_t queue_id,
+					struct dmp_outbox_msg *out);
+
+typedef int (*dmp_store_record_fn)(int seq, const char *name, const char *value,
+				   uint32_t ttl, int published, void *ud);
+/** The message's records in publish order. */
+int dmp_store_outbox_records(struct dmp_store *st, int64_t queue_id,
+			     dmp_store_record_fn fn, void *ud);
+int dmp_store_outbox_record_done(struct dmp_store *st, int64_t queue_id,
+				 int seq);
+/**
+ * Record an attempt's outcome.
+ * @param state        new state
+ * @param next_attempt when to retry (for queued)
+ * @param error        last error text, or NULL
+ */
+int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
+			       enum dmp_outbox_state state,
+			       int64_t next_attempt, const char *error);
+/** Remove a queued message (cancel). @return 0, DMP_ENOENT, DMP_ESTORE */
+int dmp_store_outbox_cancel(struct dmp_store *st, int64_t queue_id);
+/** Copy of the plaintext body (dmp_free()). */
+DMP_MUST_CHECK int dmp_store_outbox_body(struct dmp_store *st, int64_t queue_id,
+					 uint8_t **body, size_t *len);
+
+/* ---- replay cache (PROTOCOL.md 4.7) ------------------------------------- */
+
+/**
+ * Claim (sender_spk, msg_id) before fetching. An in-flight claim older
+ * than 300 s is stale and may be taken over.
+ * @return 0 (claimed), DMP_EREPLAY (already received) or DMP_EBUSY
+ *         (another worker holds it)
+ */
+DMP_MUST_CHECK int dmp_store_replay_claim(struct dmp_store *st,
+					  const uint8_t spk[32],
+					  const uint8_t msg_id[16],
+					  uint64_t exp, int64_t now);
+/** Drop an in-flight claim after a failed fetch or decrypt. */
+int dmp_store_replay_release(struct dmp_store *st, const uint8_t spk[32],
+			     const uint8_t msg_id[16]);
+/** Mark seen (after a successful decrypt). Kept until @p exp. */
+int dmp_store_replay_finalize(struct dmp_store *st, const uint8_t spk[32],
+			      const uint8_t msg_id[16], uint64_t exp);
+/** 1 if the pair was already received. */
+int dmp_store_replay_seen(struct dmp_store *st, const uint8_t spk[32],
+			  const uint8_t msg_id[16]);
+/** Forget entries whose exp is before @p now. */
+int dmp_store_replay_reap(struct dmp_store *st, int64_t now);
+
+/* ---- key/value settings ------------------------------------------------ */
+
+int dmp_store_kv_set(struct dmp_store *st, const char *key, const char *value);
+/** @return 0, DMP_ENOENT, DMP_ENOBUFS or DMP_ESTORE */
+DMP_MUST_CHECK int dmp_store_kv_get(struct dmp_store *st, const char *key,
+				    char *out, size_t cap);
+
+#endif /* DMP_STORE_H */

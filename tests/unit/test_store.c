@@ -1,0 +1,277 @@
+/* tests/unit/test_store.c - the client store: every table, concurrency
+ * between processes, and the ownership rules of secrets. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dmp/err.h"
+#include "dmp/store.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/dmp-test-store-XXXXXX";
+static char path[256];
+
+static int count_contact(const struct dmp_store_contact *c, void *ud)
+{
+	(void)c;
+	(*(int *)ud)++;
+	return 0;
+}
+
+struct rec_seen {
+	int n;
+	char last[64];
+};
+
+static int collect_record(int seq, const char *name, const char *value,
+			  uint32_t ttl, int published, void *ud)
+{
+	struct rec_seen *s = ud;
+
+	(void)value;
+	(void)ttl;
+	(void)published;
+	s->n++;
+	snprintf(s->last, sizeof(s->last), "%d:%s", seq, name);
+	return 0;
+}
+
+static void test_identity_contacts(struct dmp_store *st)
+{
+	struct dmp_store_identity id = {0}, got;
+	struct dmp_store_contact c = {0}, cg;
+	int n = 0;
+
+	is_int(dmp_store_identity_get(st, &got), DMP_ENOENT,
+	       "no identity in a new store");
+	snprintf(id.username, sizeof(id.username), "alice");
+	snprintf(id.domain, sizeof(id.domain), "mesh.local");
+	id.salt_len = 32;
+	memset(id.salt, 7, 32);
+	memset(id.x25519_pk, 1, 32);
+	id.created = 1000;
+	is_int(dmp_store_identity_put(st, &id), 0, "identity stored");
+	is_int(dmp_store_identity_get(st, &got), 0, "identity read back");
+	is_str(got.username, "alice", "username");
+	is_mem(got.salt, got.salt_len, id.salt, 32, "salt");
+	is_mem(got.x25519_pk, 32, id.x25519_pk, 32, "check value");
+
+	snprintf(c.alias, sizeof(c.alias), "bob");
+	snprintf(c.address, sizeof(c.address), "bob@mesh.local");
+	snprintf(c.username, sizeof(c.username), "bob");
+	snprintf(c.domain, sizeof(c.domain), "mesh.local");
+	memset(c.ed25519_pk, 9, 32);
+	c.versions = 6;
+	snprintf(c.pinned_how, sizeof(c.pinned_how), "fetched");
+	is_int(dmp_store_contact_put(st, &c), 0, "contact stored");
+	is_int(dmp_store_contact_get(st, "bob", &cg), 0, "by alias");
+	is_int(dmp_store_contact_get(st, "BOB@mesh.local", &cg), 0,
+	       "by address, any case");
+	is_int(dmp_store_contact_by_key(st, c.ed25519_pk, &cg), 0, "by key");
+	is_str(cg.alias, "bob", "found the right contact");
+	is_int(dmp_store_contact_set_blocked(st, "bob", 1), 0, "block");
+	is_int(dmp_store_contact_get(st, "bob", &cg), 0, "still there");
+	is_int(cg.blocked, 1, "blocked flag kept");
+	is_int(dmp_store_contact_set_blocked(st, "nobody", 1), DMP_ENOENT,
+	       "blocking an unknown alias fails");
+	dmp_store_contact_each(st, count_contact, &n);
+	is_int(n, 1, "one contact listed");
+	is_int(dmp_store_contact_remove(st, "bob"), 0, "unpin");
+	is_int(dmp_store_contact_get(st, "bob", &cg), DMP_ENOENT, "gone");
+	is_int(dmp_store_contact_remove(st, "bob"), DMP_ENOENT,
+	       "unpin twice fails");
+}
+
+static void test_prekeys(struct dmp_store *st)
+{
+	uint8_t key[32], secret[32], got[32];
+	char wire[64];
+
+	memset(secret, 0x42, 32);
+	is_int(dmp_store_prekey_put(st, 5, secret, 2000, "v=w"), DMP_EINVAL,
+	       "no seal key: secrets are never stored in clear");
+	memset(key, 3, 32);
+	is_int(dmp_store_set_seal_key(st, key), 0, "seal key");
+	is_int(dmp_store_prekey_put(st, 5, secret, 2000, "v=wire5"), 0,
+	       "prekey stored");
+	is_int(dmp_store_prekey_put(st, 5, secret, 2000, "x"), DMP_EEXIST,
+	       "duplicate id refused");
+	is_int(dmp_store_prekey_put(st, 6, secret, 1000, "v=wire6"), 0,
+	       "second prekey");
+	is_int(dmp_store_prekey_count(st, 1500), 1, "one unexpired at 1500");
+	is_int(dmp_store_prekey_get(st, 5, 1500, got), 0, "unsealed");
+	is_mem(got, 32, secret, 32, "secret round trip");
+	is_int(dmp_store_prekey_get(st, 6, 1500, got), DMP_ENOPREKEY,
+	       "expired prekey unusable");
+	is_int(dmp_store_prekey_get(st, 77, 1500, got), DMP_ENOPREKEY,
+	       "unknown prekey");
+	memset(key, 4, 32);
+	dmp_store_set_seal_key(st, key);
+	is_int(dmp_store_prekey_get(st, 5, 1500, got), DMP_EDECRYPT,
+	       "wrong seal key cannot open");
+	memset(key, 3, 32);
+	dmp_store_set_seal_key(st, key);
+	is_int(dmp_store_prekey_consume(st, 5, wire, sizeof(wire)), 0,
+	       "consume");
+	is_str(wire, "v=wire5", "consume returns the published value");
+	is_int(dmp_store_prekey_get(st, 5, 1500, got), DMP_ENOPREKEY,
+	       "consumed prekey gone");
+	is_int(dmp_store_prekey_reap(st, 1500), 1, "reap the expired one");
+}
+
+static void test_outbox(struct dmp_store *st)
+{
+	const struct dmp_outbox_record recs[] = {
+	    {"chunk-0000-abc.mesh.local", "v=dmp1;t=chunk;d=AA==", 300},
+	    {"chunk-0001-abc.mesh.local", "v=dmp1;t=chunk;d=AQ==", 300},
+	    {"slot-3.mb-abc.mesh.local", "v=dmp1;t=manifest;d=Ag==", 300},
+	};
+	uint8_t msg_id[16] = {1, 2, 3};
+	struct dmp_outbox_msg m;
+	struct rec_seen seen = {0};
+	int64_t qid, qid2;
+	uint8_t *body;
+	size_t len;
+
+	is_int(dmp_store_outbox_add(st, msg_id, "bob", 5,
+				    (const uint8_t *)"hello", recs, 3, 5000,
+				    1000, &qid),
+	       0, "message queued with its records");
+	is_int(dmp_store_outbox_add(st, msg_id, "bob", 5,
+				    (const uint8_t *)"hello", recs, 3, 5000,
+				    1000, &qid2),
+	       DMP_EEXIST, "same msg_id cannot be queued twice");
+	is_int(dmp_store_outbox_get(st, qid, &m), 0, "read back");
+	is_int(m.n_records, 3, "three records");
+	is_int(m.state, DMP_OUTBOX_QUEUED, "queued");
+	is_int(dmp_store_outbox_records(st, qid, collect_record, &seen), 0,
+	       "records listed");
+	is_int(seen.n, 3, "all records");
+	is_str(seen.last, "2:slot-3.mb-abc.mesh.local", "manifest comes last");
+	is_int(dmp_store_outbox_record_done(st, qid, 0), 0, "chunk 0 done");
+	is_int(dmp_store_outbox_set_state(st, qid, DMP_OUTBOX_QUEUED, 1010,
+					  "node unreachable"),
+	       0, "attempt recorded");
+	is_int(dmp_store_outbox_get(st, qid, &m), 0, "read after attempt");
+	is_int(m.n_published, 1, "progress kept");
+	is_int(m.attempts, 1, "attempt counted");
+	is_str(m.last_error, "node unreachable", "last error kept");
+	is_int(dmp_store_outbox_body(st, qid, &body, &len), 0, "body");
+	is_mem(body, len, "hello", 5, "body round trip");
+	free(body);
+	is_int(
+	    dmp_store_outbox_set_state(st, qid, DMP_OUTBOX_PUBLISHED, 0, NULL),
+	    0, "published");
+	is_int(dmp_store_outbox_cancel(st, qid), DMP_ENOENT,
+	       "a published message cannot be cancelled");
+}
+
+static void test_replay(struct dmp_store *st)
+{
+	uint8_t spk[32] = {5}, id[16] = {6};
+
+	is_int(dmp_store_replay_claim(st, spk, id, 9000, 1000), 0, "claim");
+	is_int(dmp_store_replay_claim(st, spk, id, 9000, 1001), DMP_EBUSY,
+	       "second worker sees it in flight");
+	is_int(dmp_store_replay_claim(st, spk, id, 9000, 1400), 0,
+	       "a stale claim is taken over");
+	is_int(dmp_store_replay_release(st, spk, id), 0, "release");
+	is_int(dmp_store_replay_claim(st, spk, id, 9000, 1401), 0,
+	       "claim again after release");
+	is_int(dmp_store_replay_finalize(st, spk, id, 9000), 0, "finalize");
+	is_int(dmp_store_replay_claim(st, spk, id, 9000, 1402), DMP_EREPLAY,
+	       "replay refused");
+	is_int(dmp_store_replay_seen(st, spk, id), 1, "seen");
+	is_int(dmp_store_replay_reap(st, 9001), 1, "reaped after exp");
+	is_int(dmp_store_replay_seen(st, spk, id), 0, "forgotten");
+}
+
+/* Eight processes race to claim the same message: exactly one wins. */
+static void test_replay_race(void)
+{
+	uint8_t spk[32] = {8}, id[16] = {9};
+	int winners = 0;
+	pid_t pids[8];
+
+	for (int i = 0; i < 8; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			struct dmp_store *st;
+			int rc;
+
+			if (dmp_store_open(&st, path) != 0) {
+				_exit(3);
+			}
+			rc = dmp_store_replay_claim(st, spk, id, 9000, 2000);
+			dmp_store_close(st);
+			_exit(rc == 0 ? 0 : rc == DMP_EBUSY ? 1 : 2);
+		}
+	}
+	for (int i = 0; i < 8; i++) {
+		int status;
+
+		waitpid(pids[i], &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			winners++;
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 1) {
+			winners += 100;
+		}
+	}
+	is_int(winners, 1, "exactly one of 8 processes wins the claim");
+}
+
+static void test_kv_and_reopen(struct dmp_store **st)
+{
+	char buf[8];
+	struct stat sb;
+
+	is_int(dmp_store_kv_set(*st, "poll", "30"), 0, "kv set");
+	is_int(dmp_store_kv_get(*st, "poll", buf, sizeof(buf)), 0, "kv get");
+	is_str(buf, "30", "kv value");
+	is_int(dmp_store_kv_get(*st, "nope", buf, sizeof(buf)), DMP_ENOENT,
+	       "kv missing");
+	dmp_store_kv_set(*st, "long", "0123456789");
+	is_int(dmp_store_kv_get(*st, "long", buf, sizeof(buf)), DMP_ENOBUFS,
+	       "kv short buffer");
+	dmp_store_close(*st);
+	is_int(dmp_store_open(st, path), 0, "reopen migrates nothing twice");
+	is_int(dmp_store_kv_get(*st, "poll", buf, sizeof(buf)), 0,
+	       "data survives reopen");
+	is_int(stat(path, &sb), 0, "db exists");
+	is_int(sb.st_mode & 0777, 0600, "db is private (0600)");
+}
+
+int main(void)
+{
+	struct dmp_store *st = NULL;
+	struct dmp_store *bad = (struct dmp_store *)1;
+
+	if (!mkdtemp(dir)) {
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	is_int(dmp_store_open(&bad, "/nonexistent/dir/x.db"), DMP_ENOENT,
+	       "unopenable path reports the errno");
+	ok(bad == NULL, "out-param cleared on failure");
+	is_int(dmp_store_open(&st, path), 0, "open a new store");
+	test_identity_contacts(st);
+	test_prekeys(st);
+	test_outbox(st);
+	test_replay(st);
+	test_replay_race();
+	test_kv_and_reopen(&st);
+	dmp_store_close(st);
+	dmp_store_close(NULL);
+	{
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0) {
+			diag("could not remove %s", dir);
+		}
+	}
+	return done_testing();
+}
