@@ -1,0 +1,207 @@
+/*
+ * core/include/dmp/engine.h - the client engine shared by `dmp` and dmpfs.
+ *
+ * The engine owns a DMP home directory (DMP_HOME, default ~/.dmp):
+ *
+ *   config.yaml          client config (dmp.yaml(5)); unknown keys are errors
+ *   state.db             the client store (store.h), mode 0600
+ *   mail/inbox/{tmp,new,cur}   Maildir of messages from pinned contacts
+ *   mail/intro/{tmp,new,cur}   Maildir of first-contact messages
+ *   mail/sent/{tmp,new,cur}    Maildir of published messages
+ *   events.log           append-only event log, one line per event
+ *
+ * Send is split in two so that "accepted" means "durable": submit()
+ * encrypts and encodes once, stores the prepared records in one
+ * transaction and returns without touching the network; publish() writes
+ * queued records to the nodes and may be retried forever (the same
+ * records every time, so a crash never sends a message twice).
+ *
+ * Receive is poll(): one pass over claims and slots (PROTOCOL.md 6.4), all
+ * queries for the pass in flight at once. A verified message is written to
+ * the Maildir (tmp -> fsync -> rename into new) before its replay entry is
+ * finalised, under a file name recorded in the store first, so a crash at
+ * any point delivers it exactly once.
+ *
+ * Thread-safety: one engine per thread; several processes may open the
+ * same home at once (the store serialises them).
+ */
+#ifndef DMP_ENGINE_H
+#define DMP_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dmp/common.h"
+
+struct dmp_engine; /* opaque */
+
+/** Default lifetime of a sent message: store-and-forward for 7 days. */
+#define DMP_ENGINE_DEFAULT_LIFETIME 604800u
+/** Largest message body (one DMP message with the node's 2048-byte cap). */
+#define DMP_ENGINE_MAX_BODY 3600u
+
+enum dmp_event_kind {
+	DMP_EV_QUEUED,	  /* submit() accepted a message */
+	DMP_EV_PUBLISHED, /* all records of a message written */
+	DMP_EV_RETRY,	  /* publishing failed, will retry (detail: why) */
+	DMP_EV_FAILED,	  /* publishing gave up (expired) */
+	DMP_EV_RECEIVED,  /* delivered to inbox */
+	DMP_EV_INTRO,	  /* delivered to intro (sender not pinned) */
+	DMP_EV_REJECTED,  /* a record or message refused (code: why) */
+	DMP_EV_CONTACT,	  /* contact pinned, unpinned or blocked */
+	DMP_EV_IDENTITY,  /* identity or prekeys published */
+	DMP_EV_STATE,	  /* online / degraded / offline changed */
+	DMP_EV_CLAMPED,	  /* lifetime clamped to what the node accepts */
+};
+
+struct dmp_event {
+	enum dmp_event_kind kind;
+	int64_t time;
+	const char *peer;	  /* contact alias or address, may be NULL */
+	const uint8_t *msg_id;	  /* 16 bytes, may be NULL */
+	int code;		  /* dmp error code for RETRY/FAILED/REJECTED */
+	const char *detail;	  /* human-readable, never secret */
+};
+
+/** Called synchronously from engine calls; must not call back in. */
+typedef void (*dmp_event_fn)(const struct dmp_event *ev, void *ud);
+
+/** What `dmp init` needs. Strings are borrowed for the call. */
+struct dmp_engine_init {
+	const char *username;	  /* lower case recommended */
+	const char *domain;	  /* mesh zone of identity and mailbox */
+	const char *const *nodes; /* HOST[:PORT] write targets, NULL-ended */
+	const char *const *resolvers; /* IP[:PORT], NULL-ended; may be NULL */
+	const char *tsig;	  /* hmac-sha256:NAME:SECRET, may be NULL */
+};
+
+/**
+ * Create a new home: config.yaml, state.db, Maildirs; derive the identity
+ * from @p passphrase with a fresh random salt (Argon2id, ~0.1-1 s).
+ * @return 0, DMP_EEXIST (home already has an identity), DMP_EINVAL,
+ *         DMP_ESTORE, DMP_EIO
+ */
+DMP_MUST_CHECK int dmp_engine_init_home(const char *home,
+					const struct dmp_engine_init *init,
+					const char *passphrase);
+
+struct dmp_engine_opts {
+	const char *home;	/* NULL: $DMP_HOME, else ~/.dmp */
+	const char *passphrase; /* borrowed for the call; wiped by caller */
+	dmp_event_fn on_event;	/* may be NULL */
+	void *ud;
+	/** Injectable clock for tests; NULL: wall clock. */
+	int64_t (*clock)(void *ud);
+};
+
+/**
+ * Open an existing home and unlock the identity.
+ * @param[out] out  new engine (dmp_engine_close()); NULL on failure
+ * @return 0, DMP_ENOENT (no home or identity: run `dmp init`),
+ *         DMP_EPASSPHRASE (wrong passphrase: nothing was changed),
+ *         DMP_ECONFIG (config.yaml invalid, logged with file:line),
+ *         DMP_ESTORE
+ */
+DMP_MUST_CHECK int dmp_engine_open(struct dmp_engine **out,
+				   const struct dmp_engine_opts *opts);
+void dmp_engine_close(struct dmp_engine *e); /* NULL: no-op */
+
+/** Paths inside the home (borrowed for the engine's lifetime). */
+const char *dmp_engine_home(const struct dmp_engine *e);
+const char *dmp_engine_maildir(const struct dmp_engine *e,
+			       const char *folder /* inbox|intro|sent */);
+
+/* ---- identity ------------------------------------------------------------ */
+
+struct dmp_identity_info {
+	char address[320]; /* user@domain */
+	char fingerprint[17];
+	uint8_t x25519_pk[32];
+	uint8_t ed25519_pk[32];
+	char record[512];  /* our identity TXT value */
+	int prekeys_left;  /* unexpired prekeys in the store */
+	int64_t published; /* last publish, 0 = never */
+};
+
+int dmp_engine_identity(struct dmp_engine *e, struct dmp_identity_info *out);
+/**
+ * Publish the identity record (hashed and, when the zone is ours,
+ * zone-anchored names) and top the prekey pool up.
+ * @return 0 or a write-path error (DMP_EUNREACHABLE, DMP_ENOTAUTH,
+ *         DMP_EREFUSED, DMP_ECLOCKSKEW, ...)
+ */
+int dmp_engine_identity_publish(struct dmp_engine *e);
+/** Top the prekey pool up to the configured size; returns how many added. */
+int dmp_engine_prekeys_refresh(struct dmp_engine *e);
+
+/* ---- contacts -------------------------------------------------------------- */
+
+/**
+ * Fetch @p address (user@zone, or a bare username in our domain), verify
+ * and pin it as @p alias (NULL: the user part).
+ * @param fingerprint  required when several valid keys answer (ambiguous);
+ *                     NULL otherwise
+ * @return 0, DMP_ENOENT (no identity record), DMP_EAMBIGUOUS, DMP_EBADSIG,
+ *         DMP_EUNREACHABLE, DMP_EEXIST (alias taken by another key)
+ */
+int dmp_engine_contact_add(struct dmp_engine *e, const char *address,
+			   const char *alias, const char *fingerprint);
+int dmp_engine_contact_remove(struct dmp_engine *e, const char *alias);
+int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
+			     int blocked);
+
+/* ---- send ---------------------------------------------------------------------- */
+
+/**
+ * Encrypt @p body for @p contact and queue it durably. Never touches the
+ * network, so it cannot fail or hang on network trouble: it uses a cached,
+ * verified, unexpired prekey of the contact (the cache is refreshed by
+ * contact_add(), publish() and poll()) and otherwise the long-term key.
+ * @param lifetime  seconds; 0: configured default (7 days), clamped to the
+ *                  node's maximum with a DMP_EV_CLAMPED event
+ * @param[out] queue_id  local id (queue/<id> in dmpfs), may be NULL
+ * @return 0, DMP_ENOENT (no such contact), DMP_EACCES (blocked),
+ *         DMP_EFBIG (body too large), DMP_ENOSPC, DMP_ESTORE
+ */
+DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e,
+				     const char *contact, const uint8_t *body,
+				     size_t len, uint32_t lifetime,
+				     int64_t *queue_id);
+/**
+ * Publish every queued message whose retry time has come: chunks, then the
+ * manifest, then claims; on failure schedule a retry with backoff.
+ * @return number of messages fully published, or a negative code when no
+ *         node could be reached at all
+ */
+int dmp_engine_publish(struct dmp_engine *e);
+
+/* ---- receive ------------------------------------------------------------------ */
+
+/**
+ * One receive pass. Delivers into the Maildirs and emits events.
+ * @return number of messages delivered, or a negative code when no
+ *         resolver answered
+ */
+int dmp_engine_poll(struct dmp_engine *e);
+
+/* ---- status --------------------------------------------------------------------- */
+
+enum dmp_engine_state {
+	DMP_ENGINE_ONLINE,   /* last reads and writes succeeded */
+	DMP_ENGINE_DEGRADED, /* some resolvers or nodes failing */
+	DMP_ENGINE_OFFLINE,  /* nothing reachable */
+};
+
+struct dmp_engine_status {
+	enum dmp_engine_state state;
+	char address[320];
+	int64_t last_poll;
+	int64_t next_poll;
+	int queued;
+	int errors; /* since open */
+	char last_error[256];
+};
+
+int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out);
+
+#endif /* DMP_ENGINE_H */
