@@ -37,7 +37,7 @@ static void test_vectors(void)
 		json_t *tc = json_array_get(v, c);
 		const char *desc = vec_str(tc, "description");
 		uint8_t seed[32], pk[32], sk[64];
-		struct dmp_identity_record rec, got;
+		struct dmp_identity_record rec = {0}, got;
 		size_t wlen;
 		char *want = (char *)vec_hex(tc, "expected_wire_hex", &wlen);
 		char out[DMP_IDENTITY_WIRE_MAX + 1];
@@ -137,7 +137,7 @@ static void test_derivation(void)
 		const char *keys[] = {"identity_record_wire_v1",
 				      "identity_record_wire_v1_v2"};
 		uint8_t xsk[32], xpk[32], epk[32], pk[32], sk[64];
-		struct dmp_identity_record rec, got;
+		struct dmp_identity_record rec = {0}, got;
 		char out[DMP_IDENTITY_WIRE_MAX + 1];
 
 		vec_hex_fixed(tc, "x25519_priv_hex", xsk, 32);
