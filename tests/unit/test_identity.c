@@ -251,7 +251,9 @@ static size_t body(uint8_t *b, const char *user, size_t ulen,
 	memset(b + o, 0, 8);
 	b[o + 7] = 42;
 	o += 8;
-	memcpy(b + o, suffix, slen);
+	if (slen) {
+		memcpy(b + o, suffix, slen);
+	}
 	return o + slen;
 }
 
