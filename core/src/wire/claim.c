@@ -1,0 +1,150 @@
+/* core/src/wire/claim.c - claim record (PROTOCOL.md 2.5). */
+#include <string.h>
+
+#include "dmp/buf.h"
+#include "dmp/claim.h"
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/identity.h"
+#include "dmp/names.h"
+#include "dmp/record.h"
+
+#define MAGIC "DMPCL01"
+#define MAGIC_LEN 7
+/* magic, msg_id, spk, dom_len, 1-byte domain, slot, ts, exp. */
+#define BODY_MIN                                                               \
+	(MAGIC_LEN + DMP_MSG_ID_BYTES + DMP_ED25519_PK_BYTES + 1 + 1 + 1 + 8 + \
+	 8)
+/* The reference keeps ts and exp in int64. */
+#define TIME_LIMIT (UINT64_C(1) << 63)
+
+/* 2.5: 1..43 bytes of UTF-8, nothing <= 0x20, no DEL. */
+static int domain_ok(const char *d, size_t len)
+{
+	if (len < 1 || len > DMP_CLAIM_DOMAIN_MAX) {
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if (c <= 0x20 || c == 0x7f) {
+			return 0;
+		}
+	}
+	return dmp_utf8_valid((const uint8_t *)d, len);
+}
+
+static int fields_ok(const struct dmp_claim *c)
+{
+	return domain_ok(c->sender_mailbox_domain, c->domain_len) &&
+	       c->slot < DMP_SLOT_COUNT && c->ts < TIME_LIMIT &&
+	       c->exp < TIME_LIMIT && c->exp > c->ts;
+}
+
+int dmp_claim_body(uint8_t *body, size_t cap, const struct dmp_claim *c)
+{
+	struct dmp_wbuf w;
+
+	if (!fields_ok(c)) {
+		return DMP_EINVAL;
+	}
+	dmp_wbuf_init(&w, body, cap);
+	dmp_wbuf_put(&w, MAGIC, MAGIC_LEN);		       /* off 0 */
+	dmp_wbuf_put(&w, c->msg_id, DMP_MSG_ID_BYTES);	       /* off 7 */
+	dmp_wbuf_put(&w, c->sender_spk, DMP_ED25519_PK_BYTES); /* off 23 */
+	dmp_wbuf_u8(&w, (uint8_t)c->domain_len);	       /* off 55 */
+	dmp_wbuf_put(&w, c->sender_mailbox_domain, c->domain_len);
+	dmp_wbuf_u8(&w, c->slot);
+	dmp_wbuf_u64(&w, c->ts);
+	dmp_wbuf_u64(&w, c->exp);
+	if (dmp_wbuf_error(&w)) {
+		return DMP_ENOBUFS;
+	}
+	return (int)w.len;
+}
+
+int dmp_claim_sign_encode(char *out, size_t cap, const struct dmp_claim *c,
+			  const uint8_t sk[DMP_ED25519_SK_BYTES])
+{
+	uint8_t body[DMP_CLAIM_BODY_MAX];
+	int len;
+
+	len = dmp_claim_body(body, sizeof(body), c);
+	if (len < 0) {
+		return len;
+	}
+	if (memcmp(sk + DMP_ED25519_SEED_BYTES, c->sender_spk,
+		   DMP_ED25519_PK_BYTES) != 0 ||
+	    dmp_ed25519_is_low_order(c->sender_spk)) {
+		return DMP_EBADKEY;
+	}
+	/* 1.4: the 255-byte cap is checked on sign as well as on parse. */
+	return dmp_record_sign_encode(out, cap, DMP_PREFIX_CLAIM, body,
+				      (size_t)len, sk, DMP_CLAIM_WIRE_MAX);
+}
+
+int dmp_claim_parse_verify(struct dmp_claim *out, const char *value, size_t len,
+			   uint64_t now)
+{
+	uint8_t blob[DMP_CLAIM_BODY_MAX + DMP_SIG_BYTES];
+	struct dmp_claim c;
+	struct dmp_rbuf r;
+	const uint8_t *p;
+	size_t blob_len, body_len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, value, len,
+			       DMP_PREFIX_CLAIM, DMP_CLAIM_WIRE_MAX,
+			       BODY_MIN + DMP_SIG_BYTES);
+	if (rc < 0) {
+		goto out;
+	}
+	body_len = blob_len - DMP_SIG_BYTES;
+
+	rc = DMP_EMALFORMED;
+	dmp_rbuf_init(&r, blob, body_len);
+	p = dmp_rbuf_take(&r, MAGIC_LEN);
+	if (!p || memcmp(p, MAGIC, MAGIC_LEN) != 0) {
+		goto out;
+	}
+	dmp_rbuf_copy(&r, c.msg_id, DMP_MSG_ID_BYTES);
+	dmp_rbuf_copy(&r, c.sender_spk, DMP_ED25519_PK_BYTES);
+	c.domain_len = dmp_rbuf_u8(&r);
+	p = dmp_rbuf_take(&r, c.domain_len);
+	if (!p || c.domain_len > DMP_CLAIM_DOMAIN_MAX) {
+		goto out;
+	}
+	memcpy(c.sender_mailbox_domain, p, c.domain_len);
+	c.sender_mailbox_domain[c.domain_len] = '\0';
+	c.slot = dmp_rbuf_u8(&r);
+	c.ts = dmp_rbuf_u64(&r);
+	c.exp = dmp_rbuf_u64(&r);
+	/* Every check sign makes is repeated here (1.5). */
+	if (dmp_rbuf_finish(&r) < 0 || !fields_ok(&c)) {
+		goto out;
+	}
+
+	rc = dmp_verify(blob + body_len, blob, body_len, c.sender_spk);
+	if (rc < 0) {
+		goto out;
+	}
+	/* 2.5 / 6.2, each comparison exactly as the reference makes it. */
+	if (c.ts > now && c.ts - now > DMP_CLOCK_SKEW) {
+		rc = DMP_EFUTURE;
+		goto out;
+	}
+	if (c.exp <= now) {
+		rc = DMP_EEXPIRED;
+		goto out;
+	}
+	if (c.exp - now > DMP_30_DAYS) {
+		rc = DMP_EFUTURE;
+		goto out;
+	}
+	*out = c;
+	rc = 0;
+out:
+	return rc;
+}

@@ -1,0 +1,238 @@
+/* core/src/wire/identity.c - identity record (PROTOCOL.md 2.3). */
+#include <string.h>
+
+#include "dmp/buf.h"
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/identity.h"
+#include "dmp/record.h"
+
+/* name_len + 1-byte username + x25519_pk + ed25519_spk + ts. */
+#define BODY_MIN (1 + 1 + DMP_X25519_BYTES + DMP_ED25519_PK_BYTES + 8)
+
+int dmp_utf8_valid(const uint8_t *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t c = s[i];
+		size_t n;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1fu;
+			min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0fu;
+			min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07u;
+			min = 0x10000;
+		} else {
+			return 0; /* continuation byte, C0/C1 overlong, F5+ */
+		}
+		if (len - i - 1 < n) {
+			return 0;
+		}
+		for (size_t j = 1; j <= n; j++) {
+			if ((s[i + j] & 0xc0) != 0x80) {
+				return 0;
+			}
+			cp = cp << 6 | (s[i + j] & 0x3fu);
+		}
+		if (cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			return 0;
+		}
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* 2.3: strictly ascending, so sorted with no repeats, and not empty. */
+static int versions_ok(const uint8_t *v, size_t n)
+{
+	if (n == 0 || n > DMP_IDENTITY_VERSIONS_MAX) {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if (v[i] <= v[i - 1]) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * A NUL would be legal UTF-8 (the reference accepts it), but a C caller
+ * treating the username as a string would then see a different name than
+ * the one signed, so it is refused on both sides.
+ */
+static int username_ok(const char *u, size_t len)
+{
+	return len >= 1 && len <= DMP_IDENTITY_USERNAME_MAX &&
+	       memchr(u, '\0', len) == NULL &&
+	       dmp_utf8_valid((const uint8_t *)u, len);
+}
+
+int dmp_identity_body(uint8_t *body, size_t cap,
+		      const struct dmp_identity_record *rec)
+{
+	struct dmp_wbuf w;
+
+	if (!username_ok(rec->username, rec->username_len) ||
+	    !versions_ok(rec->versions, rec->n_versions)) {
+		return DMP_EINVAL;
+	}
+	dmp_wbuf_init(&w, body, cap);
+	dmp_wbuf_u8(&w, (uint8_t)rec->username_len);
+	dmp_wbuf_put(&w, rec->username, rec->username_len);
+	dmp_wbuf_put(&w, rec->x25519_pk, DMP_X25519_BYTES);
+	dmp_wbuf_put(&w, rec->ed25519_spk, DMP_ED25519_PK_BYTES);
+	dmp_wbuf_u64(&w, rec->ts);
+	/* Omit {1}: old parsers require the exact v1 length (2.3). */
+	if (!(rec->n_versions == 1 && rec->versions[0] == 1)) {
+		dmp_wbuf_u8(&w, (uint8_t)rec->n_versions);
+		dmp_wbuf_put(&w, rec->versions, rec->n_versions);
+	}
+	if (dmp_wbuf_error(&w)) {
+		return DMP_ENOBUFS;
+	}
+	return (int)w.len;
+}
+
+int dmp_identity_sign_encode(char *out, size_t cap,
+			     const struct dmp_identity_record *rec,
+			     const uint8_t sk[DMP_ED25519_SK_BYTES])
+{
+	uint8_t body[DMP_IDENTITY_BODY_MAX];
+	int len;
+
+	len = dmp_identity_body(body, sizeof(body), rec);
+	if (len < 0) {
+		return len;
+	}
+	/* libsodium's sk is seed || pk: signing with another key would
+	 * produce a record nobody can verify. */
+	if (memcmp(sk + DMP_ED25519_SEED_BYTES, rec->ed25519_spk,
+		   DMP_ED25519_PK_BYTES) != 0 ||
+	    dmp_ed25519_is_low_order(rec->ed25519_spk)) {
+		return DMP_EBADKEY;
+	}
+	return dmp_record_sign_encode(out, cap, DMP_PREFIX_IDENTITY, body,
+				      (size_t)len, sk, 0);
+}
+
+static int ascii_case_equal(const char *a, size_t alen, const char *b,
+			    size_t blen)
+{
+	if (alen != blen) {
+		return 0;
+	}
+	for (size_t i = 0; i < alen; i++) {
+		char x = a[i], y = b[i];
+
+		if (x >= 'A' && x <= 'Z') {
+			x = (char)(x - 'A' + 'a');
+		}
+		if (y >= 'A' && y <= 'Z') {
+			y = (char)(y - 'A' + 'a');
+		}
+		if (x != y) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int dmp_identity_parse_verify(struct dmp_identity_record *out,
+			      const char *value, size_t len,
+			      const char *expected_user, size_t expected_len)
+{
+	uint8_t blob[DMP_IDENTITY_BODY_MAX + DMP_SIG_BYTES];
+	struct dmp_identity_record rec;
+	struct dmp_rbuf r;
+	const uint8_t *p, *sig;
+	size_t blob_len, body_len, ulen;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&rec, 0, sizeof(rec));
+	/* 1.5 steps 1-4. */
+	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, value, len,
+			       DMP_PREFIX_IDENTITY, DMP_IDENTITY_WIRE_MAX,
+			       BODY_MIN + DMP_SIG_BYTES);
+	if (rc < 0) {
+		goto out;
+	}
+	body_len = blob_len - DMP_SIG_BYTES;
+	sig = blob + body_len;
+
+	/* 2.3 body, strictly. */
+	rc = DMP_EMALFORMED;
+	dmp_rbuf_init(&r, blob, body_len);
+	ulen = dmp_rbuf_u8(&r);
+	p = dmp_rbuf_take(&r, ulen);
+	if (!p || !username_ok((const char *)p, ulen)) {
+		goto out;
+	}
+	memcpy(rec.username, p, ulen);
+	rec.username[ulen] = '\0';
+	rec.username_len = ulen;
+	dmp_rbuf_copy(&r, rec.x25519_pk, DMP_X25519_BYTES);
+	dmp_rbuf_copy(&r, rec.ed25519_spk, DMP_ED25519_PK_BYTES);
+	rec.ts = dmp_rbuf_u64(&r);
+	if (dmp_rbuf_error(&r)) {
+		goto out;
+	}
+	if (dmp_rbuf_left(&r) == 0) {
+		rec.versions[0] = 1; /* no suffix means {1} */
+		rec.n_versions = 1;
+	} else {
+		size_t n = dmp_rbuf_u8(&r);
+
+		p = dmp_rbuf_take(&r, n);
+		if (!p || !versions_ok(p, n)) {
+			goto out;
+		}
+		memcpy(rec.versions, p, n);
+		rec.n_versions = n;
+	}
+	if (dmp_rbuf_finish(&r) < 0) {
+		goto out;
+	}
+
+	/* 1.5 step 6: signed by the key in the body; low-order refused. */
+	rc = dmp_verify(sig, blob, body_len, rec.ed25519_spk);
+	if (rc < 0) {
+		goto out;
+	}
+	/* 3.1 zone-anchored form: the body must name the address's user. */
+	if (expected_user && !ascii_case_equal(rec.username, rec.username_len,
+					       expected_user, expected_len)) {
+		rc = DMP_EBADNAME;
+		goto out;
+	}
+	*out = rec;
+	rc = 0;
+out:
+	return rc;
+}
+
+int dmp_identity_has_version(const struct dmp_identity_record *rec, uint8_t v)
+{
+	for (size_t i = 0; i < rec->n_versions && i < DMP_IDENTITY_VERSIONS_MAX;
+	     i++) {
+		if (rec->versions[i] == v) {
+			return 1;
+		}
+	}
+	return 0;
+}
