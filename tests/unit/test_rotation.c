@@ -83,6 +83,7 @@ static void test_rotation_vectors(void)
 			   dmp_strerror(rc));
 			ok(got.subject_type == 0 && got.seq == 0,
 			   "%s: output zeroed", desc);
+			free(want);
 			continue;
 		}
 		is_int(rc, 0, "%s: parse", desc);
