@@ -31,7 +31,8 @@ static void init_key(void)
 	}
 	if (dmp_init() != 0 ||
 	    dmp_hex_decode(seed, 32,
-			   "e04dce4d5bab48891ee2b5d1ac6ef71089d5038d91d9ac9e6d9887c7e4103130",
+			   "e04dce4d5bab48891ee2b5d1ac6ef71089d5038d91d9ac9e6d9"
+			   "887c7e4103130",
 			   64) != 0) {
 		abort();
 	}
@@ -101,10 +102,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 "example.com", 11, NOW);
 	if (rc == 0) {
 		rc = dmp_bootstrap_sign(wire, sizeof(wire), &b, sk);
-		if (rc < 0 || dmp_bootstrap_parse(&b2, wire, (size_t)rc, pk,
-						  b.user_domain,
-						  strlen(b.user_domain),
-						  NOW) != 0 ||
+		if (rc < 0 ||
+		    dmp_bootstrap_parse(&b2, wire, (size_t)rc, pk,
+					b.user_domain, strlen(b.user_domain),
+					NOW) != 0 ||
 		    memcmp(&b, &b2, sizeof(b)) != 0) {
 			abort();
 		}

@@ -33,7 +33,8 @@ static void init_key(void)
 	}
 	if (dmp_init() != 0 ||
 	    dmp_hex_decode(seed, 32,
-			   "d373740143cc05dbf6a52d29cd418d44a21b5cada8db6a1eba2cdcaa2d10a9ac",
+			   "d373740143cc05dbf6a52d29cd418d44a21b5cada8db6a1eba2"
+			   "cdcaa2d10a9ac",
 			   64) != 0) {
 		abort();
 	}
@@ -83,8 +84,9 @@ static void check_body(const uint8_t *data, size_t size)
 	if (rc == DMP_ETOOBIG) {
 		return;
 	}
-	if (rc < 0 || dmp_cluster_parse(&c3, wire, (size_t)rc, pk, c.name,
-					strlen(c.name), NOW) != 0 ||
+	if (rc < 0 ||
+	    dmp_cluster_parse(&c3, wire, (size_t)rc, pk, c.name, strlen(c.name),
+			      NOW) != 0 ||
 	    memcmp(&c, &c3, sizeof(c)) != 0) {
 		abort();
 	}
@@ -102,9 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		/* Only a genuine operator wire gets here: re-sign it. */
 		rc = dmp_cluster_sign(wire, sizeof(wire), &c, sk);
-		if (rc < 0 || dmp_cluster_parse(&c2, wire, (size_t)rc, pk,
-						c.name, strlen(c.name),
-						NOW) != 0 ||
+		if (rc < 0 ||
+		    dmp_cluster_parse(&c2, wire, (size_t)rc, pk, c.name,
+				      strlen(c.name), NOW) != 0 ||
 		    memcmp(&c, &c2, sizeof(c)) != 0) {
 			abort();
 		}

@@ -34,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		m = dmp_owner_name_lower(lower, sizeof(lower), norm, (size_t)n);
-		if (m != n || dmp_dnsname_normalize(NULL, 0, lower,
-						    (size_t)m) != n) {
+		if (m != n ||
+		    dmp_dnsname_normalize(NULL, 0, lower, (size_t)m) != n) {
 			abort();
 		}
 		if (!dmp_utf8_valid(data, size) && size > 0) {

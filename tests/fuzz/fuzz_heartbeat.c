@@ -31,7 +31,8 @@ static void init_key(void)
 	}
 	if (dmp_init() != 0 ||
 	    dmp_hex_decode(seed, 32,
-			   "5c9a2825cf12d4e42699637cf3a12b63be4e1b7a17f9e67ebb93bbc6261c3032",
+			   "5c9a2825cf12d4e42699637cf3a12b63be4e1b7a17f9e67ebb9"
+			   "3bbc6261c3032",
 			   64) != 0) {
 		abort();
 	}
@@ -53,9 +54,8 @@ static void check_body(const uint8_t *data, size_t size, unsigned flags)
 		}
 		return;
 	}
-	if (h.exp <= h.ts ||
-	    dmp_heartbeat_endpoint_check(h.endpoint, strlen(h.endpoint),
-					 flags) != 0) {
+	if (h.exp <= h.ts || dmp_heartbeat_endpoint_check(
+				 h.endpoint, strlen(h.endpoint), flags) != 0) {
 		abort();
 	}
 	if (h.ts >= UINT64_C(1) << 63 || h.exp >= UINT64_C(1) << 63) {
@@ -87,8 +87,8 @@ static void check_body(const uint8_t *data, size_t size, unsigned flags)
 	if (rc == DMP_ETOOBIG) {
 		return;
 	}
-	if (rc < 0 || dmp_heartbeat_parse(&h3, wire, (size_t)rc, NOW,
-					  flags) != 0 ||
+	if (rc < 0 ||
+	    dmp_heartbeat_parse(&h3, wire, (size_t)rc, NOW, flags) != 0 ||
 	    memcmp(&h, &h3, sizeof(h)) != 0) {
 		abort();
 	}

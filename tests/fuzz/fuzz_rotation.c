@@ -29,10 +29,10 @@ static void init_keys(void)
 	if (dmp_init() != 0) {
 		abort();
 	}
-	dmp_ed25519_from_seed(a_pk, a_sk,
-			      (const uint8_t *)"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-	dmp_ed25519_from_seed(b_pk, b_sk,
-			      (const uint8_t *)"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+	dmp_ed25519_from_seed(
+	    a_pk, a_sk, (const uint8_t *)"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	dmp_ed25519_from_seed(
+	    b_pk, b_sk, (const uint8_t *)"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
 	done = 1;
 }
 
@@ -50,8 +50,8 @@ static void check_rotation(const uint8_t *data, size_t size)
 		}
 		return;
 	}
-	if (dmp_subject_check(r.subject_type, r.subject,
-			      strlen(r.subject)) != 0) {
+	if (dmp_subject_check(r.subject_type, r.subject, strlen(r.subject)) !=
+	    0) {
 		abort();
 	}
 	n = dmp_rotation_body_encode(enc, sizeof(enc), &r);
@@ -108,8 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init_keys();
 	rc = dmp_rotation_parse(&r, (const char *)data, size, NULL, NULL, 0,
 				NOW);
-	if (rc == 0 && (memcmp(r.old_spk, r.new_spk, 32) == 0 ||
-			r.exp < NOW)) {
+	if (rc == 0 && (memcmp(r.old_spk, r.new_spk, 32) == 0 || r.exp < NOW)) {
 		abort();
 	}
 	rc = dmp_revocation_parse(&v, (const char *)data, size, NULL, NULL, 0,

@@ -103,16 +103,14 @@ static void test_vectors(void)
 			ok(rc < 0, "%s: parse refuses (%s)", desc,
 			   dmp_strerror(rc));
 			ok(got.entry_count == 0, "%s: output zeroed", desc);
-			rc = dmp_bootstrap_parse(&got, want, strlen(want), pk,
-						 dom, strlen(dom),
-						 vec_has(c, "verify_with_now")
-							 ? 90
-							 : NOW);
+			rc = dmp_bootstrap_parse(
+			    &got, want, strlen(want), pk, dom, strlen(dom),
+			    vec_has(c, "verify_with_now") ? 90 : NOW);
 			is_int(rc, 0, "%s: parses with the proper context",
 			       desc);
 		} else {
 			const char *dom =
-				vec_str(c, "expected_parse_user_domain");
+			    vec_str(c, "expected_parse_user_domain");
 
 			rc = dmp_bootstrap_parse(&got, want, strlen(want),
 						 pinned, dom, strlen(dom), now);
@@ -121,12 +119,13 @@ static void test_vectors(void)
 			is_int((long long)got.seq,
 			       vec_int(c, "expected_parse_seq"), "%s: seq",
 			       desc);
-			is_int((long long)got.exp, (long long)in.exp,
-			       "%s: exp", desc);
+			is_int((long long)got.exp, (long long)in.exp, "%s: exp",
+			       desc);
 			is_int((long long)got.entry_count,
 			       (long long)in.entry_count, "%s: entry_count",
 			       desc);
-			/* The vectors' entries are already in priority order. */
+			/* The vectors' entries are already in priority order.
+			 */
 			ok(memcmp(got.entries, in.entries,
 				  in.entry_count * sizeof(in.entries[0])) == 0,
 			   "%s: entries", desc);
@@ -181,7 +180,8 @@ static void test_sorting(void)
 				   "example.com", 11, NOW),
 	       0, "unsorted entries sign and parse");
 	is_int(b.entries[0].priority, 30, "sign leaves the caller's order");
-	is_int(got.entries[0].priority, 5, "entries[0] has the lowest priority");
+	is_int(got.entries[0].priority, 5,
+	       "entries[0] has the lowest priority");
 	is_str(got.entries[0].base, "mesh3.example.com", "priority 5");
 	is_str(got.entries[1].base, "mesh1.example.com", "priority 10");
 	is_str(got.entries[2].base, "mesh0.example.com",
@@ -192,7 +192,7 @@ static void test_sorting(void)
 
 static void test_malformed(void)
 {
-	static const uint8_t low_order[32] = { 1 };
+	static const uint8_t low_order[32] = {1};
 	struct dmp_bootstrap b, got;
 	char wire[DMP_RECORD_WIRE_MAX + 1], big[1300];
 	uint8_t body[DMP_BOOTSTRAP_BODY_MAX], blob[1024];
@@ -217,16 +217,16 @@ static void test_malformed(void)
 	is_int(dmp_bootstrap_parse(&got, wire, (size_t)n, low_order,
 				   "example.com", 11, NOW),
 	       DMP_EBADKEY, "low-order pinned key");
-	is_int(dmp_bootstrap_parse(&got, wire, (size_t)n, zone_pk, NULL, 0,
-				   NOW),
-	       DMP_EINVAL, "no expected domain");
+	is_int(
+	    dmp_bootstrap_parse(&got, wire, (size_t)n, zone_pk, NULL, 0, NOW),
+	    DMP_EINVAL, "no expected domain");
 	is_int(dmp_bootstrap_parse(&got, "v=dmp1;t=cluster;AAAA", 21, zone_pk,
 				   "example.com", 11, NOW),
 	       DMP_EPREFIX, "wrong prefix");
 	memcpy(big, PFX, strlen(PFX));
 	memset(big + strlen(PFX), 'A', sizeof(big) - strlen(PFX));
-	is_int(dmp_bootstrap_parse(&got, big, 1201, zone_pk, "example.com",
-				   11, NOW),
+	is_int(dmp_bootstrap_parse(&got, big, 1201, zone_pk, "example.com", 11,
+				   NOW),
 	       DMP_ETOOBIG, "over 1200 bytes");
 	strcpy(big, PFX "AAB=");
 	is_int(dmp_bootstrap_parse(&got, big, strlen(big), zone_pk,
@@ -252,8 +252,8 @@ static void test_malformed(void)
 	n = dmp_bootstrap_body_encode(body, sizeof(body), &b);
 	is_int(parse_body(body, (size_t)n, &got), DMP_EBADKEY,
 	       "embedded signer_spk must equal the pinned key");
-	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk),
-	       DMP_EBADKEY, "sign refuses a mismatched key");
+	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk), DMP_EBADKEY,
+	       "sign refuses a mismatched key");
 	memcpy(b.signer_spk, zone_pk, 32);
 
 	b.exp = NOW - 1;
@@ -278,16 +278,16 @@ static void test_malformed(void)
 	is_int(parse_body(body, (size_t)n, &got), DMP_EMALFORMED,
 	       "entry_count 0");
 	body[56 + 11] = 17;
-	is_int(dmp_bootstrap_body_parse(&got, body, (size_t)n),
-	       DMP_EMALFORMED, "entry_count 17");
+	is_int(dmp_bootstrap_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
+	       "entry_count 17");
 	n = dmp_bootstrap_body_encode(body, sizeof(body), &b);
 	body[56 + 11 + 4] = '_';
 	is_int(dmp_bootstrap_body_parse(&got, body, (size_t)n), DMP_EBADNAME,
 	       "underscore in a base domain");
 	n = dmp_bootstrap_body_encode(body, sizeof(body), &b);
 	body[56 + 11 + 3] = 0;
-	is_int(dmp_bootstrap_body_parse(&got, body, (size_t)n),
-	       DMP_EMALFORMED, "base_len 0");
+	is_int(dmp_bootstrap_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
+	       "base_len 0");
 	n = dmp_bootstrap_body_encode(body, sizeof(body), &b);
 	body[56] = '-';
 	is_int(dmp_bootstrap_body_parse(&got, body, (size_t)n), DMP_EBADNAME,
@@ -297,8 +297,8 @@ static void test_malformed(void)
 	base_record(&b, 2);
 	b.entries[1].priority = b.entries[0].priority;
 	strcpy(b.entries[1].base, "MESH0.example.com.");
-	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk),
-	       DMP_EINVAL, "sign refuses a duplicate (priority, base)");
+	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk), DMP_EINVAL,
+	       "sign refuses a duplicate (priority, base)");
 	strcpy(b.entries[1].base, "mesh9.example.com");
 	n = dmp_bootstrap_body_encode(body, sizeof(body), &b);
 	{
@@ -315,19 +315,19 @@ static void test_malformed(void)
 	ok(n > 0, "same base at two priorities is fine");
 
 	base_record(&b, 0);
-	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk),
-	       DMP_EINVAL, "sign: no entries");
+	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk), DMP_EINVAL,
+	       "sign: no entries");
 	base_record(&b, 16);
 	b.entry_count = 17;
-	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk),
-	       DMP_EINVAL, "sign: 17 entries");
+	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk), DMP_EINVAL,
+	       "sign: 17 entries");
 	base_record(&b, 16);
 	for (size_t i = 0; i < 16; i++) {
 		memset(b.entries[i].base, 'b', 60);
 		b.entries[i].base[60] = (char)('a' + i);
 	}
-	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk),
-	       DMP_ETOOBIG, "sign: over the 1200-byte cap");
+	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk), DMP_ETOOBIG,
+	       "sign: over the 1200-byte cap");
 	base_record(&b, 1);
 	strcpy(b.user_domain, "exa_mple.com");
 	is_int(dmp_bootstrap_sign(wire, sizeof(wire), &b, zone_sk),
@@ -343,10 +343,12 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	key_from_seed_hex(zone_pk, zone_sk,
-			  "e04dce4d5bab48891ee2b5d1ac6ef71089d5038d91d9ac9e6d9887c7e4103130");
-	dmp_ed25519_from_seed(other_pk, other_sk,
-			      (const uint8_t *)"0123456789abcdef0123456789abcdef");
+	key_from_seed_hex(
+	    zone_pk, zone_sk,
+	    "e04dce4d5bab48891ee2b5d1ac6ef71089d5038d91d9ac9e6d9887c7e4103130");
+	dmp_ed25519_from_seed(
+	    other_pk, other_sk,
+	    (const uint8_t *)"0123456789abcdef0123456789abcdef");
 	test_vectors();
 	test_sorting();
 	test_malformed();

@@ -100,9 +100,8 @@ static void test_vectors(void)
 			now = (uint64_t)vec_int(c, "verify_with_now");
 		}
 		if (vec_has(c, "expected_parse_result")) {
-			const char *name = vec_has(c, "inputs")
-						   ? in.name
-						   : "mesh.example.com";
+			const char *name =
+			    vec_has(c, "inputs") ? in.name : "mesh.example.com";
 
 			is_str(vec_str(c, "expected_parse_result"), "none",
 			       "%s: a failure case", desc);
@@ -113,16 +112,14 @@ static void test_vectors(void)
 			ok(got.node_count == 0 && got.seq == 0,
 			   "%s: output zeroed", desc);
 			/* The same wire is fine with the right key and time. */
-			rc = dmp_cluster_parse(&got, want, strlen(want), pk,
-					       name, strlen(name),
-					       vec_has(c, "verify_with_now")
-						       ? 90
-						       : NOW);
+			rc = dmp_cluster_parse(
+			    &got, want, strlen(want), pk, name, strlen(name),
+			    vec_has(c, "verify_with_now") ? 90 : NOW);
 			is_int(rc, 0, "%s: parses with the proper context",
 			       desc);
 		} else {
 			const char *name =
-				vec_str(c, "expected_parse_cluster_name");
+			    vec_str(c, "expected_parse_cluster_name");
 
 			rc = dmp_cluster_parse(&got, want, strlen(want), pinned,
 					       name, strlen(name), now);
@@ -131,16 +128,16 @@ static void test_vectors(void)
 			is_int((long long)got.seq,
 			       vec_int(c, "expected_parse_seq"), "%s: seq",
 			       desc);
-			is_int((long long)got.exp, (long long)in.exp,
-			       "%s: exp", desc);
+			is_int((long long)got.exp, (long long)in.exp, "%s: exp",
+			       desc);
 			is_int((long long)got.node_count,
 			       (long long)in.node_count, "%s: node_count",
 			       desc);
 			ok(memcmp(got.nodes, in.nodes,
 				  in.node_count * sizeof(in.nodes[0])) == 0,
 			   "%s: nodes", desc);
-			is_mem(got.operator_spk, 32, pk, 32,
-			       "%s: operator_spk", desc);
+			is_mem(got.operator_spk, 32, pk, 32, "%s: operator_spk",
+			       desc);
 		}
 		free(want);
 	}
@@ -169,8 +166,8 @@ static int parse_body(const uint8_t *body, size_t n, const uint8_t *sk,
 		      struct dmp_cluster *got)
 {
 	char wire[4096];
-	int rc = dmp_record_sign_encode(wire, sizeof(wire), PFX, body, n, sk,
-					0);
+	int rc =
+	    dmp_record_sign_encode(wire, sizeof(wire), PFX, body, n, sk, 0);
 
 	if (rc < 0) {
 		return rc;
@@ -181,7 +178,7 @@ static int parse_body(const uint8_t *body, size_t n, const uint8_t *sk,
 
 static void test_malformed(void)
 {
-	static const uint8_t low_order[32] = { 1 };
+	static const uint8_t low_order[32] = {1};
 	struct dmp_cluster c, got;
 	char wire[DMP_RECORD_WIRE_MAX + 1], big[1300];
 	uint8_t body[DMP_CLUSTER_BODY_MAX], blob[1024];
@@ -206,8 +203,8 @@ static void test_malformed(void)
 	is_int(dmp_cluster_parse(&got, wire, (size_t)n - 1, op_pk,
 				 "mesh.example.com", 16, NOW),
 	       DMP_EBASE64, "truncated mid-quantum");
-	is_int(dmp_cluster_parse(&got, wire, 21, op_pk, "mesh.example.com",
-				 16, NOW),
+	is_int(dmp_cluster_parse(&got, wire, 21, op_pk, "mesh.example.com", 16,
+				 NOW),
 	       DMP_EMALFORMED, "truncated below the minimum blob");
 	is_int(dmp_cluster_parse(&got, "v=dmp1;t=bootstrap;AAAA", 23, op_pk,
 				 "mesh.example.com", 16, NOW),
@@ -217,8 +214,8 @@ static void test_malformed(void)
 	       DMP_EPREFIX, "prefix cut short");
 	memcpy(big, PFX, strlen(PFX));
 	memset(big + strlen(PFX), 'A', sizeof(big) - strlen(PFX));
-	is_int(dmp_cluster_parse(&got, big, 1201, op_pk, "mesh.example.com",
-				 16, NOW),
+	is_int(dmp_cluster_parse(&got, big, 1201, op_pk, "mesh.example.com", 16,
+				 NOW),
 	       DMP_ETOOBIG, "over 1200 bytes");
 	wire[30] = '!';
 	is_int(dmp_cluster_parse(&got, wire, (size_t)n, op_pk,
@@ -360,8 +357,8 @@ static void test_malformed(void)
 	       "name_len 65 ending in a dot parses");
 	is_int((long long)strlen(got.name), 64, "and is stored without it");
 	body[56 + 64] = 'a';
-	is_int(dmp_cluster_body_parse(&got, body, (size_t)n + 1),
-	       DMP_EBADNAME, "name_len 65 without the dot is refused");
+	is_int(dmp_cluster_body_parse(&got, body, (size_t)n + 1), DMP_EBADNAME,
+	       "name_len 65 without the dot is refused");
 
 	/* Sign-side checks. */
 	base_manifest(&c, 1);
@@ -403,10 +400,12 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	key_from_seed_hex(op_pk, op_sk,
-			  "d373740143cc05dbf6a52d29cd418d44a21b5cada8db6a1eba2cdcaa2d10a9ac");
-	dmp_ed25519_from_seed(other_pk, other_sk,
-			      (const uint8_t *)"0123456789abcdef0123456789abcdef");
+	key_from_seed_hex(
+	    op_pk, op_sk,
+	    "d373740143cc05dbf6a52d29cd418d44a21b5cada8db6a1eba2cdcaa2d10a9ac");
+	dmp_ed25519_from_seed(
+	    other_pk, other_sk,
+	    (const uint8_t *)"0123456789abcdef0123456789abcdef");
 	test_vectors();
 	test_malformed();
 	return done_testing();

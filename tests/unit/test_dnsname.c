@@ -11,35 +11,35 @@ static const struct {
 	const char *norm; /* NULL: refused by the DNS-name rule */
 	int http;	  /* 1 if the HTTP API rule accepts @in */
 } names[] = {
-	{ "example.com", "example.com", 1 },
-	{ "example.com.", "example.com", 0 },
-	{ "Mesh.Example.COM", "Mesh.Example.COM", 1 },
-	{ "a", "a", 1 },
-	{ "a-b.c-d", "a-b.c-d", 1 },
-	{ "1.2.3.4", "1.2.3.4", 1 },
-	{ "xn--bcher-kva.example", "xn--bcher-kva.example", 1 },
-	{ "a--b.example", "a--b.example", 1 },
-	{ "", NULL, 0 },
-	{ ".", NULL, 0 },
-	{ "..", NULL, 0 },
-	{ "example.com..", NULL, 0 },
-	{ ".example.com", NULL, 0 },
-	{ "a..b", NULL, 0 },
-	{ "-a.example", NULL, 0 },
-	{ "a-.example", NULL, 0 },
-	{ "a.-b", NULL, 0 },
-	{ "a.b-", NULL, 0 },
-	{ "a.b-.", NULL, 0 },
-	{ "_dmp.example.com", NULL, 1 },
-	{ "_dnsmesh-heartbeat.example.com", NULL, 1 },
-	{ "a_b.example", NULL, 0 },
-	{ "__dmp.example", NULL, 0 },
-	{ "_-a.example", NULL, 0 },
-	{ "a b.example", NULL, 0 },
-	{ "a*b.example", NULL, 0 },
-	{ "caf\xc3\xa9.example", NULL, 0 },
-	{ "a\x80.example", NULL, 0 },
-	{ "a/b", NULL, 0 },
+    {"example.com", "example.com", 1},
+    {"example.com.", "example.com", 0},
+    {"Mesh.Example.COM", "Mesh.Example.COM", 1},
+    {"a", "a", 1},
+    {"a-b.c-d", "a-b.c-d", 1},
+    {"1.2.3.4", "1.2.3.4", 1},
+    {"xn--bcher-kva.example", "xn--bcher-kva.example", 1},
+    {"a--b.example", "a--b.example", 1},
+    {"", NULL, 0},
+    {".", NULL, 0},
+    {"..", NULL, 0},
+    {"example.com..", NULL, 0},
+    {".example.com", NULL, 0},
+    {"a..b", NULL, 0},
+    {"-a.example", NULL, 0},
+    {"a-.example", NULL, 0},
+    {"a.-b", NULL, 0},
+    {"a.b-", NULL, 0},
+    {"a.b-.", NULL, 0},
+    {"_dmp.example.com", NULL, 1},
+    {"_dnsmesh-heartbeat.example.com", NULL, 1},
+    {"a_b.example", NULL, 0},
+    {"__dmp.example", NULL, 0},
+    {"_-a.example", NULL, 0},
+    {"a b.example", NULL, 0},
+    {"a*b.example", NULL, 0},
+    {"caf\xc3\xa9.example", NULL, 0},
+    {"a\x80.example", NULL, 0},
+    {"a/b", NULL, 0},
 };
 
 static void test_table(void)
@@ -48,8 +48,8 @@ static void test_table(void)
 
 	for (size_t i = 0; i < DMP_ARRAY_LEN(names); i++) {
 		const char *in = names[i].in;
-		int rc = dmp_dnsname_normalize(out, sizeof(out), in,
-					       strlen(in));
+		int rc =
+		    dmp_dnsname_normalize(out, sizeof(out), in, strlen(in));
 
 		if (names[i].norm) {
 			is_int(rc, (long long)strlen(names[i].norm),
@@ -77,8 +77,8 @@ static void test_lengths(void)
 	is_int(dmp_dnsname_normalize_max(NULL, 0, name, 67, 253), 67,
 	       "63-byte label within a longer cap");
 	name[63] = 'a';
-	is_int(dmp_dnsname_normalize_max(NULL, 0, name, 64, 253),
-	       DMP_EBADNAME, "64-byte label refused");
+	is_int(dmp_dnsname_normalize_max(NULL, 0, name, 64, 253), DMP_EBADNAME,
+	       "64-byte label refused");
 	is_int(dmp_dnsname_http_check(name, 64), DMP_EBADNAME,
 	       "HTTP rule: 64-byte label refused");
 	name[0] = '_';
@@ -95,8 +95,8 @@ static void test_lengths(void)
 	       "64 bytes plus the trailing dot");
 	is_int((long long)strlen(out), 64, "dot stripped");
 	name[64] = 'b';
-	is_int(dmp_dnsname_normalize(out, sizeof(out), name, 65),
-	       DMP_EBADNAME, "65-byte name");
+	is_int(dmp_dnsname_normalize(out, sizeof(out), name, 65), DMP_EBADNAME,
+	       "65-byte name");
 	is_int(dmp_dnsname_normalize(out, 10, name, 64), DMP_ENOBUFS,
 	       "short output buffer");
 
@@ -136,30 +136,28 @@ static void test_utf8(void)
 		const char *s;
 		int ok;
 	} u[] = {
-		{ "plain", 1 },
-		{ "\xc3\xa9", 1 },
-		{ "\xe2\x82\xac", 1 },
-		{ "\xf0\x9f\x98\x80", 1 },
-		{ "\xf4\x8f\xbf\xbf", 1 },
-		{ "\xf4\x90\x80\x80", 0 }, /* > U+10FFFF */
-		{ "\xc0\x80", 0 },	   /* overlong NUL */
-		{ "\xc1\xbf", 0 },
-		{ "\xe0\x9f\xbf", 0 },	   /* overlong */
-		{ "\xed\xa0\x80", 0 },	   /* surrogate */
-		{ "\xc3", 0 },		   /* truncated */
-		{ "\xe2\x82", 0 },
-		{ "\x80", 0 },
-		{ "\xff", 0 },
-		{ "\xc3\x28", 0 },
+	    {"plain", 1},
+	    {"\xc3\xa9", 1},
+	    {"\xe2\x82\xac", 1},
+	    {"\xf0\x9f\x98\x80", 1},
+	    {"\xf4\x8f\xbf\xbf", 1},
+	    {"\xf4\x90\x80\x80", 0}, /* > U+10FFFF */
+	    {"\xc0\x80", 0},	     /* overlong NUL */
+	    {"\xc1\xbf", 0},
+	    {"\xe0\x9f\xbf", 0}, /* overlong */
+	    {"\xed\xa0\x80", 0}, /* surrogate */
+	    {"\xc3", 0},	 /* truncated */
+	    {"\xe2\x82", 0},
+	    {"\x80", 0},
+	    {"\xff", 0},
+	    {"\xc3\x28", 0},
 	};
 
 	for (size_t i = 0; i < DMP_ARRAY_LEN(u); i++) {
-		is_int(dmp_utf8_valid((const uint8_t *)u[i].s,
-				      strlen(u[i].s)),
+		is_int(dmp_utf8_valid((const uint8_t *)u[i].s, strlen(u[i].s)),
 		       u[i].ok, "UTF-8 case %zu", i);
 	}
-	is_int(dmp_utf8_valid((const uint8_t *)"a\0b", 3), 0,
-	       "NUL is refused");
+	is_int(dmp_utf8_valid((const uint8_t *)"a\0b", 3), 0, "NUL is refused");
 	is_int(dmp_ascii_printable((const uint8_t *)"a b~", 4), 1,
 	       "printable ASCII");
 	is_int(dmp_ascii_printable((const uint8_t *)"a\x7f", 2), 0, "DEL");

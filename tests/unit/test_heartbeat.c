@@ -38,7 +38,8 @@ static void test_vectors(void)
 		const json_t *in = json_object_get(c, "inputs");
 		const char *desc = vec_str(c, "description");
 		const char *want = vec_str(c, "expected_wire");
-		uint8_t pk[32], sk[64], body[DMP_HEARTBEAT_BODY_MAX], *want_body;
+		uint8_t pk[32], sk[64], body[DMP_HEARTBEAT_BODY_MAX],
+		    *want_body;
 		struct dmp_heartbeat hb, got;
 		size_t want_len;
 		int n;
@@ -90,120 +91,120 @@ static const struct {
 	int strict; /* 1 accepted by default */
 	int lo;	    /* 1 accepted with DMP_HEARTBEAT_ALLOW_LOOPBACK */
 } endpoints[] = {
-	{ "https://node1.mesh.test", 1, 1 },
-	{ "https://dmp.example.org:8443", 1, 1 },
-	{ "http://dmp.example.org", 1, 1 },
-	{ "HTTPS://Dmp.Example.ORG:443", 1, 1 },
-	{ "https://dmp.example.org.", 1, 1 },
-	{ "https://8.8.8.8", 1, 1 },
-	{ "https://1.1.1.1:853", 1, 1 },
-	{ "https://[2606:4700:4700::1111]", 1, 1 },
-	{ "https://[2606:4700:4700::1111]:8443", 1, 1 },
-	{ "https://[2a00:1450::a.b.c.d]", 0, 0 },
-	{ "https://[2a00:1450::8.8.8.8]", 1, 1 },
-	{ "https://node_1.example.org", 1, 1 },
-	/* shape */
-	{ "", 0, 0 },
-	{ "ftp://dmp.example.org", 0, 0 },
-	{ "https:/dmp.example.org", 0, 0 },
-	{ "https:dmp.example.org", 0, 0 },
-	{ "https://", 0, 0 },
-	{ "https://:8443", 0, 0 },
-	{ "https://dmp.example.org/", 0, 0 },
-	{ "https://dmp.example.org/v1", 0, 0 },
-	{ "https://dmp.example.org?", 0, 0 },
-	{ "https://dmp.example.org?a=b", 0, 0 },
-	{ "https://dmp.example.org#x", 0, 0 },
-	{ "https://user@dmp.example.org", 0, 0 },
-	{ "https://user:pw@dmp.example.org", 0, 0 },
-	{ "https://public@127.0.0.1", 0, 0 },
-	{ "https://dmp.example.org:", 0, 0 },
-	{ "https://dmp.example.org:0", 0, 0 },
-	{ "https://dmp.example.org:65535", 1, 1 },
-	{ "https://dmp.example.org:65536", 0, 0 },
-	{ "https://dmp.example.org:123456", 0, 0 },
-	{ "https://dmp.example.org:80a", 0, 0 },
-	{ "https://dmp.example.org:1:2", 0, 0 },
-	{ "https://dmp example.org", 0, 0 },
-	{ "https://dmp.example.org\t", 0, 0 },
-	{ "https://d\xc3\xa9mo.example.org", 0, 0 },
-	{ "https://dmp..example.org", 0, 0 },
-	{ "https://.example.org", 0, 0 },
-	{ "https://dmp.example.org\\@evil", 0, 0 },
-	{ "https://[::1", 0, 0 },
-	{ "https://[fe80::1%25eth0]", 0, 0 },
-	{ "https://[2606:4700::1111]x", 0, 0 },
-	{ "https://[1:2:3:4:5:6:7:8:9]", 0, 0 },
-	{ "https://[1::2::3]", 0, 0 },
-	{ "https://[12345::1]", 0, 0 },
-	{ "https://::1", 0, 0 },
-	/* localhost aliases */
-	{ "https://localhost", 0, 1 },
-	{ "http://LOCALHOST:8053", 0, 1 },
-	{ "https://localhost.localdomain", 0, 1 },
-	{ "https://ip6-localhost", 0, 1 },
-	{ "https://localhost.", 0, 1 },
-	{ "https://node.localhost", 0, 1 },
-	{ "https://notlocalhost", 1, 1 },
-	/* loopback */
-	{ "http://127.0.0.1:8053", 0, 1 },
-	{ "http://127.255.255.254", 0, 1 },
-	{ "http://[::1]:8053", 0, 1 },
-	{ "http://[0:0:0:0:0:0:0:1]", 0, 1 },
-	{ "http://[::ffff:127.0.0.1]", 0, 0 },
-	/* numeric forms resolvers may read as addresses */
-	{ "http://127.1", 0, 0 },
-	{ "http://2130706433", 0, 0 },
-	{ "http://0x7f.0.0.1", 0, 0 },
-	{ "http://0177.0.0.1", 0, 0 },
-	{ "http://08.8.8.8", 0, 0 },
-	{ "http://8.8.8.8.", 0, 0 },
-	{ "http://256.1.1.1", 0, 0 },
-	{ "http://1.2.3.4.5", 0, 0 },
-	{ "http://123.example.org", 1, 1 },
-	/* IPv4 classes */
-	{ "http://0.0.0.0", 0, 0 },	       /* unspecified */
-	{ "http://0.1.2.3", 0, 0 },	       /* this network */
-	{ "http://10.0.0.1", 0, 0 },	       /* private */
-	{ "http://100.64.0.1", 0, 0 },	       /* shared (RFC 6598) */
-	{ "http://100.128.0.1", 1, 1 },
-	{ "http://169.254.1.1", 0, 0 },	       /* link-local */
-	{ "http://172.16.0.1", 0, 0 },	       /* private */
-	{ "http://172.31.255.255", 0, 0 },
-	{ "http://172.32.0.1", 1, 1 },
-	{ "http://192.0.0.8", 0, 0 },	       /* IETF assignments */
-	{ "http://192.0.0.171", 0, 0 },
-	{ "http://192.0.2.1", 0, 0 },	       /* TEST-NET-1 */
-	{ "http://192.168.1.1", 0, 0 },	       /* private */
-	{ "http://198.18.0.1", 0, 0 },	       /* benchmarking */
-	{ "http://198.19.255.255", 0, 0 },
-	{ "http://198.20.0.1", 1, 1 },
-	{ "http://198.51.100.7", 0, 0 },       /* TEST-NET-2 */
-	{ "http://203.0.113.1", 0, 0 },	       /* TEST-NET-3 */
-	{ "http://224.0.0.1", 0, 0 },	       /* multicast */
-	{ "http://239.255.255.250", 0, 0 },
-	{ "http://240.0.0.1", 0, 0 },	       /* reserved */
-	{ "http://255.255.255.255", 0, 0 },    /* broadcast */
-	{ "http://223.255.255.255", 1, 1 },
-	/* IPv6 classes */
-	{ "http://[::]", 0, 0 },		       /* unspecified */
-	{ "http://[::ffff:8.8.8.8]", 0, 0 },	       /* mapped */
-	{ "http://[64:ff9b::808:808]", 0, 0 },	       /* ::/8 reserved */
-	{ "http://[100::1]", 0, 0 },		       /* discard */
-	{ "http://[2001::1]", 0, 0 },		       /* 2001::/23 */
-	{ "http://[2001:1ff::1]", 0, 0 },
-	{ "http://[2001:200::1]", 1, 1 },
-	{ "http://[2001:db8::1]", 0, 0 },	       /* documentation */
-	{ "http://[2002:c0a8:101::1]", 0, 0 },	       /* 6to4 */
-	{ "http://[3fff::1]", 0, 0 },		       /* documentation */
-	{ "http://[3fff:1000::1]", 1, 1 },
-	{ "http://[4000::1]", 0, 0 },		       /* reserved */
-	{ "http://[fc00::1]", 0, 0 },		       /* unique local */
-	{ "http://[fd12:3456::1]", 0, 0 },
-	{ "http://[fe80::1]", 0, 0 },		       /* link-local */
-	{ "http://[fec0::1]", 0, 0 },		       /* site-local */
-	{ "http://[ff02::1]", 0, 0 },		       /* multicast */
-	{ "http://[FF02::1]", 0, 0 },
+    {"https://node1.mesh.test", 1, 1},
+    {"https://dmp.example.org:8443", 1, 1},
+    {"http://dmp.example.org", 1, 1},
+    {"HTTPS://Dmp.Example.ORG:443", 1, 1},
+    {"https://dmp.example.org.", 1, 1},
+    {"https://8.8.8.8", 1, 1},
+    {"https://1.1.1.1:853", 1, 1},
+    {"https://[2606:4700:4700::1111]", 1, 1},
+    {"https://[2606:4700:4700::1111]:8443", 1, 1},
+    {"https://[2a00:1450::a.b.c.d]", 0, 0},
+    {"https://[2a00:1450::8.8.8.8]", 1, 1},
+    {"https://node_1.example.org", 1, 1},
+    /* shape */
+    {"", 0, 0},
+    {"ftp://dmp.example.org", 0, 0},
+    {"https:/dmp.example.org", 0, 0},
+    {"https:dmp.example.org", 0, 0},
+    {"https://", 0, 0},
+    {"https://:8443", 0, 0},
+    {"https://dmp.example.org/", 0, 0},
+    {"https://dmp.example.org/v1", 0, 0},
+    {"https://dmp.example.org?", 0, 0},
+    {"https://dmp.example.org?a=b", 0, 0},
+    {"https://dmp.example.org#x", 0, 0},
+    {"https://user@dmp.example.org", 0, 0},
+    {"https://user:pw@dmp.example.org", 0, 0},
+    {"https://public@127.0.0.1", 0, 0},
+    {"https://dmp.example.org:", 0, 0},
+    {"https://dmp.example.org:0", 0, 0},
+    {"https://dmp.example.org:65535", 1, 1},
+    {"https://dmp.example.org:65536", 0, 0},
+    {"https://dmp.example.org:123456", 0, 0},
+    {"https://dmp.example.org:80a", 0, 0},
+    {"https://dmp.example.org:1:2", 0, 0},
+    {"https://dmp example.org", 0, 0},
+    {"https://dmp.example.org\t", 0, 0},
+    {"https://d\xc3\xa9mo.example.org", 0, 0},
+    {"https://dmp..example.org", 0, 0},
+    {"https://.example.org", 0, 0},
+    {"https://dmp.example.org\\@evil", 0, 0},
+    {"https://[::1", 0, 0},
+    {"https://[fe80::1%25eth0]", 0, 0},
+    {"https://[2606:4700::1111]x", 0, 0},
+    {"https://[1:2:3:4:5:6:7:8:9]", 0, 0},
+    {"https://[1::2::3]", 0, 0},
+    {"https://[12345::1]", 0, 0},
+    {"https://::1", 0, 0},
+    /* localhost aliases */
+    {"https://localhost", 0, 1},
+    {"http://LOCALHOST:8053", 0, 1},
+    {"https://localhost.localdomain", 0, 1},
+    {"https://ip6-localhost", 0, 1},
+    {"https://localhost.", 0, 1},
+    {"https://node.localhost", 0, 1},
+    {"https://notlocalhost", 1, 1},
+    /* loopback */
+    {"http://127.0.0.1:8053", 0, 1},
+    {"http://127.255.255.254", 0, 1},
+    {"http://[::1]:8053", 0, 1},
+    {"http://[0:0:0:0:0:0:0:1]", 0, 1},
+    {"http://[::ffff:127.0.0.1]", 0, 0},
+    /* numeric forms resolvers may read as addresses */
+    {"http://127.1", 0, 0},
+    {"http://2130706433", 0, 0},
+    {"http://0x7f.0.0.1", 0, 0},
+    {"http://0177.0.0.1", 0, 0},
+    {"http://08.8.8.8", 0, 0},
+    {"http://8.8.8.8.", 0, 0},
+    {"http://256.1.1.1", 0, 0},
+    {"http://1.2.3.4.5", 0, 0},
+    {"http://123.example.org", 1, 1},
+    /* IPv4 classes */
+    {"http://0.0.0.0", 0, 0},	 /* unspecified */
+    {"http://0.1.2.3", 0, 0},	 /* this network */
+    {"http://10.0.0.1", 0, 0},	 /* private */
+    {"http://100.64.0.1", 0, 0}, /* shared (RFC 6598) */
+    {"http://100.128.0.1", 1, 1},
+    {"http://169.254.1.1", 0, 0}, /* link-local */
+    {"http://172.16.0.1", 0, 0},  /* private */
+    {"http://172.31.255.255", 0, 0},
+    {"http://172.32.0.1", 1, 1},
+    {"http://192.0.0.8", 0, 0}, /* IETF assignments */
+    {"http://192.0.0.171", 0, 0},
+    {"http://192.0.2.1", 0, 0},	  /* TEST-NET-1 */
+    {"http://192.168.1.1", 0, 0}, /* private */
+    {"http://198.18.0.1", 0, 0},  /* benchmarking */
+    {"http://198.19.255.255", 0, 0},
+    {"http://198.20.0.1", 1, 1},
+    {"http://198.51.100.7", 0, 0}, /* TEST-NET-2 */
+    {"http://203.0.113.1", 0, 0},  /* TEST-NET-3 */
+    {"http://224.0.0.1", 0, 0},	   /* multicast */
+    {"http://239.255.255.250", 0, 0},
+    {"http://240.0.0.1", 0, 0},	      /* reserved */
+    {"http://255.255.255.255", 0, 0}, /* broadcast */
+    {"http://223.255.255.255", 1, 1},
+    /* IPv6 classes */
+    {"http://[::]", 0, 0},		 /* unspecified */
+    {"http://[::ffff:8.8.8.8]", 0, 0},	 /* mapped */
+    {"http://[64:ff9b::808:808]", 0, 0}, /* ::/8 reserved */
+    {"http://[100::1]", 0, 0},		 /* discard */
+    {"http://[2001::1]", 0, 0},		 /* 2001::/23 */
+    {"http://[2001:1ff::1]", 0, 0},
+    {"http://[2001:200::1]", 1, 1},
+    {"http://[2001:db8::1]", 0, 0},	 /* documentation */
+    {"http://[2002:c0a8:101::1]", 0, 0}, /* 6to4 */
+    {"http://[3fff::1]", 0, 0},		 /* documentation */
+    {"http://[3fff:1000::1]", 1, 1},
+    {"http://[4000::1]", 0, 0}, /* reserved */
+    {"http://[fc00::1]", 0, 0}, /* unique local */
+    {"http://[fd12:3456::1]", 0, 0},
+    {"http://[fe80::1]", 0, 0}, /* link-local */
+    {"http://[fec0::1]", 0, 0}, /* site-local */
+    {"http://[ff02::1]", 0, 0}, /* multicast */
+    {"http://[FF02::1]", 0, 0},
 };
 
 static void test_endpoints(void)
@@ -215,10 +216,10 @@ static void test_endpoints(void)
 
 		is_int(dmp_heartbeat_endpoint_check(ep, strlen(ep),
 						    DMP_HEARTBEAT_STRICT),
-		       endpoints[i].strict ? 0 : DMP_EMALFORMED,
-		       "strict: '%s'", ep);
+		       endpoints[i].strict ? 0 : DMP_EMALFORMED, "strict: '%s'",
+		       ep);
 		is_int(dmp_heartbeat_endpoint_check(
-			       ep, strlen(ep), DMP_HEARTBEAT_ALLOW_LOOPBACK),
+			   ep, strlen(ep), DMP_HEARTBEAT_ALLOW_LOOPBACK),
 		       endpoints[i].lo ? 0 : DMP_EMALFORMED,
 		       "allow-loopback: '%s'", ep);
 	}
@@ -254,8 +255,8 @@ static int parse_body(const uint8_t *body, size_t n, uint64_t now,
 		      unsigned flags, struct dmp_heartbeat *got)
 {
 	char wire[4096];
-	int rc = dmp_record_sign_encode(wire, sizeof(wire), PFX, body, n,
-					op_sk, 0);
+	int rc =
+	    dmp_record_sign_encode(wire, sizeof(wire), PFX, body, n, op_sk, 0);
 
 	if (rc < 0) {
 		return rc;
@@ -306,26 +307,24 @@ static void test_legacy(void)
 	       "DMPHB01 refused");
 	hb.legacy = 1;
 	{
-		char wire[DMP_RECORD_WIRE_MAX + 1], want[DMP_RECORD_WIRE_MAX + 1];
+		char wire[DMP_RECORD_WIRE_MAX + 1],
+		    want[DMP_RECORD_WIRE_MAX + 1];
 
 		ok(dmp_heartbeat_sign(wire, sizeof(wire), &hb, op_sk, 0) > 0,
 		   "sign with legacy set");
 		hb.legacy = 0;
 		ok(dmp_heartbeat_sign(want, sizeof(want), &hb, op_sk, 0) > 0 &&
-			   strcmp(wire, want) == 0,
+		       strcmp(wire, want) == 0,
 		   "still emits DMPHB03");
 	}
 }
 
 static void test_malformed(void)
 {
-	static const uint8_t low_order[32] = { 0xec, 0xff, 0xff, 0xff, 0xff,
-					       0xff, 0xff, 0xff, 0xff, 0xff,
-					       0xff, 0xff, 0xff, 0xff, 0xff,
-					       0xff, 0xff, 0xff, 0xff, 0xff,
-					       0xff, 0xff, 0xff, 0xff, 0xff,
-					       0xff, 0xff, 0xff, 0xff, 0xff,
-					       0xff, 0x7f };
+	static const uint8_t low_order[32] = {
+	    0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
 	struct dmp_heartbeat hb, got;
 	char wire[DMP_RECORD_WIRE_MAX + 1], big[1300];
 	uint8_t body[DMP_HEARTBEAT_BODY_MAX], blob[1024];
@@ -350,11 +349,11 @@ static void test_malformed(void)
 	is_int(dmp_heartbeat_parse(&got, big, 1201, NOW, 0), DMP_ETOOBIG,
 	       "over 1200 bytes");
 	strcpy(big, PFX "AAB=");
-	is_int(dmp_heartbeat_parse(&got, big, strlen(big), NOW, 0),
-	       DMP_EBASE64, "non-canonical base64");
+	is_int(dmp_heartbeat_parse(&got, big, strlen(big), NOW, 0), DMP_EBASE64,
+	       "non-canonical base64");
 	wire[40] = '-';
-	is_int(dmp_heartbeat_parse(&got, wire, (size_t)n, NOW, 0),
-	       DMP_EBASE64, "URL-safe alphabet refused");
+	is_int(dmp_heartbeat_parse(&got, wire, (size_t)n, NOW, 0), DMP_EBASE64,
+	       "URL-safe alphabet refused");
 
 	n = dmp_heartbeat_sign(wire, sizeof(wire), &hb, op_sk, 0);
 	if (dmp_record_decode(blob, sizeof(blob), &blen, wire, (size_t)n, PFX,
@@ -363,8 +362,8 @@ static void test_malformed(void)
 	}
 	blob[blen - 70] ^= 1; /* inside exp */
 	n = dmp_record_encode(wire, sizeof(wire), PFX, blob, blen, 0);
-	is_int(dmp_heartbeat_parse(&got, wire, (size_t)n, NOW, 0),
-	       DMP_EBADSIG, "tampered body fails the signature");
+	is_int(dmp_heartbeat_parse(&got, wire, (size_t)n, NOW, 0), DMP_EBADSIG,
+	       "tampered body fails the signature");
 
 	memcpy(hb.operator_spk, low_order, 32);
 	n = dmp_heartbeat_body_encode(body, sizeof(body), &hb, 0);
@@ -392,8 +391,7 @@ static void test_malformed(void)
 	hb.exp = NOW + DMP_30_DAYS;
 	is_int(sign_parse(&hb, NOW, &got), 0, "exp = now + 30 days");
 	hb.exp = NOW + DMP_30_DAYS + 1;
-	is_int(sign_parse(&hb, NOW, &got), DMP_EFUTURE,
-	       "exp beyond 30 days");
+	is_int(sign_parse(&hb, NOW, &got), DMP_EFUTURE, "exp beyond 30 days");
 	hb.ts = NOW;
 	hb.exp = NOW;
 	is_int(dmp_heartbeat_sign(wire, sizeof(wire), &hb, op_sk, 0),
@@ -479,8 +477,9 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	key_from_seed_hex(op_pk, op_sk,
-			  "5c9a2825cf12d4e42699637cf3a12b63be4e1b7a17f9e67ebb93bbc6261c3032");
+	key_from_seed_hex(
+	    op_pk, op_sk,
+	    "5c9a2825cf12d4e42699637cf3a12b63be4e1b7a17f9e67ebb93bbc6261c3032");
 	test_vectors();
 	test_endpoints();
 	test_legacy();

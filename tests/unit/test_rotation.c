@@ -64,7 +64,7 @@ static void test_rotation_vectors(void)
 			in.ts = (uint64_t)vec_int(inp, "ts");
 			in.exp = (uint64_t)vec_int(inp, "exp");
 			ok(memcmp(opk, in.old_spk, 32) == 0 &&
-				   memcmp(npk, in.new_spk, 32) == 0,
+			       memcmp(npk, in.new_spk, 32) == 0,
 			   "%s: seeds derive both keys", desc);
 			rc = dmp_rotation_sign(wire, sizeof(wire), &in, osk,
 					       nsk);
@@ -94,8 +94,7 @@ static void test_rotation_vectors(void)
 		ok(memcmp(&got, &in, sizeof(got)) == 0, "%s: every field",
 		   desc);
 		is_int(dmp_rotation_parse(&got, want, strlen(want), opk,
-					  in.subject, strlen(in.subject),
-					  now),
+					  in.subject, strlen(in.subject), now),
 		       0, "%s: expected old key and subject match", desc);
 		is_int(dmp_rotation_parse(&got, want, strlen(want), npk, NULL,
 					  0, now),
@@ -144,8 +143,8 @@ static void test_revocation_vectors(void)
 			expected = expect;
 		}
 		if (vec_has(c, "verify_with_max_age_seconds")) {
-			max_age = (uint64_t)vec_int(
-				c, "verify_with_max_age_seconds");
+			max_age =
+			    (uint64_t)vec_int(c, "verify_with_max_age_seconds");
 		}
 		rc = dmp_revocation_parse(&got, want, strlen(want), expected,
 					  NULL, 0, now, max_age);
@@ -185,30 +184,30 @@ static void test_subjects(void)
 		const char *s;
 		int valid;
 	} subj[] = {
-		{ 1, "alice@example.com", 1 },
-		{ 1, "Alice Smith@example.com.", 1 },
-		{ 1, "\xc3\xa9lise@example.com", 1 },
-		{ 1, "a@b@example.com", 0 },
-		{ 1, "alice", 0 },
-		{ 1, "@example.com", 0 },
-		{ 1, "  @example.com", 0 },
-		{ 1, "alice@", 0 },
-		{ 1, "alice@exa_mple.com", 0 },
-		{ 1, "alice@example.com..", 0 },
-		{ 1, "alice@ example.com", 0 },
-		{ 1, "al\tice@example.com", 0 },
-		{ 1, "al\xff@example.com", 0 },
-		{ 1, "al\xed\xa0\x80@example.com", 0 }, /* surrogate */
-		{ 1, "al\xc0\xaf@example.com", 0 },	/* overlong */
-		{ 2, "mesh.example.com", 1 },
-		{ 2, "mesh.example.com.", 1 },
-		{ 2, "mesh_1.example.com", 0 },
-		{ 2, "alice@example.com", 0 },
-		{ 3, "example.com", 1 },
-		{ 3, "-example.com", 0 },
-		{ 3, "", 0 },
-		{ 0, "example.com", -1 },
-		{ 4, "example.com", -1 },
+	    {1, "alice@example.com", 1},
+	    {1, "Alice Smith@example.com.", 1},
+	    {1, "\xc3\xa9lise@example.com", 1},
+	    {1, "a@b@example.com", 0},
+	    {1, "alice", 0},
+	    {1, "@example.com", 0},
+	    {1, "  @example.com", 0},
+	    {1, "alice@", 0},
+	    {1, "alice@exa_mple.com", 0},
+	    {1, "alice@example.com..", 0},
+	    {1, "alice@ example.com", 0},
+	    {1, "al\tice@example.com", 0},
+	    {1, "al\xff@example.com", 0},
+	    {1, "al\xed\xa0\x80@example.com", 0}, /* surrogate */
+	    {1, "al\xc0\xaf@example.com", 0},	  /* overlong */
+	    {2, "mesh.example.com", 1},
+	    {2, "mesh.example.com.", 1},
+	    {2, "mesh_1.example.com", 0},
+	    {2, "alice@example.com", 0},
+	    {3, "example.com", 1},
+	    {3, "-example.com", 0},
+	    {3, "", 0},
+	    {0, "example.com", -1},
+	    {4, "example.com", -1},
 	};
 	char longs[300];
 
@@ -305,9 +304,9 @@ static void test_rotation_malformed(void)
 	is_int(dmp_rotation_parse(&got, wire, (size_t)n, NULL,
 				  "bob@example.com", 15, NOW),
 	       DMP_EBADNAME, "another subject");
-	is_int(dmp_rotation_parse(&got, wire, (size_t)n - 4, NULL, NULL, 0,
-				  NOW),
-	       DMP_EMALFORMED, "truncated by a quantum");
+	is_int(
+	    dmp_rotation_parse(&got, wire, (size_t)n - 4, NULL, NULL, 0, NOW),
+	    DMP_EMALFORMED, "truncated by a quantum");
 	is_int(dmp_rotation_parse(&got, "v=dmp1;t=revocation;AAAA", 24, NULL,
 				  NULL, 0, NOW),
 	       DMP_EPREFIX, "wrong prefix");
@@ -355,8 +354,8 @@ static void test_rotation_malformed(void)
 	base_rotation(&r);
 	n = dmp_rotation_body_encode(body, sizeof(body), &r);
 	memcpy(body + n - 24 - 32, a_pk, 32);
-	is_int(dmp_rotation_body_parse(&got, body, (size_t)n),
-	       DMP_EMALFORMED, "parse: new == old");
+	is_int(dmp_rotation_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
+	       "parse: new == old");
 
 	/* Low-order new key: body parses, verification refuses. */
 	base_rotation(&r);
@@ -386,18 +385,18 @@ static void test_rotation_malformed(void)
 	is_int(dmp_rotation_body_parse(&got, body, (size_t)n - 1),
 	       DMP_EMALFORMED, "cut inside exp");
 	body[7] = 4;
-	is_int(dmp_rotation_body_parse(&got, body, (size_t)n),
-	       DMP_EMALFORMED, "subject_type 4");
+	is_int(dmp_rotation_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
+	       "subject_type 4");
 	body[7] = 0;
-	is_int(dmp_rotation_body_parse(&got, body, (size_t)n),
-	       DMP_EMALFORMED, "subject_type 0");
+	is_int(dmp_rotation_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
+	       "subject_type 0");
 	body[7] = 2;
 	is_int(dmp_rotation_body_parse(&got, body, (size_t)n), DMP_EBADNAME,
 	       "user@host under the cluster type");
 	body[7] = 1;
 	body[8] = 0;
-	is_int(dmp_rotation_body_parse(&got, body, (size_t)n),
-	       DMP_EMALFORMED, "subject_len 0");
+	is_int(dmp_rotation_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
+	       "subject_len 0");
 	n = dmp_rotation_body_encode(body, sizeof(body), &r);
 	body[9 + 2] = '#';
 	is_int(dmp_rotation_body_parse(&got, body, (size_t)n), 0,
@@ -429,14 +428,14 @@ static void test_revocation_malformed(void)
 	v.ts = NOW;
 	n = dmp_revocation_sign(wire, sizeof(wire), &v, a_sk);
 	ok(n > 0, "sign a revocation");
-	is_int(dmp_revocation_parse(&got, wire, (size_t)n, a_pk,
-				    "EXAMPLE.com.", 12, NOW, 0),
+	is_int(dmp_revocation_parse(&got, wire, (size_t)n, a_pk, "EXAMPLE.com.",
+				    12, NOW, 0),
 	       0, "parse it");
-	is_int(dmp_revocation_parse(&got, wire, (size_t)n, b_pk, NULL, 0, NOW,
-				    0),
-	       DMP_EBADKEY, "another expected key");
-	is_int(dmp_revocation_parse(&got, wire, (size_t)n, NULL,
-				    "example.org", 11, NOW, 0),
+	is_int(
+	    dmp_revocation_parse(&got, wire, (size_t)n, b_pk, NULL, 0, NOW, 0),
+	    DMP_EBADKEY, "another expected key");
+	is_int(dmp_revocation_parse(&got, wire, (size_t)n, NULL, "example.org",
+				    11, NOW, 0),
 	       DMP_EBADNAME, "another subject");
 	is_int(dmp_revocation_parse(&got, wire, (size_t)n, NULL, NULL, 0,
 				    NOW - 300, 0),
@@ -464,11 +463,11 @@ static void test_revocation_malformed(void)
 	v.reason = DMP_REVOKE_OTHER;
 	n = dmp_revocation_body_encode(body, sizeof(body), &v);
 	body[n - 9] = 0;
-	is_int(dmp_revocation_body_parse(&got, body, (size_t)n),
-	       DMP_EMALFORMED, "parse: reason 0");
+	is_int(dmp_revocation_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
+	       "parse: reason 0");
 	body[n - 9] = 5;
-	is_int(dmp_revocation_body_parse(&got, body, (size_t)n),
-	       DMP_EMALFORMED, "parse: reason 5");
+	is_int(dmp_revocation_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
+	       "parse: reason 5");
 	body[n - 9] = 4;
 	is_int(dmp_revocation_body_parse(&got, body, (size_t)n), 0,
 	       "parse: reason 4");
@@ -477,15 +476,15 @@ static void test_revocation_malformed(void)
 	is_int(dmp_revocation_body_parse(&got, body, (size_t)n - 1),
 	       DMP_EMALFORMED, "parse: truncated");
 	memcpy(body, DMP_ROTATION_MAGIC, 7);
-	is_int(dmp_revocation_body_parse(&got, body, (size_t)n),
-	       DMP_EMALFORMED, "parse: rotation magic");
+	is_int(dmp_revocation_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
+	       "parse: rotation magic");
 	/* A revocation signed by some other key than the one it names. */
 	n = dmp_revocation_body_encode(body, sizeof(body), &v);
 	n = dmp_record_sign_encode(wire, sizeof(wire), DMP_PREFIX_REVOCATION,
 				   body, (size_t)n, b_sk, 0);
-	is_int(dmp_revocation_parse(&got, wire, (size_t)n, NULL, NULL, 0, NOW,
-				    0),
-	       DMP_EBADSIG, "not self-signed");
+	is_int(
+	    dmp_revocation_parse(&got, wire, (size_t)n, NULL, NULL, 0, NOW, 0),
+	    DMP_EBADSIG, "not self-signed");
 }
 
 int main(void)
@@ -493,10 +492,10 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	dmp_ed25519_from_seed(a_pk, a_sk,
-			      (const uint8_t *)"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-	dmp_ed25519_from_seed(b_pk, b_sk,
-			      (const uint8_t *)"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+	dmp_ed25519_from_seed(
+	    a_pk, a_sk, (const uint8_t *)"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	dmp_ed25519_from_seed(
+	    b_pk, b_sk, (const uint8_t *)"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
 	test_rotation_vectors();
 	test_revocation_vectors();
 	test_subjects();

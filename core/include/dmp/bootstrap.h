@@ -62,10 +62,9 @@ DMP_MUST_CHECK int dmp_bootstrap_sign(char *out, size_t cap,
  *         DMP_EBADKEY, DMP_EBADSIG, DMP_EBADNAME, DMP_EEXPIRED,
  *         DMP_EFUTURE or DMP_EINVAL
  */
-DMP_MUST_CHECK int dmp_bootstrap_parse(struct dmp_bootstrap *out,
-				       const char *wire, size_t len,
-				       const uint8_t pinned_spk[DMP_ED25519_PK_BYTES],
-				       const char *user_domain,
-				       size_t domain_len, uint64_t now);
+DMP_MUST_CHECK int
+dmp_bootstrap_parse(struct dmp_bootstrap *out, const char *wire, size_t len,
+		    const uint8_t pinned_spk[DMP_ED25519_PK_BYTES],
+		    const char *user_domain, size_t domain_len, uint64_t now);
 
 #endif /* DMP_BOOTSTRAP_H */

@@ -72,10 +72,9 @@ DMP_MUST_CHECK int dmp_cluster_sign(char *out, size_t cap,
  *         DMP_EBADKEY (low-order or not the pinned key), DMP_EBADSIG,
  *         DMP_EBADNAME, DMP_EEXPIRED, DMP_EFUTURE or DMP_EINVAL
  */
-DMP_MUST_CHECK int dmp_cluster_parse(struct dmp_cluster *out,
-				     const char *wire, size_t len,
-				     const uint8_t pinned_spk[DMP_ED25519_PK_BYTES],
-				     const char *name, size_t name_len,
-				     uint64_t now);
+DMP_MUST_CHECK int
+dmp_cluster_parse(struct dmp_cluster *out, const char *wire, size_t len,
+		  const uint8_t pinned_spk[DMP_ED25519_PK_BYTES],
+		  const char *name, size_t name_len, uint64_t now);
 
 #endif /* DMP_CLUSTER_H */

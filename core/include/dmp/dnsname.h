@@ -58,7 +58,7 @@ DMP_MUST_CHECK int dmp_dnsname_http_check(const char *name, size_t len);
  * @param out  receives the name and a NUL (@p cap >= @p len + 1 suffices)
  * @return output length, or DMP_ENOBUFS
  */
-DMP_MUST_CHECK int dmp_owner_name_lower(char *out, size_t cap,
-					const char *name, size_t len);
+DMP_MUST_CHECK int dmp_owner_name_lower(char *out, size_t cap, const char *name,
+					size_t len);
 
 #endif /* DMP_DNSNAME_H */

@@ -37,7 +37,7 @@
 struct dmp_heartbeat {
 	/* ASCII http(s)://host[:port], 1..255 bytes. */
 	char endpoint[DMP_HEARTBEAT_ENDPOINT_MAX + 1];
-	uint8_t operator_spk[DMP_ED25519_PK_BYTES]; /* the signer */
+	uint8_t operator_spk[DMP_ED25519_PK_BYTES];  /* the signer */
 	char version[DMP_HEARTBEAT_VERSION_MAX + 1]; /* printable ASCII */
 	uint16_t capabilities; /* unknown bits are kept, never acted on */
 	/* claim_provider_zone, 0..64 bytes; "" when none (and for HB02). */

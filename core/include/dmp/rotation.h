@@ -33,7 +33,7 @@ enum dmp_revocation_reason {
 };
 
 struct dmp_rotation {
-	uint8_t subject_type; /* enum dmp_subject_type */
+	uint8_t subject_type;		   /* enum dmp_subject_type */
 	char subject[DMP_SUBJECT_MAX + 1]; /* as written on the wire */
 	uint8_t old_spk[DMP_ED25519_PK_BYTES];
 	uint8_t new_spk[DMP_ED25519_PK_BYTES]; /* differs from old_spk */
@@ -65,8 +65,8 @@ DMP_MUST_CHECK int dmp_subject_check(uint8_t type, const char *subject,
  * case-insensitively without one trailing dot; for `user@host` the user
  * part compares exactly and the host part as a DNS name.
  */
-int dmp_subject_equal(uint8_t type, const char *a, size_t alen,
-		      const char *b, size_t blen);
+int dmp_subject_equal(uint8_t type, const char *a, size_t alen, const char *b,
+		      size_t blen);
 
 /**
  * Build and co-sign a rotation: `v=dmp1;t=rotation;` plus
@@ -75,10 +75,10 @@ int dmp_subject_equal(uint8_t type, const char *a, size_t alen,
  * @return wire length, DMP_EINVAL, DMP_EBADNAME, DMP_EBADKEY, DMP_ETOOBIG
  *         or DMP_ENOBUFS
  */
-DMP_MUST_CHECK int dmp_rotation_sign(char *out, size_t cap,
-				     const struct dmp_rotation *r,
-				     const uint8_t old_sk[DMP_ED25519_SK_BYTES],
-				     const uint8_t new_sk[DMP_ED25519_SK_BYTES]);
+DMP_MUST_CHECK int
+dmp_rotation_sign(char *out, size_t cap, const struct dmp_rotation *r,
+		  const uint8_t old_sk[DMP_ED25519_SK_BYTES],
+		  const uint8_t new_sk[DMP_ED25519_SK_BYTES]);
 
 /**
  * Parse a rotation and verify both signatures (old key, then new key;

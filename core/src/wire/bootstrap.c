@@ -128,22 +128,21 @@ int dmp_bootstrap_body_encode(uint8_t *out, size_t cap,
 	struct dmp_wbuf w;
 	int dl;
 
-	dl = dmp_dnsname_normalize(dom, sizeof(dom), b->user_domain,
-				   strnlen(b->user_domain,
-					   sizeof(b->user_domain)));
+	dl = dmp_dnsname_normalize(
+	    dom, sizeof(dom), b->user_domain,
+	    strnlen(b->user_domain, sizeof(b->user_domain)));
 	if (dl < 0) {
 		return DMP_EBADNAME;
 	}
-	if (b->entry_count == 0 ||
-	    b->entry_count > DMP_BOOTSTRAP_MAX_ENTRIES) {
+	if (b->entry_count == 0 || b->entry_count > DMP_BOOTSTRAP_MAX_ENTRIES) {
 		return DMP_EINVAL;
 	}
 	for (size_t i = 0; i < b->entry_count; i++) {
 		const char *s = b->entries[i].base;
 
-		if (dmp_dnsname_normalize(base[i], sizeof(base[i]), s,
-					  strnlen(s, sizeof(b->entries[i].base))) <
-		    0) {
+		if (dmp_dnsname_normalize(
+			base[i], sizeof(base[i]), s,
+			strnlen(s, sizeof(b->entries[i].base))) < 0) {
 			return DMP_EBADNAME;
 		}
 		if (!entry_unique(b->entries, base[i], i, base)) {
@@ -195,8 +194,7 @@ int dmp_bootstrap_sign(char *out, size_t cap, const struct dmp_bootstrap *b,
 				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
 }
 
-int dmp_bootstrap_parse(struct dmp_bootstrap *out, const char *wire,
-			size_t len,
+int dmp_bootstrap_parse(struct dmp_bootstrap *out, const char *wire, size_t len,
 			const uint8_t pinned_spk[DMP_ED25519_PK_BYTES],
 			const char *user_domain, size_t domain_len,
 			uint64_t now)

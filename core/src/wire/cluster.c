@@ -22,8 +22,7 @@ static long field_len(const char *s, size_t size)
 static int ids_unique(const struct dmp_cluster *c, size_t upto)
 {
 	for (size_t i = 0; i < upto; i++) {
-		if (strcmp(c->nodes[i].node_id, c->nodes[upto].node_id) ==
-		    0) {
+		if (strcmp(c->nodes[i].node_id, c->nodes[upto].node_id) == 0) {
 			return 0;
 		}
 	}
@@ -69,8 +68,7 @@ int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
 	rc = DMP_EMALFORMED;
 	/* 2.6 and 10 item 13: a manifest with no node is refused. */
 	count = dmp_rbuf_u8(&r);
-	if (dmp_rbuf_error(&r) || count == 0 ||
-	    count > DMP_CLUSTER_MAX_NODES) {
+	if (dmp_rbuf_error(&r) || count == 0 || count > DMP_CLUSTER_MAX_NODES) {
 		goto out;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -146,8 +144,7 @@ int dmp_cluster_body_encode(uint8_t *out, size_t cap,
 	for (size_t i = 0; i < c->node_count; i++) {
 		const struct dmp_cluster_node *n = &c->nodes[i];
 		long il = field_len(n->node_id, sizeof(n->node_id));
-		long hl = field_len(n->http_endpoint,
-				    sizeof(n->http_endpoint));
+		long hl = field_len(n->http_endpoint, sizeof(n->http_endpoint));
 		long dl = field_len(n->dns_endpoint, sizeof(n->dns_endpoint));
 
 		if (il < 1 || hl < 1 || dl < 0 ||
@@ -223,8 +220,7 @@ int dmp_cluster_parse(struct dmp_cluster *out, const char *wire, size_t len,
 	if (rc < 0) {
 		goto out;
 	}
-	if (memcmp(out->operator_spk, pinned_spk, DMP_ED25519_PK_BYTES) !=
-	    0) {
+	if (memcmp(out->operator_spk, pinned_spk, DMP_ED25519_PK_BYTES) != 0) {
 		rc = DMP_EBADKEY;
 		goto out;
 	}

@@ -56,11 +56,9 @@ int dmp_dnsname_normalize_max(char *out, size_t cap, const char *name,
 	return (int)n;
 }
 
-int dmp_dnsname_normalize(char *out, size_t cap, const char *name,
-			  size_t len)
+int dmp_dnsname_normalize(char *out, size_t cap, const char *name, size_t len)
 {
-	return dmp_dnsname_normalize_max(out, cap, name, len,
-					 DMP_DNSNAME_MAX);
+	return dmp_dnsname_normalize_max(out, cap, name, len, DMP_DNSNAME_MAX);
 }
 
 int dmp_dnsname_http_check(const char *name, size_t len)

@@ -58,7 +58,8 @@ static int parse_ipv4(const char *s, size_t len, uint8_t ip[4])
 			v = v * 10 + (unsigned)(s[i] - '0');
 			i++;
 		}
-		if (i == start || v > 255 || (s[start] == '0' && i - start > 1)) {
+		if (i == start || v > 255 ||
+		    (s[start] == '0' && i - start > 1)) {
 			return 0;
 		}
 		ip[part] = (uint8_t)v;
@@ -91,7 +92,8 @@ static int parse_ipv6(const char *s, size_t len, uint8_t ip[16])
 			i++;
 		}
 		if (i < len && s[i] == '.') {
-			/* Embedded IPv4 ends the address and fills two groups. */
+			/* Embedded IPv4 ends the address and fills two groups.
+			 */
 			uint8_t v4[4];
 
 			if (n > 6 || !parse_ipv4(s + start, len - start, v4)) {
@@ -156,11 +158,11 @@ static enum ip_class classify_v4(const uint8_t ip[4])
 		uint32_t net;
 		unsigned bits;
 	} refused[] = {
-		{ 0x00000000, 8 },  { 0x0a000000, 8 },	{ 0x64400000, 10 },
-		{ 0xa9fe0000, 16 }, { 0xac100000, 12 }, { 0xc0000000, 24 },
-		{ 0xc0000200, 24 }, { 0xc0a80000, 16 }, { 0xc6120000, 15 },
-		{ 0xc6336400, 24 }, { 0xcb007100, 24 }, { 0xe0000000, 4 },
-		{ 0xf0000000, 4 },
+	    {0x00000000, 8},  {0x0a000000, 8},	{0x64400000, 10},
+	    {0xa9fe0000, 16}, {0xac100000, 12}, {0xc0000000, 24},
+	    {0xc0000200, 24}, {0xc0a80000, 16}, {0xc6120000, 15},
+	    {0xc6336400, 24}, {0xcb007100, 24}, {0xe0000000, 4},
+	    {0xf0000000, 4},
 	};
 
 	if (in4(ip, 0x7f000000, 8)) {
@@ -183,7 +185,7 @@ static enum ip_class classify_v4(const uint8_t ip[4])
  */
 static enum ip_class classify_v6(const uint8_t ip[16])
 {
-	static const uint8_t loopback[16] = { [15] = 1 };
+	static const uint8_t loopback[16] = {[15] = 1};
 	uint16_t g0 = (uint16_t)(ip[0] << 8 | ip[1]);
 	uint16_t g1 = (uint16_t)(ip[2] << 8 | ip[3]);
 
@@ -217,8 +219,8 @@ static int looks_numeric(const char *h, size_t len)
 	while (i < len) {
 		size_t start = i;
 
-		if (i + 1 < len && h[i] == '0' && (h[i + 1] == 'x' ||
-						   h[i + 1] == 'X')) {
+		if (i + 1 < len && h[i] == '0' &&
+		    (h[i + 1] == 'x' || h[i + 1] == 'X')) {
 			i += 2;
 			while (i < len && hex_value(h[i]) >= 0) {
 				i++;
@@ -249,9 +251,8 @@ static int host_char_ok(char c)
 
 static int is_localhost(const char *h, size_t len)
 {
-	static const char *const names[] = { "localhost",
-					     "localhost.localdomain",
-					     "ip6-localhost" };
+	static const char *const names[] = {
+	    "localhost", "localhost.localdomain", "ip6-localhost"};
 	static const char tail[] = ".localhost";
 	const size_t tl = sizeof(tail) - 1;
 
@@ -405,8 +406,7 @@ int dmp_heartbeat_body_parse(struct dmp_heartbeat *out, const uint8_t *body,
 	dmp_rbuf_copy(&r, out->operator_spk, sizeof(out->operator_spk));
 	l = dmp_rbuf_u8(&r);
 	p = dmp_rbuf_take(&r, l);
-	if (!p || l > DMP_HEARTBEAT_VERSION_MAX ||
-	    !dmp_ascii_printable(p, l)) {
+	if (!p || l > DMP_HEARTBEAT_VERSION_MAX || !dmp_ascii_printable(p, l)) {
 		goto out;
 	}
 	memcpy(out->version, p, l);
@@ -491,8 +491,8 @@ int dmp_heartbeat_sign(char *out, size_t cap, const struct dmp_heartbeat *hb,
 				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
 }
 
-int dmp_heartbeat_parse(struct dmp_heartbeat *out, const char *wire,
-			size_t len, uint64_t now, unsigned flags)
+int dmp_heartbeat_parse(struct dmp_heartbeat *out, const char *wire, size_t len,
+			uint64_t now, unsigned flags)
 {
 	uint8_t blob[DMP_RECORD_WIRE_MAX];
 	size_t blob_len, body_len;

@@ -41,8 +41,8 @@ int dmp_subject_check(uint8_t type, const char *subject, size_t len)
 	}
 	if (type != DMP_SUBJECT_USER) {
 		return dmp_dnsname_normalize(NULL, 0, subject, len) < 0
-			       ? DMP_EBADNAME
-			       : 0;
+			   ? DMP_EBADNAME
+			   : 0;
 	}
 	/* 2.9 type 1: "user@host", split at the first '@'. */
 	at = memchr(subject, '@', len);
@@ -53,9 +53,8 @@ int dmp_subject_check(uint8_t type, const char *subject, size_t len)
 	for (size_t i = 0; i < ul; i++) {
 		blank &= subject[i] == ' ';
 	}
-	if (blank ||
-	    dmp_dnsname_normalize_max(NULL, 0, at + 1, len - ul - 1,
-				      USER_HOST_MAX) < 0) {
+	if (blank || dmp_dnsname_normalize_max(NULL, 0, at + 1, len - ul - 1,
+					       USER_HOST_MAX) < 0) {
 		return DMP_EBADNAME;
 	}
 	return 0;
@@ -72,8 +71,8 @@ static void trim_spaces(const char **s, size_t *len)
 	}
 }
 
-int dmp_subject_equal(uint8_t type, const char *a, size_t alen,
-		      const char *b, size_t blen)
+int dmp_subject_equal(uint8_t type, const char *a, size_t alen, const char *b,
+		      size_t blen)
 {
 	const char *at_a, *at_b;
 	size_t ua, ub;
@@ -89,8 +88,7 @@ int dmp_subject_equal(uint8_t type, const char *a, size_t alen,
 	/* Users keep their case; the host is a DNS name. */
 	ua = (size_t)(at_a - a);
 	ub = (size_t)(at_b - b);
-	if (!dmp_name_equal(at_a + 1, alen - ua - 1, at_b + 1,
-			    blen - ub - 1)) {
+	if (!dmp_name_equal(at_a + 1, alen - ua - 1, at_b + 1, blen - ub - 1)) {
 		return 0;
 	}
 	trim_spaces(&a, &ua);
@@ -119,8 +117,8 @@ static int read_subject(struct dmp_rbuf *r, uint8_t *type, char *subject)
 	return 0;
 }
 
-static int write_subject(struct dmp_wbuf *w, uint8_t type,
-			 const char *subject, size_t size)
+static int write_subject(struct dmp_wbuf *w, uint8_t type, const char *subject,
+			 size_t size)
 {
 	size_t l = strnlen(subject, size);
 	int rc;
@@ -184,8 +182,7 @@ int dmp_rotation_body_encode(uint8_t *out, size_t cap,
 	}
 	dmp_wbuf_init(&w, out, cap);
 	dmp_wbuf_put(&w, DMP_ROTATION_MAGIC, MAGIC_LEN);
-	rc = write_subject(&w, r->subject_type, r->subject,
-			   sizeof(r->subject));
+	rc = write_subject(&w, r->subject_type, r->subject, sizeof(r->subject));
 	if (rc < 0) {
 		return rc;
 	}
@@ -244,8 +241,7 @@ int dmp_revocation_body_encode(uint8_t *out, size_t cap,
 	}
 	dmp_wbuf_init(&w, out, cap);
 	dmp_wbuf_put(&w, DMP_REVOCATION_MAGIC, MAGIC_LEN);
-	rc = write_subject(&w, r->subject_type, r->subject,
-			   sizeof(r->subject));
+	rc = write_subject(&w, r->subject_type, r->subject, sizeof(r->subject));
 	if (rc < 0) {
 		return rc;
 	}
@@ -262,8 +258,8 @@ static int key_matches(const uint8_t pk[DMP_ED25519_PK_BYTES],
 		       const uint8_t sk[DMP_ED25519_SK_BYTES])
 {
 	/* libsodium's secret key ends with its public key. */
-	return memcmp(pk, sk + DMP_ED25519_SEED_BYTES,
-		      DMP_ED25519_PK_BYTES) == 0;
+	return memcmp(pk, sk + DMP_ED25519_SEED_BYTES, DMP_ED25519_PK_BYTES) ==
+	       0;
 }
 
 int dmp_rotation_sign(char *out, size_t cap, const struct dmp_rotation *r,
@@ -292,8 +288,8 @@ int dmp_rotation_sign(char *out, size_t cap, const struct dmp_rotation *r,
 				 DMP_RECORD_WIRE_MAX);
 }
 
-int dmp_rotation_parse(struct dmp_rotation *out, const char *wire,
-		       size_t len, const uint8_t *expected_old_spk,
+int dmp_rotation_parse(struct dmp_rotation *out, const char *wire, size_t len,
+		       const uint8_t *expected_old_spk,
 		       const char *expected_subject, size_t subject_len,
 		       uint64_t now)
 {
