@@ -47,7 +47,9 @@ DMP_MUST_CHECK int dmp_dnsname_normalize_max(char *out, size_t cap,
 /**
  * HTTP record API name check (PROTOCOL.md 3.3, last paragraph): every
  * label matches `_?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?` and the
- * name is 1..253 bytes. No trailing dot, no empty labels.
+ * name is 1..253 bytes. No empty labels, so no trailing dot: the
+ * reference node strips trailing dots from the request path first, and a
+ * caller mirroring it does the same before calling this.
  * @return 0 or DMP_EBADNAME
  */
 DMP_MUST_CHECK int dmp_dnsname_http_check(const char *name, size_t len);

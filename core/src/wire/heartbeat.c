@@ -271,7 +271,7 @@ static int is_localhost(const char *h, size_t len)
 int dmp_heartbeat_endpoint_check(const char *ep, size_t len, unsigned flags)
 {
 	const int allow_lo = (flags & DMP_HEARTBEAT_ALLOW_LOOPBACK) != 0;
-	const char *auth, *host, *port = NULL, *end = ep + len;
+	const char *auth, *host, *port = NULL, *end;
 	size_t host_len, skip;
 	enum ip_class cls = IP_PUBLIC;
 	uint8_t ip[16];
@@ -279,8 +279,11 @@ int dmp_heartbeat_endpoint_check(const char *ep, size_t len, unsigned flags)
 	if (!ep || len == 0 || len > DMP_HEARTBEAT_ENDPOINT_MAX) {
 		return DMP_EMALFORMED;
 	}
+	end = ep + len;
 	for (size_t i = 0; i < len; i++) {
-		if (ep[i] < 0x21 || ep[i] > 0x7e) {
+		unsigned char c = (unsigned char)ep[i];
+
+		if (c < 0x21 || c > 0x7e) {
 			return DMP_EMALFORMED;
 		}
 	}
