@@ -478,6 +478,44 @@ static void test_revocation_malformed(void)
 	memcpy(body, DMP_ROTATION_MAGIC, 7);
 	is_int(dmp_revocation_body_parse(&got, body, (size_t)n), DMP_EMALFORMED,
 	       "parse: rotation magic");
+	/* Framing. */
+	{
+		char big[1300];
+		const size_t pl = strlen(DMP_PREFIX_REVOCATION);
+
+		n = dmp_revocation_sign(wire, sizeof(wire), &v, a_sk);
+		is_int(dmp_revocation_parse(&got, wire, (size_t)n - 4, NULL,
+					    NULL, 0, NOW, 0),
+		       DMP_EMALFORMED, "revocation truncated");
+		is_int(dmp_revocation_parse(&got, wire, pl + 4, NULL, NULL, 0,
+					    NOW, 0),
+		       DMP_EMALFORMED, "revocation below the minimum blob");
+		is_int(dmp_revocation_parse(&got, "v=dmp1;t=rotation;AAAA", 22,
+					    NULL, NULL, 0, NOW, 0),
+		       DMP_EPREFIX, "revocation: wrong prefix");
+		memcpy(big, DMP_PREFIX_REVOCATION, pl);
+		memset(big + pl, 'A', sizeof(big) - pl);
+		is_int(dmp_revocation_parse(&got, big, 1201, NULL, NULL, 0, NOW,
+					    0),
+		       DMP_ETOOBIG, "revocation over 1200 bytes");
+		strcpy(big, DMP_PREFIX_REVOCATION "AAB=");
+		is_int(dmp_revocation_parse(&got, big, strlen(big), NULL, NULL,
+					    0, NOW, 0),
+		       DMP_EBASE64, "revocation: non-canonical base64");
+		wire[pl + 3] = '.';
+		is_int(dmp_revocation_parse(&got, wire, (size_t)n, NULL, NULL,
+					    0, NOW, 0),
+		       DMP_EBASE64, "revocation: non-alphabet byte");
+	}
+	/* A low-order revoked key is refused before verifying. */
+	n = dmp_revocation_body_encode(body, sizeof(body), &v);
+	memset(body + n - 9 - 32, 0, 32);
+	body[n - 9 - 32] = 1;
+	n = dmp_record_sign_encode(wire, sizeof(wire), DMP_PREFIX_REVOCATION,
+				   body, (size_t)n, a_sk, 0);
+	is_int(
+	    dmp_revocation_parse(&got, wire, (size_t)n, NULL, NULL, 0, NOW, 0),
+	    DMP_EBADKEY, "low-order revoked key");
 	/* A revocation signed by some other key than the one it names. */
 	n = dmp_revocation_body_encode(body, sizeof(body), &v);
 	n = dmp_record_sign_encode(wire, sizeof(wire), DMP_PREFIX_REVOCATION,
