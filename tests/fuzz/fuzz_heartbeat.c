@@ -5,6 +5,8 @@
  * fields, and pass the full signed path with a known key; an endpoint
  * accepted strictly must also pass with the loopback opt-in.
  */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +96,74 @@ static void check_body(const uint8_t *data, size_t size, unsigned flags)
 	}
 }
 
+/* Global unicast that no rule refuses (see heartbeat.h). */
+static int public_v6(const uint8_t *b)
+{
+	unsigned g0 = (unsigned)b[0] << 8 | b[1],
+		 g1 = (unsigned)b[2] << 8 | b[3];
+
+	return (g0 & 0xe000) == 0x2000 && !(g0 == 0x2001 && g1 < 0x200) &&
+	       !(g0 == 0x2001 && g1 == 0xdb8) && g0 != 0x2002 &&
+	       !(g0 == 0x3fff && g1 < 0x1000);
+}
+
+static int public_v4(const uint8_t *b)
+{
+	static const uint32_t nets[][2] = {
+	    {0x00000000, 8},  {0x0a000000, 8},	{0x64400000, 10},
+	    {0x7f000000, 8},  {0xa9fe0000, 16}, {0xac100000, 12},
+	    {0xc0000000, 24}, {0xc0000200, 24}, {0xc0a80000, 16},
+	    {0xc6120000, 15}, {0xc6336400, 24}, {0xcb007100, 24},
+	    {0xe0000000, 3},
+	};
+	uint32_t a = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+		     (uint32_t)b[2] << 8 | b[3];
+
+	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+		if ((a & ~(~UINT32_C(0) >> nets[i][1])) == nets[i][0]) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * Differential check of the address parsers against inet_pton(3): an
+ * address literal we accept must be one libc can parse, and a public one
+ * libc parses must be accepted.
+ */
+static void check_literals(const uint8_t *data, size_t size)
+{
+	char txt[64], ep[80];
+	uint8_t addr[16];
+	int ok;
+
+	if (size >= sizeof(txt) || memchr(data, 0, size)) {
+		return;
+	}
+	memcpy(txt, data, size);
+	txt[size] = '\0';
+	snprintf(ep, sizeof(ep), "http://[%s]", txt);
+	ok = dmp_heartbeat_endpoint_check(ep, strlen(ep),
+					  DMP_HEARTBEAT_ALLOW_LOOPBACK) == 0;
+	if (inet_pton(AF_INET6, txt, addr) == 1) {
+		if (public_v6(addr) && !ok) {
+			abort();
+		}
+	} else if (ok) {
+		abort();
+	}
+	if (strchr(txt, ':') || strchr(txt, '/')) {
+		return;
+	}
+	snprintf(ep, sizeof(ep), "http://%s", txt);
+	ok = dmp_heartbeat_endpoint_check(ep, strlen(ep),
+					  DMP_HEARTBEAT_STRICT) == 0;
+	if (inet_pton(AF_INET, txt, addr) == 1 && public_v4(addr) != ok) {
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dmp_heartbeat h, h2;
@@ -129,5 +199,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					 DMP_HEARTBEAT_ALLOW_LOOPBACK) != 0) {
 		abort();
 	}
+	check_literals(data, size);
 	return 0;
 }
