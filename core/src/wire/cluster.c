@@ -1,0 +1,246 @@
+/* core/src/wire/cluster.c - cluster manifest (PROTOCOL.md 2.6). */
+#include <string.h>
+
+#include "dmp/buf.h"
+#include "dmp/cluster.h"
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/record.h"
+#include "cluster_i.h"
+#include "dnsname_i.h"
+
+#define MAGIC_LEN 7
+
+/* Length of a NUL-terminated field of @p size bytes, or -1 if unterminated. */
+static long field_len(const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	return n == size ? -1 : (long)n;
+}
+
+static int ids_unique(const struct dmp_cluster *c, size_t upto)
+{
+	for (size_t i = 0; i < upto; i++) {
+		if (strcmp(c->nodes[i].node_id, c->nodes[upto].node_id) == 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Copy @p n wire bytes into a C string field (caller checked n < size). */
+static void put_str(char *dst, const uint8_t *src, size_t n)
+{
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
+			   size_t len)
+{
+	struct dmp_rbuf r;
+	const uint8_t *magic, *name;
+	uint8_t name_len, count;
+	int rc = DMP_EMALFORMED;
+
+	memset(out, 0, sizeof(*out));
+	dmp_rbuf_init(&r, body, len);
+	magic = dmp_rbuf_take(&r, MAGIC_LEN);
+	if (!magic || memcmp(magic, DMP_CLUSTER_MAGIC, MAGIC_LEN) != 0) {
+		goto out;
+	}
+	out->seq = dmp_rbuf_u64(&r);
+	out->exp = dmp_rbuf_u64(&r);
+	dmp_rbuf_copy(&r, out->operator_spk, sizeof(out->operator_spk));
+	/* 2.6: name_len 1..64, or 65 when the last byte is the root dot. */
+	name_len = dmp_rbuf_u8(&r);
+	name = dmp_rbuf_take(&r, name_len);
+	if (!name || name_len == 0 || name_len > DMP_DNSNAME_MAX + 1) {
+		goto out;
+	}
+	rc = dmp_dnsname_normalize(out->name, sizeof(out->name),
+				   (const char *)name, name_len);
+	if (rc < 0) {
+		rc = DMP_EBADNAME;
+		goto out;
+	}
+	rc = DMP_EMALFORMED;
+	/* 2.6 and 10 item 13: a manifest with no node is refused. */
+	count = dmp_rbuf_u8(&r);
+	if (dmp_rbuf_error(&r) || count == 0 || count > DMP_CLUSTER_MAX_NODES) {
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct dmp_cluster_node *n = &out->nodes[i];
+		const uint8_t *p;
+		size_t l;
+
+		l = dmp_rbuf_u8(&r);
+		p = dmp_rbuf_take(&r, l);
+		if (!p || l == 0 || l > DMP_CLUSTER_NODE_ID_MAX ||
+		    !dmp_ascii_printable(p, l)) {
+			goto out;
+		}
+		put_str(n->node_id, p, l);
+		l = dmp_rbuf_u16(&r);
+		p = dmp_rbuf_take(&r, l);
+		if (!p || l == 0 || l > DMP_CLUSTER_HTTP_MAX ||
+		    !dmp_utf8_valid(p, l)) {
+			goto out;
+		}
+		put_str(n->http_endpoint, p, l);
+		/* dns_len 0 means "no DNS endpoint". */
+		l = dmp_rbuf_u16(&r);
+		p = dmp_rbuf_take(&r, l);
+		if (!p || l > DMP_CLUSTER_DNS_MAX || !dmp_utf8_valid(p, l)) {
+			goto out;
+		}
+		put_str(n->dns_endpoint, p, l);
+		if (!ids_unique(out, i)) {
+			goto out;
+		}
+	}
+	out->node_count = count;
+	if (dmp_rbuf_finish(&r) != 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
+
+int dmp_cluster_body_encode(uint8_t *out, size_t cap,
+			    const struct dmp_cluster *c)
+{
+	char name[DMP_DNSNAME_MAX + 1];
+	struct dmp_wbuf w;
+	long name_len;
+	int rc;
+
+	name_len = field_len(c->name, sizeof(c->name));
+	if (name_len < 0) {
+		return DMP_EBADNAME;
+	}
+	rc = dmp_dnsname_normalize(name, sizeof(name), c->name,
+				   (size_t)name_len);
+	if (rc < 0) {
+		return DMP_EBADNAME;
+	}
+	if (c->node_count == 0 || c->node_count > DMP_CLUSTER_MAX_NODES) {
+		return DMP_EINVAL;
+	}
+	dmp_wbuf_init(&w, out, cap);
+	dmp_wbuf_put(&w, DMP_CLUSTER_MAGIC, MAGIC_LEN);
+	dmp_wbuf_u64(&w, c->seq);
+	dmp_wbuf_u64(&w, c->exp);
+	dmp_wbuf_put(&w, c->operator_spk, sizeof(c->operator_spk));
+	dmp_wbuf_u8(&w, (uint8_t)rc);
+	dmp_wbuf_put(&w, name, (size_t)rc);
+	dmp_wbuf_u8(&w, (uint8_t)c->node_count);
+	for (size_t i = 0; i < c->node_count; i++) {
+		const struct dmp_cluster_node *n = &c->nodes[i];
+		long il = field_len(n->node_id, sizeof(n->node_id));
+		long hl = field_len(n->http_endpoint, sizeof(n->http_endpoint));
+		long dl = field_len(n->dns_endpoint, sizeof(n->dns_endpoint));
+
+		if (il < 1 || hl < 1 || dl < 0 ||
+		    !dmp_ascii_printable((const uint8_t *)n->node_id,
+					 (size_t)il) ||
+		    !dmp_utf8_valid((const uint8_t *)n->http_endpoint,
+				    (size_t)hl) ||
+		    !dmp_utf8_valid((const uint8_t *)n->dns_endpoint,
+				    (size_t)dl) ||
+		    !ids_unique(c, i)) {
+			return DMP_EINVAL;
+		}
+		dmp_wbuf_u8(&w, (uint8_t)il);
+		dmp_wbuf_put(&w, n->node_id, (size_t)il);
+		dmp_wbuf_u16(&w, (uint16_t)hl);
+		dmp_wbuf_put(&w, n->http_endpoint, (size_t)hl);
+		dmp_wbuf_u16(&w, (uint16_t)dl);
+		dmp_wbuf_put(&w, n->dns_endpoint, (size_t)dl);
+	}
+	if (dmp_wbuf_error(&w)) {
+		return DMP_ETOOBIG;
+	}
+	return (int)w.len;
+}
+
+int dmp_cluster_sign(char *out, size_t cap, const struct dmp_cluster *c,
+		     const uint8_t sk[DMP_ED25519_SK_BYTES])
+{
+	uint8_t body[DMP_CLUSTER_BODY_MAX];
+	int n;
+
+	if (cap) {
+		out[0] = '\0';
+	}
+	/* libsodium's secret key ends with its public key. */
+	if (memcmp(c->operator_spk, sk + DMP_ED25519_SEED_BYTES,
+		   DMP_ED25519_PK_BYTES) != 0) {
+		return DMP_EBADKEY;
+	}
+	n = dmp_cluster_body_encode(body, sizeof(body), c);
+	if (n < 0) {
+		return n;
+	}
+	return dmp_record_sign_encode(out, cap, DMP_PREFIX_CLUSTER, body,
+				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
+}
+
+int dmp_cluster_parse(struct dmp_cluster *out, const char *wire, size_t len,
+		      const uint8_t pinned_spk[DMP_ED25519_PK_BYTES],
+		      const char *name, size_t name_len, uint64_t now)
+{
+	uint8_t blob[DMP_RECORD_WIRE_MAX];
+	size_t blob_len, body_len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!pinned_spk || !name) {
+		return DMP_EINVAL;
+	}
+	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, wire, len,
+			       DMP_PREFIX_CLUSTER, DMP_RECORD_WIRE_MAX,
+			       MAGIC_LEN + DMP_SIG_BYTES);
+	if (rc < 0) {
+		goto out;
+	}
+	body_len = blob_len - DMP_SIG_BYTES;
+	/* 1.2: the pinned key is the trust anchor; verify before parsing. */
+	rc = dmp_verify(blob + body_len, blob, body_len, pinned_spk);
+	if (rc < 0) {
+		goto out;
+	}
+	rc = dmp_cluster_body_parse(out, blob, body_len);
+	if (rc < 0) {
+		goto out;
+	}
+	if (memcmp(out->operator_spk, pinned_spk, DMP_ED25519_PK_BYTES) != 0) {
+		rc = DMP_EBADKEY;
+		goto out;
+	}
+	if (!dmp_name_equal(out->name, strlen(out->name), name, name_len)) {
+		rc = DMP_EBADNAME;
+		goto out;
+	}
+	/* 6.2: expired when exp < now; too far ahead past 5 years. */
+	if (out->exp < now) {
+		rc = DMP_EEXPIRED;
+		goto out;
+	}
+	if (out->exp - now > DMP_5_YEARS) {
+		rc = DMP_EFUTURE;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}

@@ -1,0 +1,417 @@
+/* core/src/wire/rotation.c - rotation and revocation (PROTOCOL.md 2.9-10). */
+#include <string.h>
+
+#include "dmp/buf.h"
+#include "dmp/crypto.h"
+#include "dmp/dnsname.h"
+#include "dmp/err.h"
+#include "dmp/record.h"
+#include "dmp/rotation.h"
+#include "dnsname_i.h"
+#include "rotation_i.h"
+
+#define MAGIC_LEN 7
+/* A user@host host is bounded only by DNS itself (RFC 1035 2.3.4). */
+#define USER_HOST_MAX 253
+
+static size_t subject_cap(uint8_t type)
+{
+	return type == DMP_SUBJECT_USER ? DMP_SUBJECT_MAX
+					: DMP_SUBJECT_NAME_MAX;
+}
+
+int dmp_subject_check(uint8_t type, const char *subject, size_t len)
+{
+	const uint8_t *s = (const uint8_t *)subject;
+	const char *at;
+	size_t ul;
+	int blank = 1;
+
+	if (type < DMP_SUBJECT_USER || type > DMP_SUBJECT_BOOTSTRAP) {
+		return DMP_EINVAL;
+	}
+	if (!subject || len == 0 || len > subject_cap(type) ||
+	    !dmp_utf8_valid(s, len)) {
+		return DMP_EBADNAME;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < 0x20 || s[i] == 0x7f) {
+			return DMP_EBADNAME;
+		}
+	}
+	if (type != DMP_SUBJECT_USER) {
+		return dmp_dnsname_normalize(NULL, 0, subject, len) < 0
+			   ? DMP_EBADNAME
+			   : 0;
+	}
+	/* 2.9 type 1: "user@host", split at the first '@'. */
+	at = memchr(subject, '@', len);
+	if (!at) {
+		return DMP_EBADNAME;
+	}
+	ul = (size_t)(at - subject);
+	for (size_t i = 0; i < ul; i++) {
+		blank &= subject[i] == ' ';
+	}
+	if (blank || dmp_dnsname_normalize_max(NULL, 0, at + 1, len - ul - 1,
+					       USER_HOST_MAX) < 0) {
+		return DMP_EBADNAME;
+	}
+	return 0;
+}
+
+static void trim_spaces(const char **s, size_t *len)
+{
+	while (*len && (*s)[0] == ' ') {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && (*s)[*len - 1] == ' ') {
+		(*len)--;
+	}
+}
+
+int dmp_subject_equal(uint8_t type, const char *a, size_t alen, const char *b,
+		      size_t blen)
+{
+	const char *at_a, *at_b;
+	size_t ua, ub;
+
+	if (type != DMP_SUBJECT_USER) {
+		return dmp_name_equal(a, alen, b, blen);
+	}
+	at_a = memchr(a, '@', alen);
+	at_b = memchr(b, '@', blen);
+	if (!at_a || !at_b) {
+		return alen == blen && memcmp(a, b, alen) == 0;
+	}
+	/* Users keep their case; the host is a DNS name. */
+	ua = (size_t)(at_a - a);
+	ub = (size_t)(at_b - b);
+	if (!dmp_name_equal(at_a + 1, alen - ua - 1, at_b + 1, blen - ub - 1)) {
+		return 0;
+	}
+	trim_spaces(&a, &ua);
+	trim_spaces(&b, &ub);
+	return ua == ub && memcmp(a, b, ua) == 0;
+}
+
+/* Reads subject_type, subject_len and subject; 2.9. */
+static int read_subject(struct dmp_rbuf *r, uint8_t *type, char *subject)
+{
+	const uint8_t *p;
+	size_t l;
+
+	*type = dmp_rbuf_u8(r);
+	l = dmp_rbuf_u8(r);
+	p = dmp_rbuf_take(r, l);
+	if (!p || *type < DMP_SUBJECT_USER || *type > DMP_SUBJECT_BOOTSTRAP ||
+	    l == 0 || l > subject_cap(*type)) {
+		return DMP_EMALFORMED;
+	}
+	if (dmp_subject_check(*type, (const char *)p, l) != 0) {
+		return DMP_EBADNAME;
+	}
+	memcpy(subject, p, l);
+	subject[l] = '\0';
+	return 0;
+}
+
+static int write_subject(struct dmp_wbuf *w, uint8_t type, const char *subject,
+			 size_t size)
+{
+	size_t l = strnlen(subject, size);
+	int rc;
+
+	if (l == size) {
+		return DMP_EINVAL;
+	}
+	rc = dmp_subject_check(type, subject, l);
+	if (rc < 0) {
+		return rc;
+	}
+	dmp_wbuf_u8(w, type);
+	dmp_wbuf_u8(w, (uint8_t)l);
+	dmp_wbuf_put(w, subject, l);
+	return 0;
+}
+
+int dmp_rotation_body_parse(struct dmp_rotation *out, const uint8_t *body,
+			    size_t len)
+{
+	struct dmp_rbuf r;
+	const uint8_t *p;
+	int rc = DMP_EMALFORMED;
+
+	memset(out, 0, sizeof(*out));
+	dmp_rbuf_init(&r, body, len);
+	p = dmp_rbuf_take(&r, MAGIC_LEN);
+	if (!p || memcmp(p, DMP_ROTATION_MAGIC, MAGIC_LEN) != 0) {
+		goto out;
+	}
+	rc = read_subject(&r, &out->subject_type, out->subject);
+	if (rc < 0) {
+		goto out;
+	}
+	rc = DMP_EMALFORMED;
+	dmp_rbuf_copy(&r, out->old_spk, sizeof(out->old_spk));
+	dmp_rbuf_copy(&r, out->new_spk, sizeof(out->new_spk));
+	out->seq = dmp_rbuf_u64(&r);
+	out->ts = dmp_rbuf_u64(&r);
+	out->exp = dmp_rbuf_u64(&r);
+	if (dmp_rbuf_finish(&r) != 0 ||
+	    memcmp(out->old_spk, out->new_spk, sizeof(out->old_spk)) == 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
+
+int dmp_rotation_body_encode(uint8_t *out, size_t cap,
+			     const struct dmp_rotation *r)
+{
+	struct dmp_wbuf w;
+	int rc;
+
+	if (memcmp(r->old_spk, r->new_spk, sizeof(r->old_spk)) == 0) {
+		return DMP_EINVAL;
+	}
+	dmp_wbuf_init(&w, out, cap);
+	dmp_wbuf_put(&w, DMP_ROTATION_MAGIC, MAGIC_LEN);
+	rc = write_subject(&w, r->subject_type, r->subject, sizeof(r->subject));
+	if (rc < 0) {
+		return rc;
+	}
+	dmp_wbuf_put(&w, r->old_spk, sizeof(r->old_spk));
+	dmp_wbuf_put(&w, r->new_spk, sizeof(r->new_spk));
+	dmp_wbuf_u64(&w, r->seq);
+	dmp_wbuf_u64(&w, r->ts);
+	dmp_wbuf_u64(&w, r->exp);
+	if (dmp_wbuf_error(&w)) {
+		return DMP_ETOOBIG;
+	}
+	return (int)w.len;
+}
+
+int dmp_revocation_body_parse(struct dmp_revocation *out, const uint8_t *body,
+			      size_t len)
+{
+	struct dmp_rbuf r;
+	const uint8_t *p;
+	int rc = DMP_EMALFORMED;
+
+	memset(out, 0, sizeof(*out));
+	dmp_rbuf_init(&r, body, len);
+	p = dmp_rbuf_take(&r, MAGIC_LEN);
+	if (!p || memcmp(p, DMP_REVOCATION_MAGIC, MAGIC_LEN) != 0) {
+		goto out;
+	}
+	rc = read_subject(&r, &out->subject_type, out->subject);
+	if (rc < 0) {
+		goto out;
+	}
+	rc = DMP_EMALFORMED;
+	dmp_rbuf_copy(&r, out->revoked_spk, sizeof(out->revoked_spk));
+	out->reason = dmp_rbuf_u8(&r);
+	out->ts = dmp_rbuf_u64(&r);
+	if (dmp_rbuf_finish(&r) != 0 || out->reason < DMP_REVOKE_COMPROMISE ||
+	    out->reason > DMP_REVOKE_OTHER) {
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
+
+int dmp_revocation_body_encode(uint8_t *out, size_t cap,
+			       const struct dmp_revocation *r)
+{
+	struct dmp_wbuf w;
+	int rc;
+
+	if (r->reason < DMP_REVOKE_COMPROMISE || r->reason > DMP_REVOKE_OTHER) {
+		return DMP_EINVAL;
+	}
+	dmp_wbuf_init(&w, out, cap);
+	dmp_wbuf_put(&w, DMP_REVOCATION_MAGIC, MAGIC_LEN);
+	rc = write_subject(&w, r->subject_type, r->subject, sizeof(r->subject));
+	if (rc < 0) {
+		return rc;
+	}
+	dmp_wbuf_put(&w, r->revoked_spk, sizeof(r->revoked_spk));
+	dmp_wbuf_u8(&w, r->reason);
+	dmp_wbuf_u64(&w, r->ts);
+	if (dmp_wbuf_error(&w)) {
+		return DMP_ETOOBIG;
+	}
+	return (int)w.len;
+}
+
+static int key_matches(const uint8_t pk[DMP_ED25519_PK_BYTES],
+		       const uint8_t sk[DMP_ED25519_SK_BYTES])
+{
+	/* libsodium's secret key ends with its public key. */
+	return memcmp(pk, sk + DMP_ED25519_SEED_BYTES, DMP_ED25519_PK_BYTES) ==
+	       0;
+}
+
+int dmp_rotation_sign(char *out, size_t cap, const struct dmp_rotation *r,
+		      const uint8_t old_sk[DMP_ED25519_SK_BYTES],
+		      const uint8_t new_sk[DMP_ED25519_SK_BYTES])
+{
+	uint8_t blob[DMP_ROTATION_BODY_MAX + 2 * DMP_SIG_BYTES];
+	int n;
+
+	if (cap) {
+		out[0] = '\0';
+	}
+	if (!key_matches(r->old_spk, old_sk) ||
+	    !key_matches(r->new_spk, new_sk)) {
+		return DMP_EBADKEY;
+	}
+	n = dmp_rotation_body_encode(blob, DMP_ROTATION_BODY_MAX, r);
+	if (n < 0) {
+		return n;
+	}
+	/* 2.9: body || sig_old || sig_new, both over the body alone. */
+	dmp_sign(blob + n, blob, (size_t)n, old_sk);
+	dmp_sign(blob + n + DMP_SIG_BYTES, blob, (size_t)n, new_sk);
+	return dmp_record_encode(out, cap, DMP_PREFIX_ROTATION, blob,
+				 (size_t)n + 2 * DMP_SIG_BYTES,
+				 DMP_RECORD_WIRE_MAX);
+}
+
+int dmp_rotation_parse(struct dmp_rotation *out, const char *wire, size_t len,
+		       const uint8_t *expected_old_spk,
+		       const char *expected_subject, size_t subject_len,
+		       uint64_t now)
+{
+	uint8_t blob[DMP_RECORD_WIRE_MAX];
+	size_t blob_len, body_len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, wire, len,
+			       DMP_PREFIX_ROTATION, DMP_RECORD_WIRE_MAX,
+			       MAGIC_LEN + 2 * DMP_SIG_BYTES);
+	if (rc < 0) {
+		goto out;
+	}
+	body_len = blob_len - 2 * DMP_SIG_BYTES;
+	rc = dmp_rotation_body_parse(out, blob, body_len);
+	if (rc < 0) {
+		goto out;
+	}
+	/* Either signature alone proves nothing (2.9). */
+	rc = dmp_verify(blob + body_len, blob, body_len, out->old_spk);
+	if (rc < 0) {
+		goto out;
+	}
+	rc = dmp_verify(blob + body_len + DMP_SIG_BYTES, blob, body_len,
+			out->new_spk);
+	if (rc < 0) {
+		goto out;
+	}
+	if (expected_old_spk &&
+	    memcmp(out->old_spk, expected_old_spk, DMP_ED25519_PK_BYTES) != 0) {
+		rc = DMP_EBADKEY;
+		goto out;
+	}
+	if (expected_subject &&
+	    !dmp_subject_equal(out->subject_type, out->subject,
+			       strlen(out->subject), expected_subject,
+			       subject_len)) {
+		rc = DMP_EBADNAME;
+		goto out;
+	}
+	/* 6.2: exp < now is expired; more than 5 years ahead is refused. */
+	if (out->exp < now) {
+		rc = DMP_EEXPIRED;
+	} else if (out->exp - now > DMP_5_YEARS) {
+		rc = DMP_EFUTURE;
+	}
+out:
+	if (rc != 0) {
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
+
+int dmp_revocation_sign(char *out, size_t cap, const struct dmp_revocation *r,
+			const uint8_t sk[DMP_ED25519_SK_BYTES])
+{
+	uint8_t body[DMP_ROTATION_BODY_MAX];
+	int n;
+
+	if (cap) {
+		out[0] = '\0';
+	}
+	if (!key_matches(r->revoked_spk, sk)) {
+		return DMP_EBADKEY;
+	}
+	n = dmp_revocation_body_encode(body, sizeof(body), r);
+	if (n < 0) {
+		return n;
+	}
+	return dmp_record_sign_encode(out, cap, DMP_PREFIX_REVOCATION, body,
+				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
+}
+
+int dmp_revocation_parse(struct dmp_revocation *out, const char *wire,
+			 size_t len, const uint8_t *expected_revoked_spk,
+			 const char *expected_subject, size_t subject_len,
+			 uint64_t now, uint64_t max_age)
+{
+	uint8_t blob[DMP_RECORD_WIRE_MAX];
+	size_t blob_len, body_len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, wire, len,
+			       DMP_PREFIX_REVOCATION, DMP_RECORD_WIRE_MAX,
+			       MAGIC_LEN + DMP_SIG_BYTES);
+	if (rc < 0) {
+		goto out;
+	}
+	body_len = blob_len - DMP_SIG_BYTES;
+	rc = dmp_revocation_body_parse(out, blob, body_len);
+	if (rc < 0) {
+		goto out;
+	}
+	/* 2.10: self-signed by the key it revokes. */
+	rc = dmp_verify(blob + body_len, blob, body_len, out->revoked_spk);
+	if (rc < 0) {
+		goto out;
+	}
+	if (expected_revoked_spk &&
+	    memcmp(out->revoked_spk, expected_revoked_spk,
+		   DMP_ED25519_PK_BYTES) != 0) {
+		rc = DMP_EBADKEY;
+		goto out;
+	}
+	if (expected_subject &&
+	    !dmp_subject_equal(out->subject_type, out->subject,
+			       strlen(out->subject), expected_subject,
+			       subject_len)) {
+		rc = DMP_EBADNAME;
+		goto out;
+	}
+	/* 6.2: ts > now + 300 refused; age only if the caller asks (2.10). */
+	if (out->ts > now && out->ts - now > DMP_CLOCK_SKEW) {
+		rc = DMP_EFUTURE;
+	} else if (max_age && now > out->ts && now - out->ts > max_age) {
+		rc = DMP_EEXPIRED;
+	}
+out:
+	if (rc != 0) {
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
