@@ -8,7 +8,7 @@
 
 #include "dmp/dnsname.h"
 #include "dmp/err.h"
-#include "wire/dnsname_i.h"
+#include "dmp/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmp/text.h"
 #include "dmp/crypto.h"
 #include "dmp/identity.h"
 #include "dmp/record.h"

@@ -4,7 +4,7 @@
 #include "dmp/dnsname.h"
 #include "dmp/err.h"
 #include "tap.h"
-#include "wire/dnsname_i.h"
+#include "dmp/text.h"
 
 static const struct {
 	const char *in;

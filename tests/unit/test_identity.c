@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmp/text.h"
 #include "dmp/b64.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"

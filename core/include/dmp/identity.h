@@ -37,13 +37,6 @@ struct dmp_identity_record {
 };
 
 /**
- * 1 if @p s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF), else 0. Same rules as Python's
- * strict bytes.decode("utf-8").
- */
-int dmp_utf8_valid(const uint8_t *s, size_t len);
-
-/**
  * Check @p rec and write its body (PROTOCOL.md 2.3). The versions suffix
  * is omitted when versions == {1}.
  * @param[out] body  at least DMP_IDENTITY_BODY_MAX bytes

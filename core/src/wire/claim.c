@@ -1,6 +1,7 @@
 /* core/src/wire/claim.c - claim record (PROTOCOL.md 2.5). */
 #include <string.h>
 
+#include "dmp/text.h"
 #include "dmp/buf.h"
 #include "dmp/claim.h"
 #include "dmp/crypto.h"

@@ -7,7 +7,7 @@
 #include "dmp/err.h"
 #include "dmp/record.h"
 #include "cluster_i.h"
-#include "dnsname_i.h"
+#include "dmp/text.h"
 
 #define MAGIC_LEN 7
 

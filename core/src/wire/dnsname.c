@@ -3,7 +3,7 @@
 
 #include "dmp/dnsname.h"
 #include "dmp/err.h"
-#include "dnsname_i.h"
+#include "dmp/text.h"
 
 static int is_alnum(unsigned char c)
 {
@@ -116,61 +116,3 @@ int dmp_owner_name_lower(char *out, size_t cap, const char *name, size_t len)
 	return (int)len;
 }
 
-int dmp_utf8_valid(const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t c = s[i];
-		size_t need;
-		uint32_t cp, min;
-
-		if (c == 0) {
-			return 0;
-		}
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-			min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-			min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else {
-			return 0;
-		}
-		if (len - i - 1 < need) {
-			return 0;
-		}
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80) {
-				return 0;
-			}
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			return 0;
-		}
-		i += need + 1;
-	}
-	return 1;
-}
-
-int dmp_ascii_printable(const uint8_t *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < 0x20 || s[i] > 0x7e) {
-			return 0;
-		}
-	}
-	return 1;
-}

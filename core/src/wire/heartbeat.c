@@ -7,7 +7,7 @@
 #include "dmp/err.h"
 #include "dmp/heartbeat.h"
 #include "dmp/record.h"
-#include "dnsname_i.h"
+#include "dmp/text.h"
 #include "heartbeat_i.h"
 
 #define MAGIC_LEN 7

@@ -6,55 +6,10 @@
 #include "dmp/err.h"
 #include "dmp/identity.h"
 #include "dmp/record.h"
+#include "dmp/text.h"
 
 /* name_len + 1-byte username + x25519_pk + ed25519_spk + ts. */
 #define BODY_MIN (1 + 1 + DMP_X25519_BYTES + DMP_ED25519_PK_BYTES + 8)
-
-int dmp_utf8_valid(const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t c = s[i];
-		size_t n;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1fu;
-			min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0fu;
-			min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07u;
-			min = 0x10000;
-		} else {
-			return 0; /* continuation byte, C0/C1 overlong, F5+ */
-		}
-		if (len - i - 1 < n) {
-			return 0;
-		}
-		for (size_t j = 1; j <= n; j++) {
-			if ((s[i + j] & 0xc0) != 0x80) {
-				return 0;
-			}
-			cp = cp << 6 | (s[i + j] & 0x3fu);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			return 0;
-		}
-		i += n + 1;
-	}
-	return 1;
-}
 
 /* 2.3: strictly ascending, so sorted with no repeats, and not empty. */
 static int versions_ok(const uint8_t *v, size_t n)

@@ -7,7 +7,7 @@
 #include "dmp/err.h"
 #include "dmp/record.h"
 #include "dmp/rotation.h"
-#include "dnsname_i.h"
+#include "dmp/text.h"
 #include "rotation_i.h"
 
 #define MAGIC_LEN 7
