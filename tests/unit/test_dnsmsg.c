@@ -96,6 +96,7 @@ static void test_live_capture(void)
 		is_mem(a.values[0], a.lens[0], b.values[0], b.lens[0],
 		       "UDP+EDNS and TCP agree");
 	}
+	dmp_txt_answer_clear(&b);
 	is_int(dmp_dns_parse_txt(&b, wire, wlen, "other.mesh.test"),
 	       DMP_EBADNAME, "question for another name is refused");
 	is_int((long long)b.n, 0, "out zeroed on failure");

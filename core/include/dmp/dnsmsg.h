@@ -86,6 +86,7 @@ struct dmp_txt_answer {
  * @p qname (case-insensitive) are kept; each RR's character-strings are
  * joined (PROTOCOL.md 1.3). A truncated reply (TC=1) yields its flags and
  * no values, without parsing past the header and question.
+ * @param out    overwritten: clear a previous answer first
  * @param qname  the name asked; NULL accepts the reply's question name
  * @return 0 (inspect out->rcode and out->tc), DMP_EMALFORMED (not a DNS
  *         reply, garbage, trailing bytes), DMP_EBADNAME (question is not

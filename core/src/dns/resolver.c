@@ -512,13 +512,17 @@ static int run_loop(struct batch *b, int64_t deadline)
 						ARES_GETSOCK_MAXNUM);
 			struct timeval maxtv, tv, *tp;
 
+			/* Bit tests by hand: c-ares's macros shift a signed
+			 * 1 into the sign bit (UBSan). */
 			for (int k = 0; k < ARES_GETSOCK_MAXNUM; k++) {
 				short ev = 0;
 
-				if (ARES_GETSOCK_READABLE(bits, k)) {
+				if (((unsigned)bits >> k & 1u)) {
 					ev |= POLLIN;
 				}
-				if (ARES_GETSOCK_WRITABLE(bits, k)) {
+				if (((unsigned)bits >>
+					 (k + ARES_GETSOCK_MAXNUM) &
+				     1u)) {
 					ev |= POLLOUT;
 				}
 				if (ev && np < POLL_MAX) {
