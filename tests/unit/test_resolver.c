@@ -157,6 +157,31 @@ static void test_reads(struct srvs *s)
 	ok(st.failures >= 1 && st.state == DMP_RESOLVER_COOLDOWN,
 	   "REFUSED counts as a failure");
 	dmp_resolver_free(r);
+
+	/* DNSSEC mode: the test zone is unsigned, so no AD: not usable. */
+	{
+		struct dmp_resolver_opts o;
+		const char *list[1] = {s->a.addr};
+
+		dmp_resolver_opts_default(&o);
+		o.servers = list;
+		o.n_servers = 1;
+		o.rd = 0;
+		o.dnssec = 1;
+		o.clock = fake_clock;
+		r = NULL;
+		if (dmp_resolver_new(&r, &o) == 0) {
+			is_int(
+			    dmp_resolver_query(r, "big.mesh.test", &res, 5000),
+			    DMP_EUNREACHABLE,
+			    "DNSSEC mode refuses answers without AD");
+			dmp_resolver_result_clear(&res);
+			stat_of(r, 0, &st);
+			is_int((long long)st.failures, 1,
+			       "and counts it against the server");
+		}
+		dmp_resolver_free(r);
+	}
 }
 
 static void count_cb(void *ud, size_t idx, const char *name,
