@@ -184,6 +184,46 @@ static void test_reads(struct srvs *s)
 	}
 }
 
+static void test_direct(struct srvs *s)
+{
+	struct dmp_resolver_opts o;
+	struct dmp_resolver *r = NULL;
+	struct dmp_resolver_result res;
+	struct dmp_resolver_stat st;
+	const char *pool[1] = {s->b.addr};
+	struct dmp_resolver_direct d = {.zone = "Mesh.Test.",
+					.server = s->a.addr};
+
+	dmp_resolver_opts_default(&o);
+	o.servers = pool;
+	o.n_servers = 1;
+	o.direct = &d;
+	o.n_direct = 1;
+	o.clock = fake_clock;
+	if (!ok(dmp_resolver_new(&r, &o) == 0,
+		"pool B + direct mesh.test->A")) {
+		return;
+	}
+	is_int((long long)dmp_resolver_count(r), 2, "two entries");
+	is_int(dmp_resolver_query(r, "big.mesh.test", &res, 5000), 0,
+	       "direct read");
+	ok(res.server == 1 && res.answer.n == 1 && res.answer.lens[0] == 508,
+	   "answered by the direct node (A's 508-byte value)");
+	dmp_resolver_result_clear(&res);
+	is_int(dmp_resolver_query(r, "only-b.mesh.test", &res, 5000),
+	       DMP_ENXDOMAIN, "no fallback to the pool for the zone");
+	is_int(res.tries, 1, "only the direct node asked");
+	dmp_resolver_result_clear(&res);
+	is_int(dmp_resolver_query(r, "x.other.test", &res, 5000), DMP_EREFUSED,
+	       "other zone: pool (B) asked, refuses");
+	stat_of(r, 0, &st);
+	is_int((long long)st.queries, 1, "B got only the other-zone query");
+	dmp_resolver_result_clear(&res);
+	stat_of(r, 1, &st);
+	is_str(st.zone, "Mesh.Test.", "direct entry shows its zone");
+	dmp_resolver_free(r);
+}
+
 static void count_cb(void *ud, size_t idx, const char *name,
 		     const struct dmp_resolver_result *res)
 {
@@ -412,6 +452,7 @@ int main(void)
 	}
 	test_reads(&s);
 	test_batch(&s);
+	test_direct(&s);
 	test_dead_first(&s);
 out:
 	knotd_stop(&s.a);

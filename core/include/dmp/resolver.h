@@ -29,6 +29,14 @@
 /** Monotonic clock in milliseconds; tests inject their own. */
 typedef int64_t (*dmp_clock_ms_fn)(void *ud);
 
+/** A zone read straight from its node (RD=0), bypassing the pool: names
+ *  at or below @c zone go only to @c server, other names never do (like
+ *  the reference's CompositeReader, without fallback between the two). */
+struct dmp_resolver_direct {
+	const char *zone;
+	const char *server; /* IP literal, as in servers */
+};
+
 struct dmp_resolver_opts {
 	/* "IP", "IP:port" or "[IPv6]:port" literals (PROTOCOL.md 7.7: IP
 	 * literals only), in preference order. NULL/0: the nameservers of
@@ -42,6 +50,8 @@ struct dmp_resolver_opts {
 	int dnssec;	       /* send DO, require AD on every answer */
 	dmp_clock_ms_fn clock; /* cooldown clock; NULL = CLOCK_MONOTONIC */
 	void *clock_ud;
+	const struct dmp_resolver_direct *direct; /* optional */
+	size_t n_direct;
 };
 
 /** Defaults: resolv.conf servers, 2 s, 60 s cooldown, RD, EDNS 1232. */
@@ -52,6 +62,7 @@ struct dmp_resolver;
 /**
  * @param opts  NULL for the defaults
  * @return 0, DMP_EINVAL (bad server address, too many servers),
+ *         DMP_EBADNAME (bad direct zone),
  *         DMP_ECONFIG (no servers at all), DMP_ENOMEM or DMP_EINTERNAL
  *         (c-ares failure)
  */
@@ -107,7 +118,8 @@ enum dmp_resolver_state {
 };
 
 struct dmp_resolver_stat {
-	char addr[64]; /* "ip:port" or "[ip6]:port" */
+	char addr[64];			 /* "ip:port" or "[ip6]:port" */
+	char zone[DMP_DNS_NAME_MAX + 2]; /* direct entry's zone, else "" */
 	enum dmp_resolver_state state;
 	int64_t cooldown_left_ms; /* > 0 only in COOLDOWN */
 	int rtt_ms;		  /* EWMA (1/4) of answer times; -1 unknown */
@@ -117,7 +129,7 @@ struct dmp_resolver_stat {
 	unsigned consecutive_failures;
 };
 
-/** Number of servers in the pool. */
+/** Number of servers in the pool, direct entries included (last). */
 size_t dmp_resolver_count(const struct dmp_resolver *r);
 
 /**

@@ -12,12 +12,16 @@
 #include "dmp/log.h"
 #include "dmp/resolver.h"
 
+#include "dns/dnswire.h"
 #include "dns/net.h"
 
 #define POLL_MAX (DMP_RESOLVER_MAX_SERVERS * ARES_GETSOCK_MAXNUM)
 
 struct server {
 	char addr[64];
+	char zone_str[DMP_DNS_NAME_MAX + 2];
+	uint8_t zone[DMP_DNS_NAME_MAX + 2]; /* direct entry: wire, else "" */
+	int direct;
 	ares_channel ch;
 	int64_t cooldown_until; /* pool clock */
 	int64_t last_failure;
@@ -42,6 +46,7 @@ struct job {
 	const char *name;
 	uint8_t q[512];
 	size_t qlen;
+	uint64_t allowed; /* servers this name may use, bitmask */
 	uint64_t tried;	  /* servers asked, bitmask */
 	uint64_t empties; /* servers that said NXDOMAIN / NODATA */
 	int cur;	  /* server the query is at, -1 none */
@@ -214,6 +219,11 @@ int dmp_resolver_new(struct dmp_resolver **out,
 		return DMP_EINTERNAL;
 	}
 	r->ares_init = 1;
+	if (opts &&
+	    opts->n_servers + opts->n_direct > DMP_RESOLVER_MAX_SERVERS) {
+		rc = DMP_EINVAL;
+		goto out;
+	}
 	if (opts && opts->n_servers) {
 		if (opts->n_servers > DMP_RESOLVER_MAX_SERVERS) {
 			rc = DMP_EINVAL;
@@ -230,6 +240,27 @@ int dmp_resolver_new(struct dmp_resolver **out,
 		if (rc != 0) {
 			goto out;
 		}
+	}
+	for (size_t i = 0; opts && i < opts->n_direct; i++) {
+		struct server *s;
+		int zl;
+
+		rc = add_server(r, opts->direct[i].server);
+		if (rc != 0) {
+			goto out;
+		}
+		s = &r->s[r->n - 1];
+		zl = opts->direct[i].zone
+			 ? dmp_dns_name_to_wire(s->zone, sizeof(s->zone),
+						opts->direct[i].zone)
+			 : DMP_EBADNAME;
+		if (zl <= 1) {
+			rc = DMP_EBADNAME;
+			goto out;
+		}
+		s->direct = 1;
+		snprintf(s->zone_str, sizeof(s->zone_str), "%s",
+			 opts->direct[i].zone);
 	}
 	rc = r->n ? 0 : DMP_ECONFIG;
 out:
@@ -283,6 +314,7 @@ size_t dmp_resolver_stats(const struct dmp_resolver *r,
 
 		memset(o, 0, sizeof(*o));
 		snprintf(o->addr, sizeof(o->addr), "%s", s->addr);
+		snprintf(o->zone, sizeof(o->zone), "%s", s->zone_str);
 		o->state = state_of(s, now);
 		o->cooldown_left_ms = o->state == DMP_RESOLVER_COOLDOWN
 					  ? s->cooldown_until - now
@@ -334,14 +366,16 @@ static int pick(struct dmp_resolver *r, const struct job *j)
 	int64_t now = now_ms(r);
 	int best = -1;
 
+	uint64_t open = j->allowed & ~j->tried;
+
 	for (size_t i = 0; i < r->n; i++) {
-		if (!(j->tried >> i & 1) &&
+		if ((open >> i & 1) &&
 		    state_of(&r->s[i], now) != DMP_RESOLVER_COOLDOWN) {
 			return (int)i;
 		}
 	}
 	for (size_t i = 0; i < r->n; i++) {
-		if (j->tried >> i & 1) {
+		if (!(open >> i & 1)) {
 			continue;
 		}
 		if (best < 0 ||
@@ -350,6 +384,67 @@ static int pick(struct dmp_resolver *r, const struct job *j)
 		}
 	}
 	return best;
+}
+
+/* ---- routing --------------------------------------------------------- */
+
+static uint64_t direct_mask(const struct dmp_resolver *r)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->s[i].direct) {
+			m |= (uint64_t)1 << i;
+		}
+	}
+	return m;
+}
+
+/* Is wire name @p name at or below wire name @p zone (label-safe)? */
+static int below(const uint8_t *name, size_t nl, const uint8_t *zone)
+{
+	size_t zl = dmp_dnswire_name_len(zone), p = 0;
+
+	while (nl - p > zl) {
+		p += (size_t)name[p] + 1;
+	}
+	return nl - p == zl && memcmp(name + p, zone, zl) == 0;
+}
+
+/* Servers a name may use: the direct entries of the deepest matching
+ * zone, else every pool server. 0 for an invalid name. */
+static uint64_t route(const struct dmp_resolver *r, const char *name)
+{
+	uint8_t w[DMP_DNS_NAME_MAX + 2];
+	uint64_t pool = 0, direct = 0;
+	size_t best = 0;
+	int nl;
+
+	if (!name) {
+		return 0;
+	}
+	nl = dmp_dns_name_to_wire(w, sizeof(w), name);
+	if (nl < 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const struct server *s = &r->s[i];
+		size_t zl;
+
+		if (!s->direct) {
+			pool |= (uint64_t)1 << i;
+			continue;
+		}
+		zl = dmp_dnswire_name_len(s->zone);
+		if (below(w, (size_t)nl, s->zone) && zl >= best) {
+			if (zl > best) {
+				direct = 0;
+				best = zl;
+			}
+			direct |= (uint64_t)1 << i;
+		}
+	}
+	return direct ? direct : pool;
 }
 
 /* ---- the batch ------------------------------------------------------- */
@@ -612,7 +707,9 @@ int dmp_resolver_query_batch(struct dmp_resolver *r, const char *const *names,
 		j->cur = -1;
 		j->empty_server = -1;
 		j->last_err = DMP_EUNREACHABLE;
-		if (!names[i] ||
+		j->allowed = route(r, names[i]);
+		qo.rd = (j->allowed & direct_mask(r)) ? 0 : r->o.rd;
+		if (!names[i] || !j->allowed ||
 		    dmp_dns_build_query(j->q, sizeof(j->q), &j->qlen, names[i],
 					DMP_DNS_TYPE_TXT, &qo, NULL) != 0) {
 			finish(j, DMP_EBADNAME, NULL, -1);
