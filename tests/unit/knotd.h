@@ -258,6 +258,7 @@ static __attribute__((unused)) int knotd_start(struct knotd *k,
 		"    udp-workers: 1\n"
 		"    tcp-workers: 1\n"
 		"    background-workers: 1\n"
+		"    tcp-idle-timeout: 1\n"
 		"database:\n"
 		"    storage: \"%s\"\n"
 		"control:\n"

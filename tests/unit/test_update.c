@@ -10,6 +10,7 @@
 #include "dmp/crypto.h"
 #include "dmp/dnsmsg.h"
 #include "dmp/err.h"
+#include "dmp/log.h"
 #include "dmp/update.h"
 #include "tap.h"
 #include "vec.h"
@@ -345,6 +346,17 @@ static void test_check_reply(void)
 
 /* ---- against a real Knot DNS on loopback ---------------------------- */
 
+static int reopened;
+
+static void log_cb(int level, const char *msg, void *ud)
+{
+	(void)level;
+	(void)ud;
+	if (strstr(msg, "reopening")) {
+		reopened++;
+	}
+}
+
 static int read_back(struct knotd *k, const char *name, size_t *n,
 		     const char *want, size_t want_len)
 {
@@ -468,6 +480,16 @@ static void knotd_update_tests(void)
 			}
 		}
 		ok(all, "knotd: batch of 5 over the open TCP connection");
+		/* The node drops idle TCP after 1 s: the next send reopens. */
+		sleep(2);
+		dmp_log_set_handler(log_cb, NULL, DMP_LOG_DEBUG);
+		is_int(
+		    dmp_update_add(c, "late.mesh.test", 300, v508, now, &res),
+		    0, "knotd: send after the node closed the idle TCP");
+		ok(res.used_tcp && res.attempts == 1,
+		   "knotd: ... reconnected within the same attempt");
+		dmp_log_set_handler(NULL, NULL, 0);
+		is_int(reopened, 1, "knotd: the stale connection was seen");
 		is_int(read_back(&k, "b4.mesh.test", &n, v508, 508), 1,
 		       "knotd: last of the batch read back");
 	}

@@ -89,8 +89,8 @@ void dmp_resolver_result_clear(struct dmp_resolver_result *res);
 
 /** Called once per name as soon as it completes. @p res stays owned by
  *  the results array. */
-typedef void (*dmp_resolver_cb)(void *ud, size_t idx, const char *name,
-				const struct dmp_resolver_result *res);
+typedef void (*dmp_resolver_done_fn)(void *ud, size_t idx, const char *name,
+				     const struct dmp_resolver_result *res);
 
 /**
  * Resolve TXT for @p n names concurrently and wait until all complete or
@@ -104,7 +104,7 @@ DMP_MUST_CHECK int dmp_resolver_query_batch(struct dmp_resolver *r,
 					    const char *const *names, size_t n,
 					    struct dmp_resolver_result *results,
 					    unsigned timeout_ms,
-					    dmp_resolver_cb cb, void *ud);
+					    dmp_resolver_done_fn cb, void *ud);
 
 /** One name; returns res->err. */
 DMP_MUST_CHECK int dmp_resolver_query(struct dmp_resolver *r, const char *name,

@@ -3,9 +3,10 @@
  * the preferred write path (PROTOCOL.md 7.1).
  *
  * One message carries one or more record operations on names inside one
- * zone. A struct dmp_update_conn sends them to one node: UDP first with a
- * timeout, TCP when the reply is truncated or the message is large, and
- * the TCP connection stays open so a batch of writes reuses it.
+ * zone. The builder and dmp_update_check_reply() are pure and
+ * thread-safe. A struct dmp_update_conn sends them to one node: UDP first with
+ * a timeout, TCP when the reply is truncated or the message is large, and the
+ * TCP connection stays open so a batch of writes reuses it.
  */
 #ifndef DMP_UPDATE_H
 #define DMP_UPDATE_H
@@ -112,7 +113,10 @@ struct dmp_update_result {
 	unsigned attempts;
 };
 
-/** A channel to one node for a zone; keeps its TCP connection open. */
+/** A channel to one node for a zone; keeps its TCP connection open.
+ *  Not thread-safe: one conn per thread. Once TCP has been used (large
+ *  message, truncation or opts.tcp) later sends reuse that connection and
+ *  reopen it once if the node closed it while idle. */
 struct dmp_update_conn;
 
 /**

@@ -64,7 +64,7 @@ struct batch {
 	struct dmp_resolver_result *res;
 	size_t pending;
 	int cancelling;
-	dmp_resolver_cb cb;
+	dmp_resolver_done_fn cb;
 	void *ud;
 };
 
@@ -668,7 +668,8 @@ static int run_loop(struct batch *b, int64_t deadline)
 
 int dmp_resolver_query_batch(struct dmp_resolver *r, const char *const *names,
 			     size_t n, struct dmp_resolver_result *results,
-			     unsigned timeout_ms, dmp_resolver_cb cb, void *ud)
+			     unsigned timeout_ms, dmp_resolver_done_fn cb,
+			     void *ud)
 {
 	struct dmp_dns_query_opts qo;
 	struct batch b;

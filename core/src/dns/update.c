@@ -670,6 +670,8 @@ static int tcp_exchange(struct dmp_update_conn *c, const uint8_t *q,
 		if (rc != 0) {
 			tcp_close(c);
 			if (reused) {
+				DMP_LOG_D("update: node closed the idle TCP "
+					  "connection; reopening");
 				continue;
 			}
 			return rc;
