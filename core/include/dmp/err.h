@@ -51,6 +51,7 @@ enum dmp_err {
 	DMP_ENOPREKEY = -1109,	/* prekey secret unknown or expired */
 	DMP_EREPLAY = -1110,	/* message already received */
 	DMP_ENOTPINNED = -1111, /* sender not pinned for that zone */
+	DMP_EBADHEADER = -1120, /* DMPHeader JSON invalid (4.4) */
 
 	/* DNS and network layer. */
 	DMP_ENOTAUTH = -1200,	/* TSIG rejected by the node */
