@@ -486,6 +486,21 @@ static void test_header_parse(void)
 	is_int(dmp_header_parse(&h, "{\"a\":\"\xff\"}", 9), DMP_EBADHEADER,
 	       "header: invalid UTF-8");
 	is_int(dmp_header_parse(&h, "", 0), DMP_EBADHEADER, "header: empty");
+	/* A NUL after a number: jansson alone would take it (found by a
+	 * differential run against json.loads). */
+	{
+		int n = snprintf(buf, sizeof(buf), header_cases[0].json, mid,
+				 snd, rcp);
+		char *t = strstr(buf, "\"ts\":5") + 6;
+
+		memmove(t + 1, t, (size_t)(buf + n + 1 - t));
+		*t = '\0';
+		is_int(dmp_header_parse(&h, buf, (size_t)n + 1), DMP_EBADHEADER,
+		       "header: NUL byte refused");
+		memmove(t, t + 1, (size_t)(buf + n + 1 - t));
+		is_int(dmp_header_parse(&h, buf, (size_t)n), 0,
+		       "header: the same without the NUL parses");
+	}
 	/* The writer always emits lower-case hex. */
 	snprintf(buf, sizeof(buf), header_cases[0].json, mid, snd, rcp);
 	if (dmp_header_parse(&h, buf, strlen(buf)) == 0) {

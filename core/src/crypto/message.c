@@ -132,12 +132,17 @@ static int get_hex(const json_t *o, const char *key, uint8_t *out, size_t want)
 int dmp_header_parse(struct dmp_header *h, const void *json, size_t len)
 {
 	json_error_t jerr;
-	json_t *o;
+	json_t *o = NULL;
 	const json_t *t;
 	size_t i;
 	int rc = DMP_EBADHEADER;
 
 	memset(h, 0, sizeof(*h));
+	/* json.loads refuses every NUL byte (raw control characters are
+	 * invalid in and out of strings); jansson skips some, so look first. */
+	if (len == 0 || memchr(json, '\0', len) != NULL) {
+		return DMP_EBADHEADER;
+	}
 	/* jansson, like json.loads, takes any key order and whitespace, keeps
 	 * the last of duplicate keys, and checks UTF-8. */
 	o = json_loadb(json, len, 0, &jerr);
