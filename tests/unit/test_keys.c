@@ -187,8 +187,7 @@ static void test_errors(void)
 	ok(dmp_keys_derive(&k, "x", 1, salt, 8) == 0, "salt of 8 accepted");
 	dmp_keys_free(k);
 	k = NULL;
-	dmp_keys_free(NULL);
-	ok(1, "dmp_keys_free(NULL) is a no-op");
+	dmp_keys_free(NULL); /* a no-op; a crash would fail the test */
 
 	/* Random salts differ and are full length. */
 	{

@@ -501,6 +501,29 @@ static void test_header_parse(void)
 		is_int(dmp_header_parse(&h, buf, (size_t)n), 0,
 		       "header: the same without the NUL parses");
 	}
+	/* Canonical JSON with other total/chunk values round-trips exactly,
+	 * and the AAD still carries 0 and 0. */
+	{
+		static const char *canon =
+		    "{\"v\":1,\"type\":\"MAILBOX\",\"msg_id\":\"%s\","
+		    "\"sender\":\"%s\",\"recipient\":\"%s\",\"total\":5,"
+		    "\"chunk\":3,\"ts\":9223372036854775807,\"ttl\":0}";
+		int n = snprintf(buf, sizeof(buf), canon, mid, snd, snd);
+		int m;
+
+		is_int(dmp_header_parse(&h, buf, (size_t)n), 0,
+		       "header: total 5, chunk 3, ts INT64_MAX");
+		m = dmp_header_write(&h, out, sizeof(out));
+		is_str(m > 0 ? out : "", buf, "header: exact round trip");
+		m = dmp_header_aad(&h, 0, (uint8_t *)out, sizeof(out));
+		ok(m > 0 && strstr(out, "\"total\":0,\"chunk\":0,") != NULL,
+		   "header: AAD has total 0, chunk 0");
+		ok(!dmp_header_is_expired(&h, INT64_MAX),
+		   "header: ts + ttl at INT64_MAX never expires");
+		h.ttl = 1;
+		ok(!dmp_header_is_expired(&h, INT64_MAX),
+		   "header: ts + ttl overflow never expires");
+	}
 	/* The writer always emits lower-case hex. */
 	snprintf(buf, sizeof(buf), header_cases[0].json, mid, snd, rcp);
 	if (dmp_header_parse(&h, buf, strlen(buf)) == 0) {
