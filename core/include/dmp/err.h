@@ -52,6 +52,7 @@ enum dmp_err {
 	DMP_EREPLAY = -1110,	/* message already received */
 	DMP_ENOTPINNED = -1111, /* sender not pinned for that zone */
 	DMP_EAMBIGUOUS = -1112, /* several valid keys answer for a name */
+	DMP_EBADHEADER = -1113, /* DMPHeader JSON invalid (4.4) */
 
 	/* DNS and network layer. */
 	DMP_ENOTAUTH = -1200,	/* TSIG rejected by the node */

@@ -30,6 +30,7 @@ const char *dmp_strerror(int code)
 	case DMP_EREPLAY: return "message already received (replay)";
 	case DMP_ENOTPINNED: return "sender is not a pinned contact";
 	case DMP_EAMBIGUOUS: return "several keys answer for that name: give a fingerprint";
+	case DMP_EBADHEADER: return "malformed message header";
 	case DMP_ENOTAUTH: return "node rejected the TSIG key (wrong secret or unknown key)";
 	case DMP_EREFUSED: return "node refused the request (name outside your key's scope?)";
 	case DMP_ESERVFAIL: return "server failure at the node";
