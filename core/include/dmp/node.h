@@ -20,7 +20,7 @@
 #define DMP_NODE_MAX_ZONES 8
 #define DMP_NODE_MAX_NS 4
 #define DMP_NODE_MAX_ADDRS 4
-#define DMP_NODE_NAME_MAX 256	/* presentation form, NUL included */
+#define DMP_NODE_NAME_MAX 256 /* presentation form, NUL included */
 #define DMP_NODE_MAX_SCOPES 16
 
 /* PROTOCOL.md 7.5 defaults. */
@@ -40,28 +40,29 @@ enum dmp_node_transport {
 
 /** Zone served by the node; empty strings take defaults from the apex. */
 struct dmp_node_zone {
-	char name[DMP_NODE_NAME_MAX];	/* e.g. "mesh.test" */
-	char mname[DMP_NODE_NAME_MAX];	/* SOA MNAME; default ns1.<zone> */
-	char rname[DMP_NODE_NAME_MAX];	/* SOA RNAME; default hostmaster.<zone> */
+	char name[DMP_NODE_NAME_MAX];  /* e.g. "mesh.test" */
+	char mname[DMP_NODE_NAME_MAX]; /* SOA MNAME; default ns1.<zone> */
+	char
+	    rname[DMP_NODE_NAME_MAX]; /* SOA RNAME; default hostmaster.<zone> */
 	char ns[DMP_NODE_MAX_NS][DMP_NODE_NAME_MAX]; /* default: mname */
 	unsigned n_ns;
-	uint8_t a[DMP_NODE_MAX_ADDRS][4];	/* apex A */
+	uint8_t a[DMP_NODE_MAX_ADDRS][4]; /* apex A */
 	unsigned n_a;
 	uint8_t aaaa[DMP_NODE_MAX_ADDRS][16]; /* apex AAAA */
 	unsigned n_aaaa;
 };
 
 struct dmp_node_opts {
-	const char *db_path;	/* borrowed for dmp_node_new(); ":memory:" ok */
+	const char *db_path; /* borrowed for dmp_node_new(); ":memory:" ok */
 	struct dmp_node_zone zones[DMP_NODE_MAX_ZONES];
 	unsigned n_zones;
-	uint32_t answer_ttl;	/* TTL of every answer (DMP_DNS_TTL) */
-	uint32_t negative_ttl;	/* SOA MINIMUM (RFC 2308) */
+	uint32_t answer_ttl;   /* TTL of every answer (DMP_DNS_TTL) */
+	uint32_t negative_ttl; /* SOA MINIMUM (RFC 2308) */
 	uint32_t max_ttl;
 	uint32_t max_value_bytes;
 	uint32_t max_values_per_name;
-	uint16_t edns_udp_max;	/* our UDP payload cap, >= 512 */
-	int update_enabled;	/* 0: every UPDATE is REFUSED */
+	uint16_t edns_udp_max; /* our UDP payload cap, >= 512 */
+	int update_enabled;    /* 0: every UPDATE is REFUSED */
 };
 
 struct dmp_node;

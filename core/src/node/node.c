@@ -131,8 +131,8 @@ static int load_row(const char *name, const char *value, size_t vlen,
 	return 0;
 }
 
-int node_refresh_name(struct dmp_node *n, const char *name,
-		      const uint8_t *wire, size_t wlen, uint64_t now_s)
+int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
+		      size_t wlen, uint64_t now_s)
 {
 	struct load_ctx c;
 	int rc;
@@ -205,7 +205,7 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	/* Writers must not starve behind a steady stream of queries. */
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(
-		&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	    &ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&n->ilock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&n->wlock, NULL);
@@ -273,8 +273,8 @@ uint32_t dmp_node_serial(struct dmp_node *n)
 	return s;
 }
 
-const struct nzone *node_zone_of(const struct dmp_node *n,
-				 const uint8_t *name, size_t nlen)
+const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
+				 size_t nlen)
 {
 	const struct nzone *best = NULL;
 
@@ -325,10 +325,8 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	}
 	opcode = (q[2] >> 3) & 0x0F;
 	switch (opcode) {
-	case OP_QUERY:
-		return node_query(n, q, qlen, t, resp, cap, now_ms);
-	case OP_UPDATE:
-		return node_update(n, q, qlen, resp, cap, now_ms);
+	case OP_QUERY: return node_query(n, q, qlen, t, resp, cap, now_ms);
+	case OP_UPDATE: return node_update(n, q, qlen, resp, cap, now_ms);
 	default:
 		/* TODO(next session): NOTIFY for secondaries. */
 		return node_error_reply(q, qlen, 0, RC_NOTIMP, resp, cap);
@@ -362,8 +360,8 @@ int dmp_node_key_add(struct dmp_node *n, const char *name,
 		     const char *const *scopes, size_t n_scopes,
 		     uint64_t now_ms)
 {
-	char lname[DMP_NODE_NAME_MAX], csv[DMP_NODE_MAX_SCOPES *
-					   DMP_NODE_NAME_MAX];
+	char lname[DMP_NODE_NAME_MAX],
+	    csv[DMP_NODE_MAX_SCOPES * DMP_NODE_NAME_MAX];
 	uint8_t wire[NAME_WIRE_MAX];
 	size_t wlen, off = 0;
 	int rc;

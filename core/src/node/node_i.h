@@ -78,7 +78,7 @@ int nw_utf8_valid(const uint8_t *s, size_t len);
 /* One TXT RR, wire-ready from the owner on: c0 0c, TYPE, CLASS, TTL,
  * RDLENGTH, RDATA. The owner pointer is to the question name. */
 struct nidx_rr {
-	uint64_t exp_s;	/* expires_at (seconds); hidden once <= now */
+	uint64_t exp_s; /* expires_at (seconds); hidden once <= now */
 	uint16_t len;
 	uint8_t wire[];
 };
@@ -88,16 +88,16 @@ struct nidx_ent {
 	uint32_t hash;
 	uint32_t n_rr;
 	struct nidx_rr **rr;
-	uint64_t max_exp;	/* max exp_s over rr */
-	uint64_t desc_max_exp;	/* max exp_s of any descendant (may lag) */
-	uint32_t desc_count;	/* descendants holding values */
+	uint64_t max_exp;      /* max exp_s over rr */
+	uint64_t desc_max_exp; /* max exp_s of any descendant (may lag) */
+	uint32_t desc_count;   /* descendants holding values */
 	uint8_t nlen;
-	uint8_t name[];	/* lower-case wire */
+	uint8_t name[]; /* lower-case wire */
 };
 
 struct nidx {
 	struct nidx_ent **b;
-	size_t nb;	/* power of two */
+	size_t nb; /* power of two */
 	size_t count;
 	uint32_t seed;
 };
@@ -117,8 +117,7 @@ struct nidx_rr *nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
 /** 1 if @p rr holds exactly @p value. */
 int nidx_rr_value_eq(const struct nidx_rr *rr, const char *value, size_t vlen);
 /** RDATA of @p rr. */
-static inline const uint8_t *nidx_rdata(const struct nidx_rr *rr,
-					size_t *len)
+static inline const uint8_t *nidx_rdata(const struct nidx_rr *rr, size_t *len)
 {
 	*len = (size_t)rr->len - 12;
 	return rr->wire + 12;
@@ -139,11 +138,11 @@ enum nop_kind { NOP_ADD, NOP_DEL_ONE, NOP_DEL_ALL };
 
 struct nop {
 	enum nop_kind kind;
-	char owner[DMP_NODE_NAME_MAX];	/* lower-case presentation */
+	char owner[DMP_NODE_NAME_MAX]; /* lower-case presentation */
 	uint8_t wire[NAME_WIRE_MAX];
 	size_t wlen;
 	uint32_t ttl;
-	char *value;	/* joined value (adds, single deletes); owned */
+	char *value; /* joined value (adds, single deletes); owned */
 	size_t vlen;
 };
 
@@ -152,8 +151,8 @@ typedef int (*st_row_fn)(const char *name, const char *value, size_t vlen,
 
 int st_open(sqlite3 **out, const char *path);
 int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud);
-int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s,
-		 st_row_fn fn, void *ud);
+int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
+		 void *ud);
 /** Apply @p ops in one transaction and bump the serial. */
 int st_apply(sqlite3 *db, const struct nop *ops, size_t n, uint64_t now_ms,
 	     uint32_t *serial);
@@ -203,19 +202,19 @@ struct dmp_node {
 };
 
 /* Handlers (node_query.c, node_update.c). */
-const struct nzone *node_zone_of(const struct dmp_node *n,
-				 const uint8_t *name, size_t nlen);
+const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
+				 size_t nlen);
 int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	       enum dmp_node_transport t, uint8_t *resp, size_t cap,
 	       uint64_t now_ms);
 int node_update(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		uint8_t *resp, size_t cap, uint64_t now_ms);
 /** Header-only (or header + question) error reply. */
-int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end,
-		     int rcode, uint8_t *resp, size_t cap);
+int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
+		     uint8_t *resp, size_t cap);
 /** Re-read @p name from the store into the index (wlock held). */
-int node_refresh_name(struct dmp_node *n, const char *name,
-		      const uint8_t *wire, size_t wlen, uint64_t now_s);
+int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
+		      size_t wlen, uint64_t now_s);
 
 static inline uint16_t rd16(const uint8_t *p)
 {

@@ -240,8 +240,8 @@ void nidx_expire(struct nidx *x, uint64_t now_s)
 			}
 			off = nw_parent(e->name);
 			while (off < (size_t)e->nlen - 1) {
-				struct nidx_ent *a = nidx_find(
-					x, e->name + off, e->nlen - off);
+				struct nidx_ent *a =
+				    nidx_find(x, e->name + off, e->nlen - off);
 
 				if (a) {
 					a->desc_count++;

@@ -10,7 +10,7 @@
 #include "node/node_i.h"
 
 struct qinfo {
-	size_t qd_end;	/* end of the question section */
+	size_t qd_end; /* end of the question section */
 	uint8_t name[NAME_WIRE_MAX];
 	size_t nlen;
 	uint16_t qtype, qclass;
@@ -21,8 +21,8 @@ struct qinfo {
 };
 
 /* Skip one RR; for the additional section, note an OPT (RFC 6891 6.1). */
-static int skip_rr(const uint8_t *q, size_t qlen, size_t *off,
-		   struct qinfo *qi, int additional)
+static int skip_rr(const uint8_t *q, size_t qlen, size_t *off, struct qinfo *qi,
+		   int additional)
 {
 	uint8_t name[NAME_WIRE_MAX];
 	size_t nlen;
@@ -88,9 +88,9 @@ static void put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
 	dmp_wbuf_put(w, z->mname, z->mlen);
 	dmp_wbuf_put(w, z->rname, z->rlen);
 	dmp_wbuf_u32(w, serial);
-	dmp_wbuf_u32(w, 3600);	/* refresh */
-	dmp_wbuf_u32(w, 600);	/* retry */
-	dmp_wbuf_u32(w, 604800); /* expire */
+	dmp_wbuf_u32(w, 3600);		    /* refresh */
+	dmp_wbuf_u32(w, 600);		    /* retry */
+	dmp_wbuf_u32(w, 604800);	    /* expire */
 	dmp_wbuf_u32(w, n->o.negative_ttl); /* RFC 2308 4: negative TTL */
 }
 
@@ -146,8 +146,8 @@ int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 
 	dmp_wbuf_init(&w, resp, limit);
 	dmp_wbuf_put(&w, q, qi.qd_end);
-	resp[2] = (uint8_t)((q[2] & 0x79) | 0x80);	/* QR, opcode, RD */
-	resp[3] = (uint8_t)(q[3] & 0x10);		/* CD */
+	resp[2] = (uint8_t)((q[2] & 0x79) | 0x80); /* QR, opcode, RD */
+	resp[3] = (uint8_t)(q[3] & 0x10);	   /* CD */
 	wr16(resp + 6, 0);
 	wr16(resp + 8, 0);
 	wr16(resp + 10, 0);

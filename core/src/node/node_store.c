@@ -19,25 +19,25 @@
 #include "node/node_i.h"
 
 static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=FULL;"
-	"CREATE TABLE IF NOT EXISTS records("
-	" name TEXT NOT NULL,"
-	" value TEXT NOT NULL,"
-	" value_hash TEXT NOT NULL,"
-	" expires_at INTEGER NOT NULL,"
-	" stored_ts INTEGER NOT NULL,"
-	" PRIMARY KEY(name, value_hash));"
-	"CREATE INDEX IF NOT EXISTS records_exp ON records(expires_at);"
-	"CREATE INDEX IF NOT EXISTS records_ts ON records(stored_ts, name,"
-	" value_hash);"
-	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER);"
-	"CREATE TABLE IF NOT EXISTS tsig_keys("
-	" name TEXT PRIMARY KEY,"
-	" algorithm TEXT NOT NULL,"
-	" secret BLOB NOT NULL,"
-	" scopes TEXT NOT NULL,"
-	" created INTEGER NOT NULL);";
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS records("
+    " name TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " value_hash TEXT NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " stored_ts INTEGER NOT NULL,"
+    " PRIMARY KEY(name, value_hash));"
+    "CREATE INDEX IF NOT EXISTS records_exp ON records(expires_at);"
+    "CREATE INDEX IF NOT EXISTS records_ts ON records(stored_ts, name,"
+    " value_hash);"
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER);"
+    "CREATE TABLE IF NOT EXISTS tsig_keys("
+    " name TEXT PRIMARY KEY,"
+    " algorithm TEXT NOT NULL,"
+    " secret BLOB NOT NULL,"
+    " scopes TEXT NOT NULL,"
+    " created INTEGER NOT NULL);";
 
 static int fail(sqlite3 *db, const char *what)
 {
@@ -53,7 +53,7 @@ int st_open(sqlite3 **out, const char *path)
 	*out = NULL;
 	if (sqlite3_open_v2(path, &db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
+				SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		DMP_LOG_E("node store: open %s: %s", path,
 			  db ? sqlite3_errmsg(db) : "out of memory");
@@ -112,8 +112,8 @@ int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud)
 	return rc;
 }
 
-int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s,
-		 st_row_fn fn, void *ud)
+int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
+		 void *ud)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -214,13 +214,13 @@ int st_apply(sqlite3 *db, const struct nop *ops, size_t n, uint64_t now_ms,
 		return rc;
 	}
 	if (sqlite3_prepare_v2(
-		    db,
-		    "INSERT INTO records(name, value, value_hash, expires_at,"
-		    " stored_ts) VALUES(?, ?, ?, ?, ?)"
-		    " ON CONFLICT(name, value_hash) DO UPDATE SET"
-		    " expires_at = excluded.expires_at,"
-		    " stored_ts = excluded.stored_ts",
-		    -1, &add, NULL) != SQLITE_OK ||
+		db,
+		"INSERT INTO records(name, value, value_hash, expires_at,"
+		" stored_ts) VALUES(?, ?, ?, ?, ?)"
+		" ON CONFLICT(name, value_hash) DO UPDATE SET"
+		" expires_at = excluded.expires_at,"
+		" stored_ts = excluded.stored_ts",
+		-1, &add, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "DELETE FROM records WHERE name = ? AND"
 			       " value_hash = ?",
@@ -352,8 +352,8 @@ int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n)
 		memcpy(e->secret, sec, slen);
 		e->slen = slen;
 		/* scopes: comma separated, lower case */
-		for (const char *p = scopes; *p && e->n_scopes <
-						   DMP_NODE_MAX_SCOPES;) {
+		for (const char *p = scopes;
+		     *p && e->n_scopes < DMP_NODE_MAX_SCOPES;) {
 			size_t l = strcspn(p, ",");
 
 			if (l > 0 && l < DMP_NODE_NAME_MAX) {

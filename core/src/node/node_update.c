@@ -21,7 +21,7 @@
 static const uint8_t hmac_sha256_wire[] = "\x0bhmac-sha256";
 
 struct tsig {
-	size_t start;	/* offset of the TSIG RR in the request */
+	size_t start; /* offset of the TSIG RR in the request */
 	uint8_t key[NAME_WIRE_MAX];
 	size_t klen;
 	uint8_t alg[NAME_WIRE_MAX];
@@ -37,7 +37,7 @@ struct tsig {
 };
 
 struct uctx {
-	size_t zone_end;	/* end of the zone section */
+	size_t zone_end; /* end of the zone section */
 	uint8_t zone[NAME_WIRE_MAX];
 	size_t zlen;
 	struct nop ops[MAX_OPS];
@@ -47,9 +47,9 @@ struct uctx {
 	const struct nkey *key;
 	int too_many;
 	int bad_class;
-	int bad_owner;	/* owner outside zone (NOTZONE) */
-	int bad_name;	/* owner with characters DMP never uses */
-	int bad_value;	/* RDATA does not join, or is not UTF-8 */
+	int bad_owner; /* owner outside zone (NOTZONE) */
+	int bad_name;  /* owner with characters DMP never uses */
+	int bad_value; /* RDATA does not join, or is not UTF-8 */
 };
 
 static void ops_free(struct uctx *u)
@@ -132,8 +132,9 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 	}
 	op = &u->ops[u->n_ops];
 	memset(op, 0, sizeof(*op));
-	op->kind = cls == C_IN ? NOP_ADD : cls == C_NONE ? NOP_DEL_ONE
-							 : NOP_DEL_ALL;
+	op->kind = cls == C_IN	   ? NOP_ADD
+		   : cls == C_NONE ? NOP_DEL_ONE
+				   : NOP_DEL_ALL;
 	memcpy(op->wire, owner, olen);
 	op->wlen = olen;
 	nw_to_text(owner, op->owner);
@@ -224,8 +225,8 @@ static void mac_vars(crypto_auth_hmacsha256_state *st, const uint8_t *key,
 	}
 }
 
-static void request_mac(uint8_t mac[32], const struct nkey *k,
-			const uint8_t *q, const struct tsig *ts)
+static void request_mac(uint8_t mac[32], const struct nkey *k, const uint8_t *q,
+			const struct tsig *ts)
 {
 	crypto_auth_hmacsha256_state st;
 	uint8_t hdr[HDR_LEN];
@@ -237,8 +238,8 @@ static void request_mac(uint8_t mac[32], const struct nkey *k,
 	crypto_auth_hmacsha256_init(&st, k->secret, k->slen);
 	crypto_auth_hmacsha256_update(&st, hdr, HDR_LEN);
 	crypto_auth_hmacsha256_update(&st, q + HDR_LEN, ts->start - HDR_LEN);
-	mac_vars(&st, ts->key, ts->klen, ts->time_signed, ts->fudge,
-		 ts->error, ts->other, ts->other_len);
+	mac_vars(&st, ts->key, ts->klen, ts->time_signed, ts->fudge, ts->error,
+		 ts->other, ts->other_len);
 	crypto_auth_hmacsha256_final(&st, mac);
 	sodium_memzero(&st, sizeof(st));
 }
@@ -294,7 +295,7 @@ static int sign_reply(uint8_t *resp, size_t *len, size_t cap,
 	dmp_wbuf_u16(&w, DMP_NODE_TSIG_FUDGE);
 	dmp_wbuf_u16(&w, mac_len);
 	dmp_wbuf_put(&w, mac, mac_len);
-	dmp_wbuf_u16(&w, rd16(resp));	/* original ID = the reply's */
+	dmp_wbuf_u16(&w, rd16(resp)); /* original ID = the reply's */
 	dmp_wbuf_u16(&w, error);
 	dmp_wbuf_u16(&w, other_len);
 	dmp_wbuf_put(&w, other, other_len);
@@ -321,8 +322,7 @@ static const struct nkey *find_key(const struct dmp_node *n,
 }
 
 /* RCODE from the caps (PROTOCOL.md 7.1 step 5). */
-static int check_caps(struct dmp_node *n, const struct uctx *u,
-		      uint64_t now_s)
+static int check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s)
 {
 	for (size_t i = 0; i < u->n_ops; i++) {
 		const struct nop *op = &u->ops[i];
@@ -332,8 +332,7 @@ static int check_caps(struct dmp_node *n, const struct uctx *u,
 		if (op->kind != NOP_ADD) {
 			continue;
 		}
-		if (op->ttl > n->o.max_ttl ||
-		    op->vlen > n->o.max_value_bytes) {
+		if (op->ttl > n->o.max_ttl || op->vlen > n->o.max_value_bytes) {
 			return RC_REFUSED;
 		}
 		/* Count each owner once, at its first add. */
@@ -374,7 +373,7 @@ static int check_caps(struct dmp_node *n, const struct uctx *u,
 		if (live + fresh > n->o.max_values_per_name) {
 			return RC_REFUSED;
 		}
-next:;
+	next:;
 	}
 	return RC_NOERROR;
 }
@@ -462,9 +461,8 @@ int node_update(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	if (u->ts.mac_len > 32 || u->ts.mac_len < 16) {
 		/* RFC 8945 5.2.2.1: below 10 or half the hash is FORMERR,
 		 * above the hash length too; we also refuse < 16. */
-		rcode = u->ts.mac_len < 16 && u->ts.mac_len >= 10
-				? RC_NOTAUTH
-				: RC_FORMERR;
+		rcode = u->ts.mac_len < 16 && u->ts.mac_len >= 10 ? RC_NOTAUTH
+								  : RC_FORMERR;
 		tsig_err = rcode == RC_NOTAUTH ? TSIG_BADTRUNC : 0;
 		goto reply;
 	}

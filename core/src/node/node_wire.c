@@ -120,8 +120,8 @@ int nw_ldh(const uint8_t *wire)
 		for (unsigned i = 0; i < l; i++) {
 			int c = wire[i];
 
-			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			      c == '-' || c == '_')) {
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '-' || c == '_')) {
 				return 0;
 			}
 		}
