@@ -61,8 +61,9 @@ struct dmp_node_opts {
 	uint32_t max_ttl;
 	uint32_t max_value_bytes;
 	uint32_t max_values_per_name;
-	uint16_t edns_udp_max; /* our UDP payload cap, >= 512 */
-	int update_enabled;    /* 0: every UPDATE is REFUSED */
+	uint16_t edns_udp_max;	/* our UDP payload cap, >= 512 */
+	int update_enabled;	/* 0: every UPDATE is REFUSED */
+	uint32_t reap_interval; /* seconds between reaps (7.5: 60) */
 };
 
 struct dmp_node;
@@ -99,8 +100,10 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		    uint8_t *resp, size_t cap, uint64_t now_ms);
 
 /**
- * Delete expired rows from the store and drop them from the index;
- * reload keys if another process changed the database. Thread-safe.
+ * Periodic upkeep; call about once a second. Reloads the TSIG keys when
+ * another process (dmp-node key ...) changed the database, and every
+ * reap_interval seconds (and on the first call) deletes expired rows from
+ * the store and drops them from the index. Thread-safe.
  * @return rows deleted, or DMP_ESTORE
  */
 int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms);

@@ -21,6 +21,7 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->max_values_per_name = DMP_NODE_MAX_VALUES_PER_NAME;
 	o->edns_udp_max = DMP_NODE_EDNS_UDP_MAX;
 	o->update_enabled = 1;
+	o->reap_interval = 60;
 }
 
 static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
@@ -347,6 +348,12 @@ int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
 			DMP_LOG_I("node: reloaded %zu TSIG keys", n->n_keys);
 		}
 	}
+	if (n->last_reap_s != 0 && now_s >= n->last_reap_s &&
+	    now_s - n->last_reap_s < n->o.reap_interval) {
+		pthread_mutex_unlock(&n->wlock);
+		return 0;
+	}
+	n->last_reap_s = now_s;
 	rc = st_reap(n->db, now_s);
 	pthread_mutex_unlock(&n->wlock);
 	pthread_rwlock_wrlock(&n->ilock);

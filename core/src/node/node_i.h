@@ -199,6 +199,7 @@ struct dmp_node {
 	struct nkey *keys;
 	size_t n_keys;
 	int64_t data_version;
+	uint64_t last_reap_s;
 };
 
 /* Handlers (node_query.c, node_update.c). */
