@@ -392,7 +392,8 @@ static void *tcp_main(void *arg)
 		}
 		/* RFC 7766 6.2.3: close idle connections. */
 		for (unsigned i = 0; i < max && n_conn; i++) {
-			if (conns[i] && now - conns[i]->last > idle_ms) {
+			if (conns[i] && now > conns[i]->last &&
+			    now - conns[i]->last > idle_ms) {
 				conn_close(ep, &conns[i], &n_conn);
 			}
 		}

@@ -202,6 +202,14 @@ static int fail_at(struct yp *y, const char *msg, const char *what)
 	return DMP_ECONFIG;
 }
 
+static int fail_val(struct yp *y, const char *key, const char *msg)
+{
+	seterr(y->err, y->errlen, "%s:%zu:%zu: %s: %s", y->path,
+	       y->ev.start_mark.line + 1, y->ev.start_mark.column + 1, key,
+	       msg);
+	return DMP_ECONFIG;
+}
+
 static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 			size_t n, void *out, const char *section)
 {
@@ -237,7 +245,7 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 		}
 		if (y->ev.type == YAML_SEQUENCE_START_EVENT) {
 			if (it->type != DMP_CFG_LIST) {
-				return fail_at(y, "not a list:", key);
+				return fail_val(y, key, "not a list");
 			}
 			reset(it, out);
 			for (;;) {
@@ -257,7 +265,7 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 				    it, out,
 				    (const char *)y->ev.data.scalar.value);
 				if (e) {
-					return fail_at(y, e, NULL);
+					return fail_val(y, key, e);
 				}
 			}
 		} else if (y->ev.type == YAML_SCALAR_EVENT) {
@@ -269,7 +277,7 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 			e = store(it, out,
 				  (const char *)y->ev.data.scalar.value);
 			if (e) {
-				return fail_at(y, e, key);
+				return fail_val(y, key, e);
 			}
 		} else {
 			return fail_at(y, "expected a value for", key);
