@@ -279,6 +279,12 @@ def node_factory(tmp_path):
     yield make
     for n in nodes:
         n.stop(signal.SIGKILL)
+    for n in nodes:
+        # Sanitizer builds: a report in the node's log fails the test.
+        log = n.log.read_text(errors="replace") if n.log.exists() else ""
+        for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                    "runtime error:"):
+            assert bad not in log, log
 
 
 @pytest.fixture

@@ -328,3 +328,35 @@ def test_tcp_pipelining_and_malformed(node):
         pass
     s.close()
     assert status(node.dig("mesh.test", "SOA")) == "NOERROR"
+
+
+def test_tcp_idle_timeout_and_client_limit(tmp_path, node_factory):
+    import socket
+    from conftest import tcp_read
+    cfg = tmp_path / "tcp.yaml"
+    cfg.write_text("network:\n  tcp_idle_timeout: 1\n  tcp_max_clients: 2\n")
+    n = node_factory(extra=["-c", str(cfg)])
+    n.start()
+    q = query_wire("mesh.test", 6)
+    frame = struct.pack("!H", len(q)) + q
+    a = socket.create_connection((n.host, n.port), timeout=3)
+    b = socket.create_connection((n.host, n.port), timeout=3)
+    a.sendall(frame)
+    b.sendall(frame)
+    assert parse(tcp_read(a))["rcode"] == 0
+    assert parse(tcp_read(b))["rcode"] == 0
+    c = socket.create_connection((n.host, n.port), timeout=3)
+    try:
+        c.sendall(frame)
+        assert c.recv(2) == b"", "third client served over the limit"
+    except ConnectionResetError:
+        pass
+    c.close()
+    # Idle: closed by the node after about a second.
+    t0 = time.time()
+    assert a.recv(2) == b""
+    assert 0.5 < time.time() - t0 < 3
+    a.close()
+    b.close()
+    # Slots are free again.
+    assert parse(n.tcp(q))["rcode"] == 0

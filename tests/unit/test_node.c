@@ -256,7 +256,8 @@ static struct dmp_node *open_node(uint64_t now_ms)
 	o.zones[0].a[0][3] = 1;
 	o.zones[0].n_a = 1;
 	snprintf(o.zones[1].name, sizeof(o.zones[1].name), "other.example");
-	o.n_zones = 2;
+	snprintf(o.zones[2].name, sizeof(o.zones[2].name), "deep.mesh.test");
+	o.n_zones = 3;
 	if (dmp_node_new(&n, &o, now_ms) != 0) {
 		return NULL;
 	}
@@ -501,6 +502,17 @@ static void test_updates(struct dmp_node *n, struct reply *r)
 	is_int(tsig_error(r), 18, "stale: BADTIME");
 	is_int(send_update(n, r, "other.example", u, 1, KEY, secret, now), 10,
 	       "owner outside the UPDATE's zone: NOTZONE");
+	u[0].owner = "slot-1.mb-a.deep.mesh.test";
+	is_int(send_update(n, r, ZONE, u, 1, KEY, secret, now), 10,
+	       "owner in a zone served below the UPDATE's: NOTZONE");
+	u[0].owner = "slot-1.mb-aaaaaaaaaaaa.mesh.test";
+	query(&m, "x.deep.mesh.test", 16, 0);
+	is_int(ask(n, r, &m, DMP_NODE_UDP, now), 3, "nested zone: NXDOMAIN");
+	ok(has_soa_auth(r) &&
+	       knot_dname_size(
+		   knot_pkt_rr(knot_pkt_section(r->pkt, KNOT_AUTHORITY), 0)
+		       ->owner) == 16,
+	   "nested zone: its own SOA");
 	is_int(send_update(n, r, "sub.mesh.test", u, 1, KEY, secret, now), 9,
 	       "zone not served: NOTAUTH");
 	is_int(send_update(n, r, "example.com", u, 1, KEY, secret, now), 9,

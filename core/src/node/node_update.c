@@ -94,7 +94,6 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 	char *value = NULL;
 	size_t vlen = 0;
 
-	(void)n;
 	if (type != T_TXT) {
 		/* PROTOCOL.md 7.1: non-TXT RRs are ignored. */
 		return;
@@ -107,7 +106,10 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 		u->bad_class = 1; /* RFC 2136 2.5.2 */
 		return;
 	}
-	if (!nw_in_zone(owner, olen, u->zone, u->zlen)) {
+	/* In the UPDATE's zone, and not in a zone we serve below it. */
+	if (!nw_in_zone(owner, olen, u->zone, u->zlen) ||
+	    (node_zone_of(n, owner, olen) &&
+	     node_zone_of(n, owner, olen)->nlen != u->zlen)) {
 		u->bad_owner = 1;
 		return;
 	}
