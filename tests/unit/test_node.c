@@ -502,7 +502,16 @@ static void test_updates(struct dmp_node *n, struct reply *r)
 	is_int(tsig_error(r), 18, "stale: BADTIME");
 	is_int(send_update(n, r, "other.example", u, 1, KEY, secret, now), 10,
 	       "owner outside the UPDATE's zone: NOTZONE");
-	u[0].owner = "slot-1.mb-a.deep.mesh.test";
+	u[0] = (struct upd){"a.other.example", 1, 300, "x", 1};
+	is_int(send_update(n, r, ZONE, u, 1, KEY, secret, now), 10,
+	       "non-TXT owner outside the zone: NOTZONE too");
+	u[0] = (struct upd){"slot-0.mb-aaaaaaaaaaaa.mesh.test", 1, 0, "t0", 0};
+	is_int(send_update(n, r, ZONE, u, 1, KEY, secret, now), 0,
+	       "ttl 0 add: NOERROR");
+	is_int(txt_count(n, r, u[0].owner, now + 59000), 1,
+	       "ttl 0 add lives DMP_DNS_TTL (60 s) as in the reference");
+	is_int(txt_count(n, r, u[0].owner, now + 61000), 0, "... not longer");
+	u[0] = (struct upd){"slot-1.mb-a.deep.mesh.test", 1, 300, "v2", 0};
 	is_int(send_update(n, r, ZONE, u, 1, KEY, secret, now), 10,
 	       "owner in a zone served below the UPDATE's: NOTZONE");
 	u[0].owner = "slot-1.mb-aaaaaaaaaaaa.mesh.test";

@@ -94,8 +94,16 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 	char *value = NULL;
 	size_t vlen = 0;
 
+	/* RFC 2136 3.4.1.3: every owner, whatever its type, in the UPDATE's
+	 * zone (and not in a zone we serve below it). */
+	if (!nw_in_zone(owner, olen, u->zone, u->zlen) ||
+	    (node_zone_of(n, owner, olen) &&
+	     node_zone_of(n, owner, olen)->nlen != u->zlen)) {
+		u->bad_owner = 1;
+		return;
+	}
 	if (type != T_TXT) {
-		/* PROTOCOL.md 7.1: non-TXT RRs are ignored. */
+		/* PROTOCOL.md 7.1: other types are then ignored. */
 		return;
 	}
 	if (cls != C_IN && cls != C_NONE && cls != C_ANY) {
@@ -104,13 +112,6 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 	}
 	if (cls == C_ANY && rdlen != 0) {
 		u->bad_class = 1; /* RFC 2136 2.5.2 */
-		return;
-	}
-	/* In the UPDATE's zone, and not in a zone we serve below it. */
-	if (!nw_in_zone(owner, olen, u->zone, u->zlen) ||
-	    (node_zone_of(n, owner, olen) &&
-	     node_zone_of(n, owner, olen)->nlen != u->zlen)) {
-		u->bad_owner = 1;
 		return;
 	}
 	if (!nw_ldh(owner)) {
@@ -140,7 +141,8 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 	memcpy(op->wire, owner, olen);
 	op->wlen = olen;
 	nw_to_text(owner, op->owner);
-	op->ttl = ttl;
+	/* As the reference: an add with TTL 0 lives DMP_DNS_TTL seconds. */
+	op->ttl = (cls == C_IN && ttl == 0) ? DMP_NODE_DNS_TTL : ttl;
 	op->value = value;
 	op->vlen = vlen;
 	u->n_ops++;
@@ -498,13 +500,13 @@ int node_update(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		rcode = RC_NOTAUTH;
 		goto reply;
 	}
-	if (u->bad_class) {
-		rcode = RC_FORMERR;
-		goto reply;
-	}
 	/* Step 4: owners in the zone. */
 	if (u->bad_owner) {
 		rcode = RC_NOTZONE;
+		goto reply;
+	}
+	if (u->bad_class) {
+		rcode = RC_FORMERR;
 		goto reply;
 	}
 	/* Step 5: caps (and values a DMP node cannot hold). */
