@@ -60,3 +60,59 @@ def test_kill9_keeps_acknowledged_updates(node):
                     off += 1 + rd[off]
                 vals.append(v.decode())
             assert value in vals, owner
+
+
+def test_kill9_concurrent_udp_group_commit(node):
+    """Several UDP writers at once (the writer thread commits them in
+    groups); every acknowledged UPDATE survives kill -9."""
+    _, secret = node.add_key("w.mesh.test", "slot-*.mb-*.mesh.test")
+    node.start()
+    acked, lock, stop = [], threading.Lock(), threading.Event()
+
+    def writer(wid):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        i = 0
+        try:
+            while not stop.is_set():
+                owner = "slot-%d.mb-u%d%05d.mesh.test" % (i % 10, wid, i)
+                value = "w%d-%d" % (wid, i)
+                w = tsig_sign(build_update(
+                    "mesh.test", [(owner, 3600, 1, value)]),
+                    "w.mesh.test", secret)
+                s.sendto(w, (node.host, node.port))
+                rep = parse(s.recv(4096))
+                if rep["rcode"] == 0:
+                    with lock:
+                        acked.append((owner, value))
+                i += 1
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+    ths = [threading.Thread(target=writer, args=(k,)) for k in range(6)]
+    for t in ths:
+        t.start()
+    deadline = time.time() + 60
+    while len(acked) < 300 and time.time() < deadline:
+        time.sleep(0.01)
+    node.proc.send_signal(signal.SIGKILL)
+    node.proc.wait(timeout=10)
+    stop.set()
+    for t in ths:
+        t.join(timeout=10)
+        assert not t.is_alive()
+    node.proc = None
+    with lock:
+        got = list(acked)
+    assert len(got) >= 300, "writers too slow: %d acks" % len(got)
+
+    node.start()
+    with socket.create_connection((node.host, node.port), timeout=5) as s:
+        for owner, value in got:
+            q = query_wire(owner, 16)
+            s.sendall(struct.pack("!H", len(q)) + q)
+            rep = parse(tcp_read(s))
+            assert rep["rcode"] == 0 and len(rep["an"]) == 1, owner
+            assert rep["an"][0][4][1:].decode() == value

@@ -607,6 +607,53 @@ static void test_updates(struct dmp_node *n, struct reply *r)
 	       "re-adding a stored one is not new: NOERROR");
 }
 
+static void test_batch(struct dmp_node *n, struct reply *r)
+{
+	uint64_t now = now_ms_real();
+	static struct msg req[6];
+	static uint8_t resp[6][4096];
+	struct dmp_node_msg m[6];
+	uint8_t mac[64], bad[32];
+	size_t mac_len;
+	struct upd u;
+	uint32_t serial0 = dmp_node_serial(n);
+
+	memcpy(bad, secret, 32);
+	bad[5] ^= 0x40;
+	u = (struct upd){"slot-4.mb-eeeeeeeeeeee.mesh.test", 1, 300, "b1", 0};
+	update(&req[0], 1, ZONE, &u, 1);
+	sign(&req[0], KEY, secret, mac, &mac_len);
+	u.value = "b2";
+	update(&req[1], 2, ZONE, &u, 1);
+	sign(&req[1], KEY, secret, mac, &mac_len);
+	query(&req[2], u.owner, 16, 0);
+	update(&req[3], 4, ZONE, &u, 1); /* unsigned */
+	u.owner = "slot-5.mb-eeeeeeeeeeee.mesh.test";
+	update(&req[4], 5, ZONE, &u, 1);
+	sign(&req[4], KEY, secret, mac, &mac_len);
+	update(&req[5], 6, ZONE, &u, 1);
+	sign(&req[5], KEY, bad, mac, &mac_len);
+	for (int i = 0; i < 6; i++) {
+		m[i] = (struct dmp_node_msg){req[i].w, req[i].len, resp[i],
+					     sizeof(resp[i]), -1};
+	}
+	dmp_node_handle_batch(n, m, 6, DMP_NODE_UDP, now);
+	is_int(resp[0][3] & 15, 0, "batch: first add NOERROR");
+	is_int(resp[1][3] & 15, 0, "batch: second add, same owner, NOERROR");
+	is_int(resp[2][3] & 15, 3, "batch: the query saw the state before");
+	is_int(resp[3][3] & 15, 5, "batch: unsigned REFUSED");
+	is_int(resp[4][3] & 15, 0, "batch: other owner NOERROR");
+	is_int(resp[5][3] & 15, 9, "batch: bad MAC NOTAUTH");
+	ok(m[0].resp_len > 12 && resp[0][0] == 0 && resp[0][1] == 1 &&
+	       resp[4][1] == 5,
+	   "batch: replies keep their IDs");
+	is_int(txt_count(n, r, "slot-4.mb-eeeeeeeeeeee.mesh.test", now), 2,
+	       "batch: both values stored");
+	is_int(txt_count(n, r, "slot-5.mb-eeeeeeeeeeee.mesh.test", now), 1,
+	       "batch: third stored");
+	ok(dmp_node_serial(n) != serial0, "batch: serial moved");
+}
+
 static void test_truncation(struct dmp_node *n, struct reply *r)
 {
 	uint64_t now = now_ms_real();
@@ -703,6 +750,7 @@ int main(void)
 	test_vectors(n, r);
 	test_queries(n, r);
 	test_updates(n, r);
+	test_batch(n, r);
 	test_truncation(n, r);
 	test_expiry_and_restart(&n, r);
 	if (n) {

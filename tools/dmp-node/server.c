@@ -30,6 +30,27 @@
 #define MAX_LISTEN DMP_CFG_LIST_MAX
 #define TCP_MSG 65535
 
+/* UDP UPDATEs wait here for the writer thread, so that UDP workers never
+ * sit out an fsync and the writer can commit many at once. */
+struct wq_item {
+	struct wq_item *next;
+	int fd;
+	struct sockaddr_storage peer;
+	socklen_t plen;
+	size_t len;
+	uint8_t data[];
+};
+
+#define WQ_MAX 4096
+#define WQ_BATCH 64
+
+struct wq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct wq_item *head, *tail;
+	size_t n;
+};
+
 struct srv {
 	struct dmp_node *node;
 	const struct node_conf *c;
@@ -39,7 +60,41 @@ struct srv {
 	socklen_t alen[MAX_LISTEN];
 	unsigned n_addr;
 	int tcp_fd[MAX_LISTEN];
+	struct wq wq;
 };
+
+/* @return 0 queued, -1 full or out of memory (answer inline) */
+static int wq_push(struct wq *q, int fd, const struct sockaddr_storage *peer,
+		   socklen_t plen, const uint8_t *data, size_t len)
+{
+	struct wq_item *it = malloc(sizeof(*it) + len);
+
+	if (!it) {
+		return -1;
+	}
+	it->next = NULL;
+	it->fd = fd;
+	it->peer = *peer;
+	it->plen = plen;
+	it->len = len;
+	memcpy(it->data, data, len);
+	pthread_mutex_lock(&q->mu);
+	if (q->n >= WQ_MAX) {
+		pthread_mutex_unlock(&q->mu);
+		free(it);
+		return -1;
+	}
+	if (q->tail) {
+		q->tail->next = it;
+	} else {
+		q->head = it;
+	}
+	q->tail = it;
+	q->n++;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
 
 struct udp_worker {
 	struct srv *s;
@@ -176,6 +231,14 @@ static void *udp_main(void *arg)
 			int len;
 
 			if (in[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				continue;
+			}
+			/* UPDATE (RFC 2136 opcode 5): to the writer. */
+			if (in[i].msg_len >= 12 && !(rx[i][2] & 0x80) &&
+			    ((rx[i][2] >> 3) & 0x0F) == 5 &&
+			    wq_push(&s->wq, w->fd, &peers[i],
+				    in[i].msg_hdr.msg_namelen, rx[i],
+				    in[i].msg_len) == 0) {
 				continue;
 			}
 			len = dmp_node_handle(
@@ -412,6 +475,74 @@ out:
 	return NULL;
 }
 
+static void *writer_main(void *arg)
+{
+	struct srv *s = arg;
+	struct wq *q = &s->wq;
+	struct dmp_node_msg *m = calloc(WQ_BATCH, sizeof(*m));
+	struct wq_item **items = calloc(WQ_BATCH, sizeof(*items));
+	uint8_t(*resp)[UDP_TX] = malloc(WQ_BATCH * sizeof(*resp));
+
+	if (!m || !items || !resp) {
+		DMP_LOG_E("dmp-node: writer: out of memory");
+		free(m);
+		free(items);
+		free(resp);
+		return NULL;
+	}
+	for (;;) {
+		size_t cnt = 0;
+
+		pthread_mutex_lock(&q->mu);
+		while (!q->head && !atomic_load(&s->stop)) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 250000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+		}
+		while (q->head && cnt < WQ_BATCH) {
+			items[cnt++] = q->head;
+			q->head = q->head->next;
+			q->n--;
+		}
+		if (!q->head) {
+			q->tail = NULL;
+		}
+		pthread_mutex_unlock(&q->mu);
+		if (cnt == 0) {
+			break; /* stopping, and drained */
+		}
+		for (size_t i = 0; i < cnt; i++) {
+			m[i].q = items[i]->data;
+			m[i].qlen = items[i]->len;
+			m[i].resp = resp[i];
+			m[i].cap = sizeof(resp[i]);
+			m[i].resp_len = 0;
+		}
+		/* One transaction (one fsync) for everything queued. */
+		dmp_node_handle_batch(s->node, m, cnt, DMP_NODE_UDP,
+				      node_now_ms(s->off));
+		for (size_t i = 0; i < cnt; i++) {
+			if (m[i].resp_len > 0) {
+				(void)sendto(items[i]->fd, resp[i],
+					     (size_t)m[i].resp_len, 0,
+					     (struct sockaddr *)&items[i]->peer,
+					     items[i]->plen);
+			}
+			free(items[i]);
+		}
+	}
+	free(m);
+	free(items);
+	free(resp);
+	return NULL;
+}
+
 static void *maint_main(void *arg)
 {
 	struct srv *s = arg;
@@ -435,7 +566,7 @@ int node_serve(struct dmp_node *n, const struct node_conf *c,
 	struct srv s;
 	struct udp_worker *w = NULL;
 	unsigned n_w = 0;
-	pthread_t tcp_th, maint_th;
+	pthread_t tcp_th, maint_th, writer_th;
 	sigset_t set;
 	int sig = 0, rc = 1;
 
@@ -444,6 +575,8 @@ int node_serve(struct dmp_node *n, const struct node_conf *c,
 	s.c = c;
 	s.off = clock_off_ms;
 	atomic_init(&s.stop, 0);
+	pthread_mutex_init(&s.wq.mu, NULL);
+	pthread_cond_init(&s.wq.cv, NULL);
 	for (unsigned i = 0; i < MAX_LISTEN; i++) {
 		s.tcp_fd[i] = -1;
 	}
@@ -494,6 +627,7 @@ int node_serve(struct dmp_node *n, const struct node_conf *c,
 	for (unsigned i = 0; i < n_w; i++) {
 		pthread_create(&w[i].th, NULL, udp_main, &w[i]);
 	}
+	pthread_create(&writer_th, NULL, writer_main, &s);
 	pthread_create(&tcp_th, NULL, tcp_main, &s);
 	pthread_create(&maint_th, NULL, maint_main, &s);
 	for (;;) {
@@ -512,6 +646,11 @@ int node_serve(struct dmp_node *n, const struct node_conf *c,
 	for (unsigned i = 0; i < n_w; i++) {
 		pthread_join(w[i].th, NULL);
 	}
+	/* After the UDP workers: nothing more is queued; drain the rest. */
+	pthread_mutex_lock(&s.wq.mu);
+	pthread_cond_broadcast(&s.wq.cv);
+	pthread_mutex_unlock(&s.wq.mu);
+	pthread_join(writer_th, NULL);
 	pthread_join(tcp_th, NULL);
 	pthread_join(maint_th, NULL);
 	rc = 0;
@@ -525,5 +664,7 @@ out:
 		}
 	}
 	free(w);
+	pthread_mutex_destroy(&s.wq.mu);
+	pthread_cond_destroy(&s.wq.cv);
 	return rc;
 }

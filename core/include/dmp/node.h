@@ -99,6 +99,26 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		    enum dmp_node_transport t, const struct sockaddr *peer,
 		    uint8_t *resp, size_t cap, uint64_t now_ms);
 
+/** One message for dmp_node_handle_batch(). */
+struct dmp_node_msg {
+	const uint8_t *q; /* in: request, borrowed */
+	size_t qlen;
+	uint8_t *resp; /* in: reply buffer, >= 512 bytes */
+	size_t cap;
+	int resp_len; /* out: as dmp_node_handle() returns */
+};
+
+/**
+ * Answer several messages at once, as dmp_node_handle() would one by one,
+ * except that the UPDATEs among them that pass every check are committed
+ * together in as few sqlite transactions as possible (group commit: one
+ * fsync for the lot). Every reply is written only after its commit.
+ * Thread-safe.
+ */
+void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
+			   size_t count, enum dmp_node_transport t,
+			   uint64_t now_ms);
+
 /**
  * Periodic upkeep; call about once a second. Reloads the TSIG keys when
  * another process (dmp-node key ...) changed the database, and every

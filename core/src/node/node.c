@@ -327,11 +327,74 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	opcode = (q[2] >> 3) & 0x0F;
 	switch (opcode) {
 	case OP_QUERY: return node_query(n, q, qlen, t, resp, cap, now_ms);
-	case OP_UPDATE: return node_update(n, q, qlen, resp, cap, now_ms);
+	case OP_UPDATE: {
+		struct dmp_node_msg m = {q, qlen, resp, cap, 0};
+
+		node_update_batch(n, &m, 1, now_ms);
+		return m.resp_len;
+	}
 	default:
 		/* TODO(next session): NOTIFY for secondaries. */
 		return node_error_reply(q, qlen, 0, RC_NOTIMP, resp, cap);
 	}
+}
+
+void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
+			   size_t count, enum dmp_node_transport t,
+			   uint64_t now_ms)
+{
+	struct dmp_node_msg *upd = NULL;
+	size_t n_upd = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		const uint8_t *q = m[i].q;
+
+		if (m[i].cap >= 512 && m[i].qlen >= HDR_LEN && !(q[2] & 0x80) &&
+		    ((q[2] >> 3) & 0x0F) == OP_UPDATE) {
+			n_upd++;
+			continue;
+		}
+		m[i].resp_len = dmp_node_handle(n, m[i].q, m[i].qlen, t, NULL,
+						m[i].resp, m[i].cap, now_ms);
+	}
+	if (n_upd == 0) {
+		return;
+	}
+	upd = dmp_malloc(n_upd * sizeof(*upd));
+	if (!upd) {
+		for (size_t i = 0; i < count; i++) {
+			const uint8_t *q = m[i].q;
+
+			if (m[i].cap >= 512 && m[i].qlen >= HDR_LEN &&
+			    !(q[2] & 0x80) &&
+			    ((q[2] >> 3) & 0x0F) == OP_UPDATE) {
+				m[i].resp_len = dmp_node_handle(
+				    n, q, m[i].qlen, t, NULL, m[i].resp,
+				    m[i].cap, now_ms);
+			}
+		}
+		return;
+	}
+	n_upd = 0;
+	for (size_t i = 0; i < count; i++) {
+		const uint8_t *q = m[i].q;
+
+		if (m[i].cap >= 512 && m[i].qlen >= HDR_LEN && !(q[2] & 0x80) &&
+		    ((q[2] >> 3) & 0x0F) == OP_UPDATE) {
+			upd[n_upd++] = m[i];
+		}
+	}
+	node_update_batch(n, upd, n_upd, now_ms);
+	n_upd = 0;
+	for (size_t i = 0; i < count; i++) {
+		const uint8_t *q = m[i].q;
+
+		if (m[i].cap >= 512 && m[i].qlen >= HDR_LEN && !(q[2] & 0x80) &&
+		    ((q[2] >> 3) & 0x0F) == OP_UPDATE) {
+			m[i].resp_len = upd[n_upd++].resp_len;
+		}
+	}
+	dmp_free(upd);
 }
 
 int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)

@@ -154,8 +154,8 @@ int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud);
 int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
 		 void *ud);
 /** Apply @p ops in one transaction and bump the serial. */
-int st_apply(sqlite3 *db, const struct nop *ops, size_t n, uint64_t now_ms,
-	     uint32_t *serial);
+int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
+	     uint64_t now_ms, uint32_t *serial);
 int st_reap(sqlite3 *db, uint64_t now_s);
 int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s);
 int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n);
@@ -208,8 +208,10 @@ const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
 int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	       enum dmp_node_transport t, uint8_t *resp, size_t cap,
 	       uint64_t now_ms);
-int node_update(struct dmp_node *n, const uint8_t *q, size_t qlen,
-		uint8_t *resp, size_t cap, uint64_t now_ms);
+/** UPDATEs in @p m, accepted ones committed in as few transactions as
+ * possible (group commit). */
+void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
+		       uint64_t now_ms);
 /** Header-only (or header + question) error reply. */
 int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
 		     uint8_t *resp, size_t cap);

@@ -201,8 +201,8 @@ int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s)
 	return rc;
 }
 
-int st_apply(sqlite3 *db, const struct nop *ops, size_t n, uint64_t now_ms,
-	     uint32_t *serial)
+int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
+	     uint64_t now_ms, uint32_t *serial)
 {
 	sqlite3_stmt *add = NULL, *del1 = NULL, *dela = NULL;
 	uint64_t now_s = now_ms / 1000;
@@ -231,7 +231,7 @@ int st_apply(sqlite3 *db, const struct nop *ops, size_t n, uint64_t now_ms,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct nop *op = &ops[i];
+		const struct nop *op = ops[i];
 		uint8_t h[DMP_SHA256_BYTES];
 		char hex[2 * DMP_SHA256_BYTES + 1];
 		sqlite3_stmt *st;

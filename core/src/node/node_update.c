@@ -395,152 +395,264 @@ static int in_scope(const struct nkey *k, const struct nop *op)
 	return 0;
 }
 
-static int apply(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
-{
-	uint32_t serial = 0;
-	int rc;
-
-	if (u->n_ops == 0) {
-		return RC_NOERROR;
-	}
-	rc = st_apply(n->db, u->ops, u->n_ops, now_ms, &serial);
-	if (rc < 0) {
-		return RC_SERVFAIL;
-	}
-	pthread_rwlock_wrlock(&n->ilock);
-	n->serial = serial;
-	pthread_rwlock_unlock(&n->ilock);
-	for (size_t i = 0; i < u->n_ops; i++) {
-		int seen = 0;
-
-		for (size_t j = 0; j < i && !seen; j++) {
-			seen = strcmp(u->ops[j].owner, u->ops[i].owner) == 0;
-		}
-		if (!seen &&
-		    node_refresh_name(n, u->ops[i].owner, u->ops[i].wire,
-				      u->ops[i].wlen, now_ms / 1000) < 0) {
-			/* Committed, but the index lags: it heals at the next
-			 * restart; say so loudly. */
-			DMP_LOG_E("node: index refresh failed for %s",
-				  u->ops[i].owner);
-		}
-	}
-	return RC_NOERROR;
-}
-
-int node_update(struct dmp_node *n, const uint8_t *q, size_t qlen,
-		uint8_t *resp, size_t cap, uint64_t now_ms)
-{
-	const uint64_t now_s = now_ms / 1000;
+/* One UPDATE on its way through the batch. */
+struct job {
+	struct dmp_node_msg *m;
 	struct uctx *u;
-	size_t len;
-	int rcode, tsig_err = 0, sign = 0;
+	int rcode;
+	int tsig_err;
+	int sign;
+	int pending; /* accepted, waiting for its commit */
+};
+
+/* PROTOCOL.md 7.1 steps 2-6 for one UPDATE (wlock held). */
+static void prepare(struct dmp_node *n, struct job *j, uint64_t now_s)
+{
+	struct uctx *u = j->u;
+	const uint8_t *q = j->m->q;
 	uint8_t mac[32];
 
-	u = dmp_calloc(1, sizeof(*u));
-	if (!u) {
-		return node_error_reply(q, qlen, 0, RC_SERVFAIL, resp, cap);
-	}
-	if (parse_update(n, q, qlen, u) < 0) {
-		ops_free(u);
-		dmp_free(u);
-		return node_error_reply(q, qlen, 0, RC_FORMERR, resp, cap);
-	}
-	pthread_mutex_lock(&n->wlock);
 	/* 7.1 step 2: TSIG. */
 	if (!u->have_tsig) {
 		/* TODO(next session): the un-TSIG'd claim exception of
 		 * PROTOCOL.md 7.3 (claim-<digits>.mb-<hash> adds carrying a
 		 * verified claim record, rate limited per recipient). */
-		rcode = RC_REFUSED;
-		goto reply;
+		j->rcode = RC_REFUSED;
+		return;
 	}
 	u->key = find_key(n, u->ts.key, u->ts.klen);
 	if (!u->key || u->ts.alen != sizeof(hmac_sha256_wire) ||
 	    memcmp(u->ts.alg, hmac_sha256_wire, u->ts.alen) != 0) {
-		rcode = RC_NOTAUTH;
-		tsig_err = TSIG_BADKEY;
-		goto reply;
+		j->rcode = RC_NOTAUTH;
+		j->tsig_err = TSIG_BADKEY;
+		return;
 	}
-	if (u->ts.mac_len > 32 || u->ts.mac_len < 16) {
-		/* RFC 8945 5.2.2.1: below 10 or half the hash is FORMERR,
-		 * above the hash length too; we also refuse < 16. */
-		rcode = u->ts.mac_len < 16 && u->ts.mac_len >= 10 ? RC_NOTAUTH
-								  : RC_FORMERR;
-		tsig_err = rcode == RC_NOTAUTH ? TSIG_BADTRUNC : 0;
-		goto reply;
+	if (u->ts.mac_len > 32 || u->ts.mac_len < 10) {
+		/* RFC 8945 5.2.2.1: shorter than 10 or longer than the
+		 * hash is FORMERR. */
+		j->rcode = RC_FORMERR;
+		return;
 	}
 	request_mac(mac, u->key, q, &u->ts);
 	if (sodium_memcmp(mac, u->ts.mac, u->ts.mac_len) != 0) {
-		rcode = RC_NOTAUTH;
-		tsig_err = TSIG_BADSIG;
-		goto reply;
+		sodium_memzero(mac, sizeof(mac));
+		j->rcode = RC_NOTAUTH;
+		j->tsig_err = TSIG_BADSIG;
+		return;
 	}
+	sodium_memzero(mac, sizeof(mac));
 	if (u->ts.mac_len < 32) {
-		rcode = RC_NOTAUTH;
-		tsig_err = TSIG_BADTRUNC;
-		goto reply;
+		/* We accept no truncated MACs (RFC 8945 5.2.2.1 policy). */
+		j->rcode = RC_NOTAUTH;
+		j->tsig_err = TSIG_BADTRUNC;
+		return;
 	}
-	sign = 1;
+	j->sign = 1;
 	if ((now_s > u->ts.time_signed &&
 	     now_s - u->ts.time_signed > u->ts.fudge) ||
 	    (u->ts.time_signed > now_s &&
 	     u->ts.time_signed - now_s > u->ts.fudge)) {
-		rcode = RC_NOTAUTH;
-		tsig_err = TSIG_BADTIME; /* RFC 8945 5.2.3 */
-		goto reply;
+		j->rcode = RC_NOTAUTH;
+		j->tsig_err = TSIG_BADTIME; /* RFC 8945 5.2.3 */
+		return;
 	}
 	if (!n->o.update_enabled) {
-		rcode = RC_REFUSED;
-		goto reply;
+		j->rcode = RC_REFUSED;
+		return;
 	}
 	/* Step 3: a zone we serve. */
 	if (!node_zone_of(n, u->zone, u->zlen) ||
 	    node_zone_of(n, u->zone, u->zlen)->nlen != u->zlen) {
-		rcode = RC_NOTAUTH;
-		goto reply;
+		j->rcode = RC_NOTAUTH;
+		return;
 	}
 	/* Step 4: owners in the zone. */
 	if (u->bad_owner) {
-		rcode = RC_NOTZONE;
-		goto reply;
+		j->rcode = RC_NOTZONE;
+		return;
 	}
 	if (u->bad_class) {
-		rcode = RC_FORMERR;
-		goto reply;
+		j->rcode = RC_FORMERR;
+		return;
 	}
 	/* Step 5: caps (and values a DMP node cannot hold). */
 	if (u->too_many || u->bad_name || u->bad_value) {
-		rcode = RC_REFUSED;
-		goto reply;
+		j->rcode = RC_REFUSED;
+		return;
 	}
-	rcode = check_caps(n, u, now_s);
-	if (rcode != RC_NOERROR) {
-		goto reply;
+	j->rcode = check_caps(n, u, now_s);
+	if (j->rcode != RC_NOERROR) {
+		return;
 	}
 	/* Step 6: scope; one miss refuses everything. */
 	for (size_t i = 0; i < u->n_ops; i++) {
 		if (!in_scope(u->key, &u->ops[i])) {
 			DMP_LOG_I("node: UPDATE %s outside the key's scope",
 				  u->ops[i].owner);
-			rcode = RC_REFUSED;
-			goto reply;
+			j->rcode = RC_REFUSED;
+			return;
 		}
 	}
-	/* Step 7. */
-	rcode = apply(n, u, now_ms);
-reply:
-	len = (size_t)node_error_reply(q, qlen, u->zone_end, rcode, resp, cap);
-	if (u->have_tsig && (tsig_err || sign)) {
-		if (sign_reply(resp, &len, cap, sign ? u->key : NULL, &u->ts,
-			       (uint16_t)tsig_err, now_s) < 0) {
-			len = (size_t)node_error_reply(q, qlen, 0, RC_SERVFAIL,
-						       resp, cap);
+	j->pending = u->n_ops > 0;
+}
+
+/* Do two jobs write a common owner? */
+static int overlaps(const struct uctx *a, const struct uctx *b)
+{
+	for (size_t i = 0; i < a->n_ops; i++) {
+		for (size_t k = 0; k < b->n_ops; k++) {
+			if (a->ops[i].wlen == b->ops[k].wlen &&
+			    memcmp(a->ops[i].wire, b->ops[k].wire,
+				   a->ops[i].wlen) == 0) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Step 7 for jobs[0..cnt) that are pending: one transaction, then the
+ * index. A store failure fails them all with SERVFAIL. */
+static void commit(struct dmp_node *n, struct job *jobs, size_t cnt,
+		   uint64_t now_ms)
+{
+	const struct nop **ops;
+	size_t n_ops = 0;
+	uint32_t serial = 0;
+	int rc;
+
+	for (size_t i = 0; i < cnt; i++) {
+		n_ops += jobs[i].pending ? jobs[i].u->n_ops : 0;
+	}
+	if (n_ops == 0) {
+		return;
+	}
+	ops = dmp_malloc(n_ops * sizeof(*ops));
+	rc = ops ? 0 : DMP_ENOMEM;
+	n_ops = 0;
+	for (size_t i = 0; ops && i < cnt; i++) {
+		for (size_t k = 0; jobs[i].pending && k < jobs[i].u->n_ops;
+		     k++) {
+			ops[n_ops++] = &jobs[i].u->ops[k];
+		}
+	}
+	if (rc == 0) {
+		rc = st_apply(n->db, ops, n_ops, now_ms, &serial);
+	}
+	if (rc < 0) {
+		for (size_t i = 0; i < cnt; i++) {
+			if (jobs[i].pending) {
+				jobs[i].rcode = RC_SERVFAIL;
+				jobs[i].pending = 0;
+			}
+		}
+		dmp_free(ops);
+		return;
+	}
+	pthread_rwlock_wrlock(&n->ilock);
+	n->serial = serial;
+	pthread_rwlock_unlock(&n->ilock);
+	for (size_t i = 0; i < n_ops; i++) {
+		int seen = 0;
+
+		for (size_t k = 0; k < i && !seen; k++) {
+			seen = ops[k]->wlen == ops[i]->wlen &&
+			       memcmp(ops[k]->wire, ops[i]->wire,
+				      ops[i]->wlen) == 0;
+		}
+		if (!seen &&
+		    node_refresh_name(n, ops[i]->owner, ops[i]->wire,
+				      ops[i]->wlen, now_ms / 1000) < 0) {
+			/* Committed, but the index lags: it heals at the next
+			 * restart; say so loudly. */
+			DMP_LOG_E("node: index refresh failed for %s",
+				  ops[i]->owner);
+		}
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		jobs[i].pending = 0;
+	}
+	dmp_free(ops);
+}
+
+static void finish(struct job *j, uint64_t now_s)
+{
+	struct dmp_node_msg *m = j->m;
+	size_t len;
+
+	len = (size_t)node_error_reply(m->q, m->qlen, j->u->zone_end, j->rcode,
+				       m->resp, m->cap);
+	if (j->u->have_tsig && (j->tsig_err || j->sign)) {
+		if (sign_reply(m->resp, &len, m->cap,
+			       j->sign ? j->u->key : NULL, &j->u->ts,
+			       (uint16_t)j->tsig_err, now_s) < 0) {
+			len = (size_t)node_error_reply(
+			    m->q, m->qlen, 0, RC_SERVFAIL, m->resp, m->cap);
+		}
+	}
+	m->resp_len = (int)len;
+}
+
+void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
+		       uint64_t now_ms)
+{
+	const uint64_t now_s = now_ms / 1000;
+	struct job *jobs = dmp_calloc(count ? count : 1, sizeof(*jobs));
+	size_t start = 0;
+
+	if (!jobs) {
+		for (size_t i = 0; i < count; i++) {
+			m[i].resp_len =
+			    node_error_reply(m[i].q, m[i].qlen, 0, RC_SERVFAIL,
+					     m[i].resp, m[i].cap);
+		}
+		return;
+	}
+	/* Parse outside the lock. */
+	for (size_t i = 0; i < count; i++) {
+		jobs[i].m = &m[i];
+		jobs[i].u = dmp_calloc(1, sizeof(struct uctx));
+		if (!jobs[i].u) {
+			m[i].resp_len =
+			    node_error_reply(m[i].q, m[i].qlen, 0, RC_SERVFAIL,
+					     m[i].resp, m[i].cap);
+		} else if (parse_update(n, m[i].q, m[i].qlen, jobs[i].u) < 0) {
+			m[i].resp_len =
+			    node_error_reply(m[i].q, m[i].qlen, 0, RC_FORMERR,
+					     m[i].resp, m[i].cap);
+			ops_free(jobs[i].u);
+			dmp_free(jobs[i].u);
+			jobs[i].u = NULL;
+		}
+	}
+	pthread_mutex_lock(&n->wlock);
+	for (size_t i = 0; i < count; i++) {
+		if (!jobs[i].u) {
+			continue;
+		}
+		/* Checks read the index, so a job touching an owner that a
+		 * pending one writes waits for that commit. */
+		for (size_t k = start; k < i; k++) {
+			if (jobs[k].pending && overlaps(jobs[k].u, jobs[i].u)) {
+				commit(n, jobs + start, i - start, now_ms);
+				start = i;
+				break;
+			}
+		}
+		prepare(n, &jobs[i], now_s);
+	}
+	commit(n, jobs + start, count - start, now_ms);
+	for (size_t i = 0; i < count; i++) {
+		if (jobs[i].u) {
+			finish(&jobs[i], now_s);
 		}
 	}
 	pthread_mutex_unlock(&n->wlock);
-	sodium_memzero(mac, sizeof(mac));
-	ops_free(u);
-	dmp_free(u);
-	return (int)len;
+	for (size_t i = 0; i < count; i++) {
+		if (jobs[i].u) {
+			ops_free(jobs[i].u);
+			dmp_free(jobs[i].u);
+		}
+	}
+	dmp_free(jobs);
 }
