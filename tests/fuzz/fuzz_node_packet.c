@@ -3,7 +3,9 @@
  * in-memory store. Byte 0 picks the mode: bit 0 set means "sign the rest
  * with the node's key first" (appending a valid hmac-sha256 TSIG), so the
  * UPDATE checks past TSIG (zone, NOTZONE, caps, scope, apply) get fuzzed
- * too; bit 1 selects TCP. Properties: the reply fits the transport, keeps
+ * too; bit 1 selects TCP; bit 2 splits the rest into two messages sent
+ * through dmp_node_handle_batch() (group commit); bits 3-7 move the
+ * clock forward 0-31 s. Properties: the reply fits the transport, keeps
  * the ID, has QR set, and a UDP reply never exceeds the EDNS cap.
  */
 #include <sodium.h>
@@ -100,12 +102,30 @@ static size_t sign(uint8_t *m, size_t len, size_t cap)
 	return o;
 }
 
+static void check(const uint8_t *q, size_t qlen, const uint8_t *resp, int r,
+		  enum dmp_node_transport t, size_t cap)
+{
+	if (r < 0 || (size_t)r > cap) {
+		abort();
+	}
+	if (r > 0) {
+		if (r < 12 || qlen < 12 || resp[0] != q[0] || resp[1] != q[1] ||
+		    !(resp[2] & 0x80)) {
+			abort();
+		}
+		if (t == DMP_NODE_UDP && r > 1232 + 200) {
+			abort(); /* + room for a TSIG on UPDATE replies */
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t msg[70000], resp[65535];
+	static uint8_t msg[2][70000], resp[2][65535];
 	enum dmp_node_transport t;
-	size_t len;
-	int r;
+	size_t len[2] = {0, 0};
+	uint64_t now;
+	int parts;
 
 	if (!node) {
 		setup();
@@ -114,26 +134,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	t = (data[0] & 2) ? DMP_NODE_TCP : DMP_NODE_UDP;
-	len = size - 1;
-	memcpy(msg, data + 1, len);
-	if (data[0] & 1) {
-		len = sign(msg, len, sizeof(msg));
-		if (len > 65535) {
-			return 0;
+	now = NOW_S * 1000 + (data[0] >> 3) * 1000ULL;
+	/* Bit 2: two messages (split in the middle) through the batch API. */
+	parts = (data[0] & 4) ? 2 : 1;
+	for (int p = 0; p < parts; p++) {
+		size_t from = 1 + (p ? (size - 1) / 2 : 0);
+		size_t to = parts == 1 || p ? size : 1 + (size - 1) / 2;
+
+		len[p] = to - from;
+		memcpy(msg[p], data + from, len[p]);
+		if (data[0] & 1) {
+			len[p] = sign(msg[p], len[p], sizeof(msg[p]));
+			if (len[p] > 65535) {
+				return 0;
+			}
 		}
 	}
-	r = dmp_node_handle(node, msg, len, t, NULL, resp, sizeof(resp),
-			    NOW_S * 1000 + (data[0] >> 2) * 1000ULL);
-	if (r < 0 || (size_t)r > sizeof(resp)) {
-		abort();
-	}
-	if (r > 0) {
-		if (r < 12 || len < 12 || resp[0] != msg[0] ||
-		    resp[1] != msg[1] || !(resp[2] & 0x80)) {
-			abort();
+	if (parts == 1) {
+		int r = dmp_node_handle(node, msg[0], len[0], t, NULL, resp[0],
+					sizeof(resp[0]), now);
+
+		check(msg[0], len[0], resp[0], r, t, sizeof(resp[0]));
+	} else {
+		struct dmp_node_msg m[2];
+
+		for (int p = 0; p < 2; p++) {
+			m[p] = (struct dmp_node_msg){msg[p], len[p], resp[p],
+						     sizeof(resp[p]), -1};
 		}
-		if (t == DMP_NODE_UDP && r > 1232 + 200) {
-			abort(); /* + room for a TSIG on UPDATE replies */
+		dmp_node_handle_batch(node, m, 2, t, now);
+		for (int p = 0; p < 2; p++) {
+			check(msg[p], len[p], resp[p], m[p].resp_len, t,
+			      sizeof(resp[p]));
 		}
 	}
 	if (++runs % 4096 == 0) {
