@@ -26,10 +26,11 @@ n_names=200
 val=$(head -c 176 /dev/zero | tr '\0' 'A')
 val="v=dmp1;t=chunk;d=${val}$(head -c 48 /dev/zero | tr '\0' 'B')"
 
-# dmp-node, filled through nsupdate.
+# dmp-node, filled through nsupdate; no per-IP limit (dnsperf is one IP).
+printf "security:\n  rate_limit: 0\n" >"$tmp/node.yaml"
 key=$("$node" key add w.$zone --scope $zone --db "$tmp/node.db")
 "$node" -f --db "$tmp/node.db" --zone $zone --listen 127.0.0.10:53530 \
-	2>"$tmp/node.log" &
+	-c "$tmp/node.yaml" 2>"$tmp/node.log" &
 pids+=($!)
 sleep 0.5
 {

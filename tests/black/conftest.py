@@ -182,12 +182,16 @@ def query_wire(name, qtype=16, edns=None, msg_id=None):
 # ---- the node under test ----
 
 class Node:
-    def __init__(self, tmp_path, zones=("mesh.test",), extra=()):
+    def __init__(self, tmp_path, zones=("mesh.test",), extra=(), config=None):
         self.tmp = tmp_path
         self.host, self.port = free_addr()
         self.db = str(tmp_path / "node.db")
         self.zones = zones
         self.extra = list(extra)
+        if config is not None:
+            cfg = tmp_path / ("node-%d.yaml" % self.port)
+            cfg.write_text(config)
+            self.extra += ["-c", str(cfg)]
         self.proc = None
         self.log = tmp_path / "node.log"
         self.bin = node_binary()

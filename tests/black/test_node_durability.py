@@ -8,7 +8,11 @@ import time
 from conftest import build_update, parse, query_wire, tcp_read, tsig_sign
 
 
-def test_kill9_keeps_acknowledged_updates(node):
+UNLIMITED = "security:\n  rate_limit: 0\n"
+
+
+def test_kill9_keeps_acknowledged_updates(node_factory):
+    node = node_factory(config=UNLIMITED)
     _, secret = node.add_key("w.mesh.test", "slot-*.mb-*.mesh.test")
     node.start()
     acked, stop = [], threading.Event()
@@ -62,9 +66,10 @@ def test_kill9_keeps_acknowledged_updates(node):
             assert value in vals, owner
 
 
-def test_kill9_concurrent_udp_group_commit(node):
+def test_kill9_concurrent_udp_group_commit(node_factory):
     """Several UDP writers at once (the writer thread commits them in
     groups); every acknowledged UPDATE survives kill -9."""
+    node = node_factory(config=UNLIMITED)
     _, secret = node.add_key("w.mesh.test", "slot-*.mb-*.mesh.test")
     node.start()
     acked, lock, stop = [], threading.Lock(), threading.Event()

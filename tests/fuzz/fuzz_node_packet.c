@@ -160,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (int p = 0; p < 2; p++) {
 			m[p] = (struct dmp_node_msg){msg[p], len[p], resp[p],
-						     sizeof(resp[p]), -1};
+						     sizeof(resp[p]), -1, NULL};
 		}
 		dmp_node_handle_batch(node, m, 2, t, now);
 		for (int p = 0; p < 2; p++) {

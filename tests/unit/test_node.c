@@ -11,6 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <libknot/libknot.h>
 
 #include "dmp/b64.h"
@@ -634,8 +637,8 @@ static void test_batch(struct dmp_node *n, struct reply *r)
 	update(&req[5], 6, ZONE, &u, 1);
 	sign(&req[5], KEY, bad, mac, &mac_len);
 	for (int i = 0; i < 6; i++) {
-		m[i] = (struct dmp_node_msg){req[i].w, req[i].len, resp[i],
-					     sizeof(resp[i]), -1};
+		m[i] = (struct dmp_node_msg){
+		    req[i].w, req[i].len, resp[i], sizeof(resp[i]), -1, NULL};
 	}
 	dmp_node_handle_batch(n, m, 6, DMP_NODE_UDP, now);
 	is_int(resp[0][3] & 15, 0, "batch: first add NOERROR");
@@ -714,6 +717,56 @@ static void test_expiry_and_restart(struct dmp_node **np, struct reply *r)
 	is_int(dmp_node_serial(*np), serial, "serial persisted");
 }
 
+static void test_rate_limit(void)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	struct sockaddr_in a, b;
+	struct msg m;
+	static uint8_t resp[4096];
+	uint64_t now = T2030 * 1000;
+	int answered = 0;
+
+	dmp_node_opts_init(&o);
+	o.db_path = ":memory:";
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
+	o.n_zones = 1;
+	o.rate_limit = 2;
+	o.rate_burst = 3;
+	if (!ok(dmp_node_new(&n, &o, now) == 0, "rate: node")) {
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(0x7f000001);
+	b = a;
+	b.sin_addr.s_addr = htonl(0x7f000002);
+	query(&m, ZONE, 6, 0);
+	for (int i = 0; i < 10; i++) {
+		answered += dmp_node_handle(n, m.w, m.len, DMP_NODE_UDP,
+					    (struct sockaddr *)&a, resp,
+					    sizeof(resp), now) > 0;
+	}
+	is_int(answered, 3, "rate: burst of 3, then dropped");
+	ok(dmp_node_handle(n, m.w, m.len, DMP_NODE_UDP, (struct sockaddr *)&b,
+			   resp, sizeof(resp), now) > 0,
+	   "rate: another address has its own bucket");
+	ok(dmp_node_handle(n, m.w, m.len, DMP_NODE_TCP, (struct sockaddr *)&a,
+			   resp, sizeof(resp), now) > 0,
+	   "rate: TCP has its own bucket");
+	ok(dmp_node_handle(n, m.w, m.len, DMP_NODE_UDP, (struct sockaddr *)&a,
+			   resp, sizeof(resp), now + 500) > 0,
+	   "rate: 2/s refills one token in 500 ms");
+	is_int(dmp_node_handle(n, m.w, m.len, DMP_NODE_UDP,
+			       (struct sockaddr *)&a, resp, sizeof(resp),
+			       now + 500),
+	       0, "rate: and only one");
+	ok(dmp_node_handle(n, m.w, m.len, DMP_NODE_UDP, NULL, resp,
+			   sizeof(resp), now + 500) > 0,
+	   "rate: no peer, no limit");
+	dmp_node_free(n);
+}
+
 static void key_cb(const char *name, const char *alg, const char *scopes,
 		   uint64_t created, void *ud)
 {
@@ -736,6 +789,7 @@ int main(void)
 		return 1;
 	}
 	test_scope();
+	test_rate_limit();
 	n = open_node(T2030 * 1000);
 	if (!ok(n != NULL, "node opens")) {
 		return done_testing();

@@ -49,6 +49,8 @@ const struct dmp_cfg_item node_schema[] = {
     I("network", "tcp_idle_timeout", tcp_idle_timeout, 1, 3600, "10"),
     I("network", "edns_udp_max", edns_udp_max, 512, 4096, "1232"),
     B("security", "update_enabled", update_enabled, "true"),
+    I("security", "rate_limit", rate_limit, 0, 1000000, "50"),
+    I("security", "rate_burst", rate_burst, 1, 1000000, "200"),
     S("mesh", "node_id", node_id, NULL),
 };
 const size_t node_schema_len = sizeof(node_schema) / sizeof(node_schema[0]);
@@ -65,6 +67,8 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->edns_udp_max = (uint16_t)c->edns_udp_max;
 	o->update_enabled = c->update_enabled;
 	o->reap_interval = (uint32_t)c->reap_interval;
+	o->rate_limit = (uint32_t)c->rate_limit;
+	o->rate_burst = (uint32_t)c->rate_burst;
 	if (c->zones.n > DMP_NODE_MAX_ZONES || c->ns.n > DMP_NODE_MAX_NS ||
 	    c->apex_a.n > DMP_NODE_MAX_ADDRS ||
 	    c->apex_aaaa.n > DMP_NODE_MAX_ADDRS) {

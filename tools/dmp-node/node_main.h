@@ -24,6 +24,7 @@ struct node_conf {
 	long long udp_workers, tcp_max_clients, tcp_idle_timeout, edns_udp_max;
 	/* security: */
 	int update_enabled;
+	long long rate_limit, rate_burst;
 	/* mesh: */
 	char node_id[DMP_CFG_STR_MAX];
 };

@@ -523,6 +523,7 @@ static void *writer_main(void *arg)
 			m[i].resp = resp[i];
 			m[i].cap = sizeof(resp[i]);
 			m[i].resp_len = 0;
+			m[i].peer = (const struct sockaddr *)&items[i]->peer;
 		}
 		/* One transaction (one fsync) for everything queued. */
 		dmp_node_handle_batch(s->node, m, cnt, DMP_NODE_UDP,

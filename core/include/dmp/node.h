@@ -64,6 +64,9 @@ struct dmp_node_opts {
 	uint16_t edns_udp_max;	/* our UDP payload cap, >= 512 */
 	int update_enabled;	/* 0: every UPDATE is REFUSED */
 	uint32_t reap_interval; /* seconds between reaps (7.5: 60) */
+	uint32_t rate_limit;	/* per source IP and transport, queries/s;
+				   0: off (7.5 default 50) */
+	uint32_t rate_burst;	/* bucket size (7.5 default 200) */
 };
 
 struct dmp_node;
@@ -88,12 +91,14 @@ void dmp_node_free(struct dmp_node *n);
 /**
  * Answer one DNS message. Thread-safe.
  * @param q, qlen    the request as received (TCP: without the length prefix)
- * @param peer       source address (for logs; may be NULL)
+ * @param peer       source address for the per-IP rate limit (PROTOCOL.md
+ *                   7.1 step 1); NULL: not limited
  * @param resp, cap  output; cap of at least 512 (UDP) or 65535 (TCP) lets
  *                   every answer fit up to the transport's limit
  * @param now_ms     wall clock in ms (expiry, TSIG time, stored_ts)
- * @return reply length, 0 when no reply is due (not a request, or shorter
- *         than a header), or DMP_ENOBUFS if @p cap < 512
+ * @return reply length, 0 when no reply is due (not a request, shorter
+ *         than a header, or over the rate limit: dropped as the reference
+ *         does), or DMP_ENOBUFS if @p cap < 512
  */
 int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		    enum dmp_node_transport t, const struct sockaddr *peer,
@@ -105,7 +110,9 @@ struct dmp_node_msg {
 	size_t qlen;
 	uint8_t *resp; /* in: reply buffer, >= 512 bytes */
 	size_t cap;
-	int resp_len; /* out: as dmp_node_handle() returns */
+	int resp_len;		     /* out: as dmp_node_handle() returns */
+	const struct sockaddr *peer; /* in: source for the rate limit, or
+					NULL */
 };
 
 /**

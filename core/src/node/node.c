@@ -22,6 +22,8 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->edns_udp_max = DMP_NODE_EDNS_UDP_MAX;
 	o->update_enabled = 1;
 	o->reap_interval = 60;
+	o->rate_limit = 50;
+	o->rate_burst = 200;
 }
 
 static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
@@ -214,6 +216,13 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	if (rc < 0) {
 		goto fail;
 	}
+	rc = rl_new(&n->rl[0], o->rate_limit, o->rate_burst);
+	if (rc == 0) {
+		rc = rl_new(&n->rl[1], o->rate_limit, o->rate_burst);
+	}
+	if (rc < 0) {
+		goto fail;
+	}
 	rc = st_open(&n->db, o->db_path);
 	if (rc < 0) {
 		goto fail;
@@ -259,6 +268,8 @@ void dmp_node_free(struct dmp_node *n)
 		dmp_wipe(n->keys, n->n_keys * sizeof(*n->keys));
 		dmp_free(n->keys);
 	}
+	rl_free(n->rl[0]);
+	rl_free(n->rl[1]);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
 	dmp_free(n);
@@ -312,9 +323,11 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 {
 	unsigned opcode;
 
-	(void)peer;
 	if (cap < 512) {
 		return DMP_ENOBUFS;
+	}
+	if (!rl_allow(n->rl[t == DMP_NODE_TCP], peer, now_ms)) {
+		return 0;
 	}
 	/* RFC 1035 4.1.1: no header, nothing to answer; never answer a
 	 * response (that is how reflection loops start). */
@@ -328,7 +341,7 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	switch (opcode) {
 	case OP_QUERY: return node_query(n, q, qlen, t, resp, cap, now_ms);
 	case OP_UPDATE: {
-		struct dmp_node_msg m = {q, qlen, resp, cap, 0};
+		struct dmp_node_msg m = {q, qlen, resp, cap, 0, NULL};
 
 		node_update_batch(n, &m, 1, now_ms);
 		return m.resp_len;
@@ -339,62 +352,44 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	}
 }
 
+static int is_update(const struct dmp_node_msg *m)
+{
+	return m->cap >= 512 && m->qlen >= HDR_LEN && !(m->q[2] & 0x80) &&
+	       ((m->q[2] >> 3) & 0x0F) == OP_UPDATE;
+}
+
 void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 			   size_t count, enum dmp_node_transport t,
 			   uint64_t now_ms)
 {
-	struct dmp_node_msg *upd = NULL;
+	struct dmp_node_msg *upd =
+	    dmp_malloc((count ? count : 1) * sizeof(*upd));
+	size_t *from = dmp_malloc((count ? count : 1) * sizeof(*from));
 	size_t n_upd = 0;
 
 	for (size_t i = 0; i < count; i++) {
-		const uint8_t *q = m[i].q;
-
-		if (m[i].cap >= 512 && m[i].qlen >= HDR_LEN && !(q[2] & 0x80) &&
-		    ((q[2] >> 3) & 0x0F) == OP_UPDATE) {
-			n_upd++;
+		if (!upd || !from || !is_update(&m[i])) {
+			/* Out of memory: one at a time still works. */
+			m[i].resp_len =
+			    dmp_node_handle(n, m[i].q, m[i].qlen, t, m[i].peer,
+					    m[i].resp, m[i].cap, now_ms);
 			continue;
 		}
-		m[i].resp_len = dmp_node_handle(n, m[i].q, m[i].qlen, t, NULL,
-						m[i].resp, m[i].cap, now_ms);
-	}
-	if (n_upd == 0) {
-		return;
-	}
-	upd = dmp_malloc(n_upd * sizeof(*upd));
-	if (!upd) {
-		for (size_t i = 0; i < count; i++) {
-			const uint8_t *q = m[i].q;
-
-			if (m[i].cap >= 512 && m[i].qlen >= HDR_LEN &&
-			    !(q[2] & 0x80) &&
-			    ((q[2] >> 3) & 0x0F) == OP_UPDATE) {
-				m[i].resp_len = dmp_node_handle(
-				    n, q, m[i].qlen, t, NULL, m[i].resp,
-				    m[i].cap, now_ms);
-			}
+		if (!rl_allow(n->rl[t == DMP_NODE_TCP], m[i].peer, now_ms)) {
+			m[i].resp_len = 0; /* dropped, as dmp_node_handle */
+			continue;
 		}
-		return;
+		from[n_upd] = i;
+		upd[n_upd++] = m[i];
 	}
-	n_upd = 0;
-	for (size_t i = 0; i < count; i++) {
-		const uint8_t *q = m[i].q;
-
-		if (m[i].cap >= 512 && m[i].qlen >= HDR_LEN && !(q[2] & 0x80) &&
-		    ((q[2] >> 3) & 0x0F) == OP_UPDATE) {
-			upd[n_upd++] = m[i];
-		}
-	}
-	node_update_batch(n, upd, n_upd, now_ms);
-	n_upd = 0;
-	for (size_t i = 0; i < count; i++) {
-		const uint8_t *q = m[i].q;
-
-		if (m[i].cap >= 512 && m[i].qlen >= HDR_LEN && !(q[2] & 0x80) &&
-		    ((q[2] >> 3) & 0x0F) == OP_UPDATE) {
-			m[i].resp_len = upd[n_upd++].resp_len;
+	if (n_upd > 0) {
+		node_update_batch(n, upd, n_upd, now_ms);
+		for (size_t k = 0; k < n_upd; k++) {
+			m[from[k]].resp_len = upd[k].resp_len;
 		}
 	}
 	dmp_free(upd);
+	dmp_free(from);
 }
 
 int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)

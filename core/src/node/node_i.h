@@ -165,6 +165,16 @@ int st_key_del(sqlite3 *db, const char *name);
 int st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud);
 int st_data_version(sqlite3 *db, int64_t *v);
 
+/* ---- per-IP rate limit (node_rl.c) ---- */
+
+#define RL_SHARDS 16
+struct rl;
+/** @p rate 0: *out = NULL, everything allowed. */
+int rl_new(struct rl **out, uint32_t rate, uint32_t burst);
+void rl_free(struct rl *r);
+/** 1 if @p sa may be answered now (takes a token), else 0. */
+int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms);
+
 /* ---- the node ---- */
 
 struct nzone {
@@ -200,6 +210,8 @@ struct dmp_node {
 	size_t n_keys;
 	int64_t data_version;
 	uint64_t last_reap_s;
+
+	struct rl *rl[2]; /* per transport; NULL: no limit */
 };
 
 /* Handlers (node_query.c, node_update.c). */
