@@ -1,0 +1,174 @@
+/*
+ * core/include/dmp/node.h - the storage node engine: a durable sqlite store
+ * (PROTOCOL.md 7.5), an in-memory index that answers every query, and the
+ * DNS packet handler (queries, RFC 2136 UPDATE with RFC 8945 TSIG, 7.1).
+ *
+ * Threads: dmp_node_handle() may run on any number of threads at once.
+ * Queries only take a read lock on the in-memory index for the time of one
+ * lookup and copy; UPDATEs serialise on the writer (sqlite) and take the
+ * index write lock only to swap in the committed rows.
+ */
+#ifndef DMP_NODE_H
+#define DMP_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dmp/common.h"
+
+#define DMP_NODE_MAX_ZONES 8
+#define DMP_NODE_MAX_NS 4
+#define DMP_NODE_MAX_ADDRS 4
+#define DMP_NODE_NAME_MAX 256 /* presentation form, NUL included */
+#define DMP_NODE_MAX_SCOPES 16
+
+/* PROTOCOL.md 7.5 defaults. */
+#define DMP_NODE_DNS_TTL 60
+#define DMP_NODE_MAX_TTL 86400
+#define DMP_NODE_MAX_VALUE_BYTES 2048
+#define DMP_NODE_MAX_VALUES_PER_NAME 64
+/* RFC 8945 6: the fudge the reference writer uses (7.1). */
+#define DMP_NODE_TSIG_FUDGE 300
+/* DNS flag day 2020 UDP payload default (RFC 6891 6.2.5). */
+#define DMP_NODE_EDNS_UDP_MAX 1232
+
+enum dmp_node_transport {
+	DMP_NODE_UDP = 0,
+	DMP_NODE_TCP = 1,
+};
+
+/** Zone served by the node; empty strings take defaults from the apex. */
+struct dmp_node_zone {
+	char name[DMP_NODE_NAME_MAX];  /* e.g. "mesh.test" */
+	char mname[DMP_NODE_NAME_MAX]; /* SOA MNAME; default ns1.<zone> */
+	char
+	    rname[DMP_NODE_NAME_MAX]; /* SOA RNAME; default hostmaster.<zone> */
+	char ns[DMP_NODE_MAX_NS][DMP_NODE_NAME_MAX]; /* default: mname */
+	unsigned n_ns;
+	uint8_t a[DMP_NODE_MAX_ADDRS][4]; /* apex A */
+	unsigned n_a;
+	uint8_t aaaa[DMP_NODE_MAX_ADDRS][16]; /* apex AAAA */
+	unsigned n_aaaa;
+};
+
+struct dmp_node_opts {
+	const char *db_path; /* borrowed for dmp_node_new(); ":memory:" ok */
+	struct dmp_node_zone zones[DMP_NODE_MAX_ZONES];
+	unsigned n_zones;
+	uint32_t answer_ttl;   /* TTL of every answer (DMP_DNS_TTL) */
+	uint32_t negative_ttl; /* SOA MINIMUM (RFC 2308) */
+	uint32_t max_ttl;
+	uint32_t max_value_bytes;
+	uint32_t max_values_per_name;
+	uint16_t edns_udp_max;	/* our UDP payload cap, >= 512 */
+	int update_enabled;	/* 0: every UPDATE is REFUSED */
+	uint32_t reap_interval; /* seconds between reaps (7.5: 60) */
+	uint32_t rate_limit;	/* per source IP and transport, queries/s;
+				   0: off (7.5 default 50) */
+	uint32_t rate_burst;	/* bucket size (7.5 default 200) */
+};
+
+struct dmp_node;
+
+/** Fill @p o with the PROTOCOL.md 7.5 defaults and no zones. */
+void dmp_node_opts_init(struct dmp_node_opts *o);
+
+/**
+ * Open (creating if needed) the store at @p o->db_path and build the
+ * in-memory index from its live rows.
+ * @param[out] out  new node owned by the caller (dmp_node_free()); NULL on
+ *                  failure
+ * @param now_ms    wall clock in ms; rows expired by then are not indexed
+ * @return 0, DMP_EINVAL (bad zone name or option), DMP_ESTORE, DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_node_new(struct dmp_node **out,
+				const struct dmp_node_opts *o, uint64_t now_ms);
+
+/** Close the store and free everything. NULL: no-op. */
+void dmp_node_free(struct dmp_node *n);
+
+/**
+ * Answer one DNS message. Thread-safe.
+ * @param q, qlen    the request as received (TCP: without the length prefix)
+ * @param peer       source address for the per-IP rate limit (PROTOCOL.md
+ *                   7.1 step 1); NULL: not limited
+ * @param resp, cap  output; cap of at least 512 (UDP) or 65535 (TCP) lets
+ *                   every answer fit up to the transport's limit
+ * @param now_ms     wall clock in ms (expiry, TSIG time, stored_ts)
+ * @return reply length, 0 when no reply is due (not a request, shorter
+ *         than a header, or over the rate limit: dropped as the reference
+ *         does), or DMP_ENOBUFS if @p cap < 512
+ */
+int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
+		    enum dmp_node_transport t, const struct sockaddr *peer,
+		    uint8_t *resp, size_t cap, uint64_t now_ms);
+
+/** One message for dmp_node_handle_batch(). */
+struct dmp_node_msg {
+	const uint8_t *q; /* in: request, borrowed */
+	size_t qlen;
+	uint8_t *resp; /* in: reply buffer, >= 512 bytes */
+	size_t cap;
+	int resp_len;		     /* out: as dmp_node_handle() returns */
+	const struct sockaddr *peer; /* in: source for the rate limit, or
+					NULL */
+};
+
+/**
+ * Answer several messages at once, as dmp_node_handle() would one by one,
+ * except that the UPDATEs among them that pass every check are committed
+ * together in as few sqlite transactions as possible (group commit: one
+ * fsync for the lot). Every reply is written only after its commit.
+ * Thread-safe.
+ */
+void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
+			   size_t count, enum dmp_node_transport t,
+			   uint64_t now_ms);
+
+/**
+ * Periodic upkeep; call about once a second. Reloads the TSIG keys when
+ * another process (dmp-node key ...) changed the database, and every
+ * reap_interval seconds (and on the first call) deletes expired rows from
+ * the store and drops them from the index. Thread-safe.
+ * @return rows deleted, or DMP_ESTORE
+ */
+int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms);
+
+/** Current SOA serial (for logs and tests). */
+uint32_t dmp_node_serial(struct dmp_node *n);
+
+/* TSIG keys (hmac-sha256), kept in the node database. */
+
+/**
+ * Add or replace key @p name with @p scopes (owner suffixes, see
+ * PROTOCOL.md 7.1 "Key scope"). A running node picks the key up within
+ * one dmp_node_maintain() tick.
+ * @param name    key name, presentation form (trailing dot optional)
+ * @param secret  raw secret bytes (1..64)
+ * @return 0, DMP_EINVAL or DMP_ESTORE
+ */
+DMP_MUST_CHECK int dmp_node_key_add(struct dmp_node *n, const char *name,
+				    const uint8_t *secret, size_t secret_len,
+				    const char *const *scopes, size_t n_scopes,
+				    uint64_t now_ms);
+
+/** Remove key @p name. @return 0, DMP_ENOENT or DMP_ESTORE */
+DMP_MUST_CHECK int dmp_node_key_revoke(struct dmp_node *n, const char *name);
+
+/** One key as listed by dmp_node_key_list(); strings borrowed for the call. */
+typedef void (*dmp_node_key_fn)(const char *name, const char *algorithm,
+				const char *scopes_csv, uint64_t created_s,
+				void *ud);
+
+/** Call @p fn for every key, by name. @return 0 or DMP_ESTORE */
+int dmp_node_key_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud);
+
+/**
+ * Does key scope @p scope (one suffix, lower case, '*' matching within one
+ * label) cover owner @p owner? Exposed for tests.
+ * @return 1 or 0
+ */
+int dmp_node_scope_match(const char *scope, const char *owner);
+
+#endif /* DMP_NODE_H */

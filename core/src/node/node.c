@@ -1,0 +1,561 @@
+/*
+ * core/src/node/node.c - node lifecycle, the packet dispatcher, keys and
+ * maintenance.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/log.h"
+#include "node/node_i.h"
+
+void dmp_node_opts_init(struct dmp_node_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->db_path = "dmp-node.db";
+	o->answer_ttl = DMP_NODE_DNS_TTL;
+	o->negative_ttl = DMP_NODE_DNS_TTL;
+	o->max_ttl = DMP_NODE_MAX_TTL;
+	o->max_value_bytes = DMP_NODE_MAX_VALUE_BYTES;
+	o->max_values_per_name = DMP_NODE_MAX_VALUES_PER_NAME;
+	o->edns_udp_max = DMP_NODE_EDNS_UDP_MAX;
+	o->update_enabled = 1;
+	o->reap_interval = 60;
+	o->rate_limit = 50;
+	o->rate_burst = 200;
+}
+
+static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
+{
+	char buf[DMP_NODE_NAME_MAX + 16];
+
+	memset(z, 0, sizeof(*z));
+	if (nw_from_text(c->name, z->name, &z->nlen) < 0 || z->nlen < 2) {
+		return DMP_EINVAL;
+	}
+	if (c->mname[0]) {
+		snprintf(buf, sizeof(buf), "%s", c->mname);
+	} else if (c->n_ns > 0) {
+		snprintf(buf, sizeof(buf), "%s", c->ns[0]);
+	} else {
+		snprintf(buf, sizeof(buf), "ns1.%s", c->name);
+	}
+	if (nw_from_text(buf, z->mname, &z->mlen) < 0) {
+		return DMP_EINVAL;
+	}
+	if (c->rname[0]) {
+		snprintf(buf, sizeof(buf), "%s", c->rname);
+	} else {
+		snprintf(buf, sizeof(buf), "hostmaster.%s", c->name);
+	}
+	if (nw_from_text(buf, z->rname, &z->rlen) < 0) {
+		return DMP_EINVAL;
+	}
+	if (c->n_ns > DMP_NODE_MAX_NS || c->n_a > DMP_NODE_MAX_ADDRS ||
+	    c->n_aaaa > DMP_NODE_MAX_ADDRS) {
+		return DMP_EINVAL;
+	}
+	for (unsigned i = 0; i < c->n_ns; i++) {
+		if (nw_from_text(c->ns[i], z->ns[i], &z->nslen[i]) < 0) {
+			return DMP_EINVAL;
+		}
+	}
+	z->n_ns = c->n_ns;
+	if (z->n_ns == 0) {
+		memcpy(z->ns[0], z->mname, z->mlen);
+		z->nslen[0] = z->mlen;
+		z->n_ns = 1;
+	}
+	memcpy(z->a, c->a, sizeof(z->a));
+	z->n_a = c->n_a;
+	memcpy(z->aaaa, c->aaaa, sizeof(z->aaaa));
+	z->n_aaaa = c->n_aaaa;
+	return 0;
+}
+
+struct load_ctx {
+	struct dmp_node *n;
+	char name[DMP_NODE_NAME_MAX];
+	struct nidx_rr **rr;
+	uint32_t n_rr, cap;
+	int err;
+};
+
+static int load_flush(struct load_ctx *c)
+{
+	uint8_t wire[NAME_WIRE_MAX];
+	size_t wlen;
+	int rc = 0;
+
+	if (c->name[0] && nw_from_text(c->name, wire, &wlen) == 0) {
+		rc = nidx_set(&c->n->idx, wire, wlen, c->rr, c->n_rr);
+	} else {
+		for (uint32_t i = 0; i < c->n_rr; i++) {
+			dmp_free(c->rr[i]);
+		}
+		dmp_free(c->rr);
+	}
+	c->rr = NULL;
+	c->n_rr = c->cap = 0;
+	c->name[0] = '\0';
+	return rc;
+}
+
+static int load_row(const char *name, const char *value, size_t vlen,
+		    uint64_t exp_s, void *ud)
+{
+	struct load_ctx *c = ud;
+	struct nidx_rr *rr;
+	int rc;
+
+	if (strcmp(name, c->name) != 0) {
+		rc = load_flush(c);
+		if (rc < 0) {
+			return rc;
+		}
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	}
+	if (c->n_rr == c->cap) {
+		uint32_t nc = c->cap ? c->cap * 2 : 4;
+		struct nidx_rr **p = dmp_realloc(c->rr, nc * sizeof(*p));
+
+		if (!p) {
+			return DMP_ENOMEM;
+		}
+		c->rr = p;
+		c->cap = nc;
+	}
+	rr = nidx_rr_new(value, vlen, c->n->o.answer_ttl, exp_s);
+	if (!rr) {
+		return DMP_ENOMEM;
+	}
+	c->rr[c->n_rr++] = rr;
+	return 0;
+}
+
+int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
+		      size_t wlen, uint64_t now_s)
+{
+	struct load_ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.n = n;
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	rc = st_name_rows(n->db, name, now_s, load_row, &c);
+	if (rc < 0) {
+		c.name[0] = '\0';
+		(void)load_flush(&c);
+		return rc;
+	}
+	pthread_rwlock_wrlock(&n->ilock);
+	rc = nidx_set(&n->idx, wire, wlen, c.rr, c.n_rr);
+	pthread_rwlock_unlock(&n->ilock);
+	return rc;
+}
+
+static int keys_reload(struct dmp_node *n)
+{
+	struct nkey *k = NULL;
+	size_t cnt = 0;
+	int rc = st_keys_load(n->db, &k, &cnt);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (n->keys) {
+		dmp_wipe(n->keys, n->n_keys * sizeof(*n->keys));
+		dmp_free(n->keys);
+	}
+	n->keys = k;
+	n->n_keys = cnt;
+	return 0;
+}
+
+int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
+		 uint64_t now_ms)
+{
+	struct dmp_node *n;
+	struct load_ctx c;
+	pthread_rwlockattr_t ra;
+	int rc;
+
+	*out = NULL;
+	if (!o->db_path || o->n_zones > DMP_NODE_MAX_ZONES ||
+	    o->edns_udp_max < 512) {
+		return DMP_EINVAL;
+	}
+	rc = dmp_init();
+	if (rc < 0) {
+		return rc;
+	}
+	n = dmp_calloc(1, sizeof(*n));
+	if (!n) {
+		return DMP_ENOMEM;
+	}
+	n->o = *o;
+	n->o.db_path = NULL;
+	for (unsigned i = 0; i < o->n_zones; i++) {
+		rc = zone_setup(&n->zones[i], &o->zones[i]);
+		if (rc < 0) {
+			DMP_LOG_E("node: bad zone '%s'", o->zones[i].name);
+			dmp_free(n);
+			return rc;
+		}
+	}
+	n->n_zones = o->n_zones;
+	/* Writers must not starve behind a steady stream of queries. */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(
+	    &ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&n->ilock, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&n->wlock, NULL);
+	rc = nidx_init(&n->idx);
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = rl_new(&n->rl[0], o->rate_limit, o->rate_burst);
+	if (rc == 0) {
+		rc = rl_new(&n->rl[1], o->rate_limit, o->rate_burst);
+	}
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = st_open(&n->db, o->db_path);
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = st_serial(n->db, &n->serial, now_ms / 1000);
+	if (rc < 0) {
+		goto fail;
+	}
+	memset(&c, 0, sizeof(c));
+	c.n = n;
+	rc = st_load(n->db, now_ms / 1000, load_row, &c);
+	if (rc == 0) {
+		rc = load_flush(&c);
+	} else {
+		c.name[0] = '\0';
+		(void)load_flush(&c);
+	}
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = keys_reload(n);
+	if (rc < 0) {
+		goto fail;
+	}
+	(void)st_data_version(n->db, &n->data_version);
+	*out = n;
+	return 0;
+fail:
+	dmp_node_free(n);
+	return rc;
+}
+
+void dmp_node_free(struct dmp_node *n)
+{
+	if (!n) {
+		return;
+	}
+	nidx_clear(&n->idx);
+	if (n->db) {
+		sqlite3_close(n->db);
+	}
+	if (n->keys) {
+		dmp_wipe(n->keys, n->n_keys * sizeof(*n->keys));
+		dmp_free(n->keys);
+	}
+	rl_free(n->rl[0]);
+	rl_free(n->rl[1]);
+	pthread_rwlock_destroy(&n->ilock);
+	pthread_mutex_destroy(&n->wlock);
+	dmp_free(n);
+}
+
+uint32_t dmp_node_serial(struct dmp_node *n)
+{
+	uint32_t s;
+
+	pthread_rwlock_rdlock(&n->ilock);
+	s = n->serial;
+	pthread_rwlock_unlock(&n->ilock);
+	return s;
+}
+
+const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
+				 size_t nlen)
+{
+	const struct nzone *best = NULL;
+
+	for (unsigned i = 0; i < n->n_zones; i++) {
+		const struct nzone *z = &n->zones[i];
+
+		if ((!best || z->nlen > best->nlen) &&
+		    nw_in_zone(name, nlen, z->name, z->nlen)) {
+			best = z;
+		}
+	}
+	return best;
+}
+
+int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
+		     uint8_t *resp, size_t cap)
+{
+	size_t len = HDR_LEN;
+
+	if (qd_end > HDR_LEN && qd_end <= qlen && qd_end <= cap) {
+		len = qd_end;
+	}
+	memcpy(resp, q, len);
+	resp[2] = (uint8_t)((q[2] & 0x79) | 0x80); /* QR, opcode, RD */
+	resp[3] = (uint8_t)(rcode & 0x0F);
+	wr16(resp + 4, len > HDR_LEN ? 1 : 0);
+	memset(resp + 6, 0, 6);
+	return (int)len;
+}
+
+int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
+		    enum dmp_node_transport t, const struct sockaddr *peer,
+		    uint8_t *resp, size_t cap, uint64_t now_ms)
+{
+	unsigned opcode;
+
+	if (cap < 512) {
+		return DMP_ENOBUFS;
+	}
+	if (!rl_allow(n->rl[t == DMP_NODE_TCP], peer, now_ms)) {
+		return 0;
+	}
+	/* RFC 1035 4.1.1: no header, nothing to answer; never answer a
+	 * response (that is how reflection loops start). */
+	if (qlen < HDR_LEN || (q[2] & 0x80)) {
+		return 0;
+	}
+	if (t == DMP_NODE_UDP && cap > 65535) {
+		cap = 65535;
+	}
+	opcode = (q[2] >> 3) & 0x0F;
+	switch (opcode) {
+	case OP_QUERY: return node_query(n, q, qlen, t, resp, cap, now_ms);
+	case OP_UPDATE: {
+		struct dmp_node_msg m = {q, qlen, resp, cap, 0, NULL};
+
+		node_update_batch(n, &m, 1, now_ms);
+		return m.resp_len;
+	}
+	default:
+		/* TODO(next session): NOTIFY for secondaries. */
+		return node_error_reply(q, qlen, 0, RC_NOTIMP, resp, cap);
+	}
+}
+
+static int is_update(const struct dmp_node_msg *m)
+{
+	return m->cap >= 512 && m->qlen >= HDR_LEN && !(m->q[2] & 0x80) &&
+	       ((m->q[2] >> 3) & 0x0F) == OP_UPDATE;
+}
+
+void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
+			   size_t count, enum dmp_node_transport t,
+			   uint64_t now_ms)
+{
+	struct dmp_node_msg *upd =
+	    dmp_malloc((count ? count : 1) * sizeof(*upd));
+	size_t *from = dmp_malloc((count ? count : 1) * sizeof(*from));
+	size_t n_upd = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (!upd || !from || !is_update(&m[i])) {
+			/* Out of memory: one at a time still works. */
+			m[i].resp_len =
+			    dmp_node_handle(n, m[i].q, m[i].qlen, t, m[i].peer,
+					    m[i].resp, m[i].cap, now_ms);
+			continue;
+		}
+		if (!rl_allow(n->rl[t == DMP_NODE_TCP], m[i].peer, now_ms)) {
+			m[i].resp_len = 0; /* dropped, as dmp_node_handle */
+			continue;
+		}
+		from[n_upd] = i;
+		upd[n_upd++] = m[i];
+	}
+	if (n_upd > 0) {
+		node_update_batch(n, upd, n_upd, now_ms);
+		for (size_t k = 0; k < n_upd; k++) {
+			m[from[k]].resp_len = upd[k].resp_len;
+		}
+	}
+	dmp_free(upd);
+	dmp_free(from);
+}
+
+int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
+{
+	uint64_t now_s = now_ms / 1000;
+	int64_t dv = 0;
+	int rc;
+
+	pthread_mutex_lock(&n->wlock);
+	if (st_data_version(n->db, &dv) == 0 && dv != n->data_version) {
+		/* Another process (dmp-node key ...) committed. */
+		n->data_version = dv;
+		if (keys_reload(n) == 0) {
+			DMP_LOG_I("node: reloaded %zu TSIG keys", n->n_keys);
+		}
+	}
+	if (n->last_reap_s != 0 && now_s >= n->last_reap_s &&
+	    now_s - n->last_reap_s < n->o.reap_interval) {
+		pthread_mutex_unlock(&n->wlock);
+		return 0;
+	}
+	n->last_reap_s = now_s;
+	rc = st_reap(n->db, now_s);
+	pthread_mutex_unlock(&n->wlock);
+	pthread_rwlock_wrlock(&n->ilock);
+	nidx_expire(&n->idx, now_s);
+	pthread_rwlock_unlock(&n->ilock);
+	return rc;
+}
+
+int dmp_node_key_add(struct dmp_node *n, const char *name,
+		     const uint8_t *secret, size_t secret_len,
+		     const char *const *scopes, size_t n_scopes,
+		     uint64_t now_ms)
+{
+	char lname[DMP_NODE_NAME_MAX],
+	    csv[DMP_NODE_MAX_SCOPES * DMP_NODE_NAME_MAX];
+	uint8_t wire[NAME_WIRE_MAX];
+	size_t wlen, off = 0;
+	int rc;
+
+	if (secret_len == 0 || secret_len > 64 ||
+	    n_scopes > DMP_NODE_MAX_SCOPES ||
+	    nw_from_text(name, wire, &wlen) < 0 || wlen < 2) {
+		return DMP_EINVAL;
+	}
+	nw_to_text(wire, lname);
+	csv[0] = '\0';
+	for (size_t i = 0; i < n_scopes; i++) {
+		size_t l = strlen(scopes[i]);
+
+		if (l == 0 || l >= DMP_NODE_NAME_MAX ||
+		    strchr(scopes[i], ',')) {
+			return DMP_EINVAL;
+		}
+		off += (size_t)snprintf(csv + off, sizeof(csv) - off, "%s%s",
+					i ? "," : "", scopes[i]);
+	}
+	for (size_t i = 0; csv[i]; i++) {
+		if (csv[i] >= 'A' && csv[i] <= 'Z') {
+			csv[i] = (char)(csv[i] - 'A' + 'a');
+		}
+	}
+	pthread_mutex_lock(&n->wlock);
+	rc = st_key_put(n->db, lname, secret, secret_len, csv, now_ms / 1000);
+	if (rc == 0) {
+		rc = keys_reload(n);
+		(void)st_data_version(n->db, &n->data_version);
+	}
+	pthread_mutex_unlock(&n->wlock);
+	return rc;
+}
+
+int dmp_node_key_revoke(struct dmp_node *n, const char *name)
+{
+	char lname[DMP_NODE_NAME_MAX];
+	uint8_t wire[NAME_WIRE_MAX];
+	size_t wlen;
+	int rc;
+
+	if (nw_from_text(name, wire, &wlen) < 0) {
+		return DMP_EINVAL;
+	}
+	nw_to_text(wire, lname);
+	pthread_mutex_lock(&n->wlock);
+	rc = st_key_del(n->db, lname);
+	if (rc == 0) {
+		rc = keys_reload(n);
+	}
+	pthread_mutex_unlock(&n->wlock);
+	return rc;
+}
+
+int dmp_node_key_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud)
+{
+	int rc;
+
+	pthread_mutex_lock(&n->wlock);
+	rc = st_key_list(n->db, fn, ud);
+	pthread_mutex_unlock(&n->wlock);
+	return rc;
+}
+
+/* One label of @p pat against one of @p s; '*' matches any run of bytes
+ * within the label, including none. */
+static int glob_label(const char *p, size_t pl, const char *s, size_t sl)
+{
+	size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
+
+	while (si < sl) {
+		if (pi < pl && p[pi] == '*') {
+			star = pi++;
+			mark = si;
+		} else if (pi < pl && p[pi] == s[si]) {
+			pi++;
+			si++;
+		} else if (star != (size_t)-1) {
+			pi = star + 1;
+			si = ++mark;
+		} else {
+			return 0;
+		}
+	}
+	while (pi < pl && p[pi] == '*') {
+		pi++;
+	}
+	return pi == pl;
+}
+
+int dmp_node_scope_match(const char *scope, const char *owner)
+{
+	size_t sl = strlen(scope), ol = strlen(owner);
+
+	if (sl > 0 && scope[sl - 1] == '.') {
+		sl--;
+	}
+	if (ol > 0 && owner[ol - 1] == '.') {
+		ol--;
+	}
+	if (sl == 0) {
+		return 0;
+	}
+	/* Compare label by label from the right. */
+	while (sl > 0) {
+		size_t ps = sl, os = ol;
+
+		while (ps > 0 && scope[ps - 1] != '.') {
+			ps--;
+		}
+		if (ol == 0) {
+			return 0;
+		}
+		while (os > 0 && owner[os - 1] != '.') {
+			os--;
+		}
+		if (!glob_label(scope + ps, sl - ps, owner + os, ol - os)) {
+			return 0;
+		}
+		sl = ps ? ps - 1 : 0;
+		ol = os ? os - 1 : 0;
+		if (ps == 0) {
+			break;
+		}
+		if (os == 0) {
+			return 0; /* owner ran out of labels first */
+		}
+	}
+	return 1;
+}

@@ -1,0 +1,245 @@
+/* core/src/node/node_i.h - private parts of the node engine. */
+#ifndef DMP_NODE_I_H
+#define DMP_NODE_I_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "dmp/node.h"
+
+/* DNS constants (RFC 1035 3.2, RFC 6895). */
+enum {
+	T_A = 1,
+	T_NS = 2,
+	T_SOA = 6,
+	T_TXT = 16,
+	T_AAAA = 28,
+	T_OPT = 41,
+	T_TSIG = 250,
+	T_IXFR = 251,
+	T_AXFR = 252,
+	T_ANY = 255,
+	C_IN = 1,
+	C_NONE = 254,
+	C_ANY = 255,
+	OP_QUERY = 0,
+	OP_NOTIFY = 4,
+	OP_UPDATE = 5,
+	RC_NOERROR = 0,
+	RC_FORMERR = 1,
+	RC_SERVFAIL = 2,
+	RC_NXDOMAIN = 3,
+	RC_NOTIMP = 4,
+	RC_REFUSED = 5,
+	RC_NOTAUTH = 9,
+	RC_NOTZONE = 10,
+	RC_BADVERS = 16, /* extended, via OPT */
+	TSIG_BADSIG = 16,
+	TSIG_BADKEY = 17,
+	TSIG_BADTIME = 18,
+	TSIG_BADTRUNC = 22,
+};
+
+#define NAME_WIRE_MAX 255
+#define HDR_LEN 12
+/* Fixed part of an RR after its owner: type, class, ttl, rdlength. */
+#define RR_FIXED 10
+
+/* ---- wire names (node_wire.c) ---- */
+
+/**
+ * Read a possibly compressed name at *off, lower-cased into @p out (wire
+ * form, <= 255 bytes). Pointers must point backwards and not into the
+ * header; @p allow_ptr 0 refuses them. Advances *off past the name.
+ */
+int nw_read_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out,
+		 size_t *out_len, int allow_ptr);
+/** Presentation (trailing dot optional) to lower-case wire form. */
+int nw_from_text(const char *text, uint8_t *out, size_t *out_len);
+/** Wire to presentation without trailing dot ("." for the root). */
+void nw_to_text(const uint8_t *wire, char *out /* >= 256 */);
+/** 1 if every label is [a-z0-9_-] (after lower-casing). */
+int nw_ldh(const uint8_t *wire);
+/** 1 if @p name equals or is below @p zone (both lower-case wire). */
+int nw_in_zone(const uint8_t *name, size_t nlen, const uint8_t *zone,
+	       size_t zlen);
+/** Offset of the next label's start, i.e. the parent name. */
+static inline size_t nw_parent(const uint8_t *wire)
+{
+	return (size_t)wire[0] + 1;
+}
+/** 1 if @p s[0..len) is valid UTF-8 (RFC 3629: no overlongs, surrogates). */
+int nw_utf8_valid(const uint8_t *s, size_t len);
+
+/* ---- in-memory index (node_index.c) ---- */
+
+/* One TXT RR, wire-ready from the owner on: c0 0c, TYPE, CLASS, TTL,
+ * RDLENGTH, RDATA. The owner pointer is to the question name. */
+struct nidx_rr {
+	uint64_t exp_s; /* expires_at (seconds); hidden once <= now */
+	uint16_t len;
+	uint8_t wire[];
+};
+
+struct nidx_ent {
+	struct nidx_ent *next;
+	uint32_t hash;
+	uint32_t n_rr;
+	struct nidx_rr **rr;
+	uint64_t max_exp;      /* max exp_s over rr */
+	uint64_t desc_max_exp; /* max exp_s of any descendant (may lag) */
+	uint32_t desc_count;   /* descendants holding values */
+	uint8_t nlen;
+	uint8_t name[]; /* lower-case wire */
+};
+
+struct nidx {
+	struct nidx_ent **b;
+	size_t nb; /* power of two */
+	size_t count;
+	uint32_t seed;
+};
+
+int nidx_init(struct nidx *x);
+void nidx_clear(struct nidx *x);
+struct nidx_ent *nidx_find(const struct nidx *x, const uint8_t *name,
+			   size_t nlen);
+/** Replace the RRs of @p name (takes ownership of @p rr and its items). */
+int nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
+	     struct nidx_rr **rr, uint32_t n_rr);
+/** Drop RRs with exp_s <= now and recompute the descendant facts. */
+void nidx_expire(struct nidx *x, uint64_t now_s);
+/** Build one RR from a value (canonical 255-byte split). */
+struct nidx_rr *nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
+			    uint64_t exp_s);
+/** 1 if @p rr holds exactly @p value. */
+int nidx_rr_value_eq(const struct nidx_rr *rr, const char *value, size_t vlen);
+/** RDATA of @p rr. */
+static inline const uint8_t *nidx_rdata(const struct nidx_rr *rr, size_t *len)
+{
+	*len = (size_t)rr->len - 12;
+	return rr->wire + 12;
+}
+
+/* ---- store (node_store.c) ---- */
+
+struct nkey {
+	uint8_t name[NAME_WIRE_MAX];
+	size_t nlen;
+	uint8_t secret[64];
+	size_t slen;
+	unsigned n_scopes;
+	char scopes[DMP_NODE_MAX_SCOPES][DMP_NODE_NAME_MAX];
+};
+
+enum nop_kind { NOP_ADD, NOP_DEL_ONE, NOP_DEL_ALL };
+
+struct nop {
+	enum nop_kind kind;
+	char owner[DMP_NODE_NAME_MAX]; /* lower-case presentation */
+	uint8_t wire[NAME_WIRE_MAX];
+	size_t wlen;
+	uint32_t ttl;
+	char *value; /* joined value (adds, single deletes); owned */
+	size_t vlen;
+};
+
+typedef int (*st_row_fn)(const char *name, const char *value, size_t vlen,
+			 uint64_t exp_s, void *ud);
+
+int st_open(sqlite3 **out, const char *path);
+int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud);
+int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
+		 void *ud);
+/** Apply @p ops in one transaction and bump the serial. */
+int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
+	     uint64_t now_ms, uint32_t *serial);
+int st_reap(sqlite3 *db, uint64_t now_s);
+int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s);
+int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n);
+int st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
+	       size_t slen, const char *scopes, uint64_t now_s);
+int st_key_del(sqlite3 *db, const char *name);
+int st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud);
+int st_data_version(sqlite3 *db, int64_t *v);
+
+/* ---- per-IP rate limit (node_rl.c) ---- */
+
+#define RL_SHARDS 16
+struct rl;
+/** @p rate 0: *out = NULL, everything allowed. */
+int rl_new(struct rl **out, uint32_t rate, uint32_t burst);
+void rl_free(struct rl *r);
+/** 1 if @p sa may be answered now (takes a token), else 0. */
+int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms);
+
+/* ---- the node ---- */
+
+struct nzone {
+	uint8_t name[NAME_WIRE_MAX];
+	size_t nlen;
+	uint8_t mname[NAME_WIRE_MAX];
+	size_t mlen;
+	uint8_t rname[NAME_WIRE_MAX];
+	size_t rlen;
+	uint8_t ns[DMP_NODE_MAX_NS][NAME_WIRE_MAX];
+	size_t nslen[DMP_NODE_MAX_NS];
+	unsigned n_ns;
+	uint8_t a[DMP_NODE_MAX_ADDRS][4];
+	unsigned n_a;
+	uint8_t aaaa[DMP_NODE_MAX_ADDRS][16];
+	unsigned n_aaaa;
+};
+
+struct dmp_node {
+	struct dmp_node_opts o;
+	struct nzone zones[DMP_NODE_MAX_ZONES];
+	unsigned n_zones;
+
+	/* Readers: the index and the serial, under ilock (read). */
+	pthread_rwlock_t ilock;
+	struct nidx idx;
+	uint32_t serial;
+
+	/* Writer: sqlite and the keys, under wlock. */
+	pthread_mutex_t wlock;
+	sqlite3 *db;
+	struct nkey *keys;
+	size_t n_keys;
+	int64_t data_version;
+	uint64_t last_reap_s;
+
+	struct rl *rl[2]; /* per transport; NULL: no limit */
+};
+
+/* Handlers (node_query.c, node_update.c). */
+const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
+				 size_t nlen);
+int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
+	       enum dmp_node_transport t, uint8_t *resp, size_t cap,
+	       uint64_t now_ms);
+/** UPDATEs in @p m, accepted ones committed in as few transactions as
+ * possible (group commit). */
+void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
+		       uint64_t now_ms);
+/** Header-only (or header + question) error reply. */
+int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
+		     uint8_t *resp, size_t cap);
+/** Re-read @p name from the store into the index (wlock held). */
+int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
+		      size_t wlen, uint64_t now_s);
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline void wr16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+#endif /* DMP_NODE_I_H */

@@ -1,0 +1,326 @@
+/*
+ * core/src/node/node_index.c - the in-memory view that answers queries: a
+ * chained hash table from lower-case wire names to wire-ready TXT RRs.
+ * Each name also counts its descendants that hold values, so that a name
+ * with children answers NODATA rather than NXDOMAIN (RFC 8020).
+ * Callers hold the node's index lock.
+ */
+#include <string.h>
+
+#include "dmp/buf.h"
+#include "dmp/common.h"
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/txt.h"
+#include "node/node_i.h"
+
+static uint32_t name_hash(const struct nidx *x, const uint8_t *name,
+			  size_t nlen)
+{
+	uint32_t h = 2166136261u ^ x->seed;
+
+	for (size_t i = 0; i < nlen; i++) {
+		h = (h ^ name[i]) * 16777619u;
+	}
+	return h ^ (h >> 15);
+}
+
+int nidx_init(struct nidx *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->nb = 1024;
+	x->b = dmp_calloc(x->nb, sizeof(*x->b));
+	if (!x->b) {
+		return DMP_ENOMEM;
+	}
+	dmp_random(&x->seed, sizeof(x->seed));
+	return 0;
+}
+
+static void free_rrs(struct nidx_rr **rr, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		dmp_free(rr[i]);
+	}
+	dmp_free(rr);
+}
+
+void nidx_clear(struct nidx *x)
+{
+	for (size_t i = 0; x->b && i < x->nb; i++) {
+		struct nidx_ent *e = x->b[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free_rrs(e->rr, e->n_rr);
+			dmp_free(e);
+		}
+	}
+	dmp_free(x->b);
+	memset(x, 0, sizeof(*x));
+}
+
+struct nidx_ent *nidx_find(const struct nidx *x, const uint8_t *name,
+			   size_t nlen)
+{
+	uint32_t h = name_hash(x, name, nlen);
+	struct nidx_ent *e = x->b[h & (x->nb - 1)];
+
+	for (; e; e = e->next) {
+		if (e->hash == h && e->nlen == nlen &&
+		    memcmp(e->name, name, nlen) == 0) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void grow(struct nidx *x)
+{
+	size_t nb = x->nb * 2;
+	struct nidx_ent **b = dmp_calloc(nb, sizeof(*b));
+
+	if (!b) {
+		return; /* stay at the old size: slower, still correct */
+	}
+	for (size_t i = 0; i < x->nb; i++) {
+		struct nidx_ent *e = x->b[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			e->next = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	}
+	dmp_free(x->b);
+	x->b = b;
+	x->nb = nb;
+}
+
+static struct nidx_ent *get_or_add(struct nidx *x, const uint8_t *name,
+				   size_t nlen)
+{
+	struct nidx_ent *e = nidx_find(x, name, nlen);
+	uint32_t h;
+
+	if (e) {
+		return e;
+	}
+	e = dmp_calloc(1, sizeof(*e) + nlen);
+	if (!e) {
+		return NULL;
+	}
+	h = name_hash(x, name, nlen);
+	e->hash = h;
+	e->nlen = (uint8_t)nlen;
+	memcpy(e->name, name, nlen);
+	e->next = x->b[h & (x->nb - 1)];
+	x->b[h & (x->nb - 1)] = e;
+	if (++x->count > x->nb) {
+		grow(x);
+	}
+	return e;
+}
+
+static void unlink_ent(struct nidx *x, struct nidx_ent *e)
+{
+	struct nidx_ent **pp = &x->b[e->hash & (x->nb - 1)];
+
+	while (*pp != e) {
+		pp = &(*pp)->next;
+	}
+	*pp = e->next;
+	x->count--;
+	free_rrs(e->rr, e->n_rr);
+	dmp_free(e);
+}
+
+/* Adjust every proper ancestor (root excluded) by @p delta. */
+static int walk_ancestors(struct nidx *x, const uint8_t *name, size_t nlen,
+			  int delta, uint64_t max_exp)
+{
+	size_t off = nw_parent(name);
+
+	while (off < nlen - 1) {
+		struct nidx_ent *a;
+
+		if (delta > 0) {
+			a = get_or_add(x, name + off, nlen - off);
+			if (!a) {
+				return DMP_ENOMEM;
+			}
+			a->desc_count++;
+		} else {
+			a = nidx_find(x, name + off, nlen - off);
+			if (!a) {
+				return DMP_EINTERNAL;
+			}
+			if (delta < 0) {
+				a->desc_count--;
+			}
+		}
+		if (max_exp > a->desc_max_exp) {
+			a->desc_max_exp = max_exp;
+		}
+		if (a->desc_count == 0 && a->n_rr == 0) {
+			unlink_ent(x, a);
+		}
+		off += nw_parent(name + off);
+	}
+	return 0;
+}
+
+int nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
+	     struct nidx_rr **rr, uint32_t n_rr)
+{
+	struct nidx_ent *e = nidx_find(x, name, nlen);
+	uint64_t max_exp = 0;
+	int had, rc;
+
+	for (uint32_t i = 0; i < n_rr; i++) {
+		if (rr[i]->exp_s > max_exp) {
+			max_exp = rr[i]->exp_s;
+		}
+	}
+	if (!e && n_rr == 0) {
+		dmp_free(rr);
+		return 0;
+	}
+	if (!e) {
+		e = get_or_add(x, name, nlen);
+		if (!e) {
+			free_rrs(rr, n_rr);
+			return DMP_ENOMEM;
+		}
+	}
+	had = e->n_rr > 0;
+	free_rrs(e->rr, e->n_rr);
+	e->rr = rr;
+	e->n_rr = n_rr;
+	e->max_exp = max_exp;
+	if (n_rr == 0 && e->desc_count == 0) {
+		unlink_ent(x, e);
+	}
+	rc = walk_ancestors(x, name, nlen, (n_rr > 0) - had, max_exp);
+	return rc;
+}
+
+void nidx_expire(struct nidx *x, uint64_t now_s)
+{
+	/* Pass 1: drop expired RRs, forget the descendant facts. */
+	for (size_t i = 0; i < x->nb; i++) {
+		for (struct nidx_ent *e = x->b[i]; e; e = e->next) {
+			uint32_t k = 0;
+
+			for (uint32_t j = 0; j < e->n_rr; j++) {
+				if (e->rr[j]->exp_s > now_s) {
+					e->rr[k++] = e->rr[j];
+				} else {
+					dmp_free(e->rr[j]);
+				}
+			}
+			e->n_rr = k;
+			e->max_exp = 0;
+			for (uint32_t j = 0; j < k; j++) {
+				if (e->rr[j]->exp_s > e->max_exp) {
+					e->max_exp = e->rr[j]->exp_s;
+				}
+			}
+			e->desc_count = 0;
+			e->desc_max_exp = 0;
+		}
+	}
+	/* Pass 2: recount descendants from the names that hold values. */
+	for (size_t i = 0; i < x->nb; i++) {
+		for (struct nidx_ent *e = x->b[i]; e; e = e->next) {
+			size_t off;
+
+			if (e->n_rr == 0) {
+				continue;
+			}
+			off = nw_parent(e->name);
+			while (off < (size_t)e->nlen - 1) {
+				struct nidx_ent *a =
+				    nidx_find(x, e->name + off, e->nlen - off);
+
+				if (a) {
+					a->desc_count++;
+					if (e->max_exp > a->desc_max_exp) {
+						a->desc_max_exp = e->max_exp;
+					}
+				}
+				off += nw_parent(e->name + off);
+			}
+		}
+	}
+	/* Pass 3: drop names left with nothing. */
+	for (size_t i = 0; i < x->nb; i++) {
+		struct nidx_ent **pp = &x->b[i];
+
+		while (*pp) {
+			struct nidx_ent *e = *pp;
+
+			if (e->n_rr == 0 && e->desc_count == 0) {
+				*pp = e->next;
+				x->count--;
+				dmp_free(e->rr);
+				dmp_free(e);
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
+struct nidx_rr *nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
+			    uint64_t exp_s)
+{
+	size_t rdlen = dmp_txt_rdata_len(vlen);
+	struct nidx_rr *rr;
+	uint8_t *w;
+
+	if (rdlen + 12 > 65535) {
+		return NULL;
+	}
+	rr = dmp_malloc(sizeof(*rr) + 12 + rdlen);
+	if (!rr) {
+		return NULL;
+	}
+	rr->exp_s = exp_s;
+	rr->len = (uint16_t)(12 + rdlen);
+	w = rr->wire;
+	/* RFC 1035 4.1.3; owner is a pointer to the question name at 12. */
+	w[0] = 0xC0;
+	w[1] = HDR_LEN;
+	wr16(w + 2, T_TXT);
+	wr16(w + 4, C_IN);
+	dmp_store_u32(w + 6, ttl);
+	wr16(w + 10, (unsigned)rdlen);
+	if (dmp_txt_split(w + 12, rdlen, value, vlen) < 0) {
+		dmp_free(rr);
+		return NULL;
+	}
+	return rr;
+}
+
+int nidx_rr_value_eq(const struct nidx_rr *rr, const char *value, size_t vlen)
+{
+	size_t rdlen, off = 0, pos = 0;
+	const uint8_t *rd = nidx_rdata(rr, &rdlen);
+
+	/* Stored RDATA is the canonical split, so compare piece by piece. */
+	if (rdlen != dmp_txt_rdata_len(vlen)) {
+		return 0;
+	}
+	while (off < rdlen) {
+		size_t piece = rd[off++];
+
+		if (piece > rdlen - off || piece > vlen - pos ||
+		    memcmp(rd + off, value + pos, piece) != 0) {
+			return 0;
+		}
+		off += piece;
+		pos += piece;
+	}
+	return pos == vlen;
+}

@@ -1,0 +1,285 @@
+/*
+ * core/src/node/node_query.c - QUERY (RFC 1035 4.1) answered from the
+ * in-memory index only. The question is echoed byte for byte (0x20 case
+ * preserved); answer owners are pointers to it.
+ */
+#include <string.h>
+
+#include "dmp/buf.h"
+#include "dmp/err.h"
+#include "node/node_i.h"
+
+struct qinfo {
+	size_t qd_end; /* end of the question section */
+	uint8_t name[NAME_WIRE_MAX];
+	size_t nlen;
+	uint16_t qtype, qclass;
+	int edns;
+	uint16_t payload;
+	uint8_t version;
+	int do_bit;
+};
+
+/* Skip one RR; for the additional section, note an OPT (RFC 6891 6.1). */
+static int skip_rr(const uint8_t *q, size_t qlen, size_t *off, struct qinfo *qi,
+		   int additional)
+{
+	uint8_t name[NAME_WIRE_MAX];
+	size_t nlen;
+	uint16_t type, rdlen;
+
+	if (nw_read_name(q, qlen, off, name, &nlen, 1) < 0 ||
+	    qlen - *off < RR_FIXED) {
+		return DMP_EMALFORMED;
+	}
+	type = rd16(q + *off);
+	rdlen = rd16(q + *off + 8);
+	if (qlen - *off - RR_FIXED < rdlen) {
+		return DMP_EMALFORMED;
+	}
+	if (type == T_OPT) {
+		/* RFC 6891 6.1.1: only in additional, root owner, once. */
+		if (!additional || nlen != 1 || qi->edns) {
+			return DMP_EMALFORMED;
+		}
+		qi->edns = 1;
+		qi->payload = rd16(q + *off + 2);
+		qi->version = q[*off + 5];
+		qi->do_bit = (q[*off + 6] & 0x80) != 0;
+	}
+	*off += RR_FIXED + rdlen;
+	return 0;
+}
+
+static int parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
+{
+	size_t off = HDR_LEN;
+	unsigned an = rd16(q + 6), ns = rd16(q + 8), ar = rd16(q + 10);
+
+	memset(qi, 0, sizeof(*qi));
+	if (rd16(q + 4) != 1) {
+		return DMP_EMALFORMED;
+	}
+	if (nw_read_name(q, qlen, &off, qi->name, &qi->nlen, 0) < 0 ||
+	    qlen - off < 4) {
+		return DMP_EMALFORMED;
+	}
+	qi->qtype = rd16(q + off);
+	qi->qclass = rd16(q + off + 2);
+	off += 4;
+	qi->qd_end = off;
+	for (unsigned i = 0; i < an + ns + ar; i++) {
+		if (skip_rr(q, qlen, &off, qi, i >= an + ns) < 0) {
+			return DMP_EMALFORMED;
+		}
+	}
+	return off == qlen ? 0 : DMP_EMALFORMED;
+}
+
+/* SOA RR with its owner a pointer to the apex inside the question. */
+static void put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
+		    const struct nzone *z, size_t apex_off, uint32_t serial)
+{
+	dmp_wbuf_u16(w, (uint16_t)(0xC000 | apex_off));
+	dmp_wbuf_u16(w, T_SOA);
+	dmp_wbuf_u16(w, C_IN);
+	dmp_wbuf_u32(w, n->o.negative_ttl);
+	dmp_wbuf_u16(w, (uint16_t)(z->mlen + z->rlen + 20));
+	dmp_wbuf_put(w, z->mname, z->mlen);
+	dmp_wbuf_put(w, z->rname, z->rlen);
+	dmp_wbuf_u32(w, serial);
+	dmp_wbuf_u32(w, 3600);		    /* refresh */
+	dmp_wbuf_u32(w, 600);		    /* retry */
+	dmp_wbuf_u32(w, 604800);	    /* expire */
+	dmp_wbuf_u32(w, n->o.negative_ttl); /* RFC 2308 4: negative TTL */
+}
+
+static size_t soa_len(const struct nzone *z)
+{
+	return 2 + RR_FIXED + z->mlen + z->rlen + 20;
+}
+
+static void put_rr_hdr(struct dmp_wbuf *w, size_t owner_off, uint16_t type,
+		       uint32_t ttl, size_t rdlen)
+{
+	dmp_wbuf_u16(w, (uint16_t)(0xC000 | owner_off));
+	dmp_wbuf_u16(w, type);
+	dmp_wbuf_u16(w, C_IN);
+	dmp_wbuf_u32(w, ttl);
+	dmp_wbuf_u16(w, (uint16_t)rdlen);
+}
+
+int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
+	       enum dmp_node_transport t, uint8_t *resp, size_t cap,
+	       uint64_t now_ms)
+{
+	const uint64_t now_s = now_ms / 1000;
+	const uint32_t ttl = n->o.answer_ttl;
+	struct qinfo qi;
+	const struct nzone *z;
+	struct dmp_wbuf w;
+	size_t limit, apex_off, need, opt_len;
+	unsigned rcode = RC_NOERROR, ancount = 0, nscount = 0;
+	int apex, exists = 0, tc = 0, neg_soa = 0;
+	uint16_t qt;
+
+	if (parse_query(q, qlen, &qi) < 0) {
+		return node_error_reply(q, qlen, 0, RC_FORMERR, resp, cap);
+	}
+	/* RFC 6891 6.2.3/6.2.5: the client's size, at least 512, at most our
+	 * cap; 512 without EDNS. TCP: the 16-bit frame. */
+	if (t == DMP_NODE_TCP) {
+		limit = 65535;
+	} else if (qi.edns) {
+		limit = qi.payload < 512 ? 512 : qi.payload;
+		if (limit > n->o.edns_udp_max) {
+			limit = n->o.edns_udp_max;
+		}
+	} else {
+		limit = 512;
+	}
+	if (limit > cap) {
+		limit = cap;
+	}
+	opt_len = qi.edns ? 11 : 0;
+	qt = qi.qtype;
+
+	dmp_wbuf_init(&w, resp, limit);
+	dmp_wbuf_put(&w, q, qi.qd_end);
+	resp[2] = (uint8_t)((q[2] & 0x79) | 0x80); /* QR, opcode, RD */
+	resp[3] = (uint8_t)(q[3] & 0x10);	   /* CD */
+	wr16(resp + 6, 0);
+	wr16(resp + 8, 0);
+	wr16(resp + 10, 0);
+
+	if (qi.edns && qi.version != 0) {
+		rcode = RC_BADVERS; /* RFC 6891 6.1.3 */
+		goto finish;
+	}
+	if (qi.qclass != C_IN && qi.qclass != C_ANY) {
+		rcode = RC_REFUSED;
+		goto finish;
+	}
+	if (qt == T_OPT || qt == T_TSIG || (qt >= 128 && qt <= 250)) {
+		rcode = RC_FORMERR; /* meta types are no questions */
+		goto finish;
+	}
+	z = node_zone_of(n, qi.name, qi.nlen);
+	if (!z) {
+		rcode = RC_REFUSED;
+		goto finish;
+	}
+	resp[2] |= 0x04; /* AA */
+	if (qt == T_AXFR || qt == T_IXFR) {
+		/* TODO(next session): AXFR to secondaries. */
+		rcode = RC_REFUSED;
+		goto finish;
+	}
+	apex = qi.nlen == z->nlen;
+	apex_off = HDR_LEN + qi.nlen - z->nlen;
+
+	pthread_rwlock_rdlock(&n->ilock);
+	{
+		const struct nidx_ent *e = nidx_find(&n->idx, qi.name, qi.nlen);
+		uint32_t serial = n->serial;
+
+		if (e) {
+			exists = e->max_exp > now_s ||
+				 (e->desc_count && e->desc_max_exp > now_s);
+		}
+		exists |= apex;
+		if (e && (qt == T_TXT || qt == T_ANY)) {
+			need = 0;
+			for (uint32_t i = 0; i < e->n_rr; i++) {
+				if (e->rr[i]->exp_s > now_s) {
+					need += e->rr[i]->len;
+					ancount++;
+				}
+			}
+			/* 1.3: no partial RRset, empty answer with TC. */
+			if (ancount && w.len + need + opt_len > limit) {
+				tc = 1;
+				ancount = 0;
+			}
+			for (uint32_t i = 0; ancount && i < e->n_rr; i++) {
+				if (e->rr[i]->exp_s > now_s) {
+					dmp_wbuf_put(&w, e->rr[i]->wire,
+						     e->rr[i]->len);
+				}
+			}
+		}
+		if (apex && ancount == 0 && !tc) {
+			if (qt == T_SOA || qt == T_ANY) {
+				put_soa(&w, n, z, HDR_LEN, serial);
+				ancount = 1;
+			} else if (qt == T_NS) {
+				for (unsigned i = 0; i < z->n_ns; i++) {
+					put_rr_hdr(&w, HDR_LEN, T_NS, ttl,
+						   z->nslen[i]);
+					dmp_wbuf_put(&w, z->ns[i], z->nslen[i]);
+				}
+				ancount = z->n_ns;
+			} else if (qt == T_A) {
+				for (unsigned i = 0; i < z->n_a; i++) {
+					put_rr_hdr(&w, HDR_LEN, T_A, ttl, 4);
+					dmp_wbuf_put(&w, z->a[i], 4);
+				}
+				ancount = z->n_a;
+			} else if (qt == T_AAAA) {
+				for (unsigned i = 0; i < z->n_aaaa; i++) {
+					put_rr_hdr(&w, HDR_LEN, T_AAAA, ttl,
+						   16);
+					dmp_wbuf_put(&w, z->aaaa[i], 16);
+				}
+				ancount = z->n_aaaa;
+			}
+		}
+		if (ancount == 0 && !tc) {
+			/* RFC 2308 3: SOA in authority for NODATA and
+			 * NXDOMAIN; RFC 8020: a name with live descendants
+			 * exists. */
+			if (!exists) {
+				rcode = RC_NXDOMAIN;
+			}
+			if (w.len + soa_len(z) + opt_len <= limit) {
+				put_soa(&w, n, z, apex_off, serial);
+				neg_soa = 1;
+			}
+		}
+	}
+	pthread_rwlock_unlock(&n->ilock);
+	if (dmp_wbuf_error(&w) != 0) {
+		/* Apex RRs that do not fit (tiny limits): truncate. */
+		w.err = 0;
+		w.len = qi.qd_end;
+		tc = 1;
+		ancount = 0;
+		neg_soa = 0;
+	}
+	nscount = neg_soa;
+finish:
+	if (tc) {
+		resp[2] |= 0x02;
+	}
+	resp[3] = (uint8_t)((resp[3] & 0xF0) | (rcode & 0x0F));
+	wr16(resp + 6, ancount);
+	wr16(resp + 8, nscount);
+	if (qi.edns && w.len + opt_len <= limit) {
+		/* RFC 6891 6.1.2: root, OPT, our payload, ext-rcode,
+		 * version 0, DO echoed. */
+		uint8_t *o = dmp_wbuf_reserve(&w, opt_len);
+
+		if (o) {
+			o[0] = 0;
+			wr16(o + 1, T_OPT);
+			wr16(o + 3, n->o.edns_udp_max);
+			o[5] = (uint8_t)(rcode >> 4);
+			o[6] = 0;
+			o[7] = qi.do_bit ? 0x80 : 0;
+			o[8] = 0;
+			wr16(o + 9, 0);
+			wr16(resp + 10, 1);
+		}
+	}
+	return (int)w.len;
+}

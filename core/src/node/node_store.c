@@ -1,0 +1,470 @@
+/*
+ * core/src/node/node_store.c - the durable truth (PROTOCOL.md 7.5): one row
+ * per (name, value) with expires_at (s), stored_ts (ms) and value_hash =
+ * hex(H(utf8(value))), plus the TSIG keys and the SOA serial.
+ *
+ * Durability: WAL with synchronous=FULL, so a commit is on disk (WAL
+ * fsynced) before the UPDATE is answered; kill -9 or power loss after the
+ * reply loses nothing. sqlite's automatic checkpoint (1000 pages) keeps
+ * the WAL bounded; checkpoints run in the writer, never in readers, since
+ * queries do not read sqlite at all.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dmp/b64.h"
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/log.h"
+#include "node/node_i.h"
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS records("
+    " name TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " value_hash TEXT NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " stored_ts INTEGER NOT NULL,"
+    " PRIMARY KEY(name, value_hash));"
+    "CREATE INDEX IF NOT EXISTS records_exp ON records(expires_at);"
+    "CREATE INDEX IF NOT EXISTS records_ts ON records(stored_ts, name,"
+    " value_hash);"
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER);"
+    "CREATE TABLE IF NOT EXISTS tsig_keys("
+    " name TEXT PRIMARY KEY,"
+    " algorithm TEXT NOT NULL,"
+    " secret BLOB NOT NULL,"
+    " scopes TEXT NOT NULL,"
+    " created INTEGER NOT NULL);";
+
+static int fail(sqlite3 *db, const char *what)
+{
+	DMP_LOG_E("node store: %s: %s", what, sqlite3_errmsg(db));
+	return DMP_ESTORE;
+}
+
+int st_open(sqlite3 **out, const char *path)
+{
+	sqlite3 *db = NULL;
+	char *err = NULL;
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		DMP_LOG_E("node store: open %s: %s", path,
+			  db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return DMP_ESTORE;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, schema, NULL, NULL, &err) != SQLITE_OK) {
+		DMP_LOG_E("node store: schema: %s", err ? err : "?");
+		sqlite3_free(err);
+		sqlite3_close(db);
+		return DMP_ESTORE;
+	}
+	*out = db;
+	return 0;
+}
+
+static int rows(sqlite3_stmt *st, st_row_fn fn, void *ud)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *value = (const char *)sqlite3_column_text(st, 1);
+		size_t vlen = (size_t)sqlite3_column_bytes(st, 1);
+		sqlite3_int64 exp = sqlite3_column_int64(st, 2);
+
+		if (!name || !value || exp < 0) {
+			continue;
+		}
+		rc = fn(name, value, vlen, (uint64_t)exp, ud);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return rc == SQLITE_DONE ? 0 : DMP_ESTORE;
+}
+
+int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name, value, expires_at FROM records"
+			       " WHERE expires_at > ? ORDER BY name, stored_ts",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "load");
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s);
+	rc = rows(st, fn, ud);
+	if (rc == DMP_ESTORE) {
+		fail(db, "load");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
+		 void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name, value, expires_at FROM records"
+			       " WHERE name = ? AND expires_at > ?"
+			       " ORDER BY stored_ts",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "select");
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now_s);
+	rc = rows(st, fn, ud);
+	if (rc == DMP_ESTORE) {
+		fail(db, "select");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		return fail(db, sql);
+	}
+	return 0;
+}
+
+static int serial_read(sqlite3 *db, uint32_t *serial, int *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*found = 0;
+	if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = 'serial'", -1,
+			       &st, NULL) != SQLITE_OK) {
+		return fail(db, "serial");
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*serial = (uint32_t)sqlite3_column_int64(st, 0);
+		*found = 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : DMP_ESTORE;
+}
+
+static int serial_write(sqlite3 *db, uint32_t serial)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO meta(k, v) VALUES('serial', ?)"
+			       " ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "serial");
+	}
+	sqlite3_bind_int64(st, 1, serial);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "serial");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Serial: one more than before, or the Unix time if that is later, so it
+ * grows with every change and stays near the clock when idle (RFC 1982
+ * arithmetic on the reader's side). */
+static uint32_t next_serial(uint32_t cur, uint64_t now_s)
+{
+	uint32_t t = (uint32_t)now_s;
+
+	return (int32_t)(t - cur) > 0 ? t : cur + 1;
+}
+
+int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s)
+{
+	int found, rc;
+
+	rc = serial_read(db, serial, &found);
+	if (rc == 0 && !found) {
+		*serial = (uint32_t)now_s;
+		rc = serial_write(db, *serial);
+	}
+	return rc;
+}
+
+int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
+	     uint64_t now_ms, uint32_t *serial)
+{
+	sqlite3_stmt *add = NULL, *del1 = NULL, *dela = NULL;
+	uint64_t now_s = now_ms / 1000;
+	uint32_t cur = 0;
+	int found, rc;
+
+	rc = exec(db, "BEGIN IMMEDIATE");
+	if (rc < 0) {
+		return rc;
+	}
+	if (sqlite3_prepare_v2(
+		db,
+		"INSERT INTO records(name, value, value_hash, expires_at,"
+		" stored_ts) VALUES(?, ?, ?, ?, ?)"
+		" ON CONFLICT(name, value_hash) DO UPDATE SET"
+		" expires_at = excluded.expires_at,"
+		" stored_ts = excluded.stored_ts",
+		-1, &add, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "DELETE FROM records WHERE name = ? AND"
+			       " value_hash = ?",
+			       -1, &del1, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "DELETE FROM records WHERE name = ?", -1,
+			       &dela, NULL) != SQLITE_OK) {
+		rc = fail(db, "prepare");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct nop *op = ops[i];
+		uint8_t h[DMP_SHA256_BYTES];
+		char hex[2 * DMP_SHA256_BYTES + 1];
+		sqlite3_stmt *st;
+
+		if (op->kind != NOP_DEL_ALL) {
+			dmp_sha256(h, op->value, op->vlen);
+			dmp_hex_encode(hex, h, sizeof(h));
+		}
+		switch (op->kind) {
+		case NOP_ADD:
+			st = add;
+			sqlite3_bind_text(st, 1, op->owner, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, op->value, (int)op->vlen,
+					  SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, hex, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 4,
+					   (sqlite3_int64)(now_s + op->ttl));
+			sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
+			break;
+		case NOP_DEL_ONE:
+			st = del1;
+			sqlite3_bind_text(st, 1, op->owner, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, hex, -1, SQLITE_TRANSIENT);
+			break;
+		default:
+			st = dela;
+			sqlite3_bind_text(st, 1, op->owner, -1, SQLITE_STATIC);
+			break;
+		}
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = fail(db, "write");
+			goto out;
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	rc = serial_read(db, &cur, &found);
+	if (rc < 0) {
+		goto out;
+	}
+	cur = next_serial(cur, now_s);
+	rc = serial_write(db, cur);
+	if (rc < 0) {
+		goto out;
+	}
+	rc = exec(db, "COMMIT");
+	if (rc == 0) {
+		*serial = cur;
+	}
+out:
+	sqlite3_finalize(add);
+	sqlite3_finalize(del1);
+	sqlite3_finalize(dela);
+	if (rc < 0) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+int st_reap(sqlite3 *db, uint64_t now_s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM records WHERE expires_at <= ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "reap");
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(db)
+					     : fail(db, "reap");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	struct nkey *k = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	*keys = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name, secret, scopes FROM tsig_keys"
+			       " WHERE algorithm = 'hmac-sha256'",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "keys");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const void *sec = sqlite3_column_blob(st, 1);
+		size_t slen = (size_t)sqlite3_column_bytes(st, 1);
+		const char *scopes = (const char *)sqlite3_column_text(st, 2);
+		struct nkey *e;
+
+		if (!name || !sec || !scopes || slen == 0 ||
+		    slen > sizeof(e->secret)) {
+			continue;
+		}
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct nkey *nk = dmp_realloc(k, nc * sizeof(*k));
+
+			if (!nk) {
+				rc = DMP_ENOMEM;
+				goto out;
+			}
+			k = nk;
+			cap = nc;
+		}
+		e = &k[cnt];
+		memset(e, 0, sizeof(*e));
+		if (nw_from_text(name, e->name, &e->nlen) < 0) {
+			continue;
+		}
+		memcpy(e->secret, sec, slen);
+		e->slen = slen;
+		/* scopes: comma separated, lower case */
+		for (const char *p = scopes;
+		     *p && e->n_scopes < DMP_NODE_MAX_SCOPES;) {
+			size_t l = strcspn(p, ",");
+
+			if (l > 0 && l < DMP_NODE_NAME_MAX) {
+				memcpy(e->scopes[e->n_scopes], p, l);
+				e->scopes[e->n_scopes][l] = '\0';
+				e->n_scopes++;
+			}
+			p += l;
+			if (*p == ',') {
+				p++;
+			}
+		}
+		cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = fail(db, "keys");
+		goto out;
+	}
+	rc = 0;
+	*keys = k;
+	*n = cnt;
+	k = NULL;
+out:
+	if (k) {
+		dmp_wipe(k, cap * sizeof(*k));
+		dmp_free(k);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
+	       size_t slen, const char *scopes, uint64_t now_s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO tsig_keys(name, algorithm, secret,"
+			       " scopes, created) VALUES(?, 'hmac-sha256', ?,"
+			       " ?, ?) ON CONFLICT(name) DO UPDATE SET"
+			       " secret = excluded.secret,"
+			       " scopes = excluded.scopes,"
+			       " created = excluded.created",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "key add");
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, secret, (int)slen, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, scopes, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)now_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "key add");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_key_del(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM tsig_keys WHERE name = ?", -1,
+			       &st, NULL) != SQLITE_OK) {
+		return fail(db, "key revoke");
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "key revoke");
+	if (rc == 0 && sqlite3_changes(db) == 0) {
+		rc = DMP_ENOENT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name, algorithm, scopes, created FROM"
+			       " tsig_keys ORDER BY name",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "key list");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *alg = (const char *)sqlite3_column_text(st, 1);
+		const char *sc = (const char *)sqlite3_column_text(st, 2);
+
+		fn(name ? name : "", alg ? alg : "", sc ? sc : "",
+		   (uint64_t)sqlite3_column_int64(st, 3), ud);
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(db, "key list");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_data_version(sqlite3 *db, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		return fail(db, "data_version");
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : DMP_ESTORE;
+}

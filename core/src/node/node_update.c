@@ -1,0 +1,658 @@
+/*
+ * core/src/node/node_update.c - RFC 2136 UPDATE with RFC 8945 TSIG
+ * (hmac-sha256), checked in the reference's order (PROTOCOL.md 7.1):
+ * TSIG, zone, owners in zone, caps, scope, apply.
+ *
+ * TSIG is computed here over libsodium's HMAC rather than libknot's
+ * knot_tsig_server_check(), because that one reads time(NULL) and the
+ * node's clock must be a parameter (tests replay vectors signed in 2030).
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "dmp/buf.h"
+#include "dmp/err.h"
+#include "dmp/log.h"
+#include "dmp/txt.h"
+#include "node/node_i.h"
+
+#define MAX_OPS 128
+
+static const uint8_t hmac_sha256_wire[] = "\x0bhmac-sha256";
+
+struct tsig {
+	size_t start; /* offset of the TSIG RR in the request */
+	uint8_t key[NAME_WIRE_MAX];
+	size_t klen;
+	uint8_t alg[NAME_WIRE_MAX];
+	size_t alen;
+	uint64_t time_signed;
+	uint16_t fudge;
+	const uint8_t *mac;
+	uint16_t mac_len;
+	uint16_t orig_id;
+	uint16_t error;
+	const uint8_t *other;
+	uint16_t other_len;
+};
+
+struct uctx {
+	size_t zone_end; /* end of the zone section */
+	uint8_t zone[NAME_WIRE_MAX];
+	size_t zlen;
+	struct nop ops[MAX_OPS];
+	size_t n_ops;
+	int have_tsig;
+	struct tsig ts;
+	const struct nkey *key;
+	int too_many;
+	int bad_class;
+	int bad_owner; /* owner outside zone (NOTZONE) */
+	int bad_name;  /* owner with characters DMP never uses */
+	int bad_value; /* RDATA does not join, or is not UTF-8 */
+};
+
+static void ops_free(struct uctx *u)
+{
+	for (size_t i = 0; i < u->n_ops; i++) {
+		dmp_free(u->ops[i].value);
+		u->ops[i].value = NULL;
+	}
+	u->n_ops = 0;
+}
+
+/* The TSIG RDATA (RFC 8945 4.2). */
+static int parse_tsig(const uint8_t *q, size_t rd, size_t rdlen,
+		      struct tsig *ts)
+{
+	struct dmp_rbuf b;
+	size_t off = rd;
+
+	/* The algorithm name is never compressed (RFC 8945 4.2). */
+	if (nw_read_name(q, rd + rdlen, &off, ts->alg, &ts->alen, 0) < 0) {
+		return DMP_EMALFORMED;
+	}
+	dmp_rbuf_init(&b, q + off, rd + rdlen - off);
+	ts->time_signed = (uint64_t)dmp_rbuf_u16(&b) << 32;
+	ts->time_signed |= dmp_rbuf_u32(&b);
+	ts->fudge = dmp_rbuf_u16(&b);
+	ts->mac_len = dmp_rbuf_u16(&b);
+	ts->mac = dmp_rbuf_take(&b, ts->mac_len);
+	ts->orig_id = dmp_rbuf_u16(&b);
+	ts->error = dmp_rbuf_u16(&b);
+	ts->other_len = dmp_rbuf_u16(&b);
+	ts->other = dmp_rbuf_take(&b, ts->other_len);
+	return dmp_rbuf_finish(&b);
+}
+
+/* One update-section RR (RFC 2136 2.5). */
+static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
+		   size_t olen, uint16_t type, uint16_t cls, uint32_t ttl,
+		   const uint8_t *rdata, size_t rdlen)
+{
+	struct nop *op;
+	char *value = NULL;
+	size_t vlen = 0;
+
+	/* RFC 2136 3.4.1.3: every owner, whatever its type, in the UPDATE's
+	 * zone (and not in a zone we serve below it). */
+	if (!nw_in_zone(owner, olen, u->zone, u->zlen) ||
+	    (node_zone_of(n, owner, olen) &&
+	     node_zone_of(n, owner, olen)->nlen != u->zlen)) {
+		u->bad_owner = 1;
+		return;
+	}
+	if (type != T_TXT) {
+		/* PROTOCOL.md 7.1: other types are then ignored. */
+		return;
+	}
+	if (cls != C_IN && cls != C_NONE && cls != C_ANY) {
+		u->bad_class = 1;
+		return;
+	}
+	if (cls == C_ANY && rdlen != 0) {
+		u->bad_class = 1; /* RFC 2136 2.5.2 */
+		return;
+	}
+	if (!nw_ldh(owner)) {
+		u->bad_name = 1;
+		return;
+	}
+	if (u->n_ops == MAX_OPS) {
+		u->too_many = 1;
+		return;
+	}
+	if (cls != C_ANY) {
+		/* 7.1: strings joined back, valid UTF-8 required. */
+		value = dmp_malloc(rdlen + 1);
+		if (!value || rdlen == 0 ||
+		    dmp_txt_join(value, rdlen + 1, &vlen, rdata, rdlen) < 0 ||
+		    !nw_utf8_valid((const uint8_t *)value, vlen)) {
+			dmp_free(value);
+			u->bad_value = 1;
+			return;
+		}
+	}
+	op = &u->ops[u->n_ops];
+	memset(op, 0, sizeof(*op));
+	op->kind = cls == C_IN	   ? NOP_ADD
+		   : cls == C_NONE ? NOP_DEL_ONE
+				   : NOP_DEL_ALL;
+	memcpy(op->wire, owner, olen);
+	op->wlen = olen;
+	nw_to_text(owner, op->owner);
+	/* As the reference: an add with TTL 0 lives DMP_DNS_TTL seconds. */
+	op->ttl = (cls == C_IN && ttl == 0) ? DMP_NODE_DNS_TTL : ttl;
+	op->value = value;
+	op->vlen = vlen;
+	u->n_ops++;
+}
+
+/* Parse the whole message; DMP_EMALFORMED means FORMERR. */
+static int parse_update(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			struct uctx *u)
+{
+	unsigned zo = rd16(q + 4), pr = rd16(q + 6), up = rd16(q + 8),
+		 ad = rd16(q + 10);
+	size_t off = HDR_LEN;
+
+	if (zo != 1) {
+		return DMP_EMALFORMED; /* RFC 2136 3.1.1 */
+	}
+	if (nw_read_name(q, qlen, &off, u->zone, &u->zlen, 0) < 0 ||
+	    qlen - off < 4 || rd16(q + off) != T_SOA) {
+		return DMP_EMALFORMED;
+	}
+	off += 4;
+	u->zone_end = off;
+	for (unsigned i = 0; i < pr + up + ad; i++) {
+		uint8_t owner[NAME_WIRE_MAX];
+		size_t olen, start = off;
+		uint16_t type, cls, rdlen;
+		uint32_t ttl;
+
+		if (nw_read_name(q, qlen, &off, owner, &olen, 1) < 0 ||
+		    qlen - off < RR_FIXED) {
+			return DMP_EMALFORMED;
+		}
+		type = rd16(q + off);
+		cls = rd16(q + off + 2);
+		ttl = dmp_load_u32(q + off + 4);
+		rdlen = rd16(q + off + 8);
+		off += RR_FIXED;
+		if (qlen - off < rdlen) {
+			return DMP_EMALFORMED;
+		}
+		if (type == T_TSIG) {
+			/* RFC 8945 5.1: last in additional, class ANY,
+			 * TTL 0. */
+			if (i != pr + up + ad - 1 || cls != C_ANY || ttl != 0) {
+				return DMP_EMALFORMED;
+			}
+			u->have_tsig = 1;
+			u->ts.start = start;
+			memcpy(u->ts.key, owner, olen);
+			u->ts.klen = olen;
+			if (parse_tsig(q, off, rdlen, &u->ts) < 0) {
+				return DMP_EMALFORMED;
+			}
+		} else if (i >= pr && i < pr + up) {
+			add_op(n, u, owner, olen, type, cls, ttl, q + off,
+			       rdlen);
+		}
+		off += rdlen;
+	}
+	return off == qlen ? 0 : DMP_EMALFORMED;
+}
+
+/* TSIG variables (RFC 8945 4.3.3) for a digest. */
+static void mac_vars(crypto_auth_hmacsha256_state *st, const uint8_t *key,
+		     size_t klen, uint64_t time_signed, uint16_t fudge,
+		     uint16_t error, const uint8_t *other, uint16_t other_len)
+{
+	uint8_t v[16];
+
+	crypto_auth_hmacsha256_update(st, key, klen);
+	wr16(v, C_ANY);
+	dmp_store_u32(v + 2, 0);
+	crypto_auth_hmacsha256_update(st, v, 6);
+	crypto_auth_hmacsha256_update(st, hmac_sha256_wire,
+				      sizeof(hmac_sha256_wire));
+	wr16(v, (unsigned)(time_signed >> 32));
+	dmp_store_u32(v + 2, (uint32_t)time_signed);
+	wr16(v + 6, fudge);
+	wr16(v + 8, error);
+	wr16(v + 10, other_len);
+	crypto_auth_hmacsha256_update(st, v, 12);
+	if (other_len) {
+		crypto_auth_hmacsha256_update(st, other, other_len);
+	}
+}
+
+static void request_mac(uint8_t mac[32], const struct nkey *k, const uint8_t *q,
+			const struct tsig *ts)
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t hdr[HDR_LEN];
+
+	/* RFC 8945 4.3.1-4.3.2: original ID, ARCOUNT without the TSIG. */
+	memcpy(hdr, q, HDR_LEN);
+	wr16(hdr, ts->orig_id);
+	wr16(hdr + 10, rd16(q + 10) - 1u);
+	crypto_auth_hmacsha256_init(&st, k->secret, k->slen);
+	crypto_auth_hmacsha256_update(&st, hdr, HDR_LEN);
+	crypto_auth_hmacsha256_update(&st, q + HDR_LEN, ts->start - HDR_LEN);
+	mac_vars(&st, ts->key, ts->klen, ts->time_signed, ts->fudge, ts->error,
+		 ts->other, ts->other_len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
+}
+
+/*
+ * Append a TSIG RR to the reply in resp[0..*len). @p k NULL: unsigned
+ * (BADKEY, BADSIG: RFC 8945 5.3.2). BADTIME keeps the request's time and
+ * puts ours in Other Data (5.2.3).
+ */
+static int sign_reply(uint8_t *resp, size_t *len, size_t cap,
+		      const struct nkey *k, const struct tsig *ts,
+		      uint16_t error, uint64_t now_s)
+{
+	uint8_t mac[32], other[6];
+	uint16_t other_len = 0, mac_len = 0;
+	uint64_t t = now_s;
+	struct dmp_wbuf w;
+	size_t rd;
+
+	if (error == TSIG_BADTIME) {
+		t = ts->time_signed;
+		wr16(other, (unsigned)(now_s >> 32));
+		dmp_store_u32(other + 2, (uint32_t)now_s);
+		other_len = 6;
+	}
+	if (k) {
+		crypto_auth_hmacsha256_state st;
+		uint8_t l[2];
+
+		/* RFC 8945 4.3.1: request MAC, reply, variables. */
+		crypto_auth_hmacsha256_init(&st, k->secret, k->slen);
+		wr16(l, ts->mac_len);
+		crypto_auth_hmacsha256_update(&st, l, 2);
+		crypto_auth_hmacsha256_update(&st, ts->mac, ts->mac_len);
+		crypto_auth_hmacsha256_update(&st, resp, *len);
+		mac_vars(&st, ts->key, ts->klen, t, DMP_NODE_TSIG_FUDGE, error,
+			 other, other_len);
+		crypto_auth_hmacsha256_final(&st, mac);
+		sodium_memzero(&st, sizeof(st));
+		mac_len = 32;
+	}
+	dmp_wbuf_init(&w, resp, cap);
+	w.len = *len;
+	dmp_wbuf_put(&w, ts->key, ts->klen);
+	dmp_wbuf_u16(&w, T_TSIG);
+	dmp_wbuf_u16(&w, C_ANY);
+	dmp_wbuf_u32(&w, 0);
+	rd = w.len;
+	dmp_wbuf_u16(&w, 0);
+	dmp_wbuf_put(&w, ts->alg, ts->alen);
+	dmp_wbuf_u16(&w, (uint16_t)(t >> 32));
+	dmp_wbuf_u32(&w, (uint32_t)t);
+	dmp_wbuf_u16(&w, DMP_NODE_TSIG_FUDGE);
+	dmp_wbuf_u16(&w, mac_len);
+	dmp_wbuf_put(&w, mac, mac_len);
+	dmp_wbuf_u16(&w, rd16(resp)); /* original ID = the reply's */
+	dmp_wbuf_u16(&w, error);
+	dmp_wbuf_u16(&w, other_len);
+	dmp_wbuf_put(&w, other, other_len);
+	sodium_memzero(mac, sizeof(mac));
+	if (dmp_wbuf_error(&w) != 0) {
+		return DMP_ENOBUFS;
+	}
+	wr16(resp + rd, (unsigned)(w.len - rd - 2));
+	wr16(resp + 10, rd16(resp + 10) + 1u);
+	*len = w.len;
+	return 0;
+}
+
+static const struct nkey *find_key(const struct dmp_node *n,
+				   const uint8_t *name, size_t nlen)
+{
+	for (size_t i = 0; i < n->n_keys; i++) {
+		if (n->keys[i].nlen == nlen &&
+		    memcmp(n->keys[i].name, name, nlen) == 0) {
+			return &n->keys[i];
+		}
+	}
+	return NULL;
+}
+
+/* RCODE from the caps (PROTOCOL.md 7.1 step 5). */
+static int check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s)
+{
+	for (size_t i = 0; i < u->n_ops; i++) {
+		const struct nop *op = &u->ops[i];
+		const struct nidx_ent *e;
+		uint32_t live = 0, fresh = 0;
+
+		if (op->kind != NOP_ADD) {
+			continue;
+		}
+		if (op->ttl > n->o.max_ttl || op->vlen > n->o.max_value_bytes) {
+			return RC_REFUSED;
+		}
+		/* Count each owner once, at its first add. */
+		for (size_t j = 0; j < i; j++) {
+			if (u->ops[j].kind == NOP_ADD &&
+			    strcmp(u->ops[j].owner, op->owner) == 0) {
+				goto next;
+			}
+		}
+		pthread_rwlock_rdlock(&n->ilock);
+		e = nidx_find(&n->idx, op->wire, op->wlen);
+		for (uint32_t k = 0; e && k < e->n_rr; k++) {
+			live += e->rr[k]->exp_s > now_s;
+		}
+		for (size_t j = i; j < u->n_ops; j++) {
+			const struct nop *o2 = &u->ops[j];
+			int dup = 0;
+
+			if (o2->kind != NOP_ADD ||
+			    strcmp(o2->owner, op->owner) != 0) {
+				continue;
+			}
+			for (size_t m = i; m < j && !dup; m++) {
+				dup = u->ops[m].kind == NOP_ADD &&
+				      strcmp(u->ops[m].owner, op->owner) == 0 &&
+				      u->ops[m].vlen == o2->vlen &&
+				      memcmp(u->ops[m].value, o2->value,
+					     o2->vlen) == 0;
+			}
+			for (uint32_t k = 0; e && k < e->n_rr && !dup; k++) {
+				dup = e->rr[k]->exp_s > now_s &&
+				      nidx_rr_value_eq(e->rr[k], o2->value,
+						       o2->vlen);
+			}
+			fresh += !dup;
+		}
+		pthread_rwlock_unlock(&n->ilock);
+		if (live + fresh > n->o.max_values_per_name) {
+			return RC_REFUSED;
+		}
+	next:;
+	}
+	return RC_NOERROR;
+}
+
+static int in_scope(const struct nkey *k, const struct nop *op)
+{
+	for (unsigned i = 0; i < k->n_scopes; i++) {
+		if (op->kind != NOP_ADD && strchr(k->scopes[i], '*')) {
+			continue; /* 7.1: DELETE needs a suffix without '*' */
+		}
+		if (dmp_node_scope_match(k->scopes[i], op->owner)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* One UPDATE on its way through the batch. */
+struct job {
+	struct dmp_node_msg *m;
+	struct uctx *u;
+	int rcode;
+	int tsig_err;
+	int sign;
+	int pending; /* accepted, waiting for its commit */
+};
+
+/* PROTOCOL.md 7.1 steps 2-6 for one UPDATE (wlock held). */
+static void prepare(struct dmp_node *n, struct job *j, uint64_t now_s)
+{
+	struct uctx *u = j->u;
+	const uint8_t *q = j->m->q;
+	uint8_t mac[32];
+
+	/* 7.1 step 2: TSIG. */
+	if (!u->have_tsig) {
+		/* TODO(next session): the un-TSIG'd claim exception of
+		 * PROTOCOL.md 7.3 (claim-<digits>.mb-<hash> adds carrying a
+		 * verified claim record, rate limited per recipient). */
+		j->rcode = RC_REFUSED;
+		return;
+	}
+	u->key = find_key(n, u->ts.key, u->ts.klen);
+	if (!u->key || u->ts.alen != sizeof(hmac_sha256_wire) ||
+	    memcmp(u->ts.alg, hmac_sha256_wire, u->ts.alen) != 0) {
+		j->rcode = RC_NOTAUTH;
+		j->tsig_err = TSIG_BADKEY;
+		return;
+	}
+	if (u->ts.mac_len > 32 || u->ts.mac_len < 10) {
+		/* RFC 8945 5.2.2.1: shorter than 10 or longer than the
+		 * hash is FORMERR. */
+		j->rcode = RC_FORMERR;
+		return;
+	}
+	request_mac(mac, u->key, q, &u->ts);
+	if (sodium_memcmp(mac, u->ts.mac, u->ts.mac_len) != 0) {
+		sodium_memzero(mac, sizeof(mac));
+		j->rcode = RC_NOTAUTH;
+		j->tsig_err = TSIG_BADSIG;
+		return;
+	}
+	sodium_memzero(mac, sizeof(mac));
+	if (u->ts.mac_len < 32) {
+		/* We accept no truncated MACs (RFC 8945 5.2.2.1 policy). */
+		j->rcode = RC_NOTAUTH;
+		j->tsig_err = TSIG_BADTRUNC;
+		return;
+	}
+	j->sign = 1;
+	if ((now_s > u->ts.time_signed &&
+	     now_s - u->ts.time_signed > u->ts.fudge) ||
+	    (u->ts.time_signed > now_s &&
+	     u->ts.time_signed - now_s > u->ts.fudge)) {
+		j->rcode = RC_NOTAUTH;
+		j->tsig_err = TSIG_BADTIME; /* RFC 8945 5.2.3 */
+		return;
+	}
+	if (!n->o.update_enabled) {
+		j->rcode = RC_REFUSED;
+		return;
+	}
+	/* Step 3: a zone we serve. */
+	if (!node_zone_of(n, u->zone, u->zlen) ||
+	    node_zone_of(n, u->zone, u->zlen)->nlen != u->zlen) {
+		j->rcode = RC_NOTAUTH;
+		return;
+	}
+	/* Step 4: owners in the zone. */
+	if (u->bad_owner) {
+		j->rcode = RC_NOTZONE;
+		return;
+	}
+	if (u->bad_class) {
+		j->rcode = RC_FORMERR;
+		return;
+	}
+	/* Step 5: caps (and values a DMP node cannot hold). */
+	if (u->too_many || u->bad_name || u->bad_value) {
+		j->rcode = RC_REFUSED;
+		return;
+	}
+	j->rcode = check_caps(n, u, now_s);
+	if (j->rcode != RC_NOERROR) {
+		return;
+	}
+	/* Step 6: scope; one miss refuses everything. */
+	for (size_t i = 0; i < u->n_ops; i++) {
+		if (!in_scope(u->key, &u->ops[i])) {
+			DMP_LOG_I("node: UPDATE %s outside the key's scope",
+				  u->ops[i].owner);
+			j->rcode = RC_REFUSED;
+			return;
+		}
+	}
+	j->pending = u->n_ops > 0;
+}
+
+/* Do two jobs write a common owner? */
+static int overlaps(const struct uctx *a, const struct uctx *b)
+{
+	for (size_t i = 0; i < a->n_ops; i++) {
+		for (size_t k = 0; k < b->n_ops; k++) {
+			if (a->ops[i].wlen == b->ops[k].wlen &&
+			    memcmp(a->ops[i].wire, b->ops[k].wire,
+				   a->ops[i].wlen) == 0) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Step 7 for jobs[0..cnt) that are pending: one transaction, then the
+ * index. A store failure fails them all with SERVFAIL. */
+static void commit(struct dmp_node *n, struct job *jobs, size_t cnt,
+		   uint64_t now_ms)
+{
+	const struct nop **ops;
+	size_t n_ops = 0;
+	uint32_t serial = 0;
+	int rc;
+
+	for (size_t i = 0; i < cnt; i++) {
+		n_ops += jobs[i].pending ? jobs[i].u->n_ops : 0;
+	}
+	if (n_ops == 0) {
+		return;
+	}
+	ops = dmp_malloc(n_ops * sizeof(*ops));
+	rc = ops ? 0 : DMP_ENOMEM;
+	n_ops = 0;
+	for (size_t i = 0; ops && i < cnt; i++) {
+		for (size_t k = 0; jobs[i].pending && k < jobs[i].u->n_ops;
+		     k++) {
+			ops[n_ops++] = &jobs[i].u->ops[k];
+		}
+	}
+	if (rc == 0) {
+		rc = st_apply(n->db, ops, n_ops, now_ms, &serial);
+	}
+	if (rc < 0) {
+		for (size_t i = 0; i < cnt; i++) {
+			if (jobs[i].pending) {
+				jobs[i].rcode = RC_SERVFAIL;
+				jobs[i].pending = 0;
+			}
+		}
+		dmp_free(ops);
+		return;
+	}
+	pthread_rwlock_wrlock(&n->ilock);
+	n->serial = serial;
+	pthread_rwlock_unlock(&n->ilock);
+	for (size_t i = 0; i < n_ops; i++) {
+		int seen = 0;
+
+		for (size_t k = 0; k < i && !seen; k++) {
+			seen = ops[k]->wlen == ops[i]->wlen &&
+			       memcmp(ops[k]->wire, ops[i]->wire,
+				      ops[i]->wlen) == 0;
+		}
+		if (!seen &&
+		    node_refresh_name(n, ops[i]->owner, ops[i]->wire,
+				      ops[i]->wlen, now_ms / 1000) < 0) {
+			/* Committed, but the index lags: it heals at the next
+			 * restart; say so loudly. */
+			DMP_LOG_E("node: index refresh failed for %s",
+				  ops[i]->owner);
+		}
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		jobs[i].pending = 0;
+	}
+	dmp_free(ops);
+}
+
+static void finish(struct job *j, uint64_t now_s)
+{
+	struct dmp_node_msg *m = j->m;
+	size_t len;
+
+	len = (size_t)node_error_reply(m->q, m->qlen, j->u->zone_end, j->rcode,
+				       m->resp, m->cap);
+	if (j->u->have_tsig && (j->tsig_err || j->sign)) {
+		if (sign_reply(m->resp, &len, m->cap,
+			       j->sign ? j->u->key : NULL, &j->u->ts,
+			       (uint16_t)j->tsig_err, now_s) < 0) {
+			len = (size_t)node_error_reply(
+			    m->q, m->qlen, 0, RC_SERVFAIL, m->resp, m->cap);
+		}
+	}
+	m->resp_len = (int)len;
+}
+
+void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
+		       uint64_t now_ms)
+{
+	const uint64_t now_s = now_ms / 1000;
+	struct job *jobs = dmp_calloc(count ? count : 1, sizeof(*jobs));
+	size_t start = 0;
+
+	if (!jobs) {
+		for (size_t i = 0; i < count; i++) {
+			m[i].resp_len =
+			    node_error_reply(m[i].q, m[i].qlen, 0, RC_SERVFAIL,
+					     m[i].resp, m[i].cap);
+		}
+		return;
+	}
+	/* Parse outside the lock. */
+	for (size_t i = 0; i < count; i++) {
+		jobs[i].m = &m[i];
+		jobs[i].u = dmp_calloc(1, sizeof(struct uctx));
+		if (!jobs[i].u) {
+			m[i].resp_len =
+			    node_error_reply(m[i].q, m[i].qlen, 0, RC_SERVFAIL,
+					     m[i].resp, m[i].cap);
+		} else if (parse_update(n, m[i].q, m[i].qlen, jobs[i].u) < 0) {
+			m[i].resp_len =
+			    node_error_reply(m[i].q, m[i].qlen, 0, RC_FORMERR,
+					     m[i].resp, m[i].cap);
+			ops_free(jobs[i].u);
+			dmp_free(jobs[i].u);
+			jobs[i].u = NULL;
+		}
+	}
+	pthread_mutex_lock(&n->wlock);
+	for (size_t i = 0; i < count; i++) {
+		if (!jobs[i].u) {
+			continue;
+		}
+		/* Checks read the index, so a job touching an owner that a
+		 * pending one writes waits for that commit. */
+		for (size_t k = start; k < i; k++) {
+			if (jobs[k].pending && overlaps(jobs[k].u, jobs[i].u)) {
+				commit(n, jobs + start, i - start, now_ms);
+				start = i;
+				break;
+			}
+		}
+		prepare(n, &jobs[i], now_s);
+	}
+	commit(n, jobs + start, count - start, now_ms);
+	for (size_t i = 0; i < count; i++) {
+		if (jobs[i].u) {
+			finish(&jobs[i], now_s);
+		}
+	}
+	pthread_mutex_unlock(&n->wlock);
+	for (size_t i = 0; i < count; i++) {
+		if (jobs[i].u) {
+			ops_free(jobs[i].u);
+			dmp_free(jobs[i].u);
+		}
+	}
+	dmp_free(jobs);
+}

@@ -1,0 +1,108 @@
+/* tools/dmp-node/conf.c - dmp-node's config schema (see contrib/dmp-node.yaml).
+ */
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "node_main.h"
+
+#define S(sec, key, field, def)                                                \
+	{                                                                      \
+		sec, key, DMP_CFG_STR, offsetof(struct node_conf, field),      \
+		    sizeof(((struct node_conf *)0)->field), 0, 0, def          \
+	}
+#define I(sec, key, field, lo, hi, def)                                        \
+	{                                                                      \
+		sec, key, DMP_CFG_INT, offsetof(struct node_conf, field), 0,   \
+		    lo, hi, def                                                \
+	}
+#define B(sec, key, field, def)                                                \
+	{                                                                      \
+		sec, key, DMP_CFG_BOOL, offsetof(struct node_conf, field), 0,  \
+		    0, 0, def                                                  \
+	}
+#define L(sec, key, field, def)                                                \
+	{                                                                      \
+		sec, key, DMP_CFG_LIST, offsetof(struct node_conf, field), 0,  \
+		    0, 0, def                                                  \
+	}
+
+const struct dmp_cfg_item node_schema[] = {
+    S("node", "db", db, "dmp-node.db"),
+    L("node", "zones", zones, NULL),
+    S("node", "soa_mname", soa_mname, NULL),
+    S("node", "soa_rname", soa_rname, NULL),
+    L("node", "ns", ns, NULL),
+    L("node", "apex_a", apex_a, NULL),
+    L("node", "apex_aaaa", apex_aaaa, NULL),
+    I("node", "answer_ttl", answer_ttl, 0, 86400, "60"),
+    I("node", "negative_ttl", negative_ttl, 0, 86400, "60"),
+    I("node", "max_ttl", max_ttl, 1, 604800, "86400"),
+    I("node", "max_value_bytes", max_value_bytes, 1, 16384, "2048"),
+    I("node", "max_values_per_name", max_values_per_name, 1, 4096, "64"),
+    I("node", "reap_interval", reap_interval, 1, 3600, "60"),
+    S("node", "log_level", log_level, "info"),
+    L("network", "listen", listen, "127.0.0.1:5353"),
+    I("network", "udp_workers", udp_workers, 1, 16, "2"),
+    I("network", "tcp_max_clients", tcp_max_clients, 1, 65536, "256"),
+    I("network", "tcp_idle_timeout", tcp_idle_timeout, 1, 3600, "10"),
+    I("network", "edns_udp_max", edns_udp_max, 512, 4096, "1232"),
+    B("security", "update_enabled", update_enabled, "true"),
+    I("security", "rate_limit", rate_limit, 0, 1000000, "50"),
+    I("security", "rate_burst", rate_burst, 1, 1000000, "200"),
+    S("mesh", "node_id", node_id, NULL),
+};
+const size_t node_schema_len = sizeof(node_schema) / sizeof(node_schema[0]);
+
+int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
+{
+	dmp_node_opts_init(o);
+	o->db_path = c->db;
+	o->answer_ttl = (uint32_t)c->answer_ttl;
+	o->negative_ttl = (uint32_t)c->negative_ttl;
+	o->max_ttl = (uint32_t)c->max_ttl;
+	o->max_value_bytes = (uint32_t)c->max_value_bytes;
+	o->max_values_per_name = (uint32_t)c->max_values_per_name;
+	o->edns_udp_max = (uint16_t)c->edns_udp_max;
+	o->update_enabled = c->update_enabled;
+	o->reap_interval = (uint32_t)c->reap_interval;
+	o->rate_limit = (uint32_t)c->rate_limit;
+	o->rate_burst = (uint32_t)c->rate_burst;
+	if (c->zones.n > DMP_NODE_MAX_ZONES || c->ns.n > DMP_NODE_MAX_NS ||
+	    c->apex_a.n > DMP_NODE_MAX_ADDRS ||
+	    c->apex_aaaa.n > DMP_NODE_MAX_ADDRS) {
+		fprintf(stderr, "dmp-node: too many zones, ns or addresses\n");
+		return -1;
+	}
+	for (unsigned i = 0; i < c->zones.n; i++) {
+		struct dmp_node_zone *z = &o->zones[i];
+
+		snprintf(z->name, sizeof(z->name), "%s", c->zones.v[i]);
+		snprintf(z->mname, sizeof(z->mname), "%s", c->soa_mname);
+		snprintf(z->rname, sizeof(z->rname), "%s", c->soa_rname);
+		for (unsigned k = 0; k < c->ns.n; k++) {
+			snprintf(z->ns[k], sizeof(z->ns[k]), "%s", c->ns.v[k]);
+		}
+		z->n_ns = c->ns.n;
+		for (unsigned k = 0; k < c->apex_a.n; k++) {
+			if (inet_pton(AF_INET, c->apex_a.v[k], z->a[k]) != 1) {
+				fprintf(stderr, "dmp-node: bad apex_a %s\n",
+					c->apex_a.v[k]);
+				return -1;
+			}
+		}
+		z->n_a = c->apex_a.n;
+		for (unsigned k = 0; k < c->apex_aaaa.n; k++) {
+			if (inet_pton(AF_INET6, c->apex_aaaa.v[k],
+				      z->aaaa[k]) != 1) {
+				fprintf(stderr, "dmp-node: bad apex_aaaa %s\n",
+					c->apex_aaaa.v[k]);
+				return -1;
+			}
+		}
+		z->n_aaaa = c->apex_aaaa.n;
+	}
+	o->n_zones = c->zones.n;
+	return 0;
+}

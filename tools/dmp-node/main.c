@@ -1,0 +1,328 @@
+/*
+ * tools/dmp-node/main.c - the storage node.
+ *
+ *   dmp-node [-c node.yaml] [--zone Z]... [--listen ADDR:PORT]... [--db FILE]
+ *            [-f] [-v]
+ *   dmp-node key add NAME --scope SUFFIX... [-c FILE] [--db FILE]
+ *   dmp-node key list [-c FILE] [--db FILE]
+ *   dmp-node key revoke NAME [-c FILE] [--db FILE]
+ *
+ * --fake-now UNIX_SECONDS shifts the node's clock; it exists only so tests
+ * can replay TSIG vectors signed at a fixed time. Never use it in service.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "dmp/b64.h"
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/log.h"
+#include "node_main.h"
+
+static void log_stderr(int level, const char *msg, void *ud)
+{
+	static const char *const names[] = {
+	    "", "", "", "error", "warning", "notice", "info", "debug"};
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+
+	(void)ud;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ %s: %s\n", when, ts.tv_nsec / 1000000,
+		level >= 0 && level < 8 ? names[level] : "?", msg);
+}
+
+static void log_syslog(int level, const char *msg, void *ud)
+{
+	(void)ud;
+	syslog(level, "%s", msg);
+}
+
+static int level_of(const char *s)
+{
+	if (strcmp(s, "error") == 0) {
+		return DMP_LOG_ERR;
+	}
+	if (strcmp(s, "warning") == 0) {
+		return DMP_LOG_WARNING;
+	}
+	if (strcmp(s, "notice") == 0) {
+		return DMP_LOG_NOTICE;
+	}
+	if (strcmp(s, "debug") == 0) {
+		return DMP_LOG_DEBUG;
+	}
+	return DMP_LOG_INFO;
+}
+
+struct flag {
+	const char *key;
+	const char *val;
+	int append;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dmp-node [-c FILE] [--zone ZONE]... "
+		   "[--listen ADDR:PORT]... [--db FILE] [-f] [-v]\n"
+		   "       dmp-node key add NAME --scope SUFFIX... [-c FILE] "
+		   "[--db FILE]\n"
+		   "       dmp-node key list [-c FILE] [--db FILE]\n"
+		   "       dmp-node key revoke NAME [-c FILE] [--db FILE]\n");
+}
+
+struct key_list_ctx {
+	int n;
+};
+
+static void print_key(const char *name, const char *alg, const char *scopes,
+		      uint64_t created, void *ud)
+{
+	struct key_list_ctx *c = ud;
+
+	printf("%s %s %llu %s\n", name, alg, (unsigned long long)created,
+	       scopes);
+	c->n++;
+}
+
+static int key_cmd(struct node_conf *c, int argc, char **argv,
+		   const char *const *scopes, size_t n_scopes)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	uint64_t now = node_now_ms(0);
+	int rc = 1, err;
+
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (node_conf_opts(c, &o) < 0) {
+		return 1;
+	}
+	o.n_zones = 0; /* keys only: no zone needed */
+	err = dmp_node_new(&n, &o, now);
+	if (err < 0) {
+		fprintf(stderr, "dmp-node: %s: %s\n", c->db, dmp_strerror(err));
+		return 1;
+	}
+	if (strcmp(argv[0], "add") == 0 && argc == 2) {
+		uint8_t secret[32];
+		char b64[DMP_B64_LEN(32) + 1];
+		char name[DMP_NODE_NAME_MAX];
+		size_t l;
+
+		if (n_scopes == 0) {
+			fprintf(stderr, "dmp-node: key add needs at least one "
+					"--scope SUFFIX\n");
+			goto out;
+		}
+		snprintf(name, sizeof(name), "%s", argv[1]);
+		l = strlen(name);
+		if (l > 1 && name[l - 1] == '.') {
+			name[l - 1] = '\0';
+		}
+		for (char *p = name; *p; p++) {
+			if (*p >= 'A' && *p <= 'Z') {
+				*p = (char)(*p - 'A' + 'a');
+			}
+		}
+		dmp_random(secret, sizeof(secret));
+		err = dmp_node_key_add(n, name, secret, sizeof(secret), scopes,
+				       n_scopes, now);
+		if (err == 0) {
+			(void)dmp_b64_encode(b64, sizeof(b64), secret,
+					     sizeof(secret));
+			/* What nsupdate -y and kdig -y take. */
+			printf("hmac-sha256:%s:%s\n", name, b64);
+			dmp_wipe(b64, sizeof(b64));
+			rc = 0;
+		} else {
+			fprintf(stderr, "dmp-node: key add: %s\n",
+				dmp_strerror(err));
+		}
+		dmp_wipe(secret, sizeof(secret));
+	} else if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		struct key_list_ctx ctx = {0};
+
+		rc = dmp_node_key_list(n, print_key, &ctx) == 0 ? 0 : 1;
+	} else if (strcmp(argv[0], "revoke") == 0 && argc == 2) {
+		err = dmp_node_key_revoke(n, argv[1]);
+		if (err == 0) {
+			rc = 0;
+		} else {
+			fprintf(stderr, "dmp-node: key revoke %s: %s\n",
+				argv[1],
+				err == DMP_ENOENT ? "no such key"
+						  : dmp_strerror(err));
+		}
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+out:
+	dmp_node_free(n);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"zone", required_argument, NULL, 'z'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"scope", required_argument, NULL, 's'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"fake-now", required_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct node_conf *c = calloc(1, sizeof(*c));
+	const char *cfg = NULL, *scopes[DMP_NODE_MAX_SCOPES];
+	size_t n_scopes = 0;
+	int is_key = 0, foreground = 0, verbose = 0, opt, n_zone = 0,
+	    n_listen = 0, rc = 1;
+	int64_t off = 0;
+	char err[512];
+	struct flag flags[64];
+	size_t n_flags = 0;
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+
+	if (!c || dmp_config_defaults(node_schema, node_schema_len, c) != 0) {
+		fprintf(stderr, "dmp-node: internal config error\n");
+		return 1;
+	}
+	while ((opt = getopt_long(argc, argv, "+c:fvh", lo, NULL)) != -1) {
+		if (n_flags == DMP_ARRAY_LEN(flags)) {
+			fprintf(stderr, "dmp-node: too many options\n");
+			return 2;
+		}
+		switch (opt) {
+		case 'c': cfg = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'v': verbose = 1; break;
+		case 'z':
+			flags[n_flags++] =
+			    (struct flag){"node.zones", optarg, n_zone++ > 0};
+			break;
+		case 'l':
+			flags[n_flags++] = (struct flag){
+			    "network.listen", optarg, n_listen++ > 0};
+			break;
+		case 'd':
+			flags[n_flags++] = (struct flag){"node.db", optarg, 0};
+			break;
+		case 's':
+			if (n_scopes == DMP_ARRAY_LEN(scopes)) {
+				fprintf(stderr, "dmp-node: too many scopes\n");
+				return 2;
+			}
+			scopes[n_scopes++] = optarg;
+			break;
+		case 'T': {
+			char *end;
+			long long t = strtoll(optarg, &end, 10);
+
+			if (*end || t <= 0) {
+				fprintf(stderr, "dmp-node: bad --fake-now\n");
+				return 2;
+			}
+			off = t * 1000 - (int64_t)node_now_ms(0);
+			break;
+		}
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	/* Subcommands come after the options ("+" stops at the first word);
+	 * options may also follow the subcommand. */
+	if (optind < argc && strcmp(argv[optind], "key") == 0) {
+		/* Parse "key ..." as its own argv so options may follow the
+		 * subcommand; optind = 0 makes glibc start afresh. */
+		is_key = 1;
+		argc -= optind;
+		argv += optind;
+		optind = 0;
+		while ((opt = getopt_long(argc, argv, "c:fvh", lo, NULL)) !=
+		       -1) {
+			switch (opt) {
+			case 'c': cfg = optarg; break;
+			case 'd':
+				flags[n_flags++] =
+				    (struct flag){"node.db", optarg, 0};
+				break;
+			case 's':
+				if (n_scopes < DMP_ARRAY_LEN(scopes)) {
+					scopes[n_scopes++] = optarg;
+				}
+				break;
+			default: usage(stderr); return 2;
+			}
+			if (n_flags == DMP_ARRAY_LEN(flags)) {
+				return 2;
+			}
+		}
+	} else if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (cfg && dmp_config_load(node_schema, node_schema_len, c, cfg, err,
+				   sizeof(err)) != 0) {
+		fprintf(stderr, "dmp-node: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; i < n_flags; i++) {
+		if (dmp_config_set(node_schema, node_schema_len, c,
+				   flags[i].key, flags[i].val, flags[i].append,
+				   err, sizeof(err)) != 0) {
+			fprintf(stderr, "dmp-node: %s\n", err);
+			return 2;
+		}
+	}
+	dmp_log_set_handler(log_stderr, NULL,
+			    verbose ? DMP_LOG_DEBUG : level_of(c->log_level));
+	if (is_key) {
+		rc = key_cmd(c, argc - optind, argv + optind, scopes, n_scopes);
+		free(c);
+		return rc;
+	}
+	if (c->zones.n == 0) {
+		fprintf(stderr,
+			"dmp-node: no zone (use --zone or node.zones)\n");
+		free(c);
+		return 2;
+	}
+	if (node_conf_opts(c, &o) < 0) {
+		free(c);
+		return 2;
+	}
+	rc = dmp_node_new(&n, &o, node_now_ms(off));
+	if (rc < 0) {
+		fprintf(stderr, "dmp-node: cannot start: %s\n",
+			dmp_strerror(rc));
+		free(c);
+		return 1;
+	}
+	if (!foreground) {
+		openlog("dmp-node", LOG_PID, LOG_DAEMON);
+		dmp_log_set_handler(log_syslog, NULL,
+				    verbose ? DMP_LOG_DEBUG
+					    : level_of(c->log_level));
+	}
+	DMP_LOG_N("dmp-node %s: %u zone(s), db %s%s", dmp_version(), c->zones.n,
+		  c->db, off ? " (clock shifted for tests)" : "");
+	rc = node_serve(n, c, off, foreground);
+	dmp_node_free(n);
+	free(c);
+	return rc;
+}
