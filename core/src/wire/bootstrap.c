@@ -15,11 +15,18 @@
  * Insertion sort on priority: stable, as the reference's list.sort(), and
  * n <= 16. Sorts an index so callers' entries stay where they are.
  */
-static void sort_order(uint8_t *idx, const struct dmp_bootstrap_entry *e,
-		       size_t n)
+static void sort_order(uint8_t idx[DMP_BOOTSTRAP_MAX_ENTRIES],
+		       const struct dmp_bootstrap_entry *e, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	/*
+	 * Fill all of idx, not just n: GCC 12 at -O2 otherwise reports a
+	 * false stringop-overflow here. Callers check n <= the maximum.
+	 */
+	for (size_t i = 0; i < DMP_BOOTSTRAP_MAX_ENTRIES; i++) {
 		idx[i] = (uint8_t)i;
+	}
+	if (n > DMP_BOOTSTRAP_MAX_ENTRIES) {
+		n = DMP_BOOTSTRAP_MAX_ENTRIES;
 	}
 	for (size_t i = 1; i < n; i++) {
 		uint8_t v = idx[i];
