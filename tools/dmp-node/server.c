@@ -233,12 +233,17 @@ static void *udp_main(void *arg)
 			if (in[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				continue;
 			}
-			/* UPDATE (RFC 2136 opcode 5): to the writer. */
+			/* UPDATE (RFC 2136 opcode 5): to the writer. With
+			 * the queue full it is dropped (the client retries)
+			 * rather than stalling this worker's queries. */
 			if (in[i].msg_len >= 12 && !(rx[i][2] & 0x80) &&
-			    ((rx[i][2] >> 3) & 0x0F) == 5 &&
-			    wq_push(&s->wq, w->fd, &peers[i],
-				    in[i].msg_hdr.msg_namelen, rx[i],
-				    in[i].msg_len) == 0) {
+			    ((rx[i][2] >> 3) & 0x0F) == 5) {
+				if (wq_push(&s->wq, w->fd, &peers[i],
+					    in[i].msg_hdr.msg_namelen, rx[i],
+					    in[i].msg_len) < 0) {
+					DMP_LOG_W("dmp-node: writer queue "
+						  "full, UPDATE dropped");
+				}
 				continue;
 			}
 			len = dmp_node_handle(
