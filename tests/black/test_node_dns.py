@@ -385,3 +385,36 @@ def test_rate_limit_per_ip(node_factory):
     # A second later one more token is there.
     time.sleep(1.1)
     assert parse(n.udp(q))["rcode"] == 0
+
+
+def test_privilege_drop(tmp_path, node_factory):
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs root to drop privileges")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        import pytest
+        pytest.skip("no user nobody")
+    d = tempfile.mkdtemp(prefix="dmp-priv-")
+    try:
+        os.chmod(d, 0o777)
+        n = node_factory(config="security:\n  user: nobody\n")
+        n.db = os.path.join(d, "node.db")
+        key, _ = n.add_key("a.mesh.test", "mesh.test")
+        os.chown(n.db, nobody.pw_uid, nobody.pw_gid)
+        n.start()
+        st = open("/proc/%d/status" % n.proc.pid).read()
+        uid_line = [l for l in st.splitlines() if l.startswith("Uid:")][0]
+        assert uid_line.split()[1:] == [str(nobody.pw_uid)] * 4
+        r = n.nsupdate(key, "zone mesh.test\nupdate add x.mesh.test 60 "
+                       "TXT \"as nobody\"")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "as nobody" in n.dig("x.mesh.test", "TXT")
+        assert n.stop() == 0
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

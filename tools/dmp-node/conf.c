@@ -49,6 +49,7 @@ const struct dmp_cfg_item node_schema[] = {
     I("network", "tcp_idle_timeout", tcp_idle_timeout, 1, 3600, "10"),
     I("network", "edns_udp_max", edns_udp_max, 512, 4096, "1232"),
     B("security", "update_enabled", update_enabled, "true"),
+    S("security", "user", user, NULL),
     I("security", "rate_limit", rate_limit, 0, 1000000, "50"),
     I("security", "rate_burst", rate_burst, 1, 1000000, "200"),
     S("mesh", "node_id", node_id, NULL),

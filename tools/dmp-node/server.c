@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <grp.h>
 #include <netinet/tcp.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dmp/err.h"
 #include "dmp/log.h"
 #include "node_main.h"
 
@@ -566,9 +569,43 @@ static void *maint_main(void *arg)
 	return NULL;
 }
 
-int node_serve(struct dmp_node *n, const struct node_conf *c,
+/* Bind first, then drop root, then open the store, so the database is
+ * created by and belongs to the unprivileged user (OpenSMTPD's order). */
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (!user[0]) {
+		return 0;
+	}
+	if (geteuid() != 0) {
+		DMP_LOG_W("dmp-node: not root, security.user '%s' ignored",
+			  user);
+		return 0;
+	}
+	pw = getpwnam(user);
+	if (!pw) {
+		DMP_LOG_E("dmp-node: no user '%s'", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		DMP_LOG_E("dmp-node: cannot become %s: %s", user,
+			  strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		DMP_LOG_E("dmp-node: could regain root; refusing to run");
+		return -1;
+	}
+	DMP_LOG_N("dmp-node: running as %s", user);
+	return 0;
+}
+
+int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	       int64_t clock_off_ms, int foreground)
 {
+	struct dmp_node *n = NULL;
 	struct srv s;
 	struct udp_worker *w = NULL;
 	unsigned n_w = 0;
@@ -577,7 +614,6 @@ int node_serve(struct dmp_node *n, const struct node_conf *c,
 	int sig = 0, rc = 1;
 
 	memset(&s, 0, sizeof(s));
-	s.node = n;
 	s.c = c;
 	s.off = clock_off_ms;
 	atomic_init(&s.stop, 0);
@@ -619,10 +655,24 @@ int node_serve(struct dmp_node *n, const struct node_conf *c,
 		DMP_LOG_N("dmp-node: listening on %s (UDP x%lld, TCP)",
 			  c->listen.v[i], c->udp_workers);
 	}
-	if (!foreground && daemon(0, 0) < 0) {
+	if (drop_privileges(c->user) < 0) {
+		goto out;
+	}
+	/* nochdir: a relative --db stays where the operator meant it. */
+	if (!foreground && daemon(1, 0) < 0) {
 		DMP_LOG_E("dmp-node: daemon: %s", strerror(errno));
 		goto out;
 	}
+	{
+		int err = dmp_node_new(&n, o, node_now_ms(clock_off_ms));
+
+		if (err < 0) {
+			DMP_LOG_E("dmp-node: cannot open %s: %s", o->db_path,
+				  dmp_strerror(err));
+			goto out;
+		}
+	}
+	s.node = n;
 	/* Only the main thread takes the signals. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -670,6 +720,7 @@ out:
 		}
 	}
 	free(w);
+	dmp_node_free(n);
 	pthread_mutex_destroy(&s.wq.mu);
 	pthread_cond_destroy(&s.wq.cv);
 	return rc;
