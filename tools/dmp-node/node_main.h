@@ -21,10 +21,12 @@ struct node_conf {
 	char log_level[16];
 	/* network: */
 	struct dmp_cfg_list listen;
+	struct dmp_cfg_list notify;
 	long long udp_workers, tcp_max_clients, tcp_idle_timeout, edns_udp_max;
 	/* security: */
 	int update_enabled;
 	char user[64];
+	struct dmp_cfg_list xfr_allow;
 	long long rate_limit, rate_burst;
 	/* mesh: */
 	char node_id[DMP_CFG_STR_MAX];
