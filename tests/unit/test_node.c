@@ -561,6 +561,15 @@ static void test_updates(struct dmp_node *n, struct reply *r)
 	is_int(send_update(n, r, ZONE, u, 1, KEY, secret, now), 0,
 	       "non-TXT op ignored: NOERROR");
 
+	/* A TSIG RR counted in the update section instead of additional. */
+	u[0] = (struct upd){"slot-1.mb-aaaaaaaaaaaa.mesh.test", 1, 300, "t", 0};
+	update(&m, 0x3333, ZONE, u, 1);
+	sign(&m, KEY, secret, mac, &mac_len);
+	m.w[9] = 2;  /* UPCOUNT 2 */
+	m.w[11] = 0; /* ARCOUNT 0 */
+	is_int(ask(n, r, &m, DMP_NODE_UDP, now), 1,
+	       "TSIG outside the additional section: FORMERR");
+
 	/* Deletes: the wildcard suffixes do not allow them. */
 	u[0] = (struct upd){"slot-1.mb-aaaaaaaaaaaa.mesh.test", 254, 0, "hello",
 			    0};
