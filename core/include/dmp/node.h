@@ -1,12 +1,15 @@
 /*
  * core/include/dmp/node.h - the storage node engine: a durable sqlite store
  * (PROTOCOL.md 7.5), an in-memory index that answers every query, and the
- * DNS packet handler (queries, RFC 2136 UPDATE with RFC 8945 TSIG, 7.1).
+ * DNS packet handler: authoritative QUERY (EDNS0, TC, RFC 2308/8020
+ * negative answers), RFC 2136 UPDATE with RFC 8945 TSIG in the order of
+ * PROTOCOL.md 7.1 (group-committed in batches), per-IP rate limits, AXFR
+ * out and NOTIFY for secondaries.
  *
- * Threads: dmp_node_handle() may run on any number of threads at once.
+ * Threads: every entry point may run on any number of threads at once.
  * Queries only take a read lock on the in-memory index for the time of one
- * lookup and copy; UPDATEs serialise on the writer (sqlite) and take the
- * index write lock only to swap in the committed rows.
+ * lookup and copy, never touching sqlite; UPDATEs serialise on the writer
+ * (sqlite) and take the index write lock only to swap in committed rows.
  */
 #ifndef DMP_NODE_H
 #define DMP_NODE_H
