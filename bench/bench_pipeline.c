@@ -113,20 +113,40 @@ static void floor_decode_once(struct env *e)
 	}
 }
 
-/* Operations per second of @p fn over about @p secs seconds. */
-static double rate(void (*fn)(struct env *), struct env *e, double secs)
+/* Run @p fn for about @p secs; add the ops and seconds to the totals. */
+static void window(void (*fn)(struct env *), struct env *e, double secs,
+		   long *ops, double *spent)
 {
 	double start = now_s(), t;
-	long ops = 0;
 
 	do {
-		for (int i = 0; i < 16; i++) {
+		for (int i = 0; i < 4; i++) {
 			fn(e);
 		}
-		ops += 16;
+		*ops += 4;
 		t = now_s() - start;
 	} while (t < secs);
-	return (double)ops / t;
+	*spent += t;
+}
+
+/*
+ * Alternate 20 ms windows of the pipeline and of its floor for @p secs in
+ * all, so that load from other processes falls on both alike; returns
+ * ops/s of each through @p rate_fn and @p rate_floor.
+ */
+static void compare(void (*fn)(struct env *), void (*floor_fn)(struct env *),
+		    struct env *e, double secs, double *rate_fn,
+		    double *rate_floor)
+{
+	long ops = 0, fops = 0;
+	double spent = 0, fspent = 0;
+
+	while (spent + fspent < secs) {
+		window(floor_fn, e, 0.02, &fops, &fspent);
+		window(fn, e, 0.02, &ops, &spent);
+	}
+	*rate_fn = (double)ops / spent;
+	*rate_floor = (double)fops / fspent;
 }
 
 int main(int argc, char **argv)
@@ -167,13 +187,8 @@ int main(int argc, char **argv)
 		if (dmp_pipeline_send(e.codec, &p, &e.sent) != 0) {
 			return 1;
 		}
-		/* Interleave so load changes hit both sides. */
-		fenc = rate(floor_encode_once, &e, secs / 2);
-		enc = rate(encode_once, &e, secs);
-		fenc = (fenc + rate(floor_encode_once, &e, secs / 2)) / 2;
-		fdec = rate(floor_decode_once, &e, secs / 2);
-		dec = rate(decode_once, &e, secs);
-		fdec = (fdec + rate(floor_decode_once, &e, secs / 2)) / 2;
+		compare(encode_once, floor_encode_once, &e, secs, &enc, &fenc);
+		compare(decode_once, floor_decode_once, &e, secs, &dec, &fdec);
 		printf("%-8zu %6u %12.0f %12.0f %7.2fx %12.0f %12.0f %7.2fx\n",
 		       e.len, e.sent.n, enc, fenc, fenc / enc, dec, fdec,
 		       fdec / dec);
