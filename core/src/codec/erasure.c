@@ -990,9 +990,14 @@ static void interpolate(uint8_t *out, size_t len, const uint8_t *const *src,
 	}
 }
 
+/* n comes from a manifest, which may claim up to 1024 (PROTOCOL.md 10.17):
+ * that is a protocol limit, not caller misuse. */
 static int check_kn(unsigned k, unsigned n)
 {
-	return k >= 1 && k <= n && n <= DMP_ERASURE_MAX_N ? 0 : DMP_EINVAL;
+	if (n > DMP_ERASURE_MAX_N) {
+		return DMP_ETOOBIG;
+	}
+	return k >= 1 && k <= n ? 0 : DMP_EINVAL;
 }
 
 int dmp_erasure_params(size_t len, unsigned *k, unsigned *n)
