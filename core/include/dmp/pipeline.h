@@ -36,15 +36,15 @@ struct dmp_txt_record {
 };
 
 struct dmp_send_params {
-	const struct dmp_keys *sender;	      /* user keys; borrowed */
-	const uint8_t *recipient_x25519_pk;   /* 32 bytes: long-term key */
-	uint32_t prekey_id;		      /* 0: no prekey */
-	const uint8_t *prekey_pk;	      /* 32 bytes if prekey_id != 0 */
-	const uint8_t *msg_id;		      /* 16 bytes; NULL: random */
-	int64_t ts;			      /* header ts, manifest ts */
-	uint32_t ttl;			      /* header ttl, exp = ts + ttl */
-	const char *zone;		      /* sender's mailbox zone */
-	const uint8_t *plaintext;	      /* already DMPv2-wrapped if wanted */
+	const struct dmp_keys *sender;	    /* user keys; borrowed */
+	const uint8_t *recipient_x25519_pk; /* 32 bytes: long-term key */
+	uint32_t prekey_id;		    /* 0: no prekey */
+	const uint8_t *prekey_pk;	    /* 32 bytes if prekey_id != 0 */
+	const uint8_t *msg_id;		    /* 16 bytes; NULL: random */
+	int64_t ts;			    /* header ts, manifest ts */
+	uint32_t ttl;			    /* header ttl, exp = ts + ttl */
+	const char *zone;		    /* sender's mailbox zone */
+	const uint8_t *plaintext; /* already DMPv2-wrapped if wanted */
 	size_t len;
 	/* Tests and vectors only: NULL means random. */
 	const uint8_t *ephemeral_sk; /* 32 bytes */
@@ -71,8 +71,12 @@ DMP_MUST_CHECK int dmp_pipeline_send(struct dmp_codec *c,
 				     struct dmp_send_result *out);
 void dmp_send_result_clear(struct dmp_send_result *r);
 
-/** Largest plaintext whose manifest fits the node's 2048-byte value cap. */
-size_t dmp_pipeline_max_plaintext(void);
+/**
+ * Largest plaintext (after any DMPv2 wrapping) whose manifest still fits
+ * the node's 2048-byte value cap, for a header with @p ts and @p ttl (their
+ * digit counts change the header length).
+ */
+size_t dmp_pipeline_max_plaintext(int64_t ts, uint32_t ttl);
 
 /**
  * Receive steps 1-3 and 7's precondition: parse and verify @p value as a
