@@ -1143,7 +1143,7 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 		if (rc < 0) {
 			return rc;
 		}
-		if (pt_len > dmp_pipeline_max_plaintext()) {
+		if (pt_len > dmp_pipeline_max_plaintext(now, ttl)) {
 			dmp_free(pt);
 			pt = NULL;
 		}
