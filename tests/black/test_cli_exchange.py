@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from cli_helpers import User, admin_key, ns_delete, wait_keys, ZONE
+from cli_helpers import User, admin_key, ns_add, ns_delete, wait_keys, ZONE
 
 
 def pair(tmp_path, node, **kw):
@@ -69,21 +69,34 @@ def test_too_large_refused(tmp_path, started):
 
 
 def test_lost_chunks_still_delivered(tmp_path, started):
+    """The framing has n = k + ceil(3k/10) shares (PROTOCOL.md 5.1), so it
+    survives losing 30% of k: delete exactly that many chunk records. One
+    more lost is too many: the message waits (not judged) until the chunk
+    is back."""
     alice, bob = pair(tmp_path, started)
     blob = os.urandom(3000)
     assert alice.send("bob", blob).returncode == 0
-    chunks = sorted({n for _, n, _, _, _ in alice.outbox_records()
-                     if n.startswith("chunk-")})
-    lose = random.Random(7).sample(chunks, int(len(chunks) * 0.3))
-    assert lose, chunks
+    recs = {n: v for _, n, v, _, _ in alice.outbox_records()
+            if n.startswith("chunk-")}
+    chunks = sorted(recs)
+    n = len(chunks)
+    k = next(k for k in range(1, n + 1) if k + -(-3 * k // 10) == n)
+    rng = random.Random(7)
+    lose = rng.sample(chunks, n - k + 1)
+    assert n - k >= (3 * k) // 10 and n - k >= 1, (n, k)
     key = admin_key(started)
     for name in lose:
         ns_delete(started, key, name)
     for name in lose:
         assert "ANSWER: 0" in started.dig(name, "TXT")
     r = bob.recv()
+    assert bob.maildir("inbox") == []
+    assert "not enough chunks" in r.stderr_text
+    # Put one back: n - k lost (30% of k) is still delivered.
+    ns_add(started, key, lose[0], recs[lose[0]])
+    r = bob.recv()
     assert r.returncode == 0, r.stderr_text
-    assert [b for _, b in bob.maildir("inbox")] == [blob]
+    assert [b for _, b in bob.maildir("inbox")] == [blob], r.stderr_text
 
 
 def closed_udp_port():
