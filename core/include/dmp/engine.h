@@ -60,7 +60,9 @@ struct dmp_event {
 	const char *peer;	  /* contact alias or address, may be NULL */
 	const uint8_t *msg_id;	  /* 16 bytes, may be NULL */
 	int code;		  /* dmp error code for RETRY/FAILED/REJECTED */
-	const char *detail;	  /* human-readable, never secret */
+	const char *detail;	  /* human-readable, never secret; for
+				     RECEIVED and INTRO the path of the
+				     delivered Maildir file */
 };
 
 /** Called synchronously from engine calls; must not call back in. */
@@ -73,6 +75,10 @@ struct dmp_engine_init {
 	const char *const *nodes; /* HOST[:PORT] write targets, NULL-ended */
 	const char *const *resolvers; /* IP[:PORT], NULL-ended; may be NULL */
 	const char *tsig;	  /* hmac-sha256:NAME:SECRET, may be NULL */
+	/* Import and tests only: the Argon2id salt of an existing identity
+	 * (at least DMP_KDF_SALT_MIN bytes). NULL: a fresh random salt. */
+	const uint8_t *salt;
+	size_t salt_len;
 };
 
 /**
@@ -133,6 +139,14 @@ int dmp_engine_identity(struct dmp_engine *e, struct dmp_identity_info *out);
 int dmp_engine_identity_publish(struct dmp_engine *e);
 /** Top the prekey pool up to the configured size; returns how many added. */
 int dmp_engine_prekeys_refresh(struct dmp_engine *e);
+
+/**
+ * Import one prekey secret of ours (tests and migration from another
+ * client): stored sealed, not published.
+ * @return 0, DMP_EEXIST, DMP_EINVAL (id 0), DMP_ESTORE
+ */
+int dmp_engine_prekey_import(struct dmp_engine *e, uint32_t id,
+			     const uint8_t sk[32], uint64_t exp);
 
 /* ---- contacts -------------------------------------------------------------- */
 
@@ -203,5 +217,13 @@ struct dmp_engine_status {
 };
 
 int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out);
+
+struct dmp_store;
+struct dmp_resolver;
+/** The engine's store (borrowed; for listings such as `dmp contacts`). */
+struct dmp_store *dmp_engine_store(struct dmp_engine *e);
+/** The engine's resolver pool, created on first use (borrowed), or NULL
+ *  when it cannot be built. */
+struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e);
 
 #endif /* DMP_ENGINE_H */

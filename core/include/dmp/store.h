@@ -226,4 +226,53 @@ int dmp_store_kv_set(struct dmp_store *st, const char *key, const char *value);
 DMP_MUST_CHECK int dmp_store_kv_get(struct dmp_store *st, const char *key,
 				    char *out, size_t cap);
 
+/* ---- contacts' prekeys: verified public halves for submit() ------------ */
+
+struct dmp_store_contact_prekey {
+	uint32_t prekey_id;
+	uint8_t x25519_pk[DMP_X25519_BYTES];
+	uint64_t exp;
+};
+
+/** Replace the cached prekeys of the contact whose key is @p spk (one
+ *  transaction). @return 0 or DMP_ESTORE */
+int dmp_store_contact_prekeys_replace(struct dmp_store *st,
+				      const uint8_t spk[32],
+				      const struct dmp_store_contact_prekey *pk,
+				      size_t n);
+/** A random cached prekey of @p spk with exp >= @p min_exp.
+ *  @return 0, DMP_ENOENT or DMP_ESTORE */
+DMP_MUST_CHECK int
+dmp_store_contact_prekey_pick(struct dmp_store *st, const uint8_t spk[32],
+			      int64_t min_exp,
+			      struct dmp_store_contact_prekey *out);
+/** Number of cached prekeys of @p spk unexpired at @p now. */
+int dmp_store_contact_prekey_count(struct dmp_store *st, const uint8_t spk[32],
+				   int64_t now);
+
+/* ---- planned deliveries (exactly-once Maildir writes) ------------------ */
+
+/** Folder and file name planned for (spk, msg_id).
+ *  @return 0, DMP_ENOENT or DMP_ESTORE */
+DMP_MUST_CHECK int dmp_store_delivery_get(struct dmp_store *st,
+					  const uint8_t spk[32],
+					  const uint8_t msg_id[16],
+					  char *folder, size_t folder_cap,
+					  char *file, size_t file_cap);
+/** Record the plan before writing the file. Kept until @p exp.
+ *  @return 0, DMP_EEXIST or DMP_ESTORE */
+int dmp_store_delivery_put(struct dmp_store *st, const uint8_t spk[32],
+			   const uint8_t msg_id[16], const char *folder,
+			   const char *file, uint64_t exp);
+
+/* ---- slot values already judged (no re-fetch, no repeated events) ------- */
+
+/** @return 1 if (@p name, @p hash) was judged, 0 if not, or DMP_ESTORE */
+int dmp_store_seen_value(struct dmp_store *st, const char *name,
+			 const uint8_t hash[32]);
+int dmp_store_seen_value_put(struct dmp_store *st, const char *name,
+			     const uint8_t hash[32], uint64_t exp);
+/** Drop expired contact prekeys, deliveries and judged values. */
+int dmp_store_cache_reap(struct dmp_store *st, int64_t now);
+
 #endif /* DMP_STORE_H */

@@ -56,6 +56,19 @@ static const char *const migrations[] = {
     "  exp INTEGER NOT NULL, state INTEGER NOT NULL,"
     "  claimed_at INTEGER NOT NULL, PRIMARY KEY (spk, msg_id));"
     "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 2: the engine's caches: contacts' verified prekeys, planned Maildir
+     * file names (exactly-once delivery), slot values already judged. */
+    "CREATE TABLE contact_prekey ("
+    "  spk BLOB NOT NULL, prekey_id INTEGER NOT NULL,"
+    "  x25519_pk BLOB NOT NULL, exp INTEGER NOT NULL,"
+    "  PRIMARY KEY (spk, prekey_id));"
+    "CREATE TABLE delivery ("
+    "  spk BLOB NOT NULL, msg_id BLOB NOT NULL, folder TEXT NOT NULL,"
+    "  file TEXT NOT NULL, exp INTEGER NOT NULL,"
+    "  PRIMARY KEY (spk, msg_id));"
+    "CREATE TABLE seen_value ("
+    "  name TEXT NOT NULL, hash BLOB NOT NULL, exp INTEGER NOT NULL,"
+    "  PRIMARY KEY (name, hash));",
 };
 
 enum { REPLAY_INFLIGHT = 0, REPLAY_SEEN = 1 };
@@ -1036,4 +1049,192 @@ int dmp_store_kv_get(struct dmp_store *st, const char *key, char *out,
 	}
 	sqlite3_finalize(q);
 	return rc;
+}
+
+/* ---- contacts' prekeys (public halves, verified) ------------------------ */
+
+int dmp_store_contact_prekeys_replace(struct dmp_store *st,
+				      const uint8_t spk[32],
+				      const struct dmp_store_contact_prekey *pk,
+				      size_t n)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = exec_sql(st, "BEGIN IMMEDIATE");
+
+	if (rc < 0) {
+		return rc;
+	}
+	rc = prepare(st, &q, "DELETE FROM contact_prekey WHERE spk = ?");
+	if (rc == 0) {
+		sqlite3_bind_blob(q, 1, spk, 32, SQLITE_TRANSIENT);
+		rc = step_done(st, q);
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = prepare(st, &q,
+			     "INSERT OR REPLACE INTO contact_prekey (spk, "
+			     "prekey_id, x25519_pk, exp) VALUES (?, ?, ?, ?)");
+		if (rc == 0) {
+			sqlite3_bind_blob(q, 1, spk, 32, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(q, 2, pk[i].prekey_id);
+			sqlite3_bind_blob(q, 3, pk[i].x25519_pk, 32,
+					  SQLITE_TRANSIENT);
+			sqlite3_bind_int64(q, 4, (int64_t)pk[i].exp);
+			rc = step_done(st, q);
+		}
+	}
+	if (rc == 0) {
+		rc = exec_sql(st, "COMMIT");
+	}
+	if (rc != 0) {
+		exec_sql(st, "ROLLBACK");
+	}
+	return rc;
+}
+
+int dmp_store_contact_prekey_pick(struct dmp_store *st, const uint8_t spk[32],
+				  int64_t min_exp,
+				  struct dmp_store_contact_prekey *out)
+{
+	sqlite3_stmt *q;
+	int rc = prepare(st, &q,
+			 "SELECT prekey_id, x25519_pk, exp FROM contact_prekey "
+			 "WHERE spk = ? AND exp >= ? ORDER BY random() LIMIT 1");
+
+	memset(out, 0, sizeof(*out));
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_blob(q, 1, spk, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, min_exp);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		out->prekey_id = (uint32_t)sqlite3_column_int64(q, 0);
+		copy_blob(out->x25519_pk, 32, q, 1);
+		out->exp = (uint64_t)sqlite3_column_int64(q, 2);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? DMP_ENOENT
+				       : store_fail(st, "contact prekey");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int dmp_store_contact_prekey_count(struct dmp_store *st, const uint8_t spk[32],
+				   int64_t now)
+{
+	sqlite3_stmt *q;
+	int rc = prepare(st, &q,
+			 "SELECT count(*) FROM contact_prekey WHERE spk = ? "
+			 "AND exp >= ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_blob(q, 1, spk, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, now);
+	rc = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0)
+					   : store_fail(st, "count");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* ---- planned deliveries ---------------------------------------------------- */
+
+int dmp_store_delivery_get(struct dmp_store *st, const uint8_t spk[32],
+			   const uint8_t msg_id[16], char *folder,
+			   size_t folder_cap, char *file, size_t file_cap)
+{
+	sqlite3_stmt *q;
+	int rc = prepare(st, &q,
+			 "SELECT folder, file FROM delivery WHERE spk = ? AND "
+			 "msg_id = ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_blob(q, 1, spk, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(q, 2, msg_id, 16, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		copy_text(folder, folder_cap, q, 0);
+		copy_text(file, file_cap, q, 1);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? DMP_ENOENT : store_fail(st, "delivery");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int dmp_store_delivery_put(struct dmp_store *st, const uint8_t spk[32],
+			   const uint8_t msg_id[16], const char *folder,
+			   const char *file, uint64_t exp)
+{
+	sqlite3_stmt *q;
+	int rc = prepare(st, &q,
+			 "INSERT INTO delivery (spk, msg_id, folder, file, exp) "
+			 "VALUES (?, ?, ?, ?, ?)");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_blob(q, 1, spk, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(q, 2, msg_id, 16, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 3, folder, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 4, file, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 5, (int64_t)exp);
+	return step_done(st, q);
+}
+
+/* ---- slot values already judged ---------------------------------------------- */
+
+int dmp_store_seen_value(struct dmp_store *st, const char *name,
+			 const uint8_t hash[32])
+{
+	sqlite3_stmt *q;
+	int rc = prepare(st, &q,
+			 "SELECT 1 FROM seen_value WHERE name = ? AND hash = ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(q, 2, hash, 32, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q);
+	rc = rc == SQLITE_ROW	 ? 1
+	     : rc == SQLITE_DONE ? 0
+				 : store_fail(st, "seen value");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int dmp_store_seen_value_put(struct dmp_store *st, const char *name,
+			     const uint8_t hash[32], uint64_t exp)
+{
+	sqlite3_stmt *q;
+	int rc = prepare(st, &q,
+			 "INSERT OR REPLACE INTO seen_value (name, hash, exp) "
+			 "VALUES (?, ?, ?)");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(q, 2, hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 3, (int64_t)exp);
+	return step_done(st, q);
+}
+
+int dmp_store_cache_reap(struct dmp_store *st, int64_t now)
+{
+	int a = delete_where(st, "DELETE FROM contact_prekey WHERE exp < ?",
+			     now);
+	int b = delete_where(st, "DELETE FROM delivery WHERE exp < ?", now);
+	int c = delete_where(st, "DELETE FROM seen_value WHERE exp < ?", now);
+
+	if (a < 0 || b < 0 || c < 0) {
+		return a < 0 ? a : b < 0 ? b : c;
+	}
+	return a + b + c;
 }

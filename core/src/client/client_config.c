@@ -1,0 +1,120 @@
+/* core/src/client/client_config.c - the client's config.yaml schema. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client_config.h"
+#include "dmp/err.h"
+#include "dmp/log.h"
+
+#define S(sec, key, field, def)                                                \
+	{                                                                      \
+		sec, key, DMP_CFG_STR, offsetof(struct client_conf, field),    \
+		    sizeof(((struct client_conf *)0)->field), 0, 0, def        \
+	}
+#define I(sec, key, field, lo, hi, def)                                        \
+	{                                                                      \
+		sec, key, DMP_CFG_INT, offsetof(struct client_conf, field), 0, \
+		    lo, hi, def                                                \
+	}
+#define B(sec, key, field, def)                                                \
+	{                                                                      \
+		sec, key, DMP_CFG_BOOL, offsetof(struct client_conf, field),   \
+		    0, 0, 0, def                                               \
+	}
+#define L(sec, key, field)                                                     \
+	{                                                                      \
+		sec, key, DMP_CFG_LIST, offsetof(struct client_conf, field),   \
+		    0, 0, 0, NULL                                              \
+	}
+
+const struct dmp_cfg_item client_schema[] = {
+    S("identity", "username", username, NULL),
+    S("identity", "domain", domain, NULL),
+    L("network", "nodes", nodes),
+    L("network", "resolvers", resolvers),
+    S("network", "tsig", tsig, NULL),
+    B("network", "direct", direct, "true"),
+    I("network", "timeout_ms", timeout_ms, 100, 60000, "2000"),
+    I("messages", "lifetime", lifetime, 60, 2592000, "604800"),
+    I("messages", "max_lifetime", max_lifetime, 60, 2592000, "86400"),
+    I("messages", "poll_interval", poll_interval, 1, 86400, "30"),
+    I("prekeys", "pool_size", pool_size, 0, 200, "25"),
+    I("prekeys", "ttl", prekey_ttl, 300, 2592000, "86400"),
+};
+const size_t client_schema_len =
+    sizeof(client_schema) / sizeof(client_schema[0]);
+
+/* Double-quoted YAML scalar; our values never hold control bytes. */
+static void qstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\') {
+			fputc('\\', f);
+		}
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void qlist(FILE *f, const struct dmp_cfg_list *l)
+{
+	fputc('[', f);
+	for (unsigned i = 0; i < l->n; i++) {
+		if (i) {
+			fputs(", ", f);
+		}
+		qstr(f, l->v[i]);
+	}
+	fputs("]\n", f);
+}
+
+int client_conf_write(const struct client_conf *c, const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+	int fd, ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		DMP_LOG_E("config: %s: %s", tmp, strerror(errno));
+		return DMP_EIO;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return DMP_EIO;
+	}
+	fputs("# dmp client config (dmp.yaml(5)); unknown keys are errors.\n",
+	      f);
+	fputs("identity:\n  username: ", f);
+	qstr(f, c->username);
+	fputs("\n  domain: ", f);
+	qstr(f, c->domain);
+	fputs("\nnetwork:\n  nodes: ", f);
+	qlist(f, &c->nodes);
+	fputs("  resolvers: ", f);
+	qlist(f, &c->resolvers);
+	fputs("  tsig: ", f);
+	qstr(f, c->tsig);
+	fprintf(f, "\n  direct: %s\n  timeout_ms: %lld\n",
+		c->direct ? "true" : "false", c->timeout_ms);
+	fprintf(f,
+		"messages:\n  lifetime: %lld\n  max_lifetime: %lld\n"
+		"  poll_interval: %lld\n",
+		c->lifetime, c->max_lifetime, c->poll_interval);
+	fprintf(f, "prekeys:\n  pool_size: %lld\n  ttl: %lld\n", c->pool_size,
+		c->prekey_ttl);
+	ok = fflush(f) == 0 && fsync(fd) == 0;
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		DMP_LOG_E("config: %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return DMP_EIO;
+	}
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* core/src/client/client_config.h - the client's config.yaml schema
+ * (private to the engine). */
+#ifndef DMP_CLIENT_CONFIG_H
+#define DMP_CLIENT_CONFIG_H
+
+#include <stddef.h>
+
+#include "dmp/config.h"
+
+struct client_conf {
+	/* identity: */
+	char username[65];
+	char domain[254];
+	/* network: */
+	struct dmp_cfg_list nodes;     /* HOST[:PORT] write targets */
+	struct dmp_cfg_list resolvers; /* IP[:PORT] */
+	char tsig[DMP_CFG_STR_MAX];    /* hmac-sha256:NAME:SECRET */
+	int direct;		       /* read our zone straight from nodes */
+	long long timeout_ms;	       /* per read / write attempt */
+	/* messages: */
+	long long lifetime;	/* default lifetime of a sent message */
+	long long max_lifetime; /* the node's max TTL */
+	long long poll_interval;
+	/* prekeys: */
+	long long pool_size;
+	long long prekey_ttl;
+};
+
+extern const struct dmp_cfg_item client_schema[];
+extern const size_t client_schema_len;
+
+/** Write @p c as YAML to @p path (mode 0600, atomically). @return 0 or
+ *  DMP_EIO */
+int client_conf_write(const struct client_conf *c, const char *path);
+
+#endif

@@ -1,0 +1,1852 @@
+/*
+ * core/src/client/engine.c - the client engine (engine.h): home, identity,
+ * contacts, the durable outbox and its publisher, the receive pass.
+ *
+ * Network use: writes go to the first configured node as RFC 2136 UPDATEs
+ * with TSIG (PROTOCOL.md 7.1) over one connection per pass; reads go
+ * through the resolver pool (7.7), with our own zone read straight from
+ * the configured nodes (RD=0) unless network.direct is off.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_config.h"
+#include "dmp/b64.h"
+#include "dmp/crypto.h"
+#include "dmp/engine.h"
+#include "dmp/envelope.h"
+#include "dmp/err.h"
+#include "dmp/identity.h"
+#include "dmp/keys.h"
+#include "dmp/log.h"
+#include "dmp/manifest.h"
+#include "dmp/names.h"
+#include "dmp/pipeline.h"
+#include "dmp/prekey.h"
+#include "dmp/record.h"
+#include "dmp/resolver.h"
+#include "dmp/store.h"
+#include "dmp/update.h"
+
+#define HOME_PATH_MAX 3072
+#define BATCH_TIMEOUT_MS 10000
+#define SEAL_INFO "DMP-v1-client-store-seal-key"
+/* A prekey must outlive the message's flight by this much to be chosen. */
+#define PREKEY_MARGIN 600
+#define RETRY_BASE 15
+#define RETRY_MAX 3600
+#define REJECT_KEEP 86400 /* how long a judged bad value stays judged */
+
+struct dmp_engine {
+	char home[HOME_PATH_MAX];
+	char dirs[3][HOME_PATH_MAX + 32]; /* inbox, intro, sent */
+	char events[HOME_PATH_MAX + 32];
+	struct client_conf conf;
+	struct dmp_store *st;
+	struct dmp_keys *keys;
+	struct dmp_codec *codec;
+	struct dmp_resolver *res;
+	struct dmp_tsig_key *tsig;
+	char address[320];
+	dmp_event_fn on_event;
+	void *ud;
+	int64_t (*clock)(void *ud);
+	/* status */
+	enum dmp_engine_state state;
+	int64_t last_poll;
+	int errors;
+	char last_error[256];
+};
+
+static const char *const folders[3] = {"inbox", "intro", "sent"};
+
+static int64_t now_of(const struct dmp_engine *e)
+{
+	return e->clock ? e->clock(e->ud) : (int64_t)time(NULL);
+}
+
+static const char *kind_name(enum dmp_event_kind k)
+{
+	static const char *const n[] = {
+	    "QUEUED",	"PUBLISHED", "RETRY",	 "FAILED", "RECEIVED", "INTRO",
+	    "REJECTED", "CONTACT",   "IDENTITY", "STATE",  "CLAMPED",
+	};
+	return (size_t)k < DMP_ARRAY_LEN(n) ? n[k] : "?";
+}
+
+/* Report an event to the caller and append it to events.log. */
+static void emit(struct dmp_engine *e, enum dmp_event_kind kind,
+		 const char *peer, const uint8_t *msg_id, int code,
+		 const char *detail)
+{
+	struct dmp_event ev = {kind, now_of(e), peer, msg_id, code, detail};
+	char idhex[2 * DMP_MSG_ID_BYTES + 1] = "-";
+	FILE *f;
+	int fd;
+
+	if (kind == DMP_EV_RETRY || kind == DMP_EV_FAILED) {
+		e->errors++;
+		snprintf(e->last_error, sizeof(e->last_error), "%s",
+			 detail ? detail : dmp_strerror(code));
+	}
+	if (msg_id) {
+		dmp_hex_encode(idhex, msg_id, DMP_MSG_ID_BYTES);
+	}
+	fd = open(e->events, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		f = fdopen(fd, "a");
+		if (f) {
+			fprintf(f, "%lld %s peer=%s msg=%s code=%d %s\n",
+				(long long)ev.time, kind_name(kind),
+				peer ? peer : "-", idhex, code,
+				detail ? detail
+				       : (code ? dmp_strerror(code) : ""));
+			fclose(f);
+		} else {
+			close(fd);
+		}
+	}
+	if (e->on_event) {
+		e->on_event(&ev, e->ud);
+	}
+}
+
+/* ---- paths and Maildirs -------------------------------------------------- */
+
+static int mkdir_0700(const char *p)
+{
+	if (mkdir(p, 0700) == 0 || errno == EEXIST) {
+		return 0;
+	}
+	DMP_LOG_E("mkdir %s: %s", p, strerror(errno));
+	return DMP_EIO;
+}
+
+static int make_maildirs(const char *home)
+{
+	char p[HOME_PATH_MAX + 64];
+	static const char *const sub[3] = {"tmp", "new", "cur"};
+	int rc;
+
+	snprintf(p, sizeof(p), "%s/mail", home);
+	if ((rc = mkdir_0700(p)) < 0) {
+		return rc;
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/mail/%s", home, folders[i]);
+		if ((rc = mkdir_0700(p)) < 0) {
+			return rc;
+		}
+		for (int j = 0; j < 3; j++) {
+			snprintf(p, sizeof(p), "%s/mail/%s/%s", home,
+				 folders[i], sub[j]);
+			if ((rc = mkdir_0700(p)) < 0) {
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static int resolve_home(char *out, size_t cap, const char *home)
+{
+	const char *h = home;
+
+	if (!h || !*h) {
+		h = getenv("DMP_HOME");
+	}
+	if (h && *h) {
+		snprintf(out, cap, "%s", h);
+		return 0;
+	}
+	h = getenv("HOME");
+	if (!h || !*h) {
+		return DMP_EINVAL;
+	}
+	snprintf(out, cap, "%s/.dmp", h);
+	return 0;
+}
+
+/* 1 if a file named @p name (or name:2,... in cur) exists in @p md. */
+static int maildir_has(const char *md, const char *name)
+{
+	char p[HOME_PATH_MAX + 300];
+	struct stat sb;
+	struct dirent *de;
+	size_t nl = strlen(name);
+	DIR *d;
+	int found = 0;
+
+	snprintf(p, sizeof(p), "%s/new/%s", md, name);
+	if (stat(p, &sb) == 0) {
+		return 1;
+	}
+	/* A reader may have moved it to cur/ with an info suffix ":2,S". */
+	snprintf(p, sizeof(p), "%s/cur", md);
+	d = opendir(p);
+	while (d && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, name, nl) == 0 &&
+		    (de->d_name[nl] == ':' || de->d_name[nl] == 0)) {
+			found = 1;
+			break;
+		}
+	}
+	if (d) {
+		closedir(d);
+	}
+	return found;
+}
+
+/* Write tmp/<name>, fsync, rename into new/<name> (Maildir delivery). */
+static int maildir_write(const char *md, const char *name, const void *a,
+			 size_t alen, const void *b, size_t blen)
+{
+	char tmp[HOME_PATH_MAX + 300], fin[HOME_PATH_MAX + 300];
+	int fd, rc = 0;
+	const uint8_t *parts[2] = {a, b};
+	size_t lens[2] = {alen, blen};
+
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", md, name);
+	snprintf(fin, sizeof(fin), "%s/new/%s", md, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		DMP_LOG_E("maildir %s: %s", tmp, strerror(errno));
+		return errno == ENOSPC ? DMP_ENOSPC : DMP_EIO;
+	}
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		size_t off = 0;
+
+		while (off < lens[i]) {
+			ssize_t w = write(fd, parts[i] + off, lens[i] - off);
+
+			if (w < 0 && errno == EINTR) {
+				continue;
+			}
+			if (w <= 0) {
+				rc = errno == ENOSPC ? DMP_ENOSPC : DMP_EIO;
+				break;
+			}
+			off += (size_t)w;
+		}
+	}
+	if (rc == 0 && fsync(fd) != 0) {
+		rc = DMP_EIO;
+	}
+	close(fd);
+	if (rc == 0 && rename(tmp, fin) != 0) {
+		rc = DMP_EIO;
+	}
+	if (rc == 0) {
+		/* Make the rename itself durable. */
+		char nd[HOME_PATH_MAX + 8];
+		int dfd;
+
+		snprintf(nd, sizeof(nd), "%s/new", md);
+		dfd = open(nd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	} else {
+		DMP_LOG_E("maildir %s: %s", fin, strerror(errno));
+		unlink(tmp);
+	}
+	return rc;
+}
+
+static void rfc5322_date(char *out, size_t cap, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, cap, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+/* ---- keys ------------------------------------------------------------------
+ */
+
+/* The libsodium signing key of our identity; the caller wipes @p sk. */
+static int signing_key(const struct dmp_engine *e,
+		       uint8_t sk[DMP_ED25519_SK_BYTES])
+{
+	uint8_t xsk[DMP_X25519_BYTES], pk[DMP_ED25519_PK_BYTES];
+	int rc = dmp_keys_export_x25519(e->keys, xsk);
+
+	if (rc == 0) {
+		dmp_ed25519_from_x25519(pk, sk, xsk);
+	}
+	dmp_wipe(xsk, sizeof(xsk));
+	return rc;
+}
+
+/* The store's seal key: HKDF of the identity secret, so the database alone
+ * reveals no prekey secret. */
+static int seal_key(const struct dmp_keys *k, uint8_t out[32])
+{
+	uint8_t xsk[DMP_X25519_BYTES];
+	int rc = dmp_keys_export_x25519(k, xsk);
+
+	if (rc == 0) {
+		rc = dmp_hkdf_sha256(out, 32, xsk, sizeof(xsk), NULL, 0,
+				     (const uint8_t *)SEAL_INFO,
+				     strlen(SEAL_INFO));
+	}
+	dmp_wipe(xsk, sizeof(xsk));
+	return rc;
+}
+
+/* ---- init and open ------------------------------------------------------- */
+
+static int load_conf(struct client_conf *c, const char *home)
+{
+	char path[HOME_PATH_MAX + 16], err[512];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = dmp_config_defaults(client_schema, client_schema_len, c);
+	if (rc < 0) {
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/config.yaml", home);
+	rc = dmp_config_load(client_schema, client_schema_len, c, path, err,
+			     sizeof(err));
+	if (rc == DMP_ENOENT) {
+		return DMP_ENOENT;
+	}
+	if (rc < 0) {
+		DMP_LOG_E("%s", err);
+		return DMP_ECONFIG;
+	}
+	if (!c->username[0] || !c->domain[0]) {
+		DMP_LOG_E("%s: identity.username and identity.domain are "
+			  "required",
+			  path);
+		return DMP_ECONFIG;
+	}
+	return 0;
+}
+
+int dmp_engine_init_home(const char *home, const struct dmp_engine_init *in,
+			 const char *passphrase)
+{
+	char h[HOME_PATH_MAX], path[HOME_PATH_MAX + 16], err[512];
+	struct client_conf c;
+	struct dmp_store *st = NULL;
+	struct dmp_keys *k = NULL;
+	struct dmp_store_identity id;
+	struct dmp_tsig_key *tk = NULL;
+	char zone[DMP_NAME_MAX];
+	int rc;
+
+	if (!in || !in->username || !in->domain || !passphrase || !in->nodes ||
+	    !in->nodes[0]) {
+		return DMP_EINVAL;
+	}
+	rc = dmp_init();
+	if (rc < 0) {
+		return rc;
+	}
+	if (resolve_home(h, sizeof(h), home) < 0) {
+		return DMP_EINVAL;
+	}
+	if (strlen(in->username) == 0 ||
+	    strlen(in->username) > DMP_IDENTITY_USERNAME_MAX ||
+	    dmp_name_identity(zone, sizeof(zone), in->username,
+			      strlen(in->username), in->domain) < 0) {
+		DMP_LOG_E("init: invalid username or domain");
+		return DMP_EINVAL;
+	}
+	if (in->tsig && *in->tsig) {
+		rc = dmp_tsig_key_parse(&tk, in->tsig);
+		dmp_tsig_key_free(tk);
+		if (rc < 0) {
+			DMP_LOG_E("init: invalid TSIG key (want "
+				  "hmac-sha256:NAME:BASE64SECRET)");
+			return DMP_EINVAL;
+		}
+	}
+	memset(&c, 0, sizeof(c));
+	rc = dmp_config_defaults(client_schema, client_schema_len, &c);
+	if (rc < 0) {
+		return rc;
+	}
+	snprintf(c.username, sizeof(c.username), "%s", in->username);
+	snprintf(c.domain, sizeof(c.domain), "%s", in->domain);
+	for (size_t i = 0; in->nodes[i]; i++) {
+		rc = dmp_config_set(client_schema, client_schema_len, &c,
+				    "network.nodes", in->nodes[i], i > 0, err,
+				    sizeof(err));
+		if (rc < 0) {
+			DMP_LOG_E("init: %s", err);
+			return DMP_EINVAL;
+		}
+	}
+	for (size_t i = 0; in->resolvers && in->resolvers[i]; i++) {
+		rc = dmp_config_set(client_schema, client_schema_len, &c,
+				    "network.resolvers", in->resolvers[i],
+				    i > 0, err, sizeof(err));
+		if (rc < 0) {
+			DMP_LOG_E("init: %s", err);
+			return DMP_EINVAL;
+		}
+	}
+	if (in->tsig) {
+		snprintf(c.tsig, sizeof(c.tsig), "%s", in->tsig);
+	}
+	if ((rc = mkdir_0700(h)) < 0) {
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/state.db", h);
+	rc = dmp_store_open(&st, path);
+	if (rc < 0) {
+		return rc == DMP_ENOMEM ? rc : DMP_ESTORE;
+	}
+	rc = dmp_store_identity_get(st, &id);
+	if (rc == 0) {
+		DMP_LOG_E("init: %s already holds an identity", h);
+		rc = DMP_EEXIST;
+		goto out;
+	}
+	if (rc != DMP_ENOENT) {
+		goto out;
+	}
+	memset(&id, 0, sizeof(id));
+	if (in->salt) {
+		if (in->salt_len < DMP_KDF_SALT_MIN ||
+		    in->salt_len > sizeof(id.salt)) {
+			rc = DMP_EINVAL;
+			goto out;
+		}
+		memcpy(id.salt, in->salt, in->salt_len);
+		id.salt_len = in->salt_len;
+	} else {
+		dmp_kdf_salt_random(id.salt);
+		id.salt_len = DMP_KDF_SALT_BYTES;
+	}
+	rc = dmp_keys_derive(&k, passphrase, strlen(passphrase), id.salt,
+			     id.salt_len);
+	if (rc < 0) {
+		goto out;
+	}
+	snprintf(id.username, sizeof(id.username), "%s", in->username);
+	snprintf(id.domain, sizeof(id.domain), "%s", in->domain);
+	/* The x25519_pk column holds the passphrase check value (store.h). */
+	rc = dmp_keys_check_value(k, id.x25519_pk);
+	if (rc < 0) {
+		goto out;
+	}
+	memcpy(id.ed25519_pk, dmp_keys_ed25519_pk(k), 32);
+	id.created = (int64_t)time(NULL);
+	if ((rc = make_maildirs(h)) < 0) {
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/config.yaml", h);
+	if ((rc = client_conf_write(&c, path)) < 0) {
+		goto out;
+	}
+	rc = dmp_store_identity_put(st, &id);
+out:
+	dmp_keys_free(k);
+	dmp_store_close(st);
+	return rc;
+}
+
+int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
+{
+	struct dmp_engine *e;
+	struct dmp_store_identity id;
+	char path[HOME_PATH_MAX + 16];
+	uint8_t sk[32];
+	struct stat sb;
+	int rc;
+
+	*out = NULL;
+	rc = dmp_init();
+	if (rc < 0) {
+		return rc;
+	}
+	e = dmp_calloc(1, sizeof(*e));
+	if (!e) {
+		return DMP_ENOMEM;
+	}
+	if (resolve_home(e->home, sizeof(e->home), o ? o->home : NULL) < 0) {
+		rc = DMP_EINVAL;
+		goto fail;
+	}
+	if (o) {
+		e->on_event = o->on_event;
+		e->ud = o->ud;
+		e->clock = o->clock;
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(e->dirs[i], sizeof(e->dirs[i]), "%s/mail/%s", e->home,
+			 folders[i]);
+	}
+	snprintf(e->events, sizeof(e->events), "%s/events.log", e->home);
+	snprintf(path, sizeof(path), "%s/state.db", e->home);
+	if (stat(path, &sb) != 0) {
+		rc = DMP_ENOENT;
+		goto fail;
+	}
+	rc = load_conf(&e->conf, e->home);
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = dmp_store_open(&e->st, path);
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = dmp_store_identity_get(e->st, &id);
+	if (rc < 0) {
+		goto fail;
+	}
+	if (!o || !o->passphrase) {
+		rc = DMP_EPASSPHRASE;
+		goto fail;
+	}
+	rc = dmp_keys_derive_checked(&e->keys, o->passphrase,
+				     strlen(o->passphrase), id.salt,
+				     id.salt_len, id.x25519_pk);
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = seal_key(e->keys, sk);
+	if (rc == 0) {
+		rc = dmp_store_set_seal_key(e->st, sk);
+	}
+	dmp_wipe(sk, sizeof(sk));
+	if (rc < 0) {
+		goto fail;
+	}
+	if (e->conf.tsig[0]) {
+		rc = dmp_tsig_key_parse(&e->tsig, e->conf.tsig);
+		if (rc < 0) {
+			DMP_LOG_E("config: network.tsig is not a valid key");
+			rc = DMP_ECONFIG;
+			goto fail;
+		}
+	}
+	snprintf(e->address, sizeof(e->address), "%s@%s", e->conf.username,
+		 e->conf.domain);
+	(void)make_maildirs(e->home);
+	e->state = DMP_ENGINE_ONLINE;
+	*out = e;
+	return 0;
+fail:
+	dmp_engine_close(e);
+	return rc;
+}
+
+void dmp_engine_close(struct dmp_engine *e)
+{
+	if (!e) {
+		return;
+	}
+	dmp_resolver_free(e->res);
+	dmp_codec_free(e->codec);
+	dmp_tsig_key_free(e->tsig);
+	dmp_keys_free(e->keys);
+	dmp_store_close(e->st);
+	dmp_wipe(&e->conf, sizeof(e->conf));
+	dmp_free(e);
+}
+
+const char *dmp_engine_home(const struct dmp_engine *e)
+{
+	return e->home;
+}
+
+const char *dmp_engine_maildir(const struct dmp_engine *e, const char *folder)
+{
+	for (int i = 0; i < 3; i++) {
+		if (folder && strcmp(folder, folders[i]) == 0) {
+			return e->dirs[i];
+		}
+	}
+	return NULL;
+}
+
+struct dmp_store *dmp_engine_store(struct dmp_engine *e)
+{
+	return e->st;
+}
+
+/* ---- network plumbing --------------------------------------------------- */
+
+struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
+{
+	struct dmp_resolver_opts o;
+	struct dmp_resolver_direct direct[DMP_CFG_LIST_MAX];
+	const char *servers[DMP_CFG_LIST_MAX * 2];
+	size_t ns = 0, nd = 0;
+	int rc;
+
+	if (e->res) {
+		return e->res;
+	}
+	dmp_resolver_opts_default(&o);
+	for (unsigned i = 0; i < e->conf.resolvers.n; i++) {
+		servers[ns++] = e->conf.resolvers.v[i];
+	}
+	if (ns == 0) {
+		/* No resolver configured: ask the nodes themselves. */
+		for (unsigned i = 0; i < e->conf.nodes.n; i++) {
+			servers[ns++] = e->conf.nodes.v[i];
+		}
+	}
+	if (e->conf.direct) {
+		for (unsigned i = 0; i < e->conf.nodes.n; i++) {
+			direct[nd].zone = e->conf.domain;
+			direct[nd].server = e->conf.nodes.v[i];
+			nd++;
+		}
+	}
+	o.servers = servers;
+	o.n_servers = ns;
+	o.direct = direct;
+	o.n_direct = nd;
+	o.timeout_ms = (unsigned)e->conf.timeout_ms;
+	rc = dmp_resolver_new(&e->res, &o);
+	if (rc < 0) {
+		DMP_LOG_E("resolver: %s", dmp_strerror(rc));
+		e->res = NULL;
+	}
+	return e->res;
+}
+
+static int update_conn(struct dmp_engine *e, struct dmp_update_conn **c,
+		       unsigned attempts)
+{
+	struct dmp_update_opts o;
+
+	dmp_update_opts_default(&o);
+	o.timeout_ms = (unsigned)e->conf.timeout_ms * 2;
+	if (attempts) {
+		o.attempts = attempts;
+	}
+	return dmp_update_conn_new(c, e->conf.nodes.v[0], e->conf.domain,
+				   e->tsig, &o);
+}
+
+static int codec(struct dmp_engine *e, struct dmp_codec **c)
+{
+	int rc = 0;
+
+	if (!e->codec) {
+		rc = dmp_codec_new(&e->codec);
+	}
+	*c = e->codec;
+	return rc;
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+static int identity_value(struct dmp_engine *e, char *out, size_t cap)
+{
+	struct dmp_identity_record rec;
+	uint8_t sk[DMP_ED25519_SK_BYTES];
+	int rc;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.username_len = strlen(e->conf.username);
+	memcpy(rec.username, e->conf.username, rec.username_len);
+	memcpy(rec.x25519_pk, dmp_keys_x25519_pk(e->keys), 32);
+	memcpy(rec.ed25519_spk, dmp_keys_ed25519_pk(e->keys), 32);
+	rec.ts = (uint64_t)now_of(e);
+	rec.versions[0] = 1;
+	rec.versions[1] = 2;
+	rec.n_versions = 2;
+	rc = signing_key(e, sk);
+	if (rc == 0) {
+		rc = dmp_identity_sign_encode(out, cap, &rec, sk);
+	}
+	dmp_wipe(sk, sizeof(sk));
+	return rc < 0 ? rc : 0;
+}
+
+int dmp_engine_identity(struct dmp_engine *e, struct dmp_identity_info *out)
+{
+	struct dmp_store_identity id;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->address, sizeof(out->address), "%s", e->address);
+	dmp_keys_fingerprint(e->keys, out->fingerprint);
+	memcpy(out->x25519_pk, dmp_keys_x25519_pk(e->keys), 32);
+	memcpy(out->ed25519_pk, dmp_keys_ed25519_pk(e->keys), 32);
+	rc = identity_value(e, out->record, sizeof(out->record));
+	if (rc < 0) {
+		return rc;
+	}
+	rc = dmp_store_prekey_count(e->st, now_of(e));
+	out->prekeys_left = rc < 0 ? 0 : rc;
+	if (dmp_store_identity_get(e->st, &id) == 0) {
+		out->published = id.published;
+	}
+	return 0;
+}
+
+int dmp_engine_prekey_import(struct dmp_engine *e, uint32_t id,
+			     const uint8_t sk[32], uint64_t exp)
+{
+	if (id == 0) {
+		return DMP_EINVAL;
+	}
+	return dmp_store_prekey_put(e->st, id, sk, exp, "");
+}
+
+/* Make up to @p want new prekeys, store them (sealed) and publish them in
+ * one UPDATE over @p c. Returns how many were published. */
+static int prekeys_add(struct dmp_engine *e, struct dmp_update_conn *c,
+		       int want)
+{
+	char owner[DMP_NAME_MAX];
+	uint8_t sk[DMP_ED25519_SK_BYTES];
+	struct dmp_update_rr *ops = NULL;
+	char(*wires)[DMP_PREKEY_WIRE_LEN + 1] = NULL;
+	uint32_t *ids = NULL;
+	int64_t now = now_of(e);
+	int n = 0, rc;
+
+	if (want <= 0) {
+		return 0;
+	}
+	rc = dmp_name_prekeys(owner, sizeof(owner), e->conf.username,
+			      strlen(e->conf.username), e->conf.domain);
+	if (rc < 0) {
+		return rc;
+	}
+	ops = dmp_calloc((size_t)want, sizeof(*ops));
+	wires = dmp_calloc((size_t)want, sizeof(*wires));
+	ids = dmp_calloc((size_t)want, sizeof(*ids));
+	if (!ops || !wires || !ids) {
+		rc = DMP_ENOMEM;
+		goto out;
+	}
+	rc = signing_key(e, sk);
+	if (rc < 0) {
+		goto out;
+	}
+	for (int i = 0; i < want; i++) {
+		struct dmp_prekey pk;
+		uint8_t psk[32];
+		int tries = 0;
+
+		dmp_random(psk, sizeof(psk));
+		dmp_x25519_base(pk.x25519_pk, psk);
+		pk.exp = (uint64_t)(now + e->conf.prekey_ttl);
+		do {
+			dmp_random(&pk.prekey_id, sizeof(pk.prekey_id));
+			if (pk.prekey_id == 0) {
+				rc = DMP_EEXIST;
+				continue;
+			}
+			rc = dmp_prekey_sign_encode(wires[n], sizeof(wires[n]),
+						    &pk, sk);
+			if (rc >= 0) {
+				rc = dmp_store_prekey_put(
+				    e->st, pk.prekey_id, psk, pk.exp, wires[n]);
+			}
+		} while (rc == DMP_EEXIST && ++tries < 8);
+		dmp_wipe(psk, sizeof(psk));
+		if (rc < 0) {
+			break;
+		}
+		ids[n] = pk.prekey_id;
+		ops[n].op = DMP_UPDATE_ADD;
+		ops[n].owner = owner;
+		ops[n].ttl = (uint32_t)e->conf.prekey_ttl;
+		ops[n].value = wires[n];
+		ops[n].value_len = strlen(wires[n]);
+		n++;
+	}
+	dmp_wipe(sk, sizeof(sk));
+	if (n > 0) {
+		int urc =
+		    dmp_update_send(c, ops, (size_t)n, (uint64_t)now, NULL);
+
+		if (urc < 0) {
+			/* Unpublished secrets would only shrink the pool. */
+			for (int i = 0; i < n; i++) {
+				(void)dmp_store_prekey_consume(e->st, ids[i],
+							       NULL, 0);
+			}
+			rc = urc;
+			n = 0;
+		}
+	}
+out:
+	dmp_free(ops);
+	dmp_free(wires);
+	dmp_free(ids);
+	return rc < 0 && n == 0 ? rc : n;
+}
+
+static int prekeys_topup(struct dmp_engine *e, struct dmp_update_conn *c)
+{
+	int have;
+
+	(void)dmp_store_prekey_reap(e->st, now_of(e));
+	/* Count only keys with a day's life left as part of the pool. */
+	have = dmp_store_prekey_count(e->st, now_of(e) + 3600);
+	if (have < 0) {
+		return have;
+	}
+	return prekeys_add(e, c, (int)e->conf.pool_size - have);
+}
+
+int dmp_engine_identity_publish(struct dmp_engine *e)
+{
+	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
+	struct dmp_update_conn *c = NULL;
+	struct dmp_update_rr ops[2];
+	int rc;
+
+	rc = dmp_name_identity(owner, sizeof(owner), e->conf.username,
+			       strlen(e->conf.username), e->conf.domain);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = identity_value(e, value, sizeof(value));
+	if (rc < 0) {
+		return rc;
+	}
+	rc = update_conn(e, &c, 0);
+	if (rc < 0) {
+		return rc;
+	}
+	/* Replace, not append: one current record per name. */
+	ops[0] =
+	    (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
+	ops[1] = (struct dmp_update_rr){DMP_UPDATE_ADD, owner, 86400, value,
+					strlen(value)};
+	rc = dmp_update_send(c, ops, 2, (uint64_t)now_of(e), NULL);
+	if (rc == 0) {
+		(void)dmp_store_identity_set_published(e->st, now_of(e));
+		rc = prekeys_topup(e, c);
+		rc = rc < 0 ? rc : 0;
+	}
+	dmp_update_conn_free(c);
+	if (rc == 0) {
+		emit(e, DMP_EV_IDENTITY, e->address, NULL, 0,
+		     "identity and prekeys published");
+	}
+	return rc;
+}
+
+int dmp_engine_prekeys_refresh(struct dmp_engine *e)
+{
+	struct dmp_update_conn *c = NULL;
+	int rc = update_conn(e, &c, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	rc = prekeys_topup(e, c);
+	dmp_update_conn_free(c);
+	if (rc > 0) {
+		emit(e, DMP_EV_IDENTITY, e->address, NULL, 0,
+		     "prekeys published");
+	}
+	return rc;
+}
+
+/* ---- contacts ---------------------------------------------------------------
+ */
+
+/* Verified, unexpired prekeys at @p res for the owner @p spk -> cache. */
+static int cache_prekeys(struct dmp_engine *e, const uint8_t spk[32],
+			 const struct dmp_resolver_result *res)
+{
+	struct dmp_store_contact_prekey pk[64];
+	size_t n = 0;
+	uint64_t now = (uint64_t)now_of(e);
+
+	if (res->err != 0 && res->err != DMP_ENXDOMAIN) {
+		return res->err; /* keep the old cache on a failed read */
+	}
+	for (size_t i = 0;
+	     res->err == 0 && i < res->answer.n && n < DMP_ARRAY_LEN(pk); i++) {
+		struct dmp_prekey p;
+
+		if (dmp_prekey_parse_verify(&p, res->answer.values[i],
+					    res->answer.lens[i], spk,
+					    now) < 0 ||
+		    dmp_prekey_is_expired(&p, now)) {
+			continue;
+		}
+		pk[n].prekey_id = p.prekey_id;
+		memcpy(pk[n].x25519_pk, p.x25519_pk, 32);
+		pk[n].exp = p.exp;
+		n++;
+	}
+	return dmp_store_contact_prekeys_replace(e->st, spk, pk, n);
+}
+
+static int prekey_name(char *out, size_t cap, const struct dmp_store_contact *c)
+{
+	/* The bare username in the contact's zone (PROTOCOL.md 10 item 15). */
+	return dmp_name_prekeys(out, cap, c->username, strlen(c->username),
+				c->domain);
+}
+
+int dmp_engine_contact_add(struct dmp_engine *e, const char *address,
+			   const char *alias, const char *fingerprint)
+{
+	char user[DMP_ADDR_MAX + 1], zone[DMP_ADDR_MAX + 1];
+	char names[2][DMP_NAME_MAX];
+	const char *q[2];
+	size_t nq = 0;
+	struct dmp_resolver_result res[2];
+	struct dmp_identity_record found[16];
+	size_t nfound = 0;
+	struct dmp_resolver *r;
+	struct dmp_store_contact c, old;
+	const struct dmp_identity_record *pick = NULL;
+	int rc, anchored_ok = 0;
+	const char *at = strchr(address, '@');
+
+	memset(res, 0, sizeof(res));
+	if (at) {
+		char canon[DMP_ADDR_MAX + 1];
+
+		rc = dmp_addr_canonical(canon, address, strlen(address));
+		if (rc < 0) {
+			return DMP_EINVAL;
+		}
+		at = strchr(canon, '@');
+		snprintf(user, sizeof(user), "%.*s", (int)(at - canon), canon);
+		snprintf(zone, sizeof(zone), "%s", at + 1);
+		if (dmp_name_identity_anchored(names[nq], sizeof(names[0]),
+					       zone) >= 0) {
+			q[nq] = names[nq];
+			nq++;
+			anchored_ok = 1;
+		}
+	} else {
+		snprintf(user, sizeof(user), "%s", address);
+		snprintf(zone, sizeof(zone), "%s", e->conf.domain);
+	}
+	if (!user[0] || strlen(user) > DMP_IDENTITY_USERNAME_MAX) {
+		return DMP_EINVAL;
+	}
+	rc = dmp_name_identity(names[nq], sizeof(names[0]), user, strlen(user),
+			       zone);
+	if (rc < 0) {
+		return DMP_EINVAL;
+	}
+	q[nq] = names[nq];
+	nq++;
+	r = dmp_engine_resolver(e);
+	if (!r) {
+		return DMP_EUNREACHABLE;
+	}
+	rc = dmp_resolver_query_batch(r, q, nq, res, BATCH_TIMEOUT_MS, NULL,
+				      NULL);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = DMP_ENOENT;
+	for (size_t i = 0; i < nq; i++) {
+		int anchored = anchored_ok && i == 0;
+
+		if (res[i].err != 0 && res[i].err != DMP_ENXDOMAIN &&
+		    rc == DMP_ENOENT) {
+			rc = res[i].err;
+		}
+		for (size_t j = 0; res[i].err == 0 && j < res[i].answer.n;
+		     j++) {
+			struct dmp_identity_record rec;
+			int dup = 0;
+
+			if (dmp_identity_parse_verify(
+				&rec, res[i].answer.values[j],
+				res[i].answer.lens[j], anchored ? user : NULL,
+				anchored ? strlen(user) : 0) < 0) {
+				if (rc == DMP_ENOENT) {
+					rc = DMP_EBADSIG;
+				}
+				continue;
+			}
+			/* The hashed form must name the same user. */
+			if (!anchored && (rec.username_len != strlen(user) ||
+					  strncasecmp(rec.username, user,
+						      rec.username_len) != 0)) {
+				continue;
+			}
+			for (size_t k = 0; k < nfound; k++) {
+				if (memcmp(found[k].ed25519_spk,
+					   rec.ed25519_spk, 32) == 0) {
+					dup = 1;
+					/* keep the newest versions list */
+					if (rec.ts > found[k].ts) {
+						found[k] = rec;
+					}
+				}
+			}
+			if (!dup && nfound < DMP_ARRAY_LEN(found)) {
+				found[nfound++] = rec;
+			}
+		}
+	}
+	for (size_t i = 0; i < nq; i++) {
+		dmp_resolver_result_clear(&res[i]);
+	}
+	if (nfound == 0) {
+		return rc == DMP_ENXDOMAIN ? DMP_ENOENT : rc;
+	}
+	if (fingerprint && *fingerprint) {
+		for (size_t k = 0; k < nfound; k++) {
+			char fp[2 * 8 + 1];
+
+			dmp_hex_encode(fp, found[k].ed25519_spk, 8);
+			if (strncasecmp(fp, fingerprint, 16) == 0 &&
+			    strlen(fingerprint) == 16) {
+				pick = &found[k];
+			}
+		}
+		if (!pick) {
+			return DMP_EBADKEY;
+		}
+	} else if (nfound > 1) {
+		return DMP_EAMBIGUOUS;
+	} else {
+		pick = &found[0];
+	}
+	memset(&c, 0, sizeof(c));
+	snprintf(c.alias, sizeof(c.alias), "%.64s",
+		 alias && *alias ? alias : user);
+	snprintf(c.address, sizeof(c.address), "%.64s@%.253s", user, zone);
+	snprintf(c.username, sizeof(c.username), "%.64s", user);
+	snprintf(c.domain, sizeof(c.domain), "%.253s", zone);
+	memcpy(c.x25519_pk, pick->x25519_pk, 32);
+	memcpy(c.ed25519_pk, pick->ed25519_spk, 32);
+	for (size_t v = 0; v < pick->n_versions; v++) {
+		if (pick->versions[v] < 32) {
+			c.versions |= 1u << pick->versions[v];
+		}
+	}
+	c.pinned_at = now_of(e);
+	snprintf(c.pinned_how, sizeof(c.pinned_how), "%s",
+		 fingerprint && *fingerprint ? "fingerprint" : "fetched");
+	rc = dmp_store_contact_get(e->st, c.alias, &old);
+	if (rc == 0 && strcmp(old.alias, c.alias) == 0 &&
+	    memcmp(old.ed25519_pk, c.ed25519_pk, 32) != 0) {
+		return DMP_EEXIST;
+	}
+	if (rc == 0) {
+		c.blocked = old.blocked;
+	}
+	rc = dmp_store_contact_put(e->st, &c);
+	if (rc < 0) {
+		return rc;
+	}
+	emit(e, DMP_EV_CONTACT, c.alias, NULL, 0, "pinned");
+	/* Best effort: the prekey cache lets submit() offer forward secrecy. */
+	{
+		char pn[DMP_NAME_MAX];
+		struct dmp_resolver_result pr;
+
+		memset(&pr, 0, sizeof(pr));
+		if (prekey_name(pn, sizeof(pn), &c) >= 0 &&
+		    dmp_resolver_query(r, pn, &pr, BATCH_TIMEOUT_MS) >=
+			-10000) {
+			(void)cache_prekeys(e, c.ed25519_pk, &pr);
+		}
+		dmp_resolver_result_clear(&pr);
+	}
+	return 0;
+}
+
+int dmp_engine_contact_remove(struct dmp_engine *e, const char *alias)
+{
+	int rc = dmp_store_contact_remove(e->st, alias);
+
+	if (rc == 0) {
+		emit(e, DMP_EV_CONTACT, alias, NULL, 0, "removed");
+	}
+	return rc;
+}
+
+int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
+			     int blocked)
+{
+	int rc = dmp_store_contact_set_blocked(e->st, alias, blocked);
+
+	if (rc == 0) {
+		emit(e, DMP_EV_CONTACT, alias, NULL, 0,
+		     blocked ? "blocked" : "unblocked");
+	}
+	return rc;
+}
+
+/* ---- send -------------------------------------------------------------------
+ */
+
+int dmp_engine_submit(struct dmp_engine *e, const char *contact,
+		      const uint8_t *body, size_t len, uint32_t lifetime,
+		      int64_t *queue_id)
+{
+	struct dmp_store_contact c;
+	struct dmp_store_contact_prekey pk;
+	struct dmp_send_params p;
+	struct dmp_send_result r;
+	struct dmp_outbox_record *recs = NULL;
+	struct dmp_codec *cd;
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+	int64_t now = now_of(e), qid = 0;
+	uint32_t ttl = lifetime ? lifetime : (uint32_t)e->conf.lifetime;
+	int rc, have_pk;
+
+	memset(&r, 0, sizeof(r));
+	if (queue_id) {
+		*queue_id = 0;
+	}
+	if (len > DMP_ENGINE_MAX_BODY) {
+		return DMP_EFBIG;
+	}
+	rc = dmp_store_contact_get(e->st, contact, &c);
+	if (rc < 0) {
+		return rc;
+	}
+	if (c.blocked) {
+		return DMP_EACCES;
+	}
+	if (ttl > (uint32_t)e->conf.max_lifetime) {
+		char d[128];
+
+		snprintf(d, sizeof(d),
+			 "lifetime %u s clamped to %lld s (the node's maximum)",
+			 ttl, e->conf.max_lifetime);
+		ttl = (uint32_t)e->conf.max_lifetime;
+		emit(e, DMP_EV_CLAMPED, c.alias, NULL, 0, d);
+	}
+	rc = codec(e, &cd);
+	if (rc < 0) {
+		return rc;
+	}
+	/* v2 only when the pinned record advertises it (PROTOCOL.md 4.5). */
+	if (c.versions & (1u << 2)) {
+		rc = dmp_envelope_encode(body, len, e->address, &pt, &pt_len);
+		if (rc < 0) {
+			return rc;
+		}
+		if (pt_len > dmp_pipeline_max_plaintext(now, ttl)) {
+			dmp_free(pt);
+			pt = NULL;
+		}
+	}
+	have_pk = dmp_store_contact_prekey_pick(e->st, c.ed25519_pk,
+						now + PREKEY_MARGIN, &pk) == 0;
+	memset(&p, 0, sizeof(p));
+	p.sender = e->keys;
+	p.recipient_x25519_pk = c.x25519_pk;
+	p.prekey_id = have_pk ? pk.prekey_id : 0;
+	p.prekey_pk = have_pk ? pk.x25519_pk : NULL;
+	p.ts = now;
+	p.ttl = ttl;
+	p.zone = e->conf.domain;
+	p.plaintext = pt ? pt : body;
+	p.len = pt ? pt_len : len;
+	rc = dmp_pipeline_send(cd, &p, &r);
+	dmp_free(pt);
+	if (rc < 0) {
+		return rc;
+	}
+	recs = dmp_calloc(r.n_records, sizeof(*recs));
+	if (!recs) {
+		rc = DMP_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < r.n_records; i++) {
+		recs[i].name = r.records[i].name;
+		recs[i].value = r.records[i].value;
+		recs[i].ttl = r.records[i].ttl;
+	}
+	rc = dmp_store_outbox_add(e->st, r.msg_id, c.alias, len, body, recs,
+				  (int)r.n_records, r.exp, now, &qid);
+	if (rc == 0) {
+		char d[96];
+
+		snprintf(d, sizeof(d), "%zu records, lifetime %u s%s",
+			 r.n_records, ttl, have_pk ? ", forward secret" : "");
+		emit(e, DMP_EV_QUEUED, c.alias, r.msg_id, 0, d);
+		if (queue_id) {
+			*queue_id = qid;
+		}
+	}
+out:
+	dmp_free(recs);
+	dmp_send_result_clear(&r);
+	return rc;
+}
+
+struct pending {
+	struct dmp_outbox_msg *v;
+	size_t n, cap;
+};
+
+static int collect_pending(const struct dmp_outbox_msg *m, void *ud)
+{
+	struct pending *p = ud;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 16;
+		void *nv = dmp_realloc(p->v, cap * sizeof(*p->v));
+
+		if (!nv) {
+			return 1;
+		}
+		p->v = nv;
+		p->cap = cap;
+	}
+	p->v[p->n++] = *m;
+	return 0;
+}
+
+struct recs {
+	struct {
+		int seq;
+		char *name, *value;
+		uint32_t ttl;
+		int published;
+	} * v;
+	size_t n, cap;
+	int oom;
+};
+
+static int collect_record(int seq, const char *name, const char *value,
+			  uint32_t ttl, int published, void *ud)
+{
+	struct recs *r = ud;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		void *nv = dmp_realloc(r->v, cap * sizeof(*r->v));
+
+		if (!nv) {
+			r->oom = 1;
+			return 1;
+		}
+		r->v = nv;
+		r->cap = cap;
+	}
+	r->v[r->n].seq = seq;
+	r->v[r->n].name = strdup(name);
+	r->v[r->n].value = strdup(value);
+	r->v[r->n].ttl = ttl;
+	r->v[r->n].published = published;
+	if (!r->v[r->n].name || !r->v[r->n].value) {
+		free(r->v[r->n].name);
+		free(r->v[r->n].value);
+		r->oom = 1;
+		return 1;
+	}
+	r->n++;
+	return 0;
+}
+
+static void recs_free(struct recs *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].name);
+		free(r->v[i].value);
+	}
+	dmp_free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Copy a published message into mail/sent. */
+static void save_sent(struct dmp_engine *e, const struct dmp_outbox_msg *m)
+{
+	uint8_t *body = NULL;
+	size_t len = 0;
+	char hdr[1024], date[64], idhex[33], name[128];
+	struct dmp_store_contact c;
+	const char *to = m->recipient;
+	int n;
+
+	if (dmp_store_outbox_body(e->st, m->id, &body, &len) < 0) {
+		return;
+	}
+	if (dmp_store_contact_get(e->st, m->recipient, &c) == 0) {
+		to = c.address;
+	}
+	dmp_hex_encode(idhex, m->msg_id, 16);
+	rfc5322_date(date, sizeof(date), m->created);
+	n = snprintf(hdr, sizeof(hdr),
+		     "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@dmp>\n"
+		     "X-DMP-Msg-Id: %s\n\n",
+		     e->address, to, date, idhex, idhex);
+	snprintf(name, sizeof(name), "%lld.%s.dmp", (long long)now_of(e),
+		 idhex);
+	if (!maildir_has(e->dirs[2], name)) {
+		(void)maildir_write(e->dirs[2], name, hdr, (size_t)n, body,
+				    len);
+	}
+	dmp_free(body);
+}
+
+static int64_t backoff(int attempts)
+{
+	int64_t d = RETRY_BASE;
+	uint32_t j;
+
+	for (int i = 0; i < attempts && d < RETRY_MAX; i++) {
+		d *= 2;
+	}
+	if (d > RETRY_MAX) {
+		d = RETRY_MAX;
+	}
+	dmp_random(&j, sizeof(j));
+	return d + (int64_t)(j % (uint32_t)(d / 4 + 1));
+}
+
+int dmp_engine_publish(struct dmp_engine *e)
+{
+	struct pending p = {0};
+	struct dmp_update_conn *c = NULL;
+	int64_t now = now_of(e);
+	int done = 0, tried = 0, reached = 0, rc, last = 0;
+
+	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
+	if (rc < 0) {
+		dmp_free(p.v);
+		return rc;
+	}
+	for (size_t i = 0; i < p.n; i++) {
+		struct dmp_outbox_msg *m = &p.v[i];
+		struct recs r = {0};
+		int err = 0;
+
+		if (m->state == DMP_OUTBOX_FAILED) {
+			continue;
+		}
+		if (m->expires && (uint64_t)now > m->expires) {
+			(void)dmp_store_outbox_set_state(
+			    e->st, m->id, DMP_OUTBOX_FAILED, 0,
+			    "expired before it could be published");
+			emit(e, DMP_EV_FAILED, m->recipient, m->msg_id,
+			     DMP_EEXPIRED,
+			     "expired before it could be published");
+			continue;
+		}
+		if (m->next_attempt > now) {
+			continue;
+		}
+		if (!c) {
+			rc = update_conn(e, &c, 0);
+			if (rc < 0) {
+				last = rc;
+				break;
+			}
+		}
+		tried++;
+		(void)dmp_store_outbox_set_state(
+		    e->st, m->id, DMP_OUTBOX_PUBLISHING, now, m->last_error);
+		rc = dmp_store_outbox_records(e->st, m->id, collect_record, &r);
+		if (rc < 0 || r.oom) {
+			recs_free(&r);
+			last = rc < 0 ? rc : DMP_ENOMEM;
+			continue;
+		}
+		/* Chunks first, manifest last: the store keeps publish order.
+		 */
+		for (size_t j = 0; j < r.n; j++) {
+			if (r.v[j].published) {
+				continue;
+			}
+			err = dmp_update_add(c, r.v[j].name, r.v[j].ttl,
+					     r.v[j].value, (uint64_t)now_of(e),
+					     NULL);
+			if (err < 0) {
+				break;
+			}
+			reached = 1;
+			(void)dmp_store_outbox_record_done(e->st, m->id,
+							   r.v[j].seq);
+		}
+		recs_free(&r);
+		if (err < 0) {
+			int64_t next = now_of(e) + backoff(m->attempts);
+			char d[320];
+
+			last = err;
+			if (err != DMP_EUNREACHABLE) {
+				reached = 1;
+			}
+			snprintf(d, sizeof(d), "%s; retry in %lld s",
+				 dmp_strerror(err), (long long)(next - now));
+			(void)dmp_store_outbox_set_state(
+			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
+			    dmp_strerror(err));
+			emit(e, DMP_EV_RETRY, m->recipient, m->msg_id, err, d);
+			if (err == DMP_EUNREACHABLE) {
+				/* The node is down: the rest would wait too. */
+				dmp_update_conn_free(c);
+				c = NULL;
+			}
+			continue;
+		}
+		(void)dmp_store_outbox_set_state(e->st, m->id,
+						 DMP_OUTBOX_PUBLISHED, 0, NULL);
+		save_sent(e, m);
+		emit(e, DMP_EV_PUBLISHED, m->recipient, m->msg_id, 0,
+		     "published");
+		done++;
+	}
+	dmp_update_conn_free(c);
+	dmp_free(p.v);
+	if (tried > 0) {
+		e->state =
+		    reached ? (last ? DMP_ENGINE_DEGRADED : DMP_ENGINE_ONLINE)
+			    : DMP_ENGINE_OFFLINE;
+	}
+	if (tried > 0 && !reached && last < 0) {
+		return last;
+	}
+	return done;
+}
+
+/* ---- receive ----------------------------------------------------------------
+ */
+
+static void reject(struct dmp_engine *e, const char *peer,
+		   const uint8_t *msg_id, int code, const char *where)
+{
+	char d[512];
+
+	snprintf(d, sizeof(d), "%s (%s)", dmp_strerror(code), where);
+	DMP_LOG_W("rejected: %s", d);
+	emit(e, DMP_EV_REJECTED, peer, msg_id, code, d);
+}
+
+/* Write the message to its Maildir under the name planned in the store. */
+static int deliver(struct dmp_engine *e, const struct dmp_manifest *m,
+		   int folder, const struct dmp_store_contact *c,
+		   const struct dmp_envelope *env, char *path, size_t pcap)
+{
+	char fold[16], file[160], idhex[33], spkhex[65], date[64];
+	char hdr[2048], from[512];
+	const char *md;
+	int rc, n;
+
+	dmp_hex_encode(idhex, m->msg_id, 16);
+	dmp_hex_encode(spkhex, m->sender_spk, 32);
+	rc = dmp_store_delivery_get(e->st, m->sender_spk, m->msg_id, fold,
+				    sizeof(fold), file, sizeof(file));
+	if (rc == DMP_ENOENT) {
+		/* Plan the name first: a crash after the rename and before
+		 * finalize re-delivers to this same name. */
+		snprintf(fold, sizeof(fold), "%s", folders[folder]);
+		snprintf(file, sizeof(file), "%lld.%s.%.8s.dmp",
+			 (long long)now_of(e), idhex, spkhex);
+		rc = dmp_store_delivery_put(e->st, m->sender_spk, m->msg_id,
+					    fold, file, m->exp + 86400);
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	md = dmp_engine_maildir(e, fold);
+	if (!md) {
+		return DMP_EINTERNAL;
+	}
+	snprintf(path, pcap, "%s/new/%s", md, file);
+	if (maildir_has(md, file)) {
+		return 0;
+	}
+	if (c) {
+		snprintf(from, sizeof(from), "%s <%s>", c->alias, c->address);
+	} else if (env->has_from) {
+		snprintf(from, sizeof(from),
+			 "<%s> (claimed by the sender, not verified)",
+			 env->from);
+	} else {
+		snprintf(from, sizeof(from), "unknown-%.16s@unknown", spkhex);
+	}
+	rfc5322_date(date, sizeof(date), (int64_t)m->ts);
+	n = snprintf(hdr, sizeof(hdr),
+		     "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@dmp>\n"
+		     "X-DMP-Sender-Key: %s\nX-DMP-Msg-Id: %s\n"
+		     "X-DMP-Verified: %s\nX-DMP-Forward-Secrecy: %s\n\n",
+		     from, e->address, date, idhex, spkhex, idhex,
+		     c ? "yes" : "no", m->prekey_id ? "yes" : "no");
+	if (n < 0 || (size_t)n >= sizeof(hdr)) {
+		return DMP_EINTERNAL;
+	}
+	return maildir_write(md, file, hdr, (size_t)n, env->body,
+			     env->body_len);
+}
+
+static void prekey_delete(struct dmp_engine *e, uint32_t id)
+{
+	char wire[DMP_PREKEY_WIRE_LEN + 8], owner[DMP_NAME_MAX];
+	struct dmp_update_conn *c = NULL;
+	struct dmp_update_rr op;
+
+	if (dmp_store_prekey_consume(e->st, id, wire, sizeof(wire)) < 0 ||
+	    !wire[0]) {
+		return;
+	}
+	if (dmp_name_prekeys(owner, sizeof(owner), e->conf.username,
+			     strlen(e->conf.username), e->conf.domain) < 0 ||
+	    update_conn(e, &c, 1) < 0) {
+		return;
+	}
+	op = (struct dmp_update_rr){DMP_UPDATE_DELETE_VALUE, owner, 0, wire,
+				    strlen(wire)};
+	/* Best effort (4.6): the secret is gone either way. */
+	if (dmp_update_send(c, &op, 1, (uint64_t)now_of(e), NULL) < 0) {
+		DMP_LOG_I("prekey %u: DNS delete failed (it expires anyway)",
+			  id);
+	}
+	dmp_update_conn_free(c);
+}
+
+/* One manifest value found at @p name in @p zone. Returns 1 if a message
+ * was delivered. */
+static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
+		       const char *value, size_t vlen)
+{
+	struct dmp_manifest m;
+	struct dmp_store_contact c;
+	uint8_t vh[32], psk[32];
+	char where[DMP_NAME_MAX + 32], key[DMP_H12_CHARS + 1];
+	char(*cn)[DMP_NAME_MAX] = NULL;
+	const char **cq = NULL;
+	struct dmp_resolver_result *cr = NULL;
+	struct dmp_chunk_values *cv = NULL;
+	uint8_t *msg = NULL, *pt = NULL;
+	size_t msg_len = 0, pt_len = 0, bad = 0;
+	int64_t now = now_of(e);
+	int rc, pinned = 0, have_c, delivered = 0, judged = 1, claimed = 0;
+	const char *peer = NULL;
+	struct dmp_codec *cd;
+
+	memset(&m, 0, sizeof(m));
+	dmp_sha256(vh, value, vlen);
+	if (dmp_store_seen_value(e->st, name, vh) == 1) {
+		return 0;
+	}
+	snprintf(where, sizeof(where), "at %s", name);
+	rc = dmp_pipeline_accept_manifest(&m, value, vlen,
+					  dmp_keys_user_id(e->keys), now);
+	if (rc < 0) {
+		reject(e, NULL, NULL, rc, where);
+		(void)dmp_store_seen_value_put(e->st, name, vh,
+					       (uint64_t)now + REJECT_KEEP);
+		return 0;
+	}
+	have_c = dmp_store_contact_by_key(e->st, m.sender_spk, &c) == 0;
+	if (have_c) {
+		peer = c.alias;
+		if (c.blocked) {
+			reject(e, peer, m.msg_id, DMP_EACCES,
+			       "sender is blocked");
+			goto judged;
+		}
+		/* 6.4 step 4: our own zone admits any pinned key; another
+		 * zone only the contacts pinned to it. */
+		pinned = dmp_name_equal(zone, strlen(zone), e->conf.domain,
+					strlen(e->conf.domain)) ||
+			 dmp_name_equal(zone, strlen(zone), c.domain,
+					strlen(c.domain));
+	}
+	rc = dmp_store_replay_claim(e->st, m.sender_spk, m.msg_id, m.exp, now);
+	if (rc == DMP_EBUSY) {
+		judged = 0;
+		goto out;
+	}
+	if (rc < 0) {
+		reject(e, peer, m.msg_id, rc, where);
+		goto judged;
+	}
+	claimed = 1;
+	/* Step 7: every chunk name in one batch, from the same zone. */
+	cn = dmp_calloc(m.total_chunks, sizeof(*cn));
+	cq = dmp_calloc(m.total_chunks, sizeof(*cq));
+	cr = dmp_calloc(m.total_chunks, sizeof(*cr));
+	cv = dmp_calloc(m.total_chunks, sizeof(*cv));
+	if (!cn || !cq || !cr || !cv) {
+		rc = DMP_ENOMEM;
+		judged = 0;
+		goto fail;
+	}
+	dmp_msg_key(key, m.msg_id, m.recipient_id, m.sender_spk);
+	for (uint32_t i = 0; i < m.total_chunks; i++) {
+		rc = dmp_name_chunk(cn[i], sizeof(cn[i]), i, key, zone);
+		if (rc < 0) {
+			goto fail;
+		}
+		cq[i] = cn[i];
+	}
+	rc =
+	    dmp_resolver_query_batch(dmp_engine_resolver(e), cq, m.total_chunks,
+				     cr, BATCH_TIMEOUT_MS, NULL, NULL);
+	if (rc < 0) {
+		judged = 0;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < m.total_chunks; i++) {
+		if (cr[i].err == 0) {
+			cv[i].values = (const char *const *)cr[i].answer.values;
+			cv[i].lens = cr[i].answer.lens;
+			cv[i].count = cr[i].answer.n;
+		}
+	}
+	rc = codec(e, &cd);
+	if (rc == 0) {
+		rc = dmp_pipeline_assemble(cd, &m, cv, &msg, &msg_len, &bad);
+	}
+	if (rc == DMP_ESHARES) {
+		/* Missing chunks may still arrive: try again next pass. */
+		judged = 0;
+		if (bad > 0) {
+			rc = DMP_ECHUNKHASH;
+		}
+		goto fail;
+	}
+	if (rc < 0) {
+		goto fail;
+	}
+	if (m.prekey_id != 0) {
+		rc = dmp_store_prekey_get(e->st, m.prekey_id, now, psk);
+		if (rc < 0) {
+			rc = rc == DMP_ESTORE ? rc : DMP_ENOPREKEY;
+			goto fail;
+		}
+	}
+	rc = dmp_pipeline_open(&m, msg, msg_len, e->keys,
+			       m.prekey_id ? psk : NULL, now, &pt, &pt_len);
+	dmp_wipe(psk, sizeof(psk));
+	if (rc < 0) {
+		goto fail;
+	}
+	{
+		struct dmp_envelope env;
+		char path[HOME_PATH_MAX + 300];
+
+		dmp_envelope_decode(&env, pt, pt_len);
+		rc = deliver(e, &m, pinned ? 0 : 1, pinned ? &c : NULL, &env,
+			     path, sizeof(path));
+		if (rc < 0) {
+			judged = 0;
+			goto fail;
+		}
+		(void)dmp_store_replay_finalize(e->st, m.sender_spk, m.msg_id,
+						m.exp);
+		claimed = 0;
+		if (m.prekey_id != 0) {
+			prekey_delete(e, m.prekey_id);
+		}
+		emit(e, pinned ? DMP_EV_RECEIVED : DMP_EV_INTRO,
+		     pinned ? c.alias : (env.has_from ? env.from : NULL),
+		     m.msg_id, 0, path);
+		delivered = 1;
+	}
+	goto judged;
+fail:
+	if (claimed) {
+		(void)dmp_store_replay_release(e->st, m.sender_spk, m.msg_id);
+	}
+	reject(e, peer, m.msg_id, rc, where);
+	if (!judged) {
+		goto out;
+	}
+judged:
+	(void)dmp_store_seen_value_put(
+	    e->st, name, vh,
+	    m.exp > (uint64_t)now ? m.exp : (uint64_t)now + REJECT_KEEP);
+out:
+	if (cr) {
+		for (uint32_t i = 0; i < m.total_chunks; i++) {
+			dmp_resolver_result_clear(&cr[i]);
+		}
+	}
+	dmp_free(cn);
+	dmp_free(cq);
+	dmp_free(cr);
+	dmp_free(cv);
+	dmp_free(msg);
+	if (pt) {
+		dmp_wipe(pt, pt_len);
+	}
+	dmp_free(pt);
+	dmp_manifest_clear(&m);
+	return delivered;
+}
+
+struct zones {
+	char z[DMP_CFG_LIST_MAX * 8][254];
+	size_t n;
+	struct dmp_store_contact *pk_c; /* contacts whose prekeys we read */
+	size_t n_c, cap_c;
+};
+
+static int add_zone(const struct dmp_store_contact *c, void *ud)
+{
+	struct zones *z = ud;
+	int dup = 0;
+
+	if (c->blocked) {
+		return 0;
+	}
+	for (size_t i = 0; i < z->n; i++) {
+		dup |= dmp_name_equal(z->z[i], strlen(z->z[i]), c->domain,
+				      strlen(c->domain));
+	}
+	if (!dup && z->n < DMP_ARRAY_LEN(z->z)) {
+		snprintf(z->z[z->n++], sizeof(z->z[0]), "%s", c->domain);
+	}
+	if (z->n_c == z->cap_c) {
+		size_t cap = z->cap_c ? 2 * z->cap_c : 8;
+		void *nv = dmp_realloc(z->pk_c, cap * sizeof(*z->pk_c));
+
+		if (!nv) {
+			return 1;
+		}
+		z->pk_c = nv;
+		z->cap_c = cap;
+	}
+	z->pk_c[z->n_c++] = *c;
+	return 0;
+}
+
+int dmp_engine_poll(struct dmp_engine *e)
+{
+	struct zones *z;
+	char(*names)[DMP_NAME_MAX] = NULL;
+	const char **q = NULL;
+	struct dmp_resolver_result *res = NULL;
+	struct dmp_resolver *r = dmp_engine_resolver(e);
+	size_t n = 0, ns, answered = 0, failed = 0;
+	int64_t now = now_of(e);
+	int rc, delivered = 0;
+
+	if (!r) {
+		return DMP_EUNREACHABLE;
+	}
+	z = dmp_calloc(1, sizeof(*z));
+	if (!z) {
+		return DMP_ENOMEM;
+	}
+	snprintf(z->z[z->n++], sizeof(z->z[0]), "%s", e->conf.domain);
+	rc = dmp_store_contact_each(e->st, add_zone, z);
+	if (rc < 0) {
+		goto out;
+	}
+	ns = z->n * DMP_SLOT_COUNT;
+	names = dmp_calloc(ns + z->n_c, sizeof(*names));
+	q = dmp_calloc(ns + z->n_c, sizeof(*q));
+	res = dmp_calloc(ns + z->n_c, sizeof(*res));
+	if (!names || !q || !res) {
+		rc = DMP_ENOMEM;
+		goto out;
+	}
+	/* Phase 2 (6.4): every slot of every zone, plus the contacts' prekey
+	 * pools, in one batch. */
+	for (size_t i = 0; i < z->n; i++) {
+		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
+			rc = dmp_name_slot(names[n], sizeof(names[n]), s,
+					   dmp_keys_user_id(e->keys), z->z[i]);
+			if (rc < 0) {
+				goto out;
+			}
+			q[n] = names[n];
+			n++;
+		}
+	}
+	for (size_t i = 0; i < z->n_c; i++) {
+		rc = prekey_name(names[n], sizeof(names[n]), &z->pk_c[i]);
+		if (rc < 0) {
+			goto out;
+		}
+		q[n] = names[n];
+		n++;
+	}
+	rc = dmp_resolver_query_batch(r, q, n, res, BATCH_TIMEOUT_MS, NULL,
+				      NULL);
+	if (rc < 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].err == 0 || res[i].err == DMP_ENXDOMAIN) {
+			answered++;
+		} else {
+			failed++;
+		}
+	}
+	for (size_t i = 0; i < ns; i++) {
+		const char *zone = z->z[i / DMP_SLOT_COUNT];
+
+		for (size_t j = 0; res[i].err == 0 && j < res[i].answer.n;
+		     j++) {
+			delivered += receive_one(e, zone, names[i],
+						 res[i].answer.values[j],
+						 res[i].answer.lens[j]);
+		}
+	}
+	for (size_t i = 0; i < z->n_c; i++) {
+		(void)cache_prekeys(e, z->pk_c[i].ed25519_pk, &res[ns + i]);
+	}
+	(void)dmp_store_prekey_reap(e->st, now);
+	(void)dmp_store_replay_reap(e->st, now);
+	(void)dmp_store_cache_reap(e->st, now);
+	e->last_poll = now;
+	e->state = failed == 0	   ? DMP_ENGINE_ONLINE
+		   : answered == 0 ? DMP_ENGINE_OFFLINE
+				   : DMP_ENGINE_DEGRADED;
+	rc = answered == 0 ? DMP_EUNREACHABLE : delivered;
+	if (answered == 0) {
+		e->errors++;
+		snprintf(e->last_error, sizeof(e->last_error), "%s",
+			 dmp_strerror(DMP_EUNREACHABLE));
+	}
+out:
+	for (size_t i = 0; res && i < n; i++) {
+		dmp_resolver_result_clear(&res[i]);
+	}
+	dmp_free(names);
+	dmp_free(q);
+	dmp_free(res);
+	dmp_free(z->pk_c);
+	dmp_free(z);
+	return rc;
+}
+
+/* ---- status
+ * --------------------------------------------------------------------- */
+
+static int count_pending(const struct dmp_outbox_msg *m, void *ud)
+{
+	if (m->state != DMP_OUTBOX_FAILED) {
+		(*(int *)ud)++;
+	}
+	return 0;
+}
+
+int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->state = e->state;
+	snprintf(out->address, sizeof(out->address), "%s", e->address);
+	out->last_poll = e->last_poll;
+	out->next_poll =
+	    e->last_poll ? e->last_poll + e->conf.poll_interval : now_of(e);
+	(void)dmp_store_outbox_each_pending(e->st, count_pending, &out->queued);
+	out->errors = e->errors;
+	snprintf(out->last_error, sizeof(out->last_error), "%s", e->last_error);
+	return 0;
+}
