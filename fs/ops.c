@@ -79,6 +79,7 @@ struct dmpfs_fh {
 	size_t len, cap;
 	char name[256];
 	int64_t mtime;
+	pid_t owner; /* process that opened it (FH_OUT, FH_CONTACT) */
 };
 
 static const char *const folders[3] = {"inbox", "intro", "sent"};
@@ -524,6 +525,29 @@ static int grow(char **buf, size_t *cap, size_t need)
 	return 0;
 }
 
+/* The process (thread group) of a thread id from the FUSE context. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int fd;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return tid;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		return tid;
+	}
+	buf[n] = 0;
+	p = strstr(buf, "\nTgid:");
+	return p ? (pid_t)atoi(p + 6) : tid;
+}
+
 static struct dmpfs_fh *fh_new(enum fh_kind kind, const char *name)
 {
 	struct dmpfs_fh *h = calloc(1, sizeof(*h));
@@ -531,6 +555,7 @@ static struct dmpfs_fh *fh_new(enum fh_kind kind, const char *name)
 	if (h) {
 		h->kind = kind;
 		h->fd = -1;
+		h->owner = tgid_of(fuse_get_context()->pid);
 		snprintf(h->name, sizeof(h->name), "%s", name);
 		h->mtime = (int64_t)time(NULL);
 	}
@@ -1062,7 +1087,9 @@ static int open_any(const char *path, struct fuse_file_info *fi, int creating,
 		}
 		fi->fh = (uintptr_t)h;
 		return 0;
-	case K_NONE: return -ENOENT;
+	case K_NONE:
+		/* The top directory is read-only; deeper names do not exist. */
+		return creating && !strchr(path + 1, '/') ? -EACCES : -ENOENT;
 	case K_PFILE: return creating ? -EACCES : -ENOENT;
 	default: return creating ? -EACCES : -EISDIR;
 	}
@@ -1204,20 +1231,13 @@ static char *take(struct dmpfs *fs, struct dmpfs_fh *h, size_t *len)
 	return b;
 }
 
-/* close() of a descriptor: a non-empty message is queued durably before
- * this returns, and its errno is what close() returns. */
-static int dmpfs_flush(const char *path, struct fuse_file_info *fi)
+/* Send (or pin) what has been written so far. */
+static int finish(struct dmpfs *fs, struct dmpfs_fh *h)
 {
-	struct dmpfs *fs = ctx();
-	struct dmpfs_fh *h = fh_of(fi);
 	char *b;
 	size_t len, cap;
-	int rc = 0;
+	int rc;
 
-	(void)path;
-	if (!h || (h->kind != FH_OUT && h->kind != FH_CONTACT)) {
-		return 0;
-	}
 	b = take(fs, h, &len);
 	if (!b || len == 0) {
 		free(b);
@@ -1234,6 +1254,28 @@ static int dmpfs_flush(const char *path, struct fuse_file_info *fi)
 	return rc;
 }
 
+/* close() of a descriptor: a non-empty message is queued durably before
+ * this returns, and its errno is what close() returns. */
+static int dmpfs_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct dmpfs *fs = ctx();
+	struct dmpfs_fh *h = fh_of(fi);
+
+	(void)path;
+	if (!h || (h->kind != FH_OUT && h->kind != FH_CONTACT)) {
+		return 0;
+	}
+	/* A child that inherited the descriptor exits (or execs) while the
+	 * writer goes on, as in `(echo a; sleep 1; echo b) > outbox/bob`:
+	 * its close is not the end of the message. Only the opening process
+	 * ends it here; otherwise release() does, after the last close. */
+	if (fuse_get_context()->pid &&
+	    tgid_of(fuse_get_context()->pid) != h->owner) {
+		return 0;
+	}
+	return finish(fs, h);
+}
+
 static int dmpfs_release(const char *path, struct fuse_file_info *fi)
 {
 	struct dmpfs *fs = ctx();
@@ -1246,7 +1288,7 @@ static int dmpfs_release(const char *path, struct fuse_file_info *fi)
 	/* Bytes written after the last flush (e.g. through mmap): the
 	 * message still goes out; errors can only be logged here. */
 	if (h->kind == FH_OUT || h->kind == FH_CONTACT) {
-		(void)dmpfs_flush(path, fi);
+		(void)finish(fs, h);
 	}
 	fh_free(fs, h);
 	return 0;

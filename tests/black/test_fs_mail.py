@@ -53,13 +53,18 @@ def test_echo_cat_dd(tmp_path, mesh):
     blob = os.urandom(3000)
     (tmp_path / "blob").write_bytes(blob)
     am.sh("dd if=%s of=outbox/bob bs=512 status=none" % (tmp_path / "blob"))
-    want = sorted([b"one by echo\n", b"two by cat\n", blob])
-    wait_for(lambda: len(bm.messages("inbox")) == 3, timeout=30,
-             what="three messages")
+    # Children that inherit the descriptor and exit first do not end the
+    # message: the opener's close does.
+    am.sh("(echo three; sleep 0.3; /bin/echo by; sleep 0.3; echo subshell)"
+          " > outbox/bob")
+    want = sorted([b"one by echo\n", b"two by cat\n", blob,
+                   b"three\nby\nsubshell\n"])
+    wait_for(lambda: len(bm.messages("inbox")) == 4, timeout=30,
+             what="four messages")
     assert inbox_bodies(bm) == want
     # Exactly one message per open-write-close.
     time.sleep(2.5)
-    assert len(bm.messages("inbox")) == 3
+    assert len(bm.messages("inbox")) == 4
 
 
 def test_contact_pin_by_echo_and_unpin(mesh):
