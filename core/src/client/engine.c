@@ -625,18 +625,82 @@ struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
 	return e->res;
 }
 
-static int update_conn(struct dmp_engine *e, struct dmp_update_conn **c,
+/*
+ * Writes fan out to every configured node and succeed on a majority
+ * ((N+1)/2, the reference's FanoutWriter quorum, PROTOCOL.md 7.7). A node
+ * that does not answer is skipped for the rest of the writer's life, so a
+ * dead node costs one timeout per pass, not one per record.
+ */
+struct writer {
+	struct dmp_update_conn *c[DMP_CFG_LIST_MAX];
+	int dead[DMP_CFG_LIST_MAX];
+	unsigned n;
+};
+
+static void writer_close(struct writer *w)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		dmp_update_conn_free(w->c[i]);
+	}
+	memset(w, 0, sizeof(*w));
+}
+
+static int writer_open(struct dmp_engine *e, struct writer *w,
 		       unsigned attempts)
 {
 	struct dmp_update_opts o;
+	int rc = 0;
 
+	memset(w, 0, sizeof(*w));
 	dmp_update_opts_default(&o);
 	o.timeout_ms = (unsigned)e->conf.timeout_ms * 2;
 	if (attempts) {
 		o.attempts = attempts;
 	}
-	return dmp_update_conn_new(c, e->conf.nodes.v[0], e->conf.domain,
-				   e->tsig, &o);
+	if (e->conf.nodes.n == 0) {
+		return DMP_ECONFIG;
+	}
+	for (unsigned i = 0; i < e->conf.nodes.n && rc == 0; i++) {
+		rc = dmp_update_conn_new(&w->c[i], e->conf.nodes.v[i],
+					 e->conf.domain, e->tsig, &o);
+		w->n = i + 1;
+	}
+	if (rc < 0) {
+		DMP_LOG_E("config: bad node address in network.nodes");
+		writer_close(w);
+		return DMP_ECONFIG;
+	}
+	return 0;
+}
+
+/* @return 0 once a majority accepted, else the most telling failure (an
+ * answer beats silence: "wrong TSIG secret" over "node unreachable"). */
+static int writer_send(struct dmp_engine *e, struct writer *w,
+		       const struct dmp_update_rr *ops, size_t n)
+{
+	unsigned ok = 0, need = (w->n + 1) / 2;
+	int err = DMP_EUNREACHABLE;
+
+	for (unsigned i = 0; i < w->n; i++) {
+		int rc;
+
+		if (w->dead[i]) {
+			continue;
+		}
+		rc =
+		    dmp_update_send(w->c[i], ops, n, (uint64_t)now_of(e), NULL);
+		if (rc == 0) {
+			ok++;
+			continue;
+		}
+		DMP_LOG_I("node %s: %s", e->conf.nodes.v[i], dmp_strerror(rc));
+		if (rc == DMP_EUNREACHABLE || rc == DMP_ETIMEDOUT) {
+			w->dead[i] = 1;
+		} else {
+			err = rc;
+		}
+	}
+	return ok >= need && ok > 0 ? 0 : err;
 }
 
 static int codec(struct dmp_engine *e, struct dmp_codec **c)
@@ -708,8 +772,7 @@ int dmp_engine_prekey_import(struct dmp_engine *e, uint32_t id,
 
 /* Make up to @p want new prekeys, store them (sealed) and publish them in
  * one UPDATE over @p c. Returns how many were published. */
-static int prekeys_add(struct dmp_engine *e, struct dmp_update_conn *c,
-		       int want)
+static int prekeys_add(struct dmp_engine *e, struct writer *c, int want)
 {
 	char owner[DMP_NAME_MAX];
 	uint8_t sk[DMP_ED25519_SK_BYTES];
@@ -773,8 +836,7 @@ static int prekeys_add(struct dmp_engine *e, struct dmp_update_conn *c,
 	}
 	dmp_wipe(sk, sizeof(sk));
 	if (n > 0) {
-		int urc =
-		    dmp_update_send(c, ops, (size_t)n, (uint64_t)now, NULL);
+		int urc = writer_send(e, c, ops, (size_t)n);
 
 		if (urc < 0) {
 			/* Unpublished secrets would only shrink the pool. */
@@ -793,7 +855,7 @@ out:
 	return rc < 0 && n == 0 ? rc : n;
 }
 
-static int prekeys_topup(struct dmp_engine *e, struct dmp_update_conn *c)
+static int prekeys_topup(struct dmp_engine *e, struct writer *c)
 {
 	int have;
 
@@ -809,7 +871,7 @@ static int prekeys_topup(struct dmp_engine *e, struct dmp_update_conn *c)
 int dmp_engine_identity_publish(struct dmp_engine *e)
 {
 	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
-	struct dmp_update_conn *c = NULL;
+	struct writer w;
 	struct dmp_update_rr ops[2];
 	int rc;
 
@@ -822,7 +884,7 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 	if (rc < 0) {
 		return rc;
 	}
-	rc = update_conn(e, &c, 0);
+	rc = writer_open(e, &w, 0);
 	if (rc < 0) {
 		return rc;
 	}
@@ -831,13 +893,13 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 	    (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
 	ops[1] = (struct dmp_update_rr){DMP_UPDATE_ADD, owner, 86400, value,
 					strlen(value)};
-	rc = dmp_update_send(c, ops, 2, (uint64_t)now_of(e), NULL);
+	rc = writer_send(e, &w, ops, 2);
 	if (rc == 0) {
 		(void)dmp_store_identity_set_published(e->st, now_of(e));
-		rc = prekeys_topup(e, c);
+		rc = prekeys_topup(e, &w);
 		rc = rc < 0 ? rc : 0;
 	}
-	dmp_update_conn_free(c);
+	writer_close(&w);
 	if (rc == 0) {
 		emit(e, DMP_EV_IDENTITY, e->address, NULL, 0,
 		     "identity and prekeys published");
@@ -847,14 +909,14 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 
 int dmp_engine_prekeys_refresh(struct dmp_engine *e)
 {
-	struct dmp_update_conn *c = NULL;
-	int rc = update_conn(e, &c, 0);
+	struct writer w;
+	int rc = writer_open(e, &w, 0);
 
 	if (rc < 0) {
 		return rc;
 	}
-	rc = prekeys_topup(e, c);
-	dmp_update_conn_free(c);
+	rc = prekeys_topup(e, &w);
+	writer_close(&w);
 	if (rc > 0) {
 		emit(e, DMP_EV_IDENTITY, e->address, NULL, 0,
 		     "prekeys published");
@@ -1317,7 +1379,8 @@ static int64_t backoff(int attempts)
 int dmp_engine_publish(struct dmp_engine *e)
 {
 	struct pending p = {0};
-	struct dmp_update_conn *c = NULL;
+	struct writer w;
+	int have_w = 0;
 	int64_t now = now_of(e);
 	int done = 0, tried = 0, reached = 0, rc, last = 0;
 
@@ -1346,12 +1409,13 @@ int dmp_engine_publish(struct dmp_engine *e)
 		if (m->next_attempt > now) {
 			continue;
 		}
-		if (!c) {
-			rc = update_conn(e, &c, 0);
+		if (!have_w) {
+			rc = writer_open(e, &w, 0);
 			if (rc < 0) {
 				last = rc;
 				break;
 			}
+			have_w = 1;
 		}
 		tried++;
 		(void)dmp_store_outbox_set_state(
@@ -1368,9 +1432,11 @@ int dmp_engine_publish(struct dmp_engine *e)
 			if (r.v[j].published) {
 				continue;
 			}
-			err = dmp_update_add(c, r.v[j].name, r.v[j].ttl,
-					     r.v[j].value, (uint64_t)now_of(e),
-					     NULL);
+			struct dmp_update_rr op = {DMP_UPDATE_ADD, r.v[j].name,
+						   r.v[j].ttl, r.v[j].value,
+						   strlen(r.v[j].value)};
+
+			err = writer_send(e, &w, &op, 1);
 			if (err < 0) {
 				break;
 			}
@@ -1393,11 +1459,6 @@ int dmp_engine_publish(struct dmp_engine *e)
 			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
 			    dmp_strerror(err));
 			emit(e, DMP_EV_RETRY, m->recipient, m->msg_id, err, d);
-			if (err == DMP_EUNREACHABLE) {
-				/* The node is down: the rest would wait too. */
-				dmp_update_conn_free(c);
-				c = NULL;
-			}
 			continue;
 		}
 		(void)dmp_store_outbox_set_state(e->st, m->id,
@@ -1407,7 +1468,9 @@ int dmp_engine_publish(struct dmp_engine *e)
 		     "published");
 		done++;
 	}
-	dmp_update_conn_free(c);
+	if (have_w) {
+		writer_close(&w);
+	}
 	dmp_free(p.v);
 	if (tried > 0) {
 		e->state =
@@ -1493,7 +1556,7 @@ static int deliver(struct dmp_engine *e, const struct dmp_manifest *m,
 static void prekey_delete(struct dmp_engine *e, uint32_t id)
 {
 	char wire[DMP_PREKEY_WIRE_LEN + 8], owner[DMP_NAME_MAX];
-	struct dmp_update_conn *c = NULL;
+	struct writer w;
 	struct dmp_update_rr op;
 
 	if (dmp_store_prekey_consume(e->st, id, wire, sizeof(wire)) < 0 ||
@@ -1502,17 +1565,17 @@ static void prekey_delete(struct dmp_engine *e, uint32_t id)
 	}
 	if (dmp_name_prekeys(owner, sizeof(owner), e->conf.username,
 			     strlen(e->conf.username), e->conf.domain) < 0 ||
-	    update_conn(e, &c, 1) < 0) {
+	    writer_open(e, &w, 1) < 0) {
 		return;
 	}
 	op = (struct dmp_update_rr){DMP_UPDATE_DELETE_VALUE, owner, 0, wire,
 				    strlen(wire)};
 	/* Best effort (4.6): the secret is gone either way. */
-	if (dmp_update_send(c, &op, 1, (uint64_t)now_of(e), NULL) < 0) {
+	if (writer_send(e, &w, &op, 1) < 0) {
 		DMP_LOG_I("prekey %u: DNS delete failed (it expires anyway)",
 			  id);
 	}
-	dmp_update_conn_free(c);
+	writer_close(&w);
 }
 
 /* One manifest value found at @p name in @p zone. Returns 1 if a message
