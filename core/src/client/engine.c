@@ -45,7 +45,8 @@
 #define PREKEY_MARGIN 600
 #define RETRY_BASE 15
 #define RETRY_MAX 3600
-#define REJECT_KEEP 86400 /* how long a judged bad value stays judged */
+#define REJECT_KEEP 86400	 /* how long a judged bad value stays judged */
+#define IDENTITY_REPUBLISH 43200 /* half the identity record's TTL */
 
 struct dmp_engine {
 	char home[HOME_PATH_MAX];
@@ -1787,6 +1788,30 @@ static int add_zone(const struct dmp_store_contact *c, void *ud)
 	return 0;
 }
 
+/* Keep what others need to reach us fresh: re-publish the identity twice
+ * per TTL and top the prekey pool up once half of it is used or stale.
+ * Only after the user published once (`dmp identity publish`). */
+static void maintain(struct dmp_engine *e, int64_t now)
+{
+	struct dmp_store_identity id;
+	int have, rc = 0;
+
+	if (dmp_store_identity_get(e->st, &id) < 0 || id.published == 0) {
+		return;
+	}
+	if (now - id.published > IDENTITY_REPUBLISH) {
+		rc = dmp_engine_identity_publish(e);
+	} else {
+		have = dmp_store_prekey_count(e->st, now + 3600);
+		if (have >= 0 && have < e->conf.pool_size / 2) {
+			rc = dmp_engine_prekeys_refresh(e);
+		}
+	}
+	if (rc < 0) {
+		DMP_LOG_W("identity/prekey upkeep: %s", dmp_strerror(rc));
+	}
+}
+
 int dmp_engine_poll(struct dmp_engine *e)
 {
 	struct zones *z;
@@ -1868,6 +1893,9 @@ int dmp_engine_poll(struct dmp_engine *e)
 	(void)dmp_store_replay_reap(e->st, now);
 	(void)dmp_store_cache_reap(e->st, now);
 	e->last_poll = now;
+	if (answered > 0) {
+		maintain(e, now);
+	}
 	e->state = failed == 0	   ? DMP_ENGINE_ONLINE
 		   : answered == 0 ? DMP_ENGINE_OFFLINE
 				   : DMP_ENGINE_DEGRADED;
