@@ -288,6 +288,18 @@ static void test_store_caches(struct dmp_store *st)
 	ok(seen[1] == 0 && seen[2] > 0 && seen[3] > 0,
 	   "pick is random among prekeys alive at min_exp (%d %d %d)", seen[1],
 	   seen[2], seen[3]);
+	is_int(dmp_store_contact_prekey_drop(st, spk, 2), 0, "use prekey 2");
+	for (int i = 0; i < 10; i++) {
+		ok(dmp_store_contact_prekey_pick(st, spk, NOW + 500, &got) ==
+			   0 &&
+		       got.prekey_id == 3,
+		   "used prekey never picked again");
+	}
+	is_int(dmp_store_contact_prekeys_replace(st, spk, pk, 3), 0,
+	       "refresh re-reads all three");
+	ok(dmp_store_contact_prekey_pick(st, spk, NOW + 500, &got) == 0 &&
+	       got.prekey_id == 3,
+	   "used mark survives a refresh");
 	is_int(dmp_store_contact_prekeys_replace(st, spk, pk, 1), 0,
 	       "replace with one");
 	is_int(dmp_store_contact_prekey_count(st, spk, 0), 1,

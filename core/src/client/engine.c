@@ -1240,6 +1240,11 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	}
 	rc = dmp_store_outbox_add(e->st, r.msg_id, c.alias, len, body, recs,
 				  (int)r.n_records, r.exp, now, &qid);
+	if (rc == 0 && have_pk) {
+		/* One-time: never use the same prekey twice. */
+		(void)dmp_store_contact_prekey_drop(e->st, c.ed25519_pk,
+						    pk.prekey_id);
+	}
 	if (rc == 0) {
 		char d[96];
 
@@ -1377,6 +1382,76 @@ static int64_t backoff(int attempts)
 	return d + (int64_t)(j % (uint32_t)(d / 4 + 1));
 }
 
+struct contact_list {
+	struct dmp_store_contact *v;
+	size_t n, cap;
+};
+
+static int collect_contact(const struct dmp_store_contact *c, void *ud)
+{
+	struct contact_list *l = ud;
+
+	if (c->blocked) {
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		void *nv = dmp_realloc(l->v, cap * sizeof(*l->v));
+
+		if (!nv) {
+			return 1;
+		}
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *c;
+	return 0;
+}
+
+/* Re-read every contact's prekey pool in one batch, so the next submit()
+ * has fresh one-time keys without touching the network itself. */
+static void refresh_prekey_caches(struct dmp_engine *e)
+{
+	struct contact_list l = {0};
+	char(*names)[DMP_NAME_MAX] = NULL;
+	const char **q = NULL;
+	struct dmp_resolver_result *res = NULL;
+	struct dmp_resolver *r = dmp_engine_resolver(e);
+	size_t n = 0;
+
+	if (!r || dmp_store_contact_each(e->st, collect_contact, &l) < 0 ||
+	    l.n == 0) {
+		goto out;
+	}
+	names = dmp_calloc(l.n, sizeof(*names));
+	q = dmp_calloc(l.n, sizeof(*q));
+	res = dmp_calloc(l.n, sizeof(*res));
+	if (!names || !q || !res) {
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (prekey_name(names[i], sizeof(names[i]), &l.v[i]) < 0) {
+			goto out;
+		}
+		q[i] = names[i];
+	}
+	n = l.n;
+	if (dmp_resolver_query_batch(r, q, n, res, BATCH_TIMEOUT_MS, NULL,
+				     NULL) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			(void)cache_prekeys(e, l.v[i].ed25519_pk, &res[i]);
+		}
+	}
+out:
+	for (size_t i = 0; res && i < n; i++) {
+		dmp_resolver_result_clear(&res[i]);
+	}
+	dmp_free(names);
+	dmp_free(q);
+	dmp_free(res);
+	dmp_free(l.v);
+}
+
 int dmp_engine_publish(struct dmp_engine *e)
 {
 	struct pending p = {0};
@@ -1473,6 +1548,9 @@ int dmp_engine_publish(struct dmp_engine *e)
 		writer_close(&w);
 	}
 	dmp_free(p.v);
+	if (reached) {
+		refresh_prekey_caches(e);
+	}
 	if (tried > 0) {
 		e->state =
 		    reached ? (last ? DMP_ENGINE_DEGRADED : DMP_ENGINE_ONLINE)
