@@ -122,6 +122,16 @@ static void emit(struct dmp_engine *e, enum dmp_event_kind kind,
 	}
 }
 
+static void set_state(struct dmp_engine *e, enum dmp_engine_state s)
+{
+	static const char *const names[] = {"online", "degraded", "offline"};
+
+	if (s != e->state) {
+		e->state = s;
+		emit(e, DMP_EV_STATE, NULL, NULL, 0, names[s]);
+	}
+}
+
 /* ---- paths and Maildirs -------------------------------------------------- */
 
 static int mkdir_0700(const char *p)
@@ -1552,9 +1562,9 @@ int dmp_engine_publish(struct dmp_engine *e)
 		refresh_prekey_caches(e);
 	}
 	if (tried > 0) {
-		e->state =
-		    reached ? (last ? DMP_ENGINE_DEGRADED : DMP_ENGINE_ONLINE)
-			    : DMP_ENGINE_OFFLINE;
+		set_state(e, reached ? (last ? DMP_ENGINE_DEGRADED
+					     : DMP_ENGINE_ONLINE)
+				     : DMP_ENGINE_OFFLINE);
 	}
 	if (tried > 0 && !reached && last < 0) {
 		return last;
@@ -1974,9 +1984,9 @@ int dmp_engine_poll(struct dmp_engine *e)
 	if (answered > 0) {
 		maintain(e, now);
 	}
-	e->state = failed == 0	   ? DMP_ENGINE_ONLINE
-		   : answered == 0 ? DMP_ENGINE_OFFLINE
-				   : DMP_ENGINE_DEGRADED;
+	set_state(e, failed == 0     ? DMP_ENGINE_ONLINE
+		     : answered == 0 ? DMP_ENGINE_OFFLINE
+				     : DMP_ENGINE_DEGRADED);
 	rc = answered == 0 ? DMP_EUNREACHABLE : delivered;
 	if (answered == 0) {
 		e->errors++;
