@@ -1585,6 +1585,57 @@ static void reject(struct dmp_engine *e, const char *peer,
 	emit(e, DMP_EV_REJECTED, peer, msg_id, code, d);
 }
 
+/*
+ * The DMPv2 label check (PROTOCOL.md 4.5): does the identity published
+ * for the claimed address carry the manifest's signing key? Anchored form
+ * first (dmp.<host>, username must match), then id-<h16(user)>.<host>.
+ * @return 1 if it does
+ */
+static int label_check(struct dmp_engine *e, const char *addr,
+		       const uint8_t spk[32])
+{
+	char names[2][DMP_NAME_MAX], user[DMP_ADDR_MAX + 1];
+	const char *q[2] = {names[0], names[1]};
+	const char *at = strchr(addr, '@');
+	struct dmp_resolver_result res[2];
+	struct dmp_resolver *r = dmp_engine_resolver(e);
+	int match = 0;
+
+	if (!at || !r || (size_t)(at - addr) >= sizeof(user)) {
+		return 0;
+	}
+	snprintf(user, sizeof(user), "%.*s", (int)(at - addr), addr);
+	if (dmp_name_identity_anchored(names[0], sizeof(names[0]), at + 1) <
+		0 ||
+	    dmp_name_identity(names[1], sizeof(names[1]), user, strlen(user),
+			      at + 1) < 0) {
+		return 0;
+	}
+	memset(res, 0, sizeof(res));
+	if (dmp_resolver_query_batch(r, q, 2, res, BATCH_TIMEOUT_MS, NULL,
+				     NULL) < 0) {
+		return 0;
+	}
+	for (int i = 0; i < 2 && !match; i++) {
+		for (size_t j = 0; res[i].err == 0 && j < res[i].answer.n;
+		     j++) {
+			struct dmp_identity_record rec;
+
+			if (dmp_identity_parse_verify(
+				&rec, res[i].answer.values[j],
+				res[i].answer.lens[j], user,
+				strlen(user)) == 0 &&
+			    memcmp(rec.ed25519_spk, spk, 32) == 0) {
+				match = 1;
+				break;
+			}
+		}
+	}
+	dmp_resolver_result_clear(&res[0]);
+	dmp_resolver_result_clear(&res[1]);
+	return match;
+}
+
 /* Write the message to its Maildir under the name planned in the store. */
 static int deliver(struct dmp_engine *e, const struct dmp_manifest *m,
 		   int folder, const struct dmp_store_contact *c,
@@ -1622,9 +1673,11 @@ static int deliver(struct dmp_engine *e, const struct dmp_manifest *m,
 	if (c) {
 		snprintf(from, sizeof(from), "%s <%s>", c->alias, c->address);
 	} else if (env->has_from) {
-		snprintf(from, sizeof(from),
-			 "<%s> (claimed by the sender, not verified)",
-			 env->from);
+		snprintf(from, sizeof(from), "<%s> (%s)", env->from,
+			 label_check(e, env->from, m->sender_spk)
+			     ? "claimed by the sender; its published identity "
+			       "has this key, but it is not a contact"
+			     : "claimed by the sender, not verified");
 	} else {
 		snprintf(from, sizeof(from), "unknown-%.16s@unknown", spkhex);
 	}
