@@ -211,3 +211,28 @@ def test_help_everywhere(tmp_path):
                  ["resolvers", "--help"]):
         r = u.run(*args)
         assert r.returncode == 0 and "usage" in r.stdout_text, args
+
+
+def test_clock_skew_reported(tmp_path, started):
+    alice = User(tmp_path, "alice", started)
+    wait_keys()
+    r = alice.run("identity", "publish",
+                  env={"DMP_FAKE_NOW": str(int(time.time()) - 3600)})
+    assert r.returncode == 8, (r.returncode, r.stderr_text)
+    assert "clock skew" in r.stderr_text
+
+
+def test_recv_watch_prints_new_messages(tmp_path, started):
+    alice, bob = pair(tmp_path, started)
+    p = bob.popen("recv", "--watch", "--interval", "1")
+    try:
+        time.sleep(1.5)
+        assert alice.send("bob", b"watched message").returncode == 0
+        deadline = time.time() + 15
+        while time.time() < deadline and not bob.maildir("inbox"):
+            time.sleep(0.2)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=15)
+    assert p.returncode == 0, err
+    assert b"watched message" in out and b"From: alice" in out

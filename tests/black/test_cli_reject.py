@@ -136,7 +136,9 @@ def test_unpinned_sender_goes_to_intro(trio):
     intro = bob.maildir("intro")
     assert [b for _, b in intro] == [b"hi bob, you don't know me"]
     head = intro[0][0]
-    assert "carol@mesh.test" in head and "not verified" in head
+    # The claimed address is checked against its published identity
+    # (PROTOCOL.md 4.5 label check) but carol is still not a contact.
+    assert "carol@mesh.test" in head and "not a contact" in head
     assert "X-DMP-Verified: no" in head
     assert "[intro" in r.stdout_text
     assert any(" INTRO " in l for l in bob.events())
@@ -164,3 +166,18 @@ def test_reasons_are_distinct(trio):
     _, _, bob, _ = trio
     r = bob.run("status", passphrase="wrong one")
     assert r.returncode == 3 and "wrong passphrase" in r.stderr_text
+
+
+def test_intro_with_a_false_from_claim(trio, tmp_path):
+    node, alice, bob, carol = trio
+    mallory = User(tmp_path, "mallory", node)
+    wait_keys()
+    mallory.add_contact(bob)
+    # Mallory claims carol's address in the DMPv2 envelope.
+    mallory.set_config("identity.username", "carol")
+    assert mallory.send("bob", b"it's me, carol").returncode == 0
+    bob.recv()
+    intro = bob.maildir("intro")
+    assert [b for _, b in intro] == [b"it's me, carol"]
+    assert "carol@mesh.test" in intro[0][0]
+    assert "not verified" in intro[0][0]

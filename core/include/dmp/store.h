@@ -240,12 +240,16 @@ int dmp_store_contact_prekeys_replace(struct dmp_store *st,
 				      const uint8_t spk[32],
 				      const struct dmp_store_contact_prekey *pk,
 				      size_t n);
-/** A random cached prekey of @p spk with exp >= @p min_exp.
+/** A random cached, unused prekey of @p spk with exp >= @p min_exp.
  *  @return 0, DMP_ENOENT or DMP_ESTORE */
 DMP_MUST_CHECK int
 dmp_store_contact_prekey_pick(struct dmp_store *st, const uint8_t spk[32],
 			      int64_t min_exp,
 			      struct dmp_store_contact_prekey *out);
+/** Mark one cached prekey used: pick() never offers it again, even after
+ *  a refresh re-reads it from DNS (one-time keys). Kept until its exp. */
+int dmp_store_contact_prekey_drop(struct dmp_store *st, const uint8_t spk[32],
+				  uint32_t prekey_id);
 /** Number of cached prekeys of @p spk unexpired at @p now. */
 int dmp_store_contact_prekey_count(struct dmp_store *st, const uint8_t spk[32],
 				   int64_t now);

@@ -45,7 +45,8 @@
 #define PREKEY_MARGIN 600
 #define RETRY_BASE 15
 #define RETRY_MAX 3600
-#define REJECT_KEEP 86400 /* how long a judged bad value stays judged */
+#define REJECT_KEEP 86400	 /* how long a judged bad value stays judged */
+#define IDENTITY_REPUBLISH 43200 /* half the identity record's TTL */
 
 struct dmp_engine {
 	char home[HOME_PATH_MAX];
@@ -118,6 +119,16 @@ static void emit(struct dmp_engine *e, enum dmp_event_kind kind,
 	}
 	if (e->on_event) {
 		e->on_event(&ev, e->ud);
+	}
+}
+
+static void set_state(struct dmp_engine *e, enum dmp_engine_state s)
+{
+	static const char *const names[] = {"online", "degraded", "offline"};
+
+	if (s != e->state) {
+		e->state = s;
+		emit(e, DMP_EV_STATE, NULL, NULL, 0, names[s]);
 	}
 }
 
@@ -625,18 +636,82 @@ struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
 	return e->res;
 }
 
-static int update_conn(struct dmp_engine *e, struct dmp_update_conn **c,
+/*
+ * Writes fan out to every configured node and succeed on a majority
+ * ((N+1)/2, the reference's FanoutWriter quorum, PROTOCOL.md 7.7). A node
+ * that does not answer is skipped for the rest of the writer's life, so a
+ * dead node costs one timeout per pass, not one per record.
+ */
+struct writer {
+	struct dmp_update_conn *c[DMP_CFG_LIST_MAX];
+	int dead[DMP_CFG_LIST_MAX];
+	unsigned n;
+};
+
+static void writer_close(struct writer *w)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		dmp_update_conn_free(w->c[i]);
+	}
+	memset(w, 0, sizeof(*w));
+}
+
+static int writer_open(struct dmp_engine *e, struct writer *w,
 		       unsigned attempts)
 {
 	struct dmp_update_opts o;
+	int rc = 0;
 
+	memset(w, 0, sizeof(*w));
 	dmp_update_opts_default(&o);
 	o.timeout_ms = (unsigned)e->conf.timeout_ms * 2;
 	if (attempts) {
 		o.attempts = attempts;
 	}
-	return dmp_update_conn_new(c, e->conf.nodes.v[0], e->conf.domain,
-				   e->tsig, &o);
+	if (e->conf.nodes.n == 0) {
+		return DMP_ECONFIG;
+	}
+	for (unsigned i = 0; i < e->conf.nodes.n && rc == 0; i++) {
+		rc = dmp_update_conn_new(&w->c[i], e->conf.nodes.v[i],
+					 e->conf.domain, e->tsig, &o);
+		w->n = i + 1;
+	}
+	if (rc < 0) {
+		DMP_LOG_E("config: bad node address in network.nodes");
+		writer_close(w);
+		return DMP_ECONFIG;
+	}
+	return 0;
+}
+
+/* @return 0 once a majority accepted, else the most telling failure (an
+ * answer beats silence: "wrong TSIG secret" over "node unreachable"). */
+static int writer_send(struct dmp_engine *e, struct writer *w,
+		       const struct dmp_update_rr *ops, size_t n)
+{
+	unsigned ok = 0, need = (w->n + 1) / 2;
+	int err = DMP_EUNREACHABLE;
+
+	for (unsigned i = 0; i < w->n; i++) {
+		int rc;
+
+		if (w->dead[i]) {
+			continue;
+		}
+		rc =
+		    dmp_update_send(w->c[i], ops, n, (uint64_t)now_of(e), NULL);
+		if (rc == 0) {
+			ok++;
+			continue;
+		}
+		DMP_LOG_I("node %s: %s", e->conf.nodes.v[i], dmp_strerror(rc));
+		if (rc == DMP_EUNREACHABLE || rc == DMP_ETIMEDOUT) {
+			w->dead[i] = 1;
+		} else {
+			err = rc;
+		}
+	}
+	return ok >= need && ok > 0 ? 0 : err;
 }
 
 static int codec(struct dmp_engine *e, struct dmp_codec **c)
@@ -708,8 +783,7 @@ int dmp_engine_prekey_import(struct dmp_engine *e, uint32_t id,
 
 /* Make up to @p want new prekeys, store them (sealed) and publish them in
  * one UPDATE over @p c. Returns how many were published. */
-static int prekeys_add(struct dmp_engine *e, struct dmp_update_conn *c,
-		       int want)
+static int prekeys_add(struct dmp_engine *e, struct writer *c, int want)
 {
 	char owner[DMP_NAME_MAX];
 	uint8_t sk[DMP_ED25519_SK_BYTES];
@@ -773,8 +847,7 @@ static int prekeys_add(struct dmp_engine *e, struct dmp_update_conn *c,
 	}
 	dmp_wipe(sk, sizeof(sk));
 	if (n > 0) {
-		int urc =
-		    dmp_update_send(c, ops, (size_t)n, (uint64_t)now, NULL);
+		int urc = writer_send(e, c, ops, (size_t)n);
 
 		if (urc < 0) {
 			/* Unpublished secrets would only shrink the pool. */
@@ -793,7 +866,7 @@ out:
 	return rc < 0 && n == 0 ? rc : n;
 }
 
-static int prekeys_topup(struct dmp_engine *e, struct dmp_update_conn *c)
+static int prekeys_topup(struct dmp_engine *e, struct writer *c)
 {
 	int have;
 
@@ -809,7 +882,7 @@ static int prekeys_topup(struct dmp_engine *e, struct dmp_update_conn *c)
 int dmp_engine_identity_publish(struct dmp_engine *e)
 {
 	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
-	struct dmp_update_conn *c = NULL;
+	struct writer w;
 	struct dmp_update_rr ops[2];
 	int rc;
 
@@ -822,7 +895,7 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 	if (rc < 0) {
 		return rc;
 	}
-	rc = update_conn(e, &c, 0);
+	rc = writer_open(e, &w, 0);
 	if (rc < 0) {
 		return rc;
 	}
@@ -831,13 +904,13 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 	    (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
 	ops[1] = (struct dmp_update_rr){DMP_UPDATE_ADD, owner, 86400, value,
 					strlen(value)};
-	rc = dmp_update_send(c, ops, 2, (uint64_t)now_of(e), NULL);
+	rc = writer_send(e, &w, ops, 2);
 	if (rc == 0) {
 		(void)dmp_store_identity_set_published(e->st, now_of(e));
-		rc = prekeys_topup(e, c);
+		rc = prekeys_topup(e, &w);
 		rc = rc < 0 ? rc : 0;
 	}
-	dmp_update_conn_free(c);
+	writer_close(&w);
 	if (rc == 0) {
 		emit(e, DMP_EV_IDENTITY, e->address, NULL, 0,
 		     "identity and prekeys published");
@@ -847,14 +920,14 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 
 int dmp_engine_prekeys_refresh(struct dmp_engine *e)
 {
-	struct dmp_update_conn *c = NULL;
-	int rc = update_conn(e, &c, 0);
+	struct writer w;
+	int rc = writer_open(e, &w, 0);
 
 	if (rc < 0) {
 		return rc;
 	}
-	rc = prekeys_topup(e, c);
-	dmp_update_conn_free(c);
+	rc = prekeys_topup(e, &w);
+	writer_close(&w);
 	if (rc > 0) {
 		emit(e, DMP_EV_IDENTITY, e->address, NULL, 0,
 		     "prekeys published");
@@ -1177,6 +1250,11 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	}
 	rc = dmp_store_outbox_add(e->st, r.msg_id, c.alias, len, body, recs,
 				  (int)r.n_records, r.exp, now, &qid);
+	if (rc == 0 && have_pk) {
+		/* One-time: never use the same prekey twice. */
+		(void)dmp_store_contact_prekey_drop(e->st, c.ed25519_pk,
+						    pk.prekey_id);
+	}
 	if (rc == 0) {
 		char d[96];
 
@@ -1314,10 +1392,81 @@ static int64_t backoff(int attempts)
 	return d + (int64_t)(j % (uint32_t)(d / 4 + 1));
 }
 
+struct contact_list {
+	struct dmp_store_contact *v;
+	size_t n, cap;
+};
+
+static int collect_contact(const struct dmp_store_contact *c, void *ud)
+{
+	struct contact_list *l = ud;
+
+	if (c->blocked) {
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		void *nv = dmp_realloc(l->v, cap * sizeof(*l->v));
+
+		if (!nv) {
+			return 1;
+		}
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *c;
+	return 0;
+}
+
+/* Re-read every contact's prekey pool in one batch, so the next submit()
+ * has fresh one-time keys without touching the network itself. */
+static void refresh_prekey_caches(struct dmp_engine *e)
+{
+	struct contact_list l = {0};
+	char(*names)[DMP_NAME_MAX] = NULL;
+	const char **q = NULL;
+	struct dmp_resolver_result *res = NULL;
+	struct dmp_resolver *r = dmp_engine_resolver(e);
+	size_t n = 0;
+
+	if (!r || dmp_store_contact_each(e->st, collect_contact, &l) < 0 ||
+	    l.n == 0) {
+		goto out;
+	}
+	names = dmp_calloc(l.n, sizeof(*names));
+	q = dmp_calloc(l.n, sizeof(*q));
+	res = dmp_calloc(l.n, sizeof(*res));
+	if (!names || !q || !res) {
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (prekey_name(names[i], sizeof(names[i]), &l.v[i]) < 0) {
+			goto out;
+		}
+		q[i] = names[i];
+	}
+	n = l.n;
+	if (dmp_resolver_query_batch(r, q, n, res, BATCH_TIMEOUT_MS, NULL,
+				     NULL) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			(void)cache_prekeys(e, l.v[i].ed25519_pk, &res[i]);
+		}
+	}
+out:
+	for (size_t i = 0; res && i < n; i++) {
+		dmp_resolver_result_clear(&res[i]);
+	}
+	dmp_free(names);
+	dmp_free(q);
+	dmp_free(res);
+	dmp_free(l.v);
+}
+
 int dmp_engine_publish(struct dmp_engine *e)
 {
 	struct pending p = {0};
-	struct dmp_update_conn *c = NULL;
+	struct writer w;
+	int have_w = 0;
 	int64_t now = now_of(e);
 	int done = 0, tried = 0, reached = 0, rc, last = 0;
 
@@ -1346,12 +1495,13 @@ int dmp_engine_publish(struct dmp_engine *e)
 		if (m->next_attempt > now) {
 			continue;
 		}
-		if (!c) {
-			rc = update_conn(e, &c, 0);
+		if (!have_w) {
+			rc = writer_open(e, &w, 0);
 			if (rc < 0) {
 				last = rc;
 				break;
 			}
+			have_w = 1;
 		}
 		tried++;
 		(void)dmp_store_outbox_set_state(
@@ -1368,9 +1518,11 @@ int dmp_engine_publish(struct dmp_engine *e)
 			if (r.v[j].published) {
 				continue;
 			}
-			err = dmp_update_add(c, r.v[j].name, r.v[j].ttl,
-					     r.v[j].value, (uint64_t)now_of(e),
-					     NULL);
+			struct dmp_update_rr op = {DMP_UPDATE_ADD, r.v[j].name,
+						   r.v[j].ttl, r.v[j].value,
+						   strlen(r.v[j].value)};
+
+			err = writer_send(e, &w, &op, 1);
 			if (err < 0) {
 				break;
 			}
@@ -1393,11 +1545,6 @@ int dmp_engine_publish(struct dmp_engine *e)
 			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
 			    dmp_strerror(err));
 			emit(e, DMP_EV_RETRY, m->recipient, m->msg_id, err, d);
-			if (err == DMP_EUNREACHABLE) {
-				/* The node is down: the rest would wait too. */
-				dmp_update_conn_free(c);
-				c = NULL;
-			}
 			continue;
 		}
 		(void)dmp_store_outbox_set_state(e->st, m->id,
@@ -1407,12 +1554,17 @@ int dmp_engine_publish(struct dmp_engine *e)
 		     "published");
 		done++;
 	}
-	dmp_update_conn_free(c);
+	if (have_w) {
+		writer_close(&w);
+	}
 	dmp_free(p.v);
+	if (reached) {
+		refresh_prekey_caches(e);
+	}
 	if (tried > 0) {
-		e->state =
-		    reached ? (last ? DMP_ENGINE_DEGRADED : DMP_ENGINE_ONLINE)
-			    : DMP_ENGINE_OFFLINE;
+		set_state(e, reached ? (last ? DMP_ENGINE_DEGRADED
+					     : DMP_ENGINE_ONLINE)
+				     : DMP_ENGINE_OFFLINE);
 	}
 	if (tried > 0 && !reached && last < 0) {
 		return last;
@@ -1431,6 +1583,57 @@ static void reject(struct dmp_engine *e, const char *peer,
 	snprintf(d, sizeof(d), "%s (%s)", dmp_strerror(code), where);
 	DMP_LOG_W("rejected: %s", d);
 	emit(e, DMP_EV_REJECTED, peer, msg_id, code, d);
+}
+
+/*
+ * The DMPv2 label check (PROTOCOL.md 4.5): does the identity published
+ * for the claimed address carry the manifest's signing key? Anchored form
+ * first (dmp.<host>, username must match), then id-<h16(user)>.<host>.
+ * @return 1 if it does
+ */
+static int label_check(struct dmp_engine *e, const char *addr,
+		       const uint8_t spk[32])
+{
+	char names[2][DMP_NAME_MAX], user[DMP_ADDR_MAX + 1];
+	const char *q[2] = {names[0], names[1]};
+	const char *at = strchr(addr, '@');
+	struct dmp_resolver_result res[2];
+	struct dmp_resolver *r = dmp_engine_resolver(e);
+	int match = 0;
+
+	if (!at || !r || (size_t)(at - addr) >= sizeof(user)) {
+		return 0;
+	}
+	snprintf(user, sizeof(user), "%.*s", (int)(at - addr), addr);
+	if (dmp_name_identity_anchored(names[0], sizeof(names[0]), at + 1) <
+		0 ||
+	    dmp_name_identity(names[1], sizeof(names[1]), user, strlen(user),
+			      at + 1) < 0) {
+		return 0;
+	}
+	memset(res, 0, sizeof(res));
+	if (dmp_resolver_query_batch(r, q, 2, res, BATCH_TIMEOUT_MS, NULL,
+				     NULL) < 0) {
+		return 0;
+	}
+	for (int i = 0; i < 2 && !match; i++) {
+		for (size_t j = 0; res[i].err == 0 && j < res[i].answer.n;
+		     j++) {
+			struct dmp_identity_record rec;
+
+			if (dmp_identity_parse_verify(
+				&rec, res[i].answer.values[j],
+				res[i].answer.lens[j], user,
+				strlen(user)) == 0 &&
+			    memcmp(rec.ed25519_spk, spk, 32) == 0) {
+				match = 1;
+				break;
+			}
+		}
+	}
+	dmp_resolver_result_clear(&res[0]);
+	dmp_resolver_result_clear(&res[1]);
+	return match;
 }
 
 /* Write the message to its Maildir under the name planned in the store. */
@@ -1470,9 +1673,11 @@ static int deliver(struct dmp_engine *e, const struct dmp_manifest *m,
 	if (c) {
 		snprintf(from, sizeof(from), "%s <%s>", c->alias, c->address);
 	} else if (env->has_from) {
-		snprintf(from, sizeof(from),
-			 "<%s> (claimed by the sender, not verified)",
-			 env->from);
+		snprintf(from, sizeof(from), "<%s> (%s)", env->from,
+			 label_check(e, env->from, m->sender_spk)
+			     ? "claimed by the sender; its published identity "
+			       "has this key, but it is not a contact"
+			     : "claimed by the sender, not verified");
 	} else {
 		snprintf(from, sizeof(from), "unknown-%.16s@unknown", spkhex);
 	}
@@ -1493,7 +1698,7 @@ static int deliver(struct dmp_engine *e, const struct dmp_manifest *m,
 static void prekey_delete(struct dmp_engine *e, uint32_t id)
 {
 	char wire[DMP_PREKEY_WIRE_LEN + 8], owner[DMP_NAME_MAX];
-	struct dmp_update_conn *c = NULL;
+	struct writer w;
 	struct dmp_update_rr op;
 
 	if (dmp_store_prekey_consume(e->st, id, wire, sizeof(wire)) < 0 ||
@@ -1502,17 +1707,17 @@ static void prekey_delete(struct dmp_engine *e, uint32_t id)
 	}
 	if (dmp_name_prekeys(owner, sizeof(owner), e->conf.username,
 			     strlen(e->conf.username), e->conf.domain) < 0 ||
-	    update_conn(e, &c, 1) < 0) {
+	    writer_open(e, &w, 1) < 0) {
 		return;
 	}
 	op = (struct dmp_update_rr){DMP_UPDATE_DELETE_VALUE, owner, 0, wire,
 				    strlen(wire)};
 	/* Best effort (4.6): the secret is gone either way. */
-	if (dmp_update_send(c, &op, 1, (uint64_t)now_of(e), NULL) < 0) {
+	if (writer_send(e, &w, &op, 1) < 0) {
 		DMP_LOG_I("prekey %u: DNS delete failed (it expires anyway)",
 			  id);
 	}
-	dmp_update_conn_free(c);
+	writer_close(&w);
 }
 
 /* One manifest value found at @p name in @p zone. Returns 1 if a message
@@ -1724,6 +1929,30 @@ static int add_zone(const struct dmp_store_contact *c, void *ud)
 	return 0;
 }
 
+/* Keep what others need to reach us fresh: re-publish the identity twice
+ * per TTL and top the prekey pool up once half of it is used or stale.
+ * Only after the user published once (`dmp identity publish`). */
+static void maintain(struct dmp_engine *e, int64_t now)
+{
+	struct dmp_store_identity id;
+	int have, rc = 0;
+
+	if (dmp_store_identity_get(e->st, &id) < 0 || id.published == 0) {
+		return;
+	}
+	if (now - id.published > IDENTITY_REPUBLISH) {
+		rc = dmp_engine_identity_publish(e);
+	} else {
+		have = dmp_store_prekey_count(e->st, now + 3600);
+		if (have >= 0 && have < e->conf.pool_size / 2) {
+			rc = dmp_engine_prekeys_refresh(e);
+		}
+	}
+	if (rc < 0) {
+		DMP_LOG_W("identity/prekey upkeep: %s", dmp_strerror(rc));
+	}
+}
+
 int dmp_engine_poll(struct dmp_engine *e)
 {
 	struct zones *z;
@@ -1805,9 +2034,12 @@ int dmp_engine_poll(struct dmp_engine *e)
 	(void)dmp_store_replay_reap(e->st, now);
 	(void)dmp_store_cache_reap(e->st, now);
 	e->last_poll = now;
-	e->state = failed == 0	   ? DMP_ENGINE_ONLINE
-		   : answered == 0 ? DMP_ENGINE_OFFLINE
-				   : DMP_ENGINE_DEGRADED;
+	if (answered > 0) {
+		maintain(e, now);
+	}
+	set_state(e, failed == 0     ? DMP_ENGINE_ONLINE
+		     : answered == 0 ? DMP_ENGINE_OFFLINE
+				     : DMP_ENGINE_DEGRADED);
 	rc = answered == 0 ? DMP_EUNREACHABLE : delivered;
 	if (answered == 0) {
 		e->errors++;

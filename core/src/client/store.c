@@ -62,6 +62,9 @@ static const char *const migrations[] = {
     "  spk BLOB NOT NULL, prekey_id INTEGER NOT NULL,"
     "  x25519_pk BLOB NOT NULL, exp INTEGER NOT NULL,"
     "  PRIMARY KEY (spk, prekey_id));"
+    "CREATE TABLE contact_prekey_used ("
+    "  spk BLOB NOT NULL, prekey_id INTEGER NOT NULL,"
+    "  exp INTEGER NOT NULL, PRIMARY KEY (spk, prekey_id));"
     "CREATE TABLE delivery ("
     "  spk BLOB NOT NULL, msg_id BLOB NOT NULL, folder TEXT NOT NULL,"
     "  file TEXT NOT NULL, exp INTEGER NOT NULL,"
@@ -1102,9 +1105,12 @@ int dmp_store_contact_prekey_pick(struct dmp_store *st, const uint8_t spk[32],
 				  struct dmp_store_contact_prekey *out)
 {
 	sqlite3_stmt *q;
-	int rc = prepare(st, &q,
-			 "SELECT prekey_id, x25519_pk, exp FROM contact_prekey "
-			 "WHERE spk = ? AND exp >= ? ORDER BY random() LIMIT 1");
+	int rc =
+	    prepare(st, &q,
+		    "SELECT prekey_id, x25519_pk, exp FROM contact_prekey p "
+		    "WHERE spk = ?1 AND exp >= ?2 AND NOT EXISTS (SELECT 1 "
+		    "FROM contact_prekey_used u WHERE u.spk = ?1 AND "
+		    "u.prekey_id = p.prekey_id) ORDER BY random() LIMIT 1");
 
 	memset(out, 0, sizeof(*out));
 	if (rc < 0) {
@@ -1145,7 +1151,25 @@ int dmp_store_contact_prekey_count(struct dmp_store *st, const uint8_t spk[32],
 	return rc;
 }
 
-/* ---- planned deliveries ---------------------------------------------------- */
+int dmp_store_contact_prekey_drop(struct dmp_store *st, const uint8_t spk[32],
+				  uint32_t prekey_id)
+{
+	sqlite3_stmt *q;
+	int rc = prepare(st, &q,
+			 "INSERT OR IGNORE INTO contact_prekey_used (spk, "
+			 "prekey_id, exp) SELECT spk, prekey_id, exp FROM "
+			 "contact_prekey WHERE spk = ? AND prekey_id = ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_blob(q, 1, spk, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, prekey_id);
+	return step_done(st, q);
+}
+
+/* ---- planned deliveries ----------------------------------------------------
+ */
 
 int dmp_store_delivery_get(struct dmp_store *st, const uint8_t spk[32],
 			   const uint8_t msg_id[16], char *folder,
@@ -1167,7 +1191,8 @@ int dmp_store_delivery_get(struct dmp_store *st, const uint8_t spk[32],
 		copy_text(file, file_cap, q, 1);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? DMP_ENOENT : store_fail(st, "delivery");
+		rc =
+		    rc == SQLITE_DONE ? DMP_ENOENT : store_fail(st, "delivery");
 	}
 	sqlite3_finalize(q);
 	return rc;
@@ -1178,9 +1203,10 @@ int dmp_store_delivery_put(struct dmp_store *st, const uint8_t spk[32],
 			   const char *file, uint64_t exp)
 {
 	sqlite3_stmt *q;
-	int rc = prepare(st, &q,
-			 "INSERT INTO delivery (spk, msg_id, folder, file, exp) "
-			 "VALUES (?, ?, ?, ?, ?)");
+	int rc =
+	    prepare(st, &q,
+		    "INSERT INTO delivery (spk, msg_id, folder, file, exp) "
+		    "VALUES (?, ?, ?, ?, ?)");
 
 	if (rc < 0) {
 		return rc;
@@ -1193,14 +1219,15 @@ int dmp_store_delivery_put(struct dmp_store *st, const uint8_t spk[32],
 	return step_done(st, q);
 }
 
-/* ---- slot values already judged ---------------------------------------------- */
+/* ---- slot values already judged
+ * ---------------------------------------------- */
 
 int dmp_store_seen_value(struct dmp_store *st, const char *name,
 			 const uint8_t hash[32])
 {
 	sqlite3_stmt *q;
-	int rc = prepare(st, &q,
-			 "SELECT 1 FROM seen_value WHERE name = ? AND hash = ?");
+	int rc = prepare(
+	    st, &q, "SELECT 1 FROM seen_value WHERE name = ? AND hash = ?");
 
 	if (rc < 0) {
 		return rc;
@@ -1234,13 +1261,15 @@ int dmp_store_seen_value_put(struct dmp_store *st, const char *name,
 
 int dmp_store_cache_reap(struct dmp_store *st, int64_t now)
 {
-	int a = delete_where(st, "DELETE FROM contact_prekey WHERE exp < ?",
-			     now);
+	int a =
+	    delete_where(st, "DELETE FROM contact_prekey WHERE exp < ?", now);
 	int b = delete_where(st, "DELETE FROM delivery WHERE exp < ?", now);
 	int c = delete_where(st, "DELETE FROM seen_value WHERE exp < ?", now);
+	int d = delete_where(
+	    st, "DELETE FROM contact_prekey_used WHERE exp < ?", now);
 
-	if (a < 0 || b < 0 || c < 0) {
-		return a < 0 ? a : b < 0 ? b : c;
+	if (a < 0 || b < 0 || c < 0 || d < 0) {
+		return a < 0 ? a : b < 0 ? b : c < 0 ? c : d;
 	}
-	return a + b + c;
+	return a + b + c + d;
 }
