@@ -57,10 +57,10 @@ enum dmp_event_kind {
 struct dmp_event {
 	enum dmp_event_kind kind;
 	int64_t time;
-	const char *peer;	  /* contact alias or address, may be NULL */
-	const uint8_t *msg_id;	  /* 16 bytes, may be NULL */
-	int code;		  /* dmp error code for RETRY/FAILED/REJECTED */
-	const char *detail;	  /* human-readable, never secret */
+	const char *peer;      /* contact alias or address, may be NULL */
+	const uint8_t *msg_id; /* 16 bytes, may be NULL */
+	int code;	       /* dmp error code for RETRY/FAILED/REJECTED */
+	const char *detail;    /* human-readable, never secret */
 };
 
 /** Called synchronously from engine calls; must not call back in. */
@@ -72,7 +72,7 @@ struct dmp_engine_init {
 	const char *domain;	  /* mesh zone of identity and mailbox */
 	const char *const *nodes; /* HOST[:PORT] write targets, NULL-ended */
 	const char *const *resolvers; /* IP[:PORT], NULL-ended; may be NULL */
-	const char *tsig;	  /* hmac-sha256:NAME:SECRET, may be NULL */
+	const char *tsig;	      /* hmac-sha256:NAME:SECRET, may be NULL */
 };
 
 /**
@@ -134,7 +134,8 @@ int dmp_engine_identity_publish(struct dmp_engine *e);
 /** Top the prekey pool up to the configured size; returns how many added. */
 int dmp_engine_prekeys_refresh(struct dmp_engine *e);
 
-/* ---- contacts -------------------------------------------------------------- */
+/* ---- contacts --------------------------------------------------------------
+ */
 
 /**
  * Fetch @p address (user@zone, or a bare username in our domain), verify
@@ -150,7 +151,8 @@ int dmp_engine_contact_remove(struct dmp_engine *e, const char *alias);
 int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
 			     int blocked);
 
-/* ---- send ---------------------------------------------------------------------- */
+/* ---- send
+ * ---------------------------------------------------------------------- */
 
 /**
  * Encrypt @p body for @p contact and queue it durably. Never touches the
@@ -163,10 +165,9 @@ int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
  * @return 0, DMP_ENOENT (no such contact), DMP_EACCES (blocked),
  *         DMP_EFBIG (body too large), DMP_ENOSPC, DMP_ESTORE
  */
-DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e,
-				     const char *contact, const uint8_t *body,
-				     size_t len, uint32_t lifetime,
-				     int64_t *queue_id);
+DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e, const char *contact,
+				     const uint8_t *body, size_t len,
+				     uint32_t lifetime, int64_t *queue_id);
 /**
  * Publish every queued message whose retry time has come: chunks, then the
  * manifest, then claims; on failure schedule a retry with backoff.
@@ -175,7 +176,8 @@ DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e,
  */
 int dmp_engine_publish(struct dmp_engine *e);
 
-/* ---- receive ------------------------------------------------------------------ */
+/* ---- receive
+ * ------------------------------------------------------------------ */
 
 /**
  * One receive pass. Delivers into the Maildirs and emits events.
@@ -184,7 +186,8 @@ int dmp_engine_publish(struct dmp_engine *e);
  */
 int dmp_engine_poll(struct dmp_engine *e);
 
-/* ---- status --------------------------------------------------------------------- */
+/* ---- status
+ * --------------------------------------------------------------------- */
 
 enum dmp_engine_state {
 	DMP_ENGINE_ONLINE,   /* last reads and writes succeeded */

@@ -37,7 +37,7 @@
 #define DMP_CLOCK_SKEW 300ULL
 
 enum dmp_record_type {
-	DMP_REC_UNKNOWN = 0,	/* not DMP, or an unknown v=dmp type */
+	DMP_REC_UNKNOWN = 0, /* not DMP, or an unknown v=dmp type */
 	DMP_REC_CHUNK,
 	DMP_REC_MANIFEST,
 	DMP_REC_IDENTITY,
