@@ -113,7 +113,16 @@ class Mount:
                            capture_output=True, timeout=timeout)
         rc = self.proc.returncode
         self.proc = None
+        self.check_log()
         return rc
+
+    def check_log(self):
+        """Sanitizer builds: a report in dmpfs's output fails the test."""
+        log = open(self.log, errors="replace").read() \
+            if os.path.exists(self.log) else ""
+        for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                    "WARNING: ThreadSanitizer", "runtime error:"):
+            assert bad not in log, log
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -197,12 +206,19 @@ class Mesh:
         return m.start()
 
     def close(self):
+        failed = []
         for m in self.mounts:
             try:
                 m.stop(timeout=20)
-            except Exception:  # keep tearing the rest down
+            except Exception as e:  # keep tearing the rest down
+                failed.append(e)
                 if m.proc:
                     m.proc.kill()
+                    m.proc = None
+                    subprocess.run(["fusermount3", "-uz", m.mnt],
+                                   capture_output=True, timeout=20)
+        if failed:
+            raise failed[0]
 
 
 @pytest.fixture
