@@ -355,7 +355,9 @@ int main(int argc, char *argv[])
 	}
 	snprintf(fs->home, sizeof(fs->home), "%s", dmp_engine_home(probe));
 	dmp_engine_close(probe);
-	if (fuse_opt_add_arg(&args, "-ofsname=dmp,subtype=dmp") != 0) {
+	/* default_permissions: the kernel checks the modes we report, so
+	 * allow_other never opens the mailbox to other users. */
+	if (fuse_opt_add_arg(&args, "-ofsname=dmp,subtype=dmp,default_permissions") != 0) {
 		rc = 1;
 		goto out;
 	}
