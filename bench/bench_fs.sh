@@ -18,7 +18,7 @@ for b in fs/dmpfs tools/dmp tools/dmp-node; do
 done
 [ -e /dev/fuse ] || { echo "needs /dev/fuse" >&2; exit 77; }
 exec /usr/bin/python3 - "$build" "$n" "$n_lat" <<'PY'
-import os, shutil, signal, statistics, subprocess, sys, tempfile, time
+import os, random, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 build, n, n_lat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 DMPFS = os.path.join(build, "fs/dmpfs")
@@ -142,7 +142,10 @@ try:
         f.write(b"latency probe\n" * 20)
     inbox = os.path.join(bm, "inbox", "new")
     lat = []
+    rng = random.Random(1)
     for i in range(n_lat):
+        # Send at a random phase of bob's poll cycle, as a user would.
+        time.sleep(rng.uniform(0, 1.0))
         before = len(os.listdir(inbox))
         t0 = time.perf_counter()
         subprocess.run(["cp", src, os.path.join(am, "outbox", "bob")],

@@ -357,7 +357,8 @@ int main(int argc, char *argv[])
 	dmp_engine_close(probe);
 	/* default_permissions: the kernel checks the modes we report, so
 	 * allow_other never opens the mailbox to other users. */
-	if (fuse_opt_add_arg(&args, "-ofsname=dmp,subtype=dmp,default_permissions") != 0) {
+	if (fuse_opt_add_arg(
+		&args, "-ofsname=dmp,subtype=dmp,default_permissions") != 0) {
 		rc = 1;
 		goto out;
 	}

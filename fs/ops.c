@@ -1086,6 +1086,10 @@ static int open_any(const char *path, struct fuse_file_info *fi, int creating,
 			return -e;
 		}
 		fi->fh = (uintptr_t)h;
+		/* Delivered messages never change in place (Maildir writes a
+		 * new file and renames), and the kernel drops cached pages
+		 * anyway when it sees size or mtime change. */
+		fi->keep_cache = acc == O_RDONLY;
 		return 0;
 	case K_NONE:
 		/* The top directory is read-only; deeper names do not exist. */
