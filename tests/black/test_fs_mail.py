@@ -1,6 +1,7 @@
 """dmpfs end to end: alice and bob each mount their home, talk through a
 real dmp-node on loopback, and use nothing but ordinary shell commands."""
 import os
+import signal
 import subprocess
 import time
 
@@ -291,5 +292,29 @@ def test_kill9_right_after_close_sent_once(mesh):
     # Several more passes on both sides: still one copy.
     time.sleep(4)
     assert inbox_bodies(bm) == [b"exactly once"]
+    wait_for(lambda: am.ls("queue") == [], what="queue drained")
+    assert len(am.messages("sent")) == 1
+
+
+def test_kill9_mid_publish_sent_once(mesh):
+    """The node is frozen, so the publish that the close started is still
+    in flight when dmpfs dies; after the remount the same records go out
+    once."""
+    am, bm = pair(mesh)
+    node = mesh.node
+    node.proc.send_signal(signal.SIGSTOP)
+    try:
+        assert am.write("outbox/bob", b"in flight") == 0
+        time.sleep(0.5)
+        am.kill9()
+    finally:
+        node.proc.send_signal(signal.SIGCONT)
+    with am.user.db() as c:
+        assert c.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
+        c.execute("UPDATE outbox SET next_attempt = 0")
+    am.start()
+    wait_for(lambda: bm.messages("inbox"), timeout=40, what="delivery")
+    time.sleep(4)
+    assert inbox_bodies(bm) == [b"in flight"]
     wait_for(lambda: am.ls("queue") == [], what="queue drained")
     assert len(am.messages("sent")) == 1
