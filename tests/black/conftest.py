@@ -287,6 +287,7 @@ def node_factory(tmp_path):
         # Sanitizer builds: a report in the node's log fails the test.
         log = n.log.read_text(errors="replace") if n.log.exists() else ""
         for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                    "WARNING: ThreadSanitizer",
                     "runtime error:"):
             assert bad not in log, log
 

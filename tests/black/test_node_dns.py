@@ -385,3 +385,133 @@ def test_rate_limit_per_ip(node_factory):
     # A second later one more token is there.
     time.sleep(1.1)
     assert parse(n.udp(q))["rcode"] == 0
+
+
+def test_privilege_drop(tmp_path, node_factory):
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs root to drop privileges")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        import pytest
+        pytest.skip("no user nobody")
+    d = tempfile.mkdtemp(prefix="dmp-priv-")
+    try:
+        os.chmod(d, 0o777)
+        n = node_factory(config="security:\n  user: nobody\n")
+        n.db = os.path.join(d, "node.db")
+        key, _ = n.add_key("a.mesh.test", "mesh.test")
+        os.chown(n.db, nobody.pw_uid, nobody.pw_gid)
+        n.start()
+        st = open("/proc/%d/status" % n.proc.pid).read()
+        uid_line = [l for l in st.splitlines() if l.startswith("Uid:")][0]
+        assert uid_line.split()[1:] == [str(nobody.pw_uid)] * 4
+        r = n.nsupdate(key, "zone mesh.test\nupdate add x.mesh.test 60 "
+                       "TXT \"as nobody\"")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "as nobody" in n.dig("x.mesh.test", "TXT")
+        assert n.stop() == 0
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_axfr_and_knot_secondary(tmp_path, node_factory):
+    import shutil
+    import subprocess
+    from conftest import free_addr
+    khost, kport = free_addr()
+    n = node_factory(config="security:\n  xfr_allow: [127.0.0.1]\n"
+                     "node:\n  ns: [ns1.mesh.test]\n"
+                     "  apex_a: [192.0.2.1]\n"
+                     "network:\n  notify: ['%s:%d']\n" % (khost, kport))
+    key, _ = n.add_key("alice.mesh.test", *SCOPES)
+    n.start()
+    script = "zone mesh.test\n" + "".join(
+        "update add slot-%d.mb-x.mesh.test 300 TXT \"%s\" \"%s\"\n%s" % (
+            i, ("%03d" % i) * 60, "x" * 200, "send\n" if i % 50 == 49 else "")
+        for i in range(300))
+    r = n.nsupdate(key, script)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = n.dig("+tcp", "mesh.test", "AXFR")
+    recs = [l.split(None, 4) for l in out.splitlines()
+            if l and not l.startswith(";")]
+    types = [x[3] for x in recs]
+    assert types[0] == "SOA" and types[-1] == "SOA", types[:3]
+    assert types.count("TXT") == 300 and "NS" in types and "A" in types
+    # 300 x ~300 bytes: more than one message.
+    m = re.search(r"XFR size: (\d+) records \(messages (\d+)", out)
+    assert m and int(m.group(2)) > 1, out[-300:]
+    # Not allowed: from another source address.
+    import socket
+    from conftest import query_wire
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(3)
+    s.bind(("127.0.0.2", 0))
+    s.connect((n.host, n.port))
+    q = query_wire("mesh.test", 252)
+    s.sendall(struct.pack("!H", len(q)) + q)
+    from conftest import tcp_read
+    assert parse(tcp_read(s))["rcode"] == 5
+    s.close()
+
+    # Knot as a secondary.
+    if not shutil.which("knotd"):
+        return
+    kd = tmp_path / "knot"
+    kd.mkdir()
+    (kd / "knot.conf").write_text(
+        "server:\n  rundir: %s\n  listen: %s@%d\n"
+        "database:\n  storage: %s\n"
+        "log:\n  - target: stderr\n    any: info\n"
+        "remote:\n  - id: primary\n    address: %s@%d\n"
+        "    via: 127.0.0.1\n"
+        "acl:\n  - id: notify\n    address: 127.0.0.0/8\n"
+        "    action: notify\n"
+        "zone:\n  - domain: mesh.test\n    storage: %s\n"
+        "    master: primary\n    acl: notify\n" % (
+            kd, khost, kport, kd, n.host, n.port, kd))
+    log = open(tmp_path / "knot.log", "wb")
+    k = subprocess.Popen(["knotd", "-c", str(kd / "knot.conf")],
+                         stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 20
+        got = []
+        while time.time() < deadline:
+            r = subprocess.run(["dig", "+norec", "+short", "+time=1",
+                                "+tries=1", "@" + khost, "-p", str(kport),
+                                "slot-7.mb-x.mesh.test", "TXT"],
+                               capture_output=True, text=True, timeout=10)
+            got = r.stdout.split()
+            if got and got[0].startswith('"'):
+                break
+            time.sleep(0.3)
+        assert "".join(x.strip('"') for x in got) == "007" * 60 + "x" * 200, \
+            (tmp_path / "knot.log").read_text()[-2000:]
+        # A change reaches Knot through NOTIFY and a new transfer.
+        r = n.nsupdate(key, "zone mesh.test\nupdate add "
+                       "slot-1.mb-new.mesh.test 300 TXT \"fresh\"")
+        assert r.returncode == 0
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            r = subprocess.run(["dig", "+norec", "+short", "+time=1",
+                                "+tries=1", "@" + khost, "-p", str(kport),
+                                "slot-1.mb-new.mesh.test", "TXT"],
+                               capture_output=True, text=True, timeout=10)
+            if r.stdout.strip() == '"fresh"':
+                break
+            time.sleep(0.3)
+        assert r.stdout.strip() == '"fresh"', \
+            (tmp_path / "knot.log").read_text()[-2000:]
+    finally:
+        k.terminate()
+        try:
+            k.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            k.kill()
+            k.wait(timeout=5)
+        log.close()

@@ -62,7 +62,7 @@ static void check(struct dmp_rs *rs, const uint8_t *data, size_t size,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dmp_rs *rs = codec();
-	uint8_t block[DMP_CHUNK_BLOCK_BYTES], wire[2048], hash[32] = { 0 };
+	uint8_t block[DMP_CHUNK_BLOCK_BYTES], wire[2048], hash[32] = {0};
 	const char *txt = (const char *)data;
 	size_t len;
 	int fixed = -1;

@@ -27,8 +27,9 @@ static uint8_t full[DMP_ERASURE_MAX_N * 16];
 
 static void arbitrary(const uint8_t *data, size_t size)
 {
-	unsigned n, k, ids[DMP_ERASURE_MAX_N], lowest[DMP_ERASURE_MAX_N];
-	const uint8_t *ptr[DMP_ERASURE_MAX_N];
+	unsigned n, k, ids[DMP_ERASURE_MAX_N] = {0};
+	unsigned lowest[DMP_ERASURE_MAX_N];
+	const uint8_t *ptr[DMP_ERASURE_MAX_N] = {0};
 	size_t slen, count, off = 5;
 	int rc, valid = 1;
 	unsigned have = 0;

@@ -8,6 +8,8 @@
  * clock forward 0-31 s. Properties: the reply fits the transport, keeps
  * the ID, has QR set, and a UDP reply never exceeds the EDNS cap.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +46,8 @@ static void setup(void)
 	strcpy(o.zones[1].name, "sub.mesh.test");
 	strcpy(o.zones[2].name, "other.example");
 	o.n_zones = 3;
+	strcpy(o.xfr_allow[0], "127.0.0.1");
+	o.n_xfr_allow = 1;
 	if (dmp_node_new(&node, &o, NOW_S * 1000) != 0 ||
 	    dmp_node_key_add(node, "alice-e6b58e23-541308.mesh.test", secret,
 			     sizeof(secret), scopes, 3, 0) != 0) {
@@ -119,6 +123,22 @@ static void check(const uint8_t *q, size_t qlen, const uint8_t *resp, int r,
 	}
 }
 
+struct stream_ctx {
+	const uint8_t *q;
+	size_t qlen;
+	int msgs;
+};
+
+/* Every streamed message (AXFR parts included) answers the request. */
+static int stream_out(const uint8_t *msg, size_t len, void *ud)
+{
+	struct stream_ctx *c = ud;
+
+	check(c->q, c->qlen, msg, (int)len, DMP_NODE_TCP, 65535);
+	c->msgs++;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t msg[2][70000], resp[2][65535];
@@ -150,7 +170,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 	}
-	if (parts == 1) {
+	if (parts == 1 && t == DMP_NODE_TCP) {
+		/* TCP goes through the streaming entry point, from an
+		 * address allowed to transfer the zone. */
+		struct sockaddr_in a;
+		struct stream_ctx c = {msg[0], len[0], 0};
+
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(0x7f000001);
+		if (dmp_node_handle_stream(node, msg[0], len[0],
+					   (struct sockaddr *)&a, stream_out,
+					   &c, now) != 0) {
+			abort();
+		}
+	} else if (parts == 1) {
 		int r = dmp_node_handle(node, msg[0], len[0], t, NULL, resp[0],
 					sizeof(resp[0]), now);
 
@@ -159,8 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct dmp_node_msg m[2];
 
 		for (int p = 0; p < 2; p++) {
-			m[p] = (struct dmp_node_msg){msg[p], len[p], resp[p],
-						     sizeof(resp[p]), -1, NULL};
+			m[p] = (struct dmp_node_msg){
+			    msg[p], len[p], resp[p], sizeof(resp[p]), -1, NULL};
 		}
 		dmp_node_handle_batch(node, m, 2, t, now);
 		for (int p = 0; p < 2; p++) {

@@ -12,9 +12,9 @@ void plan(int n);
 /** Record one check; returns @p cond so callers can bail out early. */
 int ok(int cond, const char *fmt, ...) TAP_PRINTF(2, 3);
 int is_int(long long got, long long want, const char *fmt, ...)
-	TAP_PRINTF(3, 4);
+    TAP_PRINTF(3, 4);
 int is_str(const char *got, const char *want, const char *fmt, ...)
-	TAP_PRINTF(3, 4);
+    TAP_PRINTF(3, 4);
 int is_mem(const void *got, size_t got_len, const void *want, size_t want_len,
 	   const char *fmt, ...) TAP_PRINTF(5, 6);
 void diag(const char *fmt, ...) TAP_PRINTF(1, 2);

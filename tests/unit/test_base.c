@@ -15,15 +15,18 @@
 static const struct {
 	const char *raw, *enc;
 } b64_vec[] = {
-	{ "", "" },	    { "f", "Zg==" },	 { "fo", "Zm8=" },
-	{ "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
-	{ "foobar", "Zm9vYmFy" },
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
 };
 
 static const char *b64_bad[] = {
-	"Zg=",	 "Zg",	 "Zh==",     "Zm9=",	 "Zm9v\n",   " Zm9v",
-	"Zm-v",	 "Zm_v", "Zm9vYg=A", "====",	 "Zm9vY===", "Z===",
-	"Zm9vYmE", "Zg==Zg==",
+    "Zg=",  "Zg",	"Zh==", "Zm9=",	    "Zm9v\n", " Zm9v",	 "Zm-v",
+    "Zm_v", "Zm9vYg=A", "====", "Zm9vY===", "Z===",   "Zm9vYmE", "Zg==Zg==",
 };
 
 static void test_b64(void)
@@ -57,7 +60,7 @@ static void test_b64(void)
 
 static void test_hex(void)
 {
-	uint8_t b[3] = { 0x00, 0xab, 0xff }, out[3];
+	uint8_t b[3] = {0x00, 0xab, 0xff}, out[3];
 	char s[7];
 
 	dmp_hex_encode(s, b, 3);
@@ -85,8 +88,8 @@ static void test_txt(void)
 	is_int(rdata[0], 255, "first string is 255 bytes");
 	is_int(rdata[256], 255, "second string is 255 bytes");
 	is_int(rdata[512], 90, "third string holds the rest");
-	is_int(dmp_txt_join(joined, sizeof(joined), &n, rdata, (size_t)len),
-	       0, "join");
+	is_int(dmp_txt_join(joined, sizeof(joined), &n, rdata, (size_t)len), 0,
+	       "join");
 	is_mem(joined, n, value, 600, "join restores the value");
 	is_int(dmp_txt_split(rdata, sizeof(rdata), value, 0), 1,
 	       "empty value is one empty string");
@@ -105,7 +108,7 @@ static void test_txt(void)
 
 static void test_buf(void)
 {
-	const uint8_t in[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	const uint8_t in[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 	struct dmp_rbuf r;
 	struct dmp_wbuf w;
 	uint8_t out[4];
@@ -149,8 +152,9 @@ static void test_crypto(void)
 
 	dmp_hmac_sha256(mac, (const uint8_t *)"Jefe", 4,
 			"what do ya want for nothing?", 28);
-	w = vec_unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
-		      &n);
+	w = vec_unhex(
+	    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+	    &n);
 	is_mem(mac, 32, w, n, "HMAC-SHA256 RFC 4231 case 2");
 	free(w);
 	memset(ikm, 0x0b, sizeof(ikm));
@@ -163,20 +167,23 @@ static void test_crypto(void)
 	is_int(dmp_hkdf_sha256(okm, sizeof(okm), ikm, sizeof(ikm), salt,
 			       sizeof(salt), info, sizeof(info)),
 	       0, "HKDF runs");
-	w = vec_unhex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
+	w = vec_unhex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56"
+		      "ecc4c5bf34007208d5b887185865",
 		      &n);
 	memcpy(want, w, sizeof(want));
 	free(w);
 	is_mem(okm, sizeof(okm), want, sizeof(want), "HKDF RFC 5869 case 1");
 
 	/* The PROTOCOL.md 4.2 vector: ed_pk from x_sk. */
-	w = vec_unhex("eaec4da15084167f6702ad3b928b23fd2438ce57eca5b5d136a0033c7afe5754",
-		      &n);
+	w = vec_unhex(
+	    "eaec4da15084167f6702ad3b928b23fd2438ce57eca5b5d136a0033c7afe5754",
+	    &n);
 	memcpy(xsk, w, 32);
 	free(w);
 	dmp_ed25519_from_x25519(pk, sk, xsk);
-	w = vec_unhex("7eab69fd59aecde35327edbf223449012b61ac083eb53113b99eeb853a8de942",
-		      &n);
+	w = vec_unhex(
+	    "7eab69fd59aecde35327edbf223449012b61ac083eb53113b99eeb853a8de942",
+	    &n);
 	is_mem(pk, 32, w, n, "Ed25519 key from the X25519 secret");
 	free(w);
 	dmp_sign(sig, "msg", 3, sk);

@@ -561,6 +561,15 @@ static void test_updates(struct dmp_node *n, struct reply *r)
 	is_int(send_update(n, r, ZONE, u, 1, KEY, secret, now), 0,
 	       "non-TXT op ignored: NOERROR");
 
+	/* A TSIG RR counted in the update section instead of additional. */
+	u[0] = (struct upd){"slot-1.mb-aaaaaaaaaaaa.mesh.test", 1, 300, "t", 0};
+	update(&m, 0x3333, ZONE, u, 1);
+	sign(&m, KEY, secret, mac, &mac_len);
+	m.w[9] = 2;  /* UPCOUNT 2 */
+	m.w[11] = 0; /* ARCOUNT 0 */
+	is_int(ask(n, r, &m, DMP_NODE_UDP, now), 1,
+	       "TSIG outside the additional section: FORMERR");
+
 	/* Deletes: the wildcard suffixes do not allow them. */
 	u[0] = (struct upd){"slot-1.mb-aaaaaaaaaaaa.mesh.test", 254, 0, "hello",
 			    0};
@@ -767,6 +776,128 @@ static void test_rate_limit(void)
 	dmp_node_free(n);
 }
 
+struct xfr_col {
+	int msgs, soa_first, soa_last, txt, refused;
+	uint16_t id;
+};
+
+static int xfr_out(const uint8_t *msg, size_t len, void *ud)
+{
+	struct xfr_col *c = ud;
+	uint8_t copy[65535];
+	knot_pkt_t *p;
+	const knot_pktsection_t *an;
+
+	memcpy(copy, msg, len);
+	p = knot_pkt_new(copy, (uint16_t)len, NULL);
+	if (!p || knot_pkt_parse(p, 0) != KNOT_EOK) {
+		knot_pkt_free(p);
+		return -1;
+	}
+	if (knot_wire_get_id(msg) != c->id) {
+		knot_pkt_free(p);
+		return -1;
+	}
+	c->refused += knot_wire_get_rcode(msg) == KNOT_RCODE_REFUSED;
+	an = knot_pkt_section(p, KNOT_ANSWER);
+	for (uint16_t i = 0; i < an->count; i++) {
+		uint16_t t = knot_pkt_rr(an, i)->type;
+
+		if (c->msgs == 0 && i == 0) {
+			c->soa_first = t == KNOT_RRTYPE_SOA;
+		}
+		c->soa_last = t == KNOT_RRTYPE_SOA;
+		c->txt += t == KNOT_RRTYPE_TXT;
+	}
+	c->msgs++;
+	knot_pkt_free(p);
+	return 0;
+}
+
+static void test_xfr_notify(struct dmp_node *n0)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	struct sockaddr_in a;
+	struct msg m;
+	struct reply *r = calloc(1, sizeof(*r));
+	struct xfr_col c;
+	const char *scopes[] = {ZONE};
+	uint64_t now = now_ms_real();
+	uint8_t buf[600];
+	int len;
+
+	(void)n0;
+	dmp_node_opts_init(&o);
+	o.db_path = ":memory:";
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
+	snprintf(o.zones[1].name, sizeof(o.zones[1].name), "deep.%s", ZONE);
+	o.n_zones = 2;
+	snprintf(o.xfr_allow[0], sizeof(o.xfr_allow[0]), "127.0.0.1");
+	o.n_xfr_allow = 1;
+	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
+		    dmp_node_key_add(n, KEY, secret, 32, scopes, 1, 0) == 0,
+		"xfr: node")) {
+		free(r);
+		return;
+	}
+	for (int i = 0; i < 300; i++) {
+		char owner[64], v[512];
+		struct upd u;
+
+		snprintf(owner, sizeof(owner), "slot-%d.mb-x.%s", i % 10, ZONE);
+		memset(v, 'a' + i % 26, 400);
+		snprintf(v + 400, sizeof(v) - 400, "%d", i);
+		u = (struct upd){owner, 1, 300, v, 0};
+		if (send_update(n, r, ZONE, &u, 1, KEY, secret, now) != 0) {
+			break;
+		}
+	}
+	{
+		struct upd u = {"x.deep.mesh.test", 1, 300, "nested", 0};
+
+		is_int(send_update(n, r, "deep.mesh.test", &u, 1, KEY, secret,
+				   now),
+		       0, "xfr: a record in the nested zone");
+	}
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(0x7f000001);
+	query(&m, ZONE, 252, 0);
+	memset(&c, 0, sizeof(c));
+	c.id = 0x4242;
+	is_int(dmp_node_handle_stream(n, m.w, m.len, (struct sockaddr *)&a,
+				      xfr_out, &c, now),
+	       0, "xfr: AXFR streamed");
+	ok(c.msgs >= 2, "xfr: %d messages for ~130 kB", c.msgs);
+	ok(c.soa_first && c.soa_last, "xfr: SOA first and last");
+	is_int(c.txt, 300, "xfr: every TXT, not the nested zone's");
+	a.sin_addr.s_addr = htonl(0x7f000002);
+	memset(&c, 0, sizeof(c));
+	c.id = 0x4242;
+	dmp_node_handle_stream(n, m.w, m.len, (struct sockaddr *)&a, xfr_out,
+			       &c, now);
+	ok(c.msgs == 1 && c.refused == 1, "xfr: other address REFUSED");
+	query(&m, "slot-1.mb-x.mesh.test", 16, 0);
+	memset(&c, 0, sizeof(c));
+	c.id = 0x4242;
+	dmp_node_handle_stream(n, m.w, m.len, NULL, xfr_out, &c, now);
+	ok(c.msgs == 1 && c.txt == 30, "stream: a plain query, one message");
+
+	len = dmp_node_notify_msg(n, 0, 0x7777, buf, sizeof(buf));
+	ok(len > 12 && knot_wire_get_opcode(buf) == KNOT_OPCODE_NOTIFY &&
+	       knot_wire_get_aa(buf) && knot_wire_get_id(buf) == 0x7777,
+	   "notify: opcode, AA, id");
+	is_int(dmp_node_notify_msg(n, 2, 1, buf, sizeof(buf)), DMP_EINVAL,
+	       "notify: no such zone");
+	is_int(dmp_node_zone_count(n), 2, "zone count");
+	if (r->pkt) {
+		knot_pkt_free(r->pkt);
+	}
+	free(r);
+	dmp_node_free(n);
+}
+
 static void key_cb(const char *name, const char *alg, const char *scopes,
 		   uint64_t created, void *ud)
 {
@@ -805,6 +936,7 @@ int main(void)
 	test_queries(n, r);
 	test_updates(n, r);
 	test_batch(n, r);
+	test_xfr_notify(n);
 	test_truncation(n, r);
 	test_expiry_and_restart(&n, r);
 	if (n) {

@@ -172,6 +172,54 @@ static void test_random(struct dmp_rs *rs)
 	is_int(bad_fail, 0, "%d random blocks: 17..40 errors refused", runs);
 }
 
+/*
+ * Random words of short (heavily shortened) lengths: the decoder works on
+ * the full 255-symbol code and may "correct" a symbol of the virtual zero
+ * prefix or miscorrect; whatever dmp_rs_decode accepts must still be a
+ * codeword of the shortened code within 16 symbols of the input.
+ */
+static void test_garbage(struct dmp_rs *rs)
+{
+	int accepted = 0, bad = 0, runs = 0;
+
+	for (int it = 0; it < 20000; it++) {
+		size_t len = 33 + rng() % 40;
+		uint8_t cw[255], in[255], parity[DMP_RS_PARITY];
+		int fixed = -1, dist = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			cw[i] = (uint8_t)rng();
+		}
+		/* Half the time start from a codeword and damage it
+		 * beyond t, to land near other codewords. */
+		if (it & 1) {
+			if (dmp_rs_encode(rs, cw, len - 32, cw + len - 32)) {
+				bad++;
+			}
+			corrupt(cw, len, 17 + (int)(rng() % 8));
+		}
+		memcpy(in, cw, len);
+		runs++;
+		if (dmp_rs_decode(rs, cw, len, &fixed) != 0) {
+			bad += memcmp(cw, in, len) != 0 || fixed != 0;
+			continue;
+		}
+		accepted++;
+		for (size_t i = 0; i < len; i++) {
+			dist += cw[i] != in[i];
+		}
+		if (dist != fixed || dist > 16 ||
+		    dmp_rs_encode(rs, cw, len - 32, parity) != 0 ||
+		    memcmp(parity, cw + len - 32, 32) != 0) {
+			bad++;
+		}
+	}
+	is_int(bad, 0,
+	       "%d short damaged words: every acceptance is an honest "
+	       "repair (%d accepted)",
+	       runs, accepted);
+}
+
 static void test_misuse(struct dmp_rs *rs)
 {
 	uint8_t buf[256] = {0}, parity[DMP_RS_PARITY];
@@ -276,6 +324,7 @@ int main(void)
 	test_inline(rs);
 	test_vs_libfec(rs);
 	test_random(rs);
+	test_garbage(rs);
 	test_misuse(rs);
 	dmp_rs_free(rs);
 	json_decref(v);

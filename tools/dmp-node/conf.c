@@ -44,11 +44,14 @@ const struct dmp_cfg_item node_schema[] = {
     I("node", "reap_interval", reap_interval, 1, 3600, "60"),
     S("node", "log_level", log_level, "info"),
     L("network", "listen", listen, "127.0.0.1:5353"),
+    L("network", "notify", notify, NULL),
     I("network", "udp_workers", udp_workers, 1, 16, "2"),
     I("network", "tcp_max_clients", tcp_max_clients, 1, 65536, "256"),
     I("network", "tcp_idle_timeout", tcp_idle_timeout, 1, 3600, "10"),
     I("network", "edns_udp_max", edns_udp_max, 512, 4096, "1232"),
     B("security", "update_enabled", update_enabled, "true"),
+    S("security", "user", user, NULL),
+    L("security", "xfr_allow", xfr_allow, NULL),
     I("security", "rate_limit", rate_limit, 0, 1000000, "50"),
     I("security", "rate_burst", rate_burst, 1, 1000000, "200"),
     S("mesh", "node_id", node_id, NULL),
@@ -69,6 +72,17 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->reap_interval = (uint32_t)c->reap_interval;
 	o->rate_limit = (uint32_t)c->rate_limit;
 	o->rate_burst = (uint32_t)c->rate_burst;
+	for (unsigned i = 0; i < c->xfr_allow.n; i++) {
+		size_t l = strlen(c->xfr_allow.v[i]);
+
+		if (l >= sizeof(o->xfr_allow[i])) {
+			fprintf(stderr, "dmp-node: bad xfr_allow %s\n",
+				c->xfr_allow.v[i]);
+			return -1;
+		}
+		memcpy(o->xfr_allow[i], c->xfr_allow.v[i], l + 1);
+	}
+	o->n_xfr_allow = c->xfr_allow.n;
 	if (c->zones.n > DMP_NODE_MAX_ZONES || c->ns.n > DMP_NODE_MAX_NS ||
 	    c->apex_a.n > DMP_NODE_MAX_ADDRS ||
 	    c->apex_aaaa.n > DMP_NODE_MAX_ADDRS) {

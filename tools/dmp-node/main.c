@@ -196,7 +196,6 @@ int main(int argc, char **argv)
 	struct flag flags[64];
 	size_t n_flags = 0;
 	struct dmp_node_opts o;
-	struct dmp_node *n = NULL;
 
 	if (!c || dmp_config_defaults(node_schema, node_schema_len, c) != 0) {
 		fprintf(stderr, "dmp-node: internal config error\n");
@@ -306,13 +305,6 @@ int main(int argc, char **argv)
 		free(c);
 		return 2;
 	}
-	rc = dmp_node_new(&n, &o, node_now_ms(off));
-	if (rc < 0) {
-		fprintf(stderr, "dmp-node: cannot start: %s\n",
-			dmp_strerror(rc));
-		free(c);
-		return 1;
-	}
 	if (!foreground) {
 		openlog("dmp-node", LOG_PID, LOG_DAEMON);
 		dmp_log_set_handler(log_syslog, NULL,
@@ -321,8 +313,7 @@ int main(int argc, char **argv)
 	}
 	DMP_LOG_N("dmp-node %s: %u zone(s), db %s%s", dmp_version(), c->zones.n,
 		  c->db, off ? " (clock shifted for tests)" : "");
-	rc = node_serve(n, c, off, foreground);
-	dmp_node_free(n);
+	rc = node_serve(c, &o, off, foreground);
 	free(c);
 	return rc;
 }

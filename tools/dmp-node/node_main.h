@@ -21,9 +21,12 @@ struct node_conf {
 	char log_level[16];
 	/* network: */
 	struct dmp_cfg_list listen;
+	struct dmp_cfg_list notify;
 	long long udp_workers, tcp_max_clients, tcp_idle_timeout, edns_udp_max;
 	/* security: */
 	int update_enabled;
+	char user[64];
+	struct dmp_cfg_list xfr_allow;
 	long long rate_limit, rate_burst;
 	/* mesh: */
 	char node_id[DMP_CFG_STR_MAX];
@@ -35,8 +38,13 @@ extern const size_t node_schema_len;
 /** Turn the config into engine options. @return 0 or -1 (message printed) */
 int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o);
 
-/** Serve until SIGTERM/SIGINT. @p clock_off_ms is added to the clock. */
-int node_serve(struct dmp_node *n, const struct node_conf *c,
+/**
+ * Bind, drop privileges (security.user), daemonize unless @p foreground,
+ * open the node with @p o, and serve until SIGTERM/SIGINT.
+ * @p clock_off_ms is added to the clock (tests only).
+ * @return exit code
+ */
+int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	       int64_t clock_off_ms, int foreground);
 
 /** Wall clock in ms plus the test offset. */

@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <grp.h>
 #include <netinet/tcp.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dmp/crypto.h"
+#include "dmp/err.h"
 #include "dmp/log.h"
 #include "node_main.h"
 
@@ -233,12 +237,17 @@ static void *udp_main(void *arg)
 			if (in[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				continue;
 			}
-			/* UPDATE (RFC 2136 opcode 5): to the writer. */
+			/* UPDATE (RFC 2136 opcode 5): to the writer. With
+			 * the queue full it is dropped (the client retries)
+			 * rather than stalling this worker's queries. */
 			if (in[i].msg_len >= 12 && !(rx[i][2] & 0x80) &&
-			    ((rx[i][2] >> 3) & 0x0F) == 5 &&
-			    wq_push(&s->wq, w->fd, &peers[i],
-				    in[i].msg_hdr.msg_namelen, rx[i],
-				    in[i].msg_len) == 0) {
+			    ((rx[i][2] >> 3) & 0x0F) == 5) {
+				if (wq_push(&s->wq, w->fd, &peers[i],
+					    in[i].msg_hdr.msg_namelen, rx[i],
+					    in[i].msg_len) < 0) {
+					DMP_LOG_W("dmp-node: writer queue "
+						  "full, UPDATE dropped");
+				}
 				continue;
 			}
 			len = dmp_node_handle(
@@ -328,8 +337,13 @@ static int conn_queue(struct conn *c, const uint8_t *msg, size_t len)
 	return 0;
 }
 
+static int conn_out(const uint8_t *msg, size_t len, void *ud)
+{
+	return conn_queue(ud, msg, len);
+}
+
 /* Read what is there and answer every complete message. @return -1 close */
-static int conn_read(struct srv *s, struct conn *c, uint8_t *resp)
+static int conn_read(struct srv *s, struct conn *c)
 {
 	for (;;) {
 		ssize_t r = recv(c->fd, c->in + c->in_len,
@@ -346,17 +360,18 @@ static int conn_read(struct srv *s, struct conn *c, uint8_t *resp)
 		c->last = node_now_ms(0);
 		while (c->in_len - off >= 2) {
 			size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
-			int len;
+			int rc;
 
 			if (c->in_len - off - 2 < mlen) {
 				break;
 			}
-			len = dmp_node_handle(
-			    s->node, c->in + off + 2, mlen, DMP_NODE_TCP,
-			    (const struct sockaddr *)&c->peer, resp, TCP_MSG,
+			/* Zone transfers come back as several messages. */
+			rc = dmp_node_handle_stream(
+			    s->node, c->in + off + 2, mlen,
+			    (const struct sockaddr *)&c->peer, conn_out, c,
 			    node_now_ms(s->off));
 			off += 2 + mlen;
-			if (len > 0 && conn_queue(c, resp, (size_t)len) < 0) {
+			if (rc != 0) {
 				return -1;
 			}
 		}
@@ -374,11 +389,10 @@ static void *tcp_main(void *arg)
 	unsigned max = (unsigned)s->c->tcp_max_clients, n_conn = 0;
 	uint64_t idle_ms = (uint64_t)s->c->tcp_idle_timeout * 1000;
 	struct conn **conns = calloc(max, sizeof(*conns));
-	uint8_t *resp = malloc(TCP_MSG);
 	struct epoll_event evs[64];
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 
-	if (!conns || !resp || ep < 0) {
+	if (!conns || ep < 0) {
 		DMP_LOG_E("dmp-node: TCP thread: out of memory");
 		goto out;
 	}
@@ -436,7 +450,7 @@ static void *tcp_main(void *arg)
 				continue;
 			}
 			if ((evs[i].events & (EPOLLERR | EPOLLHUP)) ||
-			    conn_read(s, conns[tag], resp) < 0 ||
+			    conn_read(s, conns[tag]) < 0 ||
 			    ((evs[i].events & EPOLLOUT) &&
 			     conn_flush(conns[tag]) < 0)) {
 				conn_close(ep, &conns[tag], &n_conn);
@@ -468,7 +482,6 @@ out:
 		}
 	}
 	free(conns);
-	free(resp);
 	if (ep >= 0) {
 		close(ep);
 	}
@@ -544,9 +557,38 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* RFC 1996: tell the secondaries, once per serial change, fire and forget
+ * (they also poll at the SOA refresh). */
+static void send_notifies(struct srv *s, int fd)
+{
+	uint8_t msg[600];
+
+	for (unsigned z = 0; z < dmp_node_zone_count(s->node); z++) {
+		uint16_t id;
+		int len;
+
+		dmp_random(&id, sizeof(id));
+		len = dmp_node_notify_msg(s->node, z, id, msg, sizeof(msg));
+		for (unsigned i = 0; len > 0 && i < s->c->notify.n; i++) {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+
+			if (parse_addr(s->c->notify.v[i], &ss, &sl) < 0 ||
+			    ss.ss_family != AF_INET) {
+				continue; /* the socket below is IPv4 */
+			}
+			(void)sendto(fd, msg, (size_t)len, 0,
+				     (struct sockaddr *)&ss, sl);
+		}
+	}
+}
+
 static void *maint_main(void *arg)
 {
 	struct srv *s = arg;
+	uint32_t notified = dmp_node_serial(s->node);
+	int nfd =
+	    s->c->notify.n ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
 
 	while (!atomic_load(&s->stop)) {
 		int rc = dmp_node_maintain(s->node, node_now_ms(s->off));
@@ -554,16 +596,57 @@ static void *maint_main(void *arg)
 		if (rc > 0) {
 			DMP_LOG_I("dmp-node: reaped %d expired records", rc);
 		}
+		if (nfd >= 0 && dmp_node_serial(s->node) != notified) {
+			notified = dmp_node_serial(s->node);
+			send_notifies(s, nfd);
+		}
 		for (int i = 0; i < 4 && !atomic_load(&s->stop); i++) {
 			usleep(250000);
 		}
 	}
+	if (nfd >= 0) {
+		close(nfd);
+	}
 	return NULL;
 }
 
-int node_serve(struct dmp_node *n, const struct node_conf *c,
+/* Bind first, then drop root, then open the store, so the database is
+ * created by and belongs to the unprivileged user (OpenSMTPD's order). */
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (!user[0]) {
+		return 0;
+	}
+	if (geteuid() != 0) {
+		DMP_LOG_W("dmp-node: not root, security.user '%s' ignored",
+			  user);
+		return 0;
+	}
+	pw = getpwnam(user);
+	if (!pw) {
+		DMP_LOG_E("dmp-node: no user '%s'", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		DMP_LOG_E("dmp-node: cannot become %s: %s", user,
+			  strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		DMP_LOG_E("dmp-node: could regain root; refusing to run");
+		return -1;
+	}
+	DMP_LOG_N("dmp-node: running as %s", user);
+	return 0;
+}
+
+int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	       int64_t clock_off_ms, int foreground)
 {
+	struct dmp_node *n = NULL;
 	struct srv s;
 	struct udp_worker *w = NULL;
 	unsigned n_w = 0;
@@ -572,7 +655,6 @@ int node_serve(struct dmp_node *n, const struct node_conf *c,
 	int sig = 0, rc = 1;
 
 	memset(&s, 0, sizeof(s));
-	s.node = n;
 	s.c = c;
 	s.off = clock_off_ms;
 	atomic_init(&s.stop, 0);
@@ -614,10 +696,24 @@ int node_serve(struct dmp_node *n, const struct node_conf *c,
 		DMP_LOG_N("dmp-node: listening on %s (UDP x%lld, TCP)",
 			  c->listen.v[i], c->udp_workers);
 	}
-	if (!foreground && daemon(0, 0) < 0) {
+	if (drop_privileges(c->user) < 0) {
+		goto out;
+	}
+	/* nochdir: a relative --db stays where the operator meant it. */
+	if (!foreground && daemon(1, 0) < 0) {
 		DMP_LOG_E("dmp-node: daemon: %s", strerror(errno));
 		goto out;
 	}
+	{
+		int err = dmp_node_new(&n, o, node_now_ms(clock_off_ms));
+
+		if (err < 0) {
+			DMP_LOG_E("dmp-node: cannot open %s: %s", o->db_path,
+				  dmp_strerror(err));
+			goto out;
+		}
+	}
+	s.node = n;
 	/* Only the main thread takes the signals. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -665,6 +761,7 @@ out:
 		}
 	}
 	free(w);
+	dmp_node_free(n);
 	pthread_mutex_destroy(&s.wq.mu);
 	pthread_cond_destroy(&s.wq.cv);
 	return rc;

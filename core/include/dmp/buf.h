@@ -17,7 +17,7 @@ struct dmp_rbuf {
 	const uint8_t *p;
 	size_t len;
 	size_t off;
-	int err;	/* 0 or DMP_EMALFORMED */
+	int err; /* 0 or DMP_EMALFORMED */
 };
 
 void dmp_rbuf_init(struct dmp_rbuf *b, const void *p, size_t len);

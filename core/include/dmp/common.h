@@ -10,13 +10,13 @@
 
 /* Key and digest sizes; pinned to libsodium in core/src/base/common.c. */
 #define DMP_SHA256_BYTES 32
-#define DMP_X25519_BYTES 32	/* public and secret keys */
+#define DMP_X25519_BYTES 32 /* public and secret keys */
 #define DMP_ED25519_PK_BYTES 32
 #define DMP_ED25519_SEED_BYTES 32
 #define DMP_ED25519_SK_BYTES 64 /* libsodium's seed || pk form */
 #define DMP_SIG_BYTES 64
 #define DMP_MSG_ID_BYTES 16
-#define DMP_USER_ID_BYTES 32	/* SHA-256 of the X25519 public key */
+#define DMP_USER_ID_BYTES 32 /* SHA-256 of the X25519 public key */
 
 /** Allocation wrappers, so tests can fail the Nth allocation. */
 void *dmp_malloc(size_t n);

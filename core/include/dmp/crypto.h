@@ -62,8 +62,8 @@ int dmp_ed25519_is_low_order(const uint8_t pk[DMP_ED25519_PK_BYTES]);
  * Verify a detached Ed25519 signature, refusing low-order keys first.
  * @return 0, DMP_EBADKEY or DMP_EBADSIG
  */
-DMP_MUST_CHECK int dmp_verify(const uint8_t sig[DMP_SIG_BYTES],
-			      const void *msg, size_t len,
+DMP_MUST_CHECK int dmp_verify(const uint8_t sig[DMP_SIG_BYTES], const void *msg,
+			      size_t len,
 			      const uint8_t pk[DMP_ED25519_PK_BYTES]);
 
 /** Fill @p out with random bytes. */

@@ -44,7 +44,7 @@ DMP_MUST_CHECK int dmp_erasure_params(size_t len, unsigned *k, unsigned *n);
  * @param data       k shares, contiguous (k * share_len bytes), borrowed
  * @param[out] parity  n - k shares, contiguous; share i here is share id
  *                     k + i. May not overlap @p data.
- * @return 0 or DMP_EINVAL (bad k/n)
+ * @return 0, DMP_ETOOBIG (n > 256) or DMP_EINVAL (k < 1 or k > n)
  */
 DMP_MUST_CHECK int dmp_erasure_encode(unsigned k, unsigned n, size_t share_len,
 				      const uint8_t *data, uint8_t *parity);
@@ -61,8 +61,9 @@ DMP_MUST_CHECK int dmp_erasure_encode(unsigned k, unsigned n, size_t share_len,
  * @param count      number of shares given
  * @param[out] out   k * share_len bytes: the data shares, contiguous. May
  *                   not overlap any input share.
- * @return 0, DMP_EINVAL (bad k/n, or an id >= n) or DMP_ESHARES (fewer
- *         than k distinct ids)
+ * @return 0, DMP_ETOOBIG (n > 256, e.g. from a manifest claiming up to
+ *         1024), DMP_EINVAL (k < 1, k > n, or an id >= n) or DMP_ESHARES
+ *         (fewer than k distinct ids)
  */
 DMP_MUST_CHECK int dmp_erasure_decode(unsigned k, unsigned n, size_t share_len,
 				      const uint8_t *const *shares,

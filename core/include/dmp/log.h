@@ -25,7 +25,7 @@ void dmp_log_set_handler(dmp_log_fn fn, void *ud, int max_level);
 /** 1 if a message at @p level would reach the handler. */
 int dmp_log_enabled(int level);
 void dmp_log_write(int level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define DMP_LOG(level, ...)                                                    \
 	do {                                                                   \

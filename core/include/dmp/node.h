@@ -1,12 +1,15 @@
 /*
  * core/include/dmp/node.h - the storage node engine: a durable sqlite store
  * (PROTOCOL.md 7.5), an in-memory index that answers every query, and the
- * DNS packet handler (queries, RFC 2136 UPDATE with RFC 8945 TSIG, 7.1).
+ * DNS packet handler: authoritative QUERY (EDNS0, TC, RFC 2308/8020
+ * negative answers), RFC 2136 UPDATE with RFC 8945 TSIG in the order of
+ * PROTOCOL.md 7.1 (group-committed in batches), per-IP rate limits, AXFR
+ * out and NOTIFY for secondaries.
  *
- * Threads: dmp_node_handle() may run on any number of threads at once.
+ * Threads: every entry point may run on any number of threads at once.
  * Queries only take a read lock on the in-memory index for the time of one
- * lookup and copy; UPDATEs serialise on the writer (sqlite) and take the
- * index write lock only to swap in the committed rows.
+ * lookup and copy, never touching sqlite; UPDATEs serialise on the writer
+ * (sqlite) and take the index write lock only to swap in committed rows.
  */
 #ifndef DMP_NODE_H
 #define DMP_NODE_H
@@ -22,6 +25,7 @@
 #define DMP_NODE_MAX_ADDRS 4
 #define DMP_NODE_NAME_MAX 256 /* presentation form, NUL included */
 #define DMP_NODE_MAX_SCOPES 16
+#define DMP_NODE_MAX_XFR 8
 
 /* PROTOCOL.md 7.5 defaults. */
 #define DMP_NODE_DNS_TTL 60
@@ -67,6 +71,9 @@ struct dmp_node_opts {
 	uint32_t rate_limit;	/* per source IP and transport, queries/s;
 				   0: off (7.5 default 50) */
 	uint32_t rate_burst;	/* bucket size (7.5 default 200) */
+	/* IP addresses (no port) allowed to AXFR over TCP; none: REFUSED. */
+	char xfr_allow[DMP_NODE_MAX_XFR][64];
+	unsigned n_xfr_allow;
 };
 
 struct dmp_node;
@@ -125,6 +132,32 @@ struct dmp_node_msg {
 void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 			   size_t count, enum dmp_node_transport t,
 			   uint64_t now_ms);
+
+/** Receives each message of a streamed answer; non-zero return stops. */
+typedef int (*dmp_node_out_fn)(const uint8_t *msg, size_t len, void *ud);
+
+/**
+ * TCP entry point: like dmp_node_handle(DMP_NODE_TCP), except that a zone
+ * transfer (AXFR, and IXFR answered in AXFR form, RFC 1995 4) from an
+ * address in opts.xfr_allow is streamed as several messages (RFC 5936):
+ * SOA, NS, apex A/AAAA, every live TXT RR, SOA. The zone is copied under
+ * the index read lock, so the transfer is one consistent version.
+ * @return 0, or what @p out returned, or DMP_ENOMEM
+ */
+int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			   const struct sockaddr *peer, dmp_node_out_fn out,
+			   void *ud, uint64_t now_ms);
+
+/**
+ * Build a NOTIFY (RFC 1996) for zone number @p zone (index into
+ * opts.zones), to tell secondaries that the serial moved.
+ * @return message length, DMP_EINVAL (no such zone) or DMP_ENOBUFS
+ */
+int dmp_node_notify_msg(struct dmp_node *n, unsigned zone, uint16_t id,
+			uint8_t *buf, size_t cap);
+
+/** Number of zones served. */
+unsigned dmp_node_zone_count(const struct dmp_node *n);
 
 /**
  * Periodic upkeep; call about once a second. Reloads the TSIG keys when

@@ -37,7 +37,7 @@
 #define DMP_CLOCK_SKEW 300ULL
 
 enum dmp_record_type {
-	DMP_REC_UNKNOWN = 0,	/* not DMP, or an unknown v=dmp type */
+	DMP_REC_UNKNOWN = 0, /* not DMP, or an unknown v=dmp type */
 	DMP_REC_CHUNK,
 	DMP_REC_MANIFEST,
 	DMP_REC_IDENTITY,
@@ -81,6 +81,29 @@ DMP_MUST_CHECK int dmp_record_decode(uint8_t *blob, size_t cap,
 				     size_t *blob_len, const char *value,
 				     size_t len, const char *prefix,
 				     size_t max_wire, size_t min_blob);
+
+/**
+ * Steps 1-6 for records checked against a key the caller pinned (cluster,
+ * bootstrap: 1.2): decode, then verify the trailing signature with
+ * @p pinned_spk before a single body byte is parsed.
+ * @param[out] body_len  length of the signed body at the start of @p blob
+ * @return 0, any dmp_record_decode() error, DMP_EBADKEY or DMP_EBADSIG
+ */
+DMP_MUST_CHECK int
+dmp_record_decode_pinned(uint8_t *blob, size_t cap, size_t *body_len,
+			 const char *value, size_t len, const char *prefix,
+			 size_t max_wire, size_t min_body,
+			 const uint8_t pinned_spk[DMP_ED25519_PK_BYTES]);
+
+/**
+ * The 6.2 window of cluster, bootstrap and rotation records.
+ * @return 0, DMP_EEXPIRED (exp < now) or DMP_EFUTURE (exp - now > @p ahead)
+ */
+int dmp_record_check_exp(uint64_t exp, uint64_t now, uint64_t ahead);
+
+/** 1 if libsodium secret key @p sk belongs to public key @p pk. */
+int dmp_record_sk_is(const uint8_t sk[DMP_ED25519_SK_BYTES],
+		     const uint8_t pk[DMP_ED25519_PK_BYTES]);
 
 /**
  * Case-insensitive DNS name equality, ignoring one trailing dot on

@@ -17,7 +17,8 @@ const char *dmp_strerror(int code)
 	case DMP_EFUTURE: return "timestamp too far in the future";
 	case DMP_EBADNAME: return "invalid or mismatched DNS name";
 	case DMP_EUNSUPPORTED: return "unsupported protocol feature";
-	case DMP_EDECRYPT: return "decryption failed (message tampered or wrong key)";
+	case DMP_EDECRYPT:
+		return "decryption failed (message tampered or wrong key)";
 	case DMP_EWEAKSECRET: return "key agreement produced a weak secret";
 	case DMP_EPASSPHRASE: return "wrong passphrase for this identity";
 	case DMP_ECHUNKHASH: return "chunk does not match the manifest";
@@ -29,14 +30,20 @@ const char *dmp_strerror(int code)
 	case DMP_ENOPREKEY: return "prekey unknown or expired";
 	case DMP_EREPLAY: return "message already received (replay)";
 	case DMP_ENOTPINNED: return "sender is not a pinned contact";
-	case DMP_EAMBIGUOUS: return "several keys answer for that name: give a fingerprint";
+	case DMP_EAMBIGUOUS:
+		return "several keys answer for that name: give a fingerprint";
 	case DMP_EBADHEADER: return "malformed message header";
-	case DMP_ENOTAUTH: return "node rejected the TSIG key (wrong secret or unknown key)";
-	case DMP_EREFUSED: return "node refused the request (name outside your key's scope?)";
+	case DMP_ENOTAUTH:
+		return "node rejected the TSIG key (wrong secret or unknown "
+		       "key)";
+	case DMP_EREFUSED:
+		return "node refused the request (name outside your key's "
+		       "scope?)";
 	case DMP_ESERVFAIL: return "server failure at the node";
 	case DMP_ENXDOMAIN: return "no such name";
 	case DMP_ENOTZONE: return "name outside the node's zone";
-	case DMP_ECLOCKSKEW: return "clock skew: TSIG time outside the allowed window";
+	case DMP_ECLOCKSKEW:
+		return "clock skew: TSIG time outside the allowed window";
 	case DMP_EBADTSIG: return "reply signature missing or invalid";
 	case DMP_EUNREACHABLE: return "node unreachable";
 	case DMP_EDNS: return "DNS error";

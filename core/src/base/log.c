@@ -1,4 +1,5 @@
-/* core/src/base/log.c - the process-wide log sink (see STYLE: the one global). */
+/* core/src/base/log.c - the process-wide log sink (see STYLE: the one global).
+ */
 #include <stdarg.h>
 #include <stdio.h>
 

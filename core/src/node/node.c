@@ -205,6 +205,11 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		}
 	}
 	n->n_zones = o->n_zones;
+	if (node_xfr_setup(n, o) < 0) {
+		DMP_LOG_E("node: bad xfr_allow address");
+		dmp_free(n);
+		return DMP_EINVAL;
+	}
 	/* Writers must not starve behind a steady stream of queries. */
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(

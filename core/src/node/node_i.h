@@ -211,10 +211,30 @@ struct dmp_node {
 	int64_t data_version;
 	uint64_t last_reap_s;
 
-	struct rl *rl[2]; /* per transport; NULL: no limit */
+	struct rl *rl[2];		   /* per transport; NULL: no limit */
+	uint8_t xfr[DMP_NODE_MAX_XFR][17]; /* family, address */
+	unsigned n_xfr;
 };
 
-/* Handlers (node_query.c, node_update.c). */
+/* Handlers (node_query.c, node_update.c, node_xfr.c). */
+struct qinfo {
+	size_t qd_end; /* end of the question section */
+	uint8_t name[NAME_WIRE_MAX];
+	size_t nlen;
+	uint16_t qtype, qclass;
+	int edns;
+	uint16_t payload;
+	uint8_t version;
+	int do_bit;
+};
+
+/** Header, question and the RRs after it (OPT noted). FORMERR on error. */
+int node_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi);
+struct dmp_wbuf;
+/** SOA RR of @p z; owner a pointer to @p apex_off, or the full name if
+ * @p apex_off is 0. */
+void node_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
+		  const struct nzone *z, size_t apex_off, uint32_t serial);
 const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
 				 size_t nlen);
 int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
@@ -227,6 +247,8 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 /** Header-only (or header + question) error reply. */
 int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
 		     uint8_t *resp, size_t cap);
+/** Parse opts.xfr_allow. @return 0 or DMP_EINVAL */
+int node_xfr_setup(struct dmp_node *n, const struct dmp_node_opts *o);
 /** Re-read @p name from the store into the index (wlock held). */
 int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
 		      size_t wlen, uint64_t now_s);

@@ -9,17 +9,6 @@
 #include "dmp/err.h"
 #include "node/node_i.h"
 
-struct qinfo {
-	size_t qd_end; /* end of the question section */
-	uint8_t name[NAME_WIRE_MAX];
-	size_t nlen;
-	uint16_t qtype, qclass;
-	int edns;
-	uint16_t payload;
-	uint8_t version;
-	int do_bit;
-};
-
 /* Skip one RR; for the additional section, note an OPT (RFC 6891 6.1). */
 static int skip_rr(const uint8_t *q, size_t qlen, size_t *off, struct qinfo *qi,
 		   int additional)
@@ -51,7 +40,7 @@ static int skip_rr(const uint8_t *q, size_t qlen, size_t *off, struct qinfo *qi,
 	return 0;
 }
 
-static int parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
+int node_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
 {
 	size_t off = HDR_LEN;
 	unsigned an = rd16(q + 6), ns = rd16(q + 8), ar = rd16(q + 10);
@@ -77,10 +66,14 @@ static int parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
 }
 
 /* SOA RR with its owner a pointer to the apex inside the question. */
-static void put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
-		    const struct nzone *z, size_t apex_off, uint32_t serial)
+void node_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
+		  const struct nzone *z, size_t apex_off, uint32_t serial)
 {
-	dmp_wbuf_u16(w, (uint16_t)(0xC000 | apex_off));
+	if (apex_off) {
+		dmp_wbuf_u16(w, (uint16_t)(0xC000 | apex_off));
+	} else {
+		dmp_wbuf_put(w, z->name, z->nlen);
+	}
 	dmp_wbuf_u16(w, T_SOA);
 	dmp_wbuf_u16(w, C_IN);
 	dmp_wbuf_u32(w, n->o.negative_ttl);
@@ -123,7 +116,7 @@ int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	int apex, exists = 0, tc = 0, neg_soa = 0;
 	uint16_t qt;
 
-	if (parse_query(q, qlen, &qi) < 0) {
+	if (node_parse_query(q, qlen, &qi) < 0) {
 		return node_error_reply(q, qlen, 0, RC_FORMERR, resp, cap);
 	}
 	/* RFC 6891 6.2.3/6.2.5: the client's size, at least 512, at most our
@@ -210,7 +203,7 @@ int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		}
 		if (apex && ancount == 0 && !tc) {
 			if (qt == T_SOA || qt == T_ANY) {
-				put_soa(&w, n, z, HDR_LEN, serial);
+				node_put_soa(&w, n, z, HDR_LEN, serial);
 				ancount = 1;
 			} else if (qt == T_NS) {
 				for (unsigned i = 0; i < z->n_ns; i++) {
@@ -242,7 +235,7 @@ int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 				rcode = RC_NXDOMAIN;
 			}
 			if (w.len + soa_len(z) + opt_len <= limit) {
-				put_soa(&w, n, z, apex_off, serial);
+				node_put_soa(&w, n, z, apex_off, serial);
 				neg_soa = 1;
 			}
 		}

@@ -186,7 +186,8 @@ static int parse_update(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		if (type == T_TSIG) {
 			/* RFC 8945 5.1: last in additional, class ANY,
 			 * TTL 0. */
-			if (i != pr + up + ad - 1 || cls != C_ANY || ttl != 0) {
+			if (i != pr + up + ad - 1 || i < pr + up ||
+			    cls != C_ANY || ttl != 0) {
 				return DMP_EMALFORMED;
 			}
 			u->have_tsig = 1;

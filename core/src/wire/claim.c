@@ -74,8 +74,7 @@ int dmp_claim_sign_encode(char *out, size_t cap, const struct dmp_claim *c,
 	if (len < 0) {
 		return len;
 	}
-	if (memcmp(sk + DMP_ED25519_SEED_BYTES, c->sender_spk,
-		   DMP_ED25519_PK_BYTES) != 0 ||
+	if (!dmp_record_sk_is(sk, c->sender_spk) ||
 	    dmp_ed25519_is_low_order(c->sender_spk)) {
 		return DMP_EBADKEY;
 	}

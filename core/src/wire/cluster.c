@@ -179,9 +179,7 @@ int dmp_cluster_sign(char *out, size_t cap, const struct dmp_cluster *c,
 	if (cap) {
 		out[0] = '\0';
 	}
-	/* libsodium's secret key ends with its public key. */
-	if (memcmp(c->operator_spk, sk + DMP_ED25519_SEED_BYTES,
-		   DMP_ED25519_PK_BYTES) != 0) {
+	if (!dmp_record_sk_is(sk, c->operator_spk)) {
 		return DMP_EBADKEY;
 	}
 	n = dmp_cluster_body_encode(body, sizeof(body), c);
@@ -197,22 +195,17 @@ int dmp_cluster_parse(struct dmp_cluster *out, const char *wire, size_t len,
 		      const char *name, size_t name_len, uint64_t now)
 {
 	uint8_t blob[DMP_RECORD_WIRE_MAX];
-	size_t blob_len, body_len;
+	size_t body_len;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!pinned_spk || !name) {
 		return DMP_EINVAL;
 	}
-	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, wire, len,
-			       DMP_PREFIX_CLUSTER, DMP_RECORD_WIRE_MAX,
-			       MAGIC_LEN + DMP_SIG_BYTES);
-	if (rc < 0) {
-		goto out;
-	}
-	body_len = blob_len - DMP_SIG_BYTES;
 	/* 1.2: the pinned key is the trust anchor; verify before parsing. */
-	rc = dmp_verify(blob + body_len, blob, body_len, pinned_spk);
+	rc = dmp_record_decode_pinned(blob, sizeof(blob), &body_len, wire, len,
+				      DMP_PREFIX_CLUSTER, DMP_RECORD_WIRE_MAX,
+				      MAGIC_LEN, pinned_spk);
 	if (rc < 0) {
 		goto out;
 	}
@@ -229,12 +222,8 @@ int dmp_cluster_parse(struct dmp_cluster *out, const char *wire, size_t len,
 		goto out;
 	}
 	/* 6.2: expired when exp < now; too far ahead past 5 years. */
-	if (out->exp < now) {
-		rc = DMP_EEXPIRED;
-		goto out;
-	}
-	if (out->exp - now > DMP_5_YEARS) {
-		rc = DMP_EFUTURE;
+	rc = dmp_record_check_exp(out->exp, now, DMP_5_YEARS);
+	if (rc < 0) {
 		goto out;
 	}
 	rc = 0;

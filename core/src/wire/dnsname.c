@@ -115,4 +115,3 @@ int dmp_owner_name_lower(char *out, size_t cap, const char *name, size_t len)
 	out[len] = '\0';
 	return (int)len;
 }
-

@@ -482,8 +482,7 @@ int dmp_heartbeat_sign(char *out, size_t cap, const struct dmp_heartbeat *hb,
 	if (cap) {
 		out[0] = '\0';
 	}
-	if (memcmp(hb->operator_spk, sk + DMP_ED25519_SEED_BYTES,
-		   DMP_ED25519_PK_BYTES) != 0) {
+	if (!dmp_record_sk_is(sk, hb->operator_spk)) {
 		return DMP_EBADKEY;
 	}
 	n = dmp_heartbeat_body_encode(body, sizeof(body), hb, flags);

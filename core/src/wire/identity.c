@@ -76,8 +76,7 @@ int dmp_identity_sign_encode(char *out, size_t cap,
 	}
 	/* libsodium's sk is seed || pk: signing with another key would
 	 * produce a record nobody can verify. */
-	if (memcmp(sk + DMP_ED25519_SEED_BYTES, rec->ed25519_spk,
-		   DMP_ED25519_PK_BYTES) != 0 ||
+	if (!dmp_record_sk_is(sk, rec->ed25519_spk) ||
 	    dmp_ed25519_is_low_order(rec->ed25519_spk)) {
 		return DMP_EBADKEY;
 	}

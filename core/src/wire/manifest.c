@@ -72,8 +72,7 @@ int dmp_manifest_sign_encode(char *out, size_t cap,
 		rc = DMP_EINVAL;
 		goto out;
 	}
-	if (memcmp(sk + DMP_ED25519_SEED_BYTES, m->sender_spk,
-		   DMP_ED25519_PK_BYTES) != 0 ||
+	if (!dmp_record_sk_is(sk, m->sender_spk) ||
 	    dmp_ed25519_is_low_order(m->sender_spk)) {
 		rc = DMP_EBADKEY;
 		goto out;

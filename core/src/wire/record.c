@@ -11,16 +11,16 @@ static const struct {
 	const char *prefix;
 	enum dmp_record_type type;
 } prefixes[] = {
-	{ DMP_PREFIX_CHUNK, DMP_REC_CHUNK },
-	{ DMP_PREFIX_MANIFEST, DMP_REC_MANIFEST },
-	{ DMP_PREFIX_IDENTITY, DMP_REC_IDENTITY },
-	{ DMP_PREFIX_PREKEY, DMP_REC_PREKEY },
-	{ DMP_PREFIX_CLAIM, DMP_REC_CLAIM },
-	{ DMP_PREFIX_CLUSTER, DMP_REC_CLUSTER },
-	{ DMP_PREFIX_BOOTSTRAP, DMP_REC_BOOTSTRAP },
-	{ DMP_PREFIX_HEARTBEAT, DMP_REC_HEARTBEAT },
-	{ DMP_PREFIX_ROTATION, DMP_REC_ROTATION },
-	{ DMP_PREFIX_REVOCATION, DMP_REC_REVOCATION },
+    {DMP_PREFIX_CHUNK, DMP_REC_CHUNK},
+    {DMP_PREFIX_MANIFEST, DMP_REC_MANIFEST},
+    {DMP_PREFIX_IDENTITY, DMP_REC_IDENTITY},
+    {DMP_PREFIX_PREKEY, DMP_REC_PREKEY},
+    {DMP_PREFIX_CLAIM, DMP_REC_CLAIM},
+    {DMP_PREFIX_CLUSTER, DMP_REC_CLUSTER},
+    {DMP_PREFIX_BOOTSTRAP, DMP_REC_BOOTSTRAP},
+    {DMP_PREFIX_HEARTBEAT, DMP_REC_HEARTBEAT},
+    {DMP_PREFIX_ROTATION, DMP_REC_ROTATION},
+    {DMP_PREFIX_REVOCATION, DMP_REC_REVOCATION},
 };
 
 static int has_prefix(const char *value, size_t len, const char *prefix)
@@ -104,6 +104,48 @@ int dmp_record_decode(uint8_t *blob, size_t cap, size_t *blob_len,
 		return DMP_EMALFORMED;
 	}
 	return 0;
+}
+
+int dmp_record_decode_pinned(uint8_t *blob, size_t cap, size_t *body_len,
+			     const char *value, size_t len, const char *prefix,
+			     size_t max_wire, size_t min_body,
+			     const uint8_t pinned_spk[DMP_ED25519_PK_BYTES])
+{
+	size_t blob_len;
+	int rc;
+
+	*body_len = 0;
+	rc = dmp_record_decode(blob, cap, &blob_len, value, len, prefix,
+			       max_wire, min_body + DMP_SIG_BYTES);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = dmp_verify(blob + blob_len - DMP_SIG_BYTES, blob,
+			blob_len - DMP_SIG_BYTES, pinned_spk);
+	if (rc < 0) {
+		return rc;
+	}
+	*body_len = blob_len - DMP_SIG_BYTES;
+	return 0;
+}
+
+int dmp_record_check_exp(uint64_t exp, uint64_t now, uint64_t ahead)
+{
+	if (exp < now) {
+		return DMP_EEXPIRED;
+	}
+	if (exp - now > ahead) {
+		return DMP_EFUTURE;
+	}
+	return 0;
+}
+
+int dmp_record_sk_is(const uint8_t sk[DMP_ED25519_SK_BYTES],
+		     const uint8_t pk[DMP_ED25519_PK_BYTES])
+{
+	/* libsodium's secret key is seed || public key. */
+	return memcmp(sk + DMP_ED25519_SEED_BYTES, pk, DMP_ED25519_PK_BYTES) ==
+	       0;
 }
 
 static size_t strip_dot(const char *s, size_t len)

@@ -254,14 +254,6 @@ int dmp_revocation_body_encode(uint8_t *out, size_t cap,
 	return (int)w.len;
 }
 
-static int key_matches(const uint8_t pk[DMP_ED25519_PK_BYTES],
-		       const uint8_t sk[DMP_ED25519_SK_BYTES])
-{
-	/* libsodium's secret key ends with its public key. */
-	return memcmp(pk, sk + DMP_ED25519_SEED_BYTES, DMP_ED25519_PK_BYTES) ==
-	       0;
-}
-
 int dmp_rotation_sign(char *out, size_t cap, const struct dmp_rotation *r,
 		      const uint8_t old_sk[DMP_ED25519_SK_BYTES],
 		      const uint8_t new_sk[DMP_ED25519_SK_BYTES])
@@ -272,8 +264,8 @@ int dmp_rotation_sign(char *out, size_t cap, const struct dmp_rotation *r,
 	if (cap) {
 		out[0] = '\0';
 	}
-	if (!key_matches(r->old_spk, old_sk) ||
-	    !key_matches(r->new_spk, new_sk)) {
+	if (!dmp_record_sk_is(old_sk, r->old_spk) ||
+	    !dmp_record_sk_is(new_sk, r->new_spk)) {
 		return DMP_EBADKEY;
 	}
 	n = dmp_rotation_body_encode(blob, DMP_ROTATION_BODY_MAX, r);
@@ -332,11 +324,7 @@ int dmp_rotation_parse(struct dmp_rotation *out, const char *wire, size_t len,
 		goto out;
 	}
 	/* 6.2: exp < now is expired; more than 5 years ahead is refused. */
-	if (out->exp < now) {
-		rc = DMP_EEXPIRED;
-	} else if (out->exp - now > DMP_5_YEARS) {
-		rc = DMP_EFUTURE;
-	}
+	rc = dmp_record_check_exp(out->exp, now, DMP_5_YEARS);
 out:
 	if (rc != 0) {
 		memset(out, 0, sizeof(*out));
@@ -353,7 +341,7 @@ int dmp_revocation_sign(char *out, size_t cap, const struct dmp_revocation *r,
 	if (cap) {
 		out[0] = '\0';
 	}
-	if (!key_matches(r->revoked_spk, sk)) {
+	if (!dmp_record_sk_is(sk, r->revoked_spk)) {
 		return DMP_EBADKEY;
 	}
 	n = dmp_revocation_body_encode(body, sizeof(body), r);

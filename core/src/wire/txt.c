@@ -6,9 +6,8 @@
 
 size_t dmp_txt_rdata_len(size_t len)
 {
-	size_t strings = len ? (len + DMP_TXT_STRING_MAX - 1) /
-				       DMP_TXT_STRING_MAX
-			     : 1;
+	size_t strings =
+	    len ? (len + DMP_TXT_STRING_MAX - 1) / DMP_TXT_STRING_MAX : 1;
 
 	return len + strings;
 }

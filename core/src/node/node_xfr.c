@@ -1,0 +1,256 @@
+/*
+ * core/src/node/node_xfr.c - zone transfer out (RFC 5936 AXFR; IXFR gets
+ * the full zone in AXFR form, RFC 1995 4), for secondaries such as Knot.
+ * Access by source address (opts.xfr_allow).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "dmp/buf.h"
+#include "dmp/err.h"
+#include "node/node_i.h"
+
+#define XFR_MSG 65535
+
+int node_xfr_setup(struct dmp_node *n, const struct dmp_node_opts *o)
+{
+	for (unsigned i = 0; i < o->n_xfr_allow && i < DMP_NODE_MAX_XFR; i++) {
+		uint8_t *k = n->xfr[n->n_xfr];
+
+		memset(k, 0, 17);
+		if (inet_pton(AF_INET, o->xfr_allow[i], k + 1) == 1) {
+			k[0] = 4;
+		} else if (inet_pton(AF_INET6, o->xfr_allow[i], k + 1) == 1) {
+			k[0] = 6;
+		} else {
+			return DMP_EINVAL;
+		}
+		n->n_xfr++;
+	}
+	return 0;
+}
+
+static int xfr_allowed(const struct dmp_node *n, const struct sockaddr *sa)
+{
+	uint8_t k[17];
+
+	if (!sa) {
+		return 0;
+	}
+	memset(k, 0, sizeof(k));
+	if (sa->sa_family == AF_INET) {
+		k[0] = 4;
+		memcpy(k + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		k[0] = 6;
+		memcpy(k + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		       16);
+	} else {
+		return 0;
+	}
+	for (unsigned i = 0; i < n->n_xfr; i++) {
+		if (memcmp(n->xfr[i], k, sizeof(k)) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The zone, as a list of complete RRs, copied under the read lock. */
+struct snap {
+	struct dmp_wbuf rrs; /* RRs back to back */
+	size_t n_rr;
+};
+
+static void snap_rr(struct snap *s, const uint8_t *owner, size_t olen,
+		    const uint8_t *rest, size_t rlen)
+{
+	dmp_wbuf_put(&s->rrs, owner, olen);
+	dmp_wbuf_put(&s->rrs, rest, rlen);
+	s->n_rr++;
+}
+
+static void take_snapshot(struct dmp_node *n, const struct nzone *z,
+			  struct snap *s, uint64_t now_s)
+{
+	uint8_t fixed[RR_FIXED];
+
+	pthread_rwlock_rdlock(&n->ilock);
+	node_put_soa(&s->rrs, n, z, 0, n->serial);
+	s->n_rr++;
+	for (unsigned i = 0; i < z->n_ns; i++) {
+		wr16(fixed, T_NS);
+		wr16(fixed + 2, C_IN);
+		dmp_store_u32(fixed + 4, n->o.answer_ttl);
+		wr16(fixed + 8, (unsigned)z->nslen[i]);
+		snap_rr(s, z->name, z->nlen, fixed, RR_FIXED);
+		dmp_wbuf_put(&s->rrs, z->ns[i], z->nslen[i]);
+	}
+	for (unsigned i = 0; i < z->n_a + z->n_aaaa; i++) {
+		int v4 = i < z->n_a;
+
+		wr16(fixed, v4 ? T_A : T_AAAA);
+		wr16(fixed + 2, C_IN);
+		dmp_store_u32(fixed + 4, n->o.answer_ttl);
+		wr16(fixed + 8, v4 ? 4 : 16);
+		snap_rr(s, z->name, z->nlen, fixed, RR_FIXED);
+		dmp_wbuf_put(&s->rrs, v4 ? z->a[i] : z->aaaa[i - z->n_a],
+			     v4 ? 4 : 16);
+	}
+	for (size_t b = 0; b < n->idx.nb; b++) {
+		for (const struct nidx_ent *e = n->idx.b[b]; e; e = e->next) {
+			if (e->n_rr == 0 ||
+			    node_zone_of(n, e->name, e->nlen) != z) {
+				continue;
+			}
+			for (uint32_t k = 0; k < e->n_rr; k++) {
+				if (e->rr[k]->exp_s > now_s) {
+					/* Skip the c0 0c owner pointer. */
+					snap_rr(s, e->name, e->nlen,
+						e->rr[k]->wire + 2,
+						e->rr[k]->len - 2u);
+				}
+			}
+		}
+	}
+	node_put_soa(&s->rrs, n, z, 0, n->serial);
+	s->n_rr++;
+	pthread_rwlock_unlock(&n->ilock);
+}
+
+/* Length of the RR at @p p (owner uncompressed). */
+static size_t rr_len(const uint8_t *p)
+{
+	size_t o = 0;
+
+	while (p[o]) {
+		o += (size_t)p[o] + 1;
+	}
+	o++;
+	return o + RR_FIXED + rd16(p + o + 8);
+}
+
+static int send_zone(const uint8_t *q, const struct qinfo *qi,
+		     const struct snap *s, dmp_node_out_fn out, void *ud)
+{
+	uint8_t *msg = dmp_malloc(XFR_MSG);
+	size_t off = 0, len = 0;
+	unsigned an = 0;
+	int first = 1, rc = 0;
+
+	if (!msg) {
+		return DMP_ENOMEM;
+	}
+	for (size_t i = 0; i <= s->n_rr; i++) {
+		size_t l = i < s->n_rr ? rr_len(s->rrs.p + off) : 0;
+
+		if (an > 0 && (i == s->n_rr || len + l > XFR_MSG)) {
+			wr16(msg + 6, an);
+			rc = out(msg, len, ud);
+			if (rc != 0) {
+				break;
+			}
+			an = 0;
+			first = 0;
+		}
+		if (i == s->n_rr) {
+			break;
+		}
+		if (an == 0) {
+			/* RFC 5936 2.2: every message carries the ID, AA;
+			 * the question only in the first. */
+			memcpy(msg, q, HDR_LEN);
+			msg[2] = (uint8_t)((q[2] & 0x79) | 0x80 | 0x04);
+			msg[3] = 0;
+			wr16(msg + 4, first ? 1 : 0);
+			memset(msg + 6, 0, 6);
+			len = HDR_LEN;
+			if (first) {
+				memcpy(msg + len, q + HDR_LEN,
+				       qi->qd_end - HDR_LEN);
+				len = qi->qd_end;
+			}
+		}
+		memcpy(msg + len, s->rrs.p + off, l);
+		len += l;
+		off += l;
+		an++;
+	}
+	dmp_free(msg);
+	return rc;
+}
+
+int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			   const struct sockaddr *peer, dmp_node_out_fn out,
+			   void *ud, uint64_t now_ms)
+{
+	struct qinfo qi;
+	const struct nzone *z = NULL;
+	uint8_t *resp;
+	int len, rc;
+
+	if (qlen >= HDR_LEN && !(q[2] & 0x80) && ((q[2] >> 3) & 0x0F) == 0 &&
+	    node_parse_query(q, qlen, &qi) == 0 &&
+	    (qi.qtype == T_AXFR || qi.qtype == T_IXFR) && qi.qclass == C_IN &&
+	    xfr_allowed(n, peer)) {
+		z = node_zone_of(n, qi.name, qi.nlen);
+		if (z && z->nlen != qi.nlen) {
+			z = NULL; /* only at the apex */
+		}
+	}
+	if (z) {
+		struct snap s;
+
+		memset(&s, 0, sizeof(s));
+		dmp_wbuf_init_dyn(&s.rrs);
+		take_snapshot(n, z, &s, now_ms / 1000);
+		rc = dmp_wbuf_error(&s.rrs) ? DMP_ENOMEM
+					    : send_zone(q, &qi, &s, out, ud);
+		dmp_wbuf_clear(&s.rrs);
+		return rc;
+	}
+	resp = dmp_malloc(XFR_MSG);
+	if (!resp) {
+		return DMP_ENOMEM;
+	}
+	len = dmp_node_handle(n, q, qlen, DMP_NODE_TCP, peer, resp, XFR_MSG,
+			      now_ms);
+	rc = len > 0 ? out(resp, (size_t)len, ud) : 0;
+	dmp_free(resp);
+	return rc;
+}
+
+unsigned dmp_node_zone_count(const struct dmp_node *n)
+{
+	return n->n_zones;
+}
+
+int dmp_node_notify_msg(struct dmp_node *n, unsigned zone, uint16_t id,
+			uint8_t *buf, size_t cap)
+{
+	const struct nzone *z;
+	struct dmp_wbuf w;
+
+	if (zone >= n->n_zones) {
+		return DMP_EINVAL;
+	}
+	z = &n->zones[zone];
+	dmp_wbuf_init(&w, buf, cap);
+	/* RFC 1996 3.7: opcode NOTIFY, AA, QTYPE SOA; the SOA itself goes
+	 * in the answer section as a hint (3.7, 3.11). */
+	dmp_wbuf_u16(&w, id);
+	dmp_wbuf_u8(&w, (uint8_t)(OP_NOTIFY << 3 | 0x04));
+	dmp_wbuf_u8(&w, 0);
+	dmp_wbuf_u16(&w, 1);
+	dmp_wbuf_u16(&w, 1);
+	dmp_wbuf_u16(&w, 0);
+	dmp_wbuf_u16(&w, 0);
+	dmp_wbuf_put(&w, z->name, z->nlen);
+	dmp_wbuf_u16(&w, T_SOA);
+	dmp_wbuf_u16(&w, C_IN);
+	pthread_rwlock_rdlock(&n->ilock);
+	node_put_soa(&w, n, z, HDR_LEN, n->serial);
+	pthread_rwlock_unlock(&n->ilock);
+	return dmp_wbuf_error(&w) ? DMP_ENOBUFS : (int)w.len;
+}
