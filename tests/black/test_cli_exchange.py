@@ -236,3 +236,29 @@ def test_recv_watch_prints_new_messages(tmp_path, started):
         out, err = p.communicate(timeout=15)
     assert p.returncode == 0, err
     assert b"watched message" in out and b"From: alice" in out
+
+
+def test_redelivery_after_crash_is_exactly_once(tmp_path, started):
+    """A receiver that died after the Maildir rename but before the replay
+    entry was finalised (simulated: the replay and judged-value rows are
+    removed) fetches the message again and finds its planned file name
+    already delivered: still one file."""
+    alice, bob = pair(tmp_path, started)
+    # No prekeys on bob's side, so the message uses the long-term key
+    # (a real crash happens before the prekey is consumed).
+    with alice.db() as c:
+        c.execute("DELETE FROM contact_prekey")
+    assert alice.send("bob", b"exactly once").returncode == 0
+    bob.recv()
+    inbox = bob.maildir("inbox")
+    assert [b for _, b in inbox] == [b"exactly once"]
+    assert "X-DMP-Forward-Secrecy: no" in inbox[0][0]
+    with bob.db() as c:
+        c.execute("DELETE FROM replay")
+        c.execute("DELETE FROM seen_value")
+    r = bob.recv()
+    assert r.returncode == 0, r.stderr_text
+    assert [b for _, b in bob.maildir("inbox")] == [b"exactly once"]
+    names = os.listdir(os.path.join(bob.home, "mail", "inbox", "new"))
+    assert len(names) == 1
+    assert os.listdir(os.path.join(bob.home, "mail", "inbox", "tmp")) == []
