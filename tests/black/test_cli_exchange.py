@@ -262,3 +262,39 @@ def test_redelivery_after_crash_is_exactly_once(tmp_path, started):
     names = os.listdir(os.path.join(bob.home, "mail", "inbox", "new"))
     assert len(names) == 1
     assert os.listdir(os.path.join(bob.home, "mail", "inbox", "tmp")) == []
+
+
+def test_two_zones_two_nodes(tmp_path, node_factory):
+    """alice@zone-a.test on node A, bob@zone-b.test on node B. Each reads
+    its own zone from its node and the other zone through its resolver
+    (here: the other node, which is authoritative for it)."""
+    na = node_factory(zones=("zone-a.test",))
+    (tmp_path / "b").mkdir()
+    from conftest import Node
+    nb = Node(tmp_path / "b", zones=("zone-b.test",))
+    try:
+        na.start()
+        nb.start()
+        a_addr = "%s:%d" % (na.host, na.port)
+        b_addr = "%s:%d" % (nb.host, nb.port)
+        alice = User(tmp_path, "alice", na, zone="zone-a.test",
+                     resolvers=(b_addr,))
+        bob = User(tmp_path, "bob", nb, zone="zone-b.test",
+                   resolvers=(a_addr,))
+        wait_keys()
+        alice.publish()
+        bob.publish()
+        alice.add_contact(bob)
+        bob.add_contact(alice)
+        assert alice.send("bob", b"across zones").returncode == 0
+        r = bob.recv()
+        assert r.returncode == 0, r.stderr_text
+        inbox = bob.maildir("inbox")
+        assert [b for _, b in inbox] == [b"across zones"]
+        assert "alice@zone-a.test" in inbox[0][0]
+        assert "X-DMP-Forward-Secrecy: yes" in inbox[0][0]
+        assert bob.send("alice", b"and back").returncode == 0
+        alice.recv()
+        assert [b for _, b in alice.maildir("inbox")] == [b"and back"]
+    finally:
+        nb.stop(signal.SIGKILL)
