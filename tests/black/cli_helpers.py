@@ -25,18 +25,20 @@ class User:
     """One CLI user: a home directory, a passphrase, a TSIG key."""
 
     def __init__(self, tmp_path, name, node, passphrase=None, nodes=None,
-                 resolvers=(), key=None, init=True, extra_init=()):
+                 resolvers=(), key=None, init=True, extra_init=(),
+                 zone=ZONE):
         self.name = name
+        self.zone = zone
         self.home = str(tmp_path / ("home-" + name))
         self.passphrase = passphrase or ("pass-%s-horse" % name)
         self.node = node
         self.bin = dmp_binary()
         self.env_extra = {}
         if key is None:
-            key, _ = node.add_key("%s.%s" % (name, ZONE), ZONE)
+            key, _ = node.add_key("%s.%s" % (name, zone), zone)
         self.key = key
         if init:
-            args = ["init", name, "--domain", ZONE]
+            args = ["init", name, "--domain", zone]
             for n in (nodes or [node]):
                 args += ["--node", "%s:%d" % (n.host, n.port)]
             for r in resolvers:
@@ -48,7 +50,7 @@ class User:
 
     @property
     def address(self):
-        return "%s@%s" % (self.name, ZONE)
+        return "%s@%s" % (self.name, self.zone)
 
     def run(self, *args, input=None, passphrase=None, env=None, timeout=60,
             check=False):

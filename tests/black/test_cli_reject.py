@@ -181,3 +181,30 @@ def test_intro_with_a_false_from_claim(trio, tmp_path):
     assert [b for _, b in intro] == [b"it's me, carol"]
     assert "carol@mesh.test" in intro[0][0]
     assert "not verified" in intro[0][0]
+
+
+def test_ambiguous_name_needs_a_fingerprint(trio, tmp_path):
+    node, alice, bob, carol = trio
+    mallory = User(tmp_path, "mallory", node)
+    mallory.set_config("identity.username", "bob")
+    rec = next(l.split()[1] for l in mallory.run(
+        "identity", "show", check=True).stdout_text.splitlines()
+        if l.startswith("record:"))
+    bob_show = bob.run("identity", "show", check=True).stdout_text
+    fp = next(l.split()[1] for l in bob_show.splitlines()
+              if l.startswith("fingerprint:"))
+    key = admin_key(node)
+    ns_add(node, key, "id-%s.mesh.test" % hashlib.sha256(
+        b"bob").hexdigest()[:16], rec, 86400)
+    r = carol.run("contacts", "add", "bob@mesh.test", "bob2")
+    assert r.returncode == 10, r.stderr_text
+    assert "fingerprint" in r.stderr_text
+    r = carol.run("contacts", "add", "bob@mesh.test", "bob2",
+                  "--fingerprint", "0123456789abcdef")
+    assert r.returncode != 0 and "no key with fingerprint" in r.stderr_text
+    r = carol.run("contacts", "add", "bob@mesh.test", "bob2",
+                  "--fingerprint", fp)
+    assert r.returncode == 0, r.stderr_text
+    assert fp in r.stdout_text
+    lst = carol.run("contacts", "list", check=True).stdout_text
+    assert "bob2" in lst and fp in lst

@@ -57,12 +57,12 @@ enum dmp_event_kind {
 struct dmp_event {
 	enum dmp_event_kind kind;
 	int64_t time;
-	const char *peer;	  /* contact alias or address, may be NULL */
-	const uint8_t *msg_id;	  /* 16 bytes, may be NULL */
-	int code;		  /* dmp error code for RETRY/FAILED/REJECTED */
-	const char *detail;	  /* human-readable, never secret; for
-				     RECEIVED and INTRO the path of the
-				     delivered Maildir file */
+	const char *peer;      /* contact alias or address, may be NULL */
+	const uint8_t *msg_id; /* 16 bytes, may be NULL */
+	int code;	       /* dmp error code for RETRY/FAILED/REJECTED */
+	const char *detail;    /* human-readable, never secret; for
+				  RECEIVED and INTRO the path of the
+				  delivered Maildir file */
 };
 
 /** Called synchronously from engine calls; must not call back in. */
@@ -74,7 +74,7 @@ struct dmp_engine_init {
 	const char *domain;	  /* mesh zone of identity and mailbox */
 	const char *const *nodes; /* HOST[:PORT] write targets, NULL-ended */
 	const char *const *resolvers; /* IP[:PORT], NULL-ended; may be NULL */
-	const char *tsig;	  /* hmac-sha256:NAME:SECRET, may be NULL */
+	const char *tsig;	      /* hmac-sha256:NAME:SECRET, may be NULL */
 	/* Import and tests only: the Argon2id salt of an existing identity
 	 * (at least DMP_KDF_SALT_MIN bytes). NULL: a fresh random salt. */
 	const uint8_t *salt;
@@ -148,7 +148,8 @@ int dmp_engine_prekeys_refresh(struct dmp_engine *e);
 int dmp_engine_prekey_import(struct dmp_engine *e, uint32_t id,
 			     const uint8_t sk[32], uint64_t exp);
 
-/* ---- contacts -------------------------------------------------------------- */
+/* ---- contacts --------------------------------------------------------------
+ */
 
 /**
  * Fetch @p address (user@zone, or a bare username in our domain), verify
@@ -164,7 +165,8 @@ int dmp_engine_contact_remove(struct dmp_engine *e, const char *alias);
 int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
 			     int blocked);
 
-/* ---- send ---------------------------------------------------------------------- */
+/* ---- send
+ * ---------------------------------------------------------------------- */
 
 /**
  * Encrypt @p body for @p contact and queue it durably. Never touches the
@@ -177,10 +179,9 @@ int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
  * @return 0, DMP_ENOENT (no such contact), DMP_EACCES (blocked),
  *         DMP_EFBIG (body too large), DMP_ENOSPC, DMP_ESTORE
  */
-DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e,
-				     const char *contact, const uint8_t *body,
-				     size_t len, uint32_t lifetime,
-				     int64_t *queue_id);
+DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e, const char *contact,
+				     const uint8_t *body, size_t len,
+				     uint32_t lifetime, int64_t *queue_id);
 /**
  * Publish every queued message whose retry time has come: chunks, then the
  * manifest, then claims; on failure schedule a retry with backoff.
@@ -189,7 +190,8 @@ DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e,
  */
 int dmp_engine_publish(struct dmp_engine *e);
 
-/* ---- receive ------------------------------------------------------------------ */
+/* ---- receive
+ * ------------------------------------------------------------------ */
 
 /**
  * One receive pass. Delivers into the Maildirs and emits events.
@@ -198,7 +200,8 @@ int dmp_engine_publish(struct dmp_engine *e);
  */
 int dmp_engine_poll(struct dmp_engine *e);
 
-/* ---- status --------------------------------------------------------------------- */
+/* ---- status
+ * --------------------------------------------------------------------- */
 
 enum dmp_engine_state {
 	DMP_ENGINE_ONLINE,   /* last reads and writes succeeded */

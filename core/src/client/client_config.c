@@ -38,6 +38,7 @@ const struct dmp_cfg_item client_schema[] = {
     S("network", "tsig", tsig, NULL),
     B("network", "direct", direct, "true"),
     I("network", "timeout_ms", timeout_ms, 100, 60000, "2000"),
+    I("network", "replicas", replicas, 0, DMP_CFG_LIST_MAX, "0"),
     I("messages", "lifetime", lifetime, 60, 2592000, "604800"),
     I("messages", "max_lifetime", max_lifetime, 60, 2592000, "86400"),
     I("messages", "poll_interval", poll_interval, 1, 86400, "30"),
@@ -101,8 +102,8 @@ int client_conf_write(const struct client_conf *c, const char *path)
 	qlist(f, &c->resolvers);
 	fputs("  tsig: ", f);
 	qstr(f, c->tsig);
-	fprintf(f, "\n  direct: %s\n  timeout_ms: %lld\n",
-		c->direct ? "true" : "false", c->timeout_ms);
+	fprintf(f, "\n  direct: %s\n  timeout_ms: %lld\n  replicas: %lld\n",
+		c->direct ? "true" : "false", c->timeout_ms, c->replicas);
 	fprintf(f,
 		"messages:\n  lifetime: %lld\n  max_lifetime: %lld\n"
 		"  poll_interval: %lld\n",

@@ -17,6 +17,7 @@ struct client_conf {
 	char tsig[DMP_CFG_STR_MAX];    /* hmac-sha256:NAME:SECRET */
 	int direct;		       /* read our zone straight from nodes */
 	long long timeout_ms;	       /* per read / write attempt */
+	long long replicas; /* nodes per mailbox (rendezvous); 0: all */
 	/* messages: */
 	long long lifetime;	/* default lifetime of a sent message */
 	long long max_lifetime; /* the node's max TTL */

@@ -57,6 +57,9 @@ struct dmp_engine {
 	struct dmp_keys *keys;
 	struct dmp_codec *codec;
 	struct dmp_resolver *res;
+	/* One resolver per node for union reads of our zone. */
+	struct dmp_resolver *node_res[DMP_CFG_LIST_MAX];
+	int64_t node_down_until[DMP_CFG_LIST_MAX]; /* monotonic ms */
 	struct dmp_tsig_key *tsig;
 	char address[320];
 	dmp_event_fn on_event;
@@ -565,6 +568,9 @@ void dmp_engine_close(struct dmp_engine *e)
 		return;
 	}
 	dmp_resolver_free(e->res);
+	for (int i = 0; i < DMP_CFG_LIST_MAX; i++) {
+		dmp_resolver_free(e->node_res[i]);
+	}
 	dmp_codec_free(e->codec);
 	dmp_tsig_key_free(e->tsig);
 	dmp_keys_free(e->keys);
@@ -686,16 +692,21 @@ static int writer_open(struct dmp_engine *e, struct writer *w,
 
 /* @return 0 once a majority accepted, else the most telling failure (an
  * answer beats silence: "wrong TSIG secret" over "node unreachable"). */
-static int writer_send(struct dmp_engine *e, struct writer *w,
-		       const struct dmp_update_rr *ops, size_t n)
+static int writer_send_to(struct dmp_engine *e, struct writer *w,
+			  const struct dmp_update_rr *ops, size_t n,
+			  unsigned mask)
 {
-	unsigned ok = 0, need = (w->n + 1) / 2;
+	unsigned ok = 0, targets = 0, need;
 	int err = DMP_EUNREACHABLE;
 
 	for (unsigned i = 0; i < w->n; i++) {
+		targets += (mask >> i) & 1u;
+	}
+	need = (targets + 1) / 2;
+	for (unsigned i = 0; i < w->n; i++) {
 		int rc;
 
-		if (w->dead[i]) {
+		if (w->dead[i] || !((mask >> i) & 1u)) {
 			continue;
 		}
 		rc =
@@ -712,6 +723,252 @@ static int writer_send(struct dmp_engine *e, struct writer *w,
 		}
 	}
 	return ok >= need && ok > 0 ? 0 : err;
+}
+
+static int writer_send(struct dmp_engine *e, struct writer *w,
+		       const struct dmp_update_rr *ops, size_t n)
+{
+	return writer_send_to(e, w, ops, n, ~0u);
+}
+
+/*
+ * Rendezvous (highest random weight) choice of the nodes that store one
+ * mailbox: score(node) = first 8 bytes of SHA-256(node string || rid),
+ * the network.replicas highest win. Every client configured with the same
+ * node list agrees, so senders write where the recipient reads. With
+ * replicas 0 (the default) or >= the node count: every node.
+ */
+static unsigned mailbox_nodes(const struct dmp_engine *e, const uint8_t *rid)
+{
+	unsigned n = e->conf.nodes.n, r = (unsigned)e->conf.replicas;
+	uint64_t score[DMP_CFG_LIST_MAX];
+	unsigned mask = 0;
+
+	if (!rid || r == 0 || r >= n) {
+		return n >= 32 ? ~0u : (1u << n) - 1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t h[32];
+		uint8_t buf[DMP_CFG_STR_MAX + DMP_USER_ID_BYTES];
+		size_t l = strlen(e->conf.nodes.v[i]);
+
+		memcpy(buf, e->conf.nodes.v[i], l);
+		memcpy(buf + l, rid, DMP_USER_ID_BYTES);
+		dmp_sha256(h, buf, l + DMP_USER_ID_BYTES);
+		score[i] = 0;
+		for (int j = 0; j < 8; j++) {
+			score[i] = (score[i] << 8) | h[j];
+		}
+	}
+	for (unsigned k = 0; k < r; k++) {
+		int best = -1;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (!((mask >> i) & 1u) &&
+			    (best < 0 || score[i] > score[best])) {
+				best = (int)i;
+			}
+		}
+		mask |= 1u << best;
+	}
+	return mask;
+}
+
+/* ---- reads ------------------------------------------------------------------
+ */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int in_zone(const char *name, const char *zone)
+{
+	size_t nl = strlen(name), zl = strlen(zone);
+
+	if (zl && zone[zl - 1] == '.') {
+		zl--;
+	}
+	if (nl == zl) {
+		return dmp_name_equal(name, nl, zone, zl);
+	}
+	return nl > zl && name[nl - zl - 1] == '.' &&
+	       dmp_name_equal(name + nl - zl, zl, zone, zl);
+}
+
+static int union_mode(const struct dmp_engine *e)
+{
+	return e->conf.direct && e->conf.nodes.n > 1;
+}
+
+static struct dmp_resolver *node_resolver(struct dmp_engine *e, unsigned i)
+{
+	struct dmp_resolver_opts o;
+	const char *srv[1];
+
+	if (!e->node_res[i]) {
+		dmp_resolver_opts_default(&o);
+		srv[0] = e->conf.nodes.v[i];
+		o.servers = srv;
+		o.n_servers = 1;
+		o.rd = 0; /* the node is authoritative for our zone */
+		o.timeout_ms = (unsigned)e->conf.timeout_ms;
+		if (dmp_resolver_new(&e->node_res[i], &o) < 0) {
+			e->node_res[i] = NULL;
+		}
+	}
+	return e->node_res[i];
+}
+
+/* Move @p src's values missing from @p dst into it. */
+static void answer_merge(struct dmp_txt_answer *dst, struct dmp_txt_answer *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		int dup = 0;
+		char **nv;
+		size_t *nl;
+		uint32_t *nt;
+
+		for (size_t j = 0; j < dst->n && !dup; j++) {
+			dup = dst->lens[j] == src->lens[i] &&
+			      memcmp(dst->values[j], src->values[i],
+				     src->lens[i]) == 0;
+		}
+		if (dup) {
+			continue;
+		}
+		nv = dmp_realloc(dst->values, (dst->n + 1) * sizeof(*nv));
+		if (!nv) {
+			break;
+		}
+		dst->values = nv;
+		nl = dmp_realloc(dst->lens, (dst->n + 1) * sizeof(*nl));
+		if (!nl) {
+			break;
+		}
+		dst->lens = nl;
+		nt = dmp_realloc(dst->ttls, (dst->n + 1) * sizeof(*nt));
+		if (!nt) {
+			break;
+		}
+		dst->ttls = nt;
+		dst->values[dst->n] = src->values[i];
+		dst->lens[dst->n] = src->lens[i];
+		dst->ttls[dst->n] = src->ttls ? src->ttls[i] : 0;
+		dst->n++;
+		src->values[i] = NULL;
+	}
+	dmp_txt_answer_clear(src);
+}
+
+/*
+ * Resolve TXT for @p n names. Names in our zone, when several nodes serve
+ * it, are asked of every node storing @p rid's mailbox (all nodes if NULL)
+ * and the answers merged without duplicates, like the reference's
+ * UnionReader (PROTOCOL.md 7.7): a node that missed a write while it was
+ * down cannot hide a record the others hold. A node that answers nothing
+ * is skipped for 30 s. Everything else goes through the resolver pool.
+ */
+static int read_batch(struct dmp_engine *e, const char *const *q, size_t n,
+		      struct dmp_resolver_result *res, const uint8_t *rid)
+{
+	struct dmp_resolver *pool = dmp_engine_resolver(e);
+	size_t *own = NULL, *oth = NULL, no = 0, nx = 0;
+	const char **qo = NULL, **qx = NULL;
+	struct dmp_resolver_result *tmp = NULL;
+	unsigned mask;
+	int rc = 0;
+
+	if (!pool) {
+		return DMP_EUNREACHABLE;
+	}
+	if (!union_mode(e)) {
+		return dmp_resolver_query_batch(pool, q, n, res,
+						BATCH_TIMEOUT_MS, NULL, NULL);
+	}
+	own = dmp_calloc(n, sizeof(*own));
+	oth = dmp_calloc(n, sizeof(*oth));
+	qo = dmp_calloc(n, sizeof(*qo));
+	qx = dmp_calloc(n, sizeof(*qx));
+	tmp = dmp_calloc(n, sizeof(*tmp));
+	if (!own || !oth || !qo || !qx || !tmp) {
+		rc = DMP_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].err = DMP_EUNREACHABLE;
+		res[i].server = -1;
+		if (in_zone(q[i], e->conf.domain)) {
+			own[no] = i;
+			qo[no++] = q[i];
+		} else {
+			oth[nx] = i;
+			qx[nx++] = q[i];
+		}
+	}
+	if (nx > 0) {
+		rc = dmp_resolver_query_batch(pool, qx, nx, tmp,
+					      BATCH_TIMEOUT_MS, NULL, NULL);
+		if (rc < 0) {
+			goto out;
+		}
+		for (size_t j = 0; j < nx; j++) {
+			res[oth[j]] = tmp[j];
+			memset(&tmp[j], 0, sizeof(tmp[j]));
+		}
+	}
+	mask = mailbox_nodes(e, rid);
+	for (unsigned i = 0; no > 0 && i < e->conf.nodes.n; i++) {
+		struct dmp_resolver *r;
+		size_t answered = 0;
+
+		if (!((mask >> i) & 1u) || e->node_down_until[i] > mono_ms()) {
+			continue;
+		}
+		r = node_resolver(e, i);
+		if (!r ||
+		    dmp_resolver_query_batch(r, qo, no, tmp, BATCH_TIMEOUT_MS,
+					     NULL, NULL) < 0) {
+			continue;
+		}
+		for (size_t j = 0; j < no; j++) {
+			struct dmp_resolver_result *d = &res[own[j]];
+
+			if (tmp[j].err == 0 || tmp[j].err == DMP_ENXDOMAIN) {
+				answered++;
+			}
+			if (tmp[j].err == 0 && d->err != 0) {
+				dmp_resolver_result_clear(d);
+				*d = tmp[j];
+				d->server = (int)i;
+				memset(&tmp[j], 0, sizeof(tmp[j]));
+			} else if (tmp[j].err == 0) {
+				answer_merge(&d->answer, &tmp[j].answer);
+			} else if (d->err != 0 && tmp[j].err == DMP_ENXDOMAIN) {
+				d->err = DMP_ENXDOMAIN;
+			}
+			dmp_resolver_result_clear(&tmp[j]);
+		}
+		if (answered == 0) {
+			DMP_LOG_I("node %s: no answers, skipped for 30 s",
+				  e->conf.nodes.v[i]);
+			e->node_down_until[i] = mono_ms() + 30000;
+		}
+	}
+out:
+	for (size_t j = 0; tmp && j < n; j++) {
+		dmp_resolver_result_clear(&tmp[j]);
+	}
+	dmp_free(own);
+	dmp_free(oth);
+	dmp_free(qo);
+	dmp_free(qx);
+	dmp_free(tmp);
+	return rc;
 }
 
 static int codec(struct dmp_engine *e, struct dmp_codec **c)
@@ -1025,8 +1282,7 @@ int dmp_engine_contact_add(struct dmp_engine *e, const char *address,
 	if (!r) {
 		return DMP_EUNREACHABLE;
 	}
-	rc = dmp_resolver_query_batch(r, q, nq, res, BATCH_TIMEOUT_MS, NULL,
-				      NULL);
+	rc = read_batch(e, q, nq, res, NULL);
 	if (rc < 0) {
 		return rc;
 	}
@@ -1132,9 +1388,10 @@ int dmp_engine_contact_add(struct dmp_engine *e, const char *address,
 		struct dmp_resolver_result pr;
 
 		memset(&pr, 0, sizeof(pr));
+		const char *pq[1] = {pn};
+
 		if (prekey_name(pn, sizeof(pn), &c) >= 0 &&
-		    dmp_resolver_query(r, pn, &pr, BATCH_TIMEOUT_MS) >=
-			-10000) {
+		    read_batch(e, pq, 1, &pr, NULL) == 0) {
 			(void)cache_prekeys(e, c.ed25519_pk, &pr);
 		}
 		dmp_resolver_result_clear(&pr);
@@ -1446,8 +1703,7 @@ static void refresh_prekey_caches(struct dmp_engine *e)
 		q[i] = names[i];
 	}
 	n = l.n;
-	if (dmp_resolver_query_batch(r, q, n, res, BATCH_TIMEOUT_MS, NULL,
-				     NULL) == 0) {
+	if (read_batch(e, q, n, res, NULL) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			(void)cache_prekeys(e, l.v[i].ed25519_pk, &res[i]);
 		}
@@ -1478,6 +1734,7 @@ int dmp_engine_publish(struct dmp_engine *e)
 	for (size_t i = 0; i < p.n; i++) {
 		struct dmp_outbox_msg *m = &p.v[i];
 		struct recs r = {0};
+		unsigned mask;
 		int err = 0;
 
 		if (m->state == DMP_OUTBOX_FAILED) {
@@ -1512,6 +1769,19 @@ int dmp_engine_publish(struct dmp_engine *e)
 			last = rc < 0 ? rc : DMP_ENOMEM;
 			continue;
 		}
+		{
+			/* The recipient's mailbox nodes (rendezvous); all
+			 * nodes when the contact is gone. */
+			struct dmp_store_contact ct;
+			uint8_t rid[DMP_USER_ID_BYTES];
+
+			mask = ~0u;
+			if (dmp_store_contact_get(e->st, m->recipient, &ct) ==
+			    0) {
+				dmp_sha256(rid, ct.x25519_pk, 32);
+				mask = mailbox_nodes(e, rid);
+			}
+		}
 		/* Chunks first, manifest last: the store keeps publish order.
 		 */
 		for (size_t j = 0; j < r.n; j++) {
@@ -1522,7 +1792,7 @@ int dmp_engine_publish(struct dmp_engine *e)
 						   r.v[j].ttl, r.v[j].value,
 						   strlen(r.v[j].value)};
 
-			err = writer_send(e, &w, &op, 1);
+			err = writer_send_to(e, &w, &op, 1, mask);
 			if (err < 0) {
 				break;
 			}
@@ -1612,8 +1882,7 @@ static int label_check(struct dmp_engine *e, const char *addr,
 		return 0;
 	}
 	memset(res, 0, sizeof(res));
-	if (dmp_resolver_query_batch(r, q, 2, res, BATCH_TIMEOUT_MS, NULL,
-				     NULL) < 0) {
+	if (read_batch(e, q, 2, res, NULL) < 0) {
 		return 0;
 	}
 	for (int i = 0; i < 2 && !match; i++) {
@@ -1797,9 +2066,7 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 		}
 		cq[i] = cn[i];
 	}
-	rc =
-	    dmp_resolver_query_batch(dmp_engine_resolver(e), cq, m.total_chunks,
-				     cr, BATCH_TIMEOUT_MS, NULL, NULL);
+	rc = read_batch(e, cq, m.total_chunks, cr, m.recipient_id);
 	if (rc < 0) {
 		judged = 0;
 		goto fail;
@@ -2005,8 +2272,7 @@ int dmp_engine_poll(struct dmp_engine *e)
 		q[n] = names[n];
 		n++;
 	}
-	rc = dmp_resolver_query_batch(r, q, n, res, BATCH_TIMEOUT_MS, NULL,
-				      NULL);
+	rc = read_batch(e, q, n, res, dmp_keys_user_id(e->keys));
 	if (rc < 0) {
 		goto out;
 	}
