@@ -88,7 +88,10 @@ void dmpfs_close_engines(struct dmpfs *fs);
 
 /** Engine thread: start (from the FUSE init callback) and stop. */
 int dmpfs_worker_start(struct dmpfs *fs);
-void dmpfs_worker_stop(struct dmpfs *fs);
+/** Stop the engine thread; with @p wait_s > 0 give up after that long
+ *  and return -1 (the thread is still running: the caller must _exit
+ *  without touching fuse or the engines). */
+int dmpfs_worker_stop(struct dmpfs *fs, int wait_s);
 /** Ask the engine thread to publish now (after a submit). */
 void dmpfs_worker_kick(struct dmpfs *fs);
 /** Queue a first-contact acceptance for the engine thread. */

@@ -232,13 +232,19 @@ static int run(struct fuse_args *args, struct dmpfs *fs)
 	}
 	rc = co.singlethread ? fuse_loop(f) : fuse_loop_mt(f, co.clone_fd);
 	rc = rc == 0 ? 0 : 1;
-	dmpfs_worker_stop(fs);
-	fs->fuse = NULL;
 	fuse_remove_signal_handlers(se);
+	if (dmpfs_worker_stop(fs, 3) < 0) {
+		/* Stuck in a network wait: every accepted message is already
+		 * durable in the store, so leave as a crash would. */
+		DMP_LOG_W("engine thread busy; exiting without waiting");
+		fuse_unmount(f);
+		_exit(rc);
+	}
+	fs->fuse = NULL;
 out_unmount:
 	fuse_unmount(f);
 out_destroy:
-	dmpfs_worker_stop(fs);
+	(void)dmpfs_worker_stop(fs, 0);
 	fs->fuse = NULL;
 	fuse_destroy(f);
 out:

@@ -1222,13 +1222,15 @@ static int dmpfs_write(const char *path, const char *buf, size_t size,
 }
 
 /* Take what has been written so far (the handle starts over empty). */
-static char *take(struct dmpfs *fs, struct dmpfs_fh *h, size_t *len)
+static char *take(struct dmpfs *fs, struct dmpfs_fh *h, size_t *len,
+		  size_t *cap)
 {
 	char *b;
 
 	pthread_mutex_lock(&fs->out_lock);
 	b = h->buf;
 	*len = h->len;
+	*cap = h->cap;
 	h->buf = NULL;
 	h->len = h->cap = 0;
 	pthread_mutex_unlock(&fs->out_lock);
@@ -1242,12 +1244,14 @@ static int finish(struct dmpfs *fs, struct dmpfs_fh *h)
 	size_t len, cap;
 	int rc;
 
-	b = take(fs, h, &len);
+	b = take(fs, h, &len, &cap);
 	if (!b || len == 0) {
+		if (b) {
+			memset(b, 0, cap);
+		}
 		free(b);
 		return 0;
 	}
-	cap = len + 1;
 	if (h->kind == FH_OUT) {
 		rc = submit(fs, h->name, b, len);
 	} else {
@@ -1699,7 +1703,7 @@ static void dmpfs_destroy(void *data)
 {
 	struct dmpfs *fs = data;
 
-	dmpfs_worker_stop(fs);
+	(void)dmpfs_worker_stop(fs, 0);
 	fs->fuse = NULL;
 	dmpfs_close_engines(fs);
 	while (fs->scratch) {

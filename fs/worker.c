@@ -90,8 +90,12 @@ static void invalidate(struct dmpfs *fs)
 	    "/inbox",	 "/inbox/new", "/intro",   "/intro/new", "/sent",
 	    "/sent/new", "/queue",     "/.status", "/.events",	 "/contacts",
 	};
+	int stop;
 
-	if (!fs->fuse) {
+	pthread_mutex_lock(&fs->st_lock);
+	stop = fs->stop;
+	pthread_mutex_unlock(&fs->st_lock);
+	if (!fs->fuse || stop) {
 		return;
 	}
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
@@ -221,18 +225,29 @@ int dmpfs_worker_start(struct dmpfs *fs)
 	return 0;
 }
 
-void dmpfs_worker_stop(struct dmpfs *fs)
+int dmpfs_worker_stop(struct dmpfs *fs, int wait_s)
 {
 	struct dmpfs_accept *a;
+	struct timespec until;
 
 	if (!fs->worker_started) {
-		return;
+		return 0;
 	}
 	pthread_mutex_lock(&fs->st_lock);
 	fs->stop = 1;
 	pthread_cond_broadcast(&fs->st_cond);
 	pthread_mutex_unlock(&fs->st_lock);
-	pthread_join(fs->worker, NULL);
+	if (wait_s > 0) {
+		/* The thread may be inside a network wait (up to the engine's
+		 * timeouts): do not hold the unmount up for it. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_s;
+		if (pthread_timedjoin_np(fs->worker, NULL, &until) != 0) {
+			return -1;
+		}
+	} else {
+		pthread_join(fs->worker, NULL);
+	}
 	fs->worker_started = 0;
 	a = fs->accepts;
 	fs->accepts = NULL;
@@ -242,6 +257,7 @@ void dmpfs_worker_stop(struct dmpfs *fs)
 		free(a);
 		a = next;
 	}
+	return 0;
 }
 
 void dmpfs_worker_kick(struct dmpfs *fs)
