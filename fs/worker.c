@@ -243,6 +243,7 @@ int dmpfs_worker_stop(struct dmpfs *fs, int wait_s)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += wait_s;
 		if (pthread_timedjoin_np(fs->worker, NULL, &until) != 0) {
+			pthread_detach(fs->worker);
 			return -1;
 		}
 	} else {
