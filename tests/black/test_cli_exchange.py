@@ -310,3 +310,13 @@ def test_two_zones_two_nodes(tmp_path, node_factory):
         assert [b for _, b in alice.maildir("inbox")] == [b"and back"]
     finally:
         nb.stop(signal.SIGKILL)
+
+
+def test_send_outside_scope_says_so(tmp_path, started):
+    alice, bob = pair(tmp_path, started)
+    narrow, _ = started.add_key("alice2.%s" % ZONE, "id-x.%s" % ZONE)
+    wait_keys()
+    alice.set_config("network.tsig", '"%s"' % narrow)
+    r = alice.send("bob", b"nope")
+    assert r.returncode == 7, (r.returncode, r.stderr_text)
+    assert "scope" in r.stderr_text and "queued" in r.stderr_text
