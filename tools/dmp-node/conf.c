@@ -54,6 +54,9 @@ const struct dmp_cfg_item node_schema[] = {
     L("security", "xfr_allow", xfr_allow, NULL),
     I("security", "rate_limit", rate_limit, 0, 1000000, "50"),
     I("security", "rate_burst", rate_burst, 1, 1000000, "200"),
+    B("security", "claim_provider", claim_provider, "false"),
+    B("security", "receiver_claim_notifications", receiver_claim_notifications,
+      "false"),
     S("mesh", "node_id", node_id, NULL),
 };
 const size_t node_schema_len = sizeof(node_schema) / sizeof(node_schema[0]);
@@ -72,6 +75,10 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->reap_interval = (uint32_t)c->reap_interval;
 	o->rate_limit = (uint32_t)c->rate_limit;
 	o->rate_burst = (uint32_t)c->rate_burst;
+	o->claim_mode = c->claim_provider ? DMP_NODE_CLAIM_PROVIDER
+			: c->receiver_claim_notifications
+			    ? DMP_NODE_CLAIM_RECEIVER
+			    : DMP_NODE_CLAIM_OFF;
 	for (unsigned i = 0; i < c->xfr_allow.n; i++) {
 		size_t l = strlen(c->xfr_allow.v[i]);
 

@@ -28,6 +28,8 @@ struct node_conf {
 	char user[64];
 	struct dmp_cfg_list xfr_allow;
 	long long rate_limit, rate_burst;
+	int claim_provider;		  /* PROTOCOL.md 7.3 */
+	int receiver_claim_notifications; /* 7.3, receiver-only */
 	/* mesh: */
 	char node_id[DMP_CFG_STR_MAX];
 };

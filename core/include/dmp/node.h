@@ -37,6 +37,21 @@
 /* DNS flag day 2020 UDP payload default (RFC 6891 6.2.5). */
 #define DMP_NODE_EDNS_UDP_MAX 1232
 
+/* PROTOCOL.md 7.3: who may send un-TSIG'd claim UPDATEs. */
+enum dmp_node_claim_mode {
+	DMP_NODE_CLAIM_OFF = 0,
+	/* DMP_CLAIM_PROVIDER: claims for any recipient hash. */
+	DMP_NODE_CLAIM_PROVIDER = 1,
+	/* DMP_RECEIVER_CLAIM_NOTIFICATIONS only: claims for recipients
+	 * registered here, i.e. whose mb-<hash>.<zone> is a key's scope. */
+	DMP_NODE_CLAIM_RECEIVER = 2,
+};
+/* 7.3: per recipient hash, 0.5/s with a burst of 30. */
+#define DMP_NODE_CLAIM_RATE 0.5
+#define DMP_NODE_CLAIM_BURST 30
+/* 7.3: a claim lives at most a day, and so does its DNS TTL. */
+#define DMP_NODE_CLAIM_MAX_LIFE 86400
+
 enum dmp_node_transport {
 	DMP_NODE_UDP = 0,
 	DMP_NODE_TCP = 1,
@@ -74,6 +89,9 @@ struct dmp_node_opts {
 	/* IP addresses (no port) allowed to AXFR over TCP; none: REFUSED. */
 	char xfr_allow[DMP_NODE_MAX_XFR][64];
 	unsigned n_xfr_allow;
+	int claim_mode;	   /* enum dmp_node_claim_mode (7.3) */
+	double claim_rate; /* per recipient hash, UPDATEs/s; <= 0: off */
+	uint32_t claim_burst;
 };
 
 struct dmp_node;

@@ -24,6 +24,9 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->reap_interval = 60;
 	o->rate_limit = 50;
 	o->rate_burst = 200;
+	o->claim_mode = DMP_NODE_CLAIM_OFF;
+	o->claim_rate = DMP_NODE_CLAIM_RATE;
+	o->claim_burst = DMP_NODE_CLAIM_BURST;
 }
 
 static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
@@ -225,6 +228,9 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	if (rc == 0) {
 		rc = rl_new(&n->rl[1], o->rate_limit, o->rate_burst);
 	}
+	if (rc == 0) {
+		rc = rl_new_f(&n->claim_rl, o->claim_rate, o->claim_burst);
+	}
 	if (rc < 0) {
 		goto fail;
 	}
@@ -275,6 +281,7 @@ void dmp_node_free(struct dmp_node *n)
 	}
 	rl_free(n->rl[0]);
 	rl_free(n->rl[1]);
+	rl_free(n->claim_rl);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
 	dmp_free(n);

@@ -172,6 +172,10 @@ struct rl;
 /** @p rate 0: *out = NULL, everything allowed. */
 int rl_new(struct rl **out, uint32_t rate, uint32_t burst);
 void rl_free(struct rl *r);
+/** @p rate in tokens/s, may be fractional; <= 0: *out = NULL. */
+int rl_new_f(struct rl **out, double rate, double burst);
+/** 1 if the bucket of @p key (17 opaque bytes) has a token (takes it). */
+int rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms);
 /** 1 if @p sa may be answered now (takes a token), else 0. */
 int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms);
 
@@ -212,6 +216,7 @@ struct dmp_node {
 	uint64_t last_reap_s;
 
 	struct rl *rl[2];		   /* per transport; NULL: no limit */
+	struct rl *claim_rl;		   /* per recipient hash (7.3) */
 	uint8_t xfr[DMP_NODE_MAX_XFR][17]; /* family, address */
 	unsigned n_xfr;
 };

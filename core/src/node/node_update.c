@@ -8,9 +8,11 @@
  * node's clock must be a parameter (tests replay vectors signed in 2030).
  */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dmp/buf.h"
+#include "dmp/claim.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
 #include "dmp/txt.h"
@@ -396,6 +398,127 @@ static int in_scope(const struct nkey *k, const struct nop *op)
 	return 0;
 }
 
+/*
+ * Is @p owner claim-<digits>.mb-<12 hex>.<zone> with @p zone the UPDATE's
+ * zone (PROTOCOL.md 7.3)? Copies the 12 hex digits to @p hash.
+ */
+static int claim_owner(const uint8_t *owner, size_t olen, const uint8_t *zone,
+		       size_t zlen, char hash[13])
+{
+	const uint8_t *l1 = owner, *l2;
+	size_t n1 = l1[0], n2;
+
+	/* Two labels, then exactly the zone. */
+	if (olen < 1 + n1 + 1 || n1 < 7 || n1 > 6 + 10 ||
+	    memcmp(l1 + 1, "claim-", 6) != 0) {
+		return 0;
+	}
+	for (size_t i = 7; i <= n1; i++) {
+		if (l1[i] < '0' || l1[i] > '9') {
+			return 0;
+		}
+	}
+	l2 = l1 + 1 + n1;
+	n2 = l2[0];
+	if (n2 != 15 || memcmp(l2 + 1, "mb-", 3) != 0 ||
+	    olen != 1 + n1 + 1 + n2 + zlen ||
+	    memcmp(l2 + 1 + n2, zone, zlen) != 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < 12; i++) {
+		uint8_t c = l2[4 + i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+			return 0;
+		}
+		hash[i] = (char)c;
+	}
+	hash[12] = '\0';
+	return 1;
+}
+
+/* Receiver-only mode: a recipient is ours when some key (from
+ * registration's X25519 proof) holds exactly mb-<hash>.<zone>. */
+static int hash_registered(const struct dmp_node *n, const char *hash,
+			   const uint8_t *zone)
+{
+	char want[DMP_NODE_NAME_MAX + 16], ztext[DMP_NODE_NAME_MAX];
+
+	nw_to_text(zone, ztext);
+	snprintf(want, sizeof(want), "mb-%s.%s", hash, ztext);
+	for (size_t i = 0; i < n->n_keys; i++) {
+		for (unsigned k = 0; k < n->keys[i].n_scopes; k++) {
+			if (strcmp(n->keys[i].scopes[k], want) == 0) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * PROTOCOL.md 7.3, the one UPDATE taken without TSIG: adds of verified
+ * claims only. Shape problems are REFUSED, an empty bucket SERVFAIL.
+ */
+static int claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
+{
+	const uint64_t now_s = now_ms / 1000;
+	const struct nzone *z = node_zone_of(n, u->zone, u->zlen);
+	uint32_t ttl_cap = n->o.max_ttl < DMP_NODE_CLAIM_MAX_LIFE
+			       ? n->o.max_ttl
+			       : DMP_NODE_CLAIM_MAX_LIFE;
+	char hash[13];
+	int rc;
+
+	if (n->o.claim_mode == DMP_NODE_CLAIM_OFF || !n->o.update_enabled ||
+	    !z || z->nlen != u->zlen || u->bad_owner || u->bad_class ||
+	    u->too_many || u->bad_name || u->bad_value || u->n_ops == 0) {
+		return RC_REFUSED;
+	}
+	for (size_t i = 0; i < u->n_ops; i++) {
+		struct nop *op = &u->ops[i];
+		struct dmp_claim c;
+
+		if (op->kind != NOP_ADD ||
+		    !claim_owner(op->wire, op->wlen, u->zone, u->zlen, hash)) {
+			DMP_LOG_D("node: unsigned UPDATE of %s refused",
+				  op->owner);
+			return RC_REFUSED;
+		}
+		if (dmp_claim_parse_verify(&c, op->value, op->vlen, now_s) <
+			0 ||
+		    c.exp - now_s > DMP_NODE_CLAIM_MAX_LIFE) {
+			DMP_LOG_D("node: claim at %s does not verify",
+				  op->owner);
+			return RC_REFUSED;
+		}
+		if (n->o.claim_mode == DMP_NODE_CLAIM_RECEIVER &&
+		    !hash_registered(n, hash, u->zone)) {
+			return RC_REFUSED;
+		}
+		if (op->ttl > ttl_cap) {
+			op->ttl = ttl_cap;
+		}
+	}
+	rc = check_caps(n, u, now_s);
+	if (rc != RC_NOERROR) {
+		return rc;
+	}
+	/* Last, so that refused shapes spend no tokens. */
+	for (size_t i = 0; i < u->n_ops; i++) {
+		uint8_t key[17] = {'c'};
+
+		(void)claim_owner(u->ops[i].wire, u->ops[i].wlen, u->zone,
+				  u->zlen, hash);
+		memcpy(key + 1, hash, 12);
+		if (!rl_allow_key(n->claim_rl, key, now_ms)) {
+			DMP_LOG_I("node: claim rate limit for mb-%s", hash);
+			return RC_SERVFAIL;
+		}
+	}
+	return RC_NOERROR;
+}
+
 /* One UPDATE on its way through the batch. */
 struct job {
 	struct dmp_node_msg *m;
@@ -407,18 +530,18 @@ struct job {
 };
 
 /* PROTOCOL.md 7.1 steps 2-6 for one UPDATE (wlock held). */
-static void prepare(struct dmp_node *n, struct job *j, uint64_t now_s)
+static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 {
+	const uint64_t now_s = now_ms / 1000;
 	struct uctx *u = j->u;
 	const uint8_t *q = j->m->q;
 	uint8_t mac[32];
 
 	/* 7.1 step 2: TSIG. */
 	if (!u->have_tsig) {
-		/* TODO(next session): the un-TSIG'd claim exception of
-		 * PROTOCOL.md 7.3 (claim-<digits>.mb-<hash> adds carrying a
-		 * verified claim record, rate limited per recipient). */
-		j->rcode = RC_REFUSED;
+		/* Nothing but the claim exception (7.3); unsigned reply. */
+		j->rcode = claim_check(n, u, now_ms);
+		j->pending = j->rcode == RC_NOERROR;
 		return;
 	}
 	u->key = find_key(n, u->ts.key, u->ts.klen);
@@ -640,7 +763,7 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 				break;
 			}
 		}
-		prepare(n, &jobs[i], now_s);
+		prepare(n, &jobs[i], now_ms);
 	}
 	commit(n, jobs + start, count - start, now_ms);
 	for (size_t i = 0; i < count; i++) {
