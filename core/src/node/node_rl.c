@@ -148,3 +148,18 @@ int rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms)
 	pthread_mutex_unlock(&r->mu[base / (RL_SLOTS / RL_SHARDS)]);
 	return ok;
 }
+
+void rl_set(struct rl *r, double rate, double burst)
+{
+	if (!r || rate <= 0) {
+		return;
+	}
+	for (int i = 0; i < RL_SHARDS; i++) {
+		pthread_mutex_lock(&r->mu[i]);
+	}
+	r->rate = rate;
+	r->burst = burst < 1 ? 1 : burst;
+	for (int i = RL_SHARDS; i-- > 0;) {
+		pthread_mutex_unlock(&r->mu[i]);
+	}
+}

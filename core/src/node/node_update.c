@@ -527,6 +527,7 @@ struct job {
 	int tsig_err;
 	int sign;
 	int pending; /* accepted, waiting for its commit */
+	int why;     /* enum dmp_node_reject when rcode != NOERROR */
 };
 
 /* PROTOCOL.md 7.1 steps 2-6 for one UPDATE (wlock held). */
@@ -541,10 +542,15 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 	if (!u->have_tsig) {
 		/* Nothing but the claim exception (7.3); unsigned reply. */
 		j->rcode = claim_check(n, u, now_ms);
+		j->why = j->rcode == RC_SERVFAIL ? DMP_NODE_REJ_CLAIM_RATE
+			 : n->o.claim_mode == DMP_NODE_CLAIM_OFF
+			     ? DMP_NODE_REJ_UNSIGNED
+			     : DMP_NODE_REJ_CAPS;
 		j->pending = j->rcode == RC_NOERROR;
 		return;
 	}
 	u->key = find_key(n, u->ts.key, u->ts.klen);
+	j->why = DMP_NODE_REJ_TSIG;
 	if (!u->key || u->ts.alen != sizeof(hmac_sha256_wire) ||
 	    memcmp(u->ts.alg, hmac_sha256_wire, u->ts.alen) != 0) {
 		j->rcode = RC_NOTAUTH;
@@ -582,8 +588,10 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 	}
 	if (!n->o.update_enabled) {
 		j->rcode = RC_REFUSED;
+		j->why = DMP_NODE_REJ_DISABLED;
 		return;
 	}
+	j->why = DMP_NODE_REJ_ZONE;
 	/* Step 3: a zone we serve. */
 	if (!node_zone_of(n, u->zone, u->zlen) ||
 	    node_zone_of(n, u->zone, u->zlen)->nlen != u->zlen) {
@@ -597,8 +605,10 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 	}
 	if (u->bad_class) {
 		j->rcode = RC_FORMERR;
+		j->why = DMP_NODE_REJ_FORMERR;
 		return;
 	}
+	j->why = DMP_NODE_REJ_CAPS;
 	/* Step 5: caps (and values a DMP node cannot hold). */
 	if (u->too_many || u->bad_name || u->bad_value) {
 		j->rcode = RC_REFUSED;
@@ -609,6 +619,7 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 		return;
 	}
 	/* Step 6: scope; one miss refuses everything. */
+	j->why = DMP_NODE_REJ_SCOPE;
 	for (size_t i = 0; i < u->n_ops; i++) {
 		if (!in_scope(u->key, &u->ops[i])) {
 			DMP_LOG_I("node: UPDATE %s outside the key's scope",
@@ -667,6 +678,7 @@ static void commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 		for (size_t i = 0; i < cnt; i++) {
 			if (jobs[i].pending) {
 				jobs[i].rcode = RC_SERVFAIL;
+				jobs[i].why = DMP_NODE_REJ_STORE;
 				jobs[i].pending = 0;
 			}
 		}
@@ -699,11 +711,17 @@ static void commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 	dmp_free(ops);
 }
 
-static void finish(struct job *j, uint64_t now_s)
+static void finish(struct dmp_node *n, struct job *j, uint64_t now_s)
 {
 	struct dmp_node_msg *m = j->m;
 	size_t len;
 
+	cnt_add(&n->c_updates, 1);
+	if (j->rcode == RC_NOERROR) {
+		cnt_add(&n->c_updates_ok, 1);
+	} else {
+		cnt_add(&n->c_reject[j->why], 1);
+	}
 	len = (size_t)node_error_reply(m->q, m->qlen, j->u->zone_end, j->rcode,
 				       m->resp, m->cap);
 	if (j->u->have_tsig && (j->tsig_err || j->sign)) {
@@ -741,6 +759,8 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 			    node_error_reply(m[i].q, m[i].qlen, 0, RC_SERVFAIL,
 					     m[i].resp, m[i].cap);
 		} else if (parse_update(n, m[i].q, m[i].qlen, jobs[i].u) < 0) {
+			cnt_add(&n->c_updates, 1);
+			cnt_add(&n->c_reject[DMP_NODE_REJ_FORMERR], 1);
 			m[i].resp_len =
 			    node_error_reply(m[i].q, m[i].qlen, 0, RC_FORMERR,
 					     m[i].resp, m[i].cap);
@@ -768,7 +788,7 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 	commit(n, jobs + start, count - start, now_ms);
 	for (size_t i = 0; i < count; i++) {
 		if (jobs[i].u) {
-			finish(&jobs[i], now_s);
+			finish(n, &jobs[i], now_s);
 		}
 	}
 	pthread_mutex_unlock(&n->wlock);
@@ -779,4 +799,55 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 		}
 	}
 	dmp_free(jobs);
+}
+
+int node_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
+		  uint64_t now_ms)
+{
+	const uint64_t now_s = now_ms / 1000;
+	struct uctx *u = cnt <= MAX_OPS ? dmp_calloc(1, sizeof(*u)) : NULL;
+	struct job j;
+	int has_add = 0;
+
+	if (!u) {
+		for (size_t i = 0; i < cnt; i++) {
+			dmp_free(ops[i].value);
+			ops[i].value = NULL;
+		}
+		return RC_SERVFAIL;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		u->ops[i] = ops[i];
+		ops[i].value = NULL;
+		has_add |= u->ops[i].kind == NOP_ADD;
+	}
+	u->n_ops = cnt;
+	memset(&j, 0, sizeof(j));
+	j.u = u;
+	pthread_mutex_lock(&n->wlock);
+	if (has_add) {
+		j.rcode = check_caps(n, u, now_s);
+	} else if (cnt == 1) {
+		const struct nidx_ent *e;
+		int found = 0;
+
+		pthread_rwlock_rdlock(&n->ilock);
+		e = nidx_find(&n->idx, u->ops[0].wire, u->ops[0].wlen);
+		for (uint32_t k = 0; e && k < e->n_rr && !found; k++) {
+			found = e->rr[k]->exp_s > now_s &&
+				(u->ops[0].kind == NOP_DEL_ALL ||
+				 nidx_rr_value_eq(e->rr[k], u->ops[0].value,
+						  u->ops[0].vlen));
+		}
+		pthread_rwlock_unlock(&n->ilock);
+		j.rcode = found ? RC_NOERROR : RC_NXDOMAIN;
+	}
+	if (j.rcode == RC_NOERROR && cnt > 0) {
+		j.pending = 1;
+		commit(n, &j, 1, now_ms);
+	}
+	pthread_mutex_unlock(&n->wlock);
+	ops_free(u);
+	dmp_free(u);
+	return j.rcode;
 }
