@@ -53,6 +53,7 @@ const struct dmp_cfg_item node_schema[] = {
     B("security", "update_enabled", update_enabled, "true"),
     S("security", "user", user, NULL),
     L("security", "xfr_allow", xfr_allow, NULL),
+    L("security", "xfr_keys", xfr_keys, NULL),
     I("security", "rate_limit", rate_limit, 0, 1000000, "50"),
     I("security", "rate_burst", rate_burst, 1, 1000000, "200"),
     B("security", "claim_provider", claim_provider, "false"),
@@ -106,6 +107,11 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 		memcpy(o->xfr_allow[i], c->xfr_allow.v[i], l + 1);
 	}
 	o->n_xfr_allow = c->xfr_allow.n;
+	for (unsigned i = 0; i < c->xfr_keys.n; i++) {
+		snprintf(o->xfr_keys[i], sizeof(o->xfr_keys[i]), "%s",
+			 c->xfr_keys.v[i]);
+	}
+	o->n_xfr_keys = c->xfr_keys.n;
 	if (c->zones.n > DMP_NODE_MAX_ZONES || c->ns.n > DMP_NODE_MAX_NS ||
 	    c->apex_a.n > DMP_NODE_MAX_ADDRS ||
 	    c->apex_aaaa.n > DMP_NODE_MAX_ADDRS) {

@@ -28,6 +28,7 @@ struct node_conf {
 	int update_enabled;
 	char user[64];
 	struct dmp_cfg_list xfr_allow;
+	struct dmp_cfg_list xfr_keys;
 	long long rate_limit, rate_burst;
 	int claim_provider;		  /* PROTOCOL.md 7.3 */
 	int receiver_claim_notifications; /* 7.3, receiver-only */

@@ -89,6 +89,10 @@ struct dmp_node_opts {
 	/* IP addresses (no port) allowed to AXFR over TCP; none: REFUSED. */
 	char xfr_allow[DMP_NODE_MAX_XFR][64];
 	unsigned n_xfr_allow;
+	/* TSIG keys (names in the key table) allowed to AXFR from anywhere;
+	 * the transfer is then signed (RFC 8945 5.3.1). */
+	char xfr_keys[DMP_NODE_MAX_XFR][DMP_NODE_NAME_MAX];
+	unsigned n_xfr_keys;
 	int claim_mode;	   /* enum dmp_node_claim_mode (7.3) */
 	double claim_rate; /* per recipient hash, UPDATEs/s; <= 0: off */
 	uint32_t claim_burst;

@@ -359,6 +359,37 @@ int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
 	return (int)len;
 }
 
+/*
+ * RFC 8945 5.3: a signed query gets a signed reply (secondaries such as
+ * Knot sign their SOA checks with the transfer key); a bad TSIG gets the
+ * TSIG error instead of the answer.
+ */
+static int sign_query_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			    uint8_t *resp, size_t cap, int len, uint64_t now_s)
+{
+	struct qinfo qi;
+	struct xfr_tsig *x = NULL;
+	size_t rl = 0, l = (size_t)len;
+	int tr;
+
+	if (node_parse_query(q, qlen, &qi) != 0) {
+		return len;
+	}
+	tr = node_xfr_tsig_check(n, q, qlen, qi.qd_end, 0, now_s, &x, resp, cap,
+				 &rl);
+	if (tr < 0) {
+		return rl > 0 ? (int)rl : len;
+	}
+	if (tr == 1) {
+		if (node_xfr_tsig_sign(x, resp, &l, cap, now_s) < 0) {
+			l = (size_t)node_error_reply(q, qlen, qi.qd_end,
+						     RC_SERVFAIL, resp, cap);
+		}
+		node_xfr_tsig_free(x);
+	}
+	return (int)l;
+}
+
 int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		    enum dmp_node_transport t, const struct sockaddr *peer,
 		    uint8_t *resp, size_t cap, uint64_t now_ms)
@@ -387,6 +418,10 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	case OP_QUERY:
 		cnt_add(&n->c_queries, 1);
 		len = node_query(n, q, qlen, t, resp, cap, now_ms);
+		if (len > 0 && rd16(q + 10) > 0) {
+			len = sign_query_reply(n, q, qlen, resp, cap, len,
+					       now_ms / 1000);
+		}
 		break;
 	case OP_UPDATE: {
 		struct dmp_node_msg m = {q, qlen, resp, cap, 0, NULL};

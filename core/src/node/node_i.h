@@ -299,6 +299,23 @@ int node_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 int node_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
 		 const char *name, uint32_t ttl);
 
+/* TSIG-authorised zone transfers (node_update.c). */
+struct xfr_tsig;
+/**
+ * Look for a TSIG on a QUERY (AXFR or not). @return 0 none (AXFR: go by
+ * address), 1 valid, and for @p for_xfr the key is in opts.xfr_keys (*out
+ * signs the reply), -1 bad or not allowed: the error reply is in
+ * resp[0..*resp_len), or DMP_ENOMEM.
+ */
+int node_xfr_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			size_t qd_end, int for_xfr, uint64_t now_s,
+			struct xfr_tsig **out, uint8_t *resp, size_t cap,
+			size_t *resp_len);
+/** Append the TSIG to one message of the transfer (5.3.1 chaining). */
+int node_xfr_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
+		       size_t cap, uint64_t now_s);
+void node_xfr_tsig_free(struct xfr_tsig *x);
+
 static inline uint16_t rd16(const uint8_t *p)
 {
 	return (uint16_t)((unsigned)p[0] << 8 | p[1]);

@@ -851,3 +851,193 @@ int node_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 	dmp_free(u);
 	return j.rcode;
 }
+
+/* ---- TSIG on zone transfers (RFC 8945 5.3.1) ---- */
+
+struct xfr_tsig {
+	struct nkey key; /* a copy: the key table may be reloaded meanwhile */
+	struct tsig ts;	 /* the request's; ts.mac points into the request */
+	uint8_t prior[32];
+	int n_signed;
+};
+
+/* Is @p k one of opts.xfr_keys? */
+static int xfr_key_ok(const struct dmp_node *n, const struct nkey *k)
+{
+	for (unsigned i = 0; i < n->o.n_xfr_keys; i++) {
+		uint8_t w[NAME_WIRE_MAX];
+		size_t wl;
+
+		if (nw_from_text(n->o.xfr_keys[i], w, &wl) == 0 &&
+		    wl == k->nlen && memcmp(w, k->name, wl) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int node_xfr_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			size_t qd_end, int for_xfr, uint64_t now_s,
+			struct xfr_tsig **out, uint8_t *resp, size_t cap,
+			size_t *resp_len)
+{
+	unsigned cnt = (unsigned)rd16(q + 6) + rd16(q + 8) + rd16(q + 10);
+	size_t off = qd_end;
+	struct tsig ts;
+	struct xfr_tsig *x;
+	const struct nkey *k;
+	uint8_t mac[32];
+	int err = 0, rcode = RC_NOTAUTH, found = 0;
+
+	*out = NULL;
+	*resp_len = 0;
+	memset(&ts, 0, sizeof(ts));
+	for (unsigned i = 0; i < cnt && !found; i++) {
+		uint8_t owner[NAME_WIRE_MAX];
+		size_t olen, start = off;
+		uint16_t rdlen;
+
+		if (nw_read_name(q, qlen, &off, owner, &olen, 1) < 0 ||
+		    qlen - off < RR_FIXED) {
+			return 0;
+		}
+		rdlen = rd16(q + off + 8);
+		if (qlen - off - RR_FIXED < rdlen) {
+			return 0;
+		}
+		if (rd16(q + off) == T_TSIG && i == cnt - 1 &&
+		    rd16(q + 10) > 0) {
+			ts.start = start;
+			memcpy(ts.key, owner, olen);
+			ts.klen = olen;
+			if (parse_tsig(q, off + RR_FIXED, rdlen, &ts) < 0) {
+				return 0;
+			}
+			found = 1;
+		}
+		off += RR_FIXED + rdlen;
+	}
+	if (!found) {
+		return 0;
+	}
+	x = dmp_calloc(1, sizeof(*x));
+	if (!x) {
+		return DMP_ENOMEM;
+	}
+	x->ts = ts;
+	pthread_mutex_lock(&n->wlock);
+	k = find_key(n, x->ts.key, x->ts.klen);
+	if (k) {
+		x->key = *k;
+	}
+	pthread_mutex_unlock(&n->wlock);
+	if (!k || x->ts.alen != sizeof(hmac_sha256_wire) ||
+	    memcmp(x->ts.alg, hmac_sha256_wire, x->ts.alen) != 0) {
+		err = TSIG_BADKEY;
+	} else if (x->ts.mac_len != 32) {
+		err = TSIG_BADTRUNC; /* no truncated MACs, as for UPDATE */
+	} else {
+		request_mac(mac, &x->key, q, &x->ts);
+		if (sodium_memcmp(mac, x->ts.mac, 32) != 0) {
+			err = TSIG_BADSIG;
+		} else if ((now_s > x->ts.time_signed &&
+			    now_s - x->ts.time_signed > x->ts.fudge) ||
+			   (x->ts.time_signed > now_s &&
+			    x->ts.time_signed - now_s > x->ts.fudge)) {
+			err = TSIG_BADTIME;
+		} else if (for_xfr && !xfr_key_ok(n, &x->key)) {
+			rcode = RC_REFUSED; /* a good key, not for this */
+		} else {
+			sodium_memzero(mac, sizeof(mac));
+			*out = x;
+			return 1;
+		}
+		sodium_memzero(mac, sizeof(mac));
+	}
+	/* The error reply: unsigned for BADKEY/BADSIG (RFC 8945 5.3.2). */
+	*resp_len = (size_t)node_error_reply(q, qlen, qd_end, rcode, resp, cap);
+	if (sign_reply(resp, resp_len, cap,
+		       err == 0 || err == TSIG_BADTIME ? &x->key : NULL, &x->ts,
+		       (uint16_t)err, now_s) < 0) {
+		*resp_len = (size_t)node_error_reply(q, qlen, 0, RC_SERVFAIL,
+						     resp, cap);
+	}
+	sodium_memzero(x, sizeof(*x));
+	dmp_free(x);
+	return -1;
+}
+
+int node_xfr_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
+		       size_t cap, uint64_t now_s)
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t mac[32], l[2], v[8];
+	size_t start = *len;
+	int rc;
+
+	if (x->n_signed == 0) {
+		/* First message: request MAC, message, all variables. */
+		rc = sign_reply(msg, len, cap, &x->key, &x->ts, 0, now_s);
+		if (rc == 0) {
+			/* Remember our MAC: it is at a fixed place in the
+			 * TSIG RDATA after alg, time (6), fudge, mac size. */
+			memcpy(x->prior,
+			       msg + start + x->ts.klen + RR_FIXED +
+				   x->ts.alen + 10,
+			       32);
+			x->n_signed++;
+		}
+		return rc;
+	}
+	/* Later messages (RFC 8945 5.3.1): prior MAC, message, timers. */
+	crypto_auth_hmacsha256_init(&st, x->key.secret, x->key.slen);
+	wr16(l, 32);
+	crypto_auth_hmacsha256_update(&st, l, 2);
+	crypto_auth_hmacsha256_update(&st, x->prior, 32);
+	crypto_auth_hmacsha256_update(&st, msg, *len);
+	wr16(v, (unsigned)(now_s >> 32));
+	dmp_store_u32(v + 2, (uint32_t)now_s);
+	wr16(v + 6, DMP_NODE_TSIG_FUDGE);
+	crypto_auth_hmacsha256_update(&st, v, 8);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
+	{
+		struct dmp_wbuf w;
+		size_t rd;
+
+		dmp_wbuf_init(&w, msg, cap);
+		w.len = *len;
+		dmp_wbuf_put(&w, x->ts.key, x->ts.klen);
+		dmp_wbuf_u16(&w, T_TSIG);
+		dmp_wbuf_u16(&w, C_ANY);
+		dmp_wbuf_u32(&w, 0);
+		rd = w.len;
+		dmp_wbuf_u16(&w, 0);
+		dmp_wbuf_put(&w, x->ts.alg, x->ts.alen);
+		dmp_wbuf_put(&w, v, 8);
+		dmp_wbuf_u16(&w, 32);
+		dmp_wbuf_put(&w, mac, 32);
+		dmp_wbuf_u16(&w, rd16(msg));
+		dmp_wbuf_u16(&w, 0);
+		dmp_wbuf_u16(&w, 0);
+		if (dmp_wbuf_error(&w) != 0) {
+			sodium_memzero(mac, sizeof(mac));
+			return DMP_ENOBUFS;
+		}
+		wr16(msg + rd, (unsigned)(w.len - rd - 2));
+		wr16(msg + 10, rd16(msg + 10) + 1u);
+		*len = w.len;
+	}
+	memcpy(x->prior, mac, 32);
+	sodium_memzero(mac, sizeof(mac));
+	x->n_signed++;
+	return 0;
+}
+
+void node_xfr_tsig_free(struct xfr_tsig *x)
+{
+	if (x) {
+		sodium_memzero(x, sizeof(*x));
+		dmp_free(x);
+	}
+}
