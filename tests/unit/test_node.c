@@ -487,6 +487,25 @@ static void test_updates(struct dmp_node *n, struct reply *r)
 	   "reply TSIG verifies with knot");
 	knot_tsig_key_deinit(&k);
 	ok(dmp_node_serial(n) != serial0, "serial changed");
+
+	/* A signed query gets a signed answer (RFC 8945 5.3): secondaries
+	 * sign their SOA checks with the transfer key. */
+	query(&m, ZONE, 6, 1232);
+	sign(&m, KEY, secret, mac, &mac_len);
+	is_int(ask(n, r, &m, DMP_NODE_UDP, now), 0, "signed SOA query: NOERROR");
+	k = mkkey(KEY, secret);
+	ok(r->pkt && r->pkt->tsig_rr && count(r, KNOT_ANSWER) == 1 &&
+	       knot_tsig_client_check(r->pkt->tsig_rr, r->w,
+				      (size_t)r->len - r->pkt->tsig_wire.len,
+				      mac, mac_len, &k, 0) == KNOT_EOK,
+	   "signed query: answer and TSIG verify with knot");
+	knot_tsig_key_deinit(&k);
+	query(&m, ZONE, 6, 0);
+	sign(&m, KEY, bad, mac, &mac_len);
+	is_int(ask(n, r, &m, DMP_NODE_UDP, now), 9,
+	       "query with a bad MAC: NOTAUTH");
+	is_int(tsig_error(r), 16, "query with a bad MAC: BADSIG");
+	is_int((long long)count(r, KNOT_ANSWER), 0, "and no answer");
 	is_int(txt_count(n, r, u[0].owner, now), 1, "served after add");
 	is_int(send_update(n, r, ZONE, u, 1, KEY, secret, now), 0,
 	       "re-add same value: NOERROR");
