@@ -492,7 +492,8 @@ static void test_updates(struct dmp_node *n, struct reply *r)
 	 * sign their SOA checks with the transfer key. */
 	query(&m, ZONE, 6, 1232);
 	sign(&m, KEY, secret, mac, &mac_len);
-	is_int(ask(n, r, &m, DMP_NODE_UDP, now), 0, "signed SOA query: NOERROR");
+	is_int(ask(n, r, &m, DMP_NODE_UDP, now), 0,
+	       "signed SOA query: NOERROR");
 	k = mkkey(KEY, secret);
 	ok(r->pkt && r->pkt->tsig_rr && count(r, KNOT_ANSWER) == 1 &&
 	       knot_tsig_client_check(r->pkt->tsig_rr, r->w,
