@@ -248,9 +248,12 @@ static void print_message(const char *path, int intro)
 		}
 		line[strcspn(line, "\n")] = 0;
 		if (strncmp(line, "From: ", 6) == 0) {
-			snprintf(from, sizeof(from), "%s", line + 6);
+			/* Long header lines are cut for display, on purpose. */
+			snprintf(from, sizeof(from), "%.*s",
+				 (int)sizeof(from) - 1, line + 6);
 		} else if (strncmp(line, "Date: ", 6) == 0) {
-			snprintf(date, sizeof(date), "%s", line + 6);
+			snprintf(date, sizeof(date), "%.*s",
+				 (int)sizeof(date) - 1, line + 6);
 		}
 	}
 	printf("%sFrom: %s\nDate: %s\nFile: %s\n\n",
