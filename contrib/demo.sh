@@ -119,7 +119,13 @@ if [ -x "$dmp_bin" ]; then
 			"$dmp_bin" --home "$home" init "$who" --domain "$zone" \
 				--node "127.0.0.1:$port" \
 				--tsig "$(key_for "$who")" >/dev/null
-			"$dmp_bin" --home "$home" identity publish >/dev/null
+			# A running node picks up new keys within a second.
+			for try in 1 2 3 4 5 6; do
+				"$dmp_bin" --home "$home" identity publish \
+					>/dev/null 2>"$dir/publish.err" && break
+				[ "$try" = 6 ] && { cat "$dir/publish.err" >&2; exit 1; }
+				sleep 0.5
+			done
 		fi
 	done
 	"$dmp_bin" --home "$dir/home-$me" contacts add "demo@$zone" demo \
@@ -155,8 +161,9 @@ if [ -x "$fs_bin" ]; then
 EOF
 elif [ -x "$dmp_bin" ]; then
 	cat <<EOF
+  export DMP_PASSPHRASE='$DMP_PASSPHRASE'       # the demo identities' passphrase
   $dmp_bin --home $dir/home-$me send demo <<< "hello"
-  $dmp_bin --home $dir/home-demo recv
+  $dmp_bin --home $dir/home-demo recv          # ...and read it as demo
 EOF
 fi
 cat <<EOF

@@ -7,6 +7,7 @@
  * through dmp_node_handle_batch() (group commit); bits 3-7 move the
  * clock forward 0-31 s. Properties: the reply fits the transport, keeps
  * the ID, has QR set, and a UDP reply never exceeds the EDNS cap.
+ * Claim UPDATEs without TSIG (7.3) and TSIG-signed AXFR are on.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -48,6 +49,11 @@ static void setup(void)
 	o.n_zones = 3;
 	strcpy(o.xfr_allow[0], "127.0.0.1");
 	o.n_xfr_allow = 1;
+	/* The signing key may transfer too (signed AXFR streams), and
+	 * unsigned claim UPDATEs (7.3) are on. */
+	strcpy(o.xfr_keys[0], "alice-e6b58e23-541308.mesh.test");
+	o.n_xfr_keys = 1;
+	o.claim_mode = DMP_NODE_CLAIM_PROVIDER;
 	if (dmp_node_new(&node, &o, NOW_S * 1000) != 0 ||
 	    dmp_node_key_add(node, "alice-e6b58e23-541308.mesh.test", secret,
 			     sizeof(secret), scopes, 3, 0) != 0) {

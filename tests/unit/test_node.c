@@ -17,6 +17,8 @@
 #include <libknot/libknot.h>
 
 #include "dmp/b64.h"
+#include "dmp/claim.h"
+#include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/node.h"
 #include "dmp/txt.h"
@@ -485,6 +487,26 @@ static void test_updates(struct dmp_node *n, struct reply *r)
 	   "reply TSIG verifies with knot");
 	knot_tsig_key_deinit(&k);
 	ok(dmp_node_serial(n) != serial0, "serial changed");
+
+	/* A signed query gets a signed answer (RFC 8945 5.3): secondaries
+	 * sign their SOA checks with the transfer key. */
+	query(&m, ZONE, 6, 1232);
+	sign(&m, KEY, secret, mac, &mac_len);
+	is_int(ask(n, r, &m, DMP_NODE_UDP, now), 0,
+	       "signed SOA query: NOERROR");
+	k = mkkey(KEY, secret);
+	ok(r->pkt && r->pkt->tsig_rr && count(r, KNOT_ANSWER) == 1 &&
+	       knot_tsig_client_check(r->pkt->tsig_rr, r->w,
+				      (size_t)r->len - r->pkt->tsig_wire.len,
+				      mac, mac_len, &k, 0) == KNOT_EOK,
+	   "signed query: answer and TSIG verify with knot");
+	knot_tsig_key_deinit(&k);
+	query(&m, ZONE, 6, 0);
+	sign(&m, KEY, bad, mac, &mac_len);
+	is_int(ask(n, r, &m, DMP_NODE_UDP, now), 9,
+	       "query with a bad MAC: NOTAUTH");
+	is_int(tsig_error(r), 16, "query with a bad MAC: BADSIG");
+	is_int((long long)count(r, KNOT_ANSWER), 0, "and no answer");
 	is_int(txt_count(n, r, u[0].owner, now), 1, "served after add");
 	is_int(send_update(n, r, ZONE, u, 1, KEY, secret, now), 0,
 	       "re-add same value: NOERROR");
@@ -776,6 +798,172 @@ static void test_rate_limit(void)
 	dmp_node_free(n);
 }
 
+/* A claim for the test node, signed by a fresh key. */
+static void mk_claim(char *out, size_t cap, uint64_t now_s, uint64_t life,
+		     uint8_t slot)
+{
+	uint8_t seed[32], pk[32], sk[64];
+	struct dmp_claim c;
+
+	memset(&c, 0, sizeof(c));
+	memset(seed, slot + 1, sizeof(seed));
+	dmp_ed25519_from_seed(pk, sk, seed);
+	memcpy(c.sender_spk, pk, 32);
+	memset(c.msg_id, 0x42, sizeof(c.msg_id));
+	snprintf(c.sender_mailbox_domain, sizeof(c.sender_mailbox_domain),
+		 "mesh.test");
+	c.domain_len = 9;
+	c.slot = slot;
+	c.ts = now_s;
+	c.exp = now_s + life;
+	if (dmp_claim_sign_encode(out, cap, &c, sk) < 0) {
+		out[0] = '\0';
+	}
+	dmp_wipe(sk, sizeof(sk));
+}
+
+/* PROTOCOL.md 7.3: the un-TSIG'd claim UPDATE. */
+static void test_claims(struct reply *r)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	uint64_t now = T2030 * 1000, now_s = T2030;
+	const char *own = "claim-3.mb-0123456789ab.mesh.test";
+	char v[300], v2[300], longlife[300], stale[300];
+	struct msg m;
+	int served = 0, fails = 0;
+
+	mk_claim(v, sizeof(v), now_s, 3600, 3);
+	mk_claim(v2, sizeof(v2), now_s, 7200, 4);
+	mk_claim(longlife, sizeof(longlife), now_s, 86401, 5);
+	mk_claim(stale, sizeof(stale), now_s - 7200, 3600, 6);
+	ok(v[0] && v2[0] && longlife[0] && stale[0], "claim: values signed");
+
+	dmp_node_opts_init(&o);
+	o.db_path = ":memory:";
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
+	o.n_zones = 1;
+	if (!ok(dmp_node_new(&n, &o, now) == 0, "claim: node")) {
+		return;
+	}
+	{
+		struct upd u = {own, 1, 300, v, 0};
+
+		is_int(send_update(n, r, ZONE, &u, 1, NULL, NULL, now), 5,
+		       "claim: mode off: REFUSED");
+	}
+	dmp_node_free(n);
+	o.claim_mode = DMP_NODE_CLAIM_PROVIDER;
+	o.claim_burst = 3;
+	if (!ok(dmp_node_new(&n, &o, now) == 0, "claim: provider node")) {
+		return;
+	}
+	{
+		struct upd u = {own, 1, 604800, v, 0};
+
+		is_int(send_update(n, r, ZONE, &u, 1, NULL, NULL, now), 0,
+		       "claim: verified claim accepted without TSIG");
+		ok(r->pkt && r->pkt->tsig_rr == NULL,
+		   "claim: reply is not signed");
+		query(&m, own, 16, 0);
+		if (ask(n, r, &m, DMP_NODE_TCP, now) == 0 &&
+		    count(r, KNOT_ANSWER) == 1) {
+			answers(r, v2, sizeof(v2));
+			served = strstr(v2, v + 20) != NULL;
+		}
+		ok(served, "claim: served");
+		mk_claim(v2, sizeof(v2), now_s, 7200, 4);
+	}
+	{
+		/* The TTL is capped at 86400: after 86400 s it is gone. */
+		is_int(txt_count(n, r, own, now + 86000 * 1000ULL), 1,
+		       "claim: still there within the capped TTL");
+		is_int(txt_count(n, r, own, now + 86401 * 1000ULL), 0,
+		       "claim: TTL 604800 was capped at 86400");
+	}
+	{
+		struct upd bad[] = {
+		    {"claim-3.mb-0123456789ab.mesh.test", 255, 0, NULL, 0},
+		    {"claim-3.mb-0123456789ab.mesh.test", 254, 0, v, 0},
+		    {"slot-3.mb-0123456789ab.mesh.test", 1, 300, v, 0},
+		    {"claim-x.mb-0123456789ab.mesh.test", 1, 300, v, 0},
+		    {"claim-.mb-0123456789ab.mesh.test", 1, 300, v, 0},
+		    {"claim-3.mb-0123456789a.mesh.test", 1, 300, v, 0},
+		    {"claim-3.mb-0123456789abc.mesh.test", 1, 300, v, 0},
+		    {"claim-3.mb-0123456789ag.mesh.test", 1, 300, v, 0},
+		    {"claim-3.xx.mb-0123456789ab.mesh.test", 1, 300, v, 0},
+		    {"claim-3.mb-0123456789ab.sub.mesh.test", 1, 300, v, 0},
+		    {own, 1, 300, "v=dmp1;t=claim;AAAA", 0},
+		    {own, 1, 300, "hello", 0},
+		    {own, 1, 300, longlife, 0},
+		    {own, 1, 300, stale, 0},
+		};
+		const char *what[] = {
+		    "delete all",      "delete one",	"slot owner",
+		    "non-digit slot",  "empty digits",	"11 hex",
+		    "13 hex",	       "non-hex",	"extra label",
+		    "below a subzone", "bad claim",	"not a claim",
+		    "exp over a day",  "expired claim",
+		};
+
+		for (size_t i = 0; i < DMP_ARRAY_LEN(bad); i++) {
+			is_int(send_update(n, r, ZONE, &bad[i], 1, NULL, NULL,
+					   now),
+			       5, "claim: %s: REFUSED", what[i]);
+		}
+		struct upd mixed[] = {
+		    {own, 1, 300, v2, 0},
+		    {"slot-1.mb-0123456789ab.mesh.test", 1, 300, v2, 0}};
+		is_int(send_update(n, r, ZONE, mixed, 2, NULL, NULL, now), 5,
+		       "claim: one non-claim op refuses all");
+		is_int(txt_count(n, r, own, now), 1,
+		       "claim: nothing stored by refusals");
+		struct upd other = {"claim-1.mb-0123456789ab.other.example", 1,
+				    300, v2, 0};
+		is_int(send_update(n, r, "other.example", &other, 1, NULL, NULL,
+				   now),
+		       5, "claim: zone not served: REFUSED");
+	}
+	{
+		/* Burst 3 per recipient hash; one was spent above. */
+		struct upd u = {own, 1, 300, v2, 0};
+		struct upd w = {"claim-1.mb-aaaaaaaaaaaa.mesh.test", 1, 300, v2,
+				0};
+
+		for (int i = 0; i < 4; i++) {
+			fails += send_update(n, r, ZONE, &u, 1, NULL, NULL,
+					     now) == 2;
+		}
+		is_int(fails, 2, "claim: burst exhausted: SERVFAIL");
+		is_int(send_update(n, r, ZONE, &w, 1, NULL, NULL, now), 0,
+		       "claim: another recipient has its own bucket");
+		is_int(send_update(n, r, ZONE, &u, 1, NULL, NULL, now + 2000),
+		       0, "claim: 0.5/s refills a token in 2 s");
+	}
+	dmp_node_free(n);
+	o.claim_mode = DMP_NODE_CLAIM_RECEIVER;
+	if (!ok(dmp_node_new(&n, &o, now) == 0, "claim: receiver node")) {
+		return;
+	}
+	{
+		const char *sc[] = {"mb-0123456789ab.mesh.test"};
+		struct upd u = {own, 1, 300, v, 0};
+		struct upd w = {"claim-1.mb-aaaaaaaaaaaa.mesh.test", 1, 300, v,
+				0};
+
+		is_int(send_update(n, r, ZONE, &u, 1, NULL, NULL, now), 5,
+		       "claim: receiver mode, unregistered hash: REFUSED");
+		is_int(
+		    dmp_node_key_add(n, "bob.mesh.test", secret, 32, sc, 1, 0),
+		    0, "claim: bob registered");
+		is_int(send_update(n, r, ZONE, &u, 1, NULL, NULL, now), 0,
+		       "claim: receiver mode, registered hash: accepted");
+		is_int(send_update(n, r, ZONE, &w, 1, NULL, NULL, now), 5,
+		       "claim: receiver mode, other hash: REFUSED");
+	}
+	dmp_node_free(n);
+}
+
 struct xfr_col {
 	int msgs, soa_first, soa_last, txt, refused;
 	uint16_t id;
@@ -921,6 +1109,7 @@ int main(void)
 	}
 	test_scope();
 	test_rate_limit();
+	test_claims(r);
 	n = open_node(T2030 * 1000);
 	if (!ok(n != NULL, "node opens")) {
 		return done_testing();

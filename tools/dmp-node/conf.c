@@ -49,12 +49,32 @@ const struct dmp_cfg_item node_schema[] = {
     I("network", "tcp_max_clients", tcp_max_clients, 1, 65536, "256"),
     I("network", "tcp_idle_timeout", tcp_idle_timeout, 1, 3600, "10"),
     I("network", "edns_udp_max", edns_udp_max, 512, 4096, "1232"),
+    S("network", "http", http, ""),
     B("security", "update_enabled", update_enabled, "true"),
     S("security", "user", user, NULL),
     L("security", "xfr_allow", xfr_allow, NULL),
+    L("security", "xfr_keys", xfr_keys, NULL),
     I("security", "rate_limit", rate_limit, 0, 1000000, "50"),
     I("security", "rate_burst", rate_burst, 1, 1000000, "200"),
+    B("security", "claim_provider", claim_provider, "false"),
+    B("security", "receiver_claim_notifications", receiver_claim_notifications,
+      "false"),
+    S("security", "http_auth", http_auth, "open"),
+    S("security", "http_token", http_token, ""),
+    I("security", "http_rate_limit", http_rate_limit, 0, 1000000, "10"),
+    I("security", "http_rate_burst", http_rate_burst, 1, 1000000, "100"),
+    B("security", "registration_enabled", registration_enabled, "false"),
+    L("security", "registration_allow", registration_allow, NULL),
+    I("security", "registration_per_hour", registration_per_hour, 0, 1000000,
+      "5"),
+    B("security", "tsig_tight_scope", tsig_tight_scope, "false"),
+    B("security", "tsig_loose_scope", tsig_loose_scope, "false"),
     S("mesh", "node_id", node_id, NULL),
+    S("mesh", "operator_key", operator_key, ""),
+    S("mesh", "endpoint", endpoint, ""),
+    I("mesh", "heartbeat_interval", heartbeat_interval, 10, 86400, "300"),
+    B("mesh", "heartbeat_allow_loopback", heartbeat_allow_loopback, "false"),
+    S("mesh", "claim_provider_zone", claim_provider_zone, ""),
 };
 const size_t node_schema_len = sizeof(node_schema) / sizeof(node_schema[0]);
 
@@ -72,6 +92,10 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->reap_interval = (uint32_t)c->reap_interval;
 	o->rate_limit = (uint32_t)c->rate_limit;
 	o->rate_burst = (uint32_t)c->rate_burst;
+	o->claim_mode = c->claim_provider ? DMP_NODE_CLAIM_PROVIDER
+			: c->receiver_claim_notifications
+			    ? DMP_NODE_CLAIM_RECEIVER
+			    : DMP_NODE_CLAIM_OFF;
 	for (unsigned i = 0; i < c->xfr_allow.n; i++) {
 		size_t l = strlen(c->xfr_allow.v[i]);
 
@@ -83,6 +107,11 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 		memcpy(o->xfr_allow[i], c->xfr_allow.v[i], l + 1);
 	}
 	o->n_xfr_allow = c->xfr_allow.n;
+	for (unsigned i = 0; i < c->xfr_keys.n; i++) {
+		snprintf(o->xfr_keys[i], sizeof(o->xfr_keys[i]), "%s",
+			 c->xfr_keys.v[i]);
+	}
+	o->n_xfr_keys = c->xfr_keys.n;
 	if (c->zones.n > DMP_NODE_MAX_ZONES || c->ns.n > DMP_NODE_MAX_NS ||
 	    c->apex_a.n > DMP_NODE_MAX_ADDRS ||
 	    c->apex_aaaa.n > DMP_NODE_MAX_ADDRS) {
@@ -118,5 +147,50 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 		z->n_aaaa = c->apex_aaaa.n;
 	}
 	o->n_zones = c->zones.n;
+	return 0;
+}
+
+int node_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)
+{
+	dmp_node_http_opts_init(h);
+	if (strcmp(c->http_auth, "open") == 0) {
+		h->auth = DMP_NODE_HTTP_OPEN;
+	} else if (strcmp(c->http_auth, "legacy") == 0) {
+		h->auth = DMP_NODE_HTTP_LEGACY;
+	} else if (strcmp(c->http_auth, "multi-tenant") == 0) {
+		h->auth = DMP_NODE_HTTP_MULTI;
+	} else {
+		fprintf(stderr,
+			"dmp-node: security.http_auth: open, legacy or "
+			"multi-tenant, not '%s'\n",
+			c->http_auth);
+		return -1;
+	}
+	if (strlen(c->http_token) >= sizeof(h->token)) {
+		fprintf(stderr, "dmp-node: security.http_token too long\n");
+		return -1;
+	}
+	if (h->auth == DMP_NODE_HTTP_LEGACY && !c->http_token[0]) {
+		fprintf(stderr, "dmp-node: http_auth legacy needs "
+				"security.http_token\n");
+		return -1;
+	}
+	memcpy(h->token, c->http_token, strlen(c->http_token) + 1);
+	h->rate = (uint32_t)c->http_rate_limit;
+	h->burst = (uint32_t)c->http_rate_burst;
+	h->registration_enabled = c->registration_enabled;
+	h->reg_per_hour = (uint32_t)c->registration_per_hour;
+	h->tight_scope = c->tsig_tight_scope;
+	h->loose_scope = c->tsig_loose_scope;
+	for (unsigned i = 0; i < c->registration_allow.n; i++) {
+		snprintf(h->reg_allow[i], sizeof(h->reg_allow[i]), "%s",
+			 c->registration_allow.v[i]);
+		for (char *p = h->reg_allow[i]; *p; p++) {
+			if (*p >= 'A' && *p <= 'Z') {
+				*p = (char)(*p - 'A' + 'a');
+			}
+		}
+	}
+	h->n_reg_allow = c->registration_allow.n;
 	return 0;
 }

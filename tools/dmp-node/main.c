@@ -68,10 +68,57 @@ struct flag {
 	int append;
 };
 
+/* What SIGHUP re-reads: the file, then the same flags again. */
+struct reload_ctx {
+	const char *cfg;
+	const struct flag *flags;
+	size_t n_flags;
+	int verbose;
+};
+
+static int verbose_flag;
+static dmp_log_fn cur_handler = log_stderr;
+
+void node_log_level(const struct node_conf *c)
+{
+	dmp_log_set_handler(cur_handler, NULL,
+			    verbose_flag ? DMP_LOG_DEBUG
+					 : level_of(c->log_level));
+}
+
+static int conf_read(struct node_conf *c, const struct reload_ctx *r)
+{
+	char err[512];
+
+	if (dmp_config_defaults(node_schema, node_schema_len, c) != 0) {
+		return -1;
+	}
+	if (r->cfg && dmp_config_load(node_schema, node_schema_len, c, r->cfg,
+				      err, sizeof(err)) != 0) {
+		DMP_LOG_E("dmp-node: %s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < r->n_flags; i++) {
+		if (dmp_config_set(node_schema, node_schema_len, c,
+				   r->flags[i].key, r->flags[i].val,
+				   r->flags[i].append, err, sizeof(err)) != 0) {
+			DMP_LOG_E("dmp-node: %s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int reload_conf(struct node_conf *out, void *ud)
+{
+	return conf_read(out, ud);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: dmp-node [-c FILE] [--zone ZONE]... "
-		   "[--listen ADDR:PORT]... [--db FILE] [-f] [-v]\n"
+		   "[--listen ADDR:PORT]... [--http ADDR:PORT] [--db FILE] "
+		   "[-f] [-v]\n"
 		   "       dmp-node key add NAME --scope SUFFIX... [-c FILE] "
 		   "[--db FILE]\n"
 		   "       dmp-node key list [-c FILE] [--db FILE]\n"
@@ -178,6 +225,7 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"zone", required_argument, NULL, 'z'},
 	    {"listen", required_argument, NULL, 'l'},
+	    {"http", required_argument, NULL, 'H'},
 	    {"db", required_argument, NULL, 'd'},
 	    {"scope", required_argument, NULL, 's'},
 	    {"foreground", no_argument, NULL, 'f'},
@@ -220,6 +268,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			flags[n_flags++] = (struct flag){"node.db", optarg, 0};
+			break;
+		case 'H':
+			flags[n_flags++] =
+			    (struct flag){"network.http", optarg, 0};
 			break;
 		case 's':
 			if (n_scopes == DMP_ARRAY_LEN(scopes)) {
@@ -307,13 +359,19 @@ int main(int argc, char **argv)
 	}
 	if (!foreground) {
 		openlog("dmp-node", LOG_PID, LOG_DAEMON);
+		cur_handler = log_syslog;
 		dmp_log_set_handler(log_syslog, NULL,
 				    verbose ? DMP_LOG_DEBUG
 					    : level_of(c->log_level));
 	}
 	DMP_LOG_N("dmp-node %s: %u zone(s), db %s%s", dmp_version(), c->zones.n,
 		  c->db, off ? " (clock shifted for tests)" : "");
-	rc = node_serve(c, &o, off, foreground);
+	{
+		struct reload_ctx rctx = {cfg, flags, n_flags, verbose};
+
+		verbose_flag = verbose;
+		rc = node_serve(c, &o, off, foreground, reload_conf, &rctx);
+	}
 	free(c);
 	return rc;
 }

@@ -23,14 +23,33 @@ struct node_conf {
 	struct dmp_cfg_list listen;
 	struct dmp_cfg_list notify;
 	long long udp_workers, tcp_max_clients, tcp_idle_timeout, edns_udp_max;
+	char http[DMP_CFG_STR_MAX]; /* ADDR:PORT, "" off */
 	/* security: */
 	int update_enabled;
 	char user[64];
 	struct dmp_cfg_list xfr_allow;
+	struct dmp_cfg_list xfr_keys;
 	long long rate_limit, rate_burst;
+	int claim_provider;		  /* PROTOCOL.md 7.3 */
+	int receiver_claim_notifications; /* 7.3, receiver-only */
+	char http_auth[16];		  /* open, legacy, multi-tenant */
+	char http_token[DMP_CFG_STR_MAX];
+	long long http_rate_limit, http_rate_burst;
+	int registration_enabled;
+	struct dmp_cfg_list registration_allow;
+	long long registration_per_hour;
+	int tsig_tight_scope, tsig_loose_scope;
 	/* mesh: */
 	char node_id[DMP_CFG_STR_MAX];
+	char operator_key[DMP_CFG_STR_MAX]; /* Ed25519 seed file */
+	char endpoint[DMP_CFG_STR_MAX];	    /* public http(s) URL */
+	long long heartbeat_interval;
+	int heartbeat_allow_loopback;
+	char claim_provider_zone[DMP_CFG_STR_MAX];
 };
+
+/** HTTP options from the config. @return 0 or -1 (message printed) */
+int node_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h);
 
 extern const struct dmp_cfg_item node_schema[];
 extern const size_t node_schema_len;
@@ -44,8 +63,15 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o);
  * @p clock_off_ms is added to the clock (tests only).
  * @return exit code
  */
+/** Re-read the config (file and flags) for SIGHUP. @return 0 or -1 */
+typedef int (*node_reload_fn)(struct node_conf *out, void *ud);
+
 int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
-	       int64_t clock_off_ms, int foreground);
+	       int64_t clock_off_ms, int foreground, node_reload_fn reload,
+	       void *reload_ud);
+
+/** Set the log level from the config (and -v). */
+void node_log_level(const struct node_conf *c);
 
 /** Wall clock in ms plus the test offset. */
 uint64_t node_now_ms(int64_t off);

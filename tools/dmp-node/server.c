@@ -20,11 +20,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dmp/b64.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
+#include "dmp/heartbeat.h"
 #include "dmp/log.h"
 #include "node_main.h"
 
@@ -65,6 +68,11 @@ struct srv {
 	unsigned n_addr;
 	int tcp_fd[MAX_LISTEN];
 	struct wq wq;
+	/* Heartbeat (PROTOCOL.md 8): operator key, when mesh.endpoint is
+	 * set. */
+	int hb_on;
+	uint8_t op_pk[32], op_sk[64];
+	uint64_t hb_next_ms;
 };
 
 /* @return 0 queued, -1 full or out of memory (answer inline) */
@@ -583,6 +591,114 @@ static void send_notifies(struct srv *s, int fd)
 	}
 }
 
+/*
+ * The operator key: a 32-byte Ed25519 seed, kept as 64 hex digits in
+ * mesh.operator_key, created 0600 on first start.
+ */
+static int load_operator_key(const char *path, uint8_t pk[32], uint8_t sk[64])
+{
+	uint8_t seed[32];
+	char hex[80];
+	FILE *f = fopen(path, "re");
+	size_t got;
+	int rc = -1;
+
+	if (!f && errno == ENOENT) {
+		int fd =
+		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			DMP_LOG_E("dmp-node: cannot create %s: %s", path,
+				  strerror(errno));
+			return -1;
+		}
+		dmp_random(seed, sizeof(seed));
+		dmp_hex_encode(hex, seed, sizeof(seed));
+		hex[64] = '\n';
+		if (write(fd, hex, 65) != 65 || fsync(fd) != 0) {
+			DMP_LOG_E("dmp-node: cannot write %s", path);
+			close(fd);
+			dmp_wipe(hex, sizeof(hex));
+			dmp_wipe(seed, sizeof(seed));
+			return -1;
+		}
+		close(fd);
+		DMP_LOG_N("dmp-node: created operator key %s", path);
+		f = fopen(path, "re");
+	}
+	if (!f) {
+		DMP_LOG_E("dmp-node: cannot read %s: %s", path,
+			  strerror(errno));
+		return -1;
+	}
+	got = fread(hex, 1, sizeof(hex), f);
+	fclose(f);
+	while (got > 0 && (hex[got - 1] == '\n' || hex[got - 1] == '\r')) {
+		got--;
+	}
+	if (got == 64 && dmp_hex_decode(seed, 32, hex, 64) == 0) {
+		dmp_ed25519_from_seed(pk, sk, seed);
+		rc = 0;
+	} else {
+		DMP_LOG_E("dmp-node: %s: want 64 hex digits (an Ed25519 "
+			  "seed)",
+			  path);
+	}
+	dmp_wipe(hex, sizeof(hex));
+	dmp_wipe(seed, sizeof(seed));
+	return rc;
+}
+
+/* PROTOCOL.md 8: replace our value at _dnsmesh-heartbeat.<zone>. */
+static void heartbeat(struct srv *s, uint64_t now_ms)
+{
+	struct dmp_heartbeat hb;
+	char wire[1024], owner[DMP_NODE_NAME_MAX + 32];
+	unsigned flags = s->c->heartbeat_allow_loopback
+			     ? DMP_HEARTBEAT_ALLOW_LOOPBACK
+			     : DMP_HEARTBEAT_STRICT;
+	uint32_t ttl = DMP_HEARTBEAT_LIFETIME;
+	int len;
+
+	memset(&hb, 0, sizeof(hb));
+	snprintf(hb.endpoint, sizeof(hb.endpoint), "%s", s->c->endpoint);
+	memcpy(hb.operator_spk, s->op_pk, 32);
+	snprintf(hb.version, sizeof(hb.version), "dmp-node %s", dmp_version());
+	if (s->c->claim_provider) {
+		hb.capabilities |= DMP_HEARTBEAT_CAP_CLAIM_PROVIDER;
+		const char *z = s->c->claim_provider_zone[0]
+				    ? s->c->claim_provider_zone
+				    : s->c->zones.v[0];
+
+		if (strlen(z) < sizeof(hb.zone)) {
+			memcpy(hb.zone, z, strlen(z) + 1);
+		}
+	}
+	hb.ts = now_ms / 1000;
+	hb.exp = hb.ts + DMP_HEARTBEAT_LIFETIME;
+	len = dmp_heartbeat_sign(wire, sizeof(wire), &hb, s->op_sk, flags);
+	if (len < 0) {
+		DMP_LOG_E("dmp-node: heartbeat: %s", dmp_strerror(len));
+		return;
+	}
+	if (ttl > (uint32_t)s->c->max_ttl) {
+		ttl = (uint32_t)s->c->max_ttl;
+	}
+	for (unsigned i = 0; i < s->c->zones.n; i++) {
+		int rc;
+
+		snprintf(owner, sizeof(owner), "_dnsmesh-heartbeat.%s",
+			 s->c->zones.v[i]);
+		rc = dmp_node_put(s->node, owner, wire, ttl, 1, now_ms);
+		if (rc < 0) {
+			DMP_LOG_E("dmp-node: heartbeat at %s: %s", owner,
+				  dmp_strerror(rc));
+		} else {
+			DMP_LOG_D("dmp-node: heartbeat published at %s", owner);
+		}
+	}
+}
+
 static void *maint_main(void *arg)
 {
 	struct srv *s = arg;
@@ -591,7 +707,14 @@ static void *maint_main(void *arg)
 	    s->c->notify.n ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
 
 	while (!atomic_load(&s->stop)) {
-		int rc = dmp_node_maintain(s->node, node_now_ms(s->off));
+		uint64_t now = node_now_ms(s->off);
+		int rc = dmp_node_maintain(s->node, now);
+
+		if (s->hb_on && now >= s->hb_next_ms) {
+			heartbeat(s, now);
+			s->hb_next_ms =
+			    now + (uint64_t)s->c->heartbeat_interval * 1000;
+		}
 
 		if (rc > 0) {
 			DMP_LOG_I("dmp-node: reaped %d expired records", rc);
@@ -643,10 +766,41 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+static uint64_t http_clock(void *ud)
+{
+	const struct srv *s = ud;
+
+	return node_now_ms(s->off);
+}
+
+/* SIGHUP: what may change without a restart (see dmp-node(8)). */
+static void reload(struct srv *s, node_reload_fn fn, void *ud)
+{
+	struct node_conf *nc = calloc(1, sizeof(*nc));
+	struct dmp_node_opts o;
+
+	if (!nc || !fn || fn(nc, ud) != 0 || node_conf_opts(nc, &o) != 0) {
+		DMP_LOG_E("dmp-node: SIGHUP: config not reloaded");
+		free(nc);
+		return;
+	}
+	node_log_level(nc);
+	if (dmp_node_reconfigure(s->node, &o) != 0) {
+		DMP_LOG_E("dmp-node: SIGHUP: keys not reloaded");
+	}
+	DMP_LOG_N("dmp-node: SIGHUP: keys, caps, rate limits and log level "
+		  "reloaded");
+	free(nc);
+}
+
 int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
-	       int64_t clock_off_ms, int foreground)
+	       int64_t clock_off_ms, int foreground, node_reload_fn reload_fn,
+	       void *reload_ud)
 {
 	struct dmp_node *n = NULL;
+	struct dmp_node_http *http = NULL;
+	struct dmp_node_http_opts ho;
+	int http_fd = -1;
 	struct srv s;
 	struct udp_worker *w = NULL;
 	unsigned n_w = 0;
@@ -696,6 +850,37 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		DMP_LOG_N("dmp-node: listening on %s (UDP x%lld, TCP)",
 			  c->listen.v[i], c->udp_workers);
 	}
+	if (c->http[0]) {
+		struct sockaddr_storage hs;
+		socklen_t hl;
+
+		if (node_conf_http(c, &ho) < 0) {
+			goto out;
+		}
+		if (parse_addr(c->http, &hs, &hl) < 0) {
+			DMP_LOG_E("dmp-node: bad http address %s", c->http);
+			goto out;
+		}
+		http_fd = open_sock(&hs, hl, SOCK_STREAM);
+		if (http_fd < 0) {
+			DMP_LOG_E("dmp-node: HTTP %s: %s", c->http,
+				  strerror(errno));
+			goto out;
+		}
+	}
+	if (c->endpoint[0]) {
+		/* Read (or create) the key before dropping root, so that it
+		 * may stay readable by root only. */
+		if (!c->operator_key[0]) {
+			DMP_LOG_E("dmp-node: mesh.endpoint needs "
+				  "mesh.operator_key");
+			goto out;
+		}
+		if (load_operator_key(c->operator_key, s.op_pk, s.op_sk) < 0) {
+			goto out;
+		}
+		s.hb_on = 1;
+	}
 	if (drop_privileges(c->user) < 0) {
 		goto out;
 	}
@@ -714,6 +899,23 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		}
 	}
 	s.node = n;
+	if (http_fd >= 0) {
+		int err;
+
+		ho.listen_fd = http_fd;
+		ho.now_ms = http_clock;
+		ho.now_ud = &s;
+		err = dmp_node_http_new(&http, n, &ho);
+		if (err < 0) {
+			DMP_LOG_E("dmp-node: HTTP %s: %s", c->http,
+				  dmp_strerror(err));
+			goto out;
+		}
+		http_fd = -1; /* the HTTP server's now */
+		DMP_LOG_N("dmp-node: HTTP on %s (auth %s%s)", c->http,
+			  c->http_auth,
+			  c->registration_enabled ? ", registration" : "");
+	}
 	/* Only the main thread takes the signals. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -732,8 +934,7 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			continue;
 		}
 		if (sig == SIGHUP) {
-			/* TODO(next session): reload the config. */
-			DMP_LOG_N("dmp-node: SIGHUP ignored (no reload yet)");
+			reload(&s, reload_fn, reload_ud);
 			continue;
 		}
 		break;
@@ -752,6 +953,11 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	pthread_join(maint_th, NULL);
 	rc = 0;
 out:
+	dmp_node_http_free(http);
+	if (http_fd >= 0) {
+		close(http_fd);
+	}
+	dmp_wipe(s.op_sk, sizeof(s.op_sk));
 	for (unsigned i = 0; i < n_w; i++) {
 		close(w[i].fd);
 	}

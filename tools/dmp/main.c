@@ -57,6 +57,7 @@ struct cli {
 	int have_fake;
 	int new_msgs;
 	int rejected;
+	int last_retry_code; /* code of the last RETRY/FAILED event */
 	int watch;
 };
 
@@ -247,9 +248,12 @@ static void print_message(const char *path, int intro)
 		}
 		line[strcspn(line, "\n")] = 0;
 		if (strncmp(line, "From: ", 6) == 0) {
-			snprintf(from, sizeof(from), "%s", line + 6);
+			/* Long header lines are cut for display, on purpose. */
+			snprintf(from, sizeof(from), "%.*s",
+				 (int)sizeof(from) - 1, line + 6);
 		} else if (strncmp(line, "Date: ", 6) == 0) {
-			snprintf(date, sizeof(date), "%s", line + 6);
+			snprintf(date, sizeof(date), "%.*s",
+				 (int)sizeof(date) - 1, line + 6);
 		}
 	}
 	printf("%sFrom: %s\nDate: %s\nFile: %s\n\n",
@@ -280,10 +284,12 @@ static void on_event(const struct dmp_event *ev, void *ud)
 			ev->detail ? ev->detail : dmp_strerror(ev->code));
 		break;
 	case DMP_EV_RETRY:
+		c->last_retry_code = ev->code;
 		fprintf(stderr, "dmp: publishing to %s failed: %s\n",
 			ev->peer ? ev->peer : "?", ev->detail);
 		break;
 	case DMP_EV_FAILED:
+		c->last_retry_code = ev->code;
 		fprintf(stderr, "dmp: message to %s failed: %s\n",
 			ev->peer ? ev->peer : "?", ev->detail);
 		break;
@@ -396,6 +402,17 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 		return EX_USAGE;
 	}
 	in.username = argv[optind];
+	for (const char *p = in.username; *p; p++) {
+		if (*p >= 'A' && *p <= 'Z') {
+			/* PROTOCOL.md 10 item 8: TSIG scopes hash the lower-
+			 * cased name, record names the name as given. */
+			fprintf(stderr,
+				"dmp: warning: use a lower-case user "
+				"name, or the node's key scope will not "
+				"cover your records\n");
+			break;
+		}
+	}
 	in.nodes = nodes;
 	in.resolvers = nr ? res : NULL;
 	pass = get_passphrase(c, 1);
@@ -723,7 +740,9 @@ static int cmd_send(struct cli *c, int argc, char **argv)
 	rc = dmp_engine_publish(e);
 	if (dmp_store_outbox_get(dmp_engine_store(e), qid, &m) == 0 &&
 	    m.state != DMP_OUTBOX_PUBLISHED) {
-		int code = exit_code(rc < 0 ? rc : DMP_EUNREACHABLE);
+		int code = exit_code(rc < 0		  ? rc
+				     : c->last_retry_code ? c->last_retry_code
+							  : DMP_EUNREACHABLE);
 
 		fprintf(stderr,
 			"dmp: message queued (id %lld) but not yet published: "

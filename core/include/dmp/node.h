@@ -37,6 +37,21 @@
 /* DNS flag day 2020 UDP payload default (RFC 6891 6.2.5). */
 #define DMP_NODE_EDNS_UDP_MAX 1232
 
+/* PROTOCOL.md 7.3: who may send un-TSIG'd claim UPDATEs. */
+enum dmp_node_claim_mode {
+	DMP_NODE_CLAIM_OFF = 0,
+	/* DMP_CLAIM_PROVIDER: claims for any recipient hash. */
+	DMP_NODE_CLAIM_PROVIDER = 1,
+	/* DMP_RECEIVER_CLAIM_NOTIFICATIONS only: claims for recipients
+	 * registered here, i.e. whose mb-<hash>.<zone> is a key's scope. */
+	DMP_NODE_CLAIM_RECEIVER = 2,
+};
+/* 7.3: per recipient hash, 0.5/s with a burst of 30. */
+#define DMP_NODE_CLAIM_RATE 0.5
+#define DMP_NODE_CLAIM_BURST 30
+/* 7.3: a claim lives at most a day, and so does its DNS TTL. */
+#define DMP_NODE_CLAIM_MAX_LIFE 86400
+
 enum dmp_node_transport {
 	DMP_NODE_UDP = 0,
 	DMP_NODE_TCP = 1,
@@ -74,6 +89,13 @@ struct dmp_node_opts {
 	/* IP addresses (no port) allowed to AXFR over TCP; none: REFUSED. */
 	char xfr_allow[DMP_NODE_MAX_XFR][64];
 	unsigned n_xfr_allow;
+	/* TSIG keys (names in the key table) allowed to AXFR from anywhere;
+	 * the transfer is then signed (RFC 8945 5.3.1). */
+	char xfr_keys[DMP_NODE_MAX_XFR][DMP_NODE_NAME_MAX];
+	unsigned n_xfr_keys;
+	int claim_mode;	   /* enum dmp_node_claim_mode (7.3) */
+	double claim_rate; /* per recipient hash, UPDATEs/s; <= 0: off */
+	uint32_t claim_burst;
 };
 
 struct dmp_node;
@@ -168,6 +190,16 @@ unsigned dmp_node_zone_count(const struct dmp_node *n);
  */
 int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms);
 
+/**
+ * Apply what may change on a running node (SIGHUP): the write caps,
+ * update_enabled, the claim mode and rate, and the per-IP rates (a limit
+ * that was off stays off until a restart, and the reverse); then reload
+ * the TSIG keys. Zones, the database, answer TTLs and xfr_allow need a
+ * restart and are ignored here. Thread-safe.
+ * @return 0 or DMP_ESTORE (keys)
+ */
+int dmp_node_reconfigure(struct dmp_node *n, const struct dmp_node_opts *o);
+
 /** Current SOA serial (for logs and tests). */
 uint32_t dmp_node_serial(struct dmp_node *n);
 
@@ -203,5 +235,143 @@ int dmp_node_key_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud);
  * @return 1 or 0
  */
 int dmp_node_scope_match(const char *scope, const char *owner);
+
+/* ---- counters (for /metrics) ---- */
+
+/** Why an UPDATE was not applied. */
+enum dmp_node_reject {
+	DMP_NODE_REJ_FORMERR = 0, /* malformed UPDATE */
+	DMP_NODE_REJ_TSIG,	  /* unknown key, bad MAC, bad time */
+	DMP_NODE_REJ_UNSIGNED,	  /* no TSIG, and not a claim (7.3) */
+	DMP_NODE_REJ_DISABLED,	  /* update_enabled off */
+	DMP_NODE_REJ_ZONE,	  /* zone not served / owner outside it */
+	DMP_NODE_REJ_CAPS,	  /* 7.5 caps, or names/values DMP never uses */
+	DMP_NODE_REJ_SCOPE,	  /* outside the key's scope */
+	DMP_NODE_REJ_CLAIM_RATE,  /* claim bucket empty (7.3) */
+	DMP_NODE_REJ_STORE,	  /* sqlite failed */
+	DMP_NODE_REJ_RATE,	  /* per-IP limit: request dropped */
+	DMP_NODE_REJ_MAX
+};
+
+/** Latency histogram upper bounds in seconds (the last bucket is +Inf). */
+#define DMP_NODE_LAT_BUCKETS 12
+extern const double dmp_node_lat_bounds[DMP_NODE_LAT_BUCKETS - 1];
+
+struct dmp_node_stats {
+	uint64_t queries; /* opcode QUERY requests answered or dropped */
+	uint64_t updates; /* UPDATE requests */
+	uint64_t updates_ok;
+	uint64_t rcode[16]; /* replies by RCODE (low 4 bits) */
+	uint64_t reject[DMP_NODE_REJ_MAX];
+	uint64_t lat[DMP_NODE_LAT_BUCKETS]; /* per bucket, not cumulative */
+	uint64_t lat_count;
+	double lat_sum;	      /* seconds */
+	uint64_t names, rows; /* live in the index */
+	uint64_t store_bytes; /* sqlite pages in use, WAL excluded */
+	uint32_t serial;
+	uint32_t keys;
+};
+
+/** Snapshot the counters; thread-safe. */
+void dmp_node_stats_get(struct dmp_node *n, struct dmp_node_stats *s);
+
+/* ---- HTTP side (libmicrohttpd): /health, /metrics, the legacy record
+ * API (PROTOCOL.md 7.4) and TSIG registration (7.2) ---- */
+
+enum dmp_node_http_auth {
+	DMP_NODE_HTTP_OPEN = 0,	  /* no token; loopback peers only */
+	DMP_NODE_HTTP_LEGACY = 1, /* one shared Bearer token */
+	DMP_NODE_HTTP_MULTI = 2,  /* per-user tokens: record API refused */
+};
+
+/* 7.5: HTTP 10/s with a burst of 100 per IP; 7.2: 5 per hour per IP. */
+#define DMP_NODE_HTTP_RATE 10
+#define DMP_NODE_HTTP_BURST 100
+#define DMP_NODE_REG_PER_HOUR 5
+#define DMP_NODE_REG_CHALLENGE_LIFE 60	     /* s, 7.2 */
+#define DMP_NODE_REG_KEY_LIFE (90u * 86400u) /* s, 7.2 */
+#define DMP_NODE_HTTP_MAX_BODY 65536
+#define DMP_NODE_REG_MAX_ALLOW 16
+
+struct dmp_node_http_opts {
+	/* Listening socket (bound, listening) handed over, or -1: no
+	 * socket, dmp_node_http_dispatch() only (tests). Taken over: closed
+	 * by dmp_node_http_free(). */
+	int listen_fd;
+	int auth;		      /* enum dmp_node_http_auth */
+	char token[128];	      /* legacy mode's shared token */
+	int registration_enabled;     /* 7.2 endpoints; else 404 */
+	int tight_scope, loose_scope; /* DMP_TSIG_TIGHT/LOOSE_SCOPE (7.1) */
+	/* Subjects allowed to register: "user@host" exactly, or "@host"
+	 * for a whole host; none: everyone (7.2's 403 otherwise). */
+	char reg_allow[DMP_NODE_REG_MAX_ALLOW][DMP_NODE_NAME_MAX];
+	unsigned n_reg_allow;
+	uint32_t rate, burst;  /* per IP, 0 rate: off */
+	uint32_t reg_per_hour; /* per IP over both 7.2 endpoints; 0: off */
+	/* The server's X25519 key for the proof of possession (7.2); tests
+	 * inject a fixed one, otherwise random per start. */
+	int have_x25519_sk;
+	uint8_t x25519_sk[32];
+	/* Wall clock in ms; NULL: the real one. */
+	uint64_t (*now_ms)(void *ud);
+	void *now_ud;
+};
+
+struct dmp_node_http;
+
+/** Defaults: open auth, registration off, 7.5/7.2 rate limits. */
+void dmp_node_http_opts_init(struct dmp_node_http_opts *o);
+
+/**
+ * Start serving HTTP for @p n (borrowed; it must outlive the handle) on
+ * o->listen_fd with one internal thread.
+ * @return 0, DMP_EINVAL (open auth on a non-loopback socket, no zone,
+ *         legacy auth without a token), DMP_ENOMEM, DMP_EIO (daemon)
+ */
+DMP_MUST_CHECK int dmp_node_http_new(struct dmp_node_http **out,
+				     struct dmp_node *n,
+				     const struct dmp_node_http_opts *o);
+
+/** Stop the thread, close the socket, wipe the keys. NULL: no-op. */
+void dmp_node_http_free(struct dmp_node_http *h);
+
+/** One request, as the socket side hands it over. */
+struct dmp_node_http_req {
+	const char *method;	     /* "GET", "POST", "DELETE" */
+	const char *path;	     /* decoded, without the query string */
+	const char *query;	     /* raw query string or NULL */
+	const char *authorization;   /* header value or NULL */
+	const struct sockaddr *peer; /* NULL: loopback, not rate limited */
+	const char *body;
+	size_t body_len;
+};
+
+/**
+ * Answer one request. Thread-safe.
+ * @param[out] body   malloc()ed response body (free() it), NUL-terminated
+ * @param[out] ctype  static content type
+ * @return HTTP status
+ */
+int dmp_node_http_dispatch(struct dmp_node_http *h,
+			   const struct dmp_node_http_req *rq, char **body,
+			   size_t *body_len, const char **ctype);
+
+/**
+ * Tests only: register @p challenge as issued at @p now_ms, as GET
+ * /v1/registration/challenge would have (to replay fixed vectors).
+ */
+void dmp_node_http_put_challenge(struct dmp_node_http *h,
+				 const uint8_t challenge[32], uint64_t now_ms);
+
+/* ---- direct writes (heartbeat) ---- */
+
+/**
+ * Store @p value at @p name (in a served zone) for @p ttl seconds,
+ * replacing every value there when @p replace, with the caps of 7.5.
+ * @return 0, DMP_EINVAL (name or value), DMP_ETOOBIG (caps), DMP_ESTORE
+ */
+DMP_MUST_CHECK int dmp_node_put(struct dmp_node *n, const char *name,
+				const char *value, uint32_t ttl, int replace,
+				uint64_t now_ms);
 
 #endif /* DMP_NODE_H */

@@ -3,6 +3,7 @@
 #define DMP_NODE_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
@@ -164,6 +165,18 @@ int st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
 int st_key_del(sqlite3 *db, const char *name);
 int st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud);
 int st_data_version(sqlite3 *db, int64_t *v);
+/** Bytes of the database pages in use. */
+int st_size(sqlite3 *db, uint64_t *bytes);
+/* Registrations (PROTOCOL.md 7.2): subject -> spk, key, expiry. */
+/** @return 1 found (spk hex and key name copied), 0 none, or DMP_ESTORE;
+ * rows expired by @p now_s are not found. */
+int st_reg_get(sqlite3 *db, const char *subject, uint64_t now_s,
+	       char spk_hex[65], char key_name[DMP_NODE_NAME_MAX]);
+int st_reg_put(sqlite3 *db, const char *subject, const char *spk_hex,
+	       const char *key_name, uint64_t expires_s);
+/** Drop registrations expired by @p now_s and their keys.
+ * @return keys dropped, or DMP_ESTORE */
+int st_reg_expire(sqlite3 *db, uint64_t now_s);
 
 /* ---- per-IP rate limit (node_rl.c) ---- */
 
@@ -172,6 +185,12 @@ struct rl;
 /** @p rate 0: *out = NULL, everything allowed. */
 int rl_new(struct rl **out, uint32_t rate, uint32_t burst);
 void rl_free(struct rl *r);
+/** @p rate in tokens/s, may be fractional; <= 0: *out = NULL. */
+int rl_new_f(struct rl **out, double rate, double burst);
+/** 1 if the bucket of @p key (17 opaque bytes) has a token (takes it). */
+int rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms);
+/** New rate and burst for a live limiter (NULL or rate 0: no-op). */
+void rl_set(struct rl *r, double rate, double burst);
 /** 1 if @p sa may be answered now (takes a token), else 0. */
 int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms);
 
@@ -211,7 +230,15 @@ struct dmp_node {
 	int64_t data_version;
 	uint64_t last_reap_s;
 
-	struct rl *rl[2];		   /* per transport; NULL: no limit */
+	struct rl *rl[2];    /* per transport; NULL: no limit */
+	struct rl *claim_rl; /* per recipient hash (7.3) */
+
+	/* Counters, relaxed atomics (read by /metrics). */
+	atomic_uint_fast64_t c_queries, c_updates, c_updates_ok;
+	atomic_uint_fast64_t c_rcode[16];
+	atomic_uint_fast64_t c_reject[DMP_NODE_REJ_MAX];
+	atomic_uint_fast64_t c_lat[DMP_NODE_LAT_BUCKETS];
+	atomic_uint_fast64_t c_lat_ns;	   /* sum */
 	uint8_t xfr[DMP_NODE_MAX_XFR][17]; /* family, address */
 	unsigned n_xfr;
 };
@@ -252,6 +279,42 @@ int node_xfr_setup(struct dmp_node *n, const struct dmp_node_opts *o);
 /** Re-read @p name from the store into the index (wlock held). */
 int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
 		      size_t wlen, uint64_t now_s);
+
+static inline void cnt_add(atomic_uint_fast64_t *c, uint64_t v)
+{
+	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+
+/** Count a reply (RCODE) and the time since @p t0_ns (monotonic). */
+void node_count_reply(struct dmp_node *n, const uint8_t *resp, int len,
+		      uint64_t t0_ns);
+uint64_t node_mono_ns(void);
+/** Ops outside DNS (HTTP record API, heartbeat): caps and one commit as
+ * an UPDATE (wlock taken here). A lone delete of nothing gives
+ * RC_NXDOMAIN. Takes the ops' values. @return an RCODE */
+int node_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
+		  uint64_t now_ms);
+/** Fill @p op (no value yet) for owner @p name; 0 or DMP_EINVAL when the
+ * name is not LDH or not in a served zone. */
+int node_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
+		 const char *name, uint32_t ttl);
+
+/* TSIG-authorised zone transfers (node_update.c). */
+struct xfr_tsig;
+/**
+ * Look for a TSIG on a QUERY (AXFR or not). @return 0 none (AXFR: go by
+ * address), 1 valid, and for @p for_xfr the key is in opts.xfr_keys (*out
+ * signs the reply), -1 bad or not allowed: the error reply is in
+ * resp[0..*resp_len), or DMP_ENOMEM.
+ */
+int node_xfr_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			size_t qd_end, int for_xfr, uint64_t now_s,
+			struct xfr_tsig **out, uint8_t *resp, size_t cap,
+			size_t *resp_len);
+/** Append the TSIG to one message of the transfer (5.3.1 chaining). */
+int node_xfr_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
+		       size_t cap, uint64_t now_s);
+void node_xfr_tsig_free(struct xfr_tsig *x);
 
 static inline uint16_t rd16(const uint8_t *p)
 {

@@ -34,10 +34,15 @@ struct rl {
 
 int rl_new(struct rl **out, uint32_t rate, uint32_t burst)
 {
+	return rl_new_f(out, (double)rate, (double)burst);
+}
+
+int rl_new_f(struct rl **out, double rate, double burst)
+{
 	struct rl *r;
 
 	*out = NULL;
-	if (rate == 0) {
+	if (rate <= 0) {
 		return 0; /* disabled */
 	}
 	r = dmp_calloc(1, sizeof(*r));
@@ -74,10 +79,6 @@ void rl_free(struct rl *r)
 int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms)
 {
 	uint8_t key[17];
-	uint32_t h;
-	size_t base, pick = (size_t)-1;
-	struct rl_ent *e;
-	int ok;
 
 	if (!r || !sa) {
 		return 1;
@@ -93,8 +94,21 @@ int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms)
 	} else {
 		return 1;
 	}
+	return rl_allow_key(r, key, now_ms);
+}
+
+int rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms)
+{
+	uint32_t h;
+	size_t base, pick = (size_t)-1;
+	struct rl_ent *e;
+	int ok;
+
+	if (!r) {
+		return 1;
+	}
 	h = 2166136261u ^ r->seed;
-	for (size_t i = 0; i < sizeof(key); i++) {
+	for (size_t i = 0; i < sizeof(r->tab->key); i++) {
 		h = (h ^ key[i]) * 16777619u;
 	}
 	/* A probe window never crosses a shard: shards own aligned runs of
@@ -103,7 +117,7 @@ int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms)
 	pthread_mutex_lock(&r->mu[base / (RL_SLOTS / RL_SHARDS)]);
 	for (size_t i = 0; i < RL_PROBE; i++) {
 		e = &r->tab[base + i];
-		if (e->used && memcmp(e->key, key, sizeof(key)) == 0) {
+		if (e->used && memcmp(e->key, key, sizeof(e->key)) == 0) {
 			pick = base + i;
 			break;
 		}
@@ -114,8 +128,8 @@ int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms)
 		}
 	}
 	e = &r->tab[pick];
-	if (!e->used || memcmp(e->key, key, sizeof(key)) != 0) {
-		memcpy(e->key, key, sizeof(key));
+	if (!e->used || memcmp(e->key, key, sizeof(e->key)) != 0) {
+		memcpy(e->key, key, sizeof(e->key));
 		e->used = 1;
 		e->tokens = r->burst;
 		e->last_ms = now_ms;
@@ -133,4 +147,19 @@ int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms)
 	}
 	pthread_mutex_unlock(&r->mu[base / (RL_SLOTS / RL_SHARDS)]);
 	return ok;
+}
+
+void rl_set(struct rl *r, double rate, double burst)
+{
+	if (!r || rate <= 0) {
+		return;
+	}
+	for (int i = 0; i < RL_SHARDS; i++) {
+		pthread_mutex_lock(&r->mu[i]);
+	}
+	r->rate = rate;
+	r->burst = burst < 1 ? 1 : burst;
+	for (int i = RL_SHARDS; i-- > 0;) {
+		pthread_mutex_unlock(&r->mu[i]);
+	}
 }

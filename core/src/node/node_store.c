@@ -37,7 +37,12 @@ static const char schema[] =
     " algorithm TEXT NOT NULL,"
     " secret BLOB NOT NULL,"
     " scopes TEXT NOT NULL,"
-    " created INTEGER NOT NULL);";
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS registrations("
+    " subject TEXT PRIMARY KEY,"
+    " spk TEXT NOT NULL,"
+    " key_name TEXT NOT NULL,"
+    " expires INTEGER NOT NULL);";
 
 static int fail(sqlite3 *db, const char *what)
 {
@@ -467,4 +472,104 @@ int st_data_version(sqlite3 *db, int64_t *v)
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : DMP_ESTORE;
+}
+
+int st_size(sqlite3 *db, uint64_t *bytes)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*bytes = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT page_count * page_size FROM"
+			       " pragma_page_count(), pragma_page_size()",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "size");
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*bytes = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : DMP_ESTORE;
+}
+
+int st_reg_get(sqlite3 *db, const char *subject, uint64_t now_s,
+	       char spk_hex[65], char key_name[DMP_NODE_NAME_MAX])
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT spk, key_name FROM registrations"
+			       " WHERE subject = ? AND expires > ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "registration");
+	}
+	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now_s);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		const char *b = (const char *)sqlite3_column_text(st, 1);
+
+		snprintf(spk_hex, 65, "%s", a ? a : "");
+		snprintf(key_name, DMP_NODE_NAME_MAX, "%s", b ? b : "");
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : fail(db, "registration");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_reg_put(sqlite3 *db, const char *subject, const char *spk_hex,
+	       const char *key_name, uint64_t expires_s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR REPLACE INTO registrations(subject,"
+			       " spk, key_name, expires) VALUES(?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "registration");
+	}
+	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, spk_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, key_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)expires_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "registration");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_reg_expire(sqlite3 *db, uint64_t now_s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, n = 0;
+
+	if (sqlite3_prepare_v2(db,
+			       "DELETE FROM tsig_keys WHERE name IN (SELECT"
+			       " key_name FROM registrations WHERE expires"
+			       " <= ?1)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "registration expiry");
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s);
+	rc = sqlite3_step(st);
+	n = sqlite3_changes(db);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		return fail(db, "registration expiry");
+	}
+	if (sqlite3_prepare_v2(db,
+			       "DELETE FROM registrations WHERE expires <= ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "registration expiry");
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? n : fail(db, "registration expiry");
 }

@@ -8,9 +8,11 @@
  * node's clock must be a parameter (tests replay vectors signed in 2030).
  */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dmp/buf.h"
+#include "dmp/claim.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
 #include "dmp/txt.h"
@@ -396,6 +398,127 @@ static int in_scope(const struct nkey *k, const struct nop *op)
 	return 0;
 }
 
+/*
+ * Is @p owner claim-<digits>.mb-<12 hex>.<zone> with @p zone the UPDATE's
+ * zone (PROTOCOL.md 7.3)? Copies the 12 hex digits to @p hash.
+ */
+static int claim_owner(const uint8_t *owner, size_t olen, const uint8_t *zone,
+		       size_t zlen, char hash[13])
+{
+	const uint8_t *l1 = owner, *l2;
+	size_t n1 = l1[0], n2;
+
+	/* Two labels, then exactly the zone. */
+	if (olen < 1 + n1 + 1 || n1 < 7 || n1 > 6 + 10 ||
+	    memcmp(l1 + 1, "claim-", 6) != 0) {
+		return 0;
+	}
+	for (size_t i = 7; i <= n1; i++) {
+		if (l1[i] < '0' || l1[i] > '9') {
+			return 0;
+		}
+	}
+	l2 = l1 + 1 + n1;
+	n2 = l2[0];
+	if (n2 != 15 || memcmp(l2 + 1, "mb-", 3) != 0 ||
+	    olen != 1 + n1 + 1 + n2 + zlen ||
+	    memcmp(l2 + 1 + n2, zone, zlen) != 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < 12; i++) {
+		uint8_t c = l2[4 + i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+			return 0;
+		}
+		hash[i] = (char)c;
+	}
+	hash[12] = '\0';
+	return 1;
+}
+
+/* Receiver-only mode: a recipient is ours when some key (from
+ * registration's X25519 proof) holds exactly mb-<hash>.<zone>. */
+static int hash_registered(const struct dmp_node *n, const char *hash,
+			   const uint8_t *zone)
+{
+	char want[DMP_NODE_NAME_MAX + 16], ztext[DMP_NODE_NAME_MAX];
+
+	nw_to_text(zone, ztext);
+	snprintf(want, sizeof(want), "mb-%s.%s", hash, ztext);
+	for (size_t i = 0; i < n->n_keys; i++) {
+		for (unsigned k = 0; k < n->keys[i].n_scopes; k++) {
+			if (strcmp(n->keys[i].scopes[k], want) == 0) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * PROTOCOL.md 7.3, the one UPDATE taken without TSIG: adds of verified
+ * claims only. Shape problems are REFUSED, an empty bucket SERVFAIL.
+ */
+static int claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
+{
+	const uint64_t now_s = now_ms / 1000;
+	const struct nzone *z = node_zone_of(n, u->zone, u->zlen);
+	uint32_t ttl_cap = n->o.max_ttl < DMP_NODE_CLAIM_MAX_LIFE
+			       ? n->o.max_ttl
+			       : DMP_NODE_CLAIM_MAX_LIFE;
+	char hash[13];
+	int rc;
+
+	if (n->o.claim_mode == DMP_NODE_CLAIM_OFF || !n->o.update_enabled ||
+	    !z || z->nlen != u->zlen || u->bad_owner || u->bad_class ||
+	    u->too_many || u->bad_name || u->bad_value || u->n_ops == 0) {
+		return RC_REFUSED;
+	}
+	for (size_t i = 0; i < u->n_ops; i++) {
+		struct nop *op = &u->ops[i];
+		struct dmp_claim c;
+
+		if (op->kind != NOP_ADD ||
+		    !claim_owner(op->wire, op->wlen, u->zone, u->zlen, hash)) {
+			DMP_LOG_D("node: unsigned UPDATE of %s refused",
+				  op->owner);
+			return RC_REFUSED;
+		}
+		if (dmp_claim_parse_verify(&c, op->value, op->vlen, now_s) <
+			0 ||
+		    c.exp - now_s > DMP_NODE_CLAIM_MAX_LIFE) {
+			DMP_LOG_D("node: claim at %s does not verify",
+				  op->owner);
+			return RC_REFUSED;
+		}
+		if (n->o.claim_mode == DMP_NODE_CLAIM_RECEIVER &&
+		    !hash_registered(n, hash, u->zone)) {
+			return RC_REFUSED;
+		}
+		if (op->ttl > ttl_cap) {
+			op->ttl = ttl_cap;
+		}
+	}
+	rc = check_caps(n, u, now_s);
+	if (rc != RC_NOERROR) {
+		return rc;
+	}
+	/* Last, so that refused shapes spend no tokens. */
+	for (size_t i = 0; i < u->n_ops; i++) {
+		uint8_t key[17] = {'c'};
+
+		(void)claim_owner(u->ops[i].wire, u->ops[i].wlen, u->zone,
+				  u->zlen, hash);
+		memcpy(key + 1, hash, 12);
+		if (!rl_allow_key(n->claim_rl, key, now_ms)) {
+			DMP_LOG_I("node: claim rate limit for mb-%s", hash);
+			return RC_SERVFAIL;
+		}
+	}
+	return RC_NOERROR;
+}
+
 /* One UPDATE on its way through the batch. */
 struct job {
 	struct dmp_node_msg *m;
@@ -404,24 +527,30 @@ struct job {
 	int tsig_err;
 	int sign;
 	int pending; /* accepted, waiting for its commit */
+	int why;     /* enum dmp_node_reject when rcode != NOERROR */
 };
 
 /* PROTOCOL.md 7.1 steps 2-6 for one UPDATE (wlock held). */
-static void prepare(struct dmp_node *n, struct job *j, uint64_t now_s)
+static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 {
+	const uint64_t now_s = now_ms / 1000;
 	struct uctx *u = j->u;
 	const uint8_t *q = j->m->q;
 	uint8_t mac[32];
 
 	/* 7.1 step 2: TSIG. */
 	if (!u->have_tsig) {
-		/* TODO(next session): the un-TSIG'd claim exception of
-		 * PROTOCOL.md 7.3 (claim-<digits>.mb-<hash> adds carrying a
-		 * verified claim record, rate limited per recipient). */
-		j->rcode = RC_REFUSED;
+		/* Nothing but the claim exception (7.3); unsigned reply. */
+		j->rcode = claim_check(n, u, now_ms);
+		j->why = j->rcode == RC_SERVFAIL ? DMP_NODE_REJ_CLAIM_RATE
+			 : n->o.claim_mode == DMP_NODE_CLAIM_OFF
+			     ? DMP_NODE_REJ_UNSIGNED
+			     : DMP_NODE_REJ_CAPS;
+		j->pending = j->rcode == RC_NOERROR;
 		return;
 	}
 	u->key = find_key(n, u->ts.key, u->ts.klen);
+	j->why = DMP_NODE_REJ_TSIG;
 	if (!u->key || u->ts.alen != sizeof(hmac_sha256_wire) ||
 	    memcmp(u->ts.alg, hmac_sha256_wire, u->ts.alen) != 0) {
 		j->rcode = RC_NOTAUTH;
@@ -459,8 +588,10 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_s)
 	}
 	if (!n->o.update_enabled) {
 		j->rcode = RC_REFUSED;
+		j->why = DMP_NODE_REJ_DISABLED;
 		return;
 	}
+	j->why = DMP_NODE_REJ_ZONE;
 	/* Step 3: a zone we serve. */
 	if (!node_zone_of(n, u->zone, u->zlen) ||
 	    node_zone_of(n, u->zone, u->zlen)->nlen != u->zlen) {
@@ -474,8 +605,10 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_s)
 	}
 	if (u->bad_class) {
 		j->rcode = RC_FORMERR;
+		j->why = DMP_NODE_REJ_FORMERR;
 		return;
 	}
+	j->why = DMP_NODE_REJ_CAPS;
 	/* Step 5: caps (and values a DMP node cannot hold). */
 	if (u->too_many || u->bad_name || u->bad_value) {
 		j->rcode = RC_REFUSED;
@@ -486,6 +619,7 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_s)
 		return;
 	}
 	/* Step 6: scope; one miss refuses everything. */
+	j->why = DMP_NODE_REJ_SCOPE;
 	for (size_t i = 0; i < u->n_ops; i++) {
 		if (!in_scope(u->key, &u->ops[i])) {
 			DMP_LOG_I("node: UPDATE %s outside the key's scope",
@@ -544,6 +678,7 @@ static void commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 		for (size_t i = 0; i < cnt; i++) {
 			if (jobs[i].pending) {
 				jobs[i].rcode = RC_SERVFAIL;
+				jobs[i].why = DMP_NODE_REJ_STORE;
 				jobs[i].pending = 0;
 			}
 		}
@@ -576,11 +711,17 @@ static void commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 	dmp_free(ops);
 }
 
-static void finish(struct job *j, uint64_t now_s)
+static void finish(struct dmp_node *n, struct job *j, uint64_t now_s)
 {
 	struct dmp_node_msg *m = j->m;
 	size_t len;
 
+	cnt_add(&n->c_updates, 1);
+	if (j->rcode == RC_NOERROR) {
+		cnt_add(&n->c_updates_ok, 1);
+	} else {
+		cnt_add(&n->c_reject[j->why], 1);
+	}
 	len = (size_t)node_error_reply(m->q, m->qlen, j->u->zone_end, j->rcode,
 				       m->resp, m->cap);
 	if (j->u->have_tsig && (j->tsig_err || j->sign)) {
@@ -618,6 +759,8 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 			    node_error_reply(m[i].q, m[i].qlen, 0, RC_SERVFAIL,
 					     m[i].resp, m[i].cap);
 		} else if (parse_update(n, m[i].q, m[i].qlen, jobs[i].u) < 0) {
+			cnt_add(&n->c_updates, 1);
+			cnt_add(&n->c_reject[DMP_NODE_REJ_FORMERR], 1);
 			m[i].resp_len =
 			    node_error_reply(m[i].q, m[i].qlen, 0, RC_FORMERR,
 					     m[i].resp, m[i].cap);
@@ -640,12 +783,12 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 				break;
 			}
 		}
-		prepare(n, &jobs[i], now_s);
+		prepare(n, &jobs[i], now_ms);
 	}
 	commit(n, jobs + start, count - start, now_ms);
 	for (size_t i = 0; i < count; i++) {
 		if (jobs[i].u) {
-			finish(&jobs[i], now_s);
+			finish(n, &jobs[i], now_s);
 		}
 	}
 	pthread_mutex_unlock(&n->wlock);
@@ -656,4 +799,245 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 		}
 	}
 	dmp_free(jobs);
+}
+
+int node_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
+		  uint64_t now_ms)
+{
+	const uint64_t now_s = now_ms / 1000;
+	struct uctx *u = cnt <= MAX_OPS ? dmp_calloc(1, sizeof(*u)) : NULL;
+	struct job j;
+	int has_add = 0;
+
+	if (!u) {
+		for (size_t i = 0; i < cnt; i++) {
+			dmp_free(ops[i].value);
+			ops[i].value = NULL;
+		}
+		return RC_SERVFAIL;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		u->ops[i] = ops[i];
+		ops[i].value = NULL;
+		has_add |= u->ops[i].kind == NOP_ADD;
+	}
+	u->n_ops = cnt;
+	memset(&j, 0, sizeof(j));
+	j.u = u;
+	pthread_mutex_lock(&n->wlock);
+	if (has_add) {
+		j.rcode = check_caps(n, u, now_s);
+	} else if (cnt == 1) {
+		const struct nidx_ent *e;
+		int found = 0;
+
+		pthread_rwlock_rdlock(&n->ilock);
+		e = nidx_find(&n->idx, u->ops[0].wire, u->ops[0].wlen);
+		for (uint32_t k = 0; e && k < e->n_rr && !found; k++) {
+			found = e->rr[k]->exp_s > now_s &&
+				(u->ops[0].kind == NOP_DEL_ALL ||
+				 nidx_rr_value_eq(e->rr[k], u->ops[0].value,
+						  u->ops[0].vlen));
+		}
+		pthread_rwlock_unlock(&n->ilock);
+		j.rcode = found ? RC_NOERROR : RC_NXDOMAIN;
+	}
+	if (j.rcode == RC_NOERROR && cnt > 0) {
+		j.pending = 1;
+		commit(n, &j, 1, now_ms);
+	}
+	pthread_mutex_unlock(&n->wlock);
+	ops_free(u);
+	dmp_free(u);
+	return j.rcode;
+}
+
+/* ---- TSIG on zone transfers (RFC 8945 5.3.1) ---- */
+
+struct xfr_tsig {
+	struct nkey key; /* a copy: the key table may be reloaded meanwhile */
+	struct tsig ts;	 /* the request's; ts.mac points into the request */
+	uint8_t prior[32];
+	int n_signed;
+};
+
+/* Is @p k one of opts.xfr_keys? */
+static int xfr_key_ok(const struct dmp_node *n, const struct nkey *k)
+{
+	for (unsigned i = 0; i < n->o.n_xfr_keys; i++) {
+		uint8_t w[NAME_WIRE_MAX];
+		size_t wl;
+
+		if (nw_from_text(n->o.xfr_keys[i], w, &wl) == 0 &&
+		    wl == k->nlen && memcmp(w, k->name, wl) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int node_xfr_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			size_t qd_end, int for_xfr, uint64_t now_s,
+			struct xfr_tsig **out, uint8_t *resp, size_t cap,
+			size_t *resp_len)
+{
+	unsigned cnt = (unsigned)rd16(q + 6) + rd16(q + 8) + rd16(q + 10);
+	size_t off = qd_end;
+	struct tsig ts;
+	struct xfr_tsig *x;
+	const struct nkey *k;
+	uint8_t mac[32];
+	int err = 0, rcode = RC_NOTAUTH, found = 0;
+
+	*out = NULL;
+	*resp_len = 0;
+	memset(&ts, 0, sizeof(ts));
+	for (unsigned i = 0; i < cnt && !found; i++) {
+		uint8_t owner[NAME_WIRE_MAX];
+		size_t olen, start = off;
+		uint16_t rdlen;
+
+		if (nw_read_name(q, qlen, &off, owner, &olen, 1) < 0 ||
+		    qlen - off < RR_FIXED) {
+			return 0;
+		}
+		rdlen = rd16(q + off + 8);
+		if (qlen - off - RR_FIXED < rdlen) {
+			return 0;
+		}
+		if (rd16(q + off) == T_TSIG && i == cnt - 1 &&
+		    rd16(q + 10) > 0) {
+			ts.start = start;
+			memcpy(ts.key, owner, olen);
+			ts.klen = olen;
+			if (parse_tsig(q, off + RR_FIXED, rdlen, &ts) < 0) {
+				return 0;
+			}
+			found = 1;
+		}
+		off += RR_FIXED + rdlen;
+	}
+	if (!found) {
+		return 0;
+	}
+	x = dmp_calloc(1, sizeof(*x));
+	if (!x) {
+		return DMP_ENOMEM;
+	}
+	x->ts = ts;
+	pthread_mutex_lock(&n->wlock);
+	k = find_key(n, x->ts.key, x->ts.klen);
+	if (k) {
+		x->key = *k;
+	}
+	pthread_mutex_unlock(&n->wlock);
+	if (!k || x->ts.alen != sizeof(hmac_sha256_wire) ||
+	    memcmp(x->ts.alg, hmac_sha256_wire, x->ts.alen) != 0) {
+		err = TSIG_BADKEY;
+	} else if (x->ts.mac_len != 32) {
+		err = TSIG_BADTRUNC; /* no truncated MACs, as for UPDATE */
+	} else {
+		request_mac(mac, &x->key, q, &x->ts);
+		if (sodium_memcmp(mac, x->ts.mac, 32) != 0) {
+			err = TSIG_BADSIG;
+		} else if ((now_s > x->ts.time_signed &&
+			    now_s - x->ts.time_signed > x->ts.fudge) ||
+			   (x->ts.time_signed > now_s &&
+			    x->ts.time_signed - now_s > x->ts.fudge)) {
+			err = TSIG_BADTIME;
+		} else if (for_xfr && !xfr_key_ok(n, &x->key)) {
+			rcode = RC_REFUSED; /* a good key, not for this */
+		} else {
+			sodium_memzero(mac, sizeof(mac));
+			*out = x;
+			return 1;
+		}
+		sodium_memzero(mac, sizeof(mac));
+	}
+	/* The error reply: unsigned for BADKEY/BADSIG (RFC 8945 5.3.2). */
+	*resp_len = (size_t)node_error_reply(q, qlen, qd_end, rcode, resp, cap);
+	if (sign_reply(resp, resp_len, cap,
+		       err == 0 || err == TSIG_BADTIME ? &x->key : NULL, &x->ts,
+		       (uint16_t)err, now_s) < 0) {
+		*resp_len = (size_t)node_error_reply(q, qlen, 0, RC_SERVFAIL,
+						     resp, cap);
+	}
+	sodium_memzero(x, sizeof(*x));
+	dmp_free(x);
+	return -1;
+}
+
+int node_xfr_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
+		       size_t cap, uint64_t now_s)
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t mac[32], l[2], v[8];
+	size_t start = *len;
+	int rc;
+
+	if (x->n_signed == 0) {
+		/* First message: request MAC, message, all variables. */
+		rc = sign_reply(msg, len, cap, &x->key, &x->ts, 0, now_s);
+		if (rc == 0) {
+			/* Remember our MAC: it is at a fixed place in the
+			 * TSIG RDATA after alg, time (6), fudge, mac size. */
+			memcpy(x->prior,
+			       msg + start + x->ts.klen + RR_FIXED +
+				   x->ts.alen + 10,
+			       32);
+			x->n_signed++;
+		}
+		return rc;
+	}
+	/* Later messages (RFC 8945 5.3.1): prior MAC, message, timers. */
+	crypto_auth_hmacsha256_init(&st, x->key.secret, x->key.slen);
+	wr16(l, 32);
+	crypto_auth_hmacsha256_update(&st, l, 2);
+	crypto_auth_hmacsha256_update(&st, x->prior, 32);
+	crypto_auth_hmacsha256_update(&st, msg, *len);
+	wr16(v, (unsigned)(now_s >> 32));
+	dmp_store_u32(v + 2, (uint32_t)now_s);
+	wr16(v + 6, DMP_NODE_TSIG_FUDGE);
+	crypto_auth_hmacsha256_update(&st, v, 8);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
+	{
+		struct dmp_wbuf w;
+		size_t rd;
+
+		dmp_wbuf_init(&w, msg, cap);
+		w.len = *len;
+		dmp_wbuf_put(&w, x->ts.key, x->ts.klen);
+		dmp_wbuf_u16(&w, T_TSIG);
+		dmp_wbuf_u16(&w, C_ANY);
+		dmp_wbuf_u32(&w, 0);
+		rd = w.len;
+		dmp_wbuf_u16(&w, 0);
+		dmp_wbuf_put(&w, x->ts.alg, x->ts.alen);
+		dmp_wbuf_put(&w, v, 8);
+		dmp_wbuf_u16(&w, 32);
+		dmp_wbuf_put(&w, mac, 32);
+		dmp_wbuf_u16(&w, rd16(msg));
+		dmp_wbuf_u16(&w, 0);
+		dmp_wbuf_u16(&w, 0);
+		if (dmp_wbuf_error(&w) != 0) {
+			sodium_memzero(mac, sizeof(mac));
+			return DMP_ENOBUFS;
+		}
+		wr16(msg + rd, (unsigned)(w.len - rd - 2));
+		wr16(msg + 10, rd16(msg + 10) + 1u);
+		*len = w.len;
+	}
+	memcpy(x->prior, mac, 32);
+	sodium_memzero(mac, sizeof(mac));
+	x->n_signed++;
+	return 0;
+}
+
+void node_xfr_tsig_free(struct xfr_tsig *x)
+{
+	if (x) {
+		sodium_memzero(x, sizeof(*x));
+		dmp_free(x);
+	}
 }

@@ -1,7 +1,8 @@
 /*
  * core/src/node/node_xfr.c - zone transfer out (RFC 5936 AXFR; IXFR gets
  * the full zone in AXFR form, RFC 1995 4), for secondaries such as Knot.
- * Access by source address (opts.xfr_allow).
+ * Access by source address (opts.xfr_allow), or by a TSIG key named in
+ * opts.xfr_keys, in which case every message is signed (RFC 8945 5.3.1).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -131,11 +132,15 @@ static size_t rr_len(const uint8_t *p)
 	return o + RR_FIXED + rd16(p + o + 8);
 }
 
+/* Room left in each message for its TSIG RR (owner, algorithm, MAC). */
+#define TSIG_ROOM (2 * NAME_WIRE_MAX + 64)
+
 static int send_zone(const uint8_t *q, const struct qinfo *qi,
-		     const struct snap *s, dmp_node_out_fn out, void *ud)
+		     const struct snap *s, dmp_node_out_fn out, void *ud,
+		     struct xfr_tsig *x, uint64_t now_s)
 {
 	uint8_t *msg = dmp_malloc(XFR_MSG);
-	size_t off = 0, len = 0;
+	size_t off = 0, len = 0, max = x ? XFR_MSG - TSIG_ROOM : XFR_MSG;
 	unsigned an = 0;
 	int first = 1, rc = 0;
 
@@ -145,9 +150,14 @@ static int send_zone(const uint8_t *q, const struct qinfo *qi,
 	for (size_t i = 0; i <= s->n_rr; i++) {
 		size_t l = i < s->n_rr ? rr_len(s->rrs.p + off) : 0;
 
-		if (an > 0 && (i == s->n_rr || len + l > XFR_MSG)) {
+		if (an > 0 && (i == s->n_rr || len + l > max)) {
 			wr16(msg + 6, an);
-			rc = out(msg, len, ud);
+			rc =
+			    x ? node_xfr_tsig_sign(x, msg, &len, XFR_MSG, now_s)
+			      : 0;
+			if (rc == 0) {
+				rc = out(msg, len, ud);
+			}
 			if (rc != 0) {
 				break;
 			}
@@ -187,33 +197,48 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 {
 	struct qinfo qi;
 	const struct nzone *z = NULL;
-	uint8_t *resp;
+	struct xfr_tsig *x = NULL;
+	uint8_t *resp = dmp_malloc(XFR_MSG);
 	int len, rc;
 
+	if (!resp) {
+		return DMP_ENOMEM;
+	}
 	if (qlen >= HDR_LEN && !(q[2] & 0x80) && ((q[2] >> 3) & 0x0F) == 0 &&
 	    node_parse_query(q, qlen, &qi) == 0 &&
-	    (qi.qtype == T_AXFR || qi.qtype == T_IXFR) && qi.qclass == C_IN &&
-	    xfr_allowed(n, peer)) {
-		z = node_zone_of(n, qi.name, qi.nlen);
-		if (z && z->nlen != qi.nlen) {
-			z = NULL; /* only at the apex */
+	    (qi.qtype == T_AXFR || qi.qtype == T_IXFR) && qi.qclass == C_IN) {
+		size_t rl = 0;
+		int tr =
+		    node_xfr_tsig_check(n, q, qlen, qi.qd_end, 1, now_ms / 1000,
+					&x, resp, XFR_MSG, &rl);
+
+		if (tr < 0) {
+			rc = rl > 0 ? out(resp, rl, ud) : tr;
+			dmp_free(resp);
+			return rc;
+		}
+		if (tr == 1 || xfr_allowed(n, peer)) {
+			z = node_zone_of(n, qi.name, qi.nlen);
+			if (z && z->nlen != qi.nlen) {
+				z = NULL; /* only at the apex */
+			}
 		}
 	}
 	if (z) {
 		struct snap s;
 
+		dmp_free(resp);
 		memset(&s, 0, sizeof(s));
 		dmp_wbuf_init_dyn(&s.rrs);
 		take_snapshot(n, z, &s, now_ms / 1000);
-		rc = dmp_wbuf_error(&s.rrs) ? DMP_ENOMEM
-					    : send_zone(q, &qi, &s, out, ud);
+		rc = dmp_wbuf_error(&s.rrs)
+			 ? DMP_ENOMEM
+			 : send_zone(q, &qi, &s, out, ud, x, now_ms / 1000);
 		dmp_wbuf_clear(&s.rrs);
+		node_xfr_tsig_free(x);
 		return rc;
 	}
-	resp = dmp_malloc(XFR_MSG);
-	if (!resp) {
-		return DMP_ENOMEM;
-	}
+	node_xfr_tsig_free(x);
 	len = dmp_node_handle(n, q, qlen, DMP_NODE_TCP, peer, resp, XFR_MSG,
 			      now_ms);
 	rc = len > 0 ? out(resp, (size_t)len, ud) : 0;
