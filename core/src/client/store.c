@@ -147,14 +147,20 @@ int dmp_store_open(struct dmp_store **out, const char *path)
 	if (rc < 0) {
 		return rc;
 	}
-	/* Create the file 0600 ourselves: sqlite would honour the umask. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	/* Create the file 0600 ourselves: sqlite would honour the umask.
+	 * Only when it is missing: close() on any descriptor of the file drops
+	 * every POSIX lock this process holds on it, so doing this while
+	 * another handle of the process has the database open (dmpfs keeps
+	 * several) would leave that handle reading a stale WAL snapshot. */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST) {
 		rc = -errno;
 		DMP_LOG_E("store: %s: %s", path, strerror(errno));
 		return rc;
 	}
-	close(fd);
+	if (fd >= 0) {
+		close(fd);
+	}
 	st = dmp_calloc(1, sizeof(*st));
 	if (!st) {
 		return DMP_ENOMEM;

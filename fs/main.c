@@ -1,0 +1,387 @@
+/*
+ * fs/main.c - dmpfs: mount a DMP mailbox (see dmpfs(1)).
+ *
+ *   dmpfs [options] MOUNTPOINT
+ *
+ * sshfs conventions: -f, -d (implies -f), -s, -o opt[,opt...], -h, -V.
+ * Our -o options are taken out by a fuse_opt table; everything else goes
+ * to libfuse. The passphrase is read (DMP_PASSPHRASE, -o passfile=, or a
+ * prompt) and checked before libfuse daemonizes, so a wrong one fails on
+ * the terminal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dmpfs.h"
+#include <fuse_lowlevel.h>
+
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/log.h"
+
+struct opts {
+	char *home;
+	char *config;
+	char *maildir;
+	char *passfile;
+	int poll;
+	int help;
+	int version;
+	int foreground;
+	int debug;
+};
+
+#define OPT(t, p)                                                              \
+	{                                                                      \
+		t, offsetof(struct opts, p), 1                                 \
+	}
+
+static const struct fuse_opt opt_spec[] = {
+    OPT("home=%s", home),
+    OPT("config=%s", config),
+    OPT("maildir=%s", maildir),
+    OPT("passfile=%s", passfile),
+    OPT("poll=%d", poll),
+    OPT("-h", help),
+    OPT("--help", help),
+    OPT("-V", version),
+    OPT("--version", version),
+    /* Seen, and kept for libfuse too (FUSE_OPT_KEY_KEEP below). */
+    FUSE_OPT_KEY("-f", 1),
+    FUSE_OPT_KEY("-d", 2),
+    FUSE_OPT_KEY("debug", 2),
+    FUSE_OPT_END,
+};
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
+{
+	struct opts *o = data;
+
+	(void)arg;
+	(void)out;
+	if (key == 1) {
+		o->foreground = 1;
+	} else if (key == 2) {
+		o->debug = o->foreground = 1;
+	}
+	return 1; /* keep everything we do not consume */
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [options] MOUNTPOINT\n\n"
+	       "Mount a DMP mailbox: outbox/, queue/, inbox/, intro/, sent/,\n"
+	       "contacts/, identity/, peers/, resolvers, .status, .events.\n\n"
+	       "dmpfs options:\n"
+	       "    -o home=DIR          DMP home (default $DMP_HOME, else "
+	       "~/.dmp)\n"
+	       "    -o config=FILE       config.yaml of the home to use (its "
+	       "directory\n"
+	       "                         is the home)\n"
+	       "    -o poll=SECONDS      receive interval (default: "
+	       "config.yaml's\n"
+	       "                         messages.poll_interval)\n"
+	       "    -o maildir=DIR       mirror inbox/ and sent/ into DIR "
+	       "(symlinks to\n"
+	       "                         the real Maildirs, for inotify "
+	       "tools)\n"
+	       "    -o passfile=FILE     read the passphrase from FILE (mode "
+	       "0400/0600)\n"
+	       "    -h, --help           this help\n"
+	       "    -V, --version        versions\n\n"
+	       "The passphrase comes from $DMP_PASSPHRASE, -o passfile, or a "
+	       "prompt.\n"
+	       "Unmount with `fusermount3 -u MOUNTPOINT`.\n\n",
+	       prog);
+}
+
+static char *read_passfile(const char *path)
+{
+	struct stat sb;
+	char buf[1024];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "dmpfs: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) != 0 || (sb.st_mode & 077) != 0) {
+		fprintf(stderr,
+			"dmpfs: %s: readable by others; chmod 0400 it first\n",
+			path);
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		return NULL;
+	}
+	buf[n] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	{
+		char *p = strdup(buf);
+
+		dmp_wipe(buf, sizeof(buf));
+		return p;
+	}
+}
+
+static char *prompt(void)
+{
+	struct termios old, noecho;
+	char buf[1024];
+	FILE *tty = fopen("/dev/tty", "r+");
+	int have_tty;
+	char *p;
+
+	if (!tty) {
+		fprintf(stderr, "dmpfs: no passphrase: set DMP_PASSPHRASE, use "
+				"-o passfile=FILE, or run on a terminal\n");
+		return NULL;
+	}
+	fprintf(tty, "Passphrase: ");
+	fflush(tty);
+	have_tty = tcgetattr(fileno(tty), &old) == 0;
+	if (have_tty) {
+		noecho = old;
+		noecho.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &noecho);
+	}
+	if (!fgets(buf, sizeof(buf), tty)) {
+		buf[0] = 0;
+	}
+	if (have_tty) {
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	}
+	fprintf(tty, "\n");
+	fclose(tty);
+	buf[strcspn(buf, "\r\n")] = 0;
+	p = strdup(buf);
+	dmp_wipe(buf, sizeof(buf));
+	return p;
+}
+
+static char *get_passphrase(const struct opts *o)
+{
+	const char *env = getenv("DMP_PASSPHRASE");
+
+	if (o->passfile) {
+		return read_passfile(o->passfile);
+	}
+	if (env && *env) {
+		return strdup(env);
+	}
+	return prompt();
+}
+
+/* Logs: stderr in the foreground, syslog once detached. */
+static void log_sink(int level, const char *msg, void *ud)
+{
+	const struct dmpfs *fs = ud;
+
+	if (fs->foreground) {
+		fprintf(stderr, "dmpfs: %s\n", msg);
+	} else {
+		syslog(level, "%s", msg);
+	}
+}
+
+/*
+ * fuse_main(), spelled out: the engine thread must be joined after the
+ * loop ends and before fuse_destroy() frees the node table it invalidates.
+ */
+static int run(struct fuse_args *args, struct dmpfs *fs)
+{
+	struct fuse_cmdline_opts co;
+	struct fuse *f = NULL;
+	struct fuse_session *se;
+	int rc = 1;
+
+	memset(&co, 0, sizeof(co));
+	if (fuse_parse_cmdline(args, &co) != 0) {
+		return 1;
+	}
+	if (!co.mountpoint) {
+		fprintf(stderr, "dmpfs: no mountpoint (see dmpfs -h)\n");
+		goto out;
+	}
+	f = fuse_new(args, &dmpfs_ops, sizeof(dmpfs_ops), fs);
+	if (!f) {
+		goto out;
+	}
+	if (fuse_mount(f, co.mountpoint) != 0) {
+		goto out_destroy;
+	}
+	if (fuse_daemonize(co.foreground) != 0) {
+		goto out_unmount;
+	}
+	se = fuse_get_session(f);
+	if (fuse_set_signal_handlers(se) != 0) {
+		goto out_unmount;
+	}
+	rc = co.singlethread ? fuse_loop(f) : fuse_loop_mt(f, co.clone_fd);
+	rc = rc == 0 ? 0 : 1;
+	fuse_remove_signal_handlers(se);
+	if (dmpfs_worker_stop(fs, 3) < 0) {
+		/* Stuck in a network wait: every accepted message is already
+		 * durable in the store, so leave as a crash would. */
+		DMP_LOG_W("engine thread busy; exiting without waiting");
+		fuse_unmount(f);
+		_exit(rc);
+	}
+	fs->fuse = NULL;
+out_unmount:
+	fuse_unmount(f);
+out_destroy:
+	(void)dmpfs_worker_stop(fs, 0);
+	fs->fuse = NULL;
+	fuse_destroy(f);
+out:
+	free(co.mountpoint);
+	return rc;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct opts o;
+	struct dmpfs *fs = NULL;
+	struct dmp_engine *probe = NULL;
+	struct dmp_engine_opts eo;
+	int rc = 1;
+
+	memset(&o, 0, sizeof(o));
+	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) != 0) {
+		return 1;
+	}
+	if (o.help) {
+		usage(argv[0]);
+		fuse_lib_help(&args);
+		printf("\nFUSE options:\n");
+		fuse_cmdline_help();
+		fuse_opt_free_args(&args);
+		return 0;
+	}
+	if (o.version) {
+		printf("dmpfs version %s\n", DMPFS_VERSION);
+		printf("FUSE library version %s\n", fuse_pkgversion());
+		fuse_opt_free_args(&args);
+		return 0;
+	}
+	if (o.poll < 0) {
+		fprintf(stderr, "dmpfs: poll=%d: must be >= 1\n", o.poll);
+		goto out;
+	}
+	fs = calloc(1, sizeof(*fs));
+	if (!fs) {
+		goto out;
+	}
+	pthread_mutex_init(&fs->fe_lock, NULL);
+	pthread_mutex_init(&fs->ne_lock, NULL);
+	pthread_mutex_init(&fs->out_lock, NULL);
+	pthread_mutex_init(&fs->st_lock, NULL);
+	pthread_cond_init(&fs->st_cond, NULL);
+	fs->foreground = o.foreground;
+	fs->poll_interval = o.poll;
+	fs->started = (int64_t)time(NULL);
+	dmp_log_set_handler(log_sink, fs,
+			    o.debug ? DMP_LOG_DEBUG : DMP_LOG_WARNING);
+	if (!o.foreground) {
+		openlog("dmpfs", LOG_PID, LOG_USER);
+	}
+	if (o.config) {
+		/* The engine reads config.yaml from its home. */
+		const char *slash = strrchr(o.config, '/');
+
+		if (!slash || strcmp(slash, "/config.yaml") != 0) {
+			fprintf(
+			    stderr,
+			    "dmpfs: config=%s: must name HOME/config.yaml\n",
+			    o.config);
+			goto out;
+		}
+		snprintf(fs->home, sizeof(fs->home), "%.*s",
+			 (int)(slash - o.config), o.config);
+	}
+	if (o.home) {
+		snprintf(fs->home, sizeof(fs->home), "%s", o.home);
+	}
+	if (fs->home[0] && fs->home[0] != '/') {
+		/* libfuse chdirs to / when it daemonizes. */
+		char *abs = realpath(fs->home, NULL);
+
+		if (!abs) {
+			fprintf(stderr, "dmpfs: %s: %s\n", fs->home,
+				strerror(errno));
+			goto out;
+		}
+		snprintf(fs->home, sizeof(fs->home), "%s", abs);
+		free(abs);
+	}
+	if (o.maildir) {
+		char *abs;
+
+		(void)mkdir(o.maildir, 0700);
+		abs = realpath(o.maildir, NULL);
+		if (!abs) {
+			fprintf(stderr, "dmpfs: maildir=%s: %s\n", o.maildir,
+				strerror(errno));
+			goto out;
+		}
+		snprintf(fs->mirror, sizeof(fs->mirror), "%s", abs);
+		free(abs);
+	}
+	fs->passphrase = get_passphrase(&o);
+	if (!fs->passphrase) {
+		goto out;
+	}
+	/* Check the home and passphrase now, on the terminal. The handles
+	 * that serve the mount are opened after libfuse has forked. */
+	memset(&eo, 0, sizeof(eo));
+	eo.home = fs->home[0] ? fs->home : NULL;
+	eo.passphrase = fs->passphrase;
+	rc = dmp_engine_open(&probe, &eo);
+	if (rc < 0) {
+		fprintf(stderr, "dmpfs: %s: %s%s\n",
+			fs->home[0] ? fs->home : "DMP home", dmp_strerror(rc),
+			rc == DMP_ENOENT ? " (run `dmp init` first)" : "");
+		rc = 1;
+		goto out;
+	}
+	snprintf(fs->home, sizeof(fs->home), "%s", dmp_engine_home(probe));
+	dmp_engine_close(probe);
+	/* default_permissions: the kernel checks the modes we report, so
+	 * allow_other never opens the mailbox to other users. */
+	if (fuse_opt_add_arg(
+		&args, "-ofsname=dmp,subtype=dmp,default_permissions") != 0) {
+		rc = 1;
+		goto out;
+	}
+	rc = run(&args, fs);
+out:
+	if (fs) {
+		if (fs->passphrase) {
+			dmp_wipe(fs->passphrase, strlen(fs->passphrase));
+			free(fs->passphrase);
+		}
+		dmpfs_close_engines(fs);
+		free(fs);
+	}
+	free(o.home);
+	free(o.config);
+	free(o.maildir);
+	free(o.passfile);
+	fuse_opt_free_args(&args);
+	return rc;
+}

@@ -1,0 +1,286 @@
+/*
+ * fs/worker.c - dmpfs's engine thread: publishes the queue, polls on the
+ * interval (with jitter), keeps the identity and prekeys published, pins
+ * contacts accepted from intro/, and tells the kernel when mail arrived.
+ * All protocol work is the engine's; this file only schedules it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dmpfs.h"
+
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/log.h"
+
+/* Publish retries are scheduled by the engine (next_attempt); waking this
+ * often lets a due retry go out without waiting for the next poll. */
+#define WAKE_MAX 5
+#define UPKEEP_EVERY 3600
+#define UPKEEP_RETRY 60
+
+int dmpfs_open_engines(struct dmpfs *fs)
+{
+	struct dmp_engine_opts o;
+	struct dmp_engine **h[3] = {&fs->fe, &fs->ne, &fs->pe};
+	static const char *const folders[3] = {"inbox", "intro", "sent"};
+	int rc = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.home = fs->home;
+	o.passphrase = fs->passphrase;
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		rc = dmp_engine_open(h[i], &o);
+	}
+	if (fs->passphrase) {
+		dmp_wipe(fs->passphrase, strlen(fs->passphrase));
+		free(fs->passphrase);
+		fs->passphrase = NULL;
+	}
+	if (rc < 0) {
+		dmpfs_close_engines(fs);
+		return rc;
+	}
+	snprintf(fs->home, sizeof(fs->home), "%s", dmp_engine_home(fs->fe));
+	for (int i = 0; i < 3; i++) {
+		snprintf(fs->maildir[i], sizeof(fs->maildir[i]), "%s",
+			 dmp_engine_maildir(fs->fe, folders[i]));
+	}
+	if ((size_t)snprintf(fs->events, sizeof(fs->events),
+			     "%.4000s/events.log",
+			     fs->home) >= sizeof(fs->events)) {
+		dmpfs_close_engines(fs);
+		return DMP_EINVAL;
+	}
+	return 0;
+}
+
+void dmpfs_close_engines(struct dmpfs *fs)
+{
+	dmp_engine_close(fs->fe);
+	dmp_engine_close(fs->ne);
+	dmp_engine_close(fs->pe);
+	fs->fe = fs->ne = fs->pe = NULL;
+}
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* interval +- 20 %, so a fleet of clients does not poll in step. */
+static int64_t jittered(int interval)
+{
+	uint32_t r;
+	int64_t span = interval / 5;
+
+	dmp_random(&r, sizeof(r));
+	if (span <= 0) {
+		return interval;
+	}
+	return interval - span + (int64_t)(r % (uint32_t)(2 * span + 1));
+}
+
+static void invalidate(struct dmpfs *fs)
+{
+	static const char *const paths[] = {
+	    "/inbox",	 "/inbox/new", "/intro",   "/intro/new", "/sent",
+	    "/sent/new", "/queue",     "/.status", "/.events",	 "/contacts",
+	};
+	int stop;
+
+	pthread_mutex_lock(&fs->st_lock);
+	stop = fs->stop;
+	pthread_mutex_unlock(&fs->st_lock);
+	if (!fs->fuse || stop) {
+		return;
+	}
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		/* -ENOENT: the kernel has not looked it up; nothing cached. */
+		(void)fuse_invalidate_path(fs->fuse, paths[i]);
+	}
+}
+
+static void do_accepts(struct dmpfs *fs, struct dmpfs_accept *a)
+{
+	while (a) {
+		struct dmpfs_accept *next = a->next;
+		int rc = dmp_engine_contact_add(fs->pe, a->address, NULL,
+						a->fingerprint);
+
+		if (rc < 0) {
+			DMP_LOG_W("accepting %s (%s): %s", a->address,
+				  a->fingerprint, dmp_strerror(rc));
+		}
+		free(a);
+		a = next;
+	}
+}
+
+static void upkeep(struct dmpfs *fs, int64_t *next)
+{
+	struct dmp_identity_info id;
+	int rc = dmp_engine_identity(fs->pe, &id);
+
+	if (rc == 0 && id.published == 0) {
+		rc = dmp_engine_identity_publish(fs->pe);
+	} else if (rc == 0) {
+		rc = dmp_engine_prekeys_refresh(fs->pe);
+	}
+	if (rc < 0) {
+		DMP_LOG_W("identity upkeep: %s", dmp_strerror(rc));
+	}
+	*next = now_s() + (rc < 0 ? UPKEEP_RETRY : UPKEEP_EVERY);
+}
+
+static void *worker_main(void *arg)
+{
+	struct dmpfs *fs = arg;
+	int64_t next_upkeep = 0, next_poll = 0;
+	int interval = fs->poll_interval;
+
+	pthread_mutex_lock(&fs->st_lock);
+	while (!fs->stop) {
+		struct dmpfs_accept *acc = fs->accepts;
+		struct dmp_engine_status s;
+		struct timespec until;
+		int64_t now = now_s(), wake;
+		int changed = acc != NULL, rc;
+
+		fs->accepts = NULL;
+		fs->kick = 0;
+		pthread_mutex_unlock(&fs->st_lock);
+
+		do_accepts(fs, acc);
+		if (now >= next_upkeep) {
+			upkeep(fs, &next_upkeep);
+		}
+		rc = dmp_engine_publish(fs->pe);
+		changed |= rc > 0;
+		if (now_s() >= next_poll) {
+			rc = dmp_engine_poll(fs->pe);
+			changed |= rc != 0;
+			(void)dmp_engine_status(fs->pe, &s);
+			if (interval <= 0) {
+				/* The configured interval, as the engine
+				 * reports it. */
+				interval = (int)(s.next_poll - s.last_poll);
+				if (interval <= 0) {
+					interval = 30;
+				}
+			}
+			next_poll = now_s() + jittered(interval);
+		}
+		(void)dmp_engine_status(fs->pe, &s);
+		s.next_poll = next_poll;
+
+		pthread_mutex_lock(&fs->st_lock);
+		fs->status = s;
+		fs->have_status = 1;
+		fs->next_poll = next_poll;
+		{
+			struct dmp_resolver *r = dmp_engine_resolver(fs->pe);
+
+			fs->n_res = r ? dmp_resolver_stats(r, fs->res,
+							   DMPFS_MAX_RESOLVERS)
+				      : 0;
+			if (fs->n_res > DMPFS_MAX_RESOLVERS) {
+				fs->n_res = DMPFS_MAX_RESOLVERS;
+			}
+		}
+		pthread_mutex_unlock(&fs->st_lock);
+		/* .status and .events change on every pass. */
+		(void)changed;
+		invalidate(fs);
+
+		pthread_mutex_lock(&fs->st_lock);
+		wake = next_poll;
+		if (wake > now_s() + WAKE_MAX) {
+			wake = now_s() + WAKE_MAX;
+		}
+		until.tv_sec = (time_t)wake;
+		until.tv_nsec = 0;
+		while (!fs->stop && !fs->kick && !fs->accepts) {
+			if (pthread_cond_timedwait(&fs->st_cond, &fs->st_lock,
+						   &until) == ETIMEDOUT) {
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&fs->st_lock);
+	return NULL;
+}
+
+int dmpfs_worker_start(struct dmpfs *fs)
+{
+	int rc = pthread_create(&fs->worker, NULL, worker_main, fs);
+
+	if (rc != 0) {
+		return -rc;
+	}
+	fs->worker_started = 1;
+	return 0;
+}
+
+int dmpfs_worker_stop(struct dmpfs *fs, int wait_s)
+{
+	struct dmpfs_accept *a;
+	struct timespec until;
+
+	if (!fs->worker_started) {
+		return 0;
+	}
+	pthread_mutex_lock(&fs->st_lock);
+	fs->stop = 1;
+	pthread_cond_broadcast(&fs->st_cond);
+	pthread_mutex_unlock(&fs->st_lock);
+	if (wait_s > 0) {
+		/* The thread may be inside a network wait (up to the engine's
+		 * timeouts): do not hold the unmount up for it. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_s;
+		if (pthread_timedjoin_np(fs->worker, NULL, &until) != 0) {
+			return -1;
+		}
+	} else {
+		pthread_join(fs->worker, NULL);
+	}
+	fs->worker_started = 0;
+	a = fs->accepts;
+	fs->accepts = NULL;
+	while (a) {
+		struct dmpfs_accept *next = a->next;
+
+		free(a);
+		a = next;
+	}
+	return 0;
+}
+
+void dmpfs_worker_kick(struct dmpfs *fs)
+{
+	pthread_mutex_lock(&fs->st_lock);
+	fs->kick = 1;
+	pthread_cond_broadcast(&fs->st_cond);
+	pthread_mutex_unlock(&fs->st_lock);
+}
+
+void dmpfs_worker_accept(struct dmpfs *fs, const char *address,
+			 const char *fingerprint)
+{
+	struct dmpfs_accept *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		return;
+	}
+	snprintf(a->address, sizeof(a->address), "%s", address);
+	snprintf(a->fingerprint, sizeof(a->fingerprint), "%s", fingerprint);
+	pthread_mutex_lock(&fs->st_lock);
+	a->next = fs->accepts;
+	fs->accepts = a;
+	pthread_cond_broadcast(&fs->st_cond);
+	pthread_mutex_unlock(&fs->st_lock);
+}
