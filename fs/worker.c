@@ -71,17 +71,22 @@ static int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* interval +- 20 %, so a fleet of clients does not poll in step. */
-static int64_t jittered(int interval)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* interval +- 20 % in ms, so a fleet of clients does not poll in step. */
+static int64_t jittered_ms(int interval)
 {
 	uint32_t r;
-	int64_t span = interval / 5;
+	int64_t ms = (int64_t)interval * 1000, span = ms / 5;
 
 	dmp_random(&r, sizeof(r));
-	if (span <= 0) {
-		return interval;
-	}
-	return interval - span + (int64_t)(r % (uint32_t)(2 * span + 1));
+	return ms - span + (int64_t)(r % (uint32_t)(2 * span + 1));
 }
 
 static void invalidate(struct dmpfs *fs)
@@ -139,7 +144,7 @@ static void upkeep(struct dmpfs *fs, int64_t *next)
 static void *worker_main(void *arg)
 {
 	struct dmpfs *fs = arg;
-	int64_t next_upkeep = 0, next_poll = 0;
+	int64_t next_upkeep = 0, next_poll = 0; /* next_poll in ms */
 	int interval = fs->poll_interval;
 
 	pthread_mutex_lock(&fs->st_lock);
@@ -160,7 +165,7 @@ static void *worker_main(void *arg)
 		}
 		rc = dmp_engine_publish(fs->pe);
 		changed |= rc > 0;
-		if (now_s() >= next_poll) {
+		if (now_ms() >= next_poll) {
 			rc = dmp_engine_poll(fs->pe);
 			changed |= rc != 0;
 			(void)dmp_engine_status(fs->pe, &s);
@@ -172,15 +177,15 @@ static void *worker_main(void *arg)
 					interval = 30;
 				}
 			}
-			next_poll = now_s() + jittered(interval);
+			next_poll = now_ms() + jittered_ms(interval);
 		}
 		(void)dmp_engine_status(fs->pe, &s);
-		s.next_poll = next_poll;
+		s.next_poll = (next_poll + 999) / 1000;
 
 		pthread_mutex_lock(&fs->st_lock);
 		fs->status = s;
 		fs->have_status = 1;
-		fs->next_poll = next_poll;
+		fs->next_poll = s.next_poll;
 		{
 			struct dmp_resolver *r = dmp_engine_resolver(fs->pe);
 
@@ -198,11 +203,11 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&fs->st_lock);
 		wake = next_poll;
-		if (wake > now_s() + WAKE_MAX) {
-			wake = now_s() + WAKE_MAX;
+		if (wake > now_ms() + WAKE_MAX * 1000) {
+			wake = now_ms() + WAKE_MAX * 1000;
 		}
-		until.tv_sec = (time_t)wake;
-		until.tv_nsec = 0;
+		until.tv_sec = (time_t)(wake / 1000);
+		until.tv_nsec = (long)(wake % 1000) * 1000000;
 		while (!fs->stop && !fs->kick && !fs->accepts) {
 			if (pthread_cond_timedwait(&fs->st_cond, &fs->st_lock,
 						   &until) == ETIMEDOUT) {
@@ -243,6 +248,7 @@ int dmpfs_worker_stop(struct dmpfs *fs, int wait_s)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += wait_s;
 		if (pthread_timedjoin_np(fs->worker, NULL, &until) != 0) {
+			pthread_detach(fs->worker);
 			return -1;
 		}
 	} else {

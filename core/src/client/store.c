@@ -86,13 +86,19 @@ static int store_fail(struct dmp_store *st, const char *what)
 static int exec_sql(struct dmp_store *st, const char *sql)
 {
 	char *msg = NULL;
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
 
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		DMP_LOG_E("store: %s", msg ? msg : "exec failed");
-		sqlite3_free(msg);
-		return DMP_ESTORE;
+	if (rc == SQLITE_OK) {
+		return 0;
 	}
-	return 0;
+	DMP_LOG_E("store: %s", msg ? msg : "exec failed");
+	sqlite3_free(msg);
+	/* A COMMIT that hits a full disk must say so (dmpfs: ENOSPC). */
+	switch (rc & 0xff) {
+	case SQLITE_FULL: return DMP_ENOSPC;
+	case SQLITE_BUSY: return DMP_EBUSY;
+	default: return DMP_ESTORE;
+	}
 }
 
 static int migrate(struct dmp_store *st)
