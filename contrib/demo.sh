@@ -32,7 +32,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-build="$top/build/release"
+# DMP_DEMO_BUILD: use an existing build tree (the tests do) instead of build/release.
+build="${DMP_DEMO_BUILD:-$top/build/release}"
 node_bin="$build/tools/dmp-node"
 dmp_bin="$build/tools/dmp"
 fs_bin="$build/fs/dmpfs"
@@ -72,7 +73,9 @@ fi
 
 # 1. Packages and build.
 "$top/contrib/deps.sh"
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+if [ -z "${DMP_DEMO_BUILD:-}" ]; then
+	cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
 cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 mkdir -p "$dir"
 chmod 700 "$dir"
