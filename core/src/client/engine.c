@@ -1231,8 +1231,8 @@ static int prekey_name(char *out, size_t cap, const struct dmp_store_contact *c)
 				c->domain);
 }
 
-int dmp_engine_contact_add(struct dmp_engine *e, const char *address,
-			   const char *alias, const char *fingerprint)
+static int contact_add(struct dmp_engine *e, const char *address,
+		       const char *alias, const char *fingerprint)
 {
 	char user[DMP_ADDR_MAX + 1], zone[DMP_ADDR_MAX + 1];
 	char names[2][DMP_NAME_MAX];
@@ -1397,6 +1397,23 @@ int dmp_engine_contact_add(struct dmp_engine *e, const char *address,
 		dmp_resolver_result_clear(&pr);
 	}
 	return 0;
+}
+
+int dmp_engine_contact_add(struct dmp_engine *e, const char *address,
+			   const char *alias, const char *fingerprint)
+{
+	int rc = contact_add(e, address, alias, fingerprint);
+
+	/* Issue 6: a failed pin says why in the event log, not only errno. */
+	if (rc < 0) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "contact %s not pinned: %s",
+			 address ? address : "(none)", dmp_strerror(rc));
+		emit(e, DMP_EV_REJECTED, alias ? alias : address, NULL, rc,
+		     why);
+	}
+	return rc;
 }
 
 int dmp_engine_contact_remove(struct dmp_engine *e, const char *alias)

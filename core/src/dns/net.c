@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
+#include <netdb.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,6 +25,51 @@ static int parse_port(const char *p, uint16_t *port)
 		return DMP_EINVAL;
 	}
 	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Dotted digits only: an IPv4 literal (validated by inet_pton later). */
+static int is_ipv4_literal(const char *h)
+{
+	return h[0] != '\0' && strspn(h, "0123456789.") == strlen(h);
+}
+
+/*
+ * Node addresses may be host names (HOST[:PORT]); resolve them once, here,
+ * through the system resolver. Resolver addresses are normally literals,
+ * which never reach this.
+ */
+static int resolve_host(const char *host, uint16_t port,
+			struct sockaddr_storage *ss, socklen_t *sl)
+{
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	for (const char *c = host; *c; c++) {
+		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-') {
+			return DMP_EINVAL;
+		}
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0 || !res || res->ai_addrlen > sizeof(*ss)) {
+		if (res) {
+			freeaddrinfo(res);
+		}
+		return DMP_EINVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sl = (socklen_t)res->ai_addrlen;
+	freeaddrinfo(res);
+	if (ss->ss_family == AF_INET) {
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	} else if (ss->ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	} else {
+		return DMP_EINVAL;
+	}
 	return 0;
 }
 
@@ -68,6 +115,9 @@ int dmp_net_parse_addr(const char *s, uint16_t defport,
 	host[hlen] = 0;
 	if (portstr && parse_port(portstr, &port) != 0) {
 		return DMP_EINVAL;
+	}
+	if (!strchr(host, ':') && !is_ipv4_literal(host)) {
+		return resolve_host(host, port, ss, sl);
 	}
 	if (strchr(host, ':')) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
