@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # bench/node_bench.sh - dmp-node beside Knot DNS under dnsperf, same records,
-# same box. Prints queries/s for each. Not run by ctest.
-#   bench/node_bench.sh [BUILD_DIR] [SECONDS]
+# same box. Prints queries/s for each, then acknowledged TSIG UPDATEs/s
+# (one record per UPDATE, each waiting for its reply), and the ratios.
+# Not run by ctest.
+#   bench/node_bench.sh [BUILD_DIR] [SECONDS] [UPDATES]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build/release}
 secs=${2:-10}
+n_upd=${3:-300}
 node=$build/tools/dmp-node
+upd=$build/bench/bench_update
 [ -x "$node" ] || { echo "build dmp-node first ($node)" >&2; exit 1; }
 command -v knotd >/dev/null && command -v dnsperf >/dev/null ||
 	{ echo "needs knotd and dnsperf" >&2; exit 1; }
@@ -53,7 +57,16 @@ mkdir -p "$tmp/knot"
 		echo "chunk-$(printf %04d "$i")-abc 60 TXT \"$val\""
 	done
 } >"$tmp/knot/$zone.zone"
+ksecret=$(head -c 32 /dev/urandom | base64)
 cat >"$tmp/knot/knot.conf" <<CONF
+key:
+  - id: bench
+    algorithm: hmac-sha256
+    secret: $ksecret
+acl:
+  - id: upd
+    key: bench
+    action: update
 server:
     rundir: $tmp/knot
     listen: 127.0.0.11@53531
@@ -69,6 +82,7 @@ zone:
   - domain: $zone
     storage: $tmp/knot
     file: $zone.zone
+    acl: upd
 CONF
 knotd -c "$tmp/knot/knot.conf" 2>"$tmp/knot.log" &
 pids+=($!)
@@ -80,11 +94,23 @@ done >"$tmp/queries"
 # A few misses, as real pollers make.
 for i in $(seq 1 20); do echo "slot-$i.mb-none.$zone TXT"; done >>"$tmp/queries"
 
+declare -A qps ups
 for target in "dmp-node 127.0.0.10 53530" "knot 127.0.0.11 53531"; do
 	set -- $target
 	dig +short -p "$3" @"$2" chunk-0001-abc.$zone TXT | head -c 60
 	echo
-	qps=$(dnsperf -s "$2" -p "$3" -d "$tmp/queries" -l "$secs" -c 4 \
+	qps[$1]=$(dnsperf -s "$2" -p "$3" -d "$tmp/queries" -l "$secs" -c 4 \
 		-q 200 2>/dev/null | awk '/Queries per second/ {print $4}')
-	echo "$1: $qps queries/s (TXT, $n_names names, UDP, ${secs}s)"
+	echo "$1: ${qps[$1]} queries/s (TXT, $n_names names, UDP, ${secs}s)"
 done
+
+# Durable writes: each UPDATE acknowledged before the next is sent.
+ups[dmp-node]=$("$upd" 127.0.0.10:53530 $zone "$key" "$n_upd")
+echo "dmp-node: ${ups[dmp-node]} acknowledged UPDATEs/s ($n_upd, one record each)"
+ups[knot]=$("$upd" 127.0.0.11:53531 $zone "hmac-sha256:bench:$ksecret" "$n_upd")
+echo "knot: ${ups[knot]} acknowledged UPDATEs/s ($n_upd, one record each)"
+
+awk -v a="${qps[dmp-node]}" -v b="${qps[knot]}" -v c="${ups[dmp-node]}" \
+	-v d="${ups[knot]}" 'BEGIN {
+	printf "ratio dmp-node/knot: queries %.2fx (goal >= 1.0), ", a / b
+	printf "updates %.1fx (goal >= 20)\n", c / d }'

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -621,6 +623,13 @@ static int tcp_connect(struct dmp_update_conn *c, int64_t deadline)
 	if (fd < 0) {
 		return DMP_EIO;
 	}
+	{
+		int one = 1;
+
+		/* Request/response traffic: never wait to coalesce. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one));
+	}
 	if (connect(fd, (const struct sockaddr *)&c->addr, c->addr_len) != 0) {
 		if (errno != EINPROGRESS) {
 			rc = net_err(errno);
@@ -659,10 +668,20 @@ static int tcp_exchange(struct dmp_update_conn *c, const uint8_t *q,
 				return rc;
 			}
 		}
-		rc = io_all(c->tcp_fd, hdr, 2, 1, deadline);
-		if (rc == 0) {
-			rc = io_all(c->tcp_fd, (uint8_t *)(uintptr_t)q, qlen, 1,
-				    deadline);
+		/*
+		 * Length and message in one write: two small writes stall on
+		 * Nagle plus the peer's delayed ACK (40 ms per UPDATE).
+		 */
+		{
+			uint8_t *framed = dmp_malloc(qlen + 2);
+
+			if (!framed) {
+				return DMP_ENOMEM;
+			}
+			memcpy(framed, hdr, 2);
+			memcpy(framed + 2, q, qlen);
+			rc = io_all(c->tcp_fd, framed, qlen + 2, 1, deadline);
+			dmp_free(framed);
 		}
 		if (rc == 0) {
 			rc = io_all(c->tcp_fd, hdr, 2, 0, deadline);
