@@ -75,8 +75,11 @@ fi
 "$top/contrib/deps.sh"
 if [ -z "${DMP_DEMO_BUILD:-}" ]; then
 	cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+elif [ ! -x "$node_bin" ]; then
+	echo "demo.sh: no dmp-node in DMP_DEMO_BUILD=$build" >&2
+	exit 1
 fi
-cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 mkdir -p "$dir"
 chmod 700 "$dir"
 
