@@ -219,7 +219,8 @@ out:
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* main() owns @p c, so every early return below frees it. */
+static int run(int argc, char **argv, struct node_conf *c)
 {
 	static const struct option lo[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -234,7 +235,6 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct node_conf *c = calloc(1, sizeof(*c));
 	const char *cfg = NULL, *scopes[DMP_NODE_MAX_SCOPES];
 	size_t n_scopes = 0;
 	int is_key = 0, foreground = 0, verbose = 0, opt, n_zone = 0,
@@ -344,17 +344,14 @@ int main(int argc, char **argv)
 			    verbose ? DMP_LOG_DEBUG : level_of(c->log_level));
 	if (is_key) {
 		rc = key_cmd(c, argc - optind, argv + optind, scopes, n_scopes);
-		free(c);
 		return rc;
 	}
 	if (c->zones.n == 0) {
 		fprintf(stderr,
 			"dmp-node: no zone (use --zone or node.zones)\n");
-		free(c);
 		return 2;
 	}
 	if (node_conf_opts(c, &o) < 0) {
-		free(c);
 		return 2;
 	}
 	if (!foreground) {
@@ -372,6 +369,19 @@ int main(int argc, char **argv)
 		verbose_flag = verbose;
 		rc = node_serve(c, &o, off, foreground, reload_conf, &rctx);
 	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct node_conf *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c) {
+		fprintf(stderr, "dmp-node: out of memory\n");
+		return 1;
+	}
+	rc = run(argc, argv, c);
 	free(c);
 	return rc;
 }
