@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/node_bench.sh - dmp-node beside Knot DNS under dnsperf, same records,
 # same box. Prints queries/s for each, then acknowledged TSIG UPDATEs/s
-# (one record per UPDATE, each waiting for its reply), and the ratios.
+# (one record per UPDATE over UDP as clients send them, each waiting for its
+# reply; BENCH_TCP=1 for TCP), and the ratios.
 # Not run by ctest.
 #   bench/node_bench.sh [BUILD_DIR] [SECONDS] [UPDATES]
 set -euo pipefail
