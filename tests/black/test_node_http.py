@@ -203,3 +203,29 @@ def test_registration_allowlist_and_rate(node_factory):
 def test_registration_off_by_default(node_factory):
     n = http_node(node_factory)
     assert curl(n, "GET", "/v1/registration/challenge")[0] == 404
+
+
+def test_key_write_rate_nsupdate(node_factory):
+    """security.key_write_rate: one key's burst, then REFUSED and counted
+    as key_rate; a second key is unaffected."""
+    n = node_factory(config="security:\n  key_write_rate: 1\n"
+                     "  key_write_burst: 2\n")
+    n.http_port = free_tcp(n.host)
+    n.extra += ["--http", "%s:%d" % (n.host, n.http_port)]
+    a, _ = n.add_key("alice.mesh.test", "slot-*.mb-*.mesh.test")
+    b, _ = n.add_key("bob.mesh.test", "slot-*.mb-*.mesh.test")
+    n.start()
+    add = ("zone mesh.test\nupdate add slot-%d.mb-abc.mesh.test 300 TXT "
+           "\"v\"")
+    rs = [n.nsupdate(a, add % i) for i in range(4)]
+    assert [r.returncode for r in rs[:2]] == [0, 0], rs[0].stderr
+    refused = [r for r in rs[2:] if r.returncode != 0]
+    # Four UPDATEs take well under two seconds: at most one refill.
+    assert len(refused) >= 1 and all("REFUSED" in r.stdout + r.stderr
+                                      for r in refused), rs
+    assert n.nsupdate(b, add % 9).returncode == 0
+    st, text = curl(n, "GET", "/metrics")
+    metrics = dict(l.rsplit(" ", 1) for l in text.splitlines()
+                   if l and not l.startswith("#"))
+    assert int(metrics['dmp_node_rejections_total{reason="key_rate"}']) \
+        == len(refused)

@@ -1093,6 +1093,72 @@ static void key_cb(const char *name, const char *alg, const char *scopes,
 	snprintf(ud, 512, "%s %s %s", name, alg, scopes);
 }
 
+/* Per TSIG key write bucket: one key spending its burst is REFUSED and
+ * counted; another key and the refilled bucket write again. */
+static void test_key_write_rate(struct reply *r)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	struct dmp_node_stats st;
+	const char *scopes[] = {"slot-*.mb-*.mesh.test"};
+	const char *key2 = "bob.mesh.test.";
+	uint64_t now = now_ms_real();
+	struct upd u = {"slot-1.mb-aaaaaaaaaaaa.mesh.test", 1, 300, "v", 0};
+	struct upd out = {"chunk-0001-x.mesh.test", 1, 300, "v", 0};
+	int rc[5];
+
+	dmp_node_opts_init(&o);
+	o.db_path = ":memory:";
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
+	o.n_zones = 1;
+	o.key_write_rate = 1;
+	o.key_write_burst = 3;
+	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
+		    dmp_node_key_add(n, KEY, secret, 32, scopes, 1, 0) == 0 &&
+		    dmp_node_key_add(n, key2, secret, 32, scopes, 1, 0) == 0,
+		"key rate: node and two keys")) {
+		dmp_node_free(n);
+		return;
+	}
+	/* Refused UPDATEs (scope) spend no tokens. */
+	is_int(send_update(n, r, ZONE, &out, 1, KEY, secret, now), 5,
+	       "key rate: out of scope REFUSED");
+	for (int i = 0; i < 5; i++) {
+		rc[i] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	}
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 0,
+	   "key rate: burst of 3 written (%d %d %d)", rc[0], rc[1], rc[2]);
+	ok(rc[3] == 5 && rc[4] == 5, "key rate: then REFUSED (%d %d)", rc[3],
+	   rc[4]);
+	is_int(send_update(n, r, ZONE, &u, 1, key2, secret, now), 0,
+	       "key rate: another key still writes");
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now + 1100), 0,
+	       "key rate: a second later one more token");
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now + 1100), 5,
+	       "key rate: and only one");
+	dmp_node_stats_get(n, &st);
+	is_int((int)st.reject[DMP_NODE_REJ_KEY_RATE], 3,
+	       "key rate: rejections counted");
+	is_int((int)st.reject[DMP_NODE_REJ_SCOPE], 1,
+	       "key rate: scope refusal counted apart");
+	/* Off (0): no limit at all. */
+	o.key_write_rate = 0;
+	dmp_node_free(n);
+	n = NULL;
+	if (ok(dmp_node_new(&n, &o, now) == 0 &&
+		   dmp_node_key_add(n, KEY, secret, 32, scopes, 1, 0) == 0,
+	       "key rate off: node")) {
+		int all = 0;
+
+		for (int i = 0; i < 30; i++) {
+			all += send_update(n, r, ZONE, &u, 1, KEY, secret,
+					   now) == 0;
+		}
+		is_int(all, 30, "key rate off: 30 UPDATEs written");
+	}
+	dmp_node_free(n);
+}
+
 int main(void)
 {
 	struct dmp_node *n;
@@ -1109,6 +1175,7 @@ int main(void)
 	}
 	test_scope();
 	test_rate_limit();
+	test_key_write_rate(r);
 	test_claims(r);
 	n = open_node(T2030 * 1000);
 	if (!ok(n != NULL, "node opens")) {

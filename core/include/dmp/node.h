@@ -96,6 +96,10 @@ struct dmp_node_opts {
 	int claim_mode;	   /* enum dmp_node_claim_mode (7.3) */
 	double claim_rate; /* per recipient hash, UPDATEs/s; <= 0: off */
 	uint32_t claim_burst;
+	/* Per TSIG key token bucket for UPDATEs (abuse resistance: a leaked
+	 * or greedy key cannot monopolise the write path); 0: off. */
+	double key_write_rate; /* UPDATEs/s per key */
+	uint32_t key_write_burst;
 };
 
 struct dmp_node;
@@ -250,6 +254,7 @@ enum dmp_node_reject {
 	DMP_NODE_REJ_CLAIM_RATE,  /* claim bucket empty (7.3) */
 	DMP_NODE_REJ_STORE,	  /* sqlite failed */
 	DMP_NODE_REJ_RATE,	  /* per-IP limit: request dropped */
+	DMP_NODE_REJ_KEY_RATE,	  /* per-key write bucket empty: REFUSED */
 	DMP_NODE_REJ_MAX
 };
 

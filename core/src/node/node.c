@@ -57,6 +57,8 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->claim_mode = DMP_NODE_CLAIM_OFF;
 	o->claim_rate = DMP_NODE_CLAIM_RATE;
 	o->claim_burst = DMP_NODE_CLAIM_BURST;
+	o->key_write_rate = 0;
+	o->key_write_burst = 20;
 }
 
 static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
@@ -261,6 +263,10 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	if (rc == 0) {
 		rc = rl_new_f(&n->claim_rl, o->claim_rate, o->claim_burst);
 	}
+	if (rc == 0) {
+		rc =
+		    rl_new_f(&n->key_rl, o->key_write_rate, o->key_write_burst);
+	}
 	if (rc < 0) {
 		goto fail;
 	}
@@ -312,6 +318,7 @@ void dmp_node_free(struct dmp_node *n)
 	rl_free(n->rl[0]);
 	rl_free(n->rl[1]);
 	rl_free(n->claim_rl);
+	rl_free(n->key_rl);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
 	dmp_free(n);
@@ -749,6 +756,7 @@ int dmp_node_reconfigure(struct dmp_node *n, const struct dmp_node_opts *o)
 	rl_set(n->rl[0], o->rate_limit, o->rate_burst);
 	rl_set(n->rl[1], o->rate_limit, o->rate_burst);
 	rl_set(n->claim_rl, o->claim_rate, o->claim_burst);
+	rl_set(n->key_rl, o->key_write_rate, o->key_write_burst);
 	rc = keys_reload(n);
 	(void)st_data_version(n->db, &n->data_version);
 	pthread_mutex_unlock(&n->wlock);

@@ -232,6 +232,7 @@ struct dmp_node {
 
 	struct rl *rl[2];    /* per transport; NULL: no limit */
 	struct rl *claim_rl; /* per recipient hash (7.3) */
+	struct rl *key_rl;   /* per TSIG key, UPDATEs; NULL: off */
 
 	/* Counters, relaxed atomics (read by /metrics). */
 	atomic_uint_fast64_t c_queries, c_updates, c_updates_ok;

@@ -13,6 +13,7 @@
 
 #include "dmp/buf.h"
 #include "dmp/claim.h"
+#include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
 #include "dmp/txt.h"
@@ -625,6 +626,19 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 			DMP_LOG_I("node: UPDATE %s outside the key's scope",
 				  u->ops[i].owner);
 			j->rcode = RC_REFUSED;
+			return;
+		}
+	}
+	/* Last, so that refused UPDATEs spend none of the key's tokens. */
+	if (n->key_rl) {
+		uint8_t h[32], key[17] = {'k'};
+
+		dmp_sha256(h, u->key->name, u->key->nlen);
+		memcpy(key + 1, h, 16);
+		if (!rl_allow_key(n->key_rl, key, now_ms)) {
+			DMP_LOG_I("node: write rate limit for a TSIG key");
+			j->rcode = RC_REFUSED;
+			j->why = DMP_NODE_REJ_KEY_RATE;
 			return;
 		}
 	}
