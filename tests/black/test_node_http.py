@@ -229,3 +229,41 @@ def test_key_write_rate_nsupdate(node_factory):
                    if l and not l.startswith("#"))
     assert int(metrics['dmp_node_rejections_total{reason="key_rate"}']) \
         == len(refused)
+
+
+def test_key_quota_nsupdate_and_migration(node_factory):
+    """security.key_quota over nsupdate, on a store created before the
+    owner column existed (the node migrates it; old rows stay served)."""
+    import sqlite3
+    import time
+    n = node_factory(config="security:\n  key_quota: 2\n")
+    db = sqlite3.connect(n.db)
+    db.execute("CREATE TABLE records(name TEXT NOT NULL, value TEXT NOT "
+               "NULL, value_hash TEXT NOT NULL, expires_at INTEGER NOT "
+               "NULL, stored_ts INTEGER NOT NULL, PRIMARY KEY(name, "
+               "value_hash))")
+    db.execute("INSERT INTO records VALUES('slot-9.mb-old.mesh.test', "
+               "'old', ?, ?, ?)", (hashlib.sha256(b"old").hexdigest(),
+                                   int(time.time()) + 3600,
+                                   int(time.time() * 1000)))
+    db.commit()
+    db.close()
+    n.http_port = free_tcp(n.host)
+    n.extra += ["--http", "%s:%d" % (n.host, n.http_port)]
+    a, _ = n.add_key("alice.mesh.test", "slot-*.mb-*.mesh.test")
+    n.start()
+    assert '"old"' in n.dig("+short", "slot-9.mb-old.mesh.test", "TXT")
+    add = "zone mesh.test\nupdate add slot-1.mb-abc.mesh.test 300 TXT \"%s\""
+    assert n.nsupdate(a, add % "one").returncode == 0
+    assert n.nsupdate(a, add % "two").returncode == 0
+    r = n.nsupdate(a, add % "three")
+    assert r.returncode != 0 and "REFUSED" in r.stdout + r.stderr
+    assert n.nsupdate(a, add % "one").returncode == 0  # refresh is free
+    st, text = curl(n, "GET", "/metrics")
+    assert 'dmp_node_rejections_total{reason="quota"} 1' in text
+    n.stop()
+    db = sqlite3.connect(n.db)
+    owners = dict(db.execute("SELECT value, key_name FROM records"))
+    db.close()
+    assert owners == {"old": None, "one": "alice.mesh.test",
+                      "two": "alice.mesh.test"}, owners

@@ -100,6 +100,8 @@ struct dmp_node_opts {
 	 * or greedy key cannot monopolise the write path); 0: off. */
 	double key_write_rate; /* UPDATEs/s per key */
 	uint32_t key_write_burst;
+	/* Live values a TSIG key may own (last writer owns); 0: off. */
+	uint32_t key_quota;
 };
 
 struct dmp_node;
@@ -255,6 +257,7 @@ enum dmp_node_reject {
 	DMP_NODE_REJ_STORE,	  /* sqlite failed */
 	DMP_NODE_REJ_RATE,	  /* per-IP limit: request dropped */
 	DMP_NODE_REJ_KEY_RATE,	  /* per-key write bucket empty: REFUSED */
+	DMP_NODE_REJ_QUOTA,	  /* the key owns key_quota values: REFUSED */
 	DMP_NODE_REJ_MAX
 };
 

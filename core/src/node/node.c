@@ -753,6 +753,7 @@ int dmp_node_reconfigure(struct dmp_node *n, const struct dmp_node_opts *o)
 	n->o.claim_mode = o->claim_mode;
 	n->o.rate_limit = o->rate_limit;
 	n->o.rate_burst = o->rate_burst;
+	n->o.key_quota = o->key_quota;
 	rl_set(n->rl[0], o->rate_limit, o->rate_burst);
 	rl_set(n->rl[1], o->rate_limit, o->rate_burst);
 	rl_set(n->claim_rl, o->claim_rate, o->claim_burst);

@@ -129,6 +129,7 @@ static inline const uint8_t *nidx_rdata(const struct nidx_rr *rr, size_t *len)
 struct nkey {
 	uint8_t name[NAME_WIRE_MAX];
 	size_t nlen;
+	char text[DMP_NODE_NAME_MAX]; /* as in the key table */
 	uint8_t secret[64];
 	size_t slen;
 	unsigned n_scopes;
@@ -145,6 +146,7 @@ struct nop {
 	uint32_t ttl;
 	char *value; /* joined value (adds, single deletes); owned */
 	size_t vlen;
+	char key[DMP_NODE_NAME_MAX]; /* writing TSIG key, "" for none */
 };
 
 typedef int (*st_row_fn)(const char *name, const char *value, size_t vlen,
@@ -158,6 +160,10 @@ int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
 int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
 	     uint64_t now_ms, uint32_t *serial);
 int st_reap(sqlite3 *db, uint64_t now_s);
+/** Live values owned by @p key plus the adds among @p ops that would be
+ * new for it (a refresh of its own value is free): into @p total. */
+int st_quota_need(sqlite3 *db, const char *key, const struct nop *ops, size_t n,
+		  uint64_t now_s, uint64_t *total);
 int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s);
 int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n);
 int st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,

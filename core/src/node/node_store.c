@@ -72,8 +72,86 @@ int st_open(sqlite3 **out, const char *path)
 		sqlite3_close(db);
 		return DMP_ESTORE;
 	}
+	/* Migration: stores from before per-key quotas lack the owner
+	 * column; old rows stay unowned (NULL) and count for no key. */
+	if (sqlite3_exec(db, "SELECT key_name FROM records LIMIT 0", NULL, NULL,
+			 NULL) != SQLITE_OK &&
+	    sqlite3_exec(db, "ALTER TABLE records ADD COLUMN key_name TEXT",
+			 NULL, NULL, &err) != SQLITE_OK) {
+		DMP_LOG_E("node store: migration: %s", err ? err : "?");
+		sqlite3_free(err);
+		sqlite3_close(db);
+		return DMP_ESTORE;
+	}
+	if (sqlite3_exec(db,
+			 "CREATE INDEX IF NOT EXISTS records_key ON"
+			 " records(key_name, expires_at)",
+			 NULL, NULL, &err) != SQLITE_OK) {
+		DMP_LOG_E("node store: index: %s", err ? err : "?");
+		sqlite3_free(err);
+		sqlite3_close(db);
+		return DMP_ESTORE;
+	}
 	*out = db;
 	return 0;
+}
+
+int st_quota_need(sqlite3 *db, const char *key, const struct nop *ops, size_t n,
+		  uint64_t now_s, uint64_t *total)
+{
+	sqlite3_stmt *cnt = NULL, *own = NULL;
+	uint64_t t = 0;
+	int rc = 0;
+
+	*total = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT COUNT(*) FROM records WHERE"
+			       " key_name = ? AND expires_at > ?",
+			       -1, &cnt, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT 1 FROM records WHERE name = ? AND"
+			       " value_hash = ? AND key_name = ? AND"
+			       " expires_at > ?",
+			       -1, &own, NULL) != SQLITE_OK) {
+		rc = fail(db, "prepare");
+		goto out;
+	}
+	sqlite3_bind_text(cnt, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(cnt, 2, (sqlite3_int64)now_s);
+	if (sqlite3_step(cnt) != SQLITE_ROW) {
+		rc = fail(db, "quota");
+		goto out;
+	}
+	t = (uint64_t)sqlite3_column_int64(cnt, 0);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t h[DMP_SHA256_BYTES];
+		char hex[2 * DMP_SHA256_BYTES + 1];
+		int s;
+
+		if (ops[i].kind != NOP_ADD) {
+			continue;
+		}
+		dmp_sha256(h, ops[i].value, ops[i].vlen);
+		dmp_hex_encode(hex, h, sizeof(h));
+		sqlite3_bind_text(own, 1, ops[i].owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(own, 2, hex, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(own, 3, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(own, 4, (sqlite3_int64)now_s);
+		s = sqlite3_step(own);
+		if (s == SQLITE_DONE) {
+			t++;
+		} else if (s != SQLITE_ROW) {
+			rc = fail(db, "quota");
+			goto out;
+		}
+		sqlite3_reset(own);
+		sqlite3_clear_bindings(own);
+	}
+	*total = t;
+out:
+	sqlite3_finalize(cnt);
+	sqlite3_finalize(own);
+	return rc;
 }
 
 static int rows(sqlite3_stmt *st, st_row_fn fn, void *ud)
@@ -221,10 +299,11 @@ int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
 	if (sqlite3_prepare_v2(
 		db,
 		"INSERT INTO records(name, value, value_hash, expires_at,"
-		" stored_ts) VALUES(?, ?, ?, ?, ?)"
+		" stored_ts, key_name) VALUES(?, ?, ?, ?, ?, ?)"
 		" ON CONFLICT(name, value_hash) DO UPDATE SET"
 		" expires_at = excluded.expires_at,"
-		" stored_ts = excluded.stored_ts",
+		" stored_ts = excluded.stored_ts,"
+		" key_name = excluded.key_name",
 		-1, &add, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "DELETE FROM records WHERE name = ? AND"
@@ -255,6 +334,13 @@ int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
 			sqlite3_bind_int64(st, 4,
 					   (sqlite3_int64)(now_s + op->ttl));
 			sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
+			/* The last writer owns the value for the quota. */
+			if (op->key[0]) {
+				sqlite3_bind_text(st, 6, op->key, -1,
+						  SQLITE_STATIC);
+			} else {
+				sqlite3_bind_null(st, 6);
+			}
 			break;
 		case NOP_DEL_ONE:
 			st = del1;
@@ -351,9 +437,11 @@ int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n)
 		}
 		e = &k[cnt];
 		memset(e, 0, sizeof(*e));
-		if (nw_from_text(name, e->name, &e->nlen) < 0) {
+		if (strlen(name) >= sizeof(e->text) ||
+		    nw_from_text(name, e->name, &e->nlen) < 0) {
 			continue;
 		}
+		memcpy(e->text, name, strlen(name) + 1);
 		memcpy(e->secret, sec, slen);
 		e->slen = slen;
 		/* scopes: comma separated, lower case */
