@@ -267,3 +267,37 @@ def test_key_quota_nsupdate_and_migration(node_factory):
     db.close()
     assert owners == {"old": None, "one": "alice.mesh.test",
                       "two": "alice.mesh.test"}, owners
+
+
+def test_multi_tenant_tokens_curl(node_factory):
+    """http_auth: multi-tenant: per-user Bearer tokens from `dmp-node
+    token add`, writes only inside the token's scopes, revocation live."""
+    n = node_factory(config="security:\n  http_auth: multi-tenant\n")
+    alice = n.cli("token", "add", "alice", "--scope",
+                  "slot-*.mb-aaaaaaaaaaaa.mesh.test").stdout.strip()
+    bob = n.cli("token", "add", "bob", "--scope",
+                "mb-bbbbbbbbbbbb.mesh.test").stdout.strip()
+    assert len(alice) == 64 and alice != bob
+    listed = n.cli("token", "list").stdout
+    assert "alice bearer" in listed and "bob bearer" in listed
+    assert alice not in listed  # only a hash is kept
+    n.http_port = free_tcp(n.host)
+    n.extra += ["--http", "%s:%d" % (n.host, n.http_port)]
+    n.start()
+    a = "/v1/records/slot-1.mb-aaaaaaaaaaaa.mesh.test"
+    b = "/v1/records/slot-1.mb-bbbbbbbbbbbb.mesh.test"
+    v = {"value": "v=dmp1;t=x;tenant", "ttl": 300}
+    assert curl(n, "POST", a, v)[0] == 401
+    assert curl(n, "POST", a, v, token="0" * 64)[0] == 401
+    assert curl(n, "POST", a, v, token=alice)[0] == 201
+    assert curl(n, "POST", b, v, token=alice)[0] == 403
+    assert curl(n, "POST", a, v, token=bob)[0] == 403
+    assert curl(n, "POST", b, v, token=bob)[0] == 201
+    assert '"v=dmp1;t=x;tenant"' in n.dig("+short",
+                                          a.rsplit("/", 1)[1], "TXT")
+    assert curl(n, "DELETE", a, token=bob)[0] == 403
+    assert curl(n, "DELETE", b, token=bob)[0] == 204
+    # Revoked while the node runs: refused at once.
+    n.cli("token", "revoke", "alice")
+    assert curl(n, "POST", a, v, token=alice)[0] == 401
+    assert n.cli("token", "revoke", "alice", check=False).returncode == 1

@@ -160,6 +160,13 @@ int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
 int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
 	     uint64_t now_ms, uint32_t *serial);
 int st_reap(sqlite3 *db, uint64_t now_s);
+/* HTTP tokens (multi-tenant 7.4), by SHA-256 hex of the token. */
+int st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
+	       const char *scopes, uint64_t now_s);
+int st_tok_del(sqlite3 *db, const char *name);
+int st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud);
+/** Scopes CSV of the token with @p hash_hex: 0, DMP_ENOENT, DMP_ESTORE. */
+int st_tok_find(sqlite3 *db, const char *hash_hex, char *scopes, size_t cap);
 /** Live values owned by @p key plus the adds among @p ops that would be
  * new for it (a refresh of its own value is free): into @p total. */
 int st_quota_need(sqlite3 *db, const char *key, const struct nop *ops, size_t n,

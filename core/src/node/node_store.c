@@ -42,7 +42,14 @@ static const char schema[] =
     " subject TEXT PRIMARY KEY,"
     " spk TEXT NOT NULL,"
     " key_name TEXT NOT NULL,"
-    " expires INTEGER NOT NULL);";
+    " expires INTEGER NOT NULL);"
+    /* Multi-tenant record API tokens (7.4): only SHA-256 of each token
+     * is kept, so a copy of the database grants no writes. */
+    "CREATE TABLE IF NOT EXISTS http_tokens("
+    " name TEXT PRIMARY KEY,"
+    " token_hash TEXT NOT NULL UNIQUE,"
+    " scopes TEXT NOT NULL,"
+    " created INTEGER NOT NULL);";
 
 static int fail(sqlite3 *db, const char *what)
 {
@@ -660,4 +667,95 @@ int st_reg_expire(sqlite3 *db, uint64_t now_s)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? n : fail(db, "registration expiry");
+}
+
+int st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
+	       const char *scopes, uint64_t now_s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR REPLACE INTO http_tokens(name,"
+			       " token_hash, scopes, created)"
+			       " VALUES(?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "token add");
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hash_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, scopes, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)now_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "token add");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_tok_del(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM http_tokens WHERE name = ?", -1,
+			       &st, NULL) != SQLITE_OK) {
+		return fail(db, "token revoke");
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "token revoke");
+	if (rc == 0 && sqlite3_changes(db) == 0) {
+		rc = DMP_ENOENT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name, scopes, created FROM http_tokens"
+			       " ORDER BY name",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "token list");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *sc = (const char *)sqlite3_column_text(st, 1);
+
+		fn(name ? name : "", "bearer", sc ? sc : "",
+		   (uint64_t)sqlite3_column_int64(st, 2), ud);
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(db, "token list");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_tok_find(sqlite3 *db, const char *hash_hex, char *scopes, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	scopes[0] = '\0';
+	if (sqlite3_prepare_v2(db,
+			       "SELECT scopes FROM http_tokens WHERE"
+			       " token_hash = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "token");
+	}
+	sqlite3_bind_text(st, 1, hash_hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *sc = (const char *)sqlite3_column_text(st, 0);
+
+		rc = sc && strlen(sc) < cap ? 0 : DMP_ESTORE;
+		if (rc == 0) {
+			memcpy(scopes, sc, strlen(sc) + 1);
+		}
+	} else {
+		rc = rc == SQLITE_DONE ? DMP_ENOENT : fail(db, "token");
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
