@@ -203,3 +203,101 @@ def test_registration_allowlist_and_rate(node_factory):
 def test_registration_off_by_default(node_factory):
     n = http_node(node_factory)
     assert curl(n, "GET", "/v1/registration/challenge")[0] == 404
+
+
+def test_key_write_rate_nsupdate(node_factory):
+    """security.key_write_rate: one key's burst, then REFUSED and counted
+    as key_rate; a second key is unaffected."""
+    n = node_factory(config="security:\n  key_write_rate: 1\n"
+                     "  key_write_burst: 2\n")
+    n.http_port = free_tcp(n.host)
+    n.extra += ["--http", "%s:%d" % (n.host, n.http_port)]
+    a, _ = n.add_key("alice.mesh.test", "slot-*.mb-*.mesh.test")
+    b, _ = n.add_key("bob.mesh.test", "slot-*.mb-*.mesh.test")
+    n.start()
+    add = ("zone mesh.test\nupdate add slot-%d.mb-abc.mesh.test 300 TXT "
+           "\"v\"")
+    rs = [n.nsupdate(a, add % i) for i in range(4)]
+    assert [r.returncode for r in rs[:2]] == [0, 0], rs[0].stderr
+    refused = [r for r in rs[2:] if r.returncode != 0]
+    # Four UPDATEs take well under two seconds: at most one refill.
+    assert len(refused) >= 1 and all("REFUSED" in r.stdout + r.stderr
+                                      for r in refused), rs
+    assert n.nsupdate(b, add % 9).returncode == 0
+    st, text = curl(n, "GET", "/metrics")
+    metrics = dict(l.rsplit(" ", 1) for l in text.splitlines()
+                   if l and not l.startswith("#"))
+    assert int(metrics['dmp_node_rejections_total{reason="key_rate"}']) \
+        == len(refused)
+
+
+def test_key_quota_nsupdate_and_migration(node_factory):
+    """security.key_quota over nsupdate, on a store created before the
+    owner column existed (the node migrates it; old rows stay served)."""
+    import sqlite3
+    import time
+    n = node_factory(config="security:\n  key_quota: 2\n")
+    db = sqlite3.connect(n.db)
+    db.execute("CREATE TABLE records(name TEXT NOT NULL, value TEXT NOT "
+               "NULL, value_hash TEXT NOT NULL, expires_at INTEGER NOT "
+               "NULL, stored_ts INTEGER NOT NULL, PRIMARY KEY(name, "
+               "value_hash))")
+    db.execute("INSERT INTO records VALUES('slot-9.mb-old.mesh.test', "
+               "'old', ?, ?, ?)", (hashlib.sha256(b"old").hexdigest(),
+                                   int(time.time()) + 3600,
+                                   int(time.time() * 1000)))
+    db.commit()
+    db.close()
+    n.http_port = free_tcp(n.host)
+    n.extra += ["--http", "%s:%d" % (n.host, n.http_port)]
+    a, _ = n.add_key("alice.mesh.test", "slot-*.mb-*.mesh.test")
+    n.start()
+    assert '"old"' in n.dig("+short", "slot-9.mb-old.mesh.test", "TXT")
+    add = "zone mesh.test\nupdate add slot-1.mb-abc.mesh.test 300 TXT \"%s\""
+    assert n.nsupdate(a, add % "one").returncode == 0
+    assert n.nsupdate(a, add % "two").returncode == 0
+    r = n.nsupdate(a, add % "three")
+    assert r.returncode != 0 and "REFUSED" in r.stdout + r.stderr
+    assert n.nsupdate(a, add % "one").returncode == 0  # refresh is free
+    st, text = curl(n, "GET", "/metrics")
+    assert 'dmp_node_rejections_total{reason="quota"} 1' in text
+    n.stop()
+    db = sqlite3.connect(n.db)
+    owners = dict(db.execute("SELECT value, key_name FROM records"))
+    db.close()
+    assert owners == {"old": None, "one": "alice.mesh.test",
+                      "two": "alice.mesh.test"}, owners
+
+
+def test_multi_tenant_tokens_curl(node_factory):
+    """http_auth: multi-tenant: per-user Bearer tokens from `dmp-node
+    token add`, writes only inside the token's scopes, revocation live."""
+    n = node_factory(config="security:\n  http_auth: multi-tenant\n")
+    alice = n.cli("token", "add", "alice", "--scope",
+                  "slot-*.mb-aaaaaaaaaaaa.mesh.test").stdout.strip()
+    bob = n.cli("token", "add", "bob", "--scope",
+                "mb-bbbbbbbbbbbb.mesh.test").stdout.strip()
+    assert len(alice) == 64 and alice != bob
+    listed = n.cli("token", "list").stdout
+    assert "alice bearer" in listed and "bob bearer" in listed
+    assert alice not in listed  # only a hash is kept
+    n.http_port = free_tcp(n.host)
+    n.extra += ["--http", "%s:%d" % (n.host, n.http_port)]
+    n.start()
+    a = "/v1/records/slot-1.mb-aaaaaaaaaaaa.mesh.test"
+    b = "/v1/records/slot-1.mb-bbbbbbbbbbbb.mesh.test"
+    v = {"value": "v=dmp1;t=x;tenant", "ttl": 300}
+    assert curl(n, "POST", a, v)[0] == 401
+    assert curl(n, "POST", a, v, token="0" * 64)[0] == 401
+    assert curl(n, "POST", a, v, token=alice)[0] == 201
+    assert curl(n, "POST", b, v, token=alice)[0] == 403
+    assert curl(n, "POST", a, v, token=bob)[0] == 403
+    assert curl(n, "POST", b, v, token=bob)[0] == 201
+    assert '"v=dmp1;t=x;tenant"' in n.dig("+short",
+                                          a.rsplit("/", 1)[1], "TXT")
+    assert curl(n, "DELETE", a, token=bob)[0] == 403
+    assert curl(n, "DELETE", b, token=bob)[0] == 204
+    # Revoked while the node runs: refused at once.
+    n.cli("token", "revoke", "alice")
+    assert curl(n, "POST", a, v, token=alice)[0] == 401
+    assert n.cli("token", "revoke", "alice", check=False).returncode == 1

@@ -1093,6 +1093,132 @@ static void key_cb(const char *name, const char *alg, const char *scopes,
 	snprintf(ud, 512, "%s %s %s", name, alg, scopes);
 }
 
+/* Per TSIG key write bucket: one key spending its burst is REFUSED and
+ * counted; another key and the refilled bucket write again. */
+static void test_key_write_rate(struct reply *r)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	struct dmp_node_stats st;
+	const char *scopes[] = {"slot-*.mb-*.mesh.test"};
+	const char *key2 = "bob.mesh.test.";
+	uint64_t now = now_ms_real();
+	struct upd u = {"slot-1.mb-aaaaaaaaaaaa.mesh.test", 1, 300, "v", 0};
+	struct upd out = {"chunk-0001-x.mesh.test", 1, 300, "v", 0};
+	int rc[5];
+
+	dmp_node_opts_init(&o);
+	o.db_path = ":memory:";
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
+	o.n_zones = 1;
+	o.key_write_rate = 1;
+	o.key_write_burst = 3;
+	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
+		    dmp_node_key_add(n, KEY, secret, 32, scopes, 1, 0) == 0 &&
+		    dmp_node_key_add(n, key2, secret, 32, scopes, 1, 0) == 0,
+		"key rate: node and two keys")) {
+		dmp_node_free(n);
+		return;
+	}
+	/* Refused UPDATEs (scope) spend no tokens. */
+	is_int(send_update(n, r, ZONE, &out, 1, KEY, secret, now), 5,
+	       "key rate: out of scope REFUSED");
+	for (int i = 0; i < 5; i++) {
+		rc[i] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	}
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 0,
+	   "key rate: burst of 3 written (%d %d %d)", rc[0], rc[1], rc[2]);
+	ok(rc[3] == 5 && rc[4] == 5, "key rate: then REFUSED (%d %d)", rc[3],
+	   rc[4]);
+	is_int(send_update(n, r, ZONE, &u, 1, key2, secret, now), 0,
+	       "key rate: another key still writes");
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now + 1100), 0,
+	       "key rate: a second later one more token");
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now + 1100), 5,
+	       "key rate: and only one");
+	dmp_node_stats_get(n, &st);
+	is_int((int)st.reject[DMP_NODE_REJ_KEY_RATE], 3,
+	       "key rate: rejections counted");
+	is_int((int)st.reject[DMP_NODE_REJ_SCOPE], 1,
+	       "key rate: scope refusal counted apart");
+	/* Off (0): no limit at all. */
+	o.key_write_rate = 0;
+	dmp_node_free(n);
+	n = NULL;
+	if (ok(dmp_node_new(&n, &o, now) == 0 &&
+		   dmp_node_key_add(n, KEY, secret, 32, scopes, 1, 0) == 0,
+	       "key rate off: node")) {
+		int all = 0;
+
+		for (int i = 0; i < 30; i++) {
+			all += send_update(n, r, ZONE, &u, 1, KEY, secret,
+					   now) == 0;
+		}
+		is_int(all, 30, "key rate off: 30 UPDATEs written");
+	}
+	dmp_node_free(n);
+}
+
+/* Per key quota of live values: adds past it REFUSED, refreshes free,
+ * deletes and expiry give room back, other keys unaffected. */
+static void test_key_quota(struct reply *r)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	struct dmp_node_stats st;
+	const char *scopes[] = {"slot-*.mb-*.mesh.test",
+				"mb-aaaaaaaaaaaa.mesh.test"};
+	const char *key2 = "bob.mesh.test.";
+	const char *own = "slot-1.mb-aaaaaaaaaaaa.mesh.test";
+	uint64_t now = now_ms_real();
+	struct upd two[2] = {{own, 1, 300, "v1", 0}, {own, 1, 300, "v2", 0}};
+	struct upd u;
+
+	dmp_node_opts_init(&o);
+	o.db_path = ":memory:";
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
+	o.n_zones = 1;
+	o.key_quota = 3;
+	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
+		    dmp_node_key_add(n, KEY, secret, 32, scopes, 2, 0) == 0 &&
+		    dmp_node_key_add(n, key2, secret, 32, scopes, 1, 0) == 0,
+		"quota: node and two keys")) {
+		dmp_node_free(n);
+		return;
+	}
+	is_int(send_update(n, r, ZONE, two, 2, KEY, secret, now), 0,
+	       "quota: two values in one UPDATE");
+	u = (struct upd){own, 1, 2, "short", 0};
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now), 0,
+	       "quota: a third (TTL 2 s)");
+	u = (struct upd){own, 1, 300, "v4", 0};
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now), 5,
+	       "quota: a fourth REFUSED");
+	is_int(send_update(n, r, ZONE, two, 2, KEY, secret, now), 0,
+	       "quota: refreshing its own values is free");
+	is_int(txt_count(n, r, own, now), 3, "quota: nothing extra stored");
+	is_int(send_update(n, r, ZONE, &u, 1, key2, secret, now), 0,
+	       "quota: another key still writes");
+	u = (struct upd){own, 1, 300, "v5", 0};
+	is_int(send_update(n, r, ZONE, &u, 1, key2, secret, now), 0,
+	       "quota: and again (its own count)");
+	u = (struct upd){own, 254, 0, "v1", 0};
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now), 0,
+	       "quota: delete one of its values");
+	u = (struct upd){own, 1, 300, "v6", 0};
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now), 0,
+	       "quota: the delete made room");
+	u = (struct upd){own, 1, 300, "v7", 0};
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now), 5,
+	       "quota: full again");
+	is_int(send_update(n, r, ZONE, &u, 1, KEY, secret, now + 3000), 0,
+	       "quota: the expired value made room");
+	dmp_node_stats_get(n, &st);
+	is_int((int)st.reject[DMP_NODE_REJ_QUOTA], 2,
+	       "quota: rejections counted");
+	dmp_node_free(n);
+}
+
 int main(void)
 {
 	struct dmp_node *n;
@@ -1109,6 +1235,8 @@ int main(void)
 	}
 	test_scope();
 	test_rate_limit();
+	test_key_write_rate(r);
+	test_key_quota(r);
 	test_claims(r);
 	n = open_node(T2030 * 1000);
 	if (!ok(n != NULL, "node opens")) {

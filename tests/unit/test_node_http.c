@@ -518,8 +518,47 @@ static void test_records(void)
 	}
 	o.auth = DMP_NODE_HTTP_MULTI;
 	if (ok(dmp_node_http_new(&h, n, &o) == 0, "rec: multi handle")) {
-		is_int(call(h, &r, "DELETE", nm, "Bearer s3cret", NULL, NULL),
-		       403, "rec: multi-tenant: record writes refused");
+		const char *sc[] = {"slot-*.mb-aaaaaaaaaaaa.mesh.test"};
+		const char *sc2[] = {"mb-aaaaaaaaaaaa.mesh.test"};
+		const char *other =
+		    "/v1/records/slot-1.mb-bbbbbbbbbbbb.mesh.test";
+		const char *v = "{\"value\":\"tenant\",\"ttl\":60}";
+		char tok[DMP_NODE_TOKEN_LEN + 1], tok2[DMP_NODE_TOKEN_LEN + 1];
+		char auth[DMP_NODE_TOKEN_LEN + 8],
+		    auth2[DMP_NODE_TOKEN_LEN + 8];
+
+		ok(dmp_node_token_add(n, "alice", sc, 1, tok, 0) == 0 &&
+		       strlen(tok) == DMP_NODE_TOKEN_LEN &&
+		       dmp_node_token_add(n, "bob", sc2, 1, tok2, 0) == 0 &&
+		       strcmp(tok, tok2) != 0,
+		   "rec: multi: two tokens minted");
+		is_int(dmp_node_token_add(n, "carol", sc, 0, auth, 0),
+		       DMP_EINVAL, "rec: multi: token without scopes: EINVAL");
+		snprintf(auth, sizeof(auth), "Bearer %s", tok);
+		snprintf(auth2, sizeof(auth2), "Bearer %s", tok2);
+		is_int(call(h, &r, "POST", nm, NULL, NULL, v), 401,
+		       "rec: multi, no token: 401");
+		is_int(call(h, &r, "POST", nm, "Bearer s3cret", NULL, v), 401,
+		       "rec: multi, the legacy token: 401");
+		auth[20] ^= 1;
+		is_int(call(h, &r, "POST", nm, auth, NULL, v), 401,
+		       "rec: multi, altered token: 401");
+		auth[20] ^= 1;
+		is_int(
+		    call(h, &r, "POST", nm, auth, (struct sockaddr *)&far, v),
+		    201, "rec: multi, in scope from anywhere: 201");
+		is_int(call(h, &r, "POST", other, auth, NULL, v), 403,
+		       "rec: multi, outside the scope: 403");
+		is_int(call(h, &r, "DELETE", nm, auth, NULL, NULL), 403,
+		       "rec: multi, DELETE needs a scope without '*': 403");
+		is_int(call(h, &r, "DELETE", nm, auth2, NULL, NULL), 204,
+		       "rec: multi, DELETE by the suffix token: 204");
+		is_int(dmp_node_token_revoke(n, "alice"), 0,
+		       "rec: multi: token revoked");
+		is_int(dmp_node_token_revoke(n, "alice"), DMP_ENOENT,
+		       "rec: multi: revoked twice: ENOENT");
+		is_int(call(h, &r, "POST", nm, auth, NULL, v), 401,
+		       "rec: multi, revoked token: 401");
 		dmp_node_http_free(h);
 	}
 	resp_clear(&r);

@@ -56,6 +56,9 @@ const struct dmp_cfg_item node_schema[] = {
     L("security", "xfr_keys", xfr_keys, NULL),
     I("security", "rate_limit", rate_limit, 0, 1000000, "50"),
     I("security", "rate_burst", rate_burst, 1, 1000000, "200"),
+    I("security", "key_write_rate", key_write_rate, 0, 1000000, "0"),
+    I("security", "key_write_burst", key_write_burst, 1, 1000000, "20"),
+    I("security", "key_quota", key_quota, 0, 100000000, "0"),
     B("security", "claim_provider", claim_provider, "false"),
     B("security", "receiver_claim_notifications", receiver_claim_notifications,
       "false"),
@@ -92,6 +95,9 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->reap_interval = (uint32_t)c->reap_interval;
 	o->rate_limit = (uint32_t)c->rate_limit;
 	o->rate_burst = (uint32_t)c->rate_burst;
+	o->key_write_rate = (double)c->key_write_rate;
+	o->key_write_burst = (uint32_t)c->key_write_burst;
+	o->key_quota = (uint32_t)c->key_quota;
 	o->claim_mode = c->claim_provider ? DMP_NODE_CLAIM_PROVIDER
 			: c->receiver_claim_notifications
 			    ? DMP_NODE_CLAIM_RECEIVER

@@ -122,7 +122,11 @@ static void usage(FILE *f)
 		   "       dmp-node key add NAME --scope SUFFIX... [-c FILE] "
 		   "[--db FILE]\n"
 		   "       dmp-node key list [-c FILE] [--db FILE]\n"
-		   "       dmp-node key revoke NAME [-c FILE] [--db FILE]\n");
+		   "       dmp-node key revoke NAME [-c FILE] [--db FILE]\n"
+		   "       dmp-node token add NAME --scope SUFFIX... [-c FILE] "
+		   "[--db FILE]\n"
+		   "       dmp-node token list [-c FILE] [--db FILE]\n"
+		   "       dmp-node token revoke NAME [-c FILE] [--db FILE]\n");
 }
 
 struct key_list_ctx {
@@ -140,7 +144,7 @@ static void print_key(const char *name, const char *alg, const char *scopes,
 }
 
 static int key_cmd(struct node_conf *c, int argc, char **argv,
-		   const char *const *scopes, size_t n_scopes)
+		   const char *const *scopes, size_t n_scopes, int is_token)
 {
 	struct dmp_node_opts o;
 	struct dmp_node *n = NULL;
@@ -160,7 +164,40 @@ static int key_cmd(struct node_conf *c, int argc, char **argv,
 		fprintf(stderr, "dmp-node: %s: %s\n", c->db, dmp_strerror(err));
 		return 1;
 	}
-	if (strcmp(argv[0], "add") == 0 && argc == 2) {
+	if (is_token && strcmp(argv[0], "add") == 0 && argc == 2) {
+		char tok[DMP_NODE_TOKEN_LEN + 1];
+
+		err =
+		    dmp_node_token_add(n, argv[1], scopes, n_scopes, tok, now);
+		if (err == 0) {
+			/* The only time the token is shown. */
+			printf("%s\n", tok);
+			dmp_wipe(tok, sizeof(tok));
+			rc = 0;
+		} else {
+			fprintf(stderr, "dmp-node: token add: %s\n",
+				err == DMP_EINVAL ? "bad name or --scope "
+						    "(at least one needed)"
+						  : dmp_strerror(err));
+		}
+	} else if (is_token && strcmp(argv[0], "list") == 0 && argc == 1) {
+		struct key_list_ctx ctx = {0};
+
+		rc = dmp_node_token_list(n, print_key, &ctx) == 0 ? 0 : 1;
+	} else if (is_token && strcmp(argv[0], "revoke") == 0 && argc == 2) {
+		err = dmp_node_token_revoke(n, argv[1]);
+		if (err == 0) {
+			rc = 0;
+		} else {
+			fprintf(stderr, "dmp-node: token revoke %s: %s\n",
+				argv[1],
+				err == DMP_ENOENT ? "no such token"
+						  : dmp_strerror(err));
+		}
+	} else if (is_token) {
+		usage(stderr);
+		rc = 2;
+	} else if (strcmp(argv[0], "add") == 0 && argc == 2) {
 		uint8_t secret[32];
 		char b64[DMP_B64_LEN(32) + 1];
 		char name[DMP_NODE_NAME_MAX];
@@ -297,10 +334,11 @@ static int run(int argc, char **argv, struct node_conf *c)
 	}
 	/* Subcommands come after the options ("+" stops at the first word);
 	 * options may also follow the subcommand. */
-	if (optind < argc && strcmp(argv[optind], "key") == 0) {
+	if (optind < argc && (strcmp(argv[optind], "key") == 0 ||
+			      strcmp(argv[optind], "token") == 0)) {
 		/* Parse "key ..." as its own argv so options may follow the
 		 * subcommand; optind = 0 makes glibc start afresh. */
-		is_key = 1;
+		is_key = strcmp(argv[optind], "token") == 0 ? 2 : 1;
 		argc -= optind;
 		argv += optind;
 		optind = 0;
@@ -343,7 +381,8 @@ static int run(int argc, char **argv, struct node_conf *c)
 	dmp_log_set_handler(log_stderr, NULL,
 			    verbose ? DMP_LOG_DEBUG : level_of(c->log_level));
 	if (is_key) {
-		rc = key_cmd(c, argc - optind, argv + optind, scopes, n_scopes);
+		rc = key_cmd(c, argc - optind, argv + optind, scopes, n_scopes,
+			     is_key == 2);
 		return rc;
 	}
 	if (c->zones.n == 0) {

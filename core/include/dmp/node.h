@@ -96,6 +96,12 @@ struct dmp_node_opts {
 	int claim_mode;	   /* enum dmp_node_claim_mode (7.3) */
 	double claim_rate; /* per recipient hash, UPDATEs/s; <= 0: off */
 	uint32_t claim_burst;
+	/* Per TSIG key token bucket for UPDATEs (abuse resistance: a leaked
+	 * or greedy key cannot monopolise the write path); 0: off. */
+	double key_write_rate; /* UPDATEs/s per key */
+	uint32_t key_write_burst;
+	/* Live values a TSIG key may own (last writer owns); 0: off. */
+	uint32_t key_quota;
 };
 
 struct dmp_node;
@@ -229,6 +235,28 @@ typedef void (*dmp_node_key_fn)(const char *name, const char *algorithm,
 /** Call @p fn for every key, by name. @return 0 or DMP_ESTORE */
 int dmp_node_key_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud);
 
+#define DMP_NODE_TOKEN_LEN 64 /* hex characters */
+
+/**
+ * Mint a Bearer token for the multi-tenant record API (PROTOCOL.md 7.4):
+ * it may write only owners within @p scopes (same matching as TSIG key
+ * scopes). Only its SHA-256 is stored; adding @p name again replaces it.
+ * @param token  out: the token, NUL terminated; shown once
+ * @return 0, DMP_EINVAL (bad name, no or bad scopes) or DMP_ESTORE
+ */
+DMP_MUST_CHECK int dmp_node_token_add(struct dmp_node *n, const char *name,
+				      const char *const *scopes,
+				      size_t n_scopes,
+				      char token[DMP_NODE_TOKEN_LEN + 1],
+				      uint64_t now_ms);
+
+/** Remove token @p name. @return 0, DMP_ENOENT or DMP_ESTORE */
+DMP_MUST_CHECK int dmp_node_token_revoke(struct dmp_node *n, const char *name);
+
+/** Call @p fn for every token (algorithm "bearer"). @return 0 or
+ * DMP_ESTORE */
+int dmp_node_token_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud);
+
 /**
  * Does key scope @p scope (one suffix, lower case, '*' matching within one
  * label) cover owner @p owner? Exposed for tests.
@@ -250,6 +278,8 @@ enum dmp_node_reject {
 	DMP_NODE_REJ_CLAIM_RATE,  /* claim bucket empty (7.3) */
 	DMP_NODE_REJ_STORE,	  /* sqlite failed */
 	DMP_NODE_REJ_RATE,	  /* per-IP limit: request dropped */
+	DMP_NODE_REJ_KEY_RATE,	  /* per-key write bucket empty: REFUSED */
+	DMP_NODE_REJ_QUOTA,	  /* the key owns key_quota values: REFUSED */
 	DMP_NODE_REJ_MAX
 };
 
@@ -281,7 +311,7 @@ void dmp_node_stats_get(struct dmp_node *n, struct dmp_node_stats *s);
 enum dmp_node_http_auth {
 	DMP_NODE_HTTP_OPEN = 0,	  /* no token; loopback peers only */
 	DMP_NODE_HTTP_LEGACY = 1, /* one shared Bearer token */
-	DMP_NODE_HTTP_MULTI = 2,  /* per-user tokens: record API refused */
+	DMP_NODE_HTTP_MULTI = 2,  /* per-user scoped tokens (token_add) */
 };
 
 /* 7.5: HTTP 10/s with a burst of 100 per IP; 7.2: 5 per hour per IP. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dmp/b64.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
@@ -57,6 +58,8 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->claim_mode = DMP_NODE_CLAIM_OFF;
 	o->claim_rate = DMP_NODE_CLAIM_RATE;
 	o->claim_burst = DMP_NODE_CLAIM_BURST;
+	o->key_write_rate = 0;
+	o->key_write_burst = 20;
 }
 
 static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
@@ -261,6 +264,10 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	if (rc == 0) {
 		rc = rl_new_f(&n->claim_rl, o->claim_rate, o->claim_burst);
 	}
+	if (rc == 0) {
+		rc =
+		    rl_new_f(&n->key_rl, o->key_write_rate, o->key_write_burst);
+	}
 	if (rc < 0) {
 		goto fail;
 	}
@@ -312,6 +319,7 @@ void dmp_node_free(struct dmp_node *n)
 	rl_free(n->rl[0]);
 	rl_free(n->rl[1]);
 	rl_free(n->claim_rl);
+	rl_free(n->key_rl);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
 	dmp_free(n);
@@ -576,6 +584,93 @@ int dmp_node_key_revoke(struct dmp_node *n, const char *name)
 	return rc;
 }
 
+/* Lower-case name and scopes CSV as the key table keeps them. */
+static int name_scopes(const char *name, const char *const *scopes,
+		       size_t n_scopes, char lname[DMP_NODE_NAME_MAX],
+		       char *csv, size_t cap)
+{
+	uint8_t wire[NAME_WIRE_MAX];
+	size_t wlen, off = 0;
+
+	if (n_scopes == 0 || n_scopes > DMP_NODE_MAX_SCOPES ||
+	    nw_from_text(name, wire, &wlen) < 0 || wlen < 2) {
+		return DMP_EINVAL;
+	}
+	nw_to_text(wire, lname);
+	csv[0] = '\0';
+	for (size_t i = 0; i < n_scopes; i++) {
+		size_t l = strlen(scopes[i]);
+
+		if (l == 0 || l >= DMP_NODE_NAME_MAX ||
+		    strchr(scopes[i], ',') || off + l + 2 > cap) {
+			return DMP_EINVAL;
+		}
+		off += (size_t)snprintf(csv + off, cap - off, "%s%s",
+					i ? "," : "", scopes[i]);
+	}
+	for (size_t i = 0; csv[i]; i++) {
+		if (csv[i] >= 'A' && csv[i] <= 'Z') {
+			csv[i] = (char)(csv[i] - 'A' + 'a');
+		}
+	}
+	return 0;
+}
+
+int dmp_node_token_add(struct dmp_node *n, const char *name,
+		       const char *const *scopes, size_t n_scopes,
+		       char token[DMP_NODE_TOKEN_LEN + 1], uint64_t now_ms)
+{
+	char lname[DMP_NODE_NAME_MAX],
+	    csv[DMP_NODE_MAX_SCOPES * DMP_NODE_NAME_MAX], hex[65];
+	uint8_t raw[32], h[32];
+	int rc;
+
+	token[0] = '\0';
+	rc = name_scopes(name, scopes, n_scopes, lname, csv, sizeof(csv));
+	if (rc < 0) {
+		return rc;
+	}
+	dmp_random(raw, sizeof(raw));
+	dmp_hex_encode(token, raw, sizeof(raw));
+	dmp_sha256(h, token, DMP_NODE_TOKEN_LEN);
+	dmp_hex_encode(hex, h, sizeof(h));
+	pthread_mutex_lock(&n->wlock);
+	rc = st_tok_put(n->db, lname, hex, csv, now_ms / 1000);
+	pthread_mutex_unlock(&n->wlock);
+	dmp_wipe(raw, sizeof(raw));
+	if (rc < 0) {
+		dmp_wipe(token, DMP_NODE_TOKEN_LEN + 1);
+	}
+	return rc;
+}
+
+int dmp_node_token_revoke(struct dmp_node *n, const char *name)
+{
+	char lname[DMP_NODE_NAME_MAX];
+	uint8_t wire[NAME_WIRE_MAX];
+	size_t wlen;
+	int rc;
+
+	if (nw_from_text(name, wire, &wlen) < 0) {
+		return DMP_EINVAL;
+	}
+	nw_to_text(wire, lname);
+	pthread_mutex_lock(&n->wlock);
+	rc = st_tok_del(n->db, lname);
+	pthread_mutex_unlock(&n->wlock);
+	return rc;
+}
+
+int dmp_node_token_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud)
+{
+	int rc;
+
+	pthread_mutex_lock(&n->wlock);
+	rc = st_tok_list(n->db, fn, ud);
+	pthread_mutex_unlock(&n->wlock);
+	return rc;
+}
+
 int dmp_node_key_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud)
 {
 	int rc;
@@ -746,9 +841,11 @@ int dmp_node_reconfigure(struct dmp_node *n, const struct dmp_node_opts *o)
 	n->o.claim_mode = o->claim_mode;
 	n->o.rate_limit = o->rate_limit;
 	n->o.rate_burst = o->rate_burst;
+	n->o.key_quota = o->key_quota;
 	rl_set(n->rl[0], o->rate_limit, o->rate_burst);
 	rl_set(n->rl[1], o->rate_limit, o->rate_burst);
 	rl_set(n->claim_rl, o->claim_rate, o->claim_burst);
+	rl_set(n->key_rl, o->key_write_rate, o->key_write_burst);
 	rc = keys_reload(n);
 	(void)st_data_version(n->db, &n->data_version);
 	pthread_mutex_unlock(&n->wlock);

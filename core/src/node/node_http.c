@@ -137,8 +137,8 @@ static int health(struct dmp_node_http *h, char **body, size_t *len,
 }
 
 static const char *const rej_names[DMP_NODE_REJ_MAX] = {
-    "formerr", "tsig",	"unsigned",   "disabled", "zone",
-    "caps",    "scope", "claim_rate", "store",	  "rate_limit",
+    "formerr", "tsig",	     "unsigned", "disabled",   "zone",	   "caps",
+    "scope",   "claim_rate", "store",	 "rate_limit", "key_rate", "quota",
 };
 
 static const char *const rcode_names[16] = {
@@ -241,12 +241,62 @@ static int metrics(struct dmp_node_http *h, char **body, size_t *len,
 
 /* ---- legacy record API (7.4) ---- */
 
+#define SCOPES_CSV (DMP_NODE_MAX_SCOPES * DMP_NODE_NAME_MAX)
+
+/* Multi-tenant: the token's scopes, looked up by its SHA-256. */
+static int token_scopes(const struct dmp_node_http *h, const char *a,
+			char scopes[SCOPES_CSV])
+{
+	uint8_t d[32];
+	char hex[65];
+	int rc;
+
+	if (!a || strncmp(a, "Bearer ", 7) != 0 ||
+	    strlen(a + 7) != DMP_NODE_TOKEN_LEN) {
+		return 401;
+	}
+	dmp_sha256(d, a + 7, DMP_NODE_TOKEN_LEN);
+	dmp_hex_encode(hex, d, sizeof(d));
+	pthread_mutex_lock(&h->n->wlock);
+	rc = st_tok_find(h->n->db, hex, scopes, SCOPES_CSV);
+	pthread_mutex_unlock(&h->n->wlock);
+	return rc == 0 ? 200 : rc == DMP_ENOENT ? 401 : 500;
+}
+
+/* Does one of @p csv cover @p owner? A DELETE needs a suffix without
+ * '*', as for TSIG keys (7.1). */
+static int csv_in_scope(const char *csv, const char *owner, int is_add)
+{
+	char one[DMP_NODE_NAME_MAX];
+
+	for (const char *p = csv; *p;) {
+		size_t l = strcspn(p, ",");
+
+		if (l > 0 && l < sizeof(one)) {
+			memcpy(one, p, l);
+			one[l] = '\0';
+			if ((is_add || !strchr(one, '*')) &&
+			    dmp_node_scope_match(one, owner)) {
+				return 1;
+			}
+		}
+		p += l;
+		if (*p == ',') {
+			p++;
+		}
+	}
+	return 0;
+}
+
+/* 200, 401 or 403; in multi-tenant mode @p scopes gets the token's
+ * scopes ("" otherwise: no restriction). */
 static int auth_ok(const struct dmp_node_http *h,
-		   const struct dmp_node_http_req *rq)
+		   const struct dmp_node_http_req *rq, char scopes[SCOPES_CSV])
 {
 	const char *a = rq->authorization;
 	size_t tl = strlen(h->o.token);
 
+	scopes[0] = '\0';
 	switch (h->o.auth) {
 	case DMP_NODE_HTTP_OPEN: return is_loopback(rq->peer) ? 200 : 403;
 	case DMP_NODE_HTTP_LEGACY:
@@ -256,6 +306,7 @@ static int auth_ok(const struct dmp_node_http *h,
 			return 401;
 		}
 		return 200;
+	case DMP_NODE_HTTP_MULTI: return token_scopes(h, a, scopes);
 	default: return 403;
 	}
 }
@@ -319,6 +370,7 @@ static int records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 	json_t *j = NULL;
 	json_error_t je;
 	struct nop op;
+	char scopes[SCOPES_CSV];
 	int rc, a;
 
 	if (strcmp(rq->method, "GET") == 0) {
@@ -328,10 +380,13 @@ static int records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 	    strcmp(rq->method, "DELETE") != 0) {
 		return reply_err(405, "method not allowed", body, len, ctype);
 	}
-	a = auth_ok(h, rq);
+	a = auth_ok(h, rq, scopes);
 	if (a != 200) {
-		return reply_err(a, a == 401 ? "bad token" : "forbidden", body,
-				 len, ctype);
+		return reply_err(a,
+				 a == 401   ? "bad token"
+				 : a == 403 ? "forbidden"
+					    : "store",
+				 body, len, ctype);
 	}
 	if (rq->body_len > 0) {
 		j = json_loadb(rq->body, rq->body_len, 0, &je);
@@ -353,6 +408,12 @@ static int records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		    node_op_init(h->n, &op, NOP_ADD, name, (uint32_t)ttl) < 0) {
 			json_decref(j);
 			return reply_err(400, "bad name, value or ttl", body,
+					 len, ctype);
+		}
+		if (h->o.auth == DMP_NODE_HTTP_MULTI &&
+		    !csv_in_scope(scopes, op.owner, 1)) {
+			json_decref(j);
+			return reply_err(403, "outside the token's scope", body,
 					 len, ctype);
 		}
 		op.value = dmp_malloc(sl + 1);
@@ -384,6 +445,12 @@ static int records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 			json_decref(j);
 			return reply_err(400, "bad name or value", body, len,
 					 ctype);
+		}
+		if (h->o.auth == DMP_NODE_HTTP_MULTI &&
+		    !csv_in_scope(scopes, op.owner, 0)) {
+			json_decref(j);
+			return reply_err(403, "outside the token's scope", body,
+					 len, ctype);
 		}
 		if (v) {
 			op.vlen = json_string_length(v);

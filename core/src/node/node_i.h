@@ -129,6 +129,7 @@ static inline const uint8_t *nidx_rdata(const struct nidx_rr *rr, size_t *len)
 struct nkey {
 	uint8_t name[NAME_WIRE_MAX];
 	size_t nlen;
+	char text[DMP_NODE_NAME_MAX]; /* as in the key table */
 	uint8_t secret[64];
 	size_t slen;
 	unsigned n_scopes;
@@ -145,6 +146,7 @@ struct nop {
 	uint32_t ttl;
 	char *value; /* joined value (adds, single deletes); owned */
 	size_t vlen;
+	char key[DMP_NODE_NAME_MAX]; /* writing TSIG key, "" for none */
 };
 
 typedef int (*st_row_fn)(const char *name, const char *value, size_t vlen,
@@ -158,6 +160,17 @@ int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
 int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
 	     uint64_t now_ms, uint32_t *serial);
 int st_reap(sqlite3 *db, uint64_t now_s);
+/* HTTP tokens (multi-tenant 7.4), by SHA-256 hex of the token. */
+int st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
+	       const char *scopes, uint64_t now_s);
+int st_tok_del(sqlite3 *db, const char *name);
+int st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud);
+/** Scopes CSV of the token with @p hash_hex: 0, DMP_ENOENT, DMP_ESTORE. */
+int st_tok_find(sqlite3 *db, const char *hash_hex, char *scopes, size_t cap);
+/** Live values owned by @p key plus the adds among @p ops that would be
+ * new for it (a refresh of its own value is free): into @p total. */
+int st_quota_need(sqlite3 *db, const char *key, const struct nop *ops, size_t n,
+		  uint64_t now_s, uint64_t *total);
 int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s);
 int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n);
 int st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
@@ -232,6 +245,7 @@ struct dmp_node {
 
 	struct rl *rl[2];    /* per transport; NULL: no limit */
 	struct rl *claim_rl; /* per recipient hash (7.3) */
+	struct rl *key_rl;   /* per TSIG key, UPDATEs; NULL: off */
 
 	/* Counters, relaxed atomics (read by /metrics). */
 	atomic_uint_fast64_t c_queries, c_updates, c_updates_ok;

@@ -42,7 +42,14 @@ static const char schema[] =
     " subject TEXT PRIMARY KEY,"
     " spk TEXT NOT NULL,"
     " key_name TEXT NOT NULL,"
-    " expires INTEGER NOT NULL);";
+    " expires INTEGER NOT NULL);"
+    /* Multi-tenant record API tokens (7.4): only SHA-256 of each token
+     * is kept, so a copy of the database grants no writes. */
+    "CREATE TABLE IF NOT EXISTS http_tokens("
+    " name TEXT PRIMARY KEY,"
+    " token_hash TEXT NOT NULL UNIQUE,"
+    " scopes TEXT NOT NULL,"
+    " created INTEGER NOT NULL);";
 
 static int fail(sqlite3 *db, const char *what)
 {
@@ -72,8 +79,86 @@ int st_open(sqlite3 **out, const char *path)
 		sqlite3_close(db);
 		return DMP_ESTORE;
 	}
+	/* Migration: stores from before per-key quotas lack the owner
+	 * column; old rows stay unowned (NULL) and count for no key. */
+	if (sqlite3_exec(db, "SELECT key_name FROM records LIMIT 0", NULL, NULL,
+			 NULL) != SQLITE_OK &&
+	    sqlite3_exec(db, "ALTER TABLE records ADD COLUMN key_name TEXT",
+			 NULL, NULL, &err) != SQLITE_OK) {
+		DMP_LOG_E("node store: migration: %s", err ? err : "?");
+		sqlite3_free(err);
+		sqlite3_close(db);
+		return DMP_ESTORE;
+	}
+	if (sqlite3_exec(db,
+			 "CREATE INDEX IF NOT EXISTS records_key ON"
+			 " records(key_name, expires_at)",
+			 NULL, NULL, &err) != SQLITE_OK) {
+		DMP_LOG_E("node store: index: %s", err ? err : "?");
+		sqlite3_free(err);
+		sqlite3_close(db);
+		return DMP_ESTORE;
+	}
 	*out = db;
 	return 0;
+}
+
+int st_quota_need(sqlite3 *db, const char *key, const struct nop *ops, size_t n,
+		  uint64_t now_s, uint64_t *total)
+{
+	sqlite3_stmt *cnt = NULL, *own = NULL;
+	uint64_t t = 0;
+	int rc = 0;
+
+	*total = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT COUNT(*) FROM records WHERE"
+			       " key_name = ? AND expires_at > ?",
+			       -1, &cnt, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT 1 FROM records WHERE name = ? AND"
+			       " value_hash = ? AND key_name = ? AND"
+			       " expires_at > ?",
+			       -1, &own, NULL) != SQLITE_OK) {
+		rc = fail(db, "prepare");
+		goto out;
+	}
+	sqlite3_bind_text(cnt, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(cnt, 2, (sqlite3_int64)now_s);
+	if (sqlite3_step(cnt) != SQLITE_ROW) {
+		rc = fail(db, "quota");
+		goto out;
+	}
+	t = (uint64_t)sqlite3_column_int64(cnt, 0);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t h[DMP_SHA256_BYTES];
+		char hex[2 * DMP_SHA256_BYTES + 1];
+		int s;
+
+		if (ops[i].kind != NOP_ADD) {
+			continue;
+		}
+		dmp_sha256(h, ops[i].value, ops[i].vlen);
+		dmp_hex_encode(hex, h, sizeof(h));
+		sqlite3_bind_text(own, 1, ops[i].owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(own, 2, hex, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(own, 3, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(own, 4, (sqlite3_int64)now_s);
+		s = sqlite3_step(own);
+		if (s == SQLITE_DONE) {
+			t++;
+		} else if (s != SQLITE_ROW) {
+			rc = fail(db, "quota");
+			goto out;
+		}
+		sqlite3_reset(own);
+		sqlite3_clear_bindings(own);
+	}
+	*total = t;
+out:
+	sqlite3_finalize(cnt);
+	sqlite3_finalize(own);
+	return rc;
 }
 
 static int rows(sqlite3_stmt *st, st_row_fn fn, void *ud)
@@ -221,10 +306,11 @@ int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
 	if (sqlite3_prepare_v2(
 		db,
 		"INSERT INTO records(name, value, value_hash, expires_at,"
-		" stored_ts) VALUES(?, ?, ?, ?, ?)"
+		" stored_ts, key_name) VALUES(?, ?, ?, ?, ?, ?)"
 		" ON CONFLICT(name, value_hash) DO UPDATE SET"
 		" expires_at = excluded.expires_at,"
-		" stored_ts = excluded.stored_ts",
+		" stored_ts = excluded.stored_ts,"
+		" key_name = excluded.key_name",
 		-1, &add, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "DELETE FROM records WHERE name = ? AND"
@@ -255,6 +341,13 @@ int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
 			sqlite3_bind_int64(st, 4,
 					   (sqlite3_int64)(now_s + op->ttl));
 			sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
+			/* The last writer owns the value for the quota. */
+			if (op->key[0]) {
+				sqlite3_bind_text(st, 6, op->key, -1,
+						  SQLITE_STATIC);
+			} else {
+				sqlite3_bind_null(st, 6);
+			}
 			break;
 		case NOP_DEL_ONE:
 			st = del1;
@@ -351,9 +444,11 @@ int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n)
 		}
 		e = &k[cnt];
 		memset(e, 0, sizeof(*e));
-		if (nw_from_text(name, e->name, &e->nlen) < 0) {
+		if (strlen(name) >= sizeof(e->text) ||
+		    nw_from_text(name, e->name, &e->nlen) < 0) {
 			continue;
 		}
+		memcpy(e->text, name, strlen(name) + 1);
 		memcpy(e->secret, sec, slen);
 		e->slen = slen;
 		/* scopes: comma separated, lower case */
@@ -572,4 +667,95 @@ int st_reg_expire(sqlite3 *db, uint64_t now_s)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? n : fail(db, "registration expiry");
+}
+
+int st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
+	       const char *scopes, uint64_t now_s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR REPLACE INTO http_tokens(name,"
+			       " token_hash, scopes, created)"
+			       " VALUES(?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "token add");
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hash_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, scopes, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)now_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "token add");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_tok_del(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM http_tokens WHERE name = ?", -1,
+			       &st, NULL) != SQLITE_OK) {
+		return fail(db, "token revoke");
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "token revoke");
+	if (rc == 0 && sqlite3_changes(db) == 0) {
+		rc = DMP_ENOENT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name, scopes, created FROM http_tokens"
+			       " ORDER BY name",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "token list");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *sc = (const char *)sqlite3_column_text(st, 1);
+
+		fn(name ? name : "", "bearer", sc ? sc : "",
+		   (uint64_t)sqlite3_column_int64(st, 2), ud);
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(db, "token list");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int st_tok_find(sqlite3 *db, const char *hash_hex, char *scopes, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	scopes[0] = '\0';
+	if (sqlite3_prepare_v2(db,
+			       "SELECT scopes FROM http_tokens WHERE"
+			       " token_hash = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return fail(db, "token");
+	}
+	sqlite3_bind_text(st, 1, hash_hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *sc = (const char *)sqlite3_column_text(st, 0);
+
+		rc = sc && strlen(sc) < cap ? 0 : DMP_ESTORE;
+		if (rc == 0) {
+			memcpy(scopes, sc, strlen(sc) + 1);
+		}
+	} else {
+		rc = rc == SQLITE_DONE ? DMP_ENOENT : fail(db, "token");
+	}
+	sqlite3_finalize(st);
+	return rc;
 }

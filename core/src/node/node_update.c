@@ -13,6 +13,7 @@
 
 #include "dmp/buf.h"
 #include "dmp/claim.h"
+#include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
 #include "dmp/txt.h"
@@ -628,6 +629,41 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 			return;
 		}
 	}
+	/* Quota of live values per key (abuse resistance); the batch loop
+	 * commits a key's earlier UPDATE first, so the count is exact. */
+	if (n->o.key_quota > 0) {
+		uint64_t need = 0;
+
+		if (st_quota_need(n->db, u->key->text, u->ops, u->n_ops, now_s,
+				  &need) < 0) {
+			j->rcode = RC_SERVFAIL;
+			j->why = DMP_NODE_REJ_STORE;
+			return;
+		}
+		if (need > n->o.key_quota) {
+			DMP_LOG_I("node: key %s over its quota of %u values",
+				  u->key->text, (unsigned)n->o.key_quota);
+			j->rcode = RC_REFUSED;
+			j->why = DMP_NODE_REJ_QUOTA;
+			return;
+		}
+	}
+	/* Last, so that refused UPDATEs spend none of the key's tokens. */
+	if (n->key_rl) {
+		uint8_t h[32], key[17] = {'k'};
+
+		dmp_sha256(h, u->key->name, u->key->nlen);
+		memcpy(key + 1, h, 16);
+		if (!rl_allow_key(n->key_rl, key, now_ms)) {
+			DMP_LOG_I("node: write rate limit for a TSIG key");
+			j->rcode = RC_REFUSED;
+			j->why = DMP_NODE_REJ_KEY_RATE;
+			return;
+		}
+	}
+	for (size_t i = 0; i < u->n_ops; i++) {
+		memcpy(u->ops[i].key, u->key->text, sizeof(u->ops[i].key));
+	}
 	j->pending = u->n_ops > 0;
 }
 
@@ -644,6 +680,15 @@ static int overlaps(const struct uctx *a, const struct uctx *b)
 		}
 	}
 	return 0;
+}
+
+/* With quotas on, a second UPDATE by the same key waits for the first's
+ * commit so that its count sees those values. */
+static int same_quota_key(const struct dmp_node *n, const struct uctx *a,
+			  const struct uctx *b)
+{
+	return n->o.key_quota > 0 && a->key && b->have_tsig &&
+	       a->key == find_key(n, b->ts.key, b->ts.klen);
 }
 
 /* Step 7 for jobs[0..cnt) that are pending: one transaction, then the
@@ -777,7 +822,9 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 		/* Checks read the index, so a job touching an owner that a
 		 * pending one writes waits for that commit. */
 		for (size_t k = start; k < i; k++) {
-			if (jobs[k].pending && overlaps(jobs[k].u, jobs[i].u)) {
+			if (jobs[k].pending &&
+			    (overlaps(jobs[k].u, jobs[i].u) ||
+			     same_quota_key(n, jobs[k].u, jobs[i].u))) {
 				commit(n, jobs + start, i - start, now_ms);
 				start = i;
 				break;
