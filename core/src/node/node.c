@@ -398,6 +398,43 @@ static int sign_query_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	return (int)l;
 }
 
+/*
+ * RRL-style slip: answer every second rate-limited UDP query with TC=1 and
+ * no records (header and question only, so never larger than the query:
+ * no amplification). A real client behind a flooded or spoofed address
+ * retries over TCP, which needs a handshake and so cannot be spoofed.
+ * @return reply length, or 0 to stay silent
+ */
+static size_t rl_slip_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			    uint8_t *resp, size_t cap)
+{
+	size_t off = HDR_LEN;
+
+	if (qlen < HDR_LEN || (q[2] & 0x80) || ((q[2] >> 3) & 0x0F) != 0 ||
+	    q[4] != 0 || q[5] != 1) {
+		return 0;
+	}
+	if (atomic_fetch_add(&n->rl_slip, 1) % 2 != 0) {
+		return 0;
+	}
+	/* RFC 1035 4.1.2: QNAME as uncompressed labels, then QTYPE, QCLASS. */
+	while (off < qlen && q[off] != 0) {
+		if (q[off] > 63) {
+			return 0;
+		}
+		off += 1u + q[off];
+	}
+	off += 1 + 4;
+	if (off > qlen || off > cap || off > 512) {
+		return 0;
+	}
+	memcpy(resp, q, off);
+	resp[2] = (uint8_t)((q[2] & 0x79) | 0x80 | 0x02); /* QR, TC; keep RD */
+	resp[3] = 0;					  /* NOERROR */
+	memset(resp + 6, 0, 6); /* no answer, authority or additional */
+	return off;
+}
+
 int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		    enum dmp_node_transport t, const struct sockaddr *peer,
 		    uint8_t *resp, size_t cap, uint64_t now_ms)
@@ -411,7 +448,9 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	}
 	if (!rl_allow(n->rl[t == DMP_NODE_TCP], peer, now_ms)) {
 		cnt_add(&n->c_reject[DMP_NODE_REJ_RATE], 1);
-		return 0;
+		return t == DMP_NODE_UDP
+			   ? (int)rl_slip_reply(n, q, qlen, resp, cap)
+			   : 0;
 	}
 	/* RFC 1035 4.1.1: no header, nothing to answer; never answer a
 	 * response (that is how reflection loops start). */

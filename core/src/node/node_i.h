@@ -251,6 +251,8 @@ struct dmp_node {
 	atomic_uint_fast64_t c_queries, c_updates, c_updates_ok;
 	atomic_uint_fast64_t c_rcode[16];
 	atomic_uint_fast64_t c_reject[DMP_NODE_REJ_MAX];
+	/* Rate-limited UDP queries seen, for the TC slip (every 2nd). */
+	atomic_uint_fast64_t rl_slip;
 	atomic_uint_fast64_t c_lat[DMP_NODE_LAT_BUCKETS];
 	atomic_uint_fast64_t c_lat_ns;	   /* sum */
 	uint8_t xfr[DMP_NODE_MAX_XFR][17]; /* family, address */
