@@ -270,4 +270,33 @@ DMP_MUST_CHECK int dmp_registration_pop(uint8_t pop[32], const uint8_t x_sk[32],
 int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 			     char *key_name, size_t cap);
 
+/* ---- resolver discovery ---------------------------------------------------
+ */
+
+/** One probed resolver, for `dmp resolvers discover`. */
+struct dmp_resolver_probe {
+	char addr[64];
+	/* 2: answered with our identity record; 1: answered without it
+	 * (empty, NXDOMAIN); 0: no usable answer */
+	int grade;
+	int rtt_ms; /* -1 when it did not answer */
+	int err;    /* the query's dmp code (0 when grade 2) */
+};
+
+/**
+ * Probe @p cands (IP[:PORT] literals) plus the configured resolvers plus
+ * the nameservers of /etc/resolv.conf (duplicates once) with a TXT query
+ * for our own identity name, and rank them: grade first, then RTT.
+ * @param[out] out  up to @p cap probes, best first
+ * @param save      when nonzero, the best answering ones (grade 2, or
+ *                  grade 1 when none has 2; at most 4) become
+ *                  network.resolvers in config.yaml
+ * @return the number of probes written, DMP_EINVAL, DMP_ENOENT (nothing
+ *         answered and @p save was asked: config left alone), DMP_EIO
+ */
+int dmp_engine_resolvers_discover(struct dmp_engine *e,
+				  const char *const *cands, size_t n,
+				  struct dmp_resolver_probe *out, size_t cap,
+				  int save);
+
 #endif /* DMP_ENGINE_H */

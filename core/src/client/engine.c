@@ -2601,3 +2601,150 @@ out:
 	json_decref(j);
 	return rc;
 }
+
+/* ---- resolver discovery -------------------------------------------------- */
+
+#define DISCOVER_SAVE_MAX 4
+
+static int probe_add(struct dmp_resolver_probe *v, size_t *n, size_t cap,
+		     const char *addr)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(v[i].addr, addr) == 0) {
+			return 0;
+		}
+	}
+	if (*n >= cap || strlen(addr) >= sizeof(v[0].addr)) {
+		return 0;
+	}
+	memset(&v[*n], 0, sizeof(v[0]));
+	snprintf(v[*n].addr, sizeof(v[0].addr), "%s", addr);
+	v[*n].rtt_ms = -1;
+	(*n)++;
+	return 0;
+}
+
+static void resolv_conf_servers(struct dmp_resolver_probe *v, size_t *n,
+				size_t cap)
+{
+	FILE *f = fopen("/etc/resolv.conf", "r");
+	char line[256], addr[64];
+
+	if (!f) {
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " nameserver %63s", addr) == 1) {
+			probe_add(v, n, cap, addr);
+		}
+	}
+	fclose(f);
+}
+
+static int probe_better(const struct dmp_resolver_probe *a,
+			const struct dmp_resolver_probe *b)
+{
+	if (a->grade != b->grade) {
+		return a->grade > b->grade;
+	}
+	if (a->rtt_ms < 0 || b->rtt_ms < 0) {
+		return a->rtt_ms >= 0 && b->rtt_ms < 0;
+	}
+	return a->rtt_ms < b->rtt_ms;
+}
+
+int dmp_engine_resolvers_discover(struct dmp_engine *e,
+				  const char *const *cands, size_t n,
+				  struct dmp_resolver_probe *out, size_t cap,
+				  int save)
+{
+	struct dmp_resolver_probe v[DMP_RESOLVER_MAX_SERVERS];
+	char name[DMP_NAME_MAX], path[HOME_PATH_MAX + 16];
+	size_t nv = 0, nout;
+	int rc, best;
+
+	if (!e || (n && !cands) || (cap && !out)) {
+		return DMP_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		probe_add(v, &nv, DMP_ARRAY_LEN(v), cands[i]);
+	}
+	for (unsigned i = 0; i < e->conf.resolvers.n; i++) {
+		probe_add(v, &nv, DMP_ARRAY_LEN(v), e->conf.resolvers.v[i]);
+	}
+	resolv_conf_servers(v, &nv, DMP_ARRAY_LEN(v));
+	rc = dmp_name_identity(name, sizeof(name), e->conf.username,
+			       strlen(e->conf.username), e->conf.domain);
+	if (rc < 0) {
+		return rc;
+	}
+	/* One pool per candidate, so each answer is that server's own. */
+	for (size_t i = 0; i < nv; i++) {
+		struct dmp_resolver_opts o;
+		struct dmp_resolver *r = NULL;
+		struct dmp_resolver_result res;
+		const char *srv = v[i].addr;
+		int64_t t0;
+
+		dmp_resolver_opts_default(&o);
+		o.servers = &srv;
+		o.n_servers = 1;
+		o.timeout_ms = (unsigned)e->conf.timeout_ms;
+		rc = dmp_resolver_new(&r, &o);
+		if (rc < 0) {
+			v[i].err = rc;
+			continue;
+		}
+		memset(&res, 0, sizeof(res));
+		t0 = mono_ms();
+		rc = dmp_resolver_query(r, name, &res,
+					(unsigned)e->conf.timeout_ms + 500);
+		v[i].err = rc;
+		if (rc == 0 || rc == DMP_ENXDOMAIN) {
+			v[i].rtt_ms = (int)(mono_ms() - t0);
+			v[i].grade = rc == 0 && res.answer.n > 0 ? 2 : 1;
+		}
+		dmp_resolver_result_clear(&res);
+		dmp_resolver_free(r);
+	}
+	/* Insertion sort: a handful of entries. */
+	for (size_t i = 1; i < nv; i++) {
+		struct dmp_resolver_probe t = v[i];
+		size_t j = i;
+
+		while (j > 0 && probe_better(&t, &v[j - 1])) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = t;
+	}
+	nout = nv < cap ? nv : cap;
+	if (nout) {
+		memcpy(out, v, nout * sizeof(v[0]));
+	}
+	if (!save) {
+		return (int)nout;
+	}
+	best = nv ? v[0].grade : 0;
+	if (best == 0) {
+		return DMP_ENOENT;
+	}
+	memset(&e->conf.resolvers, 0, sizeof(e->conf.resolvers));
+	for (size_t i = 0; i < nv && e->conf.resolvers.n < DISCOVER_SAVE_MAX;
+	     i++) {
+		if (v[i].grade != best) {
+			break;
+		}
+		snprintf(e->conf.resolvers.v[e->conf.resolvers.n],
+			 sizeof(e->conf.resolvers.v[0]), "%s", v[i].addr);
+		e->conf.resolvers.n++;
+	}
+	snprintf(path, sizeof(path), "%s/config.yaml", e->home);
+	if ((rc = client_conf_write(&e->conf, path)) < 0) {
+		return rc;
+	}
+	/* The pool is rebuilt from the new list on next use. */
+	dmp_resolver_free(e->res);
+	e->res = NULL;
+	return (int)nout;
+}
