@@ -7,6 +7,7 @@
  * through the resolver pool (7.7), with our own zone read straight from
  * the configured nodes (RD=0) unless network.direct is off.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -2463,7 +2464,7 @@ int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 {
 	char u[1024], path[HOME_PATH_MAX + 16], node[DMP_NAME_MAX];
 	char chx[65], spk[65], sigx[129], xpx[65], popx[65];
-	char key[DMP_CFG_STR_MAX], secret_b64[128];
+	char key[DMP_CFG_STR_MAX], secret_b64[128], subj[320];
 	uint8_t ch[32], spub[32], pop[32], xsk[32], sig[DMP_SIG_BYTES];
 	uint8_t payload[32 + 320 + DMP_NAME_MAX + 1], secret[64];
 	struct http_buf *b = NULL;
@@ -2480,6 +2481,15 @@ int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 	if (!e || !url || !*url) {
 		return DMP_EINVAL;
 	}
+	/* The node lower-cases the subject and checks both proofs over that
+	 * (7.2), so send it lower-cased. */
+	for (size_t i = 0; i < sizeof(subj); i++) {
+		subj[i] = (char)tolower((unsigned char)e->address[i]);
+		if (!subj[i]) {
+			break;
+		}
+	}
+	subj[sizeof(subj) - 1] = 0;
 	ulen = strlen(url);
 	while (ulen > 0 && url[ulen - 1] == '/') {
 		ulen--; /* tolerate a trailing slash */
@@ -2504,8 +2514,8 @@ int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 		goto out;
 	}
 	snprintf(node, sizeof(node), "%s", s);
-	rc = dmp_registration_payload(payload, sizeof(payload), &plen, ch,
-				      e->address, node);
+	rc = dmp_registration_payload(payload, sizeof(payload), &plen, ch, subj,
+				      node);
 	if (rc < 0) {
 		goto out;
 	}
@@ -2514,7 +2524,7 @@ int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 		goto out;
 	}
 	rc = dmp_registration_pop(pop, xsk, dmp_keys_x25519_pk(e->keys), spub,
-				  ch, e->address);
+				  ch, subj);
 	dmp_wipe(xsk, sizeof(xsk));
 	if (rc < 0) {
 		goto out;
@@ -2524,7 +2534,7 @@ int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 	dmp_hex_encode(sigx, sig, sizeof(sig));
 	dmp_hex_encode(xpx, dmp_keys_x25519_pk(e->keys), 32);
 	dmp_hex_encode(popx, pop, 32);
-	req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "subject", e->address,
+	req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "subject", subj,
 			"ed25519_spk", spk, "challenge", chx, "signature", sigx,
 			"x25519_pub", xpx, "x25519_pop", popx);
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
