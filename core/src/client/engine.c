@@ -2745,8 +2745,11 @@ int dmp_engine_resolvers_discover(struct dmp_engine *e,
 		if (v[i].grade != best) {
 			break;
 		}
-		snprintf(e->conf.resolvers.v[e->conf.resolvers.n],
-			 sizeof(e->conf.resolvers.v[0]), "%s", v[i].addr);
+		char *dst = e->conf.resolvers.v[e->conf.resolvers.n];
+		size_t l = strnlen(v[i].addr, sizeof(v[i].addr) - 1);
+
+		memcpy(dst, v[i].addr, l); /* l < 64 <= DMP_CFG_STR_MAX */
+		dst[l] = 0;
 		e->conf.resolvers.n++;
 	}
 	snprintf(path, sizeof(path), "%s/config.yaml", e->home);
