@@ -857,6 +857,73 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+static void usage_resolvers(FILE *f)
+{
+	fprintf(f, "usage: dmp resolvers\n"
+		   "       dmp resolvers discover [--save] [IP[:PORT]...]\n"
+		   "  (none)    list the configured resolvers and nodes read "
+		   "directly, with their health\n"
+		   "  discover  probe the given, configured and resolv.conf "
+		   "resolvers with a TXT\n"
+		   "            query for our identity and rank them; --save "
+		   "writes the best to\n"
+		   "            network.resolvers\n");
+}
+
+static int cmd_discover(struct cli *c, int argc, char **argv)
+{
+	struct dmp_engine *e = NULL;
+	struct dmp_resolver_probe p[DMP_RESOLVER_MAX_SERVERS];
+	const char *cands[DMP_RESOLVER_MAX_SERVERS];
+	size_t n = 0;
+	int save = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--save") == 0) {
+			save = 1;
+		} else if (strcmp(argv[i], "--help") == 0) {
+			usage_resolvers(stdout);
+			return 0;
+		} else if (argv[i][0] == '-' || n >= DMP_ARRAY_LEN(cands)) {
+			usage_resolvers(stderr);
+			return EX_USAGE;
+		} else {
+			cands[n++] = argv[i];
+		}
+	}
+	if ((rc = open_engine(c, &e)) != 0) {
+		return rc;
+	}
+	rc = dmp_engine_resolvers_discover(e, cands, n, p, DMP_ARRAY_LEN(p),
+					   save);
+	if (rc == DMP_ENOENT) {
+		dmp_engine_close(e);
+		fprintf(stderr, "dmp: resolvers discover: no resolver "
+				"answered; config.yaml left alone\n");
+		return EX_UNREACHABLE;
+	}
+	if (rc < 0) {
+		dmp_engine_close(e);
+		return fail("resolvers discover", rc);
+	}
+	for (int i = 0; i < rc; i++) {
+		char rtt[16];
+
+		snprintf(rtt, sizeof(rtt), "%d ms", p[i].rtt_ms);
+		printf("%2d. %-24s %-10s %s\n", i + 1, p[i].addr,
+		       p[i].rtt_ms >= 0 ? rtt : "-",
+		       p[i].grade == 2	 ? "ok (identity found)"
+		       : p[i].grade == 1 ? "answers (identity not found)"
+					 : dmp_strerror(p[i].err));
+	}
+	if (save) {
+		printf("saved the best to network.resolvers in "
+		       "config.yaml\n");
+	}
+	dmp_engine_close(e);
+	return 0;
+}
+
 static int cmd_resolvers(struct cli *c, int argc, char **argv)
 {
 	struct dmp_engine *e = NULL;
@@ -865,10 +932,12 @@ static int cmd_resolvers(struct cli *c, int argc, char **argv)
 	size_t n;
 	int rc;
 
+	if (argc > 1 && strcmp(argv[1], "discover") == 0) {
+		return cmd_discover(c, argc - 1, argv + 1);
+	}
 	if (argc > 1) {
-		printf("usage: dmp resolvers\nList the configured resolvers "
-		       "and nodes read directly, with their health.\n"
-		       "(`resolvers discover` is not implemented yet.)\n");
+		usage_resolvers(strcmp(argv[1], "--help") == 0 ? stdout
+							       : stderr);
 		return strcmp(argv[1], "--help") == 0 ? 0 : EX_USAGE;
 	}
 	if ((rc = open_engine(c, &e)) != 0) {
@@ -889,6 +958,86 @@ static int cmd_resolvers(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+static void usage_tsig(FILE *f)
+{
+	fprintf(f, "usage: dmp tsig register --node-http URL\n"
+		   "  register   obtain a TSIG key from the node's "
+		   "registration API\n"
+		   "             (URL like http://node:8053) and store it as "
+		   "network.tsig\n");
+}
+
+static int cmd_tsig(struct cli *c, int argc, char **argv)
+{
+	struct dmp_engine *e = NULL;
+	const char *url = NULL;
+	char name[256];
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage_tsig(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EX_USAGE : 0;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--node-http") == 0 && i + 1 < argc) {
+			url = argv[++i];
+		} else if (strcmp(argv[i], "--help") == 0) {
+			usage_tsig(stdout);
+			return 0;
+		} else {
+			usage_tsig(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (strcmp(argv[1], "register") != 0 || !url) {
+		usage_tsig(stderr);
+		return EX_USAGE;
+	}
+	if ((rc = open_engine(c, &e)) != 0) {
+		return rc;
+	}
+	rc = dmp_engine_register_tsig(e, url, name, sizeof(name));
+	dmp_engine_close(e);
+	switch (rc) {
+	case 0:
+		printf("registered: TSIG key %s stored in config.yaml\n", name);
+		return 0;
+	case DMP_EUNREACHABLE:
+		fprintf(stderr,
+			"dmp: tsig register: node unreachable at %s\n"
+			"     check the URL and that dmp-node runs "
+			"with --http\n",
+			url);
+		return EX_UNREACHABLE;
+	case DMP_ENOENT:
+		fprintf(stderr, "dmp: tsig register: registration is not "
+				"enabled on this node (404)\n");
+		return EX_NOTFOUND;
+	case DMP_ENOTAUTH:
+		fprintf(stderr,
+			"dmp: tsig register: the node rejected our proof "
+			"(401)\n     the challenge expired or the clock is "
+			"off; try again\n");
+		return EX_NOTAUTH;
+	case DMP_EACCES:
+		fprintf(stderr, "dmp: tsig register: this address may not "
+				"register on this node (403)\n"
+				"     ask the node operator to allow it\n");
+		return EX_REFUSED;
+	case DMP_EEXIST:
+		fprintf(stderr,
+			"dmp: tsig register: the name is already registered "
+			"to another key (409)\n");
+		return EX_FAIL;
+	case DMP_EAGAIN:
+		fprintf(stderr, "dmp: tsig register: rate limited by the node "
+				"(429); wait and try again\n");
+		return EX_FAIL;
+	default: return fail("tsig register", rc);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -904,7 +1053,8 @@ static void usage(FILE *f)
 		"  send CONTACT [FILE|-]\n"
 		"  recv [--watch]\n"
 		"  status\n"
-		"  resolvers\n\n"
+		"  resolvers [discover [--save] [IP[:PORT]...]]\n"
+		"  tsig register --node-http URL\n\n"
 		"The passphrase comes from $DMP_PASSPHRASE, --passphrase-file "
 		"(mode 0400),\nor a prompt. The home is --home, $DMP_HOME, or "
 		"~/.dmp.\n"
@@ -971,6 +1121,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "resolvers") == 0) {
 		return cmd_resolvers(&c, argc, argv);
+	}
+	if (strcmp(cmd, "tsig") == 0) {
+		return cmd_tsig(&c, argc, argv);
 	}
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);

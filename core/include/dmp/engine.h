@@ -229,4 +229,74 @@ struct dmp_store *dmp_engine_store(struct dmp_engine *e);
  *  when it cannot be built. */
 struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e);
 
+/* ---- TSIG self-registration (PROTOCOL.md 7.2) ------------------------------
+ */
+
+/**
+ * The bytes signed for tsig-confirm: challenge(32) || lower(subject) ||
+ * node || 0x01.
+ * @param[out] out_len  bytes written
+ * @return 0, DMP_EINVAL (empty subject or node), DMP_ENOBUFS
+ */
+DMP_MUST_CHECK int dmp_registration_payload(uint8_t *out, size_t cap,
+					    size_t *out_len,
+					    const uint8_t challenge[32],
+					    const char *subject,
+					    const char *node);
+/**
+ * x25519_pop = HMAC-SHA256(key = X25519(x_sk, server_pub),
+ * msg = challenge || subject || x_pub), subject as given.
+ * @return 0, DMP_EWEAKSECRET (low-order server key), DMP_ENOBUFS (subject
+ *         over 320 bytes)
+ */
+DMP_MUST_CHECK int dmp_registration_pop(uint8_t pop[32], const uint8_t x_sk[32],
+					const uint8_t x_pub[32],
+					const uint8_t server_pub[32],
+					const uint8_t challenge[32],
+					const char *subject);
+
+/**
+ * Register our identity with the node's HTTP API at @p url (e.g.
+ * http://node:8053): GET /v1/registration/challenge, POST
+ * /v1/registration/tsig-confirm, then store the minted key as
+ * network.tsig in config.yaml and use it from now on.
+ * @param[out] key_name  the minted key name (may be NULL), cap bytes
+ * @return 0, DMP_EUNREACHABLE (no HTTP answer), DMP_ENOENT (404:
+ *         registration disabled), DMP_ENOTAUTH (401: signature or proof
+ *         rejected, or challenge stale), DMP_EACCES (403: not allowed),
+ *         DMP_EEXIST (409: name registered to another key), DMP_EAGAIN
+ *         (429: rate limited), DMP_EMALFORMED (bad reply), DMP_EIO
+ */
+int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
+			     char *key_name, size_t cap);
+
+/* ---- resolver discovery ---------------------------------------------------
+ */
+
+/** One probed resolver, for `dmp resolvers discover`. */
+struct dmp_resolver_probe {
+	char addr[64];
+	/* 2: answered with our identity record; 1: answered without it
+	 * (empty, NXDOMAIN); 0: no usable answer */
+	int grade;
+	int rtt_ms; /* -1 when it did not answer */
+	int err;    /* the query's dmp code (0 when grade 2) */
+};
+
+/**
+ * Probe @p cands (IP[:PORT] literals) plus the configured resolvers plus
+ * the nameservers of /etc/resolv.conf (duplicates once) with a TXT query
+ * for our own identity name, and rank them: grade first, then RTT.
+ * @param[out] out  up to @p cap probes, best first
+ * @param save      when nonzero, the best answering ones (grade 2, or
+ *                  grade 1 when none has 2; at most 4) become
+ *                  network.resolvers in config.yaml
+ * @return the number of probes written, DMP_EINVAL, DMP_ENOENT (nothing
+ *         answered and @p save was asked: config left alone), DMP_EIO
+ */
+int dmp_engine_resolvers_discover(struct dmp_engine *e,
+				  const char *const *cands, size_t n,
+				  struct dmp_resolver_probe *out, size_t cap,
+				  int save);
+
 #endif /* DMP_ENGINE_H */
