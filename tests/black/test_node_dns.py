@@ -371,15 +371,20 @@ def test_rate_limit_per_ip(node_factory):
     q = query_wire("mesh.test", 6)
     for _ in range(20):
         s.sendto(q, (n.host, n.port))
-    got = 0
+    got = slips = 0
     try:
         while True:
-            s.recvfrom(4096)
-            got += 1
+            r, _ = s.recvfrom(4096)
+            if r[2] & 0x02 and r[6:12] == bytes(6):
+                slips += 1  # bare TC: every 2nd query over the limit
+                assert len(r) <= len(q)
+            else:
+                got += 1
     except socket.timeout:
         pass
     s.close()
     assert 4 <= got <= 6, got  # burst 5, minus the probe, plus refill
+    assert (20 - got) // 2 <= slips <= (20 - got + 1) // 2, (got, slips)
     # TCP has its own bucket.
     assert parse(n.tcp(q))["rcode"] == 0
     # A second later one more token is there.
