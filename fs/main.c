@@ -106,35 +106,17 @@ static void usage(const char *prog)
 
 static char *read_passfile(const char *path)
 {
-	struct stat sb;
-	char buf[1024];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *p = NULL;
+	int rc = dmp_passfile_read(path, &p);
 
-	if (fd < 0) {
-		fprintf(stderr, "dmpfs: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &sb) != 0 || (sb.st_mode & 077) != 0) {
+	if (rc == DMP_EACCES) {
 		fprintf(stderr,
 			"dmpfs: %s: readable by others; chmod 0400 it first\n",
 			path);
-		close(fd);
-		return NULL;
+	} else if (rc < 0) {
+		fprintf(stderr, "dmpfs: %s: %s\n", path, dmp_strerror(rc));
 	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0) {
-		return NULL;
-	}
-	buf[n] = 0;
-	buf[strcspn(buf, "\r\n")] = 0;
-	{
-		char *p = strdup(buf);
-
-		dmp_wipe(buf, sizeof(buf));
-		return p;
-	}
+	return p;
 }
 
 static char *prompt(void)

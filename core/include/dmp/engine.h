@@ -112,6 +112,15 @@ DMP_MUST_CHECK int dmp_engine_open(struct dmp_engine **out,
 				   const struct dmp_engine_opts *opts);
 void dmp_engine_close(struct dmp_engine *e); /* NULL: no-op */
 
+/**
+ * Read a passphrase from @p path: the first line, without its newline.
+ * The file must not be readable or writable by group or others.
+ * @param[out] out  new string (dmp_free(); wipe it first), NULL on failure
+ * @return 0, DMP_EACCES (mode allows group/others), a negated errno from
+ *         open/read, or DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_passfile_read(const char *path, char **out);
+
 /** Paths inside the home (borrowed for the engine's lifetime). */
 const char *dmp_engine_home(const struct dmp_engine *e);
 const char *dmp_engine_maildir(const struct dmp_engine *e,

@@ -2761,3 +2761,36 @@ int dmp_engine_resolvers_discover(struct dmp_engine *e,
 	e->res = NULL;
 	return (int)nout;
 }
+
+int dmp_passfile_read(const char *path, char **out)
+{
+	struct stat sb;
+	char buf[1024];
+	ssize_t n;
+	int fd, rc = 0;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fstat(fd, &sb) != 0) {
+		rc = -errno;
+	} else if ((sb.st_mode & 077) != 0) {
+		rc = DMP_EACCES;
+	} else if ((n = read(fd, buf, sizeof(buf) - 1)) < 0) {
+		rc = -errno;
+	} else {
+		buf[n] = 0;
+		buf[strcspn(buf, "\r\n")] = 0;
+		*out = dmp_malloc(strlen(buf) + 1);
+		if (*out) {
+			memcpy(*out, buf, strlen(buf) + 1);
+		} else {
+			rc = DMP_ENOMEM;
+		}
+	}
+	close(fd);
+	dmp_wipe(buf, sizeof(buf));
+	return rc;
+}
