@@ -356,6 +356,21 @@ static void test_dead_first(struct srvs *s)
 		dmp_resolver_free(r);
 		r = NULL;
 	}
+	/* Only a silent server: a second round (a datagram may be lost, or
+	 * a rate limit may drop it), then the failure. */
+	if (s->silent >= 0 && new_pool(&r, s->silent_addr, NULL, 300) == 0) {
+		t0 = mono_ms();
+		is_int(dmp_resolver_query(r, "big.mesh.test", &res, 5000),
+		       DMP_EUNREACHABLE, "silent only -> unreachable");
+		dt = mono_ms() - t0;
+		ok(dt >= 550 && dt < 1500,
+		   "after two 300 ms timeouts (%lld ms)", (long long)dt);
+		dmp_resolver_result_clear(&res);
+		stat_of(r, 0, &st);
+		is_int((long long)st.queries, 2, "asked twice");
+		dmp_resolver_free(r);
+		r = NULL;
+	}
 	/* Everything dead. */
 	if (new_pool(&r, s->closed, NULL, 500) == 0) {
 		is_int(dmp_resolver_query(r, "big.mesh.test", &res, 5000),

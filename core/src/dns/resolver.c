@@ -56,6 +56,8 @@ struct job {
 	int have_empty;
 	struct dmp_txt_answer empty; /* first negative answer */
 	int empty_server;
+	int timed_out; /* some server never replied this round */
+	int rounds;    /* rounds over the servers so far */
 };
 
 struct batch {
@@ -487,6 +489,16 @@ static void advance(struct job *j)
 		return;
 	}
 	i = pick(r, j);
+	if (i < 0 && !j->have_empty && j->timed_out && j->rounds == 0) {
+		/* Every server failed and one of them only by silence: a lost
+		 * datagram, or a node's rate limit dropping us (RRL drops what
+		 * it does not slip). One more round, once; the batch deadline
+		 * still bounds it. */
+		j->rounds = 1;
+		j->timed_out = 0;
+		j->tried = 0;
+		i = pick(r, j);
+	}
 	if (i < 0) {
 		/* Nobody had data: a negative answer if one came. */
 		if (j->have_empty) {
@@ -526,6 +538,7 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
 	}
 	if (status != ARES_SUCCESS || !abuf || alen <= 0) {
 		j->last_err = DMP_EUNREACHABLE;
+		j->timed_out |= status == ARES_ETIMEOUT;
 		score_failure(r, (size_t)i, ares_strerror(status));
 		advance(j);
 		return;
