@@ -101,6 +101,11 @@ static const char *hint(int rc)
 		return "run again with --fingerprint FP (16 hex digits) "
 		       "obtained from your contact out of band";
 	case DMP_ECONFIG: return "fix config.yaml (the line is named above)";
+	case DMP_EDISAGREE:
+		return "fewer than network.confirm_resolvers resolvers "
+		       "returned "
+		       "this key; check your resolvers, or pin by "
+		       "--fingerprint";
 	default: return NULL;
 	}
 }
@@ -282,6 +287,13 @@ static void on_event(const struct dmp_event *ev, void *ud)
 		break;
 	case DMP_EV_CLAMPED:
 		fprintf(stderr, "dmp: note: %s\n", ev->detail);
+		break;
+	case DMP_EV_CLAIM:
+		/* The message is sent either way; a lost claim only means a
+		 * recipient who has not pinned us may not find it. */
+		if (ev->code != 0 || c->verbose) {
+			fprintf(stderr, "dmp: note: %s\n", ev->detail);
+		}
 		break;
 	default:
 		if (c->verbose) {

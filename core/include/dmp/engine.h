@@ -52,6 +52,7 @@ enum dmp_event_kind {
 	DMP_EV_IDENTITY,  /* identity or prekeys published */
 	DMP_EV_STATE,	  /* online / degraded / offline changed */
 	DMP_EV_CLAMPED,	  /* lifetime clamped to what the node accepts */
+	DMP_EV_CLAIM,	  /* first-contact claim sent or not (6.3) */
 };
 
 struct dmp_event {

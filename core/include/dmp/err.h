@@ -53,6 +53,7 @@ enum dmp_err {
 	DMP_ENOTPINNED = -1111,	 /* sender not pinned for that zone */
 	DMP_EAMBIGUOUS = -1112,	 /* several valid keys answer for a name */
 	DMP_EBADHEADER = -1113,	 /* DMPHeader JSON invalid (4.4) */
+	DMP_EDISAGREE = -1114,	 /* resolvers disagree: possible poisoning */
 
 	/* DNS and network layer. */
 	DMP_ENOTAUTH = -1200, /* TSIG rejected by the node */

@@ -33,6 +33,9 @@ const char *dmp_strerror(int code)
 	case DMP_EAMBIGUOUS:
 		return "several keys answer for that name: give a fingerprint";
 	case DMP_EBADHEADER: return "malformed message header";
+	case DMP_EDISAGREE:
+		return "resolvers disagree about that record (possible DNS "
+		       "poisoning)";
 	case DMP_ENOTAUTH:
 		return "node rejected the TSIG key (wrong secret or unknown "
 		       "key)";

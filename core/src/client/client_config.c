@@ -39,6 +39,11 @@ const struct dmp_cfg_item client_schema[] = {
     B("network", "direct", direct, "true"),
     I("network", "timeout_ms", timeout_ms, 100, 60000, "2000"),
     I("network", "replicas", replicas, 0, DMP_CFG_LIST_MAX, "0"),
+    L("network", "zone_servers", zone_servers),
+    I("network", "confirm_resolvers", confirm_resolvers, 0, DMP_CFG_LIST_MAX,
+      "0"),
+    L("claims", "providers", claim_providers),
+    B("claims", "recipient_zone", claim_recipient_zone, "true"),
     I("messages", "lifetime", lifetime, 60, 2592000, "604800"),
     I("messages", "max_lifetime", max_lifetime, 60, 2592000, "86400"),
     I("messages", "poll_interval", poll_interval, 1, 86400, "30"),
@@ -104,6 +109,13 @@ int client_conf_write(const struct client_conf *c, const char *path)
 	qstr(f, c->tsig);
 	fprintf(f, "\n  direct: %s\n  timeout_ms: %lld\n  replicas: %lld\n",
 		c->direct ? "true" : "false", c->timeout_ms, c->replicas);
+	fputs("  zone_servers: ", f);
+	qlist(f, &c->zone_servers);
+	fprintf(f, "  confirm_resolvers: %lld\n", c->confirm_resolvers);
+	fputs("claims:\n  providers: ", f);
+	qlist(f, &c->claim_providers);
+	fprintf(f, "  recipient_zone: %s\n",
+		c->claim_recipient_zone ? "true" : "false");
 	fprintf(f,
 		"messages:\n  lifetime: %lld\n  max_lifetime: %lld\n"
 		"  poll_interval: %lld\n",

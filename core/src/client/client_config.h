@@ -18,6 +18,13 @@ struct client_conf {
 	int direct;		       /* read our zone straight from nodes */
 	long long timeout_ms;	       /* per read / write attempt */
 	long long replicas; /* nodes per mailbox (rendezvous); 0: all */
+	/* "ZONE=HOST[:PORT]": the server of another zone, read directly and
+	 * sent claims (PROTOCOL.md 7.3) */
+	struct dmp_cfg_list zone_servers;
+	long long confirm_resolvers; /* poisoning check: agreeing resolvers */
+	/* claims: */
+	struct dmp_cfg_list claim_providers; /* first-contact provider zones */
+	int claim_recipient_zone; /* claim to the recipient's own zone */
 	/* messages: */
 	long long lifetime;	/* default lifetime of a sent message */
 	long long max_lifetime; /* the node's max TTL */

@@ -23,7 +23,9 @@
 
 #include "client_config.h"
 #include "dmp/b64.h"
+#include "dmp/claim.h"
 #include "dmp/crypto.h"
+#include "dmp/dnsname.h"
 #include "dmp/engine.h"
 #include "dmp/envelope.h"
 #include "dmp/err.h"
@@ -87,7 +89,7 @@ static const char *kind_name(enum dmp_event_kind k)
 {
 	static const char *const n[] = {
 	    "QUEUED",	"PUBLISHED", "RETRY",	 "FAILED", "RECEIVED", "INTRO",
-	    "REJECTED", "CONTACT",   "IDENTITY", "STATE",  "CLAMPED",
+	    "REJECTED", "CONTACT",   "IDENTITY", "STATE",  "CLAMPED",  "CLAIM",
 	};
 	return (size_t)k < DMP_ARRAY_LEN(n) ? n[k] : "?";
 }
@@ -352,7 +354,42 @@ static int load_conf(struct client_conf *c, const char *home)
 			  path);
 		return DMP_ECONFIG;
 	}
+	for (unsigned i = 0; i < c->zone_servers.n; i++) {
+		const char *v = c->zone_servers.v[i], *eq = strchr(v, '=');
+		char z[DMP_CFG_STR_MAX], norm[DMP_CFG_STR_MAX];
+
+		snprintf(z, sizeof(z), "%.*s", eq ? (int)(eq - v) : 0, v);
+		if (!eq || !eq[1] ||
+		    dmp_dnsname_normalize_max(norm, sizeof(norm), z, strlen(z),
+					      253) < 0) {
+			DMP_LOG_E("%s: network.zone_servers: \"%s\" is not "
+				  "ZONE=IP[:PORT]",
+				  path, v);
+			return DMP_ECONFIG;
+		}
+	}
+	if (c->confirm_resolvers > 1 &&
+	    c->resolvers.n < (unsigned)c->confirm_resolvers) {
+		DMP_LOG_E("%s: network.confirm_resolvers is %lld but only %u "
+			  "resolvers are configured",
+			  path, c->confirm_resolvers, c->resolvers.n);
+		return DMP_ECONFIG;
+	}
 	return 0;
+}
+
+/* The server network.zone_servers names for @p zone, else NULL. */
+static const char *zone_server(const struct client_conf *c, const char *zone)
+{
+	for (unsigned i = 0; i < c->zone_servers.n; i++) {
+		const char *v = c->zone_servers.v[i], *eq = strchr(v, '=');
+
+		if (eq &&
+		    dmp_name_equal(v, (size_t)(eq - v), zone, strlen(zone))) {
+			return eq + 1;
+		}
+	}
+	return NULL;
 }
 
 int dmp_engine_init_home(const char *home, const struct dmp_engine_init *in,
@@ -608,7 +645,8 @@ struct dmp_store *dmp_engine_store(struct dmp_engine *e)
 struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
 {
 	struct dmp_resolver_opts o;
-	struct dmp_resolver_direct direct[DMP_CFG_LIST_MAX];
+	struct dmp_resolver_direct direct[DMP_CFG_LIST_MAX * 2];
+	char zones[DMP_CFG_LIST_MAX][DMP_CFG_STR_MAX];
 	const char *servers[DMP_CFG_LIST_MAX * 2];
 	size_t ns = 0, nd = 0;
 	int rc;
@@ -632,6 +670,16 @@ struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
 			direct[nd].server = e->conf.nodes.v[i];
 			nd++;
 		}
+	}
+	/* Zones whose server the user named: read them there, directly. */
+	for (unsigned i = 0; i < e->conf.zone_servers.n; i++) {
+		const char *v = e->conf.zone_servers.v[i];
+		const char *eq = strchr(v, '=');
+
+		snprintf(zones[i], sizeof(zones[i]), "%.*s", (int)(eq - v), v);
+		direct[nd].zone = zones[i];
+		direct[nd].server = eq + 1;
+		nd++;
 	}
 	o.servers = servers;
 	o.n_servers = ns;
@@ -1235,6 +1283,86 @@ static int prekey_name(char *out, size_t cap, const struct dmp_store_contact *c)
 				c->domain);
 }
 
+/* Does one answer for an identity name hold a verified record of @p user
+ * with key @p spk? (@p anchored: the dmp.<zone> form, 8 step 2.) */
+static int answer_has_identity(const struct dmp_resolver_result *r,
+			       int anchored, const char *user,
+			       const uint8_t spk[32])
+{
+	for (size_t j = 0; r->err == 0 && j < r->answer.n; j++) {
+		struct dmp_identity_record rec;
+
+		if (dmp_identity_parse_verify(
+			&rec, r->answer.values[j], r->answer.lens[j],
+			anchored ? user : NULL,
+			anchored ? strlen(user) : 0) == 0 &&
+		    rec.username_len == strlen(user) &&
+		    strncasecmp(rec.username, user, rec.username_len) == 0 &&
+		    memcmp(rec.ed25519_spk, spk, 32) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The optional poisoning check (network.confirm_resolvers = N > 1): an
+ * identity fetched through resolvers is pinned only if N of the
+ * configured resolvers, asked one by one, return it. Signatures make a
+ * record self-authenticating only once its key is known; the first fetch
+ * of a name is exactly where a poisoned resolver could hand us its own
+ * key, so that is where agreement is required.
+ * @return 0, DMP_EDISAGREE or DMP_ENOMEM
+ */
+static int confirm_identity(struct dmp_engine *e, const char *const *q,
+			    size_t nq, int anchored_first, const char *user,
+			    const uint8_t spk[32])
+{
+	unsigned agree = 0, asked = 0;
+	char d[256];
+
+	for (unsigned i = 0; i < e->conf.resolvers.n; i++) {
+		struct dmp_resolver_opts o;
+		struct dmp_resolver *r = NULL;
+		struct dmp_resolver_result res[2];
+		const char *srv[1] = {e->conf.resolvers.v[i]};
+		int has = 0;
+
+		dmp_resolver_opts_default(&o);
+		o.servers = srv;
+		o.n_servers = 1;
+		o.timeout_ms = (unsigned)e->conf.timeout_ms;
+		memset(res, 0, sizeof(res));
+		if (dmp_resolver_new(&r, &o) < 0) {
+			continue;
+		}
+		if (dmp_resolver_query_batch(r, q, nq, res, BATCH_TIMEOUT_MS,
+					     NULL, NULL) == 0) {
+			asked++;
+			for (size_t k = 0; k < nq && !has; k++) {
+				has = answer_has_identity(
+				    &res[k], anchored_first && k == 0, user,
+				    spk);
+			}
+		}
+		for (size_t k = 0; k < nq; k++) {
+			dmp_resolver_result_clear(&res[k]);
+		}
+		dmp_resolver_free(r);
+		agree += has != 0;
+	}
+	if (agree >= (unsigned)e->conf.confirm_resolvers) {
+		return 0;
+	}
+	snprintf(d, sizeof(d),
+		 "identity of %s: %u of %u resolvers returned this key, "
+		 "network.confirm_resolvers wants %lld",
+		 user, agree, asked, e->conf.confirm_resolvers);
+	DMP_LOG_W("rejected: %s", d);
+	emit(e, DMP_EV_REJECTED, user, NULL, DMP_EDISAGREE, d);
+	return DMP_EDISAGREE;
+}
+
 static int contact_add(struct dmp_engine *e, const char *address,
 		       const char *alias, const char *fingerprint)
 {
@@ -1356,6 +1484,19 @@ static int contact_add(struct dmp_engine *e, const char *address,
 		return DMP_EAMBIGUOUS;
 	} else {
 		pick = &found[0];
+	}
+	/* Names read straight from a node we were told serves them are not
+	 * resolver answers: nothing to cross-check. */
+	if (e->conf.confirm_resolvers > 1 &&
+	    !(e->conf.direct &&
+	      dmp_name_equal(zone, strlen(zone), e->conf.domain,
+			     strlen(e->conf.domain))) &&
+	    !zone_server(&e->conf, zone)) {
+		rc = confirm_identity(e, q, nq, anchored_ok, user,
+				      pick->ed25519_spk);
+		if (rc < 0) {
+			return rc;
+		}
 	}
 	memset(&c, 0, sizeof(c));
 	snprintf(c.alias, sizeof(c.alias), "%.64s",
@@ -1739,6 +1880,131 @@ out:
 	dmp_free(l.v);
 }
 
+/*
+ * Send @p value as an un-TSIG'd claim UPDATE (PROTOCOL.md 7.3) to the
+ * server of @p zone: the one network.zone_servers names, else port 53 of
+ * the zone apex's own address (A/AAAA through the system resolver).
+ */
+static int claim_send(struct dmp_engine *e, const char *zone, const char *owner,
+		      uint32_t ttl, const char *value)
+{
+	struct dmp_update_opts o;
+	struct dmp_update_conn *c = NULL;
+	struct dmp_update_rr op = {DMP_UPDATE_ADD, owner, ttl, value,
+				   strlen(value)};
+	const char *server = zone_server(&e->conf, zone);
+	int rc;
+
+	dmp_update_opts_default(&o);
+	o.timeout_ms = (unsigned)e->conf.timeout_ms;
+	o.attempts = 2;
+	rc = dmp_update_conn_new(&c, server ? server : zone, zone, NULL, &o);
+	if (rc < 0) {
+		return rc == DMP_EINVAL ? DMP_EUNREACHABLE : rc;
+	}
+	rc = dmp_update_send(c, &op, 1, (uint64_t)now_of(e), NULL);
+	dmp_update_conn_free(c);
+	return rc;
+}
+
+/*
+ * PROTOCOL.md 6.3 step 6, best effort and never failing the send: a claim
+ * pointing at the manifest in our zone goes to the recipient's own zone
+ * (when it is not ours: there the recipient reads our manifest anyway)
+ * and to every configured first-contact provider, so a recipient who has
+ * not pinned us yet still finds the message (6.4 phase 1).
+ */
+static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
+			uint32_t slot)
+{
+	struct dmp_store_contact ct;
+	struct dmp_claim c;
+	char value[256], owner[DMP_NAME_MAX] = "", d[512];
+	const char *zones[DMP_CFG_LIST_MAX + 1];
+	uint8_t rid[DMP_USER_ID_BYTES], sk[DMP_ED25519_SK_BYTES];
+	size_t nz = 0, dl = strlen(e->conf.domain);
+	int64_t now = now_of(e);
+	int rc;
+
+	if (dmp_store_contact_get(e->st, m->recipient, &ct) < 0) {
+		return;
+	}
+	if (e->conf.claim_recipient_zone &&
+	    !dmp_name_equal(ct.domain, strlen(ct.domain), e->conf.domain, dl)) {
+		zones[nz++] = ct.domain;
+	}
+	for (unsigned i = 0; i < e->conf.claim_providers.n; i++) {
+		const char *z = e->conf.claim_providers.v[i];
+		int dup = 0;
+
+		for (size_t j = 0; j < nz; j++) {
+			dup |= dmp_name_equal(z, strlen(z), zones[j],
+					      strlen(zones[j]));
+		}
+		if (!dup) {
+			zones[nz++] = z;
+		}
+	}
+	if (nz == 0) {
+		return;
+	}
+	if (dl > DMP_CLAIM_DOMAIN_MAX) {
+		snprintf(d, sizeof(d),
+			 "no claim sent: our zone is longer than the %d bytes "
+			 "a claim can carry (2.5)",
+			 DMP_CLAIM_DOMAIN_MAX);
+		emit(e, DMP_EV_CLAIM, m->recipient, m->msg_id, DMP_EINVAL, d);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	memcpy(c.msg_id, m->msg_id, sizeof(c.msg_id));
+	memcpy(c.sender_spk, dmp_keys_ed25519_pk(e->keys), 32);
+	memcpy(c.sender_mailbox_domain, e->conf.domain, dl + 1);
+	c.domain_len = dl;
+	c.slot = (uint8_t)slot;
+	c.ts = (uint64_t)now;
+	/* Nodes take claims living at most a day (7.3). */
+	c.exp = m->expires < (uint64_t)now + 86400 ? m->expires
+						   : (uint64_t)now + 86400;
+	if (c.exp <= c.ts) {
+		return;
+	}
+	rc = signing_key(e, sk);
+	if (rc == 0) {
+		rc = dmp_claim_sign_encode(value, sizeof(value), &c, sk);
+	}
+	dmp_wipe(sk, sizeof(sk));
+	if (rc < 0) {
+		DMP_LOG_W("claim: %s", dmp_strerror(rc));
+		return;
+	}
+	dmp_sha256(rid, ct.x25519_pk, 32);
+	for (size_t i = 0; i < nz; i++) {
+		rc = dmp_name_claim(owner, sizeof(owner), slot, rid, zones[i]);
+		if (rc >= 0) {
+			rc = claim_send(e, zones[i], owner,
+					(uint32_t)(c.exp - c.ts), value);
+		}
+		snprintf(d, sizeof(d), "claim at %s: %s", owner,
+			 rc < 0 ? dmp_strerror(rc) : "accepted");
+		if (rc < 0) {
+			DMP_LOG_I("%s", d);
+		}
+		emit(e, DMP_EV_CLAIM, m->recipient, m->msg_id, rc < 0 ? rc : 0,
+		     d);
+	}
+}
+
+/* The slot of a manifest owner name "slot-N.mb-…", else -1. */
+static int manifest_slot(const char *name)
+{
+	if (strncmp(name, "slot-", 5) == 0 && isdigit((unsigned char)name[5]) &&
+	    name[6] == '.') {
+		return name[5] - '0';
+	}
+	return -1;
+}
+
 int dmp_engine_publish(struct dmp_engine *e)
 {
 	struct pending p = {0};
@@ -1756,7 +2022,7 @@ int dmp_engine_publish(struct dmp_engine *e)
 		struct dmp_outbox_msg *m = &p.v[i];
 		struct recs r = {0};
 		unsigned mask;
-		int err = 0;
+		int err = 0, slot = -1;
 
 		if (m->state == DMP_OUTBOX_FAILED) {
 			continue;
@@ -1806,6 +2072,9 @@ int dmp_engine_publish(struct dmp_engine *e)
 		/* Chunks first, manifest last: the store keeps publish order.
 		 */
 		for (size_t j = 0; j < r.n; j++) {
+			if (manifest_slot(r.v[j].name) >= 0) {
+				slot = manifest_slot(r.v[j].name);
+			}
 			if (r.v[j].published) {
 				continue;
 			}
@@ -1840,6 +2109,9 @@ int dmp_engine_publish(struct dmp_engine *e)
 		}
 		(void)dmp_store_outbox_set_state(e->st, m->id,
 						 DMP_OUTBOX_PUBLISHED, 0, NULL);
+		if (slot >= 0) {
+			send_claims(e, m, (uint32_t)slot);
+		}
 		save_sent(e, m);
 		emit(e, DMP_EV_PUBLISHED, m->recipient, m->msg_id, 0,
 		     "published");
@@ -2010,10 +2282,13 @@ static void prekey_delete(struct dmp_engine *e, uint32_t id)
 	writer_close(&w);
 }
 
-/* One manifest value found at @p name in @p zone. Returns 1 if a message
- * was delivered. */
+/* One manifest value found at @p name in @p zone. With @p want (phase 1
+ * of 6.4), only a manifest with the msg_id and signer of one of the
+ * @p n_want claims is taken; others are left alone. Returns 1 if a
+ * message was delivered. */
 static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
-		       const char *value, size_t vlen)
+		       const char *value, size_t vlen,
+		       const struct dmp_claim *const *want, size_t n_want)
 {
 	struct dmp_manifest m;
 	struct dmp_store_contact c;
@@ -2043,6 +2318,20 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 		(void)dmp_store_seen_value_put(e->st, name, vh,
 					       (uint64_t)now + REJECT_KEEP);
 		return 0;
+	}
+	if (want) {
+		size_t i = 0;
+
+		/* 6.4 phase 1 step 3: the claim's signer sent it. */
+		while (i < n_want &&
+		       (memcmp(want[i]->msg_id, m.msg_id, 16) != 0 ||
+			memcmp(want[i]->sender_spk, m.sender_spk, 32) != 0)) {
+			i++;
+		}
+		if (i == n_want) {
+			dmp_manifest_clear(&m);
+			return 0;
+		}
 	}
 	have_c = dmp_store_contact_by_key(e->st, m.sender_spk, &c) == 0;
 	if (have_c) {
@@ -2217,6 +2506,165 @@ static int add_zone(const struct dmp_store_contact *c, void *ud)
 	return 0;
 }
 
+/* Bounds on what strangers' claims can make one poll do. */
+#define CLAIMS_PER_POLL 64
+#define CLAIM_DOMAINS_PER_POLL 8
+
+struct pending_claim {
+	struct dmp_claim c;
+	const char *name; /* where the claim was found */
+	uint8_t vh[32];	  /* hash of its value, for the seen cache */
+};
+
+/*
+ * PROTOCOL.md 6.4 phase 1. @p res holds the answers for the claim names
+ * @p names. Each verified claim names a message we have not received yet;
+ * its manifest is looked for in all ten of our slots under the claim's
+ * sender_mailbox_domain (the claim's slot is only a hint), and taken
+ * through the same checks as phase 2 there: the pin gate sends a sender
+ * not pinned for that zone to intro, never to the inbox. A claim is
+ * remembered as done once its message is in (or its sender blocked);
+ * until then it is tried again each poll, as the manifest may still be
+ * on its way.
+ * @return messages delivered
+ */
+static int claims_phase(struct dmp_engine *e, char (*names)[DMP_NAME_MAX],
+			struct dmp_resolver_result *res, size_t n, int64_t now)
+{
+	struct pending_claim *pc = NULL;
+	const char *doms[CLAIM_DOMAINS_PER_POLL];
+	char(*sn)[DMP_NAME_MAX] = NULL;
+	const char **sq = NULL;
+	struct dmp_resolver_result *sr = NULL;
+	size_t npc = 0, nd = 0;
+	int delivered = 0;
+
+	pc = dmp_calloc(CLAIMS_PER_POLL, sizeof(*pc));
+	if (!pc) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; res[i].err == 0 && j < res[i].answer.n &&
+				   npc < CLAIMS_PER_POLL;
+		     j++) {
+			struct pending_claim *p = &pc[npc];
+			struct dmp_store_contact c;
+			const char *v = res[i].answer.values[j];
+			size_t vl = res[i].answer.lens[j], d;
+			int rc;
+
+			dmp_sha256(p->vh, v, vl);
+			if (dmp_store_seen_value(e->st, names[i], p->vh) == 1) {
+				continue;
+			}
+			rc =
+			    dmp_claim_parse_verify(&p->c, v, vl, (uint64_t)now);
+			if (rc < 0) {
+				char where[DMP_NAME_MAX + 32];
+
+				snprintf(where, sizeof(where), "claim at %s",
+					 names[i]);
+				reject(e, NULL, NULL, rc, where);
+				(void)dmp_store_seen_value_put(
+				    e->st, names[i], p->vh,
+				    (uint64_t)now + REJECT_KEEP);
+				continue;
+			}
+			/* Step 1: received already, or a blocked sender. */
+			if (dmp_store_replay_seen(e->st, p->c.sender_spk,
+						  p->c.msg_id) == 1 ||
+			    (dmp_store_contact_by_key(e->st, p->c.sender_spk,
+						      &c) == 0 &&
+			     c.blocked)) {
+				(void)dmp_store_seen_value_put(e->st, names[i],
+							       p->vh, p->c.exp);
+				continue;
+			}
+			for (d = 0; d < nd; d++) {
+				if (dmp_name_equal(doms[d], strlen(doms[d]),
+						   p->c.sender_mailbox_domain,
+						   p->c.domain_len)) {
+					break;
+				}
+			}
+			if (d == nd) {
+				if (nd == CLAIM_DOMAINS_PER_POLL) {
+					continue; /* next poll */
+				}
+				doms[nd++] = p->c.sender_mailbox_domain;
+			}
+			p->name = names[i];
+			npc++;
+		}
+	}
+	if (npc == 0) {
+		goto out;
+	}
+	sn = dmp_calloc(nd * DMP_SLOT_COUNT, sizeof(*sn));
+	sq = dmp_calloc(nd * DMP_SLOT_COUNT, sizeof(*sq));
+	sr = dmp_calloc(nd * DMP_SLOT_COUNT, sizeof(*sr));
+	if (!sn || !sq || !sr) {
+		goto out;
+	}
+	/* Step 2: all ten slots of every named domain, in one batch. */
+	for (size_t d = 0; d < nd; d++) {
+		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
+			size_t k = d * DMP_SLOT_COUNT + s;
+
+			if (dmp_name_slot(sn[k], sizeof(sn[k]), s,
+					  dmp_keys_user_id(e->keys),
+					  doms[d]) < 0) {
+				goto out;
+			}
+			sq[k] = sn[k];
+		}
+	}
+	if (read_batch(e, sq, nd * DMP_SLOT_COUNT, sr,
+		       dmp_keys_user_id(e->keys)) < 0) {
+		goto out;
+	}
+	for (size_t d = 0; d < nd; d++) {
+		const struct dmp_claim *want[CLAIMS_PER_POLL];
+		size_t nw = 0;
+
+		for (size_t i = 0; i < npc; i++) {
+			if (dmp_name_equal(doms[d], strlen(doms[d]),
+					   pc[i].c.sender_mailbox_domain,
+					   pc[i].c.domain_len)) {
+				want[nw++] = &pc[i].c;
+			}
+		}
+		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
+			struct dmp_resolver_result *r =
+			    &sr[d * DMP_SLOT_COUNT + s];
+
+			for (size_t j = 0; r->err == 0 && j < r->answer.n;
+			     j++) {
+				delivered += receive_one(
+				    e, doms[d], sn[d * DMP_SLOT_COUNT + s],
+				    r->answer.values[j], r->answer.lens[j],
+				    want, nw);
+			}
+		}
+	}
+	for (size_t i = 0; i < npc; i++) {
+		if (dmp_store_replay_seen(e->st, pc[i].c.sender_spk,
+					  pc[i].c.msg_id) == 1) {
+			(void)dmp_store_seen_value_put(e->st, pc[i].name,
+						       pc[i].vh, pc[i].c.exp);
+		}
+	}
+out:
+	for (size_t i = 0; sr && i < nd * DMP_SLOT_COUNT; i++) {
+		dmp_resolver_result_clear(&sr[i]);
+	}
+	dmp_free(sn);
+	dmp_free(sq);
+	dmp_free(sr);
+	dmp_free(pc);
+	return delivered;
+}
+
 /* Keep what others need to reach us fresh: re-publish the identity twice
  * per TTL and top the prekey pool up once half of it is used or stale.
  * Only after the user published once (`dmp identity publish`). */
@@ -2248,7 +2696,7 @@ int dmp_engine_poll(struct dmp_engine *e)
 	const char **q = NULL;
 	struct dmp_resolver_result *res = NULL;
 	struct dmp_resolver *r = dmp_engine_resolver(e);
-	size_t n = 0, ns, answered = 0, failed = 0;
+	size_t n = 0, ns, nc0, answered = 0, failed = 0;
 	int64_t now = now_of(e);
 	int rc, delivered = 0;
 
@@ -2265,9 +2713,15 @@ int dmp_engine_poll(struct dmp_engine *e)
 		goto out;
 	}
 	ns = z->n * DMP_SLOT_COUNT;
-	names = dmp_calloc(ns + z->n_c, sizeof(*names));
-	q = dmp_calloc(ns + z->n_c, sizeof(*q));
-	res = dmp_calloc(ns + z->n_c, sizeof(*res));
+	/* Claims (6.4 phase 1): our own zone and each provider zone. */
+	nc0 = ns + z->n_c;
+	names =
+	    dmp_calloc(nc0 + (1 + e->conf.claim_providers.n) * DMP_SLOT_COUNT,
+		       sizeof(*names));
+	q = dmp_calloc(nc0 + (1 + e->conf.claim_providers.n) * DMP_SLOT_COUNT,
+		       sizeof(*q));
+	res = dmp_calloc(nc0 + (1 + e->conf.claim_providers.n) * DMP_SLOT_COUNT,
+			 sizeof(*res));
 	if (!names || !q || !res) {
 		rc = DMP_ENOMEM;
 		goto out;
@@ -2293,6 +2747,28 @@ int dmp_engine_poll(struct dmp_engine *e)
 		q[n] = names[n];
 		n++;
 	}
+	for (unsigned i = 0; i <= e->conf.claim_providers.n; i++) {
+		const char *cz =
+		    i == 0 ? e->conf.domain : e->conf.claim_providers.v[i - 1];
+		int dup = 0;
+
+		for (unsigned j = 0; j < i; j++) {
+			const char *o = j == 0
+					    ? e->conf.domain
+					    : e->conf.claim_providers.v[j - 1];
+
+			dup |= dmp_name_equal(cz, strlen(cz), o, strlen(o));
+		}
+		for (uint32_t s = 0; !dup && s < DMP_SLOT_COUNT; s++) {
+			rc = dmp_name_claim(names[n], sizeof(names[n]), s,
+					    dmp_keys_user_id(e->keys), cz);
+			if (rc < 0) {
+				goto out;
+			}
+			q[n] = names[n];
+			n++;
+		}
+	}
 	rc = read_batch(e, q, n, res, dmp_keys_user_id(e->keys));
 	if (rc < 0) {
 		goto out;
@@ -2309,14 +2785,15 @@ int dmp_engine_poll(struct dmp_engine *e)
 
 		for (size_t j = 0; res[i].err == 0 && j < res[i].answer.n;
 		     j++) {
-			delivered += receive_one(e, zone, names[i],
-						 res[i].answer.values[j],
-						 res[i].answer.lens[j]);
+			delivered += receive_one(
+			    e, zone, names[i], res[i].answer.values[j],
+			    res[i].answer.lens[j], NULL, 0);
 		}
 	}
 	for (size_t i = 0; i < z->n_c; i++) {
 		(void)cache_prekeys(e, z->pk_c[i].ed25519_pk, &res[ns + i]);
 	}
+	delivered += claims_phase(e, names + nc0, res + nc0, n - nc0, now);
 	(void)dmp_store_prekey_reap(e->st, now);
 	(void)dmp_store_replay_reap(e->st, now);
 	(void)dmp_store_cache_reap(e->st, now);
