@@ -52,16 +52,20 @@ def two_zones(tmp_path, node_factory, b_config=CLAIMS_ON):
     return na, nb, alice, bob
 
 
+def alice_pins_bob(alice, bob, nb):
+    alice.set_config("network.zone_servers",
+                     '["zone-b.test=%s"]' % addr(nb))
+    wait_keys()
+    alice.publish()
+    bob.publish()
+    alice.add_contact(bob)
+
+
 def test_claim_to_recipient_zone_reaches_intro_once(tmp_path, node_factory):
     na, nb, alice, bob = two_zones(tmp_path, node_factory)
     try:
         # alice knows where zone-b's server is; claims go there unsigned.
-        alice.set_config("network.zone_servers",
-                         '["zone-b.test=%s"]' % addr(nb))
-        wait_keys()
-        alice.publish()
-        bob.publish()
-        alice.add_contact(bob)
+        alice_pins_bob(alice, bob, nb)
         r = alice.run("-v", "send", "bob", "-", input=b"hello stranger")
         assert r.returncode == 0, r.stderr_text
         stored = claims_at(nb, "zone-b.test", bob)
@@ -93,12 +97,7 @@ def test_claim_refused_is_not_a_send_failure(tmp_path, node_factory):
     reported, and bob (unpinned) gets nothing."""
     na, nb, alice, bob = two_zones(tmp_path, node_factory, b_config=None)
     try:
-        alice.set_config("network.zone_servers",
-                         '["zone-b.test=%s"]' % addr(nb))
-        wait_keys()
-        alice.publish()
-        bob.publish()
-        alice.add_contact(bob)
+        alice_pins_bob(alice, bob, nb)
         r = alice.run("-v", "send", "bob", "-", input=b"unannounced")
         assert r.returncode == 0, r.stderr_text
         assert "refused" in r.stderr_text, r.stderr_text
