@@ -320,3 +320,25 @@ def test_send_outside_scope_says_so(tmp_path, started):
     r = alice.send("bob", b"nope")
     assert r.returncode == 7, (r.returncode, r.stderr_text)
     assert "scope" in r.stderr_text and "queued" in r.stderr_text
+
+
+def test_send_to_an_address_pins_it_first(tmp_path, started):
+    """`dmp send user@zone` for someone not yet a contact fetches, verifies
+    and pins the identity, then sends; an address with no identity is a
+    clear "not found" and queues nothing."""
+    alice = User(tmp_path, "alice", started)
+    bob = User(tmp_path, "bob", started)
+    wait_keys()
+    alice.publish()
+    bob.publish()
+    bob.add_contact(alice)
+    r = alice.send(bob.address, b"first words")
+    assert r.returncode == 0, r.stderr_text
+    assert "pinned %s" % bob.address in r.stderr_text
+    assert "bob" in alice.run("contacts", "list", check=True).stdout_text
+    bob.recv()
+    assert [b for _, b in bob.maildir("inbox")] == [b"first words"]
+    r = alice.send("nobody@%s" % ZONE, b"into the void")
+    assert r.returncode == 11, (r.returncode, r.stderr_text)
+    assert "no identity record found for nobody@" in r.stderr_text
+    assert len(alice.maildir("sent")) == 1

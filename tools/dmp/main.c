@@ -712,6 +712,39 @@ static int cmd_send(struct cli *c, int argc, char **argv)
 		return rc;
 	}
 	rc = dmp_engine_submit(e, contact, body, len, lifetime, &qid);
+	if (rc == DMP_ENOENT && strchr(contact, '@')) {
+		/* An address, not a contact yet: fetch, verify and pin it as
+		 * `contacts add` would (refusing an ambiguous name), then
+		 * send. The user named the recipient; nothing is pinned on
+		 * receipt. */
+		int ar = dmp_engine_contact_add(e, contact, NULL, NULL);
+		struct dmp_store_contact ct;
+
+		if (ar < 0) {
+			free(body);
+			dmp_engine_close(e);
+			if (ar == DMP_ENOENT) {
+				fprintf(stderr,
+					"dmp: no identity record found for "
+					"%s (has it been published?)\n",
+					contact);
+				return EX_NOTFOUND;
+			}
+			return fail(contact, ar);
+		}
+		if (dmp_store_contact_get(dmp_engine_store(e), contact, &ct) ==
+		    0) {
+			char f[17];
+
+			dmp_hex_encode(f, ct.ed25519_pk, 8);
+			fprintf(
+			    stderr,
+			    "dmp: pinned %s as %s (fingerprint %s); compare "
+			    "it with your contact's\n",
+			    ct.address, ct.alias, f);
+		}
+		rc = dmp_engine_submit(e, contact, body, len, lifetime, &qid);
+	}
 	free(body);
 	if (rc == DMP_ENOENT) {
 		fprintf(stderr,
