@@ -143,14 +143,20 @@ else
 fi
 
 # 4. The mailbox as a filesystem.
-if [ -x "$fs_bin" ]; then
+if [ -x "$fs_bin" ] && ! { [ -r /dev/fuse ] && [ -w /dev/fuse ]; }; then
+	echo "note: /dev/fuse is not readable and writable for $(id -un);" \
+		"ask an administrator for access (e.g. chmod 0666 /dev/fuse)" \
+		"to mount; the node and the dmp CLI work without it" >&2
+	fs_bin=""
+fi
+if [ -n "$fs_bin" ] && [ -x "$fs_bin" ]; then
 	mkdir -p "$mnt"
 	if ! mountpoint -q "$mnt"; then
 		"$fs_bin" -o "home=$dir/home-$me,poll=2" "$mnt"
 	fi
 	echo "mounted your mailbox at $mnt"
 else
-	echo "note: dmpfs is not built yet in this version; nothing mounted"
+	echo "note: nothing mounted (no usable dmpfs or /dev/fuse)"
 fi
 
 cat <<EOF
@@ -158,7 +164,7 @@ cat <<EOF
 Try:
   dig -p $port @127.0.0.1 $zone SOA            # the node answers
 EOF
-if [ -x "$fs_bin" ]; then
+if [ -n "$fs_bin" ] && [ -x "$fs_bin" ]; then
 	cat <<EOF
   ls $mnt
   echo "hello" > $mnt/outbox/demo              # send to the demo contact
