@@ -1367,8 +1367,7 @@ static void read_peer(sqlite3_stmt *q, struct dmp_store_peer *p)
 	copy_text(p->endpoint, sizeof(p->endpoint), q, 1);
 	copy_text(p->version, sizeof(p->version), q, 2);
 	p->capabilities = (uint16_t)sqlite3_column_int(q, 3);
-	copy_text(p->claim_provider_zone, sizeof(p->claim_provider_zone), q,
-		  4);
+	copy_text(p->claim_provider_zone, sizeof(p->claim_provider_zone), q, 4);
 	p->hb_ts = (uint64_t)sqlite3_column_int64(q, 5);
 	p->hb_exp = (uint64_t)sqlite3_column_int64(q, 6);
 	p->first_seen = sqlite3_column_int64(q, 7);
