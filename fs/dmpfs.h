@@ -8,7 +8,8 @@
  *       it for longer than a store transaction.
  *   ne  the few FUSE operations that must reach the network before they
  *       return (pinning a contact on close), under `ne_lock`.
- *   pe  owned by the engine thread: publish, poll, identity upkeep.
+ *   pe  owned by the engine thread: publish, poll, identity upkeep,
+ *       peer discovery (peers/ only reads what it stored).
  */
 #ifndef DMPFS_H
 #define DMPFS_H
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "dmp/engine.h"
+#include "dmp/peers.h"
 #include "dmp/resolver.h"
 
 #define DMPFS_VERSION "0.1.0"
@@ -76,6 +78,7 @@ struct dmpfs {
 	int64_t next_poll;
 	struct dmp_resolver_stat res[DMPFS_MAX_RESOLVERS];
 	size_t n_res;
+	struct dmp_peers_conf peers; /* discovery settings (read-only) */
 	struct fuse *fuse; /* for cache invalidation after deliveries */
 	int64_t started;
 };

@@ -8,7 +8,8 @@
  *   contacts/<alias>  rendered; write + close = dmp_engine_contact_add()
  *   identity/, resolvers, .status   rendered, read-only
  *   .events           the engine's events.log, read-only
- *   peers/            empty until the engine discovers nodes
+ *   peers/<node>      rendered from the store's discovered nodes
+ *                     (peers.h; refreshed by the engine thread), read-only
  *
  * Callbacks return 0 or a negative errno; dmp codes become errnos here
  * only (dmp_err_to_errno plus a few sharper choices, see to_errno()).
@@ -30,7 +31,9 @@
 
 #include "dmp/b64.h"
 #include "dmp/err.h"
+#include "dmp/heartbeat.h"
 #include "dmp/log.h"
+#include "dmp/peers.h"
 #include "dmp/store.h"
 
 #define CONTACT_WRITE_MAX 4096
@@ -301,6 +304,45 @@ static void hex(char *out, const uint8_t *b, size_t n)
 	dmp_hex_encode(out, b, n);
 }
 
+static void iso8601(char *out, size_t cap, int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm) ||
+	    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		snprintf(out, cap, "-");
+	}
+}
+
+/* The stored peer whose file name is @p name. @return 0 or -ENOENT */
+static int peer_find(struct dmpfs *fs, const char *name,
+		     struct dmp_store_peer *out)
+{
+	struct dmp_store_peer *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&fs->fe_lock);
+	rc = dmp_peers_list(dmp_engine_store(fs->fe), &v, &n);
+	pthread_mutex_unlock(&fs->fe_lock);
+	if (rc < 0) {
+		return -to_errno(rc);
+	}
+	rc = -ENOENT;
+	for (size_t i = 0; i < n && rc != 0; i++) {
+		char fn[256];
+
+		if (dmp_peer_file_name(&v[i], fn, sizeof(fn)) > 0 &&
+		    strcmp(fn, name) == 0) {
+			*out = v[i];
+			rc = 0;
+		}
+	}
+	dmp_free(v);
+	return rc;
+}
+
 /* Render the contents of a generated file; *mtime gets its time. */
 static int render(struct dmpfs *fs, const struct where *w, char **buf,
 		  size_t *len, int64_t *mtime)
@@ -412,6 +454,37 @@ static int render(struct dmpfs *fs, const struct where *w, char **buf,
 		} else {
 			rc = -ENOENT;
 		}
+		break;
+	}
+	case K_PFILE: {
+		struct dmp_store_peer p;
+		char key[65], fp[17], seen[32], first[32], ts[32], exp[32];
+		int64_t now = (int64_t)time(NULL);
+
+		if ((rc = peer_find(fs, w->name, &p)) < 0) {
+			break;
+		}
+		hex(key, p.operator_spk, 32);
+		hex(fp, p.operator_spk, 8);
+		iso8601(seen, sizeof(seen), p.last_seen);
+		iso8601(first, sizeof(first), p.first_seen);
+		iso8601(ts, sizeof(ts), (int64_t)p.hb_ts);
+		iso8601(exp, sizeof(exp), (int64_t)p.hb_exp);
+		fprintf(o.f,
+			"endpoint=%s\noperator_key=%s\nfingerprint=%s\n"
+			"version=%s\ncapabilities=0x%04x\nclaim_provider=%s\n"
+			"claim_provider_zone=%s\nlast_seen=%s\n"
+			"first_seen=%s\nheartbeat_ts=%s\nexpires=%s\n"
+			"health=%s\nsource=%s\nfailures=%d\nlast_error=%s\n",
+			p.endpoint, key, fp, p.version, p.capabilities,
+			(p.capabilities & DMP_HEARTBEAT_CAP_CLAIM_PROVIDER)
+			    ? "yes"
+			    : "no",
+			p.claim_provider_zone, seen, first, ts, exp,
+			dmp_peer_health_name(
+			    dmp_peer_health(&p, now, fs->peers.stale_after)),
+			p.source, p.failures, p.last_error);
+		*mtime = p.last_seen;
 		break;
 	}
 	case K_RESOLVERS:
@@ -772,6 +845,7 @@ static int dmpfs_getattr(const char *path, struct stat *st,
 	}
 	case K_IFILE:
 	case K_QFILE:
+	case K_PFILE:
 	case K_RESOLVERS:
 	case K_STATUS: {
 		char *buf;
@@ -814,6 +888,17 @@ static int fill_queue(const struct dmp_outbox_msg *m, void *ud)
 	char name[32];
 
 	snprintf(name, sizeof(name), "%lld", (long long)m->id);
+	return f->filler(f->buf, name, NULL, 0, 0) ? 1 : 0;
+}
+
+static int fill_peer(const struct dmp_store_peer *p, void *ud)
+{
+	struct fill *f = ud;
+	char name[256];
+
+	if (dmp_peer_file_name(p, name, sizeof(name)) < 0) {
+		return 0;
+	}
 	return f->filler(f->buf, name, NULL, 0, 0) ? 1 : 0;
 }
 
@@ -909,6 +994,12 @@ static int dmpfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		pthread_mutex_lock(&fs->fe_lock);
 		rc = dmp_store_contact_each(dmp_engine_store(fs->fe),
 					    fill_contact, &f);
+		pthread_mutex_unlock(&fs->fe_lock);
+		break;
+	case K_PEERS:
+		pthread_mutex_lock(&fs->fe_lock);
+		rc = dmp_store_peer_each(dmp_engine_store(fs->fe), fill_peer,
+					 &f);
 		pthread_mutex_unlock(&fs->fe_lock);
 		break;
 	default: break;
@@ -1046,6 +1137,7 @@ static int open_any(const char *path, struct fuse_file_info *fi, int creating,
 		return 0;
 	case K_QFILE:
 	case K_IFILE:
+	case K_PFILE:
 	case K_RESOLVERS:
 	case K_STATUS:
 		if (creating) {
@@ -1094,7 +1186,6 @@ static int open_any(const char *path, struct fuse_file_info *fi, int creating,
 	case K_NONE:
 		/* The top directory is read-only; deeper names do not exist. */
 		return creating && !strchr(path + 1, '/') ? -EACCES : -ENOENT;
-	case K_PFILE: return creating ? -EACCES : -ENOENT;
 	default: return creating ? -EACCES : -EISDIR;
 	}
 }

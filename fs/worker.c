@@ -1,10 +1,12 @@
 /*
  * fs/worker.c - dmpfs's engine thread: publishes the queue, polls on the
  * interval (with jitter), keeps the identity and prekeys published, pins
- * contacts accepted from intro/, and tells the kernel when mail arrived.
+ * contacts accepted from intro/, refreshes discovered nodes (peers/) on
+ * discovery.interval, and tells the kernel when mail arrived.
  * All protocol work is the engine's; this file only schedules it.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,9 @@ int dmpfs_open_engines(struct dmpfs *fs)
 		dmp_wipe(fs->passphrase, strlen(fs->passphrase));
 		free(fs->passphrase);
 		fs->passphrase = NULL;
+	}
+	if (rc == 0) {
+		rc = dmp_peers_conf_load(fs->pe, &fs->peers);
 	}
 	if (rc < 0) {
 		dmpfs_close_engines(fs);
@@ -92,8 +97,9 @@ static int64_t jittered_ms(int interval)
 static void invalidate(struct dmpfs *fs)
 {
 	static const char *const paths[] = {
-	    "/inbox",	 "/inbox/new", "/intro",   "/intro/new", "/sent",
-	    "/sent/new", "/queue",     "/.status", "/.events",	 "/contacts",
+	    "/inbox",	"/inbox/new", "/intro", "/intro/new",
+	    "/sent",	"/sent/new",  "/queue", "/.status",
+	    "/.events", "/contacts",  "/peers",
 	};
 	int stop;
 
@@ -141,10 +147,29 @@ static void upkeep(struct dmpfs *fs, int64_t *next)
 	*next = now_s() + (rc < 0 ? UPKEEP_RETRY : UPKEEP_EVERY);
 }
 
+/* Node discovery (peers.h) on its own interval; peers/ reads the store. */
+static void discover(struct dmpfs *fs, int64_t *next)
+{
+	int rc;
+
+	if (fs->peers.n_seeds == 0) {
+		*next = INT64_MAX;
+		return;
+	}
+	rc = dmp_peers_refresh(fs->pe, &fs->peers, now_s());
+	if (rc < 0) {
+		DMP_LOG_W("peer discovery: %s", dmp_strerror(rc));
+	} else {
+		DMP_LOG_D("peer discovery: %d verified heartbeats", rc);
+	}
+	*next = now_s() + fs->peers.interval;
+}
+
 static void *worker_main(void *arg)
 {
 	struct dmpfs *fs = arg;
 	int64_t next_upkeep = 0, next_poll = 0; /* next_poll in ms */
+	int64_t next_discover = 0;
 	int interval = fs->poll_interval;
 
 	pthread_mutex_lock(&fs->st_lock);
@@ -162,6 +187,9 @@ static void *worker_main(void *arg)
 		do_accepts(fs, acc);
 		if (now >= next_upkeep) {
 			upkeep(fs, &next_upkeep);
+		}
+		if (now >= next_discover) {
+			discover(fs, &next_discover);
 		}
 		rc = dmp_engine_publish(fs->pe);
 		changed |= rc > 0;

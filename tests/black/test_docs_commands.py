@@ -12,7 +12,7 @@ docs/performance.md and docs/troubleshooting.md are split into simple commands. 
   are run with it, and their documented flags checked the same way);
 - other programs must be in the explicit table below: either on PATH, or
   listed as absent on purpose (systemd tools in a container, sudo when
-  running as root, mutt which the guide tells you to install);
+  running as root);
 - documented `dig` queries against 127.0.0.1 are run for real against a
   dmp-node this test starts.
 
@@ -45,7 +45,7 @@ EXTERNAL = {
     "sudo": False,        # absent when the tests run as root in a container
     "systemctl": False,   # systemd is not PID 1 in CI containers
     "journalctl": False,
-    "mutt": False,        # optional: the guide says `apt-get install mutt`
+    "mutt": True,         # contrib/deps.sh installs it (test_fs_mutt.py)
 }
 # Shell builtins and keywords: nothing to check.
 BUILTINS = {"cd", "export", "echo", "kill", "sleep", "for", "do", "done",

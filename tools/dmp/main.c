@@ -29,6 +29,7 @@
 #include "dmp/engine.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
+#include "dmp/peers.h"
 #include "dmp/resolver.h"
 #include "dmp/store.h"
 
@@ -990,6 +991,81 @@ static int cmd_resolvers(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+static void usage_peers(FILE *f)
+{
+	fprintf(f,
+		"usage: dmp peers [refresh]\n"
+		"  (none)   list the storage nodes discovered from verified "
+		"heartbeats\n"
+		"           (PROTOCOL.md 8), newest first: health, endpoint, "
+		"key fingerprint,\n"
+		"           age of the last heartbeat, version\n"
+		"  refresh  first read _dnsmesh-heartbeat and _dnsmesh-seen "
+		"of the seed zones\n"
+		"           (the identity's domain and discovery.seeds)\n");
+}
+
+static int cmd_peers(struct cli *c, int argc, char **argv)
+{
+	struct dmp_engine *e = NULL;
+	struct dmp_peers_conf pc;
+	struct dmp_store_peer *v = NULL;
+	char zones[DMP_PEERS_PROVIDERS][DMP_PEERS_ZONE_MAX + 1];
+	size_t n = 0;
+	int64_t now = cli_clock(c);
+	int rc, refresh = 0;
+
+	if (argc > 1 && strcmp(argv[1], "refresh") == 0 && argc == 2) {
+		refresh = 1;
+	} else if (argc > 1) {
+		usage_peers(strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+		return strcmp(argv[1], "--help") == 0 ? 0 : EX_USAGE;
+	}
+	if ((rc = open_engine(c, &e)) != 0) {
+		return rc;
+	}
+	rc = dmp_peers_conf_load(e, &pc);
+	if (rc == 0 && refresh) {
+		rc = dmp_peers_refresh(e, &pc, now);
+		if (rc >= 0) {
+			fprintf(stderr,
+				"dmp: %d verified heartbeat%s from %zu "
+				"seed zone%s\n",
+				rc, rc == 1 ? "" : "s", pc.n_seeds,
+				pc.n_seeds == 1 ? "" : "s");
+		}
+	}
+	if (rc >= 0) {
+		rc = dmp_peers_list(dmp_engine_store(e), &v, &n);
+	}
+	if (rc < 0) {
+		dmp_engine_close(e);
+		return fail("peers", rc);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char fp[17];
+
+		dmp_hex_encode(fp, v[i].operator_spk, 8);
+		printf("%-11s %-40s %s %6llds %s%s\n",
+		       dmp_peer_health_name(
+			   dmp_peer_health(&v[i], now, pc.stale_after)),
+		       v[i].endpoint, fp,
+		       (long long)(now - (int64_t)v[i].hb_ts), v[i].version,
+		       (v[i].capabilities & 1u) ? " claim-provider" : "");
+	}
+	if (n == 0) {
+		fprintf(stderr, "dmp: no peers known%s\n",
+			refresh ? "" : " (try `dmp peers refresh`)");
+	}
+	rc = dmp_peers_providers(dmp_engine_store(e), now, zones);
+	for (int i = 0; i < rc; i++) {
+		printf("provider %s\n", zones[i]);
+	}
+	dmp_free(v);
+	dmp_engine_close(e);
+	return 0;
+}
+
 static void usage_tsig(FILE *f)
 {
 	fprintf(f, "usage: dmp tsig register --node-http URL\n"
@@ -1086,6 +1162,7 @@ static void usage(FILE *f)
 		"  recv [--watch]\n"
 		"  status\n"
 		"  resolvers [discover [--save] [IP[:PORT]...]]\n"
+		"  peers [refresh]\n"
 		"  tsig register --node-http URL\n\n"
 		"The passphrase comes from $DMP_PASSPHRASE, --passphrase-file "
 		"(mode 0400),\nor a prompt. The home is --home, $DMP_HOME, or "
@@ -1153,6 +1230,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "resolvers") == 0) {
 		return cmd_resolvers(&c, argc, argv);
+	}
+	if (strcmp(cmd, "peers") == 0) {
+		return cmd_peers(&c, argc, argv);
 	}
 	if (strcmp(cmd, "tsig") == 0) {
 		return cmd_tsig(&c, argc, argv);

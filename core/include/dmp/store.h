@@ -279,4 +279,47 @@ int dmp_store_seen_value_put(struct dmp_store *st, const char *name,
 /** Drop expired contact prekeys, deliveries and judged values. */
 int dmp_store_cache_reap(struct dmp_store *st, int64_t now);
 
+/* ---- discovered storage nodes (PROTOCOL.md 2.8, 8; see peers.h) --------- */
+
+/** One node known from a verified heartbeat, keyed by (operator_spk,
+ *  endpoint). */
+struct dmp_store_peer {
+	char endpoint[256]; /* http(s)://host[:port] */
+	uint8_t operator_spk[DMP_ED25519_PK_BYTES];
+	char version[33];
+	uint16_t capabilities;
+	char claim_provider_zone[65];
+	uint64_t hb_ts;	    /* newest verified heartbeat's ts */
+	uint64_t hb_exp;    /* and its exp */
+	int64_t first_seen; /* local clock */
+	int64_t last_seen;  /* last refresh that verified a heartbeat */
+	char source[300];   /* owner name the newest heartbeat came from */
+	int failures;	    /* refreshes since last_seen that missed it */
+	int last_err;	    /* dmp code of the last miss, 0 */
+	char last_error[256];
+};
+
+/**
+ * Record a verified sighting: insert, or update an existing row (the
+ * heartbeat fields and source only if @p p->hb_ts is not older than the
+ * stored one; first_seen is kept). Clears failures.
+ * @return 0, DMP_ENOSPC or DMP_ESTORE
+ */
+int dmp_store_peer_seen(struct dmp_store *st, const struct dmp_store_peer *p);
+/**
+ * Count a miss for every peer whose source is @p source and that was not
+ * seen at @p now or later.
+ * @param err   dmp code of the miss (network error, or DMP_ENOENT when the
+ *              name answered without a fresh heartbeat of the peer)
+ * @return number of peers updated, or DMP_ESTORE
+ */
+int dmp_store_peer_fail(struct dmp_store *st, const char *source, int64_t now,
+			int err, const char *text);
+typedef int (*dmp_store_peer_fn)(const struct dmp_store_peer *p, void *ud);
+/** Every peer, newest heartbeat first; stops at a non-zero return. */
+int dmp_store_peer_each(struct dmp_store *st, dmp_store_peer_fn fn, void *ud);
+/** Delete peers whose heartbeat expired before @p before; returns how
+ *  many. */
+int dmp_store_peer_reap(struct dmp_store *st, int64_t before);
+
 #endif /* DMP_STORE_H */

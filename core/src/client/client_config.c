@@ -49,6 +49,9 @@ const struct dmp_cfg_item client_schema[] = {
     I("messages", "poll_interval", poll_interval, 1, 86400, "30"),
     I("prekeys", "pool_size", pool_size, 0, 200, "25"),
     I("prekeys", "ttl", prekey_ttl, 300, 2592000, "86400"),
+    L("discovery", "seeds", seeds),
+    B("discovery", "allow_loopback", allow_loopback, "false"),
+    I("discovery", "interval", discovery_interval, 10, 86400, "600"),
 };
 const size_t client_schema_len =
     sizeof(client_schema) / sizeof(client_schema[0]);
@@ -122,6 +125,10 @@ int client_conf_write(const struct client_conf *c, const char *path)
 		c->lifetime, c->max_lifetime, c->poll_interval);
 	fprintf(f, "prekeys:\n  pool_size: %lld\n  ttl: %lld\n", c->pool_size,
 		c->prekey_ttl);
+	fputs("discovery:\n  seeds: ", f);
+	qlist(f, &c->seeds);
+	fprintf(f, "  allow_loopback: %s\n  interval: %lld\n",
+		c->allow_loopback ? "true" : "false", c->discovery_interval);
 	ok = fflush(f) == 0 && fsync(fd) == 0;
 	ok = (fclose(f) == 0) && ok;
 	if (!ok || rename(tmp, path) != 0) {

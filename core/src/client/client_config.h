@@ -32,6 +32,10 @@ struct client_conf {
 	/* prekeys: */
 	long long pool_size;
 	long long prekey_ttl;
+	/* discovery: (PROTOCOL.md 8, peers.h) */
+	struct dmp_cfg_list seeds; /* zones whose heartbeats are read */
+	int allow_loopback;	   /* accept loopback endpoints (tests) */
+	long long discovery_interval;
 };
 
 extern const struct dmp_cfg_item client_schema[];
