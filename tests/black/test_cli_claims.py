@@ -183,3 +183,44 @@ def test_poisoning_check_needs_resolvers_to_agree(tmp_path, node_factory):
     finally:
         for n in b:
             n.stop(signal.SIGKILL)
+
+
+def test_claim_through_discovered_provider(tmp_path, node_factory):
+    """No provider configured: both users discover one from its node's
+    heartbeat (capability bit 0, PROTOCOL.md 8) and claims go there."""
+    na, nb, alice, bob = two_zones(tmp_path, node_factory, b_config=None)
+    (tmp_path / "p").mkdir()
+    np_ = Node(tmp_path / "p", zones=("provider.test",))
+    cfg = tmp_path / "p" / "node.yaml"
+    cfg.write_text("security:\n  claim_provider: true\n"
+                   "mesh:\n  endpoint: http://%s:8053\n"
+                   "  operator_key: %s\n"
+                   "  heartbeat_allow_loopback: true\n"
+                   % (np_.host, tmp_path / "p" / "operator.key"))
+    np_.extra += ["-c", str(cfg)]
+    np_.start()
+    try:
+        for u in (alice, bob):
+            u.set_config("network.zone_servers",
+                         '["provider.test=%s"]' % addr(np_))
+            u.set_config("discovery.seeds", '["provider.test"]')
+            u.set_config("discovery.allow_loopback", "true")
+        alice.set_config("claims.recipient_zone", "false")
+        wait_keys()
+        alice.publish()
+        bob.publish()
+        alice.add_contact(bob)
+        for u in (alice, bob):
+            r = u.run("peers", "refresh", check=True)
+            assert "provider provider.test" in r.stdout_text, r.stdout_text
+        assert alice.send("bob", b"found you").returncode == 0
+        assert len(claims_at(np_, "provider.test", bob)) == 1
+        bob.recv()
+        assert [b for _, b in bob.maildir("intro")] == [b"found you"]
+        # claims.discover: false keeps claims to the configured zones only.
+        alice.set_config("claims.discover", "false")
+        assert alice.send("bob", b"quietly").returncode == 0
+        assert len(claims_at(np_, "provider.test", bob)) == 1
+    finally:
+        np_.stop(signal.SIGKILL)
+        nb.stop(signal.SIGKILL)

@@ -536,7 +536,11 @@ static void test_message_tamper(void)
 			: (uint8_t)(save ^ 0x01);
 		rc = dmp_pipeline_open(&m, msg, msg_len, f.bob, pre_sk, f.now,
 				       &pt, &pt_len);
-		ok(rc == cases[i].want || (i == 5 && rc == DMP_EMALFORMED),
+		/* A header one byte longer may end in a byte JSON allows
+		 * as trailing white space (1 in 64): it then parses and
+		 * the shifted ciphertext fails to decrypt instead. */
+		ok(rc == cases[i].want ||
+		       (i == 5 && (rc == DMP_EMALFORMED || rc == DMP_EDECRYPT)),
 		   "tampered %s refused (%s)", cases[i].what, dmp_strerror(rc));
 		dmp_free(pt);
 		pt = NULL;

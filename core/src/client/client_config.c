@@ -44,6 +44,7 @@ const struct dmp_cfg_item client_schema[] = {
       "0"),
     L("claims", "providers", claim_providers),
     B("claims", "recipient_zone", claim_recipient_zone, "true"),
+    B("claims", "discover", claim_discover, "true"),
     I("messages", "lifetime", lifetime, 60, 2592000, "604800"),
     I("messages", "max_lifetime", max_lifetime, 60, 2592000, "86400"),
     I("messages", "poll_interval", poll_interval, 1, 86400, "30"),
@@ -117,8 +118,9 @@ int client_conf_write(const struct client_conf *c, const char *path)
 	fprintf(f, "  confirm_resolvers: %lld\n", c->confirm_resolvers);
 	fputs("claims:\n  providers: ", f);
 	qlist(f, &c->claim_providers);
-	fprintf(f, "  recipient_zone: %s\n",
-		c->claim_recipient_zone ? "true" : "false");
+	fprintf(f, "  recipient_zone: %s\n  discover: %s\n",
+		c->claim_recipient_zone ? "true" : "false",
+		c->claim_discover ? "true" : "false");
 	fprintf(f,
 		"messages:\n  lifetime: %lld\n  max_lifetime: %lld\n"
 		"  poll_interval: %lld\n",

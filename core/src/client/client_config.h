@@ -25,6 +25,7 @@ struct client_conf {
 	/* claims: */
 	struct dmp_cfg_list claim_providers; /* first-contact provider zones */
 	int claim_recipient_zone; /* claim to the recipient's own zone */
+	int claim_discover;	  /* providers from discovered heartbeats too */
 	/* messages: */
 	long long lifetime;	/* default lifetime of a sent message */
 	long long max_lifetime; /* the node's max TTL */

@@ -34,6 +34,7 @@
 #include "dmp/log.h"
 #include "dmp/manifest.h"
 #include "dmp/names.h"
+#include "dmp/peers.h"
 #include "dmp/pipeline.h"
 #include "dmp/prekey.h"
 #include "dmp/record.h"
@@ -1907,6 +1908,44 @@ static int claim_send(struct dmp_engine *e, const char *zone, const char *owner,
 	return rc;
 }
 
+/* Zones that carry claims, without duplicates (compared ignoring case). */
+struct claim_zones {
+	char z[2 + DMP_CFG_LIST_MAX + DMP_PEERS_PROVIDERS][DMP_NAME_MAX];
+	size_t n;
+};
+
+static void claim_zones_add(struct claim_zones *cz, const char *zone)
+{
+	for (size_t i = 0; i < cz->n; i++) {
+		if (dmp_name_equal(cz->z[i], strlen(cz->z[i]), zone,
+				   strlen(zone))) {
+			return;
+		}
+	}
+	if (cz->n < DMP_ARRAY_LEN(cz->z) && strlen(zone) < sizeof(cz->z[0])) {
+		snprintf(cz->z[cz->n++], sizeof(cz->z[0]), "%s", zone);
+	}
+}
+
+/* First-contact providers: claims.providers, then (claims.discover) the
+ * ones chosen from discovered nodes' heartbeats (PROTOCOL.md 8). */
+static void claim_providers(struct dmp_engine *e, struct claim_zones *cz)
+{
+	char found[DMP_PEERS_PROVIDERS][DMP_PEERS_ZONE_MAX + 1];
+	int n;
+
+	for (unsigned i = 0; i < e->conf.claim_providers.n; i++) {
+		claim_zones_add(cz, e->conf.claim_providers.v[i]);
+	}
+	if (!e->conf.claim_discover) {
+		return;
+	}
+	n = dmp_peers_providers(e->st, now_of(e), found);
+	for (int i = 0; i < n; i++) {
+		claim_zones_add(cz, found[i]);
+	}
+}
+
 /*
  * PROTOCOL.md 6.3 step 6, best effort and never failing the send: a claim
  * pointing at the manifest in our zone goes to the recipient's own zone
@@ -1920,9 +1959,9 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	struct dmp_store_contact ct;
 	struct dmp_claim c;
 	char value[256], owner[DMP_NAME_MAX] = "", d[512];
-	const char *zones[DMP_CFG_LIST_MAX + 1];
+	struct claim_zones cz = {.n = 0};
 	uint8_t rid[DMP_USER_ID_BYTES], sk[DMP_ED25519_SK_BYTES];
-	size_t nz = 0, dl = strlen(e->conf.domain);
+	size_t dl = strlen(e->conf.domain);
 	int64_t now = now_of(e);
 	int rc;
 
@@ -1931,21 +1970,10 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	}
 	if (e->conf.claim_recipient_zone &&
 	    !dmp_name_equal(ct.domain, strlen(ct.domain), e->conf.domain, dl)) {
-		zones[nz++] = ct.domain;
+		claim_zones_add(&cz, ct.domain);
 	}
-	for (unsigned i = 0; i < e->conf.claim_providers.n; i++) {
-		const char *z = e->conf.claim_providers.v[i];
-		int dup = 0;
-
-		for (size_t j = 0; j < nz; j++) {
-			dup |= dmp_name_equal(z, strlen(z), zones[j],
-					      strlen(zones[j]));
-		}
-		if (!dup) {
-			zones[nz++] = z;
-		}
-	}
-	if (nz == 0) {
+	claim_providers(e, &cz);
+	if (cz.n == 0) {
 		return;
 	}
 	if (dl > DMP_CLAIM_DOMAIN_MAX) {
@@ -1979,10 +2007,10 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		return;
 	}
 	dmp_sha256(rid, ct.x25519_pk, 32);
-	for (size_t i = 0; i < nz; i++) {
-		rc = dmp_name_claim(owner, sizeof(owner), slot, rid, zones[i]);
+	for (size_t i = 0; i < cz.n; i++) {
+		rc = dmp_name_claim(owner, sizeof(owner), slot, rid, cz.z[i]);
 		if (rc >= 0) {
-			rc = claim_send(e, zones[i], owner,
+			rc = claim_send(e, cz.z[i], owner,
 					(uint32_t)(c.exp - c.ts), value);
 		}
 		snprintf(d, sizeof(d), "claim at %s: %s", owner,
@@ -2697,6 +2725,7 @@ int dmp_engine_poll(struct dmp_engine *e)
 	struct dmp_resolver_result *res = NULL;
 	struct dmp_resolver *r = dmp_engine_resolver(e);
 	size_t n = 0, ns, nc0, answered = 0, failed = 0;
+	struct claim_zones cz = {.n = 0};
 	int64_t now = now_of(e);
 	int rc, delivered = 0;
 
@@ -2715,13 +2744,11 @@ int dmp_engine_poll(struct dmp_engine *e)
 	ns = z->n * DMP_SLOT_COUNT;
 	/* Claims (6.4 phase 1): our own zone and each provider zone. */
 	nc0 = ns + z->n_c;
-	names =
-	    dmp_calloc(nc0 + (1 + e->conf.claim_providers.n) * DMP_SLOT_COUNT,
-		       sizeof(*names));
-	q = dmp_calloc(nc0 + (1 + e->conf.claim_providers.n) * DMP_SLOT_COUNT,
-		       sizeof(*q));
-	res = dmp_calloc(nc0 + (1 + e->conf.claim_providers.n) * DMP_SLOT_COUNT,
-			 sizeof(*res));
+	claim_zones_add(&cz, e->conf.domain);
+	claim_providers(e, &cz);
+	names = dmp_calloc(nc0 + cz.n * DMP_SLOT_COUNT, sizeof(*names));
+	q = dmp_calloc(nc0 + cz.n * DMP_SLOT_COUNT, sizeof(*q));
+	res = dmp_calloc(nc0 + cz.n * DMP_SLOT_COUNT, sizeof(*res));
 	if (!names || !q || !res) {
 		rc = DMP_ENOMEM;
 		goto out;
@@ -2747,23 +2774,15 @@ int dmp_engine_poll(struct dmp_engine *e)
 		q[n] = names[n];
 		n++;
 	}
-	for (unsigned i = 0; i <= e->conf.claim_providers.n; i++) {
-		const char *cz =
-		    i == 0 ? e->conf.domain : e->conf.claim_providers.v[i - 1];
-		int dup = 0;
-
-		for (unsigned j = 0; j < i; j++) {
-			const char *o = j == 0
-					    ? e->conf.domain
-					    : e->conf.claim_providers.v[j - 1];
-
-			dup |= dmp_name_equal(cz, strlen(cz), o, strlen(o));
-		}
-		for (uint32_t s = 0; !dup && s < DMP_SLOT_COUNT; s++) {
-			rc = dmp_name_claim(names[n], sizeof(names[n]), s,
-					    dmp_keys_user_id(e->keys), cz);
-			if (rc < 0) {
-				goto out;
+	for (size_t i = 0; i < cz.n; i++) {
+		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
+			/* A provider zone that makes no valid name is skipped,
+			 * not a reason to skip the poll. */
+			if (dmp_name_claim(names[n], sizeof(names[n]), s,
+					   dmp_keys_user_id(e->keys),
+					   cz.z[i]) < 0) {
+				DMP_LOG_W("claims: bad zone %s", cz.z[i]);
+				break;
 			}
 			q[n] = names[n];
 			n++;
