@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,36 +120,12 @@ static char *read_passfile(const char *path)
 
 static char *prompt(void)
 {
-	struct termios old, noecho;
-	char buf[1024];
-	FILE *tty = fopen("/dev/tty", "r+");
-	int have_tty;
-	char *p;
+	char *p = NULL;
 
-	if (!tty) {
+	if (dmp_passphrase_prompt("Passphrase: ", &p) == DMP_ENOENT) {
 		fprintf(stderr, "dmpfs: no passphrase: set DMP_PASSPHRASE, use "
 				"-o passfile=FILE, or run on a terminal\n");
-		return NULL;
 	}
-	fprintf(tty, "Passphrase: ");
-	fflush(tty);
-	have_tty = tcgetattr(fileno(tty), &old) == 0;
-	if (have_tty) {
-		noecho = old;
-		noecho.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &noecho);
-	}
-	if (!fgets(buf, sizeof(buf), tty)) {
-		buf[0] = 0;
-	}
-	if (have_tty) {
-		tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	}
-	fprintf(tty, "\n");
-	fclose(tty);
-	buf[strcspn(buf, "\r\n")] = 0;
-	p = strdup(buf);
-	dmp_wipe(buf, sizeof(buf));
 	return p;
 }
 

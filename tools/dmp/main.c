@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,34 +158,21 @@ static char *read_passfile(const char *path)
 
 static char *prompt(const char *what)
 {
-	struct termios old, noecho;
-	char buf[1024];
-	FILE *tty = fopen("/dev/tty", "r+");
-	int have_tty;
+	char *p = NULL;
 
-	if (!tty) {
+	if (dmp_passphrase_prompt(what, &p) == DMP_ENOENT) {
 		fprintf(stderr, "dmp: no passphrase: set DMP_PASSPHRASE, use "
 				"--passphrase-file, or run on a terminal\n");
-		return NULL;
 	}
-	fprintf(tty, "%s", what);
-	fflush(tty);
-	have_tty = tcgetattr(fileno(tty), &old) == 0;
-	if (have_tty) {
-		noecho = old;
-		noecho.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &noecho);
+	return p;
+}
+
+static void free_pass(char *p)
+{
+	if (p) {
+		dmp_wipe(p, strlen(p));
+		free(p);
 	}
-	if (!fgets(buf, sizeof(buf), tty)) {
-		buf[0] = 0;
-	}
-	if (have_tty) {
-		tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	}
-	fprintf(tty, "\n");
-	fclose(tty);
-	buf[strcspn(buf, "\r\n")] = 0;
-	return strdup(buf);
 }
 
 static char *get_passphrase(const struct cli *c, int confirm)
@@ -207,20 +193,13 @@ static char *get_passphrase(const struct cli *c, int confirm)
 	q = prompt("Repeat passphrase: ");
 	if (!q || strcmp(p, q) != 0) {
 		fprintf(stderr, "dmp: passphrases differ\n");
-		free(p);
+		free_pass(p);
 		p = NULL;
 	}
-	free(q);
+	free_pass(q);
 	return p;
 }
 
-static void free_pass(char *p)
-{
-	if (p) {
-		dmp_wipe(p, strlen(p));
-		free(p);
-	}
-}
 
 /* ---- events ----------------------------------------------------------------
  */

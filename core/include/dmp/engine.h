@@ -122,6 +122,14 @@ void dmp_engine_close(struct dmp_engine *e); /* NULL: no-op */
  */
 DMP_MUST_CHECK int dmp_passfile_read(const char *path, char **out);
 
+/**
+ * Ask for a passphrase on the controlling terminal (/dev/tty), echo off,
+ * after printing @p what there. The line buffer is wiped.
+ * @param[out] out  new string (dmp_free(); wipe it first), NULL on failure
+ * @return 0, DMP_ENOENT (no terminal) or DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_passphrase_prompt(const char *what, char **out);
+
 /** Paths inside the home (borrowed for the engine's lifetime). */
 const char *dmp_engine_home(const struct dmp_engine *e);
 const char *dmp_engine_maildir(const struct dmp_engine *e,

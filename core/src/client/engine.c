@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -3287,6 +3288,44 @@ int dmp_passfile_read(const char *path, char **out)
 		}
 	}
 	close(fd);
+	dmp_wipe(buf, sizeof(buf));
+	return rc;
+}
+
+int dmp_passphrase_prompt(const char *what, char **out)
+{
+	struct termios old, noecho;
+	char buf[1024];
+	FILE *tty = fopen("/dev/tty", "r+");
+	int have_tty, rc = 0;
+
+	*out = NULL;
+	if (!tty) {
+		return DMP_ENOENT;
+	}
+	fprintf(tty, "%s", what);
+	fflush(tty);
+	have_tty = tcgetattr(fileno(tty), &old) == 0;
+	if (have_tty) {
+		noecho = old;
+		noecho.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &noecho);
+	}
+	if (!fgets(buf, sizeof(buf), tty)) {
+		buf[0] = 0;
+	}
+	if (have_tty) {
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	}
+	fprintf(tty, "\n");
+	fclose(tty);
+	buf[strcspn(buf, "\r\n")] = 0;
+	*out = dmp_malloc(strlen(buf) + 1);
+	if (*out) {
+		memcpy(*out, buf, strlen(buf) + 1);
+	} else {
+		rc = DMP_ENOMEM;
+	}
 	dmp_wipe(buf, sizeof(buf));
 	return rc;
 }
