@@ -8,8 +8,8 @@
  * database and keys. Two homes are created in a temp directory; alice
  * sends COUNT 1 KiB messages to bob.
  *
- * 1. throughput: alice submits and publishes all of them (one UPDATE per
- *    record over one connection), then bob polls until all are in.
+ * 1. throughput: alice submits and publishes each in turn (the chunks in
+ *    one UPDATE, then the manifest), then bob polls until all are in.
  * 2. latency: alice sends one message every 100 ms from one thread while
  *    bob polls once a second in another; latency = delivery - submit.
  */

@@ -151,7 +151,7 @@ static void test_outbox(struct dmp_store *st)
 	       "records listed");
 	is_int(seen.n, 3, "all records");
 	is_str(seen.last, "2:slot-3.mb-abc.mesh.local", "manifest comes last");
-	is_int(dmp_store_outbox_record_done(st, qid, 0), 0, "chunk 0 done");
+	is_int(dmp_store_outbox_records_done(st, qid, 0, 0), 0, "chunk 0 done");
 	is_int(dmp_store_outbox_set_state(st, qid, DMP_OUTBOX_QUEUED, 1010,
 					  "node unreachable"),
 	       0, "attempt recorded");
@@ -159,6 +159,12 @@ static void test_outbox(struct dmp_store *st)
 	is_int(m.n_published, 1, "progress kept");
 	is_int(m.attempts, 1, "attempt counted");
 	is_str(m.last_error, "node unreachable", "last error kept");
+	is_int(dmp_store_outbox_records_done(st, qid, 1, 1), 0, "chunk 1 done");
+	is_int(dmp_store_outbox_get(st, qid, &m), 0, "read after chunk 1");
+	is_int(m.n_published, 2, "a range of one marks one record");
+	is_int(dmp_store_outbox_records_done(st, qid, 0, 2), 0, "0..2 done");
+	is_int(dmp_store_outbox_get(st, qid, &m), 0, "read after 0..2");
+	is_int(m.n_published, 3, "a range marks every record in it");
 	is_int(dmp_store_outbox_body(st, qid, &body, &len), 0, "body");
 	is_mem(body, len, "hello", 5, "body round trip");
 	free(body);

@@ -178,8 +178,10 @@ typedef int (*dmp_store_record_fn)(int seq, const char *name, const char *value,
 /** The message's records in publish order. */
 int dmp_store_outbox_records(struct dmp_store *st, int64_t queue_id,
 			     dmp_store_record_fn fn, void *ud);
-int dmp_store_outbox_record_done(struct dmp_store *st, int64_t queue_id,
-				 int seq);
+/** Mark records @p first..@p last (seq, inclusive) published, in one
+ *  transaction. @return 0 or DMP_ESTORE */
+int dmp_store_outbox_records_done(struct dmp_store *st, int64_t queue_id,
+				  int first, int last);
 /**
  * Record an attempt's outcome.
  * @param state        new state

@@ -826,19 +826,20 @@ int dmp_store_outbox_records(struct dmp_store *st, int64_t queue_id,
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox records");
 }
 
-int dmp_store_outbox_record_done(struct dmp_store *st, int64_t queue_id,
-				 int seq)
+int dmp_store_outbox_records_done(struct dmp_store *st, int64_t queue_id,
+				  int first, int last)
 {
 	sqlite3_stmt *q;
 	int rc = prepare(st, &q,
 			 "UPDATE outbox_record SET published = 1 WHERE "
-			 "outbox_id = ? AND seq = ?");
+			 "outbox_id = ? AND seq BETWEEN ? AND ?");
 
 	if (rc < 0) {
 		return rc;
 	}
 	sqlite3_bind_int64(q, 1, queue_id);
-	sqlite3_bind_int(q, 2, seq);
+	sqlite3_bind_int(q, 2, first);
+	sqlite3_bind_int(q, 3, last);
 	return step_done(st, q);
 }
 
