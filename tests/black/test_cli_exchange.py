@@ -342,3 +342,28 @@ def test_send_to_an_address_pins_it_first(tmp_path, started):
     assert r.returncode == 11, (r.returncode, r.stderr_text)
     assert "no identity record found for nobody@" in r.stderr_text
     assert len(alice.maildir("sent")) == 1
+
+
+def test_identity_publish_anchored(tmp_path, started):
+    """`identity publish --anchored` also writes dmp.<zone> (the zone's own
+    user, with a key over the whole zone), keeps doing so (config), and a
+    contact added by address then verifies against the anchored form."""
+    owner = User(tmp_path, "owner", started)
+    alice = User(tmp_path, "alice", started)
+    wait_keys()
+    assert started.dig("+short", "TXT", "dmp.%s" % ZONE) == ""
+    r = owner.run("identity", "publish", "--anchored", check=True)
+    anchored = started.dig("+short", "TXT", "dmp.%s" % ZONE)
+    assert anchored.startswith('"v=dmp1;t=identity;'), anchored
+    cfg = open(os.path.join(owner.home, "config.yaml")).read()
+    assert "anchored: true" in cfg
+    # The hashed form is the same record.
+    show = owner.run("identity", "show", check=True).stdout_text
+    rec = [l.split()[-1] for l in show.splitlines()
+           if l.startswith("record")][0]
+    assert rec == anchored.strip().replace('" "', "").strip('"')
+    alice.run("contacts", "add", owner.address, check=True)
+    assert owner.run("identity", "publish", "--bogus").returncode != 0
+    owner.run("identity", "publish", "--no-anchored", check=True)
+    cfg = open(os.path.join(owner.home, "config.yaml")).read()
+    assert "anchored: false" in cfg

@@ -200,7 +200,6 @@ static char *get_passphrase(const struct cli *c, int confirm)
 	return p;
 }
 
-
 /* ---- events ----------------------------------------------------------------
  */
 
@@ -419,11 +418,16 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 
 static void usage_identity(FILE *f)
 {
-	fprintf(f, "usage: dmp identity show|publish|refresh-prekeys\n"
-		   "  show             address, fingerprint, keys, prekeys\n"
-		   "  publish          publish the identity record and top "
-		   "up prekeys\n"
-		   "  refresh-prekeys  top the prekey pool up\n");
+	fprintf(
+	    f, "usage: dmp identity show|publish [--anchored|--no-anchored]|"
+	       "refresh-prekeys\n"
+	       "  show             address, fingerprint, keys, prekeys\n"
+	       "  publish          publish the identity record and top "
+	       "up prekeys;\n"
+	       "                   --anchored: from now on also at dmp.<zone> "
+	       "(your zone,\n"
+	       "                   a key over all of it); --no-anchored: stop\n"
+	       "  refresh-prekeys  top the prekey pool up\n");
 }
 
 static int cmd_identity(struct cli *c, int argc, char **argv)
@@ -461,7 +465,18 @@ static int cmd_identity(struct cli *c, int argc, char **argv)
 			       in.record);
 		}
 	} else if (strcmp(sub, "publish") == 0) {
-		rc = dmp_engine_identity_publish(e);
+		const char *opt = argc > 2 ? argv[2] : "";
+
+		rc = 0;
+		if (strcmp(opt, "--anchored") == 0 ||
+		    strcmp(opt, "--no-anchored") == 0) {
+			rc = dmp_engine_set_anchored(e, opt[2] == 'a');
+		} else if (*opt) {
+			usage_identity(stderr);
+			dmp_engine_close(e);
+			return EX_USAGE;
+		}
+		rc = rc < 0 ? rc : dmp_engine_identity_publish(e);
 		if (rc == 0) {
 			printf("identity and prekeys published\n");
 		}

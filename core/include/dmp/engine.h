@@ -149,12 +149,18 @@ struct dmp_identity_info {
 
 int dmp_engine_identity(struct dmp_engine *e, struct dmp_identity_info *out);
 /**
- * Publish the identity record (hashed and, when the zone is ours,
- * zone-anchored names) and top the prekey pool up.
+ * Publish the identity record at its hashed name id-<h16(user)>.<zone>
+ * and, with identity.anchored, also at the zone-anchored dmp.<zone>
+ * (PROTOCOL.md 8: for the zone's own user; the TSIG key must cover the
+ * whole zone), then top the prekey pool up.
  * @return 0 or a write-path error (DMP_EUNREACHABLE, DMP_ENOTAUTH,
  *         DMP_EREFUSED, DMP_ECLOCKSKEW, ...)
  */
 int dmp_engine_identity_publish(struct dmp_engine *e);
+
+/** Turn identity.anchored on or off and save config.yaml.
+ *  @return 0 or DMP_EIO */
+int dmp_engine_set_anchored(struct dmp_engine *e, int on);
 /** Top the prekey pool up to the configured size; returns how many added. */
 int dmp_engine_prekeys_refresh(struct dmp_engine *e);
 

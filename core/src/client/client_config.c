@@ -33,6 +33,7 @@
 const struct dmp_cfg_item client_schema[] = {
     S("identity", "username", username, NULL),
     S("identity", "domain", domain, NULL),
+    B("identity", "anchored", anchored, "false"),
     L("network", "nodes", nodes),
     L("network", "resolvers", resolvers),
     S("network", "tsig", tsig, NULL),
@@ -105,6 +106,7 @@ int client_conf_write(const struct client_conf *c, const char *path)
 	qstr(f, c->username);
 	fputs("\n  domain: ", f);
 	qstr(f, c->domain);
+	fprintf(f, "\n  anchored: %s", c->anchored ? "true" : "false");
 	fputs("\nnetwork:\n  nodes: ", f);
 	qlist(f, &c->nodes);
 	fputs("  resolvers: ", f);

@@ -11,6 +11,7 @@ struct client_conf {
 	/* identity: */
 	char username[65];
 	char domain[254];
+	int anchored; /* also publish dmp.<domain> (the zone is ours) */
 	/* network: */
 	struct dmp_cfg_list nodes;     /* HOST[:PORT] write targets */
 	struct dmp_cfg_list resolvers; /* IP[:PORT] */

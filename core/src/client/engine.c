@@ -1225,12 +1225,38 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 		rc = prekeys_topup(e, &w);
 		rc = rc < 0 ? rc : 0;
 	}
+	if (rc == 0 && e->conf.anchored) {
+		/* The zone-anchored form (8): the same record at
+		 * dmp.<zone>, which only a key over the whole zone may
+		 * write; a shared zone's users must leave it alone. */
+		rc = dmp_name_identity_anchored(owner, sizeof(owner),
+						e->conf.domain);
+		if (rc >= 0) {
+			rc = writer_send(e, &w, ops, 2);
+		}
+		if (rc < 0) {
+			DMP_LOG_W("identity at %s: %s", owner,
+				  dmp_strerror(rc));
+		}
+	}
 	writer_close(&w);
 	if (rc == 0) {
 		emit(e, DMP_EV_IDENTITY, e->address, NULL, 0,
 		     "identity and prekeys published");
 	}
 	return rc;
+}
+
+int dmp_engine_set_anchored(struct dmp_engine *e, int on)
+{
+	char path[HOME_PATH_MAX + 16];
+
+	if (!e->conf.anchored == !on) {
+		return 0;
+	}
+	e->conf.anchored = on != 0;
+	snprintf(path, sizeof(path), "%s/config.yaml", e->home);
+	return client_conf_write(&e->conf, path);
 }
 
 int dmp_engine_prekeys_refresh(struct dmp_engine *e)
