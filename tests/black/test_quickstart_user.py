@@ -16,7 +16,9 @@ import pytest
 from conftest import BUILD
 from test_quickstart import DEMO, PASS, TOP, free_port, mounted
 
-USER = "dmpnewcomer"
+# One user per test process: two checkouts testing at once on one machine
+# must not delete each other's user, sudoers entry or processes.
+USER = "dmpnew%d" % (os.getpid() % 1000000)
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def user(tmp_path):
         pwd.getpwnam(USER)
     except KeyError:
         subprocess.run(["useradd", "-m", "-s", "/bin/bash", USER], check=True)
-    sudoers = "/etc/sudoers.d/dmp-test"
+    sudoers = "/etc/sudoers.d/dmp-test-" + USER
     with open(sudoers, "w") as f:
         f.write("%s ALL=(ALL) NOPASSWD: ALL\n" % USER)
     os.chmod(sudoers, 0o440)
