@@ -179,7 +179,7 @@ int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
 	memset(&c, 0, sizeof(c));
 	c.n = n;
 	snprintf(c.name, sizeof(c.name), "%s", name);
-	rc = st_name_rows(n->db, name, now_s, load_row, &c);
+	rc = st_name_rows(n->db, &n->stm, name, now_s, load_row, &c);
 	if (rc < 0) {
 		c.name[0] = '\0';
 		(void)load_flush(&c);
@@ -309,6 +309,7 @@ void dmp_node_free(struct dmp_node *n)
 		return;
 	}
 	nidx_clear(&n->idx);
+	st_stmts_free(&n->stm);
 	if (n->db) {
 		sqlite3_close(n->db);
 	}

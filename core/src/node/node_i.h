@@ -152,13 +152,25 @@ struct nop {
 typedef int (*st_row_fn)(const char *name, const char *value, size_t vlen,
 			 uint64_t exp_s, void *ud);
 
+/* Statements of the write path, prepared once (st_stmts_free before
+ * closing the database). */
+struct nstmts {
+	sqlite3_stmt *add, *del1, *dela, *ser_r, *ser_w, *name_rows;
+};
+void st_stmts_free(struct nstmts *c);
+
 int st_open(sqlite3 **out, const char *path);
 int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud);
-int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
-		 void *ud);
-/** Apply @p ops in one transaction and bump the serial. */
-int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
-	     uint64_t now_ms, uint32_t *serial);
+int st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
+		 uint64_t now_s, st_row_fn fn, void *ud);
+int st_begin(sqlite3 *db);
+int st_commit(sqlite3 *db);
+/** Roll back the open transaction, if any. */
+void st_rollback(sqlite3 *db);
+/** Apply @p ops inside the caller's transaction and bump the stored
+ * serial; the new serial in @p serial. */
+int st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
+	     size_t n, uint64_t now_ms, uint32_t *serial);
 int st_reap(sqlite3 *db, uint64_t now_s);
 /* HTTP tokens (multi-tenant 7.4), by SHA-256 hex of the token. */
 int st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
@@ -238,6 +250,7 @@ struct dmp_node {
 	/* Writer: sqlite and the keys, under wlock. */
 	pthread_mutex_t wlock;
 	sqlite3 *db;
+	struct nstmts stm;
 	struct nkey *keys;
 	size_t n_keys;
 	int64_t data_version;

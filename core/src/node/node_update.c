@@ -717,7 +717,16 @@ static void commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 		}
 	}
 	if (rc == 0) {
-		rc = st_apply(n->db, ops, n_ops, now_ms, &serial);
+		rc = st_begin(n->db);
+	}
+	if (rc == 0) {
+		rc = st_apply(n->db, &n->stm, ops, n_ops, now_ms, &serial);
+	}
+	if (rc == 0) {
+		rc = st_commit(n->db);
+	}
+	if (rc < 0) {
+		st_rollback(n->db);
 	}
 	if (rc < 0) {
 		for (size_t i = 0; i < cnt; i++) {
