@@ -228,6 +228,8 @@ void st_stmts_free(struct nstmts *c)
 	sqlite3_finalize(c->ser_r);
 	sqlite3_finalize(c->ser_w);
 	sqlite3_finalize(c->name_rows);
+	sqlite3_finalize(c->sync_full);
+	sqlite3_finalize(c->sync_normal);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -319,6 +321,51 @@ int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s)
 	return rc;
 }
 
+static int file_sync(sqlite3 *db, int op)
+{
+	sqlite3_file *f = NULL;
+
+	if (sqlite3_file_control(db, "main", op, &f) != SQLITE_OK || !f ||
+	    !f->pMethods) {
+		return 0; /* not open (yet): nothing to sync */
+	}
+	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK
+		   ? 0
+		   : DMP_ESTORE;
+}
+
+/* With synchronous=NORMAL a WAL commit is written but not fsynced; these
+ * two fsyncs make every commit so far durable (also frames a checkpoint
+ * has since copied into the database file). */
+int st_sync(sqlite3 *db)
+{
+	int rc = file_sync(db, SQLITE_FCNTL_JOURNAL_POINTER);
+
+	if (rc == 0) {
+		rc = file_sync(db, SQLITE_FCNTL_FILE_POINTER);
+	}
+	if (rc < 0) {
+		DMP_LOG_E("node store: fsync failed");
+	}
+	return rc;
+}
+
+int st_set_full(sqlite3 *db, struct nstmts *c, int full)
+{
+	sqlite3_stmt *st =
+	    full ? cached(db, &c->sync_full, "PRAGMA synchronous=FULL")
+		 : cached(db, &c->sync_normal, "PRAGMA synchronous=NORMAL");
+	int rc;
+
+	if (!st) {
+		return fail(db, "synchronous");
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+						     : fail(db, "synchronous");
+}
+
 int st_begin(sqlite3 *db)
 {
 	return exec(db, "BEGIN IMMEDIATE");
@@ -336,8 +383,13 @@ void st_rollback(sqlite3 *db)
 	}
 }
 
+uint32_t st_next_serial(uint32_t cur, uint64_t now_s)
+{
+	return next_serial(cur, now_s);
+}
+
 int st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
-	     size_t n, uint64_t now_ms, uint32_t *serial)
+	     size_t n, uint64_t now_ms, uint32_t want, uint32_t *serial)
 {
 	sqlite3_stmt *add, *del1, *dela, *ser, *sr;
 	uint64_t now_s = now_ms / 1000;
@@ -414,7 +466,7 @@ int st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		return fail(db, "serial");
 	}
-	cur = next_serial(cur, now_s);
+	cur = want ? want : next_serial(cur, now_s);
 	sqlite3_bind_int64(ser, 1, cur);
 	rc = sqlite3_step(ser) == SQLITE_DONE ? 0 : fail(db, "serial");
 	done(ser);
