@@ -135,7 +135,34 @@ int nj_scan(const uint8_t *img, size_t len, nj_record_fn fn, void *ud,
 		off += (REC_HDR + (uint64_t)l + SECT - 1) / SECT * SECT;
 	}
 	*tail = off;
-	*next_seq = first ? 1 : seq + 1;
+	/* Above every record anywhere in the file, not just the chain: after
+	 * a reset the next chain must not be able to run on into stale
+	 * records whose seq happens to follow (a stale add would then be
+	 * replayed after a newer delete). */
+	for (uint64_t o = SECT; rc == 0 && len - o >= SECT; o += SECT) {
+		struct dmp_rbuf b;
+		const uint8_t *p = img + o, *mac, *pl;
+		uint64_t s;
+		uint32_t l;
+		uint8_t want[MAC_LEN];
+
+		dmp_rbuf_init(&b, p, (size_t)(len - o));
+		if (memcmp(dmp_rbuf_take(&b, 4), rec_magic, 4) != 0) {
+			continue;
+		}
+		s = dmp_rbuf_u64(&b);
+		l = dmp_rbuf_u32(&b);
+		mac = dmp_rbuf_take(&b, MAC_LEN);
+		pl = dmp_rbuf_take(&b, l);
+		if (dmp_rbuf_error(&b) != 0) {
+			continue;
+		}
+		rec_mac(want, p + 4, pl, l);
+		if (s > seq && sodium_memcmp(want, mac, MAC_LEN) == 0) {
+			seq = s;
+		}
+	}
+	*next_seq = seq + 1;
 	return rc;
 }
 
@@ -270,6 +297,7 @@ int nj_open(struct njournal **out, const char *path, uint64_t cap,
 				  path, (unsigned long long)(tail - SECT));
 		}
 		j->seq = seq;
+		j->tail = tail; /* appends go after the replayed records */
 		dmp_free(img);
 		img = NULL;
 	} else {
@@ -307,7 +335,9 @@ int nj_open(struct njournal **out, const char *path, uint64_t cap,
 		cap = (uint64_t)sb.st_size / SECT * SECT;
 	}
 	j->cap = cap;
-	j->tail = SECT;
+	if (j->tail < SECT || j->tail > cap) {
+		j->tail = SECT; /* new, or a log that was larger */
+	}
 	/* Appends: O_DSYNC, so one write is one durable write. O_DIRECT too
 	 * where allowed (our I/O is sector aligned); tmpfs and some others
 	 * refuse it. The first descriptor keeps the lock. */
