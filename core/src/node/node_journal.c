@@ -112,8 +112,11 @@ int nj_scan(const uint8_t *img, size_t len, nj_record_fn fn, void *ud,
 		l = dmp_rbuf_u32(&b);
 		mac = dmp_rbuf_take(&b, MAC_LEN);
 		pl = dmp_rbuf_take(&b, l);
-		if (dmp_rbuf_error(&b) != 0) {
-			*torn = 1; /* runs past the end of the file */
+		/* Runs past the end of the file, padding included. */
+		if (dmp_rbuf_error(&b) != 0 ||
+		    (REC_HDR + (uint64_t)l + SECT - 1) / SECT * SECT >
+			len - off) {
+			*torn = 1;
 			break;
 		}
 		rec_mac(want, p + 4, pl, l);
