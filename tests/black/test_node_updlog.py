@@ -171,14 +171,25 @@ def test_kill9_damaged_log_tail_is_ignored(node_factory):
 
 
 def test_one_daemon_per_log(node_factory):
+    """A second daemon on the same database runs without the log (the
+    first one owns it) and its UPDATEs are still durable."""
     node = node_factory(config=UNLIMITED)
+    _, secret = node.add_key("w.mesh.test", "mesh.test")
     node.start()
     other = node_factory(config=UNLIMITED)  # same tmp dir: same db
     assert other.db == node.db
-    other.start(wait=False)
-    assert other.proc.wait(timeout=20) != 0
+    other.start()
+    assert "held by another process" in other.log.read_text()
+    w = tsig_sign(build_update("mesh.test", [("x.mesh.test", 3600, 1,
+                                              "second")]),
+                  "w.mesh.test", secret)
+    assert parse(other.udp(w))["rcode"] == 0
+    other.proc.send_signal(signal.SIGKILL)
+    other.proc.wait(timeout=10)
     other.proc = None
-    assert "in use by another process" in other.log.read_text()
+    node.stop()
+    node.start()
+    assert "second" in values_at(node, "x.mesh.test")[1]
 
 
 def test_kill9_log_off_still_durable(node_factory):

@@ -340,7 +340,15 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 			     o->update_log_bytes ? o->update_log_bytes
 						 : DMP_NODE_UPDATE_LOG_BYTES,
 			     replay_one, n);
-		if (rc == 0) {
+		if (rc == DMP_EBUSY) {
+			/* Another daemon on the same database has it; that one
+			 * replays it. We fsync each commit instead. */
+			DMP_LOG_W(
+			    "node: update log %s held by another process; "
+			    "running without one (slower UPDATEs)",
+			    o->update_log);
+			rc = 0;
+		} else if (rc == 0) {
 			rc = node_log_checkpoint(n);
 		}
 		if (rc < 0) {

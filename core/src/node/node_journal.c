@@ -249,9 +249,7 @@ int nj_open(struct njournal **out, const char *path, uint64_t cap,
 	}
 	/* Two daemons on one log would each replay and reset it. */
 	if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
-		DMP_LOG_E("node: update log %s is in use by another process",
-			  path);
-		rc = DMP_EBUSY;
+		rc = DMP_EBUSY; /* the caller says what it does about it */
 		goto fail;
 	}
 	rc = grow_buf(j, SECT);

@@ -4,10 +4,15 @@
  * hex(H(utf8(value))), plus the TSIG keys and the SOA serial.
  *
  * Durability: WAL with synchronous=FULL, so a commit is on disk (WAL
- * fsynced) before the UPDATE is answered; kill -9 or power loss after the
- * reply loses nothing. sqlite's automatic checkpoint (1000 pages) keeps
- * the WAL bounded; checkpoints run in the writer, never in readers, since
- * queries do not read sqlite at all.
+ * fsynced) when it returns. With the update log (node_journal.c) the
+ * record commits run with synchronous=NORMAL instead (st_set_full), since
+ * the log made them durable before the reply, and st_sync() fsyncs both
+ * files before the log is emptied. Re-applying a logged commit is safe:
+ * an add is an upsert on (name, value_hash) with the recorded time and
+ * TTL, deletes of what is gone change nothing, and the serial only grows.
+ * sqlite's automatic checkpoint (1000 pages) keeps the WAL bounded;
+ * checkpoints run in the writer, never in readers, since queries do not
+ * read sqlite at all.
  */
 #include <stdio.h>
 #include <string.h>
@@ -466,6 +471,9 @@ int st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		return fail(db, "serial");
 	}
+	/* @p want is what the log path answered with; another process on
+	 * the same database may have moved the stored serial past it. */
+	want = want && (int32_t)(want - next_serial(cur, now_s)) > 0 ? want : 0;
 	cur = want ? want : next_serial(cur, now_s);
 	sqlite3_bind_int64(ser, 1, cur);
 	rc = sqlite3_step(ser) == SQLITE_DONE ? 0 : fail(db, "serial");
