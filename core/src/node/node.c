@@ -335,11 +335,16 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		goto fail;
 	}
 	if (o->update_log && o->update_log[0]) {
-		/* Replay before anything reads the store. */
-		rc = nj_open(&n->jr, o->update_log,
-			     o->update_log_bytes ? o->update_log_bytes
-						 : DMP_NODE_UPDATE_LOG_BYTES,
-			     replay_one, n);
+		/* Replay before anything reads the store; without an fsync
+		 * per record (a full log holds thousands): the checkpoint
+		 * below syncs them all before the log is emptied. */
+		rc = st_set_full(n->db, &n->stm, 0);
+		rc = rc < 0 ? rc
+			    : nj_open(&n->jr, o->update_log,
+				      o->update_log_bytes
+					  ? o->update_log_bytes
+					  : DMP_NODE_UPDATE_LOG_BYTES,
+				      replay_one, n);
 		if (rc == DMP_EBUSY) {
 			/* Another daemon on the same database has it; that one
 			 * replays it. We fsync each commit instead. */
@@ -350,6 +355,9 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 			rc = 0;
 		} else if (rc == 0) {
 			rc = node_log_checkpoint(n);
+		}
+		if (st_set_full(n->db, &n->stm, 1) < 0 && rc == 0) {
+			rc = DMP_ESTORE;
 		}
 		if (rc < 0) {
 			DMP_LOG_E("node: update log %s: %s", o->update_log,
