@@ -213,3 +213,68 @@ def test_kill9_log_off_still_durable(node_factory):
     assert not os.path.exists(node.db + ".updlog")
     node.start()
     check_served(node, acked, deleted)
+
+
+def test_full_disk_servfail_and_no_acked_loss(tmp_path):
+    """Database and log on a small tmpfs (no O_DIRECT there: the O_DSYNC
+    fallback): once the disk is full, UPDATEs get SERVFAIL, not a NOERROR
+    that could be lost; after kill -9 and room again, every acknowledged
+    one is served."""
+    import errno
+    import subprocess
+
+    import pytest
+    from conftest import Node
+
+    small = tmp_path / "small"
+    small.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700",
+                        "tmpfs", str(small)], capture_output=True, timeout=20)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.decode())
+    node = Node(small, config=UNLIMITED)
+    filler = small / "filler"
+    try:
+        _, secret = node.add_key("w.mesh.test", "mesh.test")
+        node.start()
+        fd = os.open(str(filler), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            for size in (65536, 4096, 1):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * size)
+                except OSError as e:
+                    assert e.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
+        acked, servfail = [], 0
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        for i in range(3000):
+            owner = "slot-%d.mb-f%05d.mesh.test" % (i % 10, i)
+            value = "f-%d;" % i + "z" * 1500
+            w = tsig_sign(build_update("mesh.test", [(owner, 3600, 1,
+                                                      value)]),
+                          "w.mesh.test", secret)
+            s.sendto(w, (node.host, node.port))
+            rc = parse(s.recv(4096))["rcode"]
+            if rc == 0:
+                acked.append((owner, value))
+            else:
+                assert rc == 2, "rcode %d" % rc
+                servfail += 1
+                if servfail >= 20:
+                    break
+        s.close()
+        assert servfail >= 20, "the full disk never showed"
+        assert acked, "nothing acknowledged before the disk was full"
+        node.proc.send_signal(signal.SIGKILL)
+        node.proc.wait(timeout=10)
+        node.proc = None
+        filler.unlink()
+        node.start()
+        check_served(node, acked, set())
+    finally:
+        node.stop(signal.SIGKILL)
+        subprocess.run(["umount", "-l", str(small)], capture_output=True,
+                       timeout=20)
