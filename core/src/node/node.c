@@ -230,18 +230,13 @@ static int replay_one(uint64_t seq, const uint8_t *p, size_t len, void *ud)
 		return rc;
 	}
 	ptr = dmp_malloc(cnt * sizeof(*ptr));
-	rc = ptr ? st_begin(n->db) : DMP_ENOMEM;
+	rc = ptr ? 0 : DMP_ENOMEM;
 	for (size_t i = 0; ptr && i < cnt; i++) {
 		ptr[i] = &ops[i];
 	}
+	/* Inside the one transaction of the whole replay (dmp_node_new). */
 	if (rc == 0) {
 		rc = st_apply(n->db, &n->stm, ptr, cnt, now_ms, 0, &serial);
-	}
-	if (rc == 0) {
-		rc = st_commit(n->db);
-	}
-	if (rc < 0) {
-		st_rollback(n->db);
 	}
 	dmp_free(ptr);
 	nj_ops_free(ops, cnt);
@@ -338,13 +333,22 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		/* Replay before anything reads the store; without an fsync
 		 * per record (a full log holds thousands): the checkpoint
 		 * below syncs them all before the log is emptied. */
+		/* One transaction for all of it: pages written once, so a
+		 * disk that was full needs little room to start again. */
 		rc = st_set_full(n->db, &n->stm, 0);
+		rc = rc < 0 ? rc : st_begin(n->db);
 		rc = rc < 0 ? rc
 			    : nj_open(&n->jr, o->update_log,
 				      o->update_log_bytes
 					  ? o->update_log_bytes
 					  : DMP_NODE_UPDATE_LOG_BYTES,
 				      replay_one, n);
+		if (rc == 0 || rc == DMP_EBUSY) {
+			int crc = st_commit(n->db);
+
+			rc = crc < 0 ? crc : rc;
+		}
+		st_rollback(n->db); /* if still open: a failure above */
 		if (rc == DMP_EBUSY) {
 			/* Another daemon on the same database has it; that one
 			 * replays it. We fsync each commit instead. */
