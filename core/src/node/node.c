@@ -304,7 +304,6 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	pthread_rwlock_init(&n->ilock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&n->wlock, NULL);
-	pthread_mutex_init(&n->ckpt_lock, NULL);
 	n->pend_tail = &n->pend;
 	atomic_init(&n->n_pend, 0);
 	atomic_init(&n->last_commit_ns, 0);
@@ -364,16 +363,6 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		if (st_set_full(n->db, &n->stm, 1) < 0 && rc == 0) {
 			rc = DMP_ESTORE;
 		}
-		if (rc == 0 && n->jr) {
-			/* Checkpoints move to dmp_node_maintain(), on their
-			 * own connection, off the UPDATE path. */
-			rc = st_open(&n->ckpt_db, o->db_path);
-			if (rc == 0 &&
-			    sqlite3_exec(n->db, "PRAGMA wal_autocheckpoint=0",
-					 NULL, NULL, NULL) != SQLITE_OK) {
-				rc = DMP_ESTORE;
-			}
-		}
 		if (rc < 0) {
 			DMP_LOG_E("node: update log %s: %s", o->update_log,
 				  dmp_strerror(rc));
@@ -428,9 +417,6 @@ void dmp_node_free(struct dmp_node *n)
 		dmp_free(p);
 	}
 	nj_close(n->jr);
-	if (n->ckpt_db) {
-		sqlite3_close(n->ckpt_db);
-	}
 	st_stmts_free(&n->stm);
 	if (n->db) {
 		sqlite3_close(n->db);
@@ -445,7 +431,6 @@ void dmp_node_free(struct dmp_node *n)
 	rl_free(n->key_rl);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
-	pthread_mutex_destroy(&n->ckpt_lock);
 	dmp_free(n);
 }
 
@@ -659,19 +644,6 @@ int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
 	int64_t dv = 0;
 	int rc;
 
-	if (n->ckpt_db) {
-		/* PASSIVE: copies what it can while the writer goes on, and
-		 * fsyncs the WAL before and the database after (FULL), so the
-		 * log checkpoint below has little left to sync. */
-		pthread_mutex_lock(&n->ckpt_lock);
-		if (sqlite3_wal_checkpoint_v2(n->ckpt_db, "main",
-					      SQLITE_CHECKPOINT_PASSIVE, NULL,
-					      NULL) != SQLITE_OK) {
-			DMP_LOG_W("node store: checkpoint: %s",
-				  sqlite3_errmsg(n->ckpt_db));
-		}
-		pthread_mutex_unlock(&n->ckpt_lock);
-	}
 	pthread_mutex_lock(&n->wlock);
 	if (st_data_version(n->db, &dv) == 0 && dv != n->data_version) {
 		/* Another process (dmp-node key ...) committed. */

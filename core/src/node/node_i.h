@@ -305,11 +305,6 @@ struct dmp_node {
 	sqlite3 *db;
 	struct nstmts stm;
 	struct njournal *jr; /* update log; NULL: sqlite fsyncs commits */
-	/* With the log: a second connection that checkpoints the WAL from
-	 * dmp_node_maintain() outside wlock (the writer's connection has
-	 * wal_autocheckpoint off, so its UPDATEs never wait for one). */
-	sqlite3 *ckpt_db;
-	pthread_mutex_t ckpt_lock;
 	/* With the log: commits that are durable there and in the index but
 	 * not yet in sqlite, oldest first (node_flush). */
 	struct npend *pend, **pend_tail;
