@@ -125,7 +125,11 @@ void dmp_node_opts_init(struct dmp_node_opts *o);
  * @param[out] out  new node owned by the caller (dmp_node_free()); NULL on
  *                  failure
  * @param now_ms    wall clock in ms; rows expired by then are not indexed
- * @return 0, DMP_EINVAL (bad zone name or option), DMP_ESTORE, DMP_ENOMEM
+ * With @p o->update_log, its records are applied first (a log held by
+ * another process is logged and left alone: this node then fsyncs every
+ * commit).
+ * @return 0, DMP_EINVAL (bad zone name or option), DMP_ESTORE, DMP_ENOMEM,
+ *         DMP_EIO or DMP_EMALFORMED (update log unreadable or not one)
  */
 DMP_MUST_CHECK int dmp_node_new(struct dmp_node **out,
 				const struct dmp_node_opts *o, uint64_t now_ms);
