@@ -2,7 +2,9 @@
 # bench/node_bench.sh - dmp-node beside Knot DNS under dnsperf, same records,
 # same box. Prints queries/s for each, then acknowledged TSIG UPDATEs/s
 # (one record per UPDATE over UDP as clients send them, each waiting for its
-# reply; BENCH_TCP=1 for TCP), and the ratios.
+# reply; BENCH_TCP=1 for TCP), and the ratios. dmp-node runs with its
+# default update log (node.update_log); BENCH_NODE_CONF adds YAML lines to
+# its config, e.g. BENCH_NODE_CONF=$'node:\n  update_log: "off"'.
 # Not run by ctest.
 #   bench/node_bench.sh [BUILD_DIR] [SECONDS] [UPDATES]
 set -euo pipefail
@@ -32,12 +34,17 @@ val=$(head -c 176 /dev/zero | tr '\0' 'A')
 val="v=dmp1;t=chunk;d=${val}$(head -c 48 /dev/zero | tr '\0' 'B')"
 
 # dmp-node, filled through nsupdate; no per-IP limit (dnsperf is one IP).
-printf "security:\n  rate_limit: 0\n" >"$tmp/node.yaml"
+printf "security:\n  rate_limit: 0\n%s\n" "${BENCH_NODE_CONF:-}" >"$tmp/node.yaml"
 key=$("$node" key add w.$zone --scope $zone --db "$tmp/node.db")
 "$node" -f --db "$tmp/node.db" --zone $zone --listen 127.0.0.10:53530 \
 	-c "$tmp/node.yaml" 2>"$tmp/node.log" &
 pids+=($!)
-sleep 0.5
+# Ready once it answers (a new update log is written in full first).
+for _ in $(seq 1 50); do
+	dig +time=1 +tries=1 -p 53530 @127.0.0.10 $zone SOA >/dev/null 2>&1 &&
+		break
+	sleep 0.1
+done
 {
 	echo "server 127.0.0.10 53530"
 	echo "zone $zone"

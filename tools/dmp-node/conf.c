@@ -30,6 +30,7 @@
 
 const struct dmp_cfg_item node_schema[] = {
     S("node", "db", db, "dmp-node.db"),
+    S("node", "update_log", update_log, ""),
     L("node", "zones", zones, NULL),
     S("node", "soa_mname", soa_mname, NULL),
     S("node", "soa_rname", soa_rname, NULL),

@@ -393,6 +393,18 @@ static int run(int argc, char **argv, struct node_conf *c)
 	if (node_conf_opts(c, &o) < 0) {
 		return 2;
 	}
+	/* Only the daemon writes through the update log; the key commands
+	 * write to sqlite directly (synchronous=FULL). */
+	if (strcmp(c->update_log, "off") != 0 &&
+	    strcmp(c->db, ":memory:") != 0) {
+		snprintf(c->update_log_path, sizeof(c->update_log_path), "%s",
+			 c->update_log);
+		if (!c->update_log[0]) {
+			snprintf(c->update_log_path, sizeof(c->update_log_path),
+				 "%s.updlog", c->db);
+		}
+		o.update_log = c->update_log_path;
+	}
 	if (!foreground) {
 		openlog("dmp-node", LOG_PID, LOG_DAEMON);
 		cur_handler = log_syslog;

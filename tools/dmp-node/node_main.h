@@ -10,6 +10,10 @@
 struct node_conf {
 	/* node: */
 	char db[DMP_CFG_STR_MAX];
+	/* "" (default): <db>.updlog; "off": none (sqlite fsyncs each
+	 * UPDATE); else the path. */
+	char update_log[DMP_CFG_STR_MAX];
+	char update_log_path[DMP_CFG_STR_MAX + 8]; /* resolved */
 	struct dmp_cfg_list zones;
 	char soa_mname[DMP_CFG_STR_MAX];
 	char soa_rname[DMP_CFG_STR_MAX];

@@ -50,6 +50,11 @@ struct wq_item {
 
 #define WQ_MAX 4096
 #define WQ_BATCH 64
+/* With the update log, answered UPDATEs reach sqlite after this many
+ * commits or IDLE_NS without a new UPDATE, whichever comes first: one
+ * sqlite transaction for many (see dmp_node_flush()). */
+#define FLUSH_AFTER 256
+#define IDLE_NS 2000000
 
 struct wq {
 	pthread_mutex_t mu;
@@ -388,6 +393,8 @@ static int conn_read(struct srv *s, struct conn *c)
 		if (conn_flush(c) < 0) {
 			return -1;
 		}
+		/* As the UDP writer; idle flushes in tcp_main. */
+		(void)dmp_node_flush(s->node, FLUSH_AFTER, IDLE_NS);
 	}
 }
 
@@ -412,8 +419,14 @@ static void *tcp_main(void *arg)
 		epoll_ctl(ep, EPOLL_CTL_ADD, s->tcp_fd[i], &ev);
 	}
 	while (!atomic_load(&s->stop)) {
-		int n = epoll_wait(ep, evs, 64, 250);
+		int n = epoll_wait(ep, evs, 64,
+				   dmp_node_pending(s->node) ? IDLE_NS / 1000000
+							     : 250);
 		uint64_t now = node_now_ms(0);
+
+		if (n == 0) {
+			(void)dmp_node_flush(s->node, FLUSH_AFTER, IDLE_NS);
+		}
 
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
@@ -517,14 +530,22 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&q->mu);
 		while (!q->head && !atomic_load(&s->stop)) {
 			struct timespec ts;
+			int idle = dmp_node_pending(s->node) > 0;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 250000000;
+			ts.tv_nsec += idle ? IDLE_NS : 250000000;
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;
 			}
-			pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+			if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != 0 &&
+			    idle && !q->head) {
+				/* Nothing came: catch sqlite up now. */
+				pthread_mutex_unlock(&q->mu);
+				(void)dmp_node_flush(s->node, FLUSH_AFTER,
+						     IDLE_NS);
+				pthread_mutex_lock(&q->mu);
+			}
 		}
 		while (q->head && cnt < WQ_BATCH) {
 			items[cnt++] = q->head;
@@ -558,6 +579,9 @@ static void *writer_main(void *arg)
 			}
 			free(items[i]);
 		}
+		/* Answered (durable in the update log); sqlite catches up
+		 * when we are idle, or in one go after FLUSH_AFTER. */
+		(void)dmp_node_flush(s->node, FLUSH_AFTER, IDLE_NS);
 	}
 	free(m);
 	free(items);

@@ -102,7 +102,17 @@ struct dmp_node_opts {
 	uint32_t key_write_burst;
 	/* Live values a TSIG key may own (last writer owns); 0: off. */
 	uint32_t key_quota;
+	/* Update log (borrowed for dmp_node_new()): each UPDATE is made
+	 * durable by one small synchronous write there, and sqlite commits
+	 * without an fsync of its own; records since the last checkpoint are
+	 * replayed at the next start. NULL or "": off (sqlite fsyncs each
+	 * commit). Held by one process at a time (flock). */
+	const char *update_log;
+	uint64_t update_log_bytes; /* its size; 0: DMP_NODE_UPDATE_LOG_BYTES */
 };
+
+/** Default size of the update log (written in full when created). */
+#define DMP_NODE_UPDATE_LOG_BYTES (4u * 1024 * 1024)
 
 struct dmp_node;
 
@@ -115,7 +125,11 @@ void dmp_node_opts_init(struct dmp_node_opts *o);
  * @param[out] out  new node owned by the caller (dmp_node_free()); NULL on
  *                  failure
  * @param now_ms    wall clock in ms; rows expired by then are not indexed
- * @return 0, DMP_EINVAL (bad zone name or option), DMP_ESTORE, DMP_ENOMEM
+ * With @p o->update_log, its records are applied first (a log held by
+ * another process is logged and left alone: this node then fsyncs every
+ * commit).
+ * @return 0, DMP_EINVAL (bad zone name or option), DMP_ESTORE, DMP_ENOMEM,
+ *         DMP_EIO or DMP_EMALFORMED (update log unreadable or not one)
  */
 DMP_MUST_CHECK int dmp_node_new(struct dmp_node **out,
 				const struct dmp_node_opts *o, uint64_t now_ms);
@@ -183,6 +197,24 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
  */
 int dmp_node_notify_msg(struct dmp_node *n, unsigned zone, uint16_t id,
 			uint8_t *buf, size_t cap);
+
+/**
+ * With an update log: write the UPDATEs already answered (durable in the
+ * log, visible to queries) into sqlite, all in one transaction. The
+ * server calls this after its replies: it then flushes once @p min
+ * commits wait or none came for @p idle_ns, so that this work is off the
+ * acknowledgement's path and amortised. Every entry point that reads
+ * records from sqlite flushes first itself, and dmp_node_maintain() does
+ * every tick. Thread-safe; cheap when there is nothing to do.
+ * @param min      flush at this many commits waiting; 0: whatever waits
+ * @param idle_ns  with fewer than @p min: flush once none came for this
+ * @return 0 or DMP_ESTORE (the commits stay pending, and new UPDATEs are
+ *         answered SERVFAIL until they go through)
+ */
+int dmp_node_flush(struct dmp_node *n, unsigned min, uint64_t idle_ns);
+
+/** Commits answered but not yet in sqlite (see dmp_node_flush()). */
+unsigned dmp_node_pending(struct dmp_node *n);
 
 /** Number of zones served. */
 unsigned dmp_node_zone_count(const struct dmp_node *n);

@@ -152,13 +152,32 @@ struct nop {
 typedef int (*st_row_fn)(const char *name, const char *value, size_t vlen,
 			 uint64_t exp_s, void *ud);
 
+/* Statements of the write path, prepared once (st_stmts_free before
+ * closing the database). */
+struct nstmts {
+	sqlite3_stmt *add, *del1, *dela, *ser_r, *ser_w, *name_rows;
+	sqlite3_stmt *sync_full, *sync_normal;
+};
+void st_stmts_free(struct nstmts *c);
+
 int st_open(sqlite3 **out, const char *path);
 int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud);
-int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
-		 void *ud);
-/** Apply @p ops in one transaction and bump the serial. */
-int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
-	     uint64_t now_ms, uint32_t *serial);
+int st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
+		 uint64_t now_s, st_row_fn fn, void *ud);
+/** Make every committed transaction durable (fsync of WAL and DB). */
+int st_sync(sqlite3 *db);
+/** synchronous=FULL (@p full) or NORMAL for the next transactions. */
+int st_set_full(sqlite3 *db, struct nstmts *c, int full);
+int st_begin(sqlite3 *db);
+int st_commit(sqlite3 *db);
+/** Roll back the open transaction, if any. */
+void st_rollback(sqlite3 *db);
+/** Apply @p ops inside the caller's transaction and bump the stored
+ * serial (to @p want if not 0); the new serial in @p serial. */
+int st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
+	     size_t n, uint64_t now_ms, uint32_t want, uint32_t *serial);
+/** The serial after @p cur for a change at @p now_s. */
+uint32_t st_next_serial(uint32_t cur, uint64_t now_s);
 int st_reap(sqlite3 *db, uint64_t now_s);
 /* HTTP tokens (multi-tenant 7.4), by SHA-256 hex of the token. */
 int st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
@@ -190,6 +209,52 @@ int st_reg_put(sqlite3 *db, const char *subject, const char *spk_hex,
 /** Drop registrations expired by @p now_s and their keys.
  * @return keys dropped, or DMP_ESTORE */
 int st_reg_expire(sqlite3 *db, uint64_t now_s);
+
+/* ---- update log (node_journal.c) ---- */
+
+#define NJ_SECTOR 512
+struct njournal;
+struct dmp_wbuf;
+/** Called for each valid record in order; < 0 stops the scan. */
+typedef int (*nj_record_fn)(uint64_t seq, const uint8_t *p, size_t len,
+			    void *ud);
+/**
+ * Walk the records of a log image (the whole file) from sector 1: the
+ * chain of valid records with consecutive seq. @p tail gets the offset
+ * after the last one, @p next_seq the seq to use next, @p torn 1 when the
+ * chain ended at damaged bytes (torn write, garbage) rather than zeros or
+ * a stale record. @return 0, DMP_EMALFORMED (not a log), or fn's error
+ */
+int nj_scan(const uint8_t *img, size_t len, nj_record_fn fn, void *ud,
+	    uint64_t *tail, uint64_t *next_seq, int *torn);
+/**
+ * Open or create the log at @p path (@p cap bytes, written in full once),
+ * replay its records through @p fn, and lock it (flock) for this process.
+ * The caller applies the records, syncs the store and calls nj_reset().
+ * @return 0, DMP_EBUSY (locked), DMP_EMALFORMED, DMP_EIO, DMP_ENOMEM,
+ * DMP_EINVAL, or fn's error
+ */
+int nj_open(struct njournal **out, const char *path, uint64_t cap,
+	    nj_record_fn fn, void *ud);
+void nj_close(struct njournal *j);
+/** Append one record, on stable storage on return. @return 0, DMP_ENOSPC
+ * (full: sync the store, nj_reset, retry), DMP_ENOBUFS (never fits),
+ * DMP_EIO, DMP_ENOMEM */
+int nj_append(struct njournal *j, const uint8_t *p, size_t len);
+/** Erase the record just appended (its commit failed). */
+int nj_unappend(struct njournal *j);
+/** Forget every record; only once the store holding them is synced. */
+int nj_reset(struct njournal *j);
+/** Bytes of records since the last reset. */
+uint64_t nj_used(const struct njournal *j);
+/** Payload of one commit: @p now_ms and the ops. */
+int nj_ops_encode(struct dmp_wbuf *w, const struct nop *const *ops, size_t n,
+		  uint64_t now_ms);
+/** Parse a payload into a new array of ops (values owned; nj_ops_free).
+ * @return 0, DMP_EMALFORMED, DMP_ENOMEM */
+int nj_ops_decode(const uint8_t *p, size_t len, struct nop **out, size_t *n_out,
+		  uint64_t *now_ms);
+void nj_ops_free(struct nop *ops, size_t n);
 
 /* ---- per-IP rate limit (node_rl.c) ---- */
 
@@ -238,6 +303,14 @@ struct dmp_node {
 	/* Writer: sqlite and the keys, under wlock. */
 	pthread_mutex_t wlock;
 	sqlite3 *db;
+	struct nstmts stm;
+	struct njournal *jr; /* update log; NULL: sqlite fsyncs commits */
+	/* With the log: commits that are durable there and in the index but
+	 * not yet in sqlite, oldest first (node_flush). */
+	struct npend *pend, **pend_tail;
+	atomic_uint n_pend;		     /* commits in pend */
+	atomic_uint_fast64_t last_commit_ns; /* monotonic, of the last one */
+	int flush_failed;		     /* the last node_flush() failed */
 	struct nkey *keys;
 	size_t n_keys;
 	int64_t data_version;
@@ -292,6 +365,19 @@ int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
 		     uint8_t *resp, size_t cap);
 /** Parse opts.xfr_allow. @return 0 or DMP_EINVAL */
 int node_xfr_setup(struct dmp_node *n, const struct dmp_node_opts *o);
+/* A logged commit waiting for sqlite. */
+struct npend {
+	struct npend *next;
+	uint64_t now_ms;
+	uint32_t serial;
+	size_t n;
+	struct nop ops[]; /* values owned */
+};
+/** Apply the pending commits to sqlite (wlock held). A failure leaves
+ * them pending (they are in the log). @return 0 or DMP_ESTORE */
+int node_flush(struct dmp_node *n);
+/** With an update log: sync the store and empty the log (wlock held). */
+int node_log_checkpoint(struct dmp_node *n);
 /** Re-read @p name from the store into the index (wlock held). */
 int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
 		      size_t wlen, uint64_t now_s);

@@ -4,10 +4,15 @@
  * hex(H(utf8(value))), plus the TSIG keys and the SOA serial.
  *
  * Durability: WAL with synchronous=FULL, so a commit is on disk (WAL
- * fsynced) before the UPDATE is answered; kill -9 or power loss after the
- * reply loses nothing. sqlite's automatic checkpoint (1000 pages) keeps
- * the WAL bounded; checkpoints run in the writer, never in readers, since
- * queries do not read sqlite at all.
+ * fsynced) when it returns. With the update log (node_journal.c) the
+ * record commits run with synchronous=NORMAL instead (st_set_full), since
+ * the log made them durable before the reply, and st_sync() fsyncs both
+ * files before the log is emptied. Re-applying a logged commit is safe:
+ * an add is an upsert on (name, value_hash) with the recorded time and
+ * TTL, deletes of what is gone change nothing, and the serial only grows.
+ * sqlite's automatic checkpoint (1000 pages) keeps the WAL bounded;
+ * checkpoints run in the writer, never in readers, since queries do not
+ * read sqlite at all.
  */
 #include <stdio.h>
 #include <string.h>
@@ -202,17 +207,47 @@ int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud)
 	return rc;
 }
 
-int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
-		 void *ud)
+/* A statement kept across calls: the hot path (one UPDATE) would
+ * otherwise spend most of its CPU compiling SQL. */
+static sqlite3_stmt *cached(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	if (!*slot && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					 slot, NULL) != SQLITE_OK) {
+		*slot = NULL;
+	}
+	return *slot;
+}
+
+/* Back to a fresh state for the next use. */
+static void done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+void st_stmts_free(struct nstmts *c)
+{
+	sqlite3_finalize(c->add);
+	sqlite3_finalize(c->del1);
+	sqlite3_finalize(c->dela);
+	sqlite3_finalize(c->ser_r);
+	sqlite3_finalize(c->ser_w);
+	sqlite3_finalize(c->name_rows);
+	sqlite3_finalize(c->sync_full);
+	sqlite3_finalize(c->sync_normal);
+	memset(c, 0, sizeof(*c));
+}
+
+int st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
+		 uint64_t now_s, st_row_fn fn, void *ud)
+{
+	sqlite3_stmt *st = cached(db, &c->name_rows,
+				  "SELECT name, value, expires_at FROM records"
+				  " WHERE name = ? AND expires_at > ?"
+				  " ORDER BY stored_ts");
 	int rc;
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name, value, expires_at FROM records"
-			       " WHERE name = ? AND expires_at > ?"
-			       " ORDER BY stored_ts",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (!st) {
 		return fail(db, "select");
 	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -221,7 +256,7 @@ int st_name_rows(sqlite3 *db, const char *name, uint64_t now_s, st_row_fn fn,
 	if (rc == DMP_ESTORE) {
 		fail(db, "select");
 	}
-	sqlite3_finalize(st);
+	done(st);
 	return rc;
 }
 
@@ -291,35 +326,97 @@ int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s)
 	return rc;
 }
 
-int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
-	     uint64_t now_ms, uint32_t *serial)
+static int file_sync(sqlite3 *db, int op)
 {
-	sqlite3_stmt *add = NULL, *del1 = NULL, *dela = NULL;
+	sqlite3_file *f = NULL;
+
+	if (sqlite3_file_control(db, "main", op, &f) != SQLITE_OK || !f ||
+	    !f->pMethods) {
+		return 0; /* not open (yet): nothing to sync */
+	}
+	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK
+		   ? 0
+		   : DMP_ESTORE;
+}
+
+/* With synchronous=NORMAL a WAL commit is written but not fsynced; these
+ * two fsyncs make every commit so far durable (also frames a checkpoint
+ * has since copied into the database file). */
+int st_sync(sqlite3 *db)
+{
+	int rc = file_sync(db, SQLITE_FCNTL_JOURNAL_POINTER);
+
+	if (rc == 0) {
+		rc = file_sync(db, SQLITE_FCNTL_FILE_POINTER);
+	}
+	if (rc < 0) {
+		DMP_LOG_E("node store: fsync failed");
+	}
+	return rc;
+}
+
+int st_set_full(sqlite3 *db, struct nstmts *c, int full)
+{
+	sqlite3_stmt *st =
+	    full ? cached(db, &c->sync_full, "PRAGMA synchronous=FULL")
+		 : cached(db, &c->sync_normal, "PRAGMA synchronous=NORMAL");
+	int rc;
+
+	if (!st) {
+		return fail(db, "synchronous");
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+						     : fail(db, "synchronous");
+}
+
+int st_begin(sqlite3 *db)
+{
+	return exec(db, "BEGIN IMMEDIATE");
+}
+
+int st_commit(sqlite3 *db)
+{
+	return exec(db, "COMMIT");
+}
+
+void st_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db)) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+}
+
+uint32_t st_next_serial(uint32_t cur, uint64_t now_s)
+{
+	return next_serial(cur, now_s);
+}
+
+int st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
+	     size_t n, uint64_t now_ms, uint32_t want, uint32_t *serial)
+{
+	sqlite3_stmt *add, *del1, *dela, *ser, *sr;
 	uint64_t now_s = now_ms / 1000;
 	uint32_t cur = 0;
-	int found, rc;
+	int rc;
 
-	rc = exec(db, "BEGIN IMMEDIATE");
-	if (rc < 0) {
-		return rc;
-	}
-	if (sqlite3_prepare_v2(
-		db,
-		"INSERT INTO records(name, value, value_hash, expires_at,"
-		" stored_ts, key_name) VALUES(?, ?, ?, ?, ?, ?)"
-		" ON CONFLICT(name, value_hash) DO UPDATE SET"
-		" expires_at = excluded.expires_at,"
-		" stored_ts = excluded.stored_ts,"
-		" key_name = excluded.key_name",
-		-1, &add, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "DELETE FROM records WHERE name = ? AND"
-			       " value_hash = ?",
-			       -1, &del1, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM records WHERE name = ?", -1,
-			       &dela, NULL) != SQLITE_OK) {
-		rc = fail(db, "prepare");
-		goto out;
+	add = cached(db, &c->add,
+		     "INSERT INTO records(name, value, value_hash, expires_at,"
+		     " stored_ts, key_name) VALUES(?, ?, ?, ?, ?, ?)"
+		     " ON CONFLICT(name, value_hash) DO UPDATE SET"
+		     " expires_at = excluded.expires_at,"
+		     " stored_ts = excluded.stored_ts,"
+		     " key_name = excluded.key_name");
+	del1 = cached(db, &c->del1,
+		      "DELETE FROM records WHERE name = ? AND value_hash = ?");
+	dela = cached(db, &c->dela, "DELETE FROM records WHERE name = ?");
+	ser = cached(db, &c->ser_w,
+		     "INSERT INTO meta(k, v) VALUES('serial', ?)"
+		     " ON CONFLICT(k) DO UPDATE SET v = excluded.v");
+	sr = cached(db, &c->ser_r, "SELECT v FROM meta WHERE k = 'serial'");
+	if (!add || !del1 || !dela || !ser || !sr) {
+		return fail(db, "prepare");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct nop *op = ops[i];
@@ -359,32 +456,30 @@ int st_apply(sqlite3 *db, const struct nop *const *ops, size_t n,
 			sqlite3_bind_text(st, 1, op->owner, -1, SQLITE_STATIC);
 			break;
 		}
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = fail(db, "write");
-			goto out;
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "write");
+		done(st);
+		if (rc < 0) {
+			return rc;
 		}
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
 	}
-	rc = serial_read(db, &cur, &found);
-	if (rc < 0) {
-		goto out;
+	/* The stored serial, not ours: another process may have written. */
+	rc = sqlite3_step(sr);
+	if (rc == SQLITE_ROW) {
+		cur = (uint32_t)sqlite3_column_int64(sr, 0);
 	}
-	cur = next_serial(cur, now_s);
-	rc = serial_write(db, cur);
-	if (rc < 0) {
-		goto out;
+	done(sr);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		return fail(db, "serial");
 	}
-	rc = exec(db, "COMMIT");
+	/* @p want is what the log path answered with; another process on
+	 * the same database may have moved the stored serial past it. */
+	want = want && (int32_t)(want - next_serial(cur, now_s)) > 0 ? want : 0;
+	cur = want ? want : next_serial(cur, now_s);
+	sqlite3_bind_int64(ser, 1, cur);
+	rc = sqlite3_step(ser) == SQLITE_DONE ? 0 : fail(db, "serial");
+	done(ser);
 	if (rc == 0) {
 		*serial = cur;
-	}
-out:
-	sqlite3_finalize(add);
-	sqlite3_finalize(del1);
-	sqlite3_finalize(dela);
-	if (rc < 0) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	return rc;
 }
