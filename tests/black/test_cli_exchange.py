@@ -160,6 +160,7 @@ def test_kill9_mid_publish_then_retry(tmp_path, started):
     # A crash after the manifest reached the node but before the client
     # recorded it: the retry must send the very same values again, so
     # the recipient still sees one message.
+    time.sleep(1.1)  # a later second: nothing may be named from "now"
     with alice.db() as c:
         c.execute("UPDATE outbox SET state = 1")
         c.execute("UPDATE outbox_record SET published = 0")

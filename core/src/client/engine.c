@@ -1819,7 +1819,9 @@ static void save_sent(struct dmp_engine *e, const struct dmp_outbox_msg *m)
 		     "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@dmp>\n"
 		     "X-DMP-Msg-Id: %s\n\n",
 		     e->address, to, date, idhex, idhex);
-	snprintf(name, sizeof(name), "%lld.%s.dmp", (long long)now_of(e),
+	/* Named from the queue time, not now: a message published again
+	 * after a crash (same records) keeps its one copy. */
+	snprintf(name, sizeof(name), "%lld.%s.dmp", (long long)m->created,
 		 idhex);
 	if (!maildir_has(e->dirs[2], name)) {
 		(void)maildir_write(e->dirs[2], name, hdr, (size_t)n, body,
