@@ -407,15 +407,7 @@ void dmp_node_free(struct dmp_node *n)
 		/* A clean stop leaves an empty log. */
 		(void)node_log_checkpoint(n);
 	}
-	while (n->pend) {
-		struct npend *p = n->pend;
-
-		n->pend = p->next;
-		for (size_t i = 0; i < p->n; i++) {
-			dmp_free(p->ops[i].value);
-		}
-		dmp_free(p);
-	}
+	node_pending_free(n);
 	nj_close(n->jr);
 	st_stmts_free(&n->stm);
 	if (n->db) {

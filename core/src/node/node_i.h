@@ -376,6 +376,9 @@ struct npend {
 /** Apply the pending commits to sqlite (wlock held). A failure leaves
  * them pending (they are in the log). @return 0 or DMP_ESTORE */
 int node_flush(struct dmp_node *n);
+/** Drop the answered commits held for sqlite (after they are written, or
+ *  at close, when the update log keeps them). */
+void node_pending_free(struct dmp_node *n);
 /** With an update log: sync the store and empty the log (wlock held). */
 int node_log_checkpoint(struct dmp_node *n);
 /** Re-read @p name from the store into the index (wlock held). */

@@ -792,6 +792,20 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 
 /* All pending commits in one transaction: the pages they share (index
  * leaves, the serial) are written once, not once per UPDATE. */
+void node_pending_free(struct dmp_node *n)
+{
+	while (n->pend) {
+		struct npend *p = n->pend;
+
+		n->pend = p->next;
+		for (size_t i = 0; i < p->n; i++) {
+			dmp_free(p->ops[i].value);
+		}
+		dmp_free(p);
+	}
+	n->pend_tail = &n->pend;
+}
+
 int node_flush(struct dmp_node *n)
 {
 	size_t total = 0, k = 0;
@@ -832,16 +846,7 @@ int node_flush(struct dmp_node *n)
 			  "in the update log, retried");
 		return DMP_ESTORE;
 	}
-	while (n->pend) {
-		struct npend *p = n->pend;
-
-		n->pend = p->next;
-		for (size_t i = 0; i < p->n; i++) {
-			dmp_free(p->ops[i].value);
-		}
-		dmp_free(p);
-	}
-	n->pend_tail = &n->pend;
+	node_pending_free(n);
 	atomic_store(&n->n_pend, 0);
 	return 0;
 }
