@@ -708,17 +708,27 @@ int dmp_node_key_add(struct dmp_node *n, const char *name,
 	return rc;
 }
 
-int dmp_node_key_revoke(struct dmp_node *n, const char *name)
+/* @p name as the key and token tables keep it (lower case, no dot). */
+static int table_name(const char *name, char lname[DMP_NODE_NAME_MAX])
 {
-	char lname[DMP_NODE_NAME_MAX];
 	uint8_t wire[NAME_WIRE_MAX];
 	size_t wlen;
-	int rc;
 
 	if (nw_from_text(name, wire, &wlen) < 0) {
 		return DMP_EINVAL;
 	}
 	nw_to_text(wire, lname);
+	return 0;
+}
+
+int dmp_node_key_revoke(struct dmp_node *n, const char *name)
+{
+	char lname[DMP_NODE_NAME_MAX];
+	int rc;
+
+	if (table_name(name, lname) < 0) {
+		return DMP_EINVAL;
+	}
 	pthread_mutex_lock(&n->wlock);
 	rc = st_key_del(n->db, lname);
 	if (rc == 0) {
@@ -791,14 +801,11 @@ int dmp_node_token_add(struct dmp_node *n, const char *name,
 int dmp_node_token_revoke(struct dmp_node *n, const char *name)
 {
 	char lname[DMP_NODE_NAME_MAX];
-	uint8_t wire[NAME_WIRE_MAX];
-	size_t wlen;
 	int rc;
 
-	if (nw_from_text(name, wire, &wlen) < 0) {
+	if (table_name(name, lname) < 0) {
 		return DMP_EINVAL;
 	}
-	nw_to_text(wire, lname);
 	pthread_mutex_lock(&n->wlock);
 	rc = st_tok_del(n->db, lname);
 	pthread_mutex_unlock(&n->wlock);
