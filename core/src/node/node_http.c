@@ -26,6 +26,7 @@
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
+#include "dmp/registration.h"
 #include "dmp/txt.h"
 #include "node/node_i.h"
 
@@ -594,16 +595,15 @@ static int confirm(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 	json_t *j, *sv, *res = NULL, *suffixes = NULL;
 	json_error_t je;
 	uint8_t ch[32], spk[32], sig[64], xpub[32], pop[32], mac[32],
-	    shared[32], secret[32], hsub[32];
+	    secret[32], hsub[32];
 	char subject[DMP_NODE_NAME_MAX], key[SC_MAX + 8], spk_hex[65],
 	    old_spk[65], old_key[DMP_NODE_NAME_MAX], sec_hex[65],
 	    sc[DMP_NODE_MAX_SCOPES][SC_MAX], hx[65], loc[48];
 	const char *scp[DMP_NODE_MAX_SCOPES];
-	size_t sl, ll, n_sc = 0;
+	size_t sl, ll, n_sc = 0, msg_len;
 	uint8_t *msg = NULL;
 	uint64_t now = now_ms(h), exp_s;
 	int status = 500, rc;
-	crypto_auth_hmacsha256_state st;
 
 	j = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, &je);
 	sv = json_object_get(j, "subject");
@@ -626,30 +626,24 @@ static int confirm(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 				   len, ctype);
 		goto out;
 	}
-	/* signature over challenge || subject || node || 0x01 */
-	msg = dmp_malloc(32 + sl + strlen(h->zone) + 1);
+	/* The same bytes the client signed and proved (dmp/registration.h). */
+	msg_len = 32 + sl + strlen(h->zone) + 1;
+	msg = dmp_malloc(msg_len);
 	if (!msg) {
 		status = reply_err(500, "out of memory", body, len, ctype);
 		goto out;
 	}
-	memcpy(msg, ch, 32);
-	memcpy(msg + 32, subject, sl);
-	memcpy(msg + 32 + sl, h->zone, strlen(h->zone));
-	msg[32 + sl + strlen(h->zone)] = 0x01;
-	if (dmp_verify(sig, msg, 32 + sl + strlen(h->zone) + 1, spk) != 0) {
+	if (dmp_registration_payload(msg, msg_len, &msg_len, ch, subject,
+				     h->zone) != 0 ||
+	    dmp_verify(sig, msg, msg_len, spk) != 0) {
 		status = reply_err(401, "bad signature", body, len, ctype);
 		goto out;
 	}
 	/* proof: HMAC(X25519(server_sk, x25519_pub), ch || subject || pub) */
-	if (dmp_x25519(shared, h->x_sk, xpub) != 0) {
+	if (dmp_registration_pop(mac, h->x_sk, xpub, xpub, ch, subject) != 0) {
 		status = reply_err(401, "bad x25519 key", body, len, ctype);
 		goto out;
 	}
-	crypto_auth_hmacsha256_init(&st, shared, sizeof(shared));
-	crypto_auth_hmacsha256_update(&st, ch, 32);
-	crypto_auth_hmacsha256_update(&st, (const uint8_t *)subject, sl);
-	crypto_auth_hmacsha256_update(&st, xpub, 32);
-	crypto_auth_hmacsha256_final(&st, mac);
 	if (sodium_memcmp(mac, pop, 32) != 0) {
 		status = reply_err(401, "bad x25519 proof", body, len, ctype);
 		goto out;
@@ -740,10 +734,8 @@ static int confirm(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 out:
 	pthread_mutex_unlock(&h->mu);
 	dmp_free(msg);
-	dmp_wipe(shared, sizeof(shared));
 	dmp_wipe(secret, sizeof(secret));
 	dmp_wipe(mac, sizeof(mac));
-	dmp_wipe(&st, sizeof(st));
 	return status;
 }
 
