@@ -17,7 +17,6 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "dmp/b64.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
@@ -198,41 +197,23 @@ static int key_cmd(struct node_conf *c, int argc, char **argv,
 		usage(stderr);
 		rc = 2;
 	} else if (strcmp(argv[0], "add") == 0 && argc == 2) {
-		uint8_t secret[32];
-		char b64[DMP_B64_LEN(32) + 1];
-		char name[DMP_NODE_NAME_MAX];
-		size_t l;
+		char line[DMP_NODE_NAME_MAX + 64];
 
 		if (n_scopes == 0) {
 			fprintf(stderr, "dmp-node: key add needs at least one "
 					"--scope SUFFIX\n");
 			goto out;
 		}
-		snprintf(name, sizeof(name), "%s", argv[1]);
-		l = strlen(name);
-		if (l > 1 && name[l - 1] == '.') {
-			name[l - 1] = '\0';
-		}
-		for (char *p = name; *p; p++) {
-			if (*p >= 'A' && *p <= 'Z') {
-				*p = (char)(*p - 'A' + 'a');
-			}
-		}
-		dmp_random(secret, sizeof(secret));
-		err = dmp_node_key_add(n, name, secret, sizeof(secret), scopes,
-				       n_scopes, now);
+		err = dmp_node_key_mint(n, argv[1], scopes, n_scopes, line,
+					sizeof(line), now);
 		if (err == 0) {
-			(void)dmp_b64_encode(b64, sizeof(b64), secret,
-					     sizeof(secret));
-			/* What nsupdate -y and kdig -y take. */
-			printf("hmac-sha256:%s:%s\n", name, b64);
-			dmp_wipe(b64, sizeof(b64));
+			printf("%s\n", line);
 			rc = 0;
 		} else {
 			fprintf(stderr, "dmp-node: key add: %s\n",
 				dmp_strerror(err));
 		}
-		dmp_wipe(secret, sizeof(secret));
+		dmp_wipe(line, sizeof(line));
 	} else if (strcmp(argv[0], "list") == 0 && argc == 1) {
 		struct key_list_ctx ctx = {0};
 

@@ -24,10 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dmp/b64.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
-#include "dmp/heartbeat.h"
 #include "dmp/log.h"
 #include "node_main.h"
 
@@ -73,11 +71,8 @@ struct srv {
 	unsigned n_addr;
 	int tcp_fd[MAX_LISTEN];
 	struct wq wq;
-	/* Heartbeat (PROTOCOL.md 8): operator key, when mesh.endpoint is
-	 * set. */
-	int hb_on;
-	uint8_t op_pk[32], op_sk[64];
-	uint64_t hb_next_ms;
+	/* Heartbeat (PROTOCOL.md 8) when mesh.endpoint is set; NULL: off. */
+	struct dmp_node_hb *hb;
 };
 
 /* @return 0 queued, -1 full or out of memory (answer inline) */
@@ -615,114 +610,6 @@ static void send_notifies(struct srv *s, int fd)
 	}
 }
 
-/*
- * The operator key: a 32-byte Ed25519 seed, kept as 64 hex digits in
- * mesh.operator_key, created 0600 on first start.
- */
-static int load_operator_key(const char *path, uint8_t pk[32], uint8_t sk[64])
-{
-	uint8_t seed[32];
-	char hex[80];
-	FILE *f = fopen(path, "re");
-	size_t got;
-	int rc = -1;
-
-	if (!f && errno == ENOENT) {
-		int fd =
-		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-		if (fd < 0) {
-			DMP_LOG_E("dmp-node: cannot create %s: %s", path,
-				  strerror(errno));
-			return -1;
-		}
-		dmp_random(seed, sizeof(seed));
-		dmp_hex_encode(hex, seed, sizeof(seed));
-		hex[64] = '\n';
-		if (write(fd, hex, 65) != 65 || fsync(fd) != 0) {
-			DMP_LOG_E("dmp-node: cannot write %s", path);
-			close(fd);
-			dmp_wipe(hex, sizeof(hex));
-			dmp_wipe(seed, sizeof(seed));
-			return -1;
-		}
-		close(fd);
-		DMP_LOG_N("dmp-node: created operator key %s", path);
-		f = fopen(path, "re");
-	}
-	if (!f) {
-		DMP_LOG_E("dmp-node: cannot read %s: %s", path,
-			  strerror(errno));
-		return -1;
-	}
-	got = fread(hex, 1, sizeof(hex), f);
-	fclose(f);
-	while (got > 0 && (hex[got - 1] == '\n' || hex[got - 1] == '\r')) {
-		got--;
-	}
-	if (got == 64 && dmp_hex_decode(seed, 32, hex, 64) == 0) {
-		dmp_ed25519_from_seed(pk, sk, seed);
-		rc = 0;
-	} else {
-		DMP_LOG_E("dmp-node: %s: want 64 hex digits (an Ed25519 "
-			  "seed)",
-			  path);
-	}
-	dmp_wipe(hex, sizeof(hex));
-	dmp_wipe(seed, sizeof(seed));
-	return rc;
-}
-
-/* PROTOCOL.md 8: replace our value at _dnsmesh-heartbeat.<zone>. */
-static void heartbeat(struct srv *s, uint64_t now_ms)
-{
-	struct dmp_heartbeat hb;
-	char wire[1024], owner[DMP_NODE_NAME_MAX + 32];
-	unsigned flags = s->c->heartbeat_allow_loopback
-			     ? DMP_HEARTBEAT_ALLOW_LOOPBACK
-			     : DMP_HEARTBEAT_STRICT;
-	uint32_t ttl = DMP_HEARTBEAT_LIFETIME;
-	int len;
-
-	memset(&hb, 0, sizeof(hb));
-	snprintf(hb.endpoint, sizeof(hb.endpoint), "%s", s->c->endpoint);
-	memcpy(hb.operator_spk, s->op_pk, 32);
-	snprintf(hb.version, sizeof(hb.version), "dmp-node %s", dmp_version());
-	if (s->c->claim_provider) {
-		hb.capabilities |= DMP_HEARTBEAT_CAP_CLAIM_PROVIDER;
-		const char *z = s->c->claim_provider_zone[0]
-				    ? s->c->claim_provider_zone
-				    : s->c->zones.v[0];
-
-		if (strlen(z) < sizeof(hb.zone)) {
-			memcpy(hb.zone, z, strlen(z) + 1);
-		}
-	}
-	hb.ts = now_ms / 1000;
-	hb.exp = hb.ts + DMP_HEARTBEAT_LIFETIME;
-	len = dmp_heartbeat_sign(wire, sizeof(wire), &hb, s->op_sk, flags);
-	if (len < 0) {
-		DMP_LOG_E("dmp-node: heartbeat: %s", dmp_strerror(len));
-		return;
-	}
-	if (ttl > (uint32_t)s->c->max_ttl) {
-		ttl = (uint32_t)s->c->max_ttl;
-	}
-	for (unsigned i = 0; i < s->c->zones.n; i++) {
-		int rc;
-
-		snprintf(owner, sizeof(owner), "_dnsmesh-heartbeat.%s",
-			 s->c->zones.v[i]);
-		rc = dmp_node_put(s->node, owner, wire, ttl, 1, now_ms);
-		if (rc < 0) {
-			DMP_LOG_E("dmp-node: heartbeat at %s: %s", owner,
-				  dmp_strerror(rc));
-		} else {
-			DMP_LOG_D("dmp-node: heartbeat published at %s", owner);
-		}
-	}
-}
-
 static void *maint_main(void *arg)
 {
 	struct srv *s = arg;
@@ -734,10 +621,8 @@ static void *maint_main(void *arg)
 		uint64_t now = node_now_ms(s->off);
 		int rc = dmp_node_maintain(s->node, now);
 
-		if (s->hb_on && now >= s->hb_next_ms) {
-			heartbeat(s, now);
-			s->hb_next_ms =
-			    now + (uint64_t)s->c->heartbeat_interval * 1000;
+		if (s->hb) {
+			(void)dmp_node_hb_tick(s->hb, now);
 		}
 
 		if (rc > 0) {
@@ -829,6 +714,8 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	struct udp_worker *w = NULL;
 	unsigned n_w = 0;
 	pthread_t tcp_th, maint_th, writer_th;
+	uint8_t op_pk[32], op_sk[64];
+	int have_opkey = 0;
 	sigset_t set;
 	int sig = 0, rc = 1;
 
@@ -900,10 +787,10 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 				  "mesh.operator_key");
 			goto out;
 		}
-		if (load_operator_key(c->operator_key, s.op_pk, s.op_sk) < 0) {
+		if (dmp_node_opkey_load(c->operator_key, op_pk, op_sk) < 0) {
 			goto out;
 		}
-		s.hb_on = 1;
+		have_opkey = 1;
 	}
 	if (drop_privileges(c->user) < 0) {
 		goto out;
@@ -923,6 +810,25 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		}
 	}
 	s.node = n;
+	if (have_opkey) {
+		struct dmp_node_hb_opts hbo = {
+		    .endpoint = c->endpoint,
+		    .operator_pk = op_pk,
+		    .operator_sk = op_sk,
+		    .claim_zone = c->claim_provider_zone,
+		    .interval_s = (uint32_t)c->heartbeat_interval,
+		    .allow_loopback = c->heartbeat_allow_loopback,
+		    .claim_provider = c->claim_provider,
+		};
+		int err = dmp_node_hb_new(&s.hb, n, &hbo);
+
+		dmp_wipe(op_sk, sizeof(op_sk));
+		have_opkey = 0;
+		if (err < 0) {
+			DMP_LOG_E("dmp-node: heartbeat: %s", dmp_strerror(err));
+			goto out;
+		}
+	}
 	if (http_fd >= 0) {
 		int err;
 
@@ -981,7 +887,8 @@ out:
 	if (http_fd >= 0) {
 		close(http_fd);
 	}
-	dmp_wipe(s.op_sk, sizeof(s.op_sk));
+	dmp_wipe(op_sk, sizeof(op_sk));
+	dmp_node_hb_free(s.hb);
 	for (unsigned i = 0; i < n_w; i++) {
 		close(w[i].fd);
 	}

@@ -62,6 +62,23 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->key_write_burst = 20;
 }
 
+/* Publish the reloadable options of @p o for readers outside wlock. */
+static void live_set(struct dmp_node *n, const struct dmp_node_opts *o)
+{
+	pthread_mutex_lock(&n->live_mu);
+	n->live.max_ttl = o->max_ttl;
+	n->live.max_value_bytes = o->max_value_bytes;
+	n->live.update_enabled = o->update_enabled;
+	pthread_mutex_unlock(&n->live_mu);
+}
+
+void dmp_ni_live_get(struct dmp_node *n, struct dmp_ni_live *out)
+{
+	pthread_mutex_lock(&n->live_mu);
+	*out = n->live;
+	pthread_mutex_unlock(&n->live_mu);
+}
+
 static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 {
 	char buf[DMP_NODE_NAME_MAX + 16];
@@ -304,6 +321,8 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	pthread_rwlock_init(&n->ilock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&n->wlock, NULL);
+	pthread_mutex_init(&n->live_mu, NULL);
+	live_set(n, o);
 	n->pend_tail = &n->pend;
 	atomic_init(&n->n_pend, 0);
 	atomic_init(&n->last_commit_ns, 0);
@@ -423,6 +442,7 @@ void dmp_node_free(struct dmp_node *n)
 	rl_free(n->key_rl);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
+	pthread_mutex_destroy(&n->live_mu);
 	dmp_free(n);
 }
 
@@ -738,6 +758,33 @@ int dmp_node_key_revoke(struct dmp_node *n, const char *name)
 	return rc;
 }
 
+int dmp_node_key_mint(struct dmp_node *n, const char *name,
+		      const char *const *scopes, size_t n_scopes, char *line,
+		      size_t cap, uint64_t now_ms)
+{
+	char lname[DMP_NODE_NAME_MAX], b64[DMP_B64_LEN(32) + 1];
+	uint8_t secret[32];
+	int rc, l;
+
+	if (n_scopes == 0 || table_name(name, lname) < 0) {
+		return DMP_EINVAL;
+	}
+	dmp_random(secret, sizeof(secret));
+	rc = dmp_node_key_add(n, lname, secret, sizeof(secret), scopes,
+			      n_scopes, now_ms);
+	if (rc == 0) {
+		(void)dmp_b64_encode(b64, sizeof(b64), secret, sizeof(secret));
+		l = snprintf(line, cap, "hmac-sha256:%s:%s", lname, b64);
+		if (l < 0 || (size_t)l >= cap) {
+			dmp_wipe(line, cap);
+			rc = DMP_ENOBUFS;
+		}
+		dmp_wipe(b64, sizeof(b64));
+	}
+	dmp_wipe(secret, sizeof(secret));
+	return rc;
+}
+
 /* Lower-case name and scopes CSV as the key table keeps them. */
 static int name_scopes(const char *name, const char *const *scopes,
 		       size_t n_scopes, char lname[DMP_NODE_NAME_MAX],
@@ -951,13 +998,15 @@ int dmp_node_put(struct dmp_node *n, const char *name, const char *value,
 		 uint32_t ttl, int replace, uint64_t now_ms)
 {
 	struct nop ops[2];
+	struct dmp_ni_live live;
 	size_t vlen = strlen(value), k = 0;
 	int rc;
 
 	if (vlen == 0 || !nw_utf8_valid((const uint8_t *)value, vlen)) {
 		return DMP_EINVAL;
 	}
-	if (ttl > n->o.max_ttl || vlen > n->o.max_value_bytes) {
+	dmp_ni_live_get(n, &live);
+	if (ttl > live.max_ttl || vlen > live.max_value_bytes) {
 		return DMP_ETOOBIG;
 	}
 	if (replace) {
@@ -993,6 +1042,7 @@ int dmp_node_reconfigure(struct dmp_node *n, const struct dmp_node_opts *o)
 	n->o.rate_limit = o->rate_limit;
 	n->o.rate_burst = o->rate_burst;
 	n->o.key_quota = o->key_quota;
+	live_set(n, o);
 	rl_set(n->rl[0], o->rate_limit, o->rate_burst);
 	rl_set(n->rl[1], o->rate_limit, o->rate_burst);
 	rl_set(n->claim_rl, o->claim_rate, o->claim_burst);

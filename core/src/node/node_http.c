@@ -403,9 +403,11 @@ static int records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		    t ? (json_is_integer(t) ? json_integer_value(t) : -1) : 300;
 		const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 		size_t sl = s ? json_string_length(v) : 0;
+		struct dmp_ni_live live;
 
-		if (!s || !value_ok(s, sl) || sl > h->n->o.max_value_bytes ||
-		    ttl < 0 || ttl > (json_int_t)h->n->o.max_ttl ||
+		dmp_ni_live_get(h->n, &live);
+		if (!s || !value_ok(s, sl) || sl > live.max_value_bytes ||
+		    ttl < 0 || ttl > (json_int_t)live.max_ttl ||
 		    node_op_init(h->n, &op, NOP_ADD, name, (uint32_t)ttl) < 0) {
 			json_decref(j);
 			return reply_err(400, "bad name, value or ttl", body,
@@ -765,8 +767,10 @@ int dmp_node_http_dispatch(struct dmp_node_http *h,
 	if (strcmp(p, "/v1/registration/challenge") == 0 ||
 	    strcmp(p, "/v1/registration/tsig-confirm") == 0) {
 		int get = strcmp(p, "/v1/registration/challenge") == 0;
+		struct dmp_ni_live live;
 
-		if (!h->o.registration_enabled || !h->n->o.update_enabled) {
+		dmp_ni_live_get(h->n, &live);
+		if (!h->o.registration_enabled || !live.update_enabled) {
 			return reply_err(404, "registration disabled", body,
 					 body_len, ctype);
 		}
@@ -911,6 +915,14 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 	}
 	h->n = n;
 	h->o = *o;
+	/* Subjects are compared lower-cased (7.2). */
+	for (unsigned i = 0; i < h->o.n_reg_allow; i++) {
+		for (char *p = h->o.reg_allow[i]; *p; p++) {
+			if (*p >= 'A' && *p <= 'Z') {
+				*p = (char)(*p - 'A' + 'a');
+			}
+		}
+	}
 	pthread_mutex_init(&h->mu, NULL);
 	nw_to_text(n->zones[0].name, h->zone);
 	if (o->have_x25519_sk) {

@@ -290,8 +290,20 @@ struct nzone {
 	unsigned n_aaaa;
 };
 
+/* What dmp_node_reconfigure() (SIGHUP) changes and threads outside wlock
+ * read (HTTP, heartbeat): copied out whole under live_mu. */
+struct dmp_ni_live {
+	uint32_t max_ttl;
+	uint32_t max_value_bytes;
+	int update_enabled;
+};
+
 struct dmp_node {
+	/* Written at creation; the fields dmp_node_reconfigure() changes are
+	 * written under wlock and read under wlock only (else: live). */
 	struct dmp_node_opts o;
+	pthread_mutex_t live_mu;
+	struct dmp_ni_live live;
 	struct nzone zones[DMP_NODE_MAX_ZONES];
 	unsigned n_zones;
 
@@ -384,6 +396,9 @@ int node_log_checkpoint(struct dmp_node *n);
 /** Re-read @p name from the store into the index (wlock held). */
 int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
 		      size_t wlen, uint64_t now_s);
+
+/** A consistent copy of the reloadable options, from any thread. */
+void dmp_ni_live_get(struct dmp_node *n, struct dmp_ni_live *out);
 
 static inline void cnt_add(atomic_uint_fast64_t *c, uint64_t v)
 {
