@@ -393,6 +393,8 @@ int node_flush(struct dmp_node *n);
 void node_pending_free(struct dmp_node *n);
 /** With an update log: sync the store and empty the log (wlock held). */
 int node_log_checkpoint(struct dmp_node *n);
+/** Load the key table into n->keys (wlock held). @return 0 or DMP_ESTORE */
+int dmp_ni_keys_reload(struct dmp_node *n);
 /** Re-read @p name from the store into the index (wlock held). */
 int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
 		      size_t wlen, uint64_t now_s);
