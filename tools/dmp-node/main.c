@@ -67,23 +67,15 @@ struct flag {
 	int append;
 };
 
-/* What SIGHUP re-reads: the file, then the same flags again. */
+/* What SIGHUP re-reads: the file, then the same flags again; and the log
+ * handler in use, whose level it resets. */
 struct reload_ctx {
 	const char *cfg;
 	const struct flag *flags;
 	size_t n_flags;
 	int verbose;
+	dmp_log_fn handler;
 };
-
-static int verbose_flag;
-static dmp_log_fn cur_handler = log_stderr;
-
-void node_log_level(const struct node_conf *c)
-{
-	dmp_log_set_handler(cur_handler, NULL,
-			    verbose_flag ? DMP_LOG_DEBUG
-					 : level_of(c->log_level));
-}
 
 static int conf_read(struct node_conf *c, const struct reload_ctx *r)
 {
@@ -108,9 +100,20 @@ static int conf_read(struct node_conf *c, const struct reload_ctx *r)
 	return 0;
 }
 
+/* On the main thread; the other threads log meanwhile, which
+ * dmp_log_set_handler() allows. */
 static int reload_conf(struct node_conf *out, void *ud)
 {
-	return conf_read(out, ud);
+	const struct reload_ctx *r = ud;
+	struct dmp_node_opts o;
+
+	if (conf_read(out, r) != 0 || node_conf_opts(out, &o) != 0) {
+		return -1;
+	}
+	dmp_log_set_handler(r->handler, NULL,
+			    r->verbose ? DMP_LOG_DEBUG
+				       : level_of(out->log_level));
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -388,7 +391,6 @@ static int run(int argc, char **argv, struct node_conf *c)
 	}
 	if (!foreground) {
 		openlog("dmp-node", LOG_PID, LOG_DAEMON);
-		cur_handler = log_syslog;
 		dmp_log_set_handler(log_syslog, NULL,
 				    verbose ? DMP_LOG_DEBUG
 					    : level_of(c->log_level));
@@ -396,9 +398,9 @@ static int run(int argc, char **argv, struct node_conf *c)
 	DMP_LOG_N("dmp-node %s: %u zone(s), db %s%s", dmp_version(), c->zones.n,
 		  c->db, off ? " (clock shifted for tests)" : "");
 	{
-		struct reload_ctx rctx = {cfg, flags, n_flags, verbose};
+		struct reload_ctx rctx = {cfg, flags, n_flags, verbose,
+					  foreground ? log_stderr : log_syslog};
 
-		verbose_flag = verbose;
 		rc = node_serve(c, &o, off, foreground, reload_conf, &rctx);
 	}
 	return rc;

@@ -2,8 +2,17 @@
  * tools/dmp-node/server.c - sockets and threads around dmp_node_handle():
  * per listen address, udp_workers UDP sockets bound with SO_REUSEPORT (one
  * per thread, batched with recvmmsg/sendmmsg), one TCP thread (epoll,
- * RFC 7766 framing, pipelined queries, idle timeout, client limit), and a
- * maintenance thread. The main thread waits for SIGTERM/SIGINT.
+ * RFC 7766 framing, pipelined queries, idle timeout, client limit), a
+ * writer thread for UDP UPDATEs, and a maintenance thread (reaping, update
+ * log checkpoints, NOTIFY, heartbeat).
+ *
+ * Signals: every asynchronous signal is blocked before the first thread
+ * (libmicrohttpd's included) starts, so all threads inherit the mask; the
+ * main thread alone takes SIGTERM, SIGINT and SIGHUP with sigwait(). The
+ * config the threads read (struct node_conf) is never written after they
+ * start: SIGHUP builds a new one and hands the reloadable parts to the
+ * node (dmp_node_reconfigure(), under the node's own locks) and to the log
+ * sink (dmp_log_set_handler(), thread-safe).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,6 +84,30 @@ struct srv {
 	struct dmp_node_hb *hb;
 };
 
+/* Timed waits on q->cv measure CLOCK_MONOTONIC: a wall clock step (NTP,
+ * the operator) neither stalls nor spins the writer. @return 0 or -1 */
+static int wq_init(struct wq *q)
+{
+	pthread_condattr_t ca;
+	int e;
+
+	memset(q, 0, sizeof(*q));
+	e = pthread_condattr_init(&ca);
+	if (e == 0) {
+		e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		e = e ? e : pthread_cond_init(&q->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (e == 0 && (e = pthread_mutex_init(&q->mu, NULL)) != 0) {
+		pthread_cond_destroy(&q->cv);
+	}
+	if (e != 0) {
+		DMP_LOG_E("dmp-node: writer queue: %s", strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
 /* @return 0 queued, -1 full or out of memory (answer inline) */
 static int wq_push(struct wq *q, int fd, const struct sockaddr_storage *peer,
 		   socklen_t plen, const uint8_t *data, size_t len)
@@ -111,8 +144,23 @@ static int wq_push(struct wq *q, int fd, const struct sockaddr_storage *peer,
 struct udp_worker {
 	struct srv *s;
 	int fd;
+	int on; /* th started */
 	pthread_t th;
 };
+
+/* @return 1 started, 0 not (logged; the caller stops the others) */
+static int start_thread(pthread_t *th, void *(*fn)(void *), void *arg,
+			const char *what)
+{
+	int e = pthread_create(th, NULL, fn, arg);
+
+	if (e != 0) {
+		DMP_LOG_E("dmp-node: cannot start the %s thread: %s", what,
+			  strerror(e));
+		return 0;
+	}
+	return 1;
+}
 
 uint64_t node_now_ms(int64_t off)
 {
@@ -527,7 +575,8 @@ static void *writer_main(void *arg)
 			struct timespec ts;
 			int idle = dmp_node_pending(s->node) > 0;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
+			/* q->cv runs on CLOCK_MONOTONIC (wq_init). */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_nsec += idle ? IDLE_NS : 250000000;
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;
@@ -693,7 +742,6 @@ static void reload(struct srv *s, node_reload_fn fn, void *ud)
 		free(nc);
 		return;
 	}
-	node_log_level(nc);
 	if (dmp_node_reconfigure(s->node, &o) != 0) {
 		DMP_LOG_E("dmp-node: SIGHUP: keys not reloaded");
 	}
@@ -714,24 +762,42 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	struct udp_worker *w = NULL;
 	unsigned n_w = 0;
 	pthread_t tcp_th, maint_th, writer_th;
+	int tcp_on = 0, maint_on = 0, writer_on = 0, wq_on = 0;
 	uint8_t op_pk[32], op_sk[64];
 	int have_opkey = 0;
-	sigset_t set;
+	sigset_t all, set;
 	int sig = 0, rc = 1;
+
+	/* Before any thread exists (libmicrohttpd's starts in
+	 * dmp_node_http_new()): every thread inherits this mask, so no
+	 * signal can land on a worker; the main thread takes them below. */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV); /* synchronous faults stay deadly */
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	sigdelset(&all, SIGTRAP);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 
 	memset(&s, 0, sizeof(s));
 	s.c = c;
 	s.off = clock_off_ms;
 	atomic_init(&s.stop, 0);
-	pthread_mutex_init(&s.wq.mu, NULL);
-	pthread_cond_init(&s.wq.cv, NULL);
 	for (unsigned i = 0; i < MAX_LISTEN; i++) {
 		s.tcp_fd[i] = -1;
 	}
 	w = calloc((size_t)c->listen.n * (size_t)c->udp_workers, sizeof(*w));
-	if (!w) {
+	if (!w || wq_init(&s.wq) < 0) {
+		free(w);
 		return 1;
 	}
+	wq_on = 1;
 	for (unsigned i = 0; i < c->listen.n; i++) {
 		if (parse_addr(c->listen.v[i], &s.addr[i], &s.alen[i]) < 0) {
 			DMP_LOG_E("dmp-node: bad listen address %s",
@@ -846,19 +912,19 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			  c->http_auth,
 			  c->registration_enabled ? ", registration" : "");
 	}
-	/* Only the main thread takes the signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	for (unsigned i = 0; i < n_w; i++) {
-		pthread_create(&w[i].th, NULL, udp_main, &w[i]);
+		w[i].on = start_thread(&w[i].th, udp_main, &w[i], "UDP");
+		if (!w[i].on) {
+			goto stop;
+		}
 	}
-	pthread_create(&writer_th, NULL, writer_main, &s);
-	pthread_create(&tcp_th, NULL, tcp_main, &s);
-	pthread_create(&maint_th, NULL, maint_main, &s);
+	writer_on = start_thread(&writer_th, writer_main, &s, "writer");
+	tcp_on = writer_on && start_thread(&tcp_th, tcp_main, &s, "TCP");
+	maint_on =
+	    tcp_on && start_thread(&maint_th, maint_main, &s, "maintenance");
+	if (!maint_on) {
+		goto stop;
+	}
 	for (;;) {
 		if (sigwait(&set, &sig) != 0) {
 			continue;
@@ -870,19 +936,29 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		break;
 	}
 	DMP_LOG_N("dmp-node: signal %d, shutting down", sig);
+	rc = 0;
+stop:
 	atomic_store(&s.stop, 1);
 	for (unsigned i = 0; i < n_w; i++) {
-		pthread_join(w[i].th, NULL);
+		if (w[i].on) {
+			pthread_join(w[i].th, NULL);
+		}
 	}
 	/* After the UDP workers: nothing more is queued; drain the rest. */
 	pthread_mutex_lock(&s.wq.mu);
 	pthread_cond_broadcast(&s.wq.cv);
 	pthread_mutex_unlock(&s.wq.mu);
-	pthread_join(writer_th, NULL);
-	pthread_join(tcp_th, NULL);
-	pthread_join(maint_th, NULL);
-	rc = 0;
+	if (writer_on) {
+		pthread_join(writer_th, NULL);
+	}
+	if (tcp_on) {
+		pthread_join(tcp_th, NULL);
+	}
+	if (maint_on) {
+		pthread_join(maint_th, NULL);
+	}
 out:
+	/* Stops libmicrohttpd's thread first: it calls into the node. */
 	dmp_node_http_free(http);
 	if (http_fd >= 0) {
 		close(http_fd);
@@ -899,7 +975,15 @@ out:
 	}
 	free(w);
 	dmp_node_free(n);
-	pthread_mutex_destroy(&s.wq.mu);
-	pthread_cond_destroy(&s.wq.cv);
+	if (wq_on) {
+		while (s.wq.head) { /* left when the writer never started */
+			struct wq_item *it = s.wq.head;
+
+			s.wq.head = it->next;
+			free(it);
+		}
+		pthread_mutex_destroy(&s.wq.mu);
+		pthread_cond_destroy(&s.wq.cv);
+	}
 	return rc;
 }
