@@ -264,9 +264,8 @@ DMP_MUST_CHECK int dmp_node_key_add(struct dmp_node *n, const char *name,
  * @return 0, DMP_EINVAL, DMP_ENOBUFS (@p cap), DMP_ESTORE
  */
 DMP_MUST_CHECK int dmp_node_key_mint(struct dmp_node *n, const char *name,
-				     const char *const *scopes,
-				     size_t n_scopes, char *line, size_t cap,
-				     uint64_t now_ms);
+				     const char *const *scopes, size_t n_scopes,
+				     char *line, size_t cap, uint64_t now_ms);
 
 /** Remove key @p name. @return 0, DMP_ENOENT or DMP_ESTORE */
 DMP_MUST_CHECK int dmp_node_key_revoke(struct dmp_node *n, const char *name);
@@ -480,8 +479,7 @@ struct dmp_node_hb;
  * @return 0, DMP_EINVAL (no endpoint or key, no zone, endpoint too long),
  *         DMP_ENOMEM
  */
-DMP_MUST_CHECK int dmp_node_hb_new(struct dmp_node_hb **out,
-				   struct dmp_node *n,
+DMP_MUST_CHECK int dmp_node_hb_new(struct dmp_node_hb **out, struct dmp_node *n,
 				   const struct dmp_node_hb_opts *o);
 
 /**

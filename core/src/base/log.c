@@ -14,8 +14,8 @@
 #include "dmp/log.h"
 
 static pthread_rwlock_t log_lock = PTHREAD_RWLOCK_INITIALIZER;
-static dmp_log_fn log_fn;	 /* under log_lock */
-static void *log_ud;		 /* under log_lock */
+static dmp_log_fn log_fn;	/* under log_lock */
+static void *log_ud;		/* under log_lock */
 static atomic_int log_max = -1; /* -1: no handler */
 
 void dmp_log_set_handler(dmp_log_fn fn, void *ud, int max_level)

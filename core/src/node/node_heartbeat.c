@@ -51,7 +51,7 @@ int dmp_node_hb_new(struct dmp_node_hb **out, struct dmp_node *n,
 		hb->tmpl.capabilities |= DMP_HEARTBEAT_CAP_CLAIM_PROVIDER;
 		/* The zone as configured (opts keep it verbatim). */
 		z = o->claim_zone && o->claim_zone[0] ? o->claim_zone
-						       : n->o.zones[0].name;
+						      : n->o.zones[0].name;
 		if (strlen(z) < sizeof(hb->tmpl.zone)) {
 			memcpy(hb->tmpl.zone, z, strlen(z) + 1);
 		}
