@@ -112,7 +112,7 @@ static int load_flush(struct load_ctx *c)
 	int rc = 0;
 
 	if (c->name[0] && nw_from_text(c->name, wire, &wlen) == 0) {
-		rc = nidx_set(&c->n->idx, wire, wlen, c->rr, c->n_rr);
+		rc = dmp_nidx_set(&c->n->idx, wire, wlen, c->rr, c->n_rr);
 	} else {
 		for (uint32_t i = 0; i < c->n_rr; i++) {
 			dmp_free(c->rr[i]);
@@ -149,7 +149,7 @@ static int load_row(const char *name, const char *value, size_t vlen,
 		c->rr = p;
 		c->cap = nc;
 	}
-	rr = nidx_rr_new(value, vlen, c->n->o.answer_ttl, exp_s);
+	rr = dmp_nidx_rr_new(value, vlen, c->n->o.answer_ttl, exp_s);
 	if (!rr) {
 		return DMP_ENOMEM;
 	}
@@ -157,8 +157,8 @@ static int load_row(const char *name, const char *value, size_t vlen,
 	return 0;
 }
 
-int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
-		      size_t wlen, uint64_t now_s)
+int dmp_ni_refresh_name(struct dmp_node *n, const char *name,
+			const uint8_t *wire, size_t wlen, uint64_t now_s)
 {
 	struct load_ctx c;
 	int rc;
@@ -166,14 +166,14 @@ int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
 	memset(&c, 0, sizeof(c));
 	c.n = n;
 	snprintf(c.name, sizeof(c.name), "%s", name);
-	rc = st_name_rows(n->db, &n->stm, name, now_s, load_row, &c);
+	rc = dmp_st_name_rows(n->db, &n->stm, name, now_s, load_row, &c);
 	if (rc < 0) {
 		c.name[0] = '\0';
 		(void)load_flush(&c);
 		return rc;
 	}
 	pthread_rwlock_wrlock(&n->ilock);
-	rc = nidx_set(&n->idx, wire, wlen, c.rr, c.n_rr);
+	rc = dmp_nidx_set(&n->idx, wire, wlen, c.rr, c.n_rr);
 	pthread_rwlock_unlock(&n->ilock);
 	return rc;
 }
@@ -182,7 +182,7 @@ int dmp_ni_keys_reload(struct dmp_node *n)
 {
 	struct nkey *k = NULL;
 	size_t cnt = 0;
-	int rc = st_keys_load(n->db, &k, &cnt);
+	int rc = dmp_st_keys_load(n->db, &k, &cnt);
 
 	if (rc < 0) {
 		return rc;
@@ -207,7 +207,7 @@ static int replay_one(uint64_t seq, const uint8_t *p, size_t len, void *ud)
 	size_t cnt = 0;
 	uint64_t now_ms;
 	uint32_t serial;
-	int rc = nj_ops_decode(p, len, &ops, &cnt, &now_ms);
+	int rc = dmp_nj_ops_decode(p, len, &ops, &cnt, &now_ms);
 
 	if (rc < 0) {
 		/* The checksum held, so we wrote it: a bug or another
@@ -223,26 +223,26 @@ static int replay_one(uint64_t seq, const uint8_t *p, size_t len, void *ud)
 	}
 	/* Inside the one transaction of the whole replay (dmp_node_new). */
 	if (rc == 0) {
-		rc = st_apply(n->db, &n->stm, ptr, cnt, now_ms, 0, &serial);
+		rc = dmp_st_apply(n->db, &n->stm, ptr, cnt, now_ms, 0, &serial);
 	}
 	dmp_free(ptr);
-	nj_ops_free(ops, cnt);
+	dmp_nj_ops_free(ops, cnt);
 	return rc;
 }
 
-int node_log_checkpoint(struct dmp_node *n)
+int dmp_ni_log_checkpoint(struct dmp_node *n)
 {
 	int rc;
 
-	if (!n->jr || nj_used(n->jr) == 0) {
+	if (!n->jr || dmp_nj_used(n->jr) == 0) {
 		return 0;
 	}
-	rc = node_flush(n);
+	rc = dmp_ni_flush(n);
 	if (rc == 0) {
-		rc = st_sync(n->db);
+		rc = dmp_st_sync(n->db);
 	}
 	if (rc == 0) {
-		rc = nj_reset(n->jr);
+		rc = dmp_nj_reset(n->jr);
 	}
 	return rc;
 }
@@ -279,7 +279,7 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		}
 	}
 	n->n_zones = o->n_zones;
-	if (node_xfr_setup(n, o) < 0) {
+	if (dmp_ni_xfr_setup(n, o) < 0) {
 		DMP_LOG_E("node: bad xfr_allow address");
 		dmp_free(n);
 		return DMP_EINVAL;
@@ -296,25 +296,25 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	n->pend_tail = &n->pend;
 	atomic_init(&n->n_pend, 0);
 	atomic_init(&n->last_commit_ns, 0);
-	rc = nidx_init(&n->idx);
+	rc = dmp_nidx_init(&n->idx);
 	if (rc < 0) {
 		goto fail;
 	}
-	rc = rl_new(&n->rl[0], o->rate_limit, o->rate_burst);
+	rc = dmp_rl_new(&n->rl[0], o->rate_limit, o->rate_burst);
 	if (rc == 0) {
-		rc = rl_new(&n->rl[1], o->rate_limit, o->rate_burst);
+		rc = dmp_rl_new(&n->rl[1], o->rate_limit, o->rate_burst);
 	}
 	if (rc == 0) {
-		rc = rl_new_f(&n->claim_rl, o->claim_rate, o->claim_burst);
+		rc = dmp_rl_new_f(&n->claim_rl, o->claim_rate, o->claim_burst);
 	}
 	if (rc == 0) {
-		rc =
-		    rl_new_f(&n->key_rl, o->key_write_rate, o->key_write_burst);
+		rc = dmp_rl_new_f(&n->key_rl, o->key_write_rate,
+				  o->key_write_burst);
 	}
 	if (rc < 0) {
 		goto fail;
 	}
-	rc = st_open(&n->db, o->db_path);
+	rc = dmp_st_open(&n->db, o->db_path);
 	if (rc < 0) {
 		goto fail;
 	}
@@ -324,20 +324,20 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		 * below syncs them all before the log is emptied. */
 		/* One transaction for all of it: pages written once, so a
 		 * disk that was full needs little room to start again. */
-		rc = st_set_full(n->db, &n->stm, 0);
-		rc = rc < 0 ? rc : st_begin(n->db);
+		rc = dmp_st_set_full(n->db, &n->stm, 0);
+		rc = rc < 0 ? rc : dmp_st_begin(n->db);
 		rc = rc < 0 ? rc
-			    : nj_open(&n->jr, o->update_log,
-				      o->update_log_bytes
-					  ? o->update_log_bytes
-					  : DMP_NODE_UPDATE_LOG_BYTES,
-				      replay_one, n);
+			    : dmp_nj_open(&n->jr, o->update_log,
+					  o->update_log_bytes
+					      ? o->update_log_bytes
+					      : DMP_NODE_UPDATE_LOG_BYTES,
+					  replay_one, n);
 		if (rc == 0 || rc == DMP_EBUSY) {
-			int crc = st_commit(n->db);
+			int crc = dmp_st_commit(n->db);
 
 			rc = crc < 0 ? crc : rc;
 		}
-		st_rollback(n->db); /* if still open: a failure above */
+		dmp_st_rollback(n->db); /* if still open: a failure above */
 		if (rc == DMP_EBUSY) {
 			/* Another daemon on the same database has it; that one
 			 * replays it. We fsync each commit instead. */
@@ -347,9 +347,9 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 			    o->update_log);
 			rc = 0;
 		} else if (rc == 0) {
-			rc = node_log_checkpoint(n);
+			rc = dmp_ni_log_checkpoint(n);
 		}
-		if (st_set_full(n->db, &n->stm, 1) < 0 && rc == 0) {
+		if (dmp_st_set_full(n->db, &n->stm, 1) < 0 && rc == 0) {
 			rc = DMP_ESTORE;
 		}
 		if (rc < 0) {
@@ -358,13 +358,13 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 			goto fail;
 		}
 	}
-	rc = st_serial(n->db, &n->serial, now_ms / 1000);
+	rc = dmp_st_serial(n->db, &n->serial, now_ms / 1000);
 	if (rc < 0) {
 		goto fail;
 	}
 	memset(&c, 0, sizeof(c));
 	c.n = n;
-	rc = st_load(n->db, now_ms / 1000, load_row, &c);
+	rc = dmp_st_load(n->db, now_ms / 1000, load_row, &c);
 	if (rc == 0) {
 		rc = load_flush(&c);
 	} else {
@@ -378,7 +378,7 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	if (rc < 0) {
 		goto fail;
 	}
-	(void)st_data_version(n->db, &n->data_version);
+	(void)dmp_st_data_version(n->db, &n->data_version);
 	*out = n;
 	return 0;
 fail:
@@ -391,14 +391,14 @@ void dmp_node_free(struct dmp_node *n)
 	if (!n) {
 		return;
 	}
-	nidx_clear(&n->idx);
+	dmp_nidx_clear(&n->idx);
 	if (n->jr && n->db) {
 		/* A clean stop leaves an empty log. */
-		(void)node_log_checkpoint(n);
+		(void)dmp_ni_log_checkpoint(n);
 	}
-	node_pending_free(n);
-	nj_close(n->jr);
-	st_stmts_free(&n->stm);
+	dmp_ni_pending_free(n);
+	dmp_nj_close(n->jr);
+	dmp_st_stmts_free(&n->stm);
 	if (n->db) {
 		sqlite3_close(n->db);
 	}
@@ -406,10 +406,10 @@ void dmp_node_free(struct dmp_node *n)
 		dmp_wipe(n->keys, n->n_keys * sizeof(*n->keys));
 		dmp_free(n->keys);
 	}
-	rl_free(n->rl[0]);
-	rl_free(n->rl[1]);
-	rl_free(n->claim_rl);
-	rl_free(n->key_rl);
+	dmp_rl_free(n->rl[0]);
+	dmp_rl_free(n->rl[1]);
+	dmp_rl_free(n->claim_rl);
+	dmp_rl_free(n->key_rl);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
 	pthread_mutex_destroy(&n->live_mu);
@@ -426,8 +426,8 @@ uint32_t dmp_node_serial(struct dmp_node *n)
 	return s;
 }
 
-const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
-				 size_t nlen)
+const struct nzone *dmp_ni_zone_of(const struct dmp_node *n,
+				   const uint8_t *name, size_t nlen)
 {
 	const struct nzone *best = NULL;
 
@@ -449,7 +449,7 @@ int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
 	int rc;
 
 	pthread_mutex_lock(&n->wlock);
-	if (st_data_version(n->db, &dv) == 0 && dv != n->data_version) {
+	if (dmp_st_data_version(n->db, &dv) == 0 && dv != n->data_version) {
 		/* Another process (dmp-node key ...) committed. */
 		n->data_version = dv;
 		if (dmp_ni_keys_reload(n) == 0) {
@@ -457,7 +457,7 @@ int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
 		}
 	}
 	/* Keep the update log short: a checkpoint costs two fsyncs. */
-	if (node_log_checkpoint(n) < 0) {
+	if (dmp_ni_log_checkpoint(n) < 0) {
 		DMP_LOG_E("node: update log checkpoint failed");
 	}
 	if (n->last_reap_s != 0 && now_s >= n->last_reap_s &&
@@ -466,13 +466,13 @@ int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
 		return 0;
 	}
 	n->last_reap_s = now_s;
-	if (st_reg_expire(n->db, now_s) > 0 && dmp_ni_keys_reload(n) == 0) {
+	if (dmp_st_reg_expire(n->db, now_s) > 0 && dmp_ni_keys_reload(n) == 0) {
 		DMP_LOG_I("node: expired registered keys dropped");
 	}
-	rc = st_reap(n->db, now_s);
+	rc = dmp_st_reap(n->db, now_s);
 	pthread_mutex_unlock(&n->wlock);
 	pthread_rwlock_wrlock(&n->ilock);
-	nidx_expire(&n->idx, now_s);
+	dmp_nidx_expire(&n->idx, now_s);
 	pthread_rwlock_unlock(&n->ilock);
 	return rc;
 }
@@ -491,12 +491,12 @@ int dmp_node_reconfigure(struct dmp_node *n, const struct dmp_node_opts *o)
 	n->o.rate_burst = o->rate_burst;
 	n->o.key_quota = o->key_quota;
 	live_set(n, o);
-	rl_set(n->rl[0], o->rate_limit, o->rate_burst);
-	rl_set(n->rl[1], o->rate_limit, o->rate_burst);
-	rl_set(n->claim_rl, o->claim_rate, o->claim_burst);
-	rl_set(n->key_rl, o->key_write_rate, o->key_write_burst);
+	dmp_rl_set(n->rl[0], o->rate_limit, o->rate_burst);
+	dmp_rl_set(n->rl[1], o->rate_limit, o->rate_burst);
+	dmp_rl_set(n->claim_rl, o->claim_rate, o->claim_burst);
+	dmp_rl_set(n->key_rl, o->key_write_rate, o->key_write_burst);
 	rc = dmp_ni_keys_reload(n);
-	(void)st_data_version(n->db, &n->data_version);
+	(void)dmp_st_data_version(n->db, &n->data_version);
 	pthread_mutex_unlock(&n->wlock);
 	return rc;
 }

@@ -12,7 +12,7 @@ const double dmp_node_lat_bounds[DMP_NODE_LAT_BUCKETS - 1] = {
     0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
     0.001,   0.0025,   0.005,	0.01,	0.1};
 
-uint64_t node_mono_ns(void)
+uint64_t dmp_ni_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -20,10 +20,10 @@ uint64_t node_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void node_count_reply(struct dmp_node *n, const uint8_t *resp, int len,
-		      uint64_t t0_ns)
+void dmp_ni_count_reply(struct dmp_node *n, const uint8_t *resp, int len,
+			uint64_t t0_ns)
 {
-	uint64_t dt = node_mono_ns() - t0_ns;
+	uint64_t dt = dmp_ni_mono_ns() - t0_ns;
 	double s = (double)dt / 1e9;
 	unsigned b = 0;
 
@@ -37,8 +37,8 @@ void node_count_reply(struct dmp_node *n, const uint8_t *resp, int len,
 	cnt_add(&n->c_lat_ns, dt);
 }
 
-int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
-		     uint8_t *resp, size_t cap)
+int dmp_ni_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
+		       uint8_t *resp, size_t cap)
 {
 	size_t len = HDR_LEN;
 
@@ -66,20 +66,20 @@ static int sign_query_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	size_t rl = 0, l = (size_t)len;
 	int tr;
 
-	if (node_parse_query(q, qlen, &qi) != 0) {
+	if (dmp_ni_parse_query(q, qlen, &qi) != 0) {
 		return len;
 	}
-	tr = node_xfr_tsig_check(n, q, qlen, qi.qd_end, 0, now_s, &x, resp, cap,
-				 &rl);
+	tr = dmp_ni_xfr_tsig_check(n, q, qlen, qi.qd_end, 0, now_s, &x, resp,
+				   cap, &rl);
 	if (tr < 0) {
 		return rl > 0 ? (int)rl : len;
 	}
 	if (tr == 1) {
-		if (node_xfr_tsig_sign(x, resp, &l, cap, now_s) < 0) {
-			l = (size_t)node_error_reply(q, qlen, qi.qd_end,
-						     RC_SERVFAIL, resp, cap);
+		if (dmp_ni_xfr_tsig_sign(x, resp, &l, cap, now_s) < 0) {
+			l = (size_t)dmp_ni_error_reply(q, qlen, qi.qd_end,
+						       RC_SERVFAIL, resp, cap);
 		}
-		node_xfr_tsig_free(x);
+		dmp_ni_xfr_tsig_free(x);
 	}
 	return (int)l;
 }
@@ -126,13 +126,13 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		    uint8_t *resp, size_t cap, uint64_t now_ms)
 {
 	unsigned opcode;
-	uint64_t t0 = node_mono_ns();
+	uint64_t t0 = dmp_ni_mono_ns();
 	int len;
 
 	if (cap < 512) {
 		return DMP_ENOBUFS;
 	}
-	if (!rl_allow(n->rl[t == DMP_NODE_TCP], peer, now_ms)) {
+	if (!dmp_rl_allow(n->rl[t == DMP_NODE_TCP], peer, now_ms)) {
 		cnt_add(&n->c_reject[DMP_NODE_REJ_RATE], 1);
 		return t == DMP_NODE_UDP
 			   ? (int)rl_slip_reply(n, q, qlen, resp, cap)
@@ -150,7 +150,7 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	switch (opcode) {
 	case OP_QUERY:
 		cnt_add(&n->c_queries, 1);
-		len = node_query(n, q, qlen, t, resp, cap, now_ms);
+		len = dmp_ni_query(n, q, qlen, t, resp, cap, now_ms);
 		if (len > 0 && rd16(q + 10) > 0) {
 			len = sign_query_reply(n, q, qlen, resp, cap, len,
 					       now_ms / 1000);
@@ -159,16 +159,16 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	case OP_UPDATE: {
 		struct dmp_node_msg m = {q, qlen, resp, cap, 0, NULL};
 
-		node_update_batch(n, &m, 1, now_ms);
+		dmp_ni_update_batch(n, &m, 1, now_ms);
 		len = m.resp_len;
 		break;
 	}
 	default:
 		/* NOTIFY to us: we are never a secondary. */
-		len = node_error_reply(q, qlen, 0, RC_NOTIMP, resp, cap);
+		len = dmp_ni_error_reply(q, qlen, 0, RC_NOTIMP, resp, cap);
 		break;
 	}
-	node_count_reply(n, resp, len, t0);
+	dmp_ni_count_reply(n, resp, len, t0);
 	return len;
 }
 
@@ -186,7 +186,7 @@ void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 	    dmp_malloc((count ? count : 1) * sizeof(*upd));
 	size_t *from = dmp_malloc((count ? count : 1) * sizeof(*from));
 	size_t n_upd = 0;
-	uint64_t t0 = node_mono_ns();
+	uint64_t t0 = dmp_ni_mono_ns();
 
 	for (size_t i = 0; i < count; i++) {
 		if (!upd || !from || !is_update(&m[i])) {
@@ -196,7 +196,8 @@ void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 					    m[i].resp, m[i].cap, now_ms);
 			continue;
 		}
-		if (!rl_allow(n->rl[t == DMP_NODE_TCP], m[i].peer, now_ms)) {
+		if (!dmp_rl_allow(n->rl[t == DMP_NODE_TCP], m[i].peer,
+				  now_ms)) {
 			cnt_add(&n->c_reject[DMP_NODE_REJ_RATE], 1);
 			m[i].resp_len = 0; /* dropped, as dmp_node_handle */
 			continue;
@@ -205,10 +206,10 @@ void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 		upd[n_upd++] = m[i];
 	}
 	if (n_upd > 0) {
-		node_update_batch(n, upd, n_upd, now_ms);
+		dmp_ni_update_batch(n, upd, n_upd, now_ms);
 		for (size_t k = 0; k < n_upd; k++) {
 			m[from[k]].resp_len = upd[k].resp_len;
-			node_count_reply(n, upd[k].resp, upd[k].resp_len, t0);
+			dmp_ni_count_reply(n, upd[k].resp, upd[k].resp_len, t0);
 		}
 	}
 	dmp_free(upd);
@@ -244,17 +245,17 @@ void dmp_node_stats_get(struct dmp_node *n, struct dmp_node_stats *s)
 	pthread_rwlock_unlock(&n->ilock);
 	pthread_mutex_lock(&n->wlock);
 	s->keys = (uint32_t)n->n_keys;
-	(void)st_size(n->db, &s->store_bytes);
+	(void)dmp_st_size(n->db, &s->store_bytes);
 	pthread_mutex_unlock(&n->wlock);
 }
 
-int node_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
-		 const char *name, uint32_t ttl)
+int dmp_ni_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
+		   const char *name, uint32_t ttl)
 {
 	memset(op, 0, sizeof(*op));
 	if (strlen(name) >= DMP_NODE_NAME_MAX ||
 	    nw_from_text(name, op->wire, &op->wlen) < 0 || op->wlen < 2 ||
-	    !nw_ldh(op->wire) || !node_zone_of(n, op->wire, op->wlen)) {
+	    !nw_ldh(op->wire) || !dmp_ni_zone_of(n, op->wire, op->wlen)) {
 		return DMP_EINVAL;
 	}
 	op->kind = k;
@@ -279,11 +280,11 @@ int dmp_node_put(struct dmp_node *n, const char *name, const char *value,
 		return DMP_ETOOBIG;
 	}
 	if (replace) {
-		if (node_op_init(n, &ops[k++], NOP_DEL_ALL, name, 0) < 0) {
+		if (dmp_ni_op_init(n, &ops[k++], NOP_DEL_ALL, name, 0) < 0) {
 			return DMP_EINVAL;
 		}
 	}
-	if (node_op_init(n, &ops[k], NOP_ADD, name, ttl) < 0) {
+	if (dmp_ni_op_init(n, &ops[k], NOP_ADD, name, ttl) < 0) {
 		return DMP_EINVAL;
 	}
 	ops[k].value = dmp_malloc(vlen + 1);
@@ -292,7 +293,7 @@ int dmp_node_put(struct dmp_node *n, const char *name, const char *value,
 	}
 	memcpy(ops[k].value, value, vlen + 1);
 	ops[k].vlen = vlen;
-	rc = node_write_op(n, ops, k + 1, now_ms);
+	rc = dmp_ni_write_op(n, ops, k + 1, now_ms);
 	return rc == RC_NOERROR	  ? 0
 	       : rc == RC_REFUSED ? DMP_ETOOBIG
 				  : DMP_ESTORE;

@@ -89,8 +89,8 @@ int dmp_nh_reply_json(json_t *j, int status, char **body, size_t *len,
 int dmp_nh_reply_err(int status, const char *msg, char **body, size_t *len,
 		     const char **ctype)
 {
-	return dmp_nh_reply_json(json_pack("{s:s}", "error", msg), status, body, len,
-			  ctype);
+	return dmp_nh_reply_json(json_pack("{s:s}", "error", msg), status, body,
+				 len, ctype);
 }
 
 /* ---- dispatch ---- */
@@ -104,8 +104,9 @@ int dmp_node_http_dispatch(struct dmp_node_http *h,
 
 	*body = NULL;
 	*body_len = 0;
-	if (!rl_allow(h->rl, rq->peer, now)) {
-		return dmp_nh_reply_err(429, "rate limited", body, body_len, ctype);
+	if (!dmp_rl_allow(h->rl, rq->peer, now)) {
+		return dmp_nh_reply_err(429, "rate limited", body, body_len,
+					ctype);
 	}
 	if (strcmp(p, "/health") == 0) {
 		return dmp_nh_health(h, body, body_len, ctype);
@@ -123,16 +124,16 @@ int dmp_node_http_dispatch(struct dmp_node_http *h,
 
 		dmp_ni_live_get(h->n, &live);
 		if (!h->o.registration_enabled || !live.update_enabled) {
-			return dmp_nh_reply_err(404, "registration disabled", body,
-					 body_len, ctype);
+			return dmp_nh_reply_err(404, "registration disabled",
+						body, body_len, ctype);
 		}
 		if (strcmp(rq->method, get ? "GET" : "POST") != 0) {
 			return dmp_nh_reply_err(405, "method not allowed", body,
-					 body_len, ctype);
+						body_len, ctype);
 		}
-		if (!rl_allow(h->rl_reg, rq->peer, now)) {
-			return dmp_nh_reply_err(429, "rate limited", body, body_len,
-					 ctype);
+		if (!dmp_rl_allow(h->rl_reg, rq->peer, now)) {
+			return dmp_nh_reply_err(429, "rate limited", body,
+						body_len, ctype);
 		}
 		return get ? dmp_nh_challenge(h, body, body_len, ctype)
 			   : dmp_nh_confirm(h, rq, body, body_len, ctype);
@@ -204,7 +205,8 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 	rq.body = r->body;
 	rq.body_len = r->len;
 	if (r->too_big) {
-		status = dmp_nh_reply_err(413, "body too large", &body, &blen, &ctype);
+		status = dmp_nh_reply_err(413, "body too large", &body, &blen,
+					  &ctype);
 	} else {
 		status = dmp_node_http_dispatch(h, &rq, &body, &blen, &ctype);
 	}
@@ -284,10 +286,10 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 	}
 	dmp_wipe(h->o.x25519_sk, sizeof(h->o.x25519_sk));
 	dmp_x25519_base(h->x_pk, h->x_sk);
-	rc = rl_new(&h->rl, o->rate, o->burst);
+	rc = dmp_rl_new(&h->rl, o->rate, o->burst);
 	if (rc == 0 && o->reg_per_hour) {
-		rc = rl_new_f(&h->rl_reg, o->reg_per_hour / 3600.0,
-			      o->reg_per_hour);
+		rc = dmp_rl_new_f(&h->rl_reg, o->reg_per_hour / 3600.0,
+				  o->reg_per_hour);
 	}
 	if (rc < 0) {
 		dmp_node_http_free(h);
@@ -320,8 +322,8 @@ void dmp_node_http_free(struct dmp_node_http *h)
 	if (h->d) {
 		MHD_stop_daemon(h->d); /* closes the listening socket too */
 	}
-	rl_free(h->rl);
-	rl_free(h->rl_reg);
+	dmp_rl_free(h->rl);
+	dmp_rl_free(h->rl_reg);
 	pthread_mutex_destroy(&h->mu);
 	dmp_wipe(h, sizeof(*h));
 	dmp_free(h);

@@ -43,8 +43,8 @@ int dmp_nh_is_loopback(const struct sockaddr *sa);
 /* Replies: *body malloc()ed, *ctype static; they return @p status. */
 struct json_t;
 /** Serialise and take @p j (NULL: 500). */
-int dmp_nh_reply_json(struct json_t *j, int status, char **body,
-		      size_t *len, const char **ctype);
+int dmp_nh_reply_json(struct json_t *j, int status, char **body, size_t *len,
+		      const char **ctype);
 /** {"error": msg} */
 int dmp_nh_reply_err(int status, const char *msg, char **body, size_t *len,
 		     const char **ctype);
@@ -56,15 +56,13 @@ int dmp_nh_health(struct dmp_node_http *h, char **body, size_t *len,
 int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		   const char **ctype);
 /** /v1/records/<name>: GET, POST, DELETE (7.4). */
-int dmp_nh_records(struct dmp_node_http *h,
-		   const struct dmp_node_http_req *rq, char **body,
-		   size_t *len, const char **ctype);
+int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
+		   char **body, size_t *len, const char **ctype);
 /** GET /v1/registration/challenge (7.2). */
 int dmp_nh_challenge(struct dmp_node_http *h, char **body, size_t *len,
 		     const char **ctype);
 /** POST /v1/registration/tsig-confirm (7.2). */
-int dmp_nh_confirm(struct dmp_node_http *h,
-		   const struct dmp_node_http_req *rq, char **body,
-		   size_t *len, const char **ctype);
+int dmp_nh_confirm(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
+		   char **body, size_t *len, const char **ctype);
 
 #endif /* DMP_NODE_HTTP_I_H */

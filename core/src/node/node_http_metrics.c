@@ -10,19 +10,18 @@
 #include "node/node_http_i.h"
 #include "node/node_i.h"
 
-
 int dmp_nh_health(struct dmp_node_http *h, char **body, size_t *len,
 		  const char **ctype)
 {
 	struct dmp_node_stats s;
 
 	dmp_node_stats_get(h->n, &s);
-	return dmp_nh_reply_json(json_pack("{s:b,s:s,s:I,s:I,s:I,s:s}", "ok", 1,
-				    "status", "ok", "serial",
-				    (json_int_t)s.serial, "records",
-				    (json_int_t)s.rows, "names",
-				    (json_int_t)s.names, "zone", h->zone),
-			  200, body, len, ctype);
+	return dmp_nh_reply_json(
+	    json_pack("{s:b,s:s,s:I,s:I,s:I,s:s}", "ok", 1, "status", "ok",
+		      "serial", (json_int_t)s.serial, "records",
+		      (json_int_t)s.rows, "names", (json_int_t)s.names, "zone",
+		      h->zone),
+	    200, body, len, ctype);
 }
 
 static const char *const rej_names[DMP_NODE_REJ_MAX] = {

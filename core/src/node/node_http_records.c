@@ -15,7 +15,6 @@
 #include "node/node_http_i.h"
 #include "node/node_i.h"
 
-
 #define SCOPES_CSV (DMP_NODE_MAX_SCOPES * DMP_NODE_NAME_MAX)
 
 /* Multi-tenant: the token's scopes, looked up by its SHA-256. */
@@ -33,7 +32,7 @@ static int token_scopes(const struct dmp_node_http *h, const char *a,
 	dmp_sha256(d, a + 7, DMP_NODE_TOKEN_LEN);
 	dmp_hex_encode(hex, d, sizeof(d));
 	pthread_mutex_lock(&h->n->wlock);
-	rc = st_tok_find(h->n->db, hex, scopes, SCOPES_CSV);
+	rc = dmp_st_tok_find(h->n->db, hex, scopes, SCOPES_CSV);
 	pthread_mutex_unlock(&h->n->wlock);
 	return rc == 0 ? 200 : rc == DMP_ENOENT ? 401 : 500;
 }
@@ -73,7 +72,8 @@ static int auth_ok(const struct dmp_node_http *h,
 
 	scopes[0] = '\0';
 	switch (h->o.auth) {
-	case DMP_NODE_HTTP_OPEN: return dmp_nh_is_loopback(rq->peer) ? 200 : 403;
+	case DMP_NODE_HTTP_OPEN:
+		return dmp_nh_is_loopback(rq->peer) ? 200 : 403;
 	case DMP_NODE_HTTP_LEGACY:
 		if (!a || strncmp(a, "Bearer ", 7) != 0 || tl == 0 ||
 		    strlen(a + 7) != tl ||
@@ -118,7 +118,7 @@ static int records_get(struct dmp_node_http *h, const char *name, char **body,
 		return dmp_nh_reply_err(400, "bad name", body, len, ctype);
 	}
 	pthread_rwlock_rdlock(&n->ilock);
-	e = nidx_find(&n->idx, wire, wlen);
+	e = dmp_nidx_find(&n->idx, wire, wlen);
 	for (uint32_t i = 0; e && i < e->n_rr; i++) {
 		size_t rdl, vl;
 		const uint8_t *rd;
@@ -127,15 +127,16 @@ static int records_get(struct dmp_node_http *h, const char *name, char **body,
 		if (e->rr[i]->exp_s <= now_s) {
 			continue;
 		}
-		rd = nidx_rdata(e->rr[i], &rdl);
+		rd = dmp_nidx_rdata(e->rr[i], &rdl);
 		if (dmp_txt_join(v, sizeof(v), &vl, rd, rdl) == 0) {
 			json_array_append_new(vals, json_stringn(v, vl));
 			status = 200;
 		}
 	}
 	pthread_rwlock_unlock(&n->ilock);
-	return dmp_nh_reply_json(json_pack("{s:s,s:o}", "name", name, "values", vals),
-			  status, body, len, ctype);
+	return dmp_nh_reply_json(
+	    json_pack("{s:s,s:o}", "name", name, "values", vals), status, body,
+	    len, ctype);
 }
 
 int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
@@ -153,21 +154,23 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 	}
 	if (strcmp(rq->method, "POST") != 0 &&
 	    strcmp(rq->method, "DELETE") != 0) {
-		return dmp_nh_reply_err(405, "method not allowed", body, len, ctype);
+		return dmp_nh_reply_err(405, "method not allowed", body, len,
+					ctype);
 	}
 	a = auth_ok(h, rq, scopes);
 	if (a != 200) {
 		return dmp_nh_reply_err(a,
-				 a == 401   ? "bad token"
-				 : a == 403 ? "forbidden"
-					    : "store",
-				 body, len, ctype);
+					a == 401   ? "bad token"
+					: a == 403 ? "forbidden"
+						   : "store",
+					body, len, ctype);
 	}
 	if (rq->body_len > 0) {
 		j = json_loadb(rq->body, rq->body_len, 0, &je);
 		if (!json_is_object(j)) {
 			json_decref(j);
-			return dmp_nh_reply_err(400, "bad JSON", body, len, ctype);
+			return dmp_nh_reply_err(400, "bad JSON", body, len,
+						ctype);
 		}
 	}
 	if (strcmp(rq->method, "POST") == 0) {
@@ -182,65 +185,67 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		dmp_ni_live_get(h->n, &live);
 		if (!s || !value_ok(s, sl) || sl > live.max_value_bytes ||
 		    ttl < 0 || ttl > (json_int_t)live.max_ttl ||
-		    node_op_init(h->n, &op, NOP_ADD, name, (uint32_t)ttl) < 0) {
+		    dmp_ni_op_init(h->n, &op, NOP_ADD, name, (uint32_t)ttl) <
+			0) {
 			json_decref(j);
-			return dmp_nh_reply_err(400, "bad name, value or ttl", body,
-					 len, ctype);
+			return dmp_nh_reply_err(400, "bad name, value or ttl",
+						body, len, ctype);
 		}
 		if (h->o.auth == DMP_NODE_HTTP_MULTI &&
 		    !csv_in_scope(scopes, op.owner, 1)) {
 			json_decref(j);
-			return dmp_nh_reply_err(403, "outside the token's scope", body,
-					 len, ctype);
+			return dmp_nh_reply_err(
+			    403, "outside the token's scope", body, len, ctype);
 		}
 		op.value = dmp_malloc(sl + 1);
 		if (!op.value) {
 			json_decref(j);
 			return dmp_nh_reply_err(500, "out of memory", body, len,
-					 ctype);
+						ctype);
 		}
 		memcpy(op.value, s, sl + 1);
 		op.vlen = sl;
 		json_decref(j);
-		rc = node_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
+		rc = dmp_ni_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
 		if (rc == RC_NOERROR) {
 			return dmp_nh_reply_json(
 			    json_pack("{s:b,s:s}", "ok", 1, "name", name), 201,
 			    body, len, ctype);
 		}
 		return dmp_nh_reply_err(rc == RC_REFUSED ? 413 : 502,
-				 rc == RC_REFUSED ? "RRset full" : "store",
-				 body, len, ctype);
+					rc == RC_REFUSED ? "RRset full"
+							 : "store",
+					body, len, ctype);
 	}
 	/* DELETE, with an optional {"value"}. */
 	{
 		json_t *v = json_object_get(j, "value");
 
 		if ((v && !json_is_string(v)) ||
-		    node_op_init(h->n, &op, v ? NOP_DEL_ONE : NOP_DEL_ALL, name,
-				 0) < 0) {
+		    dmp_ni_op_init(h->n, &op, v ? NOP_DEL_ONE : NOP_DEL_ALL,
+				   name, 0) < 0) {
 			json_decref(j);
-			return dmp_nh_reply_err(400, "bad name or value", body, len,
-					 ctype);
+			return dmp_nh_reply_err(400, "bad name or value", body,
+						len, ctype);
 		}
 		if (h->o.auth == DMP_NODE_HTTP_MULTI &&
 		    !csv_in_scope(scopes, op.owner, 0)) {
 			json_decref(j);
-			return dmp_nh_reply_err(403, "outside the token's scope", body,
-					 len, ctype);
+			return dmp_nh_reply_err(
+			    403, "outside the token's scope", body, len, ctype);
 		}
 		if (v) {
 			op.vlen = json_string_length(v);
 			op.value = dmp_malloc(op.vlen + 1);
 			if (!op.value) {
 				json_decref(j);
-				return dmp_nh_reply_err(500, "out of memory", body,
-						 len, ctype);
+				return dmp_nh_reply_err(500, "out of memory",
+							body, len, ctype);
 			}
 			memcpy(op.value, json_string_value(v), op.vlen + 1);
 		}
 		json_decref(j);
-		rc = node_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
+		rc = dmp_ni_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
 		if (rc == RC_NOERROR) {
 			*body = strdup("");
 			*len = 0;
@@ -248,7 +253,8 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 			return *body ? 204 : 500;
 		}
 		return dmp_nh_reply_err(rc == RC_NXDOMAIN ? 404 : 502,
-				 rc == RC_NXDOMAIN ? "not found" : "store",
-				 body, len, ctype);
+					rc == RC_NXDOMAIN ? "not found"
+							  : "store",
+					body, len, ctype);
 	}
 }

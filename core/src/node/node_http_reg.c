@@ -22,7 +22,6 @@
  * dmp_node_key_add(). */
 #define SC_MAX (DMP_NODE_NAME_MAX + 64)
 
-
 int dmp_nh_challenge(struct dmp_node_http *h, char **body, size_t *len,
 		     const char **ctype)
 {
@@ -166,48 +165,52 @@ int dmp_nh_confirm(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 	sl = strlen(subject);
 	pthread_mutex_lock(&h->mu);
 	if (!take_challenge(h, ch, now)) {
-		status = dmp_nh_reply_err(401, "unknown or expired challenge", body,
-				   len, ctype);
+		status = dmp_nh_reply_err(401, "unknown or expired challenge",
+					  body, len, ctype);
 		goto out;
 	}
 	/* The same bytes the client signed and proved (dmp/registration.h). */
 	msg_len = 32 + sl + strlen(h->zone) + 1;
 	msg = dmp_malloc(msg_len);
 	if (!msg) {
-		status = dmp_nh_reply_err(500, "out of memory", body, len, ctype);
+		status =
+		    dmp_nh_reply_err(500, "out of memory", body, len, ctype);
 		goto out;
 	}
 	if (dmp_registration_payload(msg, msg_len, &msg_len, ch, subject,
 				     h->zone) != 0 ||
 	    dmp_verify(sig, msg, msg_len, spk) != 0) {
-		status = dmp_nh_reply_err(401, "bad signature", body, len, ctype);
+		status =
+		    dmp_nh_reply_err(401, "bad signature", body, len, ctype);
 		goto out;
 	}
 	/* proof: HMAC(X25519(server_sk, x25519_pub), ch || subject || pub) */
 	if (dmp_registration_pop(mac, h->x_sk, xpub, xpub, ch, subject) != 0) {
-		status = dmp_nh_reply_err(401, "bad x25519 key", body, len, ctype);
+		status =
+		    dmp_nh_reply_err(401, "bad x25519 key", body, len, ctype);
 		goto out;
 	}
 	if (sodium_memcmp(mac, pop, 32) != 0) {
-		status = dmp_nh_reply_err(401, "bad x25519 proof", body, len, ctype);
+		status =
+		    dmp_nh_reply_err(401, "bad x25519 proof", body, len, ctype);
 		goto out;
 	}
 	if (!allowed(h, subject)) {
-		status =
-		    dmp_nh_reply_err(403, "subject not allowed", body, len, ctype);
+		status = dmp_nh_reply_err(403, "subject not allowed", body, len,
+					  ctype);
 		goto out;
 	}
 	dmp_hex_encode(spk_hex, spk, 32);
 	pthread_mutex_lock(&h->n->wlock);
-	rc = st_reg_get(h->n->db, subject, now / 1000, old_spk, old_key);
+	rc = dmp_st_reg_get(h->n->db, subject, now / 1000, old_spk, old_key);
 	pthread_mutex_unlock(&h->n->wlock);
 	if (rc < 0) {
 		status = dmp_nh_reply_err(500, "store", body, len, ctype);
 		goto out;
 	}
 	if (rc == 1 && strcmp(old_spk, spk_hex) != 0) {
-		status = dmp_nh_reply_err(409, "subject bound to another key", body,
-				   len, ctype);
+		status = dmp_nh_reply_err(409, "subject bound to another key",
+					  body, len, ctype);
 		goto out;
 	}
 	/* 7.1: <localpart>-<spk_hex[0:8]>-<hex(H(subject))[0:6]>.<zone>. */
@@ -255,7 +258,7 @@ int dmp_nh_confirm(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		snprintf(plain, sizeof(plain), "%.*s", (int)strlen(key) - 1,
 			 key);
 		pthread_mutex_lock(&h->n->wlock);
-		rc = st_reg_put(h->n->db, subject, spk_hex, plain, exp_s);
+		rc = dmp_st_reg_put(h->n->db, subject, spk_hex, plain, exp_s);
 		pthread_mutex_unlock(&h->n->wlock);
 	}
 	if (rc < 0) {

@@ -44,10 +44,11 @@ int dmp_node_key_add(struct dmp_node *n, const char *name,
 		}
 	}
 	pthread_mutex_lock(&n->wlock);
-	rc = st_key_put(n->db, lname, secret, secret_len, csv, now_ms / 1000);
+	rc = dmp_st_key_put(n->db, lname, secret, secret_len, csv,
+			    now_ms / 1000);
 	if (rc == 0) {
 		rc = dmp_ni_keys_reload(n);
-		(void)st_data_version(n->db, &n->data_version);
+		(void)dmp_st_data_version(n->db, &n->data_version);
 	}
 	pthread_mutex_unlock(&n->wlock);
 	return rc;
@@ -75,7 +76,7 @@ int dmp_node_key_revoke(struct dmp_node *n, const char *name)
 		return DMP_EINVAL;
 	}
 	pthread_mutex_lock(&n->wlock);
-	rc = st_key_del(n->db, lname);
+	rc = dmp_st_key_del(n->db, lname);
 	if (rc == 0) {
 		rc = dmp_ni_keys_reload(n);
 	}
@@ -161,7 +162,7 @@ int dmp_node_token_add(struct dmp_node *n, const char *name,
 	dmp_sha256(h, token, DMP_NODE_TOKEN_LEN);
 	dmp_hex_encode(hex, h, sizeof(h));
 	pthread_mutex_lock(&n->wlock);
-	rc = st_tok_put(n->db, lname, hex, csv, now_ms / 1000);
+	rc = dmp_st_tok_put(n->db, lname, hex, csv, now_ms / 1000);
 	pthread_mutex_unlock(&n->wlock);
 	dmp_wipe(raw, sizeof(raw));
 	if (rc < 0) {
@@ -179,7 +180,7 @@ int dmp_node_token_revoke(struct dmp_node *n, const char *name)
 		return DMP_EINVAL;
 	}
 	pthread_mutex_lock(&n->wlock);
-	rc = st_tok_del(n->db, lname);
+	rc = dmp_st_tok_del(n->db, lname);
 	pthread_mutex_unlock(&n->wlock);
 	return rc;
 }
@@ -189,7 +190,7 @@ int dmp_node_token_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud)
 	int rc;
 
 	pthread_mutex_lock(&n->wlock);
-	rc = st_tok_list(n->db, fn, ud);
+	rc = dmp_st_tok_list(n->db, fn, ud);
 	pthread_mutex_unlock(&n->wlock);
 	return rc;
 }
@@ -199,7 +200,7 @@ int dmp_node_key_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud)
 	int rc;
 
 	pthread_mutex_lock(&n->wlock);
-	rc = st_key_list(n->db, fn, ud);
+	rc = dmp_st_key_list(n->db, fn, ud);
 	pthread_mutex_unlock(&n->wlock);
 	return rc;
 }

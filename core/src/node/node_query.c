@@ -1,5 +1,5 @@
 /*
- * core/src/node/node_query.c - QUERY (RFC 1035 4.1) answered from the
+ * core/src/node/dmp_ni_query.c - QUERY (RFC 1035 4.1) answered from the
  * in-memory index only. The question is echoed byte for byte (0x20 case
  * preserved); answer owners are pointers to it.
  */
@@ -40,7 +40,7 @@ static int skip_rr(const uint8_t *q, size_t qlen, size_t *off, struct qinfo *qi,
 	return 0;
 }
 
-int node_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
+int dmp_ni_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
 {
 	size_t off = HDR_LEN;
 	unsigned an = rd16(q + 6), ns = rd16(q + 8), ar = rd16(q + 10);
@@ -66,8 +66,8 @@ int node_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
 }
 
 /* SOA RR with its owner a pointer to the apex inside the question. */
-void node_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
-		  const struct nzone *z, size_t apex_off, uint32_t serial)
+void dmp_ni_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
+		    const struct nzone *z, size_t apex_off, uint32_t serial)
 {
 	if (apex_off) {
 		dmp_wbuf_u16(w, (uint16_t)(0xC000 | apex_off));
@@ -102,9 +102,9 @@ static void put_rr_hdr(struct dmp_wbuf *w, size_t owner_off, uint16_t type,
 	dmp_wbuf_u16(w, (uint16_t)rdlen);
 }
 
-int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
-	       enum dmp_node_transport t, uint8_t *resp, size_t cap,
-	       uint64_t now_ms)
+int dmp_ni_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
+		 enum dmp_node_transport t, uint8_t *resp, size_t cap,
+		 uint64_t now_ms)
 {
 	const uint64_t now_s = now_ms / 1000;
 	const uint32_t ttl = n->o.answer_ttl;
@@ -116,8 +116,8 @@ int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	int apex, exists = 0, tc = 0, neg_soa = 0;
 	uint16_t qt;
 
-	if (node_parse_query(q, qlen, &qi) < 0) {
-		return node_error_reply(q, qlen, 0, RC_FORMERR, resp, cap);
+	if (dmp_ni_parse_query(q, qlen, &qi) < 0) {
+		return dmp_ni_error_reply(q, qlen, 0, RC_FORMERR, resp, cap);
 	}
 	/* RFC 6891 6.2.3/6.2.5: the client's size, at least 512, at most our
 	 * cap; 512 without EDNS. TCP: the 16-bit frame. */
@@ -157,7 +157,7 @@ int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		rcode = RC_FORMERR; /* meta types are no questions */
 		goto finish;
 	}
-	z = node_zone_of(n, qi.name, qi.nlen);
+	z = dmp_ni_zone_of(n, qi.name, qi.nlen);
 	if (!z) {
 		rcode = RC_REFUSED;
 		goto finish;
@@ -173,7 +173,8 @@ int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 
 	pthread_rwlock_rdlock(&n->ilock);
 	{
-		const struct nidx_ent *e = nidx_find(&n->idx, qi.name, qi.nlen);
+		const struct nidx_ent *e =
+		    dmp_nidx_find(&n->idx, qi.name, qi.nlen);
 		uint32_t serial = n->serial;
 
 		if (e) {
@@ -203,7 +204,7 @@ int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		}
 		if (apex && ancount == 0 && !tc) {
 			if (qt == T_SOA || qt == T_ANY) {
-				node_put_soa(&w, n, z, HDR_LEN, serial);
+				dmp_ni_put_soa(&w, n, z, HDR_LEN, serial);
 				ancount = 1;
 			} else if (qt == T_NS) {
 				for (unsigned i = 0; i < z->n_ns; i++) {
@@ -235,7 +236,7 @@ int node_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 				rcode = RC_NXDOMAIN;
 			}
 			if (w.len + soa_len(z) + opt_len <= limit) {
-				node_put_soa(&w, n, z, apex_off, serial);
+				dmp_ni_put_soa(&w, n, z, apex_off, serial);
 				neg_soa = 1;
 			}
 		}

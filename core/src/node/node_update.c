@@ -102,8 +102,8 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 	/* RFC 2136 3.4.1.3: every owner, whatever its type, in the UPDATE's
 	 * zone (and not in a zone we serve below it). */
 	if (!nw_in_zone(owner, olen, u->zone, u->zlen) ||
-	    (node_zone_of(n, owner, olen) &&
-	     node_zone_of(n, owner, olen)->nlen != u->zlen)) {
+	    (dmp_ni_zone_of(n, owner, olen) &&
+	     dmp_ni_zone_of(n, owner, olen)->nlen != u->zlen)) {
 		u->bad_owner = 1;
 		return;
 	}
@@ -353,7 +353,7 @@ static int check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s)
 			}
 		}
 		pthread_rwlock_rdlock(&n->ilock);
-		e = nidx_find(&n->idx, op->wire, op->wlen);
+		e = dmp_nidx_find(&n->idx, op->wire, op->wlen);
 		for (uint32_t k = 0; e && k < e->n_rr; k++) {
 			live += e->rr[k]->exp_s > now_s;
 		}
@@ -374,8 +374,8 @@ static int check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s)
 			}
 			for (uint32_t k = 0; e && k < e->n_rr && !dup; k++) {
 				dup = e->rr[k]->exp_s > now_s &&
-				      nidx_rr_value_eq(e->rr[k], o2->value,
-						       o2->vlen);
+				      dmp_nidx_rr_value_eq(e->rr[k], o2->value,
+							   o2->vlen);
 			}
 			fresh += !dup;
 		}
@@ -466,7 +466,7 @@ static int hash_registered(const struct dmp_node *n, const char *hash,
 static int claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
 {
 	const uint64_t now_s = now_ms / 1000;
-	const struct nzone *z = node_zone_of(n, u->zone, u->zlen);
+	const struct nzone *z = dmp_ni_zone_of(n, u->zone, u->zlen);
 	uint32_t ttl_cap = n->o.max_ttl < DMP_NODE_CLAIM_MAX_LIFE
 			       ? n->o.max_ttl
 			       : DMP_NODE_CLAIM_MAX_LIFE;
@@ -514,7 +514,7 @@ static int claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
 		(void)claim_owner(u->ops[i].wire, u->ops[i].wlen, u->zone,
 				  u->zlen, hash);
 		memcpy(key + 1, hash, 12);
-		if (!rl_allow_key(n->claim_rl, key, now_ms)) {
+		if (!dmp_rl_allow_key(n->claim_rl, key, now_ms)) {
 			DMP_LOG_I("node: claim rate limit for mb-%s", hash);
 			return RC_SERVFAIL;
 		}
@@ -596,8 +596,8 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 	}
 	j->why = DMP_NODE_REJ_ZONE;
 	/* Step 3: a zone we serve. */
-	if (!node_zone_of(n, u->zone, u->zlen) ||
-	    node_zone_of(n, u->zone, u->zlen)->nlen != u->zlen) {
+	if (!dmp_ni_zone_of(n, u->zone, u->zlen) ||
+	    dmp_ni_zone_of(n, u->zone, u->zlen)->nlen != u->zlen) {
 		j->rcode = RC_NOTAUTH;
 		return;
 	}
@@ -637,9 +637,9 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 		uint64_t need = 0;
 
 		/* The count reads sqlite: logged commits first. */
-		if (node_flush(n) < 0 ||
-		    st_quota_need(n->db, u->key->text, u->ops, u->n_ops, now_s,
-				  &need) < 0) {
+		if (dmp_ni_flush(n) < 0 ||
+		    dmp_st_quota_need(n->db, u->key->text, u->ops, u->n_ops,
+				      now_s, &need) < 0) {
 			j->rcode = RC_SERVFAIL;
 			j->why = DMP_NODE_REJ_STORE;
 			return;
@@ -658,7 +658,7 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 
 		dmp_sha256(h, u->key->name, u->key->nlen);
 		memcpy(key + 1, h, 16);
-		if (!rl_allow_key(n->key_rl, key, now_ms)) {
+		if (!dmp_rl_allow_key(n->key_rl, key, now_ms)) {
 			DMP_LOG_I("node: write rate limit for a TSIG key");
 			j->rcode = RC_REFUSED;
 			j->why = DMP_NODE_REJ_KEY_RATE;
@@ -709,8 +709,8 @@ static struct nidx_rr *rr_dup(const struct nidx_rr *rr)
 }
 
 /*
- * The index after @p ops without reading sqlite: what st_apply() does to
- * the rows and st_name_rows() would read back (live rows, oldest write
+ * The index after @p ops without reading sqlite: what dmp_st_apply() does to
+ * the rows and dmp_st_name_rows() would read back (live rows, oldest write
  * first; an add of a value already there refreshes it and moves it last).
  */
 static int index_apply(struct dmp_node *n, const struct nop *const *ops,
@@ -733,7 +733,7 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 			continue; /* done with its first op */
 		}
 		pthread_rwlock_rdlock(&n->ilock);
-		e = nidx_find(&n->idx, op->wire, op->wlen);
+		e = dmp_nidx_find(&n->idx, op->wire, op->wlen);
 		cap = (e ? e->n_rr : 0) + (uint32_t)(n_ops - i);
 		rr = dmp_calloc(cap ? cap : 1, sizeof(*rr));
 		for (uint32_t k = 0; rr && e && k < e->n_rr; k++) {
@@ -758,8 +758,8 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 			}
 			for (uint32_t j = 0; j < cnt; j++) {
 				if (o2->kind == NOP_DEL_ALL ||
-				    nidx_rr_value_eq(rr[j], o2->value,
-						     o2->vlen)) {
+				    dmp_nidx_rr_value_eq(rr[j], o2->value,
+							 o2->vlen)) {
 					dmp_free(rr[j]);
 				} else {
 					rr[m++] = rr[j];
@@ -767,9 +767,9 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 			}
 			cnt = m;
 			if (o2->kind == NOP_ADD && now_s + o2->ttl > now_s) {
-				rr[cnt] = nidx_rr_new(o2->value, o2->vlen,
-						      n->o.answer_ttl,
-						      now_s + o2->ttl);
+				rr[cnt] = dmp_nidx_rr_new(o2->value, o2->vlen,
+							  n->o.answer_ttl,
+							  now_s + o2->ttl);
 				if (!rr[cnt]) {
 					rc = DMP_ENOMEM;
 					break;
@@ -782,7 +782,7 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 			continue;
 		}
 		pthread_rwlock_wrlock(&n->ilock);
-		if (nidx_set(&n->idx, op->wire, op->wlen, rr, cnt) < 0) {
+		if (dmp_nidx_set(&n->idx, op->wire, op->wlen, rr, cnt) < 0) {
 			rc = DMP_ENOMEM;
 		}
 		pthread_rwlock_unlock(&n->ilock);
@@ -792,7 +792,7 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 
 /* All pending commits in one transaction: the pages they share (index
  * leaves, the serial) are written once, not once per UPDATE. */
-void node_pending_free(struct dmp_node *n)
+void dmp_ni_pending_free(struct dmp_node *n)
 {
 	while (n->pend) {
 		struct npend *p = n->pend;
@@ -806,7 +806,7 @@ void node_pending_free(struct dmp_node *n)
 	n->pend_tail = &n->pend;
 }
 
-int node_flush(struct dmp_node *n)
+int dmp_ni_flush(struct dmp_node *n)
 {
 	size_t total = 0, k = 0;
 	const struct nop **ops;
@@ -820,25 +820,25 @@ int node_flush(struct dmp_node *n)
 		total += p->n;
 	}
 	ops = dmp_malloc(total * sizeof(*ops));
-	rc = ops ? st_set_full(n->db, &n->stm, 0) : DMP_ENOMEM;
+	rc = ops ? dmp_st_set_full(n->db, &n->stm, 0) : DMP_ENOMEM;
 	if (rc == 0) {
-		rc = st_begin(n->db);
+		rc = dmp_st_begin(n->db);
 	}
 	for (struct npend *p = n->pend; rc == 0 && p; p = p->next) {
 		for (size_t i = 0; i < p->n; i++) {
 			ops[k + i] = &p->ops[i];
 		}
-		rc = st_apply(n->db, &n->stm, ops + k, p->n, p->now_ms,
-			      p->serial, &serial);
+		rc = dmp_st_apply(n->db, &n->stm, ops + k, p->n, p->now_ms,
+				  p->serial, &serial);
 		k += p->n;
 	}
 	if (rc == 0) {
-		rc = st_commit(n->db);
+		rc = dmp_st_commit(n->db);
 	}
 	if (rc < 0) {
-		st_rollback(n->db);
+		dmp_st_rollback(n->db);
 	}
-	(void)st_set_full(n->db, &n->stm, 1);
+	(void)dmp_st_set_full(n->db, &n->stm, 1);
 	dmp_free(ops);
 	n->flush_failed = rc < 0;
 	if (rc < 0) {
@@ -846,7 +846,7 @@ int node_flush(struct dmp_node *n)
 			  "in the update log, retried");
 		return DMP_ESTORE;
 	}
-	node_pending_free(n);
+	dmp_ni_pending_free(n);
 	atomic_store(&n->n_pend, 0);
 	return 0;
 }
@@ -858,11 +858,11 @@ int dmp_node_flush(struct dmp_node *n, unsigned min, uint64_t idle_ns)
 
 	if (cnt == 0 ||
 	    (min && cnt < min &&
-	     node_mono_ns() - atomic_load(&n->last_commit_ns) < idle_ns)) {
+	     dmp_ni_mono_ns() - atomic_load(&n->last_commit_ns) < idle_ns)) {
 		return 0;
 	}
 	pthread_mutex_lock(&n->wlock);
-	rc = node_flush(n);
+	rc = dmp_ni_flush(n);
 	pthread_mutex_unlock(&n->wlock);
 	return rc;
 }
@@ -887,13 +887,13 @@ static int log_ops(struct dmp_node *n, const struct nop *const *ops,
 
 	*logged = 0;
 	dmp_wbuf_init_dyn(&w);
-	rc = nj_ops_encode(&w, ops, n_ops, now_ms);
+	rc = dmp_nj_ops_encode(&w, ops, n_ops, now_ms);
 	if (rc == 0) {
-		rc = nj_append(n->jr, w.p, w.len);
+		rc = dmp_nj_append(n->jr, w.p, w.len);
 		if (rc == DMP_ENOSPC) {
-			rc = node_log_checkpoint(n);
+			rc = dmp_ni_log_checkpoint(n);
 			if (rc == 0) {
-				rc = nj_append(n->jr, w.p, w.len);
+				rc = dmp_nj_append(n->jr, w.p, w.len);
 			}
 		}
 	}
@@ -912,7 +912,7 @@ static int log_ops(struct dmp_node *n, const struct nop *const *ops,
 
 /*
  * The logged path: log record (the durable point), index, then the ops
- * queued for sqlite (node_flush, after the replies). @return 0 done,
+ * queued for sqlite (dmp_ni_flush, after the replies). @return 0 done,
  * 1 not logged (use the sqlite path), or an error (SERVFAIL).
  */
 static int commit_logged(struct dmp_node *n, struct job *jobs, size_t cnt,
@@ -928,7 +928,7 @@ static int commit_logged(struct dmp_node *n, struct job *jobs, size_t cnt,
 	 * we answer NOERROR again (a full disk: SERVFAIL, not a log that
 	 * only grows); and the backlog stays bounded without a server. */
 	if (n->flush_failed || atomic_load(&n->n_pend) >= PEND_MAX) {
-		rc = node_flush(n);
+		rc = dmp_ni_flush(n);
 		if (rc < 0) {
 			return rc;
 		}
@@ -937,8 +937,8 @@ static int commit_logged(struct dmp_node *n, struct job *jobs, size_t cnt,
 	if (rc < 0 || !logged) {
 		return rc < 0 ? rc : 1;
 	}
-	/* The serial st_apply() will store (nothing else writes it). */
-	serial = st_next_serial(n->serial, now_s);
+	/* The serial dmp_st_apply() will store (nothing else writes it). */
+	serial = dmp_st_next_serial(n->serial, now_s);
 	if (index_apply(n, ops, n_ops, now_s) < 0) {
 		DMP_LOG_E("node: index update failed; it heals at the next "
 			  "restart");
@@ -951,14 +951,14 @@ static int commit_logged(struct dmp_node *n, struct job *jobs, size_t cnt,
 		/* Write it now instead. */
 		uint32_t s2;
 
-		rc = st_begin(n->db);
+		rc = dmp_st_begin(n->db);
 		if (rc == 0) {
-			rc = st_apply(n->db, &n->stm, ops, n_ops, now_ms,
-				      serial, &s2);
+			rc = dmp_st_apply(n->db, &n->stm, ops, n_ops, now_ms,
+					  serial, &s2);
 		}
-		rc = rc == 0 ? st_commit(n->db) : rc;
+		rc = rc == 0 ? dmp_st_commit(n->db) : rc;
 		if (rc < 0) {
-			st_rollback(n->db);
+			dmp_st_rollback(n->db);
 			DMP_LOG_E("node: store write failed; the UPDATE is in "
 				  "the update log and applied at the next "
 				  "start");
@@ -979,7 +979,7 @@ static int commit_logged(struct dmp_node *n, struct job *jobs, size_t cnt,
 	}
 	*n->pend_tail = p;
 	n->pend_tail = &p->next;
-	atomic_store(&n->last_commit_ns, node_mono_ns());
+	atomic_store(&n->last_commit_ns, dmp_ni_mono_ns());
 	atomic_fetch_add(&n->n_pend, 1);
 	return 0;
 }
@@ -1015,19 +1015,20 @@ static void commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 		if (rc == 0) {
 			goto done;
 		}
-		rc = rc == 1 ? node_flush(n) : rc;
+		rc = rc == 1 ? dmp_ni_flush(n) : rc;
 	}
 	if (rc == 0) {
-		rc = st_begin(n->db);
+		rc = dmp_st_begin(n->db);
 	}
 	if (rc == 0) {
-		rc = st_apply(n->db, &n->stm, ops, n_ops, now_ms, 0, &serial);
+		rc = dmp_st_apply(n->db, &n->stm, ops, n_ops, now_ms, 0,
+				  &serial);
 	}
 	if (rc == 0) {
-		rc = st_commit(n->db);
+		rc = dmp_st_commit(n->db);
 	}
 	if (rc < 0) {
-		st_rollback(n->db);
+		dmp_st_rollback(n->db);
 	}
 	if (rc < 0) {
 		for (size_t i = 0; i < cnt; i++) {
@@ -1052,8 +1053,8 @@ static void commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 				      ops[i]->wlen) == 0;
 		}
 		if (!seen &&
-		    node_refresh_name(n, ops[i]->owner, ops[i]->wire,
-				      ops[i]->wlen, now_ms / 1000) < 0) {
+		    dmp_ni_refresh_name(n, ops[i]->owner, ops[i]->wire,
+					ops[i]->wlen, now_ms / 1000) < 0) {
 			/* Committed, but the index lags: it heals at the next
 			 * restart; say so loudly. */
 			DMP_LOG_E("node: index refresh failed for %s",
@@ -1078,21 +1079,21 @@ static void finish(struct dmp_node *n, struct job *j, uint64_t now_s)
 	} else {
 		cnt_add(&n->c_reject[j->why], 1);
 	}
-	len = (size_t)node_error_reply(m->q, m->qlen, j->u->zone_end, j->rcode,
-				       m->resp, m->cap);
+	len = (size_t)dmp_ni_error_reply(m->q, m->qlen, j->u->zone_end,
+					 j->rcode, m->resp, m->cap);
 	if (j->u->have_tsig && (j->tsig_err || j->sign)) {
 		if (sign_reply(m->resp, &len, m->cap,
 			       j->sign ? j->u->key : NULL, &j->u->ts,
 			       (uint16_t)j->tsig_err, now_s) < 0) {
-			len = (size_t)node_error_reply(
+			len = (size_t)dmp_ni_error_reply(
 			    m->q, m->qlen, 0, RC_SERVFAIL, m->resp, m->cap);
 		}
 	}
 	m->resp_len = (int)len;
 }
 
-void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
-		       uint64_t now_ms)
+void dmp_ni_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
+			 size_t count, uint64_t now_ms)
 {
 	const uint64_t now_s = now_ms / 1000;
 	struct job *jobs = dmp_calloc(count ? count : 1, sizeof(*jobs));
@@ -1100,9 +1101,9 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 
 	if (!jobs) {
 		for (size_t i = 0; i < count; i++) {
-			m[i].resp_len =
-			    node_error_reply(m[i].q, m[i].qlen, 0, RC_SERVFAIL,
-					     m[i].resp, m[i].cap);
+			m[i].resp_len = dmp_ni_error_reply(m[i].q, m[i].qlen, 0,
+							   RC_SERVFAIL,
+							   m[i].resp, m[i].cap);
 		}
 		return;
 	}
@@ -1111,15 +1112,15 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 		jobs[i].m = &m[i];
 		jobs[i].u = dmp_calloc(1, sizeof(struct uctx));
 		if (!jobs[i].u) {
-			m[i].resp_len =
-			    node_error_reply(m[i].q, m[i].qlen, 0, RC_SERVFAIL,
-					     m[i].resp, m[i].cap);
+			m[i].resp_len = dmp_ni_error_reply(m[i].q, m[i].qlen, 0,
+							   RC_SERVFAIL,
+							   m[i].resp, m[i].cap);
 		} else if (parse_update(n, m[i].q, m[i].qlen, jobs[i].u) < 0) {
 			cnt_add(&n->c_updates, 1);
 			cnt_add(&n->c_reject[DMP_NODE_REJ_FORMERR], 1);
 			m[i].resp_len =
-			    node_error_reply(m[i].q, m[i].qlen, 0, RC_FORMERR,
-					     m[i].resp, m[i].cap);
+			    dmp_ni_error_reply(m[i].q, m[i].qlen, 0, RC_FORMERR,
+					       m[i].resp, m[i].cap);
 			ops_free(jobs[i].u);
 			dmp_free(jobs[i].u);
 			jobs[i].u = NULL;
@@ -1159,8 +1160,8 @@ void node_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
 	dmp_free(jobs);
 }
 
-int node_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
-		  uint64_t now_ms)
+int dmp_ni_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
+		    uint64_t now_ms)
 {
 	const uint64_t now_s = now_ms / 1000;
 	struct uctx *u = cnt <= MAX_OPS ? dmp_calloc(1, sizeof(*u)) : NULL;
@@ -1190,12 +1191,12 @@ int node_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		int found = 0;
 
 		pthread_rwlock_rdlock(&n->ilock);
-		e = nidx_find(&n->idx, u->ops[0].wire, u->ops[0].wlen);
+		e = dmp_nidx_find(&n->idx, u->ops[0].wire, u->ops[0].wlen);
 		for (uint32_t k = 0; e && k < e->n_rr && !found; k++) {
 			found = e->rr[k]->exp_s > now_s &&
 				(u->ops[0].kind == NOP_DEL_ALL ||
-				 nidx_rr_value_eq(e->rr[k], u->ops[0].value,
-						  u->ops[0].vlen));
+				 dmp_nidx_rr_value_eq(e->rr[k], u->ops[0].value,
+						      u->ops[0].vlen));
 		}
 		pthread_rwlock_unlock(&n->ilock);
 		j.rcode = found ? RC_NOERROR : RC_NXDOMAIN;
@@ -1234,10 +1235,10 @@ static int xfr_key_ok(const struct dmp_node *n, const struct nkey *k)
 	return 0;
 }
 
-int node_xfr_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
-			size_t qd_end, int for_xfr, uint64_t now_s,
-			struct xfr_tsig **out, uint8_t *resp, size_t cap,
-			size_t *resp_len)
+int dmp_ni_xfr_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
+			  size_t qd_end, int for_xfr, uint64_t now_s,
+			  struct xfr_tsig **out, uint8_t *resp, size_t cap,
+			  size_t *resp_len)
 {
 	unsigned cnt = (unsigned)rd16(q + 6) + rd16(q + 8) + rd16(q + 10);
 	size_t off = qd_end;
@@ -1313,20 +1314,21 @@ int node_xfr_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		sodium_memzero(mac, sizeof(mac));
 	}
 	/* The error reply: unsigned for BADKEY/BADSIG (RFC 8945 5.3.2). */
-	*resp_len = (size_t)node_error_reply(q, qlen, qd_end, rcode, resp, cap);
+	*resp_len =
+	    (size_t)dmp_ni_error_reply(q, qlen, qd_end, rcode, resp, cap);
 	if (sign_reply(resp, resp_len, cap,
 		       err == 0 || err == TSIG_BADTIME ? &x->key : NULL, &x->ts,
 		       (uint16_t)err, now_s) < 0) {
-		*resp_len = (size_t)node_error_reply(q, qlen, 0, RC_SERVFAIL,
-						     resp, cap);
+		*resp_len = (size_t)dmp_ni_error_reply(q, qlen, 0, RC_SERVFAIL,
+						       resp, cap);
 	}
 	sodium_memzero(x, sizeof(*x));
 	dmp_free(x);
 	return -1;
 }
 
-int node_xfr_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
-		       size_t cap, uint64_t now_s)
+int dmp_ni_xfr_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
+			 size_t cap, uint64_t now_s)
 {
 	crypto_auth_hmacsha256_state st;
 	uint8_t mac[32], l[2], v[8];
@@ -1392,7 +1394,7 @@ int node_xfr_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
 	return 0;
 }
 
-void node_xfr_tsig_free(struct xfr_tsig *x)
+void dmp_ni_xfr_tsig_free(struct xfr_tsig *x)
 {
 	if (x) {
 		sodium_memzero(x, sizeof(*x));

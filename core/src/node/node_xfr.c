@@ -14,7 +14,7 @@
 
 #define XFR_MSG 65535
 
-int node_xfr_setup(struct dmp_node *n, const struct dmp_node_opts *o)
+int dmp_ni_xfr_setup(struct dmp_node *n, const struct dmp_node_opts *o)
 {
 	for (unsigned i = 0; i < o->n_xfr_allow && i < DMP_NODE_MAX_XFR; i++) {
 		uint8_t *k = n->xfr[n->n_xfr];
@@ -78,7 +78,7 @@ static void take_snapshot(struct dmp_node *n, const struct nzone *z,
 	uint8_t fixed[RR_FIXED];
 
 	pthread_rwlock_rdlock(&n->ilock);
-	node_put_soa(&s->rrs, n, z, 0, n->serial);
+	dmp_ni_put_soa(&s->rrs, n, z, 0, n->serial);
 	s->n_rr++;
 	for (unsigned i = 0; i < z->n_ns; i++) {
 		wr16(fixed, T_NS);
@@ -102,7 +102,7 @@ static void take_snapshot(struct dmp_node *n, const struct nzone *z,
 	for (size_t b = 0; b < n->idx.nb; b++) {
 		for (const struct nidx_ent *e = n->idx.b[b]; e; e = e->next) {
 			if (e->n_rr == 0 ||
-			    node_zone_of(n, e->name, e->nlen) != z) {
+			    dmp_ni_zone_of(n, e->name, e->nlen) != z) {
 				continue;
 			}
 			for (uint32_t k = 0; k < e->n_rr; k++) {
@@ -115,7 +115,7 @@ static void take_snapshot(struct dmp_node *n, const struct nzone *z,
 			}
 		}
 	}
-	node_put_soa(&s->rrs, n, z, 0, n->serial);
+	dmp_ni_put_soa(&s->rrs, n, z, 0, n->serial);
 	s->n_rr++;
 	pthread_rwlock_unlock(&n->ilock);
 }
@@ -152,9 +152,9 @@ static int send_zone(const uint8_t *q, const struct qinfo *qi,
 
 		if (an > 0 && (i == s->n_rr || len + l > max)) {
 			wr16(msg + 6, an);
-			rc =
-			    x ? node_xfr_tsig_sign(x, msg, &len, XFR_MSG, now_s)
-			      : 0;
+			rc = x ? dmp_ni_xfr_tsig_sign(x, msg, &len, XFR_MSG,
+						      now_s)
+			       : 0;
 			if (rc == 0) {
 				rc = out(msg, len, ud);
 			}
@@ -205,12 +205,12 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		return DMP_ENOMEM;
 	}
 	if (qlen >= HDR_LEN && !(q[2] & 0x80) && ((q[2] >> 3) & 0x0F) == 0 &&
-	    node_parse_query(q, qlen, &qi) == 0 &&
+	    dmp_ni_parse_query(q, qlen, &qi) == 0 &&
 	    (qi.qtype == T_AXFR || qi.qtype == T_IXFR) && qi.qclass == C_IN) {
 		size_t rl = 0;
-		int tr =
-		    node_xfr_tsig_check(n, q, qlen, qi.qd_end, 1, now_ms / 1000,
-					&x, resp, XFR_MSG, &rl);
+		int tr = dmp_ni_xfr_tsig_check(n, q, qlen, qi.qd_end, 1,
+					       now_ms / 1000, &x, resp, XFR_MSG,
+					       &rl);
 
 		if (tr < 0) {
 			rc = rl > 0 ? out(resp, rl, ud) : tr;
@@ -218,7 +218,7 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			return rc;
 		}
 		if (tr == 1 || xfr_allowed(n, peer)) {
-			z = node_zone_of(n, qi.name, qi.nlen);
+			z = dmp_ni_zone_of(n, qi.name, qi.nlen);
 			if (z && z->nlen != qi.nlen) {
 				z = NULL; /* only at the apex */
 			}
@@ -235,10 +235,10 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			 ? DMP_ENOMEM
 			 : send_zone(q, &qi, &s, out, ud, x, now_ms / 1000);
 		dmp_wbuf_clear(&s.rrs);
-		node_xfr_tsig_free(x);
+		dmp_ni_xfr_tsig_free(x);
 		return rc;
 	}
-	node_xfr_tsig_free(x);
+	dmp_ni_xfr_tsig_free(x);
 	len = dmp_node_handle(n, q, qlen, DMP_NODE_TCP, peer, resp, XFR_MSG,
 			      now_ms);
 	rc = len > 0 ? out(resp, (size_t)len, ud) : 0;
@@ -275,7 +275,7 @@ int dmp_node_notify_msg(struct dmp_node *n, unsigned zone, uint16_t id,
 	dmp_wbuf_u16(&w, T_SOA);
 	dmp_wbuf_u16(&w, C_IN);
 	pthread_rwlock_rdlock(&n->ilock);
-	node_put_soa(&w, n, z, HDR_LEN, n->serial);
+	dmp_ni_put_soa(&w, n, z, HDR_LEN, n->serial);
 	pthread_rwlock_unlock(&n->ilock);
 	return dmp_wbuf_error(&w) ? DMP_ENOBUFS : (int)w.len;
 }
