@@ -10,19 +10,16 @@
 #include "dmp/err.h"
 #include "node/node_i.h"
 
-int dmp_node_key_add(struct dmp_node *n, const char *name,
-		     const uint8_t *secret, size_t secret_len,
-		     const char *const *scopes, size_t n_scopes,
-		     uint64_t now_ms)
+/* Lower-case name and scopes CSV as the key and token tables keep them;
+ * at least @p min_scopes scopes. */
+static int name_scopes(const char *name, const char *const *scopes,
+		       size_t n_scopes, size_t min_scopes,
+		       char lname[DMP_NODE_NAME_MAX], char *csv, size_t cap)
 {
-	char lname[DMP_NODE_NAME_MAX],
-	    csv[DMP_NODE_MAX_SCOPES * DMP_NODE_NAME_MAX];
 	uint8_t wire[NAME_WIRE_MAX];
 	size_t wlen, off = 0;
-	int rc;
 
-	if (secret_len == 0 || secret_len > 64 ||
-	    n_scopes > DMP_NODE_MAX_SCOPES ||
+	if (n_scopes < min_scopes || n_scopes > DMP_NODE_MAX_SCOPES ||
 	    nw_from_text(name, wire, &wlen) < 0 || wlen < 2) {
 		return DMP_EINVAL;
 	}
@@ -32,16 +29,35 @@ int dmp_node_key_add(struct dmp_node *n, const char *name,
 		size_t l = strlen(scopes[i]);
 
 		if (l == 0 || l >= DMP_NODE_NAME_MAX ||
-		    strchr(scopes[i], ',')) {
+		    strchr(scopes[i], ',') || off + l + 2 > cap) {
 			return DMP_EINVAL;
 		}
-		off += (size_t)snprintf(csv + off, sizeof(csv) - off, "%s%s",
+		off += (size_t)snprintf(csv + off, cap - off, "%s%s",
 					i ? "," : "", scopes[i]);
 	}
 	for (size_t i = 0; csv[i]; i++) {
 		if (csv[i] >= 'A' && csv[i] <= 'Z') {
 			csv[i] = (char)(csv[i] - 'A' + 'a');
 		}
+	}
+	return 0;
+}
+
+int dmp_node_key_add(struct dmp_node *n, const char *name,
+		     const uint8_t *secret, size_t secret_len,
+		     const char *const *scopes, size_t n_scopes,
+		     uint64_t now_ms)
+{
+	char lname[DMP_NODE_NAME_MAX],
+	    csv[DMP_NODE_MAX_SCOPES * DMP_NODE_NAME_MAX];
+	int rc;
+
+	if (secret_len == 0 || secret_len > 64) {
+		return DMP_EINVAL;
+	}
+	rc = name_scopes(name, scopes, n_scopes, 0, lname, csv, sizeof(csv));
+	if (rc < 0) {
+		return rc;
 	}
 	pthread_mutex_lock(&n->wlock);
 	rc = dmp_st_key_put(n->db, lname, secret, secret_len, csv,
@@ -67,7 +83,10 @@ static int table_name(const char *name, char lname[DMP_NODE_NAME_MAX])
 	return 0;
 }
 
-int dmp_node_key_revoke(struct dmp_node *n, const char *name)
+/* Delete @p name from the key or token table (@p del) under wlock; keys
+ * are reloaded after a key is gone. */
+static int revoke(struct dmp_node *n, const char *name,
+		  int (*del)(sqlite3 *, const char *), int keys)
 {
 	char lname[DMP_NODE_NAME_MAX];
 	int rc;
@@ -76,12 +95,17 @@ int dmp_node_key_revoke(struct dmp_node *n, const char *name)
 		return DMP_EINVAL;
 	}
 	pthread_mutex_lock(&n->wlock);
-	rc = dmp_st_key_del(n->db, lname);
-	if (rc == 0) {
+	rc = del(n->db, lname);
+	if (rc == 0 && keys) {
 		rc = dmp_ni_keys_reload(n);
 	}
 	pthread_mutex_unlock(&n->wlock);
 	return rc;
+}
+
+int dmp_node_key_revoke(struct dmp_node *n, const char *name)
+{
+	return revoke(n, name, dmp_st_key_del, 1);
 }
 
 int dmp_node_key_mint(struct dmp_node *n, const char *name,
@@ -111,38 +135,6 @@ int dmp_node_key_mint(struct dmp_node *n, const char *name,
 	return rc;
 }
 
-/* Lower-case name and scopes CSV as the key table keeps them. */
-static int name_scopes(const char *name, const char *const *scopes,
-		       size_t n_scopes, char lname[DMP_NODE_NAME_MAX],
-		       char *csv, size_t cap)
-{
-	uint8_t wire[NAME_WIRE_MAX];
-	size_t wlen, off = 0;
-
-	if (n_scopes == 0 || n_scopes > DMP_NODE_MAX_SCOPES ||
-	    nw_from_text(name, wire, &wlen) < 0 || wlen < 2) {
-		return DMP_EINVAL;
-	}
-	nw_to_text(wire, lname);
-	csv[0] = '\0';
-	for (size_t i = 0; i < n_scopes; i++) {
-		size_t l = strlen(scopes[i]);
-
-		if (l == 0 || l >= DMP_NODE_NAME_MAX ||
-		    strchr(scopes[i], ',') || off + l + 2 > cap) {
-			return DMP_EINVAL;
-		}
-		off += (size_t)snprintf(csv + off, cap - off, "%s%s",
-					i ? "," : "", scopes[i]);
-	}
-	for (size_t i = 0; csv[i]; i++) {
-		if (csv[i] >= 'A' && csv[i] <= 'Z') {
-			csv[i] = (char)(csv[i] - 'A' + 'a');
-		}
-	}
-	return 0;
-}
-
 int dmp_node_token_add(struct dmp_node *n, const char *name,
 		       const char *const *scopes, size_t n_scopes,
 		       char token[DMP_NODE_TOKEN_LEN + 1], uint64_t now_ms)
@@ -153,7 +145,7 @@ int dmp_node_token_add(struct dmp_node *n, const char *name,
 	int rc;
 
 	token[0] = '\0';
-	rc = name_scopes(name, scopes, n_scopes, lname, csv, sizeof(csv));
+	rc = name_scopes(name, scopes, n_scopes, 1, lname, csv, sizeof(csv));
 	if (rc < 0) {
 		return rc;
 	}
@@ -173,36 +165,30 @@ int dmp_node_token_add(struct dmp_node *n, const char *name,
 
 int dmp_node_token_revoke(struct dmp_node *n, const char *name)
 {
-	char lname[DMP_NODE_NAME_MAX];
+	return revoke(n, name, dmp_st_tok_del, 0);
+}
+
+/* A listing of the key or token table, under wlock. */
+static int list_locked(struct dmp_node *n,
+		       int (*list)(sqlite3 *, dmp_node_key_fn, void *),
+		       dmp_node_key_fn fn, void *ud)
+{
 	int rc;
 
-	if (table_name(name, lname) < 0) {
-		return DMP_EINVAL;
-	}
 	pthread_mutex_lock(&n->wlock);
-	rc = dmp_st_tok_del(n->db, lname);
+	rc = list(n->db, fn, ud);
 	pthread_mutex_unlock(&n->wlock);
 	return rc;
 }
 
 int dmp_node_token_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud)
 {
-	int rc;
-
-	pthread_mutex_lock(&n->wlock);
-	rc = dmp_st_tok_list(n->db, fn, ud);
-	pthread_mutex_unlock(&n->wlock);
-	return rc;
+	return list_locked(n, dmp_st_tok_list, fn, ud);
 }
 
 int dmp_node_key_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud)
 {
-	int rc;
-
-	pthread_mutex_lock(&n->wlock);
-	rc = dmp_st_key_list(n->db, fn, ud);
-	pthread_mutex_unlock(&n->wlock);
-	return rc;
+	return list_locked(n, dmp_st_key_list, fn, ud);
 }
 
 /* One label of @p pat against one of @p s; '*' matches any run of bytes
