@@ -448,6 +448,7 @@ int main(void)
 {
 	char cmd[300];
 
+	plan(105);
 	if (dmp_init() != 0 || !mkdtemp(dir)) {
 		return 1;
 	}

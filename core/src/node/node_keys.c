@@ -114,21 +114,21 @@ int dmp_node_key_mint(struct dmp_node *n, const char *name,
 {
 	char lname[DMP_NODE_NAME_MAX], b64[DMP_B64_LEN(32) + 1];
 	uint8_t secret[32];
-	int rc, l;
+	int rc;
 
 	if (n_scopes == 0 || table_name(name, lname) < 0) {
 		return DMP_EINVAL;
+	}
+	/* Fail before storing a key nobody would see. */
+	if (cap < sizeof("hmac-sha256::") + strlen(lname) + DMP_B64_LEN(32)) {
+		return DMP_ENOBUFS;
 	}
 	dmp_random(secret, sizeof(secret));
 	rc = dmp_node_key_add(n, lname, secret, sizeof(secret), scopes,
 			      n_scopes, now_ms);
 	if (rc == 0) {
 		(void)dmp_b64_encode(b64, sizeof(b64), secret, sizeof(secret));
-		l = snprintf(line, cap, "hmac-sha256:%s:%s", lname, b64);
-		if (l < 0 || (size_t)l >= cap) {
-			dmp_wipe(line, cap);
-			rc = DMP_ENOBUFS;
-		}
+		(void)snprintf(line, cap, "hmac-sha256:%s:%s", lname, b64);
 		dmp_wipe(b64, sizeof(b64));
 	}
 	dmp_wipe(secret, sizeof(secret));
