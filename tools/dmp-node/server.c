@@ -1,10 +1,10 @@
 /*
- * tools/dmp-node/server.c - sockets and threads around dmp_node_handle():
- * per listen address, udp_workers UDP sockets bound with SO_REUSEPORT (one
- * per thread, batched with recvmmsg/sendmmsg), one TCP thread (epoll,
- * RFC 7766 framing, pipelined queries, idle timeout, client limit), a
- * writer thread for UDP UPDATEs, and a maintenance thread (reaping, update
- * log checkpoints, NOTIFY, heartbeat).
+ * tools/dmp-node/server.c - process setup and the threads' lifecycle
+ * around dmp_node_handle(): per listen address, udp_workers UDP sockets bound
+ * with SO_REUSEPORT (one per thread, batched with recvmmsg/sendmmsg), one TCP
+ * thread (epoll, RFC 7766 framing, pipelined queries, idle timeout, client
+ * limit), a writer thread for UDP UPDATEs, and a maintenance thread (reaping,
+ * update log checkpoints, NOTIFY, heartbeat).
  *
  * Signals: every asynchronous signal is blocked before the first thread
  * (libmicrohttpd's included) starts, so all threads inherit the mask; the
@@ -13,13 +13,14 @@
  * start: SIGHUP builds a new one and hands the reloadable parts to the
  * node (dmp_node_reconfigure(), under the node's own locks) and to the log
  * sink (dmp_log_set_handler(), thread-safe).
+ *
+ * udp.c and tcp.c hold the thread bodies of the DNS side.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <grp.h>
-#include <netinet/tcp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,126 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
-#include "node_main.h"
-
-#define BATCH 32
-#define UDP_RX 8192
-#define UDP_TX 4096
-#define MAX_LISTEN DMP_CFG_LIST_MAX
-#define TCP_MSG 65535
-
-/* UDP UPDATEs wait here for the writer thread, so that UDP workers never
- * sit out an fsync and the writer can commit many at once. */
-struct wq_item {
-	struct wq_item *next;
-	int fd;
-	struct sockaddr_storage peer;
-	socklen_t plen;
-	size_t len;
-	uint8_t data[];
-};
-
-#define WQ_MAX 4096
-#define WQ_BATCH 64
-/* With the update log, answered UPDATEs reach sqlite after this many
- * commits or IDLE_NS without a new UPDATE, whichever comes first: one
- * sqlite transaction for many (see dmp_node_flush()). */
-#define FLUSH_AFTER 256
-#define IDLE_NS 2000000
-
-struct wq {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct wq_item *head, *tail;
-	size_t n;
-};
-
-struct srv {
-	struct dmp_node *node;
-	const struct node_conf *c;
-	int64_t off;
-	atomic_int stop;
-	struct sockaddr_storage addr[MAX_LISTEN];
-	socklen_t alen[MAX_LISTEN];
-	unsigned n_addr;
-	int tcp_fd[MAX_LISTEN];
-	struct wq wq;
-	/* Heartbeat (PROTOCOL.md 8) when mesh.endpoint is set; NULL: off. */
-	struct dmp_node_hb *hb;
-};
-
-/* Timed waits on q->cv measure CLOCK_MONOTONIC: a wall clock step (NTP,
- * the operator) neither stalls nor spins the writer. @return 0 or -1 */
-static int wq_init(struct wq *q)
-{
-	pthread_condattr_t ca;
-	int e;
-
-	memset(q, 0, sizeof(*q));
-	e = pthread_condattr_init(&ca);
-	if (e == 0) {
-		e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		e = e ? e : pthread_cond_init(&q->cv, &ca);
-		pthread_condattr_destroy(&ca);
-	}
-	if (e == 0 && (e = pthread_mutex_init(&q->mu, NULL)) != 0) {
-		pthread_cond_destroy(&q->cv);
-	}
-	if (e != 0) {
-		DMP_LOG_E("dmp-node: writer queue: %s", strerror(e));
-		return -1;
-	}
-	return 0;
-}
-
-/* @return 0 queued, -1 full or out of memory (answer inline) */
-static int wq_push(struct wq *q, int fd, const struct sockaddr_storage *peer,
-		   socklen_t plen, const uint8_t *data, size_t len)
-{
-	struct wq_item *it = malloc(sizeof(*it) + len);
-
-	if (!it) {
-		return -1;
-	}
-	it->next = NULL;
-	it->fd = fd;
-	it->peer = *peer;
-	it->plen = plen;
-	it->len = len;
-	memcpy(it->data, data, len);
-	pthread_mutex_lock(&q->mu);
-	if (q->n >= WQ_MAX) {
-		pthread_mutex_unlock(&q->mu);
-		free(it);
-		return -1;
-	}
-	if (q->tail) {
-		q->tail->next = it;
-	} else {
-		q->head = it;
-	}
-	q->tail = it;
-	q->n++;
-	pthread_cond_signal(&q->cv);
-	pthread_mutex_unlock(&q->mu);
-	return 0;
-}
-
-struct udp_worker {
-	struct srv *s;
-	int fd;
-	int on; /* th started */
-	pthread_t th;
-};
+#include "srv.h"
 
 /* @return 1 started, 0 not (logged; the caller stops the others) */
 static int start_thread(pthread_t *th, void *(*fn)(void *), void *arg,
@@ -171,8 +60,8 @@ uint64_t node_now_ms(int64_t off)
 			  off);
 }
 
-static int parse_addr(const char *spec, struct sockaddr_storage *ss,
-		      socklen_t *len)
+int node_parse_addr(const char *spec, struct sockaddr_storage *ss,
+		    socklen_t *len)
 {
 	char host[128];
 	const char *colon;
@@ -224,7 +113,7 @@ static int parse_addr(const char *spec, struct sockaddr_storage *ss,
 	return 0;
 }
 
-static int open_sock(const struct sockaddr_storage *ss, socklen_t len, int type)
+int node_open_sock(const struct sockaddr_storage *ss, socklen_t len, int type)
 {
 	int fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0), one = 1;
 
@@ -249,390 +138,6 @@ static int open_sock(const struct sockaddr_storage *ss, socklen_t len, int type)
 	}
 	return fd;
 }
-
-static void *udp_main(void *arg)
-{
-	struct udp_worker *w = arg;
-	struct srv *s = w->s;
-	uint8_t(*rx)[UDP_RX] = malloc(BATCH * sizeof(*rx));
-	uint8_t(*tx)[UDP_TX] = malloc(BATCH * sizeof(*tx));
-	struct mmsghdr in[BATCH], out[BATCH];
-	struct iovec iin[BATCH], iout[BATCH];
-	struct sockaddr_storage peers[BATCH];
-	struct timeval tv = {0, 250000};
-
-	if (!rx || !tx) {
-		DMP_LOG_E("dmp-node: UDP worker: out of memory");
-		free(rx);
-		free(tx);
-		return NULL;
-	}
-	/* Wake up now and then to notice shutdown. */
-	setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (!atomic_load(&s->stop)) {
-		int got, n_out = 0;
-		uint64_t now;
-
-		for (int i = 0; i < BATCH; i++) {
-			iin[i].iov_base = rx[i];
-			iin[i].iov_len = sizeof(rx[i]);
-			memset(&in[i], 0, sizeof(in[i]));
-			in[i].msg_hdr.msg_iov = &iin[i];
-			in[i].msg_hdr.msg_iovlen = 1;
-			in[i].msg_hdr.msg_name = &peers[i];
-			in[i].msg_hdr.msg_namelen = sizeof(peers[i]);
-		}
-		got = recvmmsg(w->fd, in, BATCH, MSG_WAITFORONE, NULL);
-		if (got <= 0) {
-			continue;
-		}
-		now = node_now_ms(s->off);
-		for (int i = 0; i < got; i++) {
-			int len;
-
-			if (in[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				continue;
-			}
-			/* UPDATE (RFC 2136 opcode 5): to the writer. With
-			 * the queue full it is dropped (the client retries)
-			 * rather than stalling this worker's queries. */
-			if (in[i].msg_len >= 12 && !(rx[i][2] & 0x80) &&
-			    ((rx[i][2] >> 3) & 0x0F) == 5) {
-				if (wq_push(&s->wq, w->fd, &peers[i],
-					    in[i].msg_hdr.msg_namelen, rx[i],
-					    in[i].msg_len) < 0) {
-					DMP_LOG_W("dmp-node: writer queue "
-						  "full, UPDATE dropped");
-				}
-				continue;
-			}
-			len = dmp_node_handle(
-			    s->node, rx[i], in[i].msg_len, DMP_NODE_UDP,
-			    (const struct sockaddr *)&peers[i], tx[n_out],
-			    sizeof(tx[n_out]), now);
-			if (len <= 0) {
-				continue;
-			}
-			iout[n_out].iov_base = tx[n_out];
-			iout[n_out].iov_len = (size_t)len;
-			memset(&out[n_out], 0, sizeof(out[n_out]));
-			out[n_out].msg_hdr.msg_iov = &iout[n_out];
-			out[n_out].msg_hdr.msg_iovlen = 1;
-			out[n_out].msg_hdr.msg_name = &peers[i];
-			out[n_out].msg_hdr.msg_namelen =
-			    in[i].msg_hdr.msg_namelen;
-			n_out++;
-		}
-		for (int sent = 0; sent < n_out;) {
-			int r = sendmmsg(w->fd, out + sent,
-					 (unsigned)(n_out - sent), 0);
-
-			if (r <= 0) {
-				break; /* UDP: a lost reply is a retry */
-			}
-			sent += r;
-		}
-	}
-	free(rx);
-	free(tx);
-	return NULL;
-}
-
-/* ---- TCP (RFC 7766) ---- */
-
-struct conn {
-	int fd;
-	uint64_t last; /* ms, for the idle timeout */
-	uint8_t in[2 + TCP_MSG];
-	size_t in_len;
-	uint8_t *out;
-	size_t out_len, out_off;
-	struct sockaddr_storage peer;
-};
-
-static void conn_close(int ep, struct conn **slot, unsigned *n_conn)
-{
-	struct conn *c = *slot;
-
-	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	free(c->out);
-	free(c);
-	*slot = NULL;
-	(*n_conn)--;
-}
-
-/* Flush pending output. @return 0, or -1 to close */
-static int conn_flush(struct conn *c)
-{
-	while (c->out_off < c->out_len) {
-		ssize_t r = send(c->fd, c->out + c->out_off,
-				 c->out_len - c->out_off, MSG_NOSIGNAL);
-
-		if (r < 0) {
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-		}
-		c->out_off += (size_t)r;
-	}
-	c->out_len = c->out_off = 0;
-	return 0;
-}
-
-static int conn_queue(struct conn *c, const uint8_t *msg, size_t len)
-{
-	uint8_t *p = realloc(c->out, c->out_len + 2 + len);
-
-	if (!p) {
-		return -1;
-	}
-	c->out = p;
-	p[c->out_len] = (uint8_t)(len >> 8);
-	p[c->out_len + 1] = (uint8_t)len;
-	memcpy(p + c->out_len + 2, msg, len);
-	c->out_len += 2 + len;
-	return 0;
-}
-
-static int conn_out(const uint8_t *msg, size_t len, void *ud)
-{
-	return conn_queue(ud, msg, len);
-}
-
-/* Read what is there and answer every complete message. @return -1 close */
-static int conn_read(struct srv *s, struct conn *c)
-{
-	for (;;) {
-		ssize_t r = recv(c->fd, c->in + c->in_len,
-				 sizeof(c->in) - c->in_len, 0);
-		size_t off = 0;
-
-		if (r == 0) {
-			return -1;
-		}
-		if (r < 0) {
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-		}
-		c->in_len += (size_t)r;
-		c->last = node_now_ms(0);
-		while (c->in_len - off >= 2) {
-			size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
-			int rc;
-
-			if (c->in_len - off - 2 < mlen) {
-				break;
-			}
-			/* Zone transfers come back as several messages. */
-			rc = dmp_node_handle_stream(
-			    s->node, c->in + off + 2, mlen,
-			    (const struct sockaddr *)&c->peer, conn_out, c,
-			    node_now_ms(s->off));
-			off += 2 + mlen;
-			if (rc != 0) {
-				return -1;
-			}
-		}
-		memmove(c->in, c->in + off, c->in_len - off);
-		c->in_len -= off;
-		if (conn_flush(c) < 0) {
-			return -1;
-		}
-		/* As the UDP writer; idle flushes in tcp_main. */
-		(void)dmp_node_flush(s->node, FLUSH_AFTER, IDLE_NS);
-	}
-}
-
-static void *tcp_main(void *arg)
-{
-	struct srv *s = arg;
-	unsigned max = (unsigned)s->c->tcp_max_clients, n_conn = 0;
-	uint64_t idle_ms = (uint64_t)s->c->tcp_idle_timeout * 1000;
-	struct conn **conns = calloc(max, sizeof(*conns));
-	struct epoll_event evs[64];
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-
-	if (!conns || ep < 0) {
-		DMP_LOG_E("dmp-node: TCP thread: out of memory");
-		goto out;
-	}
-	for (unsigned i = 0; i < s->n_addr; i++) {
-		struct epoll_event ev = {.events = EPOLLIN};
-
-		/* Listen sockets are tagged with max + i. */
-		ev.data.u64 = max + i;
-		epoll_ctl(ep, EPOLL_CTL_ADD, s->tcp_fd[i], &ev);
-	}
-	while (!atomic_load(&s->stop)) {
-		int n = epoll_wait(ep, evs, 64,
-				   dmp_node_pending(s->node) ? IDLE_NS / 1000000
-							     : 250);
-		uint64_t now = node_now_ms(0);
-
-		if (n == 0) {
-			(void)dmp_node_flush(s->node, FLUSH_AFTER, IDLE_NS);
-		}
-
-		for (int i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64;
-
-			if (tag >= max) {
-				unsigned li = (unsigned)(tag - max);
-				struct sockaddr_storage peer;
-				socklen_t pl = sizeof(peer);
-				int fd = accept4(s->tcp_fd[li],
-						 (struct sockaddr *)&peer, &pl,
-						 SOCK_NONBLOCK | SOCK_CLOEXEC);
-				unsigned slot = 0;
-				struct epoll_event ev = {.events = EPOLLIN};
-				int one = 1;
-
-				if (fd < 0) {
-					continue;
-				}
-				while (slot < max && conns[slot]) {
-					slot++;
-				}
-				if (slot == max) {
-					close(fd); /* RFC 7766 6.2.2 limit */
-					continue;
-				}
-				conns[slot] = calloc(1, sizeof(struct conn));
-				if (!conns[slot]) {
-					close(fd);
-					continue;
-				}
-				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-					   sizeof(one));
-				conns[slot]->fd = fd;
-				conns[slot]->last = now;
-				conns[slot]->peer = peer;
-				ev.data.u64 = slot;
-				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-				n_conn++;
-				continue;
-			}
-			if (!conns[tag]) {
-				continue;
-			}
-			if ((evs[i].events & (EPOLLERR | EPOLLHUP)) ||
-			    conn_read(s, conns[tag]) < 0 ||
-			    ((evs[i].events & EPOLLOUT) &&
-			     conn_flush(conns[tag]) < 0)) {
-				conn_close(ep, &conns[tag], &n_conn);
-				continue;
-			}
-			{
-				struct epoll_event ev;
-
-				ev.events =
-				    EPOLLIN |
-				    (conns[tag]->out_len ? EPOLLOUT : 0);
-				ev.data.u64 = tag;
-				epoll_ctl(ep, EPOLL_CTL_MOD, conns[tag]->fd,
-					  &ev);
-			}
-		}
-		/* RFC 7766 6.2.3: close idle connections. */
-		for (unsigned i = 0; i < max && n_conn; i++) {
-			if (conns[i] && now > conns[i]->last &&
-			    now - conns[i]->last > idle_ms) {
-				conn_close(ep, &conns[i], &n_conn);
-			}
-		}
-	}
-out:
-	for (unsigned i = 0; conns && i < max; i++) {
-		if (conns[i]) {
-			conn_close(ep, &conns[i], &n_conn);
-		}
-	}
-	free(conns);
-	if (ep >= 0) {
-		close(ep);
-	}
-	return NULL;
-}
-
-static void *writer_main(void *arg)
-{
-	struct srv *s = arg;
-	struct wq *q = &s->wq;
-	struct dmp_node_msg *m = calloc(WQ_BATCH, sizeof(*m));
-	struct wq_item **items = calloc(WQ_BATCH, sizeof(*items));
-	uint8_t(*resp)[UDP_TX] = malloc(WQ_BATCH * sizeof(*resp));
-
-	if (!m || !items || !resp) {
-		DMP_LOG_E("dmp-node: writer: out of memory");
-		free(m);
-		free(items);
-		free(resp);
-		return NULL;
-	}
-	for (;;) {
-		size_t cnt = 0;
-
-		pthread_mutex_lock(&q->mu);
-		while (!q->head && !atomic_load(&s->stop)) {
-			struct timespec ts;
-			int idle = dmp_node_pending(s->node) > 0;
-
-			/* q->cv runs on CLOCK_MONOTONIC (wq_init). */
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += idle ? IDLE_NS : 250000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != 0 &&
-			    idle && !q->head) {
-				/* Nothing came: catch sqlite up now. */
-				pthread_mutex_unlock(&q->mu);
-				(void)dmp_node_flush(s->node, FLUSH_AFTER,
-						     IDLE_NS);
-				pthread_mutex_lock(&q->mu);
-			}
-		}
-		while (q->head && cnt < WQ_BATCH) {
-			items[cnt++] = q->head;
-			q->head = q->head->next;
-			q->n--;
-		}
-		if (!q->head) {
-			q->tail = NULL;
-		}
-		pthread_mutex_unlock(&q->mu);
-		if (cnt == 0) {
-			break; /* stopping, and drained */
-		}
-		for (size_t i = 0; i < cnt; i++) {
-			m[i].q = items[i]->data;
-			m[i].qlen = items[i]->len;
-			m[i].resp = resp[i];
-			m[i].cap = sizeof(resp[i]);
-			m[i].resp_len = 0;
-			m[i].peer = (const struct sockaddr *)&items[i]->peer;
-		}
-		/* One transaction (one fsync) for everything queued. */
-		dmp_node_handle_batch(s->node, m, cnt, DMP_NODE_UDP,
-				      node_now_ms(s->off));
-		for (size_t i = 0; i < cnt; i++) {
-			if (m[i].resp_len > 0) {
-				(void)sendto(items[i]->fd, resp[i],
-					     (size_t)m[i].resp_len, 0,
-					     (struct sockaddr *)&items[i]->peer,
-					     items[i]->plen);
-			}
-			free(items[i]);
-		}
-		/* Answered (durable in the update log); sqlite catches up
-		 * when we are idle, or in one go after FLUSH_AFTER. */
-		(void)dmp_node_flush(s->node, FLUSH_AFTER, IDLE_NS);
-	}
-	free(m);
-	free(items);
-	free(resp);
-	return NULL;
-}
-
 /* RFC 1996: tell the secondaries, once per serial change, fire and forget
  * (they also poll at the SOA refresh). */
 static void send_notifies(struct srv *s, int fd)
@@ -649,7 +154,7 @@ static void send_notifies(struct srv *s, int fd)
 			struct sockaddr_storage ss;
 			socklen_t sl;
 
-			if (parse_addr(s->c->notify.v[i], &ss, &sl) < 0 ||
+			if (node_parse_addr(s->c->notify.v[i], &ss, &sl) < 0 ||
 			    ss.ss_family != AF_INET) {
 				continue; /* the socket below is IPv4 */
 			}
@@ -793,18 +298,20 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		s.tcp_fd[i] = -1;
 	}
 	w = calloc((size_t)c->listen.n * (size_t)c->udp_workers, sizeof(*w));
-	if (!w || wq_init(&s.wq) < 0) {
+	if (!w || node_wq_init(&s.wq) < 0) {
 		free(w);
 		return 1;
 	}
 	wq_on = 1;
 	for (unsigned i = 0; i < c->listen.n; i++) {
-		if (parse_addr(c->listen.v[i], &s.addr[i], &s.alen[i]) < 0) {
+		if (node_parse_addr(c->listen.v[i], &s.addr[i], &s.alen[i]) <
+		    0) {
 			DMP_LOG_E("dmp-node: bad listen address %s",
 				  c->listen.v[i]);
 			goto out;
 		}
-		s.tcp_fd[i] = open_sock(&s.addr[i], s.alen[i], SOCK_STREAM);
+		s.tcp_fd[i] =
+		    node_open_sock(&s.addr[i], s.alen[i], SOCK_STREAM);
 		if (s.tcp_fd[i] < 0 ||
 		    fcntl(s.tcp_fd[i], F_SETFL, O_NONBLOCK) < 0) {
 			DMP_LOG_E("dmp-node: TCP %s: %s", c->listen.v[i],
@@ -812,7 +319,8 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			goto out;
 		}
 		for (long long k = 0; k < c->udp_workers; k++) {
-			int fd = open_sock(&s.addr[i], s.alen[i], SOCK_DGRAM);
+			int fd =
+			    node_open_sock(&s.addr[i], s.alen[i], SOCK_DGRAM);
 
 			if (fd < 0) {
 				DMP_LOG_E("dmp-node: UDP %s: %s",
@@ -834,11 +342,11 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		if (node_conf_http(c, &ho) < 0) {
 			goto out;
 		}
-		if (parse_addr(c->http, &hs, &hl) < 0) {
+		if (node_parse_addr(c->http, &hs, &hl) < 0) {
 			DMP_LOG_E("dmp-node: bad http address %s", c->http);
 			goto out;
 		}
-		http_fd = open_sock(&hs, hl, SOCK_STREAM);
+		http_fd = node_open_sock(&hs, hl, SOCK_STREAM);
 		if (http_fd < 0) {
 			DMP_LOG_E("dmp-node: HTTP %s: %s", c->http,
 				  strerror(errno));
@@ -913,13 +421,13 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			  c->registration_enabled ? ", registration" : "");
 	}
 	for (unsigned i = 0; i < n_w; i++) {
-		w[i].on = start_thread(&w[i].th, udp_main, &w[i], "UDP");
+		w[i].on = start_thread(&w[i].th, node_udp_main, &w[i], "UDP");
 		if (!w[i].on) {
 			goto stop;
 		}
 	}
-	writer_on = start_thread(&writer_th, writer_main, &s, "writer");
-	tcp_on = writer_on && start_thread(&tcp_th, tcp_main, &s, "TCP");
+	writer_on = start_thread(&writer_th, node_writer_main, &s, "writer");
+	tcp_on = writer_on && start_thread(&tcp_th, node_tcp_main, &s, "TCP");
 	maint_on =
 	    tcp_on && start_thread(&maint_th, maint_main, &s, "maintenance");
 	if (!maint_on) {

@@ -175,6 +175,10 @@ void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 			   size_t count, enum dmp_node_transport t,
 			   uint64_t now_ms);
 
+/** 1 if @p q is an RFC 2136 UPDATE request (opcode 5, QR clear): what a
+ * server may hand to a writer thread and dmp_node_handle_batch(). */
+int dmp_node_is_update(const uint8_t *q, size_t qlen);
+
 /** Receives each message of a streamed answer; non-zero return stops. */
 typedef int (*dmp_node_out_fn)(const uint8_t *msg, size_t len, void *ud);
 

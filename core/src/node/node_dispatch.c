@@ -172,10 +172,10 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	return len;
 }
 
-static int is_update(const struct dmp_node_msg *m)
+int dmp_node_is_update(const uint8_t *q, size_t qlen)
 {
-	return m->cap >= 512 && m->qlen >= HDR_LEN && !(m->q[2] & 0x80) &&
-	       ((m->q[2] >> 3) & 0x0F) == OP_UPDATE;
+	return qlen >= HDR_LEN && !(q[2] & 0x80) &&
+	       ((q[2] >> 3) & 0x0F) == OP_UPDATE;
 }
 
 void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
@@ -189,7 +189,8 @@ void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 	uint64_t t0 = dmp_ni_mono_ns();
 
 	for (size_t i = 0; i < count; i++) {
-		if (!upd || !from || !is_update(&m[i])) {
+		if (!upd || !from || m[i].cap < 512 ||
+		    !dmp_node_is_update(m[i].q, m[i].qlen)) {
 			/* Out of memory: one at a time still works. */
 			m[i].resp_len =
 			    dmp_node_handle(n, m[i].q, m[i].qlen, t, m[i].peer,
