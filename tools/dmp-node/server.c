@@ -51,6 +51,14 @@ static int start_thread(pthread_t *th, void *(*fn)(void *), void *arg,
 	return 1;
 }
 
+uint64_t node_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 uint64_t node_now_ms(int64_t off)
 {
 	struct timespec ts;

@@ -74,6 +74,9 @@ int node_wq_init(struct wq *q);
 void *node_udp_main(void *arg);
 void *node_writer_main(void *arg);
 void *node_tcp_main(void *arg);
+/** Monotonic clock in ms, for timeouts (a wall clock step must not close
+ * or keep connections). */
+uint64_t node_mono_ms(void);
 /** "ADDR:PORT" or "[V6]:PORT". @return 0 or -1 */
 int node_parse_addr(const char *spec, struct sockaddr_storage *ss,
 		    socklen_t *len);

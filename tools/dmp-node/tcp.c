@@ -16,7 +16,7 @@
 
 struct conn {
 	int fd;
-	uint64_t last; /* ms, for the idle timeout */
+	uint64_t last; /* monotonic ms, for the idle timeout */
 	uint8_t in[2 + TCP_MSG];
 	size_t in_len;
 	uint8_t *out;
@@ -87,7 +87,7 @@ static int conn_read(struct srv *s, struct conn *c)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		}
 		c->in_len += (size_t)r;
-		c->last = node_now_ms(0);
+		c->last = node_mono_ms();
 		while (c->in_len - off >= 2) {
 			size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
 			int rc;
@@ -139,7 +139,7 @@ void *node_tcp_main(void *arg)
 		int n = epoll_wait(ep, evs, 64,
 				   dmp_node_pending(s->node) ? IDLE_NS / 1000000
 							     : 250);
-		uint64_t now = node_now_ms(0);
+		uint64_t now = node_mono_ms();
 
 		if (n == 0) {
 			(void)dmp_node_flush(s->node, FLUSH_AFTER, IDLE_NS);
