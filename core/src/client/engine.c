@@ -340,12 +340,12 @@ static int load_conf(struct client_conf *c, const char *home)
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	rc = dmp_config_defaults(client_schema, client_schema_len, c);
+	rc = dmp_config_defaults(dmp_client_schema, dmp_client_schema_len, c);
 	if (rc < 0) {
 		return rc;
 	}
 	snprintf(path, sizeof(path), "%s/config.yaml", home);
-	rc = dmp_config_load(client_schema, client_schema_len, c, path, err,
+	rc = dmp_config_load(dmp_client_schema, dmp_client_schema_len, c, path, err,
 			     sizeof(err));
 	if (rc == DMP_ENOENT) {
 		return DMP_ENOENT;
@@ -438,14 +438,14 @@ int dmp_engine_init_home(const char *home, const struct dmp_engine_init *in,
 		}
 	}
 	memset(&c, 0, sizeof(c));
-	rc = dmp_config_defaults(client_schema, client_schema_len, &c);
+	rc = dmp_config_defaults(dmp_client_schema, dmp_client_schema_len, &c);
 	if (rc < 0) {
 		return rc;
 	}
 	snprintf(c.username, sizeof(c.username), "%s", in->username);
 	snprintf(c.domain, sizeof(c.domain), "%s", in->domain);
 	for (size_t i = 0; in->nodes[i]; i++) {
-		rc = dmp_config_set(client_schema, client_schema_len, &c,
+		rc = dmp_config_set(dmp_client_schema, dmp_client_schema_len, &c,
 				    "network.nodes", in->nodes[i], i > 0, err,
 				    sizeof(err));
 		if (rc < 0) {
@@ -454,7 +454,7 @@ int dmp_engine_init_home(const char *home, const struct dmp_engine_init *in,
 		}
 	}
 	for (size_t i = 0; in->resolvers && in->resolvers[i]; i++) {
-		rc = dmp_config_set(client_schema, client_schema_len, &c,
+		rc = dmp_config_set(dmp_client_schema, dmp_client_schema_len, &c,
 				    "network.resolvers", in->resolvers[i],
 				    i > 0, err, sizeof(err));
 		if (rc < 0) {
@@ -513,7 +513,7 @@ int dmp_engine_init_home(const char *home, const struct dmp_engine_init *in,
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/config.yaml", h);
-	if ((rc = client_conf_write(&c, path)) < 0) {
+	if ((rc = dmp_client_conf_write(&c, path)) < 0) {
 		goto out;
 	}
 	rc = dmp_store_identity_put(st, &id);
@@ -1256,7 +1256,7 @@ int dmp_engine_set_anchored(struct dmp_engine *e, int on)
 	}
 	e->conf.anchored = on != 0;
 	snprintf(path, sizeof(path), "%s/config.yaml", e->home);
-	return client_conf_write(&e->conf, path);
+	return dmp_client_conf_write(&e->conf, path);
 }
 
 int dmp_engine_prekeys_refresh(struct dmp_engine *e)
@@ -3136,7 +3136,7 @@ int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 	}
 	snprintf(e->conf.tsig, sizeof(e->conf.tsig), "%s", key);
 	snprintf(path, sizeof(path), "%s/config.yaml", e->home);
-	if ((rc = client_conf_write(&e->conf, path)) < 0) {
+	if ((rc = dmp_client_conf_write(&e->conf, path)) < 0) {
 		goto out;
 	}
 	dmp_tsig_key_free(e->tsig);
@@ -3304,7 +3304,7 @@ int dmp_engine_resolvers_discover(struct dmp_engine *e,
 		e->conf.resolvers.n++;
 	}
 	snprintf(path, sizeof(path), "%s/config.yaml", e->home);
-	if ((rc = client_conf_write(&e->conf, path)) < 0) {
+	if ((rc = dmp_client_conf_write(&e->conf, path)) < 0) {
 		return rc;
 	}
 	/* The pool is rebuilt from the new list on next use. */
