@@ -352,6 +352,17 @@ static int world_open(struct world *w)
 	return 0;
 }
 
+/* A world where alice and bob have pinned each other. */
+static int world_paired(struct world *w)
+{
+	if (world_open(w) < 0 ||
+	    dmp_engine_contact_add(w->a.e, "bob@b.test", NULL, NULL) < 0 ||
+	    dmp_engine_contact_add(w->b.e, "alice@a.test", NULL, NULL) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
 static void world_close(struct world *w)
 {
 	dmp_engine_close(w->a.e);
@@ -552,13 +563,9 @@ static void test_retry(void)
 	struct dmp_outbox_msg m;
 	int writes;
 
-	if (!ok(world_open(&w) == 0, "retry: world up")) {
+	if (!ok(world_paired(&w) == 0, "retry: world up, contacts pinned")) {
 		world_close(&w);
 		return;
-	}
-	if (dmp_engine_contact_add(w.a.e, "bob@b.test", NULL, NULL) < 0 ||
-	    dmp_engine_contact_add(w.b.e, "alice@a.test", NULL, NULL) < 0) {
-		ok(0, "retry: contacts");
 	}
 	blen = make_body(body, sizeof(body), "try, try again");
 	is_int(dmp_engine_submit(w.a.e, "bob", body, blen, 0, &qid), 0,
@@ -605,13 +612,9 @@ static void test_corrupt(void)
 	int64_t qid = 0;
 	int rej, bad_sig = 0;
 
-	if (!ok(world_open(&w) == 0, "corrupt: world up")) {
+	if (!ok(world_paired(&w) == 0, "corrupt: world up, contacts pinned")) {
 		world_close(&w);
 		return;
-	}
-	if (dmp_engine_contact_add(w.a.e, "bob@b.test", NULL, NULL) < 0 ||
-	    dmp_engine_contact_add(w.b.e, "alice@a.test", NULL, NULL) < 0) {
-		ok(0, "corrupt: contacts");
 	}
 	blen = make_body(body, sizeof(body), "bent chunks");
 	w.t.corrupt_chunks = 1;

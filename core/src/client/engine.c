@@ -330,12 +330,30 @@ out:
 	return rc;
 }
 
+/* Once e->keys and e->st are set: the store's seal key and the TSIG key
+ * from the config. */
+static int engine_keyed(struct dmp_engine *e)
+{
+	uint8_t sk[32];
+	int rc = seal_key(e->keys, sk);
+
+	if (rc == 0) {
+		rc = dmp_store_set_seal_key(e->st, sk);
+	}
+	dmp_wipe(sk, sizeof(sk));
+	if (rc == 0 && e->conf.tsig[0] &&
+	    dmp_tsig_key_parse(&e->tsig, e->conf.tsig) < 0) {
+		DMP_LOG_E("config: network.tsig is not a valid key");
+		rc = DMP_ECONFIG;
+	}
+	return rc;
+}
+
 int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
 {
 	struct dmp_engine *e;
 	struct dmp_store_identity id;
 	char path[DMP_ENG_HOME_MAX + 16];
-	uint8_t sk[32];
 	struct stat sb;
 	int rc;
 
@@ -389,21 +407,9 @@ int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
 	if (rc < 0) {
 		goto fail;
 	}
-	rc = seal_key(e->keys, sk);
-	if (rc == 0) {
-		rc = dmp_store_set_seal_key(e->st, sk);
-	}
-	dmp_wipe(sk, sizeof(sk));
+	rc = engine_keyed(e);
 	if (rc < 0) {
 		goto fail;
-	}
-	if (e->conf.tsig[0]) {
-		rc = dmp_tsig_key_parse(&e->tsig, e->conf.tsig);
-		if (rc < 0) {
-			DMP_LOG_E("config: network.tsig is not a valid key");
-			rc = DMP_ECONFIG;
-			goto fail;
-		}
 	}
 	snprintf(e->address, sizeof(e->address), "%s@%s", e->conf.username,
 		 e->conf.domain);
@@ -459,7 +465,7 @@ int dmp_engine_open_sibling(struct dmp_engine **out, const struct dmp_engine *e,
 {
 	struct dmp_engine *s;
 	char path[DMP_ENG_HOME_MAX + 16];
-	uint8_t xsk[DMP_X25519_BYTES], sk[32];
+	uint8_t xsk[DMP_X25519_BYTES];
 	int rc;
 
 	if (!out || !e) {
@@ -492,21 +498,10 @@ int dmp_engine_open_sibling(struct dmp_engine **out, const struct dmp_engine *e,
 	}
 	dmp_wipe(xsk, sizeof(xsk));
 	if (rc == 0) {
-		rc = seal_key(s->keys, sk);
+		rc = engine_keyed(s);
 	}
-	if (rc == 0) {
-		rc = dmp_store_set_seal_key(s->st, sk);
-	}
-	dmp_wipe(sk, sizeof(sk));
 	if (rc < 0) {
 		goto fail;
-	}
-	if (s->conf.tsig[0]) {
-		rc = dmp_tsig_key_parse(&s->tsig, s->conf.tsig);
-		if (rc < 0) {
-			rc = DMP_ECONFIG;
-			goto fail;
-		}
 	}
 	s->state = DMP_ENGINE_ONLINE;
 	*out = s;
