@@ -22,8 +22,10 @@
  * finalised, under a file name recorded in the store first, so a crash at
  * any point delivers it exactly once.
  *
- * Thread-safety: one engine per thread; several processes may open the
- * same home at once (the store serialises them).
+ * Thread-safety: one engine per thread (dmp_engine_open_sibling() gives
+ * another thread its own handle without a second Argon2id run); several
+ * handles and processes may open the same home at once (the store
+ * serialises them).
  */
 #ifndef DMP_ENGINE_H
 #define DMP_ENGINE_H
