@@ -22,8 +22,10 @@
  * finalised, under a file name recorded in the store first, so a crash at
  * any point delivers it exactly once.
  *
- * Thread-safety: one engine per thread; several processes may open the
- * same home at once (the store serialises them).
+ * Thread-safety: one engine per thread (dmp_engine_open_sibling() gives
+ * another thread its own handle without a second Argon2id run); several
+ * handles and processes may open the same home at once (the store
+ * serialises them).
  */
 #ifndef DMP_ENGINE_H
 #define DMP_ENGINE_H
@@ -54,6 +56,7 @@ enum dmp_event_kind {
 	DMP_EV_STATE,	  /* online / degraded / offline changed */
 	DMP_EV_CLAMPED,	  /* lifetime clamped to what the node accepts */
 	DMP_EV_CLAIM,	  /* first-contact claim sent or not (6.3) */
+	DMP_EV_CANCELLED, /* a queued message cancelled (dmp_engine_cancel) */
 };
 
 struct dmp_event {
@@ -113,6 +116,22 @@ struct dmp_engine_opts {
 DMP_MUST_CHECK int dmp_engine_open(struct dmp_engine **out,
 				   const struct dmp_engine_opts *opts);
 void dmp_engine_close(struct dmp_engine *e); /* NULL: no-op */
+
+/**
+ * Open another handle on @p e's home with @p e's unlocked identity: no
+ * passphrase and no Argon2id run (dmpfs keeps one handle per thread).
+ * The new handle has its own store connection and its own copy of the
+ * identity keys in locked memory (wiped by its dmp_engine_close()), so
+ * the two handles are independent: either may be closed first and each
+ * may be used from its own thread. It takes @p e's config as it is now,
+ * its clock (called with @p ud) and its transport.
+ * @param on_event, ud  the new handle's event callback (may be NULL)
+ * @param[out] out      new engine (dmp_engine_close()); NULL on failure
+ * @return 0, DMP_EINVAL, DMP_ENOMEM, DMP_ESTORE, DMP_ECONFIG
+ */
+DMP_MUST_CHECK int dmp_engine_open_sibling(struct dmp_engine **out,
+					   const struct dmp_engine *e,
+					   dmp_event_fn on_event, void *ud);
 
 /**
  * Read a passphrase from @p path: the first line, without its newline.
@@ -214,6 +233,15 @@ DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e, const char *contact,
  *         node could be reached at all
  */
 int dmp_engine_publish(struct dmp_engine *e);
+
+/**
+ * Cancel the message @p msg_id while it is still in the outbox (queued,
+ * retrying or failed; not once published) and log a DMP_EV_CANCELLED
+ * event. Records already written for it are left to expire.
+ * @return 0, DMP_ENOENT (no such unpublished message), DMP_EINVAL,
+ *         DMP_ESTORE
+ */
+int dmp_engine_cancel(struct dmp_engine *e, const uint8_t msg_id[16]);
 
 /* ---- receive
  * ------------------------------------------------------------------ */

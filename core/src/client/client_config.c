@@ -30,7 +30,7 @@
 		    0, 0, 0, NULL                                              \
 	}
 
-const struct dmp_cfg_item client_schema[] = {
+const struct dmp_cfg_item dmp_client_schema[] = {
     S("identity", "username", username, NULL),
     S("identity", "domain", domain, NULL),
     B("identity", "anchored", anchored, "false"),
@@ -55,8 +55,8 @@ const struct dmp_cfg_item client_schema[] = {
     B("discovery", "allow_loopback", allow_loopback, "false"),
     I("discovery", "interval", discovery_interval, 10, 86400, "600"),
 };
-const size_t client_schema_len =
-    sizeof(client_schema) / sizeof(client_schema[0]);
+const size_t dmp_client_schema_len =
+    sizeof(dmp_client_schema) / sizeof(dmp_client_schema[0]);
 
 /* Double-quoted YAML scalar; our values never hold control bytes. */
 static void qstr(FILE *f, const char *s)
@@ -83,7 +83,7 @@ static void qlist(FILE *f, const struct dmp_cfg_list *l)
 	fputs("]\n", f);
 }
 
-int client_conf_write(const struct client_conf *c, const char *path)
+int dmp_client_conf_write(const struct client_conf *c, const char *path)
 {
 	char tmp[4096];
 	FILE *f;

@@ -40,11 +40,11 @@ struct client_conf {
 	long long discovery_interval;
 };
 
-extern const struct dmp_cfg_item client_schema[];
-extern const size_t client_schema_len;
+extern const struct dmp_cfg_item dmp_client_schema[];
+extern const size_t dmp_client_schema_len;
 
 /** Write @p c as YAML to @p path (mode 0600, atomically). @return 0 or
  *  DMP_EIO */
-int client_conf_write(const struct client_conf *c, const char *path);
+int dmp_client_conf_write(const struct client_conf *c, const char *path);
 
 #endif

@@ -66,12 +66,12 @@ int dmp_peers_conf_load(struct dmp_engine *e, struct dmp_peers_conf *out)
 	if (!cc) {
 		return DMP_ENOMEM;
 	}
-	rc = dmp_config_defaults(client_schema, client_schema_len, cc);
+	rc = dmp_config_defaults(dmp_client_schema, dmp_client_schema_len, cc);
 	if (rc < 0) {
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/config.yaml", dmp_engine_home(e));
-	rc = dmp_config_load(client_schema, client_schema_len, cc, path, err,
+	rc = dmp_config_load(dmp_client_schema, dmp_client_schema_len, cc, path, err,
 			     sizeof(err));
 	if (rc < 0 && rc != DMP_ENOENT) {
 		DMP_LOG_E("%s", err);

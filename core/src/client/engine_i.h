@@ -1,0 +1,197 @@
+/*
+ * core/src/client/engine_i.h - internals of the client engine (engine.h),
+ * shared by its files:
+ *
+ *   engine.c            open/close, events, status, siblings, cancel
+ *   engine_net.c        the transport seam and its default implementation
+ *   engine_maildir.c    Maildir delivery (tmp -> fsync -> rename)
+ *   engine_identity.c   identity record, prekey pool publishing
+ *   engine_contacts.c   pinning contacts, the prekey caches
+ *   engine_send.c       submit, publish, claims (PROTOCOL.md 6.3)
+ *   engine_receive.c    poll: claims phase, slots, delivery (6.4)
+ *   engine_register.c   TSIG self-registration over HTTP (7.2)
+ *   engine_resolvers.c  resolver discovery (resolv.conf probing)
+ *   engine_passphrase.c passphrase file and prompt
+ *
+ * Every network exchange of the engine goes through the transport seam
+ * (struct dmp_eng_transport): reads are batches of TXT names, writes are
+ * RFC 2136 UPDATEs. The default sends them over the network (resolver
+ * pool, union reads of our zone, majority writes to the nodes); unit tests
+ * install their own (dmp_eng_set_transport()) to run the engine against an
+ * in-process struct dmp_node.
+ *
+ * Not a public header: only core/src/client and tests that add core/src to
+ * their include path see it.
+ */
+#ifndef DMP_ENGINE_I_H
+#define DMP_ENGINE_I_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "client_config.h"
+#include "dmp/engine.h"
+#include "dmp/names.h"
+#include "dmp/peers.h"
+#include "dmp/resolver.h"
+#include "dmp/store.h"
+#include "dmp/update.h"
+
+#define DMP_ENG_HOME_MAX 3072
+#define DMP_ENG_BATCH_TIMEOUT_MS 10000
+#define DMP_ENG_REJECT_KEEP 86400 /* how long a judged bad value stays judged  \
+				   */
+
+struct dmp_keys;
+struct dmp_codec;
+struct dmp_manifest;
+struct dmp_eng_writer; /* one write session of a transport (opaque) */
+
+/*
+ * The transport seam. @c ud is passed back to every call. All calls are
+ * made from the engine's thread, one at a time.
+ */
+struct dmp_eng_transport {
+	/**
+	 * Read batch: TXT for @p n names, all in flight at once.
+	 * @param server  NULL: the engine's read path (names in our zone from
+	 *                the mailbox nodes of @p rid, all nodes when NULL,
+	 *                answers merged; the rest through the resolver
+	 *                pool); else ask only that server (IP[:PORT], RD=1)
+	 * @param res     n slots, zeroed by the caller, filled per name
+	 *                (err 0 with the values, DMP_ENXDOMAIN, or why not);
+	 *                the caller clears them
+	 * @return 0, or a negative code when nothing could be asked
+	 */
+	int (*read)(struct dmp_engine *e, void *ud, const char *server,
+		    const char *const *q, size_t n,
+		    struct dmp_resolver_result *res, const uint8_t *rid,
+		    unsigned timeout_ms);
+	/**
+	 * Open a write session to the configured nodes for our zone, signed
+	 * with the engine's TSIG key. @p attempts: tries per UPDATE, 0 for
+	 * the default. @return 0, DMP_ECONFIG (no or bad node), DMP_ENOMEM
+	 */
+	int (*write_open)(struct dmp_engine *e, void *ud, unsigned attempts,
+			  struct dmp_eng_writer **w);
+	/**
+	 * Write batch: one UPDATE holding @p ops (add/delete) to the nodes
+	 * in @p mask (bit i: network.nodes[i]). A node applies an UPDATE
+	 * whole or not at all (PROTOCOL.md 7.1), so the result is every
+	 * op's. @return 0 once a majority of the targets accepted, else the
+	 * most telling failure (DMP_EUNREACHABLE, DMP_ENOTAUTH, ...)
+	 */
+	int (*write)(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
+		     const struct dmp_update_rr *ops, size_t n, unsigned mask);
+	void (*write_close)(struct dmp_engine *e, void *ud,
+			    struct dmp_eng_writer *w);
+	/**
+	 * One unsigned UPDATE (a claim, 7.3) for @p zone to @p server
+	 * (HOST[:PORT]; the zone name itself when no server is configured).
+	 * @return 0 or the write error
+	 */
+	int (*claim)(struct dmp_engine *e, void *ud, const char *zone,
+		     const char *server, const struct dmp_update_rr *op);
+	void *ud;
+};
+
+struct dmp_engine {
+	char home[DMP_ENG_HOME_MAX];
+	char dirs[3][DMP_ENG_HOME_MAX + 32]; /* inbox, intro, sent */
+	char events[DMP_ENG_HOME_MAX + 32];
+	struct client_conf conf;
+	struct dmp_store *st;
+	struct dmp_keys *keys;
+	struct dmp_codec *codec;
+	struct dmp_resolver *res;
+	/* One resolver per node for union reads of our zone. */
+	struct dmp_resolver *node_res[DMP_CFG_LIST_MAX];
+	int64_t node_down_until[DMP_CFG_LIST_MAX]; /* monotonic ms */
+	struct dmp_tsig_key *tsig;
+	struct dmp_eng_transport tp;
+	char address[320];
+	dmp_event_fn on_event;
+	void *ud;
+	int64_t (*clock)(void *ud);
+	/* status */
+	enum dmp_engine_state state;
+	int64_t last_poll;
+	int errors;
+	char last_error[256];
+};
+
+extern const char *const dmp_eng_folders[3]; /* inbox, intro, sent */
+
+static inline int64_t dmp_eng_now(const struct dmp_engine *e)
+{
+	return e->clock ? e->clock(e->ud) : (int64_t)time(NULL);
+}
+
+/* engine.c */
+void dmp_eng_emit(struct dmp_engine *e, enum dmp_event_kind kind,
+		  const char *peer, const uint8_t *msg_id, int code,
+		  const char *detail);
+void dmp_eng_set_state(struct dmp_engine *e, enum dmp_engine_state s);
+/* The libsodium signing key of our identity; the caller wipes @p sk. */
+int dmp_eng_signing_key(const struct dmp_engine *e, uint8_t sk[64]);
+/* The server network.zone_servers names for @p zone, else NULL. */
+const char *dmp_eng_zone_server(const struct client_conf *c, const char *zone);
+int dmp_eng_codec(struct dmp_engine *e, struct dmp_codec **c);
+/* Save e->conf to config.yaml. @return 0 or DMP_EIO */
+int dmp_eng_conf_save(struct dmp_engine *e);
+
+/* engine_net.c: the seam's entry points, and the default transport. */
+/** Install @p t (copied), or the default network transport for NULL. */
+void dmp_eng_set_transport(struct dmp_engine *e,
+			   const struct dmp_eng_transport *t);
+int dmp_eng_read(struct dmp_engine *e, const char *const *q, size_t n,
+		 struct dmp_resolver_result *res, const uint8_t *rid);
+int dmp_eng_read_at(struct dmp_engine *e, const char *server,
+		    const char *const *q, size_t n,
+		    struct dmp_resolver_result *res, unsigned timeout_ms);
+int dmp_eng_writer_open(struct dmp_engine *e, unsigned attempts,
+			struct dmp_eng_writer **w);
+int dmp_eng_writer_send_to(struct dmp_engine *e, struct dmp_eng_writer *w,
+			   const struct dmp_update_rr *ops, size_t n,
+			   unsigned mask);
+int dmp_eng_writer_send(struct dmp_engine *e, struct dmp_eng_writer *w,
+			const struct dmp_update_rr *ops, size_t n);
+void dmp_eng_writer_close(struct dmp_engine *e, struct dmp_eng_writer *w);
+/* A claim UPDATE to the server of @p zone (PROTOCOL.md 7.3). */
+int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
+		       const char *owner, uint32_t ttl, const char *value);
+/* Rendezvous choice of the nodes storing @p rid's mailbox (bit mask). */
+unsigned dmp_eng_mailbox_nodes(const struct dmp_engine *e, const uint8_t *rid);
+int64_t dmp_eng_mono_ms(void);
+
+/* engine_maildir.c */
+int dmp_eng_mkdir(const char *p);
+int dmp_eng_make_maildirs(const char *home);
+int dmp_eng_maildir_has(const char *md, const char *name);
+int dmp_eng_maildir_write(const char *md, const char *name, const void *a,
+			  size_t alen, const void *b, size_t blen);
+void dmp_eng_rfc5322_date(char *out, size_t cap, int64_t t);
+
+/* engine_identity.c */
+int dmp_eng_prekey_name(char *out, size_t cap,
+			const struct dmp_store_contact *c);
+/* Verified, unexpired prekeys at @p res for the owner @p spk -> cache. */
+int dmp_eng_cache_prekeys(struct dmp_engine *e, const uint8_t spk[32],
+			  const struct dmp_resolver_result *res);
+/* Consume our prekey @p id and delete it from DNS (best effort). */
+void dmp_eng_prekey_delete(struct dmp_engine *e, uint32_t id);
+
+/* engine_contacts.c */
+void dmp_eng_refresh_prekey_caches(struct dmp_engine *e);
+
+/* engine_send.c: zones that carry claims, without duplicates. */
+struct dmp_eng_claim_zones {
+	char z[2 + DMP_CFG_LIST_MAX + DMP_PEERS_PROVIDERS][DMP_NAME_MAX];
+	size_t n;
+};
+void dmp_eng_claim_zones_add(struct dmp_eng_claim_zones *cz, const char *zone);
+void dmp_eng_claim_providers(struct dmp_engine *e,
+			     struct dmp_eng_claim_zones *cz);
+
+#endif /* DMP_ENGINE_I_H */

@@ -1,0 +1,311 @@
+/*
+ * core/src/client/engine_identity.c - our identity record and prekey
+ * pool (PROTOCOL.md 4.6, 8): building and publishing them, topping the
+ * pool up, deleting a used prekey; and reading contacts' prekeys into
+ * the cache submit() draws from.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/identity.h"
+#include "dmp/keys.h"
+#include "dmp/log.h"
+#include "dmp/prekey.h"
+#include "engine_i.h"
+
+/* ---- identity ----------------------------------------------------------- */
+
+static int identity_value(struct dmp_engine *e, char *out, size_t cap)
+{
+	struct dmp_identity_record rec;
+	uint8_t sk[DMP_ED25519_SK_BYTES];
+	int rc;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.username_len = strlen(e->conf.username);
+	memcpy(rec.username, e->conf.username, rec.username_len);
+	memcpy(rec.x25519_pk, dmp_keys_x25519_pk(e->keys), 32);
+	memcpy(rec.ed25519_spk, dmp_keys_ed25519_pk(e->keys), 32);
+	rec.ts = (uint64_t)dmp_eng_now(e);
+	rec.versions[0] = 1;
+	rec.versions[1] = 2;
+	rec.n_versions = 2;
+	rc = dmp_eng_signing_key(e, sk);
+	if (rc == 0) {
+		rc = dmp_identity_sign_encode(out, cap, &rec, sk);
+	}
+	dmp_wipe(sk, sizeof(sk));
+	return rc < 0 ? rc : 0;
+}
+
+int dmp_engine_identity(struct dmp_engine *e, struct dmp_identity_info *out)
+{
+	struct dmp_store_identity id;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->address, sizeof(out->address), "%s", e->address);
+	dmp_keys_fingerprint(e->keys, out->fingerprint);
+	memcpy(out->x25519_pk, dmp_keys_x25519_pk(e->keys), 32);
+	memcpy(out->ed25519_pk, dmp_keys_ed25519_pk(e->keys), 32);
+	rc = identity_value(e, out->record, sizeof(out->record));
+	if (rc < 0) {
+		return rc;
+	}
+	rc = dmp_store_prekey_count(e->st, dmp_eng_now(e));
+	out->prekeys_left = rc < 0 ? 0 : rc;
+	if (dmp_store_identity_get(e->st, &id) == 0) {
+		out->published = id.published;
+	}
+	return 0;
+}
+
+int dmp_engine_prekey_import(struct dmp_engine *e, uint32_t id,
+			     const uint8_t sk[32], uint64_t exp)
+{
+	if (id == 0) {
+		return DMP_EINVAL;
+	}
+	return dmp_store_prekey_put(e->st, id, sk, exp, "");
+}
+
+/* Make up to @p want new prekeys, store them (sealed) and publish them in
+ * one UPDATE over @p c. Returns how many were published. */
+static int prekeys_add(struct dmp_engine *e, struct dmp_eng_writer *c, int want)
+{
+	char owner[DMP_NAME_MAX];
+	uint8_t sk[DMP_ED25519_SK_BYTES];
+	struct dmp_update_rr *ops = NULL;
+	char(*wires)[DMP_PREKEY_WIRE_LEN + 1] = NULL;
+	uint32_t *ids = NULL;
+	int64_t now = dmp_eng_now(e);
+	int n = 0, rc;
+
+	if (want <= 0) {
+		return 0;
+	}
+	rc = dmp_name_prekeys(owner, sizeof(owner), e->conf.username,
+			      strlen(e->conf.username), e->conf.domain);
+	if (rc < 0) {
+		return rc;
+	}
+	ops = dmp_calloc((size_t)want, sizeof(*ops));
+	wires = dmp_calloc((size_t)want, sizeof(*wires));
+	ids = dmp_calloc((size_t)want, sizeof(*ids));
+	if (!ops || !wires || !ids) {
+		rc = DMP_ENOMEM;
+		goto out;
+	}
+	rc = dmp_eng_signing_key(e, sk);
+	if (rc < 0) {
+		goto out;
+	}
+	for (int i = 0; i < want; i++) {
+		struct dmp_prekey pk;
+		uint8_t psk[32];
+		int tries = 0;
+
+		dmp_random(psk, sizeof(psk));
+		dmp_x25519_base(pk.x25519_pk, psk);
+		pk.exp = (uint64_t)(now + e->conf.prekey_ttl);
+		do {
+			dmp_random(&pk.prekey_id, sizeof(pk.prekey_id));
+			if (pk.prekey_id == 0) {
+				rc = DMP_EEXIST;
+				continue;
+			}
+			rc = dmp_prekey_sign_encode(wires[n], sizeof(wires[n]),
+						    &pk, sk);
+			if (rc >= 0) {
+				rc = dmp_store_prekey_put(
+				    e->st, pk.prekey_id, psk, pk.exp, wires[n]);
+			}
+		} while (rc == DMP_EEXIST && ++tries < 8);
+		dmp_wipe(psk, sizeof(psk));
+		if (rc < 0) {
+			break;
+		}
+		ids[n] = pk.prekey_id;
+		ops[n].op = DMP_UPDATE_ADD;
+		ops[n].owner = owner;
+		ops[n].ttl = (uint32_t)e->conf.prekey_ttl;
+		ops[n].value = wires[n];
+		ops[n].value_len = strlen(wires[n]);
+		n++;
+	}
+	dmp_wipe(sk, sizeof(sk));
+	if (n > 0) {
+		int urc = dmp_eng_writer_send(e, c, ops, (size_t)n);
+
+		if (urc < 0) {
+			/* Unpublished secrets would only shrink the pool. */
+			for (int i = 0; i < n; i++) {
+				(void)dmp_store_prekey_consume(e->st, ids[i],
+							       NULL, 0);
+			}
+			rc = urc;
+			n = 0;
+		}
+	}
+out:
+	dmp_free(ops);
+	dmp_free(wires);
+	dmp_free(ids);
+	return rc < 0 && n == 0 ? rc : n;
+}
+
+static int prekeys_topup(struct dmp_engine *e, struct dmp_eng_writer *c)
+{
+	int have;
+
+	(void)dmp_store_prekey_reap(e->st, dmp_eng_now(e));
+	/* Count only keys with a day's life left as part of the pool. */
+	have = dmp_store_prekey_count(e->st, dmp_eng_now(e) + 3600);
+	if (have < 0) {
+		return have;
+	}
+	return prekeys_add(e, c, (int)e->conf.pool_size - have);
+}
+
+int dmp_engine_identity_publish(struct dmp_engine *e)
+{
+	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
+	struct dmp_eng_writer *w = NULL;
+	struct dmp_update_rr ops[2];
+	int rc;
+
+	rc = dmp_name_identity(owner, sizeof(owner), e->conf.username,
+			       strlen(e->conf.username), e->conf.domain);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = identity_value(e, value, sizeof(value));
+	if (rc < 0) {
+		return rc;
+	}
+	rc = dmp_eng_writer_open(e, 0, &w);
+	if (rc < 0) {
+		return rc;
+	}
+	/* Replace, not append: one current record per name. */
+	ops[0] =
+	    (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
+	ops[1] = (struct dmp_update_rr){DMP_UPDATE_ADD, owner, 86400, value,
+					strlen(value)};
+	rc = dmp_eng_writer_send(e, w, ops, 2);
+	if (rc == 0) {
+		(void)dmp_store_identity_set_published(e->st, dmp_eng_now(e));
+		rc = prekeys_topup(e, w);
+		rc = rc < 0 ? rc : 0;
+	}
+	if (rc == 0 && e->conf.anchored) {
+		/* The zone-anchored form (8): the same record at
+		 * dmp.<zone>, which only a key over the whole zone may
+		 * write; a shared zone's users must leave it alone. */
+		rc = dmp_name_identity_anchored(owner, sizeof(owner),
+						e->conf.domain);
+		if (rc >= 0) {
+			rc = dmp_eng_writer_send(e, w, ops, 2);
+		}
+		if (rc < 0) {
+			DMP_LOG_W("identity at %s: %s", owner,
+				  dmp_strerror(rc));
+		}
+	}
+	dmp_eng_writer_close(e, w);
+	if (rc == 0) {
+		dmp_eng_emit(e, DMP_EV_IDENTITY, e->address, NULL, 0,
+			     "identity and prekeys published");
+	}
+	return rc;
+}
+
+int dmp_engine_set_anchored(struct dmp_engine *e, int on)
+{
+	if (!e->conf.anchored == !on) {
+		return 0;
+	}
+	e->conf.anchored = on != 0;
+	return dmp_eng_conf_save(e);
+}
+
+int dmp_engine_prekeys_refresh(struct dmp_engine *e)
+{
+	struct dmp_eng_writer *w = NULL;
+	int rc = dmp_eng_writer_open(e, 0, &w);
+
+	if (rc < 0) {
+		return rc;
+	}
+	rc = prekeys_topup(e, w);
+	dmp_eng_writer_close(e, w);
+	if (rc > 0) {
+		dmp_eng_emit(e, DMP_EV_IDENTITY, e->address, NULL, 0,
+			     "prekeys published");
+	}
+	return rc;
+}
+
+/* Verified, unexpired prekeys at @p res for the owner @p spk -> cache. */
+int dmp_eng_cache_prekeys(struct dmp_engine *e, const uint8_t spk[32],
+			  const struct dmp_resolver_result *res)
+{
+	struct dmp_store_contact_prekey pk[64];
+	size_t n = 0;
+	uint64_t now = (uint64_t)dmp_eng_now(e);
+
+	if (res->err != 0 && res->err != DMP_ENXDOMAIN) {
+		return res->err; /* keep the old cache on a failed read */
+	}
+	for (size_t i = 0;
+	     res->err == 0 && i < res->answer.n && n < DMP_ARRAY_LEN(pk); i++) {
+		struct dmp_prekey p;
+
+		if (dmp_prekey_parse_verify(&p, res->answer.values[i],
+					    res->answer.lens[i], spk,
+					    now) < 0 ||
+		    dmp_prekey_is_expired(&p, now)) {
+			continue;
+		}
+		pk[n].prekey_id = p.prekey_id;
+		memcpy(pk[n].x25519_pk, p.x25519_pk, 32);
+		pk[n].exp = p.exp;
+		n++;
+	}
+	return dmp_store_contact_prekeys_replace(e->st, spk, pk, n);
+}
+
+int dmp_eng_prekey_name(char *out, size_t cap,
+			const struct dmp_store_contact *c)
+{
+	/* The bare username in the contact's zone (PROTOCOL.md 10 item 15). */
+	return dmp_name_prekeys(out, cap, c->username, strlen(c->username),
+				c->domain);
+}
+
+void dmp_eng_prekey_delete(struct dmp_engine *e, uint32_t id)
+{
+	char wire[DMP_PREKEY_WIRE_LEN + 8], owner[DMP_NAME_MAX];
+	struct dmp_eng_writer *w = NULL;
+	struct dmp_update_rr op;
+
+	if (dmp_store_prekey_consume(e->st, id, wire, sizeof(wire)) < 0 ||
+	    !wire[0]) {
+		return;
+	}
+	if (dmp_name_prekeys(owner, sizeof(owner), e->conf.username,
+			     strlen(e->conf.username), e->conf.domain) < 0 ||
+	    dmp_eng_writer_open(e, 1, &w) < 0) {
+		return;
+	}
+	op = (struct dmp_update_rr){DMP_UPDATE_DELETE_VALUE, owner, 0, wire,
+				    strlen(wire)};
+	/* Best effort (4.6): the secret is gone either way. */
+	if (dmp_eng_writer_send(e, w, &op, 1) < 0) {
+		DMP_LOG_I("prekey %u: DNS delete failed (it expires anyway)",
+			  id);
+	}
+	dmp_eng_writer_close(e, w);
+}

@@ -1,0 +1,532 @@
+/*
+ * core/src/client/engine_send.c - sending: submit() prepares a message
+ * and queues its records durably without touching the network; publish()
+ * writes queued records (chunks, then the manifest) and then the
+ * first-contact claims (PROTOCOL.md 6.3), retrying with backoff.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dmp/b64.h"
+#include "dmp/claim.h"
+#include "dmp/crypto.h"
+#include "dmp/envelope.h"
+#include "dmp/err.h"
+#include "dmp/keys.h"
+#include "dmp/log.h"
+#include "dmp/pipeline.h"
+#include "dmp/record.h"
+#include "engine_i.h"
+
+/* Chunk records per UPDATE when publishing: one UPDATE (over TCP) per
+ * message of up to ~40 records instead of one per record. */
+#define PUBLISH_BATCH_OPS 48
+#define PUBLISH_BATCH_BYTES 16000
+/* A prekey must outlive the message's flight by this much to be chosen. */
+#define PREKEY_MARGIN 600
+#define RETRY_BASE 15
+#define RETRY_MAX 3600
+
+int dmp_engine_submit(struct dmp_engine *e, const char *contact,
+		      const uint8_t *body, size_t len, uint32_t lifetime,
+		      int64_t *queue_id)
+{
+	struct dmp_store_contact c;
+	struct dmp_store_contact_prekey pk;
+	struct dmp_send_params p;
+	struct dmp_send_result r;
+	struct dmp_outbox_record *recs = NULL;
+	struct dmp_codec *cd;
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+	int64_t now = dmp_eng_now(e), qid = 0;
+	uint32_t ttl = lifetime ? lifetime : (uint32_t)e->conf.lifetime;
+	int rc, have_pk;
+
+	memset(&r, 0, sizeof(r));
+	if (queue_id) {
+		*queue_id = 0;
+	}
+	if (len > DMP_ENGINE_MAX_BODY) {
+		return DMP_EFBIG;
+	}
+	rc = dmp_store_contact_get(e->st, contact, &c);
+	if (rc < 0) {
+		return rc;
+	}
+	if (c.blocked) {
+		return DMP_EACCES;
+	}
+	if (ttl > (uint32_t)e->conf.max_lifetime) {
+		char d[128];
+
+		snprintf(d, sizeof(d),
+			 "lifetime %u s clamped to %lld s (the node's maximum)",
+			 ttl, e->conf.max_lifetime);
+		ttl = (uint32_t)e->conf.max_lifetime;
+		dmp_eng_emit(e, DMP_EV_CLAMPED, c.alias, NULL, 0, d);
+	}
+	rc = dmp_eng_codec(e, &cd);
+	if (rc < 0) {
+		return rc;
+	}
+	/* v2 only when the pinned record advertises it (PROTOCOL.md 4.5). */
+	if (c.versions & (1u << 2)) {
+		rc = dmp_envelope_encode(body, len, e->address, &pt, &pt_len);
+		if (rc < 0) {
+			return rc;
+		}
+		if (pt_len > dmp_pipeline_max_plaintext(now, ttl)) {
+			dmp_free(pt);
+			pt = NULL;
+		}
+	}
+	have_pk = dmp_store_contact_prekey_pick(e->st, c.ed25519_pk,
+						now + PREKEY_MARGIN, &pk) == 0;
+	memset(&p, 0, sizeof(p));
+	p.sender = e->keys;
+	p.recipient_x25519_pk = c.x25519_pk;
+	p.prekey_id = have_pk ? pk.prekey_id : 0;
+	p.prekey_pk = have_pk ? pk.x25519_pk : NULL;
+	p.ts = now;
+	p.ttl = ttl;
+	p.zone = e->conf.domain;
+	p.plaintext = pt ? pt : body;
+	p.len = pt ? pt_len : len;
+	rc = dmp_pipeline_send(cd, &p, &r);
+	dmp_free(pt);
+	if (rc < 0) {
+		return rc;
+	}
+	recs = dmp_calloc(r.n_records, sizeof(*recs));
+	if (!recs) {
+		rc = DMP_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < r.n_records; i++) {
+		recs[i].name = r.records[i].name;
+		recs[i].value = r.records[i].value;
+		recs[i].ttl = r.records[i].ttl;
+	}
+	rc = dmp_store_outbox_add(e->st, r.msg_id, c.alias, len, body, recs,
+				  (int)r.n_records, r.exp, now, &qid);
+	if (rc == 0 && have_pk) {
+		/* One-time: never use the same prekey twice. */
+		(void)dmp_store_contact_prekey_drop(e->st, c.ed25519_pk,
+						    pk.prekey_id);
+	}
+	if (rc == 0) {
+		char d[96];
+
+		snprintf(d, sizeof(d), "%zu records, lifetime %u s%s",
+			 r.n_records, ttl, have_pk ? ", forward secret" : "");
+		dmp_eng_emit(e, DMP_EV_QUEUED, c.alias, r.msg_id, 0, d);
+		if (queue_id) {
+			*queue_id = qid;
+		}
+	}
+out:
+	dmp_free(recs);
+	dmp_send_result_clear(&r);
+	return rc;
+}
+
+struct pending {
+	struct dmp_outbox_msg *v;
+	size_t n, cap;
+};
+
+static int collect_pending(const struct dmp_outbox_msg *m, void *ud)
+{
+	struct pending *p = ud;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 16;
+		void *nv = dmp_realloc(p->v, cap * sizeof(*p->v));
+
+		if (!nv) {
+			return 1;
+		}
+		p->v = nv;
+		p->cap = cap;
+	}
+	p->v[p->n++] = *m;
+	return 0;
+}
+
+struct recs {
+	struct {
+		int seq;
+		char *name, *value;
+		uint32_t ttl;
+		int published;
+	} * v;
+	size_t n, cap;
+	int oom;
+};
+
+static int collect_record(int seq, const char *name, const char *value,
+			  uint32_t ttl, int published, void *ud)
+{
+	struct recs *r = ud;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		void *nv = dmp_realloc(r->v, cap * sizeof(*r->v));
+
+		if (!nv) {
+			r->oom = 1;
+			return 1;
+		}
+		r->v = nv;
+		r->cap = cap;
+	}
+	r->v[r->n].seq = seq;
+	r->v[r->n].name = strdup(name);
+	r->v[r->n].value = strdup(value);
+	r->v[r->n].ttl = ttl;
+	r->v[r->n].published = published;
+	if (!r->v[r->n].name || !r->v[r->n].value) {
+		free(r->v[r->n].name);
+		free(r->v[r->n].value);
+		r->oom = 1;
+		return 1;
+	}
+	r->n++;
+	return 0;
+}
+
+static void recs_free(struct recs *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].name);
+		free(r->v[i].value);
+	}
+	dmp_free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Copy a published message into mail/sent. */
+static void save_sent(struct dmp_engine *e, const struct dmp_outbox_msg *m)
+{
+	uint8_t *body = NULL;
+	size_t len = 0;
+	char hdr[1024], date[64], idhex[33], name[128];
+	struct dmp_store_contact c;
+	const char *to = m->recipient;
+	int n;
+
+	if (dmp_store_outbox_body(e->st, m->id, &body, &len) < 0) {
+		return;
+	}
+	if (dmp_store_contact_get(e->st, m->recipient, &c) == 0) {
+		to = c.address;
+	}
+	dmp_hex_encode(idhex, m->msg_id, 16);
+	dmp_eng_rfc5322_date(date, sizeof(date), m->created);
+	n = snprintf(hdr, sizeof(hdr),
+		     "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@dmp>\n"
+		     "X-DMP-Msg-Id: %s\n\n",
+		     e->address, to, date, idhex, idhex);
+	/* Named from the queue time, not now: a message published again
+	 * after a crash (same records) keeps its one copy. */
+	snprintf(name, sizeof(name), "%lld.%s.dmp", (long long)m->created,
+		 idhex);
+	if (!dmp_eng_maildir_has(e->dirs[2], name)) {
+		(void)dmp_eng_maildir_write(e->dirs[2], name, hdr, (size_t)n,
+					    body, len);
+	}
+	dmp_free(body);
+}
+
+static int64_t backoff(int attempts)
+{
+	int64_t d = RETRY_BASE;
+	uint32_t j;
+
+	for (int i = 0; i < attempts && d < RETRY_MAX; i++) {
+		d *= 2;
+	}
+	if (d > RETRY_MAX) {
+		d = RETRY_MAX;
+	}
+	dmp_random(&j, sizeof(j));
+	return d + (int64_t)(j % (uint32_t)(d / 4 + 1));
+}
+
+/* Zones that carry claims, without duplicates (compared ignoring case). */
+void dmp_eng_claim_zones_add(struct dmp_eng_claim_zones *cz, const char *zone)
+{
+	for (size_t i = 0; i < cz->n; i++) {
+		if (dmp_name_equal(cz->z[i], strlen(cz->z[i]), zone,
+				   strlen(zone))) {
+			return;
+		}
+	}
+	if (cz->n < DMP_ARRAY_LEN(cz->z) && strlen(zone) < sizeof(cz->z[0])) {
+		snprintf(cz->z[cz->n++], sizeof(cz->z[0]), "%s", zone);
+	}
+}
+
+/* First-contact providers: claims.providers, then (claims.discover) the
+ * ones chosen from discovered nodes' heartbeats (PROTOCOL.md 8). */
+void dmp_eng_claim_providers(struct dmp_engine *e,
+			     struct dmp_eng_claim_zones *cz)
+{
+	char found[DMP_PEERS_PROVIDERS][DMP_PEERS_ZONE_MAX + 1];
+	int n;
+
+	for (unsigned i = 0; i < e->conf.claim_providers.n; i++) {
+		dmp_eng_claim_zones_add(cz, e->conf.claim_providers.v[i]);
+	}
+	if (!e->conf.claim_discover) {
+		return;
+	}
+	n = dmp_peers_providers(e->st, dmp_eng_now(e), found);
+	for (int i = 0; i < n; i++) {
+		dmp_eng_claim_zones_add(cz, found[i]);
+	}
+}
+
+/*
+ * PROTOCOL.md 6.3 step 6, best effort and never failing the send: a claim
+ * pointing at the manifest in our zone goes to the recipient's own zone
+ * (when it is not ours: there the recipient reads our manifest anyway)
+ * and to every configured first-contact provider, so a recipient who has
+ * not pinned us yet still finds the message (6.4 phase 1).
+ */
+static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
+			uint32_t slot)
+{
+	struct dmp_store_contact ct;
+	struct dmp_claim c;
+	char value[256], owner[DMP_NAME_MAX] = "", d[512];
+	struct dmp_eng_claim_zones cz = {.n = 0};
+	uint8_t rid[DMP_USER_ID_BYTES], sk[DMP_ED25519_SK_BYTES];
+	size_t dl = strlen(e->conf.domain);
+	int64_t now = dmp_eng_now(e);
+	int rc;
+
+	if (dmp_store_contact_get(e->st, m->recipient, &ct) < 0) {
+		return;
+	}
+	if (e->conf.claim_recipient_zone &&
+	    !dmp_name_equal(ct.domain, strlen(ct.domain), e->conf.domain, dl)) {
+		dmp_eng_claim_zones_add(&cz, ct.domain);
+	}
+	dmp_eng_claim_providers(e, &cz);
+	if (cz.n == 0) {
+		return;
+	}
+	if (dl > DMP_CLAIM_DOMAIN_MAX) {
+		snprintf(d, sizeof(d),
+			 "no claim sent: our zone is longer than the %d bytes "
+			 "a claim can carry (2.5)",
+			 DMP_CLAIM_DOMAIN_MAX);
+		dmp_eng_emit(e, DMP_EV_CLAIM, m->recipient, m->msg_id,
+			     DMP_EINVAL, d);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	memcpy(c.msg_id, m->msg_id, sizeof(c.msg_id));
+	memcpy(c.sender_spk, dmp_keys_ed25519_pk(e->keys), 32);
+	memcpy(c.sender_mailbox_domain, e->conf.domain, dl + 1);
+	c.domain_len = dl;
+	c.slot = (uint8_t)slot;
+	c.ts = (uint64_t)now;
+	/* Nodes take claims living at most a day (7.3). */
+	c.exp = m->expires < (uint64_t)now + 86400 ? m->expires
+						   : (uint64_t)now + 86400;
+	if (c.exp <= c.ts) {
+		return;
+	}
+	rc = dmp_eng_signing_key(e, sk);
+	if (rc == 0) {
+		rc = dmp_claim_sign_encode(value, sizeof(value), &c, sk);
+	}
+	dmp_wipe(sk, sizeof(sk));
+	if (rc < 0) {
+		DMP_LOG_W("claim: %s", dmp_strerror(rc));
+		return;
+	}
+	dmp_sha256(rid, ct.x25519_pk, 32);
+	for (size_t i = 0; i < cz.n; i++) {
+		rc = dmp_name_claim(owner, sizeof(owner), slot, rid, cz.z[i]);
+		if (rc >= 0) {
+			rc = dmp_eng_claim_send(
+			    e, cz.z[i], owner, (uint32_t)(c.exp - c.ts), value);
+		}
+		snprintf(d, sizeof(d), "claim at %s: %s", owner,
+			 rc < 0 ? dmp_strerror(rc) : "accepted");
+		if (rc < 0) {
+			DMP_LOG_I("%s", d);
+		}
+		dmp_eng_emit(e, DMP_EV_CLAIM, m->recipient, m->msg_id,
+			     rc < 0 ? rc : 0, d);
+	}
+}
+
+/* The slot of a manifest owner name "slot-N.mb-…", else -1. */
+static int manifest_slot(const char *name)
+{
+	if (strncmp(name, "slot-", 5) == 0 && isdigit((unsigned char)name[5]) &&
+	    name[6] == '.') {
+		return name[5] - '0';
+	}
+	return -1;
+}
+
+int dmp_engine_publish(struct dmp_engine *e)
+{
+	struct pending p = {0};
+	struct dmp_eng_writer *w = NULL;
+	int have_w = 0;
+	int64_t now = dmp_eng_now(e);
+	int done = 0, tried = 0, reached = 0, rc, last = 0;
+
+	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
+	if (rc < 0) {
+		dmp_free(p.v);
+		return rc;
+	}
+	for (size_t i = 0; i < p.n; i++) {
+		struct dmp_outbox_msg *m = &p.v[i];
+		struct recs r = {0};
+		unsigned mask;
+		int err = 0, slot = -1;
+
+		if (m->state == DMP_OUTBOX_FAILED) {
+			continue;
+		}
+		if (m->expires && (uint64_t)now > m->expires) {
+			(void)dmp_store_outbox_set_state(
+			    e->st, m->id, DMP_OUTBOX_FAILED, 0,
+			    "expired before it could be published");
+			dmp_eng_emit(e, DMP_EV_FAILED, m->recipient, m->msg_id,
+				     DMP_EEXPIRED,
+				     "expired before it could be published");
+			continue;
+		}
+		if (m->next_attempt > now) {
+			continue;
+		}
+		if (!have_w) {
+			rc = dmp_eng_writer_open(e, 0, &w);
+			if (rc < 0) {
+				last = rc;
+				break;
+			}
+			have_w = 1;
+		}
+		tried++;
+		(void)dmp_store_outbox_set_state(
+		    e->st, m->id, DMP_OUTBOX_PUBLISHING, now, m->last_error);
+		rc = dmp_store_outbox_records(e->st, m->id, collect_record, &r);
+		if (rc < 0 || r.oom) {
+			recs_free(&r);
+			last = rc < 0 ? rc : DMP_ENOMEM;
+			continue;
+		}
+		{
+			/* The recipient's mailbox nodes (rendezvous); all
+			 * nodes when the contact is gone. */
+			struct dmp_store_contact ct;
+			uint8_t rid[DMP_USER_ID_BYTES];
+
+			mask = ~0u;
+			if (dmp_store_contact_get(e->st, m->recipient, &ct) ==
+			    0) {
+				dmp_sha256(rid, ct.x25519_pk, 32);
+				mask = dmp_eng_mailbox_nodes(e, rid);
+			}
+		}
+		/* Chunks first, manifest last: the store keeps publish order.
+		 * Chunks go several to an UPDATE (a node applies one UPDATE
+		 * whole or not at all, 7.1), the manifest alone after them,
+		 * so it never names a chunk that is not stored yet. */
+		for (size_t j = 0; j < r.n && err == 0;) {
+			struct dmp_update_rr ops[PUBLISH_BATCH_OPS];
+			size_t k = 0, bytes = 0, first = j;
+
+			for (; j < r.n && k < PUBLISH_BATCH_OPS; j++) {
+				int man = manifest_slot(r.v[j].name) >= 0;
+				size_t vl = strlen(r.v[j].value);
+
+				if (man) {
+					slot = manifest_slot(r.v[j].name);
+				}
+				if (r.v[j].published) {
+					continue;
+				}
+				if (k > 0 &&
+				    (man || bytes + vl > PUBLISH_BATCH_BYTES)) {
+					break;
+				}
+				ops[k++] = (struct dmp_update_rr){
+				    DMP_UPDATE_ADD, r.v[j].name, r.v[j].ttl,
+				    r.v[j].value, vl};
+				bytes += vl + strlen(r.v[j].name);
+				if (man) {
+					j++;
+					break;
+				}
+			}
+			if (k == 0) {
+				continue;
+			}
+			err = dmp_eng_writer_send_to(e, w, ops, k, mask);
+			if (err < 0) {
+				break;
+			}
+			reached = 1;
+			/* One store commit per UPDATE, not per record. */
+			(void)dmp_store_outbox_records_done(
+			    e->st, m->id, r.v[first].seq, r.v[j - 1].seq);
+		}
+		recs_free(&r);
+		if (err < 0) {
+			int64_t next = dmp_eng_now(e) + backoff(m->attempts);
+			char d[320];
+
+			last = err;
+			if (err != DMP_EUNREACHABLE) {
+				reached = 1;
+			}
+			snprintf(d, sizeof(d), "%s; retry in %lld s",
+				 dmp_strerror(err), (long long)(next - now));
+			(void)dmp_store_outbox_set_state(
+			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
+			    dmp_strerror(err));
+			dmp_eng_emit(e, DMP_EV_RETRY, m->recipient, m->msg_id,
+				     err, d);
+			continue;
+		}
+		(void)dmp_store_outbox_set_state(e->st, m->id,
+						 DMP_OUTBOX_PUBLISHED, 0, NULL);
+		if (slot >= 0) {
+			send_claims(e, m, (uint32_t)slot);
+		}
+		save_sent(e, m);
+		dmp_eng_emit(e, DMP_EV_PUBLISHED, m->recipient, m->msg_id, 0,
+			     "published");
+		done++;
+	}
+	if (have_w) {
+		dmp_eng_writer_close(e, w);
+	}
+	dmp_free(p.v);
+	if (reached) {
+		dmp_eng_refresh_prekey_caches(e);
+	}
+	if (tried > 0) {
+		dmp_eng_set_state(e, reached ? (last ? DMP_ENGINE_DEGRADED
+						     : DMP_ENGINE_ONLINE)
+					     : DMP_ENGINE_OFFLINE);
+	}
+	if (tried > 0 && !reached && last < 0) {
+		return last;
+	}
+	return done;
+}

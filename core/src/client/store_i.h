@@ -1,0 +1,44 @@
+/*
+ * core/src/client/store_i.h - internals of the client store (store.h),
+ * shared by its files:
+ *
+ *   store.c           schema and migrations, open/close, seal key,
+ *                     statement helpers, identity, key/value settings
+ *   store_contacts.c  pinned contacts
+ *   store_prekeys.c   our sealed prekeys, contacts' cached prekeys
+ *   store_outbox.c    the durable outbox
+ *   store_replay.c    replay cache, planned deliveries, judged values
+ *   store_peers.c     discovered peers
+ */
+#ifndef DMP_STORE_I_H
+#define DMP_STORE_I_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "dmp/store.h"
+
+struct dmp_store {
+	sqlite3 *db;
+	uint8_t *seal_key; /* sodium_malloc'd, NULL until set */
+};
+
+/* Log sqlite's message for @p what; returns DMP_ESTORE. */
+int dmp_st_fail(struct dmp_store *st, const char *what);
+/* Run statements without results. @return 0 or DMP_ESTORE */
+int dmp_st_exec(struct dmp_store *st, const char *sql);
+/* Prepare @p sql. @return 0 or DMP_ESTORE */
+int dmp_st_prepare(struct dmp_store *st, sqlite3_stmt **q, const char *sql);
+/* Step a statement that returns no row, then finalize it. */
+int dmp_st_step_done(struct dmp_store *st, sqlite3_stmt *q);
+/* Copy column @p col (text) into @p dst, truncated, NUL-terminated. */
+void dmp_st_copy_text(char *dst, size_t cap, sqlite3_stmt *q, int col);
+/* Copy column @p col (blob) into @p dst when it has @p want bytes, else
+ * zero @p dst. */
+void dmp_st_copy_blob(uint8_t *dst, size_t want, sqlite3_stmt *q, int col);
+/* Run a DELETE with one integer parameter; returns the rows deleted. */
+int dmp_st_delete_where(struct dmp_store *st, const char *sql, int64_t arg);
+
+#endif /* DMP_STORE_I_H */

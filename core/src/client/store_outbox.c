@@ -1,0 +1,261 @@
+/* core/src/client/store_outbox.c - the durable outbox (store.h). */
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "dmp/err.h"
+#include "dmp/log.h"
+#include "store_i.h"
+
+/* ---- outbox -----------------------------------------------------------------
+ */
+
+int dmp_store_outbox_add(struct dmp_store *st,
+			 const uint8_t msg_id[DMP_MSG_ID_BYTES],
+			 const char *recipient, size_t body_len,
+			 const uint8_t *body,
+			 const struct dmp_outbox_record *recs, int n_recs,
+			 uint64_t expires, int64_t now, int64_t *queue_id)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t id;
+	int rc;
+
+	*queue_id = 0;
+	rc = dmp_st_exec(st, "BEGIN IMMEDIATE");
+	if (rc < 0) {
+		return rc;
+	}
+	rc = dmp_st_prepare(
+	    st, &q,
+	    "INSERT INTO outbox (msg_id, recipient, body, created, "
+	    "next_attempt, expires) VALUES (?, ?, ?, ?, ?, ?)");
+	if (rc < 0) {
+		goto out;
+	}
+	sqlite3_bind_blob(q, 1, msg_id, DMP_MSG_ID_BYTES, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, recipient, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(q, 3, body_len ? (const void *)body : "",
+			  (int)body_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 4, now);
+	sqlite3_bind_int64(q, 5, now);
+	sqlite3_bind_int64(q, 6, (int64_t)expires);
+	rc = dmp_st_step_done(st, q);
+	if (rc < 0) {
+		goto out;
+	}
+	id = sqlite3_last_insert_rowid(st->db);
+	for (int i = 0; i < n_recs; i++) {
+		rc =
+		    dmp_st_prepare(st, &q,
+				   "INSERT INTO outbox_record (outbox_id, seq, "
+				   "name, value, ttl) VALUES (?, ?, ?, ?, ?)");
+		if (rc < 0) {
+			goto out;
+		}
+		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int(q, 2, i);
+		sqlite3_bind_text(q, 3, recs[i].name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 4, recs[i].value, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(q, 5, recs[i].ttl);
+		rc = dmp_st_step_done(st, q);
+		if (rc < 0) {
+			goto out;
+		}
+	}
+	rc = dmp_st_exec(st, "COMMIT");
+	if (rc == 0) {
+		*queue_id = id;
+	}
+out:
+	if (rc < 0) {
+		dmp_st_exec(st, "ROLLBACK");
+	}
+	return rc;
+}
+
+#define OUTBOX_COLS                                                            \
+	"o.id, o.msg_id, o.recipient, o.state, o.attempts, o.created, "        \
+	"o.next_attempt, o.expires, length(o.body), o.last_error, "            \
+	"(SELECT count(*) FROM outbox_record r WHERE r.outbox_id = o.id), "    \
+	"(SELECT count(*) FROM outbox_record r WHERE r.outbox_id = o.id "      \
+	"AND r.published)"
+
+static void read_outbox(sqlite3_stmt *q, struct dmp_outbox_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = sqlite3_column_int64(q, 0);
+	dmp_st_copy_blob(m->msg_id, DMP_MSG_ID_BYTES, q, 1);
+	dmp_st_copy_text(m->recipient, sizeof(m->recipient), q, 2);
+	m->state = (enum dmp_outbox_state)sqlite3_column_int(q, 3);
+	m->attempts = sqlite3_column_int(q, 4);
+	m->created = sqlite3_column_int64(q, 5);
+	m->next_attempt = sqlite3_column_int64(q, 6);
+	m->expires = (uint64_t)sqlite3_column_int64(q, 7);
+	m->body_len = (size_t)sqlite3_column_int64(q, 8);
+	dmp_st_copy_text(m->last_error, sizeof(m->last_error), q, 9);
+	m->n_records = sqlite3_column_int(q, 10);
+	m->n_published = sqlite3_column_int(q, 11);
+}
+
+int dmp_store_outbox_each_pending(struct dmp_store *st, dmp_store_outbox_fn fn,
+				  void *ud)
+{
+	sqlite3_stmt *q;
+	struct dmp_outbox_msg m;
+	int rc = dmp_st_prepare(st, &q,
+				"SELECT " OUTBOX_COLS " FROM outbox o WHERE "
+				"o.state != 2 ORDER BY o.id");
+
+	if (rc < 0) {
+		return rc;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		read_outbox(q, &m);
+		if (fn(&m, ud) != 0) {
+			break;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : dmp_st_fail(st, "outbox");
+}
+
+int dmp_store_outbox_get(struct dmp_store *st, int64_t queue_id,
+			 struct dmp_outbox_msg *out)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(
+	    st, &q, "SELECT " OUTBOX_COLS " FROM outbox o WHERE o.id = ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int64(q, 1, queue_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		read_outbox(q, out);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? DMP_ENOENT
+				       : dmp_st_fail(st, "outbox get");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int dmp_store_outbox_records(struct dmp_store *st, int64_t queue_id,
+			     dmp_store_record_fn fn, void *ud)
+{
+	sqlite3_stmt *q;
+	int rc =
+	    dmp_st_prepare(st, &q,
+			   "SELECT seq, name, value, ttl, published FROM "
+			   "outbox_record WHERE outbox_id = ? ORDER BY seq");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int64(q, 1, queue_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int r = fn(sqlite3_column_int(q, 0),
+			   (const char *)sqlite3_column_text(q, 1),
+			   (const char *)sqlite3_column_text(q, 2),
+			   (uint32_t)sqlite3_column_int64(q, 3),
+			   sqlite3_column_int(q, 4), ud);
+
+		if (r != 0) {
+			sqlite3_finalize(q);
+			return r < 0 ? r : 0;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : dmp_st_fail(st, "outbox records");
+}
+
+int dmp_store_outbox_records_done(struct dmp_store *st, int64_t queue_id,
+				  int first, int last)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(st, &q,
+				"UPDATE outbox_record SET published = 1 WHERE "
+				"outbox_id = ? AND seq BETWEEN ? AND ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int64(q, 1, queue_id);
+	sqlite3_bind_int(q, 2, first);
+	sqlite3_bind_int(q, 3, last);
+	return dmp_st_step_done(st, q);
+}
+
+int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
+			       enum dmp_outbox_state state,
+			       int64_t next_attempt, const char *error)
+{
+	sqlite3_stmt *q;
+	int rc =
+	    dmp_st_prepare(st, &q,
+			   "UPDATE outbox SET state = ?, next_attempt = ?, "
+			   "attempts = attempts + 1, last_error = ? "
+			   "WHERE id = ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int(q, 1, (int)state);
+	sqlite3_bind_int64(q, 2, next_attempt);
+	sqlite3_bind_text(q, 3, error ? error : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 4, queue_id);
+	rc = dmp_st_step_done(st, q);
+	if (rc == 0 && sqlite3_changes(st->db) == 0) {
+		rc = DMP_ENOENT;
+	}
+	return rc;
+}
+
+int dmp_store_outbox_cancel(struct dmp_store *st, int64_t queue_id)
+{
+	int rc = dmp_st_delete_where(
+	    st, "DELETE FROM outbox WHERE id = ? AND state != 2", queue_id);
+
+	return rc < 0 ? rc : rc == 0 ? DMP_ENOENT : 0;
+}
+
+int dmp_store_outbox_body(struct dmp_store *st, int64_t queue_id,
+			  uint8_t **body, size_t *len)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*body = NULL;
+	*len = 0;
+	rc = dmp_st_prepare(st, &q, "SELECT body FROM outbox WHERE id = ?");
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int64(q, 1, queue_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(q, 0);
+
+		*body = dmp_malloc((size_t)n);
+		if (!*body) {
+			rc = DMP_ENOMEM;
+		} else {
+			if (n) {
+				memcpy(*body, sqlite3_column_blob(q, 0),
+				       (size_t)n);
+			}
+			*len = (size_t)n;
+			rc = 0;
+		}
+	} else {
+		rc = rc == SQLITE_DONE ? DMP_ENOENT
+				       : dmp_st_fail(st, "outbox body");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
