@@ -10,8 +10,8 @@
 
 #include "dns/tsig.h"
 
-const uint8_t dmp_tsig_alg_hmac_sha256[13] = {
-    11, 'h', 'm', 'a', 'c', '-', 's', 'h', 'a', '2', '5', '6', 0};
+const uint8_t dmp_tsig_alg_hmac_sha256[13] = {11,  'h', 'm', 'a', 'c', '-', 's',
+					      'h', 'a', '2', '5', '6', 0};
 
 typedef crypto_auth_hmacsha256_state hmac_t;
 

@@ -67,7 +67,8 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	char buf[DMP_NODE_NAME_MAX + 16];
 
 	memset(z, 0, sizeof(*z));
-	if (dmp_dnswire_from_text(c->name, z->name, &z->nlen) < 0 || z->nlen < 2) {
+	if (dmp_dnswire_from_text(c->name, z->name, &z->nlen) < 0 ||
+	    z->nlen < 2) {
 		return DMP_EINVAL;
 	}
 	if (c->mname[0]) {
@@ -93,7 +94,8 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 		return DMP_EINVAL;
 	}
 	for (unsigned i = 0; i < c->n_ns; i++) {
-		if (dmp_dnswire_from_text(c->ns[i], z->ns[i], &z->nslen[i]) < 0) {
+		if (dmp_dnswire_from_text(c->ns[i], z->ns[i], &z->nslen[i]) <
+		    0) {
 			return DMP_EINVAL;
 		}
 	}
@@ -485,14 +487,15 @@ static int sign_query_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		return len;
 	}
 	tr = dmp_nx_tsig_check(n, q, qlen, qi.qd_end, 0, now_s, &x, resp, cap,
-				 &rl);
+			       &rl);
 	if (tr < 0) {
 		return rl > 0 ? (int)rl : len;
 	}
 	if (tr == 1) {
 		if (dmp_nx_tsig_sign(x, resp, &l, cap, now_s) < 0) {
 			l = (size_t)node_error_reply(q, qlen, qi.qd_end,
-						     DMP_DNS_RCODE_SERVFAIL, resp, cap);
+						     DMP_DNS_RCODE_SERVFAIL,
+						     resp, cap);
 		}
 		dmp_nx_tsig_free(x);
 	}
@@ -511,8 +514,8 @@ static size_t rl_slip_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 {
 	size_t off = DMP_DNS_HDR_LEN;
 
-	if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80) || ((q[2] >> 3) & 0x0F) != 0 ||
-	    q[4] != 0 || q[5] != 1) {
+	if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80) ||
+	    ((q[2] >> 3) & 0x0F) != 0 || q[4] != 0 || q[5] != 1) {
 		return 0;
 	}
 	if (atomic_fetch_add(&n->rl_slip, 1) % 2 != 0) {
@@ -580,7 +583,8 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	}
 	default:
 		/* NOTIFY to us: we are never a secondary. */
-		len = node_error_reply(q, qlen, 0, DMP_DNS_RCODE_NOTIMP, resp, cap);
+		len = node_error_reply(q, qlen, 0, DMP_DNS_RCODE_NOTIMP, resp,
+				       cap);
 		break;
 	}
 	node_count_reply(n, resp, len, t0);
@@ -589,7 +593,8 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 
 static int is_update(const struct dmp_node_msg *m)
 {
-	return m->cap >= 512 && m->qlen >= DMP_DNS_HDR_LEN && !(m->q[2] & 0x80) &&
+	return m->cap >= 512 && m->qlen >= DMP_DNS_HDR_LEN &&
+	       !(m->q[2] & 0x80) &&
 	       ((m->q[2] >> 3) & 0x0F) == DMP_DNS_OPCODE_UPDATE;
 }
 
@@ -937,8 +942,9 @@ int node_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
 {
 	memset(op, 0, sizeof(*op));
 	if (strlen(name) >= DMP_NODE_NAME_MAX ||
-	    dmp_dnswire_from_text(name, op->wire, &op->wlen) < 0 || op->wlen < 2 ||
-	    !dmp_dnswire_ldh(op->wire) || !node_zone_of(n, op->wire, op->wlen)) {
+	    dmp_dnswire_from_text(name, op->wire, &op->wlen) < 0 ||
+	    op->wlen < 2 || !dmp_dnswire_ldh(op->wire) ||
+	    !node_zone_of(n, op->wire, op->wlen)) {
 		return DMP_EINVAL;
 	}
 	op->kind = k;
@@ -975,9 +981,9 @@ int dmp_node_put(struct dmp_node *n, const char *name, const char *value,
 	memcpy(ops[k].value, value, vlen + 1);
 	ops[k].vlen = vlen;
 	rc = dmp_nu_write_op(n, ops, k + 1, now_ms);
-	return rc == DMP_DNS_RCODE_NOERROR	  ? 0
+	return rc == DMP_DNS_RCODE_NOERROR   ? 0
 	       : rc == DMP_DNS_RCODE_REFUSED ? DMP_ETOOBIG
-				  : DMP_ESTORE;
+					     : DMP_ESTORE;
 }
 
 int dmp_node_reconfigure(struct dmp_node *n, const struct dmp_node_opts *o)

@@ -432,7 +432,8 @@ static int records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 			    body, len, ctype);
 		}
 		return reply_err(rc == DMP_DNS_RCODE_REFUSED ? 413 : 502,
-				 rc == DMP_DNS_RCODE_REFUSED ? "RRset full" : "store",
+				 rc == DMP_DNS_RCODE_REFUSED ? "RRset full"
+							     : "store",
 				 body, len, ctype);
 	}
 	/* DELETE, with an optional {"value"}. */
@@ -471,7 +472,8 @@ static int records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 			return *body ? 204 : 500;
 		}
 		return reply_err(rc == DMP_DNS_RCODE_NXDOMAIN ? 404 : 502,
-				 rc == DMP_DNS_RCODE_NXDOMAIN ? "not found" : "store",
+				 rc == DMP_DNS_RCODE_NXDOMAIN ? "not found"
+							      : "store",
 				 body, len, ctype);
 	}
 }

@@ -253,7 +253,7 @@ struct dmp_node {
 	struct npend *pend, **pend_tail;
 	atomic_uint n_pend;		     /* commits in pend */
 	atomic_uint_fast64_t last_commit_ns; /* monotonic, of the last one */
-	int flush_failed;		     /* the last dmp_nu_flush() failed */
+	int flush_failed; /* the last dmp_nu_flush() failed */
 	struct nkey *keys;
 	size_t n_keys;
 	int64_t data_version;
@@ -275,7 +275,7 @@ struct dmp_node {
 	unsigned n_xfr;
 };
 
-/* Handlers (dmp_nq_query.c, node_update.c, node_xfr.c). */
+/* Handlers (node_query.c, node_update.c and its parts, node_xfr.c). */
 struct qinfo {
 	size_t qd_end; /* end of the question section */
 	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
@@ -293,16 +293,16 @@ struct dmp_wbuf;
 /** SOA RR of @p z; owner a pointer to @p apex_off, or the full name if
  * @p apex_off is 0. */
 void dmp_nq_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
-		  const struct nzone *z, size_t apex_off, uint32_t serial);
+		    const struct nzone *z, size_t apex_off, uint32_t serial);
 const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
 				 size_t nlen);
 int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
-	       enum dmp_node_transport t, uint8_t *resp, size_t cap,
-	       uint64_t now_ms);
+		 enum dmp_node_transport t, uint8_t *resp, size_t cap,
+		 uint64_t now_ms);
 /** UPDATEs in @p m, accepted ones committed in as few transactions as
  * possible (group commit). */
-void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
-		       uint64_t now_ms);
+void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
+			 size_t count, uint64_t now_ms);
 /** Header-only (or header + question) error reply. */
 int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
 		     uint8_t *resp, size_t cap);
@@ -341,7 +341,7 @@ uint64_t node_mono_ns(void);
  * an UPDATE (wlock taken here). A lone delete of nothing gives
  * DMP_DNS_RCODE_NXDOMAIN. Takes the ops' values. @return an RCODE */
 int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
-		  uint64_t now_ms);
+		    uint64_t now_ms);
 /** Fill @p op (no value yet) for owner @p name; 0 or DMP_EINVAL when the
  * name is not LDH or not in a served zone. */
 int node_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
@@ -360,8 +360,8 @@ int dmp_nx_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		      struct xfr_tsig **out, uint8_t *resp, size_t cap,
 		      size_t *resp_len);
 /** Append the TSIG to one message of the transfer (5.3.1 chaining). */
-int dmp_nx_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
-		     size_t cap, uint64_t now_s);
+int dmp_nx_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len, size_t cap,
+		     uint64_t now_s);
 void dmp_nx_tsig_free(struct xfr_tsig *x);
 /** Append the TSIG of a reply to the request TSIG @p ts: signed with @p k,
  * or unsigned for @p k NULL (RFC 8945 5.3.2). */

@@ -62,7 +62,7 @@ int dmp_nq_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
 
 /* SOA RR with its owner a pointer to the apex inside the question. */
 void dmp_nq_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
-		  const struct nzone *z, size_t apex_off, uint32_t serial)
+		    const struct nzone *z, size_t apex_off, uint32_t serial)
 {
 	if (apex_off) {
 		dmp_wbuf_u16(w, (uint16_t)(0xC000 | apex_off));
@@ -98,8 +98,8 @@ static void put_rr_hdr(struct dmp_wbuf *w, size_t owner_off, uint16_t type,
 }
 
 int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
-	       enum dmp_node_transport t, uint8_t *resp, size_t cap,
-	       uint64_t now_ms)
+		 enum dmp_node_transport t, uint8_t *resp, size_t cap,
+		 uint64_t now_ms)
 {
 	const uint64_t now_s = now_ms / 1000;
 	const uint32_t ttl = n->o.answer_ttl;
@@ -112,7 +112,8 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	uint16_t qt;
 
 	if (dmp_nq_parse_query(q, qlen, &qi) < 0) {
-		return node_error_reply(q, qlen, 0, DMP_DNS_RCODE_FORMERR, resp, cap);
+		return node_error_reply(q, qlen, 0, DMP_DNS_RCODE_FORMERR, resp,
+					cap);
 	}
 	/* RFC 6891 6.2.3/6.2.5: the client's size, at least 512, at most our
 	 * cap; 512 without EDNS. TCP: the 16-bit frame. */
@@ -148,7 +149,8 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		rcode = DMP_DNS_RCODE_REFUSED;
 		goto finish;
 	}
-	if (qt == DMP_DNS_TYPE_OPT || qt == DMP_DNS_TYPE_TSIG || (qt >= 128 && qt <= 250)) {
+	if (qt == DMP_DNS_TYPE_OPT || qt == DMP_DNS_TYPE_TSIG ||
+	    (qt >= 128 && qt <= 250)) {
 		rcode = DMP_DNS_RCODE_FORMERR; /* meta types are no questions */
 		goto finish;
 	}
@@ -198,25 +200,28 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		}
 		if (apex && ancount == 0 && !tc) {
 			if (qt == DMP_DNS_TYPE_SOA || qt == DMP_DNS_TYPE_ANY) {
-				dmp_nq_put_soa(&w, n, z, DMP_DNS_HDR_LEN, serial);
+				dmp_nq_put_soa(&w, n, z, DMP_DNS_HDR_LEN,
+					       serial);
 				ancount = 1;
 			} else if (qt == DMP_DNS_TYPE_NS) {
 				for (unsigned i = 0; i < z->n_ns; i++) {
-					put_rr_hdr(&w, DMP_DNS_HDR_LEN, DMP_DNS_TYPE_NS, ttl,
+					put_rr_hdr(&w, DMP_DNS_HDR_LEN,
+						   DMP_DNS_TYPE_NS, ttl,
 						   z->nslen[i]);
 					dmp_wbuf_put(&w, z->ns[i], z->nslen[i]);
 				}
 				ancount = z->n_ns;
 			} else if (qt == DMP_DNS_TYPE_A) {
 				for (unsigned i = 0; i < z->n_a; i++) {
-					put_rr_hdr(&w, DMP_DNS_HDR_LEN, DMP_DNS_TYPE_A, ttl, 4);
+					put_rr_hdr(&w, DMP_DNS_HDR_LEN,
+						   DMP_DNS_TYPE_A, ttl, 4);
 					dmp_wbuf_put(&w, z->a[i], 4);
 				}
 				ancount = z->n_a;
 			} else if (qt == DMP_DNS_TYPE_AAAA) {
 				for (unsigned i = 0; i < z->n_aaaa; i++) {
-					put_rr_hdr(&w, DMP_DNS_HDR_LEN, DMP_DNS_TYPE_AAAA, ttl,
-						   16);
+					put_rr_hdr(&w, DMP_DNS_HDR_LEN,
+						   DMP_DNS_TYPE_AAAA, ttl, 16);
 					dmp_wbuf_put(&w, z->aaaa[i], 16);
 				}
 				ancount = z->n_aaaa;

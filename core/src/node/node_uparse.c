@@ -40,7 +40,8 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 		/* PROTOCOL.md 7.1: other types are then ignored. */
 		return;
 	}
-	if (cls != DMP_DNS_CLASS_IN && cls != DMP_DNS_CLASS_NONE && cls != DMP_DNS_CLASS_ANY) {
+	if (cls != DMP_DNS_CLASS_IN && cls != DMP_DNS_CLASS_NONE &&
+	    cls != DMP_DNS_CLASS_ANY) {
 		u->bad_class = 1;
 		return;
 	}
@@ -69,14 +70,15 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 	}
 	op = &u->ops[u->n_ops];
 	memset(op, 0, sizeof(*op));
-	op->kind = cls == DMP_DNS_CLASS_IN	   ? NOP_ADD
+	op->kind = cls == DMP_DNS_CLASS_IN     ? NOP_ADD
 		   : cls == DMP_DNS_CLASS_NONE ? NOP_DEL_ONE
-				   : NOP_DEL_ALL;
+					       : NOP_DEL_ALL;
 	memcpy(op->wire, owner, olen);
 	op->wlen = olen;
 	dmp_dnswire_to_text(owner, op->owner);
 	/* As the reference: an add with TTL 0 lives DMP_DNS_TTL seconds. */
-	op->ttl = (cls == DMP_DNS_CLASS_IN && ttl == 0) ? DMP_NODE_DNS_TTL : ttl;
+	op->ttl =
+	    (cls == DMP_DNS_CLASS_IN && ttl == 0) ? DMP_NODE_DNS_TTL : ttl;
 	op->value = value;
 	op->vlen = vlen;
 	u->n_ops++;

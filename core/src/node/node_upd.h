@@ -56,8 +56,7 @@ void dmp_nu_ops_free(struct uctx *u);
 /* ---- node_upolicy.c ---- */
 
 /** RCODE from the caps (PROTOCOL.md 7.1 step 5). */
-int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u,
-		      uint64_t now_s);
+int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s);
 /** The unsigned claim UPDATE (7.3): an RCODE. */
 int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms);
 /** Scope, quota and rate of the signing key; sets j->rcode, why,

@@ -24,7 +24,8 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 	if (!u->have_tsig) {
 		/* Nothing but the claim exception (7.3); unsigned reply. */
 		j->rcode = dmp_nu_claim_check(n, u, now_ms);
-		j->why = j->rcode == DMP_DNS_RCODE_SERVFAIL ? DMP_NODE_REJ_CLAIM_RATE
+		j->why = j->rcode == DMP_DNS_RCODE_SERVFAIL
+			     ? DMP_NODE_REJ_CLAIM_RATE
 			 : n->o.claim_mode == DMP_NODE_CLAIM_OFF
 			     ? DMP_NODE_REJ_UNSIGNED
 			     : DMP_NODE_REJ_CAPS;
@@ -129,15 +130,16 @@ static void finish(struct dmp_node *n, struct job *j, uint64_t now_s)
 		if (dmp_nx_tsig_reply(m->resp, &len, m->cap,
 				      j->sign ? j->u->key : NULL, &j->u->ts,
 				      (uint16_t)j->tsig_err, now_s) < 0) {
-			len = (size_t)node_error_reply(
-			    m->q, m->qlen, 0, DMP_DNS_RCODE_SERVFAIL, m->resp, m->cap);
+			len = (size_t)node_error_reply(m->q, m->qlen, 0,
+						       DMP_DNS_RCODE_SERVFAIL,
+						       m->resp, m->cap);
 		}
 	}
 	m->resp_len = (int)len;
 }
 
-void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t count,
-		       uint64_t now_ms)
+void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
+			 size_t count, uint64_t now_ms)
 {
 	const uint64_t now_s = now_ms / 1000;
 	struct job *jobs = dmp_calloc(count ? count : 1, sizeof(*jobs));
@@ -145,9 +147,9 @@ void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t coun
 
 	if (!jobs) {
 		for (size_t i = 0; i < count; i++) {
-			m[i].resp_len =
-			    node_error_reply(m[i].q, m[i].qlen, 0, DMP_DNS_RCODE_SERVFAIL,
-					     m[i].resp, m[i].cap);
+			m[i].resp_len = node_error_reply(m[i].q, m[i].qlen, 0,
+							 DMP_DNS_RCODE_SERVFAIL,
+							 m[i].resp, m[i].cap);
 		}
 		return;
 	}
@@ -156,15 +158,15 @@ void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t coun
 		jobs[i].m = &m[i];
 		jobs[i].u = dmp_calloc(1, sizeof(struct uctx));
 		if (!jobs[i].u) {
-			m[i].resp_len =
-			    node_error_reply(m[i].q, m[i].qlen, 0, DMP_DNS_RCODE_SERVFAIL,
-					     m[i].resp, m[i].cap);
+			m[i].resp_len = node_error_reply(m[i].q, m[i].qlen, 0,
+							 DMP_DNS_RCODE_SERVFAIL,
+							 m[i].resp, m[i].cap);
 		} else if (dmp_nu_parse(n, m[i].q, m[i].qlen, jobs[i].u) < 0) {
 			cnt_add(&n->c_updates, 1);
 			cnt_add(&n->c_reject[DMP_NODE_REJ_FORMERR], 1);
-			m[i].resp_len =
-			    node_error_reply(m[i].q, m[i].qlen, 0, DMP_DNS_RCODE_FORMERR,
-					     m[i].resp, m[i].cap);
+			m[i].resp_len = node_error_reply(m[i].q, m[i].qlen, 0,
+							 DMP_DNS_RCODE_FORMERR,
+							 m[i].resp, m[i].cap);
 			dmp_nu_ops_free(jobs[i].u);
 			dmp_free(jobs[i].u);
 			jobs[i].u = NULL;
@@ -181,7 +183,8 @@ void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t coun
 			if (jobs[k].pending &&
 			    (overlaps(jobs[k].u, jobs[i].u) ||
 			     same_quota_key(n, jobs[k].u, jobs[i].u))) {
-				dmp_nu_commit(n, jobs + start, i - start, now_ms);
+				dmp_nu_commit(n, jobs + start, i - start,
+					      now_ms);
 				start = i;
 				break;
 			}
@@ -205,7 +208,7 @@ void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m, size_t coun
 }
 
 int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
-		  uint64_t now_ms)
+		    uint64_t now_ms)
 {
 	const uint64_t now_s = now_ms / 1000;
 	struct uctx *u = cnt <= MAX_OPS ? dmp_calloc(1, sizeof(*u)) : NULL;
@@ -243,7 +246,8 @@ int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 						  u->ops[0].vlen));
 		}
 		pthread_rwlock_unlock(&n->ilock);
-		j.rcode = found ? DMP_DNS_RCODE_NOERROR : DMP_DNS_RCODE_NXDOMAIN;
+		j.rcode =
+		    found ? DMP_DNS_RCODE_NOERROR : DMP_DNS_RCODE_NXDOMAIN;
 	}
 	if (j.rcode == DMP_DNS_RCODE_NOERROR && cnt > 0) {
 		j.pending = 1;

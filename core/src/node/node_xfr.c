@@ -154,9 +154,8 @@ static int send_zone(const uint8_t *q, const struct qinfo *qi,
 
 		if (an > 0 && (i == s->n_rr || len + l > max)) {
 			wr16(msg + 6, an);
-			rc =
-			    x ? dmp_nx_tsig_sign(x, msg, &len, XFR_MSG, now_s)
-			      : 0;
+			rc = x ? dmp_nx_tsig_sign(x, msg, &len, XFR_MSG, now_s)
+			       : 0;
 			if (rc == 0) {
 				rc = out(msg, len, ud);
 			}
@@ -206,13 +205,15 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	if (!resp) {
 		return DMP_ENOMEM;
 	}
-	if (qlen >= DMP_DNS_HDR_LEN && !(q[2] & 0x80) && ((q[2] >> 3) & 0x0F) == 0 &&
+	if (qlen >= DMP_DNS_HDR_LEN && !(q[2] & 0x80) &&
+	    ((q[2] >> 3) & 0x0F) == 0 &&
 	    dmp_nq_parse_query(q, qlen, &qi) == 0 &&
-	    (qi.qtype == DMP_DNS_TYPE_AXFR || qi.qtype == DMP_DNS_TYPE_IXFR) && qi.qclass == DMP_DNS_CLASS_IN) {
+	    (qi.qtype == DMP_DNS_TYPE_AXFR || qi.qtype == DMP_DNS_TYPE_IXFR) &&
+	    qi.qclass == DMP_DNS_CLASS_IN) {
 		size_t rl = 0;
 		int tr =
 		    dmp_nx_tsig_check(n, q, qlen, qi.qd_end, 1, now_ms / 1000,
-					&x, resp, XFR_MSG, &rl);
+				      &x, resp, XFR_MSG, &rl);
 
 		if (tr < 0) {
 			rc = rl > 0 ? out(resp, rl, ud) : tr;
@@ -377,8 +378,8 @@ int dmp_nx_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	return -1;
 }
 
-int dmp_nx_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
-		     size_t cap, uint64_t now_s)
+int dmp_nx_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len, size_t cap,
+		     uint64_t now_s)
 {
 	struct dmp_wbuf w;
 	int rc;
