@@ -42,7 +42,8 @@ static void as_message(const uint8_t *data, size_t size)
 		return;
 	}
 	if (ts.start < DMP_DNS_HDR_LEN || ts.start >= size ||
-	    (ts.mac_len && (ts.mac < data || ts.mac + ts.mac_len > data + size))) {
+	    (ts.mac_len &&
+	     (ts.mac < data || ts.mac + ts.mac_len > data + size))) {
 		abort();
 	}
 	if (!verdict_ok(dmp_tsig_verify(data, &ts, secret, 32, NULL, 0, NOW)) ||
@@ -92,7 +93,9 @@ static void as_params(const uint8_t *data, size_t size)
 	memcpy(text, data + 13 + sl, tl);
 	text[tl] = 0;
 	if (dmp_dnswire_from_text(text, key, &kl) != 0) {
-		memcpy(key, "\x01k\x04mesh\x04test", 12);
+		static const uint8_t k[] = "\x01k\x04mesh\x04test";
+
+		memcpy(key, k, sizeof(k));
 	}
 	a.key = key;
 	a.secret = sec;
@@ -106,7 +109,8 @@ static void as_params(const uint8_t *data, size_t size)
 	dmp_wbuf_put(&w, "\0\0\0\0\0\0", 6);
 	if (data[3] & 1) {
 		/* A question, so the key's owner may be compressed. */
-		dmp_dnswire_put_name(&w, &ct, (const uint8_t *)"\x04mesh\x04test");
+		dmp_dnswire_put_name(&w, &ct,
+				     (const uint8_t *)"\x04mesh\x04test");
 		dmp_wbuf_u16(&w, 252);
 		dmp_wbuf_u16(&w, 1);
 	}

@@ -67,8 +67,8 @@ static size_t msg(uint8_t *m, const uint8_t *tail, size_t tl)
 	return 12 + sizeof(q) + tl;
 }
 
-static int rd(const uint8_t *m, size_t len, size_t off, uint8_t *out,
-	      int allow, size_t *next)
+static int rd(const uint8_t *m, size_t len, size_t off, uint8_t *out, int allow,
+	      size_t *next)
 {
 	struct dmp_rbuf b;
 	int n;
@@ -117,7 +117,10 @@ static void test_read(void)
 	len = msg(m, (const uint8_t *)"\x41x\x00", 3);
 	is_int(rd(m, len, 27, out, 1, &next), DMP_EMALFORMED,
 	       "extended label type");
-	len = msg(m, (const uint8_t *)"\x05" "ab", 3);
+	len = msg(m,
+		  (const uint8_t *)"\x05"
+				   "ab",
+		  3);
 	is_int(rd(m, len, 27, out, 1, &next), DMP_EMALFORMED,
 	       "label past the end");
 	is_int(rd(m, 20, 12, out, 1, &next), DMP_EMALFORMED,

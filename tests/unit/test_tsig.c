@@ -137,8 +137,8 @@ static void test_knot_request(uint64_t now)
 
 	head(&w, buf, sizeof(buf), 0);
 	len = w.len;
-	ok(knot_tsig_sign(buf, &len, sizeof(buf), NULL, 0, mac, &mac_len, &k,
-			  0, 0) == KNOT_EOK,
+	ok(knot_tsig_sign(buf, &len, sizeof(buf), NULL, 0, mac, &mac_len, &k, 0,
+			  0) == KNOT_EOK,
 	   "libknot signs a request");
 	knot_tsig_key_deinit(&k);
 	ok(dmp_tsig_find(buf, len, &ts) == 1, "its TSIG found");
@@ -198,9 +198,9 @@ static void test_answer(uint64_t now)
 	ok(dmp_tsig_find(buf, w.len, &ts) == 1 && ts.time_signed == now &&
 	       ts.error == DMP_DNS_RCODE_BADTIME && ts.other_len == 6,
 	   "request time, error, other data");
-	ok(ts.other_len == 6 && ((uint64_t)ts.other[0] << 40 |
-				 (uint64_t)ts.other[1] << 32 |
-				 dmp_load_u32(ts.other + 2)) == now + 1000,
+	ok(ts.other_len == 6 &&
+	       ((uint64_t)ts.other[0] << 40 | (uint64_t)ts.other[1] << 32 |
+		dmp_load_u32(ts.other + 2)) == now + 1000,
 	   "our time in other data");
 	is_int(dmp_tsig_verify(buf, &ts, secret, 32, rmac, 32, now), 0,
 	       "its MAC covers the other data");

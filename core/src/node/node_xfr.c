@@ -125,12 +125,8 @@ static void take_snapshot(struct dmp_node *n, const struct nzone *z,
 /* Length of the RR at @p p (owner uncompressed). */
 static size_t rr_len(const uint8_t *p)
 {
-	size_t o = 0;
+	size_t o = dmp_dnswire_name_len(p);
 
-	while (p[o]) {
-		o += (size_t)p[o] + 1;
-	}
-	o++;
 	return o + DMP_DNS_RR_FIXED + rd16(p + o + 8);
 }
 
