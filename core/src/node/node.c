@@ -512,7 +512,9 @@ static int sign_query_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 static size_t rl_slip_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			    uint8_t *resp, size_t cap)
 {
-	size_t off = DMP_DNS_HDR_LEN;
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
+	struct dmp_rbuf b;
+	size_t off;
 
 	if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80) ||
 	    ((q[2] >> 3) & 0x0F) != 0 || q[4] != 0 || q[5] != 1) {
@@ -522,14 +524,12 @@ static size_t rl_slip_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		return 0;
 	}
 	/* RFC 1035 4.1.2: QNAME as uncompressed labels, then QTYPE, QCLASS. */
-	while (off < qlen && q[off] != 0) {
-		if (q[off] > 63) {
-			return 0;
-		}
-		off += 1u + q[off];
-	}
-	off += 1 + 4;
-	if (off > qlen || off > cap || off > 512) {
+	dmp_rbuf_init(&b, q, qlen);
+	b.off = DMP_DNS_HDR_LEN;
+	(void)dmp_dnswire_read(&b, name, 0);
+	(void)dmp_rbuf_take(&b, 4);
+	off = b.off;
+	if (dmp_rbuf_error(&b) || off > cap || off > 512) {
 		return 0;
 	}
 	memcpy(resp, q, off);
