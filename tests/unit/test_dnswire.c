@@ -83,6 +83,24 @@ static int rd(const uint8_t *m, size_t len, size_t off, uint8_t *out, int allow,
 	return n;
 }
 
+/* Names at offset 27 that must not read (the name at 12 is fine). */
+static const struct {
+	const char *tail;
+	size_t len;
+	const char *what;
+} bad[] = {
+    {"\xc0\x1b", 2, "pointer to itself"},
+    {"\xc0\x1d\x00", 3, "forward pointer"},
+    {"\xc0\x02", 2, "pointer into the header"},
+    /* 27 -> 12 + 4 ("mesh.test") is fine; a pointer back into the name
+     * holding it is a loop. */
+    {"\x01y\xc0\x1b", 4, "pointer into its own name"},
+    {"\x41x\x00", 3, "extended label type"},
+    {"\x05"
+     "ab",
+     3, "label past the end"},
+};
+
 static void test_read(void)
 {
 	uint8_t m[600], out[DMP_DNS_NAME_WIRE_MAX];
@@ -100,29 +118,11 @@ static void test_read(void)
 	is_int((long long)next, 31, "offset after the pointer");
 	is_int(rd(m, len, 27, out, 0, &next), DMP_EMALFORMED,
 	       "pointer refused when not allowed");
-	len = msg(m, (const uint8_t *)"\xc0\x1b", 2);
-	is_int(rd(m, len, 27, out, 1, &next), DMP_EMALFORMED,
-	       "pointer to itself");
-	len = msg(m, (const uint8_t *)"\xc0\x1d\x00", 3);
-	is_int(rd(m, len, 27, out, 1, &next), DMP_EMALFORMED,
-	       "forward pointer");
-	len = msg(m, (const uint8_t *)"\xc0\x02", 2);
-	is_int(rd(m, len, 27, out, 1, &next), DMP_EMALFORMED,
-	       "pointer into the header");
-	/* A chain: 27 -> 12 +4 ("mesh.test") is fine; a pointer that
-	 * jumps back into the name holding it is a loop. */
-	len = msg(m, (const uint8_t *)"\x01y\xc0\x1b", 4);
-	is_int(rd(m, len, 27, out, 1, &next), DMP_EMALFORMED,
-	       "pointer into its own name");
-	len = msg(m, (const uint8_t *)"\x41x\x00", 3);
-	is_int(rd(m, len, 27, out, 1, &next), DMP_EMALFORMED,
-	       "extended label type");
-	len = msg(m,
-		  (const uint8_t *)"\x05"
-				   "ab",
-		  3);
-	is_int(rd(m, len, 27, out, 1, &next), DMP_EMALFORMED,
-	       "label past the end");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = msg(m, (const uint8_t *)bad[i].tail, bad[i].len);
+		is_int(rd(m, len, 27, out, 1, &next), DMP_EMALFORMED, "%s",
+		       bad[i].what);
+	}
 	is_int(rd(m, 20, 12, out, 1, &next), DMP_EMALFORMED,
 	       "name cut by the message end");
 	/* Over 255 bytes through pointers: 4 x 63-byte labels chained. */

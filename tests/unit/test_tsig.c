@@ -36,6 +36,20 @@ static knot_tsig_key_t kkey(void)
 	return k;
 }
 
+/* Signing with the test key at @p now, fudge 300. */
+static struct dmp_tsig_sign_args args(uint64_t now)
+{
+	struct dmp_tsig_sign_args a = {
+	    .key = key_wire,
+	    .secret = secret,
+	    .secret_len = sizeof(secret),
+	    .time_signed = now,
+	    .fudge = 300,
+	};
+
+	return a;
+}
+
 /* Header (@p flags) and the question mesh.test AXFR IN. */
 static void head(struct dmp_wbuf *w, uint8_t *buf, size_t cap, uint16_t flags)
 {
@@ -83,13 +97,7 @@ static int knot_check(const uint8_t *msg, size_t len, const uint8_t *mac,
 static void test_request(uint64_t now)
 {
 	uint8_t buf[512], mac[32];
-	const struct dmp_tsig_sign_args a = {
-	    .key = key_wire,
-	    .secret = secret,
-	    .secret_len = sizeof(secret),
-	    .time_signed = now,
-	    .fudge = 300,
-	};
+	const struct dmp_tsig_sign_args a = args(now);
 	struct dmp_tsig_rr ts;
 	struct dmp_wbuf w;
 	uint8_t other[32];
@@ -150,13 +158,7 @@ static void test_knot_request(uint64_t now)
 static void test_answer(uint64_t now)
 {
 	uint8_t req[512], buf[512], rmac[32], prior[32], first[32];
-	const struct dmp_tsig_sign_args a = {
-	    .key = key_wire,
-	    .secret = secret,
-	    .secret_len = sizeof(secret),
-	    .time_signed = now,
-	    .fudge = 300,
-	};
+	const struct dmp_tsig_sign_args a = args(now);
 	struct dmp_tsig_rr rq, ts;
 	struct dmp_wbuf w;
 
