@@ -180,12 +180,13 @@ static int put_rr(struct dmp_wbuf *w, struct dmp_dnswire_ctab *ct,
 		  uint16_t fudge, const uint8_t *mac, uint16_t mac_len,
 		  uint16_t error, const uint8_t *other, uint16_t other_len)
 {
-	uint16_t id = (uint16_t)(w->len >= 2 ? w->p[0] << 8 | w->p[1] : 0);
+	uint16_t id;
 	size_t rd;
 
 	if (w->len < DMP_DNS_HDR_LEN) {
 		return DMP_EINVAL;
 	}
+	id = (uint16_t)(w->p[0] << 8 | w->p[1]);
 	dmp_dnswire_put_name(w, ct, key);
 	dmp_wbuf_u16(w, DMP_DNS_TYPE_TSIG);
 	dmp_wbuf_u16(w, DMP_DNS_CLASS_ANY);

@@ -125,9 +125,8 @@ static int sign(struct dmp_wbuf *w, struct dmp_dnswire_ctab *ct,
 	    .time_signed = time_signed,
 	    .fudge = DMP_TSIG_FUDGE,
 	};
-	int rc = dmp_tsig_sign(w, ct, &a, mac);
 
-	return rc == DMP_ENOBUFS ? DMP_ENOMEM : rc;
+	return dmp_tsig_sign(w, ct, &a, mac); /* growing buffer: ENOMEM */
 }
 
 static int put_op(struct dmp_wbuf *w, struct dmp_dnswire_ctab *ct,
