@@ -67,7 +67,8 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	char buf[DMP_NODE_NAME_MAX + 16];
 
 	memset(z, 0, sizeof(*z));
-	if (nw_from_text(c->name, z->name, &z->nlen) < 0 || z->nlen < 2) {
+	if (dmp_dnswire_from_text(c->name, z->name, &z->nlen) < 0 ||
+	    z->nlen < 2) {
 		return DMP_EINVAL;
 	}
 	if (c->mname[0]) {
@@ -77,7 +78,7 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	} else {
 		snprintf(buf, sizeof(buf), "ns1.%s", c->name);
 	}
-	if (nw_from_text(buf, z->mname, &z->mlen) < 0) {
+	if (dmp_dnswire_from_text(buf, z->mname, &z->mlen) < 0) {
 		return DMP_EINVAL;
 	}
 	if (c->rname[0]) {
@@ -85,7 +86,7 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	} else {
 		snprintf(buf, sizeof(buf), "hostmaster.%s", c->name);
 	}
-	if (nw_from_text(buf, z->rname, &z->rlen) < 0) {
+	if (dmp_dnswire_from_text(buf, z->rname, &z->rlen) < 0) {
 		return DMP_EINVAL;
 	}
 	if (c->n_ns > DMP_NODE_MAX_NS || c->n_a > DMP_NODE_MAX_ADDRS ||
@@ -93,7 +94,8 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 		return DMP_EINVAL;
 	}
 	for (unsigned i = 0; i < c->n_ns; i++) {
-		if (nw_from_text(c->ns[i], z->ns[i], &z->nslen[i]) < 0) {
+		if (dmp_dnswire_from_text(c->ns[i], z->ns[i], &z->nslen[i]) <
+		    0) {
 			return DMP_EINVAL;
 		}
 	}
@@ -120,11 +122,11 @@ struct load_ctx {
 
 static int load_flush(struct load_ctx *c)
 {
-	uint8_t wire[NAME_WIRE_MAX];
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
 	size_t wlen;
 	int rc = 0;
 
-	if (c->name[0] && nw_from_text(c->name, wire, &wlen) == 0) {
+	if (c->name[0] && dmp_dnswire_from_text(c->name, wire, &wlen) == 0) {
 		rc = nidx_set(&c->n->idx, wire, wlen, c->rr, c->n_rr);
 	} else {
 		for (uint32_t i = 0; i < c->n_rr; i++) {
@@ -250,7 +252,7 @@ int node_log_checkpoint(struct dmp_node *n)
 	if (!n->jr || nj_used(n->jr) == 0) {
 		return 0;
 	}
-	rc = node_flush(n);
+	rc = dmp_nu_flush(n);
 	if (rc == 0) {
 		rc = st_sync(n->db);
 	}
@@ -292,7 +294,7 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		}
 	}
 	n->n_zones = o->n_zones;
-	if (node_xfr_setup(n, o) < 0) {
+	if (dmp_nx_setup(n, o) < 0) {
 		DMP_LOG_E("node: bad xfr_allow address");
 		dmp_free(n);
 		return DMP_EINVAL;
@@ -407,7 +409,7 @@ void dmp_node_free(struct dmp_node *n)
 		/* A clean stop leaves an empty log. */
 		(void)node_log_checkpoint(n);
 	}
-	node_pending_free(n);
+	dmp_nu_pending_free(n);
 	nj_close(n->jr);
 	st_stmts_free(&n->stm);
 	if (n->db) {
@@ -445,7 +447,7 @@ const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
 		const struct nzone *z = &n->zones[i];
 
 		if ((!best || z->nlen > best->nlen) &&
-		    nw_in_zone(name, nlen, z->name, z->nlen)) {
+		    dmp_dnswire_in_zone(name, nlen, z->name, z->nlen)) {
 			best = z;
 		}
 	}
@@ -455,15 +457,15 @@ const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
 int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
 		     uint8_t *resp, size_t cap)
 {
-	size_t len = HDR_LEN;
+	size_t len = DMP_DNS_HDR_LEN;
 
-	if (qd_end > HDR_LEN && qd_end <= qlen && qd_end <= cap) {
+	if (qd_end > DMP_DNS_HDR_LEN && qd_end <= qlen && qd_end <= cap) {
 		len = qd_end;
 	}
 	memcpy(resp, q, len);
 	resp[2] = (uint8_t)((q[2] & 0x79) | 0x80); /* QR, opcode, RD */
 	resp[3] = (uint8_t)(rcode & 0x0F);
-	wr16(resp + 4, len > HDR_LEN ? 1 : 0);
+	wr16(resp + 4, len > DMP_DNS_HDR_LEN ? 1 : 0);
 	memset(resp + 6, 0, 6);
 	return (int)len;
 }
@@ -481,20 +483,21 @@ static int sign_query_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	size_t rl = 0, l = (size_t)len;
 	int tr;
 
-	if (node_parse_query(q, qlen, &qi) != 0) {
+	if (dmp_nq_parse_query(q, qlen, &qi) != 0) {
 		return len;
 	}
-	tr = node_xfr_tsig_check(n, q, qlen, qi.qd_end, 0, now_s, &x, resp, cap,
-				 &rl);
+	tr = dmp_nx_tsig_check(n, q, qlen, qi.qd_end, 0, now_s, &x, resp, cap,
+			       &rl);
 	if (tr < 0) {
 		return rl > 0 ? (int)rl : len;
 	}
 	if (tr == 1) {
-		if (node_xfr_tsig_sign(x, resp, &l, cap, now_s) < 0) {
+		if (dmp_nx_tsig_sign(x, resp, &l, cap, now_s) < 0) {
 			l = (size_t)node_error_reply(q, qlen, qi.qd_end,
-						     RC_SERVFAIL, resp, cap);
+						     DMP_DNS_RCODE_SERVFAIL,
+						     resp, cap);
 		}
-		node_xfr_tsig_free(x);
+		dmp_nx_tsig_free(x);
 	}
 	return (int)l;
 }
@@ -509,24 +512,24 @@ static int sign_query_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 static size_t rl_slip_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			    uint8_t *resp, size_t cap)
 {
-	size_t off = HDR_LEN;
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
+	struct dmp_rbuf b;
+	size_t off;
 
-	if (qlen < HDR_LEN || (q[2] & 0x80) || ((q[2] >> 3) & 0x0F) != 0 ||
-	    q[4] != 0 || q[5] != 1) {
+	if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80) ||
+	    ((q[2] >> 3) & 0x0F) != 0 || q[4] != 0 || q[5] != 1) {
 		return 0;
 	}
 	if (atomic_fetch_add(&n->rl_slip, 1) % 2 != 0) {
 		return 0;
 	}
 	/* RFC 1035 4.1.2: QNAME as uncompressed labels, then QTYPE, QCLASS. */
-	while (off < qlen && q[off] != 0) {
-		if (q[off] > 63) {
-			return 0;
-		}
-		off += 1u + q[off];
-	}
-	off += 1 + 4;
-	if (off > qlen || off > cap || off > 512) {
+	dmp_rbuf_init(&b, q, qlen);
+	b.off = DMP_DNS_HDR_LEN;
+	(void)dmp_dnswire_read(&b, name, 0);
+	(void)dmp_rbuf_take(&b, 4);
+	off = b.off;
+	if (dmp_rbuf_error(&b) || off > cap || off > 512) {
 		return 0;
 	}
 	memcpy(resp, q, off);
@@ -555,7 +558,7 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	}
 	/* RFC 1035 4.1.1: no header, nothing to answer; never answer a
 	 * response (that is how reflection loops start). */
-	if (qlen < HDR_LEN || (q[2] & 0x80)) {
+	if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80)) {
 		return 0;
 	}
 	if (t == DMP_NODE_UDP && cap > 65535) {
@@ -563,24 +566,25 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	}
 	opcode = (q[2] >> 3) & 0x0F;
 	switch (opcode) {
-	case OP_QUERY:
+	case DMP_DNS_OPCODE_QUERY:
 		cnt_add(&n->c_queries, 1);
-		len = node_query(n, q, qlen, t, resp, cap, now_ms);
+		len = dmp_nq_query(n, q, qlen, t, resp, cap, now_ms);
 		if (len > 0 && rd16(q + 10) > 0) {
 			len = sign_query_reply(n, q, qlen, resp, cap, len,
 					       now_ms / 1000);
 		}
 		break;
-	case OP_UPDATE: {
+	case DMP_DNS_OPCODE_UPDATE: {
 		struct dmp_node_msg m = {q, qlen, resp, cap, 0, NULL};
 
-		node_update_batch(n, &m, 1, now_ms);
+		dmp_nu_update_batch(n, &m, 1, now_ms);
 		len = m.resp_len;
 		break;
 	}
 	default:
 		/* NOTIFY to us: we are never a secondary. */
-		len = node_error_reply(q, qlen, 0, RC_NOTIMP, resp, cap);
+		len = node_error_reply(q, qlen, 0, DMP_DNS_RCODE_NOTIMP, resp,
+				       cap);
 		break;
 	}
 	node_count_reply(n, resp, len, t0);
@@ -589,8 +593,9 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 
 static int is_update(const struct dmp_node_msg *m)
 {
-	return m->cap >= 512 && m->qlen >= HDR_LEN && !(m->q[2] & 0x80) &&
-	       ((m->q[2] >> 3) & 0x0F) == OP_UPDATE;
+	return m->cap >= 512 && m->qlen >= DMP_DNS_HDR_LEN &&
+	       !(m->q[2] & 0x80) &&
+	       ((m->q[2] >> 3) & 0x0F) == DMP_DNS_OPCODE_UPDATE;
 }
 
 void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
@@ -620,7 +625,7 @@ void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 		upd[n_upd++] = m[i];
 	}
 	if (n_upd > 0) {
-		node_update_batch(n, upd, n_upd, now_ms);
+		dmp_nu_update_batch(n, upd, n_upd, now_ms);
 		for (size_t k = 0; k < n_upd; k++) {
 			m[from[k]].resp_len = upd[k].resp_len;
 			node_count_reply(n, upd[k].resp, upd[k].resp_len, t0);
@@ -672,16 +677,16 @@ int dmp_node_key_add(struct dmp_node *n, const char *name,
 {
 	char lname[DMP_NODE_NAME_MAX],
 	    csv[DMP_NODE_MAX_SCOPES * DMP_NODE_NAME_MAX];
-	uint8_t wire[NAME_WIRE_MAX];
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
 	size_t wlen, off = 0;
 	int rc;
 
 	if (secret_len == 0 || secret_len > 64 ||
 	    n_scopes > DMP_NODE_MAX_SCOPES ||
-	    nw_from_text(name, wire, &wlen) < 0 || wlen < 2) {
+	    dmp_dnswire_from_text(name, wire, &wlen) < 0 || wlen < 2) {
 		return DMP_EINVAL;
 	}
-	nw_to_text(wire, lname);
+	dmp_dnswire_to_text(wire, lname);
 	csv[0] = '\0';
 	for (size_t i = 0; i < n_scopes; i++) {
 		size_t l = strlen(scopes[i]);
@@ -711,13 +716,13 @@ int dmp_node_key_add(struct dmp_node *n, const char *name,
 /* @p name as the key and token tables keep it (lower case, no dot). */
 static int table_name(const char *name, char lname[DMP_NODE_NAME_MAX])
 {
-	uint8_t wire[NAME_WIRE_MAX];
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
 	size_t wlen;
 
-	if (nw_from_text(name, wire, &wlen) < 0) {
+	if (dmp_dnswire_from_text(name, wire, &wlen) < 0) {
 		return DMP_EINVAL;
 	}
-	nw_to_text(wire, lname);
+	dmp_dnswire_to_text(wire, lname);
 	return 0;
 }
 
@@ -743,14 +748,14 @@ static int name_scopes(const char *name, const char *const *scopes,
 		       size_t n_scopes, char lname[DMP_NODE_NAME_MAX],
 		       char *csv, size_t cap)
 {
-	uint8_t wire[NAME_WIRE_MAX];
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
 	size_t wlen, off = 0;
 
 	if (n_scopes == 0 || n_scopes > DMP_NODE_MAX_SCOPES ||
-	    nw_from_text(name, wire, &wlen) < 0 || wlen < 2) {
+	    dmp_dnswire_from_text(name, wire, &wlen) < 0 || wlen < 2) {
 		return DMP_EINVAL;
 	}
-	nw_to_text(wire, lname);
+	dmp_dnswire_to_text(wire, lname);
 	csv[0] = '\0';
 	for (size_t i = 0; i < n_scopes; i++) {
 		size_t l = strlen(scopes[i]);
@@ -937,12 +942,13 @@ int node_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
 {
 	memset(op, 0, sizeof(*op));
 	if (strlen(name) >= DMP_NODE_NAME_MAX ||
-	    nw_from_text(name, op->wire, &op->wlen) < 0 || op->wlen < 2 ||
-	    !nw_ldh(op->wire) || !node_zone_of(n, op->wire, op->wlen)) {
+	    dmp_dnswire_from_text(name, op->wire, &op->wlen) < 0 ||
+	    op->wlen < 2 || !dmp_dnswire_ldh(op->wire) ||
+	    !node_zone_of(n, op->wire, op->wlen)) {
 		return DMP_EINVAL;
 	}
 	op->kind = k;
-	nw_to_text(op->wire, op->owner);
+	dmp_dnswire_to_text(op->wire, op->owner);
 	op->ttl = ttl == 0 && k == NOP_ADD ? DMP_NODE_DNS_TTL : ttl;
 	return 0;
 }
@@ -954,7 +960,7 @@ int dmp_node_put(struct dmp_node *n, const char *name, const char *value,
 	size_t vlen = strlen(value), k = 0;
 	int rc;
 
-	if (vlen == 0 || !nw_utf8_valid((const uint8_t *)value, vlen)) {
+	if (vlen == 0 || !dmp_utf8_valid((const uint8_t *)value, vlen)) {
 		return DMP_EINVAL;
 	}
 	if (ttl > n->o.max_ttl || vlen > n->o.max_value_bytes) {
@@ -974,10 +980,10 @@ int dmp_node_put(struct dmp_node *n, const char *name, const char *value,
 	}
 	memcpy(ops[k].value, value, vlen + 1);
 	ops[k].vlen = vlen;
-	rc = node_write_op(n, ops, k + 1, now_ms);
-	return rc == RC_NOERROR	  ? 0
-	       : rc == RC_REFUSED ? DMP_ETOOBIG
-				  : DMP_ESTORE;
+	rc = dmp_nu_write_op(n, ops, k + 1, now_ms);
+	return rc == DMP_DNS_RCODE_NOERROR   ? 0
+	       : rc == DMP_DNS_RCODE_REFUSED ? DMP_ETOOBIG
+					     : DMP_ESTORE;
 }
 
 int dmp_node_reconfigure(struct dmp_node *n, const struct dmp_node_opts *o)
