@@ -247,7 +247,7 @@ static void op_set(struct nop *op, enum nop_kind k, const char *owner,
 	memset(op, 0, sizeof(*op));
 	op->kind = k;
 	snprintf(op->owner, sizeof(op->owner), "%s", owner);
-	(void)nw_from_text(owner, op->wire, &op->wlen);
+	(void)dmp_dnswire_from_text(owner, op->wire, &op->wlen);
 	op->ttl = 300;
 	op->value = (char *)value;
 	op->vlen = value ? strlen(value) : 0;
@@ -347,12 +347,12 @@ static int copy_file(const char *from, const char *to)
 
 static int live(struct dmp_node *n, const char *name, uint64_t now_s)
 {
-	uint8_t w[NAME_WIRE_MAX];
+	uint8_t w[DMP_DNS_NAME_WIRE_MAX];
 	size_t wl;
 	const struct nidx_ent *e;
 	int cnt = 0;
 
-	if (nw_from_text(name, w, &wl) < 0) {
+	if (dmp_dnswire_from_text(name, w, &wl) < 0) {
 		return -1;
 	}
 	e = dmp_nidx_find(&n->idx, w, wl);

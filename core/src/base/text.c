@@ -1,4 +1,5 @@
-/* core/src/base/text.c - text checks shared by every parser. */
+/* core/src/base/text.c - text checks shared by every parser (the one UTF-8
+ * check of the library; why NUL is refused: dmp/text.h). */
 #include "dmp/text.h"
 
 int dmp_utf8_valid(const uint8_t *s, size_t len)

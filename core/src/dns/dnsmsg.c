@@ -19,58 +19,6 @@ void dmp_dns_query_opts_default(struct dmp_dns_query_opts *o)
 	o->payload = DMP_DNS_EDNS_PAYLOAD;
 }
 
-int dmp_dns_name_to_wire(uint8_t *out, size_t cap, const char *name)
-{
-	size_t n = strlen(name), off = 0, i = 0;
-
-	if (n && name[n - 1] == '.') {
-		n--;
-	}
-	if (n == 0) {
-		/* The root: only useful for tests, but well defined. */
-		if (cap < 1) {
-			return DMP_ENOBUFS;
-		}
-		out[0] = 0;
-		return 1;
-	}
-	if (n > DMP_DNS_NAME_MAX) {
-		return DMP_EBADNAME;
-	}
-	if (cap < n + 2) {
-		return DMP_ENOBUFS;
-	}
-	while (i < n) {
-		size_t start = i;
-
-		while (i < n && name[i] != '.') {
-			i++;
-		}
-		/* RFC 1035 2.3.4: labels of 1..63 octets. */
-		if (i == start || i - start > 63) {
-			return DMP_EBADNAME;
-		}
-		out[off++] = (uint8_t)(i - start);
-		for (size_t k = start; k < i; k++) {
-			char c = name[k];
-
-			/* PROTOCOL.md 3.2: owner names go out lower case. */
-			if (c >= 'A' && c <= 'Z') {
-				c = (char)(c - 'A' + 'a');
-			}
-			out[off++] = (uint8_t)c;
-		}
-		if (i < n) {
-			i++;
-			if (i == n) {
-				return DMP_EBADNAME; /* "a..": empty label */
-			}
-		}
-	}
-	out[off++] = 0;
-	return (int)off;
-}
-
 int dmp_dns_build_query(uint8_t *buf, size_t cap, size_t *len,
 			const char *qname, uint16_t qtype,
 			const struct dmp_dns_query_opts *opts, uint16_t *id_out)
@@ -171,9 +119,12 @@ static int parse_head(struct dmp_txt_answer *out, const uint8_t *wire,
 		return out->tc && qd == 0 ? 0 : DMP_EMALFORMED;
 	}
 	if (want) {
-		uint8_t got[DMP_DNS_NAME_MAX + 2];
-		int glen = dmp_dnswire_read_name(got, sizeof(got), wire, len,
-						 12, NULL);
+		uint8_t got[DMP_DNS_NAME_WIRE_MAX];
+		int glen;
+
+		dmp_rbuf_init(&r, wire, len);
+		r.off = DMP_DNS_HDR_LEN;
+		glen = dmp_dnswire_read(&r, got, 1);
 
 		if (glen < 0) {
 			return DMP_EMALFORMED;

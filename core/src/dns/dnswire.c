@@ -1,67 +1,183 @@
-/* core/src/dns/dnswire.c - DNS name reading and compression. */
+/* core/src/dns/dnswire.c - the DNS name codec (RFC 1035 3.1, 4.1.4). */
 #include <string.h>
 
 #include "dmp/err.h"
 
 #include "dns/dnswire.h"
 
-int dmp_dnswire_read_name(uint8_t *out, size_t cap, const uint8_t *msg,
-			  size_t len, size_t off, size_t *next)
+static uint8_t lower(uint8_t c)
 {
-	size_t o = 0, pos = off, limit = off;
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+int dmp_dnswire_read(struct dmp_rbuf *b, uint8_t *out, int allow_ptr)
+{
+	const uint8_t *msg = b->p;
+	size_t len = b->len, pos = b->off, limit = b->off, end = 0, o = 0;
 	int jumped = 0;
 
-	if (next) {
-		*next = 0;
+	if (b->err) {
+		return DMP_EMALFORMED;
 	}
 	for (;;) {
-		uint8_t l;
+		size_t l;
 
 		if (pos >= len) {
-			return DMP_EMALFORMED;
+			goto bad;
 		}
 		l = msg[pos];
 		if ((l & 0xc0) == 0xc0) {
 			size_t to;
 
-			if (pos + 1 >= len) {
-				return DMP_EMALFORMED;
+			if (!allow_ptr || pos + 1 >= len) {
+				goto bad;
 			}
-			to = (size_t)(l & 0x3f) << 8 | msg[pos + 1];
-			/* Only backwards jumps: no loops, bounded work. */
-			if (to >= limit) {
-				return DMP_EMALFORMED;
+			to = (l & 0x3f) << 8 | msg[pos + 1];
+			/* Strictly backwards of all we read: no loops. */
+			if (to < DMP_DNS_HDR_LEN || to >= limit) {
+				goto bad;
 			}
-			if (!jumped && next) {
-				*next = pos + 2;
+			if (!jumped) {
+				end = pos + 2;
+				jumped = 1;
 			}
-			jumped = 1;
 			limit = to;
 			pos = to;
 			continue;
 		}
 		if (l & 0xc0) {
-			return DMP_EMALFORMED; /* RFC 6891 9: no ext. labels */
+			goto bad; /* 0x40/0x80: RFC 6891 9 */
 		}
-		if (l > len - pos - 1 || o + l + 1 > 255 || o + l + 1 > cap) {
-			return DMP_EMALFORMED;
+		if (l > len - pos - 1 || o + l + 1 > DMP_DNS_NAME_WIRE_MAX) {
+			goto bad;
 		}
-		out[o++] = l;
+		out[o++] = (uint8_t)l;
 		for (size_t i = 0; i < l; i++) {
-			uint8_t c = msg[pos + 1 + i];
-
-			out[o++] =
-			    (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+			out[o++] = lower(msg[pos + 1 + i]);
 		}
-		pos += (size_t)l + 1;
+		pos += l + 1;
 		if (l == 0) {
 			break;
 		}
 	}
-	if (!jumped && next) {
-		*next = pos;
-	}
+	b->off = jumped ? end : pos;
 	return (int)o;
+bad:
+	b->err = DMP_EMALFORMED;
+	return DMP_EMALFORMED;
+}
+
+int dmp_dnswire_from_text(const char *text, uint8_t *out, size_t *out_len)
+{
+	size_t tl = strlen(text), o = 0, i = 0;
+
+	*out_len = 0;
+	if (tl > 0 && text[tl - 1] == '.') {
+		tl--;
+	}
+	if (tl > DMP_DNS_NAME_MAX) {
+		return DMP_EBADNAME;
+	}
+	while (i < tl) {
+		size_t start = i;
+
+		while (i < tl && text[i] != '.') {
+			i++;
+		}
+		/* RFC 1035 2.3.4: labels of 1..63 octets. */
+		if (i == start || i - start > DMP_DNS_LABEL_MAX) {
+			return DMP_EBADNAME;
+		}
+		out[o++] = (uint8_t)(i - start);
+		for (size_t k = start; k < i; k++) {
+			/* PROTOCOL.md 3.2: owner names go out lower case. */
+			out[o++] = lower((uint8_t)text[k]);
+		}
+		if (i < tl) {
+			i++;
+			if (i == tl) {
+				return DMP_EBADNAME; /* "a..": empty label */
+			}
+		}
+	}
+	out[o++] = 0;
+	*out_len = o;
+	return 0;
+}
+
+int dmp_dns_name_to_wire(uint8_t *out, size_t cap, const char *name)
+{
+	uint8_t w[DMP_DNS_NAME_WIRE_MAX];
+	size_t n = strlen(name), wl;
+	int rc;
+
+	/* The public form of dmp_dnswire_from_text(), with its checks in the
+	 * order callers rely on: too long, no room, then the labels. */
+	if (n && name[n - 1] == '.') {
+		n--;
+	}
+	if (n > DMP_DNS_NAME_MAX) {
+		return DMP_EBADNAME;
+	}
+	if (cap < (n ? n + 2 : 1)) {
+		return DMP_ENOBUFS;
+	}
+	rc = dmp_dnswire_from_text(name, w, &wl);
+	if (rc < 0) {
+		return rc;
+	}
+	memcpy(out, w, wl);
+	return (int)wl;
+}
+
+void dmp_dnswire_to_text(const uint8_t *wire, char *out)
+{
+	size_t o = 0;
+
+	if (wire[0] == 0) {
+		strcpy(out, ".");
+		return;
+	}
+	while (*wire) {
+		size_t l = *wire++;
+
+		if (o) {
+			out[o++] = '.';
+		}
+		memcpy(out + o, wire, l);
+		o += l;
+		wire += l;
+	}
+	out[o] = '\0';
+}
+
+int dmp_dnswire_ldh(const uint8_t *wire)
+{
+	while (*wire) {
+		size_t l = *wire++;
+
+		for (size_t i = 0; i < l; i++) {
+			uint8_t c = wire[i];
+
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+				return 0;
+			}
+		}
+		wire += l;
+	}
+	return 1;
+}
+
+int dmp_dnswire_in_zone(const uint8_t *name, size_t nlen, const uint8_t *zone,
+			size_t zlen)
+{
+	size_t off = 0;
+
+	while (nlen - off > zlen && name[off] != 0) {
+		off += dmp_dnswire_parent(name + off);
+	}
+	return nlen - off == zlen && memcmp(name + off, zone, zlen) == 0;
 }
 
 size_t dmp_dnswire_name_len(const uint8_t *name)
@@ -89,12 +205,12 @@ void dmp_dnswire_put_name(struct dmp_wbuf *w, struct dmp_dnswire_ctab *t,
 	while (name[p]) {
 		if (t && !w->err) {
 			for (size_t i = 0; i < t->n; i++) {
-				uint8_t prev[256];
-				int n = dmp_dnswire_read_name(
-				    prev, sizeof(prev), w->p, w->len, t->off[i],
-				    NULL);
+				uint8_t prev[DMP_DNS_NAME_WIRE_MAX];
+				struct dmp_rbuf r;
 
-				if (n > 0 &&
+				dmp_rbuf_init(&r, w->p, w->len);
+				r.off = t->off[i];
+				if (dmp_dnswire_read(&r, prev, 1) > 0 &&
 				    dmp_dnswire_name_eq(prev, name + p)) {
 					dmp_wbuf_u16(
 					    w, (uint16_t)(0xc000 | t->off[i]));

@@ -402,17 +402,6 @@ static uint64_t direct_mask(const struct dmp_resolver *r)
 	return m;
 }
 
-/* Is wire name @p name at or below wire name @p zone (label-safe)? */
-static int below(const uint8_t *name, size_t nl, const uint8_t *zone)
-{
-	size_t zl = dmp_dnswire_name_len(zone), p = 0;
-
-	while (nl - p > zl) {
-		p += (size_t)name[p] + 1;
-	}
-	return nl - p == zl && memcmp(name + p, zone, zl) == 0;
-}
-
 /* Servers a name may use: the direct entries of the deepest matching
  * zone, else every pool server. 0 for an invalid name. */
 static uint64_t route(const struct dmp_resolver *r, const char *name)
@@ -438,7 +427,8 @@ static uint64_t route(const struct dmp_resolver *r, const char *name)
 			continue;
 		}
 		zl = dmp_dnswire_name_len(s->zone);
-		if (below(w, (size_t)nl, s->zone) && zl >= best) {
+		if (dmp_dnswire_in_zone(w, (size_t)nl, s->zone, zl) &&
+		    zl >= best) {
 			if (zl > best) {
 				direct = 0;
 				best = zl;

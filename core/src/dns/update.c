@@ -23,16 +23,12 @@
 
 #include "dns/dnswire.h"
 #include "dns/net.h"
+#include "dns/tsig.h"
 
-#define OPCODE_UPDATE 5
 #define TSIG_SECRET_MAX 128
 
-/* "hmac-sha256." in wire form (RFC 8945 6). */
-static const uint8_t alg_hmac_sha256[] = {11,  'h', 'm', 'a', 'c', '-', 's',
-					  'h', 'a', '2', '5', '6', 0};
-
 struct dmp_tsig_key {
-	uint8_t name[DMP_DNS_NAME_MAX + 2]; /* lower-case wire */
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX]; /* lower-case wire */
 	size_t name_len;
 	uint8_t secret[TSIG_SECRET_MAX];
 	size_t secret_len;
@@ -116,85 +112,27 @@ void dmp_tsig_key_free(struct dmp_tsig_key *key)
 	dmp_free(key);
 }
 
-/* RFC 8945 4.3.3: the TSIG variables after the message bytes. */
-static void put_tsig_vars(struct dmp_wbuf *w, const struct dmp_tsig_key *key,
-			  uint64_t time_signed, uint16_t error)
-{
-	dmp_wbuf_put(w, key->name, key->name_len);
-	dmp_wbuf_u16(w, DMP_DNS_CLASS_ANY);
-	dmp_wbuf_u32(w, 0);
-	dmp_wbuf_put(w, alg_hmac_sha256, sizeof(alg_hmac_sha256));
-	dmp_wbuf_u16(w, (uint16_t)(time_signed >> 32));
-	dmp_wbuf_u32(w, (uint32_t)time_signed);
-	dmp_wbuf_u16(w, DMP_TSIG_FUDGE);
-	dmp_wbuf_u16(w, error);
-	dmp_wbuf_u16(w, 0); /* other len */
-}
-
+/* RFC 8945 4.2: the TSIG RR, last in the additional section; its owner
+ * compressed as dnspython does. */
 static int sign(struct dmp_wbuf *w, struct dmp_dnswire_ctab *ct,
-		const struct dmp_tsig_key *key, uint16_t id,
-		uint64_t time_signed, uint8_t mac[DMP_TSIG_MAC_BYTES])
+		const struct dmp_tsig_key *key, uint64_t time_signed,
+		uint8_t mac[DMP_TSIG_MAC_BYTES])
 {
-	struct dmp_wbuf v;
-	size_t rdlen_at;
-	uint16_t ar;
+	const struct dmp_tsig_sign_args a = {
+	    .key = key->name,
+	    .secret = key->secret,
+	    .secret_len = key->secret_len,
+	    .time_signed = time_signed,
+	    .fudge = DMP_TSIG_FUDGE,
+	};
 
-	/* MAC over the unsigned message, then the variables. */
-	dmp_wbuf_init_dyn(&v);
-	dmp_wbuf_put(&v, w->p, w->len);
-	put_tsig_vars(&v, key, time_signed, 0);
-	if (dmp_wbuf_error(&v)) {
-		dmp_wbuf_clear(&v);
-		return DMP_ENOMEM;
-	}
-	dmp_hmac_sha256(mac, key->secret, key->secret_len, v.p, v.len);
-	dmp_wbuf_clear(&v);
-
-	/* RFC 8945 4.2: the TSIG RR, last in the additional section. Its
-	 * owner may be compressed; RDATA names may not. */
-	dmp_dnswire_put_name(w, ct, key->name);
-	dmp_wbuf_u16(w, DMP_DNS_TYPE_TSIG);
-	dmp_wbuf_u16(w, DMP_DNS_CLASS_ANY);
-	dmp_wbuf_u32(w, 0);
-	rdlen_at = w->len;
-	dmp_wbuf_u16(w, 0);
-	dmp_wbuf_put(w, alg_hmac_sha256, sizeof(alg_hmac_sha256));
-	dmp_wbuf_u16(w, (uint16_t)(time_signed >> 32));
-	dmp_wbuf_u32(w, (uint32_t)time_signed);
-	dmp_wbuf_u16(w, DMP_TSIG_FUDGE);
-	dmp_wbuf_u16(w, DMP_TSIG_MAC_BYTES);
-	dmp_wbuf_put(w, mac, DMP_TSIG_MAC_BYTES);
-	dmp_wbuf_u16(w, id); /* original id */
-	dmp_wbuf_u16(w, 0);  /* error */
-	dmp_wbuf_u16(w, 0);  /* other len */
-	if (dmp_wbuf_error(w)) {
-		return DMP_ENOMEM;
-	}
-	w->p[rdlen_at] = (uint8_t)((w->len - rdlen_at - 2) >> 8);
-	w->p[rdlen_at + 1] = (uint8_t)(w->len - rdlen_at - 2);
-	ar = (uint16_t)(w->p[10] << 8 | w->p[11]);
-	ar++;
-	w->p[10] = (uint8_t)(ar >> 8);
-	w->p[11] = (uint8_t)ar;
-	return 0;
-}
-
-/* Is wire name @p name equal to or below @p zone? */
-static int in_zone(const uint8_t *name, const uint8_t *zone)
-{
-	size_t nl = dmp_dnswire_name_len(name), zl = dmp_dnswire_name_len(zone);
-	size_t p = 0;
-
-	while (nl - p > zl) {
-		p += (size_t)name[p] + 1;
-	}
-	return nl - p == zl && memcmp(name + p, zone, zl) == 0;
+	return dmp_tsig_sign(w, ct, &a, mac); /* growing buffer: ENOMEM */
 }
 
 static int put_op(struct dmp_wbuf *w, struct dmp_dnswire_ctab *ct,
 		  const uint8_t *zone, const struct dmp_update_rr *op)
 {
-	uint8_t owner[DMP_DNS_NAME_MAX + 2];
+	uint8_t owner[DMP_DNS_NAME_WIRE_MAX];
 	uint16_t class;
 	uint32_t ttl;
 	int n = dmp_dns_name_to_wire(owner, sizeof(owner), op->owner);
@@ -203,7 +141,8 @@ static int put_op(struct dmp_wbuf *w, struct dmp_dnswire_ctab *ct,
 		return n;
 	}
 	/* RFC 2136 3.4.1.3: the node answers NOTZONE; refuse it here. */
-	if (!in_zone(owner, zone)) {
+	if (!dmp_dnswire_in_zone(owner, (size_t)n, zone,
+				 dmp_dnswire_name_len(zone))) {
 		return DMP_EBADNAME;
 	}
 	switch (op->op) {
@@ -260,7 +199,7 @@ int dmp_update_build(uint8_t **wire, size_t *len,
 		     uint64_t time_signed)
 {
 	struct dmp_dnswire_ctab ct = {0};
-	uint8_t zw[DMP_DNS_NAME_MAX + 2], m[DMP_TSIG_MAC_BYTES];
+	uint8_t zw[DMP_DNS_NAME_WIRE_MAX], m[DMP_TSIG_MAC_BYTES];
 	struct dmp_wbuf w;
 	int rc, zl;
 
@@ -280,7 +219,7 @@ int dmp_update_build(uint8_t **wire, size_t *len,
 	/* RFC 2136 2.2: id, opcode UPDATE, ZOCOUNT 1, PRCOUNT 0, UPCOUNT n,
 	 * ADCOUNT 0 (TSIG added by sign()). */
 	dmp_wbuf_u16(&w, id);
-	dmp_wbuf_u16(&w, OPCODE_UPDATE << 11);
+	dmp_wbuf_u16(&w, DMP_DNS_OPCODE_UPDATE << 11);
 	dmp_wbuf_u16(&w, 1);
 	dmp_wbuf_u16(&w, 0);
 	dmp_wbuf_u16(&w, (uint16_t)n);
@@ -296,7 +235,7 @@ int dmp_update_build(uint8_t **wire, size_t *len,
 		}
 	}
 	if (key) {
-		rc = sign(&w, &ct, key, id, time_signed, m);
+		rc = sign(&w, &ct, key, time_signed, m);
 		if (rc != 0) {
 			goto out;
 		}
@@ -365,7 +304,7 @@ int dmp_update_check_reply(const uint8_t *wire, size_t len, uint16_t id,
 	}
 	if (knot_pkt_parse(pkt, 0) != KNOT_EOK ||
 	    knot_wire_get_id(pkt->wire) != id || !knot_wire_get_qr(pkt->wire) ||
-	    knot_wire_get_opcode(pkt->wire) != OPCODE_UPDATE) {
+	    knot_wire_get_opcode(pkt->wire) != DMP_DNS_OPCODE_UPDATE) {
 		rc = DMP_EDNS;
 		goto out;
 	}
@@ -449,7 +388,7 @@ int dmp_update_conn_new(struct dmp_update_conn **out, const char *server,
 			const struct dmp_update_opts *opts)
 {
 	struct dmp_update_conn *c;
-	uint8_t zw[DMP_DNS_NAME_MAX + 2];
+	uint8_t zw[DMP_DNS_NAME_WIRE_MAX];
 	int rc;
 
 	*out = NULL;

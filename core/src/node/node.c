@@ -54,7 +54,8 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	char buf[DMP_NODE_NAME_MAX + 16];
 
 	memset(z, 0, sizeof(*z));
-	if (nw_from_text(c->name, z->name, &z->nlen) < 0 || z->nlen < 2) {
+	if (dmp_dnswire_from_text(c->name, z->name, &z->nlen) < 0 ||
+	    z->nlen < 2) {
 		return DMP_EINVAL;
 	}
 	if (c->mname[0]) {
@@ -64,7 +65,7 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	} else {
 		snprintf(buf, sizeof(buf), "ns1.%s", c->name);
 	}
-	if (nw_from_text(buf, z->mname, &z->mlen) < 0) {
+	if (dmp_dnswire_from_text(buf, z->mname, &z->mlen) < 0) {
 		return DMP_EINVAL;
 	}
 	if (c->rname[0]) {
@@ -72,7 +73,7 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	} else {
 		snprintf(buf, sizeof(buf), "hostmaster.%s", c->name);
 	}
-	if (nw_from_text(buf, z->rname, &z->rlen) < 0) {
+	if (dmp_dnswire_from_text(buf, z->rname, &z->rlen) < 0) {
 		return DMP_EINVAL;
 	}
 	if (c->n_ns > DMP_NODE_MAX_NS || c->n_a > DMP_NODE_MAX_ADDRS ||
@@ -80,7 +81,8 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 		return DMP_EINVAL;
 	}
 	for (unsigned i = 0; i < c->n_ns; i++) {
-		if (nw_from_text(c->ns[i], z->ns[i], &z->nslen[i]) < 0) {
+		if (dmp_dnswire_from_text(c->ns[i], z->ns[i], &z->nslen[i]) <
+		    0) {
 			return DMP_EINVAL;
 		}
 	}
@@ -107,11 +109,11 @@ struct load_ctx {
 
 static int load_flush(struct load_ctx *c)
 {
-	uint8_t wire[NAME_WIRE_MAX];
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
 	size_t wlen;
 	int rc = 0;
 
-	if (c->name[0] && nw_from_text(c->name, wire, &wlen) == 0) {
+	if (c->name[0] && dmp_dnswire_from_text(c->name, wire, &wlen) == 0) {
 		rc = dmp_nidx_set(&c->n->idx, wire, wlen, c->rr, c->n_rr);
 	} else {
 		for (uint32_t i = 0; i < c->n_rr; i++) {
@@ -237,7 +239,7 @@ int dmp_ni_log_checkpoint(struct dmp_node *n)
 	if (!n->jr || dmp_nj_used(n->jr) == 0) {
 		return 0;
 	}
-	rc = dmp_ni_flush(n);
+	rc = dmp_nu_flush(n);
 	if (rc == 0) {
 		rc = dmp_st_sync(n->db);
 	}
@@ -279,7 +281,7 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		}
 	}
 	n->n_zones = o->n_zones;
-	if (dmp_ni_xfr_setup(n, o) < 0) {
+	if (dmp_nx_setup(n, o) < 0) {
 		DMP_LOG_E("node: bad xfr_allow address");
 		dmp_free(n);
 		return DMP_EINVAL;
@@ -396,7 +398,7 @@ void dmp_node_free(struct dmp_node *n)
 		/* A clean stop leaves an empty log. */
 		(void)dmp_ni_log_checkpoint(n);
 	}
-	dmp_ni_pending_free(n);
+	dmp_nu_pending_free(n);
 	dmp_nj_close(n->jr);
 	dmp_st_stmts_free(&n->stm);
 	if (n->db) {
@@ -435,7 +437,7 @@ const struct nzone *dmp_ni_zone_of(const struct dmp_node *n,
 		const struct nzone *z = &n->zones[i];
 
 		if ((!best || z->nlen > best->nlen) &&
-		    nw_in_zone(name, nlen, z->name, z->nlen)) {
+		    dmp_dnswire_in_zone(name, nlen, z->name, z->nlen)) {
 			best = z;
 		}
 	}

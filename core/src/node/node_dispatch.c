@@ -40,15 +40,15 @@ void dmp_ni_count_reply(struct dmp_node *n, const uint8_t *resp, int len,
 int dmp_ni_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
 		       uint8_t *resp, size_t cap)
 {
-	size_t len = HDR_LEN;
+	size_t len = DMP_DNS_HDR_LEN;
 
-	if (qd_end > HDR_LEN && qd_end <= qlen && qd_end <= cap) {
+	if (qd_end > DMP_DNS_HDR_LEN && qd_end <= qlen && qd_end <= cap) {
 		len = qd_end;
 	}
 	memcpy(resp, q, len);
 	resp[2] = (uint8_t)((q[2] & 0x79) | 0x80); /* QR, opcode, RD */
 	resp[3] = (uint8_t)(rcode & 0x0F);
-	wr16(resp + 4, len > HDR_LEN ? 1 : 0);
+	wr16(resp + 4, len > DMP_DNS_HDR_LEN ? 1 : 0);
 	memset(resp + 6, 0, 6);
 	return (int)len;
 }
@@ -66,20 +66,21 @@ static int sign_query_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	size_t rl = 0, l = (size_t)len;
 	int tr;
 
-	if (dmp_ni_parse_query(q, qlen, &qi) != 0) {
+	if (dmp_nq_parse_query(q, qlen, &qi) != 0) {
 		return len;
 	}
-	tr = dmp_ni_xfr_tsig_check(n, q, qlen, qi.qd_end, 0, now_s, &x, resp,
-				   cap, &rl);
+	tr = dmp_nx_tsig_check(n, q, qlen, qi.qd_end, 0, now_s, &x, resp, cap,
+			       &rl);
 	if (tr < 0) {
 		return rl > 0 ? (int)rl : len;
 	}
 	if (tr == 1) {
-		if (dmp_ni_xfr_tsig_sign(x, resp, &l, cap, now_s) < 0) {
+		if (dmp_nx_tsig_sign(x, resp, &l, cap, now_s) < 0) {
 			l = (size_t)dmp_ni_error_reply(q, qlen, qi.qd_end,
-						       RC_SERVFAIL, resp, cap);
+						       DMP_DNS_RCODE_SERVFAIL,
+						       resp, cap);
 		}
-		dmp_ni_xfr_tsig_free(x);
+		dmp_nx_tsig_free(x);
 	}
 	return (int)l;
 }
@@ -94,24 +95,24 @@ static int sign_query_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 static size_t rl_slip_reply(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			    uint8_t *resp, size_t cap)
 {
-	size_t off = HDR_LEN;
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
+	struct dmp_rbuf b;
+	size_t off;
 
-	if (qlen < HDR_LEN || (q[2] & 0x80) || ((q[2] >> 3) & 0x0F) != 0 ||
-	    q[4] != 0 || q[5] != 1) {
+	if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80) ||
+	    ((q[2] >> 3) & 0x0F) != 0 || q[4] != 0 || q[5] != 1) {
 		return 0;
 	}
 	if (atomic_fetch_add(&n->rl_slip, 1) % 2 != 0) {
 		return 0;
 	}
 	/* RFC 1035 4.1.2: QNAME as uncompressed labels, then QTYPE, QCLASS. */
-	while (off < qlen && q[off] != 0) {
-		if (q[off] > 63) {
-			return 0;
-		}
-		off += 1u + q[off];
-	}
-	off += 1 + 4;
-	if (off > qlen || off > cap || off > 512) {
+	dmp_rbuf_init(&b, q, qlen);
+	b.off = DMP_DNS_HDR_LEN;
+	(void)dmp_dnswire_read(&b, name, 0);
+	(void)dmp_rbuf_take(&b, 4);
+	off = b.off;
+	if (dmp_rbuf_error(&b) || off > cap || off > 512) {
 		return 0;
 	}
 	memcpy(resp, q, off);
@@ -140,7 +141,7 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	}
 	/* RFC 1035 4.1.1: no header, nothing to answer; never answer a
 	 * response (that is how reflection loops start). */
-	if (qlen < HDR_LEN || (q[2] & 0x80)) {
+	if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80)) {
 		return 0;
 	}
 	if (t == DMP_NODE_UDP && cap > 65535) {
@@ -148,24 +149,25 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	}
 	opcode = (q[2] >> 3) & 0x0F;
 	switch (opcode) {
-	case OP_QUERY:
+	case DMP_DNS_OPCODE_QUERY:
 		cnt_add(&n->c_queries, 1);
-		len = dmp_ni_query(n, q, qlen, t, resp, cap, now_ms);
+		len = dmp_nq_query(n, q, qlen, t, resp, cap, now_ms);
 		if (len > 0 && rd16(q + 10) > 0) {
 			len = sign_query_reply(n, q, qlen, resp, cap, len,
 					       now_ms / 1000);
 		}
 		break;
-	case OP_UPDATE: {
+	case DMP_DNS_OPCODE_UPDATE: {
 		struct dmp_node_msg m = {q, qlen, resp, cap, 0, NULL};
 
-		dmp_ni_update_batch(n, &m, 1, now_ms);
+		dmp_nu_update_batch(n, &m, 1, now_ms);
 		len = m.resp_len;
 		break;
 	}
 	default:
 		/* NOTIFY to us: we are never a secondary. */
-		len = dmp_ni_error_reply(q, qlen, 0, RC_NOTIMP, resp, cap);
+		len = dmp_ni_error_reply(q, qlen, 0, DMP_DNS_RCODE_NOTIMP, resp,
+					 cap);
 		break;
 	}
 	dmp_ni_count_reply(n, resp, len, t0);
@@ -174,8 +176,8 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 
 int dmp_node_is_update(const uint8_t *q, size_t qlen)
 {
-	return qlen >= HDR_LEN && !(q[2] & 0x80) &&
-	       ((q[2] >> 3) & 0x0F) == OP_UPDATE;
+	return qlen >= DMP_DNS_HDR_LEN && !(q[2] & 0x80) &&
+	       ((q[2] >> 3) & 0x0F) == DMP_DNS_OPCODE_UPDATE;
 }
 
 void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
@@ -207,7 +209,7 @@ void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 		upd[n_upd++] = m[i];
 	}
 	if (n_upd > 0) {
-		dmp_ni_update_batch(n, upd, n_upd, now_ms);
+		dmp_nu_update_batch(n, upd, n_upd, now_ms);
 		for (size_t k = 0; k < n_upd; k++) {
 			m[from[k]].resp_len = upd[k].resp_len;
 			dmp_ni_count_reply(n, upd[k].resp, upd[k].resp_len, t0);
@@ -255,12 +257,13 @@ int dmp_ni_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
 {
 	memset(op, 0, sizeof(*op));
 	if (strlen(name) >= DMP_NODE_NAME_MAX ||
-	    nw_from_text(name, op->wire, &op->wlen) < 0 || op->wlen < 2 ||
-	    !nw_ldh(op->wire) || !dmp_ni_zone_of(n, op->wire, op->wlen)) {
+	    dmp_dnswire_from_text(name, op->wire, &op->wlen) < 0 ||
+	    op->wlen < 2 || !dmp_dnswire_ldh(op->wire) ||
+	    !dmp_ni_zone_of(n, op->wire, op->wlen)) {
 		return DMP_EINVAL;
 	}
 	op->kind = k;
-	nw_to_text(op->wire, op->owner);
+	dmp_dnswire_to_text(op->wire, op->owner);
 	op->ttl = ttl == 0 && k == NOP_ADD ? DMP_NODE_DNS_TTL : ttl;
 	return 0;
 }
@@ -273,7 +276,7 @@ int dmp_node_put(struct dmp_node *n, const char *name, const char *value,
 	size_t vlen = strlen(value), k = 0;
 	int rc;
 
-	if (vlen == 0 || !nw_utf8_valid((const uint8_t *)value, vlen)) {
+	if (vlen == 0 || !dmp_utf8_valid((const uint8_t *)value, vlen)) {
 		return DMP_EINVAL;
 	}
 	dmp_ni_live_get(n, &live);
@@ -294,8 +297,8 @@ int dmp_node_put(struct dmp_node *n, const char *name, const char *value,
 	}
 	memcpy(ops[k].value, value, vlen + 1);
 	ops[k].vlen = vlen;
-	rc = dmp_ni_write_op(n, ops, k + 1, now_ms);
-	return rc == RC_NOERROR	  ? 0
-	       : rc == RC_REFUSED ? DMP_ETOOBIG
-				  : DMP_ESTORE;
+	rc = dmp_nu_write_op(n, ops, k + 1, now_ms);
+	return rc == DMP_DNS_RCODE_NOERROR   ? 0
+	       : rc == DMP_DNS_RCODE_REFUSED ? DMP_ETOOBIG
+					     : DMP_ESTORE;
 }

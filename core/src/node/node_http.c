@@ -278,7 +278,7 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 		}
 	}
 	pthread_mutex_init(&h->mu, NULL);
-	nw_to_text(n->zones[0].name, h->zone);
+	dmp_dnswire_to_text(n->zones[0].name, h->zone);
 	if (o->have_x25519_sk) {
 		memcpy(h->x_sk, o->x25519_sk, 32);
 	} else {

@@ -96,14 +96,14 @@ static int value_ok(const char *v, size_t len)
 			return 0;
 		}
 	}
-	return len > 0 && nw_utf8_valid((const uint8_t *)v, len);
+	return len > 0 && dmp_utf8_valid((const uint8_t *)v, len);
 }
 
 static int records_get(struct dmp_node_http *h, const char *name, char **body,
 		       size_t *len, const char **ctype)
 {
 	struct dmp_node *n = h->n;
-	uint8_t wire[NAME_WIRE_MAX];
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
 	size_t wlen;
 	uint64_t now_s = dmp_nh_now_ms(h) / 1000;
 	json_t *vals = json_array();
@@ -113,7 +113,7 @@ static int records_get(struct dmp_node_http *h, const char *name, char **body,
 	if (!vals) {
 		return dmp_nh_reply_err(500, "out of memory", body, len, ctype);
 	}
-	if (nw_from_text(name, wire, &wlen) < 0) {
+	if (dmp_dnswire_from_text(name, wire, &wlen) < 0) {
 		json_decref(vals);
 		return dmp_nh_reply_err(400, "bad name", body, len, ctype);
 	}
@@ -206,16 +206,16 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		memcpy(op.value, s, sl + 1);
 		op.vlen = sl;
 		json_decref(j);
-		rc = dmp_ni_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
-		if (rc == RC_NOERROR) {
+		rc = dmp_nu_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
+		if (rc == DMP_DNS_RCODE_NOERROR) {
 			return dmp_nh_reply_json(
 			    json_pack("{s:b,s:s}", "ok", 1, "name", name), 201,
 			    body, len, ctype);
 		}
-		return dmp_nh_reply_err(rc == RC_REFUSED ? 413 : 502,
-					rc == RC_REFUSED ? "RRset full"
-							 : "store",
-					body, len, ctype);
+		return dmp_nh_reply_err(
+		    rc == DMP_DNS_RCODE_REFUSED ? 413 : 502,
+		    rc == DMP_DNS_RCODE_REFUSED ? "RRset full" : "store", body,
+		    len, ctype);
 	}
 	/* DELETE, with an optional {"value"}. */
 	{
@@ -245,16 +245,16 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 			memcpy(op.value, json_string_value(v), op.vlen + 1);
 		}
 		json_decref(j);
-		rc = dmp_ni_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
-		if (rc == RC_NOERROR) {
+		rc = dmp_nu_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
+		if (rc == DMP_DNS_RCODE_NOERROR) {
 			*body = strdup("");
 			*len = 0;
 			*ctype = "application/json";
 			return *body ? 204 : 500;
 		}
-		return dmp_nh_reply_err(rc == RC_NXDOMAIN ? 404 : 502,
-					rc == RC_NXDOMAIN ? "not found"
-							  : "store",
-					body, len, ctype);
+		return dmp_nh_reply_err(
+		    rc == DMP_DNS_RCODE_NXDOMAIN ? 404 : 502,
+		    rc == DMP_DNS_RCODE_NXDOMAIN ? "not found" : "store", body,
+		    len, ctype);
 	}
 }

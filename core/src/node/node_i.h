@@ -8,71 +8,14 @@
 
 #include <sqlite3.h>
 
+#include "dmp/dnsmsg.h"
 #include "dmp/node.h"
+#include "dmp/text.h"
+#include "dns/dnswire.h"
+#include "dns/tsig.h"
 
-/* DNS constants (RFC 1035 3.2, RFC 6895). */
-enum {
-	T_A = 1,
-	T_NS = 2,
-	T_SOA = 6,
-	T_TXT = 16,
-	T_AAAA = 28,
-	T_OPT = 41,
-	T_TSIG = 250,
-	T_IXFR = 251,
-	T_AXFR = 252,
-	T_ANY = 255,
-	C_IN = 1,
-	C_NONE = 254,
-	C_ANY = 255,
-	OP_QUERY = 0,
-	OP_NOTIFY = 4,
-	OP_UPDATE = 5,
-	RC_NOERROR = 0,
-	RC_FORMERR = 1,
-	RC_SERVFAIL = 2,
-	RC_NXDOMAIN = 3,
-	RC_NOTIMP = 4,
-	RC_REFUSED = 5,
-	RC_NOTAUTH = 9,
-	RC_NOTZONE = 10,
-	RC_BADVERS = 16, /* extended, via OPT */
-	TSIG_BADSIG = 16,
-	TSIG_BADKEY = 17,
-	TSIG_BADTIME = 18,
-	TSIG_BADTRUNC = 22,
-};
-
-#define NAME_WIRE_MAX 255
-#define HDR_LEN 12
-/* Fixed part of an RR after its owner: type, class, ttl, rdlength. */
-#define RR_FIXED 10
-
-/* ---- wire names (node_wire.c) ---- */
-
-/**
- * Read a possibly compressed name at *off, lower-cased into @p out (wire
- * form, <= 255 bytes). Pointers must point backwards and not into the
- * header; @p allow_ptr 0 refuses them. Advances *off past the name.
- */
-int nw_read_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out,
-		 size_t *out_len, int allow_ptr);
-/** Presentation (trailing dot optional) to lower-case wire form. */
-int nw_from_text(const char *text, uint8_t *out, size_t *out_len);
-/** Wire to presentation without trailing dot ("." for the root). */
-void nw_to_text(const uint8_t *wire, char *out /* >= 256 */);
-/** 1 if every label is [a-z0-9_-] (after lower-casing). */
-int nw_ldh(const uint8_t *wire);
-/** 1 if @p name equals or is below @p zone (both lower-case wire). */
-int nw_in_zone(const uint8_t *name, size_t nlen, const uint8_t *zone,
-	       size_t zlen);
-/** Offset of the next label's start, i.e. the parent name. */
-static inline size_t nw_parent(const uint8_t *wire)
-{
-	return (size_t)wire[0] + 1;
-}
-/** 1 if @p s[0..len) is valid UTF-8 (RFC 3629: no overlongs, surrogates). */
-int nw_utf8_valid(const uint8_t *s, size_t len);
+/* DNS constants, names and TSIG: the library's one DNS stack (dmp/dnsmsg.h,
+ * dns/dnswire.h, dns/tsig.h); text checks in dmp/text.h. */
 
 /* ---- in-memory index (node_index.c) ---- */
 
@@ -129,7 +72,7 @@ static inline const uint8_t *dmp_nidx_rdata(const struct nidx_rr *rr,
 /* ---- store (node_store.c) ---- */
 
 struct nkey {
-	uint8_t name[NAME_WIRE_MAX];
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
 	size_t nlen;
 	char text[DMP_NODE_NAME_MAX]; /* as in the key table */
 	uint8_t secret[64];
@@ -143,7 +86,7 @@ enum nop_kind { NOP_ADD, NOP_DEL_ONE, NOP_DEL_ALL };
 struct nop {
 	enum nop_kind kind;
 	char owner[DMP_NODE_NAME_MAX]; /* lower-case presentation */
-	uint8_t wire[NAME_WIRE_MAX];
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
 	size_t wlen;
 	uint32_t ttl;
 	char *value; /* joined value (adds, single deletes); owned */
@@ -278,13 +221,13 @@ int dmp_rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms);
 /* ---- the node ---- */
 
 struct nzone {
-	uint8_t name[NAME_WIRE_MAX];
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
 	size_t nlen;
-	uint8_t mname[NAME_WIRE_MAX];
+	uint8_t mname[DMP_DNS_NAME_WIRE_MAX];
 	size_t mlen;
-	uint8_t rname[NAME_WIRE_MAX];
+	uint8_t rname[DMP_DNS_NAME_WIRE_MAX];
 	size_t rlen;
-	uint8_t ns[DMP_NODE_MAX_NS][NAME_WIRE_MAX];
+	uint8_t ns[DMP_NODE_MAX_NS][DMP_DNS_NAME_WIRE_MAX];
 	size_t nslen[DMP_NODE_MAX_NS];
 	unsigned n_ns;
 	uint8_t a[DMP_NODE_MAX_ADDRS][4];
@@ -321,11 +264,11 @@ struct dmp_node {
 	struct nstmts stm;
 	struct njournal *jr; /* update log; NULL: sqlite fsyncs commits */
 	/* With the log: commits that are durable there and in the index but
-	 * not yet in sqlite, oldest first (dmp_ni_flush). */
+	 * not yet in sqlite, oldest first (dmp_nu_flush). */
 	struct npend *pend, **pend_tail;
 	atomic_uint n_pend;		     /* commits in pend */
 	atomic_uint_fast64_t last_commit_ns; /* monotonic, of the last one */
-	int flush_failed; /* the last dmp_ni_flush() failed */
+	int flush_failed; /* the last dmp_nu_flush() failed */
 	struct nkey *keys;
 	size_t n_keys;
 	int64_t data_version;
@@ -347,10 +290,10 @@ struct dmp_node {
 	unsigned n_xfr;
 };
 
-/* Handlers (dmp_ni_query.c, node_update.c, node_xfr.c). */
+/* Handlers (node_query.c, node_update.c and its parts, node_xfr.c). */
 struct qinfo {
 	size_t qd_end; /* end of the question section */
-	uint8_t name[NAME_WIRE_MAX];
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
 	size_t nlen;
 	uint16_t qtype, qclass;
 	int edns;
@@ -360,26 +303,26 @@ struct qinfo {
 };
 
 /** Header, question and the RRs after it (OPT noted). FORMERR on error. */
-int dmp_ni_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi);
+int dmp_nq_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi);
 struct dmp_wbuf;
 /** SOA RR of @p z; owner a pointer to @p apex_off, or the full name if
  * @p apex_off is 0. */
-void dmp_ni_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
+void dmp_nq_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
 		    const struct nzone *z, size_t apex_off, uint32_t serial);
 const struct nzone *dmp_ni_zone_of(const struct dmp_node *n,
 				   const uint8_t *name, size_t nlen);
-int dmp_ni_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
+int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		 enum dmp_node_transport t, uint8_t *resp, size_t cap,
 		 uint64_t now_ms);
 /** UPDATEs in @p m, accepted ones committed in as few transactions as
  * possible (group commit). */
-void dmp_ni_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
+void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
 			 size_t count, uint64_t now_ms);
 /** Header-only (or header + question) error reply. */
 int dmp_ni_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
 		       uint8_t *resp, size_t cap);
 /** Parse opts.xfr_allow. @return 0 or DMP_EINVAL */
-int dmp_ni_xfr_setup(struct dmp_node *n, const struct dmp_node_opts *o);
+int dmp_nx_setup(struct dmp_node *n, const struct dmp_node_opts *o);
 /* A logged commit waiting for sqlite. */
 struct npend {
 	struct npend *next;
@@ -390,10 +333,10 @@ struct npend {
 };
 /** Apply the pending commits to sqlite (wlock held). A failure leaves
  * them pending (they are in the log). @return 0 or DMP_ESTORE */
-int dmp_ni_flush(struct dmp_node *n);
+int dmp_nu_flush(struct dmp_node *n);
 /** Drop the answered commits held for sqlite (after they are written, or
  *  at close, when the update log keeps them). */
-void dmp_ni_pending_free(struct dmp_node *n);
+void dmp_nu_pending_free(struct dmp_node *n);
 /** With an update log: sync the store and empty the log (wlock held). */
 int dmp_ni_log_checkpoint(struct dmp_node *n);
 /** Load the key table into n->keys (wlock held). @return 0 or DMP_ESTORE */
@@ -416,15 +359,15 @@ void dmp_ni_count_reply(struct dmp_node *n, const uint8_t *resp, int len,
 uint64_t dmp_ni_mono_ns(void);
 /** Ops outside DNS (HTTP record API, heartbeat): caps and one commit as
  * an UPDATE (wlock taken here). A lone delete of nothing gives
- * RC_NXDOMAIN. Takes the ops' values. @return an RCODE */
-int dmp_ni_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
+ * DMP_DNS_RCODE_NXDOMAIN. Takes the ops' values. @return an RCODE */
+int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		    uint64_t now_ms);
 /** Fill @p op (no value yet) for owner @p name; 0 or DMP_EINVAL when the
  * name is not LDH or not in a served zone. */
 int dmp_ni_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
 		   const char *name, uint32_t ttl);
 
-/* TSIG-authorised zone transfers (node_update.c). */
+/* TSIG on queries and zone transfers (node_xfr.c, over dns/tsig.h). */
 struct xfr_tsig;
 /**
  * Look for a TSIG on a QUERY (AXFR or not). @return 0 none (AXFR: go by
@@ -432,14 +375,22 @@ struct xfr_tsig;
  * signs the reply), -1 bad or not allowed: the error reply is in
  * resp[0..*resp_len), or DMP_ENOMEM.
  */
-int dmp_ni_xfr_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
-			  size_t qd_end, int for_xfr, uint64_t now_s,
-			  struct xfr_tsig **out, uint8_t *resp, size_t cap,
-			  size_t *resp_len);
+int dmp_nx_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
+		      size_t qd_end, int for_xfr, uint64_t now_s,
+		      struct xfr_tsig **out, uint8_t *resp, size_t cap,
+		      size_t *resp_len);
 /** Append the TSIG to one message of the transfer (5.3.1 chaining). */
-int dmp_ni_xfr_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len,
-			 size_t cap, uint64_t now_s);
-void dmp_ni_xfr_tsig_free(struct xfr_tsig *x);
+int dmp_nx_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len, size_t cap,
+		     uint64_t now_s);
+void dmp_nx_tsig_free(struct xfr_tsig *x);
+/** Append the TSIG of a reply to the request TSIG @p ts: signed with @p k,
+ * or unsigned for @p k NULL (RFC 8945 5.3.2). */
+int dmp_nx_tsig_reply(uint8_t *resp, size_t *len, size_t cap,
+		      const struct nkey *k, const struct dmp_tsig_rr *ts,
+		      uint16_t error, uint64_t now_s);
+/** The key named @p name (lower-case wire), or NULL (wlock held). */
+const struct nkey *dmp_nu_find_key(const struct dmp_node *n,
+				   const uint8_t *name, size_t nlen);
 
 static inline uint16_t rd16(const uint8_t *p)
 {

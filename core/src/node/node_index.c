@@ -139,7 +139,7 @@ static void unlink_ent(struct nidx *x, struct nidx_ent *e)
 static int walk_ancestors(struct nidx *x, const uint8_t *name, size_t nlen,
 			  int delta, uint64_t max_exp)
 {
-	size_t off = nw_parent(name);
+	size_t off = dmp_dnswire_parent(name);
 
 	while (off < nlen - 1) {
 		struct nidx_ent *a;
@@ -165,7 +165,7 @@ static int walk_ancestors(struct nidx *x, const uint8_t *name, size_t nlen,
 		if (a->desc_count == 0 && a->n_rr == 0) {
 			unlink_ent(x, a);
 		}
-		off += nw_parent(name + off);
+		off += dmp_dnswire_parent(name + off);
 	}
 	return 0;
 }
@@ -238,7 +238,7 @@ void dmp_nidx_expire(struct nidx *x, uint64_t now_s)
 			if (e->n_rr == 0) {
 				continue;
 			}
-			off = nw_parent(e->name);
+			off = dmp_dnswire_parent(e->name);
 			while (off < (size_t)e->nlen - 1) {
 				struct nidx_ent *a = dmp_nidx_find(
 				    x, e->name + off, e->nlen - off);
@@ -249,7 +249,7 @@ void dmp_nidx_expire(struct nidx *x, uint64_t now_s)
 						a->desc_max_exp = e->max_exp;
 					}
 				}
-				off += nw_parent(e->name + off);
+				off += dmp_dnswire_parent(e->name + off);
 			}
 		}
 	}
@@ -291,9 +291,9 @@ struct nidx_rr *dmp_nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
 	w = rr->wire;
 	/* RFC 1035 4.1.3; owner is a pointer to the question name at 12. */
 	w[0] = 0xC0;
-	w[1] = HDR_LEN;
-	wr16(w + 2, T_TXT);
-	wr16(w + 4, C_IN);
+	w[1] = DMP_DNS_HDR_LEN;
+	wr16(w + 2, DMP_DNS_TYPE_TXT);
+	wr16(w + 4, DMP_DNS_CLASS_IN);
 	dmp_store_u32(w + 6, ttl);
 	wr16(w + 10, (unsigned)rdlen);
 	if (dmp_txt_split(w + 12, rdlen, value, vlen) < 0) {

@@ -544,7 +544,7 @@ int dmp_nj_ops_decode(const uint8_t *p, size_t len, struct nop **out,
 		if (kind > NOP_DEL_ALL ||
 		    take_str(&b, op->owner, sizeof(op->owner)) < 0 ||
 		    take_str(&b, op->key, sizeof(op->key)) < 0 ||
-		    nw_from_text(op->owner, op->wire, &op->wlen) < 0) {
+		    dmp_dnswire_from_text(op->owner, op->wire, &op->wlen) < 0) {
 			goto out;
 		}
 		op->kind = (enum nop_kind)kind;

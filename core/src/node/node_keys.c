@@ -16,14 +16,14 @@ static int name_scopes(const char *name, const char *const *scopes,
 		       size_t n_scopes, size_t min_scopes,
 		       char lname[DMP_NODE_NAME_MAX], char *csv, size_t cap)
 {
-	uint8_t wire[NAME_WIRE_MAX];
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
 	size_t wlen, off = 0;
 
 	if (n_scopes < min_scopes || n_scopes > DMP_NODE_MAX_SCOPES ||
-	    nw_from_text(name, wire, &wlen) < 0 || wlen < 2) {
+	    dmp_dnswire_from_text(name, wire, &wlen) < 0 || wlen < 2) {
 		return DMP_EINVAL;
 	}
-	nw_to_text(wire, lname);
+	dmp_dnswire_to_text(wire, lname);
 	csv[0] = '\0';
 	for (size_t i = 0; i < n_scopes; i++) {
 		size_t l = strlen(scopes[i]);
@@ -73,13 +73,13 @@ int dmp_node_key_add(struct dmp_node *n, const char *name,
 /* @p name as the key and token tables keep it (lower case, no dot). */
 static int table_name(const char *name, char lname[DMP_NODE_NAME_MAX])
 {
-	uint8_t wire[NAME_WIRE_MAX];
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
 	size_t wlen;
 
-	if (nw_from_text(name, wire, &wlen) < 0) {
+	if (dmp_dnswire_from_text(name, wire, &wlen) < 0) {
 		return DMP_EINVAL;
 	}
-	nw_to_text(wire, lname);
+	dmp_dnswire_to_text(wire, lname);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /*
- * core/src/node/dmp_ni_query.c - QUERY (RFC 1035 4.1) answered from the
+ * core/src/node/dmp_nq_query.c - QUERY (RFC 1035 4.1) answered from the
  * in-memory index only. The question is echoed byte for byte (0x20 case
  * preserved); answer owners are pointers to it.
  */
@@ -10,63 +10,58 @@
 #include "node/node_i.h"
 
 /* Skip one RR; for the additional section, note an OPT (RFC 6891 6.1). */
-static int skip_rr(const uint8_t *q, size_t qlen, size_t *off, struct qinfo *qi,
-		   int additional)
+static void skip_rr(struct dmp_rbuf *b, struct qinfo *qi, int additional)
 {
-	uint8_t name[NAME_WIRE_MAX];
-	size_t nlen;
-	uint16_t type, rdlen;
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
+	int nlen = dmp_dnswire_read(b, name, 1);
+	uint16_t type = dmp_rbuf_u16(b), cls = dmp_rbuf_u16(b), rdlen;
+	uint8_t ttl[4];
 
-	if (nw_read_name(q, qlen, off, name, &nlen, 1) < 0 ||
-	    qlen - *off < RR_FIXED) {
-		return DMP_EMALFORMED;
+	dmp_rbuf_copy(b, ttl, sizeof(ttl));
+	rdlen = dmp_rbuf_u16(b);
+	if (!dmp_rbuf_take(b, rdlen) || type != DMP_DNS_TYPE_OPT) {
+		return;
 	}
-	type = rd16(q + *off);
-	rdlen = rd16(q + *off + 8);
-	if (qlen - *off - RR_FIXED < rdlen) {
-		return DMP_EMALFORMED;
+	/* RFC 6891 6.1.1: only in additional, root owner, once. */
+	if (!additional || nlen != 1 || qi->edns) {
+		b->err = DMP_EMALFORMED;
+		return;
 	}
-	if (type == T_OPT) {
-		/* RFC 6891 6.1.1: only in additional, root owner, once. */
-		if (!additional || nlen != 1 || qi->edns) {
-			return DMP_EMALFORMED;
-		}
-		qi->edns = 1;
-		qi->payload = rd16(q + *off + 2);
-		qi->version = q[*off + 5];
-		qi->do_bit = (q[*off + 6] & 0x80) != 0;
-	}
-	*off += RR_FIXED + rdlen;
-	return 0;
+	qi->edns = 1;
+	qi->payload = cls;
+	qi->version = ttl[1];
+	qi->do_bit = (ttl[2] & 0x80) != 0;
 }
 
-int dmp_ni_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
+int dmp_nq_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
 {
-	size_t off = HDR_LEN;
-	unsigned an = rd16(q + 6), ns = rd16(q + 8), ar = rd16(q + 10);
+	struct dmp_rbuf b;
+	unsigned qd, an, ns, ar;
+	int nlen;
 
 	memset(qi, 0, sizeof(*qi));
-	if (rd16(q + 4) != 1) {
+	dmp_rbuf_init(&b, q, qlen);
+	(void)dmp_rbuf_u32(&b); /* ID, flags */
+	qd = dmp_rbuf_u16(&b);
+	an = dmp_rbuf_u16(&b);
+	ns = dmp_rbuf_u16(&b);
+	ar = dmp_rbuf_u16(&b);
+	if (qd != 1) {
 		return DMP_EMALFORMED;
 	}
-	if (nw_read_name(q, qlen, &off, qi->name, &qi->nlen, 0) < 0 ||
-	    qlen - off < 4) {
-		return DMP_EMALFORMED;
+	nlen = dmp_dnswire_read(&b, qi->name, 0);
+	qi->nlen = nlen > 0 ? (size_t)nlen : 0;
+	qi->qtype = dmp_rbuf_u16(&b);
+	qi->qclass = dmp_rbuf_u16(&b);
+	qi->qd_end = b.off;
+	for (unsigned i = 0; i < an + ns + ar && !b.err; i++) {
+		skip_rr(&b, qi, i >= an + ns);
 	}
-	qi->qtype = rd16(q + off);
-	qi->qclass = rd16(q + off + 2);
-	off += 4;
-	qi->qd_end = off;
-	for (unsigned i = 0; i < an + ns + ar; i++) {
-		if (skip_rr(q, qlen, &off, qi, i >= an + ns) < 0) {
-			return DMP_EMALFORMED;
-		}
-	}
-	return off == qlen ? 0 : DMP_EMALFORMED;
+	return dmp_rbuf_finish(&b);
 }
 
 /* SOA RR with its owner a pointer to the apex inside the question. */
-void dmp_ni_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
+void dmp_nq_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
 		    const struct nzone *z, size_t apex_off, uint32_t serial)
 {
 	if (apex_off) {
@@ -74,8 +69,8 @@ void dmp_ni_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
 	} else {
 		dmp_wbuf_put(w, z->name, z->nlen);
 	}
-	dmp_wbuf_u16(w, T_SOA);
-	dmp_wbuf_u16(w, C_IN);
+	dmp_wbuf_u16(w, DMP_DNS_TYPE_SOA);
+	dmp_wbuf_u16(w, DMP_DNS_CLASS_IN);
 	dmp_wbuf_u32(w, n->o.negative_ttl);
 	dmp_wbuf_u16(w, (uint16_t)(z->mlen + z->rlen + 20));
 	dmp_wbuf_put(w, z->mname, z->mlen);
@@ -89,7 +84,7 @@ void dmp_ni_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
 
 static size_t soa_len(const struct nzone *z)
 {
-	return 2 + RR_FIXED + z->mlen + z->rlen + 20;
+	return 2 + DMP_DNS_RR_FIXED + z->mlen + z->rlen + 20;
 }
 
 static void put_rr_hdr(struct dmp_wbuf *w, size_t owner_off, uint16_t type,
@@ -97,12 +92,12 @@ static void put_rr_hdr(struct dmp_wbuf *w, size_t owner_off, uint16_t type,
 {
 	dmp_wbuf_u16(w, (uint16_t)(0xC000 | owner_off));
 	dmp_wbuf_u16(w, type);
-	dmp_wbuf_u16(w, C_IN);
+	dmp_wbuf_u16(w, DMP_DNS_CLASS_IN);
 	dmp_wbuf_u32(w, ttl);
 	dmp_wbuf_u16(w, (uint16_t)rdlen);
 }
 
-int dmp_ni_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
+int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		 enum dmp_node_transport t, uint8_t *resp, size_t cap,
 		 uint64_t now_ms)
 {
@@ -112,12 +107,13 @@ int dmp_ni_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	const struct nzone *z;
 	struct dmp_wbuf w;
 	size_t limit, apex_off, need, opt_len;
-	unsigned rcode = RC_NOERROR, ancount = 0, nscount = 0;
+	unsigned rcode = DMP_DNS_RCODE_NOERROR, ancount = 0, nscount = 0;
 	int apex, exists = 0, tc = 0, neg_soa = 0;
 	uint16_t qt;
 
-	if (dmp_ni_parse_query(q, qlen, &qi) < 0) {
-		return dmp_ni_error_reply(q, qlen, 0, RC_FORMERR, resp, cap);
+	if (dmp_nq_parse_query(q, qlen, &qi) < 0) {
+		return dmp_ni_error_reply(q, qlen, 0, DMP_DNS_RCODE_FORMERR,
+					  resp, cap);
 	}
 	/* RFC 6891 6.2.3/6.2.5: the client's size, at least 512, at most our
 	 * cap; 512 without EDNS. TCP: the 16-bit frame. */
@@ -146,30 +142,31 @@ int dmp_ni_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	wr16(resp + 10, 0);
 
 	if (qi.edns && qi.version != 0) {
-		rcode = RC_BADVERS; /* RFC 6891 6.1.3 */
+		rcode = DMP_DNS_RCODE_BADVERS; /* RFC 6891 6.1.3 */
 		goto finish;
 	}
-	if (qi.qclass != C_IN && qi.qclass != C_ANY) {
-		rcode = RC_REFUSED;
+	if (qi.qclass != DMP_DNS_CLASS_IN && qi.qclass != DMP_DNS_CLASS_ANY) {
+		rcode = DMP_DNS_RCODE_REFUSED;
 		goto finish;
 	}
-	if (qt == T_OPT || qt == T_TSIG || (qt >= 128 && qt <= 250)) {
-		rcode = RC_FORMERR; /* meta types are no questions */
+	if (qt == DMP_DNS_TYPE_OPT || qt == DMP_DNS_TYPE_TSIG ||
+	    (qt >= 128 && qt <= 250)) {
+		rcode = DMP_DNS_RCODE_FORMERR; /* meta types are no questions */
 		goto finish;
 	}
 	z = dmp_ni_zone_of(n, qi.name, qi.nlen);
 	if (!z) {
-		rcode = RC_REFUSED;
+		rcode = DMP_DNS_RCODE_REFUSED;
 		goto finish;
 	}
 	resp[2] |= 0x04; /* AA */
-	if (qt == T_AXFR || qt == T_IXFR) {
+	if (qt == DMP_DNS_TYPE_AXFR || qt == DMP_DNS_TYPE_IXFR) {
 		/* TODO(next session): AXFR to secondaries. */
-		rcode = RC_REFUSED;
+		rcode = DMP_DNS_RCODE_REFUSED;
 		goto finish;
 	}
 	apex = qi.nlen == z->nlen;
-	apex_off = HDR_LEN + qi.nlen - z->nlen;
+	apex_off = DMP_DNS_HDR_LEN + qi.nlen - z->nlen;
 
 	pthread_rwlock_rdlock(&n->ilock);
 	{
@@ -182,7 +179,7 @@ int dmp_ni_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 				 (e->desc_count && e->desc_max_exp > now_s);
 		}
 		exists |= apex;
-		if (e && (qt == T_TXT || qt == T_ANY)) {
+		if (e && (qt == DMP_DNS_TYPE_TXT || qt == DMP_DNS_TYPE_ANY)) {
 			need = 0;
 			for (uint32_t i = 0; i < e->n_rr; i++) {
 				if (e->rr[i]->exp_s > now_s) {
@@ -203,26 +200,29 @@ int dmp_ni_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			}
 		}
 		if (apex && ancount == 0 && !tc) {
-			if (qt == T_SOA || qt == T_ANY) {
-				dmp_ni_put_soa(&w, n, z, HDR_LEN, serial);
+			if (qt == DMP_DNS_TYPE_SOA || qt == DMP_DNS_TYPE_ANY) {
+				dmp_nq_put_soa(&w, n, z, DMP_DNS_HDR_LEN,
+					       serial);
 				ancount = 1;
-			} else if (qt == T_NS) {
+			} else if (qt == DMP_DNS_TYPE_NS) {
 				for (unsigned i = 0; i < z->n_ns; i++) {
-					put_rr_hdr(&w, HDR_LEN, T_NS, ttl,
+					put_rr_hdr(&w, DMP_DNS_HDR_LEN,
+						   DMP_DNS_TYPE_NS, ttl,
 						   z->nslen[i]);
 					dmp_wbuf_put(&w, z->ns[i], z->nslen[i]);
 				}
 				ancount = z->n_ns;
-			} else if (qt == T_A) {
+			} else if (qt == DMP_DNS_TYPE_A) {
 				for (unsigned i = 0; i < z->n_a; i++) {
-					put_rr_hdr(&w, HDR_LEN, T_A, ttl, 4);
+					put_rr_hdr(&w, DMP_DNS_HDR_LEN,
+						   DMP_DNS_TYPE_A, ttl, 4);
 					dmp_wbuf_put(&w, z->a[i], 4);
 				}
 				ancount = z->n_a;
-			} else if (qt == T_AAAA) {
+			} else if (qt == DMP_DNS_TYPE_AAAA) {
 				for (unsigned i = 0; i < z->n_aaaa; i++) {
-					put_rr_hdr(&w, HDR_LEN, T_AAAA, ttl,
-						   16);
+					put_rr_hdr(&w, DMP_DNS_HDR_LEN,
+						   DMP_DNS_TYPE_AAAA, ttl, 16);
 					dmp_wbuf_put(&w, z->aaaa[i], 16);
 				}
 				ancount = z->n_aaaa;
@@ -233,10 +233,10 @@ int dmp_ni_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			 * NXDOMAIN; RFC 8020: a name with live descendants
 			 * exists. */
 			if (!exists) {
-				rcode = RC_NXDOMAIN;
+				rcode = DMP_DNS_RCODE_NXDOMAIN;
 			}
 			if (w.len + soa_len(z) + opt_len <= limit) {
-				dmp_ni_put_soa(&w, n, z, apex_off, serial);
+				dmp_nq_put_soa(&w, n, z, apex_off, serial);
 				neg_soa = 1;
 			}
 		}
@@ -265,7 +265,7 @@ finish:
 
 		if (o) {
 			o[0] = 0;
-			wr16(o + 1, T_OPT);
+			wr16(o + 1, DMP_DNS_TYPE_OPT);
 			wr16(o + 3, n->o.edns_udp_max);
 			o[5] = (uint8_t)(rcode >> 4);
 			o[6] = 0;

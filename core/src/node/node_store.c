@@ -540,7 +540,7 @@ int dmp_st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n)
 		e = &k[cnt];
 		memset(e, 0, sizeof(*e));
 		if (strlen(name) >= sizeof(e->text) ||
-		    nw_from_text(name, e->name, &e->nlen) < 0) {
+		    dmp_dnswire_from_text(name, e->name, &e->nlen) < 0) {
 			continue;
 		}
 		memcpy(e->text, name, strlen(name) + 1);

@@ -8,13 +8,15 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "dmp/buf.h"
 #include "dmp/err.h"
 #include "node/node_i.h"
 
 #define XFR_MSG 65535
 
-int dmp_ni_xfr_setup(struct dmp_node *n, const struct dmp_node_opts *o)
+int dmp_nx_setup(struct dmp_node *n, const struct dmp_node_opts *o)
 {
 	for (unsigned i = 0; i < o->n_xfr_allow && i < DMP_NODE_MAX_XFR; i++) {
 		uint8_t *k = n->xfr[n->n_xfr];
@@ -75,27 +77,27 @@ static void snap_rr(struct snap *s, const uint8_t *owner, size_t olen,
 static void take_snapshot(struct dmp_node *n, const struct nzone *z,
 			  struct snap *s, uint64_t now_s)
 {
-	uint8_t fixed[RR_FIXED];
+	uint8_t fixed[DMP_DNS_RR_FIXED];
 
 	pthread_rwlock_rdlock(&n->ilock);
-	dmp_ni_put_soa(&s->rrs, n, z, 0, n->serial);
+	dmp_nq_put_soa(&s->rrs, n, z, 0, n->serial);
 	s->n_rr++;
 	for (unsigned i = 0; i < z->n_ns; i++) {
-		wr16(fixed, T_NS);
-		wr16(fixed + 2, C_IN);
+		wr16(fixed, DMP_DNS_TYPE_NS);
+		wr16(fixed + 2, DMP_DNS_CLASS_IN);
 		dmp_store_u32(fixed + 4, n->o.answer_ttl);
 		wr16(fixed + 8, (unsigned)z->nslen[i]);
-		snap_rr(s, z->name, z->nlen, fixed, RR_FIXED);
+		snap_rr(s, z->name, z->nlen, fixed, DMP_DNS_RR_FIXED);
 		dmp_wbuf_put(&s->rrs, z->ns[i], z->nslen[i]);
 	}
 	for (unsigned i = 0; i < z->n_a + z->n_aaaa; i++) {
 		int v4 = i < z->n_a;
 
-		wr16(fixed, v4 ? T_A : T_AAAA);
-		wr16(fixed + 2, C_IN);
+		wr16(fixed, v4 ? DMP_DNS_TYPE_A : DMP_DNS_TYPE_AAAA);
+		wr16(fixed + 2, DMP_DNS_CLASS_IN);
 		dmp_store_u32(fixed + 4, n->o.answer_ttl);
 		wr16(fixed + 8, v4 ? 4 : 16);
-		snap_rr(s, z->name, z->nlen, fixed, RR_FIXED);
+		snap_rr(s, z->name, z->nlen, fixed, DMP_DNS_RR_FIXED);
 		dmp_wbuf_put(&s->rrs, v4 ? z->a[i] : z->aaaa[i - z->n_a],
 			     v4 ? 4 : 16);
 	}
@@ -115,7 +117,7 @@ static void take_snapshot(struct dmp_node *n, const struct nzone *z,
 			}
 		}
 	}
-	dmp_ni_put_soa(&s->rrs, n, z, 0, n->serial);
+	dmp_nq_put_soa(&s->rrs, n, z, 0, n->serial);
 	s->n_rr++;
 	pthread_rwlock_unlock(&n->ilock);
 }
@@ -123,17 +125,13 @@ static void take_snapshot(struct dmp_node *n, const struct nzone *z,
 /* Length of the RR at @p p (owner uncompressed). */
 static size_t rr_len(const uint8_t *p)
 {
-	size_t o = 0;
+	size_t o = dmp_dnswire_name_len(p);
 
-	while (p[o]) {
-		o += (size_t)p[o] + 1;
-	}
-	o++;
-	return o + RR_FIXED + rd16(p + o + 8);
+	return o + DMP_DNS_RR_FIXED + rd16(p + o + 8);
 }
 
 /* Room left in each message for its TSIG RR (owner, algorithm, MAC). */
-#define TSIG_ROOM (2 * NAME_WIRE_MAX + 64)
+#define TSIG_ROOM (2 * DMP_DNS_NAME_WIRE_MAX + 64)
 
 static int send_zone(const uint8_t *q, const struct qinfo *qi,
 		     const struct snap *s, dmp_node_out_fn out, void *ud,
@@ -152,8 +150,7 @@ static int send_zone(const uint8_t *q, const struct qinfo *qi,
 
 		if (an > 0 && (i == s->n_rr || len + l > max)) {
 			wr16(msg + 6, an);
-			rc = x ? dmp_ni_xfr_tsig_sign(x, msg, &len, XFR_MSG,
-						      now_s)
+			rc = x ? dmp_nx_tsig_sign(x, msg, &len, XFR_MSG, now_s)
 			       : 0;
 			if (rc == 0) {
 				rc = out(msg, len, ud);
@@ -170,15 +167,15 @@ static int send_zone(const uint8_t *q, const struct qinfo *qi,
 		if (an == 0) {
 			/* RFC 5936 2.2: every message carries the ID, AA;
 			 * the question only in the first. */
-			memcpy(msg, q, HDR_LEN);
+			memcpy(msg, q, DMP_DNS_HDR_LEN);
 			msg[2] = (uint8_t)((q[2] & 0x79) | 0x80 | 0x04);
 			msg[3] = 0;
 			wr16(msg + 4, first ? 1 : 0);
 			memset(msg + 6, 0, 6);
-			len = HDR_LEN;
+			len = DMP_DNS_HDR_LEN;
 			if (first) {
-				memcpy(msg + len, q + HDR_LEN,
-				       qi->qd_end - HDR_LEN);
+				memcpy(msg + len, q + DMP_DNS_HDR_LEN,
+				       qi->qd_end - DMP_DNS_HDR_LEN);
 				len = qi->qd_end;
 			}
 		}
@@ -204,13 +201,15 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	if (!resp) {
 		return DMP_ENOMEM;
 	}
-	if (qlen >= HDR_LEN && !(q[2] & 0x80) && ((q[2] >> 3) & 0x0F) == 0 &&
-	    dmp_ni_parse_query(q, qlen, &qi) == 0 &&
-	    (qi.qtype == T_AXFR || qi.qtype == T_IXFR) && qi.qclass == C_IN) {
+	if (qlen >= DMP_DNS_HDR_LEN && !(q[2] & 0x80) &&
+	    ((q[2] >> 3) & 0x0F) == 0 &&
+	    dmp_nq_parse_query(q, qlen, &qi) == 0 &&
+	    (qi.qtype == DMP_DNS_TYPE_AXFR || qi.qtype == DMP_DNS_TYPE_IXFR) &&
+	    qi.qclass == DMP_DNS_CLASS_IN) {
 		size_t rl = 0;
-		int tr = dmp_ni_xfr_tsig_check(n, q, qlen, qi.qd_end, 1,
-					       now_ms / 1000, &x, resp, XFR_MSG,
-					       &rl);
+		int tr =
+		    dmp_nx_tsig_check(n, q, qlen, qi.qd_end, 1, now_ms / 1000,
+				      &x, resp, XFR_MSG, &rl);
 
 		if (tr < 0) {
 			rc = rl > 0 ? out(resp, rl, ud) : tr;
@@ -235,10 +234,10 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			 ? DMP_ENOMEM
 			 : send_zone(q, &qi, &s, out, ud, x, now_ms / 1000);
 		dmp_wbuf_clear(&s.rrs);
-		dmp_ni_xfr_tsig_free(x);
+		dmp_nx_tsig_free(x);
 		return rc;
 	}
-	dmp_ni_xfr_tsig_free(x);
+	dmp_nx_tsig_free(x);
 	len = dmp_node_handle(n, q, qlen, DMP_NODE_TCP, peer, resp, XFR_MSG,
 			      now_ms);
 	rc = len > 0 ? out(resp, (size_t)len, ud) : 0;
@@ -265,17 +264,146 @@ int dmp_node_notify_msg(struct dmp_node *n, unsigned zone, uint16_t id,
 	/* RFC 1996 3.7: opcode NOTIFY, AA, QTYPE SOA; the SOA itself goes
 	 * in the answer section as a hint (3.7, 3.11). */
 	dmp_wbuf_u16(&w, id);
-	dmp_wbuf_u8(&w, (uint8_t)(OP_NOTIFY << 3 | 0x04));
+	dmp_wbuf_u8(&w, (uint8_t)(DMP_DNS_OPCODE_NOTIFY << 3 | 0x04));
 	dmp_wbuf_u8(&w, 0);
 	dmp_wbuf_u16(&w, 1);
 	dmp_wbuf_u16(&w, 1);
 	dmp_wbuf_u16(&w, 0);
 	dmp_wbuf_u16(&w, 0);
 	dmp_wbuf_put(&w, z->name, z->nlen);
-	dmp_wbuf_u16(&w, T_SOA);
-	dmp_wbuf_u16(&w, C_IN);
+	dmp_wbuf_u16(&w, DMP_DNS_TYPE_SOA);
+	dmp_wbuf_u16(&w, DMP_DNS_CLASS_IN);
 	pthread_rwlock_rdlock(&n->ilock);
-	dmp_ni_put_soa(&w, n, z, HDR_LEN, n->serial);
+	dmp_nq_put_soa(&w, n, z, DMP_DNS_HDR_LEN, n->serial);
 	pthread_rwlock_unlock(&n->ilock);
 	return dmp_wbuf_error(&w) ? DMP_ENOBUFS : (int)w.len;
+}
+
+/* ---- TSIG on queries and zone transfers (RFC 8945 5.3) ---- */
+
+struct xfr_tsig {
+	struct nkey key; /* a copy: the key table may be reloaded meanwhile */
+	struct dmp_tsig_rr ts; /* the request's; ts.mac points into it */
+	uint8_t prior[DMP_TSIG_MAC_BYTES];
+	int n_signed;
+};
+
+int dmp_nx_tsig_reply(uint8_t *resp, size_t *len, size_t cap,
+		      const struct nkey *k, const struct dmp_tsig_rr *ts,
+		      uint16_t error, uint64_t now_s)
+{
+	struct dmp_wbuf w;
+	int rc;
+
+	dmp_wbuf_init(&w, resp, cap);
+	w.len = *len;
+	rc = dmp_tsig_sign_reply(&w, ts, k ? k->secret : NULL, k ? k->slen : 0,
+				 error, now_s, NULL);
+	if (rc == 0) {
+		*len = w.len;
+	}
+	return rc;
+}
+
+/* Is @p k one of opts.xfr_keys? */
+static int xfr_key_ok(const struct dmp_node *n, const struct nkey *k)
+{
+	for (unsigned i = 0; i < n->o.n_xfr_keys; i++) {
+		uint8_t w[DMP_DNS_NAME_WIRE_MAX];
+		size_t wl;
+
+		if (dmp_dnswire_from_text(n->o.xfr_keys[i], w, &wl) == 0 &&
+		    wl == k->nlen && memcmp(w, k->name, wl) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int dmp_nx_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
+		      size_t qd_end, int for_xfr, uint64_t now_s,
+		      struct xfr_tsig **out, uint8_t *resp, size_t cap,
+		      size_t *resp_len)
+{
+	struct dmp_tsig_rr ts;
+	struct xfr_tsig *x;
+	const struct nkey *k;
+	int err = 0, rcode = DMP_DNS_RCODE_NOTAUTH;
+
+	*out = NULL;
+	*resp_len = 0;
+	if (!dmp_tsig_find(q, qlen, &ts)) {
+		return 0;
+	}
+	x = dmp_calloc(1, sizeof(*x));
+	if (!x) {
+		return DMP_ENOMEM;
+	}
+	x->ts = ts;
+	pthread_mutex_lock(&n->wlock);
+	k = dmp_nu_find_key(n, x->ts.key, x->ts.klen);
+	if (k) {
+		x->key = *k;
+	}
+	pthread_mutex_unlock(&n->wlock);
+	if (!k || !dmp_tsig_alg_ok(&x->ts)) {
+		err = DMP_DNS_RCODE_BADKEY;
+	} else if (x->ts.mac_len != DMP_TSIG_MAC_BYTES) {
+		err = DMP_DNS_RCODE_BADTRUNC; /* none truncated, as UPDATE */
+	} else {
+		err = dmp_tsig_verify(q, &x->ts, x->key.secret, x->key.slen,
+				      NULL, 0, now_s);
+		if (err == 0 && for_xfr && !xfr_key_ok(n, &x->key)) {
+			rcode = DMP_DNS_RCODE_REFUSED; /* good, not for this */
+		} else if (err == 0) {
+			*out = x;
+			return 1;
+		}
+	}
+	/* The error reply: unsigned for BADKEY/BADSIG (RFC 8945 5.3.2). */
+	*resp_len =
+	    (size_t)dmp_ni_error_reply(q, qlen, qd_end, rcode, resp, cap);
+	if (dmp_nx_tsig_reply(resp, resp_len, cap,
+			      err == 0 || err == DMP_DNS_RCODE_BADTIME ? &x->key
+								       : NULL,
+			      &x->ts, (uint16_t)err, now_s) < 0) {
+		*resp_len = (size_t)dmp_ni_error_reply(
+		    q, qlen, 0, DMP_DNS_RCODE_SERVFAIL, resp, cap);
+	}
+	sodium_memzero(x, sizeof(*x));
+	dmp_free(x);
+	return -1;
+}
+
+int dmp_nx_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len, size_t cap,
+		     uint64_t now_s)
+{
+	struct dmp_wbuf w;
+	int rc;
+
+	dmp_wbuf_init(&w, msg, cap);
+	w.len = *len;
+	if (x->n_signed == 0) {
+		/* First message: request MAC, message, all variables. */
+		rc = dmp_tsig_sign_reply(&w, &x->ts, x->key.secret, x->key.slen,
+					 0, now_s, x->prior);
+	} else {
+		/* Later ones: prior MAC, message, timers (5.3.1). */
+		rc = dmp_tsig_sign_next(&w, x->ts.key, x->key.secret,
+					x->key.slen, x->prior, now_s,
+					DMP_TSIG_FUDGE);
+	}
+	if (rc == 0) {
+		*len = w.len;
+		x->n_signed++;
+	}
+	return rc;
+}
+
+void dmp_nx_tsig_free(struct xfr_tsig *x)
+{
+	if (x) {
+		sodium_memzero(x, sizeof(*x));
+		dmp_free(x);
+	}
 }

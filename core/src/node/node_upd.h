@@ -1,0 +1,72 @@
+/*
+ * core/src/node/node_upd.h - the node's UPDATE path (PROTOCOL.md 7.1),
+ * private to its files:
+ *   node_update.c   the batch: TSIG, the checks in the reference's order,
+ *                   replies; writes from outside DNS (dmp_nu_write_op)
+ *   node_uparse.c   an UPDATE message parsed into ops
+ *   node_upolicy.c  caps, scopes, claims (7.3), quota, rate per key
+ *   node_ucommit.c  commit: update log hand-off, pending commits, sqlite,
+ *                   the index
+ */
+#ifndef DMP_NODE_UPD_H
+#define DMP_NODE_UPD_H
+
+#include "node/node_i.h"
+
+#define MAX_OPS 128
+
+/* One parsed UPDATE. */
+struct uctx {
+	size_t zone_end; /* end of the zone section */
+	uint8_t zone[DMP_DNS_NAME_WIRE_MAX];
+	size_t zlen;
+	struct nop ops[MAX_OPS];
+	size_t n_ops;
+	int have_tsig;
+	struct dmp_tsig_rr ts;
+	const struct nkey *key;
+	int too_many;
+	int bad_class;
+	int bad_owner; /* owner outside zone (NOTZONE) */
+	int bad_name;  /* owner with characters DMP never uses */
+	int bad_value; /* RDATA does not join, or is not UTF-8 */
+};
+
+/* One UPDATE on its way through the batch. */
+/* One UPDATE on its way through the batch. */
+struct job {
+	struct dmp_node_msg *m;
+	struct uctx *u;
+	int rcode;
+	int tsig_err;
+	int sign;
+	int pending; /* accepted, waiting for its commit */
+	int why;     /* enum dmp_node_reject when rcode != NOERROR */
+};
+
+/* ---- node_uparse.c ---- */
+
+/** Parse the whole message into @p u (zeroed by the caller);
+ * DMP_EMALFORMED means FORMERR. */
+int dmp_nu_parse(struct dmp_node *n, const uint8_t *q, size_t qlen,
+		 struct uctx *u);
+/** Free the values of the ops and forget them. */
+void dmp_nu_ops_free(struct uctx *u);
+
+/* ---- node_upolicy.c ---- */
+
+/** RCODE from the caps (PROTOCOL.md 7.1 step 5). */
+int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s);
+/** The unsigned claim UPDATE (7.3): an RCODE. */
+int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms);
+/** Scope, quota and rate of the signing key; sets j->rcode, why,
+ * pending. */
+void dmp_nu_key_policy(struct dmp_node *n, struct job *j, uint64_t now_ms);
+
+/* ---- node_ucommit.c ---- */
+
+/** Step 7 for jobs[0..cnt) that are pending (wlock held). */
+void dmp_nu_commit(struct dmp_node *n, struct job *jobs, size_t cnt,
+		   uint64_t now_ms);
+
+#endif /* DMP_NODE_UPD_H */
