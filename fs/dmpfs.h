@@ -14,14 +14,16 @@
  *   worker.c   the engine thread and the engine handles
  *
  * Threads (all in one process):
- *   main       parses options, opens a probe engine (checks the
- *              passphrase), runs libfuse's loop, joins the engine thread.
- *   FUSE loop  libfuse's threads (fuse_loop_mt): every callback in ops.c.
- *              The only threads that take SIGINT/SIGTERM/SIGHUP (libfuse's
- *              handlers end the loop).
+ *   main       parses options, opens a probe engine (checks the passphrase
+ *              on the terminal), mounts, daemonizes, then opens the engine
+ *              handles and starts the engine thread (start_mount()), runs
+ *              libfuse's loop, and joins the engine thread after it.
+ *   FUSE loop  libfuse's threads (fuse_loop_mt, created after the above):
+ *              every callback in ops.c. Only these and main take SIGINT,
+ *              SIGTERM and SIGHUP (libfuse's handlers end the loop).
  *   engine     worker.c: publish, poll, identity upkeep, peer discovery,
- *              accepted first contacts, cache invalidation. Started from
- *              the init callback with every signal blocked.
+ *              accepted first contacts, cache invalidation. Created with
+ *              every signal blocked.
  *
  * Engine handles (engine.h: one engine per thread) and locks:
  *   fe  local reads and writes for FUSE threads (store, submit), under
@@ -33,13 +35,13 @@
  *       peer discovery (peers/ only reads what it stored).
  *   out_lock  the outbox state: scratch files, open write handles and the
  *       bytes written to them.
- *   st_lock   what the engine thread shares with FUSE threads: stop,
- *       kick, accepts, status, resolver stats, next poll; st_cond (on
+ *   st_lock   what the engine thread shares with FUSE threads: stop, kick,
+ *       accepts, status, resolver stats, next poll; st_cond (on
  *       CLOCK_MONOTONIC) wakes the engine thread.
- * No lock is taken while another is held, except st_lock inside none: each
- * critical section holds exactly one of them.
- * Set once before the engine thread starts and read-only afterwards:
- * home, mirror, maildir[], events, peers, fuse, started, foreground.
+ * Each critical section holds exactly one of these locks (no nesting, so
+ * no lock order). Set before the loop and engine threads start and
+ * read-only afterwards: home, mirror, maildir[], events, peers, fuse,
+ * started, foreground, poll_interval, fe/ne/pe (the pointers).
  */
 #ifndef DMPFS_H
 #define DMPFS_H
@@ -263,11 +265,13 @@ void dmpfs_mirror_setup(const struct dmpfs *fs);
 
 extern const struct fuse_operations dmpfs_ops;
 
+/** Initialise the locks and st_cond (on CLOCK_MONOTONIC). 0 or -errno. */
+int dmpfs_sync_init(struct dmpfs *fs);
 /** Open the three engine handles and wipe the passphrase. 0 or dmp code. */
 int dmpfs_open_engines(struct dmpfs *fs);
 void dmpfs_close_engines(struct dmpfs *fs);
 
-/** Start the engine thread (from the FUSE init callback), with every
+/** Start the engine thread (main.c, before the FUSE loop), with every
  *  signal blocked in it. 0 or a negative errno. */
 int dmpfs_worker_start(struct dmpfs *fs);
 /** Stop the engine thread; with @p wait_s > 0 give up after that long

@@ -650,11 +650,9 @@ static int dmpfs_statfs(const char *path, struct statvfs *sv)
 	return statvfs(dmpfs_ctx()->home, sv) == 0 ? 0 : -errno;
 }
 
+/* The engine handles and thread are set up by main.c before the loop. */
 static void *dmpfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	struct dmpfs *fs = dmpfs_ctx();
-	int rc;
-
 	(void)conn;
 	/* Generated files change behind the kernel's back: keep cached
 	 * attributes short and never cache names that do not exist. */
@@ -664,19 +662,7 @@ static void *dmpfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* unlink of an open file must really unlink in the Maildir, not
 	 * leave a .fuse_hidden file there. */
 	cfg->hard_remove = 1;
-	fs->fuse = fuse_get_context()->fuse;
-	rc = dmpfs_open_engines(fs);
-	if (rc < 0) {
-		DMP_LOG_E("cannot open %s: %s", fs->home, dmp_strerror(rc));
-		fuse_exit(fs->fuse);
-		return fs;
-	}
-	dmpfs_mirror_setup(fs);
-	if (dmpfs_worker_start(fs) < 0) {
-		DMP_LOG_E("cannot start the engine thread");
-		fuse_exit(fs->fuse);
-	}
-	return fs;
+	return dmpfs_ctx();
 }
 
 static void dmpfs_destroy(void *data)
