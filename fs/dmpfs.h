@@ -36,8 +36,9 @@
  *   out_lock  the outbox state: scratch files, open write handles and the
  *       bytes written to them.
  *   st_lock   what the engine thread shares with FUSE threads: stop, kick,
- *       accepts, status, resolver stats, next poll; st_cond (on
- *       CLOCK_MONOTONIC) wakes the engine thread.
+ *       exited, accepts, status, resolver stats, next poll; st_cond (on
+ *       CLOCK_MONOTONIC) wakes the engine thread, and main when it has
+ *       exited (a stop that waits at most a few seconds).
  * Each critical section holds exactly one of these locks (no nesting, so
  * no lock order). Set before the loop and engine threads start and
  * read-only afterwards: home, mirror, maildir[], events, peers, fuse,
@@ -111,6 +112,7 @@ struct dmpfs {
 	pthread_mutex_t st_lock;
 	pthread_cond_t st_cond; /* CLOCK_MONOTONIC */
 	int stop, kick;
+	int exited; /* the engine thread has left its loop */
 	struct dmpfs_accept *accepts;
 	struct dmp_engine_status status; /* after the last pass */
 	int have_status;
