@@ -155,6 +155,27 @@ static int grow(char **buf, size_t *cap, size_t need)
 	return 0;
 }
 
+/* Write @p size bytes at @p off into a buffer of *len bytes (capacity
+ * *cap, @p extra bytes kept spare), zero-filling a gap. 0 or -ENOMEM. */
+static int put(char **b, size_t *cap, size_t *len, const char *src, size_t size,
+	       size_t off, size_t extra)
+{
+	size_t end = off + size;
+	int rc = grow(b, cap, (end > *len ? end : *len) + extra);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (off > *len) {
+		memset(*b + *len, 0, off - *len);
+	}
+	memcpy(*b + off, src, size);
+	if (end > *len) {
+		*len = end;
+	}
+	return 0;
+}
+
 /* ---- engine calls ----------------------------------------------------------
  */
 
@@ -362,16 +383,8 @@ static int scratch_write(struct dmpfs *fs, struct dmpfs_fh *h, const char *buf,
 
 		/* The buffer is exactly len long; grow() needs its
 		 * capacity, so track it here. */
-		rc = grow(&s->buf, &cap, end > s->len ? end : s->len);
+		rc = put(&s->buf, &cap, &s->len, buf, size, (size_t)off, 0);
 		if (rc == 0) {
-			if ((size_t)off > s->len) {
-				memset(s->buf + s->len, 0,
-				       (size_t)off - s->len);
-			}
-			memcpy(s->buf + off, buf, size);
-			if (end > s->len) {
-				s->len = end;
-			}
 			s->mtime = (int64_t)time(NULL);
 		}
 	}
@@ -398,12 +411,9 @@ int dmpfs_outbox_write(struct dmpfs *fs, struct dmpfs_fh *h, const char *buf,
 		return -EFBIG;
 	}
 	pthread_mutex_lock(&fs->out_lock);
-	rc = grow(&h->buf, &h->cap, end + 1);
+	/* One spare byte: pin() terminates a contact's text in place. */
+	rc = put(&h->buf, &h->cap, &h->len, buf, size, (size_t)off, 1);
 	if (rc == 0) {
-		memcpy(h->buf + off, buf, size);
-		if (end > h->len) {
-			h->len = end;
-		}
 		h->mtime = (int64_t)time(NULL);
 	}
 	pthread_mutex_unlock(&fs->out_lock);

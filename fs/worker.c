@@ -54,6 +54,14 @@ int dmpfs_open_engines(struct dmpfs *fs)
 	if (rc == 0) {
 		rc = dmp_peers_conf_load(fs->pe, &fs->peers);
 	}
+	if (rc == 0) {
+		/* The handles that reach the network build their resolver
+		 * pools here, in one thread: c-ares 1.18's
+		 * ares_library_init() is not thread-safe. NULL (no usable
+		 * resolver) is reported when a pass needs one. */
+		(void)dmp_engine_resolver(fs->pe);
+		(void)dmp_engine_resolver(fs->ne);
+	}
 	if (rc < 0) {
 		dmpfs_close_engines(fs);
 		return rc;
