@@ -303,10 +303,24 @@ static int open_scratch(struct dmpfs *fs, const struct dmpfs_where *w,
 	return 0;
 }
 
+/* A registered write handle (a message or a contact) for @p fi. */
+static int open_write(struct dmpfs *fs, enum dmpfs_fh_kind kind,
+		      const char *name, struct fuse_file_info *fi)
+{
+	struct dmpfs_fh *h = dmpfs_fh_new(kind, name);
+
+	if (!h) {
+		return -ENOMEM;
+	}
+	dmpfs_fh_register(fs, h);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
 int dmpfs_outbox_open(struct dmpfs *fs, const struct dmpfs_where *w,
 		      struct fuse_file_info *fi, int creating)
 {
-	struct dmpfs_fh *h;
 	int rc;
 
 	if (dmpfs_is_scratch(w->name)) {
@@ -319,32 +333,16 @@ int dmpfs_outbox_open(struct dmpfs *fs, const struct dmpfs_where *w,
 	if ((rc = check_contact(fs, w->name)) < 0) {
 		return rc;
 	}
-	h = dmpfs_fh_new(DMPFS_FH_OUT, w->name);
-	if (!h) {
-		return -ENOMEM;
-	}
-	dmpfs_fh_register(fs, h);
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
-	return 0;
+	return open_write(fs, DMPFS_FH_OUT, w->name, fi);
 }
 
 int dmpfs_contact_open(struct dmpfs *fs, const struct dmpfs_where *w,
 		       struct fuse_file_info *fi)
 {
-	struct dmpfs_fh *h;
-
 	if (!w->name[0] || w->name[0] == '.' || strlen(w->name) > 64) {
 		return -EINVAL;
 	}
-	h = dmpfs_fh_new(DMPFS_FH_CONTACT, w->name);
-	if (!h) {
-		return -ENOMEM;
-	}
-	dmpfs_fh_register(fs, h);
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
-	return 0;
+	return open_write(fs, DMPFS_FH_CONTACT, w->name, fi);
 }
 
 /* ---- read, write, truncate -------------------------------------------------
