@@ -1,15 +1,48 @@
 /*
- * fs/dmpfs.h - private to dmpfs: the mount's context shared by the FUSE
- * operations (ops.c), the engine thread (worker.c) and main.c.
+ * fs/dmpfs.h - private to dmpfs: the mount's context and what the files of
+ * fs/ share. Each file has one responsibility:
  *
- * Threads and engine handles (engine.h: one engine per thread):
+ *   main.c     options, passphrase, the probe open, libfuse's main loop
+ *   ops.c      the FUSE operations table: classify the path, dispatch
+ *   path.c     path -> kind of node (classification), names shown
+ *   render.c   generated read-only files (queue/, contacts/, identity/,
+ *              peers/, resolvers, .status)
+ *   outbox.c   write handles: outbox/<contact> messages, editor scratch
+ *              files, contacts/<alias> pins
+ *   maildir.c  pass-through to the engine's real Maildirs (inbox/, intro/,
+ *              sent/), the -o maildir mirror, accepting from intro/
+ *   worker.c   the engine thread and the engine handles
+ *
+ * Threads (all in one process):
+ *   main       parses options, opens a probe engine (checks the passphrase
+ *              on the terminal), mounts, daemonizes, then opens the engine
+ *              handles and starts the engine thread (start_mount()), runs
+ *              libfuse's loop, and joins the engine thread after it.
+ *   FUSE loop  libfuse's threads (fuse_loop_mt, created after the above):
+ *              every callback in ops.c. Only these and main take SIGINT,
+ *              SIGTERM and SIGHUP (libfuse's handlers end the loop).
+ *   engine     worker.c: publish, poll, identity upkeep, peer discovery,
+ *              accepted first contacts, cache invalidation. Created with
+ *              every signal blocked.
+ *
+ * Engine handles (engine.h: one engine per thread) and locks:
  *   fe  local reads and writes for FUSE threads (store, submit), under
  *       `fe_lock`; never touches the network, so `ls`/`cat` never wait on
  *       it for longer than a store transaction.
  *   ne  the few FUSE operations that must reach the network before they
  *       return (pinning a contact on close), under `ne_lock`.
- *   pe  owned by the engine thread: publish, poll, identity upkeep,
+ *   pe  owned by the engine thread alone: publish, poll, identity upkeep,
  *       peer discovery (peers/ only reads what it stored).
+ *   out_lock  the outbox state: scratch files, open write handles and the
+ *       bytes written to them.
+ *   st_lock   what the engine thread shares with FUSE threads: stop, kick,
+ *       exited, accepts, status, resolver stats, next poll; st_cond (on
+ *       CLOCK_MONOTONIC) wakes the engine thread, and main when it has
+ *       exited (a stop that waits at most a few seconds).
+ * Each critical section holds exactly one of these locks (no nesting, so
+ * no lock order). Set before the loop and engine threads start and
+ * read-only afterwards: home, mirror, maildir[], events, peers, fuse,
+ * started, foreground, poll_interval, fe/ne/pe (the pointers).
  */
 #ifndef DMPFS_H
 #define DMPFS_H
@@ -18,7 +51,9 @@
 
 #include <fuse.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "dmp/engine.h"
 #include "dmp/peers.h"
@@ -27,6 +62,10 @@
 #define DMPFS_VERSION "0.1.0"
 #define DMPFS_PATH_MAX 4096
 #define DMPFS_MAX_RESOLVERS 32
+/* Largest contacts/<alias> write ("user@zone FINGERPRINT" or key=value). */
+#define DMPFS_CONTACT_WRITE_MAX 4096
+/* Largest editor scratch file in outbox/. */
+#define DMPFS_SCRATCH_MAX (1u << 20)
 
 /* A first contact accepted by `mv intro/... inbox/...`: pinned by the
  * engine thread (a network fetch) so the rename itself returns at once. */
@@ -45,10 +84,10 @@ struct dmpfs_scratch {
 	int64_t mtime;
 };
 
-struct dmpfs_fh; /* ops.c */
+struct dmpfs_fh;
 
 struct dmpfs {
-	/* configuration (main.c) */
+	/* configuration (main.c), read-only once the loop runs */
 	char home[DMPFS_PATH_MAX];
 	char mirror[DMPFS_PATH_MAX]; /* maildir= ; "" = none */
 	int poll_interval;	     /* seconds; 0 = config.yaml's */
@@ -61,17 +100,19 @@ struct dmpfs {
 	char maildir[3][DMPFS_PATH_MAX]; /* inbox, intro, sent */
 	char events[DMPFS_PATH_MAX];
 
-	/* outbox state: names open for writing and editor scratch files */
+	/* outbox state (under `out_lock`): editor scratch files and the
+	 * outbox/ and contacts/ write handles */
 	pthread_mutex_t out_lock;
 	struct dmpfs_scratch *scratch;
-	struct dmpfs_fh *open_files; /* outbox/ and contacts/ write handles */
+	struct dmpfs_fh *open_files;
 
 	/* engine thread and what it shares (under `st_lock`) */
 	pthread_t worker;
 	int worker_started;
 	pthread_mutex_t st_lock;
-	pthread_cond_t st_cond;
+	pthread_cond_t st_cond; /* CLOCK_MONOTONIC */
 	int stop, kick;
+	int exited; /* the engine thread has left its loop */
 	struct dmpfs_accept *accepts;
 	struct dmp_engine_status status; /* after the last pass */
 	int have_status;
@@ -83,13 +124,157 @@ struct dmpfs {
 	int64_t started;
 };
 
+/* ---- path.c: what a path names ------------------------------------------ */
+
+enum dmpfs_kind {
+	DMPFS_K_NONE,
+	DMPFS_K_ROOT,
+	DMPFS_K_OUTBOX,
+	DMPFS_K_OUTFILE,
+	DMPFS_K_QUEUE,
+	DMPFS_K_QFILE,
+	DMPFS_K_PASS,
+	DMPFS_K_CONTACTS,
+	DMPFS_K_CFILE,
+	DMPFS_K_IDENT,
+	DMPFS_K_IFILE,
+	DMPFS_K_PEERS,
+	DMPFS_K_PFILE,
+	DMPFS_K_RESOLVERS,
+	DMPFS_K_STATUS,
+	DMPFS_K_EVENTS,
+};
+
+struct dmpfs_where {
+	enum dmpfs_kind k;
+	char name[256];		   /* last component for DMPFS_K_*FILE */
+	int folder;		   /* K_PASS: 0 inbox, 1 intro, 2 sent */
+	int top;		   /* K_PASS: the folder itself */
+	char real[DMPFS_PATH_MAX]; /* K_PASS, K_EVENTS */
+};
+
+/* The Maildir folders, by dmpfs_where.folder. */
+extern const char *const dmpfs_folders[3];
+/* The files of identity/, in listing order. */
+extern const char *const dmpfs_ident_files[];
+extern const size_t dmpfs_n_ident_files;
+/* The entries of the root directory, in listing order. */
+extern const char *const dmpfs_root_entries[];
+extern const size_t dmpfs_n_root_entries;
+
+void dmpfs_classify(const struct dmpfs *fs, const char *path,
+		    struct dmpfs_where *w);
+/** 1 if @p name is an editor's scratch file (never sent). */
+int dmpfs_is_scratch(const char *name);
+/** queue/<id>: the id, or -ENOENT for anything but a positive decimal. */
+int dmpfs_parse_id(const char *name, int64_t *id);
+/** A dmp code as the errno a callback returns (positive). */
+int dmpfs_errno(int code);
+
+/* ---- render.c: generated files ------------------------------------------ */
+
+/** The contents of a generated file; *mtime gets its time.
+ *  @return 0 (buf: malloc'd) or a negative errno */
+int dmpfs_render(struct dmpfs *fs, const struct dmpfs_where *w, char **buf,
+		 size_t *len, int64_t *mtime);
+
+/* ---- outbox.c: file handles and the write side -------------------------- */
+
+enum dmpfs_fh_kind {
+	DMPFS_FH_BUF,	  /* rendered, read-only */
+	DMPFS_FH_FD,	  /* a real file */
+	DMPFS_FH_OUT,	  /* a message being written to outbox/ */
+	DMPFS_FH_SCRATCH, /* an editor's scratch file in outbox/ */
+	DMPFS_FH_CONTACT, /* contacts/<alias> being written */
+};
+
+struct dmpfs_fh {
+	struct dmpfs_fh *next; /* in dmpfs.open_files (FH_OUT, FH_CONTACT) */
+	enum dmpfs_fh_kind kind;
+	int fd;
+	char *buf; /* FH_OUT, FH_CONTACT: under out_lock */
+	size_t len, cap;
+	char name[256];
+	int64_t mtime;
+	pid_t owner; /* process that opened it (FH_OUT, FH_CONTACT) */
+};
+
+static inline struct dmpfs *dmpfs_ctx(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static inline struct dmpfs_fh *dmpfs_fh_of(const struct fuse_file_info *fi)
+{
+	return fi ? (struct dmpfs_fh *)(uintptr_t)fi->fh : NULL;
+}
+
+/** The process (thread group) of a thread id from the FUSE context. */
+pid_t dmpfs_tgid_of(pid_t tid);
+struct dmpfs_fh *dmpfs_fh_new(enum dmpfs_fh_kind kind, const char *name);
+/** Add a write handle to fs->open_files (outbox/ and contacts/). */
+void dmpfs_fh_register(struct dmpfs *fs, struct dmpfs_fh *h);
+/** Unregister, close, wipe and free. */
+void dmpfs_fh_free(struct dmpfs *fs, struct dmpfs_fh *h);
+/** The newest open write handle of @p kind named @p name (under out_lock).
+ */
+struct dmpfs_fh *dmpfs_open_find(struct dmpfs *fs, enum dmpfs_fh_kind kind,
+				 const char *name);
+/** The scratch file @p name (under out_lock), or NULL. */
+struct dmpfs_scratch *dmpfs_scratch_find(struct dmpfs *fs, const char *name);
+/** Unlink @p s from fs->scratch (under out_lock), wipe and free it. */
+void dmpfs_scratch_remove(struct dmpfs *fs, struct dmpfs_scratch *s);
+
+/** open/create of outbox/<name>: a message or a scratch file. */
+int dmpfs_outbox_open(struct dmpfs *fs, const struct dmpfs_where *w,
+		      struct fuse_file_info *fi, int creating);
+/** open of contacts/<alias> for writing. */
+int dmpfs_contact_open(struct dmpfs *fs, const struct dmpfs_where *w,
+		       struct fuse_file_info *fi);
+/** read of a scratch file. */
+int dmpfs_scratch_read(struct dmpfs *fs, struct dmpfs_fh *h, char *buf,
+		       size_t size, off_t off);
+/** write to a scratch file, a message or a contact: bytes taken or -errno */
+int dmpfs_outbox_write(struct dmpfs *fs, struct dmpfs_fh *h, const char *buf,
+		       size_t size, off_t off);
+/** ftruncate of a message or contact handle. */
+int dmpfs_outbox_truncate_fh(struct dmpfs *fs, struct dmpfs_fh *h, off_t size);
+/** truncate of outbox/<name> by path (a scratch file). */
+int dmpfs_scratch_truncate(struct dmpfs *fs, const char *name, off_t size);
+/** Send (or pin) what has been written to @p h so far. */
+int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h);
+/** rename within outbox/: a scratch file renamed, or saved as a message. */
+int dmpfs_outbox_rename(struct dmpfs *fs, const struct dmpfs_where *a,
+			const struct dmpfs_where *b);
+/** unlink of outbox/<name> (scratch files only). */
+int dmpfs_scratch_unlink(struct dmpfs *fs, const char *name);
+/** readdir of outbox/: open messages and scratch files. */
+void dmpfs_outbox_list(struct dmpfs *fs, void *buf, fuse_fill_dir_t filler);
+
+/* ---- maildir.c: pass-through to the real Maildirs ----------------------- */
+
+int dmpfs_pass_readdir(const char *real, void *buf, fuse_fill_dir_t filler,
+		       enum fuse_readdir_flags flags);
+int dmpfs_pass_open(struct dmpfs *fs, const struct dmpfs_where *w,
+		    struct fuse_file_info *fi, int creating, mode_t mode);
+/** rename between Maildir folders; intro -> inbox accepts the sender. */
+int dmpfs_pass_rename(struct dmpfs *fs, const struct dmpfs_where *a,
+		      const struct dmpfs_where *b, unsigned int flags);
+/** -o maildir=DIR: symlinks to the inbox and sent Maildirs. */
+void dmpfs_mirror_setup(const struct dmpfs *fs);
+
+/* ---- worker.c: engine handles and the engine thread --------------------- */
+
 extern const struct fuse_operations dmpfs_ops;
 
+/** Initialise the locks and st_cond (on CLOCK_MONOTONIC). 0 or -errno. */
+int dmpfs_sync_init(struct dmpfs *fs);
 /** Open the three engine handles and wipe the passphrase. 0 or dmp code. */
 int dmpfs_open_engines(struct dmpfs *fs);
 void dmpfs_close_engines(struct dmpfs *fs);
 
-/** Engine thread: start (from the FUSE init callback) and stop. */
+/** Start the engine thread (main.c, before the FUSE loop), with every
+ *  signal blocked in it. 0 or a negative errno. */
 int dmpfs_worker_start(struct dmpfs *fs);
 /** Stop the engine thread; with @p wait_s > 0 give up after that long
  *  and return -1 (the thread is still running: the caller must _exit
@@ -100,8 +285,5 @@ void dmpfs_worker_kick(struct dmpfs *fs);
 /** Queue a first-contact acceptance for the engine thread. */
 void dmpfs_worker_accept(struct dmpfs *fs, const char *address,
 			 const char *fingerprint);
-
-/** 1 if @p name is an editor's scratch file (never sent). */
-int dmpfs_is_scratch(const char *name);
 
 #endif /* DMPFS_H */

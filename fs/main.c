@@ -142,6 +142,33 @@ static char *get_passphrase(const struct opts *o)
 	return prompt();
 }
 
+/*
+ * Check the home and passphrase now, on the terminal, and learn the home's
+ * absolute path. The handles that serve the mount are opened after libfuse
+ * has forked (start_mount()).
+ */
+static int probe(struct dmpfs *fs)
+{
+	struct dmp_engine *e = NULL;
+	struct dmp_engine_opts eo;
+	int rc;
+
+	memset(&eo, 0, sizeof(eo));
+	eo.home = fs->home[0] ? fs->home : NULL;
+	eo.passphrase = fs->passphrase;
+	/* issue 11: switch to dmp_engine_open_sibling */
+	rc = dmp_engine_open(&e, &eo);
+	if (rc < 0) {
+		fprintf(stderr, "dmpfs: %s: %s%s\n",
+			fs->home[0] ? fs->home : "DMP home", dmp_strerror(rc),
+			rc == DMP_ENOENT ? " (run `dmp init` first)" : "");
+		return rc;
+	}
+	snprintf(fs->home, sizeof(fs->home), "%s", dmp_engine_home(e));
+	dmp_engine_close(e);
+	return 0;
+}
+
 /* Logs: stderr in the foreground, syslog once detached. */
 static void log_sink(int level, const char *msg, void *ud)
 {
@@ -155,8 +182,32 @@ static void log_sink(int level, const char *msg, void *ud)
 }
 
 /*
- * fuse_main(), spelled out: the engine thread must be joined after the
- * loop ends and before fuse_destroy() frees the node table it invalidates.
+ * After libfuse has forked and before its loop threads exist: the engine
+ * handles, the maildir mirror and the engine thread. Everything they set
+ * in *fs is then read-only for the loop threads (created after this).
+ */
+static int start_mount(struct fuse *f, struct dmpfs *fs)
+{
+	int rc = dmpfs_open_engines(fs);
+
+	if (rc < 0) {
+		DMP_LOG_E("cannot open %s: %s", fs->home, dmp_strerror(rc));
+		return -1;
+	}
+	fs->fuse = f;
+	dmpfs_mirror_setup(fs);
+	rc = dmpfs_worker_start(fs);
+	if (rc < 0) {
+		DMP_LOG_E("cannot start the engine thread: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * fuse_main(), spelled out: the engine thread is started before the loop
+ * and joined after it ends, before fuse_destroy() frees the node table it
+ * invalidates.
  */
 static int run(struct fuse_args *args, struct dmpfs *fs)
 {
@@ -187,6 +238,10 @@ static int run(struct fuse_args *args, struct dmpfs *fs)
 	if (fuse_set_signal_handlers(se) != 0) {
 		goto out_unmount;
 	}
+	if (start_mount(f, fs) < 0) {
+		fuse_remove_signal_handlers(se);
+		goto out_unmount;
+	}
 	rc = co.singlethread ? fuse_loop(f) : fuse_loop_mt(f, co.clone_fd);
 	rc = rc == 0 ? 0 : 1;
 	fuse_remove_signal_handlers(se);
@@ -214,8 +269,6 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct opts o;
 	struct dmpfs *fs = NULL;
-	struct dmp_engine *probe = NULL;
-	struct dmp_engine_opts eo;
 	int rc = 1;
 
 	memset(&o, 0, sizeof(o));
@@ -244,11 +297,11 @@ int main(int argc, char *argv[])
 	if (!fs) {
 		goto out;
 	}
-	pthread_mutex_init(&fs->fe_lock, NULL);
-	pthread_mutex_init(&fs->ne_lock, NULL);
-	pthread_mutex_init(&fs->out_lock, NULL);
-	pthread_mutex_init(&fs->st_lock, NULL);
-	pthread_cond_init(&fs->st_cond, NULL);
+	if (dmpfs_sync_init(fs) < 0) {
+		free(fs);
+		fs = NULL;
+		goto out;
+	}
 	fs->foreground = o.foreground;
 	fs->poll_interval = o.poll;
 	fs->started = (int64_t)time(NULL);
@@ -303,21 +356,10 @@ int main(int argc, char *argv[])
 	if (!fs->passphrase) {
 		goto out;
 	}
-	/* Check the home and passphrase now, on the terminal. The handles
-	 * that serve the mount are opened after libfuse has forked. */
-	memset(&eo, 0, sizeof(eo));
-	eo.home = fs->home[0] ? fs->home : NULL;
-	eo.passphrase = fs->passphrase;
-	rc = dmp_engine_open(&probe, &eo);
-	if (rc < 0) {
-		fprintf(stderr, "dmpfs: %s: %s%s\n",
-			fs->home[0] ? fs->home : "DMP home", dmp_strerror(rc),
-			rc == DMP_ENOENT ? " (run `dmp init` first)" : "");
+	if (probe(fs) < 0) {
 		rc = 1;
 		goto out;
 	}
-	snprintf(fs->home, sizeof(fs->home), "%s", dmp_engine_home(probe));
-	dmp_engine_close(probe);
 	/* default_permissions: the kernel checks the modes we report, so
 	 * allow_other never opens the mailbox to other users. */
 	if (fuse_opt_add_arg(

@@ -6,6 +6,7 @@
  * All protocol work is the engine's; this file only schedules it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,18 +25,26 @@
 #define UPKEEP_EVERY 3600
 #define UPKEEP_RETRY 60
 
-int dmpfs_open_engines(struct dmpfs *fs)
+/* One of the mount's engine handles (fe, ne, pe), each a full open of the
+ * home with the passphrase (an Argon2id run each). */
+static int open_handle(struct dmpfs *fs, struct dmp_engine **out)
 {
 	struct dmp_engine_opts o;
-	struct dmp_engine **h[3] = {&fs->fe, &fs->ne, &fs->pe};
-	static const char *const folders[3] = {"inbox", "intro", "sent"};
-	int rc = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.home = fs->home;
 	o.passphrase = fs->passphrase;
+	/* issue 11: switch to dmp_engine_open_sibling */
+	return dmp_engine_open(out, &o);
+}
+
+int dmpfs_open_engines(struct dmpfs *fs)
+{
+	struct dmp_engine **h[3] = {&fs->fe, &fs->ne, &fs->pe};
+	int rc = 0;
+
 	for (int i = 0; i < 3 && rc == 0; i++) {
-		rc = dmp_engine_open(h[i], &o);
+		rc = open_handle(fs, h[i]);
 	}
 	if (fs->passphrase) {
 		dmp_wipe(fs->passphrase, strlen(fs->passphrase));
@@ -45,6 +54,14 @@ int dmpfs_open_engines(struct dmpfs *fs)
 	if (rc == 0) {
 		rc = dmp_peers_conf_load(fs->pe, &fs->peers);
 	}
+	if (rc == 0) {
+		/* The handles that reach the network build their resolver
+		 * pools here, in one thread: c-ares 1.18's
+		 * ares_library_init() is not thread-safe. NULL (no usable
+		 * resolver) is reported when a pass needs one. */
+		(void)dmp_engine_resolver(fs->pe);
+		(void)dmp_engine_resolver(fs->ne);
+	}
 	if (rc < 0) {
 		dmpfs_close_engines(fs);
 		return rc;
@@ -52,7 +69,7 @@ int dmpfs_open_engines(struct dmpfs *fs)
 	snprintf(fs->home, sizeof(fs->home), "%s", dmp_engine_home(fs->fe));
 	for (int i = 0; i < 3; i++) {
 		snprintf(fs->maildir[i], sizeof(fs->maildir[i]), "%s",
-			 dmp_engine_maildir(fs->fe, folders[i]));
+			 dmp_engine_maildir(fs->fe, dmpfs_folders[i]));
 	}
 	if ((size_t)snprintf(fs->events, sizeof(fs->events),
 			     "%.4000s/events.log",
@@ -76,12 +93,43 @@ static int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
-static int64_t now_ms(void)
+/* Monotonic milliseconds: the engine thread's schedule and waits do not
+ * jump with the wall clock. */
+static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timespec mono_at(int64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	return ts;
+}
+
+int dmpfs_sync_init(struct dmpfs *fs)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if ((rc = pthread_mutex_init(&fs->fe_lock, NULL)) != 0 ||
+	    (rc = pthread_mutex_init(&fs->ne_lock, NULL)) != 0 ||
+	    (rc = pthread_mutex_init(&fs->out_lock, NULL)) != 0 ||
+	    (rc = pthread_mutex_init(&fs->st_lock, NULL)) != 0 ||
+	    (rc = pthread_condattr_init(&ca)) != 0) {
+		return -rc;
+	}
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0) {
+		rc = pthread_cond_init(&fs->st_cond, &ca);
+	}
+	pthread_condattr_destroy(&ca);
+	return -rc;
 }
 
 /* interval +- 20 % in ms, so a fleet of clients does not poll in step. */
@@ -165,10 +213,26 @@ static void discover(struct dmpfs *fs, int64_t *next)
 	*next = now_s() + fs->peers.interval;
 }
 
+/* The engine thread's snapshot for .status and resolvers (st_lock). */
+static void share_status(struct dmpfs *fs, const struct dmp_engine_status *s)
+{
+	struct dmp_resolver *r = dmp_engine_resolver(fs->pe);
+
+	pthread_mutex_lock(&fs->st_lock);
+	fs->status = *s;
+	fs->have_status = 1;
+	fs->next_poll = s->next_poll;
+	fs->n_res = r ? dmp_resolver_stats(r, fs->res, DMPFS_MAX_RESOLVERS) : 0;
+	if (fs->n_res > DMPFS_MAX_RESOLVERS) {
+		fs->n_res = DMPFS_MAX_RESOLVERS;
+	}
+	pthread_mutex_unlock(&fs->st_lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct dmpfs *fs = arg;
-	int64_t next_upkeep = 0, next_poll = 0; /* next_poll in ms */
+	int64_t next_upkeep = 0, next_poll = 0; /* next_poll: mono_ms() */
 	int64_t next_discover = 0;
 	int interval = fs->poll_interval;
 
@@ -178,7 +242,6 @@ static void *worker_main(void *arg)
 		struct dmp_engine_status s;
 		struct timespec until;
 		int64_t now = now_s(), wake;
-		int changed = acc != NULL, rc;
 
 		fs->accepts = NULL;
 		fs->kick = 0;
@@ -191,11 +254,9 @@ static void *worker_main(void *arg)
 		if (now >= next_discover) {
 			discover(fs, &next_discover);
 		}
-		rc = dmp_engine_publish(fs->pe);
-		changed |= rc > 0;
-		if (now_ms() >= next_poll) {
-			rc = dmp_engine_poll(fs->pe);
-			changed |= rc != 0;
+		(void)dmp_engine_publish(fs->pe);
+		if (mono_ms() >= next_poll) {
+			(void)dmp_engine_poll(fs->pe);
 			(void)dmp_engine_status(fs->pe, &s);
 			if (interval <= 0) {
 				/* The configured interval, as the engine
@@ -205,52 +266,50 @@ static void *worker_main(void *arg)
 					interval = 30;
 				}
 			}
-			next_poll = now_ms() + jittered_ms(interval);
+			next_poll = mono_ms() + jittered_ms(interval);
 		}
 		(void)dmp_engine_status(fs->pe, &s);
-		s.next_poll = (next_poll + 999) / 1000;
-
-		pthread_mutex_lock(&fs->st_lock);
-		fs->status = s;
-		fs->have_status = 1;
-		fs->next_poll = s.next_poll;
-		{
-			struct dmp_resolver *r = dmp_engine_resolver(fs->pe);
-
-			fs->n_res = r ? dmp_resolver_stats(r, fs->res,
-							   DMPFS_MAX_RESOLVERS)
-				      : 0;
-			if (fs->n_res > DMPFS_MAX_RESOLVERS) {
-				fs->n_res = DMPFS_MAX_RESOLVERS;
-			}
-		}
-		pthread_mutex_unlock(&fs->st_lock);
+		/* Shown as wall-clock seconds. */
+		s.next_poll = now_s() + (next_poll - mono_ms() + 999) / 1000;
+		share_status(fs, &s);
 		/* .status and .events change on every pass. */
-		(void)changed;
 		invalidate(fs);
 
 		pthread_mutex_lock(&fs->st_lock);
 		wake = next_poll;
-		if (wake > now_ms() + WAKE_MAX * 1000) {
-			wake = now_ms() + WAKE_MAX * 1000;
+		if (wake > mono_ms() + WAKE_MAX * 1000) {
+			wake = mono_ms() + WAKE_MAX * 1000;
 		}
-		until.tv_sec = (time_t)(wake / 1000);
-		until.tv_nsec = (long)(wake % 1000) * 1000000;
+		until = mono_at(wake);
 		while (!fs->stop && !fs->kick && !fs->accepts) {
+			/* st_cond waits on CLOCK_MONOTONIC (dmpfs_sync_init) */
 			if (pthread_cond_timedwait(&fs->st_cond, &fs->st_lock,
 						   &until) == ETIMEDOUT) {
 				break;
 			}
 		}
 	}
+	fs->exited = 1; /* for dmpfs_worker_stop()'s timed wait */
+	pthread_cond_broadcast(&fs->st_cond);
 	pthread_mutex_unlock(&fs->st_lock);
 	return NULL;
 }
 
 int dmpfs_worker_start(struct dmpfs *fs)
 {
-	int rc = pthread_create(&fs->worker, NULL, worker_main, fs);
+	sigset_t all, old;
+	int rc;
 
+	/* Only libfuse's loop threads take SIGINT/SIGTERM/SIGHUP (its
+	 * handlers end the loop): the engine thread starts with every signal
+	 * blocked, and this thread's mask is put back. */
+	sigfillset(&all);
+	rc = pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (rc != 0) {
+		return -rc;
+	}
+	rc = pthread_create(&fs->worker, NULL, worker_main, fs);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		return -rc;
 	}
@@ -262,6 +321,7 @@ int dmpfs_worker_stop(struct dmpfs *fs, int wait_s)
 {
 	struct dmpfs_accept *a;
 	struct timespec until;
+	int exited = 1;
 
 	if (!fs->worker_started) {
 		return 0;
@@ -269,19 +329,25 @@ int dmpfs_worker_stop(struct dmpfs *fs, int wait_s)
 	pthread_mutex_lock(&fs->st_lock);
 	fs->stop = 1;
 	pthread_cond_broadcast(&fs->st_cond);
-	pthread_mutex_unlock(&fs->st_lock);
 	if (wait_s > 0) {
 		/* The thread may be inside a network wait (up to the engine's
-		 * timeouts): do not hold the unmount up for it. */
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += wait_s;
-		if (pthread_timedjoin_np(fs->worker, NULL, &until) != 0) {
-			pthread_detach(fs->worker);
-			return -1;
+		 * timeouts): do not hold the unmount up for it. A timed wait
+		 * on st_cond (CLOCK_MONOTONIC) rather than
+		 * pthread_clockjoin_np, which ThreadSanitizer does not see as
+		 * a join. */
+		until = mono_at(mono_ms() + (int64_t)wait_s * 1000);
+		while (!fs->exited &&
+		       pthread_cond_timedwait(&fs->st_cond, &fs->st_lock,
+					      &until) != ETIMEDOUT) {
 		}
-	} else {
-		pthread_join(fs->worker, NULL);
+		exited = fs->exited;
 	}
+	pthread_mutex_unlock(&fs->st_lock);
+	if (!exited) {
+		pthread_detach(fs->worker);
+		return -1;
+	}
+	pthread_join(fs->worker, NULL);
 	fs->worker_started = 0;
 	a = fs->accepts;
 	fs->accepts = NULL;

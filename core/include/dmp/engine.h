@@ -273,6 +273,8 @@ struct dmp_engine_status {
 };
 
 int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out);
+/** "online", "degraded", "offline" (view.c). */
+const char *dmp_engine_state_name(enum dmp_engine_state s);
 
 struct dmp_store;
 struct dmp_resolver;
@@ -330,5 +332,27 @@ int dmp_engine_resolvers_discover(struct dmp_engine *e,
 				  const char *const *cands, size_t n,
 				  struct dmp_resolver_probe *out, size_t cap,
 				  int save);
+
+/* ---- delivered messages (view.c) ------------------------------------------
+ */
+
+/** What `dmp recv` and dmpfs read back from a delivered Maildir file. */
+struct dmp_delivered {
+	char from[1024];      /* the From: value, cut to fit; "?" if none */
+	char date[128];	      /* the Date: value, cut to fit; "?" if none */
+	char address[320];    /* user@zone in <...> on the From: line, or "" */
+	char fingerprint[17]; /* of X-DMP-Sender-Key (keys.h), or "" */
+	size_t body_off;      /* where the body starts in the buffer */
+};
+
+/**
+ * Parse the header of a message the engine delivered (the first bytes of
+ * the Maildir file, up to the blank line; 8 KiB hold any the engine
+ * writes). The first of each header counts.
+ * @return 0, DMP_EMALFORMED (no blank line in @p len bytes: the fields
+ *         found are filled in and body_off is @p len)
+ */
+int dmp_delivered_parse(const char *buf, size_t len,
+			struct dmp_delivered *out);
 
 #endif /* DMP_ENGINE_H */

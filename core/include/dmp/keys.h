@@ -122,6 +122,13 @@ const uint8_t *dmp_keys_user_id(const struct dmp_keys *k);
  */
 void dmp_keys_fingerprint(const struct dmp_keys *k,
 			  char out[DMP_FINGERPRINT_CHARS + 1]);
+/**
+ * The same fingerprint of any Ed25519 public key (a contact's, a node
+ * operator's), for front ends that hold only the key.
+ * @param out  DMP_FINGERPRINT_CHARS + 1 bytes, NUL-terminated
+ */
+void dmp_fingerprint_hex(char out[DMP_FINGERPRINT_CHARS + 1],
+			 const uint8_t ed25519_pk[DMP_ED25519_PK_BYTES]);
 
 /** Ed25519 signature of @p msg with the handle's signing key. */
 void dmp_keys_sign(const struct dmp_keys *k, uint8_t sig[DMP_SIG_BYTES],

@@ -193,6 +193,15 @@ int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
 			       int64_t next_attempt, const char *error);
 /** Remove a queued message (cancel). @return 0, DMP_ENOENT, DMP_ESTORE */
 int dmp_store_outbox_cancel(struct dmp_store *st, int64_t queue_id);
+/** "queued", "publishing", "published", "failed" (view.c). */
+const char *dmp_outbox_state_name(enum dmp_outbox_state s);
+/**
+ * How many chunk records queued message @p queue_id has, and how many of
+ * them are published (for queue/<id> in dmpfs; view.c).
+ * @return 0 or DMP_ESTORE
+ */
+int dmp_store_outbox_chunks(struct dmp_store *st, int64_t queue_id,
+			    int *chunks, int *published);
 /** Copy of the plaintext body (dmp_free()). */
 DMP_MUST_CHECK int dmp_store_outbox_body(struct dmp_store *st, int64_t queue_id,
 					 uint8_t **body, size_t *len);

@@ -195,14 +195,20 @@ const uint8_t *dmp_keys_user_id(const struct dmp_keys *k)
 	return k->is_user ? k->user_id : NULL;
 }
 
-void dmp_keys_fingerprint(const struct dmp_keys *k,
-			  char out[DMP_FINGERPRINT_CHARS + 1])
+void dmp_fingerprint_hex(char out[DMP_FINGERPRINT_CHARS + 1],
+			 const uint8_t ed25519_pk[DMP_ED25519_PK_BYTES])
 {
 	char hex[2 * DMP_ED25519_PK_BYTES + 1];
 
-	dmp_hex_encode(hex, k->ed_pk, sizeof(k->ed_pk));
+	dmp_hex_encode(hex, ed25519_pk, DMP_ED25519_PK_BYTES);
 	memcpy(out, hex, DMP_FINGERPRINT_CHARS);
 	out[DMP_FINGERPRINT_CHARS] = '\0';
+}
+
+void dmp_keys_fingerprint(const struct dmp_keys *k,
+			  char out[DMP_FINGERPRINT_CHARS + 1])
+{
+	dmp_fingerprint_hex(out, k->ed_pk);
 }
 
 void dmp_keys_sign(const struct dmp_keys *k, uint8_t sig[DMP_SIG_BYTES],

@@ -1,0 +1,586 @@
+/*
+ * fs/outbox.c - dmpfs's write side and its file handles:
+ *
+ *   outbox/<contact>  write + close = dmp_engine_submit() (at flush)
+ *   outbox/<scratch>  an editor's scratch file, kept in memory, never sent;
+ *                     renamed onto a contact's name it is sent
+ *   contacts/<alias>  write + close = dmp_engine_contact_add() (a network
+ *                     fetch on `ne`)
+ *
+ * All of fs->scratch, fs->open_files and the bytes written to FH_OUT and
+ * FH_CONTACT handles are under fs->out_lock. Message plaintext is wiped
+ * before it is freed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dmpfs.h"
+
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/log.h"
+#include "dmp/store.h"
+
+/* ---- handles --------------------------------------------------------------
+ */
+
+pid_t dmpfs_tgid_of(pid_t tid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int fd;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return tid;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		return tid;
+	}
+	buf[n] = 0;
+	p = strstr(buf, "\nTgid:");
+	return p ? (pid_t)atoi(p + 6) : tid;
+}
+
+struct dmpfs_fh *dmpfs_fh_new(enum dmpfs_fh_kind kind, const char *name)
+{
+	struct dmpfs_fh *h = calloc(1, sizeof(*h));
+
+	if (h) {
+		h->kind = kind;
+		h->fd = -1;
+		h->owner = dmpfs_tgid_of(fuse_get_context()->pid);
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		h->mtime = (int64_t)time(NULL);
+	}
+	return h;
+}
+
+void dmpfs_fh_register(struct dmpfs *fs, struct dmpfs_fh *h)
+{
+	pthread_mutex_lock(&fs->out_lock);
+	h->next = fs->open_files;
+	fs->open_files = h;
+	pthread_mutex_unlock(&fs->out_lock);
+}
+
+void dmpfs_fh_free(struct dmpfs *fs, struct dmpfs_fh *h)
+{
+	if (h->kind == DMPFS_FH_OUT || h->kind == DMPFS_FH_CONTACT) {
+		pthread_mutex_lock(&fs->out_lock);
+		for (struct dmpfs_fh **p = &fs->open_files; *p;
+		     p = &(*p)->next) {
+			if (*p == h) {
+				*p = h->next;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&fs->out_lock);
+	}
+	if (h->fd >= 0) {
+		close(h->fd);
+	}
+	if (h->buf) {
+		dmp_wipe(h->buf, h->cap); /* plaintext of a message */
+	}
+	free(h->buf);
+	free(h);
+}
+
+struct dmpfs_fh *dmpfs_open_find(struct dmpfs *fs, enum dmpfs_fh_kind kind,
+				 const char *name)
+{
+	for (struct dmpfs_fh *h = fs->open_files; h; h = h->next) {
+		if (h->kind == kind && strcmp(h->name, name) == 0) {
+			return h;
+		}
+	}
+	return NULL;
+}
+
+struct dmpfs_scratch *dmpfs_scratch_find(struct dmpfs *fs, const char *name)
+{
+	for (struct dmpfs_scratch *s = fs->scratch; s; s = s->next) {
+		if (strcmp(s->name, name) == 0) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+void dmpfs_scratch_remove(struct dmpfs *fs, struct dmpfs_scratch *s)
+{
+	struct dmpfs_scratch **p = &fs->scratch;
+
+	while (*p && *p != s) {
+		p = &(*p)->next;
+	}
+	if (*p) {
+		*p = s->next;
+	}
+	if (s->buf) {
+		dmp_wipe(s->buf, s->len); /* an editor's draft */
+	}
+	free(s->buf);
+	free(s);
+}
+
+static int grow(char **buf, size_t *cap, size_t need)
+{
+	size_t c = *cap ? *cap : 4096;
+	char *nb;
+
+	if (need <= *cap) {
+		return 0;
+	}
+	while (c < need) {
+		c *= 2;
+	}
+	nb = realloc(*buf, c);
+	if (!nb) {
+		return -ENOMEM;
+	}
+	memset(nb + *cap, 0, c - *cap);
+	*buf = nb;
+	*cap = c;
+	return 0;
+}
+
+/* Write @p size bytes at @p off into a buffer of *len bytes (capacity
+ * *cap, @p extra bytes kept spare), zero-filling a gap. 0 or -ENOMEM. */
+static int put(char **b, size_t *cap, size_t *len, const char *src, size_t size,
+	       size_t off, size_t extra)
+{
+	size_t end = off + size;
+	int rc = grow(b, cap, (end > *len ? end : *len) + extra);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (off > *len) {
+		memset(*b + *len, 0, off - *len);
+	}
+	memcpy(*b + off, src, size);
+	if (end > *len) {
+		*len = end;
+	}
+	return 0;
+}
+
+/* ---- engine calls ----------------------------------------------------------
+ */
+
+/* ENOENT (no contact) or EACCES (blocked) before a single byte is taken. */
+static int check_contact(struct dmpfs *fs, const char *name)
+{
+	struct dmp_store_contact c;
+	int rc;
+
+	pthread_mutex_lock(&fs->fe_lock);
+	rc = dmp_store_contact_get(dmp_engine_store(fs->fe), name, &c);
+	pthread_mutex_unlock(&fs->fe_lock);
+	if (rc < 0) {
+		return -dmpfs_errno(rc);
+	}
+	return c.blocked ? -EACCES : 0;
+}
+
+static int submit(struct dmpfs *fs, const char *contact, const char *buf,
+		  size_t len)
+{
+	int64_t qid = 0;
+	int rc;
+
+	pthread_mutex_lock(&fs->fe_lock);
+	rc = dmp_engine_submit(fs->fe, contact, (const uint8_t *)buf, len, 0,
+			       &qid);
+	pthread_mutex_unlock(&fs->fe_lock);
+	if (rc < 0) {
+		DMP_LOG_W("outbox/%s: %s", contact, dmp_strerror(rc));
+		switch (rc) {
+		case DMP_ENOENT: return -ENOENT;
+		case DMP_EACCES: return -EACCES;
+		case DMP_EFBIG: return -EFBIG;
+		case DMP_ENOSPC: return -ENOSPC;
+		default: return -EIO;
+		}
+	}
+	dmpfs_worker_kick(fs);
+	return 0;
+}
+
+/* contacts/<alias> content: "user@zone [FINGERPRINT]" or key=value lines
+ * as the file reads back (address=, fingerprint=). */
+static int pin(struct dmpfs *fs, const char *alias, char *buf, size_t len)
+{
+	char addr[320] = "", fp[17] = "";
+	char *save = NULL, *line;
+	int rc;
+
+	buf[len] = 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		line += strspn(line, " \t\r");
+		if (eq) {
+			*eq = 0;
+			if (strcmp(line, "address") == 0) {
+				snprintf(addr, sizeof(addr), "%.*s",
+					 (int)strcspn(eq + 1, " \t\r"), eq + 1);
+			} else if (strcmp(line, "fingerprint") == 0) {
+				snprintf(fp, sizeof(fp), "%.*s",
+					 (int)strcspn(eq + 1, " \t\r"), eq + 1);
+			}
+		} else if (!addr[0] && *line) {
+			size_t n = strcspn(line, " \t\r");
+			char *rest = line + n;
+
+			snprintf(addr, sizeof(addr), "%.*s", (int)n, line);
+			rest += strspn(rest, " \t\r");
+			if (*rest) {
+				snprintf(fp, sizeof(fp), "%.*s",
+					 (int)strcspn(rest, " \t\r"), rest);
+			}
+		}
+	}
+	if (!addr[0]) {
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&fs->ne_lock);
+	rc = dmp_engine_contact_add(fs->ne, addr, alias, fp[0] ? fp : NULL);
+	pthread_mutex_unlock(&fs->ne_lock);
+	if (rc < 0) {
+		DMP_LOG_W("contacts/%s: %s: %s", alias, addr, dmp_strerror(rc));
+		return -dmpfs_errno(rc);
+	}
+	dmpfs_worker_kick(fs);
+	return 0;
+}
+
+/* ---- open ------------------------------------------------------------------
+ */
+
+static int open_scratch(struct dmpfs *fs, const struct dmpfs_where *w,
+			struct fuse_file_info *fi, int creating)
+{
+	struct dmpfs_scratch *s;
+	struct dmpfs_fh *h;
+
+	pthread_mutex_lock(&fs->out_lock);
+	s = dmpfs_scratch_find(fs, w->name);
+	if (!s && creating) {
+		s = calloc(1, sizeof(*s));
+		if (s) {
+			snprintf(s->name, sizeof(s->name), "%s", w->name);
+			s->mtime = (int64_t)time(NULL);
+			s->next = fs->scratch;
+			fs->scratch = s;
+		}
+	}
+	if (s && (fi->flags & O_TRUNC)) {
+		s->len = 0;
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	if (!s) {
+		return creating ? -ENOMEM : -ENOENT;
+	}
+	h = dmpfs_fh_new(DMPFS_FH_SCRATCH, w->name);
+	if (!h) {
+		return -ENOMEM;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
+/* A registered write handle (a message or a contact) for @p fi. */
+static int open_write(struct dmpfs *fs, enum dmpfs_fh_kind kind,
+		      const char *name, struct fuse_file_info *fi)
+{
+	struct dmpfs_fh *h = dmpfs_fh_new(kind, name);
+
+	if (!h) {
+		return -ENOMEM;
+	}
+	dmpfs_fh_register(fs, h);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
+int dmpfs_outbox_open(struct dmpfs *fs, const struct dmpfs_where *w,
+		      struct fuse_file_info *fi, int creating)
+{
+	int rc;
+
+	if (dmpfs_is_scratch(w->name)) {
+		return open_scratch(fs, w, fi, creating);
+	}
+	if ((fi->flags & O_ACCMODE) == O_RDONLY) {
+		/* A message being written has no readable contents. */
+		return -EACCES;
+	}
+	if ((rc = check_contact(fs, w->name)) < 0) {
+		return rc;
+	}
+	return open_write(fs, DMPFS_FH_OUT, w->name, fi);
+}
+
+int dmpfs_contact_open(struct dmpfs *fs, const struct dmpfs_where *w,
+		       struct fuse_file_info *fi)
+{
+	if (!w->name[0] || w->name[0] == '.' || strlen(w->name) > 64) {
+		return -EINVAL;
+	}
+	return open_write(fs, DMPFS_FH_CONTACT, w->name, fi);
+}
+
+/* ---- read, write, truncate -------------------------------------------------
+ */
+
+int dmpfs_scratch_read(struct dmpfs *fs, struct dmpfs_fh *h, char *buf,
+		       size_t size, off_t off)
+{
+	struct dmpfs_scratch *s;
+	size_t got = 0;
+
+	pthread_mutex_lock(&fs->out_lock);
+	s = dmpfs_scratch_find(fs, h->name);
+	if (s && (size_t)off < s->len) {
+		got = s->len - (size_t)off < size ? s->len - (size_t)off : size;
+		memcpy(buf, s->buf + off, got);
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	return (int)got;
+}
+
+static int scratch_write(struct dmpfs *fs, struct dmpfs_fh *h, const char *buf,
+			 size_t size, off_t off)
+{
+	struct dmpfs_scratch *s;
+	size_t end = (size_t)off + size;
+	int rc = 0;
+
+	if (end > DMPFS_SCRATCH_MAX) {
+		return -EFBIG;
+	}
+	pthread_mutex_lock(&fs->out_lock);
+	s = dmpfs_scratch_find(fs, h->name);
+	if (s) {
+		size_t cap = s->len;
+
+		/* The buffer is exactly len long; grow() needs its
+		 * capacity, so track it here. */
+		rc = put(&s->buf, &cap, &s->len, buf, size, (size_t)off, 0);
+		if (rc == 0) {
+			s->mtime = (int64_t)time(NULL);
+		}
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	return rc < 0 ? rc : (int)size;
+}
+
+static size_t write_max(const struct dmpfs_fh *h)
+{
+	return h->kind == DMPFS_FH_OUT ? DMP_ENGINE_MAX_BODY
+				       : DMPFS_CONTACT_WRITE_MAX;
+}
+
+int dmpfs_outbox_write(struct dmpfs *fs, struct dmpfs_fh *h, const char *buf,
+		       size_t size, off_t off)
+{
+	size_t end = (size_t)off + size;
+	int rc;
+
+	if (h->kind == DMPFS_FH_SCRATCH) {
+		return scratch_write(fs, h, buf, size, off);
+	}
+	if (end > write_max(h)) {
+		return -EFBIG;
+	}
+	pthread_mutex_lock(&fs->out_lock);
+	/* One spare byte: pin() terminates a contact's text in place. */
+	rc = put(&h->buf, &h->cap, &h->len, buf, size, (size_t)off, 1);
+	if (rc == 0) {
+		h->mtime = (int64_t)time(NULL);
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	return rc < 0 ? rc : (int)size;
+}
+
+int dmpfs_outbox_truncate_fh(struct dmpfs *fs, struct dmpfs_fh *h, off_t size)
+{
+	int rc;
+
+	if ((size_t)size > write_max(h)) {
+		return -EFBIG;
+	}
+	pthread_mutex_lock(&fs->out_lock);
+	rc = grow(&h->buf, &h->cap, (size_t)size + 1);
+	if (rc == 0) {
+		if ((size_t)size > h->len) {
+			memset(h->buf + h->len, 0, (size_t)size - h->len);
+		}
+		h->len = (size_t)size;
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	return rc;
+}
+
+int dmpfs_scratch_truncate(struct dmpfs *fs, const char *name, off_t size)
+{
+	struct dmpfs_scratch *s;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->out_lock);
+	s = dmpfs_scratch_find(fs, name);
+	if (s && (size_t)size <= s->len) {
+		s->len = (size_t)size;
+	} else if (s) {
+		size_t cap = s->len;
+
+		rc = grow(&s->buf, &cap, (size_t)size);
+		if (rc == 0) {
+			memset(s->buf + s->len, 0, (size_t)size - s->len);
+			s->len = (size_t)size;
+		}
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	/* A fresh message handle starts empty anyway. */
+	return rc;
+}
+
+/* ---- close: send or pin ----------------------------------------------------
+ */
+
+/* Take what has been written so far (the handle starts over empty). */
+static char *take(struct dmpfs *fs, struct dmpfs_fh *h, size_t *len,
+		  size_t *cap)
+{
+	char *b;
+
+	pthread_mutex_lock(&fs->out_lock);
+	b = h->buf;
+	*len = h->len;
+	*cap = h->cap;
+	h->buf = NULL;
+	h->len = h->cap = 0;
+	pthread_mutex_unlock(&fs->out_lock);
+	return b;
+}
+
+int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h)
+{
+	char *b;
+	size_t len, cap;
+	int rc = 0;
+
+	b = take(fs, h, &len, &cap);
+	if (b && len > 0) {
+		rc = h->kind == DMPFS_FH_OUT ? submit(fs, h->name, b, len)
+					     : pin(fs, h->name, b, len);
+	}
+	if (b) {
+		dmp_wipe(b, cap);
+	}
+	free(b);
+	return rc;
+}
+
+/* ---- namespace -------------------------------------------------------------
+ */
+
+int dmpfs_outbox_rename(struct dmpfs *fs, const struct dmpfs_where *a,
+			const struct dmpfs_where *b)
+{
+	struct dmpfs_scratch *s, *t;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	pthread_mutex_lock(&fs->out_lock);
+	s = dmpfs_scratch_find(fs, a->name);
+	if (s && dmpfs_is_scratch(b->name)) {
+		t = dmpfs_scratch_find(fs, b->name);
+		if (t && t != s) {
+			dmpfs_scratch_remove(fs, t);
+		}
+		snprintf(s->name, sizeof(s->name), "%s", b->name);
+		pthread_mutex_unlock(&fs->out_lock);
+		return 0;
+	}
+	if (s) {
+		buf = s->buf;
+		len = s->len;
+		s->buf = NULL;
+		s->len = 0;
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	if (!s) {
+		return -ENOENT;
+	}
+	/* An editor saving by rename: the scratch contents become the
+	 * message. */
+	rc = check_contact(fs, b->name);
+	if (rc == 0 && len > DMP_ENGINE_MAX_BODY) {
+		rc = -EFBIG;
+	}
+	if (rc == 0 && len > 0) {
+		rc = submit(fs, b->name, buf, len);
+	}
+	pthread_mutex_lock(&fs->out_lock);
+	s = dmpfs_scratch_find(fs, a->name);
+	if (rc == 0 && s) {
+		dmpfs_scratch_remove(fs, s);
+	} else if (s) {
+		s->buf = buf;
+		s->len = len;
+		buf = NULL;
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	if (buf) {
+		dmp_wipe(buf, len);
+	}
+	free(buf);
+	return rc;
+}
+
+int dmpfs_scratch_unlink(struct dmpfs *fs, const char *name)
+{
+	struct dmpfs_scratch *s;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&fs->out_lock);
+	s = dmpfs_scratch_find(fs, name);
+	if (s) {
+		dmpfs_scratch_remove(fs, s);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	return rc;
+}
+
+void dmpfs_outbox_list(struct dmpfs *fs, void *buf, fuse_fill_dir_t filler)
+{
+	pthread_mutex_lock(&fs->out_lock);
+	for (struct dmpfs_fh *h = fs->open_files; h; h = h->next) {
+		if (h->kind == DMPFS_FH_OUT &&
+		    dmpfs_open_find(fs, DMPFS_FH_OUT, h->name) == h) {
+			filler(buf, h->name, NULL, 0, 0);
+		}
+	}
+	for (struct dmpfs_scratch *s = fs->scratch; s; s = s->next) {
+		filler(buf, s->name, NULL, 0, 0);
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+}

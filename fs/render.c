@@ -1,0 +1,285 @@
+/*
+ * fs/render.c - the generated, read-only files: queue/<id>,
+ * contacts/<alias>, identity/<name>, peers/<node>, resolvers and .status. Each
+ * is rendered whole from the store or the engine thread's last status when
+ * it is opened (or stat'ed), as key=value lines.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dmpfs.h"
+
+#include "dmp/b64.h"
+#include "dmp/err.h"
+#include "dmp/heartbeat.h"
+#include "dmp/keys.h"
+#include "dmp/peers.h"
+#include "dmp/store.h"
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+	dmp_hex_encode(out, b, n);
+}
+
+static void iso8601(char *out, size_t cap, int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm) ||
+	    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		snprintf(out, cap, "-");
+	}
+}
+
+/* queue/<id>: a message not yet fully published. */
+static int render_queue(struct dmpfs *fs, const char *name, FILE *f,
+			int64_t *mtime)
+{
+	struct dmp_outbox_msg m;
+	int64_t id;
+	int chunks = 0, chunks_pub = 0, rc;
+	char mid[2 * DMP_MSG_ID_BYTES + 1];
+
+	if ((rc = dmpfs_parse_id(name, &id)) < 0) {
+		return rc;
+	}
+	pthread_mutex_lock(&fs->fe_lock);
+	rc = dmp_store_outbox_get(dmp_engine_store(fs->fe), id, &m);
+	if (rc == 0 && m.state != DMP_OUTBOX_PUBLISHED) {
+		(void)dmp_store_outbox_chunks(dmp_engine_store(fs->fe), id,
+					      &chunks, &chunks_pub);
+	}
+	pthread_mutex_unlock(&fs->fe_lock);
+	if (rc < 0 || m.state == DMP_OUTBOX_PUBLISHED) {
+		return -ENOENT;
+	}
+	hex(mid, m.msg_id, sizeof(m.msg_id));
+	fprintf(f,
+		"id=%lld\nmsg_id=%s\nstate=%s\nrecipient=%s\n"
+		"size=%zu\nchunks=%d\nchunks_published=%d\n"
+		"records=%d\nrecords_published=%d\nattempts=%d\n"
+		"created=%lld\nnext_attempt=%lld\nexpires=%llu\n"
+		"last_error=%s\n",
+		(long long)m.id, mid, dmp_outbox_state_name(m.state),
+		m.recipient, m.body_len, chunks, chunks_pub, m.n_records,
+		m.n_published, m.attempts, (long long)m.created,
+		(long long)m.next_attempt, (unsigned long long)m.expires,
+		m.last_error);
+	*mtime = m.created;
+	return 0;
+}
+
+/* contacts/<alias> as it reads back (and may be written, see outbox.c). */
+static int render_contact(struct dmpfs *fs, const char *name, FILE *f,
+			  int64_t *mtime)
+{
+	struct dmp_store_contact c;
+	char x[65], ed[65], fp[DMP_FINGERPRINT_CHARS + 1];
+	int rc;
+
+	pthread_mutex_lock(&fs->fe_lock);
+	rc = dmp_store_contact_get(dmp_engine_store(fs->fe), name, &c);
+	pthread_mutex_unlock(&fs->fe_lock);
+	/* Only the alias names a file; the address lookup is for outbox/. */
+	if (rc < 0 || strcmp(c.alias, name) != 0) {
+		return -ENOENT;
+	}
+	hex(x, c.x25519_pk, 32);
+	hex(ed, c.ed25519_pk, 32);
+	dmp_fingerprint_hex(fp, c.ed25519_pk);
+	fprintf(f, "alias=%s\naddress=%s\nfingerprint=%s\n", c.alias, c.address,
+		fp);
+	fprintf(f, "x25519=%s\ned25519=%s\nversions=", x, ed);
+	for (int v = 0, first = 1; v < 32; v++) {
+		if (c.versions & (1u << v)) {
+			fprintf(f, "%s%d", first ? "" : ",", v);
+			first = 0;
+		}
+	}
+	fprintf(f, "\nblocked=%s\npinned_at=%lld\npinned_how=%s\n",
+		c.blocked ? "yes" : "no", (long long)c.pinned_at, c.pinned_how);
+	*mtime = c.pinned_at;
+	return 0;
+}
+
+/* identity/<name>: one value per file. */
+static int render_identity(struct dmpfs *fs, const char *name, FILE *f)
+{
+	struct dmp_identity_info id;
+	char h[65];
+	int rc;
+
+	pthread_mutex_lock(&fs->fe_lock);
+	rc = dmp_engine_identity(fs->fe, &id);
+	pthread_mutex_unlock(&fs->fe_lock);
+	if (rc < 0) {
+		return -dmpfs_errno(rc);
+	}
+	if (strcmp(name, "address") == 0) {
+		fprintf(f, "%s\n", id.address);
+	} else if (strcmp(name, "fingerprint") == 0) {
+		fprintf(f, "%s\n", id.fingerprint);
+	} else if (strcmp(name, "x25519") == 0) {
+		hex(h, id.x25519_pk, 32);
+		fprintf(f, "%s\n", h);
+	} else if (strcmp(name, "ed25519") == 0) {
+		hex(h, id.ed25519_pk, 32);
+		fprintf(f, "%s\n", h);
+	} else if (strcmp(name, "record") == 0) {
+		fprintf(f, "%s\n", id.record);
+	} else if (strcmp(name, "prekeys") == 0) {
+		fprintf(f, "%d\n", id.prekeys_left);
+	} else if (strcmp(name, "published") == 0) {
+		fprintf(f, "%lld\n", (long long)id.published);
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* The stored peer whose file name is @p name. @return 0 or -errno */
+static int peer_find(struct dmpfs *fs, const char *name,
+		     struct dmp_store_peer *out)
+{
+	struct dmp_store_peer *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&fs->fe_lock);
+	rc = dmp_peers_list(dmp_engine_store(fs->fe), &v, &n);
+	pthread_mutex_unlock(&fs->fe_lock);
+	if (rc < 0) {
+		return -dmpfs_errno(rc);
+	}
+	rc = -ENOENT;
+	for (size_t i = 0; i < n && rc != 0; i++) {
+		char fn[256];
+
+		if (dmp_peer_file_name(&v[i], fn, sizeof(fn)) > 0 &&
+		    strcmp(fn, name) == 0) {
+			*out = v[i];
+			rc = 0;
+		}
+	}
+	dmp_free(v);
+	return rc;
+}
+
+/* peers/<node>: a storage node discovered by the engine thread. */
+static int render_peer(struct dmpfs *fs, const char *name, FILE *f,
+		       int64_t *mtime)
+{
+	struct dmp_store_peer p;
+	char key[65], fp[DMP_FINGERPRINT_CHARS + 1], seen[32], first[32],
+	    ts[32], exp[32];
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if ((rc = peer_find(fs, name, &p)) < 0) {
+		return rc;
+	}
+	hex(key, p.operator_spk, 32);
+	dmp_fingerprint_hex(fp, p.operator_spk);
+	iso8601(seen, sizeof(seen), p.last_seen);
+	iso8601(first, sizeof(first), p.first_seen);
+	iso8601(ts, sizeof(ts), (int64_t)p.hb_ts);
+	iso8601(exp, sizeof(exp), (int64_t)p.hb_exp);
+	fprintf(f,
+		"endpoint=%s\noperator_key=%s\nfingerprint=%s\n"
+		"version=%s\ncapabilities=0x%04x\nclaim_provider=%s\n"
+		"claim_provider_zone=%s\nlast_seen=%s\n"
+		"first_seen=%s\nheartbeat_ts=%s\nexpires=%s\n"
+		"health=%s\nsource=%s\nfailures=%d\nlast_error=%s\n",
+		p.endpoint, key, fp, p.version, p.capabilities,
+		(p.capabilities & DMP_HEARTBEAT_CAP_CLAIM_PROVIDER) ? "yes"
+								    : "no",
+		p.claim_provider_zone, seen, first, ts, exp,
+		dmp_peer_health_name(
+		    dmp_peer_health(&p, now, fs->peers.stale_after)),
+		p.source, p.failures, p.last_error);
+	*mtime = p.last_seen;
+	return 0;
+}
+
+/* resolvers: the engine thread's last snapshot of the pool. */
+static void render_resolvers(struct dmpfs *fs, FILE *f)
+{
+	pthread_mutex_lock(&fs->st_lock);
+	for (size_t i = 0; i < fs->n_res; i++) {
+		const struct dmp_resolver_stat *s = &fs->res[i];
+
+		fprintf(f,
+			"%s state=%s rtt_ms=%d queries=%lu answers=%lu "
+			"failures=%lu%s%s\n",
+			s->addr, dmp_resolver_state_name(s->state), s->rtt_ms,
+			s->queries, s->answers, s->failures,
+			s->zone[0] ? " direct=" : "", s->zone);
+	}
+	pthread_mutex_unlock(&fs->st_lock);
+}
+
+/* .status: the local store's view plus the engine thread's last pass. */
+static void render_status(struct dmpfs *fs, FILE *f, int64_t *mtime)
+{
+	struct dmp_engine_status local, s;
+	int have;
+
+	pthread_mutex_lock(&fs->fe_lock);
+	(void)dmp_engine_status(fs->fe, &local);
+	pthread_mutex_unlock(&fs->fe_lock);
+	pthread_mutex_lock(&fs->st_lock);
+	s = fs->status;
+	have = fs->have_status;
+	pthread_mutex_unlock(&fs->st_lock);
+	fprintf(f,
+		"state=%s\naddress=%s\nlast_poll=%lld\nnext_poll=%lld\n"
+		"queued=%d\nerrors=%d\nlast_error=%s\n",
+		have ? dmp_engine_state_name(s.state) : "starting",
+		local.address, (long long)s.last_poll, (long long)s.next_poll,
+		local.queued, s.errors, s.last_error);
+	if (s.last_poll) {
+		*mtime = s.last_poll;
+	}
+}
+
+int dmpfs_render(struct dmpfs *fs, const struct dmpfs_where *w, char **buf,
+		 size_t *len, int64_t *mtime)
+{
+	char *b = NULL;
+	size_t l = 0;
+	FILE *f;
+	int rc = 0, bad;
+
+	*buf = NULL;
+	*len = 0;
+	*mtime = fs->started;
+	f = open_memstream(&b, &l);
+	if (!f) {
+		return -ENOMEM;
+	}
+	switch (w->k) {
+	case DMPFS_K_QFILE: rc = render_queue(fs, w->name, f, mtime); break;
+	case DMPFS_K_CFILE: rc = render_contact(fs, w->name, f, mtime); break;
+	case DMPFS_K_IFILE: rc = render_identity(fs, w->name, f); break;
+	case DMPFS_K_PFILE: rc = render_peer(fs, w->name, f, mtime); break;
+	case DMPFS_K_RESOLVERS: render_resolvers(fs, f); break;
+	case DMPFS_K_STATUS: render_status(fs, f, mtime); break;
+	default: rc = -ENOENT;
+	}
+	bad = ferror(f);
+	fclose(f);
+	if (rc == 0 && (bad || !b)) {
+		rc = -ENOMEM;
+	}
+	if (rc < 0) {
+		free(b);
+		return rc;
+	}
+	*buf = b;
+	*len = l;
+	return 0;
+}

@@ -1,0 +1,236 @@
+/*
+ * tools/dmp/cli.c - what every command shares: the clock, exit codes and error
+ * hints, the passphrase (read only through libdmp: dmp_passfile_read,
+ * dmp_passphrase_prompt), opening the engine and printing its events.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+#include "dmp/crypto.h"
+#include "dmp/engine.h"
+#include "dmp/err.h"
+
+int64_t dmpcli_clock(void *ud)
+{
+	struct dmpcli *c = ud;
+
+	return (int64_t)time(NULL) + (c->have_fake ? c->fake_offset : 0);
+}
+
+static const char *hint(int rc)
+{
+	switch (rc) {
+	case DMP_EUNREACHABLE:
+		return "is the node running? check network.nodes in "
+		       "config.yaml";
+	case DMP_ENOTAUTH:
+		return "wrong TSIG secret or unknown key: check network.tsig";
+	case DMP_EREFUSED:
+		return "name outside your key's scope: ask the node operator "
+		       "for a key that covers your names";
+	case DMP_ECLOCKSKEW:
+		return "fix the system clock (NTP); the node allows 300 s";
+	case DMP_EPASSPHRASE: return "nothing was changed; try again";
+	case DMP_EAMBIGUOUS:
+		return "run again with --fingerprint FP (16 hex digits) "
+		       "obtained from your contact out of band";
+	case DMP_ECONFIG: return "fix config.yaml (the line is named above)";
+	case DMP_EDISAGREE:
+		return "fewer than network.confirm_resolvers resolvers "
+		       "returned "
+		       "this key; check your resolvers, or pin by "
+		       "--fingerprint";
+	default: return NULL;
+	}
+}
+
+int dmpcli_exit_code(int rc)
+{
+	switch (rc) {
+	case 0: return EX_OK;
+	case DMP_EPASSPHRASE: return EX_PASSPHRASE;
+	case DMP_EUNREACHABLE:
+	case DMP_ETIMEDOUT: return EX_UNREACHABLE;
+	case DMP_ENOTAUTH:
+	case DMP_EBADTSIG: return EX_NOTAUTH;
+	case DMP_EREFUSED:
+	case DMP_ENOTZONE: return EX_REFUSED;
+	case DMP_ECLOCKSKEW: return EX_CLOCKSKEW;
+	case DMP_ECONFIG: return EX_CONFIG;
+	case DMP_EAMBIGUOUS: return EX_AMBIGUOUS;
+	case DMP_ENOENT: return EX_NOTFOUND;
+	default: return EX_FAIL;
+	}
+}
+
+int dmpcli_fail(const char *what, int rc)
+{
+	const char *h = hint(rc);
+
+	fprintf(stderr, "dmp: %s: %s%s%s\n", what, dmp_strerror(rc),
+		h ? "\n     " : "", h ? h : "");
+	return dmpcli_exit_code(rc);
+}
+
+static char *read_passfile(const char *path)
+{
+	char *p = NULL;
+	int rc = dmp_passfile_read(path, &p);
+
+	if (rc == DMP_EACCES) {
+		fprintf(stderr,
+			"dmp: %s: readable by others; chmod 0400 it first\n",
+			path);
+	} else if (rc < 0) {
+		fprintf(stderr, "dmp: %s: %s\n", path, dmp_strerror(rc));
+	}
+	return p;
+}
+
+static char *prompt(const char *what)
+{
+	char *p = NULL;
+
+	if (dmp_passphrase_prompt(what, &p) == DMP_ENOENT) {
+		fprintf(stderr, "dmp: no passphrase: set DMP_PASSPHRASE, use "
+				"--passphrase-file, or run on a terminal\n");
+	}
+	return p;
+}
+
+void dmpcli_free_pass(char *p)
+{
+	if (p) {
+		dmp_wipe(p, strlen(p));
+		free(p);
+	}
+}
+
+char *dmpcli_passphrase(const struct dmpcli *c, int confirm)
+{
+	const char *env = getenv("DMP_PASSPHRASE");
+	char *p, *q;
+
+	if (env && *env) {
+		return strdup(env);
+	}
+	if (c->passfile) {
+		return read_passfile(c->passfile);
+	}
+	p = prompt("Passphrase: ");
+	if (!p || !confirm) {
+		return p;
+	}
+	q = prompt("Repeat passphrase: ");
+	if (!q || strcmp(p, q) != 0) {
+		fprintf(stderr, "dmp: passphrases differ\n");
+		dmpcli_free_pass(p);
+		p = NULL;
+	}
+	dmpcli_free_pass(q);
+	return p;
+}
+
+/* Print a delivered Maildir file: sender, time, body. */
+static void print_message(const char *path, int intro)
+{
+	FILE *f = fopen(path, "rb");
+	char head[8192];
+	struct dmp_delivered d;
+	size_t n;
+	int c;
+
+	if (!f) {
+		return;
+	}
+	n = fread(head, 1, sizeof(head), f);
+	(void)dmp_delivered_parse(head, n, &d);
+	printf("%sFrom: %s\nDate: %s\nFile: %s\n\n",
+	       intro ? "[intro: sender not in your contacts] " : "", d.from,
+	       d.date, path);
+	fwrite(head + d.body_off, 1, n - d.body_off, stdout);
+	while ((c = fgetc(f)) != EOF) {
+		putchar(c);
+	}
+	printf("\n----\n");
+	fflush(stdout);
+	fclose(f);
+}
+
+static void on_event(const struct dmp_event *ev, void *ud)
+{
+	struct dmpcli *c = ud;
+
+	switch (ev->kind) {
+	case DMP_EV_RECEIVED:
+	case DMP_EV_INTRO:
+		c->new_msgs++;
+		print_message(ev->detail, ev->kind == DMP_EV_INTRO);
+		break;
+	case DMP_EV_REJECTED:
+		c->rejected++;
+		fprintf(stderr, "dmp: rejected%s%s: %s\n",
+			ev->peer ? " from " : "", ev->peer ? ev->peer : "",
+			ev->detail ? ev->detail : dmp_strerror(ev->code));
+		break;
+	case DMP_EV_RETRY:
+		c->last_retry_code = ev->code;
+		fprintf(stderr, "dmp: publishing to %s failed: %s\n",
+			ev->peer ? ev->peer : "?", ev->detail);
+		break;
+	case DMP_EV_FAILED:
+		c->last_retry_code = ev->code;
+		fprintf(stderr, "dmp: message to %s failed: %s\n",
+			ev->peer ? ev->peer : "?", ev->detail);
+		break;
+	case DMP_EV_CLAMPED:
+		fprintf(stderr, "dmp: note: %s\n", ev->detail);
+		break;
+	case DMP_EV_CLAIM:
+		/* The message is sent either way; a lost claim only means a
+		 * recipient who has not pinned us may not find it. */
+		if (ev->code != 0 || c->verbose) {
+			fprintf(stderr, "dmp: note: %s\n", ev->detail);
+		}
+		break;
+	default:
+		if (c->verbose) {
+			fprintf(stderr, "dmp: %s\n",
+				ev->detail ? ev->detail : "");
+		}
+	}
+}
+
+int dmpcli_open_engine(struct dmpcli *c, struct dmp_engine **e)
+{
+	struct dmp_engine_opts o;
+	char *pass = NULL;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.home = c->home;
+	o.on_event = on_event;
+	o.ud = c;
+	o.clock = dmpcli_clock;
+	pass = dmpcli_passphrase(c, 0);
+	if (!pass) {
+		return EX_PASSPHRASE;
+	}
+	o.passphrase = pass;
+	rc = dmp_engine_open(e, &o);
+	dmpcli_free_pass(pass);
+	if (rc == DMP_ENOENT) {
+		fprintf(stderr,
+			"dmp: no identity in %s: run `dmp init` first\n",
+			c->home ? c->home : "$DMP_HOME or ~/.dmp");
+		return EX_NOHOME;
+	}
+	if (rc < 0) {
+		return dmpcli_fail("open", rc);
+	}
+	return 0;
+}
