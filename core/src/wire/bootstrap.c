@@ -1,4 +1,5 @@
 /* core/src/wire/bootstrap.c - bootstrap record (PROTOCOL.md 2.7). */
+#include <stddef.h>
 #include <strings.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "dmp/err.h"
 #include "dmp/record.h"
 #include "bootstrap_i.h"
+#include "signed_i.h"
 
 #define MAGIC_LEN 7
 
@@ -66,8 +68,7 @@ int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
 	memset(out, 0, sizeof(*out));
 	memset(&tmp, 0, sizeof(tmp));
 	dmp_rbuf_init(&r, body, len);
-	p = dmp_rbuf_take(&r, MAGIC_LEN);
-	if (!p || memcmp(p, DMP_BOOTSTRAP_MAGIC, MAGIC_LEN) != 0) {
+	if (!dmp_rbuf_magic(&r, DMP_BOOTSTRAP_MAGIC, MAGIC_LEN)) {
 		goto out;
 	}
 	tmp.seq = dmp_rbuf_u64(&r);
@@ -174,30 +175,28 @@ int dmp_bootstrap_body_encode(uint8_t *out, size_t cap,
 		dmp_wbuf_put(&w, base[idx[i]], bl);
 		dmp_wbuf_put(&w, e->operator_spk, sizeof(e->operator_spk));
 	}
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ETOOBIG;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ETOOBIG);
 }
+
+DMP_SIGNED_HOOKS(bootstrap)
+
+static const struct dmp_signed_type bootstrap_type = {
+    .prefix = DMP_PREFIX_BOOTSTRAP,
+    .rec_size = sizeof(struct dmp_bootstrap),
+    .body_max = DMP_BOOTSTRAP_BODY_MAX,
+    .min_body = MAGIC_LEN,
+    .nsig = 1,
+    .spk_off = {offsetof(struct dmp_bootstrap, signer_spk)},
+    .parse = bootstrap_parse_hook,
+    .encode = bootstrap_encode_hook,
+    .name_off = offsetof(struct dmp_bootstrap, user_domain),
+    .exp_off = offsetof(struct dmp_bootstrap, exp),
+};
 
 int dmp_bootstrap_sign(char *out, size_t cap, const struct dmp_bootstrap *b,
 		       const uint8_t sk[DMP_ED25519_SK_BYTES])
 {
-	uint8_t body[DMP_BOOTSTRAP_BODY_MAX];
-	int n;
-
-	if (cap) {
-		out[0] = '\0';
-	}
-	if (!dmp_record_sk_is(sk, b->signer_spk)) {
-		return DMP_EBADKEY;
-	}
-	n = dmp_bootstrap_body_encode(body, sizeof(body), b);
-	if (n < 0) {
-		return n;
-	}
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_BOOTSTRAP, body,
-				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
+	return dmp_signed_sign1(out, cap, &bootstrap_type, b, sk, 0);
 }
 
 int dmp_bootstrap_parse(struct dmp_bootstrap *out, const char *wire, size_t len,
@@ -205,43 +204,7 @@ int dmp_bootstrap_parse(struct dmp_bootstrap *out, const char *wire, size_t len,
 			const char *user_domain, size_t domain_len,
 			uint64_t now)
 {
-	uint8_t blob[DMP_RECORD_WIRE_MAX];
-	size_t body_len;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (!pinned_spk || !user_domain) {
-		return DMP_EINVAL;
-	}
-	/* 1.2: the pinned key is the trust anchor; verify before parsing. */
-	rc = dmp_record_decode_pinned(blob, sizeof(blob), &body_len, wire, len,
-				      DMP_PREFIX_BOOTSTRAP, DMP_RECORD_WIRE_MAX,
-				      MAGIC_LEN, pinned_spk);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = dmp_bootstrap_body_parse(out, blob, body_len);
-	if (rc < 0) {
-		goto out;
-	}
-	if (memcmp(out->signer_spk, pinned_spk, DMP_ED25519_PK_BYTES) != 0) {
-		rc = DMP_EBADKEY;
-		goto out;
-	}
-	if (!dmp_name_equal(out->user_domain, strlen(out->user_domain),
-			    user_domain, domain_len)) {
-		rc = DMP_EBADNAME;
-		goto out;
-	}
-	/* 6.2: expired when exp < now; too far ahead past 5 years. */
-	rc = dmp_record_check_exp(out->exp, now, DMP_5_YEARS);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return dmp_signed_parse_pinned(out, &bootstrap_type, wire, len,
+				       pinned_spk, user_domain, domain_len,
+				       now);
 }

@@ -9,6 +9,7 @@
 #include "dmp/identity.h"
 #include "dmp/names.h"
 #include "dmp/record.h"
+#include "signed_i.h"
 
 #define MAGIC "DMPCL01"
 #define MAGIC_LEN 7
@@ -105,8 +106,7 @@ int dmp_claim_parse_verify(struct dmp_claim *out, const char *value, size_t len,
 
 	rc = DMP_EMALFORMED;
 	dmp_rbuf_init(&r, blob, body_len);
-	p = dmp_rbuf_take(&r, MAGIC_LEN);
-	if (!p || memcmp(p, MAGIC, MAGIC_LEN) != 0) {
+	if (!dmp_rbuf_magic(&r, MAGIC, MAGIC_LEN)) {
 		goto out;
 	}
 	dmp_rbuf_copy(&r, c.msg_id, DMP_MSG_ID_BYTES);
@@ -131,16 +131,8 @@ int dmp_claim_parse_verify(struct dmp_claim *out, const char *value, size_t len,
 		goto out;
 	}
 	/* 2.5 / 6.2, each comparison exactly as the reference makes it. */
-	if (c.ts > now && c.ts - now > DMP_CLOCK_SKEW) {
-		rc = DMP_EFUTURE;
-		goto out;
-	}
-	if (c.exp <= now) {
-		rc = DMP_EEXPIRED;
-		goto out;
-	}
-	if (c.exp - now > DMP_30_DAYS) {
-		rc = DMP_EFUTURE;
+	rc = dmp_signed_check_window(c.ts, c.exp, now, 0);
+	if (rc < 0) {
 		goto out;
 	}
 	*out = c;

@@ -1,4 +1,5 @@
 /* core/src/wire/heartbeat.c - node heartbeat (PROTOCOL.md 2.8). */
+#include <stddef.h>
 #include <strings.h>
 #include <string.h>
 
@@ -9,10 +10,11 @@
 #include "dmp/record.h"
 #include "dmp/text.h"
 #include "heartbeat_i.h"
+#include "signed_i.h"
 
 #define MAGIC_LEN 7
-/* magic, ep_len, spk, ver_len, caps, ts, exp, sig: the HB02 minimum. */
-#define MIN_BLOB (MAGIC_LEN + 2 + 32 + 1 + 2 + 16 + DMP_SIG_BYTES)
+/* magic, ep_len, spk, ver_len, caps, ts, exp: the HB02 minimum. */
+#define MIN_BODY (MAGIC_LEN + 2 + 32 + 1 + 2 + 16)
 #define HB_INT_MAX (UINT64_C(1) << 63)
 
 enum ip_class { IP_PUBLIC, IP_LOOPBACK, IP_REFUSED };
@@ -467,67 +469,48 @@ int dmp_heartbeat_body_encode(uint8_t *out, size_t cap,
 	dmp_wbuf_put(&w, hb->zone, zl);
 	dmp_wbuf_u64(&w, hb->ts);
 	dmp_wbuf_u64(&w, hb->exp);
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ETOOBIG;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ETOOBIG);
 }
+
+static int parse_body(void *rec, const uint8_t *body, size_t len,
+		      unsigned flags)
+{
+	return dmp_heartbeat_body_parse(rec, body, len, flags);
+}
+
+static int encode_body(uint8_t *out, size_t cap, const void *rec,
+		       unsigned flags)
+{
+	return dmp_heartbeat_body_encode(out, cap, rec, flags);
+}
+
+static const struct dmp_signed_type heartbeat_type = {
+    .prefix = DMP_PREFIX_HEARTBEAT,
+    .rec_size = sizeof(struct dmp_heartbeat),
+    .body_max = DMP_HEARTBEAT_BODY_MAX,
+    .min_body = MIN_BODY,
+    .nsig = 1,
+    .spk_off = {offsetof(struct dmp_heartbeat, operator_spk)},
+    .parse = parse_body,
+    .encode = encode_body,
+};
 
 int dmp_heartbeat_sign(char *out, size_t cap, const struct dmp_heartbeat *hb,
 		       const uint8_t sk[DMP_ED25519_SK_BYTES], unsigned flags)
 {
-	uint8_t body[DMP_HEARTBEAT_BODY_MAX];
-	int n;
-
-	if (cap) {
-		out[0] = '\0';
-	}
-	if (!dmp_record_sk_is(sk, hb->operator_spk)) {
-		return DMP_EBADKEY;
-	}
-	n = dmp_heartbeat_body_encode(body, sizeof(body), hb, flags);
-	if (n < 0) {
-		return n;
-	}
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_HEARTBEAT, body,
-				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
+	return dmp_signed_sign1(out, cap, &heartbeat_type, hb, sk, flags);
 }
 
 int dmp_heartbeat_parse(struct dmp_heartbeat *out, const char *wire, size_t len,
 			uint64_t now, unsigned flags)
 {
-	uint8_t blob[DMP_RECORD_WIRE_MAX];
-	size_t blob_len, body_len;
-	int rc;
+	int rc = dmp_signed_parse(out, &heartbeat_type, wire, len, NULL, flags);
 
-	memset(out, 0, sizeof(*out));
-	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, wire, len,
-			       DMP_PREFIX_HEARTBEAT, DMP_RECORD_WIRE_MAX,
-			       MIN_BLOB);
 	if (rc < 0) {
-		goto out;
-	}
-	body_len = blob_len - DMP_SIG_BYTES;
-	/* The signer is inside the body (1.2), so parse first. */
-	rc = dmp_heartbeat_body_parse(out, blob, body_len, flags);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = dmp_verify(blob + body_len, blob, body_len, out->operator_spk);
-	if (rc < 0) {
-		goto out;
+		return rc;
 	}
 	/* 6.2: |ts - now| <= 300, exp > now, exp - now <= 30 days. */
-	if (out->ts > now && out->ts - now > DMP_CLOCK_SKEW) {
-		rc = DMP_EFUTURE;
-	} else if (out->ts < now && now - out->ts > DMP_CLOCK_SKEW) {
-		rc = DMP_EEXPIRED;
-	} else if (out->exp <= now) {
-		rc = DMP_EEXPIRED;
-	} else if (out->exp - now > DMP_30_DAYS) {
-		rc = DMP_EFUTURE;
-	}
-out:
+	rc = dmp_signed_check_window(out->ts, out->exp, now, 1);
 	if (rc != 0) {
 		memset(out, 0, sizeof(*out));
 	}
