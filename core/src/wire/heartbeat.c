@@ -3,6 +3,7 @@
 #include <strings.h>
 #include <string.h>
 
+#include "dmp/b64.h"
 #include "dmp/buf.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
@@ -22,20 +23,6 @@ enum ip_class { IP_PUBLIC, IP_LOOPBACK, IP_REFUSED };
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hex_value(char c)
-{
-	if (is_digit(c)) {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
 }
 
 /*
@@ -89,8 +76,8 @@ static int parse_ipv6(const char *s, size_t len, uint8_t ip[16])
 		if (n == 8) {
 			return 0;
 		}
-		while (i < len && hex_value(s[i]) >= 0 && i - start < 4) {
-			v = v << 4 | (unsigned)hex_value(s[i]);
+		while (i < len && dmp_hex_digit(s[i]) >= 0 && i - start < 4) {
+			v = v << 4 | (unsigned)dmp_hex_digit(s[i]);
 			i++;
 		}
 		if (i < len && s[i] == '.') {
@@ -224,7 +211,7 @@ static int looks_numeric(const char *h, size_t len)
 		if (i + 1 < len && h[i] == '0' &&
 		    (h[i + 1] == 'x' || h[i + 1] == 'X')) {
 			i += 2;
-			while (i < len && hex_value(h[i]) >= 0) {
+			while (i < len && dmp_hex_digit(h[i]) >= 0) {
 				i++;
 			}
 		} else {
