@@ -3,6 +3,7 @@
 #include <strings.h>
 #include <string.h>
 
+#include "dmp/addr.h"
 #include "dmp/b64.h"
 #include "dmp/buf.h"
 #include "dmp/crypto.h"
@@ -260,10 +261,11 @@ static int is_localhost(const char *h, size_t len)
 int dmp_heartbeat_endpoint_check(const char *ep, size_t len, unsigned flags)
 {
 	const int allow_lo = (flags & DMP_HEARTBEAT_ALLOW_LOOPBACK) != 0;
-	const char *auth, *host, *port = NULL, *end;
-	size_t host_len, skip;
+	struct dmp_hostport hp;
+	const char *auth, *end;
 	enum ip_class cls = IP_PUBLIC;
 	uint8_t ip[16];
+	size_t skip;
 
 	if (!ep || len == 0 || len > DMP_HEARTBEAT_ENDPOINT_MAX) {
 		return DMP_EMALFORMED;
@@ -292,64 +294,30 @@ int dmp_heartbeat_endpoint_check(const char *ep, size_t len, unsigned flags)
 	    memchr(auth, '\\', (size_t)(end - auth))) {
 		return DMP_EMALFORMED;
 	}
-	if (*auth == '[') {
-		const char *close = memchr(auth, ']', (size_t)(end - auth));
-
-		if (!close) {
-			return DMP_EMALFORMED;
-		}
-		host = auth + 1;
-		host_len = (size_t)(close - host);
-		if (!parse_ipv6(host, host_len, ip)) {
+	/* host[:port] with a port of 1..65535; the host rules are 2.8's. */
+	if (dmp_hostport_split(&hp, auth, (size_t)(end - auth), 0, 0) != 0) {
+		return DMP_EMALFORMED;
+	}
+	if (hp.bracketed) {
+		if (!parse_ipv6(hp.host, hp.host_len, ip)) {
 			return DMP_EMALFORMED;
 		}
 		cls = classify_v6(ip);
-		if (close + 1 < end) {
-			if (close[1] != ':') {
-				return DMP_EMALFORMED;
-			}
-			port = close + 2;
-		}
 	} else {
-		const char *colon = memchr(auth, ':', (size_t)(end - auth));
-
-		host = auth;
-		host_len = (size_t)((colon ? colon : end) - auth);
-		port = colon ? colon + 1 : NULL;
-		if (host_len == 0) {
-			return DMP_EMALFORMED;
-		}
 		/* Names: [A-Za-z0-9_-] labels, one trailing dot at most. */
-		for (size_t i = 0; i < host_len; i++) {
-			if (!host_char_ok(host[i]) ||
-			    (host[i] == '.' &&
-			     (i == 0 || host[i - 1] == '.'))) {
+		for (size_t i = 0; i < hp.host_len; i++) {
+			if (!host_char_ok(hp.host[i]) ||
+			    (hp.host[i] == '.' &&
+			     (i == 0 || hp.host[i - 1] == '.'))) {
 				return DMP_EMALFORMED;
 			}
 		}
-		if (parse_ipv4(host, host_len, ip)) {
+		if (parse_ipv4(hp.host, hp.host_len, ip)) {
 			cls = classify_v4(ip);
-		} else if (looks_numeric(host, host_len)) {
+		} else if (looks_numeric(hp.host, hp.host_len)) {
 			return DMP_EMALFORMED;
-		} else if (is_localhost(host, host_len)) {
+		} else if (is_localhost(hp.host, hp.host_len)) {
 			cls = IP_LOOPBACK;
-		}
-	}
-	if (port) {
-		size_t pl = (size_t)(end - port);
-		unsigned v = 0;
-
-		if (pl == 0 || pl > 5) {
-			return DMP_EMALFORMED;
-		}
-		for (size_t i = 0; i < pl; i++) {
-			if (!is_digit(port[i])) {
-				return DMP_EMALFORMED;
-			}
-			v = v * 10 + (unsigned)(port[i] - '0');
-		}
-		if (v == 0 || v > 65535) {
-			return DMP_EMALFORMED;
 		}
 	}
 	if (cls == IP_REFUSED || (cls == IP_LOOPBACK && !allow_lo)) {
