@@ -59,29 +59,18 @@ int dmp_claim_body(uint8_t *body, size_t cap, const struct dmp_claim *c)
 	dmp_wbuf_u8(&w, c->slot);
 	dmp_wbuf_u64(&w, c->ts);
 	dmp_wbuf_u64(&w, c->exp);
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ENOBUFS;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ENOBUFS);
 }
 
 int dmp_claim_sign_encode(char *out, size_t cap, const struct dmp_claim *c,
 			  const uint8_t sk[DMP_ED25519_SK_BYTES])
 {
 	uint8_t body[DMP_CLAIM_BODY_MAX];
-	int len;
+	int len = dmp_claim_body(body, sizeof(body), c);
 
-	len = dmp_claim_body(body, sizeof(body), c);
-	if (len < 0) {
-		return len;
-	}
-	if (!dmp_record_sk_is(sk, c->sender_spk) ||
-	    dmp_ed25519_is_low_order(c->sender_spk)) {
-		return DMP_EBADKEY;
-	}
 	/* 1.4: the 255-byte cap is checked on sign as well as on parse. */
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_CLAIM, body,
-				      (size_t)len, sk, DMP_CLAIM_WIRE_MAX);
+	return dmp_signed_sign_user(out, cap, DMP_PREFIX_CLAIM, body, len, sk,
+				    c->sender_spk, DMP_CLAIM_WIRE_MAX);
 }
 
 int dmp_claim_parse_verify(struct dmp_claim *out, const char *value, size_t len,

@@ -6,6 +6,7 @@
 #include "dmp/err.h"
 #include "dmp/identity.h"
 #include "dmp/record.h"
+#include "signed_i.h"
 #include "dmp/text.h"
 
 /* name_len + 1-byte username + x25519_pk + ed25519_spk + ts. */
@@ -57,10 +58,7 @@ int dmp_identity_body(uint8_t *body, size_t cap,
 		dmp_wbuf_u8(&w, (uint8_t)rec->n_versions);
 		dmp_wbuf_put(&w, rec->versions, rec->n_versions);
 	}
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ENOBUFS;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ENOBUFS);
 }
 
 int dmp_identity_sign_encode(char *out, size_t cap,
@@ -68,20 +66,10 @@ int dmp_identity_sign_encode(char *out, size_t cap,
 			     const uint8_t sk[DMP_ED25519_SK_BYTES])
 {
 	uint8_t body[DMP_IDENTITY_BODY_MAX];
-	int len;
+	int len = dmp_identity_body(body, sizeof(body), rec);
 
-	len = dmp_identity_body(body, sizeof(body), rec);
-	if (len < 0) {
-		return len;
-	}
-	/* libsodium's sk is seed || pk: signing with another key would
-	 * produce a record nobody can verify. */
-	if (!dmp_record_sk_is(sk, rec->ed25519_spk) ||
-	    dmp_ed25519_is_low_order(rec->ed25519_spk)) {
-		return DMP_EBADKEY;
-	}
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_IDENTITY, body,
-				      (size_t)len, sk, 0);
+	return dmp_signed_sign_user(out, cap, DMP_PREFIX_IDENTITY, body, len,
+				    sk, rec->ed25519_spk, 0);
 }
 
 static int ascii_case_equal(const char *a, size_t alen, const char *b,

@@ -49,6 +49,22 @@ int dmp_signed_sign1(char *out, size_t cap, const struct dmp_signed_type *t,
 	return dmp_signed_sign(out, cap, t, rec, keys, flags);
 }
 
+int dmp_signed_sign_user(char *out, size_t cap, const char *prefix,
+			 const uint8_t *body, int body_len,
+			 const uint8_t sk[DMP_ED25519_SK_BYTES],
+			 const uint8_t spk[DMP_ED25519_PK_BYTES],
+			 size_t max_wire)
+{
+	if (body_len < 0) {
+		return body_len;
+	}
+	if (!dmp_record_sk_is(sk, spk) || dmp_ed25519_is_low_order(spk)) {
+		return DMP_EBADKEY;
+	}
+	return dmp_record_sign_encode(out, cap, prefix, body, (size_t)body_len,
+				      sk, max_wire);
+}
+
 int dmp_signed_parse(void *rec, const struct dmp_signed_type *t,
 		     const char *wire, size_t len,
 		     const uint8_t pinned_spk[DMP_ED25519_PK_BYTES],

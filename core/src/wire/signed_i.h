@@ -77,6 +77,20 @@ int dmp_signed_sign1(char *out, size_t cap, const struct dmp_signed_type *t,
 		     unsigned flags);
 
 /**
+ * Sign a user record's body (identity 2.3, claim 2.5) with @p sk, which
+ * must belong to @p spk, a key that is not of low order: libsodium's sk is
+ * seed || pk, so another key would make a record nobody can verify.
+ * @param body_len  the body encoder's result; negative is passed through
+ * @return value length, @p body_len's error, DMP_EBADKEY, DMP_ETOOBIG or
+ *         DMP_ENOBUFS
+ */
+int dmp_signed_sign_user(char *out, size_t cap, const char *prefix,
+			 const uint8_t *body, int body_len,
+			 const uint8_t sk[DMP_ED25519_SK_BYTES],
+			 const uint8_t spk[DMP_ED25519_PK_BYTES],
+			 size_t max_wire);
+
+/**
  * Decode, parse and verify a record. With @p pinned_spk (one signature
  * only, PROTOCOL.md 1.2) the signature is checked with the pinned key
  * before the body is parsed, and the signer key inside must equal it;
