@@ -55,9 +55,10 @@ static int entry_unique(const struct dmp_bootstrap_entry *e, const char *base,
 	return 1;
 }
 
-int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
-			     size_t len)
+static int parse_body(void *rec, const uint8_t *body, size_t len,
+		      unsigned flags)
 {
+	struct dmp_bootstrap *out = rec;
 	struct dmp_bootstrap tmp;
 	uint8_t idx[DMP_BOOTSTRAP_MAX_ENTRIES];
 	struct dmp_rbuf r;
@@ -65,11 +66,11 @@ int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
 	size_t l, count;
 	int rc = DMP_EMALFORMED;
 
-	memset(out, 0, sizeof(*out));
+	(void)flags;
 	memset(&tmp, 0, sizeof(tmp));
 	dmp_rbuf_init(&r, body, len);
 	if (!dmp_rbuf_magic(&r, DMP_BOOTSTRAP_MAGIC, MAGIC_LEN)) {
-		goto out;
+		return rc;
 	}
 	tmp.seq = dmp_rbuf_u64(&r);
 	tmp.exp = dmp_rbuf_u64(&r);
@@ -78,17 +79,17 @@ int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
 	l = dmp_rbuf_u8(&r);
 	p = dmp_rbuf_take(&r, l);
 	if (!p || l == 0 || l > DMP_DNSNAME_MAX + 1) {
-		goto out;
+		return rc;
 	}
 	if (dmp_dnsname_normalize(tmp.user_domain, sizeof(tmp.user_domain),
 				  (const char *)p, l) < 0) {
 		rc = DMP_EBADNAME;
-		goto out;
+		return rc;
 	}
 	count = dmp_rbuf_u8(&r);
 	if (dmp_rbuf_error(&r) || count == 0 ||
 	    count > DMP_BOOTSTRAP_MAX_ENTRIES) {
-		goto out;
+		return rc;
 	}
 	for (size_t i = 0; i < count; i++) {
 		struct dmp_bootstrap_entry *e = &tmp.entries[i];
@@ -97,20 +98,20 @@ int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
 		l = dmp_rbuf_u8(&r);
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l == 0 || l > DMP_DNSNAME_MAX + 1) {
-			goto out;
+			return rc;
 		}
 		if (dmp_dnsname_normalize(e->base, sizeof(e->base),
 					  (const char *)p, l) < 0) {
 			rc = DMP_EBADNAME;
-			goto out;
+			return rc;
 		}
 		dmp_rbuf_copy(&r, e->operator_spk, sizeof(e->operator_spk));
 		if (!entry_unique(tmp.entries, e->base, i, NULL)) {
-			goto out;
+			return rc;
 		}
 	}
 	if (dmp_rbuf_finish(&r) != 0) {
-		goto out;
+		return rc;
 	}
 	/* 2.7: sorted after parsing too, so entries[0] is preferred. */
 	*out = tmp;
@@ -119,12 +120,7 @@ int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
 		out->entries[i] = tmp.entries[idx[i]];
 	}
 	out->entry_count = count;
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_bootstrap_body_encode(uint8_t *out, size_t cap,
@@ -178,7 +174,12 @@ int dmp_bootstrap_body_encode(uint8_t *out, size_t cap,
 	return dmp_wbuf_result(&w, DMP_ETOOBIG);
 }
 
-DMP_SIGNED_HOOKS(bootstrap)
+static int encode_body(uint8_t *out, size_t cap, const void *rec,
+		       unsigned flags)
+{
+	(void)flags;
+	return dmp_bootstrap_body_encode(out, cap, rec);
+}
 
 static const struct dmp_signed_type bootstrap_type = {
     .prefix = DMP_PREFIX_BOOTSTRAP,
@@ -187,11 +188,17 @@ static const struct dmp_signed_type bootstrap_type = {
     .min_body = MAGIC_LEN,
     .nsig = 1,
     .spk_off = {offsetof(struct dmp_bootstrap, signer_spk)},
-    .parse = bootstrap_parse_hook,
-    .encode = bootstrap_encode_hook,
+    .parse = parse_body,
+    .encode = encode_body,
     .name_off = offsetof(struct dmp_bootstrap, user_domain),
     .exp_off = offsetof(struct dmp_bootstrap, exp),
 };
+
+int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
+			     size_t len)
+{
+	return dmp_signed_body_parse(out, &bootstrap_type, body, len, 0);
+}
 
 int dmp_bootstrap_sign(char *out, size_t cap, const struct dmp_bootstrap *b,
 		       const uint8_t sk[DMP_ED25519_SK_BYTES])

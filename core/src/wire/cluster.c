@@ -38,18 +38,19 @@ static void put_str(char *dst, const uint8_t *src, size_t n)
 	dst[n] = '\0';
 }
 
-int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
-			   size_t len)
+static int parse_body(void *rec, const uint8_t *body, size_t len,
+		      unsigned flags)
 {
+	struct dmp_cluster *out = rec;
 	struct dmp_rbuf r;
 	const uint8_t *name;
 	uint8_t name_len, count;
 	int rc = DMP_EMALFORMED;
 
-	memset(out, 0, sizeof(*out));
+	(void)flags;
 	dmp_rbuf_init(&r, body, len);
 	if (!dmp_rbuf_magic(&r, DMP_CLUSTER_MAGIC, MAGIC_LEN)) {
-		goto out;
+		return rc;
 	}
 	out->seq = dmp_rbuf_u64(&r);
 	out->exp = dmp_rbuf_u64(&r);
@@ -58,19 +59,19 @@ int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
 	name_len = dmp_rbuf_u8(&r);
 	name = dmp_rbuf_take(&r, name_len);
 	if (!name || name_len == 0 || name_len > DMP_DNSNAME_MAX + 1) {
-		goto out;
+		return rc;
 	}
 	rc = dmp_dnsname_normalize(out->name, sizeof(out->name),
 				   (const char *)name, name_len);
 	if (rc < 0) {
 		rc = DMP_EBADNAME;
-		goto out;
+		return rc;
 	}
 	rc = DMP_EMALFORMED;
 	/* 2.6 and 10 item 13: a manifest with no node is refused. */
 	count = dmp_rbuf_u8(&r);
 	if (dmp_rbuf_error(&r) || count == 0 || count > DMP_CLUSTER_MAX_NODES) {
-		goto out;
+		return rc;
 	}
 	for (size_t i = 0; i < count; i++) {
 		struct dmp_cluster_node *n = &out->nodes[i];
@@ -81,37 +82,32 @@ int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l == 0 || l > DMP_CLUSTER_NODE_ID_MAX ||
 		    !dmp_ascii_printable(p, l)) {
-			goto out;
+			return rc;
 		}
 		put_str(n->node_id, p, l);
 		l = dmp_rbuf_u16(&r);
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l == 0 || l > DMP_CLUSTER_HTTP_MAX ||
 		    !dmp_utf8_valid(p, l)) {
-			goto out;
+			return rc;
 		}
 		put_str(n->http_endpoint, p, l);
 		/* dns_len 0 means "no DNS endpoint". */
 		l = dmp_rbuf_u16(&r);
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l > DMP_CLUSTER_DNS_MAX || !dmp_utf8_valid(p, l)) {
-			goto out;
+			return rc;
 		}
 		put_str(n->dns_endpoint, p, l);
 		if (!ids_unique(out, i)) {
-			goto out;
+			return rc;
 		}
 	}
 	out->node_count = count;
 	if (dmp_rbuf_finish(&r) != 0) {
-		goto out;
+		return rc;
 	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_cluster_body_encode(uint8_t *out, size_t cap,
@@ -168,7 +164,12 @@ int dmp_cluster_body_encode(uint8_t *out, size_t cap,
 	return dmp_wbuf_result(&w, DMP_ETOOBIG);
 }
 
-DMP_SIGNED_HOOKS(cluster)
+static int encode_body(uint8_t *out, size_t cap, const void *rec,
+		       unsigned flags)
+{
+	(void)flags;
+	return dmp_cluster_body_encode(out, cap, rec);
+}
 
 static const struct dmp_signed_type cluster_type = {
     .prefix = DMP_PREFIX_CLUSTER,
@@ -177,11 +178,17 @@ static const struct dmp_signed_type cluster_type = {
     .min_body = MAGIC_LEN,
     .nsig = 1,
     .spk_off = {offsetof(struct dmp_cluster, operator_spk)},
-    .parse = cluster_parse_hook,
-    .encode = cluster_encode_hook,
+    .parse = parse_body,
+    .encode = encode_body,
     .name_off = offsetof(struct dmp_cluster, name),
     .exp_off = offsetof(struct dmp_cluster, exp),
 };
+
+int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
+			   size_t len)
+{
+	return dmp_signed_body_parse(out, &cluster_type, body, len, 0);
+}
 
 int dmp_cluster_sign(char *out, size_t cap, const struct dmp_cluster *c,
 		     const uint8_t sk[DMP_ED25519_SK_BYTES])

@@ -337,37 +337,37 @@ static int zone_ok(const uint8_t *z, size_t len)
 	return 1;
 }
 
-int dmp_heartbeat_body_parse(struct dmp_heartbeat *out, const uint8_t *body,
-			     size_t len, unsigned flags)
+static int parse_body(void *rec, const uint8_t *body, size_t len,
+		      unsigned flags)
 {
+	struct dmp_heartbeat *out = rec;
 	struct dmp_rbuf r;
 	const uint8_t *p;
 	size_t l;
 	int rc = DMP_EMALFORMED;
 
-	memset(out, 0, sizeof(*out));
 	dmp_rbuf_init(&r, body, len);
 	p = dmp_rbuf_take(&r, MAGIC_LEN);
 	if (!p) {
-		goto out;
+		return rc;
 	}
 	if (memcmp(p, DMP_HEARTBEAT_MAGIC_V2, MAGIC_LEN) == 0) {
 		out->legacy = 1;
 	} else if (memcmp(p, DMP_HEARTBEAT_MAGIC, MAGIC_LEN) != 0) {
-		goto out;
+		return rc;
 	}
 	l = dmp_rbuf_u16(&r);
 	p = dmp_rbuf_take(&r, l);
 	if (!p || l == 0 || l > DMP_HEARTBEAT_ENDPOINT_MAX ||
 	    dmp_heartbeat_endpoint_check((const char *)p, l, flags) != 0) {
-		goto out;
+		return rc;
 	}
 	memcpy(out->endpoint, p, l);
 	dmp_rbuf_copy(&r, out->operator_spk, sizeof(out->operator_spk));
 	l = dmp_rbuf_u8(&r);
 	p = dmp_rbuf_take(&r, l);
 	if (!p || l > DMP_HEARTBEAT_VERSION_MAX || !dmp_ascii_printable(p, l)) {
-		goto out;
+		return rc;
 	}
 	memcpy(out->version, p, l);
 	out->capabilities = dmp_rbuf_u16(&r);
@@ -375,21 +375,16 @@ int dmp_heartbeat_body_parse(struct dmp_heartbeat *out, const uint8_t *body,
 		l = dmp_rbuf_u8(&r);
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l > DMP_HEARTBEAT_ZONE_MAX || !zone_ok(p, l)) {
-			goto out;
+			return rc;
 		}
 		memcpy(out->zone, p, l);
 	}
 	out->ts = dmp_rbuf_u64(&r);
 	out->exp = dmp_rbuf_u64(&r);
 	if (dmp_rbuf_finish(&r) != 0 || out->exp <= out->ts) {
-		goto out;
+		return rc;
 	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_heartbeat_body_encode(uint8_t *out, size_t cap,
@@ -427,12 +422,6 @@ int dmp_heartbeat_body_encode(uint8_t *out, size_t cap,
 	return dmp_wbuf_result(&w, DMP_ETOOBIG);
 }
 
-static int parse_body(void *rec, const uint8_t *body, size_t len,
-		      unsigned flags)
-{
-	return dmp_heartbeat_body_parse(rec, body, len, flags);
-}
-
 static int encode_body(uint8_t *out, size_t cap, const void *rec,
 		       unsigned flags)
 {
@@ -449,6 +438,12 @@ static const struct dmp_signed_type heartbeat_type = {
     .parse = parse_body,
     .encode = encode_body,
 };
+
+int dmp_heartbeat_body_parse(struct dmp_heartbeat *out, const uint8_t *body,
+			     size_t len, unsigned flags)
+{
+	return dmp_signed_body_parse(out, &heartbeat_type, body, len, flags);
+}
 
 int dmp_heartbeat_sign(char *out, size_t cap, const struct dmp_heartbeat *hb,
 		       const uint8_t sk[DMP_ED25519_SK_BYTES], unsigned flags)

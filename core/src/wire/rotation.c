@@ -159,17 +159,18 @@ static int write_head(struct dmp_wbuf *w, uint8_t *out, size_t cap,
 	return write_subject(w, type, subject, size);
 }
 
-int dmp_rotation_body_parse(struct dmp_rotation *out, const uint8_t *body,
-			    size_t len)
+static int parse_rotation(void *rec, const uint8_t *body, size_t len,
+			  unsigned flags)
 {
+	struct dmp_rotation *out = rec;
 	struct dmp_rbuf r;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
+	(void)flags;
 	rc = read_head(&r, body, len, DMP_ROTATION_MAGIC, &out->subject_type,
 		       out->subject);
 	if (rc < 0) {
-		goto out;
+		return rc;
 	}
 	rc = DMP_EMALFORMED;
 	dmp_rbuf_copy(&r, out->old_spk, sizeof(out->old_spk));
@@ -179,14 +180,9 @@ int dmp_rotation_body_parse(struct dmp_rotation *out, const uint8_t *body,
 	out->exp = dmp_rbuf_u64(&r);
 	if (dmp_rbuf_finish(&r) != 0 ||
 	    memcmp(out->old_spk, out->new_spk, sizeof(out->old_spk)) == 0) {
-		goto out;
+		return rc;
 	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_rotation_body_encode(uint8_t *out, size_t cap,
@@ -211,17 +207,18 @@ int dmp_rotation_body_encode(uint8_t *out, size_t cap,
 	return dmp_wbuf_result(&w, DMP_ETOOBIG);
 }
 
-int dmp_revocation_body_parse(struct dmp_revocation *out, const uint8_t *body,
-			      size_t len)
+static int parse_revocation(void *rec, const uint8_t *body, size_t len,
+			    unsigned flags)
 {
+	struct dmp_revocation *out = rec;
 	struct dmp_rbuf r;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
+	(void)flags;
 	rc = read_head(&r, body, len, DMP_REVOCATION_MAGIC, &out->subject_type,
 		       out->subject);
 	if (rc < 0) {
-		goto out;
+		return rc;
 	}
 	rc = DMP_EMALFORMED;
 	dmp_rbuf_copy(&r, out->revoked_spk, sizeof(out->revoked_spk));
@@ -229,14 +226,9 @@ int dmp_revocation_body_parse(struct dmp_revocation *out, const uint8_t *body,
 	out->ts = dmp_rbuf_u64(&r);
 	if (dmp_rbuf_finish(&r) != 0 || out->reason < DMP_REVOKE_COMPROMISE ||
 	    out->reason > DMP_REVOKE_OTHER) {
-		goto out;
+		return rc;
 	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_revocation_body_encode(uint8_t *out, size_t cap,
@@ -259,16 +251,36 @@ int dmp_revocation_body_encode(uint8_t *out, size_t cap,
 	return dmp_wbuf_result(&w, DMP_ETOOBIG);
 }
 
-static int subject_matches(uint8_t type, const char *subject,
-			   const char *expected, size_t len)
+/* What the caller expects of a parsed rotation or revocation, if anything. */
+static int check_expected(const uint8_t *spk, const uint8_t *expected_spk,
+			  uint8_t type, const char *subject,
+			  const char *expected_subject, size_t subject_len)
 {
-	return !expected ||
-	       dmp_subject_equal(type, subject, strlen(subject), expected, len);
+	if (expected_spk &&
+	    memcmp(spk, expected_spk, DMP_ED25519_PK_BYTES) != 0) {
+		return DMP_EBADKEY;
+	}
+	if (expected_subject &&
+	    !dmp_subject_equal(type, subject, strlen(subject), expected_subject,
+			       subject_len)) {
+		return DMP_EBADNAME;
+	}
+	return 0;
 }
 
-DMP_SIGNED_HOOKS(rotation)
+static int encode_rotation(uint8_t *out, size_t cap, const void *rec,
+			   unsigned flags)
+{
+	(void)flags;
+	return dmp_rotation_body_encode(out, cap, rec);
+}
 
-DMP_SIGNED_HOOKS(revocation)
+static int encode_revocation(uint8_t *out, size_t cap, const void *rec,
+			     unsigned flags)
+{
+	(void)flags;
+	return dmp_revocation_body_encode(out, cap, rec);
+}
 
 /* 2.9: body || sig_old || sig_new, both over the body alone. */
 static const struct dmp_signed_type rotation_type = {
@@ -279,8 +291,8 @@ static const struct dmp_signed_type rotation_type = {
     .nsig = 2,
     .spk_off = {offsetof(struct dmp_rotation, old_spk),
 		offsetof(struct dmp_rotation, new_spk)},
-    .parse = rotation_parse_hook,
-    .encode = rotation_encode_hook,
+    .parse = parse_rotation,
+    .encode = encode_rotation,
 };
 
 /* 2.10: self-signed by the key it revokes. */
@@ -291,9 +303,21 @@ static const struct dmp_signed_type revocation_type = {
     .min_body = MAGIC_LEN,
     .nsig = 1,
     .spk_off = {offsetof(struct dmp_revocation, revoked_spk)},
-    .parse = revocation_parse_hook,
-    .encode = revocation_encode_hook,
+    .parse = parse_revocation,
+    .encode = encode_revocation,
 };
+
+int dmp_rotation_body_parse(struct dmp_rotation *out, const uint8_t *body,
+			    size_t len)
+{
+	return dmp_signed_body_parse(out, &rotation_type, body, len, 0);
+}
+
+int dmp_revocation_body_parse(struct dmp_revocation *out, const uint8_t *body,
+			      size_t len)
+{
+	return dmp_signed_body_parse(out, &revocation_type, body, len, 0);
+}
 
 int dmp_rotation_sign(char *out, size_t cap, const struct dmp_rotation *r,
 		      const uint8_t old_sk[DMP_ED25519_SK_BYTES],
@@ -311,17 +335,13 @@ int dmp_rotation_parse(struct dmp_rotation *out, const char *wire, size_t len,
 {
 	int rc = dmp_signed_parse(out, &rotation_type, wire, len, NULL, 0);
 
-	if (rc < 0) {
-		return rc;
+	if (rc == 0) {
+		rc = check_expected(out->old_spk, expected_old_spk,
+				    out->subject_type, out->subject,
+				    expected_subject, subject_len);
 	}
-	if (expected_old_spk &&
-	    memcmp(out->old_spk, expected_old_spk, DMP_ED25519_PK_BYTES) != 0) {
-		rc = DMP_EBADKEY;
-	} else if (!subject_matches(out->subject_type, out->subject,
-				    expected_subject, subject_len)) {
-		rc = DMP_EBADNAME;
-	} else {
-		/* 6.2: exp < now is expired; more than 5 years ahead too. */
+	/* 6.2: exp < now is expired; more than 5 years ahead too. */
+	if (rc == 0) {
 		rc = dmp_record_check_exp(out->exp, now, DMP_5_YEARS);
 	}
 	if (rc != 0) {
@@ -343,20 +363,16 @@ int dmp_revocation_parse(struct dmp_revocation *out, const char *wire,
 {
 	int rc = dmp_signed_parse(out, &revocation_type, wire, len, NULL, 0);
 
-	if (rc < 0) {
-		return rc;
+	if (rc == 0) {
+		rc = check_expected(out->revoked_spk, expected_revoked_spk,
+				    out->subject_type, out->subject,
+				    expected_subject, subject_len);
 	}
-	if (expected_revoked_spk &&
-	    memcmp(out->revoked_spk, expected_revoked_spk,
-		   DMP_ED25519_PK_BYTES) != 0) {
-		rc = DMP_EBADKEY;
-	} else if (!subject_matches(out->subject_type, out->subject,
-				    expected_subject, subject_len)) {
-		rc = DMP_EBADNAME;
-	} else if (out->ts > now && out->ts - now > DMP_CLOCK_SKEW) {
-		/* 6.2: ts > now + 300 refused; age only if asked (2.10). */
+	/* 6.2: ts > now + 300 refused; age only if the caller asks (2.10). */
+	if (rc == 0 && out->ts > now && out->ts - now > DMP_CLOCK_SKEW) {
 		rc = DMP_EFUTURE;
-	} else if (max_age && now > out->ts && now - out->ts > max_age) {
+	} else if (rc == 0 && max_age && now > out->ts &&
+		   now - out->ts > max_age) {
 		rc = DMP_EEXPIRED;
 	}
 	if (rc != 0) {

@@ -11,6 +11,19 @@ static const uint8_t *signer(const struct dmp_signed_type *t, const void *rec,
 	return (const uint8_t *)rec + t->spk_off[i];
 }
 
+int dmp_signed_body_parse(void *rec, const struct dmp_signed_type *t,
+			  const uint8_t *body, size_t len, unsigned flags)
+{
+	int rc;
+
+	memset(rec, 0, t->rec_size);
+	rc = t->parse(rec, body, len, flags);
+	if (rc != 0) {
+		memset(rec, 0, t->rec_size);
+	}
+	return rc;
+}
+
 int dmp_signed_sign(char *out, size_t cap, const struct dmp_signed_type *t,
 		    const void *rec,
 		    const uint8_t *const sk[DMP_SIGNED_MAX_SIGS],

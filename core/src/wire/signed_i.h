@@ -18,7 +18,10 @@
 /** Rotation is signed by two keys; everything else by one. */
 #define DMP_SIGNED_MAX_SIGS 2
 
-/** Strict body parse into a record of the type; 0 or a negative error. */
+/**
+ * Strict body parse into a zeroed record of the type; 0 or a negative
+ * error (the caller zeroes the record again on failure).
+ */
 typedef int (*dmp_signed_parse_fn)(void *rec, const uint8_t *body, size_t len,
 				   unsigned flags);
 /** Validate and encode a body; its length or a negative error. */
@@ -41,23 +44,11 @@ struct dmp_signed_type {
 };
 
 /**
- * Define static NAME_parse_hook and NAME_encode_hook over a record's typed
- * dmp_NAME_body_parse(rec, body, len) / dmp_NAME_body_encode(out, cap, rec),
- * for the dmp_signed_type of a record without flags.
+ * Run @p t's body parse on a zeroed @p rec; @p rec is zeroed again on
+ * failure. What the record modules' dmp_*_body_parse() are made of.
  */
-#define DMP_SIGNED_HOOKS(name)                                                 \
-	static int name##_parse_hook(void *rec, const uint8_t *body,           \
-				     size_t len, unsigned flags)               \
-	{                                                                      \
-		(void)flags;                                                   \
-		return dmp_##name##_body_parse(rec, body, len);                \
-	}                                                                      \
-	static int name##_encode_hook(uint8_t *out, size_t cap,                \
-				      const void *rec, unsigned flags)         \
-	{                                                                      \
-		(void)flags;                                                   \
-		return dmp_##name##_body_encode(out, cap, rec);                \
-	}
+int dmp_signed_body_parse(void *rec, const struct dmp_signed_type *t,
+			  const uint8_t *body, size_t len, unsigned flags);
 
 /**
  * Check that sk[i] belongs to the record's i-th signer key, encode the
