@@ -25,4 +25,9 @@ void vec_hex_fixed(const json_t *obj, const char *key, uint8_t *out,
 /** Decode a hex string into a new buffer (free() it). */
 uint8_t *vec_unhex(const char *hex, size_t *len);
 
+/** A hex member decoded into a new NUL-terminated string (free() it). */
+char *vec_hex_str(const json_t *obj, const char *key);
+/** The vectors' signer keys: Ed25519 from a 32-byte X25519 seed in hex. */
+void vec_key_from_seed_hex(uint8_t pk[32], uint8_t sk[64], const char *hex);
+
 #endif /* DMP_TEST_VEC_H */
