@@ -1,4 +1,5 @@
 /* core/src/wire/claim.c - claim record (PROTOCOL.md 2.5). */
+#include <stddef.h>
 #include <string.h>
 
 #include "dmp/text.h"
@@ -73,59 +74,59 @@ int dmp_claim_sign_encode(char *out, size_t cap, const struct dmp_claim *c,
 				    c->sender_spk, DMP_CLAIM_WIRE_MAX);
 }
 
+static int parse_body(void *rec, const uint8_t *body, size_t len,
+		      unsigned flags)
+{
+	struct dmp_claim *c = rec;
+	struct dmp_rbuf r;
+	const uint8_t *p;
+
+	(void)flags;
+	dmp_rbuf_init(&r, body, len);
+	if (!dmp_rbuf_magic(&r, MAGIC, MAGIC_LEN)) {
+		return DMP_EMALFORMED;
+	}
+	dmp_rbuf_copy(&r, c->msg_id, DMP_MSG_ID_BYTES);
+	dmp_rbuf_copy(&r, c->sender_spk, DMP_ED25519_PK_BYTES);
+	c->domain_len = dmp_rbuf_u8(&r);
+	p = dmp_rbuf_take(&r, c->domain_len);
+	if (!p || c->domain_len > DMP_CLAIM_DOMAIN_MAX) {
+		return DMP_EMALFORMED;
+	}
+	memcpy(c->sender_mailbox_domain, p, c->domain_len);
+	c->sender_mailbox_domain[c->domain_len] = '\0';
+	c->slot = dmp_rbuf_u8(&r);
+	c->ts = dmp_rbuf_u64(&r);
+	c->exp = dmp_rbuf_u64(&r);
+	/* Every check sign makes is repeated here (1.5). */
+	if (dmp_rbuf_finish(&r) < 0 || !fields_ok(c)) {
+		return DMP_EMALFORMED;
+	}
+	return 0;
+}
+
+static const struct dmp_signed_type claim_type = {
+    .prefix = DMP_PREFIX_CLAIM,
+    .rec_size = sizeof(struct dmp_claim),
+    .min_body = BODY_MIN,
+    .max_wire = DMP_CLAIM_WIRE_MAX,
+    .blob_max = DMP_CLAIM_BODY_MAX + DMP_SIG_BYTES,
+    .nsig = 1,
+    .spk_off = {offsetof(struct dmp_claim, sender_spk)},
+    .parse = parse_body,
+};
+
 int dmp_claim_parse_verify(struct dmp_claim *out, const char *value, size_t len,
 			   uint64_t now)
 {
-	uint8_t blob[DMP_CLAIM_BODY_MAX + DMP_SIG_BYTES];
-	struct dmp_claim c;
-	struct dmp_rbuf r;
-	const uint8_t *p;
-	size_t blob_len, body_len;
-	int rc;
+	int rc = dmp_signed_parse(out, &claim_type, value, len, NULL, 0);
 
-	memset(out, 0, sizeof(*out));
-	memset(&c, 0, sizeof(c));
-	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, value, len,
-			       DMP_PREFIX_CLAIM, DMP_CLAIM_WIRE_MAX,
-			       BODY_MIN + DMP_SIG_BYTES);
-	if (rc < 0) {
-		goto out;
-	}
-	body_len = blob_len - DMP_SIG_BYTES;
-
-	rc = DMP_EMALFORMED;
-	dmp_rbuf_init(&r, blob, body_len);
-	if (!dmp_rbuf_magic(&r, MAGIC, MAGIC_LEN)) {
-		goto out;
-	}
-	dmp_rbuf_copy(&r, c.msg_id, DMP_MSG_ID_BYTES);
-	dmp_rbuf_copy(&r, c.sender_spk, DMP_ED25519_PK_BYTES);
-	c.domain_len = dmp_rbuf_u8(&r);
-	p = dmp_rbuf_take(&r, c.domain_len);
-	if (!p || c.domain_len > DMP_CLAIM_DOMAIN_MAX) {
-		goto out;
-	}
-	memcpy(c.sender_mailbox_domain, p, c.domain_len);
-	c.sender_mailbox_domain[c.domain_len] = '\0';
-	c.slot = dmp_rbuf_u8(&r);
-	c.ts = dmp_rbuf_u64(&r);
-	c.exp = dmp_rbuf_u64(&r);
-	/* Every check sign makes is repeated here (1.5). */
-	if (dmp_rbuf_finish(&r) < 0 || !fields_ok(&c)) {
-		goto out;
-	}
-
-	rc = dmp_verify(blob + body_len, blob, body_len, c.sender_spk);
-	if (rc < 0) {
-		goto out;
-	}
 	/* 2.5 / 6.2, each comparison exactly as the reference makes it. */
-	rc = dmp_signed_check_window(c.ts, c.exp, now, 0);
-	if (rc < 0) {
-		goto out;
+	if (rc == 0) {
+		rc = dmp_signed_check_window(out->ts, out->exp, now, 0);
 	}
-	*out = c;
-	rc = 0;
-out:
+	if (rc != 0) {
+		memset(out, 0, sizeof(*out));
+	}
 	return rc;
 }

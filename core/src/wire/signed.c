@@ -84,18 +84,20 @@ int dmp_signed_parse(void *rec, const struct dmp_signed_type *t,
 		     unsigned flags)
 {
 	uint8_t blob[DMP_RECORD_WIRE_MAX];
+	size_t max_wire = t->max_wire ? t->max_wire : DMP_RECORD_WIRE_MAX;
+	size_t cap = t->blob_max ? t->blob_max : sizeof(blob);
 	size_t blob_len, body_len;
 	int rc;
 
 	memset(rec, 0, t->rec_size);
 	if (pinned_spk) {
 		/* 1.2: the pinned key is the trust anchor; verify first. */
-		rc = dmp_record_decode_pinned(
-		    blob, sizeof(blob), &body_len, wire, len, t->prefix,
-		    DMP_RECORD_WIRE_MAX, t->min_body, pinned_spk);
+		rc = dmp_record_decode_pinned(blob, cap, &body_len, wire, len,
+					      t->prefix, max_wire, t->min_body,
+					      pinned_spk);
 	} else {
-		rc = dmp_record_decode(blob, sizeof(blob), &blob_len, wire, len,
-				       t->prefix, DMP_RECORD_WIRE_MAX,
+		rc = dmp_record_decode(blob, cap, &blob_len, wire, len,
+				       t->prefix, max_wire,
 				       t->min_body + t->nsig * DMP_SIG_BYTES);
 		body_len = blob_len - t->nsig * DMP_SIG_BYTES;
 	}

@@ -1,9 +1,11 @@
 /*
- * core/src/wire/signed_i.h - the framing every self- or operator-signed
- * discovery record shares (cluster, bootstrap, heartbeat, rotation,
- * revocation: PROTOCOL.md 1.2-1.5, 2.6-2.10): prefix || base64(body ||
- * sig...), signers' keys inside the body. Each record module describes its
- * body codec with a struct dmp_signed_type; not part of the public API.
+ * core/src/wire/signed_i.h - the framing signed records share
+ * (PROTOCOL.md 1.2-1.5): prefix || base64(body || sig...), the signers'
+ * keys inside the body or pinned by the caller. Identity, claim (2.3,
+ * 2.5) and the discovery records cluster, bootstrap, heartbeat, rotation
+ * and revocation (2.6-2.10) describe their body codecs with a struct
+ * dmp_signed_type; manifest and prekey keep their own fixed layouts.
+ * Not part of the public API.
  */
 #ifndef DMP_WIRE_SIGNED_I_H
 #define DMP_WIRE_SIGNED_I_H
@@ -13,7 +15,7 @@
 
 #include "dmp/crypto.h"
 
-/** Largest body of any signed discovery record (under the 1200 cap). */
+/** Largest body dmp_signed_sign() encodes (under the 1200 cap). */
 #define DMP_SIGNED_BODY_MAX 1024
 /** Rotation is signed by two keys; everything else by one. */
 #define DMP_SIGNED_MAX_SIGS 2
@@ -33,6 +35,8 @@ struct dmp_signed_type {
 	size_t rec_size;    /* sizeof the record struct */
 	size_t body_max;    /* encode buffer given to @c encode */
 	size_t min_body;    /* shortest body the parse may be given */
+	size_t max_wire;    /* cap on the value; 0: DMP_RECORD_WIRE_MAX */
+	size_t blob_max;    /* largest body || sigs; 0: any under the cap */
 	size_t nsig;	    /* signatures after the body, 1 or 2 */
 	/* offsetof each signer's public key in the record, in sig order */
 	size_t spk_off[DMP_SIGNED_MAX_SIGS];
