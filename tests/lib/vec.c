@@ -125,3 +125,18 @@ void vec_key_from_seed_hex(uint8_t pk[32], uint8_t sk[64], const char *hex)
 	}
 	dmp_ed25519_from_x25519(pk, sk, seed);
 }
+
+static uint64_t rng_state = 0x853c49e6748fea9bULL;
+
+uint32_t vec_rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+void vec_rng_seed(uint64_t seed)
+{
+	rng_state = seed;
+}
