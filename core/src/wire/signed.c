@@ -1,4 +1,4 @@
-/* core/src/wire/signed.c - shared framing of signed discovery records. */
+/* core/src/wire/signed.c - the framing signed records share (signed_i.h). */
 #include <string.h>
 
 #include "dmp/err.h"
