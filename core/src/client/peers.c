@@ -92,8 +92,7 @@ int dmp_peers_conf_load(struct dmp_engine *e, struct dmp_peers_conf *out)
 	out->interval = cc->discovery_interval;
 	out->stale_after = 2 * out->interval + HB_SKEW;
 out:
-	dmp_wipe(cc, sizeof(*cc)); /* holds network.tsig */
-	dmp_free(cc);
+	dmp_wipe_free(cc, sizeof(*cc)); /* holds network.tsig */
 	return rc;
 }
 

@@ -215,3 +215,11 @@ void dmp_wipe(void *p, size_t len)
 {
 	sodium_memzero(p, len);
 }
+
+void dmp_wipe_free(void *p, size_t len)
+{
+	if (p) {
+		sodium_memzero(p, len);
+		dmp_free(p);
+	}
+}
