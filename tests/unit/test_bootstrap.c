@@ -323,6 +323,7 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
+	plan(70);
 	vec_key_from_seed_hex(
 	    zone_pk, zone_sk,
 	    "e04dce4d5bab48891ee2b5d1ac6ef71089d5038d91d9ac9e6d9887c7e4103130");

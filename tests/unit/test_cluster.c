@@ -380,6 +380,7 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
+	plan(81);
 	vec_key_from_seed_hex(
 	    op_pk, op_sk,
 	    "d373740143cc05dbf6a52d29cd418d44a21b5cada8db6a1eba2cdcaa2d10a9ac");

@@ -467,6 +467,7 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
+	plan(296);
 	vec_key_from_seed_hex(
 	    op_pk, op_sk,
 	    "5c9a2825cf12d4e42699637cf3a12b63be4e1b7a17f9e67ebb93bbc6261c3032");

@@ -510,6 +510,7 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
+	plan(148);
 	dmp_ed25519_from_seed(
 	    a_pk, a_sk, (const uint8_t *)"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	dmp_ed25519_from_seed(
