@@ -430,7 +430,7 @@ int main(void)
 	json_t *cr = vec_load("chunk_records.json");
 	struct dmp_rs *rs = NULL;
 
-	plan(0);
+	plan(282);
 	if (!ok(dmp_rs_new(&rs) == 0, "dmp_rs_new")) {
 		return done_testing();
 	}

@@ -242,8 +242,7 @@ static void test_misuse(struct dmp_rs *rs)
 		       fixed <= DMP_RS_MAX_ERRORS,
 		   "truncated long codeword: failure or an honest repair");
 	}
-	dmp_rs_free(NULL);
-	ok(1, "dmp_rs_free(NULL) is a no-op");
+	dmp_rs_free(NULL); /* a no-op */
 }
 
 /* Our table-driven encoder against libfec's reference encoder, for every
@@ -303,7 +302,7 @@ int main(void)
 	json_t *v = vec_load("rs_chunk.json");
 	struct dmp_rs *rs = NULL;
 
-	plan(0);
+	plan(137);
 	if (!ok(dmp_rs_new(&rs) == 0 && rs, "dmp_rs_new")) {
 		return done_testing();
 	}
