@@ -6,7 +6,8 @@
 #include <sys/socket.h>
 
 /**
- * Parse "1.2.3.4", "1.2.3.4:53", "::1" or "[::1]:53" (IP literals only).
+ * dmp_addr_parse(s, defport, 0, ss, sl): "1.2.3.4", "1.2.3.4:53", "::1",
+ * "[::1]:53" or "host[:port]" (resolved once).
  * @return 0 or DMP_EINVAL
  */
 int dmp_net_parse_addr(const char *s, uint16_t defport,
