@@ -4,16 +4,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "dmp/addr.h"
 #include "dmp/err.h"
 
 #include "dns/net.h"
-
-int dmp_net_parse_addr(const char *s, uint16_t defport,
-		       struct sockaddr_storage *ss, socklen_t *sl)
-{
-	return dmp_addr_parse(s, defport, 0, ss, sl);
-}
 
 void dmp_net_addr_str(char *out, size_t cap, const struct sockaddr_storage *ss)
 {

@@ -8,6 +8,7 @@
 
 #include <ares.h>
 
+#include "dmp/addr.h"
 #include "dmp/dnsmsg.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
@@ -139,7 +140,7 @@ static int add_server(struct dmp_resolver *r, const char *addr)
 	if (r->n >= DMP_RESOLVER_MAX_SERVERS) {
 		return DMP_EINVAL;
 	}
-	rc = dmp_net_parse_addr(addr, 53, &ss, &sl);
+	rc = dmp_addr_parse(addr, 53, 0, &ss, &sl);
 	if (rc != 0) {
 		return rc;
 	}
