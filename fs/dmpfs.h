@@ -14,9 +14,9 @@
  *   worker.c   the engine thread and the engine handles
  *
  * Threads (all in one process):
- *   main       parses options, opens a probe engine (checks the passphrase
- *              on the terminal), mounts, daemonizes, then opens the engine
- *              handles and starts the engine thread (start_mount()), runs
+ *   main       parses options, unlocks the identity (checks the passphrase
+ *              on the terminal: the mount's one Argon2id run), mounts,
+ *              daemonizes, then opens the engine handles from it and starts the engine thread (start_mount()), runs
  *              libfuse's loop, and joins the engine thread after it.
  *   FUSE loop  libfuse's threads (fuse_loop_mt, created after the above):
  *              every callback in ops.c. Only these and main take SIGINT,
@@ -91,7 +91,8 @@ struct dmpfs {
 	char home[DMPFS_PATH_MAX];
 	char mirror[DMPFS_PATH_MAX]; /* maildir= ; "" = none */
 	int poll_interval;	     /* seconds; 0 = config.yaml's */
-	char *passphrase;	     /* wiped and freed once handles open */
+	char *passphrase;	     /* wiped and freed once unlocked */
+	struct dmp_engine_unlocked *unlocked; /* freed once handles open */
 	int foreground;
 
 	/* engine handles (see the file comment) */
@@ -269,7 +270,8 @@ extern const struct fuse_operations dmpfs_ops;
 
 /** Initialise the locks and st_cond (on CLOCK_MONOTONIC). 0 or -errno. */
 int dmpfs_sync_init(struct dmpfs *fs);
-/** Open the three engine handles and wipe the passphrase. 0 or dmp code. */
+/** Open the three engine handles from fs->unlocked, then free it. 0 or
+ *  dmp code. */
 int dmpfs_open_engines(struct dmpfs *fs);
 void dmpfs_close_engines(struct dmpfs *fs);
 

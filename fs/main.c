@@ -144,28 +144,30 @@ static char *get_passphrase(const struct opts *o)
 
 /*
  * Check the home and passphrase now, on the terminal, and learn the home's
- * absolute path. The handles that serve the mount are opened after libfuse
- * has forked (start_mount()).
+ * absolute path. This is the mount's only Argon2id run: what it unlocks
+ * holds no open file, so it crosses libfuse's fork, and the handles that
+ * serve the mount are opened from it after the fork (start_mount()).
  */
 static int probe(struct dmpfs *fs)
 {
-	struct dmp_engine *e = NULL;
 	struct dmp_engine_opts eo;
 	int rc;
 
 	memset(&eo, 0, sizeof(eo));
 	eo.home = fs->home[0] ? fs->home : NULL;
 	eo.passphrase = fs->passphrase;
-	/* issue 11: switch to dmp_engine_open_sibling */
-	rc = dmp_engine_open(&e, &eo);
+	rc = dmp_engine_unlock(&fs->unlocked, &eo);
+	dmp_wipe(fs->passphrase, strlen(fs->passphrase));
+	free(fs->passphrase);
+	fs->passphrase = NULL;
 	if (rc < 0) {
 		fprintf(stderr, "dmpfs: %s: %s%s\n",
 			fs->home[0] ? fs->home : "DMP home", dmp_strerror(rc),
 			rc == DMP_ENOENT ? " (run `dmp init` first)" : "");
 		return rc;
 	}
-	snprintf(fs->home, sizeof(fs->home), "%s", dmp_engine_home(e));
-	dmp_engine_close(e);
+	snprintf(fs->home, sizeof(fs->home), "%s",
+		 dmp_engine_unlocked_home(fs->unlocked));
 	return 0;
 }
 
@@ -375,6 +377,7 @@ out:
 			free(fs->passphrase);
 		}
 		dmpfs_close_engines(fs);
+		dmp_engine_unlocked_free(fs->unlocked);
 		free(fs);
 	}
 	free(o.home);

@@ -465,6 +465,7 @@ static int dmpfs_fsync(const char *path, int datasync,
 /* rm queue/<id>: cancel a message that is not yet fully published. */
 static int queue_cancel(struct dmpfs *fs, const char *name)
 {
+	struct dmp_outbox_msg m;
 	int64_t id;
 	int rc;
 
@@ -472,8 +473,10 @@ static int queue_cancel(struct dmpfs *fs, const char *name)
 		return rc;
 	}
 	pthread_mutex_lock(&fs->fe_lock);
-	/* issue 11: switch to dmp_engine_cancel */
-	rc = dmp_store_outbox_cancel(dmp_engine_store(fs->fe), id);
+	rc = dmp_store_outbox_get(dmp_engine_store(fs->fe), id, &m);
+	if (rc == 0) {
+		rc = dmp_engine_cancel(fs->fe, m.msg_id); /* logs CANCELLED */
+	}
 	pthread_mutex_unlock(&fs->fe_lock);
 	return rc < 0 ? -dmpfs_errno(rc) : 0;
 }

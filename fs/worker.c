@@ -25,32 +25,20 @@
 #define UPKEEP_EVERY 3600
 #define UPKEEP_RETRY 60
 
-/* One of the mount's engine handles (fe, ne, pe), each a full open of the
- * home with the passphrase (an Argon2id run each). */
-static int open_handle(struct dmpfs *fs, struct dmp_engine **out)
-{
-	struct dmp_engine_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.home = fs->home;
-	o.passphrase = fs->passphrase;
-	/* issue 11: switch to dmp_engine_open_sibling */
-	return dmp_engine_open(out, &o);
-}
-
+/* The mount's engine handles: fe from the identity unlocked before the
+ * fork, ne and pe its siblings (engine.h), so no Argon2id run here. */
 int dmpfs_open_engines(struct dmpfs *fs)
 {
-	struct dmp_engine **h[3] = {&fs->fe, &fs->ne, &fs->pe};
-	int rc = 0;
+	int rc = dmp_engine_open_unlocked(&fs->fe, fs->unlocked, NULL, NULL);
 
-	for (int i = 0; i < 3 && rc == 0; i++) {
-		rc = open_handle(fs, h[i]);
+	if (rc == 0) {
+		rc = dmp_engine_open_sibling(&fs->ne, fs->fe, NULL, NULL);
 	}
-	if (fs->passphrase) {
-		dmp_wipe(fs->passphrase, strlen(fs->passphrase));
-		free(fs->passphrase);
-		fs->passphrase = NULL;
+	if (rc == 0) {
+		rc = dmp_engine_open_sibling(&fs->pe, fs->fe, NULL, NULL);
 	}
+	dmp_engine_unlocked_free(fs->unlocked);
+	fs->unlocked = NULL;
 	if (rc == 0) {
 		rc = dmp_peers_conf_load(fs->pe, &fs->peers);
 	}

@@ -13,6 +13,7 @@
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/record.h"
+#include "fuzz_keys.h"
 #include "wire/bootstrap_i.h"
 
 #define NOW 1900000000ULL
@@ -21,24 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t pk[32], sk[64];
 
-static void init_key(void)
-{
-	static int done;
-	uint8_t seed[32];
-
-	if (done) {
-		return;
-	}
-	if (dmp_init() != 0 ||
-	    dmp_hex_decode(seed, 32,
-			   "e04dce4d5bab48891ee2b5d1ac6ef71089d5038d91d9ac9e6d9"
-			   "887c7e4103130",
-			   64) != 0) {
-		abort();
-	}
-	dmp_ed25519_from_x25519(pk, sk, seed);
-	done = 1;
-}
+/* The vector operator key. */
+#define SEED_HEX                                                               \
+	"e04dce4d5bab48891ee2b5d1ac6ef71089d5038d91d9ac9e6d9887c7e4103130"
 
 static void check_body(const uint8_t *data, size_t size)
 {
@@ -97,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char wire[DMP_RECORD_WIRE_MAX + 1];
 	int rc;
 
-	init_key();
+	fuzz_key_once(pk, sk, SEED_HEX);
 	rc = dmp_bootstrap_parse(&b, (const char *)data, size, pk,
 				 "example.com", 11, NOW);
 	if (rc == 0) {

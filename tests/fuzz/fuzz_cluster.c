@@ -15,6 +15,7 @@
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/record.h"
+#include "fuzz_keys.h"
 #include "wire/cluster_i.h"
 
 #define NOW 1900000000ULL
@@ -23,24 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t pk[32], sk[64];
 
-static void init_key(void)
-{
-	static int done;
-	uint8_t seed[32];
-
-	if (done) {
-		return;
-	}
-	if (dmp_init() != 0 ||
-	    dmp_hex_decode(seed, 32,
-			   "d373740143cc05dbf6a52d29cd418d44a21b5cada8db6a1eba2"
-			   "cdcaa2d10a9ac",
-			   64) != 0) {
-		abort();
-	}
-	dmp_ed25519_from_x25519(pk, sk, seed);
-	done = 1;
-}
+/* The vector operator key. */
+#define SEED_HEX                                                               \
+	"d373740143cc05dbf6a52d29cd418d44a21b5cada8db6a1eba2cdcaa2d10a9ac"
 
 static void check_body(const uint8_t *data, size_t size)
 {
@@ -98,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char wire[DMP_RECORD_WIRE_MAX + 1];
 	int rc;
 
-	init_key();
+	fuzz_key_once(pk, sk, SEED_HEX);
 	rc = dmp_cluster_parse(&c, (const char *)data, size, pk,
 			       "mesh.example.com", 16, NOW);
 	if (rc == 0) {

@@ -15,6 +15,7 @@
 #include "dmp/err.h"
 #include "dmp/heartbeat.h"
 #include "dmp/record.h"
+#include "fuzz_keys.h"
 #include "wire/heartbeat_i.h"
 
 #define NOW 1893456000ULL
@@ -23,24 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t pk[32], sk[64];
 
-static void init_key(void)
-{
-	static int done;
-	uint8_t seed[32];
-
-	if (done) {
-		return;
-	}
-	if (dmp_init() != 0 ||
-	    dmp_hex_decode(seed, 32,
-			   "5c9a2825cf12d4e42699637cf3a12b63be4e1b7a17f9e67ebb9"
-			   "3bbc6261c3032",
-			   64) != 0) {
-		abort();
-	}
-	dmp_ed25519_from_x25519(pk, sk, seed);
-	done = 1;
-}
+/* The vector operator key. */
+#define SEED_HEX                                                               \
+	"5c9a2825cf12d4e42699637cf3a12b63be4e1b7a17f9e67ebb93bbc6261c3032"
 
 static void check_body(const uint8_t *data, size_t size, unsigned flags)
 {
@@ -170,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char wire[DMP_RECORD_WIRE_MAX + 1];
 	int rc;
 
-	init_key();
+	fuzz_key_once(pk, sk, SEED_HEX);
 	rc = dmp_heartbeat_parse(&h, (const char *)data, size, NOW,
 				 DMP_HEARTBEAT_STRICT);
 	if (rc == 0 && memcmp(h.operator_spk, pk, 32) == 0) {

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmp/b64.h"
+#include "dmp/crypto.h"
 #include "vec.h"
 
 static void die(const char *what, const char *key)
@@ -99,4 +101,42 @@ void vec_hex_fixed(const json_t *obj, const char *key, uint8_t *out,
 	}
 	memcpy(out, b, n);
 	free(b);
+}
+
+char *vec_hex_str(const json_t *obj, const char *key)
+{
+	size_t n;
+	uint8_t *w = vec_hex(obj, key, &n);
+	char *s = realloc(w, n + 1);
+
+	if (!s) {
+		die("out of memory for", key);
+	}
+	s[n] = '\0';
+	return s;
+}
+
+void vec_key_from_seed_hex(uint8_t pk[32], uint8_t sk[64], const char *hex)
+{
+	uint8_t seed[32];
+
+	if (dmp_hex_decode(seed, 32, hex, strlen(hex)) != 0) {
+		die("bad seed hex", hex);
+	}
+	dmp_ed25519_from_x25519(pk, sk, seed);
+}
+
+static uint64_t rng_state = 0x853c49e6748fea9bULL;
+
+uint32_t vec_rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+void vec_rng_seed(uint64_t seed)
+{
+	rng_state = seed;
 }

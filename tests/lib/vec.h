@@ -25,4 +25,14 @@ void vec_hex_fixed(const json_t *obj, const char *key, uint8_t *out,
 /** Decode a hex string into a new buffer (free() it). */
 uint8_t *vec_unhex(const char *hex, size_t *len);
 
+/** A hex member decoded into a new NUL-terminated string (free() it). */
+char *vec_hex_str(const json_t *obj, const char *key);
+/** The vectors' signer keys: Ed25519 from a 32-byte X25519 seed in hex. */
+void vec_key_from_seed_hex(uint8_t pk[32], uint8_t sk[64], const char *hex);
+
+/** xorshift64*: reproducible pseudo-random test data (not for keys). */
+uint32_t vec_rng(void);
+/** Restart vec_rng() from @p seed (the default is 0x853c49e6748fea9b). */
+void vec_rng_seed(uint64_t seed);
+
 #endif /* DMP_TEST_VEC_H */

@@ -71,6 +71,12 @@ static void test_hex(void)
 	       "hex rejects non-digits");
 	is_int(dmp_hex_decode(out, 3, "00ab", 4), DMP_EMALFORMED,
 	       "hex rejects a short string");
+	ok(dmp_hex_digit('0') == 0 && dmp_hex_digit('9') == 9 &&
+	       dmp_hex_digit('a') == 10 && dmp_hex_digit('F') == 15,
+	   "hex digit values");
+	ok(dmp_hex_digit('g') < 0 && dmp_hex_digit('/') < 0 &&
+	       dmp_hex_digit(':') < 0 && dmp_hex_digit('\0') < 0,
+	   "hex digit refuses the rest");
 }
 
 static void test_txt(void)
@@ -125,12 +131,22 @@ static void test_buf(void)
 	dmp_rbuf_init(&r, in, 2);
 	dmp_rbuf_u8(&r);
 	is_int(dmp_rbuf_finish(&r), DMP_EMALFORMED, "trailing bytes rejected");
+	dmp_rbuf_init(&r, "DMPCL01x", 8);
+	is_int(dmp_rbuf_magic(&r, "DMPCL01", 7), 1, "magic matches");
+	is_int(dmp_rbuf_u8(&r), 'x', "magic is consumed");
+	dmp_rbuf_init(&r, "DMPCL02", 7);
+	is_int(dmp_rbuf_magic(&r, "DMPCL01", 7), 0, "other magic refused");
+	dmp_rbuf_init(&r, "DMP", 3);
+	is_int(dmp_rbuf_magic(&r, "DMPCL01", 7), 0, "short magic refused");
 
 	dmp_wbuf_init(&w, out, sizeof(out));
 	dmp_wbuf_u32(&w, 0xdeadbeef);
 	is_int(dmp_wbuf_error(&w), 0, "fixed writer fills exactly");
+	is_int(dmp_wbuf_result(&w, DMP_ETOOBIG), 4, "result is the length");
 	dmp_wbuf_u8(&w, 1);
 	is_int(dmp_wbuf_error(&w), DMP_ENOBUFS, "fixed writer overflow");
+	is_int(dmp_wbuf_result(&w, DMP_ETOOBIG), DMP_ETOOBIG,
+	       "result is the caller's error after an overflow");
 	dmp_wbuf_init_dyn(&w);
 	for (int i = 0; i < 1000; i++) {
 		dmp_wbuf_u64(&w, (uint64_t)i);
@@ -138,7 +154,8 @@ static void test_buf(void)
 	p = dmp_wbuf_steal(&w, &len);
 	is_int((long long)len, 8000, "growing writer");
 	is_int(p[7999], 999 & 0xff, "growing writer keeps order");
-	dmp_free(p);
+	dmp_wipe_free(p, len);
+	dmp_wipe_free(NULL, 1); /* a no-op, as dmp_free(NULL) */
 }
 
 static void test_crypto(void)
@@ -243,6 +260,7 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
+	plan(100);
 	test_b64();
 	test_hex();
 	test_txt();

@@ -17,16 +17,6 @@
 
 static uint8_t zone_pk[32], zone_sk[64], other_pk[32], other_sk[64];
 
-static void key_from_seed_hex(uint8_t pk[32], uint8_t sk[64], const char *hex)
-{
-	uint8_t seed[32];
-
-	if (dmp_hex_decode(seed, 32, hex, strlen(hex)) != 0) {
-		abort();
-	}
-	dmp_ed25519_from_x25519(pk, sk, seed);
-}
-
 static void fill_from_inputs(struct dmp_bootstrap *b, const json_t *in)
 {
 	const json_t *entries = json_object_get(in, "entries");
@@ -47,16 +37,6 @@ static void fill_from_inputs(struct dmp_bootstrap *b, const json_t *in)
 	}
 }
 
-static char *expected_wire(const json_t *c)
-{
-	size_t n;
-	uint8_t *w = vec_hex(c, "expected_wire_hex", &n);
-	char *s = realloc(w, n + 1);
-
-	s[n] = '\0';
-	return s;
-}
-
 static void test_vectors(void)
 {
 	json_t *root = vec_load("bootstrap_record.json");
@@ -65,13 +45,13 @@ static void test_vectors(void)
 	for (size_t i = 0; i < json_array_size(root); i++) {
 		const json_t *c = json_array_get(root, i);
 		const char *desc = vec_str(c, "description");
-		char *want = expected_wire(c);
+		char *want = vec_hex_str(c, "expected_wire_hex");
 		uint8_t pk[32], sk[64], pinned[32];
 		struct dmp_bootstrap in, got;
 		uint64_t now = NOW;
 		int rc;
 
-		key_from_seed_hex(pk, sk, vec_str(c, "signer_seed_hex"));
+		vec_key_from_seed_hex(pk, sk, vec_str(c, "signer_seed_hex"));
 		memcpy(pinned, pk, 32);
 		if (vec_has(c, "inputs")) {
 			fill_from_inputs(&in, json_object_get(c, "inputs"));
@@ -343,7 +323,8 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	key_from_seed_hex(
+	plan(70);
+	vec_key_from_seed_hex(
 	    zone_pk, zone_sk,
 	    "e04dce4d5bab48891ee2b5d1ac6ef71089d5038d91d9ac9e6d9887c7e4103130");
 	dmp_ed25519_from_seed(

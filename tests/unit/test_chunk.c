@@ -15,16 +15,6 @@
 
 #define W DMP_CHUNK_WIRE_BYTES
 
-static uint64_t rng_state = 0x853c49e6748fea9bULL;
-
-static uint32_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
-}
-
 /* TXT value of an arbitrary wire (possibly corrupted or of any size). */
 static int wire_txt(char *txt, size_t cap, const uint8_t *wire, size_t len)
 {
@@ -268,9 +258,9 @@ static void test_random_repair(struct dmp_rs *rs)
 		char txt[300];
 		int nerr, rc, fixed;
 
-		rng_state = seed * 0x9E3779B97F4A7C15ULL;
+		vec_rng_seed(seed * 0x9E3779B97F4A7C15ULL);
 		for (size_t i = 0; i < sizeof(block); i++) {
-			block[i] = (uint8_t)rng();
+			block[i] = (uint8_t)vec_rng();
 		}
 		dmp_chunk_wrap(rs, block, wire);
 		for (int pass = 0; pass < 2; pass++) {
@@ -279,11 +269,12 @@ static void test_random_repair(struct dmp_rs *rs)
 			nerr = pass == 0 ? 1 + (int)(seed % 16)
 					 : 17 + (int)(seed % 30);
 			for (int e = 0; e < nerr;) {
-				size_t pos = 8 + rng() % (W - 8);
+				size_t pos = 8 + vec_rng() % (W - 8);
 
 				if (!hit[pos]) {
 					hit[pos] = 1;
-					bad[pos] ^= (uint8_t)(1 + rng() % 255);
+					bad[pos] ^=
+					    (uint8_t)(1 + vec_rng() % 255);
 					e++;
 				}
 			}
@@ -388,7 +379,7 @@ static void test_end_to_end(struct dmp_rs *rs)
 		int rc;
 
 		for (size_t i = 0; i < sizes[s]; i++) {
-			msg[i] = (uint8_t)rng();
+			msg[i] = (uint8_t)vec_rng();
 		}
 		if (dmp_erasure_pack(msg, sizes[s], shares, sizeof(shares), &k,
 				     &n) != 0) {
@@ -404,7 +395,7 @@ static void test_end_to_end(struct dmp_rs *rs)
 		}
 		/* Lose n-k chunks at random positions. */
 		while (lost < n - k) {
-			unsigned i = rng() % n;
+			unsigned i = vec_rng() % n;
 
 			if (txt[i][0]) {
 				txt[i][0] = 0;
@@ -439,7 +430,7 @@ int main(void)
 	json_t *cr = vec_load("chunk_records.json");
 	struct dmp_rs *rs = NULL;
 
-	plan(0);
+	plan(282);
 	if (!ok(dmp_rs_new(&rs) == 0, "dmp_rs_new")) {
 		return done_testing();
 	}

@@ -311,7 +311,7 @@ static void test_rules(void)
 
 int main(void)
 {
-	plan(0);
+	plan(66);
 	test_vectors();
 	test_rules();
 	return done_testing();

@@ -20,16 +20,6 @@
 
 static uint8_t op_pk[32], op_sk[64], other_pk[32], other_sk[64];
 
-static void key_from_seed_hex(uint8_t pk[32], uint8_t sk[64], const char *hex)
-{
-	uint8_t seed[32];
-
-	if (dmp_hex_decode(seed, 32, hex, strlen(hex)) != 0) {
-		abort();
-	}
-	dmp_ed25519_from_x25519(pk, sk, seed);
-}
-
 static void fill_from_inputs(struct dmp_cluster *c, const json_t *in)
 {
 	const json_t *nodes = json_object_get(in, "nodes");
@@ -52,16 +42,6 @@ static void fill_from_inputs(struct dmp_cluster *c, const json_t *in)
 	}
 }
 
-static char *expected_wire(const json_t *c)
-{
-	size_t n;
-	uint8_t *w = vec_hex(c, "expected_wire_hex", &n);
-	char *s = realloc(w, n + 1);
-
-	s[n] = '\0';
-	return s;
-}
-
 static void test_vectors(void)
 {
 	json_t *root = vec_load("cluster_manifest.json");
@@ -70,13 +50,13 @@ static void test_vectors(void)
 	for (size_t i = 0; i < json_array_size(root); i++) {
 		const json_t *c = json_array_get(root, i);
 		const char *desc = vec_str(c, "description");
-		char *want = expected_wire(c);
+		char *want = vec_hex_str(c, "expected_wire_hex");
 		uint8_t pk[32], sk[64], pinned[32];
 		struct dmp_cluster in, got;
 		uint64_t now = NOW;
 		int rc;
 
-		key_from_seed_hex(pk, sk, vec_str(c, "operator_seed_hex"));
+		vec_key_from_seed_hex(pk, sk, vec_str(c, "operator_seed_hex"));
 		memcpy(pinned, pk, 32);
 		if (vec_has(c, "inputs")) {
 			const json_t *inp = json_object_get(c, "inputs");
@@ -400,7 +380,8 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	key_from_seed_hex(
+	plan(81);
+	vec_key_from_seed_hex(
 	    op_pk, op_sk,
 	    "d373740143cc05dbf6a52d29cd418d44a21b5cada8db6a1eba2cdcaa2d10a9ac");
 	dmp_ed25519_from_seed(

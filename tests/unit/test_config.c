@@ -66,7 +66,7 @@ int main(void)
 	     "peers: too many list items"},
 	};
 
-	plan(0);
+	plan(46);
 	snprintf(path, sizeof(path), "/tmp/test_config_%d.yaml", (int)getpid());
 
 	is_int(load(&c, "", err, sizeof(err)), 0, "empty file");

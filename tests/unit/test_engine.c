@@ -330,6 +330,47 @@ static void test_store_caches(struct dmp_store *st)
 	is_int(dmp_store_seen_value(st, "slot-1.x", h), 0, "reaped");
 }
 
+/* The daemon's path: one unlock (the only Argon2id run), then handles
+ * opened from it after the store connection is gone. */
+static void test_unlock(void)
+{
+	struct dmp_engine_opts o;
+	struct dmp_engine_unlocked *u = NULL;
+	struct dmp_engine *a = NULL, *b = NULL, *c = NULL;
+	struct dmp_identity_info ia, ib;
+
+	memset(&o, 0, sizeof(o));
+	o.home = home;
+	o.passphrase = "wrong horse";
+	is_int(dmp_engine_unlock(&u, &o), DMP_EPASSPHRASE,
+	       "unlock: wrong passphrase refused");
+	ok(u == NULL, "unlock: nothing returned on failure");
+	o.passphrase = "correct horse";
+	o.clock = fixed_clock;
+	if (!ok(dmp_engine_unlock(&u, &o) == 0 && u, "unlock")) {
+		return;
+	}
+	ok(strcmp(dmp_engine_unlocked_home(u), home) == 0,
+	   "unlocked: absolute home");
+	is_int(dmp_engine_open_unlocked(&a, u, NULL, NULL), 0,
+	       "open from the unlocked identity");
+	dmp_engine_unlocked_free(u);
+	is_int(a ? dmp_engine_open_sibling(&b, a, NULL, NULL) : -1, 0,
+	       "sibling of it, after the unlocked identity is freed");
+	ok(a && b && dmp_engine_identity(a, &ia) == 0 &&
+		   dmp_engine_identity(b, &ib) == 0 &&
+		   strcmp(ia.address, "alice@mesh.test") == 0 &&
+		   strcmp(ia.address, ib.address) == 0 &&
+		   memcmp(ia.x25519_pk, ib.x25519_pk, 32) == 0 &&
+		   memcmp(ia.ed25519_pk, ib.ed25519_pk, 32) == 0,
+	   "both handles have the identity the passphrase unlocks");
+	is_int(dmp_engine_open_unlocked(&c, NULL, NULL, NULL), DMP_EINVAL,
+	       "open_unlocked(NULL) refused");
+	dmp_engine_close(b);
+	dmp_engine_close(a);
+	dmp_engine_unlocked_free(NULL);
+}
+
 int main(void)
 {
 	struct dmp_engine *e = NULL;
@@ -341,6 +382,7 @@ int main(void)
 	}
 	snprintf(home, sizeof(home), "%s/home", dir);
 	test_home();
+	test_unlock();
 	if (open_with(&e, "correct horse", &l) != 0) {
 		ok(0, "open");
 		return done_testing();

@@ -16,16 +16,6 @@
 
 static uint8_t op_pk[32], op_sk[64];
 
-static void key_from_seed_hex(uint8_t pk[32], uint8_t sk[64], const char *hex)
-{
-	uint8_t seed[32];
-
-	if (dmp_hex_decode(seed, 32, hex, strlen(hex)) != 0) {
-		abort();
-	}
-	dmp_ed25519_from_x25519(pk, sk, seed);
-}
-
 static void test_vectors(void)
 {
 	json_t *root = vec_load("heartbeat_record.json");
@@ -44,7 +34,7 @@ static void test_vectors(void)
 		size_t want_len;
 		int n;
 
-		key_from_seed_hex(pk, sk, vec_str(c, "operator_seed_hex"));
+		vec_key_from_seed_hex(pk, sk, vec_str(c, "operator_seed_hex"));
 		memset(&hb, 0, sizeof(hb));
 		strcpy(hb.endpoint, vec_str(in, "endpoint"));
 		vec_hex_fixed(in, "operator_spk_hex", hb.operator_spk, 32);
@@ -478,7 +468,8 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	key_from_seed_hex(
+	plan(296);
+	vec_key_from_seed_hex(
 	    op_pk, op_sk,
 	    "5c9a2825cf12d4e42699637cf3a12b63be4e1b7a17f9e67ebb93bbc6261c3032");
 	test_vectors();

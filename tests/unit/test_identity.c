@@ -483,7 +483,7 @@ static void test_utf8(void)
 
 int main(void)
 {
-	plan(0);
+	plan(152);
 	test_vectors();
 	test_derivation();
 	test_full_send();

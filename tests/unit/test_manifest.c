@@ -438,15 +438,14 @@ static void test_malformed(void)
 	m.sender_spk[0] ^= 1;
 	is_int(dmp_manifest_sign_encode(t, 2000, &m, g_sk), DMP_EBADKEY,
 	       "sk does not match sender_spk");
-	dmp_manifest_clear(NULL);
-	ok(1, "clear(NULL) is a no-op");
+	dmp_manifest_clear(NULL); /* a no-op */
 	free(t);
 	free(b);
 }
 
 int main(void)
 {
-	plan(0);
+	plan(163);
 	test_legacy_vectors();
 	test_full_send();
 	test_malformed();

@@ -403,7 +403,7 @@ static void test_forms(void)
 
 int main(void)
 {
-	plan(0);
+	plan(301);
 	test_facts();
 	test_derivation();
 	test_chunks();

@@ -541,6 +541,7 @@ int main(void)
 		fprintf(stderr, "store open failed\n");
 		return 1;
 	}
+	plan(95);
 	test_store_roundtrip(st);
 	test_health();
 	test_file_name();

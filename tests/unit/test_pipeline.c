@@ -640,6 +640,7 @@ int main(void)
 	if (dmp_init() != 0 || dmp_codec_new(&codec) != 0) {
 		return 1;
 	}
+	plan(62);
 	test_full_send();
 	test_live_capture();
 	test_damage();

@@ -240,7 +240,7 @@ static void test_malformed(void)
 
 int main(void)
 {
-	plan(0);
+	plan(64);
 	test_vectors();
 	test_full_send();
 	test_malformed();

@@ -16,26 +16,6 @@
 
 static uint8_t a_pk[32], a_sk[64], b_pk[32], b_sk[64];
 
-static void key_from_seed_hex(uint8_t pk[32], uint8_t sk[64], const char *hex)
-{
-	uint8_t seed[32];
-
-	if (dmp_hex_decode(seed, 32, hex, strlen(hex)) != 0) {
-		abort();
-	}
-	dmp_ed25519_from_x25519(pk, sk, seed);
-}
-
-static char *expected_wire(const json_t *c)
-{
-	size_t n;
-	uint8_t *w = vec_hex(c, "expected_wire_hex", &n);
-	char *s = realloc(w, n + 1);
-
-	s[n] = '\0';
-	return s;
-}
-
 static void test_rotation_vectors(void)
 {
 	json_t *root = vec_load("rotation_record.json");
@@ -44,14 +24,14 @@ static void test_rotation_vectors(void)
 	for (size_t i = 0; i < json_array_size(root); i++) {
 		const json_t *c = json_array_get(root, i);
 		const char *desc = vec_str(c, "description");
-		char *want = expected_wire(c);
+		char *want = vec_hex_str(c, "expected_wire_hex");
 		uint8_t opk[32], osk[64], npk[32], nsk[64];
 		struct dmp_rotation in, got;
 		uint64_t now = NOW;
 		int rc;
 
-		key_from_seed_hex(opk, osk, vec_str(c, "old_seed_hex"));
-		key_from_seed_hex(npk, nsk, vec_str(c, "new_seed_hex"));
+		vec_key_from_seed_hex(opk, osk, vec_str(c, "old_seed_hex"));
+		vec_key_from_seed_hex(npk, nsk, vec_str(c, "new_seed_hex"));
 		memset(&in, 0, sizeof(in));
 		if (vec_has(c, "inputs")) {
 			const json_t *inp = json_object_get(c, "inputs");
@@ -112,7 +92,7 @@ static void test_revocation_vectors(void)
 	for (size_t i = 0; i < json_array_size(root); i++) {
 		const json_t *c = json_array_get(root, i);
 		const char *desc = vec_str(c, "description");
-		char *want = expected_wire(c);
+		char *want = vec_hex_str(c, "expected_wire_hex");
 		uint8_t pk[32], sk[64], expect[32];
 		const uint8_t *expected = NULL;
 		struct dmp_revocation in, got;
@@ -120,7 +100,7 @@ static void test_revocation_vectors(void)
 		uint64_t max_age = 0;
 		int rc;
 
-		key_from_seed_hex(pk, sk, vec_str(c, "revoked_seed_hex"));
+		vec_key_from_seed_hex(pk, sk, vec_str(c, "revoked_seed_hex"));
 		memset(&in, 0, sizeof(in));
 		if (vec_has(c, "inputs")) {
 			const json_t *inp = json_object_get(c, "inputs");
@@ -530,6 +510,7 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
+	plan(148);
 	dmp_ed25519_from_seed(
 	    a_pk, a_sk, (const uint8_t *)"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	dmp_ed25519_from_seed(

@@ -10,30 +10,19 @@
 #include "tap.h"
 #include "vec.h"
 
-static uint64_t rng_state = 0x853c49e6748fea9bULL;
-
-static uint32_t rng(void)
-{
-	/* xorshift64*: reproducible corruption patterns per seed. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
-}
-
 /* Corrupt @p nerr distinct positions of @p cw (each to a different value). */
 static void corrupt(uint8_t *cw, size_t len, int nerr)
 {
 	uint8_t hit[255] = {0};
 
 	for (int e = 0; e < nerr;) {
-		size_t pos = rng() % len;
+		size_t pos = vec_rng() % len;
 
 		if (hit[pos]) {
 			continue;
 		}
 		hit[pos] = 1;
-		cw[pos] ^= (uint8_t)(1 + rng() % 255);
+		cw[pos] ^= (uint8_t)(1 + vec_rng() % 255);
 		e++;
 	}
 }
@@ -140,9 +129,9 @@ static void test_random(struct dmp_rs *rs)
 		uint8_t data[128], cw[160], orig[160];
 		int nerr, fixed, rc;
 
-		rng_state = seed * 0x9E3779B97F4A7C15ULL;
+		vec_rng_seed(seed * 0x9E3779B97F4A7C15ULL);
 		for (size_t i = 0; i < sizeof(data); i++) {
-			data[i] = (uint8_t)rng();
+			data[i] = (uint8_t)vec_rng();
 		}
 		memcpy(cw, data, 128);
 		if (dmp_rs_encode(rs, data, 128, cw + 128) != 0) {
@@ -183,12 +172,12 @@ static void test_garbage(struct dmp_rs *rs)
 	int accepted = 0, bad = 0, runs = 0;
 
 	for (int it = 0; it < 20000; it++) {
-		size_t len = 33 + rng() % 40;
+		size_t len = 33 + vec_rng() % 40;
 		uint8_t cw[255], in[255], parity[DMP_RS_PARITY];
 		int fixed = -1, dist = 0;
 
 		for (size_t i = 0; i < len; i++) {
-			cw[i] = (uint8_t)rng();
+			cw[i] = (uint8_t)vec_rng();
 		}
 		/* Half the time start from a codeword and damage it
 		 * beyond t, to land near other codewords. */
@@ -196,7 +185,7 @@ static void test_garbage(struct dmp_rs *rs)
 			if (dmp_rs_encode(rs, cw, len - 32, cw + len - 32)) {
 				bad++;
 			}
-			corrupt(cw, len, 17 + (int)(rng() % 8));
+			corrupt(cw, len, 17 + (int)(vec_rng() % 8));
 		}
 		memcpy(in, cw, len);
 		runs++;
@@ -253,8 +242,7 @@ static void test_misuse(struct dmp_rs *rs)
 		       fixed <= DMP_RS_MAX_ERRORS,
 		   "truncated long codeword: failure or an honest repair");
 	}
-	dmp_rs_free(NULL);
-	ok(1, "dmp_rs_free(NULL) is a no-op");
+	dmp_rs_free(NULL); /* a no-op */
 }
 
 /* Our table-driven encoder against libfec's reference encoder, for every
@@ -272,7 +260,8 @@ static void test_vs_libfec(struct dmp_rs *rs)
 			uint8_t buf[DMP_RS_MAX_DATA] = {0}, p1[32], p2[32];
 
 			for (size_t i = 0; i < len; i++) {
-				buf[DMP_RS_MAX_DATA - len + i] = (uint8_t)rng();
+				buf[DMP_RS_MAX_DATA - len + i] =
+				    (uint8_t)vec_rng();
 			}
 			encode_rs_char(full, buf, p1);
 			if (dmp_rs_encode(rs, buf + DMP_RS_MAX_DATA - len, len,
@@ -313,7 +302,7 @@ int main(void)
 	json_t *v = vec_load("rs_chunk.json");
 	struct dmp_rs *rs = NULL;
 
-	plan(0);
+	plan(137);
 	if (!ok(dmp_rs_new(&rs) == 0 && rs, "dmp_rs_new")) {
 		return done_testing();
 	}

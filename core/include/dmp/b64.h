@@ -32,6 +32,9 @@ DMP_MUST_CHECK int dmp_b64_decode(uint8_t *out, size_t cap, size_t *out_len,
 /** Lower-case hex of @p len bytes into @p out (2*len+1 bytes). */
 void dmp_hex_encode(char *out, const uint8_t *in, size_t len);
 
+/** Value of one hex digit (either case), or -1. */
+int dmp_hex_digit(char c);
+
 /**
  * Decode exactly 2*@p want hex digits (either case) from @p in.
  * @return 0 or DMP_EMALFORMED

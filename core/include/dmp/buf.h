@@ -34,6 +34,8 @@ size_t dmp_rbuf_left(const struct dmp_rbuf *b);
 int dmp_rbuf_error(const struct dmp_rbuf *b);
 /** 0 if no error and every byte was consumed, else DMP_EMALFORMED. */
 int dmp_rbuf_finish(const struct dmp_rbuf *b);
+/** Take @p n bytes; 1 if they equal @p magic, 0 if not or on overrun. */
+int dmp_rbuf_magic(struct dmp_rbuf *b, const void *magic, size_t n);
 
 /*
  * Writer. Fixed mode writes into caller storage and fails with DMP_ENOBUFS
@@ -58,6 +60,8 @@ void dmp_wbuf_put(struct dmp_wbuf *w, const void *src, size_t n);
 /** Reserve @p n bytes and return a pointer to them (NULL on error). */
 uint8_t *dmp_wbuf_reserve(struct dmp_wbuf *w, size_t n);
 int dmp_wbuf_error(const struct dmp_wbuf *w);
+/** Fixed mode: the bytes written as an int, or @p err after an error. */
+int dmp_wbuf_result(const struct dmp_wbuf *w, int err);
 /** Growing mode: hand the buffer to the caller (dmp_free()). */
 uint8_t *dmp_wbuf_steal(struct dmp_wbuf *w, size_t *len);
 void dmp_wbuf_clear(struct dmp_wbuf *w);

@@ -70,5 +70,7 @@ DMP_MUST_CHECK int dmp_verify(const uint8_t sig[DMP_SIG_BYTES], const void *msg,
 void dmp_random(void *out, size_t len);
 /** Wipe memory that held secrets. */
 void dmp_wipe(void *p, size_t len);
+/** Wipe @p len bytes at @p p, then dmp_free() it; NULL is a no-op. */
+void dmp_wipe_free(void *p, size_t len);
 
 #endif /* DMP_CRYPTO_H */

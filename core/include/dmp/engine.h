@@ -134,6 +134,39 @@ DMP_MUST_CHECK int dmp_engine_open_sibling(struct dmp_engine **out,
 					   dmp_event_fn on_event, void *ud);
 
 /**
+ * An unlocked identity with nothing else open: no store connection, no
+ * socket, no thread. It is what a daemon carries across fork(): unlock
+ * on the terminal (one Argon2id run, passphrase checked), detach, then
+ * open every handle from it with no further derivation. The keys live in
+ * locked memory and are wiped by dmp_engine_unlocked_free().
+ */
+struct dmp_engine_unlocked; /* opaque */
+
+/**
+ * Unlock the home @p o names with @p o->passphrase (events and clock in
+ * @p o are kept for the handles opened from it).
+ * @param[out] out  new unlocked identity (dmp_engine_unlocked_free());
+ *                  NULL on failure
+ * @return as dmp_engine_open()
+ */
+DMP_MUST_CHECK int dmp_engine_unlock(struct dmp_engine_unlocked **out,
+				     const struct dmp_engine_opts *o);
+
+/**
+ * Open a handle from an unlocked identity: as dmp_engine_open(), without
+ * the passphrase and without Argon2id. @p u may be freed afterwards.
+ * @return 0, DMP_EINVAL, DMP_ENOMEM, DMP_ESTORE, DMP_ECONFIG
+ */
+DMP_MUST_CHECK int
+dmp_engine_open_unlocked(struct dmp_engine **out,
+			 const struct dmp_engine_unlocked *u,
+			 dmp_event_fn on_event, void *ud);
+
+/** The absolute home path of @p u (borrowed for its lifetime). */
+const char *dmp_engine_unlocked_home(const struct dmp_engine_unlocked *u);
+void dmp_engine_unlocked_free(struct dmp_engine_unlocked *u); /* NULL ok */
+
+/**
  * Read a passphrase from @p path: the first line, without its newline.
  * The file must not be readable or writable by group or others.
  * @param[out] out  new string (dmp_free(); wipe it first), NULL on failure

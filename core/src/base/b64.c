@@ -133,7 +133,7 @@ void dmp_hex_encode(char *out, const uint8_t *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-static int hex_nibble(char c)
+int dmp_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9') {
 		return c - '0';
@@ -153,8 +153,8 @@ int dmp_hex_decode(uint8_t *out, size_t want, const char *in, size_t len)
 		return DMP_EMALFORMED;
 	}
 	for (size_t i = 0; i < want; i++) {
-		int hi = hex_nibble(in[2 * i]);
-		int lo = hex_nibble(in[2 * i + 1]);
+		int hi = dmp_hex_digit(in[2 * i]);
+		int lo = dmp_hex_digit(in[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			return DMP_EMALFORMED;

@@ -88,6 +88,13 @@ int dmp_rbuf_finish(const struct dmp_rbuf *b)
 	return 0;
 }
 
+int dmp_rbuf_magic(struct dmp_rbuf *b, const void *magic, size_t n)
+{
+	const uint8_t *p = dmp_rbuf_take(b, n);
+
+	return p && memcmp(p, magic, n) == 0;
+}
+
 void dmp_wbuf_init(struct dmp_wbuf *w, void *p, size_t cap)
 {
 	w->p = p;
@@ -186,6 +193,11 @@ void dmp_wbuf_u64(struct dmp_wbuf *w, uint64_t v)
 int dmp_wbuf_error(const struct dmp_wbuf *w)
 {
 	return w->err;
+}
+
+int dmp_wbuf_result(const struct dmp_wbuf *w, int err)
+{
+	return w->err ? err : (int)w->len;
 }
 
 uint8_t *dmp_wbuf_steal(struct dmp_wbuf *w, size_t *len)

@@ -511,6 +511,69 @@ fail:
 	return rc;
 }
 
+/* An engine whose store is closed: only its home, config and keys are
+ * used (by dmp_engine_open_sibling), so it holds no file descriptor that
+ * could be shared with a forked child. Private, so no other engine call
+ * can reach it without a store. */
+struct dmp_engine_unlocked {
+	struct dmp_engine *e;
+};
+
+int dmp_engine_unlock(struct dmp_engine_unlocked **out,
+		      const struct dmp_engine_opts *o)
+{
+	struct dmp_engine_unlocked *u;
+	int rc;
+
+	if (!out) {
+		return DMP_EINVAL;
+	}
+	*out = NULL;
+	u = dmp_calloc(1, sizeof(*u));
+	if (!u) {
+		return DMP_ENOMEM;
+	}
+	rc = dmp_engine_open(&u->e, o);
+	if (rc < 0) {
+		dmp_free(u);
+		return rc;
+	}
+	/* Nothing but the store is open right after dmp_engine_open():
+	 * resolvers and the codec are created on first use. */
+	dmp_store_close(u->e->st);
+	u->e->st = NULL;
+	*out = u;
+	return 0;
+}
+
+int dmp_engine_open_unlocked(struct dmp_engine **out,
+			     const struct dmp_engine_unlocked *u,
+			     dmp_event_fn on_event, void *ud)
+{
+	if (!out) {
+		return DMP_EINVAL;
+	}
+	*out = NULL;
+	if (!u) {
+		return DMP_EINVAL;
+	}
+	return dmp_engine_open_sibling(out, u->e, on_event, ud);
+}
+
+const char *dmp_engine_unlocked_home(const struct dmp_engine_unlocked *u)
+{
+	return u->e->home;
+}
+
+void dmp_engine_unlocked_free(struct dmp_engine_unlocked *u)
+{
+	if (!u) {
+		return;
+	}
+	dmp_engine_close(u->e);
+	dmp_free(u);
+}
+
 int dmp_eng_conf_save(struct dmp_engine *e)
 {
 	char path[DMP_ENG_HOME_MAX + 16];

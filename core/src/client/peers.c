@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "client_config.h"
+#include "dmp/addr.h"
 #include "dmp/b64.h"
 #include "dmp/crypto.h"
 #include "dmp/dnsname.h"
@@ -91,8 +92,7 @@ int dmp_peers_conf_load(struct dmp_engine *e, struct dmp_peers_conf *out)
 	out->interval = cc->discovery_interval;
 	out->stale_after = 2 * out->interval + HB_SKEW;
 out:
-	dmp_wipe(cc, sizeof(*cc)); /* holds network.tsig */
-	dmp_free(cc);
+	dmp_wipe_free(cc, sizeof(*cc)); /* holds network.tsig */
 	return rc;
 }
 
@@ -179,15 +179,16 @@ int dmp_peer_file_name(const struct dmp_store_peer *p, char *out, size_t cap)
 static void endpoint_zone(const char *ep, char *out, size_t cap)
 {
 	const char *a = endpoint_authority(ep);
-	size_t n = strcspn(a, ":/");
+	struct dmp_hostport hp;
 	int numeric = 1;
 
 	out[0] = 0;
-	if (a[0] == '[' || n == 0 || n >= cap) {
+	if (dmp_hostport_split(&hp, a, strcspn(a, "/"), 0, 0) != 0 ||
+	    hp.bracketed || hp.host_len >= cap) {
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char ch = a[i];
+	for (size_t i = 0; i < hp.host_len; i++) {
+		char ch = hp.host[i];
 
 		if (ch >= 'A' && ch <= 'Z') {
 			ch = (char)(ch - 'A' + 'a');
@@ -195,7 +196,7 @@ static void endpoint_zone(const char *ep, char *out, size_t cap)
 		numeric &= (ch >= '0' && ch <= '9') || ch == '.';
 		out[i] = ch;
 	}
-	out[n] = 0;
+	out[hp.host_len] = 0;
 	if (numeric) {
 		out[0] = 0;
 	}

@@ -2,6 +2,7 @@
  * (PROTOCOL.md 4.5). */
 #include <string.h>
 
+#include "dmp/b64.h"
 #include "dmp/buf.h"
 #include "dmp/envelope.h"
 #include "dmp/err.h"
@@ -213,20 +214,6 @@ static int jp_lit(struct jp *p, const char *lit)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
 /*
  * A string at p->i (which is '"'). Decoded ASCII goes to @p out (cap is
  * enough: the decoded form is never longer than the input); *ascii is
@@ -278,7 +265,7 @@ static int jp_string(struct jp *p, char *out, size_t *olen, int *ascii)
 				return -1;
 			}
 			for (int k = 0; k < 4; k++) {
-				int h = hexval(p->s[p->i++]);
+				int h = dmp_hex_digit(p->s[p->i++]);
 
 				if (h < 0) {
 					return -1;
@@ -354,20 +341,48 @@ static int jp_number(struct jp *p)
 
 static int jp_value(struct jp *p);
 
+/* Past '{' or '['; 1 if @p close follows at once (consumed), else 0. */
+static int jp_open(struct jp *p, char close)
+{
+	p->i++;
+	jp_ws(p);
+	if (p->i < p->n && p->s[p->i] == close) {
+		p->i++;
+		return 1;
+	}
+	return 0;
+}
+
+/* After a member: 1 at @p close (consumed), 0 past a ',', -1 otherwise. */
+static int jp_next(struct jp *p, char close)
+{
+	jp_ws(p);
+	if (p->i >= p->n) {
+		return -1;
+	}
+	if (p->s[p->i] == close) {
+		p->i++;
+		return 1;
+	}
+	if (p->s[p->i] != ',') {
+		return -1;
+	}
+	p->i++;
+	jp_ws(p);
+	return 0;
+}
+
 static int jp_object(struct jp *p)
 {
 	char key[DMP_ENVELOPE_HEADER_MAX + 1];
 	int top = p->depth == 1, ascii;
 	size_t klen;
 
-	p->i++; /* '{' */
-	jp_ws(p);
-	if (p->i < p->n && p->s[p->i] == '}') {
-		p->i++;
+	if (jp_open(p, '}')) {
 		return 0;
 	}
 	for (;;) {
-		int is_from;
+		int is_from, rc;
 
 		if (p->i >= p->n || p->s[p->i] != '"' ||
 		    jp_string(p, key, &klen, &ascii) != 0) {
@@ -395,48 +410,27 @@ static int jp_object(struct jp *p)
 				p->from_is_str = 0;
 			}
 		}
-		jp_ws(p);
-		if (p->i >= p->n) {
-			return -1;
+		rc = jp_next(p, '}');
+		if (rc != 0) {
+			return rc < 0 ? -1 : 0;
 		}
-		if (p->s[p->i] == '}') {
-			p->i++;
-			return 0;
-		}
-		if (p->s[p->i] != ',') {
-			return -1;
-		}
-		p->i++;
-		jp_ws(p);
 	}
 }
 
 static int jp_array(struct jp *p)
 {
-	p->i++; /* '[' */
-	jp_ws(p);
-	if (p->i < p->n && p->s[p->i] == ']') {
-		p->i++;
+	int rc;
+
+	if (jp_open(p, ']')) {
 		return 0;
 	}
-	for (;;) {
+	do {
 		if (jp_value(p) != 0) {
 			return -1;
 		}
-		jp_ws(p);
-		if (p->i >= p->n) {
-			return -1;
-		}
-		if (p->s[p->i] == ']') {
-			p->i++;
-			return 0;
-		}
-		if (p->s[p->i] != ',') {
-			return -1;
-		}
-		p->i++;
-		jp_ws(p);
-	}
+		rc = jp_next(p, ']');
+	} while (rc == 0);
+	return rc < 0 ? -1 : 0;
 }
 
 static int jp_value(struct jp *p)

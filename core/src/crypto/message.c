@@ -276,7 +276,7 @@ int dmp_message_seal_fixed(const struct dmp_header *h,
 	struct dmp_wbuf w;
 	uint8_t *buf = NULL, *ct, *trailer;
 	unsigned long long clen = 0;
-	size_t total;
+	size_t total = 0;
 	int hl, al, rc;
 
 	*out = NULL;
@@ -340,10 +340,7 @@ int dmp_message_seal_fixed(const struct dmp_header *h,
 	buf = NULL;
 	rc = 0;
 out:
-	if (buf) {
-		sodium_memzero(buf, total);
-		dmp_free(buf);
-	}
+	dmp_wipe_free(buf, total);
 	sodium_memzero(shared, sizeof(shared));
 	sodium_memzero(key, sizeof(key));
 	return rc;
@@ -440,10 +437,7 @@ static int open_common(const struct dmp_keys *k, const uint8_t *sk,
 	buf = NULL;
 	rc = 0;
 out:
-	if (buf) {
-		sodium_memzero(buf, cap);
-		dmp_free(buf);
-	}
+	dmp_wipe_free(buf, cap);
 	sodium_memzero(shared, sizeof(shared));
 	sodium_memzero(key, sizeof(key));
 	return rc;

@@ -5,12 +5,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/**
- * Parse "1.2.3.4", "1.2.3.4:53", "::1" or "[::1]:53" (IP literals only).
- * @return 0 or DMP_EINVAL
- */
-int dmp_net_parse_addr(const char *s, uint16_t defport,
-		       struct sockaddr_storage *ss, socklen_t *sl);
+#include <stddef.h>
+
+/* Addresses are parsed by dmp_addr_parse() (dmp/addr.h). */
 
 /** Canonical "ip:port" / "[ip6]:port" text of an address. */
 void dmp_net_addr_str(char *out, size_t cap, const struct sockaddr_storage *ss);

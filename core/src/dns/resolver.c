@@ -2,11 +2,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <ares.h>
 
+#include "dmp/addr.h"
 #include "dmp/dnsmsg.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
@@ -35,7 +37,6 @@ struct dmp_resolver {
 	struct server s[DMP_RESOLVER_MAX_SERVERS];
 	size_t n;
 	struct dmp_resolver_opts o;
-	int ares_init;
 };
 
 struct batch;
@@ -69,6 +70,26 @@ struct batch {
 	dmp_resolver_done_fn cb;
 	void *ud;
 };
+
+/*
+ * c-ares 1.18's ares_library_init()/ares_library_cleanup() keep a plain
+ * reference count and are not thread-safe, while dmpfs creates resolvers
+ * from several threads. Initialise once per process and never clean up:
+ * on Linux ARES_LIB_INIT_ALL allocates nothing that needs freeing.
+ */
+static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
+static int ares_once_rc;
+
+static void ares_once_init(void)
+{
+	ares_once_rc = ares_library_init(ARES_LIB_INIT_ALL);
+}
+
+static int ares_init_once(void)
+{
+	(void)pthread_once(&ares_once, ares_once_init);
+	return ares_once_rc;
+}
 
 static int64_t default_clock(void *ud)
 {
@@ -119,7 +140,7 @@ static int add_server(struct dmp_resolver *r, const char *addr)
 	if (r->n >= DMP_RESOLVER_MAX_SERVERS) {
 		return DMP_EINVAL;
 	}
-	rc = dmp_net_parse_addr(addr, 53, &ss, &sl);
+	rc = dmp_addr_parse(addr, 53, 0, &ss, &sl);
 	if (rc != 0) {
 		return rc;
 	}
@@ -216,11 +237,10 @@ int dmp_resolver_new(struct dmp_resolver **out,
 		r->o.clock = default_clock;
 	}
 	r->o.servers = NULL; /* not kept: borrowed strings */
-	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+	if (ares_init_once() != ARES_SUCCESS) {
 		dmp_free(r);
 		return DMP_EINTERNAL;
 	}
-	r->ares_init = 1;
 	if (opts &&
 	    opts->n_servers + opts->n_direct > DMP_RESOLVER_MAX_SERVERS) {
 		rc = DMP_EINVAL;
@@ -283,9 +303,6 @@ void dmp_resolver_free(struct dmp_resolver *r)
 		if (r->s[i].ch) {
 			ares_destroy(r->s[i].ch);
 		}
-	}
-	if (r->ares_init) {
-		ares_library_cleanup();
 	}
 	dmp_free(r);
 }

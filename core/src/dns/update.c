@@ -12,6 +12,7 @@
 
 #include <libknot/libknot.h>
 
+#include "dmp/addr.h"
 #include "dmp/b64.h"
 #include "dmp/buf.h"
 #include "dmp/crypto.h"
@@ -403,7 +404,7 @@ int dmp_update_conn_new(struct dmp_update_conn **out, const char *server,
 	if (!c) {
 		return DMP_ENOMEM;
 	}
-	rc = dmp_net_parse_addr(server, 53, &c->addr, &c->addr_len);
+	rc = dmp_addr_parse(server, 53, 0, &c->addr, &c->addr_len);
 	if (rc != 0) {
 		dmp_free(c);
 		return rc;

@@ -1,4 +1,5 @@
 /* core/src/wire/bootstrap.c - bootstrap record (PROTOCOL.md 2.7). */
+#include <stddef.h>
 #include <strings.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "dmp/err.h"
 #include "dmp/record.h"
 #include "bootstrap_i.h"
+#include "signed_i.h"
 
 #define MAGIC_LEN 7
 
@@ -53,9 +55,10 @@ static int entry_unique(const struct dmp_bootstrap_entry *e, const char *base,
 	return 1;
 }
 
-int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
-			     size_t len)
+static int parse_body(void *rec, const uint8_t *body, size_t len,
+		      unsigned flags)
 {
+	struct dmp_bootstrap *out = rec;
 	struct dmp_bootstrap tmp;
 	uint8_t idx[DMP_BOOTSTRAP_MAX_ENTRIES];
 	struct dmp_rbuf r;
@@ -63,12 +66,11 @@ int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
 	size_t l, count;
 	int rc = DMP_EMALFORMED;
 
-	memset(out, 0, sizeof(*out));
+	(void)flags;
 	memset(&tmp, 0, sizeof(tmp));
 	dmp_rbuf_init(&r, body, len);
-	p = dmp_rbuf_take(&r, MAGIC_LEN);
-	if (!p || memcmp(p, DMP_BOOTSTRAP_MAGIC, MAGIC_LEN) != 0) {
-		goto out;
+	if (!dmp_rbuf_magic(&r, DMP_BOOTSTRAP_MAGIC, MAGIC_LEN)) {
+		return rc;
 	}
 	tmp.seq = dmp_rbuf_u64(&r);
 	tmp.exp = dmp_rbuf_u64(&r);
@@ -77,17 +79,17 @@ int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
 	l = dmp_rbuf_u8(&r);
 	p = dmp_rbuf_take(&r, l);
 	if (!p || l == 0 || l > DMP_DNSNAME_MAX + 1) {
-		goto out;
+		return rc;
 	}
 	if (dmp_dnsname_normalize(tmp.user_domain, sizeof(tmp.user_domain),
 				  (const char *)p, l) < 0) {
 		rc = DMP_EBADNAME;
-		goto out;
+		return rc;
 	}
 	count = dmp_rbuf_u8(&r);
 	if (dmp_rbuf_error(&r) || count == 0 ||
 	    count > DMP_BOOTSTRAP_MAX_ENTRIES) {
-		goto out;
+		return rc;
 	}
 	for (size_t i = 0; i < count; i++) {
 		struct dmp_bootstrap_entry *e = &tmp.entries[i];
@@ -96,20 +98,20 @@ int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
 		l = dmp_rbuf_u8(&r);
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l == 0 || l > DMP_DNSNAME_MAX + 1) {
-			goto out;
+			return rc;
 		}
 		if (dmp_dnsname_normalize(e->base, sizeof(e->base),
 					  (const char *)p, l) < 0) {
 			rc = DMP_EBADNAME;
-			goto out;
+			return rc;
 		}
 		dmp_rbuf_copy(&r, e->operator_spk, sizeof(e->operator_spk));
 		if (!entry_unique(tmp.entries, e->base, i, NULL)) {
-			goto out;
+			return rc;
 		}
 	}
 	if (dmp_rbuf_finish(&r) != 0) {
-		goto out;
+		return rc;
 	}
 	/* 2.7: sorted after parsing too, so entries[0] is preferred. */
 	*out = tmp;
@@ -118,12 +120,7 @@ int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
 		out->entries[i] = tmp.entries[idx[i]];
 	}
 	out->entry_count = count;
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_bootstrap_body_encode(uint8_t *out, size_t cap,
@@ -174,30 +171,39 @@ int dmp_bootstrap_body_encode(uint8_t *out, size_t cap,
 		dmp_wbuf_put(&w, base[idx[i]], bl);
 		dmp_wbuf_put(&w, e->operator_spk, sizeof(e->operator_spk));
 	}
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ETOOBIG;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ETOOBIG);
+}
+
+static int encode_body(uint8_t *out, size_t cap, const void *rec,
+		       unsigned flags)
+{
+	(void)flags;
+	return dmp_bootstrap_body_encode(out, cap, rec);
+}
+
+static const struct dmp_signed_type bootstrap_type = {
+    .prefix = DMP_PREFIX_BOOTSTRAP,
+    .rec_size = sizeof(struct dmp_bootstrap),
+    .body_max = DMP_BOOTSTRAP_BODY_MAX,
+    .min_body = MAGIC_LEN,
+    .nsig = 1,
+    .spk_off = {offsetof(struct dmp_bootstrap, signer_spk)},
+    .parse = parse_body,
+    .encode = encode_body,
+    .name_off = offsetof(struct dmp_bootstrap, user_domain),
+    .exp_off = offsetof(struct dmp_bootstrap, exp),
+};
+
+int dmp_bootstrap_body_parse(struct dmp_bootstrap *out, const uint8_t *body,
+			     size_t len)
+{
+	return dmp_signed_body_parse(out, &bootstrap_type, body, len, 0);
 }
 
 int dmp_bootstrap_sign(char *out, size_t cap, const struct dmp_bootstrap *b,
 		       const uint8_t sk[DMP_ED25519_SK_BYTES])
 {
-	uint8_t body[DMP_BOOTSTRAP_BODY_MAX];
-	int n;
-
-	if (cap) {
-		out[0] = '\0';
-	}
-	if (!dmp_record_sk_is(sk, b->signer_spk)) {
-		return DMP_EBADKEY;
-	}
-	n = dmp_bootstrap_body_encode(body, sizeof(body), b);
-	if (n < 0) {
-		return n;
-	}
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_BOOTSTRAP, body,
-				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
+	return dmp_signed_sign1(out, cap, &bootstrap_type, b, sk, 0);
 }
 
 int dmp_bootstrap_parse(struct dmp_bootstrap *out, const char *wire, size_t len,
@@ -205,43 +211,7 @@ int dmp_bootstrap_parse(struct dmp_bootstrap *out, const char *wire, size_t len,
 			const char *user_domain, size_t domain_len,
 			uint64_t now)
 {
-	uint8_t blob[DMP_RECORD_WIRE_MAX];
-	size_t body_len;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (!pinned_spk || !user_domain) {
-		return DMP_EINVAL;
-	}
-	/* 1.2: the pinned key is the trust anchor; verify before parsing. */
-	rc = dmp_record_decode_pinned(blob, sizeof(blob), &body_len, wire, len,
-				      DMP_PREFIX_BOOTSTRAP, DMP_RECORD_WIRE_MAX,
-				      MAGIC_LEN, pinned_spk);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = dmp_bootstrap_body_parse(out, blob, body_len);
-	if (rc < 0) {
-		goto out;
-	}
-	if (memcmp(out->signer_spk, pinned_spk, DMP_ED25519_PK_BYTES) != 0) {
-		rc = DMP_EBADKEY;
-		goto out;
-	}
-	if (!dmp_name_equal(out->user_domain, strlen(out->user_domain),
-			    user_domain, domain_len)) {
-		rc = DMP_EBADNAME;
-		goto out;
-	}
-	/* 6.2: expired when exp < now; too far ahead past 5 years. */
-	rc = dmp_record_check_exp(out->exp, now, DMP_5_YEARS);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return dmp_signed_parse_pinned(out, &bootstrap_type, wire, len,
+				       pinned_spk, user_domain, domain_len,
+				       now);
 }

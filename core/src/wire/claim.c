@@ -1,4 +1,5 @@
 /* core/src/wire/claim.c - claim record (PROTOCOL.md 2.5). */
+#include <stddef.h>
 #include <string.h>
 
 #include "dmp/text.h"
@@ -9,6 +10,7 @@
 #include "dmp/identity.h"
 #include "dmp/names.h"
 #include "dmp/record.h"
+#include "signed_i.h"
 
 #define MAGIC "DMPCL01"
 #define MAGIC_LEN 7
@@ -58,93 +60,73 @@ int dmp_claim_body(uint8_t *body, size_t cap, const struct dmp_claim *c)
 	dmp_wbuf_u8(&w, c->slot);
 	dmp_wbuf_u64(&w, c->ts);
 	dmp_wbuf_u64(&w, c->exp);
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ENOBUFS;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ENOBUFS);
 }
 
 int dmp_claim_sign_encode(char *out, size_t cap, const struct dmp_claim *c,
 			  const uint8_t sk[DMP_ED25519_SK_BYTES])
 {
 	uint8_t body[DMP_CLAIM_BODY_MAX];
-	int len;
+	int len = dmp_claim_body(body, sizeof(body), c);
 
-	len = dmp_claim_body(body, sizeof(body), c);
-	if (len < 0) {
-		return len;
-	}
-	if (!dmp_record_sk_is(sk, c->sender_spk) ||
-	    dmp_ed25519_is_low_order(c->sender_spk)) {
-		return DMP_EBADKEY;
-	}
 	/* 1.4: the 255-byte cap is checked on sign as well as on parse. */
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_CLAIM, body,
-				      (size_t)len, sk, DMP_CLAIM_WIRE_MAX);
+	return dmp_signed_sign_user(out, cap, DMP_PREFIX_CLAIM, body, len, sk,
+				    c->sender_spk, DMP_CLAIM_WIRE_MAX);
 }
+
+static int parse_body(void *rec, const uint8_t *body, size_t len,
+		      unsigned flags)
+{
+	struct dmp_claim *c = rec;
+	struct dmp_rbuf r;
+	const uint8_t *p;
+
+	(void)flags;
+	dmp_rbuf_init(&r, body, len);
+	if (!dmp_rbuf_magic(&r, MAGIC, MAGIC_LEN)) {
+		return DMP_EMALFORMED;
+	}
+	dmp_rbuf_copy(&r, c->msg_id, DMP_MSG_ID_BYTES);
+	dmp_rbuf_copy(&r, c->sender_spk, DMP_ED25519_PK_BYTES);
+	c->domain_len = dmp_rbuf_u8(&r);
+	p = dmp_rbuf_take(&r, c->domain_len);
+	if (!p || c->domain_len > DMP_CLAIM_DOMAIN_MAX) {
+		return DMP_EMALFORMED;
+	}
+	memcpy(c->sender_mailbox_domain, p, c->domain_len);
+	c->sender_mailbox_domain[c->domain_len] = '\0';
+	c->slot = dmp_rbuf_u8(&r);
+	c->ts = dmp_rbuf_u64(&r);
+	c->exp = dmp_rbuf_u64(&r);
+	/* Every check sign makes is repeated here (1.5). */
+	if (dmp_rbuf_finish(&r) < 0 || !fields_ok(c)) {
+		return DMP_EMALFORMED;
+	}
+	return 0;
+}
+
+static const struct dmp_signed_type claim_type = {
+    .prefix = DMP_PREFIX_CLAIM,
+    .rec_size = sizeof(struct dmp_claim),
+    .min_body = BODY_MIN,
+    .max_wire = DMP_CLAIM_WIRE_MAX,
+    .blob_max = DMP_CLAIM_BODY_MAX + DMP_SIG_BYTES,
+    .nsig = 1,
+    .spk_off = {offsetof(struct dmp_claim, sender_spk)},
+    .parse = parse_body,
+};
 
 int dmp_claim_parse_verify(struct dmp_claim *out, const char *value, size_t len,
 			   uint64_t now)
 {
-	uint8_t blob[DMP_CLAIM_BODY_MAX + DMP_SIG_BYTES];
-	struct dmp_claim c;
-	struct dmp_rbuf r;
-	const uint8_t *p;
-	size_t blob_len, body_len;
-	int rc;
+	int rc = dmp_signed_parse(out, &claim_type, value, len, NULL, 0);
 
-	memset(out, 0, sizeof(*out));
-	memset(&c, 0, sizeof(c));
-	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, value, len,
-			       DMP_PREFIX_CLAIM, DMP_CLAIM_WIRE_MAX,
-			       BODY_MIN + DMP_SIG_BYTES);
-	if (rc < 0) {
-		goto out;
-	}
-	body_len = blob_len - DMP_SIG_BYTES;
-
-	rc = DMP_EMALFORMED;
-	dmp_rbuf_init(&r, blob, body_len);
-	p = dmp_rbuf_take(&r, MAGIC_LEN);
-	if (!p || memcmp(p, MAGIC, MAGIC_LEN) != 0) {
-		goto out;
-	}
-	dmp_rbuf_copy(&r, c.msg_id, DMP_MSG_ID_BYTES);
-	dmp_rbuf_copy(&r, c.sender_spk, DMP_ED25519_PK_BYTES);
-	c.domain_len = dmp_rbuf_u8(&r);
-	p = dmp_rbuf_take(&r, c.domain_len);
-	if (!p || c.domain_len > DMP_CLAIM_DOMAIN_MAX) {
-		goto out;
-	}
-	memcpy(c.sender_mailbox_domain, p, c.domain_len);
-	c.sender_mailbox_domain[c.domain_len] = '\0';
-	c.slot = dmp_rbuf_u8(&r);
-	c.ts = dmp_rbuf_u64(&r);
-	c.exp = dmp_rbuf_u64(&r);
-	/* Every check sign makes is repeated here (1.5). */
-	if (dmp_rbuf_finish(&r) < 0 || !fields_ok(&c)) {
-		goto out;
-	}
-
-	rc = dmp_verify(blob + body_len, blob, body_len, c.sender_spk);
-	if (rc < 0) {
-		goto out;
-	}
 	/* 2.5 / 6.2, each comparison exactly as the reference makes it. */
-	if (c.ts > now && c.ts - now > DMP_CLOCK_SKEW) {
-		rc = DMP_EFUTURE;
-		goto out;
+	if (rc == 0) {
+		rc = dmp_signed_check_window(out->ts, out->exp, now, 0);
 	}
-	if (c.exp <= now) {
-		rc = DMP_EEXPIRED;
-		goto out;
+	if (rc != 0) {
+		memset(out, 0, sizeof(*out));
 	}
-	if (c.exp - now > DMP_30_DAYS) {
-		rc = DMP_EFUTURE;
-		goto out;
-	}
-	*out = c;
-	rc = 0;
-out:
 	return rc;
 }

@@ -1,4 +1,5 @@
 /* core/src/wire/cluster.c - cluster manifest (PROTOCOL.md 2.6). */
+#include <stddef.h>
 #include <string.h>
 
 #include "dmp/buf.h"
@@ -7,6 +8,7 @@
 #include "dmp/err.h"
 #include "dmp/record.h"
 #include "cluster_i.h"
+#include "signed_i.h"
 #include "dmp/text.h"
 
 #define MAGIC_LEN 7
@@ -36,19 +38,19 @@ static void put_str(char *dst, const uint8_t *src, size_t n)
 	dst[n] = '\0';
 }
 
-int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
-			   size_t len)
+static int parse_body(void *rec, const uint8_t *body, size_t len,
+		      unsigned flags)
 {
+	struct dmp_cluster *out = rec;
 	struct dmp_rbuf r;
-	const uint8_t *magic, *name;
+	const uint8_t *name;
 	uint8_t name_len, count;
 	int rc = DMP_EMALFORMED;
 
-	memset(out, 0, sizeof(*out));
+	(void)flags;
 	dmp_rbuf_init(&r, body, len);
-	magic = dmp_rbuf_take(&r, MAGIC_LEN);
-	if (!magic || memcmp(magic, DMP_CLUSTER_MAGIC, MAGIC_LEN) != 0) {
-		goto out;
+	if (!dmp_rbuf_magic(&r, DMP_CLUSTER_MAGIC, MAGIC_LEN)) {
+		return rc;
 	}
 	out->seq = dmp_rbuf_u64(&r);
 	out->exp = dmp_rbuf_u64(&r);
@@ -57,19 +59,19 @@ int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
 	name_len = dmp_rbuf_u8(&r);
 	name = dmp_rbuf_take(&r, name_len);
 	if (!name || name_len == 0 || name_len > DMP_DNSNAME_MAX + 1) {
-		goto out;
+		return rc;
 	}
 	rc = dmp_dnsname_normalize(out->name, sizeof(out->name),
 				   (const char *)name, name_len);
 	if (rc < 0) {
 		rc = DMP_EBADNAME;
-		goto out;
+		return rc;
 	}
 	rc = DMP_EMALFORMED;
 	/* 2.6 and 10 item 13: a manifest with no node is refused. */
 	count = dmp_rbuf_u8(&r);
 	if (dmp_rbuf_error(&r) || count == 0 || count > DMP_CLUSTER_MAX_NODES) {
-		goto out;
+		return rc;
 	}
 	for (size_t i = 0; i < count; i++) {
 		struct dmp_cluster_node *n = &out->nodes[i];
@@ -80,37 +82,32 @@ int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l == 0 || l > DMP_CLUSTER_NODE_ID_MAX ||
 		    !dmp_ascii_printable(p, l)) {
-			goto out;
+			return rc;
 		}
 		put_str(n->node_id, p, l);
 		l = dmp_rbuf_u16(&r);
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l == 0 || l > DMP_CLUSTER_HTTP_MAX ||
 		    !dmp_utf8_valid(p, l)) {
-			goto out;
+			return rc;
 		}
 		put_str(n->http_endpoint, p, l);
 		/* dns_len 0 means "no DNS endpoint". */
 		l = dmp_rbuf_u16(&r);
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l > DMP_CLUSTER_DNS_MAX || !dmp_utf8_valid(p, l)) {
-			goto out;
+			return rc;
 		}
 		put_str(n->dns_endpoint, p, l);
 		if (!ids_unique(out, i)) {
-			goto out;
+			return rc;
 		}
 	}
 	out->node_count = count;
 	if (dmp_rbuf_finish(&r) != 0) {
-		goto out;
+		return rc;
 	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_cluster_body_encode(uint8_t *out, size_t cap,
@@ -164,72 +161,45 @@ int dmp_cluster_body_encode(uint8_t *out, size_t cap,
 		dmp_wbuf_u16(&w, (uint16_t)dl);
 		dmp_wbuf_put(&w, n->dns_endpoint, (size_t)dl);
 	}
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ETOOBIG;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ETOOBIG);
+}
+
+static int encode_body(uint8_t *out, size_t cap, const void *rec,
+		       unsigned flags)
+{
+	(void)flags;
+	return dmp_cluster_body_encode(out, cap, rec);
+}
+
+static const struct dmp_signed_type cluster_type = {
+    .prefix = DMP_PREFIX_CLUSTER,
+    .rec_size = sizeof(struct dmp_cluster),
+    .body_max = DMP_CLUSTER_BODY_MAX,
+    .min_body = MAGIC_LEN,
+    .nsig = 1,
+    .spk_off = {offsetof(struct dmp_cluster, operator_spk)},
+    .parse = parse_body,
+    .encode = encode_body,
+    .name_off = offsetof(struct dmp_cluster, name),
+    .exp_off = offsetof(struct dmp_cluster, exp),
+};
+
+int dmp_cluster_body_parse(struct dmp_cluster *out, const uint8_t *body,
+			   size_t len)
+{
+	return dmp_signed_body_parse(out, &cluster_type, body, len, 0);
 }
 
 int dmp_cluster_sign(char *out, size_t cap, const struct dmp_cluster *c,
 		     const uint8_t sk[DMP_ED25519_SK_BYTES])
 {
-	uint8_t body[DMP_CLUSTER_BODY_MAX];
-	int n;
-
-	if (cap) {
-		out[0] = '\0';
-	}
-	if (!dmp_record_sk_is(sk, c->operator_spk)) {
-		return DMP_EBADKEY;
-	}
-	n = dmp_cluster_body_encode(body, sizeof(body), c);
-	if (n < 0) {
-		return n;
-	}
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_CLUSTER, body,
-				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
+	return dmp_signed_sign1(out, cap, &cluster_type, c, sk, 0);
 }
 
 int dmp_cluster_parse(struct dmp_cluster *out, const char *wire, size_t len,
 		      const uint8_t pinned_spk[DMP_ED25519_PK_BYTES],
 		      const char *name, size_t name_len, uint64_t now)
 {
-	uint8_t blob[DMP_RECORD_WIRE_MAX];
-	size_t body_len;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (!pinned_spk || !name) {
-		return DMP_EINVAL;
-	}
-	/* 1.2: the pinned key is the trust anchor; verify before parsing. */
-	rc = dmp_record_decode_pinned(blob, sizeof(blob), &body_len, wire, len,
-				      DMP_PREFIX_CLUSTER, DMP_RECORD_WIRE_MAX,
-				      MAGIC_LEN, pinned_spk);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = dmp_cluster_body_parse(out, blob, body_len);
-	if (rc < 0) {
-		goto out;
-	}
-	if (memcmp(out->operator_spk, pinned_spk, DMP_ED25519_PK_BYTES) != 0) {
-		rc = DMP_EBADKEY;
-		goto out;
-	}
-	if (!dmp_name_equal(out->name, strlen(out->name), name, name_len)) {
-		rc = DMP_EBADNAME;
-		goto out;
-	}
-	/* 6.2: expired when exp < now; too far ahead past 5 years. */
-	rc = dmp_record_check_exp(out->exp, now, DMP_5_YEARS);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return dmp_signed_parse_pinned(out, &cluster_type, wire, len,
+				       pinned_spk, name, name_len, now);
 }

@@ -1,7 +1,10 @@
 /* core/src/wire/heartbeat.c - node heartbeat (PROTOCOL.md 2.8). */
+#include <stddef.h>
 #include <strings.h>
 #include <string.h>
 
+#include "dmp/addr.h"
+#include "dmp/b64.h"
 #include "dmp/buf.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
@@ -9,10 +12,11 @@
 #include "dmp/record.h"
 #include "dmp/text.h"
 #include "heartbeat_i.h"
+#include "signed_i.h"
 
 #define MAGIC_LEN 7
-/* magic, ep_len, spk, ver_len, caps, ts, exp, sig: the HB02 minimum. */
-#define MIN_BLOB (MAGIC_LEN + 2 + 32 + 1 + 2 + 16 + DMP_SIG_BYTES)
+/* magic, ep_len, spk, ver_len, caps, ts, exp: the HB02 minimum. */
+#define MIN_BODY (MAGIC_LEN + 2 + 32 + 1 + 2 + 16)
 #define HB_INT_MAX (UINT64_C(1) << 63)
 
 enum ip_class { IP_PUBLIC, IP_LOOPBACK, IP_REFUSED };
@@ -20,20 +24,6 @@ enum ip_class { IP_PUBLIC, IP_LOOPBACK, IP_REFUSED };
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hex_value(char c)
-{
-	if (is_digit(c)) {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
 }
 
 /*
@@ -87,8 +77,8 @@ static int parse_ipv6(const char *s, size_t len, uint8_t ip[16])
 		if (n == 8) {
 			return 0;
 		}
-		while (i < len && hex_value(s[i]) >= 0 && i - start < 4) {
-			v = v << 4 | (unsigned)hex_value(s[i]);
+		while (i < len && dmp_hex_digit(s[i]) >= 0 && i - start < 4) {
+			v = v << 4 | (unsigned)dmp_hex_digit(s[i]);
 			i++;
 		}
 		if (i < len && s[i] == '.') {
@@ -222,7 +212,7 @@ static int looks_numeric(const char *h, size_t len)
 		if (i + 1 < len && h[i] == '0' &&
 		    (h[i + 1] == 'x' || h[i + 1] == 'X')) {
 			i += 2;
-			while (i < len && hex_value(h[i]) >= 0) {
+			while (i < len && dmp_hex_digit(h[i]) >= 0) {
 				i++;
 			}
 		} else {
@@ -271,10 +261,11 @@ static int is_localhost(const char *h, size_t len)
 int dmp_heartbeat_endpoint_check(const char *ep, size_t len, unsigned flags)
 {
 	const int allow_lo = (flags & DMP_HEARTBEAT_ALLOW_LOOPBACK) != 0;
-	const char *auth, *host, *port = NULL, *end;
-	size_t host_len, skip;
+	struct dmp_hostport hp;
+	const char *auth, *end;
 	enum ip_class cls = IP_PUBLIC;
 	uint8_t ip[16];
+	size_t skip;
 
 	if (!ep || len == 0 || len > DMP_HEARTBEAT_ENDPOINT_MAX) {
 		return DMP_EMALFORMED;
@@ -303,64 +294,30 @@ int dmp_heartbeat_endpoint_check(const char *ep, size_t len, unsigned flags)
 	    memchr(auth, '\\', (size_t)(end - auth))) {
 		return DMP_EMALFORMED;
 	}
-	if (*auth == '[') {
-		const char *close = memchr(auth, ']', (size_t)(end - auth));
-
-		if (!close) {
-			return DMP_EMALFORMED;
-		}
-		host = auth + 1;
-		host_len = (size_t)(close - host);
-		if (!parse_ipv6(host, host_len, ip)) {
+	/* host[:port] with a port of 1..65535; the host rules are 2.8's. */
+	if (dmp_hostport_split(&hp, auth, (size_t)(end - auth), 0, 0) != 0) {
+		return DMP_EMALFORMED;
+	}
+	if (hp.bracketed) {
+		if (!parse_ipv6(hp.host, hp.host_len, ip)) {
 			return DMP_EMALFORMED;
 		}
 		cls = classify_v6(ip);
-		if (close + 1 < end) {
-			if (close[1] != ':') {
-				return DMP_EMALFORMED;
-			}
-			port = close + 2;
-		}
 	} else {
-		const char *colon = memchr(auth, ':', (size_t)(end - auth));
-
-		host = auth;
-		host_len = (size_t)((colon ? colon : end) - auth);
-		port = colon ? colon + 1 : NULL;
-		if (host_len == 0) {
-			return DMP_EMALFORMED;
-		}
 		/* Names: [A-Za-z0-9_-] labels, one trailing dot at most. */
-		for (size_t i = 0; i < host_len; i++) {
-			if (!host_char_ok(host[i]) ||
-			    (host[i] == '.' &&
-			     (i == 0 || host[i - 1] == '.'))) {
+		for (size_t i = 0; i < hp.host_len; i++) {
+			if (!host_char_ok(hp.host[i]) ||
+			    (hp.host[i] == '.' &&
+			     (i == 0 || hp.host[i - 1] == '.'))) {
 				return DMP_EMALFORMED;
 			}
 		}
-		if (parse_ipv4(host, host_len, ip)) {
+		if (parse_ipv4(hp.host, hp.host_len, ip)) {
 			cls = classify_v4(ip);
-		} else if (looks_numeric(host, host_len)) {
+		} else if (looks_numeric(hp.host, hp.host_len)) {
 			return DMP_EMALFORMED;
-		} else if (is_localhost(host, host_len)) {
+		} else if (is_localhost(hp.host, hp.host_len)) {
 			cls = IP_LOOPBACK;
-		}
-	}
-	if (port) {
-		size_t pl = (size_t)(end - port);
-		unsigned v = 0;
-
-		if (pl == 0 || pl > 5) {
-			return DMP_EMALFORMED;
-		}
-		for (size_t i = 0; i < pl; i++) {
-			if (!is_digit(port[i])) {
-				return DMP_EMALFORMED;
-			}
-			v = v * 10 + (unsigned)(port[i] - '0');
-		}
-		if (v == 0 || v > 65535) {
-			return DMP_EMALFORMED;
 		}
 	}
 	if (cls == IP_REFUSED || (cls == IP_LOOPBACK && !allow_lo)) {
@@ -380,37 +337,37 @@ static int zone_ok(const uint8_t *z, size_t len)
 	return 1;
 }
 
-int dmp_heartbeat_body_parse(struct dmp_heartbeat *out, const uint8_t *body,
-			     size_t len, unsigned flags)
+static int parse_body(void *rec, const uint8_t *body, size_t len,
+		      unsigned flags)
 {
+	struct dmp_heartbeat *out = rec;
 	struct dmp_rbuf r;
 	const uint8_t *p;
 	size_t l;
 	int rc = DMP_EMALFORMED;
 
-	memset(out, 0, sizeof(*out));
 	dmp_rbuf_init(&r, body, len);
 	p = dmp_rbuf_take(&r, MAGIC_LEN);
 	if (!p) {
-		goto out;
+		return rc;
 	}
 	if (memcmp(p, DMP_HEARTBEAT_MAGIC_V2, MAGIC_LEN) == 0) {
 		out->legacy = 1;
 	} else if (memcmp(p, DMP_HEARTBEAT_MAGIC, MAGIC_LEN) != 0) {
-		goto out;
+		return rc;
 	}
 	l = dmp_rbuf_u16(&r);
 	p = dmp_rbuf_take(&r, l);
 	if (!p || l == 0 || l > DMP_HEARTBEAT_ENDPOINT_MAX ||
 	    dmp_heartbeat_endpoint_check((const char *)p, l, flags) != 0) {
-		goto out;
+		return rc;
 	}
 	memcpy(out->endpoint, p, l);
 	dmp_rbuf_copy(&r, out->operator_spk, sizeof(out->operator_spk));
 	l = dmp_rbuf_u8(&r);
 	p = dmp_rbuf_take(&r, l);
 	if (!p || l > DMP_HEARTBEAT_VERSION_MAX || !dmp_ascii_printable(p, l)) {
-		goto out;
+		return rc;
 	}
 	memcpy(out->version, p, l);
 	out->capabilities = dmp_rbuf_u16(&r);
@@ -418,21 +375,16 @@ int dmp_heartbeat_body_parse(struct dmp_heartbeat *out, const uint8_t *body,
 		l = dmp_rbuf_u8(&r);
 		p = dmp_rbuf_take(&r, l);
 		if (!p || l > DMP_HEARTBEAT_ZONE_MAX || !zone_ok(p, l)) {
-			goto out;
+			return rc;
 		}
 		memcpy(out->zone, p, l);
 	}
 	out->ts = dmp_rbuf_u64(&r);
 	out->exp = dmp_rbuf_u64(&r);
 	if (dmp_rbuf_finish(&r) != 0 || out->exp <= out->ts) {
-		goto out;
+		return rc;
 	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_heartbeat_body_encode(uint8_t *out, size_t cap,
@@ -467,67 +419,48 @@ int dmp_heartbeat_body_encode(uint8_t *out, size_t cap,
 	dmp_wbuf_put(&w, hb->zone, zl);
 	dmp_wbuf_u64(&w, hb->ts);
 	dmp_wbuf_u64(&w, hb->exp);
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ETOOBIG;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ETOOBIG);
+}
+
+static int encode_body(uint8_t *out, size_t cap, const void *rec,
+		       unsigned flags)
+{
+	return dmp_heartbeat_body_encode(out, cap, rec, flags);
+}
+
+static const struct dmp_signed_type heartbeat_type = {
+    .prefix = DMP_PREFIX_HEARTBEAT,
+    .rec_size = sizeof(struct dmp_heartbeat),
+    .body_max = DMP_HEARTBEAT_BODY_MAX,
+    .min_body = MIN_BODY,
+    .nsig = 1,
+    .spk_off = {offsetof(struct dmp_heartbeat, operator_spk)},
+    .parse = parse_body,
+    .encode = encode_body,
+};
+
+int dmp_heartbeat_body_parse(struct dmp_heartbeat *out, const uint8_t *body,
+			     size_t len, unsigned flags)
+{
+	return dmp_signed_body_parse(out, &heartbeat_type, body, len, flags);
 }
 
 int dmp_heartbeat_sign(char *out, size_t cap, const struct dmp_heartbeat *hb,
 		       const uint8_t sk[DMP_ED25519_SK_BYTES], unsigned flags)
 {
-	uint8_t body[DMP_HEARTBEAT_BODY_MAX];
-	int n;
-
-	if (cap) {
-		out[0] = '\0';
-	}
-	if (!dmp_record_sk_is(sk, hb->operator_spk)) {
-		return DMP_EBADKEY;
-	}
-	n = dmp_heartbeat_body_encode(body, sizeof(body), hb, flags);
-	if (n < 0) {
-		return n;
-	}
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_HEARTBEAT, body,
-				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
+	return dmp_signed_sign1(out, cap, &heartbeat_type, hb, sk, flags);
 }
 
 int dmp_heartbeat_parse(struct dmp_heartbeat *out, const char *wire, size_t len,
 			uint64_t now, unsigned flags)
 {
-	uint8_t blob[DMP_RECORD_WIRE_MAX];
-	size_t blob_len, body_len;
-	int rc;
+	int rc = dmp_signed_parse(out, &heartbeat_type, wire, len, NULL, flags);
 
-	memset(out, 0, sizeof(*out));
-	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, wire, len,
-			       DMP_PREFIX_HEARTBEAT, DMP_RECORD_WIRE_MAX,
-			       MIN_BLOB);
 	if (rc < 0) {
-		goto out;
-	}
-	body_len = blob_len - DMP_SIG_BYTES;
-	/* The signer is inside the body (1.2), so parse first. */
-	rc = dmp_heartbeat_body_parse(out, blob, body_len, flags);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = dmp_verify(blob + body_len, blob, body_len, out->operator_spk);
-	if (rc < 0) {
-		goto out;
+		return rc;
 	}
 	/* 6.2: |ts - now| <= 300, exp > now, exp - now <= 30 days. */
-	if (out->ts > now && out->ts - now > DMP_CLOCK_SKEW) {
-		rc = DMP_EFUTURE;
-	} else if (out->ts < now && now - out->ts > DMP_CLOCK_SKEW) {
-		rc = DMP_EEXPIRED;
-	} else if (out->exp <= now) {
-		rc = DMP_EEXPIRED;
-	} else if (out->exp - now > DMP_30_DAYS) {
-		rc = DMP_EFUTURE;
-	}
-out:
+	rc = dmp_signed_check_window(out->ts, out->exp, now, 1);
 	if (rc != 0) {
 		memset(out, 0, sizeof(*out));
 	}

@@ -1,4 +1,5 @@
 /* core/src/wire/identity.c - identity record (PROTOCOL.md 2.3). */
+#include <stddef.h>
 #include <string.h>
 
 #include "dmp/buf.h"
@@ -6,6 +7,7 @@
 #include "dmp/err.h"
 #include "dmp/identity.h"
 #include "dmp/record.h"
+#include "signed_i.h"
 #include "dmp/text.h"
 
 /* name_len + 1-byte username + x25519_pk + ed25519_spk + ts. */
@@ -57,10 +59,7 @@ int dmp_identity_body(uint8_t *body, size_t cap,
 		dmp_wbuf_u8(&w, (uint8_t)rec->n_versions);
 		dmp_wbuf_put(&w, rec->versions, rec->n_versions);
 	}
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ENOBUFS;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ENOBUFS);
 }
 
 int dmp_identity_sign_encode(char *out, size_t cap,
@@ -68,20 +67,10 @@ int dmp_identity_sign_encode(char *out, size_t cap,
 			     const uint8_t sk[DMP_ED25519_SK_BYTES])
 {
 	uint8_t body[DMP_IDENTITY_BODY_MAX];
-	int len;
+	int len = dmp_identity_body(body, sizeof(body), rec);
 
-	len = dmp_identity_body(body, sizeof(body), rec);
-	if (len < 0) {
-		return len;
-	}
-	/* libsodium's sk is seed || pk: signing with another key would
-	 * produce a record nobody can verify. */
-	if (!dmp_record_sk_is(sk, rec->ed25519_spk) ||
-	    dmp_ed25519_is_low_order(rec->ed25519_spk)) {
-		return DMP_EBADKEY;
-	}
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_IDENTITY, body,
-				      (size_t)len, sk, 0);
+	return dmp_signed_sign_user(out, cap, DMP_PREFIX_IDENTITY, body, len,
+				    sk, rec->ed25519_spk, 0);
 }
 
 static int ascii_case_equal(const char *a, size_t alen, const char *b,
@@ -106,77 +95,72 @@ static int ascii_case_equal(const char *a, size_t alen, const char *b,
 	return 1;
 }
 
-int dmp_identity_parse_verify(struct dmp_identity_record *out,
-			      const char *value, size_t len,
-			      const char *expected_user, size_t expected_len)
+/* 2.3 body, strictly. */
+static int parse_body(void *out, const uint8_t *body, size_t len,
+		      unsigned flags)
 {
-	uint8_t blob[DMP_IDENTITY_BODY_MAX + DMP_SIG_BYTES];
-	struct dmp_identity_record rec;
+	struct dmp_identity_record *rec = out;
 	struct dmp_rbuf r;
-	const uint8_t *p, *sig;
-	size_t blob_len, body_len, ulen;
-	int rc;
+	const uint8_t *p;
+	size_t ulen;
 
-	memset(out, 0, sizeof(*out));
-	memset(&rec, 0, sizeof(rec));
-	/* 1.5 steps 1-4. */
-	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, value, len,
-			       DMP_PREFIX_IDENTITY, DMP_IDENTITY_WIRE_MAX,
-			       BODY_MIN + DMP_SIG_BYTES);
-	if (rc < 0) {
-		goto out;
-	}
-	body_len = blob_len - DMP_SIG_BYTES;
-	sig = blob + body_len;
-
-	/* 2.3 body, strictly. */
-	rc = DMP_EMALFORMED;
-	dmp_rbuf_init(&r, blob, body_len);
+	(void)flags;
+	dmp_rbuf_init(&r, body, len);
 	ulen = dmp_rbuf_u8(&r);
 	p = dmp_rbuf_take(&r, ulen);
 	if (!p || !username_ok((const char *)p, ulen)) {
-		goto out;
+		return DMP_EMALFORMED;
 	}
-	memcpy(rec.username, p, ulen);
-	rec.username[ulen] = '\0';
-	rec.username_len = ulen;
-	dmp_rbuf_copy(&r, rec.x25519_pk, DMP_X25519_BYTES);
-	dmp_rbuf_copy(&r, rec.ed25519_spk, DMP_ED25519_PK_BYTES);
-	rec.ts = dmp_rbuf_u64(&r);
+	memcpy(rec->username, p, ulen);
+	rec->username[ulen] = '\0';
+	rec->username_len = ulen;
+	dmp_rbuf_copy(&r, rec->x25519_pk, DMP_X25519_BYTES);
+	dmp_rbuf_copy(&r, rec->ed25519_spk, DMP_ED25519_PK_BYTES);
+	rec->ts = dmp_rbuf_u64(&r);
 	if (dmp_rbuf_error(&r)) {
-		goto out;
+		return DMP_EMALFORMED;
 	}
 	if (dmp_rbuf_left(&r) == 0) {
-		rec.versions[0] = 1; /* no suffix means {1} */
-		rec.n_versions = 1;
+		rec->versions[0] = 1; /* no suffix means {1} */
+		rec->n_versions = 1;
 	} else {
 		size_t n = dmp_rbuf_u8(&r);
 
 		p = dmp_rbuf_take(&r, n);
 		if (!p || !versions_ok(p, n)) {
-			goto out;
+			return DMP_EMALFORMED;
 		}
-		memcpy(rec.versions, p, n);
-		rec.n_versions = n;
+		memcpy(rec->versions, p, n);
+		rec->n_versions = n;
 	}
-	if (dmp_rbuf_finish(&r) < 0) {
-		goto out;
-	}
+	return dmp_rbuf_finish(&r) < 0 ? DMP_EMALFORMED : 0;
+}
 
-	/* 1.5 step 6: signed by the key in the body; low-order refused. */
-	rc = dmp_verify(sig, blob, body_len, rec.ed25519_spk);
-	if (rc < 0) {
-		goto out;
-	}
+/* 1.5 step 6: signed by the key in the body; low-order refused. */
+static const struct dmp_signed_type identity_type = {
+    .prefix = DMP_PREFIX_IDENTITY,
+    .rec_size = sizeof(struct dmp_identity_record),
+    .min_body = BODY_MIN,
+    .max_wire = DMP_IDENTITY_WIRE_MAX,
+    .blob_max = DMP_IDENTITY_BODY_MAX + DMP_SIG_BYTES,
+    .nsig = 1,
+    .spk_off = {offsetof(struct dmp_identity_record, ed25519_spk)},
+    .parse = parse_body,
+};
+
+int dmp_identity_parse_verify(struct dmp_identity_record *out,
+			      const char *value, size_t len,
+			      const char *expected_user, size_t expected_len)
+{
+	int rc = dmp_signed_parse(out, &identity_type, value, len, NULL, 0);
+
 	/* 3.1 zone-anchored form: the body must name the address's user. */
-	if (expected_user && !ascii_case_equal(rec.username, rec.username_len,
-					       expected_user, expected_len)) {
+	if (rc == 0 && expected_user &&
+	    !ascii_case_equal(out->username, out->username_len, expected_user,
+			      expected_len)) {
+		memset(out, 0, sizeof(*out));
 		rc = DMP_EBADNAME;
-		goto out;
 	}
-	*out = rec;
-	rc = 0;
-out:
 	return rc;
 }
 

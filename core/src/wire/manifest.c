@@ -52,10 +52,7 @@ int dmp_manifest_body(uint8_t *body, size_t cap, const struct dmp_manifest *m)
 		dmp_wbuf_put(&w, m->chunk_hashes,
 			     (size_t)m->total_chunks * HASH_BYTES);
 	}
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ENOBUFS;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ENOBUFS);
 }
 
 int dmp_manifest_sign_encode(char *out, size_t cap,

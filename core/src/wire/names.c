@@ -237,44 +237,18 @@ int dmp_name_rotation_user(char *out, size_t cap, const char *username,
 			   ulen, domain);
 }
 
-int dmp_name_identity_anchored(char *out, size_t cap,
-			       const char *identity_domain)
-{
-	return join(out, cap, "dmp", identity_domain);
-}
+/* Names that are one fixed label before a zone (PROTOCOL.md 3). */
+#define FIXED_LABEL_NAME(fn, label)                                            \
+	int fn(char *out, size_t cap, const char *zone)                        \
+	{                                                                      \
+		return join(out, cap, label, zone);                            \
+	}
 
-int dmp_name_cluster(char *out, size_t cap, const char *base)
-{
-	return join(out, cap, "cluster", base);
-}
-
-int dmp_name_bootstrap(char *out, size_t cap, const char *user_domain)
-{
-	return join(out, cap, "_dmp", user_domain);
-}
-
-int dmp_name_heartbeat(char *out, size_t cap, const char *zone)
-{
-	return join(out, cap, "_dnsmesh-heartbeat", zone);
-}
-
-int dmp_name_seen(char *out, size_t cap, const char *zone)
-{
-	return join(out, cap, "_dnsmesh-seen", zone);
-}
-
-int dmp_name_rotation_user_anchored(char *out, size_t cap,
-				    const char *identity_domain)
-{
-	return join(out, cap, "rotate.dmp", identity_domain);
-}
-
-int dmp_name_rotation_cluster(char *out, size_t cap, const char *base)
-{
-	return join(out, cap, "rotate.cluster", base);
-}
-
-int dmp_name_rotation_bootstrap(char *out, size_t cap, const char *user_domain)
-{
-	return join(out, cap, "rotate._dmp", user_domain);
-}
+FIXED_LABEL_NAME(dmp_name_identity_anchored, "dmp")
+FIXED_LABEL_NAME(dmp_name_cluster, "cluster")
+FIXED_LABEL_NAME(dmp_name_bootstrap, "_dmp")
+FIXED_LABEL_NAME(dmp_name_heartbeat, "_dnsmesh-heartbeat")
+FIXED_LABEL_NAME(dmp_name_seen, "_dnsmesh-seen")
+FIXED_LABEL_NAME(dmp_name_rotation_user_anchored, "rotate.dmp")
+FIXED_LABEL_NAME(dmp_name_rotation_cluster, "rotate.cluster")
+FIXED_LABEL_NAME(dmp_name_rotation_bootstrap, "rotate._dmp")

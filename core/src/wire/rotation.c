@@ -1,4 +1,5 @@
 /* core/src/wire/rotation.c - rotation and revocation (PROTOCOL.md 2.9-10). */
+#include <stddef.h>
 #include <string.h>
 
 #include "dmp/buf.h"
@@ -9,6 +10,7 @@
 #include "dmp/rotation.h"
 #include "dmp/text.h"
 #include "rotation_i.h"
+#include "signed_i.h"
 
 #define MAGIC_LEN 7
 /* A user@host host is bounded only by DNS itself (RFC 1035 2.3.4). */
@@ -136,22 +138,39 @@ static int write_subject(struct dmp_wbuf *w, uint8_t type, const char *subject,
 	return 0;
 }
 
-int dmp_rotation_body_parse(struct dmp_rotation *out, const uint8_t *body,
-			    size_t len)
+/* Magic and subject, the start of both bodies (2.9, 2.10). */
+static int read_head(struct dmp_rbuf *r, const uint8_t *body, size_t len,
+		     const char *magic, uint8_t *type, char *subject)
 {
-	struct dmp_rbuf r;
-	const uint8_t *p;
-	int rc = DMP_EMALFORMED;
-
-	memset(out, 0, sizeof(*out));
-	dmp_rbuf_init(&r, body, len);
-	p = dmp_rbuf_take(&r, MAGIC_LEN);
-	if (!p || memcmp(p, DMP_ROTATION_MAGIC, MAGIC_LEN) != 0) {
-		goto out;
+	dmp_rbuf_init(r, body, len);
+	if (!dmp_rbuf_magic(r, magic, MAGIC_LEN)) {
+		return DMP_EMALFORMED;
 	}
-	rc = read_subject(&r, &out->subject_type, out->subject);
+	return read_subject(r, type, subject);
+}
+
+/* Magic and subject, checked as on parse. */
+static int write_head(struct dmp_wbuf *w, uint8_t *out, size_t cap,
+		      const char *magic, uint8_t type, const char *subject,
+		      size_t size)
+{
+	dmp_wbuf_init(w, out, cap);
+	dmp_wbuf_put(w, magic, MAGIC_LEN);
+	return write_subject(w, type, subject, size);
+}
+
+static int parse_rotation(void *rec, const uint8_t *body, size_t len,
+			  unsigned flags)
+{
+	struct dmp_rotation *out = rec;
+	struct dmp_rbuf r;
+	int rc;
+
+	(void)flags;
+	rc = read_head(&r, body, len, DMP_ROTATION_MAGIC, &out->subject_type,
+		       out->subject);
 	if (rc < 0) {
-		goto out;
+		return rc;
 	}
 	rc = DMP_EMALFORMED;
 	dmp_rbuf_copy(&r, out->old_spk, sizeof(out->old_spk));
@@ -161,14 +180,9 @@ int dmp_rotation_body_parse(struct dmp_rotation *out, const uint8_t *body,
 	out->exp = dmp_rbuf_u64(&r);
 	if (dmp_rbuf_finish(&r) != 0 ||
 	    memcmp(out->old_spk, out->new_spk, sizeof(out->old_spk)) == 0) {
-		goto out;
+		return rc;
 	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_rotation_body_encode(uint8_t *out, size_t cap,
@@ -180,9 +194,8 @@ int dmp_rotation_body_encode(uint8_t *out, size_t cap,
 	if (memcmp(r->old_spk, r->new_spk, sizeof(r->old_spk)) == 0) {
 		return DMP_EINVAL;
 	}
-	dmp_wbuf_init(&w, out, cap);
-	dmp_wbuf_put(&w, DMP_ROTATION_MAGIC, MAGIC_LEN);
-	rc = write_subject(&w, r->subject_type, r->subject, sizeof(r->subject));
+	rc = write_head(&w, out, cap, DMP_ROTATION_MAGIC, r->subject_type,
+			r->subject, sizeof(r->subject));
 	if (rc < 0) {
 		return rc;
 	}
@@ -191,28 +204,21 @@ int dmp_rotation_body_encode(uint8_t *out, size_t cap,
 	dmp_wbuf_u64(&w, r->seq);
 	dmp_wbuf_u64(&w, r->ts);
 	dmp_wbuf_u64(&w, r->exp);
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ETOOBIG;
-	}
-	return (int)w.len;
+	return dmp_wbuf_result(&w, DMP_ETOOBIG);
 }
 
-int dmp_revocation_body_parse(struct dmp_revocation *out, const uint8_t *body,
-			      size_t len)
+static int parse_revocation(void *rec, const uint8_t *body, size_t len,
+			    unsigned flags)
 {
+	struct dmp_revocation *out = rec;
 	struct dmp_rbuf r;
-	const uint8_t *p;
-	int rc = DMP_EMALFORMED;
+	int rc;
 
-	memset(out, 0, sizeof(*out));
-	dmp_rbuf_init(&r, body, len);
-	p = dmp_rbuf_take(&r, MAGIC_LEN);
-	if (!p || memcmp(p, DMP_REVOCATION_MAGIC, MAGIC_LEN) != 0) {
-		goto out;
-	}
-	rc = read_subject(&r, &out->subject_type, out->subject);
+	(void)flags;
+	rc = read_head(&r, body, len, DMP_REVOCATION_MAGIC, &out->subject_type,
+		       out->subject);
 	if (rc < 0) {
-		goto out;
+		return rc;
 	}
 	rc = DMP_EMALFORMED;
 	dmp_rbuf_copy(&r, out->revoked_spk, sizeof(out->revoked_spk));
@@ -220,14 +226,9 @@ int dmp_revocation_body_parse(struct dmp_revocation *out, const uint8_t *body,
 	out->ts = dmp_rbuf_u64(&r);
 	if (dmp_rbuf_finish(&r) != 0 || out->reason < DMP_REVOKE_COMPROMISE ||
 	    out->reason > DMP_REVOKE_OTHER) {
-		goto out;
+		return rc;
 	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return 0;
 }
 
 int dmp_revocation_body_encode(uint8_t *out, size_t cap,
@@ -239,45 +240,92 @@ int dmp_revocation_body_encode(uint8_t *out, size_t cap,
 	if (r->reason < DMP_REVOKE_COMPROMISE || r->reason > DMP_REVOKE_OTHER) {
 		return DMP_EINVAL;
 	}
-	dmp_wbuf_init(&w, out, cap);
-	dmp_wbuf_put(&w, DMP_REVOCATION_MAGIC, MAGIC_LEN);
-	rc = write_subject(&w, r->subject_type, r->subject, sizeof(r->subject));
+	rc = write_head(&w, out, cap, DMP_REVOCATION_MAGIC, r->subject_type,
+			r->subject, sizeof(r->subject));
 	if (rc < 0) {
 		return rc;
 	}
 	dmp_wbuf_put(&w, r->revoked_spk, sizeof(r->revoked_spk));
 	dmp_wbuf_u8(&w, r->reason);
 	dmp_wbuf_u64(&w, r->ts);
-	if (dmp_wbuf_error(&w)) {
-		return DMP_ETOOBIG;
+	return dmp_wbuf_result(&w, DMP_ETOOBIG);
+}
+
+/* What the caller expects of a parsed rotation or revocation, if anything. */
+static int check_expected(const uint8_t *spk, const uint8_t *expected_spk,
+			  uint8_t type, const char *subject,
+			  const char *expected_subject, size_t subject_len)
+{
+	if (expected_spk &&
+	    memcmp(spk, expected_spk, DMP_ED25519_PK_BYTES) != 0) {
+		return DMP_EBADKEY;
 	}
-	return (int)w.len;
+	if (expected_subject &&
+	    !dmp_subject_equal(type, subject, strlen(subject), expected_subject,
+			       subject_len)) {
+		return DMP_EBADNAME;
+	}
+	return 0;
+}
+
+static int encode_rotation(uint8_t *out, size_t cap, const void *rec,
+			   unsigned flags)
+{
+	(void)flags;
+	return dmp_rotation_body_encode(out, cap, rec);
+}
+
+static int encode_revocation(uint8_t *out, size_t cap, const void *rec,
+			     unsigned flags)
+{
+	(void)flags;
+	return dmp_revocation_body_encode(out, cap, rec);
+}
+
+/* 2.9: body || sig_old || sig_new, both over the body alone. */
+static const struct dmp_signed_type rotation_type = {
+    .prefix = DMP_PREFIX_ROTATION,
+    .rec_size = sizeof(struct dmp_rotation),
+    .body_max = DMP_ROTATION_BODY_MAX,
+    .min_body = MAGIC_LEN,
+    .nsig = 2,
+    .spk_off = {offsetof(struct dmp_rotation, old_spk),
+		offsetof(struct dmp_rotation, new_spk)},
+    .parse = parse_rotation,
+    .encode = encode_rotation,
+};
+
+/* 2.10: self-signed by the key it revokes. */
+static const struct dmp_signed_type revocation_type = {
+    .prefix = DMP_PREFIX_REVOCATION,
+    .rec_size = sizeof(struct dmp_revocation),
+    .body_max = DMP_ROTATION_BODY_MAX,
+    .min_body = MAGIC_LEN,
+    .nsig = 1,
+    .spk_off = {offsetof(struct dmp_revocation, revoked_spk)},
+    .parse = parse_revocation,
+    .encode = encode_revocation,
+};
+
+int dmp_rotation_body_parse(struct dmp_rotation *out, const uint8_t *body,
+			    size_t len)
+{
+	return dmp_signed_body_parse(out, &rotation_type, body, len, 0);
+}
+
+int dmp_revocation_body_parse(struct dmp_revocation *out, const uint8_t *body,
+			      size_t len)
+{
+	return dmp_signed_body_parse(out, &revocation_type, body, len, 0);
 }
 
 int dmp_rotation_sign(char *out, size_t cap, const struct dmp_rotation *r,
 		      const uint8_t old_sk[DMP_ED25519_SK_BYTES],
 		      const uint8_t new_sk[DMP_ED25519_SK_BYTES])
 {
-	uint8_t blob[DMP_ROTATION_BODY_MAX + 2 * DMP_SIG_BYTES];
-	int n;
+	const uint8_t *keys[DMP_SIGNED_MAX_SIGS] = {old_sk, new_sk};
 
-	if (cap) {
-		out[0] = '\0';
-	}
-	if (!dmp_record_sk_is(old_sk, r->old_spk) ||
-	    !dmp_record_sk_is(new_sk, r->new_spk)) {
-		return DMP_EBADKEY;
-	}
-	n = dmp_rotation_body_encode(blob, DMP_ROTATION_BODY_MAX, r);
-	if (n < 0) {
-		return n;
-	}
-	/* 2.9: body || sig_old || sig_new, both over the body alone. */
-	dmp_sign(blob + n, blob, (size_t)n, old_sk);
-	dmp_sign(blob + n + DMP_SIG_BYTES, blob, (size_t)n, new_sk);
-	return dmp_record_encode(out, cap, DMP_PREFIX_ROTATION, blob,
-				 (size_t)n + 2 * DMP_SIG_BYTES,
-				 DMP_RECORD_WIRE_MAX);
+	return dmp_signed_sign(out, cap, &rotation_type, r, keys, 0);
 }
 
 int dmp_rotation_parse(struct dmp_rotation *out, const char *wire, size_t len,
@@ -285,47 +333,17 @@ int dmp_rotation_parse(struct dmp_rotation *out, const char *wire, size_t len,
 		       const char *expected_subject, size_t subject_len,
 		       uint64_t now)
 {
-	uint8_t blob[DMP_RECORD_WIRE_MAX];
-	size_t blob_len, body_len;
-	int rc;
+	int rc = dmp_signed_parse(out, &rotation_type, wire, len, NULL, 0);
 
-	memset(out, 0, sizeof(*out));
-	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, wire, len,
-			       DMP_PREFIX_ROTATION, DMP_RECORD_WIRE_MAX,
-			       MAGIC_LEN + 2 * DMP_SIG_BYTES);
-	if (rc < 0) {
-		goto out;
+	if (rc == 0) {
+		rc = check_expected(out->old_spk, expected_old_spk,
+				    out->subject_type, out->subject,
+				    expected_subject, subject_len);
 	}
-	body_len = blob_len - 2 * DMP_SIG_BYTES;
-	rc = dmp_rotation_body_parse(out, blob, body_len);
-	if (rc < 0) {
-		goto out;
+	/* 6.2: exp < now is expired; more than 5 years ahead too. */
+	if (rc == 0) {
+		rc = dmp_record_check_exp(out->exp, now, DMP_5_YEARS);
 	}
-	/* Either signature alone proves nothing (2.9). */
-	rc = dmp_verify(blob + body_len, blob, body_len, out->old_spk);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = dmp_verify(blob + body_len + DMP_SIG_BYTES, blob, body_len,
-			out->new_spk);
-	if (rc < 0) {
-		goto out;
-	}
-	if (expected_old_spk &&
-	    memcmp(out->old_spk, expected_old_spk, DMP_ED25519_PK_BYTES) != 0) {
-		rc = DMP_EBADKEY;
-		goto out;
-	}
-	if (expected_subject &&
-	    !dmp_subject_equal(out->subject_type, out->subject,
-			       strlen(out->subject), expected_subject,
-			       subject_len)) {
-		rc = DMP_EBADNAME;
-		goto out;
-	}
-	/* 6.2: exp < now is expired; more than 5 years ahead is refused. */
-	rc = dmp_record_check_exp(out->exp, now, DMP_5_YEARS);
-out:
 	if (rc != 0) {
 		memset(out, 0, sizeof(*out));
 	}
@@ -335,21 +353,7 @@ out:
 int dmp_revocation_sign(char *out, size_t cap, const struct dmp_revocation *r,
 			const uint8_t sk[DMP_ED25519_SK_BYTES])
 {
-	uint8_t body[DMP_ROTATION_BODY_MAX];
-	int n;
-
-	if (cap) {
-		out[0] = '\0';
-	}
-	if (!dmp_record_sk_is(sk, r->revoked_spk)) {
-		return DMP_EBADKEY;
-	}
-	n = dmp_revocation_body_encode(body, sizeof(body), r);
-	if (n < 0) {
-		return n;
-	}
-	return dmp_record_sign_encode(out, cap, DMP_PREFIX_REVOCATION, body,
-				      (size_t)n, sk, DMP_RECORD_WIRE_MAX);
+	return dmp_signed_sign1(out, cap, &revocation_type, r, sk, 0);
 }
 
 int dmp_revocation_parse(struct dmp_revocation *out, const char *wire,
@@ -357,47 +361,20 @@ int dmp_revocation_parse(struct dmp_revocation *out, const char *wire,
 			 const char *expected_subject, size_t subject_len,
 			 uint64_t now, uint64_t max_age)
 {
-	uint8_t blob[DMP_RECORD_WIRE_MAX];
-	size_t blob_len, body_len;
-	int rc;
+	int rc = dmp_signed_parse(out, &revocation_type, wire, len, NULL, 0);
 
-	memset(out, 0, sizeof(*out));
-	rc = dmp_record_decode(blob, sizeof(blob), &blob_len, wire, len,
-			       DMP_PREFIX_REVOCATION, DMP_RECORD_WIRE_MAX,
-			       MAGIC_LEN + DMP_SIG_BYTES);
-	if (rc < 0) {
-		goto out;
-	}
-	body_len = blob_len - DMP_SIG_BYTES;
-	rc = dmp_revocation_body_parse(out, blob, body_len);
-	if (rc < 0) {
-		goto out;
-	}
-	/* 2.10: self-signed by the key it revokes. */
-	rc = dmp_verify(blob + body_len, blob, body_len, out->revoked_spk);
-	if (rc < 0) {
-		goto out;
-	}
-	if (expected_revoked_spk &&
-	    memcmp(out->revoked_spk, expected_revoked_spk,
-		   DMP_ED25519_PK_BYTES) != 0) {
-		rc = DMP_EBADKEY;
-		goto out;
-	}
-	if (expected_subject &&
-	    !dmp_subject_equal(out->subject_type, out->subject,
-			       strlen(out->subject), expected_subject,
-			       subject_len)) {
-		rc = DMP_EBADNAME;
-		goto out;
+	if (rc == 0) {
+		rc = check_expected(out->revoked_spk, expected_revoked_spk,
+				    out->subject_type, out->subject,
+				    expected_subject, subject_len);
 	}
 	/* 6.2: ts > now + 300 refused; age only if the caller asks (2.10). */
-	if (out->ts > now && out->ts - now > DMP_CLOCK_SKEW) {
+	if (rc == 0 && out->ts > now && out->ts - now > DMP_CLOCK_SKEW) {
 		rc = DMP_EFUTURE;
-	} else if (max_age && now > out->ts && now - out->ts > max_age) {
+	} else if (rc == 0 && max_age && now > out->ts &&
+		   now - out->ts > max_age) {
 		rc = DMP_EEXPIRED;
 	}
-out:
 	if (rc != 0) {
 		memset(out, 0, sizeof(*out));
 	}
