@@ -16,7 +16,6 @@
  *
  * udp.c and tcp.c hold the thread bodies of the DNS side.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -32,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dmp/addr.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
@@ -68,57 +68,15 @@ uint64_t node_now_ms(int64_t off)
 			  off);
 }
 
+/* ADDR:PORT of the config: numeric (never a name lookup), port required;
+ * "[v6]:port" for IPv6 (dmp/addr.h, the one HOST[:PORT] parser). */
 int node_parse_addr(const char *spec, struct sockaddr_storage *ss,
 		    socklen_t *len)
 {
-	char host[128];
-	const char *colon;
-	long port;
-	char *end;
-
-	memset(ss, 0, sizeof(*ss));
-	if (spec[0] == '[') {
-		const char *rb = strchr(spec, ']');
-
-		if (!rb || rb[1] != ':' ||
-		    (size_t)(rb - spec - 1) >= sizeof(host)) {
-			return -1;
-		}
-		memcpy(host, spec + 1, (size_t)(rb - spec - 1));
-		host[rb - spec - 1] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(spec, ':');
-		if (!colon || (size_t)(colon - spec) >= sizeof(host)) {
-			return -1;
-		}
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port <= 0 || port > 65535) {
-		return -1;
-	}
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) {
-			return -1;
-		}
-		*len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &a->sin_addr) != 1) {
-			return -1;
-		}
-		*len = sizeof(*a);
-	}
-	return 0;
+	return dmp_addr_parse(spec, 0, DMP_ADDR_NEED_PORT | DMP_ADDR_NUMERIC,
+			      ss, len) == 0
+		   ? 0
+		   : -1;
 }
 
 int node_open_sock(const struct sockaddr_storage *ss, socklen_t len, int type)
