@@ -32,7 +32,7 @@ static int on_record(uint64_t seq, const uint8_t *p, size_t len, void *ud)
 	}
 	s->last = seq;
 	s->n++;
-	if (nj_ops_decode(p, len, &ops, &n, &now) != 0) {
+	if (dmp_nj_ops_decode(p, len, &ops, &n, &now) != 0) {
 		if (ops || n) {
 			abort();
 		}
@@ -46,13 +46,13 @@ static int on_record(uint64_t seq, const uint8_t *p, size_t len, void *ud)
 		ptr[i] = &ops[i];
 	}
 	dmp_wbuf_init_dyn(&w);
-	if (nj_ops_encode(&w, ptr, n, now) != 0 || w.len != len ||
+	if (dmp_nj_ops_encode(&w, ptr, n, now) != 0 || w.len != len ||
 	    memcmp(w.p, p, len) != 0) {
 		abort(); /* accepted payloads re-encode identically */
 	}
 	dmp_wbuf_clear(&w);
 	free(ptr);
-	nj_ops_free(ops, n);
+	dmp_nj_ops_free(ops, n);
 	return 0;
 }
 
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		inited = 1;
 	}
-	if (nj_scan(data, size, on_record, &s, &tail, &next, &torn) != 0) {
+	if (dmp_nj_scan(data, size, on_record, &s, &tail, &next, &torn) != 0) {
 		return 0;
 	}
 	if (tail % NJ_SECTOR != 0 || tail > size || tail < NJ_SECTOR ||

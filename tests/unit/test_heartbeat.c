@@ -464,6 +464,7 @@ static void test_malformed(void)
 
 int main(void)
 {
+	plan(296); /* with the vectors' cases */
 	if (dmp_init() != 0) {
 		return 1;
 	}

@@ -1240,7 +1240,7 @@ int main(void)
 				"mb-bbbbbbbbbbbb.mesh.test"};
 	char listed[512] = "";
 
-	plan(0);
+	plan(227);
 	snprintf(dbpath, sizeof(dbpath), "/tmp/test_node_%d.db", (int)getpid());
 	unlink(dbpath);
 	if (dmp_hex_decode(secret, 32, SECRET_HEX, 64) != 0) {

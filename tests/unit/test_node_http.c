@@ -632,7 +632,7 @@ static void test_health_metrics(void)
 
 int main(void)
 {
-	plan(0);
+	plan(100);
 	test_registration();
 	test_records();
 	test_health_metrics();

@@ -53,13 +53,13 @@ static int append_n(struct njournal *j, uint8_t tag, size_t len)
 	uint8_t buf[2048];
 
 	memset(buf, tag, len);
-	return nj_append(j, buf, len);
+	return dmp_nj_append(j, buf, len);
 }
 
 static int reopen(const char *path, struct seen *s, struct njournal **out)
 {
 	memset(s, 0, sizeof(*s));
-	return nj_open(out, path, CAP, collect, s);
+	return dmp_nj_open(out, path, CAP, collect, s);
 }
 
 static void file_patch(const char *path, long off, const void *p, size_t len)
@@ -85,8 +85,8 @@ static void test_replay(void)
 	is_int(append_n(j, 'a', 10), 0, "append 1");
 	is_int(append_n(j, 'b', 600), 0, "append 2 (two sectors)");
 	is_int(append_n(j, 'c', 1), 0, "append 3");
-	is_int((long long)nj_used(j), 4 * NJ_SECTOR, "4 sectors used");
-	nj_close(j);
+	is_int((long long)dmp_nj_used(j), 4 * NJ_SECTOR, "4 sectors used");
+	dmp_nj_close(j);
 	is_int(reopen(p, &s, &j), 0, "reopens");
 	is_int(s.n, 3, "3 records replayed");
 	ok(s.first[0] == 'a' && s.first[1] == 'b' && s.first[2] == 'c',
@@ -96,16 +96,16 @@ static void test_replay(void)
 	   "consecutive seq");
 	/* Not reset: the next record follows the replayed ones. */
 	is_int(append_n(j, 'd', 5), 0, "append after replay");
-	nj_close(j);
+	dmp_nj_close(j);
 	is_int(reopen(p, &s, &j), 0, "reopens again");
 	is_int(s.n, 4, "4 records replayed");
 	is_int(s.first[3], 'd', "the new one last");
-	is_int(nj_reset(j), 0, "reset");
-	is_int((long long)nj_used(j), 0, "empty after reset");
-	nj_close(j);
+	is_int(dmp_nj_reset(j), 0, "reset");
+	is_int((long long)dmp_nj_used(j), 0, "empty after reset");
+	dmp_nj_close(j);
 	is_int(reopen(p, &s, &j), 0, "reopens after reset");
 	is_int(s.n, 0, "nothing replayed after reset");
-	nj_close(j);
+	dmp_nj_close(j);
 }
 
 static void test_torn(void)
@@ -120,19 +120,19 @@ static void test_torn(void)
 	for (int i = 0; i < 3; i++) {
 		is_int(append_n(j, (uint8_t)('x' + i), 100), 0, "append %d", i);
 	}
-	nj_close(j);
+	dmp_nj_close(j);
 	/* Record 3 (sector 3) torn: its payload half written. */
 	memset(junk, 0, sizeof(junk));
 	file_patch(p, 3 * NJ_SECTOR + 32 + 50, junk, sizeof(junk));
 	is_int(reopen(p, &s, &j), 0, "opens with a torn tail");
 	is_int(s.n, 2, "the two whole records replayed, the torn one not");
-	nj_close(j);
+	dmp_nj_close(j);
 
 	/* A damaged record in the middle ends the chain there. */
 	file_patch(p, 2 * NJ_SECTOR + 20, "\xff", 1);
 	is_int(reopen(p, &s, &j), 0, "opens with a bad checksum");
 	is_int(s.n, 1, "only the record before the bad one");
-	nj_close(j);
+	dmp_nj_close(j);
 
 	/* Garbage (not zeros) after the last record is ignored. */
 	{
@@ -150,24 +150,24 @@ static void test_torn(void)
 		}
 		memset(&s2, 0, sizeof(s2));
 		memset(img + 2 * NJ_SECTOR, 0x5a, NJ_SECTOR);
-		is_int(nj_scan(img, sizeof(img), collect, &s2, &tail, &next,
-			       &torn),
+		is_int(dmp_nj_scan(img, sizeof(img), collect, &s2, &tail, &next,
+				   &torn),
 		       0, "scan with garbage");
 		ok(torn == 1 && s2.n == 1 && tail == 2 * NJ_SECTOR,
 		   "garbage flagged torn, chain kept (n=%d tail=%llu)", s2.n,
 		   (unsigned long long)tail);
 		memset(img + 2 * NJ_SECTOR, 0, NJ_SECTOR);
 		memset(&s2, 0, sizeof(s2));
-		is_int(nj_scan(img, sizeof(img), collect, &s2, &tail, &next,
-			       &torn),
+		is_int(dmp_nj_scan(img, sizeof(img), collect, &s2, &tail, &next,
+				   &torn),
 		       0, "scan with zeros");
 		ok(torn == 0 && s2.n == 1, "zeros end the log cleanly");
 		ok(next == s2.seq[0] + 1, "next seq follows the chain");
 		memcpy(img, "NOTALOG!", 8);
-		is_int(nj_scan(img, sizeof(img), collect, &s2, &tail, &next,
-			       &torn),
+		is_int(dmp_nj_scan(img, sizeof(img), collect, &s2, &tail, &next,
+				   &torn),
 		       DMP_EMALFORMED, "wrong magic refused by scan");
-		is_int(nj_scan(img, 100, NULL, NULL, &tail, &next, &torn),
+		is_int(dmp_nj_scan(img, 100, NULL, NULL, &tail, &next, &torn),
 		       DMP_EMALFORMED, "short image refused");
 	}
 	file_patch(p, 0, "NOTALOG!", 8);
@@ -189,17 +189,17 @@ static void test_stale(void)
 	for (int i = 0; i < 5; i++) {
 		is_int(append_n(j, 'o', 50), 0, "old %d", i);
 	}
-	is_int(nj_reset(j), 0, "reset");
-	nj_close(j);
+	is_int(dmp_nj_reset(j), 0, "reset");
+	dmp_nj_close(j);
 	is_int(reopen(p, &s, &j), 0, "reopens");
 	is_int(s.n, 0, "nothing replayed");
 	is_int(append_n(j, 'n', 50), 0, "new 1");
 	is_int(append_n(j, 'n', 50), 0, "new 2");
-	nj_close(j);
+	dmp_nj_close(j);
 	is_int(reopen(p, &s, &j), 0, "reopens");
 	is_int(s.n, 2, "only the 2 new records replayed, no stale ones");
 	ok(s.first[0] == 'n' && s.first[1] == 'n', "both new");
-	nj_close(j);
+	dmp_nj_close(j);
 }
 
 static void test_unappend_full_lock(void)
@@ -213,31 +213,31 @@ static void test_unappend_full_lock(void)
 	is_int(reopen(p, &s, &j), 0, "opens");
 	is_int(append_n(j, '1', 30), 0, "append");
 	is_int(append_n(j, '2', 30), 0, "append");
-	is_int(nj_unappend(j), 0, "unappend");
-	is_int(nj_unappend(j), 0, "second unappend is a no-op");
-	is_int(nj_open(&j2, p, CAP, NULL, NULL), DMP_EBUSY,
+	is_int(dmp_nj_unappend(j), 0, "unappend");
+	is_int(dmp_nj_unappend(j), 0, "second unappend is a no-op");
+	is_int(dmp_nj_open(&j2, p, CAP, NULL, NULL), DMP_EBUSY,
 	       "a second opener is refused (flock)");
-	nj_close(j);
+	dmp_nj_close(j);
 	is_int(reopen(p, &s, &j), 0, "reopens");
 	is_int(s.n, 1, "the erased record is not replayed");
-	is_int(nj_reset(j), 0, "reset");
+	is_int(dmp_nj_reset(j), 0, "reset");
 	while ((rc = append_n(j, 'f', 400)) == 0) {
 		n++;
 	}
 	is_int(rc, DMP_ENOSPC, "a full log says ENOSPC");
 	is_int(n, 63, "after 63 one-sector records");
-	is_int(nj_reset(j), 0, "reset");
+	is_int(dmp_nj_reset(j), 0, "reset");
 	{
 		uint8_t *big = calloc(1, CAP);
 
-		ok(big && nj_append(j, big, CAP) == DMP_ENOBUFS,
+		ok(big && dmp_nj_append(j, big, CAP) == DMP_ENOBUFS,
 		   "a record that can never fit: ENOBUFS");
 		free(big);
 	}
 	is_int(append_n(j, 'g', 10), 0, "usable after the refusals");
-	nj_close(j);
-	nj_close(NULL);
-	is_int(nj_open(&j, p, NJ_SECTOR, NULL, NULL), DMP_EINVAL,
+	dmp_nj_close(j);
+	dmp_nj_close(NULL);
+	is_int(dmp_nj_open(&j, p, NJ_SECTOR, NULL, NULL), DMP_EINVAL,
 	       "too small a log refused");
 }
 
@@ -267,8 +267,8 @@ static void test_payload(void)
 	op_set(&in[1], NOP_DEL_ONE, "b.mesh.test", "old", "");
 	op_set(&in[2], NOP_DEL_ALL, "c.mesh.test", NULL, "k2");
 	dmp_wbuf_init_dyn(&w);
-	is_int(nj_ops_encode(&w, ptr, 3, 1234567890123ull), 0, "encodes");
-	is_int(nj_ops_decode(w.p, w.len, &out, &n, &now), 0, "decodes");
+	is_int(dmp_nj_ops_encode(&w, ptr, 3, 1234567890123ull), 0, "encodes");
+	is_int(dmp_nj_ops_decode(w.p, w.len, &out, &n, &now), 0, "decodes");
 	ok(n == 3 && now == 1234567890123ull, "count and time");
 	for (size_t i = 0; out && i < 3; i++) {
 		ok(out[i].kind == in[i].kind && out[i].ttl == in[i].ttl &&
@@ -280,14 +280,14 @@ static void test_payload(void)
 			memcmp(out[i].value, in[i].value, in[i].vlen) == 0),
 		   "op %zu round-trips", i);
 	}
-	nj_ops_free(out, n);
+	dmp_nj_ops_free(out, n);
 	b = w.p;
 	/* Every truncation fails. */
 	{
 		int bad = 0;
 
 		for (size_t l = 0; l < w.len; l++) {
-			if (nj_ops_decode(b, l, &out, &n, &now) !=
+			if (dmp_nj_ops_decode(b, l, &out, &n, &now) !=
 				DMP_EMALFORMED ||
 			    out != NULL || n != 0) {
 				bad++;
@@ -300,25 +300,25 @@ static void test_payload(void)
 
 		memcpy(c, b, w.len);
 		c[w.len] = 0;
-		is_int(nj_ops_decode(c, w.len + 1, &out, &n, &now),
+		is_int(dmp_nj_ops_decode(c, w.len + 1, &out, &n, &now),
 		       DMP_EMALFORMED, "trailing byte refused");
 		c[0] = 2;
-		is_int(nj_ops_decode(c, w.len, &out, &n, &now), DMP_EMALFORMED,
-		       "unknown version refused");
+		is_int(dmp_nj_ops_decode(c, w.len, &out, &n, &now),
+		       DMP_EMALFORMED, "unknown version refused");
 		c[0] = 1;
 		c[13] = 3; /* first op's kind */
-		is_int(nj_ops_decode(c, w.len, &out, &n, &now), DMP_EMALFORMED,
-		       "unknown kind refused");
+		is_int(dmp_nj_ops_decode(c, w.len, &out, &n, &now),
+		       DMP_EMALFORMED, "unknown kind refused");
 		c[13] = NOP_DEL_ALL; /* with a value: refused */
-		is_int(nj_ops_decode(c, w.len, &out, &n, &now), DMP_EMALFORMED,
-		       "delete-all with a value refused");
+		is_int(dmp_nj_ops_decode(c, w.len, &out, &n, &now),
+		       DMP_EMALFORMED, "delete-all with a value refused");
 		c[13] = NOP_ADD;
 		c[19] = 0; /* NUL inside the owner */
-		is_int(nj_ops_decode(c, w.len, &out, &n, &now), DMP_EMALFORMED,
-		       "NUL in an owner refused");
+		is_int(dmp_nj_ops_decode(c, w.len, &out, &n, &now),
+		       DMP_EMALFORMED, "NUL in an owner refused");
 		memset(c + 9, 0, 4); /* no ops */
-		is_int(nj_ops_decode(c, w.len, &out, &n, &now), DMP_EMALFORMED,
-		       "zero ops refused");
+		is_int(dmp_nj_ops_decode(c, w.len, &out, &n, &now),
+		       DMP_EMALFORMED, "zero ops refused");
 		free(c);
 	}
 	dmp_wbuf_clear(&w);
@@ -355,7 +355,7 @@ static int live(struct dmp_node *n, const char *name, uint64_t now_s)
 	if (dmp_dnswire_from_text(name, w, &wl) < 0) {
 		return -1;
 	}
-	e = nidx_find(&n->idx, w, wl);
+	e = dmp_nidx_find(&n->idx, w, wl);
 	for (uint32_t i = 0; e && i < e->n_rr; i++) {
 		cnt += e->rr[i]->exp_s > now_s;
 	}
@@ -417,7 +417,8 @@ static void test_node_crash(void)
 		   "serial did not go back (%u -> %u)", serial,
 		   dmp_node_serial(m));
 		is_int(dmp_node_pending(m), 0, "nothing pending after replay");
-		ok(m->jr && nj_used(m->jr) == 0, "log emptied after replay");
+		ok(m->jr && dmp_nj_used(m->jr) == 0,
+		   "log emptied after replay");
 	}
 	dmp_node_free(m);
 	/* A clean stop writes everything and empties the log. */
@@ -428,7 +429,7 @@ static void test_node_crash(void)
 	is_int(dmp_node_new(&n, &o, now + 5000), 0, "reopens after stop");
 	if (n) {
 		is_int(live(n, "b.mesh.test", now / 1000), 2, "b kept");
-		ok(nj_used(n->jr) == 0, "empty log");
+		ok(dmp_nj_used(n->jr) == 0, "empty log");
 		/* Two nodes on one log: the second runs without it. */
 		is_int(dmp_node_new(&m, &o, now), 0,
 		       "a second node on the same database opens");
@@ -447,6 +448,7 @@ int main(void)
 {
 	char cmd[300];
 
+	plan(105);
 	if (dmp_init() != 0 || !mkdtemp(dir)) {
 		return 1;
 	}

@@ -192,11 +192,6 @@ int node_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)
 	for (unsigned i = 0; i < c->registration_allow.n; i++) {
 		snprintf(h->reg_allow[i], sizeof(h->reg_allow[i]), "%s",
 			 c->registration_allow.v[i]);
-		for (char *p = h->reg_allow[i]; *p; p++) {
-			if (*p >= 'A' && *p <= 'Z') {
-				*p = (char)(*p - 'A' + 'a');
-			}
-		}
 	}
 	h->n_reg_allow = c->registration_allow.n;
 	return 0;

@@ -17,7 +17,6 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "dmp/b64.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
@@ -68,23 +67,15 @@ struct flag {
 	int append;
 };
 
-/* What SIGHUP re-reads: the file, then the same flags again. */
+/* What SIGHUP re-reads: the file, then the same flags again; and the log
+ * handler in use, whose level it resets. */
 struct reload_ctx {
 	const char *cfg;
 	const struct flag *flags;
 	size_t n_flags;
 	int verbose;
+	dmp_log_fn handler;
 };
-
-static int verbose_flag;
-static dmp_log_fn cur_handler = log_stderr;
-
-void node_log_level(const struct node_conf *c)
-{
-	dmp_log_set_handler(cur_handler, NULL,
-			    verbose_flag ? DMP_LOG_DEBUG
-					 : level_of(c->log_level));
-}
 
 static int conf_read(struct node_conf *c, const struct reload_ctx *r)
 {
@@ -109,9 +100,20 @@ static int conf_read(struct node_conf *c, const struct reload_ctx *r)
 	return 0;
 }
 
+/* On the main thread; the other threads log meanwhile, which
+ * dmp_log_set_handler() allows. */
 static int reload_conf(struct node_conf *out, void *ud)
 {
-	return conf_read(out, ud);
+	const struct reload_ctx *r = ud;
+	struct dmp_node_opts o;
+
+	if (conf_read(out, r) != 0 || node_conf_opts(out, &o) != 0) {
+		return -1;
+	}
+	dmp_log_set_handler(r->handler, NULL,
+			    r->verbose ? DMP_LOG_DEBUG
+				       : level_of(out->log_level));
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -198,41 +200,23 @@ static int key_cmd(struct node_conf *c, int argc, char **argv,
 		usage(stderr);
 		rc = 2;
 	} else if (strcmp(argv[0], "add") == 0 && argc == 2) {
-		uint8_t secret[32];
-		char b64[DMP_B64_LEN(32) + 1];
-		char name[DMP_NODE_NAME_MAX];
-		size_t l;
+		char line[DMP_NODE_NAME_MAX + 64];
 
 		if (n_scopes == 0) {
 			fprintf(stderr, "dmp-node: key add needs at least one "
 					"--scope SUFFIX\n");
 			goto out;
 		}
-		snprintf(name, sizeof(name), "%s", argv[1]);
-		l = strlen(name);
-		if (l > 1 && name[l - 1] == '.') {
-			name[l - 1] = '\0';
-		}
-		for (char *p = name; *p; p++) {
-			if (*p >= 'A' && *p <= 'Z') {
-				*p = (char)(*p - 'A' + 'a');
-			}
-		}
-		dmp_random(secret, sizeof(secret));
-		err = dmp_node_key_add(n, name, secret, sizeof(secret), scopes,
-				       n_scopes, now);
+		err = dmp_node_key_mint(n, argv[1], scopes, n_scopes, line,
+					sizeof(line), now);
 		if (err == 0) {
-			(void)dmp_b64_encode(b64, sizeof(b64), secret,
-					     sizeof(secret));
-			/* What nsupdate -y and kdig -y take. */
-			printf("hmac-sha256:%s:%s\n", name, b64);
-			dmp_wipe(b64, sizeof(b64));
+			printf("%s\n", line);
 			rc = 0;
 		} else {
 			fprintf(stderr, "dmp-node: key add: %s\n",
 				dmp_strerror(err));
 		}
-		dmp_wipe(secret, sizeof(secret));
+		dmp_wipe(line, sizeof(line));
 	} else if (strcmp(argv[0], "list") == 0 && argc == 1) {
 		struct key_list_ctx ctx = {0};
 
@@ -407,7 +391,6 @@ static int run(int argc, char **argv, struct node_conf *c)
 	}
 	if (!foreground) {
 		openlog("dmp-node", LOG_PID, LOG_DAEMON);
-		cur_handler = log_syslog;
 		dmp_log_set_handler(log_syslog, NULL,
 				    verbose ? DMP_LOG_DEBUG
 					    : level_of(c->log_level));
@@ -415,9 +398,9 @@ static int run(int argc, char **argv, struct node_conf *c)
 	DMP_LOG_N("dmp-node %s: %u zone(s), db %s%s", dmp_version(), c->zones.n,
 		  c->db, off ? " (clock shifted for tests)" : "");
 	{
-		struct reload_ctx rctx = {cfg, flags, n_flags, verbose};
+		struct reload_ctx rctx = {cfg, flags, n_flags, verbose,
+					  foreground ? log_stderr : log_syslog};
 
-		verbose_flag = verbose;
 		rc = node_serve(c, &o, off, foreground, reload_conf, &rctx);
 	}
 	return rc;

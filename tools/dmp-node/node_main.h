@@ -62,21 +62,19 @@ extern const size_t node_schema_len;
 /** Turn the config into engine options. @return 0 or -1 (message printed) */
 int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o);
 
+/** Re-read the config (file and flags) for SIGHUP and apply its log
+ * level, on the main thread. @return 0 or -1 */
+typedef int (*node_reload_fn)(struct node_conf *out, void *ud);
+
 /**
  * Bind, drop privileges (security.user), daemonize unless @p foreground,
  * open the node with @p o, and serve until SIGTERM/SIGINT.
  * @p clock_off_ms is added to the clock (tests only).
  * @return exit code
  */
-/** Re-read the config (file and flags) for SIGHUP. @return 0 or -1 */
-typedef int (*node_reload_fn)(struct node_conf *out, void *ud);
-
 int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	       int64_t clock_off_ms, int foreground, node_reload_fn reload,
 	       void *reload_ud);
-
-/** Set the log level from the config (and -v). */
-void node_log_level(const struct node_conf *c);
 
 /** Wall clock in ms plus the test offset. */
 uint64_t node_now_ms(int64_t off);

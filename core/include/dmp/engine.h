@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "dmp/common.h"
+#include "dmp/registration.h"
 
 struct dmp_engine; /* opaque */
 
@@ -319,28 +320,7 @@ struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e);
 /* ---- TSIG self-registration (PROTOCOL.md 7.2) ------------------------------
  */
 
-/**
- * The bytes signed for tsig-confirm: challenge(32) || lower(subject) ||
- * node || 0x01.
- * @param[out] out_len  bytes written
- * @return 0, DMP_EINVAL (empty subject or node), DMP_ENOBUFS
- */
-DMP_MUST_CHECK int dmp_registration_payload(uint8_t *out, size_t cap,
-					    size_t *out_len,
-					    const uint8_t challenge[32],
-					    const char *subject,
-					    const char *node);
-/**
- * x25519_pop = HMAC-SHA256(key = X25519(x_sk, server_pub),
- * msg = challenge || subject || x_pub), subject as given.
- * @return 0, DMP_EWEAKSECRET (low-order server key), DMP_ENOBUFS (subject
- *         over 320 bytes)
- */
-DMP_MUST_CHECK int dmp_registration_pop(uint8_t pop[32], const uint8_t x_sk[32],
-					const uint8_t x_pub[32],
-					const uint8_t server_pub[32],
-					const uint8_t challenge[32],
-					const char *subject);
+/* dmp_registration_payload(), dmp_registration_pop(): dmp/registration.h */
 
 /**
  * Register our identity with the node's HTTP API at @p url (e.g.

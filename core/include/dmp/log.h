@@ -20,7 +20,11 @@ enum dmp_log_level {
 
 typedef void (*dmp_log_fn)(int level, const char *msg, void *ud);
 
-/** Install @p fn (NULL: discard) and the most verbose level to pass. */
+/**
+ * Install @p fn (NULL: discard) and the most verbose level to pass.
+ * Thread-safe: other threads may log meanwhile; on return none is still
+ * in the old handler. A handler must not call this function.
+ */
 void dmp_log_set_handler(dmp_log_fn fn, void *ud, int max_level);
 /** 1 if a message at @p level would reach the handler. */
 int dmp_log_enabled(int level);

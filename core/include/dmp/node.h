@@ -175,6 +175,10 @@ void dmp_node_handle_batch(struct dmp_node *n, struct dmp_node_msg *m,
 			   size_t count, enum dmp_node_transport t,
 			   uint64_t now_ms);
 
+/** 1 if @p q is an RFC 2136 UPDATE request (opcode 5, QR clear): what a
+ * server may hand to a writer thread and dmp_node_handle_batch(). */
+int dmp_node_is_update(const uint8_t *q, size_t qlen);
+
 /** Receives each message of a streamed answer; non-zero return stops. */
 typedef int (*dmp_node_out_fn)(const uint8_t *msg, size_t len, void *ud);
 
@@ -255,6 +259,17 @@ DMP_MUST_CHECK int dmp_node_key_add(struct dmp_node *n, const char *name,
 				    const uint8_t *secret, size_t secret_len,
 				    const char *const *scopes, size_t n_scopes,
 				    uint64_t now_ms);
+
+/**
+ * Mint a key for `dmp-node key add`: a random 32-byte secret stored for
+ * @p name (lower case, no trailing dot) with @p scopes (at least one),
+ * and in @p line "hmac-sha256:<name>:<base64 secret>", what nsupdate -y
+ * and kdig -y take. @p line holds the secret: the caller wipes it.
+ * @return 0, DMP_EINVAL, DMP_ENOBUFS (@p cap), DMP_ESTORE
+ */
+DMP_MUST_CHECK int dmp_node_key_mint(struct dmp_node *n, const char *name,
+				     const char *const *scopes, size_t n_scopes,
+				     char *line, size_t cap, uint64_t now_ms);
 
 /** Remove key @p name. @return 0, DMP_ENOENT or DMP_ESTORE */
 DMP_MUST_CHECK int dmp_node_key_revoke(struct dmp_node *n, const char *name);
@@ -435,5 +450,52 @@ void dmp_node_http_put_challenge(struct dmp_node_http *h,
 DMP_MUST_CHECK int dmp_node_put(struct dmp_node *n, const char *name,
 				const char *value, uint32_t ttl, int replace,
 				uint64_t now_ms);
+
+/* ---- mesh heartbeat (PROTOCOL.md 8) ---- */
+
+/**
+ * Read the operator key at @p path: a 32-byte Ed25519 seed as 64 hex
+ * digits (a trailing newline allowed). A missing file is created (0600,
+ * O_EXCL, fsync'd) with a fresh seed. @p sk is the caller's to wipe.
+ * @return 0, DMP_EIO (cannot create, write or read), DMP_EMALFORMED (not
+ *         64 hex digits)
+ */
+DMP_MUST_CHECK int dmp_node_opkey_load(const char *path, uint8_t pk[32],
+				       uint8_t sk[64]);
+
+struct dmp_node_hb_opts {
+	/* Borrowed for dmp_node_hb_new(): */
+	const char *endpoint;	    /* public http(s) URL */
+	const uint8_t *operator_pk; /* 32 bytes, dmp_node_opkey_load() */
+	const uint8_t *operator_sk; /* 64 bytes; copied, wiped at free */
+	const char *claim_zone;	    /* for claims; NULL or "": first zone */
+	uint32_t interval_s;	    /* between publications */
+	int allow_loopback;	    /* DMP_HEARTBEAT_ALLOW_LOOPBACK (tests) */
+	int claim_provider;	    /* capability bit 0 */
+};
+
+struct dmp_node_hb;
+
+/**
+ * Prepare the heartbeat of @p n (borrowed; it must outlive the handle)
+ * with the operator key (read with dmp_node_opkey_load() before dropping
+ * privileges, so that the file may stay readable by root only).
+ * @return 0, DMP_EINVAL (no endpoint or key, no zone, endpoint too long),
+ *         DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_node_hb_new(struct dmp_node_hb **out, struct dmp_node *n,
+				   const struct dmp_node_hb_opts *o);
+
+/**
+ * Replace our signed value at _dnsmesh-heartbeat.<zone> of every zone
+ * when the interval has passed since the last time (the first call
+ * always publishes). Failures are logged; the next call retries after
+ * the interval. Not thread-safe: one caller (the maintenance thread).
+ * @return 1 published, 0 not due, or a negative error
+ */
+int dmp_node_hb_tick(struct dmp_node_hb *hb, uint64_t now_ms);
+
+/** Wipe the key and free. NULL: no-op. */
+void dmp_node_hb_free(struct dmp_node_hb *hb);
 
 #endif /* DMP_NODE_H */

@@ -46,22 +46,24 @@ struct nidx {
 	uint32_t seed;
 };
 
-int nidx_init(struct nidx *x);
-void nidx_clear(struct nidx *x);
-struct nidx_ent *nidx_find(const struct nidx *x, const uint8_t *name,
-			   size_t nlen);
+int dmp_nidx_init(struct nidx *x);
+void dmp_nidx_clear(struct nidx *x);
+struct nidx_ent *dmp_nidx_find(const struct nidx *x, const uint8_t *name,
+			       size_t nlen);
 /** Replace the RRs of @p name (takes ownership of @p rr and its items). */
-int nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
-	     struct nidx_rr **rr, uint32_t n_rr);
+int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
+		 struct nidx_rr **rr, uint32_t n_rr);
 /** Drop RRs with exp_s <= now and recompute the descendant facts. */
-void nidx_expire(struct nidx *x, uint64_t now_s);
+void dmp_nidx_expire(struct nidx *x, uint64_t now_s);
 /** Build one RR from a value (canonical 255-byte split). */
-struct nidx_rr *nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
-			    uint64_t exp_s);
+struct nidx_rr *dmp_nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
+				uint64_t exp_s);
 /** 1 if @p rr holds exactly @p value. */
-int nidx_rr_value_eq(const struct nidx_rr *rr, const char *value, size_t vlen);
+int dmp_nidx_rr_value_eq(const struct nidx_rr *rr, const char *value,
+			 size_t vlen);
 /** RDATA of @p rr. */
-static inline const uint8_t *nidx_rdata(const struct nidx_rr *rr, size_t *len)
+static inline const uint8_t *dmp_nidx_rdata(const struct nidx_rr *rr,
+					    size_t *len)
 {
 	*len = (size_t)rr->len - 12;
 	return rr->wire + 12;
@@ -92,66 +94,67 @@ struct nop {
 	char key[DMP_NODE_NAME_MAX]; /* writing TSIG key, "" for none */
 };
 
-typedef int (*st_row_fn)(const char *name, const char *value, size_t vlen,
-			 uint64_t exp_s, void *ud);
+typedef int (*dmp_st_row_fn)(const char *name, const char *value, size_t vlen,
+			     uint64_t exp_s, void *ud);
 
-/* Statements of the write path, prepared once (st_stmts_free before
+/* Statements of the write path, prepared once (dmp_st_stmts_free before
  * closing the database). */
 struct nstmts {
 	sqlite3_stmt *add, *del1, *dela, *ser_r, *ser_w, *name_rows;
 	sqlite3_stmt *sync_full, *sync_normal;
 };
-void st_stmts_free(struct nstmts *c);
+void dmp_st_stmts_free(struct nstmts *c);
 
-int st_open(sqlite3 **out, const char *path);
-int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud);
-int st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
-		 uint64_t now_s, st_row_fn fn, void *ud);
+int dmp_st_open(sqlite3 **out, const char *path);
+int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud);
+int dmp_st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
+		     uint64_t now_s, dmp_st_row_fn fn, void *ud);
 /** Make every committed transaction durable (fsync of WAL and DB). */
-int st_sync(sqlite3 *db);
+int dmp_st_sync(sqlite3 *db);
 /** synchronous=FULL (@p full) or NORMAL for the next transactions. */
-int st_set_full(sqlite3 *db, struct nstmts *c, int full);
-int st_begin(sqlite3 *db);
-int st_commit(sqlite3 *db);
+int dmp_st_set_full(sqlite3 *db, struct nstmts *c, int full);
+int dmp_st_begin(sqlite3 *db);
+int dmp_st_commit(sqlite3 *db);
 /** Roll back the open transaction, if any. */
-void st_rollback(sqlite3 *db);
+void dmp_st_rollback(sqlite3 *db);
 /** Apply @p ops inside the caller's transaction and bump the stored
  * serial (to @p want if not 0); the new serial in @p serial. */
-int st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
-	     size_t n, uint64_t now_ms, uint32_t want, uint32_t *serial);
+int dmp_st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
+		 size_t n, uint64_t now_ms, uint32_t want, uint32_t *serial);
 /** The serial after @p cur for a change at @p now_s. */
-uint32_t st_next_serial(uint32_t cur, uint64_t now_s);
-int st_reap(sqlite3 *db, uint64_t now_s);
+uint32_t dmp_st_next_serial(uint32_t cur, uint64_t now_s);
+int dmp_st_reap(sqlite3 *db, uint64_t now_s);
 /* HTTP tokens (multi-tenant 7.4), by SHA-256 hex of the token. */
-int st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
-	       const char *scopes, uint64_t now_s);
-int st_tok_del(sqlite3 *db, const char *name);
-int st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud);
+int dmp_st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
+		   const char *scopes, uint64_t now_s);
+int dmp_st_tok_del(sqlite3 *db, const char *name);
+int dmp_st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud);
 /** Scopes CSV of the token with @p hash_hex: 0, DMP_ENOENT, DMP_ESTORE. */
-int st_tok_find(sqlite3 *db, const char *hash_hex, char *scopes, size_t cap);
+int dmp_st_tok_find(sqlite3 *db, const char *hash_hex, char *scopes,
+		    size_t cap);
 /** Live values owned by @p key plus the adds among @p ops that would be
  * new for it (a refresh of its own value is free): into @p total. */
-int st_quota_need(sqlite3 *db, const char *key, const struct nop *ops, size_t n,
-		  uint64_t now_s, uint64_t *total);
-int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s);
-int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n);
-int st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
-	       size_t slen, const char *scopes, uint64_t now_s);
-int st_key_del(sqlite3 *db, const char *name);
-int st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud);
-int st_data_version(sqlite3 *db, int64_t *v);
+int dmp_st_quota_need(sqlite3 *db, const char *key, const struct nop *ops,
+		      size_t n, uint64_t now_s, uint64_t *total);
+int dmp_st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s);
+int dmp_st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n);
+int dmp_st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
+		   size_t slen, const char *scopes, uint64_t now_s);
+int dmp_st_key_del(sqlite3 *db, const char *name);
+int dmp_st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud);
+int dmp_st_data_version(sqlite3 *db, int64_t *v);
 /** Bytes of the database pages in use. */
-int st_size(sqlite3 *db, uint64_t *bytes);
+int dmp_st_size(sqlite3 *db, uint64_t *bytes);
 /* Registrations (PROTOCOL.md 7.2): subject -> spk, key, expiry. */
 /** @return 1 found (spk hex and key name copied), 0 none, or DMP_ESTORE;
  * rows expired by @p now_s are not found. */
-int st_reg_get(sqlite3 *db, const char *subject, uint64_t now_s,
-	       char spk_hex[65], char key_name[DMP_NODE_NAME_MAX]);
-int st_reg_put(sqlite3 *db, const char *subject, const char *spk_hex,
-	       const char *key_name, uint64_t expires_s);
+int dmp_st_reg_get(sqlite3 *db, const char *subject, uint64_t now_s,
+		   char spk_hex[65], char key_name[DMP_NODE_NAME_MAX]);
+int dmp_st_reg_put(sqlite3 *db, const char *subject, const char *spk_hex,
+		   const char *key_name, uint64_t expires_s);
 /** Drop registrations expired by @p now_s and their keys.
  * @return keys dropped, or DMP_ESTORE */
-int st_reg_expire(sqlite3 *db, uint64_t now_s);
+int dmp_st_reg_expire(sqlite3 *db, uint64_t now_s);
 
 /* ---- update log (node_journal.c) ---- */
 
@@ -159,8 +162,8 @@ int st_reg_expire(sqlite3 *db, uint64_t now_s);
 struct njournal;
 struct dmp_wbuf;
 /** Called for each valid record in order; < 0 stops the scan. */
-typedef int (*nj_record_fn)(uint64_t seq, const uint8_t *p, size_t len,
-			    void *ud);
+typedef int (*dmp_nj_record_fn)(uint64_t seq, const uint8_t *p, size_t len,
+				void *ud);
 /**
  * Walk the records of a log image (the whole file) from sector 1: the
  * chain of valid records with consecutive seq. @p tail gets the offset
@@ -168,52 +171,52 @@ typedef int (*nj_record_fn)(uint64_t seq, const uint8_t *p, size_t len,
  * chain ended at damaged bytes (torn write, garbage) rather than zeros or
  * a stale record. @return 0, DMP_EMALFORMED (not a log), or fn's error
  */
-int nj_scan(const uint8_t *img, size_t len, nj_record_fn fn, void *ud,
-	    uint64_t *tail, uint64_t *next_seq, int *torn);
+int dmp_nj_scan(const uint8_t *img, size_t len, dmp_nj_record_fn fn, void *ud,
+		uint64_t *tail, uint64_t *next_seq, int *torn);
 /**
  * Open or create the log at @p path (@p cap bytes, written in full once),
  * replay its records through @p fn, and lock it (flock) for this process.
- * The caller applies the records, syncs the store and calls nj_reset().
+ * The caller applies the records, syncs the store and calls dmp_nj_reset().
  * @return 0, DMP_EBUSY (locked), DMP_EMALFORMED, DMP_EIO, DMP_ENOMEM,
  * DMP_EINVAL, or fn's error
  */
-int nj_open(struct njournal **out, const char *path, uint64_t cap,
-	    nj_record_fn fn, void *ud);
-void nj_close(struct njournal *j);
+int dmp_nj_open(struct njournal **out, const char *path, uint64_t cap,
+		dmp_nj_record_fn fn, void *ud);
+void dmp_nj_close(struct njournal *j);
 /** Append one record, on stable storage on return. @return 0, DMP_ENOSPC
- * (full: sync the store, nj_reset, retry), DMP_ENOBUFS (never fits),
+ * (full: sync the store, dmp_nj_reset, retry), DMP_ENOBUFS (never fits),
  * DMP_EIO, DMP_ENOMEM */
-int nj_append(struct njournal *j, const uint8_t *p, size_t len);
+int dmp_nj_append(struct njournal *j, const uint8_t *p, size_t len);
 /** Erase the record just appended (its commit failed). */
-int nj_unappend(struct njournal *j);
+int dmp_nj_unappend(struct njournal *j);
 /** Forget every record; only once the store holding them is synced. */
-int nj_reset(struct njournal *j);
+int dmp_nj_reset(struct njournal *j);
 /** Bytes of records since the last reset. */
-uint64_t nj_used(const struct njournal *j);
+uint64_t dmp_nj_used(const struct njournal *j);
 /** Payload of one commit: @p now_ms and the ops. */
-int nj_ops_encode(struct dmp_wbuf *w, const struct nop *const *ops, size_t n,
-		  uint64_t now_ms);
-/** Parse a payload into a new array of ops (values owned; nj_ops_free).
+int dmp_nj_ops_encode(struct dmp_wbuf *w, const struct nop *const *ops,
+		      size_t n, uint64_t now_ms);
+/** Parse a payload into a new array of ops (values owned; dmp_nj_ops_free).
  * @return 0, DMP_EMALFORMED, DMP_ENOMEM */
-int nj_ops_decode(const uint8_t *p, size_t len, struct nop **out, size_t *n_out,
-		  uint64_t *now_ms);
-void nj_ops_free(struct nop *ops, size_t n);
+int dmp_nj_ops_decode(const uint8_t *p, size_t len, struct nop **out,
+		      size_t *n_out, uint64_t *now_ms);
+void dmp_nj_ops_free(struct nop *ops, size_t n);
 
 /* ---- per-IP rate limit (node_rl.c) ---- */
 
 #define RL_SHARDS 16
 struct rl;
 /** @p rate 0: *out = NULL, everything allowed. */
-int rl_new(struct rl **out, uint32_t rate, uint32_t burst);
-void rl_free(struct rl *r);
+int dmp_rl_new(struct rl **out, uint32_t rate, uint32_t burst);
+void dmp_rl_free(struct rl *r);
 /** @p rate in tokens/s, may be fractional; <= 0: *out = NULL. */
-int rl_new_f(struct rl **out, double rate, double burst);
+int dmp_rl_new_f(struct rl **out, double rate, double burst);
 /** 1 if the bucket of @p key (17 opaque bytes) has a token (takes it). */
-int rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms);
+int dmp_rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms);
 /** New rate and burst for a live limiter (NULL or rate 0: no-op). */
-void rl_set(struct rl *r, double rate, double burst);
+void dmp_rl_set(struct rl *r, double rate, double burst);
 /** 1 if @p sa may be answered now (takes a token), else 0. */
-int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms);
+int dmp_rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms);
 
 /* ---- the node ---- */
 
@@ -233,8 +236,20 @@ struct nzone {
 	unsigned n_aaaa;
 };
 
+/* What dmp_node_reconfigure() (SIGHUP) changes and threads outside wlock
+ * read (HTTP, heartbeat): copied out whole under live_mu. */
+struct dmp_ni_live {
+	uint32_t max_ttl;
+	uint32_t max_value_bytes;
+	int update_enabled;
+};
+
 struct dmp_node {
+	/* Written at creation; the fields dmp_node_reconfigure() changes are
+	 * written under wlock and read under wlock only (else: live). */
 	struct dmp_node_opts o;
+	pthread_mutex_t live_mu;
+	struct dmp_ni_live live;
 	struct nzone zones[DMP_NODE_MAX_ZONES];
 	unsigned n_zones;
 
@@ -294,8 +309,8 @@ struct dmp_wbuf;
  * @p apex_off is 0. */
 void dmp_nq_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
 		    const struct nzone *z, size_t apex_off, uint32_t serial);
-const struct nzone *node_zone_of(const struct dmp_node *n, const uint8_t *name,
-				 size_t nlen);
+const struct nzone *dmp_ni_zone_of(const struct dmp_node *n,
+				   const uint8_t *name, size_t nlen);
 int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		 enum dmp_node_transport t, uint8_t *resp, size_t cap,
 		 uint64_t now_ms);
@@ -304,8 +319,8 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
 			 size_t count, uint64_t now_ms);
 /** Header-only (or header + question) error reply. */
-int node_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
-		     uint8_t *resp, size_t cap);
+int dmp_ni_error_reply(const uint8_t *q, size_t qlen, size_t qd_end, int rcode,
+		       uint8_t *resp, size_t cap);
 /** Parse opts.xfr_allow. @return 0 or DMP_EINVAL */
 int dmp_nx_setup(struct dmp_node *n, const struct dmp_node_opts *o);
 /* A logged commit waiting for sqlite. */
@@ -323,10 +338,15 @@ int dmp_nu_flush(struct dmp_node *n);
  *  at close, when the update log keeps them). */
 void dmp_nu_pending_free(struct dmp_node *n);
 /** With an update log: sync the store and empty the log (wlock held). */
-int node_log_checkpoint(struct dmp_node *n);
+int dmp_ni_log_checkpoint(struct dmp_node *n);
+/** Load the key table into n->keys (wlock held). @return 0 or DMP_ESTORE */
+int dmp_ni_keys_reload(struct dmp_node *n);
 /** Re-read @p name from the store into the index (wlock held). */
-int node_refresh_name(struct dmp_node *n, const char *name, const uint8_t *wire,
-		      size_t wlen, uint64_t now_s);
+int dmp_ni_refresh_name(struct dmp_node *n, const char *name,
+			const uint8_t *wire, size_t wlen, uint64_t now_s);
+
+/** A consistent copy of the reloadable options, from any thread. */
+void dmp_ni_live_get(struct dmp_node *n, struct dmp_ni_live *out);
 
 static inline void cnt_add(atomic_uint_fast64_t *c, uint64_t v)
 {
@@ -334,9 +354,9 @@ static inline void cnt_add(atomic_uint_fast64_t *c, uint64_t v)
 }
 
 /** Count a reply (RCODE) and the time since @p t0_ns (monotonic). */
-void node_count_reply(struct dmp_node *n, const uint8_t *resp, int len,
-		      uint64_t t0_ns);
-uint64_t node_mono_ns(void);
+void dmp_ni_count_reply(struct dmp_node *n, const uint8_t *resp, int len,
+			uint64_t t0_ns);
+uint64_t dmp_ni_mono_ns(void);
 /** Ops outside DNS (HTTP record API, heartbeat): caps and one commit as
  * an UPDATE (wlock taken here). A lone delete of nothing gives
  * DMP_DNS_RCODE_NXDOMAIN. Takes the ops' values. @return an RCODE */
@@ -344,8 +364,8 @@ int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		    uint64_t now_ms);
 /** Fill @p op (no value yet) for owner @p name; 0 or DMP_EINVAL when the
  * name is not LDH or not in a served zone. */
-int node_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
-		 const char *name, uint32_t ttl);
+int dmp_ni_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,
+		   const char *name, uint32_t ttl);
 
 /* TSIG on queries and zone transfers (node_xfr.c, over dns/tsig.h). */
 struct xfr_tsig;

@@ -25,7 +25,7 @@ static uint32_t name_hash(const struct nidx *x, const uint8_t *name,
 	return h ^ (h >> 15);
 }
 
-int nidx_init(struct nidx *x)
+int dmp_nidx_init(struct nidx *x)
 {
 	memset(x, 0, sizeof(*x));
 	x->nb = 1024;
@@ -45,7 +45,7 @@ static void free_rrs(struct nidx_rr **rr, uint32_t n)
 	dmp_free(rr);
 }
 
-void nidx_clear(struct nidx *x)
+void dmp_nidx_clear(struct nidx *x)
 {
 	for (size_t i = 0; x->b && i < x->nb; i++) {
 		struct nidx_ent *e = x->b[i], *next;
@@ -60,8 +60,8 @@ void nidx_clear(struct nidx *x)
 	memset(x, 0, sizeof(*x));
 }
 
-struct nidx_ent *nidx_find(const struct nidx *x, const uint8_t *name,
-			   size_t nlen)
+struct nidx_ent *dmp_nidx_find(const struct nidx *x, const uint8_t *name,
+			       size_t nlen)
 {
 	uint32_t h = name_hash(x, name, nlen);
 	struct nidx_ent *e = x->b[h & (x->nb - 1)];
@@ -100,7 +100,7 @@ static void grow(struct nidx *x)
 static struct nidx_ent *get_or_add(struct nidx *x, const uint8_t *name,
 				   size_t nlen)
 {
-	struct nidx_ent *e = nidx_find(x, name, nlen);
+	struct nidx_ent *e = dmp_nidx_find(x, name, nlen);
 	uint32_t h;
 
 	if (e) {
@@ -151,7 +151,7 @@ static int walk_ancestors(struct nidx *x, const uint8_t *name, size_t nlen,
 			}
 			a->desc_count++;
 		} else {
-			a = nidx_find(x, name + off, nlen - off);
+			a = dmp_nidx_find(x, name + off, nlen - off);
 			if (!a) {
 				return DMP_EINTERNAL;
 			}
@@ -170,10 +170,10 @@ static int walk_ancestors(struct nidx *x, const uint8_t *name, size_t nlen,
 	return 0;
 }
 
-int nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
-	     struct nidx_rr **rr, uint32_t n_rr)
+int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
+		 struct nidx_rr **rr, uint32_t n_rr)
 {
-	struct nidx_ent *e = nidx_find(x, name, nlen);
+	struct nidx_ent *e = dmp_nidx_find(x, name, nlen);
 	uint64_t max_exp = 0;
 	int had, rc;
 
@@ -205,7 +205,7 @@ int nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 	return rc;
 }
 
-void nidx_expire(struct nidx *x, uint64_t now_s)
+void dmp_nidx_expire(struct nidx *x, uint64_t now_s)
 {
 	/* Pass 1: drop expired RRs, forget the descendant facts. */
 	for (size_t i = 0; i < x->nb; i++) {
@@ -240,8 +240,8 @@ void nidx_expire(struct nidx *x, uint64_t now_s)
 			}
 			off = dmp_dnswire_parent(e->name);
 			while (off < (size_t)e->nlen - 1) {
-				struct nidx_ent *a =
-				    nidx_find(x, e->name + off, e->nlen - off);
+				struct nidx_ent *a = dmp_nidx_find(
+				    x, e->name + off, e->nlen - off);
 
 				if (a) {
 					a->desc_count++;
@@ -272,8 +272,8 @@ void nidx_expire(struct nidx *x, uint64_t now_s)
 	}
 }
 
-struct nidx_rr *nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
-			    uint64_t exp_s)
+struct nidx_rr *dmp_nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
+				uint64_t exp_s)
 {
 	size_t rdlen = dmp_txt_rdata_len(vlen);
 	struct nidx_rr *rr;
@@ -303,10 +303,11 @@ struct nidx_rr *nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
 	return rr;
 }
 
-int nidx_rr_value_eq(const struct nidx_rr *rr, const char *value, size_t vlen)
+int dmp_nidx_rr_value_eq(const struct nidx_rr *rr, const char *value,
+			 size_t vlen)
 {
 	size_t rdlen, off = 0, pos = 0;
-	const uint8_t *rd = nidx_rdata(rr, &rdlen);
+	const uint8_t *rd = dmp_nidx_rdata(rr, &rdlen);
 
 	/* Stored RDATA is the canonical split, so compare piece by piece. */
 	if (rdlen != dmp_txt_rdata_len(vlen)) {

@@ -57,7 +57,7 @@ struct njournal {
 	uint64_t tail; /* where the next record goes */
 	uint64_t seq;  /* its seq */
 	uint64_t last_off;
-	int have_last; /* nj_unappend may erase the record at last_off */
+	int have_last; /* dmp_nj_unappend may erase the record at last_off */
 	uint8_t *buf;  /* SECT aligned */
 	size_t buf_cap;
 };
@@ -83,8 +83,8 @@ static int all_zero(const uint8_t *p, size_t len)
 	return 1;
 }
 
-int nj_scan(const uint8_t *img, size_t len, nj_record_fn fn, void *ud,
-	    uint64_t *tail, uint64_t *next_seq, int *torn)
+int dmp_nj_scan(const uint8_t *img, size_t len, dmp_nj_record_fn fn, void *ud,
+		uint64_t *tail, uint64_t *next_seq, int *torn)
 {
 	uint64_t off = SECT, seq = 0;
 	int first = 1, rc = 0;
@@ -223,8 +223,8 @@ static int put(struct njournal *j, size_t len, uint64_t off)
 	return rc;
 }
 
-int nj_open(struct njournal **out, const char *path, uint64_t cap,
-	    nj_record_fn fn, void *ud)
+int dmp_nj_open(struct njournal **out, const char *path, uint64_t cap,
+		dmp_nj_record_fn fn, void *ud)
 {
 	struct njournal *j;
 	struct stat sb;
@@ -279,7 +279,7 @@ int nj_open(struct njournal **out, const char *path, uint64_t cap,
 			}
 			got += (size_t)r;
 		}
-		rc = nj_scan(img, len, fn, ud, &tail, &seq, &torn);
+		rc = dmp_nj_scan(img, len, fn, ud, &tail, &seq, &torn);
 		if (rc == DMP_EMALFORMED) {
 			DMP_LOG_E("node: %s is not an update log", path);
 			goto fail;
@@ -358,11 +358,11 @@ int nj_open(struct njournal **out, const char *path, uint64_t cap,
 	return 0;
 fail:
 	dmp_free(img);
-	nj_close(j);
+	dmp_nj_close(j);
 	return rc;
 }
 
-void nj_close(struct njournal *j)
+void dmp_nj_close(struct njournal *j)
 {
 	if (!j) {
 		return;
@@ -383,7 +383,7 @@ static int put_sync(struct njournal *j, size_t len, uint64_t off)
 	return put(j, len, off);
 }
 
-int nj_append(struct njournal *j, const uint8_t *p, size_t len)
+int dmp_nj_append(struct njournal *j, const uint8_t *p, size_t len)
 {
 	size_t total = (REC_HDR + len + SECT - 1) / SECT * SECT;
 	uint8_t *h;
@@ -423,7 +423,7 @@ int nj_append(struct njournal *j, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int nj_unappend(struct njournal *j)
+int dmp_nj_unappend(struct njournal *j)
 {
 	int rc;
 
@@ -440,7 +440,7 @@ int nj_unappend(struct njournal *j)
 	return rc;
 }
 
-int nj_reset(struct njournal *j)
+int dmp_nj_reset(struct njournal *j)
 {
 	int rc;
 
@@ -453,15 +453,15 @@ int nj_reset(struct njournal *j)
 	return rc;
 }
 
-uint64_t nj_used(const struct njournal *j)
+uint64_t dmp_nj_used(const struct njournal *j)
 {
 	return j->tail - SECT;
 }
 
 /* ---- payload: the ops of one commit ---- */
 
-int nj_ops_encode(struct dmp_wbuf *w, const struct nop *const *ops, size_t n,
-		  uint64_t now_ms)
+int dmp_nj_ops_encode(struct dmp_wbuf *w, const struct nop *const *ops,
+		      size_t n, uint64_t now_ms)
 {
 	dmp_wbuf_u8(w, PAYLOAD_VERSION);
 	dmp_wbuf_u64(w, now_ms);
@@ -485,7 +485,7 @@ int nj_ops_encode(struct dmp_wbuf *w, const struct nop *const *ops, size_t n,
 	return dmp_wbuf_error(w);
 }
 
-void nj_ops_free(struct nop *ops, size_t n)
+void dmp_nj_ops_free(struct nop *ops, size_t n)
 {
 	for (size_t i = 0; ops && i < n; i++) {
 		dmp_free(ops[i].value);
@@ -507,8 +507,8 @@ static int take_str(struct dmp_rbuf *b, char *dst, size_t cap)
 	return 0;
 }
 
-int nj_ops_decode(const uint8_t *p, size_t len, struct nop **out, size_t *n_out,
-		  uint64_t *now_ms)
+int dmp_nj_ops_decode(const uint8_t *p, size_t len, struct nop **out,
+		      size_t *n_out, uint64_t *now_ms)
 {
 	struct dmp_rbuf b;
 	struct nop *ops = NULL;
@@ -570,7 +570,7 @@ int nj_ops_decode(const uint8_t *p, size_t len, struct nop **out, size_t *n_out,
 	rc = dmp_rbuf_finish(&b);
 out:
 	if (rc < 0) {
-		nj_ops_free(ops, i < n ? i + 1 : n);
+		dmp_nj_ops_free(ops, i < n ? i + 1 : n);
 		*now_ms = 0;
 		return rc;
 	}

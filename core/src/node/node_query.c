@@ -112,8 +112,8 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	uint16_t qt;
 
 	if (dmp_nq_parse_query(q, qlen, &qi) < 0) {
-		return node_error_reply(q, qlen, 0, DMP_DNS_RCODE_FORMERR, resp,
-					cap);
+		return dmp_ni_error_reply(q, qlen, 0, DMP_DNS_RCODE_FORMERR,
+					  resp, cap);
 	}
 	/* RFC 6891 6.2.3/6.2.5: the client's size, at least 512, at most our
 	 * cap; 512 without EDNS. TCP: the 16-bit frame. */
@@ -154,7 +154,7 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		rcode = DMP_DNS_RCODE_FORMERR; /* meta types are no questions */
 		goto finish;
 	}
-	z = node_zone_of(n, qi.name, qi.nlen);
+	z = dmp_ni_zone_of(n, qi.name, qi.nlen);
 	if (!z) {
 		rcode = DMP_DNS_RCODE_REFUSED;
 		goto finish;
@@ -170,7 +170,8 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 
 	pthread_rwlock_rdlock(&n->ilock);
 	{
-		const struct nidx_ent *e = nidx_find(&n->idx, qi.name, qi.nlen);
+		const struct nidx_ent *e =
+		    dmp_nidx_find(&n->idx, qi.name, qi.nlen);
 		uint32_t serial = n->serial;
 
 		if (e) {

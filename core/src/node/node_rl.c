@@ -32,12 +32,12 @@ struct rl {
 	double rate, burst;
 };
 
-int rl_new(struct rl **out, uint32_t rate, uint32_t burst)
+int dmp_rl_new(struct rl **out, uint32_t rate, uint32_t burst)
 {
-	return rl_new_f(out, (double)rate, (double)burst);
+	return dmp_rl_new_f(out, (double)rate, (double)burst);
 }
 
-int rl_new_f(struct rl **out, double rate, double burst)
+int dmp_rl_new_f(struct rl **out, double rate, double burst)
 {
 	struct rl *r;
 
@@ -64,7 +64,7 @@ int rl_new_f(struct rl **out, double rate, double burst)
 	return 0;
 }
 
-void rl_free(struct rl *r)
+void dmp_rl_free(struct rl *r)
 {
 	if (!r) {
 		return;
@@ -76,7 +76,7 @@ void rl_free(struct rl *r)
 	dmp_free(r);
 }
 
-int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms)
+int dmp_rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms)
 {
 	uint8_t key[17];
 
@@ -94,10 +94,10 @@ int rl_allow(struct rl *r, const struct sockaddr *sa, uint64_t now_ms)
 	} else {
 		return 1;
 	}
-	return rl_allow_key(r, key, now_ms);
+	return dmp_rl_allow_key(r, key, now_ms);
 }
 
-int rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms)
+int dmp_rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms)
 {
 	uint32_t h;
 	size_t base, pick = (size_t)-1;
@@ -149,7 +149,7 @@ int rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms)
 	return ok;
 }
 
-void rl_set(struct rl *r, double rate, double burst)
+void dmp_rl_set(struct rl *r, double rate, double burst)
 {
 	if (!r || rate <= 0) {
 		return;

@@ -5,8 +5,8 @@
  *
  * Durability: WAL with synchronous=FULL, so a commit is on disk (WAL
  * fsynced) when it returns. With the update log (node_journal.c) the
- * record commits run with synchronous=NORMAL instead (st_set_full), since
- * the log made them durable before the reply, and st_sync() fsyncs both
+ * record commits run with synchronous=NORMAL instead (dmp_st_set_full), since
+ * the log made them durable before the reply, and dmp_st_sync() fsyncs both
  * files before the log is emptied. Re-applying a logged commit is safe:
  * an add is an upsert on (name, value_hash) with the recorded time and
  * TTL, deletes of what is gone change nothing, and the serial only grows.
@@ -62,7 +62,7 @@ static int fail(sqlite3 *db, const char *what)
 	return DMP_ESTORE;
 }
 
-int st_open(sqlite3 **out, const char *path)
+int dmp_st_open(sqlite3 **out, const char *path)
 {
 	sqlite3 *db = NULL;
 	char *err = NULL;
@@ -108,8 +108,8 @@ int st_open(sqlite3 **out, const char *path)
 	return 0;
 }
 
-int st_quota_need(sqlite3 *db, const char *key, const struct nop *ops, size_t n,
-		  uint64_t now_s, uint64_t *total)
+int dmp_st_quota_need(sqlite3 *db, const char *key, const struct nop *ops,
+		      size_t n, uint64_t now_s, uint64_t *total)
 {
 	sqlite3_stmt *cnt = NULL, *own = NULL;
 	uint64_t t = 0;
@@ -166,7 +166,7 @@ out:
 	return rc;
 }
 
-static int rows(sqlite3_stmt *st, st_row_fn fn, void *ud)
+static int rows(sqlite3_stmt *st, dmp_st_row_fn fn, void *ud)
 {
 	int rc;
 
@@ -187,7 +187,7 @@ static int rows(sqlite3_stmt *st, st_row_fn fn, void *ud)
 	return rc == SQLITE_DONE ? 0 : DMP_ESTORE;
 }
 
-int st_load(sqlite3 *db, uint64_t now_s, st_row_fn fn, void *ud)
+int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -225,7 +225,7 @@ static void done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-void st_stmts_free(struct nstmts *c)
+void dmp_st_stmts_free(struct nstmts *c)
 {
 	sqlite3_finalize(c->add);
 	sqlite3_finalize(c->del1);
@@ -238,8 +238,8 @@ void st_stmts_free(struct nstmts *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
-		 uint64_t now_s, st_row_fn fn, void *ud)
+int dmp_st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
+		     uint64_t now_s, dmp_st_row_fn fn, void *ud)
 {
 	sqlite3_stmt *st = cached(db, &c->name_rows,
 				  "SELECT name, value, expires_at FROM records"
@@ -314,7 +314,7 @@ static uint32_t next_serial(uint32_t cur, uint64_t now_s)
 	return (int32_t)(t - cur) > 0 ? t : cur + 1;
 }
 
-int st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s)
+int dmp_st_serial(sqlite3 *db, uint32_t *serial, uint64_t now_s)
 {
 	int found, rc;
 
@@ -342,7 +342,7 @@ static int file_sync(sqlite3 *db, int op)
 /* With synchronous=NORMAL a WAL commit is written but not fsynced; these
  * two fsyncs make every commit so far durable (also frames a checkpoint
  * has since copied into the database file). */
-int st_sync(sqlite3 *db)
+int dmp_st_sync(sqlite3 *db)
 {
 	int rc = file_sync(db, SQLITE_FCNTL_JOURNAL_POINTER);
 
@@ -355,7 +355,7 @@ int st_sync(sqlite3 *db)
 	return rc;
 }
 
-int st_set_full(sqlite3 *db, struct nstmts *c, int full)
+int dmp_st_set_full(sqlite3 *db, struct nstmts *c, int full)
 {
 	sqlite3_stmt *st =
 	    full ? cached(db, &c->sync_full, "PRAGMA synchronous=FULL")
@@ -371,30 +371,30 @@ int st_set_full(sqlite3 *db, struct nstmts *c, int full)
 						     : fail(db, "synchronous");
 }
 
-int st_begin(sqlite3 *db)
+int dmp_st_begin(sqlite3 *db)
 {
 	return exec(db, "BEGIN IMMEDIATE");
 }
 
-int st_commit(sqlite3 *db)
+int dmp_st_commit(sqlite3 *db)
 {
 	return exec(db, "COMMIT");
 }
 
-void st_rollback(sqlite3 *db)
+void dmp_st_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db)) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
 }
 
-uint32_t st_next_serial(uint32_t cur, uint64_t now_s)
+uint32_t dmp_st_next_serial(uint32_t cur, uint64_t now_s)
 {
 	return next_serial(cur, now_s);
 }
 
-int st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
-	     size_t n, uint64_t now_ms, uint32_t want, uint32_t *serial)
+int dmp_st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
+		 size_t n, uint64_t now_ms, uint32_t want, uint32_t *serial)
 {
 	sqlite3_stmt *add, *del1, *dela, *ser, *sr;
 	uint64_t now_s = now_ms / 1000;
@@ -484,7 +484,7 @@ int st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
 	return rc;
 }
 
-int st_reap(sqlite3 *db, uint64_t now_s)
+int dmp_st_reap(sqlite3 *db, uint64_t now_s)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -500,7 +500,7 @@ int st_reap(sqlite3 *db, uint64_t now_s)
 	return rc;
 }
 
-int st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n)
+int dmp_st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	struct nkey *k = NULL;
@@ -580,8 +580,8 @@ out:
 	return rc;
 }
 
-int st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
-	       size_t slen, const char *scopes, uint64_t now_s)
+int dmp_st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
+		   size_t slen, const char *scopes, uint64_t now_s)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -605,7 +605,7 @@ int st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
 	return rc;
 }
 
-int st_key_del(sqlite3 *db, const char *name)
+int dmp_st_key_del(sqlite3 *db, const char *name)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -623,7 +623,7 @@ int st_key_del(sqlite3 *db, const char *name)
 	return rc;
 }
 
-int st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
+int dmp_st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -647,7 +647,7 @@ int st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
 	return rc;
 }
 
-int st_data_version(sqlite3 *db, int64_t *v)
+int dmp_st_data_version(sqlite3 *db, int64_t *v)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -664,7 +664,7 @@ int st_data_version(sqlite3 *db, int64_t *v)
 	return rc == SQLITE_ROW ? 0 : DMP_ESTORE;
 }
 
-int st_size(sqlite3 *db, uint64_t *bytes)
+int dmp_st_size(sqlite3 *db, uint64_t *bytes)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -684,8 +684,8 @@ int st_size(sqlite3 *db, uint64_t *bytes)
 	return rc == SQLITE_ROW ? 0 : DMP_ESTORE;
 }
 
-int st_reg_get(sqlite3 *db, const char *subject, uint64_t now_s,
-	       char spk_hex[65], char key_name[DMP_NODE_NAME_MAX])
+int dmp_st_reg_get(sqlite3 *db, const char *subject, uint64_t now_s,
+		   char spk_hex[65], char key_name[DMP_NODE_NAME_MAX])
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -713,8 +713,8 @@ int st_reg_get(sqlite3 *db, const char *subject, uint64_t now_s,
 	return rc;
 }
 
-int st_reg_put(sqlite3 *db, const char *subject, const char *spk_hex,
-	       const char *key_name, uint64_t expires_s)
+int dmp_st_reg_put(sqlite3 *db, const char *subject, const char *spk_hex,
+		   const char *key_name, uint64_t expires_s)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -734,7 +734,7 @@ int st_reg_put(sqlite3 *db, const char *subject, const char *spk_hex,
 	return rc;
 }
 
-int st_reg_expire(sqlite3 *db, uint64_t now_s)
+int dmp_st_reg_expire(sqlite3 *db, uint64_t now_s)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, n = 0;
@@ -764,8 +764,8 @@ int st_reg_expire(sqlite3 *db, uint64_t now_s)
 	return rc == SQLITE_DONE ? n : fail(db, "registration expiry");
 }
 
-int st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
-	       const char *scopes, uint64_t now_s)
+int dmp_st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
+		   const char *scopes, uint64_t now_s)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -786,7 +786,7 @@ int st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
 	return rc;
 }
 
-int st_tok_del(sqlite3 *db, const char *name)
+int dmp_st_tok_del(sqlite3 *db, const char *name)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -804,7 +804,7 @@ int st_tok_del(sqlite3 *db, const char *name)
 	return rc;
 }
 
-int st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
+int dmp_st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -827,7 +827,7 @@ int st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
 	return rc;
 }
 
-int st_tok_find(sqlite3 *db, const char *hash_hex, char *scopes, size_t cap)
+int dmp_st_tok_find(sqlite3 *db, const char *hash_hex, char *scopes, size_t cap)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;

@@ -26,8 +26,8 @@ static struct nidx_rr *rr_dup(const struct nidx_rr *rr)
 }
 
 /*
- * The index after @p ops without reading sqlite: what st_apply() does to
- * the rows and st_name_rows() would read back (live rows, oldest write
+ * The index after @p ops without reading sqlite: what dmp_st_apply() does to
+ * the rows and dmp_st_name_rows() would read back (live rows, oldest write
  * first; an add of a value already there refreshes it and moves it last).
  */
 static int index_apply(struct dmp_node *n, const struct nop *const *ops,
@@ -50,7 +50,7 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 			continue; /* done with its first op */
 		}
 		pthread_rwlock_rdlock(&n->ilock);
-		e = nidx_find(&n->idx, op->wire, op->wlen);
+		e = dmp_nidx_find(&n->idx, op->wire, op->wlen);
 		cap = (e ? e->n_rr : 0) + (uint32_t)(n_ops - i);
 		rr = dmp_calloc(cap ? cap : 1, sizeof(*rr));
 		for (uint32_t k = 0; rr && e && k < e->n_rr; k++) {
@@ -75,8 +75,8 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 			}
 			for (uint32_t j = 0; j < cnt; j++) {
 				if (o2->kind == NOP_DEL_ALL ||
-				    nidx_rr_value_eq(rr[j], o2->value,
-						     o2->vlen)) {
+				    dmp_nidx_rr_value_eq(rr[j], o2->value,
+							 o2->vlen)) {
 					dmp_free(rr[j]);
 				} else {
 					rr[m++] = rr[j];
@@ -84,9 +84,9 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 			}
 			cnt = m;
 			if (o2->kind == NOP_ADD && now_s + o2->ttl > now_s) {
-				rr[cnt] = nidx_rr_new(o2->value, o2->vlen,
-						      n->o.answer_ttl,
-						      now_s + o2->ttl);
+				rr[cnt] = dmp_nidx_rr_new(o2->value, o2->vlen,
+							  n->o.answer_ttl,
+							  now_s + o2->ttl);
 				if (!rr[cnt]) {
 					rc = DMP_ENOMEM;
 					break;
@@ -99,7 +99,7 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 			continue;
 		}
 		pthread_rwlock_wrlock(&n->ilock);
-		if (nidx_set(&n->idx, op->wire, op->wlen, rr, cnt) < 0) {
+		if (dmp_nidx_set(&n->idx, op->wire, op->wlen, rr, cnt) < 0) {
 			rc = DMP_ENOMEM;
 		}
 		pthread_rwlock_unlock(&n->ilock);
@@ -137,25 +137,25 @@ int dmp_nu_flush(struct dmp_node *n)
 		total += p->n;
 	}
 	ops = dmp_malloc(total * sizeof(*ops));
-	rc = ops ? st_set_full(n->db, &n->stm, 0) : DMP_ENOMEM;
+	rc = ops ? dmp_st_set_full(n->db, &n->stm, 0) : DMP_ENOMEM;
 	if (rc == 0) {
-		rc = st_begin(n->db);
+		rc = dmp_st_begin(n->db);
 	}
 	for (struct npend *p = n->pend; rc == 0 && p; p = p->next) {
 		for (size_t i = 0; i < p->n; i++) {
 			ops[k + i] = &p->ops[i];
 		}
-		rc = st_apply(n->db, &n->stm, ops + k, p->n, p->now_ms,
-			      p->serial, &serial);
+		rc = dmp_st_apply(n->db, &n->stm, ops + k, p->n, p->now_ms,
+				  p->serial, &serial);
 		k += p->n;
 	}
 	if (rc == 0) {
-		rc = st_commit(n->db);
+		rc = dmp_st_commit(n->db);
 	}
 	if (rc < 0) {
-		st_rollback(n->db);
+		dmp_st_rollback(n->db);
 	}
-	(void)st_set_full(n->db, &n->stm, 1);
+	(void)dmp_st_set_full(n->db, &n->stm, 1);
 	dmp_free(ops);
 	n->flush_failed = rc < 0;
 	if (rc < 0) {
@@ -175,7 +175,7 @@ int dmp_node_flush(struct dmp_node *n, unsigned min, uint64_t idle_ns)
 
 	if (cnt == 0 ||
 	    (min && cnt < min &&
-	     node_mono_ns() - atomic_load(&n->last_commit_ns) < idle_ns)) {
+	     dmp_ni_mono_ns() - atomic_load(&n->last_commit_ns) < idle_ns)) {
 		return 0;
 	}
 	pthread_mutex_lock(&n->wlock);
@@ -204,13 +204,13 @@ static int log_ops(struct dmp_node *n, const struct nop *const *ops,
 
 	*logged = 0;
 	dmp_wbuf_init_dyn(&w);
-	rc = nj_ops_encode(&w, ops, n_ops, now_ms);
+	rc = dmp_nj_ops_encode(&w, ops, n_ops, now_ms);
 	if (rc == 0) {
-		rc = nj_append(n->jr, w.p, w.len);
+		rc = dmp_nj_append(n->jr, w.p, w.len);
 		if (rc == DMP_ENOSPC) {
-			rc = node_log_checkpoint(n);
+			rc = dmp_ni_log_checkpoint(n);
 			if (rc == 0) {
-				rc = nj_append(n->jr, w.p, w.len);
+				rc = dmp_nj_append(n->jr, w.p, w.len);
 			}
 		}
 	}
@@ -254,8 +254,8 @@ static int commit_logged(struct dmp_node *n, struct job *jobs, size_t cnt,
 	if (rc < 0 || !logged) {
 		return rc < 0 ? rc : 1;
 	}
-	/* The serial st_apply() will store (nothing else writes it). */
-	serial = st_next_serial(n->serial, now_s);
+	/* The serial dmp_st_apply() will store (nothing else writes it). */
+	serial = dmp_st_next_serial(n->serial, now_s);
 	if (index_apply(n, ops, n_ops, now_s) < 0) {
 		DMP_LOG_E("node: index update failed; it heals at the next "
 			  "restart");
@@ -268,14 +268,14 @@ static int commit_logged(struct dmp_node *n, struct job *jobs, size_t cnt,
 		/* Write it now instead. */
 		uint32_t s2;
 
-		rc = st_begin(n->db);
+		rc = dmp_st_begin(n->db);
 		if (rc == 0) {
-			rc = st_apply(n->db, &n->stm, ops, n_ops, now_ms,
-				      serial, &s2);
+			rc = dmp_st_apply(n->db, &n->stm, ops, n_ops, now_ms,
+					  serial, &s2);
 		}
-		rc = rc == 0 ? st_commit(n->db) : rc;
+		rc = rc == 0 ? dmp_st_commit(n->db) : rc;
 		if (rc < 0) {
-			st_rollback(n->db);
+			dmp_st_rollback(n->db);
 			DMP_LOG_E("node: store write failed; the UPDATE is in "
 				  "the update log and applied at the next "
 				  "start");
@@ -296,7 +296,7 @@ static int commit_logged(struct dmp_node *n, struct job *jobs, size_t cnt,
 	}
 	*n->pend_tail = p;
 	n->pend_tail = &p->next;
-	atomic_store(&n->last_commit_ns, node_mono_ns());
+	atomic_store(&n->last_commit_ns, dmp_ni_mono_ns());
 	atomic_fetch_add(&n->n_pend, 1);
 	return 0;
 }
@@ -335,16 +335,17 @@ void dmp_nu_commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 		rc = rc == 1 ? dmp_nu_flush(n) : rc;
 	}
 	if (rc == 0) {
-		rc = st_begin(n->db);
+		rc = dmp_st_begin(n->db);
 	}
 	if (rc == 0) {
-		rc = st_apply(n->db, &n->stm, ops, n_ops, now_ms, 0, &serial);
+		rc = dmp_st_apply(n->db, &n->stm, ops, n_ops, now_ms, 0,
+				  &serial);
 	}
 	if (rc == 0) {
-		rc = st_commit(n->db);
+		rc = dmp_st_commit(n->db);
 	}
 	if (rc < 0) {
-		st_rollback(n->db);
+		dmp_st_rollback(n->db);
 	}
 	if (rc < 0) {
 		for (size_t i = 0; i < cnt; i++) {
@@ -369,8 +370,8 @@ void dmp_nu_commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 				      ops[i]->wlen) == 0;
 		}
 		if (!seen &&
-		    node_refresh_name(n, ops[i]->owner, ops[i]->wire,
-				      ops[i]->wlen, now_ms / 1000) < 0) {
+		    dmp_ni_refresh_name(n, ops[i]->owner, ops[i]->wire,
+					ops[i]->wlen, now_ms / 1000) < 0) {
 			/* Committed, but the index lags: it heals at the next
 			 * restart; say so loudly. */
 			DMP_LOG_E("node: index refresh failed for %s",

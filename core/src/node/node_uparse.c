@@ -31,8 +31,8 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 	/* RFC 2136 3.4.1.3: every owner, whatever its type, in the UPDATE's
 	 * zone (and not in a zone we serve below it). */
 	if (!dmp_dnswire_in_zone(owner, olen, u->zone, u->zlen) ||
-	    (node_zone_of(n, owner, olen) &&
-	     node_zone_of(n, owner, olen)->nlen != u->zlen)) {
+	    (dmp_ni_zone_of(n, owner, olen) &&
+	     dmp_ni_zone_of(n, owner, olen)->nlen != u->zlen)) {
 		u->bad_owner = 1;
 		return;
 	}

@@ -61,8 +61,8 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 	}
 	j->why = DMP_NODE_REJ_ZONE;
 	/* Step 3: a zone we serve. */
-	if (!node_zone_of(n, u->zone, u->zlen) ||
-	    node_zone_of(n, u->zone, u->zlen)->nlen != u->zlen) {
+	if (!dmp_ni_zone_of(n, u->zone, u->zlen) ||
+	    dmp_ni_zone_of(n, u->zone, u->zlen)->nlen != u->zlen) {
 		j->rcode = DMP_DNS_RCODE_NOTAUTH;
 		return;
 	}
@@ -124,15 +124,15 @@ static void finish(struct dmp_node *n, struct job *j, uint64_t now_s)
 	} else {
 		cnt_add(&n->c_reject[j->why], 1);
 	}
-	len = (size_t)node_error_reply(m->q, m->qlen, j->u->zone_end, j->rcode,
-				       m->resp, m->cap);
+	len = (size_t)dmp_ni_error_reply(m->q, m->qlen, j->u->zone_end,
+					 j->rcode, m->resp, m->cap);
 	if (j->u->have_tsig && (j->tsig_err || j->sign)) {
 		if (dmp_nx_tsig_reply(m->resp, &len, m->cap,
 				      j->sign ? j->u->key : NULL, &j->u->ts,
 				      (uint16_t)j->tsig_err, now_s) < 0) {
-			len = (size_t)node_error_reply(m->q, m->qlen, 0,
-						       DMP_DNS_RCODE_SERVFAIL,
-						       m->resp, m->cap);
+			len = (size_t)dmp_ni_error_reply(m->q, m->qlen, 0,
+							 DMP_DNS_RCODE_SERVFAIL,
+							 m->resp, m->cap);
 		}
 	}
 	m->resp_len = (int)len;
@@ -147,9 +147,9 @@ void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
 
 	if (!jobs) {
 		for (size_t i = 0; i < count; i++) {
-			m[i].resp_len = node_error_reply(m[i].q, m[i].qlen, 0,
-							 DMP_DNS_RCODE_SERVFAIL,
-							 m[i].resp, m[i].cap);
+			m[i].resp_len = dmp_ni_error_reply(
+			    m[i].q, m[i].qlen, 0, DMP_DNS_RCODE_SERVFAIL,
+			    m[i].resp, m[i].cap);
 		}
 		return;
 	}
@@ -158,15 +158,15 @@ void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
 		jobs[i].m = &m[i];
 		jobs[i].u = dmp_calloc(1, sizeof(struct uctx));
 		if (!jobs[i].u) {
-			m[i].resp_len = node_error_reply(m[i].q, m[i].qlen, 0,
-							 DMP_DNS_RCODE_SERVFAIL,
-							 m[i].resp, m[i].cap);
+			m[i].resp_len = dmp_ni_error_reply(
+			    m[i].q, m[i].qlen, 0, DMP_DNS_RCODE_SERVFAIL,
+			    m[i].resp, m[i].cap);
 		} else if (dmp_nu_parse(n, m[i].q, m[i].qlen, jobs[i].u) < 0) {
 			cnt_add(&n->c_updates, 1);
 			cnt_add(&n->c_reject[DMP_NODE_REJ_FORMERR], 1);
-			m[i].resp_len = node_error_reply(m[i].q, m[i].qlen, 0,
-							 DMP_DNS_RCODE_FORMERR,
-							 m[i].resp, m[i].cap);
+			m[i].resp_len = dmp_ni_error_reply(
+			    m[i].q, m[i].qlen, 0, DMP_DNS_RCODE_FORMERR,
+			    m[i].resp, m[i].cap);
 			dmp_nu_ops_free(jobs[i].u);
 			dmp_free(jobs[i].u);
 			jobs[i].u = NULL;
@@ -238,12 +238,12 @@ int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		int found = 0;
 
 		pthread_rwlock_rdlock(&n->ilock);
-		e = nidx_find(&n->idx, u->ops[0].wire, u->ops[0].wlen);
+		e = dmp_nidx_find(&n->idx, u->ops[0].wire, u->ops[0].wlen);
 		for (uint32_t k = 0; e && k < e->n_rr && !found; k++) {
 			found = e->rr[k]->exp_s > now_s &&
 				(u->ops[0].kind == NOP_DEL_ALL ||
-				 nidx_rr_value_eq(e->rr[k], u->ops[0].value,
-						  u->ops[0].vlen));
+				 dmp_nidx_rr_value_eq(e->rr[k], u->ops[0].value,
+						      u->ops[0].vlen));
 		}
 		pthread_rwlock_unlock(&n->ilock);
 		j.rcode =

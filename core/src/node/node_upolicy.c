@@ -47,7 +47,7 @@ int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s)
 			}
 		}
 		pthread_rwlock_rdlock(&n->ilock);
-		e = nidx_find(&n->idx, op->wire, op->wlen);
+		e = dmp_nidx_find(&n->idx, op->wire, op->wlen);
 		for (uint32_t k = 0; e && k < e->n_rr; k++) {
 			live += e->rr[k]->exp_s > now_s;
 		}
@@ -68,8 +68,8 @@ int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s)
 			}
 			for (uint32_t k = 0; e && k < e->n_rr && !dup; k++) {
 				dup = e->rr[k]->exp_s > now_s &&
-				      nidx_rr_value_eq(e->rr[k], o2->value,
-						       o2->vlen);
+				      dmp_nidx_rr_value_eq(e->rr[k], o2->value,
+							   o2->vlen);
 			}
 			fresh += !dup;
 		}
@@ -160,7 +160,7 @@ static int hash_registered(const struct dmp_node *n, const char *hash,
 int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
 {
 	const uint64_t now_s = now_ms / 1000;
-	const struct nzone *z = node_zone_of(n, u->zone, u->zlen);
+	const struct nzone *z = dmp_ni_zone_of(n, u->zone, u->zlen);
 	uint32_t ttl_cap = n->o.max_ttl < DMP_NODE_CLAIM_MAX_LIFE
 			       ? n->o.max_ttl
 			       : DMP_NODE_CLAIM_MAX_LIFE;
@@ -208,7 +208,7 @@ int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
 		(void)claim_owner(u->ops[i].wire, u->ops[i].wlen, u->zone,
 				  u->zlen, hash);
 		memcpy(key + 1, hash, 12);
-		if (!rl_allow_key(n->claim_rl, key, now_ms)) {
+		if (!dmp_rl_allow_key(n->claim_rl, key, now_ms)) {
 			DMP_LOG_I("node: claim rate limit for mb-%s", hash);
 			return DMP_DNS_RCODE_SERVFAIL;
 		}
@@ -239,8 +239,8 @@ void dmp_nu_key_policy(struct dmp_node *n, struct job *j, uint64_t now_ms)
 
 		/* The count reads sqlite: logged commits first. */
 		if (dmp_nu_flush(n) < 0 ||
-		    st_quota_need(n->db, u->key->text, u->ops, u->n_ops, now_s,
-				  &need) < 0) {
+		    dmp_st_quota_need(n->db, u->key->text, u->ops, u->n_ops,
+				      now_s, &need) < 0) {
 			j->rcode = DMP_DNS_RCODE_SERVFAIL;
 			j->why = DMP_NODE_REJ_STORE;
 			return;
@@ -259,7 +259,7 @@ void dmp_nu_key_policy(struct dmp_node *n, struct job *j, uint64_t now_ms)
 
 		dmp_sha256(h, u->key->name, u->key->nlen);
 		memcpy(key + 1, h, 16);
-		if (!rl_allow_key(n->key_rl, key, now_ms)) {
+		if (!dmp_rl_allow_key(n->key_rl, key, now_ms)) {
 			DMP_LOG_I("node: write rate limit for a TSIG key");
 			j->rcode = DMP_DNS_RCODE_REFUSED;
 			j->why = DMP_NODE_REJ_KEY_RATE;

@@ -104,7 +104,7 @@ static void take_snapshot(struct dmp_node *n, const struct nzone *z,
 	for (size_t b = 0; b < n->idx.nb; b++) {
 		for (const struct nidx_ent *e = n->idx.b[b]; e; e = e->next) {
 			if (e->n_rr == 0 ||
-			    node_zone_of(n, e->name, e->nlen) != z) {
+			    dmp_ni_zone_of(n, e->name, e->nlen) != z) {
 				continue;
 			}
 			for (uint32_t k = 0; k < e->n_rr; k++) {
@@ -217,7 +217,7 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			return rc;
 		}
 		if (tr == 1 || xfr_allowed(n, peer)) {
-			z = node_zone_of(n, qi.name, qi.nlen);
+			z = dmp_ni_zone_of(n, qi.name, qi.nlen);
 			if (z && z->nlen != qi.nlen) {
 				z = NULL; /* only at the apex */
 			}
@@ -361,12 +361,13 @@ int dmp_nx_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		}
 	}
 	/* The error reply: unsigned for BADKEY/BADSIG (RFC 8945 5.3.2). */
-	*resp_len = (size_t)node_error_reply(q, qlen, qd_end, rcode, resp, cap);
+	*resp_len =
+	    (size_t)dmp_ni_error_reply(q, qlen, qd_end, rcode, resp, cap);
 	if (dmp_nx_tsig_reply(resp, resp_len, cap,
 			      err == 0 || err == DMP_DNS_RCODE_BADTIME ? &x->key
 								       : NULL,
 			      &x->ts, (uint16_t)err, now_s) < 0) {
-		*resp_len = (size_t)node_error_reply(
+		*resp_len = (size_t)dmp_ni_error_reply(
 		    q, qlen, 0, DMP_DNS_RCODE_SERVFAIL, resp, cap);
 	}
 	sodium_memzero(x, sizeof(*x));

@@ -1,14 +1,15 @@
 /*
- * core/src/client/registration.c - the byte strings of TSIG
- * self-registration (PROTOCOL.md 7.2), kept apart from the HTTP exchange
- * so they can be checked against vectors/registration.json.
+ * core/src/crypto/registration.c - the byte strings of TSIG
+ * self-registration (PROTOCOL.md 7.2): built here once, for the client
+ * that signs and proves and for the node that verifies; checked against
+ * vectors/registration.json.
  */
 #include <ctype.h>
 #include <string.h>
 
 #include "dmp/crypto.h"
-#include "dmp/engine.h"
 #include "dmp/err.h"
+#include "dmp/registration.h"
 
 #define SUBJECT_MAX 320
 

@@ -1,0 +1,128 @@
+/*
+ * core/src/node/node_http_metrics.c - GET /health and the Prometheus
+ * /metrics page.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "node/node_http_i.h"
+#include "node/node_i.h"
+
+int dmp_nh_health(struct dmp_node_http *h, char **body, size_t *len,
+		  const char **ctype)
+{
+	struct dmp_node_stats s;
+
+	dmp_node_stats_get(h->n, &s);
+	return dmp_nh_reply_json(
+	    json_pack("{s:b,s:s,s:I,s:I,s:I,s:s}", "ok", 1, "status", "ok",
+		      "serial", (json_int_t)s.serial, "records",
+		      (json_int_t)s.rows, "names", (json_int_t)s.names, "zone",
+		      h->zone),
+	    200, body, len, ctype);
+}
+
+static const char *const rej_names[DMP_NODE_REJ_MAX] = {
+    "formerr", "tsig",	     "unsigned", "disabled",   "zone",	   "caps",
+    "scope",   "claim_rate", "store",	 "rate_limit", "key_rate", "quota",
+};
+
+static const char *const rcode_names[16] = {
+    "NOERROR",	"FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
+    "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "RCODE11",
+    "RCODE12",	"RCODE13", "RCODE14",  "RCODE15"};
+
+int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
+		   const char **ctype)
+{
+	struct dmp_node_stats s;
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *f = open_memstream(&buf, &blen);
+	uint64_t cum = 0;
+
+	if (!f) {
+		return dmp_nh_reply_err(500, "out of memory", body, len, ctype);
+	}
+	dmp_node_stats_get(h->n, &s);
+	fprintf(f,
+		"# HELP dmp_node_queries_total DNS queries received.\n"
+		"# TYPE dmp_node_queries_total counter\n"
+		"dmp_node_queries_total %llu\n",
+		(unsigned long long)s.queries);
+	fprintf(f, "# HELP dmp_node_answers_total DNS replies by RCODE.\n"
+		   "# TYPE dmp_node_answers_total counter\n");
+	for (unsigned i = 0; i < 16; i++) {
+		if (i <= 10 || s.rcode[i]) {
+			fprintf(f,
+				"dmp_node_answers_total{rcode=\"%s\"} %llu\n",
+				rcode_names[i], (unsigned long long)s.rcode[i]);
+		}
+	}
+	fprintf(f,
+		"# HELP dmp_node_updates_total RFC 2136 UPDATEs received.\n"
+		"# TYPE dmp_node_updates_total counter\n"
+		"dmp_node_updates_total %llu\n"
+		"# HELP dmp_node_updates_applied_total UPDATEs applied.\n"
+		"# TYPE dmp_node_updates_applied_total counter\n"
+		"dmp_node_updates_applied_total %llu\n",
+		(unsigned long long)s.updates,
+		(unsigned long long)s.updates_ok);
+	fprintf(f, "# HELP dmp_node_rejections_total Requests refused or "
+		   "dropped, by reason.\n"
+		   "# TYPE dmp_node_rejections_total counter\n");
+	for (unsigned i = 0; i < DMP_NODE_REJ_MAX; i++) {
+		fprintf(f, "dmp_node_rejections_total{reason=\"%s\"} %llu\n",
+			rej_names[i], (unsigned long long)s.reject[i]);
+	}
+	fprintf(f,
+		"# HELP dmp_node_store_bytes Database pages in use.\n"
+		"# TYPE dmp_node_store_bytes gauge\n"
+		"dmp_node_store_bytes %llu\n"
+		"# HELP dmp_node_store_rows Live TXT values.\n"
+		"# TYPE dmp_node_store_rows gauge\n"
+		"dmp_node_store_rows %llu\n"
+		"# HELP dmp_node_store_names Names holding values.\n"
+		"# TYPE dmp_node_store_names gauge\n"
+		"dmp_node_store_names %llu\n"
+		"# HELP dmp_node_soa_serial Current SOA serial.\n"
+		"# TYPE dmp_node_soa_serial gauge\n"
+		"dmp_node_soa_serial %u\n"
+		"# HELP dmp_node_tsig_keys TSIG keys loaded.\n"
+		"# TYPE dmp_node_tsig_keys gauge\n"
+		"dmp_node_tsig_keys %u\n",
+		(unsigned long long)s.store_bytes, (unsigned long long)s.rows,
+		(unsigned long long)s.names, s.serial, s.keys);
+	fprintf(f, "# HELP dmp_node_request_seconds Time to answer one DNS "
+		   "request.\n"
+		   "# TYPE dmp_node_request_seconds histogram\n");
+	for (unsigned i = 0; i < DMP_NODE_LAT_BUCKETS; i++) {
+		cum += s.lat[i];
+		if (i < DMP_NODE_LAT_BUCKETS - 1) {
+			fprintf(f,
+				"dmp_node_request_seconds_bucket{le=\"%g\"} "
+				"%llu\n",
+				dmp_node_lat_bounds[i],
+				(unsigned long long)cum);
+		} else {
+			fprintf(f,
+				"dmp_node_request_seconds_bucket{le=\"+Inf\"}"
+				" %llu\n",
+				(unsigned long long)cum);
+		}
+	}
+	fprintf(f,
+		"dmp_node_request_seconds_sum %.9f\n"
+		"dmp_node_request_seconds_count %llu\n",
+		s.lat_sum, (unsigned long long)s.lat_count);
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		return dmp_nh_reply_err(500, "out of memory", body, len, ctype);
+	}
+	*body = buf;
+	*len = blen;
+	*ctype = "text/plain; version=0.0.4";
+	return 200;
+}
