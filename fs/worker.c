@@ -40,7 +40,7 @@ int dmpfs_open_engines(struct dmpfs *fs)
 	dmp_engine_unlocked_free(fs->unlocked);
 	fs->unlocked = NULL;
 	if (rc == 0) {
-		rc = dmp_peers_conf_load(fs->pe, &fs->peers);
+		rc = dmp_peers_conf_load(dmp_engine_home(fs->pe), &fs->peers);
 	}
 	if (rc == 0) {
 		/* The handles that reach the network build their resolver
@@ -192,7 +192,8 @@ static void discover(struct dmpfs *fs, int64_t *next)
 		*next = INT64_MAX;
 		return;
 	}
-	rc = dmp_peers_refresh(fs->pe, &fs->peers, now_s());
+	rc = dmp_peers_refresh(dmp_engine_resolver(fs->pe),
+			       dmp_engine_store(fs->pe), &fs->peers, now_s());
 	if (rc < 0) {
 		DMP_LOG_W("peer discovery: %s", dmp_strerror(rc));
 	} else {

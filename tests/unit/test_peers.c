@@ -506,7 +506,7 @@ static void test_conf(void)
 	if (!e) {
 		return;
 	}
-	is_int(dmp_peers_conf_load(e, &c), 0, "conf: load");
+	is_int(dmp_peers_conf_load(dmp_engine_home(e), &c), 0, "conf: load");
 	is_int((long long)c.n_seeds, 3, "conf: own zone + 2 (dup, bad out)");
 	is_str(c.seeds[0], "mesh.test", "conf: own domain first");
 	is_str(c.seeds[1], "b.test", "conf: seed 1");

@@ -48,9 +48,10 @@ int dmpcli_cmd_peers(struct dmpcli *c, int argc, char **argv)
 	if ((rc = dmpcli_open_engine(c, &e)) != 0) {
 		return rc;
 	}
-	rc = dmp_peers_conf_load(e, &pc);
+	rc = dmp_peers_conf_load(dmp_engine_home(e), &pc);
 	if (rc == 0 && refresh) {
-		rc = dmp_peers_refresh(e, &pc, now);
+		rc = dmp_peers_refresh(dmp_engine_resolver(e),
+				       dmp_engine_store(e), &pc, now);
 		if (rc >= 0) {
 			fprintf(stderr,
 				"dmp: %d verified heartbeat%s from %zu "

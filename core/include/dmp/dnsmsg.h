@@ -13,59 +13,7 @@
 #include <stdint.h>
 
 #include "dmp/common.h"
-
-/*
- * The DNS constants of the whole library (client and node): types, classes,
- * opcodes, RCODEs, sizes and limits are defined here and nowhere else.
- */
-#define DMP_DNS_TYPE_A 1
-#define DMP_DNS_TYPE_NS 2
-#define DMP_DNS_TYPE_SOA 6
-#define DMP_DNS_TYPE_TXT 16
-#define DMP_DNS_TYPE_AAAA 28
-#define DMP_DNS_TYPE_OPT 41
-#define DMP_DNS_TYPE_TSIG 250
-#define DMP_DNS_TYPE_IXFR 251
-#define DMP_DNS_TYPE_AXFR 252
-#define DMP_DNS_TYPE_ANY 255
-#define DMP_DNS_CLASS_IN 1
-#define DMP_DNS_CLASS_NONE 254
-#define DMP_DNS_CLASS_ANY 255
-
-/* Opcodes (RFC 1035 4.1.1, RFC 1996, RFC 2136). */
-#define DMP_DNS_OPCODE_QUERY 0
-#define DMP_DNS_OPCODE_NOTIFY 4
-#define DMP_DNS_OPCODE_UPDATE 5
-
-/* RCODEs (RFC 1035, 2136, 6891, 8945). */
-#define DMP_DNS_RCODE_NOERROR 0
-#define DMP_DNS_RCODE_FORMERR 1
-#define DMP_DNS_RCODE_SERVFAIL 2
-#define DMP_DNS_RCODE_NXDOMAIN 3
-#define DMP_DNS_RCODE_NOTIMP 4
-#define DMP_DNS_RCODE_REFUSED 5
-#define DMP_DNS_RCODE_NOTAUTH 9
-#define DMP_DNS_RCODE_NOTZONE 10
-#define DMP_DNS_RCODE_BADSIG 16 /* TSIG error field */
-#define DMP_DNS_RCODE_BADKEY 17
-#define DMP_DNS_RCODE_BADTIME 18
-#define DMP_DNS_RCODE_BADVERS 16 /* extended RCODE, via OPT (RFC 6891) */
-#define DMP_DNS_RCODE_BADTRUNC 22
-
-/** Largest DNS message (TCP length prefix limit). */
-#define DMP_DNS_MSG_MAX 65535
-/** Default EDNS0 UDP payload (PROTOCOL.md 1.3; DNS flag day 2020). */
-#define DMP_DNS_EDNS_PAYLOAD 1232
-/** Longest name in presentation form, without the trailing dot. */
-#define DMP_DNS_NAME_MAX 253
-/** Longest name in wire form, root label included (RFC 1035 2.3.4). */
-#define DMP_DNS_NAME_WIRE_MAX 255
-/** Longest label (RFC 1035 2.3.4). */
-#define DMP_DNS_LABEL_MAX 63
-/** Message header (RFC 1035 4.1.1). */
-#define DMP_DNS_HDR_LEN 12
-/** Fixed part of an RR after its owner: type, class, TTL, rdlength. */
-#define DMP_DNS_RR_FIXED 10
+#include "dmp/dnsconst.h" /* the DNS constants */
 
 struct dmp_dns_query_opts {
 	int rd;		  /* set RD (1 when asking a recursive resolver) */

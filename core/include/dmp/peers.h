@@ -22,8 +22,6 @@
 #include "dmp/resolver.h"
 #include "dmp/store.h"
 
-struct dmp_engine;
-
 #define DMP_PEERS_SEEDS_MAX 16
 /** Longest seed zone: `_dnsmesh-heartbeat.` + zone fits in 253 bytes. */
 #define DMP_PEERS_ZONE_MAX 234
@@ -51,13 +49,14 @@ struct dmp_peers_conf {
 };
 
 /**
- * Read the discovery settings from the engine's config.yaml. Seeds that
+ * Read the discovery settings from @p home/config.yaml (the engine's
+ * home: dmp_engine_home()). Seeds that
  * are not valid DNS names, or too long for the owner names, are skipped
  * with a warning. stale_after = 2 * interval + 300 (the heartbeat
  * freshness window of 2.8).
  * @return 0, DMP_ECONFIG (config.yaml invalid) or DMP_ENOENT
  */
-DMP_MUST_CHECK int dmp_peers_conf_load(struct dmp_engine *e,
+DMP_MUST_CHECK int dmp_peers_conf_load(const char *home,
 				       struct dmp_peers_conf *out);
 
 /**
@@ -101,12 +100,13 @@ DMP_MUST_CHECK int dmp_peers_ingest(struct dmp_store *st,
 
 /**
  * One refresh: query both discovery names of every seed zone of @p c at
- * once through the engine's resolver pool and ingest the answers.
- * @param c  settings (NULL: dmp_peers_conf_load())
- * @return number of verified distinct heartbeats, DMP_EUNREACHABLE (no
- *         resolver pool), DMP_EINVAL (no seeds) or a store error
+ * once through the resolver pool @p r (the engine's:
+ * dmp_engine_resolver()) and ingest the answers into @p st.
+ * @return number of verified distinct heartbeats, DMP_EUNREACHABLE (@p r
+ *         NULL: no resolver pool), DMP_EINVAL (no seeds) or a store error
  */
-DMP_MUST_CHECK int dmp_peers_refresh(struct dmp_engine *e,
+DMP_MUST_CHECK int dmp_peers_refresh(struct dmp_resolver *r,
+				     struct dmp_store *st,
 				     const struct dmp_peers_conf *c,
 				     int64_t now);
 

@@ -15,10 +15,8 @@
 #include <stdint.h>
 
 #include "dmp/common.h"
+#include "dmp/dnsconst.h" /* DMP_TSIG_FUDGE, DMP_TSIG_MAC_BYTES */
 
-/** TSIG fudge the reference uses (PROTOCOL.md 7.1). */
-#define DMP_TSIG_FUDGE 300
-#define DMP_TSIG_MAC_BYTES 32 /* hmac-sha256 */
 
 /** A TSIG key (hmac-sha256 only): name and secret, wiped on free. */
 struct dmp_tsig_key;

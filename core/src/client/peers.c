@@ -16,7 +16,6 @@
 #include "dmp/b64.h"
 #include "dmp/crypto.h"
 #include "dmp/dnsname.h"
-#include "dmp/engine.h"
 #include "dmp/err.h"
 #include "dmp/heartbeat.h"
 #include "dmp/log.h"
@@ -56,13 +55,16 @@ static void add_seed(struct dmp_peers_conf *c, const char *zone)
 	memcpy(c->seeds[c->n_seeds++], norm, (size_t)n + 1);
 }
 
-int dmp_peers_conf_load(struct dmp_engine *e, struct dmp_peers_conf *out)
+int dmp_peers_conf_load(const char *home, struct dmp_peers_conf *out)
 {
 	struct client_conf *cc = NULL;
 	char path[4200], err[512];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (!home) {
+		return DMP_EINVAL;
+	}
 	cc = dmp_calloc(1, sizeof(*cc));
 	if (!cc) {
 		return DMP_ENOMEM;
@@ -71,7 +73,7 @@ int dmp_peers_conf_load(struct dmp_engine *e, struct dmp_peers_conf *out)
 	if (rc < 0) {
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/config.yaml", dmp_engine_home(e));
+	snprintf(path, sizeof(path), "%s/config.yaml", home);
 	rc = dmp_config_load(dmp_client_schema, dmp_client_schema_len, cc, path, err,
 			     sizeof(err));
 	if (rc < 0 && rc != DMP_ENOENT) {
@@ -313,28 +315,18 @@ int dmp_peers_ingest(struct dmp_store *st, const char *const *names,
 
 /* ---- refresh ------------------------------------------------------------- */
 
-int dmp_peers_refresh(struct dmp_engine *e, const struct dmp_peers_conf *c,
-		      int64_t now)
+int dmp_peers_refresh(struct dmp_resolver *r, struct dmp_store *st,
+		      const struct dmp_peers_conf *c, int64_t now)
 {
-	struct dmp_peers_conf own;
 	char names[2 * DMP_PEERS_SEEDS_MAX][DMP_PEERS_ZONE_MAX + 32];
 	const char *q[2 * DMP_PEERS_SEEDS_MAX];
 	struct dmp_resolver_result res[2 * DMP_PEERS_SEEDS_MAX];
-	struct dmp_resolver *r;
 	size_t n = 0;
 	int rc;
 
-	if (!c) {
-		rc = dmp_peers_conf_load(e, &own);
-		if (rc < 0) {
-			return rc;
-		}
-		c = &own;
-	}
-	if (c->n_seeds == 0) {
+	if (!st || !c || c->n_seeds == 0) {
 		return DMP_EINVAL;
 	}
-	r = dmp_engine_resolver(e);
 	if (!r) {
 		return DMP_EUNREACHABLE;
 	}
@@ -352,7 +344,7 @@ int dmp_peers_refresh(struct dmp_engine *e, const struct dmp_peers_conf *c,
 	rc = dmp_resolver_query_batch(r, q, n, res, REFRESH_TIMEOUT_MS, NULL,
 				      NULL);
 	if (rc == 0) {
-		rc = dmp_peers_ingest(dmp_engine_store(e), q, res, n, now,
+		rc = dmp_peers_ingest(st, q, res, n, now,
 				      c->allow_loopback
 					  ? DMP_HEARTBEAT_ALLOW_LOOPBACK
 					  : DMP_HEARTBEAT_STRICT);

@@ -19,6 +19,31 @@ void dmp_dns_query_opts_default(struct dmp_dns_query_opts *o)
 	o->payload = DMP_DNS_EDNS_PAYLOAD;
 }
 
+int dmp_dns_name_to_wire(uint8_t *out, size_t cap, const char *name)
+{
+	uint8_t w[DMP_DNS_NAME_WIRE_MAX];
+	size_t n = strlen(name), wl;
+	int rc;
+
+	/* The public form of dmp_dnswire_from_text(), with its checks in the
+	 * order callers rely on: too long, no room, then the labels. */
+	if (n && name[n - 1] == '.') {
+		n--;
+	}
+	if (n > DMP_DNS_NAME_MAX) {
+		return DMP_EBADNAME;
+	}
+	if (cap < (n ? n + 2 : 1)) {
+		return DMP_ENOBUFS;
+	}
+	rc = dmp_dnswire_from_text(name, w, &wl);
+	if (rc < 0) {
+		return rc;
+	}
+	memcpy(out, w, wl);
+	return (int)wl;
+}
+
 int dmp_dns_build_query(uint8_t *buf, size_t cap, size_t *len,
 			const char *qname, uint16_t qtype,
 			const struct dmp_dns_query_opts *opts, uint16_t *id_out)

@@ -105,31 +105,6 @@ int dmp_dnswire_from_text(const char *text, uint8_t *out, size_t *out_len)
 	return 0;
 }
 
-int dmp_dns_name_to_wire(uint8_t *out, size_t cap, const char *name)
-{
-	uint8_t w[DMP_DNS_NAME_WIRE_MAX];
-	size_t n = strlen(name), wl;
-	int rc;
-
-	/* The public form of dmp_dnswire_from_text(), with its checks in the
-	 * order callers rely on: too long, no room, then the labels. */
-	if (n && name[n - 1] == '.') {
-		n--;
-	}
-	if (n > DMP_DNS_NAME_MAX) {
-		return DMP_EBADNAME;
-	}
-	if (cap < (n ? n + 2 : 1)) {
-		return DMP_ENOBUFS;
-	}
-	rc = dmp_dnswire_from_text(name, w, &wl);
-	if (rc < 0) {
-		return rc;
-	}
-	memcpy(out, w, wl);
-	return (int)wl;
-}
-
 void dmp_dnswire_to_text(const uint8_t *wire, char *out)
 {
 	size_t o = 0;

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "dmp/buf.h"
-#include "dmp/dnsmsg.h"
+#include "dmp/dnsconst.h"
 
 /* RFC 1035 4.1.4 compression table: offsets of names already written. */
 struct dmp_dnswire_ctab {

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dmp/update.h" /* DMP_TSIG_FUDGE, DMP_TSIG_MAC_BYTES */
+#include "dmp/dnsconst.h" /* DMP_TSIG_FUDGE, DMP_TSIG_MAC_BYTES */
 
 #include "dns/dnswire.h"
 
