@@ -255,17 +255,42 @@ static void test_record_frame(void)
 	   "different names differ");
 }
 
+static void test_grow(void)
+{
+	int *v = NULL;
+	size_t cap = 0, n;
+	int good = 1;
+
+	for (n = 0; n < 100; n++) {
+		if (dmp_grow(&v, &cap, n, sizeof(*v), 4) < 0) {
+			good = 0;
+			break;
+		}
+		v[n] = (int)n;
+	}
+	ok(good && cap == 128 && v[99] == 99,
+	   "grow: 100 elements, capacity 4 doubling to 128");
+	is_int(dmp_grow(&v, &cap, 5, sizeof(*v), 4), 0,
+	   "grow: no-op below capacity");
+	ok(cap == 128, "grow: capacity kept when there is room");
+	is_int(dmp_grow(&v, &cap, cap, SIZE_MAX / 2, 4), DMP_ENOMEM,
+	       "grow: size overflow refused");
+	ok(cap == 128 && v[99] == 99, "grow: array untouched on failure");
+	dmp_free(v);
+}
+
 int main(void)
 {
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	plan(100);
+	plan(105);
 	test_b64();
 	test_hex();
 	test_txt();
 	test_buf();
 	test_crypto();
 	test_record_frame();
+	test_grow();
 	return done_testing();
 }

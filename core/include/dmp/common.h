@@ -25,6 +25,16 @@ void *dmp_realloc(void *p, size_t n);
 void dmp_free(void *p);
 
 /**
+ * Make room for one more element in a growing array: when @p n equals
+ * *@p cap, reallocate *@p v (elements of @p size bytes) to twice the
+ * capacity, or @p first when empty. *@p v and *@p cap are unchanged on
+ * failure.
+ * @return 0 or DMP_ENOMEM (also on size overflow)
+ */
+DMP_MUST_CHECK int dmp_grow(void *v, size_t *cap, size_t n, size_t size,
+			    size_t first);
+
+/**
  * Initialise process-wide state (libsodium). Idempotent and thread-safe;
  * every entry point that needs randomness or crypto calls it.
  * @return 0 or DMP_EINTERNAL

@@ -32,6 +32,28 @@ void dmp_free(void *p)
 	free(p);
 }
 
+int dmp_grow(void *v, size_t *cap, size_t n, size_t size, size_t first)
+{
+	void **pv = v;
+	size_t nc;
+	void *nv;
+
+	if (n < *cap) {
+		return 0;
+	}
+	nc = *cap ? 2 * *cap : (first ? first : 1);
+	if (nc < *cap || size == 0 || nc > SIZE_MAX / size) {
+		return DMP_ENOMEM;
+	}
+	nv = dmp_realloc(*pv, nc * size);
+	if (!nv) {
+		return DMP_ENOMEM;
+	}
+	*pv = nv;
+	*cap = nc;
+	return 0;
+}
+
 int dmp_init(void)
 {
 	/* sodium_init is itself idempotent and thread-safe. */

@@ -315,15 +315,8 @@ static int collect_contact(const struct dmp_store_contact *c, void *ud)
 	if (c->blocked) {
 		return 0;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 8;
-		void *nv = dmp_realloc(l->v, cap * sizeof(*l->v));
-
-		if (!nv) {
-			return 1;
-		}
-		l->v = nv;
-		l->cap = cap;
+	if (dmp_grow(&l->v, &l->cap, l->n, sizeof(*l->v), 8) < 0) {
+		return 1;
 	}
 	l->v[l->n++] = *c;
 	return 0;

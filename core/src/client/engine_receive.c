@@ -353,15 +353,8 @@ static int add_zone(const struct dmp_store_contact *c, void *ud)
 	if (!dup && z->n < DMP_ARRAY_LEN(z->z)) {
 		snprintf(z->z[z->n++], sizeof(z->z[0]), "%s", c->domain);
 	}
-	if (z->n_c == z->cap_c) {
-		size_t cap = z->cap_c ? 2 * z->cap_c : 8;
-		void *nv = dmp_realloc(z->pk_c, cap * sizeof(*z->pk_c));
-
-		if (!nv) {
-			return 1;
-		}
-		z->pk_c = nv;
-		z->cap_c = cap;
+	if (dmp_grow(&z->pk_c, &z->cap_c, z->n_c, sizeof(*z->pk_c), 8) < 0) {
+		return 1;
 	}
 	z->pk_c[z->n_c++] = *c;
 	return 0;

@@ -142,15 +142,8 @@ static int collect_pending(const struct dmp_outbox_msg *m, void *ud)
 {
 	struct pending *p = ud;
 
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 16;
-		void *nv = dmp_realloc(p->v, cap * sizeof(*p->v));
-
-		if (!nv) {
-			return 1;
-		}
-		p->v = nv;
-		p->cap = cap;
+	if (dmp_grow(&p->v, &p->cap, p->n, sizeof(*p->v), 16) < 0) {
+		return 1;
 	}
 	p->v[p->n++] = *m;
 	return 0;
@@ -172,16 +165,9 @@ static int collect_record(int seq, const char *name, const char *value,
 {
 	struct recs *r = ud;
 
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-		void *nv = dmp_realloc(r->v, cap * sizeof(*r->v));
-
-		if (!nv) {
-			r->oom = 1;
-			return 1;
-		}
-		r->v = nv;
-		r->cap = cap;
+	if (dmp_grow(&r->v, &r->cap, r->n, sizeof(*r->v), 16) < 0) {
+		r->oom = 1;
+		return 1;
 	}
 	r->v[r->n].seq = seq;
 	r->v[r->n].name = strdup(name);

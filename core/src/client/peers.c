@@ -367,17 +367,9 @@ static int collect_peer(const struct dmp_store_peer *p, void *ud)
 {
 	struct collect *c = ud;
 
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		struct dmp_store_peer *nv =
-		    dmp_realloc(c->v, cap * sizeof(*nv));
-
-		if (!nv) {
-			c->err = DMP_ENOMEM;
-			return 1;
-		}
-		c->v = nv;
-		c->cap = cap;
+	if (dmp_grow(&c->v, &c->cap, c->n, sizeof(*c->v), 16) < 0) {
+		c->err = DMP_ENOMEM;
+		return 1;
 	}
 	c->v[c->n++] = *p;
 	return 0;
