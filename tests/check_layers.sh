@@ -110,7 +110,9 @@ for lib in "${!lib_dirs[@]}"; do
 		err "$a is missing (build first)"
 		continue
 	fi
-	defined[$lib]=$(nm -g --defined-only "$a" 2>/dev/null | awk 'NF == 3 {print $3}' | sort -u)
+	# __* are the compiler's and the sanitizers' (__odr_asan.x, ...).
+	defined[$lib]=$(nm -g --defined-only "$a" 2>/dev/null |
+		awk 'NF == 3 && $3 !~ /^__/ {print $3}' | sort -u)
 	bad=$(comm -23 <(echo "${defined[$lib]}" | grep -v '^dmp_' || true) <(echo "$allowed"))
 	for s in $bad; do
 		err "libdmp-$lib.a defines global '$s' without the dmp_ prefix (make it static or rename it)"
