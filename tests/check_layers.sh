@@ -5,7 +5,10 @@
 #     the layer whose directory holds its .c) includes only headers of its
 #     own layer or of the layers below it (the table below,
 #     docs/dependencies.md);
-#  2. no include cycle between headers;
+#  2. no include cycle between headers, nor between modules (x.c, x.h and
+#     x_i.h are module x; module x uses y when one of its files includes
+#     y.h); tests/layers.allow lists the module edges `x y` still to be
+#     untangled;
 #  3. link level: every dmp_* symbol a layer library leaves undefined is
 #     defined by that library or by a library below it;
 #  4. every global symbol the libraries define starts with dmp_ (the names
@@ -53,7 +56,8 @@ layer_of_public() {
 
 # 1 + 2: walk every file, resolve its project includes to (layer, header).
 edges=$(mktemp)
-trap 'rm -f "$edges"' EXIT
+modules=$(mktemp)
+trap 'rm -f "$edges" "$modules"' EXIT
 for f in "$core"/src/*/*.[ch] "$core"/include/dmp/*.h; do
 	[ -e "$f" ] || continue
 	case $f in
@@ -92,6 +96,10 @@ for f in "$core"/src/*/*.[ch] "$core"/include/dmp/*.h; do
 		*) err "${f#"$src"/} ($layer) includes $inc ($target): $target is not below $layer" ;;
 		esac
 		[[ $f == *.h ]] && echo "$node $inc" >>"$edges"
+		from=$(basename "$f")
+		from=${from%.*}
+		to=$(basename "$inc" .h)
+		[ "${from%_i}" != "${to%_i}" ] && echo "${from%_i} ${to%_i}" >>"$modules"
 	done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
 done
 if ! tsort "$edges" >/dev/null 2>"$edges.err"; then
@@ -99,6 +107,13 @@ if ! tsort "$edges" >/dev/null 2>"$edges.err"; then
 	sed 's/^/    /' "$edges.err"
 fi
 rm -f "$edges.err"
+allow_edges=$(grep -v '^[[:space:]]*\(#\|$\)' "$src/tests/layers.allow" 2>/dev/null | awk '{print $1, $2}' || true)
+if ! sort -u "$modules" | grep -vxF -f <(echo "${allow_edges:-#none}") |
+	tsort >/dev/null 2>"$modules.err"; then
+	err "include cycle between modules (x.c includes y.h and y.c includes x.h):"
+	sed 's/^/    /' "$modules.err"
+fi
+rm -f "$modules.err"
 
 # 3 + 4: the archives.
 allow="$src/tests/symbols.allow"

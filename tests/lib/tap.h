@@ -18,7 +18,8 @@
 void plan(int n);
 /**
  * Nothing can run here (a tool or device is missing): print the TAP
- * "1..0 # SKIP reason" and exit with TAP_SKIP_EXIT.
+ * "1..0 # SKIP reason" and exit with TAP_SKIP_EXIT. Call it instead of
+ * plan(), before any check.
  */
 __attribute__((noreturn)) void skip_all(const char *fmt, ...) TAP_PRINTF(1, 2);
 /** Record @p n planned checks as skipped, with the reason. */
