@@ -1,6 +1,7 @@
 /* tests/lib/tap.c - a tiny TAP producer. Exit status is what ctest reads. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
@@ -8,6 +9,7 @@
 static int tap_planned;
 static int tap_run;
 static int tap_failed;
+static int tap_skipped;
 
 void plan(int n)
 {
@@ -98,6 +100,35 @@ int is_mem(const void *got, size_t got_len, const void *want, size_t want_len,
 	return cond;
 }
 
+void skip_all(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("1..0 # SKIP ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	exit(TAP_SKIP_EXIT);
+}
+
+void skip(int n, const char *fmt, ...)
+{
+	va_list ap;
+
+	for (int i = 0; i < n; i++) {
+		tap_run++;
+		tap_skipped++;
+		printf("ok %d # skip ", tap_run);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
 void diag(const char *fmt, ...)
 {
 	va_list ap;
@@ -124,6 +155,10 @@ int done_testing(void)
 	if (tap_failed) {
 		diag("%d of %d checks failed", tap_failed, tap_run);
 		return 1;
+	}
+	if (tap_skipped == tap_run) {
+		diag("all %d checks skipped", tap_run);
+		return TAP_SKIP_EXIT;
 	}
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* core/src/client/config.c - schema-driven YAML config (see config.h). */
+/* core/src/config/config.c - schema-driven YAML config (see config.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
