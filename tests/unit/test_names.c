@@ -401,14 +401,22 @@ static void test_forms(void)
 	is_int(dmp_slot_of(id9), 4294967295u % 10, "slot of 0xffffffff");
 }
 
+static void test_user_scope(void)
+{
+	ok(dmp_name_user_scope_safe("alice-2"), "scope-safe: lower case");
+	ok(!dmp_name_user_scope_safe("Alice"), "scope-safe: upper case is not");
+	ok(dmp_name_user_scope_safe(""), "scope-safe: empty has no upper case");
+}
+
 int main(void)
 {
-	plan(301);
+	plan(304);
 	test_facts();
 	test_derivation();
 	test_chunks();
 	test_claim_names();
 	test_full_send();
 	test_forms();
+	test_user_scope();
 	return done_testing();
 }

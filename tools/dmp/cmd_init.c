@@ -11,6 +11,7 @@
 #include "dmp/engine.h"
 #include "dmp/err.h"
 #include "dmp/keys.h"
+#include "dmp/names.h"
 
 static void usage_init(FILE *f)
 {
@@ -78,16 +79,10 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 		return EX_USAGE;
 	}
 	in.username = argv[optind];
-	for (const char *p = in.username; *p; p++) {
-		if (*p >= 'A' && *p <= 'Z') {
-			/* PROTOCOL.md 10 item 8: TSIG scopes hash the lower-
-			 * cased name, record names the name as given. */
-			fprintf(stderr,
-				"dmp: warning: use a lower-case user "
-				"name, or the node's key scope will not "
-				"cover your records\n");
-			break;
-		}
+	if (!dmp_name_user_scope_safe(in.username)) {
+		fprintf(stderr, "dmp: warning: use a lower-case user name, or "
+				"the node's key scope will not cover your "
+				"records\n");
 	}
 	in.nodes = nodes;
 	in.resolvers = nr ? res : NULL;

@@ -82,6 +82,14 @@ DMP_MUST_CHECK int dmp_name_claim(char *out, size_t cap, uint32_t slot,
 				  const char *zone);
 
 /**
+ * 1 if @p username names the same records under every node's key scope:
+ * no upper-case ASCII letter. Node scopes hash the lower-cased name while
+ * record names use it as given (PROTOCOL.md 10 item 8), so a mixed-case
+ * name publishes records its own key does not cover. 0 otherwise.
+ */
+int dmp_name_user_scope_safe(const char *username);
+
+/**
  * Hashed identity: "id-<h16(username)>.<zone>"; @p username is hashed as
  * given (@p ulen bytes, case kept).
  */

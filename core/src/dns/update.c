@@ -109,8 +109,7 @@ void dmp_tsig_key_free(struct dmp_tsig_key *key)
 	if (!key) {
 		return;
 	}
-	dmp_wipe(key, sizeof(*key));
-	dmp_free(key);
+	dmp_wipe_free(key, sizeof(*key));
 }
 
 /* RFC 8945 4.2: the TSIG RR, last in the additional section; its owner

@@ -190,8 +190,7 @@ int dmp_ni_keys_reload(struct dmp_node *n)
 		return rc;
 	}
 	if (n->keys) {
-		dmp_wipe(n->keys, n->n_keys * sizeof(*n->keys));
-		dmp_free(n->keys);
+		dmp_wipe_free(n->keys, n->n_keys * sizeof(*n->keys));
 	}
 	n->keys = k;
 	n->n_keys = cnt;
@@ -405,8 +404,7 @@ void dmp_node_free(struct dmp_node *n)
 		sqlite3_close(n->db);
 	}
 	if (n->keys) {
-		dmp_wipe(n->keys, n->n_keys * sizeof(*n->keys));
-		dmp_free(n->keys);
+		dmp_wipe_free(n->keys, n->n_keys * sizeof(*n->keys));
 	}
 	dmp_rl_free(n->rl[0]);
 	dmp_rl_free(n->rl[1]);

@@ -115,6 +115,5 @@ void dmp_node_hb_free(struct dmp_node_hb *hb)
 	if (!hb) {
 		return;
 	}
-	dmp_wipe(hb, sizeof(*hb));
-	dmp_free(hb);
+	dmp_wipe_free(hb, sizeof(*hb));
 }

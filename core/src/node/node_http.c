@@ -325,6 +325,5 @@ void dmp_node_http_free(struct dmp_node_http *h)
 	dmp_rl_free(h->rl);
 	dmp_rl_free(h->rl_reg);
 	pthread_mutex_destroy(&h->mu);
-	dmp_wipe(h, sizeof(*h));
-	dmp_free(h);
+	dmp_wipe_free(h, sizeof(*h));
 }

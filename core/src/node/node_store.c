@@ -573,8 +573,7 @@ int dmp_st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n)
 	k = NULL;
 out:
 	if (k) {
-		dmp_wipe(k, cap * sizeof(*k));
-		dmp_free(k);
+		dmp_wipe_free(k, cap * sizeof(*k));
 	}
 	sqlite3_finalize(st);
 	return rc;

@@ -252,3 +252,13 @@ FIXED_LABEL_NAME(dmp_name_seen, "_dnsmesh-seen")
 FIXED_LABEL_NAME(dmp_name_rotation_user_anchored, "rotate.dmp")
 FIXED_LABEL_NAME(dmp_name_rotation_cluster, "rotate.cluster")
 FIXED_LABEL_NAME(dmp_name_rotation_bootstrap, "rotate._dmp")
+
+int dmp_name_user_scope_safe(const char *username)
+{
+	for (const char *p = username; p && *p; p++) {
+		if (*p >= 'A' && *p <= 'Z') {
+			return 0;
+		}
+	}
+	return 1;
+}
