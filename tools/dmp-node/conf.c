@@ -28,7 +28,7 @@
 		    0, 0, def                                                  \
 	}
 
-const struct dmp_cfg_item node_schema[] = {
+const struct dmp_cfg_item dmpnode_schema[] = {
     S("node", "db", db, "dmp-node.db"),
     S("node", "update_log", update_log, ""),
     L("node", "zones", zones, NULL),
@@ -80,9 +80,10 @@ const struct dmp_cfg_item node_schema[] = {
     B("mesh", "heartbeat_allow_loopback", heartbeat_allow_loopback, "false"),
     S("mesh", "claim_provider_zone", claim_provider_zone, ""),
 };
-const size_t node_schema_len = sizeof(node_schema) / sizeof(node_schema[0]);
+const size_t dmpnode_schema_len =
+    sizeof(dmpnode_schema) / sizeof(dmpnode_schema[0]);
 
-int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
+int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 {
 	dmp_node_opts_init(o);
 	o->db_path = c->db;
@@ -157,7 +158,7 @@ int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	return 0;
 }
 
-int node_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)
+int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)
 {
 	dmp_node_http_opts_init(h);
 	if (strcmp(c->http_auth, "open") == 0) {

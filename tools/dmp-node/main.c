@@ -81,16 +81,16 @@ static int conf_read(struct node_conf *c, const struct reload_ctx *r)
 {
 	char err[512];
 
-	if (dmp_config_defaults(node_schema, node_schema_len, c) != 0) {
+	if (dmp_config_defaults(dmpnode_schema, dmpnode_schema_len, c) != 0) {
 		return -1;
 	}
-	if (r->cfg && dmp_config_load(node_schema, node_schema_len, c, r->cfg,
+	if (r->cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c, r->cfg,
 				      err, sizeof(err)) != 0) {
 		DMP_LOG_E("dmp-node: %s", err);
 		return -1;
 	}
 	for (size_t i = 0; i < r->n_flags; i++) {
-		if (dmp_config_set(node_schema, node_schema_len, c,
+		if (dmp_config_set(dmpnode_schema, dmpnode_schema_len, c,
 				   r->flags[i].key, r->flags[i].val,
 				   r->flags[i].append, err, sizeof(err)) != 0) {
 			DMP_LOG_E("dmp-node: %s", err);
@@ -107,7 +107,7 @@ static int reload_conf(struct node_conf *out, void *ud)
 	const struct reload_ctx *r = ud;
 	struct dmp_node_opts o;
 
-	if (conf_read(out, r) != 0 || node_conf_opts(out, &o) != 0) {
+	if (conf_read(out, r) != 0 || dmpnode_conf_opts(out, &o) != 0) {
 		return -1;
 	}
 	dmp_log_set_handler(r->handler, NULL,
@@ -150,14 +150,14 @@ static int key_cmd(struct node_conf *c, int argc, char **argv,
 {
 	struct dmp_node_opts o;
 	struct dmp_node *n = NULL;
-	uint64_t now = node_now_ms(0);
+	uint64_t now = dmpnode_now_ms(0);
 	int rc = 1, err;
 
 	if (argc < 1) {
 		usage(stderr);
 		return 2;
 	}
-	if (node_conf_opts(c, &o) < 0) {
+	if (dmpnode_conf_opts(c, &o) < 0) {
 		return 1;
 	}
 	o.n_zones = 0; /* keys only: no zone needed */
@@ -266,7 +266,7 @@ static int run(int argc, char **argv, struct node_conf *c)
 	size_t n_flags = 0;
 	struct dmp_node_opts o;
 
-	if (!c || dmp_config_defaults(node_schema, node_schema_len, c) != 0) {
+	if (!c || dmp_config_defaults(dmpnode_schema, dmpnode_schema_len, c) != 0) {
 		fprintf(stderr, "dmp-node: internal config error\n");
 		return 1;
 	}
@@ -309,7 +309,7 @@ static int run(int argc, char **argv, struct node_conf *c)
 				fprintf(stderr, "dmp-node: bad --fake-now\n");
 				return 2;
 			}
-			off = t * 1000 - (int64_t)node_now_ms(0);
+			off = t * 1000 - (int64_t)dmpnode_now_ms(0);
 			break;
 		}
 		case 'h': usage(stdout); return 0;
@@ -349,13 +349,13 @@ static int run(int argc, char **argv, struct node_conf *c)
 		usage(stderr);
 		return 2;
 	}
-	if (cfg && dmp_config_load(node_schema, node_schema_len, c, cfg, err,
+	if (cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c, cfg, err,
 				   sizeof(err)) != 0) {
 		fprintf(stderr, "dmp-node: %s\n", err);
 		return 1;
 	}
 	for (size_t i = 0; i < n_flags; i++) {
-		if (dmp_config_set(node_schema, node_schema_len, c,
+		if (dmp_config_set(dmpnode_schema, dmpnode_schema_len, c,
 				   flags[i].key, flags[i].val, flags[i].append,
 				   err, sizeof(err)) != 0) {
 			fprintf(stderr, "dmp-node: %s\n", err);
@@ -374,7 +374,7 @@ static int run(int argc, char **argv, struct node_conf *c)
 			"dmp-node: no zone (use --zone or node.zones)\n");
 		return 2;
 	}
-	if (node_conf_opts(c, &o) < 0) {
+	if (dmpnode_conf_opts(c, &o) < 0) {
 		return 2;
 	}
 	/* Only the daemon writes through the update log; the key commands
@@ -401,7 +401,7 @@ static int run(int argc, char **argv, struct node_conf *c)
 		struct reload_ctx rctx = {cfg, flags, n_flags, verbose,
 					  foreground ? log_stderr : log_syslog};
 
-		rc = node_serve(c, &o, off, foreground, reload_conf, &rctx);
+		rc = dmpnode_serve(c, &o, off, foreground, reload_conf, &rctx);
 	}
 	return rc;
 }

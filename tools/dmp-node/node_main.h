@@ -54,13 +54,13 @@ struct node_conf {
 };
 
 /** HTTP options from the config. @return 0 or -1 (message printed) */
-int node_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h);
+int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h);
 
-extern const struct dmp_cfg_item node_schema[];
-extern const size_t node_schema_len;
+extern const struct dmp_cfg_item dmpnode_schema[];
+extern const size_t dmpnode_schema_len;
 
 /** Turn the config into engine options. @return 0 or -1 (message printed) */
-int node_conf_opts(const struct node_conf *c, struct dmp_node_opts *o);
+int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o);
 
 /** Re-read the config (file and flags) for SIGHUP and apply its log
  * level, on the main thread. @return 0 or -1 */
@@ -72,11 +72,11 @@ typedef int (*node_reload_fn)(struct node_conf *out, void *ud);
  * @p clock_off_ms is added to the clock (tests only).
  * @return exit code
  */
-int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
+int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	       int64_t clock_off_ms, int foreground, node_reload_fn reload,
 	       void *reload_ud);
 
 /** Wall clock in ms plus the test offset. */
-uint64_t node_now_ms(int64_t off);
+uint64_t dmpnode_now_ms(int64_t off);
 
 #endif /* DMP_NODE_MAIN_H */

@@ -51,7 +51,7 @@ static int start_thread(pthread_t *th, void *(*fn)(void *), void *arg,
 	return 1;
 }
 
-uint64_t node_mono_ms(void)
+uint64_t dmpnode_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -59,7 +59,7 @@ uint64_t node_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-uint64_t node_now_ms(int64_t off)
+uint64_t dmpnode_now_ms(int64_t off)
 {
 	struct timespec ts;
 
@@ -70,8 +70,8 @@ uint64_t node_now_ms(int64_t off)
 
 /* ADDR:PORT of the config: numeric (never a name lookup), port required;
  * "[v6]:port" for IPv6 (dmp/addr.h, the one HOST[:PORT] parser). */
-int node_parse_addr(const char *spec, struct sockaddr_storage *ss,
-		    socklen_t *len)
+int dmpnode_parse_addr(const char *spec, struct sockaddr_storage *ss,
+		       socklen_t *len)
 {
 	return dmp_addr_parse(spec, 0, DMP_ADDR_NEED_PORT | DMP_ADDR_NUMERIC,
 			      ss, len) == 0
@@ -79,7 +79,8 @@ int node_parse_addr(const char *spec, struct sockaddr_storage *ss,
 		   : -1;
 }
 
-int node_open_sock(const struct sockaddr_storage *ss, socklen_t len, int type)
+int dmpnode_open_sock(const struct sockaddr_storage *ss, socklen_t len,
+		      int type)
 {
 	int fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0), one = 1;
 
@@ -120,7 +121,8 @@ static void send_notifies(struct srv *s, int fd)
 			struct sockaddr_storage ss;
 			socklen_t sl;
 
-			if (node_parse_addr(s->c->notify.v[i], &ss, &sl) < 0 ||
+			if (dmpnode_parse_addr(s->c->notify.v[i], &ss, &sl) <
+				0 ||
 			    ss.ss_family != AF_INET) {
 				continue; /* the socket below is IPv4 */
 			}
@@ -138,7 +140,7 @@ static void *maint_main(void *arg)
 	    s->c->notify.n ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
 
 	while (!atomic_load(&s->stop)) {
-		uint64_t now = node_now_ms(s->off);
+		uint64_t now = dmpnode_now_ms(s->off);
 		int rc = dmp_node_maintain(s->node, now);
 
 		if (s->hb) {
@@ -199,7 +201,7 @@ static uint64_t http_clock(void *ud)
 {
 	const struct srv *s = ud;
 
-	return node_now_ms(s->off);
+	return dmpnode_now_ms(s->off);
 }
 
 /* SIGHUP: what may change without a restart (see dmp-node(8)). */
@@ -208,7 +210,7 @@ static void reload(struct srv *s, node_reload_fn fn, void *ud)
 	struct node_conf *nc = calloc(1, sizeof(*nc));
 	struct dmp_node_opts o;
 
-	if (!nc || !fn || fn(nc, ud) != 0 || node_conf_opts(nc, &o) != 0) {
+	if (!nc || !fn || fn(nc, ud) != 0 || dmpnode_conf_opts(nc, &o) != 0) {
 		DMP_LOG_E("dmp-node: SIGHUP: config not reloaded");
 		free(nc);
 		return;
@@ -221,9 +223,9 @@ static void reload(struct srv *s, node_reload_fn fn, void *ud)
 	free(nc);
 }
 
-int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
-	       int64_t clock_off_ms, int foreground, node_reload_fn reload_fn,
-	       void *reload_ud)
+int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
+		  int64_t clock_off_ms, int foreground,
+		  node_reload_fn reload_fn, void *reload_ud)
 {
 	struct dmp_node *n = NULL;
 	struct dmp_node_http *http = NULL;
@@ -264,20 +266,20 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		s.tcp_fd[i] = -1;
 	}
 	w = calloc((size_t)c->listen.n * (size_t)c->udp_workers, sizeof(*w));
-	if (!w || node_wq_init(&s.wq) < 0) {
+	if (!w || dmpnode_wq_init(&s.wq) < 0) {
 		free(w);
 		return 1;
 	}
 	wq_on = 1;
 	for (unsigned i = 0; i < c->listen.n; i++) {
-		if (node_parse_addr(c->listen.v[i], &s.addr[i], &s.alen[i]) <
+		if (dmpnode_parse_addr(c->listen.v[i], &s.addr[i], &s.alen[i]) <
 		    0) {
 			DMP_LOG_E("dmp-node: bad listen address %s",
 				  c->listen.v[i]);
 			goto out;
 		}
 		s.tcp_fd[i] =
-		    node_open_sock(&s.addr[i], s.alen[i], SOCK_STREAM);
+		    dmpnode_open_sock(&s.addr[i], s.alen[i], SOCK_STREAM);
 		if (s.tcp_fd[i] < 0 ||
 		    fcntl(s.tcp_fd[i], F_SETFL, O_NONBLOCK) < 0) {
 			DMP_LOG_E("dmp-node: TCP %s: %s", c->listen.v[i],
@@ -285,8 +287,8 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			goto out;
 		}
 		for (long long k = 0; k < c->udp_workers; k++) {
-			int fd =
-			    node_open_sock(&s.addr[i], s.alen[i], SOCK_DGRAM);
+			int fd = dmpnode_open_sock(&s.addr[i], s.alen[i],
+						   SOCK_DGRAM);
 
 			if (fd < 0) {
 				DMP_LOG_E("dmp-node: UDP %s: %s",
@@ -305,14 +307,14 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		struct sockaddr_storage hs;
 		socklen_t hl;
 
-		if (node_conf_http(c, &ho) < 0) {
+		if (dmpnode_conf_http(c, &ho) < 0) {
 			goto out;
 		}
-		if (node_parse_addr(c->http, &hs, &hl) < 0) {
+		if (dmpnode_parse_addr(c->http, &hs, &hl) < 0) {
 			DMP_LOG_E("dmp-node: bad http address %s", c->http);
 			goto out;
 		}
-		http_fd = node_open_sock(&hs, hl, SOCK_STREAM);
+		http_fd = dmpnode_open_sock(&hs, hl, SOCK_STREAM);
 		if (http_fd < 0) {
 			DMP_LOG_E("dmp-node: HTTP %s: %s", c->http,
 				  strerror(errno));
@@ -341,7 +343,7 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		goto out;
 	}
 	{
-		int err = dmp_node_new(&n, o, node_now_ms(clock_off_ms));
+		int err = dmp_node_new(&n, o, dmpnode_now_ms(clock_off_ms));
 
 		if (err < 0) {
 			DMP_LOG_E("dmp-node: cannot open %s: %s", o->db_path,
@@ -387,13 +389,15 @@ int node_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			  c->registration_enabled ? ", registration" : "");
 	}
 	for (unsigned i = 0; i < n_w; i++) {
-		w[i].on = start_thread(&w[i].th, node_udp_main, &w[i], "UDP");
+		w[i].on =
+		    start_thread(&w[i].th, dmpnode_udp_main, &w[i], "UDP");
 		if (!w[i].on) {
 			goto stop;
 		}
 	}
-	writer_on = start_thread(&writer_th, node_writer_main, &s, "writer");
-	tcp_on = writer_on && start_thread(&tcp_th, node_tcp_main, &s, "TCP");
+	writer_on = start_thread(&writer_th, dmpnode_writer_main, &s, "writer");
+	tcp_on =
+	    writer_on && start_thread(&tcp_th, dmpnode_tcp_main, &s, "TCP");
 	maint_on =
 	    tcp_on && start_thread(&maint_th, maint_main, &s, "maintenance");
 	if (!maint_on) {

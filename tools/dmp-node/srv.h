@@ -68,19 +68,20 @@ struct udp_worker {
 
 /** The writer queue, its condition variable on CLOCK_MONOTONIC.
  * @return 0 or -1 (logged) */
-int node_wq_init(struct wq *q);
+int dmpnode_wq_init(struct wq *q);
 /** Thread bodies; @p arg a struct udp_worker (UDP) or struct srv. They
  * return once srv.stop is set (the writer after draining its queue). */
-void *node_udp_main(void *arg);
-void *node_writer_main(void *arg);
-void *node_tcp_main(void *arg);
+void *dmpnode_udp_main(void *arg);
+void *dmpnode_writer_main(void *arg);
+void *dmpnode_tcp_main(void *arg);
 /** Monotonic clock in ms, for timeouts (a wall clock step must not close
  * or keep connections). */
-uint64_t node_mono_ms(void);
+uint64_t dmpnode_mono_ms(void);
 /** "ADDR:PORT" or "[V6]:PORT". @return 0 or -1 */
-int node_parse_addr(const char *spec, struct sockaddr_storage *ss,
-		    socklen_t *len);
+int dmpnode_parse_addr(const char *spec, struct sockaddr_storage *ss,
+		       socklen_t *len);
 /** Bound (and for TCP listening) socket. @return fd or -1 (errno) */
-int node_open_sock(const struct sockaddr_storage *ss, socklen_t len, int type);
+int dmpnode_open_sock(const struct sockaddr_storage *ss, socklen_t len,
+		      int type);
 
 #endif /* DMP_NODE_SRV_H */

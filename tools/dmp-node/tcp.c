@@ -87,7 +87,7 @@ static int conn_read(struct srv *s, struct conn *c)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		}
 		c->in_len += (size_t)r;
-		c->last = node_mono_ms();
+		c->last = dmpnode_mono_ms();
 		while (c->in_len - off >= 2) {
 			size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
 			int rc;
@@ -99,7 +99,7 @@ static int conn_read(struct srv *s, struct conn *c)
 			rc = dmp_node_handle_stream(
 			    s->node, c->in + off + 2, mlen,
 			    (const struct sockaddr *)&c->peer, conn_out, c,
-			    node_now_ms(s->off));
+			    dmpnode_now_ms(s->off));
 			off += 2 + mlen;
 			if (rc != 0) {
 				return -1;
@@ -115,7 +115,7 @@ static int conn_read(struct srv *s, struct conn *c)
 	}
 }
 
-void *node_tcp_main(void *arg)
+void *dmpnode_tcp_main(void *arg)
 {
 	struct srv *s = arg;
 	unsigned max = (unsigned)s->c->tcp_max_clients, n_conn = 0;
@@ -139,7 +139,7 @@ void *node_tcp_main(void *arg)
 		int n = epoll_wait(ep, evs, 64,
 				   dmp_node_pending(s->node) ? IDLE_NS / 1000000
 							     : 250);
-		uint64_t now = node_mono_ms();
+		uint64_t now = dmpnode_mono_ms();
 
 		if (n == 0) {
 			(void)dmp_node_flush(s->node, FLUSH_AFTER, IDLE_NS);

@@ -12,7 +12,7 @@
 
 /* Timed waits on q->cv measure CLOCK_MONOTONIC: a wall clock step (NTP,
  * the operator) neither stalls nor spins the writer. @return 0 or -1 */
-int node_wq_init(struct wq *q)
+int dmpnode_wq_init(struct wq *q)
 {
 	pthread_condattr_t ca;
 	int e;
@@ -67,7 +67,7 @@ static int wq_push(struct wq *q, int fd, const struct sockaddr_storage *peer,
 	return 0;
 }
 
-void *node_udp_main(void *arg)
+void *dmpnode_udp_main(void *arg)
 {
 	struct udp_worker *w = arg;
 	struct srv *s = w->s;
@@ -103,7 +103,7 @@ void *node_udp_main(void *arg)
 		if (got <= 0) {
 			continue;
 		}
-		now = node_now_ms(s->off);
+		now = dmpnode_now_ms(s->off);
 		for (int i = 0; i < got; i++) {
 			int len;
 
@@ -154,7 +154,7 @@ void *node_udp_main(void *arg)
 	return NULL;
 }
 
-void *node_writer_main(void *arg)
+void *dmpnode_writer_main(void *arg)
 {
 	struct srv *s = arg;
 	struct wq *q = &s->wq;
@@ -215,7 +215,7 @@ void *node_writer_main(void *arg)
 		}
 		/* One transaction (one fsync) for everything queued. */
 		dmp_node_handle_batch(s->node, m, cnt, DMP_NODE_UDP,
-				      node_now_ms(s->off));
+				      dmpnode_now_ms(s->off));
 		for (size_t i = 0; i < cnt; i++) {
 			if (m[i].resp_len > 0) {
 				(void)sendto(items[i]->fd, resp[i],
