@@ -311,6 +311,24 @@ static void test_batch(struct srvs *s)
 	dmp_resolver_free(r);
 }
 
+/* A pool of the silent server (then @p second, may be NULL) into @p r;
+ * on failure the section's @p n checks are accounted for (skipped without
+ * a silent socket, else one failure and the rest skipped) and -1 returned. */
+static int silent_pool(struct dmp_resolver **r, struct srvs *s,
+		       const char *second, unsigned timeout_ms, int n)
+{
+	if (s->silent < 0) {
+		skip(n, "no silent socket");
+		return -1;
+	}
+	if (new_pool(r, s->silent_addr, second, timeout_ms) != 0) {
+		ok(0, "pool with the silent server");
+		skip(n - 1, "no pool");
+		return -1;
+	}
+	return 0;
+}
+
 static void test_dead_first(struct srvs *s)
 {
 	struct dmp_resolver *r = NULL;
@@ -354,12 +372,7 @@ static void test_dead_first(struct srvs *s)
 		skip(CLOSED_CHECKS - 1, "no pool");
 	}
 	/* A silent server: a real timeout. */
-	if (s->silent < 0) {
-		skip(SILENT_CHECKS, "no silent socket");
-	} else if (new_pool(&r, s->silent_addr, s->a.addr, 500) != 0) {
-		ok(0, "pool silent,A");
-		skip(SILENT_CHECKS - 1, "no pool");
-	} else {
+	if (silent_pool(&r, s, s->a.addr, 500, SILENT_CHECKS) == 0) {
 		t0 = mono_ms();
 		is_int(dmp_resolver_query(r, "big.mesh.test", &res, 5000), 0,
 		       "silent first: answered");
@@ -375,12 +388,7 @@ static void test_dead_first(struct srvs *s)
 		r = NULL;
 	}
 	/* Batch deadline shorter than the timeout. */
-	if (s->silent < 0) {
-		skip(DEADLINE_CHECKS, "no silent socket");
-	} else if (new_pool(&r, s->silent_addr, NULL, 3000) != 0) {
-		ok(0, "pool silent");
-		skip(DEADLINE_CHECKS - 1, "no pool");
-	} else {
+	if (silent_pool(&r, s, NULL, 3000, DEADLINE_CHECKS) == 0) {
 		t0 = mono_ms();
 		is_int(dmp_resolver_query(r, "big.mesh.test", &res, 300),
 		       DMP_ETIMEDOUT, "deadline -> DMP_ETIMEDOUT");
@@ -396,12 +404,7 @@ static void test_dead_first(struct srvs *s)
 	}
 	/* Only a silent server: a second round (a datagram may be lost, or
 	 * a rate limit may drop it), then the failure. */
-	if (s->silent < 0) {
-		skip(SILENT_ONLY_CHECKS, "no silent socket");
-	} else if (new_pool(&r, s->silent_addr, NULL, 300) != 0) {
-		ok(0, "pool silent only");
-		skip(SILENT_ONLY_CHECKS - 1, "no pool");
-	} else {
+	if (silent_pool(&r, s, NULL, 300, SILENT_ONLY_CHECKS) == 0) {
 		t0 = mono_ms();
 		is_int(dmp_resolver_query(r, "big.mesh.test", &res, 5000),
 		       DMP_EUNREACHABLE, "silent only -> unreachable");
