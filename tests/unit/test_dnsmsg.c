@@ -86,6 +86,8 @@ static void test_live_capture(void)
 		   "value is the manifest");
 		is_int((long long)strlen(a.values[0]), (long long)total,
 		       "no stray NUL: the split is invisible");
+	} else {
+		skip(4, "no single EDNS value to inspect");
 	}
 	/* TCP: the same value. */
 	free(wire);
@@ -95,6 +97,8 @@ static void test_live_capture(void)
 	if (a.n == 1 && b.n == 1) {
 		is_mem(a.values[0], a.lens[0], b.values[0], b.lens[0],
 		       "UDP+EDNS and TCP agree");
+	} else {
+		skip(1, "no single value to compare");
 	}
 	dmp_txt_answer_clear(&b);
 	is_int(dmp_dns_parse_txt(&b, wire, wlen, "other.mesh.test"),
@@ -286,6 +290,8 @@ static void test_filtering(void)
 		is_str(a.values[0], "xyz", "strings joined");
 		is_int((long long)a.lens[1], 0, "empty value kept");
 		is_int(a.ttls[1], 9, "its TTL");
+	} else {
+		skip(3, "not two values to inspect");
 	}
 	is_int(a.aa, 1, "AA");
 	is_int(a.ad, 1, "AD");
@@ -374,9 +380,12 @@ static void test_query(void)
 	       "255-char name refused");
 }
 
+/* Checks per section, on every path (failed guards skip the rest). */
+enum { LIVE_CHECKS = 35, FILTER_CHECKS = 12, QUERY_CHECKS = 17 };
+
 int main(void)
 {
-	plan(0);
+	plan(LIVE_CHECKS + FILTER_CHECKS + QUERY_CHECKS);
 	test_live_capture();
 	test_filtering();
 	test_query();

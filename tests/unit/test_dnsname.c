@@ -130,32 +130,33 @@ static void test_lower(void)
 	is_int(dmp_owner_name_lower(out, 5, "abcd", 4), 4, "exact buffer");
 }
 
+static const struct {
+	const char *s;
+	int ok;
+} utf8_cases[] = {
+    {"plain", 1},
+    {"\xc3\xa9", 1},
+    {"\xe2\x82\xac", 1},
+    {"\xf0\x9f\x98\x80", 1},
+    {"\xf4\x8f\xbf\xbf", 1},
+    {"\xf4\x90\x80\x80", 0}, /* > U+10FFFF */
+    {"\xc0\x80", 0},	     /* overlong NUL */
+    {"\xc1\xbf", 0},
+    {"\xe0\x9f\xbf", 0}, /* overlong */
+    {"\xed\xa0\x80", 0}, /* surrogate */
+    {"\xc3", 0},	 /* truncated */
+    {"\xe2\x82", 0},
+    {"\x80", 0},
+    {"\xff", 0},
+    {"\xc3\x28", 0},
+};
+
 static void test_utf8(void)
 {
-	static const struct {
-		const char *s;
-		int ok;
-	} u[] = {
-	    {"plain", 1},
-	    {"\xc3\xa9", 1},
-	    {"\xe2\x82\xac", 1},
-	    {"\xf0\x9f\x98\x80", 1},
-	    {"\xf4\x8f\xbf\xbf", 1},
-	    {"\xf4\x90\x80\x80", 0}, /* > U+10FFFF */
-	    {"\xc0\x80", 0},	     /* overlong NUL */
-	    {"\xc1\xbf", 0},
-	    {"\xe0\x9f\xbf", 0}, /* overlong */
-	    {"\xed\xa0\x80", 0}, /* surrogate */
-	    {"\xc3", 0},	 /* truncated */
-	    {"\xe2\x82", 0},
-	    {"\x80", 0},
-	    {"\xff", 0},
-	    {"\xc3\x28", 0},
-	};
-
-	for (size_t i = 0; i < DMP_ARRAY_LEN(u); i++) {
-		is_int(dmp_utf8_valid((const uint8_t *)u[i].s, strlen(u[i].s)),
-		       u[i].ok, "UTF-8 case %zu", i);
+	for (size_t i = 0; i < DMP_ARRAY_LEN(utf8_cases); i++) {
+		is_int(dmp_utf8_valid((const uint8_t *)utf8_cases[i].s,
+				      strlen(utf8_cases[i].s)),
+		       utf8_cases[i].ok, "UTF-8 case %zu", i);
 	}
 	is_int(dmp_utf8_valid((const uint8_t *)"a\0b", 3), 0, "NUL is refused");
 	is_int(dmp_ascii_printable((const uint8_t *)"a b~", 4), 1,
@@ -163,8 +164,13 @@ static void test_utf8(void)
 	is_int(dmp_ascii_printable((const uint8_t *)"a\x7f", 2), 0, "DEL");
 }
 
+/* Checks per section: three per name in the table, one per UTF-8 case. */
+enum { LENGTH_CHECKS = 13, LOWER_CHECKS = 8, UTF8_EXTRA_CHECKS = 3 };
+
 int main(void)
 {
+	plan((int)(3 * DMP_ARRAY_LEN(names)) + LENGTH_CHECKS + LOWER_CHECKS +
+	     (int)DMP_ARRAY_LEN(utf8_cases) + UTF8_EXTRA_CHECKS);
 	test_table();
 	test_lengths();
 	test_lower();

@@ -250,6 +250,17 @@ static void test_kv_and_reopen(struct dmp_store **st)
 	is_int(sb.st_mode & 0777, 0600, "db is private (0600)");
 }
 
+/* Checks per section (every section runs straight through). */
+enum {
+	OPEN_CHECKS = 3,
+	IDENTITY_CONTACT_CHECKS = 19,
+	PREKEY_CHECKS = 15,
+	OUTBOX_CHECKS = 24,
+	REPLAY_CHECKS = 10,
+	RACE_CHECKS = 1,
+	KV_CHECKS = 9,
+};
+
 int main(void)
 {
 	struct dmp_store *st = NULL;
@@ -259,6 +270,8 @@ int main(void)
 		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/state.db", dir);
+	plan(OPEN_CHECKS + IDENTITY_CONTACT_CHECKS + PREKEY_CHECKS +
+	     OUTBOX_CHECKS + REPLAY_CHECKS + RACE_CHECKS + KV_CHECKS);
 	is_int(dmp_store_open(&bad, "/nonexistent/dir/x.db"), DMP_ENOENT,
 	       "unopenable path reports the errno");
 	ok(bad == NULL, "out-param cleared on failure");
