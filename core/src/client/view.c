@@ -4,6 +4,7 @@
  * record names, state codes or the header format of a delivered message.
  */
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "dmp/engine.h"
@@ -80,6 +81,16 @@ static void copy_cut(char *out, size_t cap, const char *v, size_t n)
 	snprintf(out, cap, "%.*s", (int)(n < cap - 1 ? n : cap - 1), v);
 }
 
+static int all_hex(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)v[i])) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* "alias <user@zone>" or "<user@zone> (...)": the address in brackets. */
 static void from_address(char *out, size_t cap, const char *v, size_t n)
 {
@@ -89,7 +100,9 @@ static void from_address(char *out, size_t cap, const char *v, size_t n)
 		return;
 	}
 	gt = memchr(lt, '>', n - (size_t)(lt - v));
-	if (gt && memchr(lt, '@', (size_t)(gt - lt))) {
+	/* A NUL would cut the copy short of what was checked. */
+	if (gt && memchr(lt, '@', (size_t)(gt - lt)) &&
+	    !memchr(lt, '\0', (size_t)(gt - lt))) {
 		copy_cut(out, cap, lt + 1, (size_t)(gt - lt - 1));
 	}
 }
@@ -128,7 +141,8 @@ int dmp_delivered_parse(const char *buf, size_t len, struct dmp_delivered *out)
 					     &vl))) {
 			/* The fingerprint is the first DMP_FINGERPRINT_CHARS
 			 * hex digits of the key (keys.h). */
-			if (vl >= DMP_FINGERPRINT_CHARS) {
+			if (vl >= DMP_FINGERPRINT_CHARS &&
+			    all_hex(v, DMP_FINGERPRINT_CHARS)) {
 				memcpy(out->fingerprint, v,
 				       DMP_FINGERPRINT_CHARS);
 			}
