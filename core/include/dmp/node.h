@@ -327,6 +327,8 @@ enum dmp_node_reject {
 	DMP_NODE_REJ_RATE,	  /* per-IP limit: request dropped */
 	DMP_NODE_REJ_KEY_RATE,	  /* per-key write bucket empty: REFUSED */
 	DMP_NODE_REJ_QUOTA,	  /* the key owns key_quota values: REFUSED */
+	DMP_NODE_REJ_REPLAY,	  /* signed UPDATE seen before: NOTAUTH */
+	DMP_NODE_REJ_REPLAY_FULL, /* replay cache full there: NOTAUTH */
 	DMP_NODE_REJ_MAX
 };
 

@@ -312,6 +312,9 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		rc = dmp_rl_new_f(&n->key_rl, o->key_write_rate,
 				  o->key_write_burst);
 	}
+	if (rc == 0) {
+		rc = dmp_tsig_replay_new(&n->replay, DMP_NODE_REPLAY_LOG2);
+	}
 	if (rc < 0) {
 		goto fail;
 	}
@@ -410,6 +413,7 @@ void dmp_node_free(struct dmp_node *n)
 	dmp_rl_free(n->rl[1]);
 	dmp_rl_free(n->claim_rl);
 	dmp_rl_free(n->key_rl);
+	dmp_tsig_replay_free(n->replay);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
 	pthread_mutex_destroy(&n->live_mu);

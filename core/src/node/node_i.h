@@ -14,6 +14,11 @@
 #include "dns/dnswire.h"
 #include "dns/tsig.h"
 
+/* Replay cache: 2^17 slots of 24 bytes (3 MiB), room for some 65,000
+ * signed UPDATEs within their time windows (10 minutes at the usual fudge
+ * of 300 s) before a crowded window refuses one (docs/security.md). */
+#define DMP_NODE_REPLAY_LOG2 17
+
 /* DNS constants, names and TSIG: the library's one DNS stack (dmp/dnsmsg.h,
  * dns/dnswire.h, dns/tsig.h); text checks in dmp/text.h. */
 
@@ -277,6 +282,8 @@ struct dmp_node {
 	struct rl *rl[2];    /* per transport; NULL: no limit */
 	struct rl *claim_rl; /* per recipient hash (7.3) */
 	struct rl *key_rl;   /* per TSIG key, UPDATEs; NULL: off */
+	/* MACs of the signed UPDATEs seen (wlock; dns/tsig_replay.c). */
+	struct dmp_tsig_replay *replay;
 
 	/* Counters, relaxed atomics (read by /metrics). */
 	atomic_uint_fast64_t c_queries, c_updates, c_updates_ok;
