@@ -109,6 +109,9 @@ struct dmp_node_opts {
 	 * commit). Held by one process at a time (flock). */
 	const char *update_log;
 	uint64_t update_log_bytes; /* its size; 0: DMP_NODE_UPDATE_LOG_BYTES */
+	/* 1: the store must exist (DMP_ENOENT otherwise), as for commands
+	 * that only read or remove; 0: created, mode 0600, when missing. */
+	int db_must_exist;
 };
 
 /** Default size of the update log (written in full when created). */
@@ -120,7 +123,7 @@ struct dmp_node;
 void dmp_node_opts_init(struct dmp_node_opts *o);
 
 /**
- * Open (creating if needed) the store at @p o->db_path and build the
+ * Open (creating if needed, mode 0600) the store at @p o->db_path and build the
  * in-memory index from its live rows.
  * @param[out] out  new node owned by the caller (dmp_node_free()); NULL on
  *                  failure
@@ -129,7 +132,8 @@ void dmp_node_opts_init(struct dmp_node_opts *o);
  * another process is logged and left alone: this node then fsyncs every
  * commit).
  * @return 0, DMP_EINVAL (bad zone name or option), DMP_ESTORE, DMP_ENOMEM,
- *         DMP_EIO or DMP_EMALFORMED (update log unreadable or not one)
+ *         DMP_EIO or DMP_EMALFORMED (update log unreadable or not one),
+ *         DMP_ENOENT (no store and @p o->db_must_exist)
  */
 DMP_MUST_CHECK int dmp_node_new(struct dmp_node **out,
 				const struct dmp_node_opts *o, uint64_t now_ms);

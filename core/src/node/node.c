@@ -318,7 +318,7 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	if (rc < 0) {
 		goto fail;
 	}
-	rc = dmp_st_open(&n->db, o->db_path);
+	rc = dmp_st_open(&n->db, o->db_path, !o->db_must_exist);
 	if (rc < 0) {
 		goto fail;
 	}

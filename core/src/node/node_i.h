@@ -110,7 +110,9 @@ struct nstmts {
 };
 void dmp_st_stmts_free(struct nstmts *c);
 
-int dmp_st_open(sqlite3 **out, const char *path);
+/* @p create 0: DMP_ENOENT when @p path does not exist (read-only
+ * commands must not leave an empty database behind a typo). */
+int dmp_st_open(sqlite3 **out, const char *path, int create);
 int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud);
 int dmp_st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
 		     uint64_t now_s, dmp_st_row_fn fn, void *ud);
