@@ -102,6 +102,11 @@ struct dmp_node_opts {
 	uint32_t key_write_burst;
 	/* Live values a TSIG key may own (last writer owns); 0: off. */
 	uint32_t key_quota;
+	/* Slots of the cache of signed UPDATE MACs that refuses replays
+	 * (24 bytes each, rounded up to a power of two, 1024..2^24); half
+	 * full is the most that can be counted on before a request is
+	 * refused as replay_full. 0: DMP_NODE_REPLAY_CACHE. */
+	uint32_t replay_cache;
 	/* Update log (borrowed for dmp_node_new()): each UPDATE is made
 	 * durable by one small synchronous write there, and sqlite commits
 	 * without an fsync of its own; records since the last checkpoint are
@@ -113,6 +118,10 @@ struct dmp_node_opts {
 	 * that only read or remove; 0: created, mode 0600, when missing. */
 	int db_must_exist;
 };
+
+/** Default replay cache: 2^18 slots, 6 MiB, at least some 130,000
+ * signed UPDATEs within their windows (time_signed + fudge). */
+#define DMP_NODE_REPLAY_CACHE (1u << 18)
 
 /** Default size of the update log (written in full when created). */
 #define DMP_NODE_UPDATE_LOG_BYTES (4u * 1024 * 1024)

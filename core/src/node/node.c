@@ -313,7 +313,14 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 				  o->key_write_burst);
 	}
 	if (rc == 0) {
-		rc = dmp_tsig_replay_new(&n->replay, DMP_NODE_REPLAY_LOG2);
+		unsigned log2 = 10;
+		uint32_t want =
+		    o->replay_cache ? o->replay_cache : DMP_NODE_REPLAY_CACHE;
+
+		while (log2 < 24 && (1u << log2) < want) {
+			log2++;
+		}
+		rc = dmp_tsig_replay_new(&n->replay, log2);
 	}
 	if (rc < 0) {
 		goto fail;

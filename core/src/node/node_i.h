@@ -14,11 +14,6 @@
 #include "dns/dnswire.h"
 #include "dns/tsig.h"
 
-/* Replay cache: 2^17 slots of 24 bytes (3 MiB), room for some 65,000
- * signed UPDATEs within their time windows (10 minutes at the usual fudge
- * of 300 s) before a crowded window refuses one (docs/security.md). */
-#define DMP_NODE_REPLAY_LOG2 17
-
 /* DNS constants, names and TSIG: the library's one DNS stack (dmp/dnsmsg.h,
  * dns/dnswire.h, dns/tsig.h); text checks in dmp/text.h. */
 
