@@ -119,7 +119,7 @@ struct dmp_node_opts {
 	int db_must_exist;
 };
 
-/** Default replay cache: 2^18 slots, 6 MiB, at least some 130,000
+/** Default replay cache: 2^18 slots, 6 MiB, some 120,000 live
  * signed UPDATEs within their windows (time_signed + fudge). */
 #define DMP_NODE_REPLAY_CACHE (1u << 18)
 
