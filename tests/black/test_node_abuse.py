@@ -14,8 +14,9 @@ import urllib.request
 import pytest
 
 from cli_helpers import dmp_binary
-from conftest import (build_update, free_addr, name_wire, parse, query_wire,
-                      tsig_error, tsig_sign)
+from conftest import (build_update, free_addr, name_wire, parse, tsig_error,
+                      tsig_sign)
+from test_node_updlog import values_at as updlog_values_at
 
 ZONE = "mesh.test"
 
@@ -32,15 +33,7 @@ def mode(path):
 
 
 def values_at(node, owner):
-    rep = parse(node.tcp(query_wire(owner, 16)))
-    out = []
-    for rr in rep["an"]:
-        rd, off, v = rr[4], 0, b""
-        while off < len(rd):
-            v += rd[off + 1:off + 1 + rd[off]]
-            off += 1 + rd[off]
-        out.append(v.decode())
-    return sorted(out)
+    return sorted(updlog_values_at(node, owner)[1])
 
 
 def signed(ops, key, secret):
