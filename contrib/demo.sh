@@ -104,14 +104,17 @@ else
 fi
 
 # 3. Keys and identities (once): you, and "demo", a contact to write to.
-key_for() {
+# The key file holds a secret: made under umask 077, handed to dmp by name
+# (never on a command line, where ps shows it to every user).
+key_file() {
 	local name="$1" file="$dir/$1.tsig"
 
 	if [ ! -s "$file" ]; then
-		"$node_bin" key add "$name" --scope "$zone" --db "$dir/node.db" \
-			>"$file"
+		(umask 077 && "$node_bin" key add "$name" --scope "$zone" \
+			--db "$dir/node.db" >"$file")
 	fi
-	cat "$file"
+	chmod 600 "$file" # one left by an older demo.sh
+	printf '%s' "$file"
 }
 
 me="${USER:-me}"
@@ -124,7 +127,7 @@ if [ -x "$dmp_bin" ]; then
 		if [ ! -f "$home/config.yaml" ]; then
 			"$dmp_bin" --home "$home" init "$who" --domain "$zone" \
 				--node "127.0.0.1:$port" \
-				--tsig "$(key_for "$who")" >/dev/null
+				--tsig-file "$(key_file "$who")" >/dev/null
 			# A running node picks up new keys within a second.
 			for try in 1 2 3 4 5 6; do
 				"$dmp_bin" --home "$home" identity publish \

@@ -43,9 +43,10 @@ class User:
                 args += ["--node", "%s:%d" % (n.host, n.port)]
             for r in resolvers:
                 args += ["--resolver", r]
-            args += ["--tsig", key]
+            # The secret on standard input, never on argv (issue 12).
+            args += ["--tsig", "-"]
             args += list(extra_init)
-            r = self.run(*args)
+            r = self.run(*args, input=(key + "\n").encode())
             assert r.returncode == 0, r.stderr
 
     @property

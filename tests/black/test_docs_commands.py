@@ -49,7 +49,8 @@ EXTERNAL = {
 }
 # Shell builtins and keywords: nothing to check.
 BUILTINS = {"cd", "export", "echo", "kill", "sleep", "for", "do", "done",
-            "then", "fi", "if", "while", "true", "false", ":", "set"}
+            "then", "fi", "if", "while", "true", "false", ":", "set",
+            "umask"}
 OURS = {"dmp": "tools/dmp", "dmp-node": "tools/dmp-node",
         "dmpfs": "fs/dmpfs"}
 # Wrappers whose first non-option argument is the real command.

@@ -334,9 +334,11 @@ static void test_vectors(struct dmp_node *n, struct reply *r)
 		       "vector %zu: served", i);
 		answers(r, got, sizeof(got));
 		is_str(got, vec_str(c, "value"), "vector %zu: value joined", i);
-		/* 299 s early is inside the fudge too. */
-		is_int(ask(n, r, &m, DMP_NODE_UDP, (t - 299) * 1000), 0,
-		       "vector %zu: 299 s early ok", i);
+		/* The same bytes again, 299 s early (inside the fudge): a
+		 * replay, refused with a signed NOTAUTH. */
+		is_int(ask(n, r, &m, DMP_NODE_UDP, (t - 299) * 1000), 9,
+		       "vector %zu: replayed inside the fudge: NOTAUTH", i);
+		is_int(tsig_error(r), 0, "vector %zu: replay reply signed", i);
 	}
 	json_decref(v);
 }
@@ -434,11 +436,14 @@ static int send_update(struct dmp_node *n, struct reply *r, const char *zone,
 		       const struct upd *u, size_t cnt, const char *keyname,
 		       const uint8_t *sec, uint64_t now_ms)
 {
+	static uint16_t id = 0x1111;
 	struct msg m;
 	uint8_t mac[64];
 	size_t mac_len;
 
-	update(&m, 0x1111, zone, u, cnt);
+	/* A fresh ID each time, as clients do: the same bytes twice within
+	 * the fudge are a replay (NOTAUTH). */
+	update(&m, id++, zone, u, cnt);
 	if (keyname) {
 		sign(&m, keyname, sec, mac, &mac_len);
 	}
@@ -686,6 +691,77 @@ static void test_batch(struct dmp_node *n, struct reply *r)
 	is_int(txt_count(n, r, "slot-5.mb-eeeeeeeeeeee.mesh.test", now), 1,
 	       "batch: third stored");
 	ok(dmp_node_serial(n) != serial0, "batch: serial moved");
+}
+
+/* TSIG replay (docs/security.md): the same signed bytes twice in one
+ * group-committed batch, then once more alone, then a delete followed by
+ * the first add again: one NOERROR, the rest NOTAUTH, the value stays
+ * deleted, the replays counted. */
+static void test_replay(struct dmp_node *n, struct reply *r)
+{
+	uint64_t now = now_ms_real();
+	static struct msg req[2];
+	static uint8_t resp[2][4096];
+	struct dmp_node_msg m[2];
+	struct dmp_node_stats st0, st;
+	uint8_t mac[64];
+	size_t mac_len;
+	struct upd u = {"slot-6.mb-bbbbbbbbbbbb.mesh.test", 1, 300, "once", 0};
+	struct msg del;
+
+	dmp_node_stats_get(n, &st0);
+	update(&req[0], 0x4444, ZONE, &u, 1);
+	sign(&req[0], KEY, secret, mac, &mac_len);
+	req[1] = req[0];
+	for (int i = 0; i < 2; i++) {
+		m[i] = (struct dmp_node_msg){
+		    req[i].w, req[i].len, resp[i], sizeof(resp[i]), -1, NULL};
+	}
+	dmp_node_handle_batch(n, m, 2, DMP_NODE_UDP, now);
+	is_int(resp[0][3] & 15, 0, "replay: first of a batch NOERROR");
+	is_int(resp[1][3] & 15, 9, "replay: its copy in the batch NOTAUTH");
+	is_int(ask(n, r, &req[0], DMP_NODE_UDP, now + 2000), 9,
+	       "replay: sent again later NOTAUTH");
+	is_int(tsig_error(r), 0, "replay: no TSIG error (not a clock issue)");
+	u.cls = 254;
+	u.ttl = 0;
+	update(&del, 0x4445, ZONE, &u, 1);
+	sign(&del, KEY, secret, mac, &mac_len);
+	is_int(ask(n, r, &del, DMP_NODE_UDP, now), 0, "replay: delete NOERROR");
+	is_int(ask(n, r, &req[0], DMP_NODE_UDP, now + 1000), 9,
+	       "replay: the add replayed after the delete NOTAUTH");
+	is_int(txt_count(n, r, u.owner, now + 1000), 0,
+	       "replay: the value stays deleted");
+	dmp_node_stats_get(n, &st);
+	is_int((int)(st.reject[DMP_NODE_REJ_REPLAY] -
+		     st0.reject[DMP_NODE_REJ_REPLAY]),
+	       3, "replay: three refusals counted");
+}
+
+/* RFC 2136 2.5.3 delete-ANY (class ANY, type ANY): the TXT values at a
+ * name the key may delete (a suffix scope without '*'); REFUSED, and
+ * nothing deleted, elsewhere. */
+static void test_delete_any(struct dmp_node *n, struct reply *r)
+{
+	uint64_t now = now_ms_real();
+	struct upd u[2] = {
+	    {"slot-2.mb-bbbbbbbbbbbb.mesh.test", 1, 300, "x1", 0},
+	    {"slot-2.mb-bbbbbbbbbbbb.mesh.test", 1, 300, "x2", 0}};
+	struct upd any = {"slot-2.mb-bbbbbbbbbbbb.mesh.test", 255, 0, NULL,
+			  255};
+
+	is_int(send_update(n, r, ZONE, u, 2, KEY, secret, now), 0,
+	       "delete-ANY: two values added");
+	is_int(send_update(n, r, ZONE, &any, 1, KEY, secret, now), 0,
+	       "delete-ANY in scope: NOERROR");
+	is_int(txt_count(n, r, any.owner, now), 0,
+	       "delete-ANY in scope: the values are gone");
+	/* Covered only by slot-*.mb-*: a wildcard scope, add-only. */
+	any.owner = "slot-4.mb-eeeeeeeeeeee.mesh.test";
+	is_int(send_update(n, r, ZONE, &any, 1, KEY, secret, now), 5,
+	       "delete-ANY out of scope: REFUSED");
+	is_int(txt_count(n, r, any.owner, now), 2,
+	       "delete-ANY out of scope: nothing deleted");
 }
 
 static void test_truncation(struct dmp_node *n, struct reply *r)
@@ -1240,7 +1316,7 @@ int main(void)
 				"mb-bbbbbbbbbbbb.mesh.test"};
 	char listed[512] = "";
 
-	plan(227);
+	plan(242);
 	snprintf(dbpath, sizeof(dbpath), "/tmp/test_node_%d.db", (int)getpid());
 	unlink(dbpath);
 	if (dmp_hex_decode(secret, 32, SECRET_HEX, 64) != 0) {
@@ -1266,6 +1342,8 @@ int main(void)
 	test_queries(n, r);
 	test_updates(n, r);
 	test_batch(n, r);
+	test_replay(n, r);
+	test_delete_any(n, r);
 	test_xfr_notify(n);
 	test_truncation(n, r);
 	test_expiry_and_restart(&n, r);

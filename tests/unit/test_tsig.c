@@ -221,13 +221,77 @@ static void test_answer(uint64_t now)
 	       DMP_ENOBUFS, "no room: DMP_ENOBUFS");
 }
 
+/* A request TSIG with MAC bytes from @p seed, signed at @p t. */
+static struct dmp_tsig_rr rr_with(uint8_t mac[32], uint32_t seed, uint64_t t)
+{
+	struct dmp_tsig_rr ts;
+
+	memset(&ts, 0, sizeof(ts));
+	for (int i = 0; i < 32; i++) {
+		mac[i] =
+		    (uint8_t)(seed * 2654435761u >> (i % 4 * 8)) ^ (uint8_t)i;
+	}
+	mac[0] = (uint8_t)seed;
+	mac[1] = (uint8_t)(seed >> 8);
+	ts.mac = mac;
+	ts.mac_len = 32;
+	ts.time_signed = t;
+	ts.fudge = 300;
+	return ts;
+}
+
+/* The replay cache (tsig_replay.c): a MAC is refused while its window
+ * lasts, also when the cache is full; full refuses new MACs rather than
+ * forget live ones; expired entries make room again. */
+static void test_replay(uint64_t now)
+{
+	struct dmp_tsig_replay *r = NULL;
+	struct dmp_tsig_rr ts, t2;
+	uint8_t mac[32], mac2[32];
+	unsigned stored = 0, forgotten = 0;
+	int rc = 0;
+
+	is_int(dmp_tsig_replay_new(&r, 3), DMP_EINVAL, "2^3 slots: too few");
+	ok(r == NULL, "no cache on error");
+	is_int(dmp_tsig_replay_new(&r, 6), 0, "64 slots");
+	ts = rr_with(mac, 1, now);
+	is_int(dmp_tsig_replay_check(r, &ts, now), 0, "first sighting");
+	is_int(dmp_tsig_replay_check(r, &ts, now + 300), DMP_EREPLAY,
+	       "same MAC at the end of its window: replay");
+	t2 = rr_with(mac2, 2, now);
+	is_int(dmp_tsig_replay_check(r, &t2, now), 0, "another MAC");
+	is_int(dmp_tsig_replay_check(r, &ts, now + 301), 0,
+	       "after time_signed + fudge the entry is gone (BADTIME there)");
+	/* Fill: 64 slots, windows of 32; bounded by the slot count. */
+	for (uint32_t s = 100; s < 100 + 200 && rc == 0; s++) {
+		ts = rr_with(mac, s, now);
+		rc = dmp_tsig_replay_check(r, &ts, now);
+		stored += rc == 0;
+	}
+	is_int(rc, DMP_ENOSPC, "a full window refuses (fail safe)");
+	ok(stored <= 64, "never more entries than slots (%u)", stored);
+	for (uint32_t s = 100; s < 100 + stored; s++) {
+		ts = rr_with(mac, s, now);
+		forgotten += dmp_tsig_replay_check(r, &ts, now) != DMP_EREPLAY;
+	}
+	is_int((int)forgotten, 0, "full: every live MAC still refused");
+	ts = rr_with(mac, 100 + 199, now + 1000);
+	is_int(dmp_tsig_replay_check(r, &ts, now + 1000), 0,
+	       "expired entries make room");
+	ts.mac_len = 12;
+	is_int(dmp_tsig_replay_check(r, &ts, now), DMP_EINVAL,
+	       "a MAC shorter than 16 bytes");
+	dmp_tsig_replay_free(r);
+}
+
 int main(void)
 {
 	uint64_t now = (uint64_t)time(NULL); /* libknot reads the clock */
 
-	plan(35);
+	plan(47);
 	test_request(now);
 	test_knot_request(now);
 	test_answer(now);
+	test_replay(now);
 	return done_testing();
 }

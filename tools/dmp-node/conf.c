@@ -60,6 +60,7 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("security", "key_write_rate", key_write_rate, 0, 1000000, "0"),
     I("security", "key_write_burst", key_write_burst, 1, 1000000, "20"),
     I("security", "key_quota", key_quota, 0, 100000000, "0"),
+    I("security", "replay_cache", replay_cache, 1024, 16777216, "262144"),
     B("security", "claim_provider", claim_provider, "false"),
     B("security", "receiver_claim_notifications", receiver_claim_notifications,
       "false"),
@@ -100,6 +101,7 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->key_write_rate = (double)c->key_write_rate;
 	o->key_write_burst = (uint32_t)c->key_write_burst;
 	o->key_quota = (uint32_t)c->key_quota;
+	o->replay_cache = (uint32_t)c->replay_cache;
 	o->claim_mode = c->claim_provider ? DMP_NODE_CLAIM_PROVIDER
 			: c->receiver_claim_notifications
 			    ? DMP_NODE_CLAIM_RECEIVER

@@ -161,7 +161,18 @@ static int key_cmd(struct node_conf *c, int argc, char **argv,
 		return 1;
 	}
 	o.n_zones = 0; /* keys only: no zone needed */
+	/* Only "add" may create the store: list and revoke on a mistyped
+	 * --db must not leave an empty database behind. */
+	o.db_must_exist = strcmp(argv[0], "add") != 0;
 	err = dmp_node_new(&n, &o, now);
+	if (err == DMP_ENOENT) {
+		fprintf(stderr,
+			"dmp-node: %s: no such database; check --db or node.db "
+			"in the config (a node creates its database when it "
+			"starts, as does `dmp-node %s add`)\n",
+			c->db, is_token ? "token" : "key");
+		return 1;
+	}
 	if (err < 0) {
 		fprintf(stderr, "dmp-node: %s: %s\n", c->db, dmp_strerror(err));
 		return 1;

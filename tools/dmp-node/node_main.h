@@ -35,6 +35,7 @@ struct node_conf {
 	struct dmp_cfg_list xfr_keys;
 	long long rate_limit, rate_burst;
 	long long key_write_rate, key_write_burst, key_quota;
+	long long replay_cache; /* slots of the TSIG replay cache */
 	int claim_provider;		  /* PROTOCOL.md 7.3 */
 	int receiver_claim_notifications; /* 7.3, receiver-only */
 	char http_auth[16];		  /* open, legacy, multi-tenant */

@@ -3,11 +3,13 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 #include "dmp/b64.h"
+#include "dmp/crypto.h"
 #include "dmp/engine.h"
 #include "dmp/err.h"
 #include "dmp/keys.h"
@@ -17,10 +19,53 @@ static void usage_init(FILE *f)
 {
 	fprintf(f, "usage: dmp [--home DIR] init USER --domain ZONE --node "
 		   "HOST[:PORT] [--node ...]\n"
-		   "                [--resolver IP[:PORT]]... [--tsig "
-		   "hmac-sha256:NAME:SECRET]\n"
+		   "                [--resolver IP[:PORT]]... [--tsig-file "
+		   "FILE | --tsig -]\n"
 		   "Create the home (config.yaml, state.db, Maildirs) and "
-		   "derive the identity\nfrom the passphrase.\n");
+		   "derive the identity\nfrom the passphrase. The TSIG key "
+		   "(hmac-sha256:NAME:SECRET, as `dmp-node key add`\nprints "
+		   "it) is read from FILE (mode 0600) or, with `--tsig -`, "
+		   "from standard input.\n");
+}
+
+/*
+ * The TSIG key of --tsig-file FILE, --tsig - (standard input) or, visible
+ * to every user through ps and /proc, --tsig SPEC itself (kept for old
+ * scripts, with a warning). @return a new string (dmpcli_free_pass) or
+ * NULL after a message.
+ */
+static char *read_tsig(const char *arg, const char *file)
+{
+	char line[512], *p = NULL;
+	int rc;
+
+	if (file) {
+		rc = dmp_passfile_read(file, &p);
+		if (rc == DMP_EACCES) {
+			fprintf(stderr,
+				"dmp: %s: readable by others; chmod 600 "
+				"it first\n",
+				file);
+		} else if (rc < 0) {
+			fprintf(stderr, "dmp: --tsig-file %s: %s\n", file,
+				dmp_strerror(rc));
+		}
+		return p;
+	}
+	if (strcmp(arg, "-") != 0) {
+		fprintf(stderr, "dmp: warning: --tsig SECRET is visible to "
+				"other users (ps, /proc); use --tsig-file FILE "
+				"or --tsig - (standard input)\n");
+		return strdup(arg);
+	}
+	if (!fgets(line, sizeof(line), stdin)) {
+		fprintf(stderr, "dmp: --tsig -: nothing on standard input\n");
+		return NULL;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	p = strdup(line);
+	dmp_wipe(line, sizeof(line));
+	return p;
 }
 
 int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
@@ -30,11 +75,14 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 	    {"node", required_argument, NULL, 'n'},
 	    {"resolver", required_argument, NULL, 'r'},
 	    {"tsig", required_argument, NULL, 't'},
+	    {"tsig-file", required_argument, NULL, 'T'},
 	    {"salt-hex", required_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0, 0, 0, 0},
 	};
-	const char *nodes[9] = {0}, *res[9] = {0};
+	const char *nodes[9] = {0}, *res[9] = {0}, *tsig = NULL,
+		   *tsig_file = NULL;
+	char *tsig_buf = NULL;
 	size_t nn = 0, nr = 0;
 	struct dmp_engine_init in;
 	uint8_t salt[64];
@@ -56,7 +104,8 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 				res[nr++] = optarg;
 			}
 			break;
-		case 't': in.tsig = optarg; break;
+		case 't': tsig = optarg; break;
+		case 'T': tsig_file = optarg; break;
 		case 's':
 			/* Import of an existing identity (tests, migration). */
 			if (strlen(optarg) % 2 ||
@@ -86,17 +135,31 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 	}
 	in.nodes = nodes;
 	in.resolvers = nr ? res : NULL;
+	if (tsig && tsig_file) {
+		fprintf(stderr, "dmp: --tsig and --tsig-file: give one\n");
+		return EX_USAGE;
+	}
+	if (tsig || tsig_file) {
+		tsig_buf = read_tsig(tsig, tsig_file);
+		if (!tsig_buf) {
+			return EX_USAGE;
+		}
+		in.tsig = tsig_buf;
+	}
 	pass = dmpcli_passphrase(c, 1);
 	if (!pass) {
+		dmpcli_free_pass(tsig_buf);
 		return EX_PASSPHRASE;
 	}
 	if (!*pass) {
 		dmpcli_free_pass(pass);
+		dmpcli_free_pass(tsig_buf);
 		fprintf(stderr, "dmp: empty passphrase\n");
 		return EX_PASSPHRASE;
 	}
 	rc = dmp_engine_init_home(c->home, &in, pass);
 	dmpcli_free_pass(pass);
+	dmpcli_free_pass(tsig_buf);
 	if (rc == DMP_EEXIST) {
 		fprintf(stderr, "dmp: this home already holds an identity\n");
 		return EX_FAIL;

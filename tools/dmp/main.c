@@ -48,7 +48,7 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  init USER --domain ZONE --node HOST[:PORT] [--resolver "
 		"IP[:PORT]]...\n"
-		"       [--tsig hmac-sha256:NAME:SECRET]\n"
+		"       [--tsig-file FILE | --tsig -]\n"
 		"  identity show|publish|refresh-prekeys\n"
 		"  contacts add ADDRESS [ALIAS] [--fingerprint FP]|list|"
 		"remove|block|unblock\n"

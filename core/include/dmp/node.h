@@ -102,6 +102,11 @@ struct dmp_node_opts {
 	uint32_t key_write_burst;
 	/* Live values a TSIG key may own (last writer owns); 0: off. */
 	uint32_t key_quota;
+	/* Slots of the cache of signed UPDATE MACs that refuses replays
+	 * (24 bytes each, rounded up to a power of two, 1024..2^24); half
+	 * full is the most that can be counted on before a request is
+	 * refused as replay_full. 0: DMP_NODE_REPLAY_CACHE. */
+	uint32_t replay_cache;
 	/* Update log (borrowed for dmp_node_new()): each UPDATE is made
 	 * durable by one small synchronous write there, and sqlite commits
 	 * without an fsync of its own; records since the last checkpoint are
@@ -109,7 +114,14 @@ struct dmp_node_opts {
 	 * commit). Held by one process at a time (flock). */
 	const char *update_log;
 	uint64_t update_log_bytes; /* its size; 0: DMP_NODE_UPDATE_LOG_BYTES */
+	/* 1: the store must exist (DMP_ENOENT otherwise), as for commands
+	 * that only read or remove; 0: created, mode 0600, when missing. */
+	int db_must_exist;
 };
+
+/** Default replay cache: 2^18 slots, 6 MiB, some 120,000 live
+ * signed UPDATEs within their windows (time_signed + fudge). */
+#define DMP_NODE_REPLAY_CACHE (1u << 18)
 
 /** Default size of the update log (written in full when created). */
 #define DMP_NODE_UPDATE_LOG_BYTES (4u * 1024 * 1024)
@@ -120,7 +132,7 @@ struct dmp_node;
 void dmp_node_opts_init(struct dmp_node_opts *o);
 
 /**
- * Open (creating if needed) the store at @p o->db_path and build the
+ * Open (creating if needed, mode 0600) the store at @p o->db_path and build the
  * in-memory index from its live rows.
  * @param[out] out  new node owned by the caller (dmp_node_free()); NULL on
  *                  failure
@@ -129,7 +141,8 @@ void dmp_node_opts_init(struct dmp_node_opts *o);
  * another process is logged and left alone: this node then fsyncs every
  * commit).
  * @return 0, DMP_EINVAL (bad zone name or option), DMP_ESTORE, DMP_ENOMEM,
- *         DMP_EIO or DMP_EMALFORMED (update log unreadable or not one)
+ *         DMP_EIO or DMP_EMALFORMED (update log unreadable or not one),
+ *         DMP_ENOENT (no store and @p o->db_must_exist)
  */
 DMP_MUST_CHECK int dmp_node_new(struct dmp_node **out,
 				const struct dmp_node_opts *o, uint64_t now_ms);
@@ -327,6 +340,8 @@ enum dmp_node_reject {
 	DMP_NODE_REJ_RATE,	  /* per-IP limit: request dropped */
 	DMP_NODE_REJ_KEY_RATE,	  /* per-key write bucket empty: REFUSED */
 	DMP_NODE_REJ_QUOTA,	  /* the key owns key_quota values: REFUSED */
+	DMP_NODE_REJ_REPLAY,	  /* signed UPDATE seen before: NOTAUTH */
+	DMP_NODE_REJ_REPLAY_FULL, /* replay cache full there: NOTAUTH */
 	DMP_NODE_REJ_MAX
 };
 

@@ -125,4 +125,28 @@ int dmp_tsig_sign_next(struct dmp_wbuf *w, const uint8_t *key,
 		       uint8_t prior[DMP_TSIG_MAC_BYTES], uint64_t now,
 		       uint16_t fudge);
 
+/* ---- tsig_replay.c: request MACs seen (RFC 8945 5.2.3 replay) ---- */
+
+/** Slots looked at for one MAC. */
+#define DMP_TSIG_REPLAY_PROBE 32
+
+/** A fixed-size set of request MACs, each kept until its time_signed +
+ * fudge; not locked (the caller serialises). */
+struct dmp_tsig_replay;
+
+/** A cache of 2^@p log2_slots slots (6..24), 24 bytes each.
+ * @return 0, DMP_EINVAL or DMP_ENOMEM */
+int dmp_tsig_replay_new(struct dmp_tsig_replay **out, unsigned log2_slots);
+void dmp_tsig_replay_free(struct dmp_tsig_replay *r);
+
+/**
+ * Record the MAC of a request that dmp_tsig_verify() accepted at @p now.
+ * @return 0 first sighting (now recorded), DMP_EREPLAY seen before and
+ *         still within its time window, DMP_ENOSPC no room without
+ *         forgetting a live entry (refuse the request: fail safe), or
+ *         DMP_EINVAL for a MAC shorter than 16 bytes
+ */
+int dmp_tsig_replay_check(struct dmp_tsig_replay *r,
+			  const struct dmp_tsig_rr *ts, uint64_t now);
+
 #endif /* DMP_DNS_TSIG_H */

@@ -312,10 +312,20 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		rc = dmp_rl_new_f(&n->key_rl, o->key_write_rate,
 				  o->key_write_burst);
 	}
+	if (rc == 0) {
+		unsigned log2 = 10;
+		uint32_t want =
+		    o->replay_cache ? o->replay_cache : DMP_NODE_REPLAY_CACHE;
+
+		while (log2 < 24 && (1u << log2) < want) {
+			log2++;
+		}
+		rc = dmp_tsig_replay_new(&n->replay, log2);
+	}
 	if (rc < 0) {
 		goto fail;
 	}
-	rc = dmp_st_open(&n->db, o->db_path);
+	rc = dmp_st_open(&n->db, o->db_path, !o->db_must_exist);
 	if (rc < 0) {
 		goto fail;
 	}
@@ -410,6 +420,7 @@ void dmp_node_free(struct dmp_node *n)
 	dmp_rl_free(n->rl[1]);
 	dmp_rl_free(n->claim_rl);
 	dmp_rl_free(n->key_rl);
+	dmp_tsig_replay_free(n->replay);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
 	pthread_mutex_destroy(&n->live_mu);

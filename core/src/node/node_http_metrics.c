@@ -25,8 +25,9 @@ int dmp_nh_health(struct dmp_node_http *h, char **body, size_t *len,
 }
 
 static const char *const rej_names[DMP_NODE_REJ_MAX] = {
-    "formerr", "tsig",	     "unsigned", "disabled",   "zone",	   "caps",
-    "scope",   "claim_rate", "store",	 "rate_limit", "key_rate", "quota",
+    "formerr",	"tsig",	 "unsigned",   "disabled",    "zone",
+    "caps",	"scope", "claim_rate", "store",	      "rate_limit",
+    "key_rate", "quota", "replay",     "replay_full",
 };
 
 static const char *const rcode_names[16] = {

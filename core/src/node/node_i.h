@@ -105,7 +105,9 @@ struct nstmts {
 };
 void dmp_st_stmts_free(struct nstmts *c);
 
-int dmp_st_open(sqlite3 **out, const char *path);
+/* @p create 0: DMP_ENOENT when @p path does not exist (read-only
+ * commands must not leave an empty database behind a typo). */
+int dmp_st_open(sqlite3 **out, const char *path, int create);
 int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud);
 int dmp_st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
 		     uint64_t now_s, dmp_st_row_fn fn, void *ud);
@@ -277,6 +279,8 @@ struct dmp_node {
 	struct rl *rl[2];    /* per transport; NULL: no limit */
 	struct rl *claim_rl; /* per recipient hash (7.3) */
 	struct rl *key_rl;   /* per TSIG key, UPDATEs; NULL: off */
+	/* MACs of the signed UPDATEs seen (wlock; dns/tsig_replay.c). */
+	struct dmp_tsig_replay *replay;
 
 	/* Counters, relaxed atomics (read by /metrics). */
 	atomic_uint_fast64_t c_queries, c_updates, c_updates_ok;

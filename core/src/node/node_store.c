@@ -14,8 +14,12 @@
  * checkpoints run in the writer, never in readers, since queries do not
  * read sqlite at all.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dmp/b64.h"
 #include "dmp/crypto.h"
@@ -62,14 +66,62 @@ static int fail(sqlite3 *db, const char *what)
 	return DMP_ESTORE;
 }
 
-int dmp_st_open(sqlite3 **out, const char *path)
+/*
+ * The database holds every TSIG secret: it is created 0600 whatever the
+ * umask (sqlite would create it 0644 under umask 022), and sqlite creates
+ * its -wal and -shm with the main file's mode (os_unix.c findCreateFileMode),
+ * so they are 0600 too. An existing file keeps its mode (the operator's
+ * choice), with a warning when others may read it.
+ */
+static int prepare_file(const char *path, int create)
+{
+	struct stat st;
+	int fd;
+
+	if (strcmp(path, ":memory:") == 0 || path[0] == '\0' ||
+	    strncmp(path, "file:", 5) == 0) {
+		return 0;
+	}
+	if (stat(path, &st) == 0) {
+		if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+			DMP_LOG_W("node store: %s is readable by other users "
+				  "(mode %03o): it holds the TSIG secrets; "
+				  "chmod 600 it",
+				  path, (unsigned)(st.st_mode & 0777));
+		}
+		return 0;
+	}
+	if (!create) {
+		return DMP_ENOENT;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0 && errno != EEXIST) {
+		DMP_LOG_E("node store: create %s: %s", path, strerror(errno));
+		return DMP_ESTORE;
+	}
+	if (fd >= 0) {
+		/* Exactly 0600, also under an odd umask such as 0277. */
+		(void)fchmod(fd, 0600);
+		close(fd);
+	}
+	return 0;
+}
+
+int dmp_st_open(sqlite3 **out, const char *path, int create)
 {
 	sqlite3 *db = NULL;
 	char *err = NULL;
+	int rc;
 
 	*out = NULL;
+	rc = prepare_file(path, create);
+	if (rc < 0) {
+		return rc;
+	}
 	if (sqlite3_open_v2(path, &db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_READWRITE |
+				(create ? SQLITE_OPEN_CREATE : 0) |
 				SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		DMP_LOG_E("node store: open %s: %s", path,

@@ -36,6 +36,12 @@ static void add_op(struct dmp_node *n, struct uctx *u, const uint8_t *owner,
 		u->bad_owner = 1;
 		return;
 	}
+	if (type == DMP_DNS_TYPE_ANY && cls == DMP_DNS_CLASS_ANY) {
+		/* RFC 2136 2.5.3, "delete all RRsets from a name": the TXT
+		 * RRset is all a node holds there, so it is a TXT delete-all,
+		 * with its scope check (docs/security.md). */
+		type = DMP_DNS_TYPE_TXT;
+	}
 	if (type != DMP_DNS_TYPE_TXT) {
 		/* PROTOCOL.md 7.1: other types are then ignored. */
 		return;

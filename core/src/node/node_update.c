@@ -54,6 +54,22 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 		j->tsig_err = err;
 		return;
 	}
+	/* The same signed bytes verify for time_signed +- fudge: a request
+	 * seen before (also earlier in this batch) is refused, and so is
+	 * one the cache has no room to remember (tsig_replay.c). The reply
+	 * is signed, without a TSIG error: the request is genuine, its
+	 * repetition is not accepted (BADTIME would tell clients their
+	 * clock is wrong). */
+	err = dmp_tsig_replay_check(n->replay, &u->ts, now_s);
+	if (err != 0) {
+		DMP_LOG_I("node: signed UPDATE %s refused",
+			  err == DMP_EREPLAY ? "replayed"
+					     : "(replay cache full)");
+		j->rcode = DMP_DNS_RCODE_NOTAUTH;
+		j->why = err == DMP_EREPLAY ? DMP_NODE_REJ_REPLAY
+					    : DMP_NODE_REJ_REPLAY_FULL;
+		return;
+	}
 	if (!n->o.update_enabled) {
 		j->rcode = DMP_DNS_RCODE_REFUSED;
 		j->why = DMP_NODE_REJ_DISABLED;
