@@ -29,7 +29,6 @@ import ipaddress
 import json
 import os
 import socket
-import struct
 import sys
 import threading
 import time
@@ -39,6 +38,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
+import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
@@ -101,10 +101,11 @@ class RefNode:
         nomatch = False
         for rr in q.update:
             name = rr.name
-            if rr.rdclass == dns.rdataclass.ANY:
+            # dnspython keeps an update RR's class in .deleting.
+            if rr.deleting == dns.rdataclass.ANY:
                 if not self.zone.pop(name, None):
                     nomatch = True
-            elif rr.rdclass == dns.rdataclass.NONE:
+            elif rr.deleting == dns.rdataclass.NONE:
                 have = self.zone.get(name, [])
                 for rd in rr:
                     v = b"".join(rd.strings)
@@ -121,11 +122,8 @@ class RefNode:
             r.set_rcode(dns.rcode.SERVFAIL)
         return r
 
-    def answer(self, wire, tcp):
-        try:
-            q = dns.message.from_wire(wire)
-        except dns.exception.DNSException:
-            return None
+    def answer(self, q, tcp):
+        """The reply's wire to the parsed query @q."""
         if q.opcode() == dns.opcode.UPDATE:
             return self.update(q).to_wire(max_size=65535)
         r = dns.message.make_response(q)
@@ -167,7 +165,7 @@ class RefNode:
                 continue
             self.count("udp")
             try:
-                out = self.answer(wire, False)
+                out = self.answer(dns.message.from_wire(wire), False)
                 if out:
                     sock.sendto(out, peer)
             except (OSError, dns.exception.DNSException):
@@ -184,29 +182,18 @@ class RefNode:
             # One query per connection, then close (like the reference).
             try:
                 conn.settimeout(2.0)
-                hdr = self.recv_exact(conn, 2)
-                wire = self.recv_exact(conn, struct.unpack("!H", hdr)[0])
+                q, _ = dns.query.receive_tcp(conn, time.time() + 2.0)
                 self.count("tcp")
                 if self.stats["tcp_dropped"] < self.args.tcp_drop_first:
                     self.bump("tcp_dropped")
                     continue
-                out = self.answer(wire, True)
+                out = self.answer(q, True)
                 if out:
-                    conn.sendall(struct.pack("!H", len(out)) + out)
-            except (OSError, ValueError, dns.exception.DNSException):
+                    dns.query.send_tcp(conn, out)
+            except (OSError, EOFError, dns.exception.DNSException):
                 pass
             finally:
                 conn.close()
-
-    @staticmethod
-    def recv_exact(conn, n):
-        buf = b""
-        while len(buf) < n:
-            part = conn.recv(n - len(buf))
-            if not part:
-                raise ValueError("closed")
-            buf += part
-        return buf
 
 
 def main():

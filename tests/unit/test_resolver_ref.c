@@ -12,54 +12,10 @@
 #include "tap.h"
 
 #include "knotd.h"
+#include "resolver_pool.h"
 
 #define PYTHON "/usr/bin/python3"
 #define NBIG 6 /* names needing TCP in one batch */
-
-struct refnode {
-	pid_t pid;
-	char dir[64];
-	char addr[32];
-};
-
-static struct refnode *ref_all[4];
-
-static void ref_stop(struct refnode *n)
-{
-	char cmd[128];
-
-	if (n->pid > 0) {
-		kill(n->pid, SIGTERM);
-		for (int i = 0; i < 100 && n->pid > 0; i++) {
-			if (waitpid(n->pid, NULL, WNOHANG) == n->pid) {
-				n->pid = 0;
-			} else {
-				usleep(20000);
-			}
-		}
-		if (n->pid > 0) {
-			kill(n->pid, SIGKILL);
-			waitpid(n->pid, NULL, 0);
-			n->pid = 0;
-		}
-	}
-	if (n->dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", n->dir);
-		if (system(cmd) != 0) {
-			fprintf(stderr, "# could not remove %s\n", n->dir);
-		}
-		n->dir[0] = 0;
-	}
-}
-
-static void ref_atexit(void)
-{
-	for (size_t i = 0; i < 4; i++) {
-		if (ref_all[i]) {
-			ref_stop(ref_all[i]);
-		}
-	}
-}
 
 static char *value(size_t len, char c)
 {
@@ -76,28 +32,20 @@ static char *value(size_t len, char c)
 
 /* Start refnode.py on 127.0.0.1 serving @p zone (a JSON object) with
  * @p flag and @p arg (NULL or one refnode option); 0 or -1. */
-static int ref_start(struct refnode *n, const char *script, json_t *zone,
+static int ref_start(struct knotd *n, const char *script, json_t *zone,
 		     const char *flag, const char *arg)
 {
 	char zpath[96], spath[96], rpath[96], listen[32];
-	unsigned short port = knotd_free_port(0);
 
 	memset(n, 0, sizeof(*n));
-	snprintf(n->dir, sizeof(n->dir), "/tmp/dmp-refnode-XXXXXX");
-	if (!port || !mkdtemp(n->dir)) {
-		n->dir[0] = 0;
+	n->port = knotd_free_port(0);
+	if (!n->port || knotd_track(n, "/tmp/dmp-refnode-XXXXXX") != 0) {
 		return -1;
-	}
-	for (size_t i = 0; i < 4; i++) {
-		if (!ref_all[i]) {
-			ref_all[i] = n;
-			break;
-		}
 	}
 	snprintf(zpath, sizeof(zpath), "%s/zone.json", n->dir);
 	snprintf(spath, sizeof(spath), "%s/stats.json", n->dir);
 	snprintf(rpath, sizeof(rpath), "%s/ready", n->dir);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", n->port);
 	snprintf(n->addr, sizeof(n->addr), "%s", listen);
 	if (json_dump_file(zone, zpath, 0) != 0) {
 		return -1;
@@ -127,7 +75,7 @@ static int ref_start(struct refnode *n, const char *script, json_t *zone,
 }
 
 /* One of the double's counters, -1 if unreadable. */
-static long long ref_count(const struct refnode *n, const char *key)
+static long long ref_count(const struct knotd *n, const char *key)
 {
 	char path[96];
 	json_t *j;
@@ -144,26 +92,7 @@ static long long ref_count(const struct refnode *n, const char *key)
 
 static int new_pool(struct dmp_resolver **r, const char *s0, const char *s1)
 {
-	struct dmp_resolver_opts o;
-	const char *list[2] = {s0, s1};
-
-	dmp_resolver_opts_default(&o);
-	o.servers = list;
-	o.n_servers = s1 ? 2 : 1;
-	o.timeout_ms = 1500;
-	o.rd = 0;
-	return dmp_resolver_new(r, &o);
-}
-
-static void stat_of(struct dmp_resolver *r, size_t i,
-		    struct dmp_resolver_stat *st)
-{
-	struct dmp_resolver_stat all[4];
-
-	memset(st, 0, sizeof(*st));
-	if (dmp_resolver_stats(r, all, 4) > i) {
-		*st = all[i];
-	}
+	return pool_new(r, s0, s1, 1500, NULL);
 }
 
 static int has_values(const struct dmp_resolver_result *res, char **want,
@@ -188,7 +117,7 @@ static int has_values(const struct dmp_resolver_result *res, char **want,
 }
 
 /* 1. A ~600-byte answer fits the 1232-byte EDNS payload: UDP only. */
-static void test_mid_udp(struct refnode *n, char *mid)
+static void test_mid_udp(struct knotd *n, char *mid)
 {
 	struct dmp_resolver *r = NULL;
 	struct dmp_resolver_result res;
@@ -209,7 +138,7 @@ static void test_mid_udp(struct refnode *n, char *mid)
 /* 2. Names that need TCP, in one batch, from a server that answers one
  * query per connection: all answered, no cooldown. 3. A ~4.4 KB RRset
  * from a server that SERVFAILs small-EDNS TCP queries. */
-static void test_tcp_batch(struct refnode *n, char **big, char **pre)
+static void test_tcp_batch(struct knotd *n, char **big, char **pre)
 {
 	static const char *names[NBIG] = {"big0.ref.test", "big1.ref.test",
 					  "big2.ref.test", "big3.ref.test",
@@ -259,7 +188,7 @@ static void test_tcp_batch(struct refnode *n, char **big, char **pre)
 
 /* 3b. A server that SERVFAILs every EDNS query over TCP: one retry
  * without EDNS, and no cooldown. */
-static void test_tcp_noedns(struct refnode *n, char **pre)
+static void test_tcp_noedns(struct knotd *n, char **pre)
 {
 	struct dmp_resolver *r = NULL;
 	struct dmp_resolver_result res;
@@ -281,7 +210,7 @@ static void test_tcp_noedns(struct refnode *n, char **pre)
 }
 
 /* 2b. A connection closed without an answer: a fresh one, no cooldown. */
-static void test_tcp_reconnect(struct refnode *n, char **pre)
+static void test_tcp_reconnect(struct knotd *n, char **pre)
 {
 	struct dmp_resolver *r = NULL;
 	struct dmp_resolver_result res;
@@ -304,7 +233,7 @@ static void test_tcp_reconnect(struct refnode *n, char **pre)
 }
 
 /* 4. A dead server (closed port) still gets its cooldown. */
-static void test_dead(struct refnode *n, char *mid)
+static void test_dead(struct knotd *n, char *mid)
 {
 	struct dmp_resolver *r = NULL;
 	struct dmp_resolver_result res;
@@ -333,13 +262,12 @@ int main(void)
 	char script[512], name[64];
 	char *mid = value(560, 1), *big[2 * NBIG], *pre[3];
 	json_t *zone = json_object(), *arr;
-	struct refnode a, b, c;
+	struct knotd a, b, c;
 
 	if (system(PYTHON " -c 'import dns.message' 2>/dev/null") != 0) {
 		skip_all("python3-dnspython not installed (contrib/deps.sh)");
 	}
 	plan(37);
-	atexit(ref_atexit);
 	snprintf(script, sizeof(script), "%s/../black/refnode.py",
 		 vec ? vec : "tests/vectors");
 	json_object_set_new(zone, "mid.ref.test.", arr = json_array());
@@ -372,7 +300,7 @@ int main(void)
 	test_tcp_reconnect(&c, pre);
 	test_dead(&a, mid);
 out:
-	ref_atexit();
+	knotd_atexit();
 	json_decref(zone);
 	free(mid);
 	for (size_t i = 0; i < 2 * NBIG; i++) {
