@@ -9,7 +9,8 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libyaml-dev libc-ares-dev libfuse3-dev libknot-dev libfec-dev
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev)
 run_pkgs=(fuse3 sqlite3 bind9-dnsutils knot-dnsutils python3 python3-pytest
-	python3-cryptography knot dnsperf man-db doxygen procps iproute2 sudo mutt)
+	python3-cryptography python3-dnspython knot dnsperf man-db doxygen
+	procps iproute2 sudo mutt)
 
 pkgs=("${run_pkgs[@]}")
 if [ "${1:-}" != "--runtime-only" ]; then

@@ -95,6 +95,31 @@ static void knotd_atexit(void)
 	}
 }
 
+/* Give @p k a fresh temp dir from @p tmpl (a mkdtemp template) and have
+ * knotd_stop() run on it at exit; also for other servers the tests run
+ * (test_resolver_ref.c's refnode.py). 0 or -1. */
+static int knotd_track(struct knotd *k, const char *tmpl)
+{
+	static int registered;
+
+	snprintf(k->dir, sizeof(k->dir), "%s", tmpl);
+	if (!mkdtemp(k->dir)) {
+		k->dir[0] = 0;
+		return -1;
+	}
+	for (int i = 0; i < KNOTD_MAX; i++) {
+		if (!knotd_all[i]) {
+			knotd_all[i] = k;
+			break;
+		}
+	}
+	if (!registered) {
+		atexit(knotd_atexit);
+		registered = 1;
+	}
+	return 0;
+}
+
 /* A port free for both UDP and TCP on 127.0.0.1 right now. */
 static __attribute__((unused)) unsigned short knotd_free_port(int udp_only)
 {
@@ -213,24 +238,8 @@ static int knotd_start_once(struct knotd *k, const char *records)
 	if (access(KNOTD_BIN, X_OK) != 0) {
 		return -1;
 	}
-	snprintf(k->dir, sizeof(k->dir), "/tmp/dmp-knotd-XXXXXX");
-	if (!mkdtemp(k->dir)) {
-		k->dir[0] = 0;
+	if (knotd_track(k, "/tmp/dmp-knotd-XXXXXX") != 0) {
 		return -1;
-	}
-	for (int i = 0; i < KNOTD_MAX; i++) {
-		if (!knotd_all[i]) {
-			knotd_all[i] = k;
-			break;
-		}
-	}
-	{
-		static int registered;
-
-		if (!registered) {
-			atexit(knotd_atexit);
-			registered = 1;
-		}
 	}
 	k->port = knotd_free_port(0);
 	snprintf(k->addr, sizeof(k->addr), "127.0.0.1:%u", k->port);

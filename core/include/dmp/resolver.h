@@ -4,12 +4,21 @@
  *
  * Each configured server has its own c-ares channel, so the pool (not
  * c-ares) decides the order: healthy servers in configured order, then
- * servers in cooldown, oldest failure first. A timeout, SERVFAIL, REFUSED
- * or unusable reply puts a server into cooldown (60 s by default) and the
- * query moves to the next server. An empty or NXDOMAIN answer moves on
- * too, and counts against the server only if a later server returns
- * records. Truncated UDP replies are retried over TCP by c-ares. A server
- * whose cooldown has passed is tried again in its configured place.
+ * servers in cooldown, oldest failure first. A server that does not
+ * answer (timeout, connection refused) or gives an unusable reply is put
+ * into cooldown (60 s by default) and the query moves to the next server.
+ * A SERVFAIL or REFUSED answer moves on without a cooldown: the server is
+ * up. An empty or NXDOMAIN answer moves on too, and counts against the
+ * server only if a later server returns records. A server whose cooldown
+ * has passed is tried again in its configured place.
+ *
+ * Queries go over UDP with EDNS (edns_payload, 1232 bytes by default). A
+ * truncated reply is asked again over TCP, each name on a connection of
+ * its own (at most 4 at once per server), so servers that answer one
+ * query per connection and close it work; a connection closed without an
+ * answer is retried once on a fresh one, with no cooldown. A TCP query
+ * advertises EDNS 65535, and a SERVFAIL to it is retried once without
+ * EDNS (docs/protocol.md, interoperability).
  *
  * Many names can be in flight at once (dmp_resolver_query_batch). A
  * struct dmp_resolver is not thread-safe: use one per thread.

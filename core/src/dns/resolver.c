@@ -17,7 +17,17 @@
 #include "dns/dnswire.h"
 #include "dns/net.h"
 
-#define POLL_MAX (DMP_RESOLVER_MAX_SERVERS * ARES_GETSOCK_MAXNUM)
+/* EDNS payload of a query over TCP. RFC 6891 6.2.3 gives the field no
+ * meaning there, but the reference node caps a TCP answer at the query's
+ * EDNS size and SERVFAILs what does not fit (docs/protocol.md,
+ * interoperability), so TCP queries advertise the largest one. */
+#define TCP_EDNS_PAYLOAD 65535
+#define TCP_TRIES 2 /* fresh connections per server for one name */
+/* Connections open to one server at once: more would overrun small
+ * listen backlogs (Knot's is 10: the SYNs past it are dropped, and a
+ * retransmitted SYN comes a second later) and is unkind to any server.
+ * Names beyond it wait their turn. */
+#define TCP_PER_SERVER 4
 
 struct server {
 	char addr[64];
@@ -31,6 +41,7 @@ struct server {
 	double rtt; /* EWMA ms, < 0 unknown */
 	unsigned long queries, answers, failures;
 	unsigned consecutive;
+	unsigned tcp_busy; /* TCP queries in flight (the batch's) */
 };
 
 struct dmp_resolver {
@@ -59,13 +70,29 @@ struct job {
 	int empty_server;
 	int timed_out; /* some server never replied this round */
 	int rounds;    /* rounds over the servers so far */
+	/* TCP: c-ares pipelines every query of a channel on one connection,
+	 * and a server that answers one query per connection and closes
+	 * fails the rest. So a name needing TCP gets its own channel, hence
+	 * its own connection (made in the batch loop, never inside a
+	 * c-ares callback, where a channel cannot be destroyed). */
+	ares_channel tcp;
+	int tcp_want;	/* server to ask over TCP at the next loop turn, -1 */
+	int via_tcp;	/* the query at cur went over TCP */
+	int tcp_tries;	/* connections made to cur */
+	int tcp_noedns; /* cur SERVFAILed an EDNS query over TCP */
+	int tcp_open;	/* a TCP query in flight, holding a tcp_busy */
+	int tcp_srv;	/* ... of this server */
 };
 
 struct batch {
 	struct dmp_resolver *r;
 	struct job *jobs;
+	size_t n;
 	struct dmp_resolver_result *res;
 	size_t pending;
+	struct pollfd *pf;   /* poll set, cap entries */
+	ares_channel *owner; /* channel of each pf entry */
+	size_t cap;
 	int cancelling;
 	dmp_resolver_done_fn cb;
 	void *ud;
@@ -129,9 +156,48 @@ static enum dmp_resolver_state state_of(const struct server *s, int64_t now)
 	return s->failed ? DMP_RESOLVER_PROBE : DMP_RESOLVER_UP;
 }
 
-static int add_server(struct dmp_resolver *r, const char *addr)
+/* A channel to one server (@p addr as dmp_net_addr_str writes it) with one
+ * try: failover is ours. The pool reads RCODEs itself (NOCHECKRESP). */
+static int new_channel(const struct dmp_resolver *r, const char *addr, int tcp,
+		       ares_channel *ch)
 {
 	struct ares_options ao;
+	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+		   ARES_OPT_DOMAINS;
+
+	memset(&ao, 0, sizeof(ao));
+	ao.flags =
+	    ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+	if (tcp) {
+		/* One query per channel; no EDNS flag, whose FORMERR fallback
+		 * would cut 11 bytes off a query that has no OPT. */
+		ao.flags |= ARES_FLAG_USEVC;
+	} else {
+		/* UDP only: a truncated reply comes back to us (IGNTC) and
+		 * the batch loop asks over TCP on a channel of its own. With
+		 * EDNS, answers up to our payload are not "oversized". */
+		ao.flags |=
+		    ARES_FLAG_STAYOPEN | ARES_FLAG_IGNTC | ARES_FLAG_EDNS;
+		ao.ednspsz = (int)r->o.edns_payload;
+		mask |= ARES_OPT_EDNSPSZ;
+	}
+	ao.timeout = (int)r->o.timeout_ms;
+	ao.tries = 1;
+	ao.ndomains = 0;
+	if (ares_init_options(ch, &ao, mask) != ARES_SUCCESS) {
+		*ch = NULL;
+		return DMP_EINTERNAL;
+	}
+	if (ares_set_servers_ports_csv(*ch, addr) != ARES_SUCCESS) {
+		ares_destroy(*ch);
+		*ch = NULL;
+		return DMP_EINVAL;
+	}
+	return 0;
+}
+
+static int add_server(struct dmp_resolver *r, const char *addr)
+{
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	struct server *s;
@@ -148,26 +214,9 @@ static int add_server(struct dmp_resolver *r, const char *addr)
 	memset(s, 0, sizeof(*s));
 	s->rtt = -1;
 	dmp_net_addr_str(s->addr, sizeof(s->addr), &ss);
-	memset(&ao, 0, sizeof(ao));
-	/* One server per channel and one try: failover is ours. The pool
-	 * reads RCODEs itself (NOCHECKRESP); c-ares still retries over TCP
-	 * when a UDP reply is truncated (no IGNTC). */
-	ao.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH |
-		   ARES_FLAG_NOALIASES | ARES_FLAG_STAYOPEN;
-	ao.timeout = (int)r->o.timeout_ms;
-	ao.tries = 1;
-	ao.ndomains = 0;
-	if (ares_init_options(&s->ch, &ao,
-			      ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
-				  ARES_OPT_TRIES | ARES_OPT_DOMAINS) !=
-	    ARES_SUCCESS) {
-		s->ch = NULL;
-		return DMP_EINTERNAL;
-	}
-	if (ares_set_servers_ports_csv(s->ch, s->addr) != ARES_SUCCESS) {
-		ares_destroy(s->ch);
-		s->ch = NULL;
-		return DMP_EINVAL;
+	rc = new_channel(r, s->addr, 0, &s->ch);
+	if (rc != 0) {
+		return rc;
 	}
 	r->n++;
 	return 0;
@@ -521,9 +570,56 @@ static void advance(struct job *j)
 	}
 	j->tried |= (uint64_t)1 << i;
 	j->cur = i;
+	j->via_tcp = 0;
+	j->tcp_tries = 0;
+	j->tcp_noedns = 0;
 	j->sent_mono = dmp_net_mono_ms();
 	r->s[i].queries++;
 	ares_send(r->s[i].ch, j->q, (int)j->qlen, on_reply, j);
+}
+
+/* Ask j->tcp_want over TCP on a fresh channel of the job's own (from the
+ * batch loop only). */
+static void start_tcp(struct job *j)
+{
+	struct dmp_resolver *r = j->b->r;
+	struct dmp_dns_query_opts qo;
+	uint8_t q[512];
+	size_t qlen;
+	int i = j->tcp_want;
+
+	if (j->done) {
+		j->tcp_want = -1;
+		return;
+	}
+	if (r->s[i].tcp_busy >= TCP_PER_SERVER) {
+		return; /* a later turn */
+	}
+	j->tcp_want = -1;
+	if (j->tcp) {
+		ares_destroy(j->tcp); /* its query has completed */
+		j->tcp = NULL;
+	}
+	dmp_dns_query_opts_default(&qo);
+	qo.rd = (r->s[i].direct) ? 0 : r->o.rd;
+	qo.edns = !j->tcp_noedns;
+	qo.payload = TCP_EDNS_PAYLOAD;
+	qo.dnssec_ok = r->o.dnssec && qo.edns;
+	if (dmp_dns_build_query(q, sizeof(q), &qlen, j->name, DMP_DNS_TYPE_TXT,
+				&qo, NULL) != 0 ||
+	    new_channel(r, r->s[i].addr, 1, &j->tcp) != 0) {
+		j->last_err = DMP_EINTERNAL;
+		advance(j);
+		return;
+	}
+	j->cur = i;
+	j->via_tcp = 1;
+	j->tcp_tries++;
+	j->tcp_open = 1;
+	j->tcp_srv = i;
+	r->s[i].tcp_busy++;
+	r->s[i].queries++;
+	ares_send(j->tcp, q, (int)qlen, on_reply, j);
 }
 
 static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
@@ -536,6 +632,11 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
 	int64_t rtt = dmp_net_mono_ms() - j->sent_mono;
 
 	(void)timeouts;
+	if (j->tcp_open) {
+		/* One query in flight per job: this is the TCP one. */
+		j->tcp_open = 0;
+		r->s[j->tcp_srv].tcp_busy--;
+	}
 	if (j->done || i < 0) {
 		return;
 	}
@@ -543,14 +644,37 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
 		finish(j, DMP_ETIMEDOUT, NULL, -1);
 		return;
 	}
+	if (status != ARES_SUCCESS && j->via_tcp && status != ARES_ETIMEOUT) {
+		/* The connection was closed, reset or refused (c-ares says
+		 * ECONNREFUSED for each). The server answered over UDP just
+		 * now: a fresh connection, then the next server, never a
+		 * cooldown (docs/protocol.md, interoperability). */
+		j->last_err = DMP_EUNREACHABLE;
+		if (j->tcp_tries < TCP_TRIES) {
+			j->tcp_want = i;
+			return;
+		}
+		DMP_LOG_I("resolver %s: TCP: %s", r->s[i].addr,
+			  ares_strerror(status));
+		advance(j);
+		return;
+	}
 	if (status != ARES_SUCCESS || !abuf || alen <= 0) {
 		j->last_err = DMP_EUNREACHABLE;
 		j->timed_out |= status == ARES_ETIMEOUT;
-		score_failure(r, (size_t)i, ares_strerror(status));
+		score_failure(r, (size_t)i,
+			      j->via_tcp ? "TCP timeout"
+					 : ares_strerror(status));
 		advance(j);
 		return;
 	}
 	rc = dmp_dns_parse_txt(&a, abuf, (size_t)alen, j->name);
+	if (rc == 0 && a.tc && !j->via_tcp) {
+		/* Too big for UDP: the same server over TCP. */
+		dmp_txt_answer_clear(&a);
+		j->tcp_want = i;
+		return;
+	}
 	if (rc != 0 || a.tc) {
 		j->last_err = DMP_EUNREACHABLE;
 		score_failure(r, (size_t)i,
@@ -559,13 +683,24 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
 		advance(j);
 		return;
 	}
+	if (a.rcode == DMP_DNS_RCODE_SERVFAIL && j->via_tcp && !j->tcp_noedns &&
+	    !r->o.dnssec) {
+		/* A server that dislikes our EDNS over TCP: once without. */
+		dmp_txt_answer_clear(&a);
+		j->tcp_noedns = 1;
+		j->tcp_want = i;
+		return;
+	}
 	if (a.rcode != DMP_DNS_RCODE_NOERROR &&
 	    a.rcode != DMP_DNS_RCODE_NXDOMAIN) {
+		/* The server is up and said no: next server, no cooldown
+		 * (a cooldown is for servers that do not answer). */
 		j->last_err = a.rcode == DMP_DNS_RCODE_REFUSED ? DMP_EREFUSED
 			      : a.rcode == DMP_DNS_RCODE_SERVFAIL
 				  ? DMP_ESERVFAIL
 				  : DMP_EUNREACHABLE;
-		score_failure(r, (size_t)i, "error rcode");
+		DMP_LOG_D("resolver %s: rcode %d for %s", r->s[i].addr, a.rcode,
+			  j->name);
 		dmp_txt_answer_clear(&a);
 		advance(j);
 		return;
@@ -603,13 +738,50 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
 	finish(j, 0, &a, i);
 }
 
+/* Add @p ch's sockets to the poll set and lower @p wait to its timeout. */
+static void poll_add(struct batch *b, ares_channel ch, size_t *np,
+		     int64_t *wait)
+{
+	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+	int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+	struct timeval maxtv, tv, *tp;
+
+	/* Bit tests by hand: c-ares's macros shift a signed 1 into the sign
+	 * bit (UBSan). */
+	for (int k = 0; k < ARES_GETSOCK_MAXNUM; k++) {
+		short ev = 0;
+
+		if (((unsigned)bits >> k & 1u)) {
+			ev |= POLLIN;
+		}
+		if (((unsigned)bits >> (k + ARES_GETSOCK_MAXNUM) & 1u)) {
+			ev |= POLLOUT;
+		}
+		if (ev && *np < b->cap) {
+			b->pf[*np].fd = socks[k];
+			b->pf[*np].events = ev;
+			b->pf[*np].revents = 0;
+			b->owner[(*np)++] = ch;
+		}
+	}
+	maxtv.tv_sec = *wait / 1000;
+	maxtv.tv_usec = (*wait % 1000) * 1000;
+	tp = ares_timeout(ch, &maxtv, &tv);
+	if (tp) {
+		int64_t t =
+		    (int64_t)tp->tv_sec * 1000 + (tp->tv_usec + 999) / 1000;
+
+		if (t < *wait) {
+			*wait = t;
+		}
+	}
+}
+
 static int run_loop(struct batch *b, int64_t deadline)
 {
 	struct dmp_resolver *r = b->r;
 
 	while (b->pending > 0) {
-		struct pollfd pf[POLL_MAX];
-		size_t owner[POLL_MAX];
 		size_t np = 0;
 		int64_t now = dmp_net_mono_ms(), wait = deadline - now;
 		int pr;
@@ -619,68 +791,55 @@ static int run_loop(struct batch *b, int64_t deadline)
 			for (size_t i = 0; i < r->n; i++) {
 				ares_cancel(r->s[i].ch);
 			}
+			for (size_t i = 0; i < b->n; i++) {
+				if (b->jobs[i].tcp) {
+					ares_cancel(b->jobs[i].tcp);
+				}
+			}
 			break;
 		}
-		for (size_t i = 0; i < r->n; i++) {
-			ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-			int bits = ares_getsock(r->s[i].ch, socks,
-						ARES_GETSOCK_MAXNUM);
-			struct timeval maxtv, tv, *tp;
-
-			/* Bit tests by hand: c-ares's macros shift a signed
-			 * 1 into the sign bit (UBSan). */
-			for (int k = 0; k < ARES_GETSOCK_MAXNUM; k++) {
-				short ev = 0;
-
-				if (((unsigned)bits >> k & 1u)) {
-					ev |= POLLIN;
-				}
-				if (((unsigned)bits >>
-					 (k + ARES_GETSOCK_MAXNUM) &
-				     1u)) {
-					ev |= POLLOUT;
-				}
-				if (ev && np < POLL_MAX) {
-					pf[np].fd = socks[k];
-					pf[np].events = ev;
-					pf[np].revents = 0;
-					owner[np++] = i;
-				}
-			}
-			maxtv.tv_sec = wait / 1000;
-			maxtv.tv_usec = (wait % 1000) * 1000;
-			tp = ares_timeout(r->s[i].ch, &maxtv, &tv);
-			if (tp) {
-				int64_t t = (int64_t)tp->tv_sec * 1000 +
-					    (tp->tv_usec + 999) / 1000;
-
-				if (t < wait) {
-					wait = t;
-				}
+		for (size_t i = 0; i < b->n; i++) {
+			if (b->jobs[i].tcp_want >= 0) {
+				start_tcp(&b->jobs[i]);
 			}
 		}
-		pr = poll(pf, (nfds_t)np, (int)(wait < 0 ? 0 : wait));
+		for (size_t i = 0; i < r->n; i++) {
+			poll_add(b, r->s[i].ch, &np, &wait);
+		}
+		for (size_t i = 0; i < b->n; i++) {
+			if (b->jobs[i].tcp && !b->jobs[i].done) {
+				poll_add(b, b->jobs[i].tcp, &np, &wait);
+			}
+		}
+		pr = poll(b->pf, (nfds_t)np, (int)(wait < 0 ? 0 : wait));
 		if (pr < 0 && errno != EINTR) {
 			return DMP_EIO;
 		}
 		for (size_t k = 0; k < np; k++) {
 			ares_socket_t rfd = ARES_SOCKET_BAD,
 				      wfd = ARES_SOCKET_BAD;
+			short re = b->pf[k].revents;
 
-			if (pf[k].revents & (POLLIN | POLLERR | POLLHUP)) {
-				rfd = pf[k].fd;
+			if (re & (POLLIN | POLLERR | POLLHUP)) {
+				rfd = b->pf[k].fd;
 			}
-			if (pf[k].revents & POLLOUT) {
-				wfd = pf[k].fd;
+			if (re & POLLOUT) {
+				wfd = b->pf[k].fd;
 			}
 			if (rfd != ARES_SOCKET_BAD || wfd != ARES_SOCKET_BAD) {
-				ares_process_fd(r->s[owner[k]].ch, rfd, wfd);
+				ares_process_fd(b->owner[k], rfd, wfd);
 			}
 		}
 		/* Timeouts. */
 		for (size_t i = 0; i < r->n; i++) {
 			ares_process_fd(r->s[i].ch, ARES_SOCKET_BAD,
 					ARES_SOCKET_BAD);
+		}
+		for (size_t i = 0; i < b->n; i++) {
+			if (b->jobs[i].tcp && !b->jobs[i].done) {
+				ares_process_fd(b->jobs[i].tcp, ARES_SOCKET_BAD,
+						ARES_SOCKET_BAD);
+			}
 		}
 	}
 	return 0;
@@ -710,9 +869,15 @@ int dmp_resolver_query_batch(struct dmp_resolver *r, const char *const *names,
 	b.res = results;
 	b.cb = cb;
 	b.ud = ud;
+	b.n = n;
+	/* Per job at most one TCP socket; per server the UDP ones. */
+	b.cap = r->n * ARES_GETSOCK_MAXNUM + n;
 	b.jobs = dmp_calloc(n, sizeof(*b.jobs));
-	if (!b.jobs) {
-		return DMP_ENOMEM;
+	b.pf = dmp_calloc(b.cap, sizeof(*b.pf));
+	b.owner = dmp_calloc(b.cap, sizeof(*b.owner));
+	if (!b.jobs || !b.pf || !b.owner) {
+		rc = DMP_ENOMEM;
+		goto out;
 	}
 	dmp_dns_query_opts_default(&qo);
 	qo.rd = r->o.rd;
@@ -726,6 +891,7 @@ int dmp_resolver_query_batch(struct dmp_resolver *r, const char *const *names,
 		j->idx = i;
 		j->name = names[i];
 		j->cur = -1;
+		j->tcp_want = -1;
 		j->empty_server = -1;
 		j->last_err = DMP_EUNREACHABLE;
 		j->allowed = route(r, names[i]);
@@ -746,8 +912,17 @@ int dmp_resolver_query_batch(struct dmp_resolver *r, const char *const *names,
 	for (size_t i = 0; i < n; i++) {
 		finish(&b.jobs[i], rc ? rc : DMP_ETIMEDOUT, NULL, -1);
 	}
+	rc = 0;
+out:
+	for (size_t i = 0; b.jobs && i < n; i++) {
+		if (b.jobs[i].tcp) {
+			ares_destroy(b.jobs[i].tcp);
+		}
+	}
+	dmp_free(b.owner);
+	dmp_free(b.pf);
 	dmp_free(b.jobs);
-	return 0;
+	return rc;
 }
 
 int dmp_resolver_query(struct dmp_resolver *r, const char *name,
