@@ -169,11 +169,61 @@ static int prekeys_topup(struct dmp_engine *e, struct dmp_eng_writer *c)
 	return prekeys_add(e, c, (int)e->conf.pool_size - have);
 }
 
+/*
+ * Replace the RRset at @p owner by the one @p value (PROTOCOL.md 7.1 and
+ * the interoperability notes in docs/protocol.md). The common path is one
+ * UPDATE: delete the RRset, add the value. A node that applies the ops
+ * one by one (the Python reference) answers SERVFAIL when the delete
+ * matched nothing, i.e. for a name that does not exist yet; then: read
+ * what is there, add the value alone, and delete, in a second UPDATE, the
+ * old values that are not the new one (only when there are any).
+ */
+static int replace_rrset(struct dmp_engine *e, struct dmp_eng_writer *w,
+			 const char *owner, const char *value, uint32_t ttl)
+{
+	struct dmp_update_rr ops[2];
+	struct dmp_resolver_result cur;
+	struct dmp_update_rr *dels = NULL;
+	size_t nd = 0, vl = strlen(value);
+	int rc;
+
+	ops[0] =
+	    (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
+	ops[1] = (struct dmp_update_rr){DMP_UPDATE_ADD, owner, ttl, value, vl};
+	rc = dmp_eng_writer_send(e, w, ops, 2);
+	if (rc != DMP_ESERVFAIL) {
+		return rc;
+	}
+	DMP_LOG_I("%s: replace refused (SERVFAIL); retrying as add-only",
+		  owner);
+	memset(&cur, 0, sizeof(cur));
+	(void)dmp_eng_read(e, &owner, 1, &cur, NULL);
+	rc = dmp_eng_writer_send(e, w, &ops[1], 1);
+	if (rc == 0 && cur.err == 0 && cur.answer.n > 0) {
+		dels = dmp_calloc(cur.answer.n, sizeof(*dels));
+		for (size_t i = 0; dels && i < cur.answer.n; i++) {
+			if (cur.answer.lens[i] == vl &&
+			    memcmp(cur.answer.values[i], value, vl) == 0) {
+				continue;
+			}
+			dels[nd++] = (struct dmp_update_rr){
+			    DMP_UPDATE_DELETE_VALUE, owner, 0,
+			    cur.answer.values[i], cur.answer.lens[i]};
+		}
+		/* Best effort: the new value is in place either way. */
+		if (nd > 0 && dmp_eng_writer_send(e, w, dels, nd) < 0) {
+			DMP_LOG_W("%s: old values not deleted", owner);
+		}
+		dmp_free(dels);
+	}
+	dmp_resolver_result_clear(&cur);
+	return rc;
+}
+
 int dmp_engine_identity_publish(struct dmp_engine *e)
 {
 	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
 	struct dmp_eng_writer *w = NULL;
-	struct dmp_update_rr ops[2];
 	int rc;
 
 	rc = dmp_name_identity(owner, sizeof(owner), e->conf.username,
@@ -190,11 +240,7 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 		return rc;
 	}
 	/* Replace, not append: one current record per name. */
-	ops[0] =
-	    (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
-	ops[1] = (struct dmp_update_rr){DMP_UPDATE_ADD, owner, 86400, value,
-					strlen(value)};
-	rc = dmp_eng_writer_send(e, w, ops, 2);
+	rc = replace_rrset(e, w, owner, value, 86400);
 	if (rc == 0) {
 		(void)dmp_store_identity_set_published(e->st, dmp_eng_now(e));
 		rc = prekeys_topup(e, w);
@@ -207,7 +253,7 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 		rc = dmp_name_identity_anchored(owner, sizeof(owner),
 						e->conf.domain);
 		if (rc >= 0) {
-			rc = dmp_eng_writer_send(e, w, ops, 2);
+			rc = replace_rrset(e, w, owner, value, 86400);
 		}
 		if (rc < 0) {
 			DMP_LOG_W("identity at %s: %s", owner,
