@@ -43,7 +43,7 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	size_t pt_len = 0;
 	int64_t now = dmp_eng_now(e), qid = 0;
 	uint32_t ttl = lifetime ? lifetime : (uint32_t)e->conf.lifetime;
-	int rc, have_pk;
+	int rc, have_pk, pk_err = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (queue_id) {
@@ -85,6 +85,14 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	}
 	have_pk = dmp_store_contact_prekey_pick(e->st, c.ed25519_pk,
 						now + PREKEY_MARGIN, &pk) == 0;
+	if (!have_pk && dmp_eng_prekeys_failed(e, c.ed25519_pk)) {
+		/* The last read of the pool failed (not "none published"):
+		 * read again now rather than go without forward secrecy. */
+		pk_err = dmp_eng_fetch_prekeys(e, &c);
+		have_pk = dmp_store_contact_prekey_pick(
+			      e->st, c.ed25519_pk, now + PREKEY_MARGIN, &pk) ==
+			  0;
+	}
 	memset(&p, 0, sizeof(p));
 	p.sender = e->keys;
 	p.recipient_x25519_pk = c.x25519_pk;
@@ -123,6 +131,16 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 		snprintf(d, sizeof(d), "%zu records, lifetime %u s%s",
 			 r.n_records, ttl, have_pk ? ", forward secret" : "");
 		dmp_eng_emit(e, DMP_EV_QUEUED, c.alias, r.msg_id, 0, d);
+		if (!have_pk && pk_err < 0) {
+			char w[320];
+
+			snprintf(w, sizeof(w),
+				 "message to %s goes without forward secrecy: "
+				 "their prekeys could not be fetched (%s)",
+				 c.alias, dmp_strerror(pk_err));
+			dmp_eng_emit(e, DMP_EV_PREKEYS, c.alias, r.msg_id,
+				     pk_err, w);
+		}
 		if (queue_id) {
 			*queue_id = qid;
 		}
