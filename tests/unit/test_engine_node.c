@@ -7,7 +7,9 @@
  * Covered: receive of the exact bytes (once), first contact through a
  * claim (and nothing without it), publish retry after a failing write
  * (the same records), corrupted chunks and manifests rejected, sibling
- * handles and cancel. */
+ * handles and cancel; a same-zone first send claims in that zone, and a
+ * failed prekey read is reported and read again on the next send
+ * (issue 13). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +48,8 @@ struct tnode {
 	int drop_claims;      /* claims fail (DMP_EUNREACHABLE) */
 	int corrupt_chunks;   /* alter every chunk value written */
 	int corrupt_manifest; /* alter every manifest value written */
-	int writes, claims, reads;
+	int fail_prekeys;     /* reads of prekey names get SERVFAIL */
+	int writes, claims, reads, prekey_reads;
 	char claim_zone[256], claim_server[256];
 	struct op_log failed; /* ops of the writes that failed */
 	struct op_log added;  /* ADD ops that the node accepted */
@@ -108,6 +111,13 @@ static int t_read(struct dmp_engine *e, void *ud, const char *server,
 		memset(&res[i], 0, sizeof(res[i]));
 		res[i].server = -1;
 		res[i].err = DMP_EUNREACHABLE;
+		if (strncmp(q[i], "prekeys.", 8) == 0) {
+			t->prekey_reads++;
+			if (t->fail_prekeys) {
+				res[i].err = DMP_ESERVFAIL;
+				continue;
+			}
+		}
 		if (dmp_dns_build_query(qb, sizeof(qb), &ql, q[i],
 					DMP_DNS_TYPE_TXT, &o, NULL) < 0) {
 			res[i].err = DMP_EBADNAME;
@@ -330,7 +340,7 @@ static int user_open(struct world *w, struct user *u, const char *name,
 	return dmp_engine_identity_publish(u->e);
 }
 
-static int world_open(struct world *w)
+static int world_open_zones(struct world *w, const char *bob_zone)
 {
 	struct dmp_node_opts o;
 
@@ -346,10 +356,15 @@ static int world_open(struct world *w)
 		return -1;
 	}
 	if (user_open(w, &w->a, "alice", "a.test") < 0 ||
-	    user_open(w, &w->b, "bob", "b.test") < 0) {
+	    user_open(w, &w->b, "bob", bob_zone) < 0) {
 		return -1;
 	}
 	return 0;
+}
+
+static int world_open(struct world *w)
+{
+	return world_open_zones(w, "b.test");
 }
 
 /* A world where alice and bob have pinned each other. */
@@ -742,11 +757,119 @@ static void test_sibling_cancel(void)
 	world_close(&w);
 }
 
+/* Values at the claim names of @p u's mailbox in @p zone (all slots). */
+static int count_claims(struct world *w, struct user *u, const char *zone)
+{
+	char names[DMP_SLOT_COUNT][DMP_NAME_MAX];
+	const char *q[DMP_SLOT_COUNT];
+	struct dmp_resolver_result res[DMP_SLOT_COUNT];
+	int n = 0;
+
+	for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
+		if (dmp_name_claim(names[s], sizeof(names[s]), s,
+				   dmp_keys_user_id(u->e->keys),
+				   zone) < 0) {
+			return -1;
+		}
+		q[s] = names[s];
+	}
+	memset(res, 0, sizeof(res));
+	if (t_read(u->e, &w->t, NULL, q, DMP_SLOT_COUNT, res, NULL, 0) < 0) {
+		return -1;
+	}
+	for (size_t s = 0; s < DMP_SLOT_COUNT; s++) {
+		if (res[s].err == 0) {
+			n += (int)res[s].answer.n;
+		}
+		dmp_resolver_result_clear(&res[s]);
+	}
+	return n;
+}
+
+/* Alice and bob share a.test. A reference receiver that has pinned anyone
+ * else drops alice's manifest from its slot walk, so her first send must
+ * also write a claim at bob's claim name in a.test. 7 checks. */
+static void test_claim_same_zone(void)
+{
+	struct world w;
+	uint8_t body[128];
+	size_t blen;
+	int64_t qid = 0;
+
+	if (!ok(world_open_zones(&w, "a.test") == 0,
+		"same zone: world up (alice and bob in a.test)")) {
+		world_close(&w);
+		return;
+	}
+	is_int(count_claims(&w, &w.b, "a.test"), 0,
+	       "same zone: no claim for bob before the send");
+	is_int(dmp_engine_contact_add(w.a.e, "bob@a.test", NULL, NULL), 0,
+	       "same zone: alice pins bob");
+	blen = make_body(body, sizeof(body), "hello neighbour");
+	if (dmp_engine_submit(w.a.e, "bob", body, blen, 0, &qid) < 0) {
+		ok(0, "same zone: submit");
+	}
+	is_int(dmp_engine_publish(w.a.e), 1, "same zone: published");
+	is_int(w.t.claims, 1, "same zone: one claim sent");
+	is_str(w.t.claim_zone, "a.test", "same zone: to the shared zone");
+	is_int(count_claims(&w, &w.b, "a.test"), 1,
+	       "same zone: the node serves a claim at bob's claim name");
+	world_close(&w);
+}
+
+/* Bob's prekey pool cannot be read (SERVFAIL): pinning him reports it,
+ * the send goes without forward secrecy and says so, and the next send
+ * reads the pool again (no cached failure) and is forward secret.
+ * 10 checks. */
+static void test_prekeys_failed(void)
+{
+	struct world w;
+	uint8_t body[128], id[16];
+	size_t blen;
+	int64_t qid = 0;
+	int reads;
+
+	if (!ok(world_open(&w) == 0, "prekeys: world up")) {
+		world_close(&w);
+		return;
+	}
+	w.t.fail_prekeys = 1;
+	is_int(dmp_engine_contact_add(w.a.e, "bob@b.test", NULL, NULL), 0,
+	       "prekeys: alice pins bob although his prekeys fail");
+	ok(w.a.ev.n[DMP_EV_PREKEYS] == 1 &&
+	       w.a.ev.code[DMP_EV_PREKEYS] == DMP_ESERVFAIL,
+	   "prekeys: PREKEYS event with the reason (%d, %d)",
+	   w.a.ev.n[DMP_EV_PREKEYS], w.a.ev.code[DMP_EV_PREKEYS]);
+	reads = w.t.prekey_reads;
+	blen = make_body(body, sizeof(body), "no fs");
+	is_int(dmp_engine_submit(w.a.e, "bob", body, blen, 0, &qid), 0,
+	       "prekeys: the send is queued anyway");
+	is_int(w.t.prekey_reads, reads + 1,
+	       "prekeys: submit read the pool again");
+	ok(msg_id_of(w.a.e, qid, id) == 0 &&
+	       memcmp(w.a.ev.msg_id[DMP_EV_PREKEYS], id, 16) == 0 &&
+	       strstr(w.a.ev.path[DMP_EV_PREKEYS], "without forward secrecy"),
+	   "prekeys: the message's PREKEYS event says no forward secrecy "
+	   "(%s)", w.a.ev.path[DMP_EV_PREKEYS]);
+	ok(strstr(w.a.ev.path[DMP_EV_QUEUED], "forward secret") == NULL,
+	   "prekeys: queued without forward secrecy");
+	w.t.fail_prekeys = 0;
+	reads = w.t.prekey_reads;
+	blen = make_body(body, sizeof(body), "fs again");
+	is_int(dmp_engine_submit(w.a.e, "bob", body, blen, 0, &qid), 0,
+	       "prekeys: next send queued");
+	is_int(w.t.prekey_reads, reads + 1,
+	       "prekeys: the next send retried the read");
+	ok(strstr(w.a.ev.path[DMP_EV_QUEUED], "forward secret") != NULL,
+	   "prekeys: and is forward secret (%s)", w.a.ev.path[DMP_EV_QUEUED]);
+	world_close(&w);
+}
+
 int main(void)
 {
 	char cmd[64];
 
-	plan(15 + 12 + 11 + 9 + 19);
+	plan(15 + 12 + 11 + 9 + 19 + 7 + 10);
 	if (!mkdtemp(dir)) {
 		return 1;
 	}
@@ -755,6 +878,8 @@ int main(void)
 	test_retry();
 	test_corrupt();
 	test_sibling_cancel();
+	test_claim_same_zone();
+	test_prekeys_failed();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0) {
 		diag("could not remove %s", dir);

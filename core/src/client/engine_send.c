@@ -297,9 +297,14 @@ void dmp_eng_claim_providers(struct dmp_engine *e,
 /*
  * PROTOCOL.md 6.3 step 6, best effort and never failing the send: a claim
  * pointing at the manifest in our zone goes to the recipient's own zone
- * (when it is not ours: there the recipient reads our manifest anyway)
  * and to every configured first-contact provider, so a recipient who has
- * not pinned us yet still finds the message (6.4 phase 1).
+ * not pinned us yet still finds the message (6.4 phase 1). Also when the
+ * recipient's zone is ours: a reference receiver that has pinned anyone
+ * drops the manifests of senders it has not pinned from its slot walk and
+ * finds them only through claims, and nothing tells us whether it pinned
+ * us; the reference sender claims on every send for the same reason
+ * (docs/protocol.md, interoperability). A receiver that did read the
+ * manifest skips the claim as a replay.
  */
 static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 			uint32_t slot)
@@ -316,8 +321,7 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	if (dmp_store_contact_get(e->st, m->recipient, &ct) < 0) {
 		return;
 	}
-	if (e->conf.claim_recipient_zone &&
-	    !dmp_name_equal(ct.domain, strlen(ct.domain), e->conf.domain, dl)) {
+	if (e->conf.claim_recipient_zone && ct.domain[0]) {
 		dmp_eng_claim_zones_add(&cz, ct.domain);
 	}
 	dmp_eng_claim_providers(e, &cz);
