@@ -8,8 +8,8 @@
  * claim (and nothing without it), publish retry after a failing write
  * (the same records), corrupted chunks and manifests rejected, sibling
  * handles and cancel; a same-zone first send claims in that zone, and a
- * failed prekey read is reported and read again on the next send
- * (issue 13). */
+ * failed prekey read is reported and read again on the next send, and a
+ * refused replace UPDATE falls back to add + delete (issue 13). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +49,8 @@ struct tnode {
 	int corrupt_chunks;   /* alter every chunk value written */
 	int corrupt_manifest; /* alter every manifest value written */
 	int fail_prekeys;     /* reads of prekey names get SERVFAIL */
+	int refuse_replace;   /* UPDATEs deleting an RRset get SERVFAIL */
+	int refused;	      /* how many were refused */
 	int writes, claims, reads, prekey_reads;
 	char claim_zone[256], claim_server[256];
 	struct op_log failed; /* ops of the writes that failed */
@@ -217,6 +219,12 @@ static int t_write(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
 	}
 	if (n > 64) {
 		return DMP_EINVAL;
+	}
+	for (size_t i = 0; t->refuse_replace && i < n; i++) {
+		if (ops[i].op == DMP_UPDATE_DELETE_RRSET) {
+			t->refused++;
+			return DMP_ESERVFAIL;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		int chunk = strncmp(ops[i].owner, "chunk-", 6) == 0;
@@ -865,11 +873,59 @@ static void test_prekeys_failed(void)
 	world_close(&w);
 }
 
+static int64_t clock_ahead(void *ud)
+{
+	(void)ud;
+	return (int64_t)time(NULL) + 100;
+}
+
+/* A node that refuses the replace UPDATE (SERVFAIL, as the reference does
+ * for a delete that matched nothing): the identity is published add-only
+ * and the old record deleted in a second UPDATE, leaving exactly the new
+ * one. 5 checks. */
+static void test_identity_replace_fallback(void)
+{
+	struct world w;
+	struct dmp_identity_info info;
+	char name[DMP_NAME_MAX];
+	const char *q[1] = {name};
+	struct dmp_resolver_result res;
+	int writes, rc;
+
+	if (!ok(world_open(&w) == 0, "replace: world up (alice published)")) {
+		world_close(&w);
+		return;
+	}
+	w.t.refuse_replace = 1;
+	w.a.e->clock = clock_ahead; /* a new ts: a changed record */
+	writes = w.t.writes;
+	is_int(dmp_engine_identity_publish(w.a.e), 0,
+	       "replace: publish succeeds on a node refusing the replace");
+	ok(w.t.refused == 1 && w.t.writes >= writes + 3,
+	   "replace: one refused replace, then add and delete (%d, %d)",
+	   w.t.refused, w.t.writes - writes);
+	memset(&res, 0, sizeof(res));
+	rc = dmp_name_identity(name, sizeof(name), "alice", 5, "a.test");
+	if (rc >= 0) {
+		rc = dmp_engine_identity(w.a.e, &info);
+	}
+	if (rc >= 0) {
+		rc = t_read(w.a.e, &w.t, NULL, q, 1, &res, NULL, 0);
+	}
+	is_int(rc < 0 ? rc : 0, 0, "replace: the name read back");
+	ok(res.err == 0 && res.answer.n == 1 &&
+	       strcmp(res.answer.values[0], info.record) == 0,
+	   "replace: exactly the new record is served (%zu values)",
+	   res.answer.n);
+	dmp_resolver_result_clear(&res);
+	world_close(&w);
+}
+
 int main(void)
 {
 	char cmd[64];
 
-	plan(15 + 12 + 11 + 9 + 19 + 7 + 10);
+	plan(15 + 12 + 11 + 9 + 19 + 7 + 10 + 5);
 	if (!mkdtemp(dir)) {
 		return 1;
 	}
@@ -880,6 +936,7 @@ int main(void)
 	test_sibling_cancel();
 	test_claim_same_zone();
 	test_prekeys_failed();
+	test_identity_replace_fallback();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0) {
 		diag("could not remove %s", dir);
