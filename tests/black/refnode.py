@@ -10,8 +10,11 @@
 - with --tcp-drop-first N, the first N TCP connections are closed after
   reading the query, without an answer (a server restarting, an idle
   timeout racing the query);
-- UPDATE: adds and deletes are applied without TSIG checks; with
-  --update-nomatch-servfail a delete that matched nothing gets SERVFAIL;
+- UPDATE: adds and deletes are applied; an UPDATE signed with a key given
+  by --tsig NAME:BASE64 is verified and answered signed, one without TSIG
+  is taken as it is; with
+  --update-nomatch-servfail a delete that matched nothing gets SERVFAIL
+                            (the ops after it are not applied);
 - counts queries per transport and writes the counters as JSON to
   --stats after each query.
 
@@ -22,7 +25,7 @@ stops by itself after --lifetime seconds or --max-queries queries.
     refnode.py --listen 127.0.0.1:5300 --zone zone.json --stats stats.json
                [--ready FILE] [--lifetime 120] [--max-queries 10000]
                [--tcp-edns-servfail] [--tcp-drop-first N]
-               [--update-nomatch-servfail]
+               [--update-nomatch-servfail] [--tsig NAME:BASE64 ...]
 """
 import argparse
 import ipaddress
@@ -44,6 +47,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 import dns.rrset
+import dns.tsig
+import dns.tsigkeyring
 
 
 class RefNode:
@@ -60,6 +65,11 @@ class RefNode:
                       "tcp_dropped": 0, "truncated": 0, "servfail": 0,
                       "update": 0}
         self.total = 0
+        self.keyring = None
+        if args.tsig:
+            self.keyring = dns.tsigkeyring.from_text(
+                {k: (dns.tsig.HMAC_SHA256, v) for k, v in
+                 (t.split(":", 1) for t in args.tsig)})
 
     # ---- counters ----------------------------------------------------
     def count(self, key):
@@ -100,6 +110,8 @@ class RefNode:
         r = dns.message.make_response(q)
         nomatch = False
         for rr in q.update:
+            if nomatch and self.args.update_nomatch_servfail:
+                break  # one by one: the ops after a failed one are not applied
             name = rr.name
             # dnspython keeps an update RR's class in .deleting.
             if rr.deleting == dns.rdataclass.ANY:
@@ -165,7 +177,7 @@ class RefNode:
                 continue
             self.count("udp")
             try:
-                out = self.answer(dns.message.from_wire(wire), False)
+                out = self.answer(dns.message.from_wire(wire, keyring=self.keyring), False)
                 if out:
                     sock.sendto(out, peer)
             except (OSError, dns.exception.DNSException):
@@ -182,7 +194,8 @@ class RefNode:
             # One query per connection, then close (like the reference).
             try:
                 conn.settimeout(2.0)
-                q, _ = dns.query.receive_tcp(conn, time.time() + 2.0)
+                q, _ = dns.query.receive_tcp(conn, time.time() + 2.0,
+                                             keyring=self.keyring)
                 self.count("tcp")
                 if self.stats["tcp_dropped"] < self.args.tcp_drop_first:
                     self.bump("tcp_dropped")
@@ -207,6 +220,7 @@ def main():
     ap.add_argument("--tcp-edns-servfail", action="store_true")
     ap.add_argument("--tcp-drop-first", type=int, default=0)
     ap.add_argument("--update-nomatch-servfail", action="store_true")
+    ap.add_argument("--tsig", action="append", default=[])
     args = ap.parse_args()
     host, port = args.listen.rsplit(":", 1)
     if not ipaddress.ip_address(host).is_loopback:

@@ -5,6 +5,7 @@ below the answer), and received by our client as bob
 (docs/protocol.md, interoperability). The double's counters show which
 transport each read used."""
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -23,7 +24,7 @@ PYTHON = "/usr/bin/python3"
 class RefNode:
     """refnode.py on a random 127.0.0.x, stopped at teardown."""
 
-    def __init__(self, tmp_path, zone):
+    def __init__(self, tmp_path, zone, flags=()):
         self.host, self.port = free_addr()
         self.dir = str(tmp_path / "refnode")
         os.makedirs(self.dir)
@@ -35,7 +36,7 @@ class RefNode:
         self.proc = subprocess.Popen(
             [PYTHON, REFNODE, "--listen", "%s:%d" % (self.host, self.port),
              "--zone", zpath, "--stats", self.stats_path, "--ready", ready,
-             "--lifetime", "300", "--max-queries", "5000"],
+             "--lifetime", "300", "--max-queries", "5000", *flags],
             stderr=open(os.path.join(self.dir, "log"), "wb"))
         for _ in range(250):  # 5 s
             if os.path.exists(ready) or self.proc.poll() is not None:
@@ -57,11 +58,15 @@ class RefNode:
                 self.proc.wait(5)
 
 
-@pytest.fixture
-def refnode(tmp_path):
+def need_dnspython():
     if subprocess.run([PYTHON, "-c", "import dns.message"],
                       capture_output=True).returncode != 0:
         pytest.skip("python3-dnspython not installed (contrib/deps.sh)")
+
+
+@pytest.fixture
+def refnode(tmp_path):
+    need_dnspython()
     cap = json.load(open(os.path.join(VECTORS, "live_capture.json")))
     zone = {}
     for rec in cap["records"]:
@@ -105,3 +110,47 @@ def test_live_capture_from_refnode(tmp_path, refnode):
     # The server was never cooled down.
     out = bob.run("resolvers", check=True).stdout_text
     assert "cooldown" not in out, out
+
+
+def served_txt(node, name):
+    """The TXT values the double serves at @name (asked over UDP)."""
+    import dns.message
+    import dns.query
+    q = dns.message.make_query(name, "TXT")
+    r = dns.query.udp(q, node.host, port=node.port, timeout=5)
+    return sorted(b"".join(rd.strings).decode()
+                  for rrset in r.answer for rd in rrset)
+
+
+def test_identity_publish_on_strict_delete_node(tmp_path):
+    """A node that applies UPDATE ops one by one and answers SERVFAIL to
+    a delete that matched nothing (issue 13): the first publish of a new
+    name still succeeds (add-only retry), and a later publish with a
+    changed record replaces the old one."""
+    need_dnspython()
+    secret = base64.b64encode(b"\x02" * 32).decode()
+    node = RefNode(tmp_path, {}, flags=["--update-nomatch-servfail",
+                                        "--tsig", "carol.mesh.test:" + secret])
+    try:
+        key = "hmac-sha256:carol.mesh.test:" + secret
+        carol = User(tmp_path, "carol", node, key=key)
+        name = "id-%s.mesh.test." % hashlib.sha256(
+            b"carol").hexdigest()[:16]
+        records = []
+        for _ in range(2):
+            if records:
+                time.sleep(1.1)  # a new ts: a changed record
+            r = carol.run("-v", "identity", "publish")
+            assert r.returncode == 0, r.stderr_text
+            # The first publish (a new name) took the add-only retry; the
+            # second is the common path: one replace UPDATE.
+            assert ("add-only" in r.stderr_text) == (not records), \
+                r.stderr_text
+            # Exactly one record is served: replaced, not added.
+            served = served_txt(node, name)
+            assert len(served) == 1, served
+            assert served[0].startswith("v=dmp1;t=identity;"), served
+            records.append(served[0])
+        assert records[0] != records[1]
+    finally:
+        node.stop()

@@ -7,7 +7,9 @@
  * Covered: receive of the exact bytes (once), first contact through a
  * claim (and nothing without it), publish retry after a failing write
  * (the same records), corrupted chunks and manifests rejected, sibling
- * handles and cancel. */
+ * handles and cancel; a same-zone first send claims in that zone, and a
+ * failed prekey read is reported and read again on the next send, and a
+ * refused replace UPDATE falls back to add + delete (issue 13). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +48,10 @@ struct tnode {
 	int drop_claims;      /* claims fail (DMP_EUNREACHABLE) */
 	int corrupt_chunks;   /* alter every chunk value written */
 	int corrupt_manifest; /* alter every manifest value written */
-	int writes, claims, reads;
+	int fail_prekeys;     /* reads of prekey names get SERVFAIL */
+	int refuse_replace;   /* UPDATEs deleting an RRset get SERVFAIL */
+	int refused;	      /* how many were refused */
+	int writes, claims, reads, prekey_reads;
 	char claim_zone[256], claim_server[256];
 	struct op_log failed; /* ops of the writes that failed */
 	struct op_log added;  /* ADD ops that the node accepted */
@@ -108,6 +113,13 @@ static int t_read(struct dmp_engine *e, void *ud, const char *server,
 		memset(&res[i], 0, sizeof(res[i]));
 		res[i].server = -1;
 		res[i].err = DMP_EUNREACHABLE;
+		if (strncmp(q[i], "prekeys.", 8) == 0) {
+			t->prekey_reads++;
+			if (t->fail_prekeys) {
+				res[i].err = DMP_ESERVFAIL;
+				continue;
+			}
+		}
 		if (dmp_dns_build_query(qb, sizeof(qb), &ql, q[i],
 					DMP_DNS_TYPE_TXT, &o, NULL) < 0) {
 			res[i].err = DMP_EBADNAME;
@@ -207,6 +219,12 @@ static int t_write(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
 	}
 	if (n > 64) {
 		return DMP_EINVAL;
+	}
+	for (size_t i = 0; t->refuse_replace && i < n; i++) {
+		if (ops[i].op == DMP_UPDATE_DELETE_RRSET) {
+			t->refused++;
+			return DMP_ESERVFAIL;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		int chunk = strncmp(ops[i].owner, "chunk-", 6) == 0;
@@ -330,7 +348,7 @@ static int user_open(struct world *w, struct user *u, const char *name,
 	return dmp_engine_identity_publish(u->e);
 }
 
-static int world_open(struct world *w)
+static int world_open_zones(struct world *w, const char *bob_zone)
 {
 	struct dmp_node_opts o;
 
@@ -346,10 +364,15 @@ static int world_open(struct world *w)
 		return -1;
 	}
 	if (user_open(w, &w->a, "alice", "a.test") < 0 ||
-	    user_open(w, &w->b, "bob", "b.test") < 0) {
+	    user_open(w, &w->b, "bob", bob_zone) < 0) {
 		return -1;
 	}
 	return 0;
+}
+
+static int world_open(struct world *w)
+{
+	return world_open_zones(w, "b.test");
 }
 
 /* A world where alice and bob have pinned each other. */
@@ -454,6 +477,20 @@ static int msg_id_of(struct dmp_engine *e, int64_t qid, uint8_t id[16])
 	return rc;
 }
 
+/* Alice pins @p bob_addr and sends him @p body: the published count, or
+ * the first failure. */
+static int pin_and_send(struct world *w, const char *bob_addr,
+			const uint8_t *body, size_t blen)
+{
+	int64_t qid = 0;
+	int rc = dmp_engine_contact_add(w->a.e, bob_addr, NULL, NULL);
+
+	if (rc == 0) {
+		rc = dmp_engine_submit(w->a.e, "bob", body, blen, 0, &qid);
+	}
+	return rc < 0 ? rc : dmp_engine_publish(w->a.e);
+}
+
 /* ---- tests ----------------------------------------------------------------
  */
 
@@ -506,7 +543,7 @@ static void test_receive(void)
 }
 
 /* Bob has not pinned alice: her claim in bob's zone is what lets his poll
- * find the message in her zone, and it lands in intro. 12 checks. */
+ * find the message in her zone, and it lands in intro. 11 checks. */
 static void test_claim(void)
 {
 	struct world w;
@@ -519,13 +556,9 @@ static void test_claim(void)
 		world_close(&w);
 		return;
 	}
-	is_int(dmp_engine_contact_add(w.a.e, "bob@b.test", NULL, NULL), 0,
-	       "claim: alice pins bob; bob knows nothing of alice");
 	blen = make_body(body, sizeof(body), "hello stranger");
-	if (dmp_engine_submit(w.a.e, "bob", body, blen, 0, &qid) < 0) {
-		ok(0, "claim: submit");
-	}
-	is_int(dmp_engine_publish(w.a.e), 1, "claim: published");
+	is_int(pin_and_send(&w, "bob@b.test", body, blen), 1,
+	       "claim: alice pins bob (bob knows nothing of alice), sends");
 	is_int(w.t.claims, 1, "claim: one claim written");
 	is_str(w.t.claim_zone, "b.test", "claim: to the recipient's zone");
 	is_int(w.a.ev.code[DMP_EV_CLAIM], 0,
@@ -742,11 +775,167 @@ static void test_sibling_cancel(void)
 	world_close(&w);
 }
 
+/* Values at the claim names of @p u's mailbox in @p zone (all slots). */
+static int count_claims(struct world *w, struct user *u, const char *zone)
+{
+	char names[DMP_SLOT_COUNT][DMP_NAME_MAX];
+	const char *q[DMP_SLOT_COUNT];
+	struct dmp_resolver_result res[DMP_SLOT_COUNT];
+	int n = 0;
+
+	for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
+		if (dmp_name_claim(names[s], sizeof(names[s]), s,
+				   dmp_keys_user_id(u->e->keys),
+				   zone) < 0) {
+			return -1;
+		}
+		q[s] = names[s];
+	}
+	memset(res, 0, sizeof(res));
+	if (t_read(u->e, &w->t, NULL, q, DMP_SLOT_COUNT, res, NULL, 0) < 0) {
+		return -1;
+	}
+	for (size_t s = 0; s < DMP_SLOT_COUNT; s++) {
+		if (res[s].err == 0) {
+			n += (int)res[s].answer.n;
+		}
+		dmp_resolver_result_clear(&res[s]);
+	}
+	return n;
+}
+
+/* Alice and bob share a.test. A reference receiver that has pinned anyone
+ * else drops alice's manifest from its slot walk, so her first send must
+ * also write a claim at bob's claim name in a.test. 6 checks. */
+static void test_claim_same_zone(void)
+{
+	struct world w;
+	uint8_t body[128];
+	size_t blen;
+
+	if (!ok(world_open_zones(&w, "a.test") == 0,
+		"same zone: world up (alice and bob in a.test)")) {
+		world_close(&w);
+		return;
+	}
+	is_int(count_claims(&w, &w.b, "a.test"), 0,
+	       "same zone: no claim for bob before the send");
+	blen = make_body(body, sizeof(body), "hello neighbour");
+	is_int(pin_and_send(&w, "bob@a.test", body, blen), 1,
+	       "same zone: alice pins bob and sends");
+	is_int(w.t.claims, 1, "same zone: one claim sent");
+	is_str(w.t.claim_zone, "a.test", "same zone: to the shared zone");
+	is_int(count_claims(&w, &w.b, "a.test"), 1,
+	       "same zone: the node serves a claim at bob's claim name");
+	world_close(&w);
+}
+
+/* Alice submits a message to bob: how many prekey reads that took, or -1
+ * when the submit failed. */
+static int submit_reads(struct world *w, const char *tag, int64_t *qid)
+{
+	uint8_t body[128];
+	size_t blen = make_body(body, sizeof(body), tag);
+	int reads = w->t.prekey_reads;
+
+	if (dmp_engine_submit(w->a.e, "bob", body, blen, 0, qid) < 0) {
+		return -1;
+	}
+	return w->t.prekey_reads - reads;
+}
+
+/* Bob's prekey pool cannot be read (SERVFAIL): pinning him reports it,
+ * the send goes without forward secrecy and says so, and the next send
+ * reads the pool again (no cached failure) and is forward secret.
+ * 8 checks. */
+static void test_prekeys_failed(void)
+{
+	struct world w;
+	uint8_t id[16];
+	int64_t qid = 0;
+
+	if (!ok(world_open(&w) == 0, "prekeys: world up")) {
+		world_close(&w);
+		return;
+	}
+	w.t.fail_prekeys = 1;
+	is_int(dmp_engine_contact_add(w.a.e, "bob@b.test", NULL, NULL), 0,
+	       "prekeys: alice pins bob although his prekeys fail");
+	ok(w.a.ev.n[DMP_EV_PREKEYS] == 1 &&
+	       w.a.ev.code[DMP_EV_PREKEYS] == DMP_ESERVFAIL,
+	   "prekeys: PREKEYS event with the reason (%d, %d)",
+	   w.a.ev.n[DMP_EV_PREKEYS], w.a.ev.code[DMP_EV_PREKEYS]);
+	is_int(submit_reads(&w, "no fs", &qid), 1,
+	       "prekeys: the send is queued anyway, after reading the pool "
+	       "again");
+	ok(msg_id_of(w.a.e, qid, id) == 0 &&
+	       memcmp(w.a.ev.msg_id[DMP_EV_PREKEYS], id, 16) == 0 &&
+	       strstr(w.a.ev.path[DMP_EV_PREKEYS], "without forward secrecy"),
+	   "prekeys: the message's PREKEYS event says no forward secrecy "
+	   "(%s)", w.a.ev.path[DMP_EV_PREKEYS]);
+	ok(strstr(w.a.ev.path[DMP_EV_QUEUED], "forward secret") == NULL,
+	   "prekeys: queued without forward secrecy");
+	w.t.fail_prekeys = 0;
+	is_int(submit_reads(&w, "fs again", &qid), 1,
+	       "prekeys: the next send is queued and retried the read");
+	ok(strstr(w.a.ev.path[DMP_EV_QUEUED], "forward secret") != NULL,
+	   "prekeys: and is forward secret (%s)", w.a.ev.path[DMP_EV_QUEUED]);
+	world_close(&w);
+}
+
+static int64_t clock_ahead(void *ud)
+{
+	(void)ud;
+	return (int64_t)time(NULL) + 100;
+}
+
+/* A node that refuses the replace UPDATE (SERVFAIL, as the reference does
+ * for a delete that matched nothing): the identity is published add-only
+ * and the old record deleted in a second UPDATE, leaving exactly the new
+ * one. 5 checks. */
+static void test_identity_replace_fallback(void)
+{
+	struct world w;
+	struct dmp_identity_info info;
+	char name[DMP_NAME_MAX];
+	const char *q[1] = {name};
+	struct dmp_resolver_result res;
+	int writes, rc;
+
+	if (!ok(world_open(&w) == 0, "replace: world up (alice published)")) {
+		world_close(&w);
+		return;
+	}
+	w.t.refuse_replace = 1;
+	w.a.e->clock = clock_ahead; /* a new ts: a changed record */
+	writes = w.t.writes;
+	is_int(dmp_engine_identity_publish(w.a.e), 0,
+	       "replace: publish succeeds on a node refusing the replace");
+	ok(w.t.refused == 1 && w.t.writes >= writes + 3,
+	   "replace: one refused replace, then add and delete (%d, %d)",
+	   w.t.refused, w.t.writes - writes);
+	memset(&res, 0, sizeof(res));
+	rc = dmp_name_identity(name, sizeof(name), "alice", 5, "a.test");
+	if (rc >= 0) {
+		rc = dmp_engine_identity(w.a.e, &info);
+	}
+	if (rc >= 0) {
+		rc = t_read(w.a.e, &w.t, NULL, q, 1, &res, NULL, 0);
+	}
+	is_int(rc < 0 ? rc : 0, 0, "replace: the name read back");
+	ok(res.err == 0 && res.answer.n == 1 &&
+	       strcmp(res.answer.values[0], info.record) == 0,
+	   "replace: exactly the new record is served (%zu values)",
+	   res.answer.n);
+	dmp_resolver_result_clear(&res);
+	world_close(&w);
+}
+
 int main(void)
 {
 	char cmd[64];
 
-	plan(15 + 12 + 11 + 9 + 19);
+	plan(15 + 11 + 11 + 9 + 19 + 6 + 8 + 5);
 	if (!mkdtemp(dir)) {
 		return 1;
 	}
@@ -755,6 +944,9 @@ int main(void)
 	test_retry();
 	test_corrupt();
 	test_sibling_cancel();
+	test_claim_same_zone();
+	test_prekeys_failed();
+	test_identity_replace_fallback();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0) {
 		diag("could not remove %s", dir);

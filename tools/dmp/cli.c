@@ -197,6 +197,12 @@ static void on_event(const struct dmp_event *ev, void *ud)
 			fprintf(stderr, "dmp: note: %s\n", ev->detail);
 		}
 		break;
+	case DMP_EV_PREKEYS:
+		/* With a message id: that message lost forward secrecy. */
+		if (ev->msg_id || c->verbose) {
+			fprintf(stderr, "dmp: note: %s\n", ev->detail);
+		}
+		break;
 	default:
 		if (c->verbose) {
 			fprintf(stderr, "dmp: %s\n",

@@ -57,6 +57,9 @@ enum dmp_event_kind {
 	DMP_EV_CLAMPED,	  /* lifetime clamped to what the node accepts */
 	DMP_EV_CLAIM,	  /* first-contact claim sent or not (6.3) */
 	DMP_EV_CANCELLED, /* a queued message cancelled (dmp_engine_cancel) */
+	DMP_EV_PREKEYS,	  /* a contact's prekeys could not be read (code:
+			     why); with msg_id: that message goes without
+			     forward secrecy */
 };
 
 struct dmp_event {

@@ -31,7 +31,7 @@ static const char *kind_name(enum dmp_event_kind k)
 	static const char *const n[] = {
 	    "QUEUED",  "PUBLISHED", "RETRY",	 "FAILED",   "RECEIVED",
 	    "INTRO",   "REJECTED",  "CONTACT",	 "IDENTITY", "STATE",
-	    "CLAMPED", "CLAIM",	    "CANCELLED",
+	    "CLAMPED", "CLAIM",	    "CANCELLED", "PREKEYS",
 	};
 	return (size_t)k < DMP_ARRAY_LEN(n) ? n[k] : "?";
 }

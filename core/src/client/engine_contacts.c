@@ -246,19 +246,7 @@ static int contact_add(struct dmp_engine *e, const char *address,
 	}
 	dmp_eng_emit(e, DMP_EV_CONTACT, c.alias, NULL, 0, "pinned");
 	/* Best effort: the prekey cache lets submit() offer forward secrecy. */
-	{
-		char pn[DMP_NAME_MAX];
-		struct dmp_resolver_result pr;
-
-		memset(&pr, 0, sizeof(pr));
-		const char *pq[1] = {pn};
-
-		if (dmp_eng_prekey_name(pn, sizeof(pn), &c) >= 0 &&
-		    dmp_eng_read(e, pq, 1, &pr, NULL) == 0) {
-			(void)dmp_eng_cache_prekeys(e, c.ed25519_pk, &pr);
-		}
-		dmp_resolver_result_clear(&pr);
-	}
+	(void)dmp_eng_fetch_prekeys(e, &c);
 	return 0;
 }
 
@@ -352,8 +340,7 @@ void dmp_eng_refresh_prekey_caches(struct dmp_engine *e)
 	n = l.n;
 	if (dmp_eng_read(e, q, n, res, NULL) == 0) {
 		for (size_t i = 0; i < n; i++) {
-			(void)dmp_eng_cache_prekeys(e, l.v[i].ed25519_pk,
-						    &res[i]);
+			(void)dmp_eng_cache_prekeys(e, &l.v[i], &res[i]);
 		}
 	}
 out:

@@ -176,9 +176,16 @@ void dmp_eng_rfc5322_date(char *out, size_t cap, int64_t t);
 /* engine_identity.c */
 int dmp_eng_prekey_name(char *out, size_t cap,
 			const struct dmp_store_contact *c);
-/* Verified, unexpired prekeys at @p res for the owner @p spk -> cache. */
-int dmp_eng_cache_prekeys(struct dmp_engine *e, const uint8_t spk[32],
+/* Verified, unexpired prekeys at @p res for contact @p c -> cache; a
+ * failed read is reported (DMP_EV_PREKEYS) and remembered. */
+int dmp_eng_cache_prekeys(struct dmp_engine *e,
+			  const struct dmp_store_contact *c,
 			  const struct dmp_resolver_result *res);
+/* Read @p c's prekeys now (one name) into the cache. @return 0 or why not */
+int dmp_eng_fetch_prekeys(struct dmp_engine *e,
+			  const struct dmp_store_contact *c);
+/* 1 when the last read of @p spk's prekeys failed. */
+int dmp_eng_prekeys_failed(struct dmp_engine *e, const uint8_t spk[32]);
 /* Consume our prekey @p id and delete it from DNS (best effort). */
 void dmp_eng_prekey_delete(struct dmp_engine *e, uint32_t id);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dmp/b64.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/identity.h"
@@ -169,11 +170,61 @@ static int prekeys_topup(struct dmp_engine *e, struct dmp_eng_writer *c)
 	return prekeys_add(e, c, (int)e->conf.pool_size - have);
 }
 
+/*
+ * Replace the RRset at @p owner by the one @p value (PROTOCOL.md 7.1 and
+ * the interoperability notes in docs/protocol.md). The common path is one
+ * UPDATE: delete the RRset, add the value. A node that applies the ops
+ * one by one (the Python reference) answers SERVFAIL when the delete
+ * matched nothing, i.e. for a name that does not exist yet; then: read
+ * what is there, add the value alone, and delete, in a second UPDATE, the
+ * old values that are not the new one (only when there are any).
+ */
+static int replace_rrset(struct dmp_engine *e, struct dmp_eng_writer *w,
+			 const char *owner, const char *value, uint32_t ttl)
+{
+	struct dmp_update_rr ops[2];
+	struct dmp_resolver_result cur;
+	struct dmp_update_rr *dels = NULL;
+	size_t nd = 0, vl = strlen(value);
+	int rc;
+
+	ops[0] =
+	    (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
+	ops[1] = (struct dmp_update_rr){DMP_UPDATE_ADD, owner, ttl, value, vl};
+	rc = dmp_eng_writer_send(e, w, ops, 2);
+	if (rc != DMP_ESERVFAIL) {
+		return rc;
+	}
+	DMP_LOG_I("%s: replace refused (SERVFAIL); retrying as add-only",
+		  owner);
+	memset(&cur, 0, sizeof(cur));
+	(void)dmp_eng_read(e, &owner, 1, &cur, NULL);
+	rc = dmp_eng_writer_send(e, w, &ops[1], 1);
+	if (rc == 0 && cur.err == 0 && cur.answer.n > 0) {
+		dels = dmp_calloc(cur.answer.n, sizeof(*dels));
+		for (size_t i = 0; dels && i < cur.answer.n; i++) {
+			if (cur.answer.lens[i] == vl &&
+			    memcmp(cur.answer.values[i], value, vl) == 0) {
+				continue;
+			}
+			dels[nd++] = (struct dmp_update_rr){
+			    DMP_UPDATE_DELETE_VALUE, owner, 0,
+			    cur.answer.values[i], cur.answer.lens[i]};
+		}
+		/* Best effort: the new value is in place either way. */
+		if (nd > 0 && dmp_eng_writer_send(e, w, dels, nd) < 0) {
+			DMP_LOG_W("%s: old values not deleted", owner);
+		}
+		dmp_free(dels);
+	}
+	dmp_resolver_result_clear(&cur);
+	return rc;
+}
+
 int dmp_engine_identity_publish(struct dmp_engine *e)
 {
 	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
 	struct dmp_eng_writer *w = NULL;
-	struct dmp_update_rr ops[2];
 	int rc;
 
 	rc = dmp_name_identity(owner, sizeof(owner), e->conf.username,
@@ -190,11 +241,7 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 		return rc;
 	}
 	/* Replace, not append: one current record per name. */
-	ops[0] =
-	    (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
-	ops[1] = (struct dmp_update_rr){DMP_UPDATE_ADD, owner, 86400, value,
-					strlen(value)};
-	rc = dmp_eng_writer_send(e, w, ops, 2);
+	rc = replace_rrset(e, w, owner, value, 86400);
 	if (rc == 0) {
 		(void)dmp_store_identity_set_published(e->st, dmp_eng_now(e));
 		rc = prekeys_topup(e, w);
@@ -207,7 +254,7 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 		rc = dmp_name_identity_anchored(owner, sizeof(owner),
 						e->conf.domain);
 		if (rc >= 0) {
-			rc = dmp_eng_writer_send(e, w, ops, 2);
+			rc = replace_rrset(e, w, owner, value, 86400);
 		}
 		if (rc < 0) {
 			DMP_LOG_W("identity at %s: %s", owner,
@@ -248,23 +295,60 @@ int dmp_engine_prekeys_refresh(struct dmp_engine *e)
 	return rc;
 }
 
-/* Verified, unexpired prekeys at @p res for the owner @p spk -> cache. */
-int dmp_eng_cache_prekeys(struct dmp_engine *e, const uint8_t spk[32],
+/* ---- contacts' prekeys ---------------------------------------------------- */
+
+/* The store's kv key remembering that @p spk's last prekey read failed. */
+static void prekeys_failed_key(char out[96], const uint8_t spk[32])
+{
+	char hex[65];
+
+	dmp_hex_encode(hex, spk, 32);
+	snprintf(out, 96, "prekeys.failed.%s", hex);
+}
+
+int dmp_eng_prekeys_failed(struct dmp_engine *e, const uint8_t spk[32])
+{
+	char key[96], v[32];
+
+	prekeys_failed_key(key, spk);
+	return dmp_store_kv_get(e->st, key, v, sizeof(v)) == 0 && v[0];
+}
+
+/*
+ * Verified, unexpired prekeys at @p res for @p c -> cache. A failed read
+ * (SERVFAIL, timeout: not "no such name") keeps the old cache, is
+ * reported (DMP_EV_PREKEYS) and remembered, so the next submit() to @p c
+ * reads again instead of going without forward secrecy.
+ */
+int dmp_eng_cache_prekeys(struct dmp_engine *e,
+			  const struct dmp_store_contact *c,
 			  const struct dmp_resolver_result *res)
 {
 	struct dmp_store_contact_prekey pk[64];
+	char key[96], d[320];
 	size_t n = 0;
 	uint64_t now = (uint64_t)dmp_eng_now(e);
 
+	prekeys_failed_key(key, c->ed25519_pk);
 	if (res->err != 0 && res->err != DMP_ENXDOMAIN) {
-		return res->err; /* keep the old cache on a failed read */
+		snprintf(d, sizeof(d),
+			 "prekeys of %s not fetched (%s): messages to %s go "
+			 "without forward secrecy until a read succeeds",
+			 c->alias, dmp_strerror(res->err), c->alias);
+		DMP_LOG_I("%s", d);
+		(void)dmp_store_kv_set(e->st, key, dmp_strerror(res->err));
+		dmp_eng_emit(e, DMP_EV_PREKEYS, c->alias, NULL, res->err, d);
+		return res->err;
+	}
+	if (dmp_eng_prekeys_failed(e, c->ed25519_pk)) {
+		(void)dmp_store_kv_set(e->st, key, "");
 	}
 	for (size_t i = 0;
 	     res->err == 0 && i < res->answer.n && n < DMP_ARRAY_LEN(pk); i++) {
 		struct dmp_prekey p;
 
 		if (dmp_prekey_parse_verify(&p, res->answer.values[i],
-					    res->answer.lens[i], spk,
+					    res->answer.lens[i], c->ed25519_pk,
 					    now) < 0 ||
 		    dmp_prekey_is_expired(&p, now)) {
 			continue;
@@ -274,7 +358,27 @@ int dmp_eng_cache_prekeys(struct dmp_engine *e, const uint8_t spk[32],
 		pk[n].exp = p.exp;
 		n++;
 	}
-	return dmp_store_contact_prekeys_replace(e->st, spk, pk, n);
+	return dmp_store_contact_prekeys_replace(e->st, c->ed25519_pk, pk, n);
+}
+
+int dmp_eng_fetch_prekeys(struct dmp_engine *e,
+			  const struct dmp_store_contact *c)
+{
+	char pn[DMP_NAME_MAX];
+	const char *q[1] = {pn};
+	struct dmp_resolver_result r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = dmp_eng_prekey_name(pn, sizeof(pn), c);
+	if (rc >= 0) {
+		rc = dmp_eng_read(e, q, 1, &r, NULL);
+	}
+	if (rc >= 0) {
+		rc = dmp_eng_cache_prekeys(e, c, &r);
+	}
+	dmp_resolver_result_clear(&r);
+	return rc < 0 ? rc : 0;
 }
 
 int dmp_eng_prekey_name(char *out, size_t cap,

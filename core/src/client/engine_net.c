@@ -516,7 +516,8 @@ void dmp_eng_writer_close(struct dmp_engine *e, struct dmp_eng_writer *w)
 
 /*
  * Send @p value as an un-TSIG'd claim UPDATE (PROTOCOL.md 7.3) to the
- * server of @p zone: the one network.zone_servers names, else port 53 of
+ * server of @p zone: the one network.zone_servers names; for our own zone
+ * else every configured node (accepted when one took it); else port 53 of
  * the zone apex's own address (A/AAAA through the system resolver).
  */
 int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
@@ -525,6 +526,19 @@ int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
 	struct dmp_update_rr op = {DMP_UPDATE_ADD, owner, ttl, value,
 				   strlen(value)};
 	const char *server = dmp_eng_zone_server(&e->conf, zone);
+	int rc = DMP_ECONFIG, ok = 0;
 
-	return e->tp.claim(e, e->tp.ud, zone, server ? server : zone, &op);
+	if (server || e->conf.nodes.n == 0 ||
+	    !dmp_name_equal(zone, strlen(zone), e->conf.domain,
+			    strlen(e->conf.domain))) {
+		return e->tp.claim(e, e->tp.ud, zone, server ? server : zone,
+				   &op);
+	}
+	for (unsigned i = 0; i < e->conf.nodes.n; i++) {
+		int r = e->tp.claim(e, e->tp.ud, zone, e->conf.nodes.v[i], &op);
+
+		ok += r == 0;
+		rc = r < 0 && rc == DMP_ECONFIG ? r : rc;
+	}
+	return ok > 0 ? 0 : rc;
 }

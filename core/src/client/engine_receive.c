@@ -633,8 +633,7 @@ int dmp_engine_poll(struct dmp_engine *e)
 		}
 	}
 	for (size_t i = 0; i < z->n_c; i++) {
-		(void)dmp_eng_cache_prekeys(e, z->pk_c[i].ed25519_pk,
-					    &res[ns + i]);
+		(void)dmp_eng_cache_prekeys(e, &z->pk_c[i], &res[ns + i]);
 	}
 	delivered += claims_phase(e, names + nc0, res + nc0, n - nc0, now);
 	(void)dmp_store_prekey_reap(e->st, now);

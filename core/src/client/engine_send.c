@@ -43,7 +43,7 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	size_t pt_len = 0;
 	int64_t now = dmp_eng_now(e), qid = 0;
 	uint32_t ttl = lifetime ? lifetime : (uint32_t)e->conf.lifetime;
-	int rc, have_pk;
+	int rc, have_pk, pk_err = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (queue_id) {
@@ -85,6 +85,14 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	}
 	have_pk = dmp_store_contact_prekey_pick(e->st, c.ed25519_pk,
 						now + PREKEY_MARGIN, &pk) == 0;
+	if (!have_pk && dmp_eng_prekeys_failed(e, c.ed25519_pk)) {
+		/* The last read of the pool failed (not "none published"):
+		 * read again now rather than go without forward secrecy. */
+		pk_err = dmp_eng_fetch_prekeys(e, &c);
+		have_pk = dmp_store_contact_prekey_pick(
+			      e->st, c.ed25519_pk, now + PREKEY_MARGIN, &pk) ==
+			  0;
+	}
 	memset(&p, 0, sizeof(p));
 	p.sender = e->keys;
 	p.recipient_x25519_pk = c.x25519_pk;
@@ -123,6 +131,16 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 		snprintf(d, sizeof(d), "%zu records, lifetime %u s%s",
 			 r.n_records, ttl, have_pk ? ", forward secret" : "");
 		dmp_eng_emit(e, DMP_EV_QUEUED, c.alias, r.msg_id, 0, d);
+		if (!have_pk && pk_err < 0) {
+			char w[320];
+
+			snprintf(w, sizeof(w),
+				 "message to %s goes without forward secrecy: "
+				 "their prekeys could not be fetched (%s)",
+				 c.alias, dmp_strerror(pk_err));
+			dmp_eng_emit(e, DMP_EV_PREKEYS, c.alias, r.msg_id,
+				     pk_err, w);
+		}
 		if (queue_id) {
 			*queue_id = qid;
 		}
@@ -279,9 +297,14 @@ void dmp_eng_claim_providers(struct dmp_engine *e,
 /*
  * PROTOCOL.md 6.3 step 6, best effort and never failing the send: a claim
  * pointing at the manifest in our zone goes to the recipient's own zone
- * (when it is not ours: there the recipient reads our manifest anyway)
  * and to every configured first-contact provider, so a recipient who has
- * not pinned us yet still finds the message (6.4 phase 1).
+ * not pinned us yet still finds the message (6.4 phase 1). Also when the
+ * recipient's zone is ours: a reference receiver that has pinned anyone
+ * drops the manifests of senders it has not pinned from its slot walk and
+ * finds them only through claims, and nothing tells us whether it pinned
+ * us; the reference sender claims on every send for the same reason
+ * (docs/protocol.md, interoperability). A receiver that did read the
+ * manifest skips the claim as a replay.
  */
 static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 			uint32_t slot)
@@ -298,8 +321,7 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	if (dmp_store_contact_get(e->st, m->recipient, &ct) < 0) {
 		return;
 	}
-	if (e->conf.claim_recipient_zone &&
-	    !dmp_name_equal(ct.domain, strlen(ct.domain), e->conf.domain, dl)) {
+	if (e->conf.claim_recipient_zone && ct.domain[0]) {
 		dmp_eng_claim_zones_add(&cz, ct.domain);
 	}
 	dmp_eng_claim_providers(e, &cz);
