@@ -89,9 +89,9 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 		/* The last read of the pool failed (not "none published"):
 		 * read again now rather than go without forward secrecy. */
 		pk_err = dmp_eng_fetch_prekeys(e, &c);
-		have_pk = dmp_store_contact_prekey_pick(
-			      e->st, c.ed25519_pk, now + PREKEY_MARGIN, &pk) ==
-			  0;
+		have_pk = dmp_store_contact_prekey_pick(e->st, c.ed25519_pk,
+							now + PREKEY_MARGIN,
+							&pk) == 0;
 	}
 	memset(&p, 0, sizeof(p));
 	p.sender = e->keys;
@@ -368,7 +368,20 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		}
 		snprintf(d, sizeof(d), "claim at %s: %s", owner,
 			 rc < 0 ? dmp_strerror(rc) : "accepted");
-		if (rc < 0) {
+		if (rc == DMP_EREFUSED &&
+		    dmp_name_equal(cz.z[i], strlen(cz.z[i]), e->conf.domain,
+				   dl)) {
+			/* Our own node takes no claims (dmp-node's default):
+			 * only a reference receiver there that has pinned
+			 * others needed it. Said, but not as a failure, or
+			 * every same-zone send would print a note. */
+			snprintf(d, sizeof(d),
+				 "claim at %s: not taken (the node accepts no "
+				 "claims)",
+				 owner);
+			DMP_LOG_D("%s", d);
+			rc = 0;
+		} else if (rc < 0) {
 			DMP_LOG_I("%s", d);
 		}
 		dmp_eng_emit(e, DMP_EV_CLAIM, m->recipient, m->msg_id,
