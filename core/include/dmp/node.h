@@ -29,6 +29,9 @@
 
 /* PROTOCOL.md 7.5 defaults. */
 #define DMP_NODE_DNS_TTL 60
+/* Negative-caching TTL for mailbox names (slot-*, claim-*, chunk-*): a
+ * recursive resolver must not hide a message for the zone's 60 s. */
+#define DMP_NODE_NEGATIVE_TTL_MAILBOX 2
 #define DMP_NODE_MAX_TTL 86400
 #define DMP_NODE_MAX_VALUE_BYTES 2048
 #define DMP_NODE_MAX_VALUES_PER_NAME 64
@@ -77,6 +80,11 @@ struct dmp_node_opts {
 	unsigned n_zones;
 	uint32_t answer_ttl;   /* TTL of every answer (DMP_DNS_TTL) */
 	uint32_t negative_ttl; /* SOA MINIMUM (RFC 2308) */
+	/* TTL of the SOA in NXDOMAIN/NODATA answers for mailbox names
+	 * (slot-*, claim-*, chunk-* labels); resolvers cache those negatives
+	 * for min(this, negative_ttl) (RFC 2308 5). The SOA's RDATA (and
+	 * AXFR) is unchanged. */
+	uint32_t negative_ttl_mailbox;
 	uint32_t max_ttl;
 	uint32_t max_value_bytes;
 	uint32_t max_values_per_name;

@@ -17,6 +17,7 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->db_path = "dmp-node.db";
 	o->answer_ttl = DMP_NODE_DNS_TTL;
 	o->negative_ttl = DMP_NODE_DNS_TTL;
+	o->negative_ttl_mailbox = DMP_NODE_NEGATIVE_TTL_MAILBOX;
 	o->max_ttl = DMP_NODE_MAX_TTL;
 	o->max_value_bytes = DMP_NODE_MAX_VALUE_BYTES;
 	o->max_values_per_name = DMP_NODE_MAX_VALUES_PER_NAME;
