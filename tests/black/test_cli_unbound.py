@@ -5,7 +5,6 @@ after an empty poll must reach bob within one poll interval plus a few
 seconds: the node gives negative answers for mailbox names a short SOA TTL
 (node.negative_ttl_mailbox), so unbound does not keep the empty slot's
 NXDOMAIN for the zone's 60 s SOA minimum (RFC 2308 5)."""
-import os
 import shutil
 import signal
 import struct
@@ -50,7 +49,11 @@ class Unbound:
   do-not-query-localhost: no
   use-caps-for-id: yes
   module-config: "iterator"
+  # Loopback only: the stub zone is resolved, everything else refused
+  # (no root priming); queries leave from 127.0.0.1.
+  local-zone: "." refuse
   local-zone: "test." nodefault
+  local-zone: "%(zone)s." transparent
   domain-insecure: "%(zone)s"
   chroot: ""
   username: ""
