@@ -38,6 +38,7 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     L("node", "apex_a", apex_a, NULL),
     L("node", "apex_aaaa", apex_aaaa, NULL),
     I("node", "answer_ttl", answer_ttl, 0, 86400, "60"),
+    I("node", "answer_ttl_mailbox", answer_ttl_mailbox, 0, 86400, "2"),
     I("node", "negative_ttl", negative_ttl, 0, 86400, "60"),
     I("node", "negative_ttl_mailbox", negative_ttl_mailbox, 0, 86400, "2"),
     I("node", "max_ttl", max_ttl, 1, 604800, "86400"),
@@ -90,6 +91,7 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	dmp_node_opts_init(o);
 	o->db_path = c->db;
 	o->answer_ttl = (uint32_t)c->answer_ttl;
+	o->answer_ttl_mailbox = (uint32_t)c->answer_ttl_mailbox;
 	o->negative_ttl = (uint32_t)c->negative_ttl;
 	o->negative_ttl_mailbox = (uint32_t)c->negative_ttl_mailbox;
 	o->max_ttl = (uint32_t)c->max_ttl;

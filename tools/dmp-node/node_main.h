@@ -20,8 +20,9 @@ struct node_conf {
 	struct dmp_cfg_list ns;
 	struct dmp_cfg_list apex_a;
 	struct dmp_cfg_list apex_aaaa;
-	long long answer_ttl, negative_ttl, negative_ttl_mailbox, max_ttl,
-	    max_value_bytes, max_values_per_name, reap_interval;
+	long long answer_ttl, answer_ttl_mailbox, negative_ttl,
+	    negative_ttl_mailbox, max_ttl, max_value_bytes, max_values_per_name,
+	    reap_interval;
 	char log_level[16];
 	/* network: */
 	struct dmp_cfg_list listen;

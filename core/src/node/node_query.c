@@ -105,23 +105,32 @@ static int label_prefix(const uint8_t *label, size_t len, const char *p)
  * ("slot-<n>.mb-<h12>", "claim-<n>.mb-<h12>", "chunk-<nnnn>-<key>"), or
  * the mailbox "mb-<h12>" itself (a resolver doing RFC 9156 QNAME
  * minimisation asks for it first). These names appear while clients poll
- * them, so negative answers for them are cached only briefly
- * (PROTOCOL.md interoperability). */
-static int is_mailbox_name(const uint8_t *name, size_t nlen, size_t zlen)
+ * them, so negative answers for them are cached only briefly; slot and
+ * claim RRsets also grow while they are polled, so their answers are too
+ * (PROTOCOL.md interoperability). Chunk names never change once there. */
+enum mbox_kind { MBOX_NONE, MBOX_SLOT, MBOX_OTHER };
+
+static enum mbox_kind mailbox_kind(const uint8_t *name, size_t nlen,
+				   size_t zlen)
 {
 	size_t l;
 
 	if (nlen <= zlen || name[0] == 0) {
-		return 0;
+		return MBOX_NONE;
 	}
 	l = name[0];
 	if (1 + l > nlen - zlen) {
-		return 0;
+		return MBOX_NONE;
 	}
-	return label_prefix(name + 1, l, "slot-") ||
-	       label_prefix(name + 1, l, "claim-") ||
-	       label_prefix(name + 1, l, "chunk-") ||
-	       label_prefix(name + 1, l, "mb-");
+	if (label_prefix(name + 1, l, "slot-") ||
+	    label_prefix(name + 1, l, "claim-")) {
+		return MBOX_SLOT;
+	}
+	if (label_prefix(name + 1, l, "chunk-") ||
+	    label_prefix(name + 1, l, "mb-")) {
+		return MBOX_OTHER;
+	}
+	return MBOX_NONE;
 }
 
 static size_t soa_len(const struct nzone *z)
@@ -151,6 +160,7 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	size_t limit, apex_off, need, opt_len;
 	unsigned rcode = DMP_DNS_RCODE_NOERROR, ancount = 0, nscount = 0;
 	int apex, exists = 0, tc = 0, neg_soa = 0;
+	enum mbox_kind mbox;
 	uint16_t qt;
 
 	if (dmp_nq_parse_query(q, qlen, &qi) < 0) {
@@ -208,6 +218,7 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		goto finish;
 	}
 	apex = qi.nlen == z->nlen;
+	mbox = mailbox_kind(qi.name, qi.nlen, z->nlen);
 	apex_off = DMP_DNS_HDR_LEN + qi.nlen - z->nlen;
 
 	pthread_rwlock_rdlock(&n->ilock);
@@ -222,6 +233,11 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		}
 		exists |= apex;
 		if (e && (qt == DMP_DNS_TYPE_TXT || qt == DMP_DNS_TYPE_ANY)) {
+			/* Slot/claim RRsets grow while clients poll them. */
+			const int slot_ttl_short =
+			    mbox == MBOX_SLOT &&
+			    n->o.answer_ttl_mailbox < n->o.answer_ttl;
+
 			need = 0;
 			for (uint32_t i = 0; i < e->n_rr; i++) {
 				if (e->rr[i]->exp_s > now_s) {
@@ -235,9 +251,20 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 				ancount = 0;
 			}
 			for (uint32_t i = 0; ancount && i < e->n_rr; i++) {
-				if (e->rr[i]->exp_s > now_s) {
-					dmp_wbuf_put(&w, e->rr[i]->wire,
-						     e->rr[i]->len);
+				if (e->rr[i]->exp_s <= now_s) {
+					continue;
+				}
+				uint8_t *rr =
+				    dmp_wbuf_reserve(&w, e->rr[i]->len);
+
+				if (rr) {
+					memcpy(rr, e->rr[i]->wire,
+					       e->rr[i]->len);
+					if (slot_ttl_short) { /* RR TTL */
+						dmp_store_u32(
+						    rr + 6,
+						    n->o.answer_ttl_mailbox);
+					}
 				}
 			}
 		}
@@ -279,7 +306,7 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			 * after an empty poll through within seconds. */
 			uint32_t neg_ttl = n->o.negative_ttl;
 
-			if (is_mailbox_name(qi.name, qi.nlen, z->nlen) &&
+			if (mbox != MBOX_NONE &&
 			    n->o.negative_ttl_mailbox < neg_ttl) {
 				neg_ttl = n->o.negative_ttl_mailbox;
 			}
