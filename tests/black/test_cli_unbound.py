@@ -148,36 +148,46 @@ def test_mailbox_ttls(tmp_path, node):
         assert [rr[3] for rr in r["an"]] == [want, want], name
 
 
-def test_delivery_through_unbound_within_poll_interval(tmp_path, unbound,
-                                                     capsys):
-    node = unbound.node
+def pair_through(tmp_path, unbound):
+    """alice (reads from the node) and bob, who after the set-up reads
+    only through unbound."""
     resolver = "%s:%d" % (unbound.host, unbound.port)
-    alice = User(tmp_path, "alice", node)
-    bob = User(tmp_path, "bob", node, resolvers=(resolver,))
+    alice = User(tmp_path, "alice", unbound.node)
+    bob = User(tmp_path, "bob", unbound.node, resolvers=(resolver,))
     wait_keys()
     alice.publish()
     bob.publish()
     alice.add_contact(bob)
     bob.add_contact(alice)
-    # From here on bob reads only through unbound.
     bob.set_config("network.direct", "false")
     r = bob.run("resolvers", check=True)
     assert r.stdout_text.splitlines()[0].startswith(resolver)
+    return alice, bob
+
+
+def recv_until_new(bob, had):
+    """Seconds until bob's `dmp recv`, every POLL_INTERVAL, has more than
+    @had messages in the inbox; None after GIVE_UP."""
+    t0 = time.time()
+    while time.time() - t0 < GIVE_UP:
+        started = time.time()
+        bob.recv()
+        if len(bob.maildir("inbox")) > had:
+            return time.time() - t0
+        time.sleep(max(0.0, POLL_INTERVAL - (time.time() - started)))
+    return None
+
+
+def test_delivery_through_unbound_within_poll_interval(tmp_path, unbound,
+                                                     capsys):
+    alice, bob = pair_through(tmp_path, unbound)
 
     r = bob.recv()  # the empty poll: unbound caches the empty slots
     assert b"From:" not in r.stdout, r.stdout_text
     assert bob.maildir("inbox") == []
 
     assert alice.send("bob", b"right after an empty poll").returncode == 0
-    t0 = time.time()
-    took = None
-    while time.time() - t0 < GIVE_UP:
-        started = time.time()
-        bob.recv()
-        if bob.maildir("inbox"):
-            took = time.time() - t0
-            break
-        time.sleep(max(0.0, POLL_INTERVAL - (time.time() - started)))
+    took = recv_until_new(bob, 0)
     with capsys.disabled():  # shown in the test's output, pass or fail
         print("\ndelivery through unbound: %s s after the send" %
               ("%.1f" % took if took is not None else "> %d" % GIVE_UP))
@@ -195,16 +205,7 @@ def test_same_slot_through_unbound(tmp_path, unbound, capsys):
     unbound has cached) also arrives within the poll interval plus a few
     seconds. Slots are chosen by message id among 10, so the 11th message
     at the latest shares a slot with an earlier one."""
-    node = unbound.node
-    resolver = "%s:%d" % (unbound.host, unbound.port)
-    alice = User(tmp_path, "alice", node)
-    bob = User(tmp_path, "bob", node, resolvers=(resolver,))
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    alice.add_contact(bob)
-    bob.add_contact(alice)
-    bob.set_config("network.direct", "false")
+    alice, bob = pair_through(tmp_path, unbound)
     used, nrec = set(), 0
     for i in range(11):
         assert alice.send("bob", b"m%d" % i).returncode == 0
@@ -213,14 +214,7 @@ def test_same_slot_through_unbound(tmp_path, unbound, capsys):
         nrec = len(recs)
         same = bool(slots & used)
         used |= slots
-        t0, n0, took = time.time(), len(bob.maildir("inbox")), None
-        while time.time() - t0 < GIVE_UP:
-            started = time.time()
-            bob.recv()
-            if len(bob.maildir("inbox")) > n0:
-                took = time.time() - t0
-                break
-            time.sleep(max(0.0, POLL_INTERVAL - (time.time() - started)))
+        took = recv_until_new(bob, len(bob.maildir("inbox")))
         assert took is not None, "message %d not delivered" % i
         if same:
             with capsys.disabled():
