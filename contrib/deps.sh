@@ -10,7 +10,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev)
 run_pkgs=(fuse3 sqlite3 bind9-dnsutils knot-dnsutils python3 python3-pytest
 	python3-cryptography python3-dnspython knot dnsperf man-db doxygen
-	procps iproute2 sudo mutt)
+	procps iproute2 sudo mutt unbound)
 
 pkgs=("${run_pkgs[@]}")
 if [ "${1:-}" != "--runtime-only" ]; then
@@ -36,9 +36,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps.sh: installing ${missing[*]}" >&2
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
-# knot's package starts a system knotd on port 53; tests run their own.
+# knot's and unbound's packages start a system daemon on port 53; tests run
+# their own.
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	-o Dpkg::Options::=--force-confdef "${missing[@]}"
 if command -v systemctl >/dev/null && systemctl is-active -q knot 2>/dev/null; then
 	$sudo systemctl disable --now knot >/dev/null 2>&1 || true
+fi
+if command -v systemctl >/dev/null && systemctl is-active -q unbound 2>/dev/null; then
+	$sudo systemctl disable --now unbound >/dev/null 2>&1 || true
 fi

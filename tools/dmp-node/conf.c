@@ -38,7 +38,9 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     L("node", "apex_a", apex_a, NULL),
     L("node", "apex_aaaa", apex_aaaa, NULL),
     I("node", "answer_ttl", answer_ttl, 0, 86400, "60"),
+    I("node", "answer_ttl_mailbox", answer_ttl_mailbox, 0, 86400, "2"),
     I("node", "negative_ttl", negative_ttl, 0, 86400, "60"),
+    I("node", "negative_ttl_mailbox", negative_ttl_mailbox, 0, 86400, "2"),
     I("node", "max_ttl", max_ttl, 1, 604800, "86400"),
     I("node", "max_value_bytes", max_value_bytes, 1, 16384, "2048"),
     I("node", "max_values_per_name", max_values_per_name, 1, 4096, "64"),
@@ -89,7 +91,9 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	dmp_node_opts_init(o);
 	o->db_path = c->db;
 	o->answer_ttl = (uint32_t)c->answer_ttl;
+	o->answer_ttl_mailbox = (uint32_t)c->answer_ttl_mailbox;
 	o->negative_ttl = (uint32_t)c->negative_ttl;
+	o->negative_ttl_mailbox = (uint32_t)c->negative_ttl_mailbox;
 	o->max_ttl = (uint32_t)c->max_ttl;
 	o->max_value_bytes = (uint32_t)c->max_value_bytes;
 	o->max_values_per_name = (uint32_t)c->max_values_per_name;

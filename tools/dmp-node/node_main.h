@@ -20,8 +20,9 @@ struct node_conf {
 	struct dmp_cfg_list ns;
 	struct dmp_cfg_list apex_a;
 	struct dmp_cfg_list apex_aaaa;
-	long long answer_ttl, negative_ttl, max_ttl, max_value_bytes,
-	    max_values_per_name, reap_interval;
+	long long answer_ttl, answer_ttl_mailbox, negative_ttl,
+	    negative_ttl_mailbox, max_ttl, max_value_bytes, max_values_per_name,
+	    reap_interval;
 	char log_level[16];
 	/* network: */
 	struct dmp_cfg_list listen;
@@ -35,7 +36,7 @@ struct node_conf {
 	struct dmp_cfg_list xfr_keys;
 	long long rate_limit, rate_burst;
 	long long key_write_rate, key_write_burst, key_quota;
-	long long replay_cache; /* slots of the TSIG replay cache */
+	long long replay_cache;		  /* slots of the TSIG replay cache */
 	int claim_provider;		  /* PROTOCOL.md 7.3 */
 	int receiver_claim_notifications; /* 7.3, receiver-only */
 	char http_auth[16];		  /* open, legacy, multi-tenant */
@@ -74,8 +75,8 @@ typedef int (*node_reload_fn)(struct node_conf *out, void *ud);
  * @return exit code
  */
 int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
-	       int64_t clock_off_ms, int foreground, node_reload_fn reload,
-	       void *reload_ud);
+		  int64_t clock_off_ms, int foreground, node_reload_fn reload,
+		  void *reload_ud);
 
 /** Wall clock in ms plus the test offset. */
 uint64_t dmpnode_now_ms(int64_t off);

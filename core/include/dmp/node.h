@@ -29,6 +29,10 @@
 
 /* PROTOCOL.md 7.5 defaults. */
 #define DMP_NODE_DNS_TTL 60
+/* Default TTL of mailbox answers that change while clients poll them
+ * (negatives for slot-*, claim-*, chunk-*, mb-*; slot and claim RRsets): a
+ * recursive resolver must not hide a message for the zone's 60 s. */
+#define DMP_NODE_MAILBOX_TTL 2
 #define DMP_NODE_MAX_TTL 86400
 #define DMP_NODE_MAX_VALUE_BYTES 2048
 #define DMP_NODE_MAX_VALUES_PER_NAME 64
@@ -75,8 +79,16 @@ struct dmp_node_opts {
 	const char *db_path; /* borrowed for dmp_node_new(); ":memory:" ok */
 	struct dmp_node_zone zones[DMP_NODE_MAX_ZONES];
 	unsigned n_zones;
-	uint32_t answer_ttl;   /* TTL of every answer (DMP_DNS_TTL) */
+	uint32_t answer_ttl; /* TTL of every answer (DMP_DNS_TTL) */
+	/* TTL of slot-* and claim-* TXT answers (RRsets that grow while
+	 * clients poll them), at most answer_ttl; AXFR keeps answer_ttl. */
+	uint32_t answer_ttl_mailbox;
 	uint32_t negative_ttl; /* SOA MINIMUM (RFC 2308) */
+	/* TTL of the SOA in NXDOMAIN/NODATA answers for mailbox names
+	 * (slot-*, claim-*, chunk-* labels); resolvers cache those negatives
+	 * for min(this, negative_ttl) (RFC 2308 5). The SOA's RDATA (and
+	 * AXFR) is unchanged. */
+	uint32_t negative_ttl_mailbox;
 	uint32_t max_ttl;
 	uint32_t max_value_bytes;
 	uint32_t max_values_per_name;

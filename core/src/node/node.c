@@ -16,7 +16,9 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->db_path = "dmp-node.db";
 	o->answer_ttl = DMP_NODE_DNS_TTL;
+	o->answer_ttl_mailbox = DMP_NODE_MAILBOX_TTL;
 	o->negative_ttl = DMP_NODE_DNS_TTL;
+	o->negative_ttl_mailbox = DMP_NODE_MAILBOX_TTL;
 	o->max_ttl = DMP_NODE_MAX_TTL;
 	o->max_value_bytes = DMP_NODE_MAX_VALUE_BYTES;
 	o->max_values_per_name = DMP_NODE_MAX_VALUES_PER_NAME;

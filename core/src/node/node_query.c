@@ -60,9 +60,11 @@ int dmp_nq_parse_query(const uint8_t *q, size_t qlen, struct qinfo *qi)
 	return dmp_rbuf_finish(&b);
 }
 
-/* SOA RR with its owner a pointer to the apex inside the question. */
-void dmp_nq_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
-		    const struct nzone *z, size_t apex_off, uint32_t serial)
+/* SOA RR with its owner a pointer to the apex inside the question; @p ttl
+ * is the RR's TTL, the RDATA is the zone's SOA. */
+static void put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
+		    const struct nzone *z, size_t apex_off, uint32_t serial,
+		    uint32_t ttl)
 {
 	if (apex_off) {
 		dmp_wbuf_u16(w, (uint16_t)(0xC000 | apex_off));
@@ -71,7 +73,7 @@ void dmp_nq_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
 	}
 	dmp_wbuf_u16(w, DMP_DNS_TYPE_SOA);
 	dmp_wbuf_u16(w, DMP_DNS_CLASS_IN);
-	dmp_wbuf_u32(w, n->o.negative_ttl);
+	dmp_wbuf_u32(w, ttl);
 	dmp_wbuf_u16(w, (uint16_t)(z->mlen + z->rlen + 20));
 	dmp_wbuf_put(w, z->mname, z->mlen);
 	dmp_wbuf_put(w, z->rname, z->rlen);
@@ -80,6 +82,55 @@ void dmp_nq_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
 	dmp_wbuf_u32(w, 600);		    /* retry */
 	dmp_wbuf_u32(w, 604800);	    /* expire */
 	dmp_wbuf_u32(w, n->o.negative_ttl); /* RFC 2308 4: negative TTL */
+}
+
+/* The zone's SOA as it is (answers, AXFR/IXFR, NOTIFY). */
+void dmp_nq_put_soa(struct dmp_wbuf *w, const struct dmp_node *n,
+		    const struct nzone *z, size_t apex_off, uint32_t serial)
+{
+	put_soa(w, n, z, apex_off, serial, n->o.negative_ttl);
+}
+
+/* @p label (lower case, as dmp_dnswire_read leaves it) starts with @p p
+ * and has more after it. */
+static int label_prefix(const uint8_t *label, size_t len, const char *p)
+{
+	size_t pl = strlen(p);
+
+	return len > pl && memcmp(label, p, pl) == 0;
+}
+
+/* A mailbox name below the zone: its first label is one that
+ * core/src/wire/names.c makes for slots, claims or chunks
+ * ("slot-<n>.mb-<h12>", "claim-<n>.mb-<h12>", "chunk-<nnnn>-<key>"), or
+ * the mailbox "mb-<h12>" itself (a resolver doing RFC 9156 QNAME
+ * minimisation asks for it first). These names appear while clients poll
+ * them, so negative answers for them are cached only briefly; slot and
+ * claim RRsets also grow while they are polled, so their answers are too
+ * (PROTOCOL.md interoperability). Chunk names never change once there. */
+enum mbox_kind { MBOX_NONE, MBOX_SLOT, MBOX_OTHER };
+
+static enum mbox_kind mailbox_kind(const uint8_t *name, size_t nlen,
+				   size_t zlen)
+{
+	size_t l;
+
+	if (nlen <= zlen || name[0] == 0) {
+		return MBOX_NONE;
+	}
+	l = name[0];
+	if (1 + l > nlen - zlen) {
+		return MBOX_NONE;
+	}
+	if (label_prefix(name + 1, l, "slot-") ||
+	    label_prefix(name + 1, l, "claim-")) {
+		return MBOX_SLOT;
+	}
+	if (label_prefix(name + 1, l, "chunk-") ||
+	    label_prefix(name + 1, l, "mb-")) {
+		return MBOX_OTHER;
+	}
+	return MBOX_NONE;
 }
 
 static size_t soa_len(const struct nzone *z)
@@ -109,6 +160,7 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	size_t limit, apex_off, need, opt_len;
 	unsigned rcode = DMP_DNS_RCODE_NOERROR, ancount = 0, nscount = 0;
 	int apex, exists = 0, tc = 0, neg_soa = 0;
+	enum mbox_kind mbox;
 	uint16_t qt;
 
 	if (dmp_nq_parse_query(q, qlen, &qi) < 0) {
@@ -166,6 +218,7 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		goto finish;
 	}
 	apex = qi.nlen == z->nlen;
+	mbox = mailbox_kind(qi.name, qi.nlen, z->nlen);
 	apex_off = DMP_DNS_HDR_LEN + qi.nlen - z->nlen;
 
 	pthread_rwlock_rdlock(&n->ilock);
@@ -180,6 +233,11 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		}
 		exists |= apex;
 		if (e && (qt == DMP_DNS_TYPE_TXT || qt == DMP_DNS_TYPE_ANY)) {
+			/* Slot/claim RRsets grow while clients poll them. */
+			const int slot_ttl_short =
+			    mbox == MBOX_SLOT &&
+			    n->o.answer_ttl_mailbox < n->o.answer_ttl;
+
 			need = 0;
 			for (uint32_t i = 0; i < e->n_rr; i++) {
 				if (e->rr[i]->exp_s > now_s) {
@@ -193,9 +251,20 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 				ancount = 0;
 			}
 			for (uint32_t i = 0; ancount && i < e->n_rr; i++) {
-				if (e->rr[i]->exp_s > now_s) {
-					dmp_wbuf_put(&w, e->rr[i]->wire,
-						     e->rr[i]->len);
+				if (e->rr[i]->exp_s <= now_s) {
+					continue;
+				}
+				uint8_t *rr =
+				    dmp_wbuf_reserve(&w, e->rr[i]->len);
+
+				if (rr) {
+					memcpy(rr, e->rr[i]->wire,
+					       e->rr[i]->len);
+					if (slot_ttl_short) { /* RR TTL */
+						dmp_store_u32(
+						    rr + 6,
+						    n->o.answer_ttl_mailbox);
+					}
 				}
 			}
 		}
@@ -231,12 +300,21 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		if (ancount == 0 && !tc) {
 			/* RFC 2308 3: SOA in authority for NODATA and
 			 * NXDOMAIN; RFC 8020: a name with live descendants
-			 * exists. */
+			 * exists. RFC 2308 5: resolvers cache the negative
+			 * for min(SOA TTL, MINIMUM), so a short SOA TTL for
+			 * mailbox names lets a message that lands right
+			 * after an empty poll through within seconds. */
+			uint32_t neg_ttl = n->o.negative_ttl;
+
+			if (mbox != MBOX_NONE &&
+			    n->o.negative_ttl_mailbox < neg_ttl) {
+				neg_ttl = n->o.negative_ttl_mailbox;
+			}
 			if (!exists) {
 				rcode = DMP_DNS_RCODE_NXDOMAIN;
 			}
 			if (w.len + soa_len(z) + opt_len <= limit) {
-				dmp_nq_put_soa(&w, n, z, apex_off, serial);
+				put_soa(&w, n, z, apex_off, serial, neg_ttl);
 				neg_soa = 1;
 			}
 		}
