@@ -154,3 +154,45 @@ def test_identity_publish_on_strict_delete_node(tmp_path):
         assert records[0] != records[1]
     finally:
         node.stop()
+
+
+def test_three_waiting_messages_one_recv(tmp_path):
+    """Three messages waiting on a node with the reference's behaviour
+    (one query per TCP connection, SERVFAIL to small-EDNS TCP queries,
+    a no-op delete refused): one `dmp recv` delivers all three, with
+    forward secrecy, and no server is cooled down (issue 13: with the old
+    resolver one recv delivered two and cooled the node down)."""
+    need_dnspython()
+    secret = base64.b64encode(b"\x03" * 32).decode()
+    node = RefNode(tmp_path, {}, flags=[
+        "--update-nomatch-servfail",
+        "--tsig", "alice.mesh.test:" + secret,
+        "--tsig", "bob.mesh.test:" + secret])
+    try:
+        alice = User(tmp_path, "alice", node,
+                     key="hmac-sha256:alice.mesh.test:" + secret)
+        bob = User(tmp_path, "bob", node,
+                   key="hmac-sha256:bob.mesh.test:" + secret)
+        alice.publish()
+        bob.publish()
+        alice.add_contact(bob)
+        bob.add_contact(alice)
+        bodies = [("message %d from alice " % i).encode() + b"x" * 900
+                  for i in range(3)]
+        for b in bodies:
+            r = alice.send(bob.address, b)
+            assert r.returncode == 0, r.stderr_text
+        before = node.stats()
+        r = bob.recv()
+        assert r.returncode == 0, r.stderr_text
+        after = node.stats()
+        inbox = bob.maildir("inbox")
+        assert sorted(body for _, body in inbox) == sorted(bodies)
+        assert all("X-DMP-Forward-Secrecy: yes" in h for h, _ in inbox)
+        sys.stderr.write("recv of 3 from refnode: %d UDP, %d TCP queries\n"
+                         % (after["udp"] - before["udp"],
+                            after["tcp"] - before["tcp"]))
+        out = bob.run("resolvers", check=True).stdout_text
+        assert "cooldown" not in out, out
+    finally:
+        node.stop()
