@@ -16,14 +16,13 @@
  * Threads (all in one process):
  *   main       parses options, unlocks the identity (checks the passphrase
  *              on the terminal: the mount's one Argon2id run), mounts,
- *              daemonizes, then opens the engine handles from it and starts the engine thread (start_mount()), runs
- *              libfuse's loop, and joins the engine thread after it.
- *   FUSE loop  libfuse's threads (fuse_loop_mt, created after the above):
- *              every callback in ops.c. Only these and main take SIGINT,
- *              SIGTERM and SIGHUP (libfuse's handlers end the loop).
- *   engine     worker.c: publish, poll, identity upkeep, peer discovery,
- *              accepted first contacts, cache invalidation. Created with
- *              every signal blocked.
+ *              daemonizes, then opens the engine handles from it and starts the
+ * engine thread (start_mount()), runs libfuse's loop, and joins the engine
+ * thread after it. FUSE loop  libfuse's threads (fuse_loop_mt, created after
+ * the above): every callback in ops.c. Only these and main take SIGINT, SIGTERM
+ * and SIGHUP (libfuse's handlers end the loop). engine     worker.c: publish,
+ * poll, identity upkeep, peer discovery, accepted first contacts, cache
+ * invalidation. Created with every signal blocked.
  *
  * Engine handles (engine.h: one engine per thread) and locks:
  *   fe  local reads and writes for FUSE threads (store, submit), under

@@ -271,7 +271,7 @@ static void test_grow(void)
 	ok(good && cap == 128 && v[99] == 99,
 	   "grow: 100 elements, capacity 4 doubling to 128");
 	is_int(dmp_grow(&v, &cap, 5, sizeof(*v), 4), 0,
-	   "grow: no-op below capacity");
+	       "grow: no-op below capacity");
 	ok(cap == 128, "grow: capacity kept when there is room");
 	is_int(dmp_grow(&v, &cap, cap, SIZE_MAX / 2, 4), DMP_ENOMEM,
 	       "grow: size overflow refused");

@@ -373,11 +373,11 @@ static void test_unlock(void)
 	is_int(a ? dmp_engine_open_sibling(&b, a, NULL, NULL) : -1, 0,
 	       "sibling of it, after the unlocked identity is freed");
 	ok(a && b && dmp_engine_identity(a, &ia) == 0 &&
-		   dmp_engine_identity(b, &ib) == 0 &&
-		   strcmp(ia.address, "alice@mesh.test") == 0 &&
-		   strcmp(ia.address, ib.address) == 0 &&
-		   memcmp(ia.x25519_pk, ib.x25519_pk, 32) == 0 &&
-		   memcmp(ia.ed25519_pk, ib.ed25519_pk, 32) == 0,
+	       dmp_engine_identity(b, &ib) == 0 &&
+	       strcmp(ia.address, "alice@mesh.test") == 0 &&
+	       strcmp(ia.address, ib.address) == 0 &&
+	       memcmp(ia.x25519_pk, ib.x25519_pk, 32) == 0 &&
+	       memcmp(ia.ed25519_pk, ib.ed25519_pk, 32) == 0,
 	   "both handles have the identity the passphrase unlocks");
 	is_int(dmp_engine_open_unlocked(&c, NULL, NULL, NULL), DMP_EINVAL,
 	       "open_unlocked(NULL) refused");

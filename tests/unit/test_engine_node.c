@@ -785,8 +785,7 @@ static int count_claims(struct world *w, struct user *u, const char *zone)
 
 	for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
 		if (dmp_name_claim(names[s], sizeof(names[s]), s,
-				   dmp_keys_user_id(u->e->keys),
-				   zone) < 0) {
+				   dmp_keys_user_id(u->e->keys), zone) < 0) {
 			return -1;
 		}
 		q[s] = names[s];
@@ -872,7 +871,8 @@ static void test_prekeys_failed(void)
 	       memcmp(w.a.ev.msg_id[DMP_EV_PREKEYS], id, 16) == 0 &&
 	       strstr(w.a.ev.path[DMP_EV_PREKEYS], "without forward secrecy"),
 	   "prekeys: the message's PREKEYS event says no forward secrecy "
-	   "(%s)", w.a.ev.path[DMP_EV_PREKEYS]);
+	   "(%s)",
+	   w.a.ev.path[DMP_EV_PREKEYS]);
 	ok(strstr(w.a.ev.path[DMP_EV_QUEUED], "forward secret") == NULL,
 	   "prekeys: queued without forward secrecy");
 	w.t.fail_prekeys = 0;

@@ -160,10 +160,9 @@ DMP_MUST_CHECK int dmp_engine_unlock(struct dmp_engine_unlocked **out,
  * the passphrase and without Argon2id. @p u may be freed afterwards.
  * @return 0, DMP_EINVAL, DMP_ENOMEM, DMP_ESTORE, DMP_ECONFIG
  */
-DMP_MUST_CHECK int
-dmp_engine_open_unlocked(struct dmp_engine **out,
-			 const struct dmp_engine_unlocked *u,
-			 dmp_event_fn on_event, void *ud);
+DMP_MUST_CHECK int dmp_engine_open_unlocked(struct dmp_engine **out,
+					    const struct dmp_engine_unlocked *u,
+					    dmp_event_fn on_event, void *ud);
 
 /** The absolute home path of @p u (borrowed for its lifetime). */
 const char *dmp_engine_unlocked_home(const struct dmp_engine_unlocked *u);
@@ -388,7 +387,6 @@ struct dmp_delivered {
  * @return 0, DMP_EMALFORMED (no blank line in @p len bytes: the fields
  *         found are filled in and body_off is @p len)
  */
-int dmp_delivered_parse(const char *buf, size_t len,
-			struct dmp_delivered *out);
+int dmp_delivered_parse(const char *buf, size_t len, struct dmp_delivered *out);
 
 #endif /* DMP_ENGINE_H */

@@ -200,8 +200,8 @@ const char *dmp_outbox_state_name(enum dmp_outbox_state s);
  * them are published (for queue/<id> in dmpfs; view.c).
  * @return 0 or DMP_ESTORE
  */
-int dmp_store_outbox_chunks(struct dmp_store *st, int64_t queue_id,
-			    int *chunks, int *published);
+int dmp_store_outbox_chunks(struct dmp_store *st, int64_t queue_id, int *chunks,
+			    int *published);
 /** Copy of the plaintext body (dmp_free()). */
 DMP_MUST_CHECK int dmp_store_outbox_body(struct dmp_store *st, int64_t queue_id,
 					 uint8_t **body, size_t *len);

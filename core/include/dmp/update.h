@@ -17,7 +17,6 @@
 #include "dmp/common.h"
 #include "dmp/dnsconst.h" /* DMP_TSIG_FUDGE, DMP_TSIG_MAC_BYTES */
 
-
 /** A TSIG key (hmac-sha256 only): name and secret, wiped on free. */
 struct dmp_tsig_key;
 

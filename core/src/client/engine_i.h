@@ -40,8 +40,9 @@
 
 #define DMP_ENG_HOME_MAX 3072
 #define DMP_ENG_BATCH_TIMEOUT_MS 10000
-#define DMP_ENG_REJECT_KEEP 86400 /* how long a judged bad value stays judged  \
-				   */
+#define DMP_ENG_REJECT_KEEP                                                    \
+	86400 /* how long a judged bad value stays judged                      \
+	       */
 
 struct dmp_keys;
 struct dmp_codec;

@@ -295,7 +295,8 @@ int dmp_engine_prekeys_refresh(struct dmp_engine *e)
 	return rc;
 }
 
-/* ---- contacts' prekeys ---------------------------------------------------- */
+/* ---- contacts' prekeys ----------------------------------------------------
+ */
 
 /* The store's kv key remembering that @p spk's last prekey read failed. */
 static void prekeys_failed_key(char out[96], const uint8_t spk[32])

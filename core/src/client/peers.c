@@ -74,8 +74,8 @@ int dmp_peers_conf_load(const char *home, struct dmp_peers_conf *out)
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/config.yaml", home);
-	rc = dmp_config_load(dmp_client_schema, dmp_client_schema_len, cc, path, err,
-			     sizeof(err));
+	rc = dmp_config_load(dmp_client_schema, dmp_client_schema_len, cc, path,
+			     err, sizeof(err));
 	if (rc < 0 && rc != DMP_ENOENT) {
 		DMP_LOG_E("%s", err);
 		rc = DMP_ECONFIG;
