@@ -25,4 +25,15 @@ int dmp_utf8_valid(const uint8_t *s, size_t len);
 /** 1 if every byte is printable ASCII (0x20..0x7e). */
 int dmp_ascii_printable(const uint8_t *s, size_t len);
 
+/**
+ * The one strict integer parser for settings and flags: @p s is an
+ * optional '-' and decimal digits only (no sign '+', no spaces, no
+ * trailing text, not empty), and its value lies in [@p min, @p max].
+ * Used by the config loader and every command-line number.
+ * @return 0 (value in @p out), DMP_EINVAL (not an integer) or DMP_ERANGE
+ *         (an integer outside [min, max]; @p out untouched)
+ */
+int dmp_parse_int(const char *s, long long min, long long max,
+		  long long *out);
+
 #endif /* DMP_TEXT_H */
