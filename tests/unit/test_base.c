@@ -323,8 +323,8 @@ static void test_parse_int(void)
 /* Aliases: one rule set for the CLI, the engine and dmpfs. */
 static void test_alias(void)
 {
-	static const char *good[] = {"bob", "bobby2", "Bob Smith", "b.ob",
-				     "x.swpx", "4914", "caf\xc3\xa9", "a#b"};
+	static const char *good[] = {"bob",    "bobby2", "Bob Smith",	"b.ob",
+				     "x.swpx", "4914",	 "caf\xc3\xa9", "a#b"};
 	static const struct {
 		const char *a, *why;
 	} bad[] = {
@@ -344,7 +344,8 @@ static void test_alias(void)
 	    {"a\nb", "control"},
 	    {"a\x7f", "control"},
 	    {"\xff\xfe", "UTF-8"},
-	    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "a",
 	     "longer than 64"},
 	};
 	char max[DMP_ALIAS_MAX + 1];

@@ -51,7 +51,10 @@ static void usage_send(FILE *f)
 	fprintf(f, "usage: dmp send [--lifetime SECONDS] CONTACT [FILE|-]\n"
 		   "Queue the message durably, then publish it. A message "
 		   "that cannot be\npublished now stays queued and is "
-		   "retried by the next send or recv.\n");
+		   "retried by the next send or recv.\n"
+		   "--lifetime: how long the node keeps it, 60..2592000 s "
+		   "(default\nmessages.lifetime, 7 days; at most "
+		   "messages.max_lifetime).\n");
 }
 
 int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
@@ -65,7 +68,7 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 	struct dmp_outbox_msg m;
 	uint8_t *body = NULL;
 	size_t len = 0;
-	uint32_t lifetime = 0;
+	long long lifetime = 0;
 	int64_t qid = 0;
 	const char *contact, *file = "-";
 	int opt, rc;
@@ -73,7 +76,13 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (opt) {
-		case 'l': lifetime = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'l':
+			/* The config's range for messages.lifetime. */
+			if (dmpcli_number("--lifetime", optarg, 60, 2592000,
+					  &lifetime) < 0) {
+				return EX_USAGE;
+			}
+			break;
 		case 'h': usage_send(stdout); return 0;
 		default: usage_send(stderr); return EX_USAGE;
 		}
@@ -106,26 +115,37 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 		free(body);
 		return rc;
 	}
-	rc = dmp_engine_submit(e, contact, body, len, lifetime, &qid);
+	if (c->no_tsig) {
+		free(body);
+		dmp_engine_close(e);
+		return dmpcli_no_tsig("send");
+	}
+	rc = dmp_engine_submit(e, contact, body, len, (uint32_t)lifetime, &qid);
 	if (rc == DMP_ENOENT && strchr(contact, '@')) {
 		/* An address, not a contact yet: fetch, verify and pin it as
 		 * `contacts add` would (refusing an ambiguous name), then
 		 * send. The user named the recipient; nothing is pinned on
 		 * receipt. */
-		int ar = dmp_engine_contact_add(e, contact, NULL, NULL);
+		int ar;
 		struct dmp_store_contact ct;
 
+		c->quiet_rejected = 1;
+		ar = dmp_engine_contact_add(e, contact, NULL, NULL);
+		c->quiet_rejected = 0;
 		if (ar < 0) {
 			free(body);
-			dmp_engine_close(e);
 			if (ar == DMP_ENOENT) {
 				fprintf(stderr,
 					"dmp: no identity record found for "
-					"%s (has it been published?)\n",
+					"%s: check the spelling, or ask them "
+					"to run `dmp identity publish`\n",
 					contact);
+				dmp_engine_close(e);
 				return EX_NOTFOUND;
 			}
-			return dmpcli_fail(contact, ar);
+			ar = dmpcli_fail_read(e, contact, ar);
+			dmp_engine_close(e);
+			return ar;
 		}
 		if (dmp_store_contact_get(dmp_engine_store(e), contact, &ct) ==
 		    0) {
@@ -138,7 +158,8 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 			    "it with your contact's\n",
 			    ct.address, ct.alias, f);
 		}
-		rc = dmp_engine_submit(e, contact, body, len, lifetime, &qid);
+		rc = dmp_engine_submit(e, contact, body, len,
+				       (uint32_t)lifetime, &qid);
 	}
 	free(body);
 	if (rc == DMP_ENOENT) {
@@ -165,6 +186,7 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 		return dmpcli_fail("send", rc);
 	}
 	rc = dmp_engine_publish(e);
+	dmpcli_claim_note(c, contact);
 	if (dmp_store_outbox_get(dmp_engine_store(e), qid, &m) == 0 &&
 	    m.state != DMP_OUTBOX_PUBLISHED) {
 		int code =

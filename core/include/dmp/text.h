@@ -33,7 +33,6 @@ int dmp_ascii_printable(const uint8_t *s, size_t len);
  * @return 0 (value in @p out), DMP_EINVAL (not an integer) or DMP_ERANGE
  *         (an integer outside [min, max]; @p out untouched)
  */
-int dmp_parse_int(const char *s, long long min, long long max,
-		  long long *out);
+int dmp_parse_int(const char *s, long long min, long long max, long long *out);
 
 #endif /* DMP_TEXT_H */

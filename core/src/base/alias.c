@@ -11,7 +11,8 @@ int dmp_scratch_name(const char *name)
 	/* vim: .name.swp/.swx, name~, 4913 (its write test); emacs: #name#,
 	 * name~; many tools: name.tmp, dotfiles. */
 	if (n == 0 || name[0] == '.' || name[n - 1] == '~' ||
-	    strcmp(name, "4913") == 0 || (name[0] == '#' && name[n - 1] == '#')) {
+	    strcmp(name, "4913") == 0 ||
+	    (name[0] == '#' && name[n - 1] == '#')) {
 		return 1;
 	}
 	return n > 4 && (strcmp(name + n - 4, ".swp") == 0 ||

@@ -50,7 +50,8 @@ static const char *store(const struct dmp_cfg_item *it, void *out,
 	switch (it->type) {
 	case DMP_CFG_STR:
 		if (strlen(v) >= it->size) {
-			snprintf(why, cap, "string too long (at most %zu bytes)",
+			snprintf(why, cap,
+				 "string too long (at most %zu bytes)",
 				 it->size - 1);
 			return why;
 		}
@@ -61,8 +62,9 @@ static const char *store(const struct dmp_cfg_item *it, void *out,
 		int rc = dmp_parse_int(v, it->min, it->max, &x);
 
 		if (rc == DMP_ERANGE) {
-			snprintf(why, cap, "out of range: %.32s (allowed %lld..%lld)",
-				 v, it->min, it->max);
+			snprintf(why, cap,
+				 "out of range: %.32s (allowed %lld..%lld)", v,
+				 it->min, it->max);
 			return why;
 		}
 		if (rc < 0) {
@@ -208,8 +210,7 @@ static int next(struct yp *y)
 		seterr(y->err, y->errlen, "%s:%zu:%zu: %s%s", y->path,
 		       y->p.problem_mark.line + 1, y->p.problem_mark.column + 1,
 		       pr,
-		       strstr(pr, "tab")
-			   ? " (indent with spaces, not tabs)"
+		       strstr(pr, "tab") ? " (indent with spaces, not tabs)"
 		       : strstr(pr, "mapping values") ||
 			       strstr(pr, "expected ':'") ||
 			       strstr(pr, "expected <block end>")
@@ -246,8 +247,8 @@ static int fail_val(struct yp *y, const char *key, const char *msg)
 			 y->ev.end_mark.line + 1);
 	}
 	seterr(y->err, y->errlen, "%s:%zu:%zu: %s: %s%s", y->path,
-	       y->ev.start_mark.line + 1, y->ev.start_mark.column + 1, key,
-	       msg, more);
+	       y->ev.start_mark.line + 1, y->ev.start_mark.column + 1, key, msg,
+	       more);
 	return DMP_ECONFIG;
 }
 
@@ -302,10 +303,9 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 					return fail_at(y, "expected a scalar",
 						       NULL);
 				}
-				e = store(
-				    it, out,
-				    (const char *)y->ev.data.scalar.value,
-				    why, sizeof(why));
+				e = store(it, out,
+					  (const char *)y->ev.data.scalar.value,
+					  why, sizeof(why));
 				if (e) {
 					return fail_val(y, key, e);
 				}
