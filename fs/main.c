@@ -26,13 +26,14 @@
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
+#include "dmp/text.h"
 
 struct opts {
 	char *home;
 	char *config;
 	char *maildir;
 	char *passfile;
-	int poll;
+	char *poll; /* checked with dmp_parse_int, 1..86400 */
 	int help;
 	int version;
 	int foreground;
@@ -49,7 +50,7 @@ static const struct fuse_opt opt_spec[] = {
     OPT("config=%s", config),
     OPT("maildir=%s", maildir),
     OPT("passfile=%s", passfile),
-    OPT("poll=%d", poll),
+    OPT("poll=%s", poll),
     OPT("-h", help),
     OPT("--help", help),
     OPT("-V", version),
@@ -86,7 +87,7 @@ static void usage(const char *prog)
 	       "    -o config=FILE       config.yaml of the home to use (its "
 	       "directory\n"
 	       "                         is the home)\n"
-	       "    -o poll=SECONDS      receive interval (default: "
+	       "    -o poll=SECONDS      receive interval, 1..86400 (default: "
 	       "config.yaml's\n"
 	       "                         messages.poll_interval)\n"
 	       "    -o maildir=DIR       mirror inbox/ and sent/ into DIR "
@@ -207,6 +208,60 @@ static int start_mount(struct fuse *f, struct dmpfs *fs)
 }
 
 /*
+ * Refuse a mount point that already holds a mount: a dead one (its daemon
+ * gone: ENOTCONN) or a live dmpfs. As root, the kernel would stack a
+ * second mount on top (issue 14); as a user, fusermount3 would fail with
+ * a less helpful message. @return 0 or -1 after saying what to do.
+ */
+static int check_mountpoint(const char *mp)
+{
+	struct stat sb;
+	char line[4096], *real;
+	FILE *f;
+	int busy = 0;
+
+	if (stat(mp, &sb) != 0) {
+		if (errno == ENOTCONN) {
+			fprintf(stderr,
+				"dmpfs: %s: %s: an earlier dmpfs there has "
+				"died and left its mount.\n       Unmount it "
+				"first: fusermount3 -u %s (as root: umount "
+				"%s), then mount again\n",
+				mp, strerror(errno), mp, mp);
+		} else {
+			fprintf(stderr, "dmpfs: %s: %s\n", mp, strerror(errno));
+		}
+		return -1;
+	}
+	real = realpath(mp, NULL);
+	f = fopen("/proc/self/mountinfo", "r");
+	while (real && f && fgets(line, sizeof(line), f)) {
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE" */
+		char root[1024], point[2048], *dash = strstr(line, " - ");
+		char fstype[64] = "";
+
+		if (sscanf(line, "%*s %*s %*s %1023s %2047s", root, point) != 2 ||
+		    !dash || sscanf(dash + 3, "%63s", fstype) != 1) {
+			continue;
+		}
+		if (strcmp(point, real) == 0 && strcmp(fstype, "fuse.dmp") == 0) {
+			busy = 1;
+		}
+	}
+	if (f) {
+		fclose(f);
+	}
+	if (busy) {
+		fprintf(stderr,
+			"dmpfs: %s: a dmpfs is already mounted there; "
+			"unmount it first (fusermount3 -u %s)\n",
+			mp, mp);
+	}
+	free(real);
+	return busy ? -1 : 0;
+}
+
+/*
  * fuse_main(), spelled out: the engine thread is started before the loop
  * and joined after it ends, before fuse_destroy() frees the node table it
  * invalidates.
@@ -224,6 +279,9 @@ static int run(struct fuse_args *args, struct dmpfs *fs)
 	}
 	if (!co.mountpoint) {
 		fprintf(stderr, "dmpfs: no mountpoint (see dmpfs -h)\n");
+		goto out;
+	}
+	if (check_mountpoint(co.mountpoint) < 0) {
 		goto out;
 	}
 	f = fuse_new(args, &dmpfs_ops, sizeof(dmpfs_ops), fs);
@@ -271,6 +329,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct opts o;
 	struct dmpfs *fs = NULL;
+	long long poll = 0;
 	int rc = 1;
 
 	memset(&o, 0, sizeof(o));
@@ -291,9 +350,18 @@ int main(int argc, char *argv[])
 		fuse_opt_free_args(&args);
 		return 0;
 	}
-	if (o.poll < 0) {
-		fprintf(stderr, "dmpfs: poll=%d: must be >= 1\n", o.poll);
-		goto out;
+	if (o.poll) {
+		/* messages.poll_interval's range */
+		int prc = dmp_parse_int(o.poll, 1, 86400, &poll);
+
+		if (prc < 0) {
+			fprintf(stderr, "dmpfs: -o poll=%s: %s (allowed 1..86400 "
+					"seconds)\n",
+				o.poll,
+				prc == DMP_ERANGE ? "out of range"
+						  : "not an integer");
+			goto out;
+		}
 	}
 	fs = calloc(1, sizeof(*fs));
 	if (!fs) {
@@ -305,7 +373,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	fs->foreground = o.foreground;
-	fs->poll_interval = o.poll;
+	fs->poll_interval = (int)poll;
 	fs->started = (int64_t)time(NULL);
 	dmp_log_set_handler(log_sink, fs,
 			    o.debug ? DMP_LOG_DEBUG : DMP_LOG_WARNING);
@@ -384,6 +452,7 @@ out:
 	free(o.config);
 	free(o.maildir);
 	free(o.passfile);
+	free(o.poll);
 	fuse_opt_free_args(&args);
 	return rc;
 }
