@@ -9,6 +9,7 @@
  * prompt) and checked before libfuse daemonizes, so a wrong one fails on
  * the terminal.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -213,52 +214,80 @@ static int start_mount(struct fuse *f, struct dmpfs *fs)
  * second mount on top (issue 14); as a user, fusermount3 would fail with
  * a less helpful message. @return 0 or -1 after saying what to do.
  */
-static int check_mountpoint(const char *mp)
+static int dead_mount(const char *mp, int err)
 {
-	struct stat sb;
-	char line[4096], *real;
-	FILE *f;
-	int busy = 0;
+	fprintf(stderr,
+		"dmpfs: %s: %s: an earlier dmpfs there has died and left its "
+		"mount.\n       Unmount it first: fusermount3 -u %s (as "
+		"root also: umount %s), then mount again\n",
+		mp, strerror(err), mp, mp);
+	return -1;
+}
 
-	if (stat(mp, &sb) != 0) {
-		if (errno == ENOTCONN) {
-			fprintf(stderr,
-				"dmpfs: %s: %s: an earlier dmpfs there has "
-				"died and left its mount.\n       Unmount it "
-				"first: fusermount3 -u %s (as root: umount "
-				"%s), then mount again\n",
-				mp, strerror(errno), mp, mp);
-		} else {
-			fprintf(stderr, "dmpfs: %s: %s\n", mp, strerror(errno));
-		}
-		return -1;
-	}
-	real = realpath(mp, NULL);
-	f = fopen("/proc/self/mountinfo", "r");
-	while (real && f && fgets(line, sizeof(line), f)) {
+/* 1 if a dmpfs (fstype fuse.dmp) is mounted at @p path, per mountinfo. */
+static int dmp_mounted_at(const char *path)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
 		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE" */
-		char root[1024], point[2048], *dash = strstr(line, " - ");
-		char fstype[64] = "";
+		char point[2048], fstype[64], *dash = strstr(line, " - ");
 
-		if (sscanf(line, "%*s %*s %*s %1023s %2047s", root, point) != 2 ||
-		    !dash || sscanf(dash + 3, "%63s", fstype) != 1) {
-			continue;
-		}
-		if (strcmp(point, real) == 0 && strcmp(fstype, "fuse.dmp") == 0) {
-			busy = 1;
+		if (sscanf(line, "%*s %*s %*s %*s %2047s", point) == 1 &&
+		    dash && sscanf(dash + 3, "%63s", fstype) == 1 &&
+		    strcmp(point, path) == 0 &&
+		    strcmp(fstype, "fuse.dmp") == 0) {
+			found = 1;
 		}
 	}
 	if (f) {
 		fclose(f);
 	}
-	if (busy) {
-		fprintf(stderr,
-			"dmpfs: %s: a dmpfs is already mounted there; "
-			"unmount it first (fusermount3 -u %s)\n",
-			mp, mp);
+	return found;
+}
+
+static int check_mountpoint(const char *mp)
+{
+	struct stat sb;
+	char *real;
+	DIR *d;
+	int busy;
+
+	if (stat(mp, &sb) != 0) {
+		if (errno == ENOTCONN) {
+			return dead_mount(mp, errno);
+		}
+		fprintf(stderr, "dmpfs: %s: %s\n", mp, strerror(errno));
+		return -1;
 	}
+	real = realpath(mp, NULL);
+	busy = dmp_mounted_at(real ? real : mp);
 	free(real);
-	return busy ? -1 : 0;
+	if (!busy) {
+		return 0;
+	}
+	/* stat of the root may come from the kernel's cache; reading the
+	 * directory asks the daemon, which a dead mount no longer has. */
+	d = opendir(mp);
+	if (!d || (errno = 0, readdir(d) == NULL && errno == ENOTCONN)) {
+		int err = errno;
+
+		if (d) {
+			closedir(d);
+		}
+		if (err == ENOTCONN) {
+			return dead_mount(mp, err);
+		}
+	} else {
+		closedir(d);
+	}
+	fprintf(stderr,
+		"dmpfs: %s: a dmpfs is already mounted there; unmount it "
+		"first (fusermount3 -u %s)\n",
+		mp, mp);
+	return -1;
 }
 
 /*
@@ -355,8 +384,9 @@ int main(int argc, char *argv[])
 		int prc = dmp_parse_int(o.poll, 1, 86400, &poll);
 
 		if (prc < 0) {
-			fprintf(stderr, "dmpfs: -o poll=%s: %s (allowed 1..86400 "
-					"seconds)\n",
+			fprintf(stderr,
+				"dmpfs: -o poll=%s: %s (allowed 1..86400 "
+				"seconds)\n",
 				o.poll,
 				prc == DMP_ERANGE ? "out of range"
 						  : "not an integer");

@@ -42,7 +42,8 @@ static const char *hint(int rc)
 	case DMP_EAMBIGUOUS:
 		return "run again with --fingerprint FP (16 hex digits) "
 		       "obtained from your contact out of band";
-	case DMP_ECONFIG: return "fix config.yaml (the line is named above)";
+	case DMP_ECONFIG:
+		return "fix config.yaml (the line or setting is named above)";
 	case DMP_EDISAGREE:
 		return "fewer than network.confirm_resolvers resolvers "
 		       "returned "
@@ -122,6 +123,13 @@ int dmpcli_fail_read(struct dmp_engine *e, const char *what, int rc)
 
 		n = n < DMP_ARRAY_LEN(st) ? n : DMP_ARRAY_LEN(st);
 
+		if (n == 0) {
+			fprintf(stderr,
+				"dmp: %s: no DNS server could be used for %s "
+				"(the reason is above)\n",
+				what, zone);
+			return EX_UNREACHABLE;
+		}
 		fprintf(stderr,
 			"dmp: %s: no DNS server answered for %s. Not "
 			"answering:",
