@@ -43,12 +43,6 @@ struct client_conf {
 extern const struct dmp_cfg_item dmp_client_schema[];
 extern const size_t dmp_client_schema_len;
 
-struct dmp_engine_init;
-/** @p c with every default, then user, domain, nodes, resolvers and TSIG
- *  key of @p in (`dmp init`). @return 0 or DMP_EINVAL (logged) */
-int dmp_client_conf_from_init(struct client_conf *c,
-			      const struct dmp_engine_init *in);
-
 /** Write @p c as YAML to @p path (mode 0600, atomically). @return 0 or
  *  DMP_EIO */
 int dmp_client_conf_write(const struct client_conf *c, const char *path);

@@ -234,7 +234,7 @@ int dmp_engine_init_home(const char *home, const struct dmp_engine_init *in,
 		DMP_LOG_E("init: invalid username or domain");
 		return DMP_EINVAL;
 	}
-	rc = dmp_client_conf_from_init(&c, in);
+	rc = dmp_eng_conf_from_init(&c, in);
 	if (rc < 0) {
 		return rc;
 	}
