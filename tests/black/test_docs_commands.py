@@ -66,25 +66,7 @@ REDIR = {">", ">>", "<", "2>", "&>", ">&", "2>&1", "<<"}
 
 def doc_lines(path):
     """(line number, text) of each command line in the sh blocks."""
-    out, lang, buf, start = [], None, "", 0
-    with open(os.path.join(TOP, path)) as f:
-        for n, line in enumerate(f, 1):
-            s = line.rstrip("\n")
-            if s.startswith("```"):
-                lang = None if lang is not None else (s[3:].strip() or "-")
-                continue
-            if lang not in ("sh", "bash", "shell"):
-                continue
-            if not buf:
-                start = n
-            if s.endswith("\\"):
-                buf += s[:-1] + " "
-                continue
-            buf += s
-            if buf.strip() and not buf.strip().startswith("#"):
-                out.append((start, buf.strip()))
-            buf = ""
-    return out
+    return [x for block in doc_blocks(path) for x in block]
 
 
 def simple_commands(line):

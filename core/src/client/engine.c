@@ -216,16 +216,9 @@ int dmp_engine_init_home(const char *home, const struct dmp_engine_init *in,
 	char zone[DMP_NAME_MAX];
 	int rc;
 
-	if (!in || !in->username || !in->domain || !passphrase || !in->nodes ||
-	    !in->nodes[0]) {
-		return DMP_EINVAL;
-	}
-	rc = dmp_init();
+	rc = dmp_eng_init_start(home, in, passphrase, h, sizeof(h));
 	if (rc < 0) {
 		return rc;
-	}
-	if (dmp_engine_resolve_home(h, sizeof(h), home) < 0) {
-		return DMP_EINVAL;
 	}
 	if (strlen(in->username) == 0 ||
 	    strlen(in->username) > DMP_IDENTITY_USERNAME_MAX ||

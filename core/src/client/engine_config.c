@@ -69,6 +69,21 @@ int dmp_eng_conf_from_init(struct client_conf *c,
 	return 0;
 }
 
+int dmp_eng_init_start(const char *home, const struct dmp_engine_init *in,
+		       const char *passphrase, char *h, size_t cap)
+{
+	int rc;
+
+	if (!in || !in->username || !in->domain || !passphrase || !in->nodes ||
+	    !in->nodes[0]) {
+		return DMP_EINVAL;
+	}
+	if ((rc = dmp_init()) < 0) {
+		return rc;
+	}
+	return dmp_engine_resolve_home(h, cap, home) < 0 ? DMP_EINVAL : 0;
+}
+
 int dmp_engine_repair_config(const char *home, const struct dmp_engine_init *in,
 			     const char *passphrase)
 {
@@ -80,15 +95,8 @@ int dmp_engine_repair_config(const char *home, const struct dmp_engine_init *in,
 	struct stat sb;
 	int rc;
 
-	if (!in || !in->username || !in->domain || !passphrase || !in->nodes ||
-	    !in->nodes[0]) {
-		return DMP_EINVAL;
-	}
-	if ((rc = dmp_init()) < 0) {
+	if ((rc = dmp_eng_init_start(home, in, passphrase, h, sizeof(h))) < 0) {
 		return rc;
-	}
-	if (dmp_engine_resolve_home(h, sizeof(h), home) < 0) {
-		return DMP_EINVAL;
 	}
 	snprintf(path, sizeof(path), "%s/config.yaml", h);
 	if (stat(path, &sb) == 0) {
