@@ -21,6 +21,7 @@
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
+#include "dmp/text.h"
 #include "node_main.h"
 
 static void log_stderr(int level, const char *msg, void *ud)
@@ -412,11 +413,14 @@ static int run(int argc, char **argv, struct node_conf *c)
 			scopes[n_scopes++] = optarg;
 			break;
 		case 'T': {
-			char *end;
-			long long t = strtoll(optarg, &end, 10);
+			long long t;
 
-			if (*end || t <= 0) {
-				fprintf(stderr, "dmp-node: bad --fake-now\n");
+			/* Unix seconds, up to the year 9999. */
+			if (dmp_parse_int(optarg, 1, 253402300799LL, &t) < 0) {
+				fprintf(stderr,
+					"dmp-node: bad --fake-now %s (Unix "
+					"seconds, 1..253402300799)\n",
+					optarg);
 				return 2;
 			}
 			off = t * 1000 - (int64_t)dmpnode_now_ms(0);

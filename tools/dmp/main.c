@@ -95,9 +95,14 @@ int main(int argc, char **argv)
 	}
 	fake = getenv("DMP_FAKE_NOW"); /* test-only, see the file comment */
 	if (fake && *fake) {
+		long long t;
+
+		if (dmpcli_number("DMP_FAKE_NOW", fake, 1, 253402300799LL, &t) <
+		    0) {
+			return EX_USAGE;
+		}
 		c.have_fake = 1;
-		c.fake_offset =
-		    (int64_t)strtoll(fake, NULL, 10) - (int64_t)time(NULL);
+		c.fake_offset = (int64_t)t - (int64_t)time(NULL);
 	}
 	dmp_log_set_handler(log_stderr, NULL,
 			    c.verbose ? DMP_LOG_DEBUG : DMP_LOG_ERR);
