@@ -172,8 +172,8 @@ int dmpcli_cmd_contacts(struct dmpcli *c, int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(sub, "list") == 0) {
-		rc = dmp_store_contact_each_all(dmp_engine_store(e),
-						print_contact, &n_bad);
+		rc = dmp_store_contact_each(dmp_engine_store(e), print_contact,
+					    &n_bad);
 	} else if (strcmp(sub, "add") == 0) {
 		rc = add(c, e, pos[0], alias, fp);
 		dmp_engine_close(e);

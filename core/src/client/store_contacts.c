@@ -207,11 +207,11 @@ static int each(struct dmp_store *st, dmp_store_contact_fn fn, void *ud,
 int dmp_store_contact_each(struct dmp_store *st, dmp_store_contact_fn fn,
 			   void *ud)
 {
-	return each(st, fn, ud, 0);
+	return each(st, fn, ud, 1);
 }
 
-int dmp_store_contact_each_all(struct dmp_store *st, dmp_store_contact_fn fn,
-			       void *ud)
+int dmp_store_contact_each_valid(struct dmp_store *st, dmp_store_contact_fn fn,
+				 void *ud)
 {
-	return each(st, fn, ud, 1);
+	return each(st, fn, ud, 0);
 }
