@@ -37,8 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	why = dmp_alias_problem(buf);
 	if (!why) {
 		/* An allowed alias is a plain, visible file name in dmpfs. */
-		if (!buf[0] || strlen(buf) > DMP_ALIAS_MAX || strchr(buf, '/') ||
-		    buf[0] == '.' || dmp_scratch_name(buf)) {
+		if (!buf[0] || strlen(buf) > DMP_ALIAS_MAX ||
+		    strchr(buf, '/') || buf[0] == '.' ||
+		    dmp_scratch_name(buf)) {
 			abort();
 		}
 		for (const char *p = buf; *p; p++) {

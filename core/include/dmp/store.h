@@ -101,8 +101,8 @@ int dmp_store_contact_each(struct dmp_store *st, dmp_store_contact_fn fn,
  * logged warning that says how to rename or remove it, so the listing
  * never fails on it. The contact itself still works.
  */
-int dmp_store_contact_each_valid(struct dmp_store *st,
-				 dmp_store_contact_fn fn, void *ud);
+int dmp_store_contact_each_valid(struct dmp_store *st, dmp_store_contact_fn fn,
+				 void *ud);
 /** Rename alias @p from to @p to (not checked against the alias rules).
  *  @return 0, DMP_ENOENT (no @p from), DMP_EEXIST (@p to taken) or
  *  DMP_ESTORE */
