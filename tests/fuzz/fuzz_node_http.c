@@ -48,7 +48,7 @@ static void setup(void)
 	h.now_ms = fixed_now;
 	h.reg_per_hour = 0;
 	h.rate = 0;
-	h.auth = DMP_NODE_HTTP_OPEN;
+	h.auth = DMP_NODE_HTTP_UNAUTH;
 	if (dmp_node_new(&node, &o, NOW_MS) != 0 ||
 	    dmp_node_http_new(&http, node, &h) != 0) {
 		abort();
