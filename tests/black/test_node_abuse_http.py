@@ -292,6 +292,19 @@ def test_rate_limit_per_client_behind_trusted_proxy(node_factory):
         assert p.ask("GET", "/health", src="127.0.4.11")[0] == 200
     finally:
         p.stop()
+    # A proxy that adds its own header line after the client's (HAProxy
+    # option forwardfor): the last line counts, not the forged first.
+    codes = []
+    for i in range(5):
+        c = http.client.HTTPConnection(n.host, n.http_port, timeout=5,
+                                       source_address=("127.0.4.1", 0))
+        c.putrequest("GET", "/health")
+        c.putheader("X-Forwarded-For", "198.51.100.%d" % i)
+        c.putheader("X-Forwarded-For", "192.0.2.77")
+        c.endheaders()
+        codes.append(c.getresponse().status)
+        c.close()
+    assert 429 in codes, codes
     n2 = http_node(node_factory, config=cfg)
     p = Proxy(n2, "127.0.4.2")
     try:

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -159,6 +160,18 @@ struct mreq {
 	int too_big;
 };
 
+/* Remember the last X-Forwarded-For header: a proxy that adds its own
+ * line (HAProxy's option forwardfor) puts it after the client's. */
+static enum MHD_Result last_xff(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *value)
+{
+	(void)kind;
+	if (key && value && strcasecmp(key, "X-Forwarded-For") == 0) {
+		*(const char **)cls = value;
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 			      const char *url, const char *method,
 			      const char *version, const char *upload,
@@ -207,8 +220,8 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 	rq.path = url;
 	rq.authorization =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	rq.forwarded_for =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+	MHD_get_connection_values(c, MHD_HEADER_KIND, last_xff,
+				  &rq.forwarded_for);
 	/* Never NULL from the socket: NULL is a direct caller, unlimited. */
 	if (!ci || !ci->client_addr) {
 		return MHD_NO;
