@@ -58,6 +58,7 @@ static const char *const why_text[NH_REF_MAX] = {
 struct nh_conn {
 	struct nh_conn *next, **pprev;
 	uint8_t key[17];
+	struct sockaddr_storage addr; /* for the log */
 	int fd;
 	int trusted; /* from a trusted proxy */
 	int closing; /* shut down by us, no longer counted */
@@ -105,14 +106,18 @@ void dmp_nh_refuse(struct dmp_node_http *h, enum nh_refusal why,
 	}
 	pthread_mutex_unlock(&h->cmu);
 	if (say && dmp_log_enabled(DMP_LOG_NOTICE)) {
-		char a[INET6_ADDRSTRLEN];
+		char a[INET6_ADDRSTRLEN], more[64] = "";
 
 		addr_text(who, a, sizeof(a));
-		DMP_LOG_N("node: HTTP refused (%s) from %s; %llu more since "
-			  "the last such line (dmp_node_http_refusals_total"
-			  "{reason=\"%s\"})",
-			  why_text[why], who ? a : "a direct caller",
-			  (unsigned long long)quiet, dmp_nh_refusal_names[why]);
+		if (quiet) {
+			snprintf(more, sizeof(more),
+				 " (and %llu more since the previous line)",
+				 (unsigned long long)quiet);
+		}
+		DMP_LOG_N("node: HTTP refused: %s, from %s%s "
+			  "[dmp_node_http_refusals_total{reason=\"%s\"}]",
+			  why_text[why], who ? a : "a direct caller", more,
+			  dmp_nh_refusal_names[why]);
 	}
 }
 
@@ -330,6 +335,7 @@ enum MHD_Result dmp_nh_accept(void *cls, const struct sockaddr *addr,
 	struct dmp_node_http *h = cls;
 	uint64_t now = mono_ms();
 	uint8_t key[17];
+	struct sockaddr_storage late, gone; /* for the log */
 	unsigned same = 0;
 	int trusted = is_proxy(h, addr), refuse = -1, evicted = 0,
 	    timed_out = 0;
@@ -342,6 +348,7 @@ enum MHD_Result dmp_nh_accept(void *cls, const struct sockaddr *addr,
 	for (struct nh_conn *c = h->conns; c; c = c->next) {
 		if (!c->closing && now >= c->deadline_ms) {
 			doom(h, c);
+			late = c->addr;
 			timed_out++;
 		}
 		same += !c->closing && memcmp(c->key, key, sizeof(key)) == 0;
@@ -353,6 +360,7 @@ enum MHD_Result dmp_nh_accept(void *cls, const struct sockaddr *addr,
 
 		if (v && (!v->trusted || trusted)) {
 			doom(h, v);
+			gone = v->addr;
 			evicted = 1;
 		} else {
 			refuse = NH_REF_CONN_TOTAL;
@@ -360,10 +368,11 @@ enum MHD_Result dmp_nh_accept(void *cls, const struct sockaddr *addr,
 	}
 	pthread_mutex_unlock(&h->cmu);
 	while (timed_out-- > 0) {
-		dmp_nh_refuse(h, NH_REF_REQUEST_TIMEOUT, NULL);
+		dmp_nh_refuse(h, NH_REF_REQUEST_TIMEOUT,
+			      (struct sockaddr *)&late);
 	}
 	if (evicted) {
-		dmp_nh_refuse(h, NH_REF_CONN_EVICTED, addr);
+		dmp_nh_refuse(h, NH_REF_CONN_EVICTED, (struct sockaddr *)&gone);
 	}
 	if (refuse >= 0) {
 		dmp_nh_refuse(h, (enum nh_refusal)refuse, addr);
@@ -396,6 +405,10 @@ void dmp_nh_notify(void *cls, struct MHD_Connection *mc, void **socket_context,
 			return;
 		}
 		c->trusted = is_proxy(h, ai->client_addr);
+		memcpy(&c->addr, ai->client_addr,
+		       ai->client_addr->sa_family == AF_INET6
+			   ? sizeof(struct sockaddr_in6)
+			   : sizeof(struct sockaddr_in));
 		c->since_ms = mono_ms();
 		c->deadline_ms = c->since_ms + h->o.request_timeout * 1000ull;
 		pthread_mutex_lock(&h->cmu);
