@@ -103,6 +103,13 @@ struct dmpfs_recent {
 	int64_t until_ms; /* CLOCK_MONOTONIC */
 };
 
+/* outbox/<contact> removed by `rm` (mv removes it before it creates the
+ * file afresh with O_EXCL): absent until it is created again. */
+struct dmpfs_absent {
+	struct dmpfs_absent *next;
+	char name[256];
+};
+
 struct dmpfs_fh;
 
 struct dmpfs {
@@ -127,6 +134,7 @@ struct dmpfs {
 	struct dmpfs_scratch *scratch;
 	struct dmpfs_fh *open_files;
 	struct dmpfs_recent *recent;
+	struct dmpfs_absent *absent;
 
 	/* engine thread and what it shares (under `st_lock`) */
 	pthread_t worker;
@@ -222,7 +230,8 @@ struct dmpfs_fh {
 	int append;  /* FH_OUT opened O_APPEND: a message of its own */
 	int refused; /* errno of a failed write (EFBIG): nothing is sent */
 	int aborted; /* the writer was killed by a signal: nothing is sent */
-	int done;    /* finished once (flush), so release says nothing */
+	int sent;    /* a message (or "empty") came from this handle */
+	int noted;   /* the refusal is in .events already */
 };
 
 static inline struct dmpfs *dmpfs_ctx(void)
@@ -267,16 +276,18 @@ int dmpfs_outbox_write(struct dmpfs *fs, struct dmpfs_fh *h, const char *buf,
 int dmpfs_outbox_truncate_fh(struct dmpfs *fs, struct dmpfs_fh *h, off_t size);
 /** truncate of outbox/<name> by path (a scratch file). */
 int dmpfs_scratch_truncate(struct dmpfs *fs, const char *name, off_t size);
-/** Send (or pin) what has been written to @p h so far. */
-int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h);
+/** Send (or pin) what has been written to @p h so far; @p last: the
+ *  release after the last close (flush otherwise). */
+int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h, int last);
 /** The writer of @p h was killed by signal @p sig: discard its bytes,
  *  log why, and send nothing at any later close. */
 void dmpfs_outbox_abort(struct dmpfs *fs, struct dmpfs_fh *h, int sig);
 /** rename within outbox/: a scratch file renamed, or saved as a message. */
 int dmpfs_outbox_rename(struct dmpfs *fs, const struct dmpfs_where *a,
 			const struct dmpfs_where *b);
-/** unlink of outbox/<name> (scratch files only). */
-int dmpfs_scratch_unlink(struct dmpfs *fs, const char *name);
+/** unlink of outbox/<name>: a scratch file is dropped; a contact's file
+ *  is absent until it is created again (mv, install). */
+int dmpfs_outbox_unlink(struct dmpfs *fs, const char *name);
 /** readdir of outbox/: every contact that can be written to, messages
  *  being written to addresses, scratch and temporary files. */
 void dmpfs_outbox_list(struct dmpfs *fs, void *buf, fuse_fill_dir_t filler);

@@ -416,7 +416,7 @@ static int dmpfs_flush(const char *path, struct fuse_file_info *fi)
 			return 0;
 		}
 	}
-	return dmpfs_outbox_finish(fs, h);
+	return dmpfs_outbox_finish(fs, h, 0);
 }
 
 static int dmpfs_release(const char *path, struct fuse_file_info *fi)
@@ -431,7 +431,7 @@ static int dmpfs_release(const char *path, struct fuse_file_info *fi)
 	/* Bytes written after the last flush (e.g. through mmap): the
 	 * message still goes out; errors can only be logged here. */
 	if (h->kind == DMPFS_FH_OUT || h->kind == DMPFS_FH_CONTACT) {
-		(void)dmpfs_outbox_finish(fs, h);
+		(void)dmpfs_outbox_finish(fs, h, 1);
 	}
 	dmpfs_fh_free(fs, h);
 	return 0;
@@ -483,7 +483,7 @@ static int dmpfs_unlink(const char *path)
 	switch (w.k) {
 	case DMPFS_K_PASS:
 		return w.top ? -EISDIR : (unlink(w.real) == 0 ? 0 : -errno);
-	case DMPFS_K_OUTFILE: return dmpfs_scratch_unlink(fs, w.name);
+	case DMPFS_K_OUTFILE: return dmpfs_outbox_unlink(fs, w.name);
 	case DMPFS_K_QFILE: return queue_cancel(fs, w.name);
 	case DMPFS_K_CFILE:
 		pthread_mutex_lock(&fs->fe_lock);
@@ -670,6 +670,12 @@ static void dmpfs_destroy(void *data)
 	dmpfs_close_engines(fs);
 	while (fs->scratch) {
 		dmpfs_scratch_remove(fs, fs->scratch);
+	}
+	while (fs->absent) {
+		struct dmpfs_absent *a = fs->absent;
+
+		fs->absent = a->next;
+		free(a);
 	}
 	while (fs->recent) {
 		struct dmpfs_recent *r = fs->recent;

@@ -285,6 +285,41 @@ static int open_write(struct dmpfs *fs, enum dmpfs_fh_kind kind,
 	return 0;
 }
 
+/* outbox/<name> removed by unlink (under out_lock): its link, or NULL. */
+static struct dmpfs_absent **absent_find(struct dmpfs *fs, const char *name)
+{
+	for (struct dmpfs_absent **p = &fs->absent; *p; p = &(*p)->next) {
+		if (strcmp((*p)->name, name) == 0) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static int is_absent(struct dmpfs *fs, const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&fs->out_lock);
+	r = absent_find(fs, name) != NULL;
+	pthread_mutex_unlock(&fs->out_lock);
+	return r;
+}
+
+/* Created again (open with O_CREAT): present from now on. */
+static void present(struct dmpfs *fs, const char *name)
+{
+	struct dmpfs_absent **p, *a;
+
+	pthread_mutex_lock(&fs->out_lock);
+	if ((p = absent_find(fs, name))) {
+		a = *p;
+		*p = a->next;
+		free(a);
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+}
+
 static int held_file(struct dmpfs *fs, const char *name)
 {
 	int found;
@@ -339,6 +374,9 @@ int dmpfs_outbox_open(struct dmpfs *fs, const struct dmpfs_where *w,
 	}
 	if ((rc = dmpfs_recipient(fs, w->name)) < 0) {
 		return rc;
+	}
+	if (creating) {
+		present(fs, w->name);
 	}
 	rc = open_write(fs, DMPFS_FH_OUT, w->name, fi);
 	if (rc == 0) {
@@ -503,14 +541,13 @@ static char *take(struct dmpfs *fs, struct dmpfs_fh *h, size_t *len,
 	return b;
 }
 
-int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h)
+int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h, int last)
 {
 	char *b;
 	size_t len, cap;
-	int rc = 0, first = !h->done;
+	int rc = 0;
 
 	b = take(fs, h, &len, &cap);
-	h->done = 1;
 	if (h->kind == DMPFS_FH_CONTACT) {
 		if (b && len > 0) {
 			rc = pin(fs, h->name, b, len);
@@ -518,20 +555,24 @@ int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h)
 	} else if (h->aborted) {
 		rc = 0; /* said once, in dmpfs_outbox_abort() */
 	} else if (h->refused) {
-		if (first) {
+		if (!h->noted) {
 			dmpfs_note(fs, DMP_EV_REJECTED, h->name, DMP_EFBIG,
 				   "outbox/%s: not sent: a write failed (%s; "
 				   "at most %u bytes), so the whole message "
 				   "is refused",
 				   h->name, strerror(h->refused),
 				   DMP_ENGINE_MAX_BODY);
+			h->noted = 1;
 		}
 		rc = -h->refused;
-	} else if ((b && len > 0) || first) {
-		/* Bytes after the flush (mmap) are a message too; an empty
-		 * file is said once and never sent. */
+	} else if ((b && len > 0) || (last && !h->sent)) {
+		/* A close of one of several descriptors (a shell's dup2)
+		 * with nothing written is not the end; the last one says
+		 * when nothing at all was written (never sent). Bytes after
+		 * a flush (mmap) are a message too. */
 		rc = dmpfs_send(fs, h->name, b, b ? len : 0, h->owner,
 				h->append);
+		h->sent = 1;
 		dmpfs_outbox_forget(fs, h->name);
 	}
 	if (b) {
@@ -555,7 +596,6 @@ void dmpfs_outbox_abort(struct dmpfs *fs, struct dmpfs_fh *h, int sig)
 			   h->name, (int)h->owner, sig, strsignal(sig), len);
 	}
 	h->aborted = sig;
-	h->done = 1;
 	if (b) {
 		dmp_wipe(b, cap);
 	}
@@ -626,19 +666,37 @@ int dmpfs_outbox_rename(struct dmpfs *fs, const struct dmpfs_where *a,
 	return rc;
 }
 
-int dmpfs_scratch_unlink(struct dmpfs *fs, const char *name)
+int dmpfs_outbox_unlink(struct dmpfs *fs, const char *name)
 {
 	struct dmpfs_scratch *s;
-	int rc = -ENOENT;
+	struct dmpfs_absent *a;
+	int rc;
 
 	pthread_mutex_lock(&fs->out_lock);
 	s = dmpfs_scratch_find(fs, name);
 	if (s) {
 		dmpfs_scratch_remove(fs, s);
-		rc = 0;
 	}
 	pthread_mutex_unlock(&fs->out_lock);
-	return rc;
+	if (s) {
+		return 0;
+	}
+	pthread_mutex_lock(&fs->fe_lock);
+	rc = dmp_engine_send_check(fs->fe, name);
+	pthread_mutex_unlock(&fs->fe_lock);
+	if (rc < 0 && rc != DMP_EACCES) {
+		return -dmpfs_errno(rc);
+	}
+	/* A contact's (always empty) file: nothing is cancelled; mv and
+	 * install remove the target before creating it with O_EXCL. */
+	pthread_mutex_lock(&fs->out_lock);
+	if (!absent_find(fs, name) && (a = calloc(1, sizeof(*a)))) {
+		snprintf(a->name, sizeof(a->name), "%s", name);
+		a->next = fs->absent;
+		fs->absent = a;
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+	return 0;
 }
 
 struct outbox_names {
@@ -696,7 +754,8 @@ void dmpfs_outbox_list(struct dmpfs *fs, void *buf, fuse_fill_dir_t filler)
 				     &o);
 	pthread_mutex_unlock(&fs->fe_lock);
 	for (size_t i = 0; i < o.n; i++) {
-		if (!key_blocked(&o, o.v[i].ed25519_pk)) {
+		if (!key_blocked(&o, o.v[i].ed25519_pk) &&
+		    !is_absent(fs, o.v[i].alias)) {
 			filler(buf, o.v[i].alias, NULL, 0, 0);
 		}
 	}
@@ -751,6 +810,9 @@ int dmpfs_outbox_getattr(struct dmpfs *fs, const char *name, struct dmpfs_fh *h,
 	pthread_mutex_unlock(&fs->out_lock);
 	if (found) {
 		return 0;
+	}
+	if (is_absent(fs, name)) {
+		return -ENOENT;
 	}
 	/* A contact's file, empty when no message is being written: its
 	 * size never carries over from a message already queued. Blocked:
