@@ -6,7 +6,6 @@ Every wait is bounded; each test ends by sending a sentinel message and
 waiting for it, so "nothing else arrived" is checked after everything
 before it had its chance to arrive."""
 import os
-import shutil
 import signal
 import stat
 import subprocess
