@@ -279,6 +279,7 @@ static int open_write(struct dmpfs *fs, enum dmpfs_fh_kind kind,
 	if (!h) {
 		return -ENOMEM;
 	}
+	h->append = kind == DMPFS_FH_OUT && (fi->flags & O_APPEND);
 	dmpfs_fh_register(fs, h);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
@@ -378,11 +379,7 @@ int dmpfs_outbox_open(struct dmpfs *fs, const struct dmpfs_where *w,
 	if (creating) {
 		present(fs, w->name);
 	}
-	rc = open_write(fs, DMPFS_FH_OUT, w->name, fi);
-	if (rc == 0) {
-		dmpfs_fh_of(fi)->append = (fi->flags & O_APPEND) != 0;
-	}
-	return rc;
+	return open_write(fs, DMPFS_FH_OUT, w->name, fi);
 }
 
 int dmpfs_contact_open(struct dmpfs *fs, const struct dmpfs_where *w,
@@ -525,9 +522,13 @@ int dmpfs_scratch_truncate(struct dmpfs *fs, const char *name, off_t size)
 /* ---- close: send or pin ----------------------------------------------------
  */
 
-/* Take what has been written so far (the handle starts over empty). */
-static char *take(struct dmpfs *fs, struct dmpfs_fh *h, size_t *len,
-		  size_t *cap)
+/* What a flush or release does with a handle's bytes. */
+enum finish_act { F_NOTHING, F_SEND, F_REFUSED, F_NOTE_REFUSED };
+
+/* Take what has been written so far (the handle starts over empty) and
+ * decide, under out_lock, what becomes of it. */
+static char *take(struct dmpfs *fs, struct dmpfs_fh *h, int last, size_t *len,
+		  size_t *cap, enum finish_act *act)
 {
 	char *b;
 
@@ -537,42 +538,52 @@ static char *take(struct dmpfs *fs, struct dmpfs_fh *h, size_t *len,
 	*cap = h->cap;
 	h->buf = NULL;
 	h->len = h->cap = 0;
+	if (h->aborted) {
+		*act = F_NOTHING; /* said once, in dmpfs_outbox_abort() */
+	} else if (h->refused) {
+		*act = h->noted ? F_REFUSED : F_NOTE_REFUSED;
+		h->noted = 1;
+	} else if ((b && *len > 0) || (last && !h->sent)) {
+		/* A close of one of several descriptors (a shell's dup2)
+		 * with nothing written is not the end; the last close says
+		 * when nothing at all was written (never sent). Bytes after
+		 * a flush (mmap) are a message too. */
+		*act = F_SEND;
+		h->sent = 1;
+	} else {
+		*act = F_NOTHING;
+	}
 	pthread_mutex_unlock(&fs->out_lock);
 	return b;
 }
 
 int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h, int last)
 {
+	enum finish_act act;
 	char *b;
 	size_t len, cap;
 	int rc = 0;
 
-	b = take(fs, h, &len, &cap);
+	b = take(fs, h, last, &len, &cap, &act);
 	if (h->kind == DMPFS_FH_CONTACT) {
-		if (b && len > 0) {
+		if (act == F_NOTE_REFUSED || act == F_REFUSED) {
+			rc = -EFBIG;
+		} else if (b && len > 0) {
 			rc = pin(fs, h->name, b, len);
 		}
-	} else if (h->aborted) {
-		rc = 0; /* said once, in dmpfs_outbox_abort() */
-	} else if (h->refused) {
-		if (!h->noted) {
+	} else if (act == F_NOTE_REFUSED || act == F_REFUSED) {
+		if (act == F_NOTE_REFUSED) {
 			dmpfs_note(fs, DMP_EV_REJECTED, h->name, DMP_EFBIG,
 				   "outbox/%s: not sent: a write failed (%s; "
 				   "at most %u bytes), so the whole message "
 				   "is refused",
-				   h->name, strerror(h->refused),
+				   h->name, strerror(EFBIG),
 				   DMP_ENGINE_MAX_BODY);
-			h->noted = 1;
 		}
-		rc = -h->refused;
-	} else if ((b && len > 0) || (last && !h->sent)) {
-		/* A close of one of several descriptors (a shell's dup2)
-		 * with nothing written is not the end; the last one says
-		 * when nothing at all was written (never sent). Bytes after
-		 * a flush (mmap) are a message too. */
+		rc = -EFBIG;
+	} else if (act == F_SEND) {
 		rc = dmpfs_send(fs, h->name, b, b ? len : 0, h->owner,
 				h->append);
-		h->sent = 1;
 		dmpfs_outbox_forget(fs, h->name);
 	}
 	if (b) {
@@ -586,16 +597,24 @@ void dmpfs_outbox_abort(struct dmpfs *fs, struct dmpfs_fh *h, int sig)
 {
 	char *b;
 	size_t len, cap;
+	int first;
 
-	b = take(fs, h, &len, &cap);
-	if (!h->aborted && h->kind == DMPFS_FH_OUT) {
+	pthread_mutex_lock(&fs->out_lock);
+	b = h->buf;
+	len = h->len;
+	cap = h->cap;
+	h->buf = NULL;
+	h->len = h->cap = 0;
+	first = !h->aborted;
+	h->aborted = sig;
+	pthread_mutex_unlock(&fs->out_lock);
+	if (first) {
 		dmpfs_note(fs, DMP_EV_CANCELLED, h->name, 0,
 			   "outbox/%s: not sent: the writer (pid %d) was "
 			   "killed by signal %d (%s) before it closed the file "
 			   "(%zu bytes discarded)",
 			   h->name, (int)h->owner, sig, strsignal(sig), len);
 	}
-	h->aborted = sig;
 	if (b) {
 		dmp_wipe(b, cap);
 	}
