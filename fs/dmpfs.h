@@ -92,15 +92,17 @@ struct dmpfs_scratch {
 	int temp; /* created by mkstemp() under a name that is no contact */
 };
 
-/* The last message a process queued from outbox/<name> (under out_lock):
- * a rewrite of the same file by the same process within the undo-send
- * window (an editor's second save) replaces it. */
+/* A process that read outbox/<name> (an editor loading it), and the last
+ * message it queued from it (under out_lock): its next save within the
+ * undo-send window replaces that message (send.c). */
 struct dmpfs_recent {
 	struct dmpfs_recent *next;
 	char name[256];
 	pid_t owner;
-	int64_t qid;
-	int64_t until_ms; /* CLOCK_MONOTONIC */
+	int editor;	   /* opened the file for reading */
+	int64_t qid;	   /* its last message from it, 0: none */
+	int64_t window_ms; /* CLOCK_MONOTONIC: end of qid's window */
+	int64_t until_ms;  /* CLOCK_MONOTONIC: forget the record then */
 };
 
 /* outbox/<contact> removed by `rm` (mv removes it before it creates the
@@ -299,9 +301,13 @@ int dmpfs_outbox_getattr(struct dmpfs *fs, const char *name, struct dmpfs_fh *h,
 
 /** Queue @p len bytes for @p name, held for fs->send_delay seconds; a
  *  rewrite (not @p append) by @p owner within that window replaces the
- *  message @p owner queued from the same name. 0 or -errno. */
+ *  message @p owner queued from the same name if @p owner read the file
+ *  first (an editor, dmpfs_editor_seen()). 0 or -errno. */
 int dmpfs_send(struct dmpfs *fs, const char *name, const char *buf, size_t len,
 	       pid_t owner, int append);
+/** @p reader (a process) opened outbox/<name> for reading, as an editor
+ *  does when it loads the file. */
+void dmpfs_editor_seen(struct dmpfs *fs, const char *name, pid_t reader);
 /** Whether @p name can be written to; an unpinned user@zone is fetched
  *  and pinned first (as `dmp send` does). Failures are logged with a hint
  *  naming `dmp contacts add`. 0 or -errno (ENOENT, EACCES, ...). */

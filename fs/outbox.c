@@ -361,6 +361,7 @@ int dmpfs_outbox_open(struct dmpfs *fs, const struct dmpfs_where *w,
 		if (!h) {
 			return -ENOMEM;
 		}
+		dmpfs_editor_seen(fs, w->name, h->owner);
 		fi->fh = (uintptr_t)h;
 		fi->direct_io = 1;
 		return 0;

@@ -3,9 +3,11 @@
  *
  *   - a message queued durably and held in queue/ for `send_delay` seconds
  *     (the undo-send window: `rm queue/<id>` takes it back);
- *   - a rewrite of the same outbox/ file by the same process within that
- *     window (an editor's `:w` then `:wq`, nano's ^O twice) replaces the
- *     message it queued before instead of sending a second one; O_APPEND
+ *   - a rewrite of the same outbox/ file within that window by a process
+ *     that read the file first, as editors do when they load it (vim's
+ *     `:w` then `:wq`, nano's ^O twice), replaces the message it queued
+ *     before instead of sending a second one. A process that only writes
+ *     (a script, `echo >` twice) sends every message, and O_APPEND
  *     (`>>`) always makes a message of its own;
  *   - nothing, with an event in .events saying why, when the writer was
  *     killed by a signal while the file was open (Ctrl-C on `cat >`), when
@@ -102,15 +104,21 @@ int dmpfs_killed_by(pid_t tid)
 	return (int)(code & 0x7f);
 }
 
-/* The message @p owner queued from @p name within the window (out_lock). */
+/* How long a process that read outbox/<name> counts as its editor, and
+ * how many such records are kept (oldest dropped first). */
+#define EDITOR_MS (3600 * 1000)
+#define RECENT_MAX 256
+
+/* @p owner's record for @p name (out_lock); forgets stale records. */
 static struct dmpfs_recent *recent_find(struct dmpfs *fs, const char *name,
 					pid_t owner, int64_t now)
 {
 	struct dmpfs_recent **p = &fs->recent, *r, *hit = NULL;
+	int n = 0;
 
 	while ((r = *p)) {
-		if (r->until_ms <= now) {
-			*p = r->next; /* past its window: forget it */
+		if (r->until_ms <= now || ++n > RECENT_MAX) {
+			*p = r->next;
 			free(r);
 			continue;
 		}
@@ -122,6 +130,39 @@ static struct dmpfs_recent *recent_find(struct dmpfs *fs, const char *name,
 	return hit;
 }
 
+static struct dmpfs_recent *recent_get(struct dmpfs *fs, const char *name,
+				       pid_t owner, int64_t now)
+{
+	struct dmpfs_recent *r = recent_find(fs, name, owner, now);
+
+	if (!r && (r = calloc(1, sizeof(*r)))) {
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		r->owner = owner;
+		r->next = fs->recent; /* newest first */
+		fs->recent = r;
+	}
+	return r;
+}
+
+void dmpfs_editor_seen(struct dmpfs *fs, const char *name, pid_t reader)
+{
+	int64_t now = mono_ms();
+	struct dmpfs_recent *r;
+
+	if (fs->send_delay <= 0) {
+		return;
+	}
+	pthread_mutex_lock(&fs->out_lock);
+	r = recent_get(fs, name, reader, now);
+	if (r) {
+		r->editor = 1;
+		r->until_ms = now + EDITOR_MS;
+	}
+	pthread_mutex_unlock(&fs->out_lock);
+}
+
+/* An editor's save queued @p qid: a later save within the window
+ * replaces it. */
 static void remember(struct dmpfs *fs, const char *name, pid_t owner,
 		     int64_t qid)
 {
@@ -130,15 +171,10 @@ static void remember(struct dmpfs *fs, const char *name, pid_t owner,
 
 	pthread_mutex_lock(&fs->out_lock);
 	r = recent_find(fs, name, owner, now);
-	if (!r && (r = calloc(1, sizeof(*r)))) {
-		snprintf(r->name, sizeof(r->name), "%s", name);
-		r->owner = owner;
-		r->next = fs->recent;
-		fs->recent = r;
-	}
-	if (r) {
+	if (r && r->editor) {
 		r->qid = qid;
-		r->until_ms = now + (int64_t)fs->send_delay * 1000;
+		r->window_ms = now + (int64_t)fs->send_delay * 1000;
+		r->until_ms = now + EDITOR_MS;
 	}
 	pthread_mutex_unlock(&fs->out_lock);
 }
@@ -170,9 +206,13 @@ int dmpfs_send(struct dmpfs *fs, const char *name, const char *buf, size_t len,
 		return 0;
 	}
 	if (!append && fs->send_delay > 0) {
+		int64_t now = mono_ms();
+
 		pthread_mutex_lock(&fs->out_lock);
-		r = recent_find(fs, name, owner, mono_ms());
-		old = r ? r->qid : 0;
+		r = recent_find(fs, name, owner, now);
+		if (r && r->editor && r->qid > 0 && r->window_ms > now) {
+			old = r->qid;
+		}
 		pthread_mutex_unlock(&fs->out_lock);
 	}
 	pthread_mutex_lock(&fs->fe_lock);

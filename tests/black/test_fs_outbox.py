@@ -136,11 +136,14 @@ def test_undo_window_kill_and_editor(tmp_path, mesh):
     assert "killed by signal 2 (Interrupt)" in ev, ev
     assert "killed by signal 9 (Killed)" in ev, ev
     # Two processes writing one after the other are two messages, and
-    # `>>` is always a message of its own.
+    # `>>` is always a message of its own; so is every write of a
+    # process that never read the file (a script, not an editor).
     am.sh("echo one > outbox/bob")
     am.sh("echo two > outbox/bob; echo three >> outbox/bob")
-    assert len(am.ls("queue")) == 3
-    sentinel(am, bm, [b"one\n", b"two\n", b"three\n"])
+    am.sh("echo four > outbox/bob; echo five > outbox/bob")
+    assert len(am.ls("queue")) == 5
+    sentinel(am, bm, [b"one\n", b"two\n", b"three\n", b"four\n",
+                      b"five\n"])
     for body in bodies(bm):
         assert b"half" not in body and b"killed" not in body
 
