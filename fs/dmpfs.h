@@ -35,8 +35,9 @@
  *       return (pinning a contact on close), under `ne_lock`.
  *   pe  owned by the engine thread alone: publish, poll, identity upkeep,
  *       peer discovery (peers/ only reads what it stored).
- *   out_lock  the outbox state: scratch files, open write handles and the
- *       bytes written to them.
+ *   out_lock  the outbox state: scratch and temporary files, open write
+ *       handles with the bytes written to them and their flags, the
+ *       editors' last saves (recent) and removed contact files (absent).
  *   st_lock   what the engine thread shares with FUSE threads: stop, kick,
  *       exited, accepts, status, resolver stats, next poll; st_cond (on
  *       CLOCK_MONOTONIC) wakes the engine thread, and main when it has
