@@ -234,10 +234,11 @@ def mesh(tmp_path, node):
     m.close()
 
 
-def pair(mesh):
-    """alice and bob mounted, identities published by dmpfs itself, each
-    pinned by the other through contacts/."""
-    alice, am = mesh.user("alice")
+def pair(mesh, alice_options=()):
+    """alice (mounted with @alice_options) and bob mounted, identities
+    published by dmpfs itself, each pinned by the other through
+    contacts/."""
+    alice, am = mesh.user("alice", options=alice_options)
     bob, bm = mesh.user("bob")
     wait_keys()
     am.start()

@@ -13,24 +13,13 @@ import tempfile
 import time
 
 from conftest import need
-from fs_helpers import (E, ZONE, errno_of, mesh, wait_for,  # noqa: F401
-                        wait_keys)
+from fs_helpers import E, ZONE, errno_of, mesh, wait_for  # noqa: F401
+from fs_helpers import pair as fs_pair
 
 
 def pair(mesh, delay=0):
-    """alice (with an undo-send window of @delay seconds) and bob, each
-    pinned by the other."""
-    _, am = mesh.user("alice", options=["send_delay=%d" % delay])
-    _, bm = mesh.user("bob")
-    wait_keys()
-    am.start()
-    bm.start()
-    for m in (am, bm):
-        wait_for(lambda m=m: m.read("identity/published").strip() != b"0",
-                 what="identity published by " + m.user.name)
-    assert am.write("contacts/bob", b"bob@%s\n" % ZONE.encode()) == 0
-    assert bm.write("contacts/alice", b"alice@%s\n" % ZONE.encode()) == 0
-    return am, bm
+    """alice, with an undo-send window of @delay seconds, and bob."""
+    return fs_pair(mesh, ["send_delay=%d" % delay])
 
 
 def bodies(m):
