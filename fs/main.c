@@ -34,7 +34,8 @@ struct opts {
 	char *config;
 	char *maildir;
 	char *passfile;
-	char *poll; /* checked with dmp_parse_int, 1..86400 */
+	char *poll;	  /* seconds, 1..86400 (opt_seconds) */
+	char *send_delay; /* seconds, 0..DMPFS_SEND_DELAY_MAX */
 	int help;
 	int version;
 	int foreground;
@@ -52,6 +53,7 @@ static const struct fuse_opt opt_spec[] = {
     OPT("maildir=%s", maildir),
     OPT("passfile=%s", passfile),
     OPT("poll=%s", poll),
+    OPT("send_delay=%s", send_delay),
     OPT("-h", help),
     OPT("--help", help),
     OPT("-V", version),
@@ -77,6 +79,24 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 	return 1; /* keep everything we do not consume */
 }
 
+/* A -o NAME=SECONDS option, through the one strict integer parser.
+ * @return 0 or -1 after saying why, with the range */
+static int opt_seconds(const char *name, const char *v, long long min,
+		       long long max, long long *out)
+{
+	int rc = dmp_parse_int(v, min, max, out);
+
+	if (rc < 0) {
+		fprintf(stderr,
+			"dmpfs: -o %s=%s: %s (allowed %lld..%lld seconds)\n",
+			name, v,
+			rc == DMP_ERANGE ? "out of range" : "not an integer",
+			min, max);
+		return -1;
+	}
+	return 0;
+}
+
 static void usage(const char *prog)
 {
 	printf("usage: %s [options] MOUNTPOINT\n\n"
@@ -97,12 +117,17 @@ static void usage(const char *prog)
 	       "tools)\n"
 	       "    -o passfile=FILE     read the passphrase from FILE (mode "
 	       "0400/0600)\n"
+	       "    -o send_delay=SECONDS  keep each message in queue/ this "
+	       "long before\n"
+	       "                         sending (undo send: rm queue/ID); 0 "
+	       "sends at\n"
+	       "                         once (default %d, at most %d)\n"
 	       "    -h, --help           this help\n"
 	       "    -V, --version        versions\n\n"
 	       "The passphrase comes from $DMP_PASSPHRASE, -o passfile, or a "
 	       "prompt.\n"
 	       "Unmount with `fusermount3 -u MOUNTPOINT`.\n\n",
-	       prog);
+	       prog, DMPFS_SEND_DELAY_DEFAULT, DMPFS_SEND_DELAY_MAX);
 }
 
 static char *read_passfile(const char *path)
@@ -379,19 +404,9 @@ int main(int argc, char *argv[])
 		fuse_opt_free_args(&args);
 		return 0;
 	}
-	if (o.poll) {
-		/* messages.poll_interval's range */
-		int prc = dmp_parse_int(o.poll, 1, 86400, &poll);
-
-		if (prc < 0) {
-			fprintf(stderr,
-				"dmpfs: -o poll=%s: %s (allowed 1..86400 "
-				"seconds)\n",
-				o.poll,
-				prc == DMP_ERANGE ? "out of range"
-						  : "not an integer");
-			goto out;
-		}
+	/* messages.poll_interval's range */
+	if (o.poll && opt_seconds("poll", o.poll, 1, 86400, &poll) < 0) {
+		goto out;
 	}
 	fs = calloc(1, sizeof(*fs));
 	if (!fs) {
@@ -404,6 +419,16 @@ int main(int argc, char *argv[])
 	}
 	fs->foreground = o.foreground;
 	fs->poll_interval = (int)poll;
+	fs->send_delay = DMPFS_SEND_DELAY_DEFAULT;
+	if (o.send_delay) {
+		long long v;
+
+		if (opt_seconds("send_delay", o.send_delay, 0,
+				DMPFS_SEND_DELAY_MAX, &v) < 0) {
+			goto out;
+		}
+		fs->send_delay = (int)v;
+	}
 	fs->started = (int64_t)time(NULL);
 	dmp_log_set_handler(log_sink, fs,
 			    o.debug ? DMP_LOG_DEBUG : DMP_LOG_WARNING);
@@ -483,6 +508,7 @@ out:
 	free(o.maildir);
 	free(o.passfile);
 	free(o.poll);
+	free(o.send_delay);
 	fuse_opt_free_args(&args);
 	return rc;
 }
