@@ -290,6 +290,30 @@ def test_seven_days_by_default(alice_bob):
     assert r.stderr_text.count("clamped to 86400") == 1, r.stderr_text
 
 
+def test_node_with_a_shorter_max_ttl_is_explained(tmp_path, node_factory):
+    # A node whose operator kept the old 1-day cap (or a reference node)
+    # refuses a 7-day message: the sender is told which setting to change,
+    # and after the change each send says once that it was shortened.
+    n = node_factory(config="node:\n  max_ttl: 86400\n").start()
+    alice = User(tmp_path, "alice", n)
+    bob = User(tmp_path, "bob", n)
+    wait_keys()
+    alice.publish()
+    bob.publish()
+    alice.add_contact(bob)
+    r = alice.send("bob", b"week")
+    assert r.returncode == 7, r.stderr_text
+    assert "max_ttl is below this message's lifetime (604800 s)" in \
+        r.stderr_text
+    assert "messages.max_lifetime" in r.stderr_text
+    alice.set_config("messages.max_lifetime", "86400")
+    r = alice.send("bob", b"day")
+    assert r.returncode == 0, r.stderr_text
+    assert r.stderr_text.count("clamped to 86400 s") == 1, r.stderr_text
+    r = bob.recv()
+    assert b"day" in r.stdout and b"week" not in r.stdout
+
+
 # ---- item 16: a dead mount is not stacked on -----------------------------------
 
 def test_remount_over_dead_mount_refused(tmp_path, node):

@@ -208,6 +208,19 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 			"%s\n     it stays queued and is retried by the next "
 			"`dmp send` or `dmp recv`\n",
 			(long long)qid, m.last_error[0] ? m.last_error : "?");
+		if (code == EX_REFUSED && m.expires > (uint64_t)m.created) {
+			/* The other usual cause besides the key's scope: a
+			 * node with a shorter max_ttl refuses, never clamps. */
+			fprintf(
+			    stderr,
+			    "     if your key covers your names, the node's "
+			    "max_ttl is below this message's lifetime (%llu "
+			    "s):\n     set messages.max_lifetime in "
+			    "config.yaml to the node's max_ttl (86400 on a "
+			    "reference node)\n",
+			    (unsigned long long)(m.expires -
+						 (uint64_t)m.created));
+		}
 		dmp_engine_close(e);
 		return code == EX_FAIL ? EX_QUEUED : code;
 	}
