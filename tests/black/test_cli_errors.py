@@ -121,6 +121,16 @@ def test_key_add_refuses_an_existing_key(tmp_path, node):
     assert r.returncode == 1 and "no such key" in r.stderr
 
 
+def test_node_yaml_with_a_secret_readable_by_all_is_flagged(tmp_path, node):
+    cfg = tmp_path / "dmp-node.yaml"
+    cfg.write_text('security:\n  http_token: "%s"\n' % ("ab" * 16))
+    for mode, warned in ((0o644, True), (0o640, False)):
+        os.chmod(cfg, mode)
+        r = node.cli("-c", str(cfg), "key", "list", check=False)
+        assert ("every user may read it: chmod 640" in r.stderr) == \
+            warned, (oct(mode), r.stderr)
+
+
 # ---- item 8: errors that name the cause ------------------------------------
 
 def test_no_tsig_key_says_register(tmp_path, node):

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -349,6 +350,22 @@ out:
 	return rc;
 }
 
+/* A config file that holds a secret should be readable by the node's user
+ * (or group) only: say so, as for the database (operator guide). */
+static void warn_readable_secret(const char *cfg, const struct node_conf *c)
+{
+	struct stat sb;
+
+	if (cfg && c->http_token[0] && stat(cfg, &sb) == 0 &&
+	    (sb.st_mode & S_IROTH)) {
+		fprintf(stderr,
+			"dmp-node: warning: %s holds security.http_token and "
+			"every user may read it: chmod 640 it (group: the "
+			"node's user)\n",
+			cfg);
+	}
+}
+
 /* main() owns @p c, so every early return below frees it. */
 static int run(int argc, char **argv, struct node_conf *c)
 {
@@ -469,6 +486,7 @@ static int run(int argc, char **argv, struct node_conf *c)
 		fprintf(stderr, "dmp-node: %s\n", err);
 		return 1;
 	}
+	warn_readable_secret(cfg, c);
 	for (size_t i = 0; i < n_flags; i++) {
 		if (dmp_config_set(dmpnode_schema, dmpnode_schema_len, c,
 				   flags[i].key, flags[i].val, flags[i].append,
