@@ -146,6 +146,18 @@ def test_no_tsig_key_says_register(tmp_path, node):
     assert "scope" not in r.stderr_text
 
 
+def test_own_zone_not_served_by_the_node(tmp_path, node):
+    # The key is fine; the node just does not serve the home's zone.
+    node.start()
+    key, _ = node.add_key("zed.other.test", "other.test")
+    u = User(tmp_path, "zed", node, key=key, zone="other.test")
+    wait_keys()
+    r = u.run("identity", "publish")
+    assert r.returncode == 7, r.stderr_text
+    assert "the node does not serve your zone" in r.stderr_text
+    assert "TSIG" not in r.stderr_text
+
+
 def test_zone_not_served_and_resolver_down(tmp_path, node):
     node.start()
     u = User(tmp_path, "alice", node)

@@ -36,6 +36,10 @@ static const char *hint(int rc)
 	case DMP_EREFUSED:
 		return "name outside your key's scope: ask the node operator "
 		       "for a key that covers your names";
+	case DMP_ENOTZONE:
+		return "the node does not serve your zone: check "
+		       "identity.domain "
+		       "(dmp init --domain) and network.nodes in config.yaml";
 	case DMP_ECLOCKSKEW:
 		return "fix the system clock (NTP); the node allows 300 s";
 	case DMP_EPASSPHRASE: return "nothing was changed; try again";
