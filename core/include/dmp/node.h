@@ -344,8 +344,10 @@ int dmp_node_scope_match(const char *scope, const char *owner);
  * a bounded turn of work per connection per wake-up, a cap on unsent
  * reply bytes (reading stops above it; closed when it stays above), a
  * deadline for each message and an idle timeout only whole messages
- * reset, a per-address connection limit, and at the total cap the
- * longest-idle connection makes room for a new one. The caller does the
+ * reset, a per-address connection limit, and at the total cap a fair
+ * share per address: the address holding the most connections gives one
+ * up to a newcomer from an address holding at least two fewer (else a
+ * connection idle past DMP_NODE_TCP_EVICT_GRACE_MS does). The caller does the
  * I/O (sockets, epoll) and answers the messages. Not thread-safe: one
  * table per thread. */
 
@@ -357,8 +359,9 @@ int dmp_node_scope_match(const char *scope, const char *owner);
 #define DMP_NODE_TCP_QUERIES_PER_TURN 32
 #define DMP_NODE_TCP_OUTPUT_MAX 65536
 #define DMP_NODE_TCP_OUTPUT_MS 5000
-/* A connection younger than this, or that completed a message within it,
- * is never closed to make room for a new one. */
+/* Unless its address holds the most connections, a connection younger
+ * than this, or that completed a message within it, is never closed to
+ * make room for a new one. */
 #define DMP_NODE_TCP_EVICT_GRACE_MS 1000
 
 struct dmp_node_tcp_opts {
@@ -384,7 +387,7 @@ struct dmp_node_tcp_opts {
 /** Why a connection was refused or closed, for /metrics and the log. */
 enum dmp_node_tcp_event {
 	DMP_NODE_TCP_REF_ADDRESS = 0, /* refused: per_address reached */
-	DMP_NODE_TCP_REF_FULL,	      /* refused: max_clients, none idle */
+	DMP_NODE_TCP_REF_FULL,	      /* refused: max_clients, none to take */
 	DMP_NODE_TCP_EVICTED,	      /* closed to make room for a new one */
 	DMP_NODE_TCP_IDLE,	      /* closed: idle_ms */
 	DMP_NODE_TCP_SLOW,	      /* closed: message_ms */

@@ -26,16 +26,15 @@
 #include "node/node_i.h"
 
 #define NONE UINT32_MAX
-#define IN_MIN 4096u	     /* input buffer kept for small queries */
-#define IN_MAX (2u + 65535u) /* one whole message of the largest size */
-#define OUT_KEEP 16384u	     /* output buffer kept once drained */
-#define LOG_EVERY_MS 10000u  /* one log line per reason at most this often */
-#define KEY_LEN 17	     /* family byte, then the (masked) address */
+#define IN_MIN 4096u	    /* input buffer kept for small queries */
+#define OUT_KEEP 16384u	    /* output buffer kept once drained */
+#define LOG_EVERY_MS 10000u /* one log line per reason at most this often */
+#define KEY_LEN 17	    /* family byte, then the (masked) address */
 
 struct ntc_conn {
 	int used;
-	uint32_t hnext; /* next in the address bucket, or the free list */
-	uint8_t key[KEY_LEN];
+	uint32_t addr;	      /* its ntc_addr */
+	uint32_t next;	      /* next of the same address, or free list */
 	uint64_t last_msg;    /* last whole message (or the open) */
 	uint64_t frame_since; /* first byte of a partial message; 0: none */
 	uint64_t over_since;  /* output went over output_max; 0: under */
@@ -48,13 +47,22 @@ struct ntc_conn {
 	uint32_t turn_left;
 };
 
+/* One IPv4 address or IPv6 prefix holding connections. */
+struct ntc_addr {
+	uint8_t key[KEY_LEN];
+	uint32_t count; /* its connections; 0: free */
+	uint32_t conns; /* first of them */
+	uint32_t hnext; /* next in the bucket, or the free list */
+};
+
 struct dmp_node_tcp {
 	struct dmp_node_tcp_opts o;
 	struct dmp_node *n; /* counters; NULL: none */
 	struct ntc_conn *c;
-	uint32_t *bucket; /* heads of the address chains */
+	struct ntc_addr *a; /* as many as connections at most */
+	uint32_t *bucket;   /* heads of the address chains */
 	uint32_t n_bucket;
-	uint32_t free_head;
+	uint32_t free_conn, free_addr;
 	unsigned count;
 	uint64_t log_at[DMP_NODE_TCP_EV_MAX];
 	uint64_t log_skipped[DMP_NODE_TCP_EV_MAX];
@@ -108,9 +116,9 @@ static void addr_key(const struct sockaddr *sa, uint32_t v6_bits,
 static uint32_t key_bucket(const struct dmp_node_tcp *t,
 			   const uint8_t key[KEY_LEN])
 {
-	/* FNV-1a; unkeyed on purpose: a chain never holds more than the
-	 * table's connections, so a collision costs at most the linear scan
-	 * this replaces. */
+	/* FNV-1a; unkeyed on purpose: a chain never holds more addresses
+	 * than the table has connections, so collisions cost at most the
+	 * linear scan this replaces. */
 	uint32_t h = 2166136261u;
 
 	for (unsigned i = 0; i < KEY_LEN; i++) {
@@ -119,34 +127,69 @@ static uint32_t key_bucket(const struct dmp_node_tcp *t,
 	return h & (t->n_bucket - 1);
 }
 
-static unsigned key_count(const struct dmp_node_tcp *t,
+/* The record of @p key, or NONE. */
+static uint32_t addr_find(const struct dmp_node_tcp *t,
 			  const uint8_t key[KEY_LEN])
 {
-	unsigned k = 0;
+	uint32_t i = t->bucket[key_bucket(t, key)];
 
-	for (uint32_t i = t->bucket[key_bucket(t, key)]; i != NONE;
-	     i = t->c[i].hnext) {
-		k += memcmp(t->c[i].key, key, KEY_LEN) == 0;
+	while (i != NONE && memcmp(t->a[i].key, key, KEY_LEN) != 0) {
+		i = t->a[i].hnext;
 	}
-	return k;
+	return i;
 }
 
-static void key_unlink(struct dmp_node_tcp *t, uint32_t id)
+/* Take connection @p id (taken off the free list) into @p key's record. */
+static void addr_join(struct dmp_node_tcp *t, uint32_t id,
+		      const uint8_t key[KEY_LEN])
 {
-	uint32_t *p = &t->bucket[key_bucket(t, t->c[id].key)];
+	uint32_t ai = addr_find(t, key);
+
+	if (ai == NONE) {
+		uint32_t b = key_bucket(t, key);
+
+		/* Never empty: no more addresses than connections. */
+		ai = t->free_addr;
+		t->free_addr = t->a[ai].hnext;
+		memcpy(t->a[ai].key, key, KEY_LEN);
+		t->a[ai].count = 0;
+		t->a[ai].conns = NONE;
+		t->a[ai].hnext = t->bucket[b];
+		t->bucket[b] = ai;
+	}
+	t->c[id].addr = ai;
+	t->c[id].next = t->a[ai].conns;
+	t->a[ai].conns = id;
+	t->a[ai].count++;
+}
+
+static void addr_leave(struct dmp_node_tcp *t, uint32_t id)
+{
+	uint32_t ai = t->c[id].addr, *p = &t->a[ai].conns;
 
 	while (*p != NONE && *p != id) {
-		p = &t->c[*p].hnext;
+		p = &t->c[*p].next;
 	}
 	if (*p == id) {
-		*p = t->c[id].hnext;
+		*p = t->c[id].next;
+	}
+	if (--t->a[ai].count == 0) {
+		p = &t->bucket[key_bucket(t, t->a[ai].key)];
+		while (*p != NONE && *p != ai) {
+			p = &t->a[*p].hnext;
+		}
+		if (*p == ai) {
+			*p = t->a[ai].hnext;
+		}
+		t->a[ai].hnext = t->free_addr;
+		t->free_addr = ai;
 	}
 }
 
 static const char *const ev_what[DMP_NODE_TCP_EV_MAX] = {
     "refused: the address holds tcp.per_address connections",
-    "refused: network.tcp_max_clients reached and none idle",
-    "closed to make room for a new one (the longest idle)",
+    "refused: network.tcp_max_clients reached, none to take over",
+    "closed to make room for a new one (fair share per address)",
     "closed: no whole message for network.tcp_idle_timeout",
     "closed: a message took over tcp.message_timeout_ms",
     "closed: replies unread past tcp.output_timeout_ms",
@@ -202,19 +245,21 @@ int dmp_node_tcp_new(struct dmp_node_tcp **out,
 		t->n_bucket <<= 1;
 	}
 	t->c = dmp_calloc(o->max_clients, sizeof(*t->c));
+	t->a = dmp_calloc(o->max_clients, sizeof(*t->a));
 	t->bucket = dmp_calloc(t->n_bucket, sizeof(*t->bucket));
-	if (!t->c || !t->bucket) {
+	if (!t->c || !t->a || !t->bucket) {
 		dmp_node_tcp_free(t);
 		return DMP_ENOMEM;
 	}
 	for (uint32_t i = 0; i < t->n_bucket; i++) {
 		t->bucket[i] = NONE;
 	}
-	/* Free list in id order: the lowest free id is used first. */
+	/* Free lists in id order: the lowest free id is used first. */
 	for (uint32_t i = 0; i < o->max_clients; i++) {
-		t->c[i].hnext = i + 1 < o->max_clients ? i + 1 : NONE;
+		t->c[i].next = i + 1 < o->max_clients ? i + 1 : NONE;
+		t->a[i].hnext = i + 1 < o->max_clients ? i + 1 : NONE;
 	}
-	t->free_head = 0;
+	t->free_conn = t->free_addr = 0;
 	*out = t;
 	return 0;
 }
@@ -223,12 +268,12 @@ static void conn_forget(struct dmp_node_tcp *t, uint32_t id)
 {
 	struct ntc_conn *c = &t->c[id];
 
-	key_unlink(t, id);
+	addr_leave(t, id);
 	dmp_free(c->in);
 	dmp_free(c->out);
 	memset(c, 0, sizeof(*c));
-	c->hnext = t->free_head;
-	t->free_head = id;
+	c->next = t->free_conn;
+	t->free_conn = id;
 	t->count--;
 	if (t->n) {
 		atomic_fetch_sub_explicit(&t->n->c_tcp_open, 1,
@@ -247,23 +292,53 @@ void dmp_node_tcp_free(struct dmp_node_tcp *t)
 		}
 	}
 	dmp_free(t->c);
+	dmp_free(t->a);
 	dmp_free(t->bucket);
 	dmp_free(t);
 }
 
-/* The longest-idle connection past the grace, or NONE. */
-static uint32_t victim(const struct dmp_node_tcp *t, uint64_t now)
+static uint64_t idle_for(const struct ntc_conn *c, uint64_t now)
 {
+	return now > c->last_msg ? now - c->last_msg : 0;
+}
+
+/*
+ * Whose connection makes room for a newcomer from address @p ai (NONE: a
+ * new address) in a full table, or NONE. Fair share first: the address
+ * with the most connections gives up its longest idle one when it holds
+ * at least two more than the newcomer's would (so an attacker holding
+ * the table from a few addresses cannot keep anyone else out, and
+ * cannot take an honest client's only connection). Else the longest idle
+ * connection, once idle for DMP_NODE_TCP_EVICT_GRACE_MS.
+ */
+static uint32_t victim(const struct dmp_node_tcp *t, uint32_t ai, uint64_t now)
+{
+	uint32_t mine = ai == NONE ? 0 : t->a[ai].count, top = NONE;
 	uint32_t best = NONE;
-	uint64_t best_idle = DMP_NODE_TCP_EVICT_GRACE_MS;
+	uint64_t best_idle = 0;
 
 	for (uint32_t i = 0; i < t->o.max_clients; i++) {
-		const struct ntc_conn *c = &t->c[i];
-		uint64_t idle = now > c->last_msg ? now - c->last_msg : 0;
-
-		if (c->used && idle >= best_idle) {
+		if (t->a[i].count &&
+		    (top == NONE || t->a[i].count > t->a[top].count)) {
+			top = i;
+		}
+	}
+	if (top != NONE && t->a[top].count >= mine + 2) {
+		for (uint32_t i = t->a[top].conns; i != NONE;
+		     i = t->c[i].next) {
+			if (best == NONE ||
+			    idle_for(&t->c[i], now) > best_idle) {
+				best = i;
+				best_idle = idle_for(&t->c[i], now);
+			}
+		}
+		return best;
+	}
+	best_idle = DMP_NODE_TCP_EVICT_GRACE_MS;
+	for (uint32_t i = 0; i < t->o.max_clients; i++) {
+		if (t->c[i].used && idle_for(&t->c[i], now) >= best_idle) {
 			best = i;
-			best_idle = idle + 1;
+			best_idle = idle_for(&t->c[i], now) + 1;
 		}
 	}
 	return best;
@@ -273,35 +348,34 @@ int dmp_node_tcp_open(struct dmp_node_tcp *t, const struct sockaddr *peer,
 		      uint64_t now_ms, int *evicted)
 {
 	uint8_t key[KEY_LEN];
-	uint32_t id, b;
+	uint32_t id, ai;
 	struct ntc_conn *c;
 
 	*evicted = 0;
 	addr_key(peer, t->o.ipv6_prefix, key);
-	if (t->o.per_address && key_count(t, key) >= t->o.per_address) {
+	ai = addr_find(t, key);
+	if (t->o.per_address && ai != NONE &&
+	    t->a[ai].count >= t->o.per_address) {
 		note(t, DMP_NODE_TCP_REF_ADDRESS, key, now_ms);
 		return DMP_EBUSY;
 	}
-	if (t->free_head == NONE) {
-		id = victim(t, now_ms);
+	if (t->free_conn == NONE) {
+		id = victim(t, ai, now_ms);
 		if (id == NONE) {
 			note(t, DMP_NODE_TCP_REF_FULL, key, now_ms);
 			return DMP_EBUSY;
 		}
-		note(t, DMP_NODE_TCP_EVICTED, t->c[id].key, now_ms);
+		note(t, DMP_NODE_TCP_EVICTED, t->a[t->c[id].addr].key, now_ms);
 		conn_forget(t, id);
 		*evicted = 1;
 	}
-	id = t->free_head;
+	id = t->free_conn;
 	c = &t->c[id];
-	t->free_head = c->hnext;
+	t->free_conn = c->next;
 	memset(c, 0, sizeof(*c));
 	c->used = 1;
-	memcpy(c->key, key, KEY_LEN);
 	c->last_msg = now_ms;
-	b = key_bucket(t, key);
-	c->hnext = t->bucket[b];
-	t->bucket[b] = id;
+	addr_join(t, id, key);
 	t->count++;
 	if (t->n) {
 		cnt_add(&t->n->c_tcp_open, 1);
@@ -471,7 +545,7 @@ int dmp_node_tcp_next(struct dmp_node_tcp *t, unsigned id, const uint8_t **msg,
 	}
 	need = head_need(c);
 	if (need - 2 < DMP_DNS_HDR_LEN) {
-		note(t, DMP_NODE_TCP_MALFORMED, c->key, now_ms);
+		note(t, DMP_NODE_TCP_MALFORMED, t->a[c->addr].key, now_ms);
 		return DMP_EMALFORMED;
 	}
 	*msg = c->in + c->in_off + 2;
@@ -604,7 +678,8 @@ size_t dmp_node_tcp_expire(struct dmp_node_tcp *t, uint64_t now_ms,
 			ev = DMP_NODE_TCP_IDLE;
 		}
 		if (ev >= 0) {
-			note(t, (enum dmp_node_tcp_event)ev, c->key, now_ms);
+			note(t, (enum dmp_node_tcp_event)ev, t->a[c->addr].key,
+			     now_ms);
 			conn_forget(t, i);
 			ids[k++] = i;
 		}
