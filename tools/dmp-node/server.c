@@ -316,7 +316,11 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		}
 		s.tcp_fd[i] =
 		    dmpnode_open_sock(&s.addr[i], s.alen[i], SOCK_STREAM);
-		if (s.tcp_fd[i] < 0 ||
+		/* A deep accept queue (the kernel caps it at somaxconn):
+		 * the TCP thread drains it fast, refusing what the limits
+		 * refuse, so that a connect flood does not make the kernel
+		 * drop an honest client's SYN. */
+		if (s.tcp_fd[i] < 0 || listen(s.tcp_fd[i], TCP_BACKLOG) < 0 ||
 		    fcntl(s.tcp_fd[i], F_SETFL, O_NONBLOCK) < 0) {
 			DMP_LOG_E("dmp-node: TCP %s: %s", c->listen.v[i],
 				  strerror(errno));

@@ -21,8 +21,8 @@
 #include "dmp/log.h"
 #include "srv.h"
 
-#define ACCEPT_PER_WAKE 32 /* per listen socket and wake-up */
-#define SWEEP_MS 100	   /* deadline checks at most this often */
+#define ACCEPT_PER_WAKE 512 /* per listen socket and wake-up */
+#define SWEEP_MS 100	    /* deadline checks at most this often */
 #define EVENTS 256
 
 struct tcpio {
