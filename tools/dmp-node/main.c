@@ -84,8 +84,8 @@ static int conf_read(struct node_conf *c, const struct reload_ctx *r)
 	if (dmp_config_defaults(dmpnode_schema, dmpnode_schema_len, c) != 0) {
 		return -1;
 	}
-	if (r->cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c,
-				      r->cfg, err, sizeof(err)) != 0) {
+	if (r->cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c, r->cfg,
+				      err, sizeof(err)) != 0) {
 		DMP_LOG_E("dmp-node: %s", err);
 		return -1;
 	}
@@ -277,8 +277,7 @@ static int run(int argc, char **argv, struct node_conf *c)
 	size_t n_flags = 0;
 	struct dmp_node_opts o;
 
-	if (!c ||
-	    dmp_config_defaults(dmpnode_schema, dmpnode_schema_len, c) != 0) {
+	if (!c || dmp_config_defaults(dmpnode_schema, dmpnode_schema_len, c) != 0) {
 		fprintf(stderr, "dmp-node: internal config error\n");
 		return 1;
 	}
@@ -361,8 +360,8 @@ static int run(int argc, char **argv, struct node_conf *c)
 		usage(stderr);
 		return 2;
 	}
-	if (cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c, cfg,
-				   err, sizeof(err)) != 0) {
+	if (cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c, cfg, err,
+				   sizeof(err)) != 0) {
 		fprintf(stderr, "dmp-node: %s\n", err);
 		return 1;
 	}
