@@ -382,6 +382,18 @@ static void test_eviction(void)
 	ok(id == ids[3] && ev == 1, "past the grace: the longest idle goes");
 	is_int(dmp_node_tcp_count(t), 4, "still four");
 	dmp_node_tcp_free(t);
+	/* An address holding most of the table cannot take the others'. */
+	t = mk(&o, NULL);
+	for (int i = 0; i < 3; i++) {
+		open_from(t, "10.0.0.1", 0, NULL);
+	}
+	ids[0] = open_from(t, "10.0.0.2", 0, NULL);
+	is_int(open_from(t, "10.0.0.1", 5000, &ev), DMP_EBUSY,
+	       "the biggest address gets no one else's idle connection");
+	id = open_from(t, "10.0.0.3", 5000, &ev);
+	ok(id >= 0 && id != ids[0] && ev == 1,
+	   "a newcomer takes one of the biggest address's");
+	dmp_node_tcp_free(t);
 }
 
 static void test_counters(void)
@@ -421,7 +433,7 @@ static void test_counters(void)
 
 int main(void)
 {
-	plan(62);
+	plan(64);
 	test_opts();
 	test_framing();
 	test_turns();

@@ -347,7 +347,8 @@ int dmp_node_scope_match(const char *scope, const char *owner);
  * reset, a per-address connection limit, and at the total cap a fair
  * share per address: the address holding the most connections gives one
  * up to a newcomer from an address holding at least two fewer (else a
- * connection idle past DMP_NODE_TCP_EVICT_GRACE_MS does). The caller does the
+ * connection idle past DMP_NODE_TCP_EVICT_GRACE_MS of an address holding
+ * more than the newcomer's does). The caller does the
  * I/O (sockets, epoll) and answers the messages. Not thread-safe: one
  * table per thread. */
 

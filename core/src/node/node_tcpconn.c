@@ -309,7 +309,8 @@ static uint64_t idle_for(const struct ntc_conn *c, uint64_t now)
  * at least two more than the newcomer's would (so an attacker holding
  * the table from a few addresses cannot keep anyone else out, and
  * cannot take an honest client's only connection). Else the longest idle
- * connection, once idle for DMP_NODE_TCP_EVICT_GRACE_MS.
+ * connection, once idle for DMP_NODE_TCP_EVICT_GRACE_MS, of an address
+ * holding more than the newcomer's (max-min fairness between addresses).
  */
 static uint32_t victim(const struct dmp_node_tcp *t, uint32_t ai, uint64_t now)
 {
@@ -336,7 +337,10 @@ static uint32_t victim(const struct dmp_node_tcp *t, uint32_t ai, uint64_t now)
 	}
 	best_idle = DMP_NODE_TCP_EVICT_GRACE_MS;
 	for (uint32_t i = 0; i < t->o.max_clients; i++) {
-		if (t->c[i].used && idle_for(&t->c[i], now) >= best_idle) {
+		/* Never from an address left with fewer than the
+		 * newcomer's. */
+		if (t->c[i].used && t->a[t->c[i].addr].count > mine &&
+		    idle_for(&t->c[i], now) >= best_idle) {
 			best = i;
 			best_idle = idle_for(&t->c[i], now) + 1;
 		}
