@@ -16,32 +16,28 @@
 #include "dmp/node.h"
 #include "tap.h"
 
-static struct sockaddr_storage v4(const char *a)
+/* @p a: an IPv4 or (with a ':') IPv6 literal. */
+static struct sockaddr_storage addr(const char *a)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
 	memset(&ss, 0, sizeof(ss));
-	s->sin_family = AF_INET;
-	inet_pton(AF_INET, a, &s->sin_addr);
-	return ss;
-}
-
-static struct sockaddr_storage v6(const char *a)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-
-	memset(&ss, 0, sizeof(ss));
-	s->sin6_family = AF_INET6;
-	inet_pton(AF_INET6, a, &s->sin6_addr);
+	if (strchr(a, ':')) {
+		s6->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, a, &s6->sin6_addr);
+	} else {
+		s4->sin_family = AF_INET;
+		inet_pton(AF_INET, a, &s4->sin_addr);
+	}
 	return ss;
 }
 
 static int open_from(struct dmp_node_tcp *t, const char *a, uint64_t now,
 		     int *evicted)
 {
-	struct sockaddr_storage ss = strchr(a, ':') ? v6(a) : v4(a);
+	struct sockaddr_storage ss = addr(a);
 	int ev = 0;
 	int id = dmp_node_tcp_open(t, (struct sockaddr *)&ss, now, &ev);
 

@@ -394,6 +394,12 @@ void dmp_node_tcp_close(struct dmp_node_tcp *t, unsigned id)
 	}
 }
 
+/* Connection @p id, or NULL when out of range or not open. */
+static struct ntc_conn *conn_of(const struct dmp_node_tcp *t, unsigned id)
+{
+	return id < t->o.max_clients && t->c[id].used ? &t->c[id] : NULL;
+}
+
 /* Length of the whole message at the head with its prefix, or 2 when
  * not even the prefix is there. */
 static size_t head_need(const struct ntc_conn *c)
@@ -439,13 +445,12 @@ static size_t in_room(const struct ntc_conn *c)
 
 unsigned dmp_node_tcp_want(const struct dmp_node_tcp *t, unsigned id)
 {
-	const struct ntc_conn *c;
+	const struct ntc_conn *c = conn_of(t, id);
 	unsigned w = 0;
 
-	if (id >= t->o.max_clients || !t->c[id].used) {
+	if (!c) {
 		return 0;
 	}
-	c = &t->c[id];
 	if (c->out_len > c->out_off) {
 		w |= DMP_NODE_TCP_WANT_WRITE;
 	}
@@ -462,14 +467,13 @@ unsigned dmp_node_tcp_want(const struct dmp_node_tcp *t, unsigned id)
 
 uint8_t *dmp_node_tcp_rbuf(struct dmp_node_tcp *t, unsigned id, size_t *cap)
 {
-	struct ntc_conn *c;
+	struct ntc_conn *c = conn_of(t, id);
 	size_t avail, want;
 
 	*cap = 0;
-	if (id >= t->o.max_clients || !t->c[id].used) {
+	if (!c) {
 		return NULL;
 	}
-	c = &t->c[id];
 	if (over(t, c) || in_room(c) == 0) {
 		return NULL;
 	}
@@ -505,12 +509,11 @@ uint8_t *dmp_node_tcp_rbuf(struct dmp_node_tcp *t, unsigned id, size_t *cap)
 void dmp_node_tcp_rdone(struct dmp_node_tcp *t, unsigned id, size_t len,
 			uint64_t now_ms)
 {
-	struct ntc_conn *c;
+	struct ntc_conn *c = conn_of(t, id);
 
-	if (id >= t->o.max_clients || !t->c[id].used) {
+	if (!c) {
 		return;
 	}
-	c = &t->c[id];
 	if (len > c->in_cap - c->in_len) {
 		len = c->in_cap - c->in_len; /* caller bug: never past cap */
 	}
@@ -520,23 +523,24 @@ void dmp_node_tcp_rdone(struct dmp_node_tcp *t, unsigned id, size_t len,
 
 void dmp_node_tcp_turn(struct dmp_node_tcp *t, unsigned id)
 {
-	if (id < t->o.max_clients && t->c[id].used) {
-		t->c[id].turn_left = t->o.queries_per_turn;
+	struct ntc_conn *c = conn_of(t, id);
+
+	if (c) {
+		c->turn_left = t->o.queries_per_turn;
 	}
 }
 
 int dmp_node_tcp_next(struct dmp_node_tcp *t, unsigned id, const uint8_t **msg,
 		      size_t *len, uint64_t now_ms)
 {
-	struct ntc_conn *c;
+	struct ntc_conn *c = conn_of(t, id);
 	size_t need;
 
 	*msg = NULL;
 	*len = 0;
-	if (id >= t->o.max_clients || !t->c[id].used) {
+	if (!c) {
 		return 0;
 	}
-	c = &t->c[id];
 	c->now = now_ms;
 	if (c->turn_left == 0 || !head_whole(c)) {
 		return 0;
@@ -564,13 +568,12 @@ int dmp_node_tcp_next(struct dmp_node_tcp *t, unsigned id, const uint8_t **msg,
 int dmp_node_tcp_reply(struct dmp_node_tcp *t, unsigned id, const uint8_t *msg,
 		       size_t len)
 {
-	struct ntc_conn *c;
+	struct ntc_conn *c = conn_of(t, id);
 	size_t pend;
 
-	if (id >= t->o.max_clients || !t->c[id].used || len > 65535) {
+	if (!c || len > 65535) {
 		return DMP_EINVAL;
 	}
-	c = &t->c[id];
 	pend = c->out_len - c->out_off;
 	if (pend == 0) {
 		c->out_off = c->out_len = 0;
@@ -610,13 +613,12 @@ int dmp_node_tcp_reply(struct dmp_node_tcp *t, unsigned id, const uint8_t *msg,
 const uint8_t *dmp_node_tcp_wbuf(const struct dmp_node_tcp *t, unsigned id,
 				 size_t *len)
 {
-	const struct ntc_conn *c;
+	const struct ntc_conn *c = conn_of(t, id);
 
 	*len = 0;
-	if (id >= t->o.max_clients || !t->c[id].used) {
+	if (!c) {
 		return NULL;
 	}
-	c = &t->c[id];
 	*len = c->out_len - c->out_off;
 	return *len ? c->out + c->out_off : NULL;
 }
@@ -624,12 +626,11 @@ const uint8_t *dmp_node_tcp_wbuf(const struct dmp_node_tcp *t, unsigned id,
 void dmp_node_tcp_wdone(struct dmp_node_tcp *t, unsigned id, size_t len,
 			uint64_t now_ms)
 {
-	struct ntc_conn *c;
+	struct ntc_conn *c = conn_of(t, id);
 
-	if (id >= t->o.max_clients || !t->c[id].used) {
+	if (!c) {
 		return;
 	}
-	c = &t->c[id];
 	if (len > c->out_len - c->out_off) {
 		len = c->out_len - c->out_off;
 	}
