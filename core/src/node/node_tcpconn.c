@@ -200,7 +200,7 @@ static const char *const ev_what[DMP_NODE_TCP_EV_MAX] = {
 static void note(struct dmp_node_tcp *t, enum dmp_node_tcp_event ev,
 		 const uint8_t key[KEY_LEN], uint64_t now)
 {
-	char a[INET6_ADDRSTRLEN] = "?";
+	char a[INET6_ADDRSTRLEN + 8] = "?";
 
 	if (t->n) {
 		cnt_add(&t->n->c_tcp[ev], 1);
@@ -211,13 +211,23 @@ static void note(struct dmp_node_tcp *t, enum dmp_node_tcp_event ev,
 	}
 	if (key[0] == 4 || key[0] == 6) {
 		inet_ntop(key[0] == 4 ? AF_INET : AF_INET6, key + 1, a,
-			  sizeof(a));
+			  INET6_ADDRSTRLEN);
 	}
-	DMP_LOG_N("dmp-node: TCP connection from %s%s %s (%llu more since "
-		  "the last such line; see dmp_node_tcp_events_total in "
-		  "/metrics)",
-		  a, key[0] == 6 ? " (prefix)" : "", ev_what[ev],
-		  (unsigned long long)t->log_skipped[ev]);
+	if (key[0] == 6) {
+		size_t l = strlen(a);
+
+		snprintf(a + l, sizeof(a) - l, "/%u", t->o.ipv6_prefix);
+	}
+	if (t->log_skipped[ev]) {
+		DMP_LOG_N("dmp-node: TCP connection from %s %s, and %llu "
+			  "more since the last such line "
+			  "(dmp_node_tcp_events_total in /metrics)",
+			  a, ev_what[ev],
+			  (unsigned long long)t->log_skipped[ev]);
+	} else {
+		DMP_LOG_N("dmp-node: TCP connection from %s %s", a,
+			  ev_what[ev]);
+	}
 	t->log_skipped[ev] = 0;
 	t->log_at[ev] = now + LOG_EVERY_MS;
 }
