@@ -158,8 +158,9 @@ def test_pipelining_hog_does_not_starve_tcp(node_factory):
         stop.set()
         for h in hogs:
             h.join(5)
-    # The hog really hogged: megabytes of queries while the honest asked.
-    assert during > 1 << 20, "hog sent only %d bytes" % during
+    # The hog really hogged: thousands of queries while the honest asked
+    # (hundreds of MB in Release; a few under TSan).
+    assert during > 256 << 10, "hog sent only %d bytes" % during
     print("pipelining hog: %.1f MB of queries sent, honest worst %.3f s"
           % (during / 1e6, worst))
 
