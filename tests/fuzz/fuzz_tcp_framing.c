@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.idle_ms = 100 + 100u * (data[2] & 15);
 	o.message_ms = 50 + 50u * (data[2] >> 4);
 	o.output_ms = 50 + 50u * (data[3] & 15);
-	o.ipv6_prefix = 64;
+	o.v6_prefix = 64;
 	if (dmp_node_tcp_new(&t, &o, NULL) != 0) {
 		return 0;
 	}

@@ -100,8 +100,8 @@ static void test_opts(void)
 	o.max_clients = 0;
 	is_int(dmp_node_tcp_new(&t, &o, NULL), DMP_EINVAL, "max_clients 0");
 	dmp_node_tcp_opts_init(&o);
-	o.ipv6_prefix = 129;
-	is_int(dmp_node_tcp_new(&t, &o, NULL), DMP_EINVAL, "ipv6_prefix 129");
+	o.v6_prefix = 129;
+	is_int(dmp_node_tcp_new(&t, &o, NULL), DMP_EINVAL, "v6_prefix 129");
 	ok(t == NULL, "no table on error");
 }
 
@@ -330,7 +330,9 @@ static void test_per_address(void)
 	int a1, a2;
 
 	dmp_node_tcp_opts_init(&o);
+	is_int(o.v6_prefix, 56, "IPv6 counted by the rate limiter's /56");
 	o.per_address = 2;
+	o.v6_prefix = 64;
 	t = mk(&o, NULL);
 	a1 = open_from(t, "10.0.0.1", 0, NULL);
 	a2 = open_from(t, "10.0.0.1", 0, NULL);
@@ -349,6 +351,20 @@ static void test_per_address(void)
 	       "the third from that /64 is refused");
 	ok(open_from(t, "2001:db8:0:1::1", 0, NULL) >= 0,
 	   "the next /64 is another address");
+	dmp_node_tcp_free(t);
+	o.v4_prefix = 24;
+	o.v6_prefix = 56;
+	t = mk(&o, NULL);
+	ok(open_from(t, "10.0.0.1", 0, NULL) >= 0 &&
+	       open_from(t, "10.0.0.200", 0, NULL) >= 0,
+	   "two from one IPv4 /24");
+	is_int(open_from(t, "10.0.0.7", 0, NULL), DMP_EBUSY,
+	       "a third from that /24 is refused");
+	ok(open_from(t, "2001:db8::1", 0, NULL) >= 0 &&
+	       open_from(t, "2001:db8:0:ff::1", 0, NULL) >= 0,
+	   "two from one IPv6 /56");
+	is_int(open_from(t, "2001:db8:0:1::1", 0, NULL), DMP_EBUSY,
+	       "a third from that /56 is refused");
 	dmp_node_tcp_free(t);
 }
 
@@ -429,7 +445,7 @@ static void test_counters(void)
 
 int main(void)
 {
-	plan(64);
+	plan(69);
 	test_opts();
 	test_framing();
 	test_turns();

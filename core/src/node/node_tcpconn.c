@@ -73,7 +73,8 @@ void dmp_node_tcp_opts_init(struct dmp_node_tcp_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->max_clients = DMP_NODE_TCP_MAX_CLIENTS;
 	o->per_address = DMP_NODE_TCP_PER_ADDRESS;
-	o->ipv6_prefix = DMP_NODE_TCP_IPV6_PREFIX;
+	o->v4_prefix = DMP_NODE_RATE_V4_PREFIX;
+	o->v6_prefix = DMP_NODE_RATE_V6_PREFIX;
 	o->idle_ms = DMP_NODE_TCP_IDLE_MS;
 	o->message_ms = DMP_NODE_TCP_MESSAGE_MS;
 	o->queries_per_turn = DMP_NODE_TCP_QUERIES_PER_TURN;
@@ -81,36 +82,13 @@ void dmp_node_tcp_opts_init(struct dmp_node_tcp_opts *o)
 	o->output_ms = DMP_NODE_TCP_OUTPUT_MS;
 }
 
-/* The address a connection counts against: IPv4 (also IPv4-mapped IPv6)
- * whole, IPv6 masked to ipv6_prefix bits; other families are one key. */
-static void addr_key(const struct sockaddr *sa, uint32_t v6_bits,
+/* The address a connection counts against (the rate limiter's key:
+ * IPv4-mapped IPv6 as IPv4, cut to the prefixes); another family is one
+ * all-zero key. */
+static void addr_key(const struct dmp_node_tcp *t, const struct sockaddr *sa,
 		     uint8_t key[KEY_LEN])
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
-					   0, 0, 0, 0, 0xff, 0xff};
-
-	memset(key, 0, KEY_LEN);
-	if (sa && sa->sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	} else if (sa && sa->sa_family == AF_INET6) {
-		const uint8_t *a =
-		    ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-
-		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
-			key[0] = 4;
-			memcpy(key + 1, a + 12, 4);
-			return;
-		}
-		key[0] = 6;
-		for (uint32_t i = 0; i < 16 && i * 8 < v6_bits; i++) {
-			uint32_t left = v6_bits - i * 8;
-
-			key[1 + i] = left >= 8
-					 ? a[i]
-					 : (uint8_t)(a[i] & (0xff00u >> left));
-		}
-	}
+	(void)dmp_rl_addr_key(sa, t->o.v4_prefix, t->o.v6_prefix, key);
 }
 
 static uint32_t key_bucket(const struct dmp_node_tcp *t,
@@ -213,10 +191,12 @@ static void note(struct dmp_node_tcp *t, enum dmp_node_tcp_event ev,
 		inet_ntop(key[0] == 4 ? AF_INET : AF_INET6, key + 1, a,
 			  INET6_ADDRSTRLEN);
 	}
-	if (key[0] == 6) {
+	if ((key[0] == 6 && t->o.v6_prefix < 128) ||
+	    (key[0] == 4 && t->o.v4_prefix < 32)) {
 		size_t l = strlen(a);
 
-		snprintf(a + l, sizeof(a) - l, "/%u", t->o.ipv6_prefix);
+		snprintf(a + l, sizeof(a) - l, "/%u",
+			 key[0] == 6 ? t->o.v6_prefix : t->o.v4_prefix);
 	}
 	if (t->log_skipped[ev]) {
 		DMP_LOG_N("dmp-node: TCP connection from %s %s, and %llu "
@@ -239,9 +219,9 @@ int dmp_node_tcp_new(struct dmp_node_tcp **out,
 
 	*out = NULL;
 	if (o->max_clients < 1 || o->max_clients > 65536 ||
-	    o->ipv6_prefix < 1 || o->ipv6_prefix > 128 || o->idle_ms < 1 ||
-	    o->message_ms < 1 || o->queries_per_turn < 1 || o->output_max < 1 ||
-	    o->output_ms < 1) {
+	    dmp_rl_set_prefix(NULL, o->v4_prefix, o->v6_prefix) != 0 ||
+	    o->idle_ms < 1 || o->message_ms < 1 || o->queries_per_turn < 1 ||
+	    o->output_max < 1 || o->output_ms < 1) {
 		return DMP_EINVAL;
 	}
 	t = dmp_calloc(1, sizeof(*t));
@@ -366,7 +346,7 @@ int dmp_node_tcp_open(struct dmp_node_tcp *t, const struct sockaddr *peer,
 	struct ntc_conn *c;
 
 	*evicted = 0;
-	addr_key(peer, t->o.ipv6_prefix, key);
+	addr_key(t, peer, key);
 	ai = addr_find(t, key);
 	if (t->o.per_address && ai != NONE &&
 	    t->a[ai].count >= t->o.per_address) {
