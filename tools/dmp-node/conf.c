@@ -53,6 +53,11 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("network", "tcp_idle_timeout", tcp_idle_timeout, 1, 3600, "10"),
     I("network", "edns_udp_max", edns_udp_max, 512, 4096, "1232"),
     S("network", "http", http, ""),
+    I("tcp", "per_address", tcp_per_address, 0, 65536, "16"),
+    I("tcp", "message_timeout_ms", tcp_message_ms, 100, 600000, "3000"),
+    I("tcp", "queries_per_turn", tcp_queries_per_turn, 1, 65535, "32"),
+    I("tcp", "output_max", tcp_output_max, 1024, 67108864, "65536"),
+    I("tcp", "output_timeout_ms", tcp_output_ms, 100, 600000, "5000"),
     B("security", "update_enabled", update_enabled, "true"),
     S("security", "user", user, NULL),
     L("security", "xfr_allow", xfr_allow, NULL),
@@ -174,6 +179,20 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	}
 	o->n_zones = c->zones.n;
 	return 0;
+}
+
+void dmpnode_conf_tcp(const struct node_conf *c, struct dmp_node_tcp_opts *t)
+{
+	dmp_node_tcp_opts_init(t);
+	t->max_clients = (uint32_t)c->tcp_max_clients;
+	t->idle_ms = (uint32_t)c->tcp_idle_timeout * 1000;
+	t->per_address = (uint32_t)c->tcp_per_address;
+	t->v4_prefix = (uint32_t)c->rate_v4_prefix; /* one "address" */
+	t->v6_prefix = (uint32_t)c->rate_v6_prefix; /* for all limits */
+	t->message_ms = (uint32_t)c->tcp_message_ms;
+	t->queries_per_turn = (uint32_t)c->tcp_queries_per_turn;
+	t->output_max = (uint32_t)c->tcp_output_max;
+	t->output_ms = (uint32_t)c->tcp_output_ms;
 }
 
 int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)

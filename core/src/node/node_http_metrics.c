@@ -132,6 +132,32 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		"dmp_node_request_seconds_sum %.9f\n"
 		"dmp_node_request_seconds_count %llu\n",
 		s.lat_sum, (unsigned long long)s.lat_count);
+	{
+		/* TCP limits (node_tcpconn.c, docs/security.md 7.5). */
+		static const char *const tcp_ev[DMP_NODE_TCP_EV_MAX] = {
+		    "refused_per_address", "refused_max_clients", "evicted",
+		    "idle_timeout",	   "message_timeout",	  "output_cap",
+		    "malformed",
+		};
+		uint64_t ev[DMP_NODE_TCP_EV_MAX], open;
+
+		dmp_node_tcp_stats(h->n, ev, &open);
+		fprintf(f,
+			"# HELP dmp_node_tcp_connections TCP connections "
+			"open.\n"
+			"# TYPE dmp_node_tcp_connections gauge\n"
+			"dmp_node_tcp_connections %llu\n"
+			"# HELP dmp_node_tcp_events_total TCP connections "
+			"refused or closed by a limit, by reason.\n"
+			"# TYPE dmp_node_tcp_events_total counter\n",
+			(unsigned long long)open);
+		for (unsigned i = 0; i < DMP_NODE_TCP_EV_MAX; i++) {
+			fprintf(f,
+				"dmp_node_tcp_events_total{reason=\"%s\"} "
+				"%llu\n",
+				tcp_ev[i], (unsigned long long)ev[i]);
+		}
+	}
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return dmp_nh_reply_err(500, "out of memory", body, len, ctype);

@@ -303,6 +303,10 @@ struct dmp_node {
 	atomic_uint_fast64_t c_lat_ns;	   /* sum */
 	uint8_t xfr[DMP_NODE_MAX_XFR][17]; /* family, address */
 	unsigned n_xfr;
+	/* TCP connections refused and closed by reason, and open now
+	 * (node_tcpconn.c; the server's TCP thread writes them). */
+	atomic_uint_fast64_t c_tcp[DMP_NODE_TCP_EV_MAX];
+	atomic_uint_fast64_t c_tcp_open;
 };
 
 /* Handlers (node_query.c, node_update.c and its parts, node_xfr.c). */
