@@ -29,6 +29,7 @@ static const struct {
     {"init", dmpcli_cmd_init},		 {"identity", dmpcli_cmd_identity},
     {"contacts", dmpcli_cmd_contacts},	 {"send", dmpcli_cmd_send},
     {"recv", dmpcli_cmd_recv},		 {"status", dmpcli_cmd_status},
+    {"flush", dmpcli_cmd_flush},
     {"resolvers", dmpcli_cmd_resolvers}, {"peers", dmpcli_cmd_peers},
     {"tsig", dmpcli_cmd_tsig},
 };
@@ -55,6 +56,7 @@ static void usage(FILE *f)
 		"  send CONTACT [FILE|-]\n"
 		"  recv [--watch]\n"
 		"  status\n"
+		"  flush\n"
 		"  resolvers [discover [--save] [IP[:PORT]...]]\n"
 		"  peers [refresh]\n"
 		"  tsig register --node-http URL\n\n"
