@@ -148,9 +148,13 @@ static int render_identity(struct dmpfs *fs, const char *name, FILE *f)
 	} else if (strcmp(name, "prekeys") == 0) {
 		fprintf(f, "%d\n", id.prekeys_left);
 	} else if (strcmp(name, "published") == 0) {
-		/* The Unix time first (scripts), then UTC ("-": never). */
-		fprintf(f, "%lld %s\n", (long long)id.published,
-			dmp_time_utc(h, sizeof(h), id.published));
+		/* The Unix time first (scripts), then UTC; "0": never. */
+		if (id.published > 0) {
+			fprintf(f, "%lld %s\n", (long long)id.published,
+				dmp_time_utc(h, sizeof(h), id.published));
+		} else {
+			fprintf(f, "0\n");
+		}
 	} else {
 		return -ENOENT;
 	}

@@ -197,6 +197,11 @@ int dmp_eng_prekeys_failed(struct dmp_engine *e, const uint8_t spk[32]);
 /* Consume our prekey @p id and delete it from DNS (best effort). */
 void dmp_eng_prekey_delete(struct dmp_engine *e, uint32_t id);
 
+/* engine_intro.c: after pinning @p c, its messages in intro/ move to
+ * inbox/ and every copy of them says verified. @return files changed */
+int dmp_eng_intro_settle(struct dmp_engine *e,
+			 const struct dmp_store_contact *c);
+
 /* engine_contacts.c */
 void dmp_eng_refresh_prekey_caches(struct dmp_engine *e);
 
