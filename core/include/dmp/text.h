@@ -36,9 +36,9 @@ const char *dmp_time_utc(char *out, size_t cap, int64_t t);
 
 /**
  * Columns @p s takes on a terminal: UTF-8 decoded, each code point's
- * wcwidth() under a UTF-8 locale (the caller sets LC_CTYPE; 1 when it
- * says -1 or the bytes are not UTF-8), so a table with non-ASCII aliases
- * lines up.
+ * wcwidth() under C.UTF-8 (for the call only, whatever the process
+ * locale; 1 when it says -1 or the bytes are not UTF-8), so a table with
+ * non-ASCII aliases lines up.
  */
 size_t dmp_display_width(const char *s);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <locale.h>
 #include <wchar.h>
 
 int dmp_utf8_valid(const uint8_t *s, size_t len)
@@ -104,12 +105,20 @@ size_t dmp_display_width(const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, w = 0;
+	/* wcwidth() under C.UTF-8 for this thread only, whatever the
+	 * process locale (the C locale knows no width past ASCII). */
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
 
 	while (u[i]) {
 		long cp = next_cp(u, &i);
 		int cw = cp < 0 ? 1 : wcwidth((wchar_t)cp);
 
 		w += cw < 0 ? 1 : (size_t)cw;
+	}
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
 	}
 	return w;
 }
