@@ -51,8 +51,8 @@ static int render_queue(struct dmpfs *fs, const char *name, FILE *f,
 					      &chunks, &chunks_pub);
 	}
 	if (rc == 0 && m.state == DMP_OUTBOX_FAILED &&
-	    dmp_store_outbox_body(dmp_engine_store(fs->fe), id, &body,
-				  &blen) < 0) {
+	    dmp_store_outbox_body(dmp_engine_store(fs->fe), id, &body, &blen) <
+		0) {
 		body = NULL;
 	}
 	pthread_mutex_unlock(&fs->fe_lock);

@@ -275,7 +275,8 @@ static void test_outbox_order(void)
 	snprintf(v[2].recipient, sizeof(v[2].recipient), "bob");
 	ok(!dmp_eng_outbox_held(v, 0), "order: the oldest is never held");
 	ok(!dmp_eng_outbox_held(v, 1), "order: another recipient goes");
-	ok(dmp_eng_outbox_held(v, 2), "order: bob's second waits for the first");
+	ok(dmp_eng_outbox_held(v, 2),
+	   "order: bob's second waits for the first");
 	v[0].state = DMP_OUTBOX_PUBLISHED;
 	ok(!dmp_eng_outbox_held(v, 2), "order: goes once the first is out");
 	v[0].state = DMP_OUTBOX_FAILED;

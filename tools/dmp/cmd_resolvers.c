@@ -114,8 +114,7 @@ int dmpcli_cmd_resolvers(struct dmpcli *c, int argc, char **argv)
 		snprintf(rtt, sizeof(rtt), "%d ms", p[i].rtt_ms);
 		down += p[i].grade == 0;
 		printf("%-24s %-5s %-8s %s\n", p[i].addr,
-		       p[i].grade ? "up" : "down",
-		       p[i].rtt_ms >= 0 ? rtt : "-",
+		       p[i].grade ? "up" : "down", p[i].rtt_ms >= 0 ? rtt : "-",
 		       p[i].grade ? "answers" : dmp_strerror(p[i].err));
 	}
 	printf("(checked now, %s)\n",

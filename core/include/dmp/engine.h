@@ -44,22 +44,22 @@ struct dmp_engine; /* opaque */
 #define DMP_ENGINE_MAX_BODY 3600u
 
 enum dmp_event_kind {
-	DMP_EV_QUEUED,	  /* submit() accepted a message */
-	DMP_EV_PUBLISHED, /* all records of a message written */
-	DMP_EV_RETRY,	  /* publishing failed, will retry (detail: why) */
-	DMP_EV_FAILED,	  /* publishing gave up (expired) */
-	DMP_EV_RECEIVED,  /* delivered to inbox */
-	DMP_EV_INTRO,	  /* delivered to intro (sender not pinned) */
-	DMP_EV_REJECTED,  /* a record or message refused (code: why) */
-	DMP_EV_CONTACT,	  /* contact pinned, unpinned or blocked */
-	DMP_EV_IDENTITY,  /* identity or prekeys published */
-	DMP_EV_STATE,	  /* online / degraded / offline changed */
-	DMP_EV_CLAMPED,	  /* lifetime clamped to what the node accepts */
-	DMP_EV_CLAIM,	  /* first-contact claim sent or not (6.3) */
-	DMP_EV_CANCELLED, /* a queued message cancelled (dmp_engine_cancel) */
-	DMP_EV_PREKEYS,	  /* a contact's prekeys could not be read (code:
-			     why); with msg_id: that message goes without
-			     forward secrecy */
+	DMP_EV_QUEUED,	   /* submit() accepted a message */
+	DMP_EV_PUBLISHED,  /* all records of a message written */
+	DMP_EV_RETRY,	   /* publishing failed, will retry (detail: why) */
+	DMP_EV_FAILED,	   /* publishing gave up (expired) */
+	DMP_EV_RECEIVED,   /* delivered to inbox */
+	DMP_EV_INTRO,	   /* delivered to intro (sender not pinned) */
+	DMP_EV_REJECTED,   /* a record or message refused (code: why) */
+	DMP_EV_CONTACT,	   /* contact pinned, unpinned or blocked */
+	DMP_EV_IDENTITY,   /* identity or prekeys published */
+	DMP_EV_STATE,	   /* online / degraded / offline changed */
+	DMP_EV_CLAMPED,	   /* lifetime clamped to what the node accepts */
+	DMP_EV_CLAIM,	   /* first-contact claim sent or not (6.3) */
+	DMP_EV_CANCELLED,  /* a queued message cancelled (dmp_engine_cancel) */
+	DMP_EV_PREKEYS,	   /* a contact's prekeys could not be read (code:
+			      why); with msg_id: that message goes without
+			      forward secrecy */
 	DMP_EV_UNREADABLE, /* mailbox slots could not be read (truncated,
 			      SERVFAIL, REFUSED, no answer): mail may be
 			      waiting there unseen. detail: how many, the
@@ -326,18 +326,18 @@ struct dmp_engine_status {
 	char address[320];
 	int64_t last_poll;
 	int64_t next_poll;
-	int queued;  /* waiting to be published (failing ones included) */
-	int errors;  /* since open */
-	char last_error[256]; /* "" once resolved (see resolved_at) */
-	int failing; /* queued messages whose last attempt failed */
-	int failed;  /* messages given up (expired), bodies kept */
+	int queued; /* waiting to be published (failing ones included) */
+	int errors; /* since open */
+	char last_error[256];  /* "" once resolved (see resolved_at) */
+	int failing;	       /* queued messages whose last attempt failed */
+	int failed;	       /* messages given up (expired), bodies kept */
 	int64_t last_error_at; /* when last_error (or the resolved one) */
 	int64_t last_ok;       /* last exchange a node or resolver answered */
 	/* > 0: the error below was resolved then (an exchange succeeded,
 	 * nothing failing); last_error is "" and prev_error keeps it. */
 	int64_t resolved_at;
 	char prev_error[256];
-	int unreadable;		/* mailbox slots the last poll could not read */
+	int unreadable; /* mailbox slots the last poll could not read */
 	char unreadable_detail[512]; /* the first one: name, where, why */
 	char hint[256];		     /* the next step for the user, or "" */
 };

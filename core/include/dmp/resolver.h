@@ -86,8 +86,8 @@ struct dmp_resolver_result {
 	 * DMP_ENXDOMAIN: every server said the name does not exist;
 	 * DMP_EUNREACHABLE / DMP_ESERVFAIL / DMP_EREFUSED / DMP_ETRUNCATED
 	 * (truncated over UDP, then TCP failed or was truncated too): no
-	 * server gave a usable answer (the last failure's kind); DMP_ETIMEDOUT: the batch
-	 * deadline passed; DMP_EBADNAME: not a valid name. */
+	 * server gave a usable answer (the last failure's kind); DMP_ETIMEDOUT:
+	 * the batch deadline passed; DMP_EBADNAME: not a valid name. */
 	int err;
 	struct dmp_txt_answer answer;
 	int server;	/* index of the answering server, -1 if none */

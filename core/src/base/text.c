@@ -140,8 +140,8 @@ const char *dmp_log_field(char *out, size_t cap, const char *in)
 	int plain = n > 0 && dmp_utf8_valid(u, n);
 
 	for (size_t i = 0; plain && i < n; i++) {
-		plain = u[i] > 0x20 && u[i] != 0x7f && u[i] != '"' &&
-			u[i] != '\\';
+		plain =
+		    u[i] > 0x20 && u[i] != 0x7f && u[i] != '"' && u[i] != '\\';
 	}
 	if (cap == 0) {
 		return out;
@@ -157,7 +157,8 @@ const char *dmp_log_field(char *out, size_t cap, const char *in)
 			out[o++] = '\\';
 			out[o++] = (char)u[i];
 		} else if (u[i] < 0x20 || u[i] == 0x7f) {
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", u[i]);
+			o +=
+			    (size_t)snprintf(out + o, cap - o, "\\x%02x", u[i]);
 		} else {
 			out[o++] = (char)u[i];
 		}

@@ -43,8 +43,7 @@ static int kick(struct dmp_engine *e, int all, const char *why)
 {
 	char d[256];
 	int n = dmp_store_outbox_kick(
-	    e->st, dmp_eng_now(e),
-	    all ? NULL : dmp_strerror(DMP_EUNREACHABLE));
+	    e->st, dmp_eng_now(e), all ? NULL : dmp_strerror(DMP_EUNREACHABLE));
 
 	if (n > 0) {
 		snprintf(d, sizeof(d), "%d waiting message%s retried now: %s",

@@ -219,8 +219,8 @@ int dmp_eng_flush_after_read(struct dmp_engine *e);
 
 /* engine_net.c: where a read of @p name goes ("node 127.0.0.1:53",
  * "resolvers 9.9.9.9, ..."), for messages. */
-void dmp_eng_read_where(const struct dmp_engine *e, const char *name,
-			char *out, size_t cap);
+void dmp_eng_read_where(const struct dmp_engine *e, const char *name, char *out,
+			size_t cap);
 
 /* engine_send.c: zones that carry claims, without duplicates. */
 struct dmp_eng_claim_zones {

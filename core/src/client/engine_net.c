@@ -408,8 +408,8 @@ out:
 	return rc;
 }
 
-void dmp_eng_read_where(const struct dmp_engine *e, const char *name,
-			char *out, size_t cap)
+void dmp_eng_read_where(const struct dmp_engine *e, const char *name, char *out,
+			size_t cap)
 {
 	const struct dmp_cfg_list *l = &e->conf.nodes;
 	const char *what = "node";

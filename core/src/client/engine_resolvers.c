@@ -92,9 +92,8 @@ int dmp_engine_resolvers_check(struct dmp_engine *e,
 			       struct dmp_resolver_probe *out, size_t cap)
 {
 	struct dmp_resolver_probe v[DMP_RESOLVER_MAX_SERVERS];
-	const struct dmp_cfg_list *l = e->conf.resolvers.n
-					   ? &e->conf.resolvers
-					   : &e->conf.nodes;
+	const struct dmp_cfg_list *l =
+	    e->conf.resolvers.n ? &e->conf.resolvers : &e->conf.nodes;
 	char name[DMP_NAME_MAX];
 	size_t nv = 0;
 	int rc;

@@ -17,10 +17,10 @@
 #include "dmp/text.h"
 #include "engine_i.h"
 
-#define KV_STATE "status.state"	     /* "<state>" */
-#define KV_ERROR "status.error"	     /* "<time> <code> <text>" */
-#define KV_SEEN "status.seen"	     /* "<last_ok> <last_poll>" */
-#define KV_TSIG "status.tsig"	     /* "<time> <code>", "" when accepted */
+#define KV_STATE "status.state"	      /* "<state>" */
+#define KV_ERROR "status.error"	      /* "<time> <code> <text>" */
+#define KV_SEEN "status.seen"	      /* "<last_ok> <last_poll>" */
+#define KV_TSIG "status.tsig"	      /* "<time> <code>", "" when accepted */
 #define KV_UNREAD "status.unreadable" /* "<n> <time> <detail>", "" */
 
 static int64_t kv_num(struct dmp_engine *e, const char *key, int field)
@@ -108,11 +108,11 @@ void dmp_eng_note_poll(struct dmp_engine *e, int answered, int unreadable,
 				 "may be waiting there unseen: %s",
 				 unreadable, unreadable == 1 ? "" : "s",
 				 detail);
-			dmp_eng_emit(e, DMP_EV_UNREADABLE, NULL, NULL,
-				     DMP_EDNS, d);
+			dmp_eng_emit(e, DMP_EV_UNREADABLE, NULL, NULL, DMP_EDNS,
+				     d);
 		}
-		snprintf(v, sizeof(v), "%d %lld %s", unreadable,
-			 (long long)now, detail);
+		snprintf(v, sizeof(v), "%d %lld %s", unreadable, (long long)now,
+			 detail);
 		(void)dmp_store_kv_set(e->st, KV_UNREAD, v);
 	} else if (old[0] && answered) {
 		(void)dmp_store_kv_set(e->st, KV_UNREAD, "");
@@ -168,9 +168,8 @@ int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out)
 	if (e->last_poll > out->last_poll) {
 		out->last_poll = e->last_poll;
 	}
-	out->next_poll = out->last_poll
-			     ? out->last_poll + e->conf.poll_interval
-			     : dmp_eng_now(e);
+	out->next_poll = out->last_poll ? out->last_poll + e->conf.poll_interval
+					: dmp_eng_now(e);
 	(void)dmp_store_outbox_each_pending(e->st, count_msg, &n);
 	out->queued = n.queued;
 	out->failing = n.failing;
