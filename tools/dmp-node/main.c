@@ -140,7 +140,6 @@ static void print_key(const char *name, const char *alg, const char *scopes,
 		      uint64_t created, void *ud)
 {
 	struct key_list_ctx *c = ud;
-
 	char utc[32];
 
 	printf("%s %s %llu %s %s\n", name, alg, (unsigned long long)created,
