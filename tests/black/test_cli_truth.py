@@ -24,6 +24,7 @@ import time
 import pytest
 
 from cli_helpers import User, wait_keys
+from test_cli_exchange import pair
 from test_cli_refnode import RefNode, need_dnspython
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -32,17 +33,6 @@ ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 @pytest.fixture
 def started(node):
     return node.start()
-
-
-def pair(tmp_path, node):
-    alice = User(tmp_path, "alice", node)
-    bob = User(tmp_path, "bob", node)
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    alice.add_contact(bob)
-    bob.add_contact(alice)
-    return alice, bob
 
 
 def status(user):

@@ -121,7 +121,7 @@ static void usage_flush(FILE *f)
 	fprintf(f, "usage: dmp flush\n"
 		   "Retry every queued message now, oldest first, instead of "
 		   "waiting out its\nbackoff. Works while dmpfs has the home "
-		   "mounted (or: touch ~/dmp/.flush).\n");
+		   "mounted (a remount flushes too).\n");
 }
 
 int dmpcli_cmd_flush(struct dmpcli *c, int argc, char **argv)

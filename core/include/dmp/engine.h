@@ -278,7 +278,7 @@ int dmp_engine_publish(struct dmp_engine *e);
 
 /**
  * Retry now: every message waiting out a backoff becomes due and the
- * queue is published at once, oldest first (`dmp flush`, dmpfs .flush).
+ * queue is published at once, oldest first (`dmp flush`, a dmpfs mount).
  * publish() and poll() do the same by themselves as soon as a node or
  * resolver is seen answering again after messages failed unreachable.
  * @return as publish()

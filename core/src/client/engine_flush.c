@@ -10,7 +10,7 @@
  * - Flush: a pass that published something has seen a node working, so
  *   every message waiting out a backoff after "node unreachable" goes in
  *   a second pass at once; poll() does the same when reads are answered
- *   again; dmp_engine_flush() (`dmp flush`, dmpfs .flush) cuts every
+ *   again; dmp_engine_flush() (`dmp flush`, a dmpfs mount) cuts every
  *   backoff short.
  */
 #include <stdio.h>
