@@ -421,7 +421,7 @@ int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
 		 e->conf.domain);
 	(void)dmp_eng_make_maildirs(e->home);
 	dmp_eng_set_transport(e, NULL);
-	e->state = DMP_ENGINE_ONLINE;
+	dmp_eng_state_load(e);
 	*out = e;
 	return 0;
 fail:
@@ -509,7 +509,7 @@ int dmp_engine_open_sibling(struct dmp_engine **out, const struct dmp_engine *e,
 	if (rc < 0) {
 		goto fail;
 	}
-	s->state = DMP_ENGINE_ONLINE;
+	dmp_eng_state_load(s);
 	*out = s;
 	return 0;
 fail:

@@ -135,6 +135,8 @@ void dmp_eng_emit(struct dmp_engine *e, enum dmp_event_kind kind,
 		  const char *detail);
 /* engine_status.c: the status kept in the store (see there). */
 void dmp_eng_set_state(struct dmp_engine *e, enum dmp_engine_state s);
+/* The state the last pass of any handle left (at open). */
+void dmp_eng_state_load(struct dmp_engine *e);
 void dmp_eng_note_error(struct dmp_engine *e, int code, const char *text);
 /* An exchange succeeded; @p wrote: a signed write (TSIG accepted). */
 void dmp_eng_note_ok(struct dmp_engine *e, int wrote);

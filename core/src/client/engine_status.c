@@ -121,12 +121,26 @@ void dmp_eng_note_poll(struct dmp_engine *e, int answered, int unreadable,
 	}
 }
 
-void dmp_eng_set_state(struct dmp_engine *e, enum dmp_engine_state s)
+void dmp_eng_state_load(struct dmp_engine *e)
 {
 	char v[16];
 
+	e->state = DMP_ENGINE_ONLINE;
+	if (dmp_store_kv_get(e->st, KV_STATE, v, sizeof(v)) == 0 && v[0]) {
+		e->state = (enum dmp_engine_state)atoi(v);
+	}
+}
+
+void dmp_eng_set_state(struct dmp_engine *e, enum dmp_engine_state s)
+{
+	char v[16], old[16] = "";
+
 	snprintf(v, sizeof(v), "%d", (int)s);
-	(void)dmp_store_kv_set(e->st, KV_STATE, v);
+	/* Written on a change only (another handle may have changed it). */
+	if (dmp_store_kv_get(e->st, KV_STATE, old, sizeof(old)) < 0 ||
+	    strcmp(old, v) != 0) {
+		(void)dmp_store_kv_set(e->st, KV_STATE, v);
+	}
 	if (s != e->state) {
 		e->state = s;
 		dmp_eng_emit(e, DMP_EV_STATE, NULL, NULL, 0,
