@@ -232,11 +232,14 @@ static void render_resolvers(struct dmpfs *fs, FILE *f)
 	for (size_t i = 0; i < fs->n_res; i++) {
 		const struct dmp_resolver_stat *s = &fs->res[i];
 
+		/* Never asked yet: not "up", just not known. */
 		fprintf(f,
 			"%s state=%s rtt_ms=%d queries=%lu answers=%lu "
 			"failures=%lu%s%s\n",
-			s->addr, dmp_resolver_state_name(s->state), s->rtt_ms,
-			s->queries, s->answers, s->failures,
+			s->addr,
+			s->queries ? dmp_resolver_state_name(s->state)
+				   : "unchecked",
+			s->rtt_ms, s->queries, s->answers, s->failures,
 			s->zone[0] ? " direct=" : "", s->zone);
 	}
 	pthread_mutex_unlock(&fs->st_lock);
