@@ -22,10 +22,13 @@
 #define KV_SEEN "status.seen"	      /* "<last_ok> <last_poll>" */
 #define KV_TSIG "status.tsig"	      /* "<time> <code>", "" when accepted */
 #define KV_UNREAD "status.unreadable" /* "<n> <time> <detail>", "" */
+/* "<time>": an exchange succeeded after the last error ("" until then).
+ * Order, not clock: an error and its recovery often share a second. */
+#define KV_RESOLVED "status.resolved"
 
 static int64_t kv_num(struct dmp_engine *e, const char *key, int field)
 {
-	char v[64];
+	char v[640]; /* the whole value, or kv_get fails (DMP_ENOBUFS) */
 	const char *p = v;
 	long long x = 0;
 
@@ -46,7 +49,13 @@ static int64_t kv_num(struct dmp_engine *e, const char *key, int field)
 
 static void seen_put(struct dmp_engine *e, int64_t ok, int64_t poll)
 {
-	char v[64];
+	char v[64], r[64] = "";
+
+	if (ok > 0 && kv_num(e, KV_ERROR, 0) > 0 &&
+	    (dmp_store_kv_get(e->st, KV_RESOLVED, r, sizeof(r)) < 0 || !r[0])) {
+		snprintf(r, sizeof(r), "%lld", (long long)ok);
+		(void)dmp_store_kv_set(e->st, KV_RESOLVED, r);
+	}
 
 	if (ok == 0) {
 		ok = kv_num(e, KV_SEEN, 0);
@@ -69,6 +78,7 @@ void dmp_eng_note_error(struct dmp_engine *e, int code, const char *text)
 	snprintf(v, sizeof(v), "%lld %d %s", (long long)now, code,
 		 e->last_error);
 	(void)dmp_store_kv_set(e->st, KV_ERROR, v);
+	(void)dmp_store_kv_set(e->st, KV_RESOLVED, "");
 	if (code == DMP_ENOTAUTH || code == DMP_EBADTSIG) {
 		snprintf(v, sizeof(v), "%lld %d", (long long)now, code);
 		(void)dmp_store_kv_set(e->st, KV_TSIG, v);
@@ -170,6 +180,7 @@ int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out)
 	struct counts n = {0, 0, 0};
 	char v[640], *p;
 	int code = 0, rejected;
+	int64_t resolved;
 
 	memset(out, 0, sizeof(*out));
 	out->state = e->state;
@@ -228,10 +239,10 @@ int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out)
 	}
 	/* Resolved: something answered since, and nothing fails now. An
 	 * expiry stays until the expired message is removed. */
-	if (out->last_error[0] && out->last_ok > out->last_error_at &&
-	    !rejected && n.failing == 0 && out->unreadable == 0 &&
-	    !(code == DMP_EEXPIRED && n.failed > 0)) {
-		out->resolved_at = out->last_ok;
+	resolved = kv_num(e, KV_RESOLVED, 0);
+	if (out->last_error[0] && resolved > 0 && !rejected && n.failing == 0 &&
+	    out->unreadable == 0 && !(code == DMP_EEXPIRED && n.failed > 0)) {
+		out->resolved_at = resolved;
 		memcpy(out->prev_error, out->last_error,
 		       sizeof(out->prev_error));
 		out->last_error[0] = '\0';
