@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include "dmp/engine.h"
+#include "dmp/text.h"
 #include "dmp/err.h"
 #include "dmp/keys.h"
 #include "dmp/store.h"
@@ -28,8 +29,9 @@ static int print_contact(const struct dmp_store_contact *ct, void *ud)
 
 	(void)ud;
 	dmp_fingerprint_hex(fp, ct->ed25519_pk);
-	printf("%-16s %-32s %s%s\n", ct->alias, ct->address, fp,
-	       ct->blocked ? " blocked" : "");
+	/* Padded by display width, not bytes: non-ASCII aliases align. */
+	dmp_print_padded(stdout, ct->alias, 16);
+	printf(" %-32s %s%s\n", ct->address, fp, ct->blocked ? " blocked" : "");
 	return 0;
 }
 
