@@ -69,7 +69,8 @@ static inline const uint8_t *dmp_nidx_rdata(const struct nidx_rr *rr,
 	return rr->wire + 12;
 }
 
-/* ---- store (node_store.c) ---- */
+/* ---- store (node_store.c records, node_store_acct.c keys,
+ * registrations, tokens) ---- */
 
 struct nkey {
 	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
@@ -104,6 +105,8 @@ struct nstmts {
 	sqlite3_stmt *sync_full, *sync_normal;
 };
 void dmp_st_stmts_free(struct nstmts *c);
+/** Log sqlite's message for @p what. @return DMP_ESTORE */
+int dmp_st_dberr(sqlite3 *db, const char *what);
 
 /* @p create 0: DMP_ENOENT when @p path does not exist (read-only
  * commands must not leave an empty database behind a typo). */
