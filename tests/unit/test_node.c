@@ -263,6 +263,10 @@ static struct dmp_node *open_node(uint64_t now_ms)
 	snprintf(o.zones[1].name, sizeof(o.zones[1].name), "other.example");
 	snprintf(o.zones[2].name, sizeof(o.zones[2].name), "deep.mesh.test");
 	o.n_zones = 3;
+	/* The tests below fill names through keys that do not own them;
+	 * the per-writer share of a name is tested on its own. */
+	o.foreign_values_max = 4095;
+	o.foreign_bytes_max = DMP_NODE_NAME_BYTES_FIT - 1;
 	if (dmp_node_new(&n, &o, now_ms) != 0) {
 		return NULL;
 	}

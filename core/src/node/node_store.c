@@ -226,11 +226,12 @@ static int rows(sqlite3_stmt *st, dmp_st_row_fn fn, void *ud)
 		const char *value = (const char *)sqlite3_column_text(st, 1);
 		size_t vlen = (size_t)sqlite3_column_bytes(st, 1);
 		sqlite3_int64 exp = sqlite3_column_int64(st, 2);
+		const char *key = (const char *)sqlite3_column_text(st, 3);
 
 		if (!name || !value || exp < 0) {
 			continue;
 		}
-		rc = fn(name, value, vlen, (uint64_t)exp, ud);
+		rc = fn(name, value, vlen, (uint64_t)exp, key ? key : "", ud);
 		if (rc < 0) {
 			return rc;
 		}
@@ -243,10 +244,11 @@ int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name, value, expires_at FROM records"
-			       " WHERE expires_at > ? ORDER BY name, stored_ts",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT name, value, expires_at, key_name FROM records"
+		" WHERE expires_at > ? ORDER BY name, stored_ts",
+		-1, &st, NULL) != SQLITE_OK) {
 		return dmp_st_dberr(db, "load");
 	}
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s);
@@ -292,10 +294,11 @@ void dmp_st_stmts_free(struct nstmts *c)
 int dmp_st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
 		     uint64_t now_s, dmp_st_row_fn fn, void *ud)
 {
-	sqlite3_stmt *st = cached(db, &c->name_rows,
-				  "SELECT name, value, expires_at FROM records"
-				  " WHERE name = ? AND expires_at > ?"
-				  " ORDER BY stored_ts");
+	sqlite3_stmt *st =
+	    cached(db, &c->name_rows,
+		   "SELECT name, value, expires_at, key_name FROM records"
+		   " WHERE name = ? AND expires_at > ?"
+		   " ORDER BY stored_ts");
 	int rc;
 
 	if (!st) {

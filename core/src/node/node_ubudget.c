@@ -1,0 +1,353 @@
+/*
+ * core/src/node/node_ubudget.c - storage budgets (docs/security.md 7.7):
+ * what the node holds in all, at claim-* names and at one name, what one
+ * writer may hold at a name it does not own, and un-TSIG'd claims per
+ * source prefix. Every figure comes from the index (its totals, or the
+ * RRs of the one name written): nothing here scans the store, except the
+ * prune of expired values when a node-wide cap is reached (at most once
+ * a second). Everything runs under wlock.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dmp/err.h"
+#include "dmp/log.h"
+#include "node/node_i.h"
+#include "node/node_upd.h"
+
+/* One log line per refusal reason per this many seconds. */
+#define LOG_EVERY_S 10
+
+void dmp_nu_budget_defaults(struct dmp_node_opts *o)
+{
+	o->store_bytes_max = DMP_NODE_STORE_BYTES;
+	o->store_values_max = DMP_NODE_STORE_VALUES;
+	o->claim_bytes_max = DMP_NODE_CLAIM_BYTES;
+	o->claim_values_max = DMP_NODE_CLAIM_VALUES;
+	o->name_bytes_max = DMP_NODE_NAME_BYTES_FIT;
+	o->foreign_values_max = DMP_NODE_FOREIGN_VALUES;
+	o->foreign_bytes_max = DMP_NODE_FOREIGN_BYTES;
+	o->claim_source_rate = DMP_NODE_CLAIM_SOURCE_RATE;
+	o->claim_source_burst = DMP_NODE_CLAIM_SOURCE_BURST;
+	o->claim_source_prefix4 = 32;
+	o->claim_source_prefix6 = 64;
+}
+
+int dmp_nu_budget_check(const struct dmp_node_opts *o)
+{
+	const size_t one = dmp_nidx_rr_bytes(o->max_value_bytes);
+
+	if (o->name_bytes_max > DMP_NODE_NAME_BYTES_FIT ||
+	    o->name_bytes_max < one) {
+		DMP_LOG_E("node: limits.name_bytes %u out of range: between "
+			  "%zu (one value of max_value_bytes as an RR) and "
+			  "%u (one TCP answer)",
+			  (unsigned)o->name_bytes_max, one,
+			  (unsigned)DMP_NODE_NAME_BYTES_FIT);
+		return DMP_EINVAL;
+	}
+	if (o->foreign_bytes_max >= o->name_bytes_max ||
+	    o->foreign_values_max == 0) {
+		DMP_LOG_E("node: limits.foreign_bytes (%u) must be below "
+			  "limits.name_bytes (%u), so that one writer cannot "
+			  "fill someone else's name, and foreign_values above 0",
+			  (unsigned)o->foreign_bytes_max,
+			  (unsigned)o->name_bytes_max);
+		return DMP_EINVAL;
+	}
+	if (o->claim_source_prefix4 < 8 || o->claim_source_prefix4 > 32 ||
+	    o->claim_source_prefix6 < 16 || o->claim_source_prefix6 > 128) {
+		DMP_LOG_E("node: limits.claim_source_prefix4 must be 8..32 "
+			  "and claim_source_prefix6 16..128");
+		return DMP_EINVAL;
+	}
+	return 0;
+}
+
+void dmp_nu_budget_reconfigure(struct dmp_node *n,
+			       const struct dmp_node_opts *o)
+{
+	struct dmp_node_opts t = n->o;
+
+	t.max_value_bytes = o->max_value_bytes;
+	t.max_values_per_name = o->max_values_per_name;
+	t.store_bytes_max = o->store_bytes_max;
+	t.store_values_max = o->store_values_max;
+	t.claim_bytes_max = o->claim_bytes_max;
+	t.claim_values_max = o->claim_values_max;
+	t.name_bytes_max = o->name_bytes_max;
+	t.foreign_values_max = o->foreign_values_max;
+	t.foreign_bytes_max = o->foreign_bytes_max;
+	t.claim_source_prefix4 = o->claim_source_prefix4;
+	t.claim_source_prefix6 = o->claim_source_prefix6;
+	if (dmp_nu_budget_check(&t) < 0) {
+		DMP_LOG_E("node: storage limits unchanged");
+		return;
+	}
+	n->o = t;
+	dmp_rl_set(n->claim_src_rl, o->claim_source_rate,
+		   o->claim_source_burst);
+}
+
+static const char *const why_text[] = {
+    [DMP_NODE_REJ_STORE_FULL] = "store_full",
+    [DMP_NODE_REJ_CLAIMS_FULL] = "claims_full",
+    [DMP_NODE_REJ_NAME_BYTES] = "name_bytes",
+    [DMP_NODE_REJ_FOREIGN] = "foreign_cap",
+    [DMP_NODE_REJ_CLAIM_SOURCE] = "claim_source_rate",
+};
+
+/*
+ * Log one refusal, at most once per LOG_EVERY_S per reason (a flood must
+ * not fill the disk with its log), with the count of those left unlogged.
+ */
+static void refuse_log(struct dmp_node *n, int why, uint64_t now_s,
+		       const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	if (n->bud_log_s[why] && now_s < n->bud_log_s[why] + LOG_EVERY_S) {
+		n->bud_quiet[why]++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n->bud_quiet[why]) {
+		DMP_LOG_W("node: UPDATE REFUSED (%s): %s; %llu more not logged "
+			  "since %llu s ago",
+			  why_text[why], msg,
+			  (unsigned long long)n->bud_quiet[why],
+			  (unsigned long long)(now_s - n->bud_log_s[why]));
+	} else {
+		DMP_LOG_W("node: UPDATE REFUSED (%s): %s", why_text[why], msg);
+	}
+	n->bud_log_s[why] = now_s;
+	n->bud_quiet[why] = 0;
+}
+
+/* The reason a node-wide cap refuses @p add more values and bytes (and
+ * @p cadd of them at claim names), or -1. */
+static int over(struct dmp_node *n, const uint64_t add[2],
+		const uint64_t cadd[2])
+{
+	const struct dmp_node_opts *o = &n->o;
+	int why = -1;
+
+	pthread_rwlock_rdlock(&n->ilock);
+	if (n->idx.values + add[0] > o->store_values_max ||
+	    n->idx.bytes + add[1] > o->store_bytes_max) {
+		why = DMP_NODE_REJ_STORE_FULL;
+	} else if (n->idx.claim_values + cadd[0] > o->claim_values_max ||
+		   n->idx.claim_bytes + cadd[1] > o->claim_bytes_max) {
+		why = DMP_NODE_REJ_CLAIMS_FULL;
+	}
+	pthread_rwlock_unlock(&n->ilock);
+	return why;
+}
+
+int dmp_nu_budget_store(struct dmp_node *n, const uint64_t add[2],
+			const uint64_t cadd[2], uint64_t now_s, int *why)
+{
+	int w = over(n, add, cadd);
+
+	if (w >= 0 && n->bud_prune_s != now_s) {
+		/* Expired values count until reaped: drop them first, the
+		 * same work as dmp_node_maintain's reap. */
+		n->bud_prune_s = now_s;
+		if (dmp_st_reap(n->db, now_s) < 0) {
+			DMP_LOG_E("node: reap of expired values failed");
+		}
+		pthread_rwlock_wrlock(&n->ilock);
+		dmp_nidx_expire(&n->idx, now_s);
+		pthread_rwlock_unlock(&n->ilock);
+		w = over(n, add, cadd);
+	}
+	if (w < 0) {
+		return DMP_DNS_RCODE_NOERROR;
+	}
+	pthread_rwlock_rdlock(&n->ilock);
+	if (w == DMP_NODE_REJ_STORE_FULL) {
+		refuse_log(
+		    n, w, now_s,
+		    "the node holds %llu values, %llu bytes (limits."
+		    "store_values %llu, store_bytes %llu); raise them or "
+		    "wait for values to expire",
+		    (unsigned long long)n->idx.values,
+		    (unsigned long long)n->idx.bytes,
+		    (unsigned long long)n->o.store_values_max,
+		    (unsigned long long)n->o.store_bytes_max);
+	} else {
+		refuse_log(n, w, now_s,
+			   "claim names hold %llu values, %llu bytes (limits."
+			   "claim_values %llu, claim_bytes %llu)",
+			   (unsigned long long)n->idx.claim_values,
+			   (unsigned long long)n->idx.claim_bytes,
+			   (unsigned long long)n->o.claim_values_max,
+			   (unsigned long long)n->o.claim_bytes_max);
+	}
+	pthread_rwlock_unlock(&n->ilock);
+	*why = w;
+	return DMP_DNS_RCODE_REFUSED;
+}
+
+int dmp_nu_budget_name(struct dmp_node *n, const struct nop *op, uint64_t bytes,
+		       uint64_t now_s, int *why)
+{
+	if (bytes <= n->o.name_bytes_max) {
+		return DMP_DNS_RCODE_NOERROR;
+	}
+	refuse_log(n, DMP_NODE_REJ_NAME_BYTES, now_s,
+		   "%s would hold %llu bytes (limits.name_bytes %u)", op->owner,
+		   (unsigned long long)bytes, (unsigned)n->o.name_bytes_max);
+	*why = DMP_NODE_REJ_NAME_BYTES;
+	return DMP_DNS_RCODE_REFUSED;
+}
+
+/* Does a scope of @p k without '*' cover @p owner (the names it may also
+ * delete: its identity, prekeys, its own mailbox)? */
+static int owns(const struct nkey *k, const char *owner)
+{
+	for (unsigned i = 0; k && i < k->n_scopes; i++) {
+		if (!strchr(k->scopes[i], '*') &&
+		    dmp_node_scope_match(k->scopes[i], owner)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int dmp_nu_budget_foreign(struct dmp_node *n, const struct uctx *u,
+			  const struct nkey *k, const char *tag, uint64_t now_s)
+{
+	const uint64_t kid = dmp_nidx_kid(tag);
+
+	for (size_t i = 0; i < u->n_ops; i++) {
+		const struct nop *op = &u->ops[i];
+		const struct nidx_ent *e;
+		uint64_t cnt = 0, bytes = 0;
+
+		if (op->kind != NOP_ADD || owns(k, op->owner)) {
+			continue;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (u->ops[j].kind == NOP_ADD &&
+			    strcmp(u->ops[j].owner, op->owner) == 0) {
+				goto next; /* counted at its first add */
+			}
+		}
+		pthread_rwlock_rdlock(&n->ilock);
+		e = dmp_nidx_find(&n->idx, op->wire, op->wlen);
+		for (uint32_t r = 0; e && r < e->n_rr; r++) {
+			if (e->rr[r]->kid == kid && e->rr[r]->exp_s > now_s) {
+				cnt++;
+				bytes += e->rr[r]->len;
+			}
+		}
+		/* New values of this writer here (a refresh of its own is
+		 * free, a value taken over from another writer is not). */
+		for (size_t j = i; j < u->n_ops; j++) {
+			const struct nop *o2 = &u->ops[j];
+			int dup = 0;
+
+			if (o2->kind != NOP_ADD ||
+			    strcmp(o2->owner, op->owner) != 0) {
+				continue;
+			}
+			for (size_t m = i; m < j && !dup; m++) {
+				dup = u->ops[m].kind == NOP_ADD &&
+				      strcmp(u->ops[m].owner, op->owner) == 0 &&
+				      u->ops[m].vlen == o2->vlen &&
+				      memcmp(u->ops[m].value, o2->value,
+					     o2->vlen) == 0;
+			}
+			for (uint32_t r = 0; e && r < e->n_rr && !dup; r++) {
+				dup = e->rr[r]->kid == kid &&
+				      e->rr[r]->exp_s > now_s &&
+				      dmp_nidx_rr_value_eq(e->rr[r], o2->value,
+							   o2->vlen);
+			}
+			if (!dup) {
+				cnt++;
+				bytes += dmp_nidx_rr_bytes(o2->vlen);
+			}
+		}
+		pthread_rwlock_unlock(&n->ilock);
+		if (cnt > n->o.foreign_values_max ||
+		    bytes > n->o.foreign_bytes_max) {
+			refuse_log(n, DMP_NODE_REJ_FOREIGN, now_s,
+				   "%s would hold %llu values, %llu bytes from "
+				   "%s, which does not own it (limits."
+				   "foreign_values %u, foreign_bytes %u)",
+				   op->owner, (unsigned long long)cnt,
+				   (unsigned long long)bytes, tag,
+				   (unsigned)n->o.foreign_values_max,
+				   (unsigned)n->o.foreign_bytes_max);
+			return DMP_DNS_RCODE_REFUSED;
+		}
+	next:;
+	}
+	return DMP_DNS_RCODE_NOERROR;
+}
+
+/* Keep the first @p bits of @p a (@p len bytes). */
+static void mask(uint8_t *a, size_t len, unsigned bits)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned keep = bits >= 8 ? 8 : bits;
+
+		a[i] &= (uint8_t)(0xFF00u >> keep);
+		bits -= keep;
+	}
+}
+
+void dmp_nu_claim_source(const struct dmp_node *n, const struct sockaddr *sa,
+			 uint8_t key[17], char tag[DMP_NODE_NAME_MAX])
+{
+	char text[INET6_ADDRSTRLEN];
+	uint8_t a[16];
+	unsigned bits;
+	int v4;
+
+	memset(key, 0, 17);
+	if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) {
+		snprintf(tag, DMP_NODE_NAME_MAX, "src:local");
+		key[0] = 'l';
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		memcpy(a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		v4 = 1;
+	} else {
+		const uint8_t *p =
+		    ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+
+		/* ::ffff:a.b.c.d is IPv4 (a dual-stack socket). */
+		v4 = IN6_IS_ADDR_V4MAPPED(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+		memcpy(a, v4 ? p + 12 : p, v4 ? 4 : 16);
+	}
+	bits = v4 ? n->o.claim_source_prefix4 : n->o.claim_source_prefix6;
+	mask(a, v4 ? 4 : 16, bits);
+	key[0] = v4 ? '4' : '6';
+	memcpy(key + 1, a, v4 ? 4 : 16);
+	inet_ntop(v4 ? AF_INET : AF_INET6, a, text, sizeof(text));
+	snprintf(tag, DMP_NODE_NAME_MAX, "src:%s/%u", text, bits);
+}
+
+int dmp_nu_claim_source_allow(struct dmp_node *n, const uint8_t key[17],
+			      const char *tag, uint64_t now_ms)
+{
+	if (!n->claim_src_rl ||
+	    dmp_rl_allow_key(n->claim_src_rl, key, now_ms)) {
+		return 1;
+	}
+	refuse_log(n, DMP_NODE_REJ_CLAIM_SOURCE, now_ms / 1000,
+		   "claims from %s over limits.claim_source_rate %g/s", tag,
+		   n->o.claim_source_rate);
+	return 0;
+}
