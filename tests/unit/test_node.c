@@ -1312,6 +1312,105 @@ static void test_key_quota(struct reply *r)
 	dmp_node_free(n);
 }
 
+/* Storage budgets (docs/security.md 7.7): a writer's share of a name it
+ * does not own, the node-wide cap after a prune of expired values, the
+ * bytes at one name, and the limits checked at start. */
+static void test_budgets(struct reply *r)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	struct dmp_node_stats st;
+	const char *wild[] = {"slot-*.mb-*.mesh.test"};
+	const char *own[] = {"mb-bbbbbbbbbbbb.mesh.test"};
+	const char *owner = "owner.mesh.test.";
+	uint64_t now = now_ms_real();
+	struct upd u = {"slot-1.mb-bbbbbbbbbbbb.mesh.test", 1, 300, "a", 0};
+	static char big[2049];
+	int rc[4];
+
+	dmp_node_opts_init(&o);
+	o.db_path = ":memory:";
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
+	o.n_zones = 1;
+	o.foreign_values_max = 2;
+	o.store_values_max = 5;
+	o.name_bytes_max = 4100;
+	o.foreign_bytes_max = 4000;
+	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
+		    dmp_node_key_add(n, KEY, secret, 32, wild, 1, 0) == 0 &&
+		    dmp_node_key_add(n, owner, secret, 32, own, 1, 0) == 0,
+		"budget: node and two keys")) {
+		dmp_node_free(n);
+		return;
+	}
+	rc[0] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	u.value = "b";
+	rc[1] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	u.value = "c";
+	rc[2] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	u.value = "a";
+	rc[3] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5 && rc[3] == 0,
+	   "budget: 2 values of a '*' writer, the 3rd REFUSED, a refresh free "
+	   "(%d %d %d %d)",
+	   rc[0], rc[1], rc[2], rc[3]);
+	u.value = "c";
+	is_int(send_update(n, r, ZONE, &u, 1, owner, secret, now), 0,
+	       "budget: the name's owner still writes there");
+	/* 3 held; two more with a 1 s TTL fill limits.store_values. */
+	u.owner = "slot-2.mb-bbbbbbbbbbbb.mesh.test";
+	u.ttl = 1;
+	u.value = "e1";
+	rc[0] = send_update(n, r, ZONE, &u, 1, owner, secret, now);
+	u.value = "e2";
+	rc[1] = send_update(n, r, ZONE, &u, 1, owner, secret, now);
+	u.ttl = 300;
+	u.value = "f";
+	rc[2] = send_update(n, r, ZONE, &u, 1, owner, secret, now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5,
+	   "budget: store_values 5 reached: REFUSED (%d %d %d)", rc[0], rc[1],
+	   rc[2]);
+	is_int(send_update(n, r, ZONE, &u, 1, owner, secret, now + 2000), 0,
+	       "budget: expired values pruned first, then room");
+	/* limits.name_bytes 4100: one 2048-byte value (an RR of 2069
+	 * bytes) fits, two (4138) do not. */
+	memset(big, 'x', 2048);
+	u.owner = "slot-3.mb-bbbbbbbbbbbb.mesh.test";
+	u.value = big;
+	rc[0] = send_update(n, r, ZONE, &u, 1, owner, secret, now + 2000);
+	big[0] = 'y';
+	rc[1] = send_update(n, r, ZONE, &u, 1, owner, secret, now + 2000);
+	ok(rc[0] == 0 && rc[1] == 5,
+	   "budget: name_bytes: the 2nd 2 KB value REFUSED (%d %d)", rc[0],
+	   rc[1]);
+	dmp_node_stats_get(n, &st);
+	ok(st.reject[DMP_NODE_REJ_FOREIGN] == 1 &&
+	       st.reject[DMP_NODE_REJ_STORE_FULL] == 1 &&
+	       st.reject[DMP_NODE_REJ_NAME_BYTES] == 1,
+	   "budget: each refusal counted by reason (%llu %llu %llu)",
+	   (unsigned long long)st.reject[DMP_NODE_REJ_FOREIGN],
+	   (unsigned long long)st.reject[DMP_NODE_REJ_STORE_FULL],
+	   (unsigned long long)st.reject[DMP_NODE_REJ_NAME_BYTES]);
+	ok(st.held_values <= 5 && st.held_values == st.rows,
+	   "budget: held values from the index (%llu, rows %llu)",
+	   (unsigned long long)st.held_values, (unsigned long long)st.rows);
+	dmp_node_free(n);
+	n = NULL;
+	/* Limits checked at start. */
+	o.name_bytes_max = DMP_NODE_NAME_BYTES_FIT + 1;
+	is_int(dmp_node_new(&n, &o, now), DMP_EINVAL,
+	       "budget: name_bytes above one TCP answer: EINVAL");
+	o.name_bytes_max = 4100;
+	o.foreign_bytes_max = 4100;
+	is_int(dmp_node_new(&n, &o, now), DMP_EINVAL,
+	       "budget: foreign_bytes not below name_bytes: EINVAL");
+	o.foreign_bytes_max = 100;
+	o.name_bytes_max = 1000; /* below one RR of max_value_bytes */
+	is_int(dmp_node_new(&n, &o, now), DMP_EINVAL,
+	       "budget: name_bytes below one max-size value: EINVAL");
+	dmp_node_free(n);
+}
+
 int main(void)
 {
 	struct dmp_node *n;
@@ -1320,7 +1419,7 @@ int main(void)
 				"mb-bbbbbbbbbbbb.mesh.test"};
 	char listed[512] = "";
 
-	plan(242);
+	plan(253);
 	snprintf(dbpath, sizeof(dbpath), "/tmp/test_node_%d.db", (int)getpid());
 	unlink(dbpath);
 	if (dmp_hex_decode(secret, 32, SECRET_HEX, 64) != 0) {
@@ -1331,6 +1430,7 @@ int main(void)
 	test_key_write_rate(r);
 	test_key_quota(r);
 	test_claims(r);
+	test_budgets(r);
 	n = open_node(T2030 * 1000);
 	if (!ok(n != NULL, "node opens")) {
 		return done_testing();
