@@ -1411,6 +1411,105 @@ static void test_budgets(struct reply *r)
 	dmp_node_free(n);
 }
 
+/* One claim UPDATE for @p owner from @p addr (v4 or v6 text): its RCODE. */
+static int claim_from(struct dmp_node *n, const char *addr, const char *owner,
+		      const char *value, uint64_t now)
+{
+	static uint16_t id = 0x7000;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	struct upd u = {owner, 1, 300, value, 0};
+	struct msg m;
+	uint8_t resp[4096];
+	int len;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+	} else {
+		return -1;
+	}
+	update(&m, id++, ZONE, &u, 1);
+	len = dmp_node_handle(n, m.w, m.len, DMP_NODE_UDP,
+			      (const struct sockaddr *)&ss, resp, sizeof(resp),
+			      now);
+	return len >= 12 ? resp[3] & 0x0F : -1;
+}
+
+/* Un-TSIG'd claims limited per source prefix (a /64 is one source, an
+ * IPv4-mapped address is its IPv4 one), whatever recipients they name,
+ * and a source's share of one claim name. */
+static void test_claim_sources(void)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	struct dmp_node_stats st;
+	uint64_t now = T2030 * 1000, now_s = T2030;
+	char v[3][300];
+	int rc[4];
+
+	for (int i = 0; i < 3; i++) {
+		mk_claim(v[i], sizeof(v[i]), now_s, 3600, (uint8_t)(3 + i));
+	}
+	dmp_node_opts_init(&o);
+	o.db_path = ":memory:";
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
+	o.n_zones = 1;
+	o.claim_mode = DMP_NODE_CLAIM_PROVIDER;
+	o.claim_source_rate = 0.001;
+	o.claim_source_burst = 2;
+	o.foreign_values_max = 2;
+	if (!ok(v[0][0] && v[1][0] && v[2][0] && dmp_node_new(&n, &o, now) == 0,
+		"claim source: node")) {
+		return;
+	}
+	rc[0] = claim_from(n, "2001:db8::1",
+			   "claim-1.mb-000000000001.mesh.test", v[0], now);
+	rc[1] = claim_from(n, "2001:db8::1",
+			   "claim-1.mb-000000000002.mesh.test", v[0], now);
+	rc[2] = claim_from(n, "2001:db8::2",
+			   "claim-1.mb-000000000003.mesh.test", v[0], now);
+	rc[3] = claim_from(n, "2001:db8:0:1::1",
+			   "claim-1.mb-000000000004.mesh.test", v[0], now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5 && rc[3] == 0,
+	   "claim source: a /64 shares one bucket, the next /64 has its own "
+	   "(%d %d %d %d)",
+	   rc[0], rc[1], rc[2], rc[3]);
+	rc[0] = claim_from(n, "::ffff:192.0.2.1",
+			   "claim-1.mb-000000000005.mesh.test", v[0], now);
+	rc[1] = claim_from(n, "::ffff:192.0.2.1",
+			   "claim-1.mb-000000000006.mesh.test", v[0], now);
+	rc[2] = claim_from(n, "192.0.2.1", "claim-1.mb-000000000007.mesh.test",
+			   v[0], now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5,
+	   "claim source: IPv4-mapped and IPv4 are one source (%d %d %d)",
+	   rc[0], rc[1], rc[2]);
+	/* One victim's claim name: two values from a source, the third
+	 * refused (before it spends a token), others still get in. */
+	rc[0] = claim_from(n, "198.51.100.1",
+			   "claim-2.mb-00000000000a.mesh.test", v[0], now);
+	rc[1] = claim_from(n, "198.51.100.1",
+			   "claim-2.mb-00000000000a.mesh.test", v[1], now);
+	rc[2] = claim_from(n, "198.51.100.1",
+			   "claim-2.mb-00000000000a.mesh.test", v[2], now);
+	rc[3] = claim_from(n, "198.51.100.2",
+			   "claim-2.mb-00000000000a.mesh.test", v[2], now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5 && rc[3] == 0,
+	   "claim source: a source's share of one claim name (%d %d %d %d)",
+	   rc[0], rc[1], rc[2], rc[3]);
+	dmp_node_stats_get(n, &st);
+	ok(st.reject[DMP_NODE_REJ_CLAIM_SOURCE] == 2 &&
+	       st.reject[DMP_NODE_REJ_FOREIGN] == 1 && st.claim_values == 8,
+	   "claim source: counted (%llu %llu), 8 claims held (%llu)",
+	   (unsigned long long)st.reject[DMP_NODE_REJ_CLAIM_SOURCE],
+	   (unsigned long long)st.reject[DMP_NODE_REJ_FOREIGN],
+	   (unsigned long long)st.claim_values);
+	dmp_node_free(n);
+}
+
 int main(void)
 {
 	struct dmp_node *n;
@@ -1419,7 +1518,7 @@ int main(void)
 				"mb-bbbbbbbbbbbb.mesh.test"};
 	char listed[512] = "";
 
-	plan(253);
+	plan(258);
 	snprintf(dbpath, sizeof(dbpath), "/tmp/test_node_%d.db", (int)getpid());
 	unlink(dbpath);
 	if (dmp_hex_decode(secret, 32, SECRET_HEX, 64) != 0) {
@@ -1431,6 +1530,7 @@ int main(void)
 	test_key_quota(r);
 	test_claims(r);
 	test_budgets(r);
+	test_claim_sources();
 	n = open_node(T2030 * 1000);
 	if (!ok(n != NULL, "node opens")) {
 		return done_testing();

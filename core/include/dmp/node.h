@@ -165,8 +165,8 @@ struct dmp_node_opts {
  * signed reply (255-byte key name, 10, hmac-sha256 13, time 6, fudge 2,
  * MAC size 2, MAC 32, id 2, error 2, other length 2). */
 #define DMP_NODE_NAME_BYTES_FIT (65535 - 12 - 259 - 11 - 326)
-#define DMP_NODE_FOREIGN_VALUES 8u
-#define DMP_NODE_FOREIGN_BYTES 16384u
+#define DMP_NODE_FOREIGN_VALUES 16u
+#define DMP_NODE_FOREIGN_BYTES 20480u
 #define DMP_NODE_CLAIM_SOURCE_RATE 2.0
 #define DMP_NODE_CLAIM_SOURCE_BURST 100u
 

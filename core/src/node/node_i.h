@@ -51,6 +51,9 @@ struct nidx {
 	/* Storage budgets (node_ubudget.c): every RR held, expired ones
 	 * included until dmp_nidx_expire(), and those at claim-* names. */
 	uint64_t values, bytes, claim_values, claim_bytes;
+	/* At most the earliest exp_s held (exact after dmp_nidx_expire()):
+	 * nothing to prune while it is in the future. */
+	uint64_t min_exp;
 };
 
 int dmp_nidx_init(struct nidx *x);

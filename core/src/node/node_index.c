@@ -36,6 +36,7 @@ int dmp_nidx_init(struct nidx *x)
 		return DMP_ENOMEM;
 	}
 	dmp_random(&x->seed, sizeof(x->seed));
+	x->min_exp = UINT64_MAX;
 	return 0;
 }
 
@@ -231,6 +232,9 @@ int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 	e->bytes = 0;
 	for (uint32_t i = 0; i < n_rr; i++) {
 		e->bytes += rr[i]->len;
+		if (rr[i]->exp_s < x->min_exp) {
+			x->min_exp = rr[i]->exp_s;
+		}
 	}
 	account(x, e, 1);
 	if (n_rr == 0 && e->desc_count == 0) {
@@ -243,6 +247,7 @@ int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 void dmp_nidx_expire(struct nidx *x, uint64_t now_s)
 {
 	/* Pass 1: drop expired RRs, forget the descendant facts. */
+	x->min_exp = UINT64_MAX;
 	for (size_t i = 0; i < x->nb; i++) {
 		for (struct nidx_ent *e = x->b[i]; e; e = e->next) {
 			uint32_t k = 0;
@@ -251,6 +256,9 @@ void dmp_nidx_expire(struct nidx *x, uint64_t now_s)
 			e->bytes = 0;
 			for (uint32_t j = 0; j < e->n_rr; j++) {
 				if (e->rr[j]->exp_s > now_s) {
+					if (e->rr[j]->exp_s < x->min_exp) {
+						x->min_exp = e->rr[j]->exp_s;
+					}
 					e->bytes += e->rr[j]->len;
 					e->rr[k++] = e->rr[j];
 				} else {

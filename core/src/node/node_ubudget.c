@@ -51,11 +51,12 @@ int dmp_nu_budget_check(const struct dmp_node_opts *o)
 	}
 	if (o->foreign_bytes_max >= o->name_bytes_max ||
 	    o->foreign_values_max == 0) {
-		DMP_LOG_E("node: limits.foreign_bytes (%u) must be below "
-			  "limits.name_bytes (%u), so that one writer cannot "
-			  "fill someone else's name, and foreign_values above 0",
-			  (unsigned)o->foreign_bytes_max,
-			  (unsigned)o->name_bytes_max);
+		DMP_LOG_E(
+		    "node: limits.foreign_bytes (%u) must be below "
+		    "limits.name_bytes (%u), so that one writer cannot "
+		    "fill someone else's name, and foreign_values above 0",
+		    (unsigned)o->foreign_bytes_max,
+		    (unsigned)o->name_bytes_max);
 		return DMP_EINVAL;
 	}
 	if (o->claim_source_prefix4 < 8 || o->claim_source_prefix4 > 32 ||
@@ -154,10 +155,17 @@ int dmp_nu_budget_store(struct dmp_node *n, const uint64_t add[2],
 			const uint64_t cadd[2], uint64_t now_s, int *why)
 {
 	int w = over(n, add, cadd);
+	uint64_t min_exp = UINT64_MAX;
 
-	if (w >= 0 && n->bud_prune_s != now_s) {
-		/* Expired values count until reaped: drop them first, the
-		 * same work as dmp_node_maintain's reap. */
+	if (w >= 0) {
+		pthread_rwlock_rdlock(&n->ilock);
+		min_exp = n->idx.min_exp;
+		pthread_rwlock_unlock(&n->ilock);
+	}
+	if (w >= 0 && n->bud_prune_s != now_s && min_exp <= now_s) {
+		/* Expired values count until reaped: drop them first (the
+		 * same work as dmp_node_maintain's reap), at most once a
+		 * second and only when some value has expired. */
 		n->bud_prune_s = now_s;
 		if (dmp_st_reap(n->db, now_s) < 0) {
 			DMP_LOG_E("node: reap of expired values failed");
