@@ -178,6 +178,15 @@ static uint64_t now_ms_real(void)
 	return (uint64_t)time(NULL) * 1000;
 }
 
+/* Defaults, an in-memory store, and ZONE. */
+static void mem_opts(struct dmp_node_opts *o)
+{
+	dmp_node_opts_init(o);
+	o->db_path = ":memory:";
+	snprintf(o->zones[0].name, sizeof(o->zones[0].name), "%s", ZONE);
+	o->n_zones = 1;
+}
+
 static int ask(struct dmp_node *n, struct reply *r, const struct msg *m,
 	       enum dmp_node_transport t, uint64_t now_ms)
 {
@@ -838,10 +847,7 @@ static void test_rate_limit(void)
 	uint64_t now = T2030 * 1000;
 	int answered = 0;
 
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	o.rate_limit = 2;
 	o.rate_burst = 3;
 	if (!ok(dmp_node_new(&n, &o, now) == 0, "rate: node")) {
@@ -932,10 +938,7 @@ static void test_claims(struct reply *r)
 	mk_claim(stale, sizeof(stale), now_s - 7200, 3600, 6);
 	ok(v[0] && v2[0] && longlife[0] && stale[0], "claim: values signed");
 
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	if (!ok(dmp_node_new(&n, &o, now) == 0, "claim: node")) {
 		return;
 	}
@@ -1200,10 +1203,7 @@ static void test_key_write_rate(struct reply *r)
 	struct upd out = {"chunk-0001-x.mesh.test", 1, 300, "v", 0};
 	int rc[5];
 
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	o.key_write_rate = 1;
 	o.key_write_burst = 3;
 	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
@@ -1267,10 +1267,7 @@ static void test_key_quota(struct reply *r)
 	struct upd two[2] = {{own, 1, 300, "v1", 0}, {own, 1, 300, "v2", 0}};
 	struct upd u;
 
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	o.key_quota = 3;
 	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
 		    dmp_node_key_add(n, KEY, secret, 32, scopes, 2, 0) == 0 &&
@@ -1328,10 +1325,7 @@ static void test_budgets(struct reply *r)
 	static char big[2049];
 	int rc[4];
 
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	o.foreign_values_max = 2;
 	o.store_values_max = 5;
 	o.name_bytes_max = 4100;
@@ -1454,10 +1448,7 @@ static void test_claim_sources(void)
 	for (int i = 0; i < 3; i++) {
 		mk_claim(v[i], sizeof(v[i]), now_s, 3600, (uint8_t)(3 + i));
 	}
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	o.claim_mode = DMP_NODE_CLAIM_PROVIDER;
 	o.claim_source_rate = 0.001;
 	o.claim_source_burst = 2;

@@ -73,12 +73,10 @@ void dmp_nu_budget_reconfigure(struct dmp_node *n,
 {
 	struct dmp_node_opts t = n->o;
 
+	/* Checked on a copy, then only these fields written: others (TTLs,
+	 * ...) are read by query threads without wlock. */
 	t.max_value_bytes = o->max_value_bytes;
 	t.max_values_per_name = o->max_values_per_name;
-	t.store_bytes_max = o->store_bytes_max;
-	t.store_values_max = o->store_values_max;
-	t.claim_bytes_max = o->claim_bytes_max;
-	t.claim_values_max = o->claim_values_max;
 	t.name_bytes_max = o->name_bytes_max;
 	t.foreign_values_max = o->foreign_values_max;
 	t.foreign_bytes_max = o->foreign_bytes_max;
@@ -88,7 +86,17 @@ void dmp_nu_budget_reconfigure(struct dmp_node *n,
 		DMP_LOG_E("node: storage limits unchanged");
 		return;
 	}
-	n->o = t;
+	n->o.store_bytes_max = o->store_bytes_max;
+	n->o.store_values_max = o->store_values_max;
+	n->o.claim_bytes_max = o->claim_bytes_max;
+	n->o.claim_values_max = o->claim_values_max;
+	n->o.name_bytes_max = o->name_bytes_max;
+	n->o.foreign_values_max = o->foreign_values_max;
+	n->o.foreign_bytes_max = o->foreign_bytes_max;
+	n->o.claim_source_rate = o->claim_source_rate;
+	n->o.claim_source_burst = o->claim_source_burst;
+	n->o.claim_source_prefix4 = o->claim_source_prefix4;
+	n->o.claim_source_prefix6 = o->claim_source_prefix6;
 	dmp_rl_set(n->claim_src_rl, o->claim_source_rate,
 		   o->claim_source_burst);
 }
@@ -236,55 +244,20 @@ int dmp_nu_budget_foreign(struct dmp_node *n, const struct uctx *u,
 
 	for (size_t i = 0; i < u->n_ops; i++) {
 		const struct nop *op = &u->ops[i];
-		const struct nidx_ent *e;
-		uint64_t cnt = 0, bytes = 0;
+		struct nu_tally t;
+		uint64_t cnt, bytes;
 
-		if (op->kind != NOP_ADD || owns(k, op->owner)) {
+		if (!dmp_nu_first_add(u, i) || owns(k, op->owner)) {
 			continue;
 		}
-		for (size_t j = 0; j < i; j++) {
-			if (u->ops[j].kind == NOP_ADD &&
-			    strcmp(u->ops[j].owner, op->owner) == 0) {
-				goto next; /* counted at its first add */
-			}
-		}
-		pthread_rwlock_rdlock(&n->ilock);
-		e = dmp_nidx_find(&n->idx, op->wire, op->wlen);
-		for (uint32_t r = 0; e && r < e->n_rr; r++) {
-			if (e->rr[r]->kid == kid && e->rr[r]->exp_s > now_s) {
-				cnt++;
-				bytes += e->rr[r]->len;
-			}
-		}
-		/* New values of this writer here (a refresh of its own is
+		/* Its values here and its new ones (a refresh of its own is
 		 * free, a value taken over from another writer is not). */
-		for (size_t j = i; j < u->n_ops; j++) {
-			const struct nop *o2 = &u->ops[j];
-			int dup = 0;
-
-			if (o2->kind != NOP_ADD ||
-			    strcmp(o2->owner, op->owner) != 0) {
-				continue;
-			}
-			for (size_t m = i; m < j && !dup; m++) {
-				dup = u->ops[m].kind == NOP_ADD &&
-				      strcmp(u->ops[m].owner, op->owner) == 0 &&
-				      u->ops[m].vlen == o2->vlen &&
-				      memcmp(u->ops[m].value, o2->value,
-					     o2->vlen) == 0;
-			}
-			for (uint32_t r = 0; e && r < e->n_rr && !dup; r++) {
-				dup = e->rr[r]->kid == kid &&
-				      e->rr[r]->exp_s > now_s &&
-				      dmp_nidx_rr_value_eq(e->rr[r], o2->value,
-							   o2->vlen);
-			}
-			if (!dup) {
-				cnt++;
-				bytes += dmp_nidx_rr_bytes(o2->vlen);
-			}
-		}
+		pthread_rwlock_rdlock(&n->ilock);
+		dmp_nu_tally(u, i, dmp_nidx_find(&n->idx, op->wire, op->wlen),
+			     0, kid, now_s, &t);
 		pthread_rwlock_unlock(&n->ilock);
+		cnt = t.live + t.fresh;
+		bytes = t.live_b + t.fresh_b;
 		if (cnt > n->o.foreign_values_max ||
 		    bytes > n->o.foreign_bytes_max) {
 			refuse_log(n, DMP_NODE_REJ_FOREIGN, now_s,
@@ -297,7 +270,6 @@ int dmp_nu_budget_foreign(struct dmp_node *n, const struct uctx *u,
 				   (unsigned)n->o.foreign_bytes_max);
 			return DMP_DNS_RCODE_REFUSED;
 		}
-	next:;
 	}
 	return DMP_DNS_RCODE_NOERROR;
 }

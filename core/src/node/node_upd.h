@@ -55,6 +55,19 @@ void dmp_nu_ops_free(struct uctx *u);
 
 /* ---- node_upolicy.c ---- */
 
+/** 1 if u->ops[i] is an add and the first add at its owner. */
+int dmp_nu_first_add(const struct uctx *u, size_t i);
+/* What an UPDATE makes of one name. */
+struct nu_tally {
+	uint64_t live, live_b;	 /* live values there, their RR bytes */
+	uint64_t fresh, fresh_b; /* adds not already there */
+};
+/** Tally the name of u->ops[i] (its first add) in index entry @p e
+ * (NULL: none; ilock held): every writer's values when @p any, else
+ * those of writer @p kid only. */
+void dmp_nu_tally(const struct uctx *u, size_t i, const struct nidx_ent *e,
+		  int any, uint64_t kid, uint64_t now_s, struct nu_tally *t);
+
 /** RCODE from the caps (PROTOCOL.md 7.1 step 5) and the storage budgets
  * of the node and of each name; the reason into @p why. */
 int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s,

@@ -26,6 +26,64 @@ const struct nkey *dmp_nu_find_key(const struct dmp_node *n,
 	return NULL;
 }
 
+int dmp_nu_first_add(const struct uctx *u, size_t i)
+{
+	if (u->ops[i].kind != NOP_ADD) {
+		return 0;
+	}
+	for (size_t j = 0; j < i; j++) {
+		if (u->ops[j].kind == NOP_ADD &&
+		    strcmp(u->ops[j].owner, u->ops[i].owner) == 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Is @p rr live and, unless @p any, written by @p kid? */
+static int counts(const struct nidx_rr *rr, int any, uint64_t kid,
+		  uint64_t now_s)
+{
+	return rr->exp_s > now_s && (any || rr->kid == kid);
+}
+
+void dmp_nu_tally(const struct uctx *u, size_t i, const struct nidx_ent *e,
+		  int any, uint64_t kid, uint64_t now_s, struct nu_tally *t)
+{
+	const char *owner = u->ops[i].owner;
+
+	memset(t, 0, sizeof(*t));
+	for (uint32_t k = 0; e && k < e->n_rr; k++) {
+		if (counts(e->rr[k], any, kid, now_s)) {
+			t->live++;
+			t->live_b += e->rr[k]->len;
+		}
+	}
+	for (size_t j = i; j < u->n_ops; j++) {
+		const struct nop *o2 = &u->ops[j];
+		int dup = 0;
+
+		if (o2->kind != NOP_ADD || strcmp(o2->owner, owner) != 0) {
+			continue;
+		}
+		for (size_t m = i; m < j && !dup; m++) {
+			dup = u->ops[m].kind == NOP_ADD &&
+			      strcmp(u->ops[m].owner, owner) == 0 &&
+			      u->ops[m].vlen == o2->vlen &&
+			      memcmp(u->ops[m].value, o2->value, o2->vlen) == 0;
+		}
+		for (uint32_t k = 0; e && k < e->n_rr && !dup; k++) {
+			dup =
+			    counts(e->rr[k], any, kid, now_s) &&
+			    dmp_nidx_rr_value_eq(e->rr[k], o2->value, o2->vlen);
+		}
+		if (!dup) {
+			t->fresh++;
+			t->fresh_b += dmp_nidx_rr_bytes(o2->vlen);
+		}
+	}
+}
+
 /* RCODE from the caps (PROTOCOL.md 7.1 step 5) and the budgets. */
 int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s,
 		      int *why)
@@ -36,9 +94,7 @@ int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s,
 	*why = DMP_NODE_REJ_CAPS;
 	for (size_t i = 0; i < u->n_ops; i++) {
 		const struct nop *op = &u->ops[i];
-		const struct nidx_ent *e;
-		uint32_t live = 0, fresh = 0;
-		uint64_t bytes = 0, fresh_b = 0;
+		struct nu_tally t;
 		int rc;
 
 		if (op->kind != NOP_ADD) {
@@ -48,61 +104,28 @@ int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s,
 			return DMP_DNS_RCODE_REFUSED;
 		}
 		/* Count each owner once, at its first add. */
-		for (size_t j = 0; j < i; j++) {
-			if (u->ops[j].kind == NOP_ADD &&
-			    strcmp(u->ops[j].owner, op->owner) == 0) {
-				goto next;
-			}
+		if (!dmp_nu_first_add(u, i)) {
+			continue;
 		}
 		pthread_rwlock_rdlock(&n->ilock);
-		e = dmp_nidx_find(&n->idx, op->wire, op->wlen);
-		for (uint32_t k = 0; e && k < e->n_rr; k++) {
-			if (e->rr[k]->exp_s > now_s) {
-				live++;
-				bytes += e->rr[k]->len;
-			}
-		}
-		for (size_t j = i; j < u->n_ops; j++) {
-			const struct nop *o2 = &u->ops[j];
-			int dup = 0;
-
-			if (o2->kind != NOP_ADD ||
-			    strcmp(o2->owner, op->owner) != 0) {
-				continue;
-			}
-			for (size_t m = i; m < j && !dup; m++) {
-				dup = u->ops[m].kind == NOP_ADD &&
-				      strcmp(u->ops[m].owner, op->owner) == 0 &&
-				      u->ops[m].vlen == o2->vlen &&
-				      memcmp(u->ops[m].value, o2->value,
-					     o2->vlen) == 0;
-			}
-			for (uint32_t k = 0; e && k < e->n_rr && !dup; k++) {
-				dup = e->rr[k]->exp_s > now_s &&
-				      dmp_nidx_rr_value_eq(e->rr[k], o2->value,
-							   o2->vlen);
-			}
-			if (!dup) {
-				fresh++;
-				fresh_b += dmp_nidx_rr_bytes(o2->vlen);
-			}
-		}
+		dmp_nu_tally(u, i, dmp_nidx_find(&n->idx, op->wire, op->wlen),
+			     1, 0, now_s, &t);
 		pthread_rwlock_unlock(&n->ilock);
-		if (live + fresh > n->o.max_values_per_name) {
+		if (t.live + t.fresh > n->o.max_values_per_name) {
 			return DMP_DNS_RCODE_REFUSED;
 		}
-		rc = dmp_nu_budget_name(n, op, bytes + fresh_b, now_s, why);
+		rc =
+		    dmp_nu_budget_name(n, op, t.live_b + t.fresh_b, now_s, why);
 		if (rc != DMP_DNS_RCODE_NOERROR) {
 			return rc;
 		}
-		add[0] += fresh;
-		add[1] += fresh_b;
+		add[0] += t.fresh;
+		add[1] += t.fresh_b;
 		if (op->wire[0] >= 6 &&
 		    memcmp(op->wire + 1, "claim-", 6) == 0) {
-			cadd[0] += fresh;
-			cadd[1] += fresh_b;
+			cadd[0] += t.fresh;
+			cadd[1] += t.fresh_b;
 		}
-	next:;
 	}
 	return dmp_nu_budget_store(n, add, cadd, now_s, why);
 }
