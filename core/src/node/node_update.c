@@ -247,6 +247,12 @@ int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		int why;
 
 		j.rcode = dmp_nu_check_caps(n, u, now_s, &why);
+		/* Storage budgets count every refusal, whatever the path. */
+		if (why == DMP_NODE_REJ_STORE_FULL ||
+		    why == DMP_NODE_REJ_CLAIMS_FULL ||
+		    why == DMP_NODE_REJ_NAME_BYTES) {
+			cnt_add(&n->c_reject[why], 1);
+		}
 	} else if (cnt == 1) {
 		const struct nidx_ent *e;
 		int found = 0;
