@@ -1433,7 +1433,7 @@ static int claim_from(struct dmp_node *n, const char *addr, const char *owner,
 	return len >= 12 ? resp[3] & 0x0F : -1;
 }
 
-/* Un-TSIG'd claims limited per source prefix (a /64 is one source, an
+/* Un-TSIG'd claims limited per source prefix (a /56 is one source, an
  * IPv4-mapped address is its IPv4 one), whatever recipients they name,
  * and a source's share of one claim name. */
 static void test_claim_sources(void)
@@ -1461,12 +1461,12 @@ static void test_claim_sources(void)
 			   "claim-1.mb-000000000001.mesh.test", v[0], now);
 	rc[1] = claim_from(n, "2001:db8::1",
 			   "claim-1.mb-000000000002.mesh.test", v[0], now);
-	rc[2] = claim_from(n, "2001:db8::2",
+	rc[2] = claim_from(n, "2001:db8:0:ff::2",
 			   "claim-1.mb-000000000003.mesh.test", v[0], now);
-	rc[3] = claim_from(n, "2001:db8:0:1::1",
+	rc[3] = claim_from(n, "2001:db8:0:100::1",
 			   "claim-1.mb-000000000004.mesh.test", v[0], now);
 	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5 && rc[3] == 0,
-	   "claim source: a /64 shares one bucket, the next /64 has its own "
+	   "claim source: a /56 shares one bucket, the next /56 has its own "
 	   "(%d %d %d %d)",
 	   rc[0], rc[1], rc[2], rc[3]);
 	rc[0] = claim_from(n, "::ffff:192.0.2.1",

@@ -129,6 +129,12 @@ struct dmp_node_opts {
 	/* 1: the store must exist (DMP_ENOENT otherwise), as for commands
 	 * that only read or remove; 0: created, mode 0600, when missing. */
 	int db_must_exist;
+	/* Per-address limits (DNS rate limits, and the HTTP side's rate
+	 * and connection limits) key an address by this many leading bits:
+	 * IPv4 1..32 (default 32), IPv6 1..128 (default 56, one customer's
+	 * site; a /64 holder has 2^64 addresses). 0: the default. */
+	unsigned rate_v4_prefix;
+	unsigned rate_v6_prefix;
 	/* Storage budgets (docs/security.md 7.7). Bytes are those of the
 	 * TXT RRs as answered: 12 + RDATA (the value plus one length byte
 	 * per 255) per value. At a node-wide cap, expired values are pruned
@@ -147,12 +153,16 @@ struct dmp_node_opts {
 	 * below name_bytes_max, so that others' mail still fits. */
 	uint32_t foreign_values_max;
 	uint32_t foreign_bytes_max;
-	/* Un-TSIG'd claims per source: v4 /prefix4, v6 /prefix6 (an ISP's
-	 * customer holds a /64 or /56); rate <= 0: off. */
+	/* Un-TSIG'd claims per source: v4 /prefix4 (32), v6 /prefix6 (56,
+	 * as the rate limits: an ISP's customer holds a /56 or /64); rate
+	 * <= 0: off. */
 	double claim_source_rate; /* UPDATEs/s */
 	uint32_t claim_source_burst;
 	uint8_t claim_source_prefix4, claim_source_prefix6;
 };
+
+#define DMP_NODE_RATE_V4_PREFIX 32
+#define DMP_NODE_RATE_V6_PREFIX 56
 
 /* Storage budget defaults (docs/security.md 7.7). */
 #define DMP_NODE_STORE_BYTES (256ull << 20)
@@ -430,10 +440,16 @@ void dmp_node_stats_get(struct dmp_node *n, struct dmp_node_stats *s);
 /* ---- HTTP side (libmicrohttpd): /health, /metrics, the legacy record
  * API (PROTOCOL.md 7.4) and TSIG registration (7.2) ---- */
 
+/* Who may POST and DELETE through the record API (7.4). Never decided by
+ * the peer's address: behind a reverse proxy every client is loopback. */
 enum dmp_node_http_auth {
-	DMP_NODE_HTTP_OPEN = 0,	  /* no token; loopback peers only */
+	DMP_NODE_HTTP_OFF = 0,	  /* the record API answers 404 (default) */
 	DMP_NODE_HTTP_LEGACY = 1, /* one shared Bearer token */
 	DMP_NODE_HTTP_MULTI = 2,  /* per-user scoped tokens (token_add) */
+	/* No authentication at all: whoever reaches the socket (every local
+	 * user, every client of a proxy in front). Explicit opt-in, loopback
+	 * listener only, never with trusted proxies; logged loudly. */
+	DMP_NODE_HTTP_UNAUTH = 3,
 };
 
 /* 7.5: HTTP 10/s with a burst of 100 per IP; 7.2: 5 per hour per IP. */
@@ -444,6 +460,13 @@ enum dmp_node_http_auth {
 #define DMP_NODE_REG_KEY_LIFE (90u * 86400u) /* s, 7.2 */
 #define DMP_NODE_HTTP_MAX_BODY 65536
 #define DMP_NODE_REG_MAX_ALLOW 16
+/* Connection limits and deadlines (docs/security.md 7.6). */
+#define DMP_NODE_HTTP_MAX_CONNS 256
+#define DMP_NODE_HTTP_MAX_CONNS_PER_ADDR 8
+#define DMP_NODE_HTTP_IDLE_TIMEOUT 10	 /* s without a byte */
+#define DMP_NODE_HTTP_REQUEST_TIMEOUT 10 /* s for a whole exchange */
+#define DMP_NODE_HTTP_CONN_MEMORY 16384	 /* bytes per connection */
+#define DMP_NODE_HTTP_MAX_PROXIES 8
 
 struct dmp_node_http_opts {
 	/* Listening socket (bound, listening) handed over, or -1: no
@@ -467,18 +490,39 @@ struct dmp_node_http_opts {
 	/* Wall clock in ms; NULL: the real one. */
 	uint64_t (*now_ms)(void *ud);
 	void *now_ud;
+	/* Connections (the socket side; dmp_node_http_dispatch() alone
+	 * ignores them). A new connection from an address (keyed by the
+	 * node's rate_v4/v6_prefix) that holds max_conns_per_addr is
+	 * refused; at max_conns the oldest connection of the address that
+	 * holds the most makes room. Each request must arrive, and its
+	 * answer leave, within request_timeout s of the connection or of
+	 * the previous answer; idle_timeout s without a byte closes too. */
+	unsigned max_conns;	     /* 1..65536 */
+	unsigned max_conns_per_addr; /* 1..65536 */
+	unsigned idle_timeout;	     /* s, 1..3600 */
+	unsigned request_timeout;    /* s, 1..3600 */
+	size_t conn_memory;	     /* libmicrohttpd's per connection pool */
+	/* Reverse proxies (addresses) whose X-Forwarded-For is believed:
+	 * their last entry, the one the proxy appended, is the client for
+	 * the rate limits; the proxy itself is exempt from
+	 * max_conns_per_addr (limit per client at the proxy). */
+	char trusted_proxies[DMP_NODE_HTTP_MAX_PROXIES][64];
+	unsigned n_trusted_proxies;
 };
 
 struct dmp_node_http;
 
-/** Defaults: open auth, registration off, 7.5/7.2 rate limits. */
+/** Defaults: record API off, registration off, 7.5/7.2 rate limits,
+ * the DMP_NODE_HTTP_* connection limits. */
 void dmp_node_http_opts_init(struct dmp_node_http_opts *o);
 
 /**
  * Start serving HTTP for @p n (borrowed; it must outlive the handle) on
  * o->listen_fd with one internal thread.
- * @return 0, DMP_EINVAL (open auth on a non-loopback socket, no zone,
- *         legacy auth without a token), DMP_ENOMEM, DMP_EIO (daemon)
+ * @return 0, DMP_EINVAL (unauthenticated record API on a non-loopback
+ *         socket or with trusted proxies, no zone, legacy auth without a
+ *         token, a limit out of range, a bad proxy address), DMP_ENOMEM,
+ *         DMP_EIO (daemon)
  */
 DMP_MUST_CHECK int dmp_node_http_new(struct dmp_node_http **out,
 				     struct dmp_node *n,
@@ -493,9 +537,13 @@ struct dmp_node_http_req {
 	const char *path;	     /* decoded, without the query string */
 	const char *query;	     /* raw query string or NULL */
 	const char *authorization;   /* header value or NULL */
-	const struct sockaddr *peer; /* NULL: loopback, not rate limited */
+	const struct sockaddr *peer; /* NULL: a direct caller, not rate
+					limited */
 	const char *body;
 	size_t body_len;
+	/* X-Forwarded-For header or NULL; believed only from a trusted
+	 * proxy (opts.trusted_proxies). */
+	const char *forwarded_for;
 };
 
 /**

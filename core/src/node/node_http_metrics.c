@@ -95,6 +95,20 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		fprintf(f, "dmp_node_rejections_total{reason=\"%s\"} %llu\n",
 			rej_names[i], (unsigned long long)s.reject[i]);
 	}
+	/* The HTTP side: connections and refusals (node_http_conn.c). */
+	fprintf(f,
+		"# HELP dmp_node_http_connections Open HTTP connections.\n"
+		"# TYPE dmp_node_http_connections gauge\n"
+		"dmp_node_http_connections %u\n"
+		"# HELP dmp_node_http_refusals_total HTTP connections and "
+		"requests refused or closed, by reason.\n"
+		"# TYPE dmp_node_http_refusals_total counter\n",
+		dmp_nh_conns_open(h));
+	for (unsigned i = 0; i < NH_REF_MAX; i++) {
+		fprintf(f, "dmp_node_http_refusals_total{reason=\"%s\"} %llu\n",
+			dmp_nh_refusal_names[i],
+			(unsigned long long)atomic_load(&h->refused[i]));
+	}
 	fprintf(f,
 		"# HELP dmp_node_store_bytes Database pages in use.\n"
 		"# TYPE dmp_node_store_bytes gauge\n"

@@ -33,7 +33,7 @@ void dmp_nu_budget_defaults(struct dmp_node_opts *o)
 	o->claim_source_rate = DMP_NODE_CLAIM_SOURCE_RATE;
 	o->claim_source_burst = DMP_NODE_CLAIM_SOURCE_BURST;
 	o->claim_source_prefix4 = 32;
-	o->claim_source_prefix6 = 64;
+	o->claim_source_prefix6 = 56;
 }
 
 int dmp_nu_budget_check(const struct dmp_node_opts *o)
@@ -274,49 +274,26 @@ int dmp_nu_budget_foreign(struct dmp_node *n, const struct uctx *u,
 	return DMP_DNS_RCODE_NOERROR;
 }
 
-/* Keep the first @p bits of @p a (@p len bytes). */
-static void mask(uint8_t *a, size_t len, unsigned bits)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned keep = bits >= 8 ? 8 : bits;
-
-		a[i] &= (uint8_t)(0xFF00u >> keep);
-		bits -= keep;
-	}
-}
-
 void dmp_nu_claim_source(const struct dmp_node *n, const struct sockaddr *sa,
 			 uint8_t key[17], char tag[DMP_NODE_NAME_MAX])
 {
 	char text[INET6_ADDRSTRLEN];
-	uint8_t a[16];
-	unsigned bits;
 	int v4;
 
-	memset(key, 0, 17);
-	if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) {
-		snprintf(tag, DMP_NODE_NAME_MAX, "src:local");
+	/* The rate limiter's key: family, the address cut to its prefix,
+	 * IPv4-mapped IPv6 as IPv4. */
+	if (dmp_rl_addr_key(sa, n->o.claim_source_prefix4,
+			    n->o.claim_source_prefix6, key) < 0) {
+		memset(key, 0, 17);
 		key[0] = 'l';
+		snprintf(tag, DMP_NODE_NAME_MAX, "src:local");
 		return;
 	}
-	if (sa->sa_family == AF_INET) {
-		memcpy(a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		v4 = 1;
-	} else {
-		const uint8_t *p =
-		    ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-
-		/* ::ffff:a.b.c.d is IPv4 (a dual-stack socket). */
-		v4 = IN6_IS_ADDR_V4MAPPED(
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
-		memcpy(a, v4 ? p + 12 : p, v4 ? 4 : 16);
-	}
-	bits = v4 ? n->o.claim_source_prefix4 : n->o.claim_source_prefix6;
-	mask(a, v4 ? 4 : 16, bits);
-	key[0] = v4 ? '4' : '6';
-	memcpy(key + 1, a, v4 ? 4 : 16);
-	inet_ntop(v4 ? AF_INET : AF_INET6, a, text, sizeof(text));
-	snprintf(tag, DMP_NODE_NAME_MAX, "src:%s/%u", text, bits);
+	v4 = key[0] == 4;
+	inet_ntop(v4 ? AF_INET : AF_INET6, key + 1, text, sizeof(text));
+	snprintf(tag, DMP_NODE_NAME_MAX, "src:%s/%u", text,
+		 (unsigned)(v4 ? n->o.claim_source_prefix4
+			       : n->o.claim_source_prefix6));
 }
 
 int dmp_nu_claim_source_allow(struct dmp_node *n, const uint8_t key[17],
