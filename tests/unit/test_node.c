@@ -1351,6 +1351,30 @@ static void test_budgets(struct reply *r)
 	u.value = "c";
 	is_int(send_update(n, r, ZONE, &u, 1, owner, secret, now), 0,
 	       "budget: the name's owner still writes there");
+	/* SIGHUP: new limits apply; inconsistent ones are ignored. */
+	{
+		struct dmp_node_opts o2 = o;
+
+		o2.foreign_values_max = 3;
+		o2.foreign_bytes_max = o2.name_bytes_max; /* not below */
+		(void)dmp_node_reconfigure(n, &o2);
+		u.value = "d";
+		rc[0] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+		o2.foreign_bytes_max = 4000;
+		(void)dmp_node_reconfigure(n, &o2);
+		rc[1] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+		ok(rc[0] == 5 && rc[1] == 0,
+		   "budget: reload: bad limits ignored, good ones applied "
+		   "(%d %d)",
+		   rc[0], rc[1]);
+		(void)dmp_node_reconfigure(n, &o);
+		u.cls = 254; /* the owner deletes it again */
+		u.ttl = 0;
+		rc[2] = send_update(n, r, ZONE, &u, 1, owner, secret, now);
+		u.cls = 1;
+		u.ttl = 300;
+		is_int(rc[2], 0, "budget: the owner deletes in its mailbox");
+	}
 	/* 3 held; two more with a 1 s TTL fill limits.store_values. */
 	u.owner = "slot-2.mb-bbbbbbbbbbbb.mesh.test";
 	u.ttl = 1;
@@ -1378,7 +1402,7 @@ static void test_budgets(struct reply *r)
 	   "budget: name_bytes: the 2nd 2 KB value REFUSED (%d %d)", rc[0],
 	   rc[1]);
 	dmp_node_stats_get(n, &st);
-	ok(st.reject[DMP_NODE_REJ_FOREIGN] == 1 &&
+	ok(st.reject[DMP_NODE_REJ_FOREIGN] == 2 &&
 	       st.reject[DMP_NODE_REJ_STORE_FULL] == 1 &&
 	       st.reject[DMP_NODE_REJ_NAME_BYTES] == 1,
 	   "budget: each refusal counted by reason (%llu %llu %llu)",
@@ -1509,7 +1533,7 @@ int main(void)
 				"mb-bbbbbbbbbbbb.mesh.test"};
 	char listed[512] = "";
 
-	plan(258);
+	plan(260);
 	snprintf(dbpath, sizeof(dbpath), "/tmp/test_node_%d.db", (int)getpid());
 	unlink(dbpath);
 	if (dmp_hex_decode(secret, 32, SECRET_HEX, 64) != 0) {
