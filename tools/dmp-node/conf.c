@@ -97,6 +97,20 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("mesh", "heartbeat_interval", heartbeat_interval, 10, 86400, "300"),
     B("mesh", "heartbeat_allow_loopback", heartbeat_allow_loopback, "false"),
     S("mesh", "claim_provider_zone", claim_provider_zone, ""),
+    /* Storage budgets (docs/security.md 7.7; defaults as in dmp/node.h). */
+    I("limits", "store_bytes", store_bytes, 65536, 1LL << 40, "268435456"),
+    I("limits", "store_values", store_values, 16, 1000000000, "1000000"),
+    I("limits", "claim_bytes", claim_bytes, 4096, 1LL << 40, "33554432"),
+    I("limits", "claim_values", claim_values, 1, 1000000000, "100000"),
+    I("limits", "name_bytes", name_bytes, 1024, DMP_NODE_NAME_BYTES_FIT,
+      "64927"),
+    I("limits", "foreign_values", foreign_values, 1, 4095, "16"),
+    I("limits", "foreign_bytes", foreign_bytes, 256, DMP_NODE_NAME_BYTES_FIT,
+      "20480"),
+    I("limits", "claim_source_rate", claim_source_rate, 0, 1000000, "2"),
+    I("limits", "claim_source_burst", claim_source_burst, 1, 1000000, "100"),
+    I("limits", "claim_source_prefix4", claim_source_prefix4, 8, 32, "32"),
+    I("limits", "claim_source_prefix6", claim_source_prefix6, 16, 128, "56"),
 };
 const size_t dmpnode_schema_len =
     sizeof(dmpnode_schema) / sizeof(dmpnode_schema[0]);
@@ -123,6 +137,18 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->replay_cache = (uint32_t)c->replay_cache;
 	o->rate_v4_prefix = (unsigned)c->rate_v4_prefix;
 	o->rate_v6_prefix = (unsigned)c->rate_v6_prefix;
+	/* limits: storage budgets (cross-checked by dmp_node_new) */
+	o->store_bytes_max = (uint64_t)c->store_bytes;
+	o->store_values_max = (uint64_t)c->store_values;
+	o->claim_bytes_max = (uint64_t)c->claim_bytes;
+	o->claim_values_max = (uint64_t)c->claim_values;
+	o->name_bytes_max = (uint32_t)c->name_bytes;
+	o->foreign_values_max = (uint32_t)c->foreign_values;
+	o->foreign_bytes_max = (uint32_t)c->foreign_bytes;
+	o->claim_source_rate = (double)c->claim_source_rate;
+	o->claim_source_burst = (uint32_t)c->claim_source_burst;
+	o->claim_source_prefix4 = (uint8_t)c->claim_source_prefix4;
+	o->claim_source_prefix6 = (uint8_t)c->claim_source_prefix6;
 	o->claim_mode = c->claim_provider ? DMP_NODE_CLAIM_PROVIDER
 			: c->receiver_claim_notifications
 			    ? DMP_NODE_CLAIM_RECEIVER

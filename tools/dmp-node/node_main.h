@@ -62,6 +62,11 @@ struct node_conf {
 	long long heartbeat_interval;
 	int heartbeat_allow_loopback;
 	char claim_provider_zone[DMP_CFG_STR_MAX];
+	/* limits: storage budgets (docs/security.md 7.7) */
+	long long store_bytes, store_values, claim_bytes, claim_values;
+	long long name_bytes, foreign_values, foreign_bytes;
+	long long claim_source_rate, claim_source_burst;
+	long long claim_source_prefix4, claim_source_prefix6;
 };
 
 /** HTTP options from the config. @return 0 or -1 (message printed) */

@@ -135,10 +135,50 @@ struct dmp_node_opts {
 	 * site; a /64 holder has 2^64 addresses). 0: the default. */
 	unsigned rate_v4_prefix;
 	unsigned rate_v6_prefix;
+	/* Storage budgets (docs/security.md 7.7). Bytes are those of the
+	 * TXT RRs as answered: 12 + RDATA (the value plus one length byte
+	 * per 255) per value. At a node-wide cap, expired values are pruned
+	 * first (at most once a second); then new values are REFUSED,
+	 * nothing stored is evicted. */
+	uint64_t store_bytes_max;  /* every value held */
+	uint64_t store_values_max; /* values held */
+	uint64_t claim_bytes_max;  /* values at claim-* names */
+	uint64_t claim_values_max;
+	/* At one name, <= DMP_NODE_NAME_BYTES_FIT: every RRset fits one
+	 * TCP answer. */
+	uint32_t name_bytes_max;
+	/* What one writer (TSIG key; for un-TSIG'd claims, the source
+	 * prefix) may hold at a name it does not own, i.e. one no scope of
+	 * its without '*' covers (someone else's slot or claim name); bytes
+	 * below name_bytes_max, so that others' mail still fits. */
+	uint32_t foreign_values_max;
+	uint32_t foreign_bytes_max;
+	/* Un-TSIG'd claims per source: v4 /prefix4 (32), v6 /prefix6 (56,
+	 * as the rate limits: an ISP's customer holds a /56 or /64); rate
+	 * <= 0: off. */
+	double claim_source_rate; /* UPDATEs/s */
+	uint32_t claim_source_burst;
+	uint8_t claim_source_prefix4, claim_source_prefix6;
 };
 
 #define DMP_NODE_RATE_V4_PREFIX 32
 #define DMP_NODE_RATE_V6_PREFIX 56
+
+/* Storage budget defaults (docs/security.md 7.7). */
+#define DMP_NODE_STORE_BYTES (256ull << 20)
+#define DMP_NODE_STORE_VALUES 1000000u
+#define DMP_NODE_CLAIM_BYTES (32ull << 20)
+#define DMP_NODE_CLAIM_VALUES 100000u
+/* The most TXT RR bytes one name may hold so that the whole RRset fits
+ * one TCP answer (65535 bytes) for any owner and any request: 12 header,
+ * 259 question (a 255-byte name, type, class), 11 OPT, 326 the TSIG of a
+ * signed reply (255-byte key name, 10, hmac-sha256 13, time 6, fudge 2,
+ * MAC size 2, MAC 32, id 2, error 2, other length 2). */
+#define DMP_NODE_NAME_BYTES_FIT (65535 - 12 - 259 - 11 - 326)
+#define DMP_NODE_FOREIGN_VALUES 16u
+#define DMP_NODE_FOREIGN_BYTES 20480u
+#define DMP_NODE_CLAIM_SOURCE_RATE 2.0
+#define DMP_NODE_CLAIM_SOURCE_BURST 100u
 
 /** Default replay cache: 2^18 slots, 6 MiB, some 120,000 live
  * signed UPDATEs within their windows (time_signed + fudge). */
@@ -522,6 +562,12 @@ enum dmp_node_reject {
 	DMP_NODE_REJ_QUOTA,	  /* the key owns key_quota values: REFUSED */
 	DMP_NODE_REJ_REPLAY,	  /* signed UPDATE seen before: NOTAUTH */
 	DMP_NODE_REJ_REPLAY_FULL, /* replay cache full there: NOTAUTH */
+	/* Storage budgets (7.7), all REFUSED: */
+	DMP_NODE_REJ_STORE_FULL,   /* store_bytes/values_max reached */
+	DMP_NODE_REJ_CLAIMS_FULL,  /* claim_bytes/values_max reached */
+	DMP_NODE_REJ_NAME_BYTES,   /* name_bytes_max at the name */
+	DMP_NODE_REJ_FOREIGN,	   /* the writer's foreign_* at the name */
+	DMP_NODE_REJ_CLAIM_SOURCE, /* claim_source_rate of the source */
 	DMP_NODE_REJ_MAX
 };
 
@@ -542,6 +588,9 @@ struct dmp_node_stats {
 	uint64_t store_bytes; /* sqlite pages in use, WAL excluded */
 	uint32_t serial;
 	uint32_t keys;
+	/* Storage budgets (7.7): held in the index, expired values
+	 * included until reaped. */
+	uint64_t held_values, held_bytes, claim_values, claim_bytes;
 };
 
 /** Snapshot the counters; thread-safe. */

@@ -25,9 +25,26 @@ int dmp_nh_health(struct dmp_node_http *h, char **body, size_t *len,
 }
 
 static const char *const rej_names[DMP_NODE_REJ_MAX] = {
-    "formerr",	"tsig",	 "unsigned",   "disabled",    "zone",
-    "caps",	"scope", "claim_rate", "store",	      "rate_limit",
-    "key_rate", "quota", "replay",     "replay_full",
+    "formerr",
+    "tsig",
+    "unsigned",
+    "disabled",
+    "zone",
+    "caps",
+    "scope",
+    "claim_rate",
+    "store",
+    "rate_limit",
+    "key_rate",
+    "quota",
+    "replay",
+    "replay_full",
+    /* Storage budgets (docs/security.md 7.7). */
+    "store_full",
+    "claims_full",
+    "name_bytes",
+    "foreign_cap",
+    "claim_source_rate",
 };
 
 static const char *const rcode_names[16] = {
@@ -110,6 +127,28 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		"dmp_node_tsig_keys %u\n",
 		(unsigned long long)s.store_bytes, (unsigned long long)s.rows,
 		(unsigned long long)s.names, s.serial, s.keys);
+	/* Storage budgets (docs/security.md 7.7): what the limits count. */
+	fprintf(f,
+		"# HELP dmp_node_held_values Values held (expired ones until "
+		"reaped), against limits.store_values.\n"
+		"# TYPE dmp_node_held_values gauge\n"
+		"dmp_node_held_values %llu\n"
+		"# HELP dmp_node_held_bytes Bytes of the TXT RRs held, against "
+		"limits.store_bytes.\n"
+		"# TYPE dmp_node_held_bytes gauge\n"
+		"dmp_node_held_bytes %llu\n"
+		"# HELP dmp_node_claim_values Values held at claim-* names, "
+		"against limits.claim_values.\n"
+		"# TYPE dmp_node_claim_values gauge\n"
+		"dmp_node_claim_values %llu\n"
+		"# HELP dmp_node_claim_bytes Bytes held at claim-* names, "
+		"against limits.claim_bytes.\n"
+		"# TYPE dmp_node_claim_bytes gauge\n"
+		"dmp_node_claim_bytes %llu\n",
+		(unsigned long long)s.held_values,
+		(unsigned long long)s.held_bytes,
+		(unsigned long long)s.claim_values,
+		(unsigned long long)s.claim_bytes);
 	fprintf(f, "# HELP dmp_node_request_seconds Time to answer one DNS "
 		   "request.\n"
 		   "# TYPE dmp_node_request_seconds histogram\n");
