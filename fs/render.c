@@ -18,6 +18,7 @@
 #include "dmp/keys.h"
 #include "dmp/peers.h"
 #include "dmp/store.h"
+#include "dmp/text.h"
 
 static void hex(char *out, const uint8_t *b, size_t n)
 {
@@ -26,13 +27,7 @@ static void hex(char *out, const uint8_t *b, size_t n)
 
 static void iso8601(char *out, size_t cap, int64_t t)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t <= 0 || !gmtime_r(&tt, &tm) ||
-	    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-		snprintf(out, cap, "-");
-	}
+	(void)dmp_time_utc(out, cap, t);
 }
 
 /* queue/<id>: a message not yet fully published. */
@@ -42,7 +37,9 @@ static int render_queue(struct dmpfs *fs, const char *name, FILE *f,
 	struct dmp_outbox_msg m;
 	int64_t id;
 	int chunks = 0, chunks_pub = 0, rc;
-	char mid[2 * DMP_MSG_ID_BYTES + 1];
+	char mid[2 * DMP_MSG_ID_BYTES + 1], t[3][32];
+	uint8_t *body = NULL;
+	size_t blen = 0;
 
 	if ((rc = dmpfs_parse_id(name, &id)) < 0) {
 		return rc;
@@ -53,22 +50,39 @@ static int render_queue(struct dmpfs *fs, const char *name, FILE *f,
 		(void)dmp_store_outbox_chunks(dmp_engine_store(fs->fe), id,
 					      &chunks, &chunks_pub);
 	}
+	if (rc == 0 && m.state == DMP_OUTBOX_FAILED &&
+	    dmp_store_outbox_body(dmp_engine_store(fs->fe), id, &body, &blen) <
+		0) {
+		body = NULL;
+	}
 	pthread_mutex_unlock(&fs->fe_lock);
 	if (rc < 0 || m.state == DMP_OUTBOX_PUBLISHED) {
+		dmp_free(body);
 		return -ENOENT;
 	}
 	hex(mid, m.msg_id, sizeof(m.msg_id));
+	iso8601(t[0], sizeof(t[0]), m.created);
+	iso8601(t[1], sizeof(t[1]), m.next_attempt);
+	iso8601(t[2], sizeof(t[2]), (int64_t)m.expires);
 	fprintf(f,
 		"id=%lld\nmsg_id=%s\nstate=%s\nrecipient=%s\n"
 		"size=%zu\nchunks=%d\nchunks_published=%d\n"
 		"records=%d\nrecords_published=%d\nattempts=%d\n"
 		"created=%lld\nnext_attempt=%lld\nexpires=%llu\n"
-		"last_error=%s\n",
+		"last_error=%s\ncreated_utc=%s\nnext_attempt_utc=%s\n"
+		"expires_utc=%s\n",
 		(long long)m.id, mid, dmp_outbox_state_name(m.state),
 		m.recipient, m.body_len, chunks, chunks_pub, m.n_records,
 		m.n_published, m.attempts, (long long)m.created,
 		(long long)m.next_attempt, (unsigned long long)m.expires,
-		m.last_error);
+		m.last_error, t[0], t[1], t[2]);
+	if (m.state == DMP_OUTBOX_FAILED && body) {
+		/* Given up: the text is kept here until rm (user guide,
+		 * "queue"): everything after the first blank line. */
+		fputc('\n', f);
+		fwrite(body, 1, blen, f);
+	}
+	dmp_free(body);
 	*mtime = m.created;
 	return 0;
 }
@@ -134,7 +148,13 @@ static int render_identity(struct dmpfs *fs, const char *name, FILE *f)
 	} else if (strcmp(name, "prekeys") == 0) {
 		fprintf(f, "%d\n", id.prekeys_left);
 	} else if (strcmp(name, "published") == 0) {
-		fprintf(f, "%lld\n", (long long)id.published);
+		/* The Unix time first (scripts), then UTC; "0": never. */
+		if (id.published > 0) {
+			fprintf(f, "%lld %s\n", (long long)id.published,
+				dmp_time_utc(h, sizeof(h), id.published));
+		} else {
+			fprintf(f, "0\n");
+		}
 	} else {
 		return -ENOENT;
 	}
@@ -212,20 +232,25 @@ static void render_resolvers(struct dmpfs *fs, FILE *f)
 	for (size_t i = 0; i < fs->n_res; i++) {
 		const struct dmp_resolver_stat *s = &fs->res[i];
 
+		/* Never asked yet: not "up", just not known. */
 		fprintf(f,
 			"%s state=%s rtt_ms=%d queries=%lu answers=%lu "
 			"failures=%lu%s%s\n",
-			s->addr, dmp_resolver_state_name(s->state), s->rtt_ms,
-			s->queries, s->answers, s->failures,
+			s->addr,
+			s->queries ? dmp_resolver_state_name(s->state)
+				   : "unchecked",
+			s->rtt_ms, s->queries, s->answers, s->failures,
 			s->zone[0] ? " direct=" : "", s->zone);
 	}
 	pthread_mutex_unlock(&fs->st_lock);
 }
 
-/* .status: the local store's view plus the engine thread's last pass. */
+/* .status: the store's view (engine_status.c) plus the engine thread's
+ * last pass. Times are Unix seconds with a *_utc twin (ISO 8601). */
 static void render_status(struct dmpfs *fs, FILE *f, int64_t *mtime)
 {
 	struct dmp_engine_status local, s;
+	char t[5][32];
 	int have;
 
 	pthread_mutex_lock(&fs->fe_lock);
@@ -235,12 +260,29 @@ static void render_status(struct dmpfs *fs, FILE *f, int64_t *mtime)
 	s = fs->status;
 	have = fs->have_status;
 	pthread_mutex_unlock(&fs->st_lock);
+	/* The thread's snapshot may be a pass old: the store's state wins
+	 * once the thread has run (a rejected key, a failing queue). */
+	iso8601(t[0], sizeof(t[0]), s.last_poll);
+	iso8601(t[1], sizeof(t[1]), s.next_poll);
+	iso8601(t[2], sizeof(t[2]), local.last_ok);
+	iso8601(t[3], sizeof(t[3]), local.last_error_at);
+	iso8601(t[4], sizeof(t[4]), local.resolved_at);
 	fprintf(f,
 		"state=%s\naddress=%s\nlast_poll=%lld\nnext_poll=%lld\n"
-		"queued=%d\nerrors=%d\nlast_error=%s\n",
-		have ? dmp_engine_state_name(s.state) : "starting",
+		"queued=%d\nerrors=%d\nlast_error=%s\nfailing=%d\n"
+		"failed=%d\nlast_ok=%lld\nlast_error_at=%lld\n"
+		"resolved_error=%s\nresolved_at=%lld\nunreadable=%d\n"
+		"unreadable_detail=%s\nhint=%s\nlast_poll_utc=%s\n"
+		"next_poll_utc=%s\nlast_ok_utc=%s\nlast_error_at_utc=%s\n"
+		"resolved_at_utc=%s\n",
+		have ? dmp_engine_state_name(local.state) : "starting",
 		local.address, (long long)s.last_poll, (long long)s.next_poll,
-		local.queued, s.errors, s.last_error);
+		local.queued, s.errors, local.last_error, local.failing,
+		local.failed, (long long)local.last_ok,
+		(long long)local.last_error_at, local.prev_error,
+		(long long)local.resolved_at, local.unreadable,
+		local.unreadable_detail, local.hint, t[0], t[1], t[2], t[3],
+		t[4]);
 	if (s.last_poll) {
 		*mtime = s.last_poll;
 	}

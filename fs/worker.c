@@ -266,7 +266,9 @@ static void *worker_main(void *arg)
 		if (now >= next_discover) {
 			discover(fs, &next_discover);
 		}
-		(void)dmp_engine_publish(fs->pe);
+		/* A (re)mount retries the whole queue at once. */
+		(void)(next_poll == 0 ? dmp_engine_flush(fs->pe)
+				      : dmp_engine_publish(fs->pe));
 		due = next_due_ms(fs);
 		if (mono_ms() >= next_poll) {
 			(void)dmp_engine_poll(fs->pe);

@@ -16,7 +16,14 @@
   --update-nomatch-servfail a delete that matched nothing gets SERVFAIL
                             (the ops after it are not applied);
 - counts queries per transport and writes the counters as JSON to
-  --stats after each query.
+  --stats after each query;
+- with --slot-fail MODE (issue 12, a mailbox slot the client cannot
+  read), a TXT query for a manifest slot name ("slot-N.mb-...") gets,
+  whatever the zone holds: tc: TC set and no records over UDP and over
+  TCP (what a slot stuffed past every answer size looks like);
+  servfail: SERVFAIL; refused: REFUSED. --slot-fail-file FILE: the mode
+  is read from FILE on every query instead ("" or "ok": answer normally),
+  so a test can turn it on and off.
 
 The zone is a JSON object {"owner.name.": ["text value", ...]}; values
 longer than 255 bytes are split into character-strings. Loopback only; it
@@ -63,7 +70,7 @@ class RefNode:
                     v.encode() for v in values]
         self.stats = {"udp": 0, "tcp": 0, "tcp_connections": 0,
                       "tcp_dropped": 0, "truncated": 0, "servfail": 0,
-                      "update": 0}
+                      "update": 0, "slot_fail": 0}
         self.total = 0
         self.keyring = None
         if args.tsig:
@@ -134,6 +141,33 @@ class RefNode:
             r.set_rcode(dns.rcode.SERVFAIL)
         return r
 
+    # ---- issue 12: unreadable slots (--slot-fail) --------------------
+    def slot_fail_mode(self):
+        mode = self.args.slot_fail
+        if self.args.slot_fail_file:
+            try:
+                with open(self.args.slot_fail_file) as f:
+                    mode = f.read().strip()
+            except OSError:
+                mode = ""
+        return "" if mode == "ok" else mode
+
+    def slot_fail(self, q, r, name, tcp):
+        """The failing reply's wire when @name is a slot and a mode is on,
+        else None."""
+        mode = self.slot_fail_mode()
+        first = name.labels[0] if name.labels else b""
+        if not mode or not first.lower().startswith(b"slot-"):
+            return None
+        self.bump("slot_fail")
+        if mode == "tc":
+            r.flags |= dns.flags.TC
+        elif mode == "servfail":
+            r.set_rcode(dns.rcode.SERVFAIL)
+        else:
+            r.set_rcode(dns.rcode.REFUSED)
+        return r.to_wire()
+
     def answer(self, q, tcp):
         """The reply's wire to the parsed query @q."""
         if q.opcode() == dns.opcode.UPDATE:
@@ -144,6 +178,9 @@ class RefNode:
             r.set_rcode(dns.rcode.FORMERR)
             return r.to_wire()
         name = q.question[0].name
+        failed = self.slot_fail(q, r, name, tcp)
+        if failed is not None:
+            return failed
         rs = self.rrset(name) if q.question[0].rdtype == dns.rdatatype.TXT \
             else None
         if rs is not None:
@@ -221,6 +258,8 @@ def main():
     ap.add_argument("--tcp-drop-first", type=int, default=0)
     ap.add_argument("--update-nomatch-servfail", action="store_true")
     ap.add_argument("--tsig", action="append", default=[])
+    ap.add_argument("--slot-fail", choices=["tc", "servfail", "refused"])
+    ap.add_argument("--slot-fail-file")
     args = ap.parse_args()
     host, port = args.listen.rsplit(":", 1)
     if not ipaddress.ip_address(host).is_loopback:

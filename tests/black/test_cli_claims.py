@@ -80,14 +80,20 @@ def test_claim_to_recipient_zone_reaches_intro_once(tmp_path, node_factory):
         assert "X-DMP-Verified: no" in intro[0][0]
         bob.recv()
         assert len(bob.maildir("intro")) == 1
-        # Once bob pins alice, her next message reaches his inbox through
-        # both phases, and is delivered once.
+        # Once bob pins alice, her intro moves to the inbox as verified
+        # (issue 14.12), and her next message reaches it through both
+        # phases, and is delivered once.
         bob.add_contact(alice)
+        assert bob.maildir("intro") == []
+        moved = bob.maildir("inbox")
+        assert [b for _, b in moved] == [b"hello stranger"]
+        assert "X-DMP-Verified: yes" in moved[0][0]
         assert alice.send("bob", b"now you know me").returncode == 0
         assert len(claims_at(nb, "zone-b.test", bob)) == 2
         bob.recv()
-        assert [b for _, b in bob.maildir("inbox")] == [b"now you know me"]
-        assert len(bob.maildir("intro")) == 1
+        assert sorted(b for _, b in bob.maildir("inbox")) == [
+            b"hello stranger", b"now you know me"]
+        assert bob.maildir("intro") == []
     finally:
         nb.stop(signal.SIGKILL)
 

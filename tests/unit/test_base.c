@@ -368,12 +368,40 @@ static void test_alias(void)
 	   "scratch names as dmpfs sees them");
 }
 
+/* Human-readable times, display width, log fields (text.h). */
+static void test_text(void)
+{
+	char b[64];
+
+	is_str(dmp_time_utc(b, sizeof(b), 0), "-", "utc: 0 is never");
+	is_str(dmp_time_utc(b, sizeof(b), 1700000000), "2023-11-14T22:13:20Z",
+	       "utc: ISO 8601");
+	is_int((long long)dmp_display_width("alice"), 5, "width: ASCII");
+	is_int((long long)dmp_display_width("jos\xc3\xa9"), 4,
+	       "width: e-acute is one column");
+	is_int((long long)dmp_display_width("\xe6\x97\xa5\xe6\x9c\xac"), 4,
+	       "width: CJK is two columns each");
+	is_int((long long)dmp_display_width("a\xff"), 2,
+	       "width: a bad byte counts one");
+	is_str(dmp_log_field(b, sizeof(b), "bob"), "bob", "field: plain");
+	is_str(dmp_log_field(b, sizeof(b), "bob the builder"),
+	       "\"bob the builder\"", "field: spaces quoted");
+	is_str(dmp_log_field(b, sizeof(b), "a\"b\\"), "\"a\\\"b\\\\\"",
+	       "field: quote and backslash escaped");
+	is_str(dmp_log_field(b, sizeof(b), "x\ny"), "\"x\\x0ay\"",
+	       "field: newline as \\x0a");
+	is_str(dmp_log_field(b, sizeof(b), ""), "\"\"", "field: empty");
+	dmp_log_field(b, 8, "a b c d e f g h");
+	ok(strlen(b) < 8 && b[0] == '"', "field: cut to fit (%s)", b);
+}
+
 int main(void)
 {
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	plan(105 + 18 + 8 + 17 + 2);
+	plan(117 + 18 + 8 + 17 + 2);
+	test_text();
 	test_b64();
 	test_hex();
 	test_txt();

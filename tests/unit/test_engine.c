@@ -16,6 +16,7 @@
 #include "dmp/identity.h"
 #include "dmp/keys.h"
 #include "dmp/store.h"
+#include "client/engine_i.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/dmp-test-engine-XXXXXX";
@@ -73,10 +74,11 @@ enum {
 	UNLOCK_CHECKS = 8,
 	MAILDIR_CHECKS = 2,
 	IDENTITY_CHECKS = 8,
-	SUBMIT_CHECKS = 28 + 15,
+	SUBMIT_CHECKS = 32 + 15,
 	PREKEY_CHECKS = 5,
 	PICK_AGAIN = 10, /* "used prekey never picked again" draws */
 	CACHE_CHECKS = 20 + PICK_AGAIN,
+	ORDER_CHECKS = 5,
 };
 
 static void test_home(void)
@@ -277,7 +279,8 @@ static void test_submit(struct dmp_engine *e, struct evlog *l)
 	/* Publishing to a node that is not there: kept queued, retried. */
 	is_int(dmp_engine_publish(e), DMP_EUNREACHABLE,
 	       "publish with the node down: DMP_EUNREACHABLE");
-	ok(l->n[DMP_EV_RETRY] == 2, "RETRY for each message (%d)",
+	ok(l->n[DMP_EV_RETRY] == 1,
+	   "RETRY for the first; the second waits behind it (%d)",
 	   l->n[DMP_EV_RETRY]);
 	is_int(dmp_store_outbox_get(st, qid, &m), 0, "still queued");
 	ok(m.state == DMP_OUTBOX_QUEUED && m.next_attempt > NOW &&
@@ -289,12 +292,37 @@ static void test_submit(struct dmp_engine *e, struct evlog *l)
 	is_int(s.state, DMP_ENGINE_OFFLINE, "status: offline");
 	ok(strncmp(s.last_error, "node unreachable", 16) == 0,
 	   "status: last error (%s)", s.last_error);
+	is_int(s.failing, 1, "status: one failing, the other waits behind it");
+	is_int((long long)s.last_error_at, NOW, "status: when it failed");
+	is_int(dmp_engine_flush(e), DMP_EUNREACHABLE,
+	       "flush with the node down: DMP_EUNREACHABLE");
+	ok(l->n[DMP_EV_FLUSH] == 1 && l->n[DMP_EV_RETRY] == 2,
+	   "flush: FLUSH event, the first retried at once");
 	is_int(dmp_engine_poll(e), DMP_EUNREACHABLE,
 	       "poll with nothing answering: DMP_EUNREACHABLE");
 	is_int(dmp_engine_contact_remove(e, "bob"), 0, "remove bob");
 	is_int(dmp_engine_contact_remove(e, "bob"), DMP_ENOENT,
 	       "remove again: DMP_ENOENT");
 	dmp_keys_free(bob);
+}
+
+/* Messages to one recipient go out in order (engine_flush.c). */
+static void test_outbox_order(void)
+{
+	struct dmp_outbox_msg v[3];
+
+	memset(v, 0, sizeof(v));
+	snprintf(v[0].recipient, sizeof(v[0].recipient), "bob");
+	snprintf(v[1].recipient, sizeof(v[1].recipient), "carol");
+	snprintf(v[2].recipient, sizeof(v[2].recipient), "bob");
+	ok(!dmp_eng_outbox_held(v, 0), "order: the oldest is never held");
+	ok(!dmp_eng_outbox_held(v, 1), "order: another recipient goes");
+	ok(dmp_eng_outbox_held(v, 2),
+	   "order: bob's second waits for the first");
+	v[0].state = DMP_OUTBOX_PUBLISHED;
+	ok(!dmp_eng_outbox_held(v, 2), "order: goes once the first is out");
+	v[0].state = DMP_OUTBOX_FAILED;
+	ok(!dmp_eng_outbox_held(v, 2), "order: an expired one holds nothing");
 }
 
 static void test_prekey_import(struct dmp_engine *e)
@@ -439,7 +467,8 @@ int main(void)
 	}
 	snprintf(home, sizeof(home), "%s/home", dir);
 	plan(HOME_CHECKS + UNLOCK_CHECKS + MAILDIR_CHECKS + IDENTITY_CHECKS +
-	     SUBMIT_CHECKS + PREKEY_CHECKS + CACHE_CHECKS);
+	     SUBMIT_CHECKS + PREKEY_CHECKS + CACHE_CHECKS + ORDER_CHECKS);
+	test_outbox_order();
 	test_home();
 	test_unlock();
 	if (open_with(&e, "correct horse", &l) != 0) {

@@ -178,6 +178,15 @@ static uint64_t now_ms_real(void)
 	return (uint64_t)time(NULL) * 1000;
 }
 
+/* Defaults, an in-memory store, and ZONE. */
+static void mem_opts(struct dmp_node_opts *o)
+{
+	dmp_node_opts_init(o);
+	o->db_path = ":memory:";
+	snprintf(o->zones[0].name, sizeof(o->zones[0].name), "%s", ZONE);
+	o->n_zones = 1;
+}
+
 static int ask(struct dmp_node *n, struct reply *r, const struct msg *m,
 	       enum dmp_node_transport t, uint64_t now_ms)
 {
@@ -263,6 +272,10 @@ static struct dmp_node *open_node(uint64_t now_ms)
 	snprintf(o.zones[1].name, sizeof(o.zones[1].name), "other.example");
 	snprintf(o.zones[2].name, sizeof(o.zones[2].name), "deep.mesh.test");
 	o.n_zones = 3;
+	/* The tests below fill names through keys that do not own them;
+	 * the per-writer share of a name is tested on its own. */
+	o.foreign_values_max = 4095;
+	o.foreign_bytes_max = DMP_NODE_NAME_BYTES_FIT - 1;
 	if (dmp_node_new(&n, &o, now_ms) != 0) {
 		return NULL;
 	}
@@ -834,10 +847,7 @@ static void test_rate_limit(void)
 	uint64_t now = T2030 * 1000;
 	int answered = 0;
 
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	o.rate_limit = 2;
 	o.rate_burst = 3;
 	if (!ok(dmp_node_new(&n, &o, now) == 0, "rate: node")) {
@@ -928,10 +938,7 @@ static void test_claims(struct reply *r)
 	mk_claim(stale, sizeof(stale), now_s - 7200, 3600, 6);
 	ok(v[0] && v2[0] && longlife[0] && stale[0], "claim: values signed");
 
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	if (!ok(dmp_node_new(&n, &o, now) == 0, "claim: node")) {
 		return;
 	}
@@ -1196,10 +1203,7 @@ static void test_key_write_rate(struct reply *r)
 	struct upd out = {"chunk-0001-x.mesh.test", 1, 300, "v", 0};
 	int rc[5];
 
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	o.key_write_rate = 1;
 	o.key_write_burst = 3;
 	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
@@ -1263,10 +1267,7 @@ static void test_key_quota(struct reply *r)
 	struct upd two[2] = {{own, 1, 300, "v1", 0}, {own, 1, 300, "v2", 0}};
 	struct upd u;
 
-	dmp_node_opts_init(&o);
-	o.db_path = ":memory:";
-	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "%s", ZONE);
-	o.n_zones = 1;
+	mem_opts(&o);
 	o.key_quota = 3;
 	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
 		    dmp_node_key_add(n, KEY, secret, 32, scopes, 2, 0) == 0 &&
@@ -1308,6 +1309,222 @@ static void test_key_quota(struct reply *r)
 	dmp_node_free(n);
 }
 
+/* Storage budgets (docs/security.md 7.7): a writer's share of a name it
+ * does not own, the node-wide cap after a prune of expired values, the
+ * bytes at one name, and the limits checked at start. */
+static void test_budgets(struct reply *r)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	struct dmp_node_stats st;
+	const char *wild[] = {"slot-*.mb-*.mesh.test"};
+	const char *own[] = {"mb-bbbbbbbbbbbb.mesh.test"};
+	const char *owner = "owner.mesh.test.";
+	uint64_t now = now_ms_real();
+	struct upd u = {"slot-1.mb-bbbbbbbbbbbb.mesh.test", 1, 300, "a", 0};
+	static char big[2049];
+	int rc[4];
+
+	mem_opts(&o);
+	o.foreign_values_max = 2;
+	o.store_values_max = 5;
+	o.name_bytes_max = 4100;
+	o.foreign_bytes_max = 4000;
+	if (!ok(dmp_node_new(&n, &o, now) == 0 &&
+		    dmp_node_key_add(n, KEY, secret, 32, wild, 1, 0) == 0 &&
+		    dmp_node_key_add(n, owner, secret, 32, own, 1, 0) == 0,
+		"budget: node and two keys")) {
+		dmp_node_free(n);
+		return;
+	}
+	rc[0] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	u.value = "b";
+	rc[1] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	u.value = "c";
+	rc[2] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	u.value = "a";
+	rc[3] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5 && rc[3] == 0,
+	   "budget: 2 values of a '*' writer, the 3rd REFUSED, a refresh free "
+	   "(%d %d %d %d)",
+	   rc[0], rc[1], rc[2], rc[3]);
+	u.value = "c";
+	is_int(send_update(n, r, ZONE, &u, 1, owner, secret, now), 0,
+	       "budget: the name's owner still writes there");
+	/* SIGHUP: new limits apply; inconsistent ones are ignored. */
+	{
+		struct dmp_node_opts o2 = o;
+
+		o2.foreign_values_max = 3;
+		o2.foreign_bytes_max = o2.name_bytes_max; /* not below */
+		(void)dmp_node_reconfigure(n, &o2);
+		u.value = "d";
+		rc[0] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+		o2.foreign_bytes_max = 4000;
+		(void)dmp_node_reconfigure(n, &o2);
+		rc[1] = send_update(n, r, ZONE, &u, 1, KEY, secret, now);
+		ok(rc[0] == 5 && rc[1] == 0,
+		   "budget: reload: bad limits ignored, good ones applied "
+		   "(%d %d)",
+		   rc[0], rc[1]);
+		(void)dmp_node_reconfigure(n, &o);
+		u.cls = 254; /* the owner deletes it again */
+		u.ttl = 0;
+		rc[2] = send_update(n, r, ZONE, &u, 1, owner, secret, now);
+		u.cls = 1;
+		u.ttl = 300;
+		is_int(rc[2], 0, "budget: the owner deletes in its mailbox");
+	}
+	/* 3 held; two more with a 1 s TTL fill limits.store_values. */
+	u.owner = "slot-2.mb-bbbbbbbbbbbb.mesh.test";
+	u.ttl = 1;
+	u.value = "e1";
+	rc[0] = send_update(n, r, ZONE, &u, 1, owner, secret, now);
+	u.value = "e2";
+	rc[1] = send_update(n, r, ZONE, &u, 1, owner, secret, now);
+	u.ttl = 300;
+	u.value = "f";
+	rc[2] = send_update(n, r, ZONE, &u, 1, owner, secret, now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5,
+	   "budget: store_values 5 reached: REFUSED (%d %d %d)", rc[0], rc[1],
+	   rc[2]);
+	is_int(send_update(n, r, ZONE, &u, 1, owner, secret, now + 2000), 0,
+	       "budget: expired values pruned first, then room");
+	/* limits.name_bytes 4100: one 2048-byte value (an RR of 2069
+	 * bytes) fits, two (4138) do not. */
+	memset(big, 'x', 2048);
+	u.owner = "slot-3.mb-bbbbbbbbbbbb.mesh.test";
+	u.value = big;
+	rc[0] = send_update(n, r, ZONE, &u, 1, owner, secret, now + 2000);
+	big[0] = 'y';
+	rc[1] = send_update(n, r, ZONE, &u, 1, owner, secret, now + 2000);
+	ok(rc[0] == 0 && rc[1] == 5,
+	   "budget: name_bytes: the 2nd 2 KB value REFUSED (%d %d)", rc[0],
+	   rc[1]);
+	dmp_node_stats_get(n, &st);
+	ok(st.reject[DMP_NODE_REJ_FOREIGN] == 2 &&
+	       st.reject[DMP_NODE_REJ_STORE_FULL] == 1 &&
+	       st.reject[DMP_NODE_REJ_NAME_BYTES] == 1,
+	   "budget: each refusal counted by reason (%llu %llu %llu)",
+	   (unsigned long long)st.reject[DMP_NODE_REJ_FOREIGN],
+	   (unsigned long long)st.reject[DMP_NODE_REJ_STORE_FULL],
+	   (unsigned long long)st.reject[DMP_NODE_REJ_NAME_BYTES]);
+	ok(st.held_values <= 5 && st.held_values == st.rows,
+	   "budget: held values from the index (%llu, rows %llu)",
+	   (unsigned long long)st.held_values, (unsigned long long)st.rows);
+	dmp_node_free(n);
+	n = NULL;
+	/* Limits checked at start. */
+	o.name_bytes_max = DMP_NODE_NAME_BYTES_FIT + 1;
+	is_int(dmp_node_new(&n, &o, now), DMP_EINVAL,
+	       "budget: name_bytes above one TCP answer: EINVAL");
+	o.name_bytes_max = 4100;
+	o.foreign_bytes_max = 4100;
+	is_int(dmp_node_new(&n, &o, now), DMP_EINVAL,
+	       "budget: foreign_bytes not below name_bytes: EINVAL");
+	o.foreign_bytes_max = 100;
+	o.name_bytes_max = 1000; /* below one RR of max_value_bytes */
+	is_int(dmp_node_new(&n, &o, now), DMP_EINVAL,
+	       "budget: name_bytes below one max-size value: EINVAL");
+	dmp_node_free(n);
+}
+
+/* One claim UPDATE for @p owner from @p addr (v4 or v6 text): its RCODE. */
+static int claim_from(struct dmp_node *n, const char *addr, const char *owner,
+		      const char *value, uint64_t now)
+{
+	static uint16_t id = 0x7000;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	struct upd u = {owner, 1, 300, value, 0};
+	struct msg m;
+	uint8_t resp[4096];
+	int len;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+	} else {
+		return -1;
+	}
+	update(&m, id++, ZONE, &u, 1);
+	len = dmp_node_handle(n, m.w, m.len, DMP_NODE_UDP,
+			      (const struct sockaddr *)&ss, resp, sizeof(resp),
+			      now);
+	return len >= 12 ? resp[3] & 0x0F : -1;
+}
+
+/* Un-TSIG'd claims limited per source prefix (a /56 is one source, an
+ * IPv4-mapped address is its IPv4 one), whatever recipients they name,
+ * and a source's share of one claim name. */
+static void test_claim_sources(void)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	struct dmp_node_stats st;
+	uint64_t now = T2030 * 1000, now_s = T2030;
+	char v[3][300];
+	int rc[4];
+
+	for (int i = 0; i < 3; i++) {
+		mk_claim(v[i], sizeof(v[i]), now_s, 3600, (uint8_t)(3 + i));
+	}
+	mem_opts(&o);
+	o.claim_mode = DMP_NODE_CLAIM_PROVIDER;
+	o.claim_source_rate = 0.001;
+	o.claim_source_burst = 2;
+	o.foreign_values_max = 2;
+	if (!ok(v[0][0] && v[1][0] && v[2][0] && dmp_node_new(&n, &o, now) == 0,
+		"claim source: node")) {
+		return;
+	}
+	rc[0] = claim_from(n, "2001:db8::1",
+			   "claim-1.mb-000000000001.mesh.test", v[0], now);
+	rc[1] = claim_from(n, "2001:db8::1",
+			   "claim-1.mb-000000000002.mesh.test", v[0], now);
+	rc[2] = claim_from(n, "2001:db8:0:ff::2",
+			   "claim-1.mb-000000000003.mesh.test", v[0], now);
+	rc[3] = claim_from(n, "2001:db8:0:100::1",
+			   "claim-1.mb-000000000004.mesh.test", v[0], now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5 && rc[3] == 0,
+	   "claim source: a /56 shares one bucket, the next /56 has its own "
+	   "(%d %d %d %d)",
+	   rc[0], rc[1], rc[2], rc[3]);
+	rc[0] = claim_from(n, "::ffff:192.0.2.1",
+			   "claim-1.mb-000000000005.mesh.test", v[0], now);
+	rc[1] = claim_from(n, "::ffff:192.0.2.1",
+			   "claim-1.mb-000000000006.mesh.test", v[0], now);
+	rc[2] = claim_from(n, "192.0.2.1", "claim-1.mb-000000000007.mesh.test",
+			   v[0], now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5,
+	   "claim source: IPv4-mapped and IPv4 are one source (%d %d %d)",
+	   rc[0], rc[1], rc[2]);
+	/* One victim's claim name: two values from a source, the third
+	 * refused (before it spends a token), others still get in. */
+	rc[0] = claim_from(n, "198.51.100.1",
+			   "claim-2.mb-00000000000a.mesh.test", v[0], now);
+	rc[1] = claim_from(n, "198.51.100.1",
+			   "claim-2.mb-00000000000a.mesh.test", v[1], now);
+	rc[2] = claim_from(n, "198.51.100.1",
+			   "claim-2.mb-00000000000a.mesh.test", v[2], now);
+	rc[3] = claim_from(n, "198.51.100.2",
+			   "claim-2.mb-00000000000a.mesh.test", v[2], now);
+	ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 5 && rc[3] == 0,
+	   "claim source: a source's share of one claim name (%d %d %d %d)",
+	   rc[0], rc[1], rc[2], rc[3]);
+	dmp_node_stats_get(n, &st);
+	ok(st.reject[DMP_NODE_REJ_CLAIM_SOURCE] == 2 &&
+	       st.reject[DMP_NODE_REJ_FOREIGN] == 1 && st.claim_values == 8,
+	   "claim source: counted (%llu %llu), 8 claims held (%llu)",
+	   (unsigned long long)st.reject[DMP_NODE_REJ_CLAIM_SOURCE],
+	   (unsigned long long)st.reject[DMP_NODE_REJ_FOREIGN],
+	   (unsigned long long)st.claim_values);
+	dmp_node_free(n);
+}
+
 int main(void)
 {
 	struct dmp_node *n;
@@ -1316,7 +1533,7 @@ int main(void)
 				"mb-bbbbbbbbbbbb.mesh.test"};
 	char listed[512] = "";
 
-	plan(242);
+	plan(260);
 	snprintf(dbpath, sizeof(dbpath), "/tmp/test_node_%d.db", (int)getpid());
 	unlink(dbpath);
 	if (dmp_hex_decode(secret, 32, SECRET_HEX, 64) != 0) {
@@ -1327,6 +1544,8 @@ int main(void)
 	test_key_write_rate(r);
 	test_key_quota(r);
 	test_claims(r);
+	test_budgets(r);
+	test_claim_sources();
 	n = open_node(T2030 * 1000);
 	if (!ok(n != NULL, "node opens")) {
 		return done_testing();

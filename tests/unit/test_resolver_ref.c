@@ -232,6 +232,36 @@ static void test_tcp_reconnect(struct knotd *n, char **pre)
 	dmp_resolver_free(r);
 }
 
+/* 5. A slot truncated over UDP and over TCP (issue 12): reported as
+ * such, not as "unreachable" and never as an empty answer. */
+static void test_truncated_both(void)
+{
+	struct knotd d;
+	struct dmp_resolver *r = NULL;
+	struct dmp_resolver_result res;
+	json_t *empty = json_object();
+	const char *vec = getenv("DMP_VECTOR_DIR");
+	char script[512];
+
+	snprintf(script, sizeof(script), "%s/../black/refnode.py",
+		 vec ? vec : "tests/vectors");
+	if (!ok(ref_start(&d, script, empty, "--slot-fail", "tc") == 0 &&
+		    new_pool(&r, d.addr, NULL) == 0,
+		"refnode --slot-fail tc")) {
+		skip(2, "no double");
+		json_decref(empty);
+		return;
+	}
+	is_int(dmp_resolver_query(r, "slot-3.mb-0123456789ab.ref.test", &res,
+				  5000),
+	       DMP_ETRUNCATED, "truncated over UDP and TCP: DMP_ETRUNCATED");
+	dmp_resolver_result_clear(&res);
+	ok(ref_count(&d, "slot_fail") >= 2 && ref_count(&d, "tcp") >= 1,
+	   "asked over UDP, then TCP");
+	dmp_resolver_free(r);
+	json_decref(empty);
+}
+
 /* 4. A dead server (closed port) still gets its cooldown. */
 static void test_dead(struct knotd *n, char *mid)
 {
@@ -267,7 +297,7 @@ int main(void)
 	if (system(PYTHON " -c 'import dns.message' 2>/dev/null") != 0) {
 		skip_all("python3-dnspython not installed (contrib/deps.sh)");
 	}
-	plan(37);
+	plan(40);
 	snprintf(script, sizeof(script), "%s/../black/refnode.py",
 		 vec ? vec : "tests/vectors");
 	json_object_set_new(zone, "mid.ref.test.", arr = json_array());
@@ -299,6 +329,7 @@ int main(void)
 	test_tcp_noedns(&b, pre);
 	test_tcp_reconnect(&c, pre);
 	test_dead(&a, mid);
+	test_truncated_both();
 out:
 	knotd_atexit();
 	json_decref(zone);

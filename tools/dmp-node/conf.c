@@ -53,6 +53,11 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("network", "tcp_idle_timeout", tcp_idle_timeout, 1, 3600, "10"),
     I("network", "edns_udp_max", edns_udp_max, 512, 4096, "1232"),
     S("network", "http", http, ""),
+    I("tcp", "per_address", tcp_per_address, 0, 65536, "16"),
+    I("tcp", "message_timeout_ms", tcp_message_ms, 100, 600000, "3000"),
+    I("tcp", "queries_per_turn", tcp_queries_per_turn, 1, 65535, "32"),
+    I("tcp", "output_max", tcp_output_max, 1024, 67108864, "65536"),
+    I("tcp", "output_timeout_ms", tcp_output_ms, 100, 600000, "5000"),
     B("security", "update_enabled", update_enabled, "true"),
     S("security", "user", user, NULL),
     L("security", "xfr_allow", xfr_allow, NULL),
@@ -92,6 +97,20 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("mesh", "heartbeat_interval", heartbeat_interval, 10, 86400, "300"),
     B("mesh", "heartbeat_allow_loopback", heartbeat_allow_loopback, "false"),
     S("mesh", "claim_provider_zone", claim_provider_zone, ""),
+    /* Storage budgets (docs/security.md 7.7; defaults as in dmp/node.h). */
+    I("limits", "store_bytes", store_bytes, 65536, 1LL << 40, "268435456"),
+    I("limits", "store_values", store_values, 16, 1000000000, "1000000"),
+    I("limits", "claim_bytes", claim_bytes, 4096, 1LL << 40, "33554432"),
+    I("limits", "claim_values", claim_values, 1, 1000000000, "100000"),
+    I("limits", "name_bytes", name_bytes, 1024, DMP_NODE_NAME_BYTES_FIT,
+      "64927"),
+    I("limits", "foreign_values", foreign_values, 1, 4095, "16"),
+    I("limits", "foreign_bytes", foreign_bytes, 256, DMP_NODE_NAME_BYTES_FIT,
+      "20480"),
+    I("limits", "claim_source_rate", claim_source_rate, 0, 1000000, "2"),
+    I("limits", "claim_source_burst", claim_source_burst, 1, 1000000, "100"),
+    I("limits", "claim_source_prefix4", claim_source_prefix4, 8, 32, "32"),
+    I("limits", "claim_source_prefix6", claim_source_prefix6, 16, 128, "56"),
 };
 const size_t dmpnode_schema_len =
     sizeof(dmpnode_schema) / sizeof(dmpnode_schema[0]);
@@ -118,6 +137,18 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->replay_cache = (uint32_t)c->replay_cache;
 	o->rate_v4_prefix = (unsigned)c->rate_v4_prefix;
 	o->rate_v6_prefix = (unsigned)c->rate_v6_prefix;
+	/* limits: storage budgets (cross-checked by dmp_node_new) */
+	o->store_bytes_max = (uint64_t)c->store_bytes;
+	o->store_values_max = (uint64_t)c->store_values;
+	o->claim_bytes_max = (uint64_t)c->claim_bytes;
+	o->claim_values_max = (uint64_t)c->claim_values;
+	o->name_bytes_max = (uint32_t)c->name_bytes;
+	o->foreign_values_max = (uint32_t)c->foreign_values;
+	o->foreign_bytes_max = (uint32_t)c->foreign_bytes;
+	o->claim_source_rate = (double)c->claim_source_rate;
+	o->claim_source_burst = (uint32_t)c->claim_source_burst;
+	o->claim_source_prefix4 = (uint8_t)c->claim_source_prefix4;
+	o->claim_source_prefix6 = (uint8_t)c->claim_source_prefix6;
 	o->claim_mode = c->claim_provider ? DMP_NODE_CLAIM_PROVIDER
 			: c->receiver_claim_notifications
 			    ? DMP_NODE_CLAIM_RECEIVER
@@ -174,6 +205,20 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	}
 	o->n_zones = c->zones.n;
 	return 0;
+}
+
+void dmpnode_conf_tcp(const struct node_conf *c, struct dmp_node_tcp_opts *t)
+{
+	dmp_node_tcp_opts_init(t);
+	t->max_clients = (uint32_t)c->tcp_max_clients;
+	t->idle_ms = (uint32_t)c->tcp_idle_timeout * 1000;
+	t->per_address = (uint32_t)c->tcp_per_address;
+	t->v4_prefix = (uint32_t)c->rate_v4_prefix; /* one "address" */
+	t->v6_prefix = (uint32_t)c->rate_v6_prefix; /* for all limits */
+	t->message_ms = (uint32_t)c->tcp_message_ms;
+	t->queries_per_turn = (uint32_t)c->tcp_queries_per_turn;
+	t->output_max = (uint32_t)c->tcp_output_max;
+	t->output_ms = (uint32_t)c->tcp_output_ms;
 }
 
 int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)

@@ -29,6 +29,9 @@ struct node_conf {
 	struct dmp_cfg_list notify;
 	long long udp_workers, tcp_max_clients, tcp_idle_timeout, edns_udp_max;
 	char http[DMP_CFG_STR_MAX]; /* ADDR:PORT, "" off */
+	/* tcp: (dmp_node_tcp_opts; max clients and idle above) */
+	long long tcp_per_address, tcp_message_ms, tcp_queries_per_turn,
+	    tcp_output_max, tcp_output_ms;
 	/* security: */
 	int update_enabled;
 	char user[64];
@@ -59,10 +62,18 @@ struct node_conf {
 	long long heartbeat_interval;
 	int heartbeat_allow_loopback;
 	char claim_provider_zone[DMP_CFG_STR_MAX];
+	/* limits: storage budgets (docs/security.md 7.7) */
+	long long store_bytes, store_values, claim_bytes, claim_values;
+	long long name_bytes, foreign_values, foreign_bytes;
+	long long claim_source_rate, claim_source_burst;
+	long long claim_source_prefix4, claim_source_prefix6;
 };
 
 /** HTTP options from the config. @return 0 or -1 (message printed) */
 int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h);
+
+/** TCP connection limits from the config (ranges checked by the schema). */
+void dmpnode_conf_tcp(const struct node_conf *c, struct dmp_node_tcp_opts *t);
 
 extern const struct dmp_cfg_item dmpnode_schema[];
 extern const size_t dmpnode_schema_len;

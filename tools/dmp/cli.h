@@ -80,6 +80,7 @@ int dmpcli_cmd_contacts(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_recv(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_status(struct dmpcli *c, int argc, char **argv);
+int dmpcli_cmd_flush(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_resolvers(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_peers(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_tsig(struct dmpcli *c, int argc, char **argv);

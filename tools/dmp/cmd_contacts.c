@@ -9,6 +9,7 @@
 
 #include "dmp/alias.h"
 #include "dmp/engine.h"
+#include "dmp/text.h"
 #include "dmp/err.h"
 #include "dmp/keys.h"
 #include "dmp/store.h"
@@ -35,7 +36,9 @@ static int print_contact(const struct dmp_store_contact *ct, void *ud)
 	int *n_bad = ud;
 
 	dmp_fingerprint_hex(fp, ct->ed25519_pk);
-	printf("%-16s %-32s %s%s%s\n", ct->alias, ct->address, fp,
+	/* Padded by display width, not bytes: non-ASCII aliases align. */
+	dmp_print_padded(stdout, ct->alias, 16);
+	printf(" %-32s %s%s%s\n", ct->address, fp,
 	       ct->blocked ? " blocked" : "", bad ? " INVALID-ALIAS" : "");
 	if (bad) {
 		fprintf(stderr,

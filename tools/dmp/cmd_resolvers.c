@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -11,13 +12,16 @@
 #include "dmp/engine.h"
 #include "dmp/err.h"
 #include "dmp/resolver.h"
+#include "dmp/text.h"
 
 static void usage_resolvers(FILE *f)
 {
 	fprintf(f, "usage: dmp resolvers\n"
 		   "       dmp resolvers discover [--save] [IP[:PORT]...]\n"
-		   "  (none)    list the configured resolvers and nodes read "
-		   "directly, with their health\n"
+		   "  (none)    ask each configured resolver and node read "
+		   "directly now: up\n"
+		   "            (answers) or down (why), with the round "
+		   "trip\n"
 		   "  discover  probe the given, configured and resolv.conf "
 		   "resolvers with a TXT\n"
 		   "            query for our identity and rank them; --save "
@@ -82,10 +86,9 @@ static int cmd_discover(struct dmpcli *c, int argc, char **argv)
 int dmpcli_cmd_resolvers(struct dmpcli *c, int argc, char **argv)
 {
 	struct dmp_engine *e = NULL;
-	struct dmp_resolver *r;
-	struct dmp_resolver_stat s[DMP_RESOLVER_MAX_SERVERS];
-	size_t n;
-	int rc;
+	struct dmp_resolver_probe p[DMP_RESOLVER_MAX_SERVERS];
+	char when[32];
+	int rc, down = 0;
 
 	if (argc > 1 && strcmp(argv[1], "discover") == 0) {
 		return cmd_discover(c, argc - 1, argv + 1);
@@ -98,17 +101,23 @@ int dmpcli_cmd_resolvers(struct dmpcli *c, int argc, char **argv)
 	if ((rc = dmpcli_open_engine(c, &e)) != 0) {
 		return rc;
 	}
-	r = dmp_engine_resolver(e);
-	if (!r) {
-		dmp_engine_close(e);
-		return dmpcli_fail("resolvers", DMP_ECONFIG);
-	}
-	n = dmp_resolver_stats(r, s, DMP_ARRAY_LEN(s));
-	for (size_t i = 0; i < n && i < DMP_ARRAY_LEN(s); i++) {
-		printf("%-24s %-8s %s%s\n", s[i].addr,
-		       dmp_resolver_state_name(s[i].state),
-		       s[i].zone[0] ? "direct for " : "resolver", s[i].zone);
-	}
+	/* Asked now, each alone: a fresh process has no history, so the
+	 * pool's own view would call every server up. */
+	rc = dmp_engine_resolvers_check(e, p, DMP_ARRAY_LEN(p));
 	dmp_engine_close(e);
-	return 0;
+	if (rc < 0) {
+		return dmpcli_fail("resolvers", rc);
+	}
+	for (int i = 0; i < rc; i++) {
+		char rtt[16];
+
+		snprintf(rtt, sizeof(rtt), "%d ms", p[i].rtt_ms);
+		down += p[i].grade == 0;
+		printf("%-24s %-5s %-8s %s\n", p[i].addr,
+		       p[i].grade ? "up" : "down", p[i].rtt_ms >= 0 ? rtt : "-",
+		       p[i].grade ? "answers" : dmp_strerror(p[i].err));
+	}
+	printf("(checked now, %s)\n",
+	       dmp_time_utc(when, sizeof(when), (int64_t)time(NULL)));
+	return down == rc && rc > 0 ? EX_UNREACHABLE : 0;
 }

@@ -26,11 +26,11 @@ static const struct {
 	const char *name;
 	int (*fn)(struct dmpcli *c, int argc, char **argv);
 } cmds[] = {
-    {"init", dmpcli_cmd_init},		 {"identity", dmpcli_cmd_identity},
-    {"contacts", dmpcli_cmd_contacts},	 {"send", dmpcli_cmd_send},
-    {"recv", dmpcli_cmd_recv},		 {"status", dmpcli_cmd_status},
-    {"resolvers", dmpcli_cmd_resolvers}, {"peers", dmpcli_cmd_peers},
-    {"tsig", dmpcli_cmd_tsig},
+    {"init", dmpcli_cmd_init},	       {"identity", dmpcli_cmd_identity},
+    {"contacts", dmpcli_cmd_contacts}, {"send", dmpcli_cmd_send},
+    {"recv", dmpcli_cmd_recv},	       {"status", dmpcli_cmd_status},
+    {"flush", dmpcli_cmd_flush},       {"resolvers", dmpcli_cmd_resolvers},
+    {"peers", dmpcli_cmd_peers},       {"tsig", dmpcli_cmd_tsig},
 };
 
 static void log_stderr(int level, const char *msg, void *ud)
@@ -55,6 +55,7 @@ static void usage(FILE *f)
 		"  send [--lifetime SECONDS] CONTACT [FILE|-]\n"
 		"  recv [--watch] [--interval SECONDS]\n"
 		"  status\n"
+		"  flush\n"
 		"  resolvers [discover [--save] [IP[:PORT]...]]\n"
 		"  peers [refresh]\n"
 		"  tsig register --node-http URL\n\n"

@@ -44,22 +44,29 @@ struct dmp_engine; /* opaque */
 #define DMP_ENGINE_MAX_BODY 3600u
 
 enum dmp_event_kind {
-	DMP_EV_QUEUED,	  /* submit() accepted a message */
-	DMP_EV_PUBLISHED, /* all records of a message written */
-	DMP_EV_RETRY,	  /* publishing failed, will retry (detail: why) */
-	DMP_EV_FAILED,	  /* publishing gave up (expired) */
-	DMP_EV_RECEIVED,  /* delivered to inbox */
-	DMP_EV_INTRO,	  /* delivered to intro (sender not pinned) */
-	DMP_EV_REJECTED,  /* a record or message refused (code: why) */
-	DMP_EV_CONTACT,	  /* contact pinned, unpinned or blocked */
-	DMP_EV_IDENTITY,  /* identity or prekeys published */
-	DMP_EV_STATE,	  /* online / degraded / offline changed */
-	DMP_EV_CLAMPED,	  /* lifetime clamped to what the node accepts */
-	DMP_EV_CLAIM,	  /* first-contact claim sent or not (6.3) */
-	DMP_EV_CANCELLED, /* a queued message cancelled (dmp_engine_cancel) */
-	DMP_EV_PREKEYS,	  /* a contact's prekeys could not be read (code:
-			     why); with msg_id: that message goes without
-			     forward secrecy */
+	DMP_EV_QUEUED,	   /* submit() accepted a message */
+	DMP_EV_PUBLISHED,  /* all records of a message written */
+	DMP_EV_RETRY,	   /* publishing failed, will retry (detail: why) */
+	DMP_EV_FAILED,	   /* publishing gave up (expired) */
+	DMP_EV_RECEIVED,   /* delivered to inbox */
+	DMP_EV_INTRO,	   /* delivered to intro (sender not pinned) */
+	DMP_EV_REJECTED,   /* a record or message refused (code: why) */
+	DMP_EV_CONTACT,	   /* contact pinned, unpinned or blocked */
+	DMP_EV_IDENTITY,   /* identity or prekeys published */
+	DMP_EV_STATE,	   /* online / degraded / offline changed */
+	DMP_EV_CLAMPED,	   /* lifetime clamped to what the node accepts */
+	DMP_EV_CLAIM,	   /* first-contact claim sent or not (6.3) */
+	DMP_EV_CANCELLED,  /* a queued message cancelled (dmp_engine_cancel) */
+	DMP_EV_PREKEYS,	   /* a contact's prekeys could not be read (code:
+			      why); with msg_id: that message goes without
+			      forward secrecy */
+	DMP_EV_UNREADABLE, /* mailbox slots could not be read (truncated,
+			      SERVFAIL, REFUSED, no answer): mail may be
+			      waiting there unseen. detail: how many, the
+			      first name, where it was asked and why; code
+			      0 once every slot reads again */
+	DMP_EV_FLUSH,	   /* the queue's backoff was cut short (dmp flush,
+			      or the node seen working again) */
 };
 
 struct dmp_event {
@@ -330,6 +337,15 @@ void dmp_engine_note(struct dmp_engine *e, enum dmp_event_kind kind,
 int dmp_engine_publish(struct dmp_engine *e);
 
 /**
+ * Retry now: every message waiting out a backoff becomes due and the
+ * queue is published at once, oldest first (`dmp flush`, a dmpfs mount).
+ * publish() and poll() do the same by themselves as soon as a node or
+ * resolver is seen answering again after messages failed unreachable.
+ * @return as publish()
+ */
+int dmp_engine_flush(struct dmp_engine *e);
+
+/**
  * Cancel the message @p msg_id while it is still in the outbox (queued,
  * retrying or failed; not once published) and log a DMP_EV_CANCELLED
  * event. Records already written for it are left to expire.
@@ -353,22 +369,41 @@ int dmp_engine_poll(struct dmp_engine *e);
 
 enum dmp_engine_state {
 	DMP_ENGINE_ONLINE,   /* last reads and writes succeeded */
-	DMP_ENGINE_DEGRADED, /* some resolvers or nodes failing */
+	DMP_ENGINE_DEGRADED, /* some resolvers, nodes, slots or messages
+				failing */
 	DMP_ENGINE_OFFLINE,  /* nothing reachable */
+	DMP_ENGINE_REJECTED, /* the node rejects our TSIG key (NOTAUTH,
+				BADKEY, BADSIG): nothing can be sent */
 };
 
+/*
+ * The engine's view, kept in the store (so a fresh `dmp status` sees
+ * what the last `dmp recv` or dmpfs pass saw). Times are Unix seconds,
+ * 0 for never.
+ */
 struct dmp_engine_status {
 	enum dmp_engine_state state;
 	char address[320];
 	int64_t last_poll;
 	int64_t next_poll;
-	int queued;
+	int queued; /* waiting to be published (failing ones included) */
 	int errors; /* since open */
-	char last_error[256];
+	char last_error[256];  /* "" once resolved (see resolved_at) */
+	int failing;	       /* queued messages whose last attempt failed */
+	int failed;	       /* messages given up (expired), bodies kept */
+	int64_t last_error_at; /* when last_error (or the resolved one) */
+	int64_t last_ok;       /* last exchange a node or resolver answered */
+	/* > 0: the error below was resolved then (an exchange succeeded,
+	 * nothing failing); last_error is "" and prev_error keeps it. */
+	int64_t resolved_at;
+	char prev_error[256];
+	int unreadable; /* mailbox slots the last poll could not read */
+	char unreadable_detail[512]; /* the first one: name, where, why */
+	char hint[256];		     /* the next step for the user, or "" */
 };
 
 int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out);
-/** "online", "degraded", "offline" (view.c). */
+/** "online", "degraded", "offline", "rejected" (view.c). */
 const char *dmp_engine_state_name(enum dmp_engine_state s);
 
 struct dmp_store;
@@ -430,6 +465,16 @@ int dmp_engine_resolvers_discover(struct dmp_engine *e,
 				  const char *const *cands, size_t n,
 				  struct dmp_resolver_probe *out, size_t cap,
 				  int save);
+
+/**
+ * Ask each configured resolver (the nodes when none) and each node read
+ * directly, one at a time, for our identity name now (`dmp resolvers`):
+ * what answers is up, whatever the pool remembered.
+ * @param[out] out  up to @p cap probes, in configured order
+ * @return the number written, DMP_EINVAL
+ */
+int dmp_engine_resolvers_check(struct dmp_engine *e,
+			       struct dmp_resolver_probe *out, size_t cap);
 
 /* ---- delivered messages (view.c) ------------------------------------------
  */

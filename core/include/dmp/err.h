@@ -65,6 +65,7 @@ enum dmp_err {
 	DMP_EBADTSIG = -1206,	  /* reply TSIG missing or wrong */
 	DMP_EUNREACHABLE = -1207, /* no resolver or node answered */
 	DMP_EDNS = -1208,	  /* other DNS failure (bad reply, rcode) */
+	DMP_ETRUNCATED = -1209,	  /* answer truncated over UDP, TCP failed */
 
 	/* Local state. */
 	DMP_ECONFIG = -1300,   /* config file invalid */

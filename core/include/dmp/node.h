@@ -135,10 +135,50 @@ struct dmp_node_opts {
 	 * site; a /64 holder has 2^64 addresses). 0: the default. */
 	unsigned rate_v4_prefix;
 	unsigned rate_v6_prefix;
+	/* Storage budgets (docs/security.md 7.7). Bytes are those of the
+	 * TXT RRs as answered: 12 + RDATA (the value plus one length byte
+	 * per 255) per value. At a node-wide cap, expired values are pruned
+	 * first (at most once a second); then new values are REFUSED,
+	 * nothing stored is evicted. */
+	uint64_t store_bytes_max;  /* every value held */
+	uint64_t store_values_max; /* values held */
+	uint64_t claim_bytes_max;  /* values at claim-* names */
+	uint64_t claim_values_max;
+	/* At one name, <= DMP_NODE_NAME_BYTES_FIT: every RRset fits one
+	 * TCP answer. */
+	uint32_t name_bytes_max;
+	/* What one writer (TSIG key; for un-TSIG'd claims, the source
+	 * prefix) may hold at a name it does not own, i.e. one no scope of
+	 * its without '*' covers (someone else's slot or claim name); bytes
+	 * below name_bytes_max, so that others' mail still fits. */
+	uint32_t foreign_values_max;
+	uint32_t foreign_bytes_max;
+	/* Un-TSIG'd claims per source: v4 /prefix4 (32), v6 /prefix6 (56,
+	 * as the rate limits: an ISP's customer holds a /56 or /64); rate
+	 * <= 0: off. */
+	double claim_source_rate; /* UPDATEs/s */
+	uint32_t claim_source_burst;
+	uint8_t claim_source_prefix4, claim_source_prefix6;
 };
 
 #define DMP_NODE_RATE_V4_PREFIX 32
 #define DMP_NODE_RATE_V6_PREFIX 56
+
+/* Storage budget defaults (docs/security.md 7.7). */
+#define DMP_NODE_STORE_BYTES (256ull << 20)
+#define DMP_NODE_STORE_VALUES 1000000u
+#define DMP_NODE_CLAIM_BYTES (32ull << 20)
+#define DMP_NODE_CLAIM_VALUES 100000u
+/* The most TXT RR bytes one name may hold so that the whole RRset fits
+ * one TCP answer (65535 bytes) for any owner and any request: 12 header,
+ * 259 question (a 255-byte name, type, class), 11 OPT, 326 the TSIG of a
+ * signed reply (255-byte key name, 10, hmac-sha256 13, time 6, fudge 2,
+ * MAC size 2, MAC 32, id 2, error 2, other length 2). */
+#define DMP_NODE_NAME_BYTES_FIT (65535 - 12 - 259 - 11 - 326)
+#define DMP_NODE_FOREIGN_VALUES 16u
+#define DMP_NODE_FOREIGN_BYTES 20480u
+#define DMP_NODE_CLAIM_SOURCE_RATE 2.0
+#define DMP_NODE_CLAIM_SOURCE_BURST 100u
 
 /** Default replay cache: 2^18 slots, 6 MiB, some 120,000 live
  * signed UPDATEs within their windows (time_signed + fudge). */
@@ -345,6 +385,165 @@ int dmp_node_token_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud);
  */
 int dmp_node_scope_match(const char *scope, const char *owner);
 
+/* ---- TCP connections (node_tcpconn.c) ----
+ * The state of the server's TCP connections as pure logic with an explicit
+ * clock, so that tests and the fuzzer run the code the server runs: RFC
+ * 7766 framing across partial reads, and the limits that keep one client
+ * from starving, bloating or filling the TCP side (docs/security.md 7.5):
+ * a bounded turn of work per connection per wake-up, a cap on unsent
+ * reply bytes (reading stops above it; closed when it stays above), a
+ * deadline for each message and an idle timeout only whole messages
+ * reset, a per-address connection limit, and at the total cap a fair
+ * share per address: the address holding the most connections gives one
+ * up to a newcomer from an address holding at least two fewer (else a
+ * connection idle past DMP_NODE_TCP_EVICT_GRACE_MS of an address holding
+ * more than the newcomer's does). The caller does the
+ * I/O (sockets, epoll) and answers the messages. Not thread-safe: one
+ * table per thread. */
+
+#define DMP_NODE_TCP_MAX_CLIENTS 256
+#define DMP_NODE_TCP_PER_ADDRESS 16
+#define DMP_NODE_TCP_IDLE_MS 10000
+#define DMP_NODE_TCP_MESSAGE_MS 3000
+#define DMP_NODE_TCP_QUERIES_PER_TURN 32
+#define DMP_NODE_TCP_OUTPUT_MAX 65536
+#define DMP_NODE_TCP_OUTPUT_MS 5000
+/* Unless its address holds the most connections, a connection younger
+ * than this, or that completed a message within it, is never closed to
+ * make room for a new one. */
+#define DMP_NODE_TCP_EVICT_GRACE_MS 1000
+
+struct dmp_node_tcp_opts {
+	uint32_t max_clients; /* connections at once, 1..65536 */
+	/* Connections per IPv4 address or IPv6 prefix; 0: no limit. */
+	uint32_t per_address;
+	/* Leading bits that make one address: IPv4 1..32, IPv6 1..128
+	 * (default: the rate limiter's, DMP_NODE_RATE_V4/V6_PREFIX). */
+	uint32_t v4_prefix, v6_prefix;
+	/* No whole message and no reply pending for this long: closed. Only
+	 * whole messages reset it (RFC 7766 6.2.3). */
+	uint32_t idle_ms;
+	/* A message begun (first byte of its length) must be whole within
+	 * this (slow senders). Paused while reading is stopped. */
+	uint32_t message_ms;
+	/* Whole messages answered per connection per turn (round robin). */
+	uint32_t queries_per_turn;
+	/* Unsent reply bytes above which the connection is not read, and
+	 * the time it may stay there, or keep replies unsent without any
+	 * byte going out, before it is closed. */
+	uint32_t output_max;
+	uint32_t output_ms;
+};
+
+/** Why a connection was refused or closed, for /metrics and the log. */
+enum dmp_node_tcp_event {
+	DMP_NODE_TCP_REF_ADDRESS = 0, /* refused: per_address reached */
+	DMP_NODE_TCP_REF_FULL,	      /* refused: max_clients, none to take */
+	DMP_NODE_TCP_EVICTED,	      /* closed to make room for a new one */
+	DMP_NODE_TCP_IDLE,	      /* closed: idle_ms */
+	DMP_NODE_TCP_SLOW,	      /* closed: message_ms */
+	DMP_NODE_TCP_OUTPUT,	      /* closed: output_max / output_ms */
+	DMP_NODE_TCP_MALFORMED,	      /* closed: message under 12 bytes */
+	DMP_NODE_TCP_EV_MAX
+};
+
+/* dmp_node_tcp_want() bits. */
+#define DMP_NODE_TCP_WANT_READ 1u  /* room to read and allowed to */
+#define DMP_NODE_TCP_WANT_WRITE 2u /* replies wait to be sent */
+#define DMP_NODE_TCP_WANT_TURN                                                 \
+	4u /* a whole message waits: serve it                                  \
+	      without waiting for the socket */
+
+struct dmp_node_tcp;
+
+/** Defaults: the DMP_NODE_TCP_* values above. */
+void dmp_node_tcp_opts_init(struct dmp_node_tcp_opts *o);
+
+/**
+ * New, empty table. @p n (borrowed, may be NULL) gets the counters of
+ * dmp_node_tcp_stats() (for /metrics); refusals and closes are logged,
+ * one line per reason per 10 s at most.
+ * @return 0, DMP_EINVAL (an option out of range) or DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_node_tcp_new(struct dmp_node_tcp **out,
+				    const struct dmp_node_tcp_opts *o,
+				    struct dmp_node *n);
+
+/** Free the table and every connection's buffers. NULL: no-op. */
+void dmp_node_tcp_free(struct dmp_node_tcp *t);
+
+/**
+ * Admit a connection from @p peer (AF_INET or AF_INET6; another family
+ * counts as one address) at @p now_ms.
+ * @param[out] evicted  1 when slot @return held a connection that was
+ *                      closed to make room (the caller closes its socket
+ *                      first), else 0
+ * @return slot id in [0, max_clients), or DMP_EBUSY (refused: close it)
+ */
+int dmp_node_tcp_open(struct dmp_node_tcp *t, const struct sockaddr *peer,
+		      uint64_t now_ms, int *evicted);
+
+/** Forget connection @p id (the peer closed, or an I/O error). */
+void dmp_node_tcp_close(struct dmp_node_tcp *t, unsigned id);
+
+/** DMP_NODE_TCP_WANT_* for connection @p id. */
+unsigned dmp_node_tcp_want(const struct dmp_node_tcp *t, unsigned id);
+
+/**
+ * Where to read into, or NULL (*cap 0) when @p id must not be read now
+ * (its replies are over output_max, or whole messages fill its buffer).
+ * @return the buffer; then dmp_node_tcp_rdone() with what was read
+ * (DMP_ENOMEM: NULL and *cap 0 as well, the caller closes)
+ */
+uint8_t *dmp_node_tcp_rbuf(struct dmp_node_tcp *t, unsigned id, size_t *cap);
+void dmp_node_tcp_rdone(struct dmp_node_tcp *t, unsigned id, size_t len,
+			uint64_t now_ms);
+
+/**
+ * Start a turn of connection @p id: dmp_node_tcp_next() then hands out
+ * at most queries_per_turn messages.
+ */
+void dmp_node_tcp_turn(struct dmp_node_tcp *t, unsigned id);
+
+/**
+ * The next whole message of this turn (without its length prefix,
+ * borrowed until the next call for @p id).
+ * @return 1 (message), 0 (none: turn used up, no whole message, or
+ *         replies over output_max), DMP_EMALFORMED (shorter than a DNS
+ *         header: counted and closed, the caller closes its socket)
+ */
+int dmp_node_tcp_next(struct dmp_node_tcp *t, unsigned id, const uint8_t **msg,
+		      size_t *len, uint64_t now_ms);
+
+/** Queue reply @p msg (the length prefix is added). @return 0,
+ * DMP_EINVAL (over 65535 bytes) or DMP_ENOMEM */
+int dmp_node_tcp_reply(struct dmp_node_tcp *t, unsigned id, const uint8_t *msg,
+		       size_t len);
+
+/** Replies waiting to be sent (*len 0: none); dmp_node_tcp_wdone() with
+ * what went out. */
+const uint8_t *dmp_node_tcp_wbuf(const struct dmp_node_tcp *t, unsigned id,
+				 size_t *len);
+void dmp_node_tcp_wdone(struct dmp_node_tcp *t, unsigned id, size_t len,
+			uint64_t now_ms);
+
+/**
+ * Connections past a deadline at @p now_ms (idle_ms, message_ms,
+ * output_ms), counted and forgotten: their ids in @p ids (at most @p cap
+ * of them; call again while it returns @p cap) for the caller to close.
+ * @return how many
+ */
+size_t dmp_node_tcp_expire(struct dmp_node_tcp *t, uint64_t now_ms,
+			   unsigned *ids, size_t cap);
+
+/** Open connections now. */
+unsigned dmp_node_tcp_count(const struct dmp_node_tcp *t);
+
+/** Counters of dmp_node_tcp_event (since the node started, every table
+ * of @p n together) and the connections open now. Thread-safe. */
+void dmp_node_tcp_stats(struct dmp_node *n, uint64_t ev[DMP_NODE_TCP_EV_MAX],
+			uint64_t *open);
+
 /* ---- counters (for /metrics) ---- */
 
 /** Why an UPDATE was not applied. */
@@ -363,6 +562,12 @@ enum dmp_node_reject {
 	DMP_NODE_REJ_QUOTA,	  /* the key owns key_quota values: REFUSED */
 	DMP_NODE_REJ_REPLAY,	  /* signed UPDATE seen before: NOTAUTH */
 	DMP_NODE_REJ_REPLAY_FULL, /* replay cache full there: NOTAUTH */
+	/* Storage budgets (7.7), all REFUSED: */
+	DMP_NODE_REJ_STORE_FULL,   /* store_bytes/values_max reached */
+	DMP_NODE_REJ_CLAIMS_FULL,  /* claim_bytes/values_max reached */
+	DMP_NODE_REJ_NAME_BYTES,   /* name_bytes_max at the name */
+	DMP_NODE_REJ_FOREIGN,	   /* the writer's foreign_* at the name */
+	DMP_NODE_REJ_CLAIM_SOURCE, /* claim_source_rate of the source */
 	DMP_NODE_REJ_MAX
 };
 
@@ -383,6 +588,9 @@ struct dmp_node_stats {
 	uint64_t store_bytes; /* sqlite pages in use, WAL excluded */
 	uint32_t serial;
 	uint32_t keys;
+	/* Storage budgets (7.7): held in the index, expired values
+	 * included until reaped. */
+	uint64_t held_values, held_bytes, claim_values, claim_bytes;
 };
 
 /** Snapshot the counters; thread-safe. */

@@ -84,9 +84,10 @@ void dmp_resolver_free(struct dmp_resolver *r);
 struct dmp_resolver_result {
 	/* 0: answer holds the TXT values (n may be 0 for NODATA);
 	 * DMP_ENXDOMAIN: every server said the name does not exist;
-	 * DMP_EUNREACHABLE / DMP_ESERVFAIL / DMP_EREFUSED: no server gave a
-	 * usable answer (the last failure's kind); DMP_ETIMEDOUT: the batch
-	 * deadline passed; DMP_EBADNAME: not a valid name. */
+	 * DMP_EUNREACHABLE / DMP_ESERVFAIL / DMP_EREFUSED / DMP_ETRUNCATED
+	 * (truncated over UDP, then TCP failed or was truncated too): no
+	 * server gave a usable answer (the last failure's kind); DMP_ETIMEDOUT:
+	 * the batch deadline passed; DMP_EBADNAME: not a valid name. */
 	int err;
 	struct dmp_txt_answer answer;
 	int server;	/* index of the answering server, -1 if none */

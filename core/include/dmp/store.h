@@ -208,6 +208,15 @@ int dmp_store_outbox_records_done(struct dmp_store *st, int64_t queue_id,
 int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
 			       enum dmp_outbox_state state,
 			       int64_t next_attempt, const char *error);
+/**
+ * Cut the backoff short (flush): messages tried at least once and waiting
+ * for a retry after @p now become due at @p now. With @p only_error, only
+ * those whose last attempt failed with that text. Messages never tried
+ * keep their time (an undo-send window is not cut short).
+ * @return how many, or DMP_ESTORE
+ */
+int dmp_store_outbox_kick(struct dmp_store *st, int64_t now,
+			  const char *only_error);
 /** Remove a queued message (cancel). @return 0, DMP_ENOENT, DMP_ESTORE */
 int dmp_store_outbox_cancel(struct dmp_store *st, int64_t queue_id);
 /**

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /**
  * 1 if @p s[0..len) is well-formed UTF-8 as Python's strict decoder sees it
@@ -34,5 +35,33 @@ int dmp_ascii_printable(const uint8_t *s, size_t len);
  *         (an integer outside [min, max]; @p out untouched)
  */
 int dmp_parse_int(const char *s, long long min, long long max, long long *out);
+
+/**
+ * @p t (Unix seconds) as ISO 8601 UTC, "2026-12-06T17:05:09Z", into
+ * @p out (at least 21 bytes); "-" for 0 or less. The one formatter of
+ * human-readable times (.status, .events, dmp status, key list).
+ * @return @p out
+ */
+const char *dmp_time_utc(char *out, size_t cap, int64_t t);
+
+/**
+ * Columns @p s takes on a terminal: UTF-8 decoded, each code point's
+ * wcwidth() under C.UTF-8 (for the call only, whatever the process
+ * locale; 1 when it says -1 or the bytes are not UTF-8), so a table with
+ * non-ASCII aliases lines up.
+ */
+size_t dmp_display_width(const char *s);
+
+/** Print @p s padded with spaces to @p width display columns. */
+void dmp_print_padded(FILE *f, const char *s, size_t width);
+
+/**
+ * @p in as one field of a space-separated log line: as is when it is
+ * non-empty printable ASCII/UTF-8 without space, '"' or '\\'; else in
+ * double quotes with '"' and '\\' escaped by a backslash and control
+ * bytes as \\xHH. Cut to fit @p cap (always terminated).
+ * @return @p out
+ */
+const char *dmp_log_field(char *out, size_t cap, const char *in);
 
 #endif /* DMP_TEXT_H */

@@ -50,6 +50,8 @@ const char *dmp_strerror(int code)
 	case DMP_EBADTSIG: return "reply signature missing or invalid";
 	case DMP_EUNREACHABLE: return "node unreachable";
 	case DMP_EDNS: return "DNS error";
+	case DMP_ETRUNCATED:
+		return "answer truncated (TC) and not readable over TCP";
 	case DMP_ECONFIG: return "invalid configuration";
 	case DMP_ESTORE: return "local database error";
 	case DMP_EBUSY: return "resource busy";

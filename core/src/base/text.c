@@ -6,6 +6,12 @@
 #include "dmp/err.h"
 #include "dmp/text.h"
 
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <locale.h>
+#include <wchar.h>
+
 int dmp_utf8_valid(const uint8_t *s, size_t len)
 {
 	size_t i = 0;
@@ -86,4 +92,107 @@ int dmp_parse_int(const char *s, long long min, long long max, long long *out)
 	}
 	*out = x;
 	return 0;
+}
+
+const char *dmp_time_utc(char *out, size_t cap, int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm) ||
+	    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		snprintf(out, cap, "-");
+	}
+	return out;
+}
+
+/* The next code point of UTF-8 @p s (at *i), or -1 (one bad byte). */
+static long next_cp(const unsigned char *s, size_t *i)
+{
+	unsigned char c = s[*i];
+	int n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+	long cp = n == 3 ? c & 0x07 : n == 2 ? c & 0x0f : c & 0x1f;
+
+	if (c < 0x80) {
+		(*i)++;
+		return c;
+	}
+	if (n == 0 || !dmp_utf8_valid(s + *i, (size_t)n + 1)) {
+		(*i)++;
+		return -1;
+	}
+	for (int k = 1; k <= n; k++) {
+		cp = (cp << 6) | (s[*i + (size_t)k] & 0x3f);
+	}
+	*i += (size_t)n + 1;
+	return cp;
+}
+
+size_t dmp_display_width(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, w = 0;
+	/* wcwidth() under C.UTF-8 for this thread only, whatever the
+	 * process locale (the C locale knows no width past ASCII). */
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
+
+	while (u[i]) {
+		long cp = next_cp(u, &i);
+		int cw = cp < 0 ? 1 : wcwidth((wchar_t)cp);
+
+		w += cw < 0 ? 1 : (size_t)cw;
+	}
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
+	}
+	return w;
+}
+
+void dmp_print_padded(FILE *f, const char *s, size_t width)
+{
+	size_t w = dmp_display_width(s);
+
+	fputs(s, f);
+	for (; w < width; w++) {
+		fputc(' ', f);
+	}
+}
+
+const char *dmp_log_field(char *out, size_t cap, const char *in)
+{
+	const unsigned char *u = (const unsigned char *)(in ? in : "");
+	size_t o = 0, n = strlen((const char *)u);
+	int plain = n > 0 && dmp_utf8_valid(u, n);
+
+	for (size_t i = 0; plain && i < n; i++) {
+		plain =
+		    u[i] > 0x20 && u[i] != 0x7f && u[i] != '"' && u[i] != '\\';
+	}
+	if (cap == 0) {
+		return out;
+	}
+	if (plain) {
+		snprintf(out, cap, "%s", (const char *)u);
+		return out;
+	}
+	/* Room for the closing quote and NUL is kept at every step. */
+	out[o++] = '"';
+	for (size_t i = 0; i < n && o + 6 < cap; i++) {
+		if (u[i] == '"' || u[i] == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)u[i];
+		} else if (u[i] < 0x20 || u[i] == 0x7f) {
+			o +=
+			    (size_t)snprintf(out + o, cap - o, "\\x%02x", u[i]);
+		} else {
+			out[o++] = (char)u[i];
+		}
+	}
+	if (o + 1 < cap) {
+		out[o++] = '"';
+	}
+	out[o < cap ? o : cap - 1] = '\0';
+	return out;
 }

@@ -20,6 +20,7 @@
 #include "dmp/log.h"
 #include "dmp/pipeline.h"
 #include "dmp/record.h"
+#include "dmp/text.h"
 #include "engine_i.h"
 
 #define SEAL_INFO "DMP-v1-client-store-seal-key"
@@ -29,41 +30,56 @@ const char *const dmp_eng_folders[3] = {"inbox", "intro", "sent"};
 static const char *kind_name(enum dmp_event_kind k)
 {
 	static const char *const n[] = {
-	    "QUEUED",  "PUBLISHED", "RETRY",	 "FAILED",   "RECEIVED",
-	    "INTRO",   "REJECTED",  "CONTACT",	 "IDENTITY", "STATE",
-	    "CLAMPED", "CLAIM",	    "CANCELLED", "PREKEYS",
+	    "QUEUED",	 "PUBLISHED", "RETRY",	    "FAILED",
+	    "RECEIVED",	 "INTRO",     "REJECTED",   "CONTACT",
+	    "IDENTITY",	 "STATE",     "CLAMPED",    "CLAIM",
+	    "CANCELLED", "PREKEYS",   "UNREADABLE", "FLUSH",
 	};
 	return (size_t)k < DMP_ARRAY_LEN(n) ? n[k] : "?";
 }
 
-/* Report an event to the caller and append it to events.log. */
+/*
+ * Report an event to the caller and append it to events.log, one line:
+ *   UNIX ISO8601 KIND peer=PEER msg=HEX code=N DETAIL
+ * PEER is a dmp_log_field() (quoted when it holds a space, quote or
+ * backslash); DETAIL runs to the end of the line, its control bytes
+ * (newlines) replaced by spaces (docs/user-guide.md, ".events").
+ */
 void dmp_eng_emit(struct dmp_engine *e, enum dmp_event_kind kind,
 		  const char *peer, const uint8_t *msg_id, int code,
 		  const char *detail)
 {
 	struct dmp_event ev = {kind,   dmp_eng_now(e), peer,
 			       msg_id, code,	       detail};
-	char idhex[2 * DMP_MSG_ID_BYTES + 1] = "-";
+	char idhex[2 * DMP_MSG_ID_BYTES + 1] = "-", when[32], pf[700];
+	char d[1024];
 	FILE *f;
 	int fd;
 
 	if (kind == DMP_EV_RETRY || kind == DMP_EV_FAILED) {
-		e->errors++;
-		snprintf(e->last_error, sizeof(e->last_error), "%s",
-			 detail ? detail : dmp_strerror(code));
+		dmp_eng_note_error(e, code, detail);
+	} else if (kind == DMP_EV_PUBLISHED) {
+		dmp_eng_note_ok(e, 1);
 	}
 	if (msg_id) {
 		dmp_hex_encode(idhex, msg_id, DMP_MSG_ID_BYTES);
+	}
+	snprintf(d, sizeof(d), "%s",
+		 detail ? detail : (code ? dmp_strerror(code) : ""));
+	for (char *c = d; *c; c++) {
+		*c = (unsigned char)*c < 0x20 ? ' ' : *c;
 	}
 	fd = open(e->events, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		f = fdopen(fd, "a");
 		if (f) {
-			fprintf(f, "%lld %s peer=%s msg=%s code=%d %s\n",
-				(long long)ev.time, kind_name(kind),
-				peer ? peer : "-", idhex, code,
-				detail ? detail
-				       : (code ? dmp_strerror(code) : ""));
+			fprintf(f, "%lld %s %s peer=%s msg=%s code=%d %s\n",
+				(long long)ev.time,
+				dmp_time_utc(when, sizeof(when), ev.time),
+				kind_name(kind),
+				peer ? dmp_log_field(pf, sizeof(pf), peer)
+				     : "-",
+				idhex, code, d);
 			fclose(f);
 		} else {
 			close(fd);
@@ -71,16 +87,6 @@ void dmp_eng_emit(struct dmp_engine *e, enum dmp_event_kind kind,
 	}
 	if (e->on_event) {
 		e->on_event(&ev, e->ud);
-	}
-}
-
-void dmp_eng_set_state(struct dmp_engine *e, enum dmp_engine_state s)
-{
-	static const char *const names[] = {"online", "degraded", "offline"};
-
-	if (s != e->state) {
-		e->state = s;
-		dmp_eng_emit(e, DMP_EV_STATE, NULL, NULL, 0, names[s]);
 	}
 }
 
@@ -375,7 +381,7 @@ int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
 		 e->conf.domain);
 	(void)dmp_eng_make_maildirs(e->home);
 	dmp_eng_set_transport(e, NULL);
-	e->state = DMP_ENGINE_ONLINE;
+	dmp_eng_state_load(e);
 	*out = e;
 	return 0;
 fail:
@@ -463,7 +469,7 @@ int dmp_engine_open_sibling(struct dmp_engine **out, const struct dmp_engine *e,
 	if (rc < 0) {
 		goto fail;
 	}
-	s->state = DMP_ENGINE_ONLINE;
+	dmp_eng_state_load(s);
 	*out = s;
 	return 0;
 fail:
@@ -592,29 +598,4 @@ int dmp_eng_codec(struct dmp_engine *e, struct dmp_codec **c)
 	}
 	*c = e->codec;
 	return rc;
-}
-
-/* ---- status
- * --------------------------------------------------------------------- */
-
-static int count_pending(const struct dmp_outbox_msg *m, void *ud)
-{
-	if (m->state != DMP_OUTBOX_FAILED) {
-		(*(int *)ud)++;
-	}
-	return 0;
-}
-
-int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->state = e->state;
-	snprintf(out->address, sizeof(out->address), "%s", e->address);
-	out->last_poll = e->last_poll;
-	out->next_poll = e->last_poll ? e->last_poll + e->conf.poll_interval
-				      : dmp_eng_now(e);
-	(void)dmp_store_outbox_each_pending(e->st, count_pending, &out->queued);
-	out->errors = e->errors;
-	snprintf(out->last_error, sizeof(out->last_error), "%s", e->last_error);
-	return 0;
 }

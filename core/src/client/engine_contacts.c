@@ -250,6 +250,7 @@ static int contact_add(struct dmp_engine *e, const char *address,
 		return rc;
 	}
 	dmp_eng_emit(e, DMP_EV_CONTACT, c.alias, NULL, 0, "pinned");
+	(void)dmp_eng_intro_settle(e, &c); /* intro/ mail: now verified */
 	/* Best effort: the prekey cache lets submit() offer forward secrecy. */
 	(void)dmp_eng_fetch_prekeys(e, &c);
 	return 0;

@@ -133,7 +133,16 @@ static inline int64_t dmp_eng_now(const struct dmp_engine *e)
 void dmp_eng_emit(struct dmp_engine *e, enum dmp_event_kind kind,
 		  const char *peer, const uint8_t *msg_id, int code,
 		  const char *detail);
+/* engine_status.c: the status kept in the store (see there). */
 void dmp_eng_set_state(struct dmp_engine *e, enum dmp_engine_state s);
+/* The state the last pass of any handle left (at open). */
+void dmp_eng_state_load(struct dmp_engine *e);
+void dmp_eng_note_error(struct dmp_engine *e, int code, const char *text);
+/* An exchange succeeded; @p wrote: a signed write (TSIG accepted). */
+void dmp_eng_note_ok(struct dmp_engine *e, int wrote);
+/* A receive pass: @p unreadable mailbox slots, the first in @p detail. */
+void dmp_eng_note_poll(struct dmp_engine *e, int answered, int unreadable,
+		       const char *detail);
 /* The libsodium signing key of our identity; the caller wipes @p sk. */
 int dmp_eng_signing_key(const struct dmp_engine *e, uint8_t sk[64]);
 /* The server network.zone_servers names for @p zone, else NULL. */
@@ -199,8 +208,30 @@ int dmp_eng_prekeys_failed(struct dmp_engine *e, const uint8_t spk[32]);
 /* Consume our prekey @p id and delete it from DNS (best effort). */
 void dmp_eng_prekey_delete(struct dmp_engine *e, uint32_t id);
 
+/* engine_intro.c: after pinning @p c, its messages in intro/ move to
+ * inbox/ and every copy of them says verified. @return files changed */
+int dmp_eng_intro_settle(struct dmp_engine *e,
+			 const struct dmp_store_contact *c);
+
 /* engine_contacts.c */
 void dmp_eng_refresh_prekey_caches(struct dmp_engine *e);
+
+/* engine_send.c: one publish pass (dmp_engine_publish() runs it, see
+ * engine_flush.c). */
+int dmp_eng_publish_pass(struct dmp_engine *e);
+
+/* engine_flush.c: messages to one recipient go out in the order they
+ * were queued: v[i] (of a pass's snapshot, oldest first) waits while an
+ * older one to its recipient is unpublished in this pass (not due, or
+ * failed; the pass marks what it published). */
+int dmp_eng_outbox_held(const struct dmp_outbox_msg *v, size_t i);
+/* poll() saw reads answered: retry what failed unreachable, now. */
+int dmp_eng_flush_after_read(struct dmp_engine *e);
+
+/* engine_net.c: where a read of @p name goes ("node 127.0.0.1:53",
+ * "resolvers 9.9.9.9, ..."), for messages. */
+void dmp_eng_read_where(const struct dmp_engine *e, const char *name, char *out,
+			size_t cap);
 
 /* engine_send.c: zones that carry claims, without duplicates. */
 struct dmp_eng_claim_zones {

@@ -448,6 +448,36 @@ out:
 	return rc;
 }
 
+void dmp_eng_read_where(const struct dmp_engine *e, const char *name, char *out,
+			size_t cap)
+{
+	const struct dmp_cfg_list *l = &e->conf.nodes;
+	const char *what = "node";
+	size_t o;
+
+	for (unsigned i = 0; i < e->conf.zone_servers.n; i++) {
+		const char *v = e->conf.zone_servers.v[i];
+		const char *eq = strchr(v, '=');
+		char z[DMP_CFG_STR_MAX];
+
+		snprintf(z, sizeof(z), "%.*s", (int)(eq - v), v);
+		if (in_zone(name, z)) {
+			snprintf(out, cap, "server %s", eq + 1);
+			return;
+		}
+	}
+	if (!(e->conf.direct && in_zone(name, e->conf.domain)) &&
+	    e->conf.resolvers.n > 0) {
+		l = &e->conf.resolvers;
+		what = "resolver";
+	}
+	o = (size_t)snprintf(out, cap, "%s%s ", what, l->n > 1 ? "s" : "");
+	for (unsigned i = 0; i < l->n && o < cap; i++) {
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "",
+				      l->v[i]);
+	}
+}
+
 /* The default claim path: a fresh unsigned conn to the zone's server. */
 static int net_claim(struct dmp_engine *e, void *ud, const char *zone,
 		     const char *server, const struct dmp_update_rr *op)

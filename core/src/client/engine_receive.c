@@ -550,6 +550,8 @@ int dmp_engine_poll(struct dmp_engine *e)
 	const char **q = NULL;
 	struct dmp_resolver_result *res = NULL;
 	size_t n = 0, ns, nc0, answered = 0, failed = 0;
+	int unreadable = 0;
+	char udetail[512] = "";
 	struct dmp_eng_claim_zones cz = {.n = 0};
 	int64_t now = dmp_eng_now(e);
 	int rc, delivered = 0;
@@ -622,6 +624,18 @@ int dmp_engine_poll(struct dmp_engine *e)
 			failed++;
 		}
 	}
+	/* A slot (manifests or claims) that could not be read is not
+	 * "empty": mail may be there (truncated answers, SERVFAIL). */
+	for (size_t i = 0; answered > 0 && i < n; i++) {
+		if ((i < ns || i >= nc0) && res[i].err != 0 &&
+		    res[i].err != DMP_ENXDOMAIN && unreadable++ == 0) {
+			char where[300];
+
+			dmp_eng_read_where(e, names[i], where, sizeof(where));
+			snprintf(udetail, sizeof(udetail), "%s at %s: %s",
+				 names[i], where, dmp_strerror(res[i].err));
+		}
+	}
 	for (size_t i = 0; i < ns; i++) {
 		const char *zone = z->z[i / DMP_SLOT_COUNT];
 
@@ -640,17 +654,22 @@ int dmp_engine_poll(struct dmp_engine *e)
 	(void)dmp_store_replay_reap(e->st, now);
 	(void)dmp_store_cache_reap(e->st, now);
 	e->last_poll = now;
+	dmp_eng_note_poll(e, answered > 0, unreadable, udetail);
 	if (answered > 0) {
 		maintain(e, now);
+		(void)dmp_eng_flush_after_read(e);
 	}
 	dmp_eng_set_state(e, failed == 0     ? DMP_ENGINE_ONLINE
 			     : answered == 0 ? DMP_ENGINE_OFFLINE
 					     : DMP_ENGINE_DEGRADED);
 	rc = answered == 0 ? DMP_EUNREACHABLE : delivered;
 	if (answered == 0) {
-		e->errors++;
-		snprintf(e->last_error, sizeof(e->last_error), "%s",
-			 dmp_strerror(DMP_EUNREACHABLE));
+		char d[300], where[256];
+
+		dmp_eng_read_where(e, names[0], where, sizeof(where));
+		snprintf(d, sizeof(d), "%s: no answer from %s",
+			 dmp_strerror(DMP_EUNREACHABLE), where);
+		dmp_eng_note_error(e, DMP_EUNREACHABLE, d);
 	}
 out:
 	for (size_t i = 0; res && i < n; i++) {

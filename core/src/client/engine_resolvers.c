@@ -61,6 +61,65 @@ static int probe_better(const struct dmp_resolver_probe *a,
 	return a->rtt_ms < b->rtt_ms;
 }
 
+/* One pool per server, so each answer is that server's own: a TXT query
+ * for @p name, its outcome, round trip and grade in v[i]. */
+static void probe_all(struct dmp_engine *e, struct dmp_resolver_probe *v,
+		      size_t nv, const char *name)
+{
+	for (size_t i = 0; i < nv; i++) {
+		struct dmp_resolver_result res;
+		const char *q = name;
+		int64_t t0;
+		int rc;
+
+		memset(&res, 0, sizeof(res));
+		t0 = dmp_eng_mono_ms();
+		rc = dmp_eng_read_at(e, v[i].addr, &q, 1, &res,
+				     (unsigned)e->conf.timeout_ms + 500);
+		if (rc == 0) {
+			rc = res.err;
+		}
+		v[i].err = rc;
+		if (rc == 0 || rc == DMP_ENXDOMAIN) {
+			v[i].rtt_ms = (int)(dmp_eng_mono_ms() - t0);
+			v[i].grade = rc == 0 && res.answer.n > 0 ? 2 : 1;
+		}
+		dmp_resolver_result_clear(&res);
+	}
+}
+
+int dmp_engine_resolvers_check(struct dmp_engine *e,
+			       struct dmp_resolver_probe *out, size_t cap)
+{
+	struct dmp_resolver_probe v[DMP_RESOLVER_MAX_SERVERS];
+	const struct dmp_cfg_list *l =
+	    e->conf.resolvers.n ? &e->conf.resolvers : &e->conf.nodes;
+	char name[DMP_NAME_MAX];
+	size_t nv = 0;
+	int rc;
+
+	if (!e || (cap && !out)) {
+		return DMP_EINVAL;
+	}
+	for (unsigned i = 0; i < l->n; i++) {
+		probe_add(v, &nv, DMP_ARRAY_LEN(v), l->v[i]);
+	}
+	for (unsigned i = 0; e->conf.direct && i < e->conf.nodes.n; i++) {
+		probe_add(v, &nv, DMP_ARRAY_LEN(v), e->conf.nodes.v[i]);
+	}
+	rc = dmp_name_identity(name, sizeof(name), e->conf.username,
+			       strlen(e->conf.username), e->conf.domain);
+	if (rc < 0) {
+		return rc;
+	}
+	probe_all(e, v, nv, name);
+	nv = nv < cap ? nv : cap;
+	if (nv) {
+		memcpy(out, v, nv * sizeof(v[0]));
+	}
+	return (int)nv;
+}
+
 int dmp_engine_resolvers_discover(struct dmp_engine *e,
 				  const char *const *cands, size_t n,
 				  struct dmp_resolver_probe *out, size_t cap,
@@ -86,26 +145,7 @@ int dmp_engine_resolvers_discover(struct dmp_engine *e,
 	if (rc < 0) {
 		return rc;
 	}
-	/* One pool per candidate, so each answer is that server's own. */
-	for (size_t i = 0; i < nv; i++) {
-		struct dmp_resolver_result res;
-		const char *q = name;
-		int64_t t0;
-
-		memset(&res, 0, sizeof(res));
-		t0 = dmp_eng_mono_ms();
-		rc = dmp_eng_read_at(e, v[i].addr, &q, 1, &res,
-				     (unsigned)e->conf.timeout_ms + 500);
-		if (rc == 0) {
-			rc = res.err;
-		}
-		v[i].err = rc;
-		if (rc == 0 || rc == DMP_ENXDOMAIN) {
-			v[i].rtt_ms = (int)(dmp_eng_mono_ms() - t0);
-			v[i].grade = rc == 0 && res.answer.n > 0 ? 2 : 1;
-		}
-		dmp_resolver_result_clear(&res);
-	}
+	probe_all(e, v, nv, name);
 	/* Insertion sort: a handful of entries. */
 	for (size_t i = 1; i < nv; i++) {
 		struct dmp_resolver_probe t = v[i];

@@ -500,7 +500,7 @@ static int manifest_slot(const char *name)
 	return -1;
 }
 
-int dmp_engine_publish(struct dmp_engine *e)
+int dmp_eng_publish_pass(struct dmp_engine *e)
 {
 	struct pending p = {0};
 	struct dmp_eng_writer *w = NULL;
@@ -523,6 +523,7 @@ int dmp_engine_publish(struct dmp_engine *e)
 			continue;
 		}
 		if (m->expires && (uint64_t)now > m->expires) {
+			m->state = DMP_OUTBOX_FAILED;
 			(void)dmp_store_outbox_set_state(
 			    e->st, m->id, DMP_OUTBOX_FAILED, 0,
 			    "expired before it could be published");
@@ -531,7 +532,7 @@ int dmp_engine_publish(struct dmp_engine *e)
 				     "expired before it could be published");
 			continue;
 		}
-		if (m->next_attempt > now) {
+		if (m->next_attempt > now || dmp_eng_outbox_held(p.v, i)) {
 			continue;
 		}
 		if (!have_w) {
@@ -628,6 +629,7 @@ int dmp_engine_publish(struct dmp_engine *e)
 				     err, d);
 			continue;
 		}
+		m->state = DMP_OUTBOX_PUBLISHED;
 		(void)dmp_store_outbox_set_state(e->st, m->id,
 						 DMP_OUTBOX_PUBLISHED, 0, NULL);
 		if (slot >= 0) {

@@ -313,3 +313,28 @@ int dmp_store_outbox_next_due(struct dmp_store *st, int64_t *when)
 	sqlite3_finalize(q);
 	return rc;
 }
+
+/* ---- flush (engine_flush.c) -------------------------------------------- */
+
+int dmp_store_outbox_kick(struct dmp_store *st, int64_t now,
+			  const char *only_error)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(
+	    st, &q,
+	    only_error ? "UPDATE outbox SET next_attempt = ?1 WHERE state IN "
+			 "(0, 1) AND attempts > 0 AND next_attempt > ?1 AND "
+			 "last_error = ?2"
+		       : "UPDATE outbox SET next_attempt = ?1 WHERE state IN "
+			 "(0, 1) AND attempts > 0 AND next_attempt > ?1");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int64(q, 1, now);
+	if (only_error) {
+		sqlite3_bind_text(q, 2, only_error, -1, SQLITE_TRANSIENT);
+	}
+	rc = dmp_st_step_done(st, q);
+	return rc < 0 ? rc : sqlite3_changes(st->db);
+}

@@ -18,6 +18,7 @@ const char *dmp_engine_state_name(enum dmp_engine_state s)
 	case DMP_ENGINE_ONLINE: return "online";
 	case DMP_ENGINE_DEGRADED: return "degraded";
 	case DMP_ENGINE_OFFLINE: return "offline";
+	case DMP_ENGINE_REJECTED: return "rejected";
 	}
 	return "?";
 }

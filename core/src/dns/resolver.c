@@ -649,7 +649,9 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
 		 * ECONNREFUSED for each). The server answered over UDP just
 		 * now: a fresh connection, then the next server, never a
 		 * cooldown (docs/protocol.md, interoperability). */
-		j->last_err = DMP_EUNREACHABLE;
+		/* Asked over TCP because UDP was truncated: that is the
+		 * cause the caller reports (not "unreachable"). */
+		j->last_err = DMP_ETRUNCATED;
 		if (j->tcp_tries < TCP_TRIES) {
 			j->tcp_want = i;
 			return;
@@ -660,7 +662,7 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
 		return;
 	}
 	if (status != ARES_SUCCESS || !abuf || alen <= 0) {
-		j->last_err = DMP_EUNREACHABLE;
+		j->last_err = j->via_tcp ? DMP_ETRUNCATED : DMP_EUNREACHABLE;
 		j->timed_out |= status == ARES_ETIMEOUT;
 		score_failure(r, (size_t)i,
 			      j->via_tcp ? "TCP timeout"
@@ -676,7 +678,7 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
 		return;
 	}
 	if (rc != 0 || a.tc) {
-		j->last_err = DMP_EUNREACHABLE;
+		j->last_err = rc ? DMP_EUNREACHABLE : DMP_ETRUNCATED;
 		score_failure(r, (size_t)i,
 			      rc ? "unusable reply" : "truncated over TCP");
 		dmp_txt_answer_clear(&a);

@@ -32,6 +32,7 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->claim_burst = DMP_NODE_CLAIM_BURST;
 	o->key_write_rate = 0;
 	o->key_write_burst = 20;
+	dmp_nu_budget_defaults(o);
 }
 
 /* Publish the reloadable options of @p o for readers outside wlock. */
@@ -130,7 +131,7 @@ static int load_flush(struct load_ctx *c)
 }
 
 static int load_row(const char *name, const char *value, size_t vlen,
-		    uint64_t exp_s, void *ud)
+		    uint64_t exp_s, const char *key, void *ud)
 {
 	struct load_ctx *c = ud;
 	struct nidx_rr *rr;
@@ -153,7 +154,8 @@ static int load_row(const char *name, const char *value, size_t vlen,
 		c->rr = p;
 		c->cap = nc;
 	}
-	rr = dmp_nidx_rr_new(value, vlen, c->n->o.answer_ttl, exp_s);
+	rr = dmp_nidx_rr_new(value, vlen, c->n->o.answer_ttl, exp_s,
+			     dmp_nidx_kid(key));
 	if (!rr) {
 		return DMP_ENOMEM;
 	}
@@ -282,6 +284,10 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		}
 	}
 	n->n_zones = o->n_zones;
+	if (dmp_nu_budget_check(o) < 0) {
+		dmp_free(n);
+		return DMP_EINVAL;
+	}
 	if (dmp_nx_setup(n, o) < 0) {
 		DMP_LOG_E("node: bad xfr_allow address");
 		dmp_free(n);
@@ -326,6 +332,10 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	if (rc == 0) {
 		rc = dmp_rl_new_f(&n->key_rl, o->key_write_rate,
 				  o->key_write_burst);
+	}
+	if (rc == 0) {
+		rc = dmp_rl_new_f(&n->claim_src_rl, o->claim_source_rate,
+				  o->claim_source_burst);
 	}
 	if (rc == 0) {
 		unsigned log2 = 10;
@@ -435,6 +445,7 @@ void dmp_node_free(struct dmp_node *n)
 	dmp_rl_free(n->rl[1]);
 	dmp_rl_free(n->claim_rl);
 	dmp_rl_free(n->key_rl);
+	dmp_rl_free(n->claim_src_rl);
 	dmp_tsig_replay_free(n->replay);
 	pthread_rwlock_destroy(&n->ilock);
 	pthread_mutex_destroy(&n->wlock);
@@ -516,6 +527,7 @@ int dmp_node_reconfigure(struct dmp_node *n, const struct dmp_node_opts *o)
 	n->o.rate_limit = o->rate_limit;
 	n->o.rate_burst = o->rate_burst;
 	n->o.key_quota = o->key_quota;
+	dmp_nu_budget_reconfigure(n, o);
 	live_set(n, o);
 	dmp_rl_set(n->rl[0], o->rate_limit, o->rate_burst);
 	dmp_rl_set(n->rl[1], o->rate_limit, o->rate_burst);

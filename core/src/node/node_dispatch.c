@@ -158,7 +158,7 @@ int dmp_node_handle(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		}
 		break;
 	case DMP_DNS_OPCODE_UPDATE: {
-		struct dmp_node_msg m = {q, qlen, resp, cap, 0, NULL};
+		struct dmp_node_msg m = {q, qlen, resp, cap, 0, peer};
 
 		dmp_nu_update_batch(n, &m, 1, now_ms);
 		len = m.resp_len;
@@ -238,6 +238,10 @@ void dmp_node_stats_get(struct dmp_node *n, struct dmp_node_stats *s)
 	s->lat_sum = (double)atomic_load(&n->c_lat_ns) / 1e9;
 	pthread_rwlock_rdlock(&n->ilock);
 	s->serial = n->serial;
+	s->held_values = n->idx.values;
+	s->held_bytes = n->idx.bytes;
+	s->claim_values = n->idx.claim_values;
+	s->claim_bytes = n->idx.claim_bytes;
 	s->names = 0;
 	for (size_t b = 0; b < n->idx.nb; b++) {
 		for (const struct nidx_ent *e = n->idx.b[b]; e; e = e->next) {

@@ -25,9 +25,26 @@ int dmp_nh_health(struct dmp_node_http *h, char **body, size_t *len,
 }
 
 static const char *const rej_names[DMP_NODE_REJ_MAX] = {
-    "formerr",	"tsig",	 "unsigned",   "disabled",    "zone",
-    "caps",	"scope", "claim_rate", "store",	      "rate_limit",
-    "key_rate", "quota", "replay",     "replay_full",
+    "formerr",
+    "tsig",
+    "unsigned",
+    "disabled",
+    "zone",
+    "caps",
+    "scope",
+    "claim_rate",
+    "store",
+    "rate_limit",
+    "key_rate",
+    "quota",
+    "replay",
+    "replay_full",
+    /* Storage budgets (docs/security.md 7.7). */
+    "store_full",
+    "claims_full",
+    "name_bytes",
+    "foreign_cap",
+    "claim_source_rate",
 };
 
 static const char *const rcode_names[16] = {
@@ -110,6 +127,28 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		"dmp_node_tsig_keys %u\n",
 		(unsigned long long)s.store_bytes, (unsigned long long)s.rows,
 		(unsigned long long)s.names, s.serial, s.keys);
+	/* Storage budgets (docs/security.md 7.7): what the limits count. */
+	fprintf(f,
+		"# HELP dmp_node_held_values Values held (expired ones until "
+		"reaped), against limits.store_values.\n"
+		"# TYPE dmp_node_held_values gauge\n"
+		"dmp_node_held_values %llu\n"
+		"# HELP dmp_node_held_bytes Bytes of the TXT RRs held, against "
+		"limits.store_bytes.\n"
+		"# TYPE dmp_node_held_bytes gauge\n"
+		"dmp_node_held_bytes %llu\n"
+		"# HELP dmp_node_claim_values Values held at claim-* names, "
+		"against limits.claim_values.\n"
+		"# TYPE dmp_node_claim_values gauge\n"
+		"dmp_node_claim_values %llu\n"
+		"# HELP dmp_node_claim_bytes Bytes held at claim-* names, "
+		"against limits.claim_bytes.\n"
+		"# TYPE dmp_node_claim_bytes gauge\n"
+		"dmp_node_claim_bytes %llu\n",
+		(unsigned long long)s.held_values,
+		(unsigned long long)s.held_bytes,
+		(unsigned long long)s.claim_values,
+		(unsigned long long)s.claim_bytes);
 	fprintf(f, "# HELP dmp_node_request_seconds Time to answer one DNS "
 		   "request.\n"
 		   "# TYPE dmp_node_request_seconds histogram\n");
@@ -132,6 +171,32 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		"dmp_node_request_seconds_sum %.9f\n"
 		"dmp_node_request_seconds_count %llu\n",
 		s.lat_sum, (unsigned long long)s.lat_count);
+	{
+		/* TCP limits (node_tcpconn.c, docs/security.md 7.5). */
+		static const char *const tcp_ev[DMP_NODE_TCP_EV_MAX] = {
+		    "refused_per_address", "refused_max_clients", "evicted",
+		    "idle_timeout",	   "message_timeout",	  "output_cap",
+		    "malformed",
+		};
+		uint64_t ev[DMP_NODE_TCP_EV_MAX], open;
+
+		dmp_node_tcp_stats(h->n, ev, &open);
+		fprintf(f,
+			"# HELP dmp_node_tcp_connections TCP connections "
+			"open.\n"
+			"# TYPE dmp_node_tcp_connections gauge\n"
+			"dmp_node_tcp_connections %llu\n"
+			"# HELP dmp_node_tcp_events_total TCP connections "
+			"refused or closed by a limit, by reason.\n"
+			"# TYPE dmp_node_tcp_events_total counter\n",
+			(unsigned long long)open);
+		for (unsigned i = 0; i < DMP_NODE_TCP_EV_MAX; i++) {
+			fprintf(f,
+				"dmp_node_tcp_events_total{reason=\"%s\"} "
+				"%llu\n",
+				tcp_ev[i], (unsigned long long)ev[i]);
+		}
+	}
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return dmp_nh_reply_err(500, "out of memory", body, len, ctype);

@@ -11,6 +11,7 @@
 #include "dmp/dnsmsg.h"
 #include "dmp/node.h"
 #include "dmp/text.h"
+#include "dmp/txt.h"
 #include "dns/dnswire.h"
 #include "dns/tsig.h"
 
@@ -23,6 +24,7 @@
  * RDLENGTH, RDATA. The owner pointer is to the question name. */
 struct nidx_rr {
 	uint64_t exp_s; /* expires_at (seconds); hidden once <= now */
+	uint64_t kid;	/* writer (dmp_nidx_kid of the key), 0: none */
 	uint16_t len;
 	uint8_t wire[];
 };
@@ -35,6 +37,8 @@ struct nidx_ent {
 	uint64_t max_exp;      /* max exp_s over rr */
 	uint64_t desc_max_exp; /* max exp_s of any descendant (may lag) */
 	uint32_t desc_count;   /* descendants holding values */
+	uint32_t bytes;	       /* sum of rr[]->len (expired until reaped) */
+	uint8_t claim;	       /* first label claim-*: counts as claims */
 	uint8_t nlen;
 	uint8_t name[]; /* lower-case wire */
 };
@@ -44,6 +48,12 @@ struct nidx {
 	size_t nb; /* power of two */
 	size_t count;
 	uint32_t seed;
+	/* Storage budgets (node_ubudget.c): every RR held, expired ones
+	 * included until dmp_nidx_expire(), and those at claim-* names. */
+	uint64_t values, bytes, claim_values, claim_bytes;
+	/* At most the earliest exp_s held (exact after dmp_nidx_expire()):
+	 * nothing to prune while it is in the future. */
+	uint64_t min_exp;
 };
 
 int dmp_nidx_init(struct nidx *x);
@@ -55,9 +65,18 @@ int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 		 struct nidx_rr **rr, uint32_t n_rr);
 /** Drop RRs with exp_s <= now and recompute the descendant facts. */
 void dmp_nidx_expire(struct nidx *x, uint64_t now_s);
-/** Build one RR from a value (canonical 255-byte split). */
+/** Build one RR from a value (canonical 255-byte split), written by the
+ * writer @p kid. */
 struct nidx_rr *dmp_nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
-				uint64_t exp_s);
+				uint64_t exp_s, uint64_t kid);
+/** Writer id of a key name or source tag (nop.key); 0 for "" or NULL. */
+uint64_t dmp_nidx_kid(const char *key);
+/** Bytes of the RR dmp_nidx_rr_new() builds for a @p vlen byte value:
+ * what it adds to an answer (owner pointer, type ... RDATA). */
+static inline size_t dmp_nidx_rr_bytes(size_t vlen)
+{
+	return 12 + dmp_txt_rdata_len(vlen);
+}
 /** 1 if @p rr holds exactly @p value. */
 int dmp_nidx_rr_value_eq(const struct nidx_rr *rr, const char *value,
 			 size_t vlen);
@@ -69,7 +88,8 @@ static inline const uint8_t *dmp_nidx_rdata(const struct nidx_rr *rr,
 	return rr->wire + 12;
 }
 
-/* ---- store (node_store.c) ---- */
+/* ---- store (node_store.c records, node_store_acct.c keys,
+ * registrations, tokens) ---- */
 
 struct nkey {
 	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
@@ -94,8 +114,9 @@ struct nop {
 	char key[DMP_NODE_NAME_MAX]; /* writing TSIG key, "" for none */
 };
 
+/* One stored row; @p key its writer (key_name), "" for none. */
 typedef int (*dmp_st_row_fn)(const char *name, const char *value, size_t vlen,
-			     uint64_t exp_s, void *ud);
+			     uint64_t exp_s, const char *key, void *ud);
 
 /* Statements of the write path, prepared once (dmp_st_stmts_free before
  * closing the database). */
@@ -104,6 +125,8 @@ struct nstmts {
 	sqlite3_stmt *sync_full, *sync_normal;
 };
 void dmp_st_stmts_free(struct nstmts *c);
+/** Log sqlite's message for @p what. @return DMP_ESTORE */
+int dmp_st_dberr(sqlite3 *db, const char *what);
 
 /* @p create 0: DMP_ENOENT when @p path does not exist (read-only
  * commands must not leave an empty database behind a typo). */
@@ -290,6 +313,13 @@ struct dmp_node {
 	struct rl *rl[2];    /* per transport; NULL: no limit */
 	struct rl *claim_rl; /* per recipient hash (7.3) */
 	struct rl *key_rl;   /* per TSIG key, UPDATEs; NULL: off */
+	/* Storage budgets (node_ubudget.c), under wlock: un-TSIG'd claims
+	 * per source prefix (NULL: off); when each refusal reason was last
+	 * logged and how many since; when expired values were last pruned
+	 * for room. */
+	struct rl *claim_src_rl;
+	uint64_t bud_log_s[DMP_NODE_REJ_MAX], bud_quiet[DMP_NODE_REJ_MAX];
+	uint64_t bud_prune_s;
 	/* MACs of the signed UPDATEs seen (wlock; dns/tsig_replay.c). */
 	struct dmp_tsig_replay *replay;
 
@@ -303,6 +333,10 @@ struct dmp_node {
 	atomic_uint_fast64_t c_lat_ns;	   /* sum */
 	uint8_t xfr[DMP_NODE_MAX_XFR][17]; /* family, address */
 	unsigned n_xfr;
+	/* TCP connections refused and closed by reason, and open now
+	 * (node_tcpconn.c; the server's TCP thread writes them). */
+	atomic_uint_fast64_t c_tcp[DMP_NODE_TCP_EV_MAX];
+	atomic_uint_fast64_t c_tcp_open;
 };
 
 /* Handlers (node_query.c, node_update.c and its parts, node_xfr.c). */
@@ -359,6 +393,17 @@ int dmp_ni_keys_reload(struct dmp_node *n);
 /** Re-read @p name from the store into the index (wlock held). */
 int dmp_ni_refresh_name(struct dmp_node *n, const char *name,
 			const uint8_t *wire, size_t wlen, uint64_t now_s);
+
+/* ---- storage budgets (node_ubudget.c) ---- */
+
+/** Default limits into @p o. */
+void dmp_nu_budget_defaults(struct dmp_node_opts *o);
+/** Cross-checks of the limits (logged). @return 0 or DMP_EINVAL */
+int dmp_nu_budget_check(const struct dmp_node_opts *o);
+/** New limits on a running node (wlock held); invalid ones are logged
+ * and ignored. */
+void dmp_nu_budget_reconfigure(struct dmp_node *n,
+			       const struct dmp_node_opts *o);
 
 /** A consistent copy of the reloadable options, from any thread. */
 void dmp_ni_live_get(struct dmp_node *n, struct dmp_ni_live *out);

@@ -3,7 +3,9 @@
  * chained hash table from lower-case wire names to wire-ready TXT RRs.
  * Each name also counts its descendants that hold values, so that a name
  * with children answers NODATA rather than NXDOMAIN (RFC 8020).
- * Callers hold the node's index lock.
+ * Callers hold the node's index lock. The totals of what is held (values,
+ * bytes, and those at claim-* names) are kept as RRs come and go, so that
+ * the storage budgets (node_ubudget.c) never scan.
  */
 #include <string.h>
 
@@ -34,6 +36,7 @@ int dmp_nidx_init(struct nidx *x)
 		return DMP_ENOMEM;
 	}
 	dmp_random(&x->seed, sizeof(x->seed));
+	x->min_exp = UINT64_MAX;
 	return 0;
 }
 
@@ -97,6 +100,32 @@ static void grow(struct nidx *x)
 	x->nb = nb;
 }
 
+/* Does the first label begin with "claim-" (PROTOCOL.md 7.3)? */
+static int claim_name(const uint8_t *name)
+{
+	return name[0] >= 6 && memcmp(name + 1, "claim-", 6) == 0;
+}
+
+/* Count @p e's RRs in (@p sign 1) or out (-1) of the totals. */
+static void account(struct nidx *x, const struct nidx_ent *e, int sign)
+{
+	uint64_t v = e->n_rr, b = e->bytes;
+
+	if (sign < 0) {
+		x->values -= v;
+		x->bytes -= b;
+	} else {
+		x->values += v;
+		x->bytes += b;
+	}
+	if (e->claim) {
+		x->claim_values =
+		    sign < 0 ? x->claim_values - v : x->claim_values + v;
+		x->claim_bytes =
+		    sign < 0 ? x->claim_bytes - b : x->claim_bytes + b;
+	}
+}
+
 static struct nidx_ent *get_or_add(struct nidx *x, const uint8_t *name,
 				   size_t nlen)
 {
@@ -113,6 +142,7 @@ static struct nidx_ent *get_or_add(struct nidx *x, const uint8_t *name,
 	h = name_hash(x, name, nlen);
 	e->hash = h;
 	e->nlen = (uint8_t)nlen;
+	e->claim = (uint8_t)claim_name(name);
 	memcpy(e->name, name, nlen);
 	e->next = x->b[h & (x->nb - 1)];
 	x->b[h & (x->nb - 1)] = e;
@@ -194,10 +224,19 @@ int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 		}
 	}
 	had = e->n_rr > 0;
+	account(x, e, -1);
 	free_rrs(e->rr, e->n_rr);
 	e->rr = rr;
 	e->n_rr = n_rr;
 	e->max_exp = max_exp;
+	e->bytes = 0;
+	for (uint32_t i = 0; i < n_rr; i++) {
+		e->bytes += rr[i]->len;
+		if (rr[i]->exp_s < x->min_exp) {
+			x->min_exp = rr[i]->exp_s;
+		}
+	}
+	account(x, e, 1);
 	if (n_rr == 0 && e->desc_count == 0) {
 		unlink_ent(x, e);
 	}
@@ -208,18 +247,26 @@ int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 void dmp_nidx_expire(struct nidx *x, uint64_t now_s)
 {
 	/* Pass 1: drop expired RRs, forget the descendant facts. */
+	x->min_exp = UINT64_MAX;
 	for (size_t i = 0; i < x->nb; i++) {
 		for (struct nidx_ent *e = x->b[i]; e; e = e->next) {
 			uint32_t k = 0;
 
+			account(x, e, -1);
+			e->bytes = 0;
 			for (uint32_t j = 0; j < e->n_rr; j++) {
 				if (e->rr[j]->exp_s > now_s) {
+					if (e->rr[j]->exp_s < x->min_exp) {
+						x->min_exp = e->rr[j]->exp_s;
+					}
+					e->bytes += e->rr[j]->len;
 					e->rr[k++] = e->rr[j];
 				} else {
 					dmp_free(e->rr[j]);
 				}
 			}
 			e->n_rr = k;
+			account(x, e, 1);
 			e->max_exp = 0;
 			for (uint32_t j = 0; j < k; j++) {
 				if (e->rr[j]->exp_s > e->max_exp) {
@@ -272,8 +319,21 @@ void dmp_nidx_expire(struct nidx *x, uint64_t now_s)
 	}
 }
 
+uint64_t dmp_nidx_kid(const char *key)
+{
+	uint8_t h[DMP_SHA256_BYTES];
+	uint64_t id;
+
+	if (!key || !key[0]) {
+		return 0;
+	}
+	dmp_sha256(h, key, strlen(key));
+	id = (uint64_t)dmp_load_u32(h) << 32 | dmp_load_u32(h + 4);
+	return id ? id : 1;
+}
+
 struct nidx_rr *dmp_nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
-				uint64_t exp_s)
+				uint64_t exp_s, uint64_t kid)
 {
 	size_t rdlen = dmp_txt_rdata_len(vlen);
 	struct nidx_rr *rr;
@@ -287,6 +347,7 @@ struct nidx_rr *dmp_nidx_rr_new(const char *value, size_t vlen, uint32_t ttl,
 		return NULL;
 	}
 	rr->exp_s = exp_s;
+	rr->kid = kid;
 	rr->len = (uint16_t)(12 + rdlen);
 	w = rr->wire;
 	/* RFC 1035 4.1.3; owner is a pointer to the question name at 12. */

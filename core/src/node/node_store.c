@@ -26,7 +26,6 @@
 #include "dmp/err.h"
 #include "dmp/log.h"
 #include "node/node_i.h"
-
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=FULL;"
@@ -60,7 +59,7 @@ static const char schema[] =
     " scopes TEXT NOT NULL,"
     " created INTEGER NOT NULL);";
 
-static int fail(sqlite3 *db, const char *what)
+int dmp_st_dberr(sqlite3 *db, const char *what)
 {
 	DMP_LOG_E("node store: %s: %s", what, sqlite3_errmsg(db));
 	return DMP_ESTORE;
@@ -177,13 +176,13 @@ int dmp_st_quota_need(sqlite3 *db, const char *key, const struct nop *ops,
 			       " value_hash = ? AND key_name = ? AND"
 			       " expires_at > ?",
 			       -1, &own, NULL) != SQLITE_OK) {
-		rc = fail(db, "prepare");
+		rc = dmp_st_dberr(db, "prepare");
 		goto out;
 	}
 	sqlite3_bind_text(cnt, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(cnt, 2, (sqlite3_int64)now_s);
 	if (sqlite3_step(cnt) != SQLITE_ROW) {
-		rc = fail(db, "quota");
+		rc = dmp_st_dberr(db, "quota");
 		goto out;
 	}
 	t = (uint64_t)sqlite3_column_int64(cnt, 0);
@@ -205,7 +204,7 @@ int dmp_st_quota_need(sqlite3 *db, const char *key, const struct nop *ops,
 		if (s == SQLITE_DONE) {
 			t++;
 		} else if (s != SQLITE_ROW) {
-			rc = fail(db, "quota");
+			rc = dmp_st_dberr(db, "quota");
 			goto out;
 		}
 		sqlite3_reset(own);
@@ -227,11 +226,12 @@ static int rows(sqlite3_stmt *st, dmp_st_row_fn fn, void *ud)
 		const char *value = (const char *)sqlite3_column_text(st, 1);
 		size_t vlen = (size_t)sqlite3_column_bytes(st, 1);
 		sqlite3_int64 exp = sqlite3_column_int64(st, 2);
+		const char *key = (const char *)sqlite3_column_text(st, 3);
 
 		if (!name || !value || exp < 0) {
 			continue;
 		}
-		rc = fn(name, value, vlen, (uint64_t)exp, ud);
+		rc = fn(name, value, vlen, (uint64_t)exp, key ? key : "", ud);
 		if (rc < 0) {
 			return rc;
 		}
@@ -244,16 +244,17 @@ int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name, value, expires_at FROM records"
-			       " WHERE expires_at > ? ORDER BY name, stored_ts",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "load");
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT name, value, expires_at, key_name FROM records"
+		" WHERE expires_at > ? ORDER BY name, stored_ts",
+		-1, &st, NULL) != SQLITE_OK) {
+		return dmp_st_dberr(db, "load");
 	}
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s);
 	rc = rows(st, fn, ud);
 	if (rc == DMP_ESTORE) {
-		fail(db, "load");
+		dmp_st_dberr(db, "load");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -293,20 +294,21 @@ void dmp_st_stmts_free(struct nstmts *c)
 int dmp_st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
 		     uint64_t now_s, dmp_st_row_fn fn, void *ud)
 {
-	sqlite3_stmt *st = cached(db, &c->name_rows,
-				  "SELECT name, value, expires_at FROM records"
-				  " WHERE name = ? AND expires_at > ?"
-				  " ORDER BY stored_ts");
+	sqlite3_stmt *st =
+	    cached(db, &c->name_rows,
+		   "SELECT name, value, expires_at, key_name FROM records"
+		   " WHERE name = ? AND expires_at > ?"
+		   " ORDER BY stored_ts");
 	int rc;
 
 	if (!st) {
-		return fail(db, "select");
+		return dmp_st_dberr(db, "select");
 	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)now_s);
 	rc = rows(st, fn, ud);
 	if (rc == DMP_ESTORE) {
-		fail(db, "select");
+		dmp_st_dberr(db, "select");
 	}
 	done(st);
 	return rc;
@@ -315,7 +317,7 @@ int dmp_st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
 static int exec(sqlite3 *db, const char *sql)
 {
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		return fail(db, sql);
+		return dmp_st_dberr(db, sql);
 	}
 	return 0;
 }
@@ -328,7 +330,7 @@ static int serial_read(sqlite3 *db, uint32_t *serial, int *found)
 	*found = 0;
 	if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = 'serial'", -1,
 			       &st, NULL) != SQLITE_OK) {
-		return fail(db, "serial");
+		return dmp_st_dberr(db, "serial");
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -348,10 +350,10 @@ static int serial_write(sqlite3 *db, uint32_t serial)
 			       "INSERT INTO meta(k, v) VALUES('serial', ?)"
 			       " ON CONFLICT(k) DO UPDATE SET v = excluded.v",
 			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "serial");
+		return dmp_st_dberr(db, "serial");
 	}
 	sqlite3_bind_int64(st, 1, serial);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "serial");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : dmp_st_dberr(db, "serial");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -415,12 +417,13 @@ int dmp_st_set_full(sqlite3 *db, struct nstmts *c, int full)
 	int rc;
 
 	if (!st) {
-		return fail(db, "synchronous");
+		return dmp_st_dberr(db, "synchronous");
 	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
-						     : fail(db, "synchronous");
+	return rc == SQLITE_DONE || rc == SQLITE_ROW
+		   ? 0
+		   : dmp_st_dberr(db, "synchronous");
 }
 
 int dmp_st_begin(sqlite3 *db)
@@ -468,7 +471,7 @@ int dmp_st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
 		     " ON CONFLICT(k) DO UPDATE SET v = excluded.v");
 	sr = cached(db, &c->ser_r, "SELECT v FROM meta WHERE k = 'serial'");
 	if (!add || !del1 || !dela || !ser || !sr) {
-		return fail(db, "prepare");
+		return dmp_st_dberr(db, "prepare");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct nop *op = ops[i];
@@ -508,7 +511,9 @@ int dmp_st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
 			sqlite3_bind_text(st, 1, op->owner, -1, SQLITE_STATIC);
 			break;
 		}
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "write");
+		rc = sqlite3_step(st) == SQLITE_DONE
+			 ? 0
+			 : dmp_st_dberr(db, "write");
 		done(st);
 		if (rc < 0) {
 			return rc;
@@ -521,14 +526,14 @@ int dmp_st_apply(sqlite3 *db, struct nstmts *c, const struct nop *const *ops,
 	}
 	done(sr);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		return fail(db, "serial");
+		return dmp_st_dberr(db, "serial");
 	}
 	/* @p want is what the log path answered with; another process on
 	 * the same database may have moved the stored serial past it. */
 	want = want && (int32_t)(want - next_serial(cur, now_s)) > 0 ? want : 0;
 	cur = want ? want : next_serial(cur, now_s);
 	sqlite3_bind_int64(ser, 1, cur);
-	rc = sqlite3_step(ser) == SQLITE_DONE ? 0 : fail(db, "serial");
+	rc = sqlite3_step(ser) == SQLITE_DONE ? 0 : dmp_st_dberr(db, "serial");
 	done(ser);
 	if (rc == 0) {
 		*serial = cur;
@@ -543,157 +548,11 @@ int dmp_st_reap(sqlite3 *db, uint64_t now_s)
 
 	if (sqlite3_prepare_v2(db, "DELETE FROM records WHERE expires_at <= ?",
 			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "reap");
+		return dmp_st_dberr(db, "reap");
 	}
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s);
 	rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(db)
-					     : fail(db, "reap");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dmp_st_keys_load(sqlite3 *db, struct nkey **keys, size_t *n)
-{
-	sqlite3_stmt *st = NULL;
-	struct nkey *k = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
-
-	*keys = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name, secret, scopes FROM tsig_keys"
-			       " WHERE algorithm = 'hmac-sha256'",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "keys");
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const void *sec = sqlite3_column_blob(st, 1);
-		size_t slen = (size_t)sqlite3_column_bytes(st, 1);
-		const char *scopes = (const char *)sqlite3_column_text(st, 2);
-		struct nkey *e;
-
-		if (!name || !sec || !scopes || slen == 0 ||
-		    slen > sizeof(e->secret)) {
-			continue;
-		}
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct nkey *nk = dmp_realloc(k, nc * sizeof(*k));
-
-			if (!nk) {
-				rc = DMP_ENOMEM;
-				goto out;
-			}
-			k = nk;
-			cap = nc;
-		}
-		e = &k[cnt];
-		memset(e, 0, sizeof(*e));
-		if (strlen(name) >= sizeof(e->text) ||
-		    dmp_dnswire_from_text(name, e->name, &e->nlen) < 0) {
-			continue;
-		}
-		memcpy(e->text, name, strlen(name) + 1);
-		memcpy(e->secret, sec, slen);
-		e->slen = slen;
-		/* scopes: comma separated, lower case */
-		for (const char *p = scopes;
-		     *p && e->n_scopes < DMP_NODE_MAX_SCOPES;) {
-			size_t l = strcspn(p, ",");
-
-			if (l > 0 && l < DMP_NODE_NAME_MAX) {
-				memcpy(e->scopes[e->n_scopes], p, l);
-				e->scopes[e->n_scopes][l] = '\0';
-				e->n_scopes++;
-			}
-			p += l;
-			if (*p == ',') {
-				p++;
-			}
-		}
-		cnt++;
-	}
-	if (rc != SQLITE_DONE) {
-		rc = fail(db, "keys");
-		goto out;
-	}
-	rc = 0;
-	*keys = k;
-	*n = cnt;
-	k = NULL;
-out:
-	if (k) {
-		dmp_wipe_free(k, cap * sizeof(*k));
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dmp_st_key_put(sqlite3 *db, const char *name, const uint8_t *secret,
-		   size_t slen, const char *scopes, uint64_t now_s)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO tsig_keys(name, algorithm, secret,"
-			       " scopes, created) VALUES(?, 'hmac-sha256', ?,"
-			       " ?, ?) ON CONFLICT(name) DO UPDATE SET"
-			       " secret = excluded.secret,"
-			       " scopes = excluded.scopes,"
-			       " created = excluded.created",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "key add");
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, secret, (int)slen, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, scopes, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)now_s);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "key add");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dmp_st_key_del(sqlite3 *db, const char *name)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, "DELETE FROM tsig_keys WHERE name = ?", -1,
-			       &st, NULL) != SQLITE_OK) {
-		return fail(db, "key revoke");
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "key revoke");
-	if (rc == 0 && sqlite3_changes(db) == 0) {
-		rc = DMP_ENOENT;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dmp_st_key_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name, algorithm, scopes, created FROM"
-			       " tsig_keys ORDER BY name",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "key list");
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *alg = (const char *)sqlite3_column_text(st, 1);
-		const char *sc = (const char *)sqlite3_column_text(st, 2);
-
-		fn(name ? name : "", alg ? alg : "", sc ? sc : "",
-		   (uint64_t)sqlite3_column_int64(st, 3), ud);
-	}
-	rc = rc == SQLITE_DONE ? 0 : fail(db, "key list");
+					     : dmp_st_dberr(db, "reap");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -705,7 +564,7 @@ int dmp_st_data_version(sqlite3 *db, int64_t *v)
 
 	if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) !=
 	    SQLITE_OK) {
-		return fail(db, "data_version");
+		return dmp_st_dberr(db, "data_version");
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -725,7 +584,7 @@ int dmp_st_size(sqlite3 *db, uint64_t *bytes)
 			       "SELECT page_count * page_size FROM"
 			       " pragma_page_count(), pragma_page_size()",
 			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "size");
+		return dmp_st_dberr(db, "size");
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -733,175 +592,4 @@ int dmp_st_size(sqlite3 *db, uint64_t *bytes)
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : DMP_ESTORE;
-}
-
-int dmp_st_reg_get(sqlite3 *db, const char *subject, uint64_t now_s,
-		   char spk_hex[65], char key_name[DMP_NODE_NAME_MAX])
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-			       "SELECT spk, key_name FROM registrations"
-			       " WHERE subject = ? AND expires > ?",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "registration");
-	}
-	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)now_s);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *a = (const char *)sqlite3_column_text(st, 0);
-		const char *b = (const char *)sqlite3_column_text(st, 1);
-
-		snprintf(spk_hex, 65, "%s", a ? a : "");
-		snprintf(key_name, DMP_NODE_NAME_MAX, "%s", b ? b : "");
-		rc = 1;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : fail(db, "registration");
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dmp_st_reg_put(sqlite3 *db, const char *subject, const char *spk_hex,
-		   const char *key_name, uint64_t expires_s)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR REPLACE INTO registrations(subject,"
-			       " spk, key_name, expires) VALUES(?, ?, ?, ?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "registration");
-	}
-	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, spk_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, key_name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)expires_s);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "registration");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dmp_st_reg_expire(sqlite3 *db, uint64_t now_s)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, n = 0;
-
-	if (sqlite3_prepare_v2(db,
-			       "DELETE FROM tsig_keys WHERE name IN (SELECT"
-			       " key_name FROM registrations WHERE expires"
-			       " <= ?1)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "registration expiry");
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s);
-	rc = sqlite3_step(st);
-	n = sqlite3_changes(db);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		return fail(db, "registration expiry");
-	}
-	if (sqlite3_prepare_v2(db,
-			       "DELETE FROM registrations WHERE expires <= ?",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "registration expiry");
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? n : fail(db, "registration expiry");
-}
-
-int dmp_st_tok_put(sqlite3 *db, const char *name, const char *hash_hex,
-		   const char *scopes, uint64_t now_s)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR REPLACE INTO http_tokens(name,"
-			       " token_hash, scopes, created)"
-			       " VALUES(?, ?, ?, ?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "token add");
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hash_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, scopes, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)now_s);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "token add");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dmp_st_tok_del(sqlite3 *db, const char *name)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, "DELETE FROM http_tokens WHERE name = ?", -1,
-			       &st, NULL) != SQLITE_OK) {
-		return fail(db, "token revoke");
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(db, "token revoke");
-	if (rc == 0 && sqlite3_changes(db) == 0) {
-		rc = DMP_ENOENT;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dmp_st_tok_list(sqlite3 *db, dmp_node_key_fn fn, void *ud)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name, scopes, created FROM http_tokens"
-			       " ORDER BY name",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "token list");
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *sc = (const char *)sqlite3_column_text(st, 1);
-
-		fn(name ? name : "", "bearer", sc ? sc : "",
-		   (uint64_t)sqlite3_column_int64(st, 2), ud);
-	}
-	rc = rc == SQLITE_DONE ? 0 : fail(db, "token list");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dmp_st_tok_find(sqlite3 *db, const char *hash_hex, char *scopes, size_t cap)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	scopes[0] = '\0';
-	if (sqlite3_prepare_v2(db,
-			       "SELECT scopes FROM http_tokens WHERE"
-			       " token_hash = ?",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return fail(db, "token");
-	}
-	sqlite3_bind_text(st, 1, hash_hex, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *sc = (const char *)sqlite3_column_text(st, 0);
-
-		rc = sc && strlen(sc) < cap ? 0 : DMP_ESTORE;
-		if (rc == 0) {
-			memcpy(scopes, sc, strlen(sc) + 1);
-		}
-	} else {
-		rc = rc == SQLITE_DONE ? DMP_ENOENT : fail(db, "token");
-	}
-	sqlite3_finalize(st);
-	return rc;
 }

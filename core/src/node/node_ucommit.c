@@ -84,9 +84,9 @@ static int index_apply(struct dmp_node *n, const struct nop *const *ops,
 			}
 			cnt = m;
 			if (o2->kind == NOP_ADD && now_s + o2->ttl > now_s) {
-				rr[cnt] = dmp_nidx_rr_new(o2->value, o2->vlen,
-							  n->o.answer_ttl,
-							  now_s + o2->ttl);
+				rr[cnt] = dmp_nidx_rr_new(
+				    o2->value, o2->vlen, n->o.answer_ttl,
+				    now_s + o2->ttl, dmp_nidx_kid(o2->key));
 				if (!rr[cnt]) {
 					rc = DMP_ENOMEM;
 					break;

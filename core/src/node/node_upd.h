@@ -55,13 +55,52 @@ void dmp_nu_ops_free(struct uctx *u);
 
 /* ---- node_upolicy.c ---- */
 
-/** RCODE from the caps (PROTOCOL.md 7.1 step 5). */
-int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s);
-/** The unsigned claim UPDATE (7.3): an RCODE. */
-int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms);
+/** 1 if u->ops[i] is an add and the first add at its owner. */
+int dmp_nu_first_add(const struct uctx *u, size_t i);
+/* What an UPDATE makes of one name. */
+struct nu_tally {
+	uint64_t live, live_b;	 /* live values there, their RR bytes */
+	uint64_t fresh, fresh_b; /* adds not already there */
+};
+/** Tally the name of u->ops[i] (its first add) in index entry @p e
+ * (NULL: none; ilock held): every writer's values when @p any, else
+ * those of writer @p kid only. */
+void dmp_nu_tally(const struct uctx *u, size_t i, const struct nidx_ent *e,
+		  int any, uint64_t kid, uint64_t now_s, struct nu_tally *t);
+
+/** RCODE from the caps (PROTOCOL.md 7.1 step 5) and the storage budgets
+ * of the node and of each name; the reason into @p why. */
+int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s,
+		      int *why);
+/** The unsigned claim UPDATE (7.3) from @p peer (NULL: local): an RCODE,
+ * the reason into @p why. */
+int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u,
+		       const struct sockaddr *peer, uint64_t now_ms, int *why);
 /** Scope, quota and rate of the signing key; sets j->rcode, why,
  * pending. */
 void dmp_nu_key_policy(struct dmp_node *n, struct job *j, uint64_t now_ms);
+
+/* ---- node_ubudget.c (docs/security.md 7.7; wlock held) ---- */
+
+/** Room in the node for @p add values and bytes, @p cadd of them at claim
+ * names; prunes expired values first when short. REFUSED with @p why. */
+int dmp_nu_budget_store(struct dmp_node *n, const uint64_t add[2],
+			const uint64_t cadd[2], uint64_t now_s, int *why);
+/** Does @p bytes (what @p op's name would hold) fit limits.name_bytes? */
+int dmp_nu_budget_name(struct dmp_node *n, const struct nop *op, uint64_t bytes,
+		       uint64_t now_s, int *why);
+/** What writer @p tag (a key name, or a claim source) would hold at each
+ * name of @p u that key @p k (NULL: none) does not own, within the
+ * foreign_* limits? An RCODE. */
+int dmp_nu_budget_foreign(struct dmp_node *n, const struct uctx *u,
+			  const struct nkey *k, const char *tag,
+			  uint64_t now_s);
+/** Rate-limit key and writer tag ("src:ADDR/BITS") of a claim's source. */
+void dmp_nu_claim_source(const struct dmp_node *n, const struct sockaddr *sa,
+			 uint8_t key[17], char tag[DMP_NODE_NAME_MAX]);
+/** 1 if the source's claim bucket has a token (takes it). */
+int dmp_nu_claim_source_allow(struct dmp_node *n, const uint8_t key[17],
+			      const char *tag, uint64_t now_ms);
 
 /* ---- node_ucommit.c ---- */
 

@@ -23,12 +23,8 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 	/* 7.1 step 2: TSIG. */
 	if (!u->have_tsig) {
 		/* Nothing but the claim exception (7.3); unsigned reply. */
-		j->rcode = dmp_nu_claim_check(n, u, now_ms);
-		j->why = j->rcode == DMP_DNS_RCODE_SERVFAIL
-			     ? DMP_NODE_REJ_CLAIM_RATE
-			 : n->o.claim_mode == DMP_NODE_CLAIM_OFF
-			     ? DMP_NODE_REJ_UNSIGNED
-			     : DMP_NODE_REJ_CAPS;
+		j->rcode =
+		    dmp_nu_claim_check(n, u, j->m->peer, now_ms, &j->why);
 		j->pending = j->rcode == DMP_DNS_RCODE_NOERROR;
 		return;
 	}
@@ -98,7 +94,7 @@ static void prepare(struct dmp_node *n, struct job *j, uint64_t now_ms)
 		j->rcode = DMP_DNS_RCODE_REFUSED;
 		return;
 	}
-	j->rcode = dmp_nu_check_caps(n, u, now_s);
+	j->rcode = dmp_nu_check_caps(n, u, now_s, &j->why);
 	if (j->rcode != DMP_DNS_RCODE_NOERROR) {
 		return;
 	}
@@ -248,7 +244,15 @@ int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 	j.u = u;
 	pthread_mutex_lock(&n->wlock);
 	if (has_add) {
-		j.rcode = dmp_nu_check_caps(n, u, now_s);
+		int why;
+
+		j.rcode = dmp_nu_check_caps(n, u, now_s, &why);
+		/* Storage budgets count every refusal, whatever the path. */
+		if (why == DMP_NODE_REJ_STORE_FULL ||
+		    why == DMP_NODE_REJ_CLAIMS_FULL ||
+		    why == DMP_NODE_REJ_NAME_BYTES) {
+			cnt_add(&n->c_reject[why], 1);
+		}
 	} else if (cnt == 1) {
 		const struct nidx_ent *e;
 		int found = 0;

@@ -1,7 +1,8 @@
 /*
  * core/src/node/node_upolicy.c - what an UPDATE may do (PROTOCOL.md 7.1
  * steps 5-6, 7.3): caps per name and value, the key's scopes, the
- * unsigned claim exception, the key's quota and write rate.
+ * unsigned claim exception, the key's quota and write rate; the storage
+ * budgets they call are in node_ubudget.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,13 +26,76 @@ const struct nkey *dmp_nu_find_key(const struct dmp_node *n,
 	return NULL;
 }
 
-/* RCODE from the caps (PROTOCOL.md 7.1 step 5). */
-int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s)
+int dmp_nu_first_add(const struct uctx *u, size_t i)
 {
+	if (u->ops[i].kind != NOP_ADD) {
+		return 0;
+	}
+	for (size_t j = 0; j < i; j++) {
+		if (u->ops[j].kind == NOP_ADD &&
+		    strcmp(u->ops[j].owner, u->ops[i].owner) == 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Is @p rr live and, unless @p any, written by @p kid? */
+static int counts(const struct nidx_rr *rr, int any, uint64_t kid,
+		  uint64_t now_s)
+{
+	return rr->exp_s > now_s && (any || rr->kid == kid);
+}
+
+void dmp_nu_tally(const struct uctx *u, size_t i, const struct nidx_ent *e,
+		  int any, uint64_t kid, uint64_t now_s, struct nu_tally *t)
+{
+	const char *owner = u->ops[i].owner;
+
+	memset(t, 0, sizeof(*t));
+	for (uint32_t k = 0; e && k < e->n_rr; k++) {
+		if (counts(e->rr[k], any, kid, now_s)) {
+			t->live++;
+			t->live_b += e->rr[k]->len;
+		}
+	}
+	for (size_t j = i; j < u->n_ops; j++) {
+		const struct nop *o2 = &u->ops[j];
+		int dup = 0;
+
+		if (o2->kind != NOP_ADD || strcmp(o2->owner, owner) != 0) {
+			continue;
+		}
+		for (size_t m = i; m < j && !dup; m++) {
+			dup = u->ops[m].kind == NOP_ADD &&
+			      strcmp(u->ops[m].owner, owner) == 0 &&
+			      u->ops[m].vlen == o2->vlen &&
+			      memcmp(u->ops[m].value, o2->value, o2->vlen) == 0;
+		}
+		for (uint32_t k = 0; e && k < e->n_rr && !dup; k++) {
+			dup =
+			    counts(e->rr[k], any, kid, now_s) &&
+			    dmp_nidx_rr_value_eq(e->rr[k], o2->value, o2->vlen);
+		}
+		if (!dup) {
+			t->fresh++;
+			t->fresh_b += dmp_nidx_rr_bytes(o2->vlen);
+		}
+	}
+}
+
+/* RCODE from the caps (PROTOCOL.md 7.1 step 5) and the budgets. */
+int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s,
+		      int *why)
+{
+	/* New values and their bytes, in all and at claim names. */
+	uint64_t add[2] = {0, 0}, cadd[2] = {0, 0};
+
+	*why = DMP_NODE_REJ_CAPS;
 	for (size_t i = 0; i < u->n_ops; i++) {
 		const struct nop *op = &u->ops[i];
-		const struct nidx_ent *e;
-		uint32_t live = 0, fresh = 0;
+		struct nu_tally t;
+		int rc;
 
 		if (op->kind != NOP_ADD) {
 			continue;
@@ -40,46 +104,30 @@ int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s)
 			return DMP_DNS_RCODE_REFUSED;
 		}
 		/* Count each owner once, at its first add. */
-		for (size_t j = 0; j < i; j++) {
-			if (u->ops[j].kind == NOP_ADD &&
-			    strcmp(u->ops[j].owner, op->owner) == 0) {
-				goto next;
-			}
+		if (!dmp_nu_first_add(u, i)) {
+			continue;
 		}
 		pthread_rwlock_rdlock(&n->ilock);
-		e = dmp_nidx_find(&n->idx, op->wire, op->wlen);
-		for (uint32_t k = 0; e && k < e->n_rr; k++) {
-			live += e->rr[k]->exp_s > now_s;
-		}
-		for (size_t j = i; j < u->n_ops; j++) {
-			const struct nop *o2 = &u->ops[j];
-			int dup = 0;
-
-			if (o2->kind != NOP_ADD ||
-			    strcmp(o2->owner, op->owner) != 0) {
-				continue;
-			}
-			for (size_t m = i; m < j && !dup; m++) {
-				dup = u->ops[m].kind == NOP_ADD &&
-				      strcmp(u->ops[m].owner, op->owner) == 0 &&
-				      u->ops[m].vlen == o2->vlen &&
-				      memcmp(u->ops[m].value, o2->value,
-					     o2->vlen) == 0;
-			}
-			for (uint32_t k = 0; e && k < e->n_rr && !dup; k++) {
-				dup = e->rr[k]->exp_s > now_s &&
-				      dmp_nidx_rr_value_eq(e->rr[k], o2->value,
-							   o2->vlen);
-			}
-			fresh += !dup;
-		}
+		dmp_nu_tally(u, i, dmp_nidx_find(&n->idx, op->wire, op->wlen),
+			     1, 0, now_s, &t);
 		pthread_rwlock_unlock(&n->ilock);
-		if (live + fresh > n->o.max_values_per_name) {
+		if (t.live + t.fresh > n->o.max_values_per_name) {
 			return DMP_DNS_RCODE_REFUSED;
 		}
-	next:;
+		rc =
+		    dmp_nu_budget_name(n, op, t.live_b + t.fresh_b, now_s, why);
+		if (rc != DMP_DNS_RCODE_NOERROR) {
+			return rc;
+		}
+		add[0] += t.fresh;
+		add[1] += t.fresh_b;
+		if (op->wire[0] >= 6 &&
+		    memcmp(op->wire + 1, "claim-", 6) == 0) {
+			cadd[0] += t.fresh;
+			cadd[1] += t.fresh_b;
+		}
 	}
-	return DMP_DNS_RCODE_NOERROR;
+	return dmp_nu_budget_store(n, add, cadd, now_s, why);
 }
 
 static int in_scope(const struct nkey *k, const struct nop *op)
@@ -157,16 +205,20 @@ static int hash_registered(const struct dmp_node *n, const char *hash,
  * PROTOCOL.md 7.3, the one UPDATE taken without TSIG: adds of verified
  * claims only. Shape problems are REFUSED, an empty bucket SERVFAIL.
  */
-int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
+int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u,
+		       const struct sockaddr *peer, uint64_t now_ms, int *why)
 {
 	const uint64_t now_s = now_ms / 1000;
 	const struct nzone *z = dmp_ni_zone_of(n, u->zone, u->zlen);
 	uint32_t ttl_cap = n->o.max_ttl < DMP_NODE_CLAIM_MAX_LIFE
 			       ? n->o.max_ttl
 			       : DMP_NODE_CLAIM_MAX_LIFE;
-	char hash[13];
+	char hash[13], tag[DMP_NODE_NAME_MAX];
+	uint8_t src[17];
 	int rc;
 
+	*why = n->o.claim_mode == DMP_NODE_CLAIM_OFF ? DMP_NODE_REJ_UNSIGNED
+						     : DMP_NODE_REJ_CAPS;
 	if (n->o.claim_mode == DMP_NODE_CLAIM_OFF || !n->o.update_enabled ||
 	    !z || z->nlen != u->zlen || u->bad_owner || u->bad_class ||
 	    u->too_many || u->bad_name || u->bad_value || u->n_ops == 0) {
@@ -197,11 +249,23 @@ int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
 			op->ttl = ttl_cap;
 		}
 	}
-	rc = dmp_nu_check_caps(n, u, now_s);
+	rc = dmp_nu_check_caps(n, u, now_s, why);
 	if (rc != DMP_DNS_RCODE_NOERROR) {
 		return rc;
 	}
+	/* The source is the writer: its share of each claim name and its
+	 * rate, whatever recipients it names (docs/security.md 7.7). */
+	dmp_nu_claim_source(n, peer, src, tag);
+	if (dmp_nu_budget_foreign(n, u, NULL, tag, now_s) !=
+	    DMP_DNS_RCODE_NOERROR) {
+		*why = DMP_NODE_REJ_FOREIGN;
+		return DMP_DNS_RCODE_REFUSED;
+	}
 	/* Last, so that refused shapes spend no tokens. */
+	if (!dmp_nu_claim_source_allow(n, src, tag, now_ms)) {
+		*why = DMP_NODE_REJ_CLAIM_SOURCE;
+		return DMP_DNS_RCODE_REFUSED;
+	}
 	for (size_t i = 0; i < u->n_ops; i++) {
 		uint8_t key[17] = {'c'};
 
@@ -210,8 +274,12 @@ int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u, uint64_t now_ms)
 		memcpy(key + 1, hash, 12);
 		if (!dmp_rl_allow_key(n->claim_rl, key, now_ms)) {
 			DMP_LOG_I("node: claim rate limit for mb-%s", hash);
+			*why = DMP_NODE_REJ_CLAIM_RATE;
 			return DMP_DNS_RCODE_SERVFAIL;
 		}
+	}
+	for (size_t i = 0; i < u->n_ops; i++) {
+		snprintf(u->ops[i].key, sizeof(u->ops[i].key), "%s", tag);
 	}
 	return DMP_DNS_RCODE_NOERROR;
 }
@@ -231,6 +299,13 @@ void dmp_nu_key_policy(struct dmp_node *n, struct job *j, uint64_t now_ms)
 			j->rcode = DMP_DNS_RCODE_REFUSED;
 			return;
 		}
+	}
+	/* Its share of names it does not own (docs/security.md 7.7). */
+	if (dmp_nu_budget_foreign(n, u, u->key, u->key->text, now_s) !=
+	    DMP_DNS_RCODE_NOERROR) {
+		j->rcode = DMP_DNS_RCODE_REFUSED;
+		j->why = DMP_NODE_REJ_FOREIGN;
+		return;
 	}
 	/* Quota of live values per key (abuse resistance); the batch loop
 	 * commits a key's earlier UPDATE first, so the count is exact. */
