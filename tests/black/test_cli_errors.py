@@ -328,7 +328,17 @@ def test_node_with_a_shorter_max_ttl_is_explained(tmp_path, node_factory):
     assert "max_ttl is below this message's lifetime (604800 s)" in \
         r.stderr_text
     assert "messages.max_lifetime" in r.stderr_text
+    qid = r.stderr_text.split("queued (id ")[1].split(")")[0]
+    assert "dmp cancel %s" % qid in r.stderr_text
     alice.set_config("messages.max_lifetime", "86400")
+    # The refused message holds newer ones to bob (order per contact).
+    r = alice.run("cancel", qid)
+    assert r.returncode == 0 and "cancelled message %s" % qid in \
+        r.stdout_text, r.stderr_text
+    r = alice.run("cancel", qid)
+    assert r.returncode == 11, r.stderr_text
+    r = alice.run("cancel", "abc")
+    assert r.returncode == 2 and "not an integer" in r.stderr_text
     r = alice.send("bob", b"day")
     assert r.returncode == 0, r.stderr_text
     assert r.stderr_text.count("clamped to 86400 s") == 1, r.stderr_text

@@ -217,14 +217,65 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 			    "max_ttl is below this message's lifetime (%llu "
 			    "s):\n     set messages.max_lifetime in "
 			    "config.yaml to the node's max_ttl (86400 on a "
-			    "reference node)\n",
+			    "reference node),\n     then `dmp cancel %lld` (it "
+			    "keeps its lifetime and holds newer messages to "
+			    "%s) "
+			    "and send it again\n",
 			    (unsigned long long)(m.expires -
-						 (uint64_t)m.created));
+						 (uint64_t)m.created),
+			    (long long)qid, contact);
 		}
 		dmp_engine_close(e);
 		return code == EX_FAIL ? EX_QUEUED : code;
 	}
 	printf("sent to %s (queue id %lld)\n", contact, (long long)qid);
 	dmp_engine_close(e);
+	return 0;
+}
+
+/* `dmp cancel QUEUE_ID`: take back a message not yet published (the CLI's
+ * `rm ~/dmp/queue/<id>`), e.g. one a node keeps refusing, which holds the
+ * newer messages to its recipient. */
+int dmpcli_cmd_cancel(struct dmpcli *c, int argc, char **argv)
+{
+	struct dmp_engine *e = NULL;
+	struct dmp_outbox_msg m;
+	long long qid;
+	int rc;
+
+	if (argc == 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: dmp cancel QUEUE_ID\nTake back a queued message "
+		       "that is not published yet (`dmp status` and\n"
+		       "`dmp send` show the queue id). Records already "
+		       "written for it expire.\n");
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: dmp cancel QUEUE_ID\n");
+		return EX_USAGE;
+	}
+	if (dmpcli_number("QUEUE_ID", argv[1], 1, INT64_MAX, &qid) < 0) {
+		return EX_USAGE;
+	}
+	if ((rc = dmpcli_open_engine(c, &e)) != 0) {
+		return rc;
+	}
+	rc = dmp_store_outbox_get(dmp_engine_store(e), qid, &m);
+	if (rc == 0) {
+		rc = dmp_engine_cancel(e, m.msg_id);
+	}
+	dmp_engine_close(e);
+	if (rc == DMP_ENOENT) {
+		fprintf(stderr,
+			"dmp: no queued message %lld (published already, or "
+			"never queued)\n",
+			qid);
+		return EX_NOTFOUND;
+	}
+	if (rc < 0) {
+		return dmpcli_fail("cancel", rc);
+	}
+	printf("cancelled message %lld to %s\n", qid, m.recipient);
 	return 0;
 }

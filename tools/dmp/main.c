@@ -31,6 +31,7 @@ static const struct {
     {"recv", dmpcli_cmd_recv},	       {"status", dmpcli_cmd_status},
     {"flush", dmpcli_cmd_flush},       {"resolvers", dmpcli_cmd_resolvers},
     {"peers", dmpcli_cmd_peers},       {"tsig", dmpcli_cmd_tsig},
+    {"cancel", dmpcli_cmd_cancel},
 };
 
 static void log_stderr(int level, const char *msg, void *ud)
@@ -53,6 +54,7 @@ static void usage(FILE *f)
 		"  contacts add ADDRESS [ALIAS] [--fingerprint FP]|list|"
 		"remove|rename|block|unblock\n"
 		"  send [--lifetime SECONDS] CONTACT [FILE|-]\n"
+		"  cancel QUEUE_ID\n"
 		"  recv [--watch] [--interval SECONDS]\n"
 		"  status\n"
 		"  flush\n"
