@@ -88,6 +88,7 @@ def test_ls_contacts_survives_a_bad_alias(tmp_path, alice_bob):
     m = Mount(alice, tmp_path, poll=30).start()
     try:
         assert sorted(os.listdir(m.path("contacts"))) == ["bob"]
+        assert "a/b" not in os.listdir(m.path("outbox"))
         # A dotfile pin through dmpfs is refused too (the engine's check).
         with pytest.raises(OSError):
             with open(m.path("contacts", "x.swp~"), "w") as f:
