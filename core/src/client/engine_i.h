@@ -172,6 +172,9 @@ int dmp_eng_make_maildirs(const char *home);
 int dmp_eng_maildir_has(const char *md, const char *name);
 int dmp_eng_maildir_write(const char *md, const char *name, const void *a,
 			  size_t alen, const void *b, size_t blen);
+/* Render (mail.h: header block merged, MIME for binary) and deliver. */
+int dmp_eng_maildir_mail(const char *md, const char *name, const char *head,
+			 const char *idhex, const uint8_t *body, size_t len);
 void dmp_eng_rfc5322_date(char *out, size_t cap, int64_t t);
 
 /* engine_identity.c */

@@ -129,16 +129,16 @@ static int deliver(struct dmp_engine *e, const struct dmp_manifest *m,
 	}
 	dmp_eng_rfc5322_date(date, sizeof(date), (int64_t)m->ts);
 	n = snprintf(hdr, sizeof(hdr),
-		     "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@dmp>\n"
+		     "From: %s\nTo: %s\nDate: %s\n"
 		     "X-DMP-Sender-Key: %s\nX-DMP-Msg-Id: %s\n"
-		     "X-DMP-Verified: %s\nX-DMP-Forward-Secrecy: %s\n\n",
-		     from, e->address, date, idhex, spkhex, idhex,
-		     c ? "yes" : "no", m->prekey_id ? "yes" : "no");
+		     "X-DMP-Verified: %s\nX-DMP-Forward-Secrecy: %s\n",
+		     from, e->address, date, spkhex, idhex, c ? "yes" : "no",
+		     m->prekey_id ? "yes" : "no");
 	if (n < 0 || (size_t)n >= sizeof(hdr)) {
 		return DMP_EINTERNAL;
 	}
-	return dmp_eng_maildir_write(md, file, hdr, (size_t)n, env->body,
-				     env->body_len);
+	return dmp_eng_maildir_mail(md, file, hdr, idhex, env->body,
+				    env->body_len);
 }
 
 /* One manifest value found at @p name in @p zone. With @p want (phase 1

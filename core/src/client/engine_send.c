@@ -231,16 +231,19 @@ static void save_sent(struct dmp_engine *e, const struct dmp_outbox_msg *m)
 	dmp_hex_encode(idhex, m->msg_id, 16);
 	dmp_eng_rfc5322_date(date, sizeof(date), m->created);
 	n = snprintf(hdr, sizeof(hdr),
-		     "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@dmp>\n"
-		     "X-DMP-Msg-Id: %s\n\n",
-		     e->address, to, date, idhex, idhex);
+		     "From: %s\nTo: %s\nDate: %s\nX-DMP-Msg-Id: %s\n",
+		     e->address, to, date, idhex);
+	if (n < 0 || (size_t)n >= sizeof(hdr)) {
+		dmp_free(body);
+		return;
+	}
 	/* Named from the queue time, not now: a message published again
 	 * after a crash (same records) keeps its one copy. */
 	snprintf(name, sizeof(name), "%lld.%s.dmp", (long long)m->created,
 		 idhex);
 	if (!dmp_eng_maildir_has(e->dirs[2], name)) {
-		(void)dmp_eng_maildir_write(e->dirs[2], name, hdr, (size_t)n,
-					    body, len);
+		(void)dmp_eng_maildir_mail(e->dirs[2], name, hdr, idhex, body,
+					   len);
 	}
 	dmp_free(body);
 }
