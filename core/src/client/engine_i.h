@@ -139,6 +139,9 @@ int dmp_eng_signing_key(const struct dmp_engine *e, uint8_t sk[64]);
 /* The server network.zone_servers names for @p zone, else NULL. */
 const char *dmp_eng_zone_server(const struct client_conf *c, const char *zone);
 int dmp_eng_codec(struct dmp_engine *e, struct dmp_codec **c);
+/* Read and check HOME/config.yaml into @p c (errors logged).
+ * @return 0, DMP_ENOENT or DMP_ECONFIG */
+int dmp_eng_load_conf(struct client_conf *c, const char *home);
 /* Save e->conf to config.yaml. @return 0 or DMP_EIO */
 int dmp_eng_conf_save(struct dmp_engine *e);
 
