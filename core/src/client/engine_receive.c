@@ -275,6 +275,14 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 	if (rc < 0) {
 		goto fail;
 	}
+	if (dmp_eng_receipt_is_ack(msg, msg_len)) {
+		/* A delivery receipt: shown on sent/, never delivered. */
+		dmp_eng_receipt_take(e, &m, have_c ? &c : NULL, pt, pt_len);
+		(void)dmp_store_replay_finalize(e->st, m.sender_spk, m.msg_id,
+						m.exp);
+		claimed = 0;
+		goto judged;
+	}
 	{
 		struct dmp_envelope env;
 		char path[DMP_ENG_HOME_MAX + 300];
@@ -297,6 +305,10 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 				    : (env.has_from ? env.from : NULL),
 			     m.msg_id, 0, path);
 		delivered = 1;
+		if (pinned) {
+			dmp_eng_receipt_send(e, &m, &c, env.body,
+					     env.body_len);
+		}
 	}
 	goto judged;
 fail:

@@ -29,9 +29,9 @@
 #define RETRY_BASE 15
 #define RETRY_MAX 3600
 
-int dmp_engine_submit(struct dmp_engine *e, const char *contact,
-		      const uint8_t *body, size_t len, uint32_t lifetime,
-		      int64_t *queue_id)
+static int submit_body(struct dmp_engine *e, const char *contact,
+		       const uint8_t *body, size_t len, uint32_t lifetime,
+		       int64_t *queue_id)
 {
 	struct dmp_store_contact c;
 	struct dmp_store_contact_prekey pk;
@@ -148,6 +148,27 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 out:
 	dmp_free(recs);
 	dmp_send_result_clear(&r);
+	return rc;
+}
+
+/* With messages.receipts, the body asks for a delivery receipt
+ * (engine_receipt.c). */
+int dmp_engine_submit(struct dmp_engine *e, const char *contact,
+		      const uint8_t *body, size_t len, uint32_t lifetime,
+		      int64_t *queue_id)
+{
+	uint8_t *asked = NULL;
+	size_t alen = 0;
+	int rc = len > DMP_ENGINE_MAX_BODY
+		     ? 0
+		     : dmp_eng_receipt_request(e, body, len, &asked, &alen);
+
+	if (rc < 0) {
+		return rc;
+	}
+	rc = submit_body(e, contact, asked ? asked : body, asked ? alen : len,
+			 lifetime, queue_id);
+	dmp_free(asked);
 	return rc;
 }
 
