@@ -20,9 +20,9 @@
  * engine thread (start_mount()), runs libfuse's loop, and joins the engine
  * thread after it. FUSE loop  libfuse's threads (fuse_loop_mt, created after
  * the above): every callback in ops.c. Only these and main take SIGINT, SIGTERM
- * (libfuse's handlers end the loop) and SIGHUP (config reload). engine     worker.c: publish,
- * poll, identity upkeep, peer discovery, accepted first contacts, cache
- * invalidation. Created with every signal blocked.
+ * (libfuse's handlers end the loop) and SIGHUP (config reload). engine
+ * worker.c: publish, poll, identity upkeep, peer discovery, accepted first
+ * contacts, cache invalidation. Created with every signal blocked.
  *
  * Engine handles (engine.h: one engine per thread) and locks:
  *   fe  local reads and writes for FUSE threads (store, submit), under

@@ -342,8 +342,8 @@ static int open_any(const char *path, struct fuse_file_info *fi, int creating,
 	case DMPFS_K_RELOAD:
 		/* `echo > .reload`, `touch .reload`: what is written is
 		 * taken and ignored. */
-		if (acc == O_RDONLY || !(h = dmpfs_fh_new(DMPFS_FH_BUF,
-							   ".reload"))) {
+		if (acc == O_RDONLY ||
+		    !(h = dmpfs_fh_new(DMPFS_FH_BUF, ".reload"))) {
 			return acc == O_RDONLY ? -EACCES : -ENOMEM;
 		}
 		fi->fh = (uintptr_t)h;

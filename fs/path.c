@@ -22,8 +22,7 @@ const size_t dmpfs_n_ident_files =
 
 const char *const dmpfs_root_entries[] = {
     "outbox",	"queue", "sent",      "inbox",	 "intro",   "contacts",
-    "identity", "peers", "resolvers", ".status", ".events",
-    ".reload",
+    "identity", "peers", "resolvers", ".status", ".events", ".reload",
 };
 const size_t dmpfs_n_root_entries =
     sizeof(dmpfs_root_entries) / sizeof(dmpfs_root_entries[0]);

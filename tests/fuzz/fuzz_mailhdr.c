@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The first line is the first field kept when it is not a
 		 * malformed Message-ID. */
 		if (b.n > 0 && b.f[0].off == 0 &&
-		    strncasecmp((const char *)data, first, strlen(first)) != 0) {
+		    strncasecmp((const char *)data, first, strlen(first)) !=
+			0) {
 			abort();
 		}
 	}

@@ -40,8 +40,7 @@ static void block(void)
 	is_int((long long)b.dropped, 3,
 	       "From, X-Other and the second Subject dropped");
 	is_str(s + b.body_off, "body\n", "body after the empty line");
-	v = dmp_mail_block_get(&b, (const uint8_t *)s, DMP_MAIL_F_SUBJECT,
-			       &vl);
+	v = dmp_mail_block_get(&b, (const uint8_t *)s, DMP_MAIL_F_SUBJECT, &vl);
 	is_mem(v, vl, "hi there", 8, "Subject value");
 	ok(dmp_mail_block_get(&b, (const uint8_t *)s, DMP_MAIL_F_CTE, &vl) ==
 	       NULL,
@@ -248,15 +247,15 @@ static void addresses(void)
 	struct seen s;
 
 	memset(&s, 0, sizeof(s));
-	is_int(dmp_mail_addresses((const uint8_t *)m, strlen(m), "To", take,
-				  &s),
-	       2, "two To addresses");
+	is_int(
+	    dmp_mail_addresses((const uint8_t *)m, strlen(m), "To", take, &s),
+	    2, "two To addresses");
 	is_str(s.v[0], "bob@b.test", "angle address, quoted comma");
 	is_str(s.v[1], "carol@c.test", "bare address, comment dropped");
 	memset(&s, 0, sizeof(s));
-	is_int(dmp_mail_addresses((const uint8_t *)m, strlen(m), "cc", take,
-				  &s),
-	       1, "group in Cc");
+	is_int(
+	    dmp_mail_addresses((const uint8_t *)m, strlen(m), "cc", take, &s),
+	    1, "group in Cc");
 	is_str(s.v[0], "dave@d.test", "group member");
 }
 

@@ -98,9 +98,9 @@ static int read_input(int dots_end, uint8_t **out, size_t *len)
 		if (c != '\n') {
 			continue;
 		}
-		if (dots_end &&
-		    ((n - line == 2 && b[line] == '.') ||
-		     (n - line == 3 && b[line] == '.' && b[line + 1] == '\r'))) {
+		if (dots_end && ((n - line == 2 && b[line] == '.') ||
+				 (n - line == 3 && b[line] == '.' &&
+				  b[line + 1] == '\r'))) {
 			n = line;
 			break;
 		}
@@ -142,8 +142,8 @@ static int resolve(struct dmp_engine *e, const struct rcpts *r)
 {
 	for (int i = 0; i < r->n; i++) {
 		struct dmp_store_contact ct;
-		int rc = dmp_store_contact_get(dmp_engine_store(e), r->v[i],
-					       &ct);
+		int rc =
+		    dmp_store_contact_get(dmp_engine_store(e), r->v[i], &ct);
 
 		if (rc == DMP_ENOENT && strchr(r->v[i], '@')) {
 			rc = dmp_engine_contact_add(e, r->v[i], NULL, NULL);
@@ -205,8 +205,8 @@ int dmpcli_cmd_sendmail(struct dmpcli *c, int argc, char **argv)
 			dots_end = 0;
 		} else if (takes_value(a[1])) {
 			if (a[2] == 0 && ++i >= argc) {
-				fprintf(stderr, "dmp sendmail: %s needs a value\n",
-					a);
+				fprintf(stderr,
+					"dmp sendmail: %s needs a value\n", a);
 				return SM_EX_USAGE;
 			}
 		} else if (a[1] == 'b' && strcmp(a, "-bm") != 0) {

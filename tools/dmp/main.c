@@ -30,8 +30,7 @@ static const struct {
     {"contacts", dmpcli_cmd_contacts},	 {"send", dmpcli_cmd_send},
     {"recv", dmpcli_cmd_recv},		 {"status", dmpcli_cmd_status},
     {"resolvers", dmpcli_cmd_resolvers}, {"peers", dmpcli_cmd_peers},
-    {"tsig", dmpcli_cmd_tsig},
-    {"sendmail", dmpcli_cmd_sendmail},
+    {"tsig", dmpcli_cmd_tsig},		 {"sendmail", dmpcli_cmd_sendmail},
 };
 
 static void log_stderr(int level, const char *msg, void *ud)

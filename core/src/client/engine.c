@@ -29,10 +29,10 @@ const char *const dmp_eng_folders[3] = {"inbox", "intro", "sent"};
 static const char *kind_name(enum dmp_event_kind k)
 {
 	static const char *const n[] = {
-	    "QUEUED",  "PUBLISHED", "RETRY",	 "FAILED",   "RECEIVED",
-	    "INTRO",   "REJECTED",  "CONTACT",	 "IDENTITY", "STATE",
-	    "CLAMPED", "CLAIM",	    "CANCELLED", "PREKEYS",  "CONFIG",
-	    "RECEIPT",
+	    "QUEUED",	 "PUBLISHED", "RETRY",	  "FAILED",
+	    "RECEIVED",	 "INTRO",     "REJECTED", "CONTACT",
+	    "IDENTITY",	 "STATE",     "CLAMPED",  "CLAIM",
+	    "CANCELLED", "PREKEYS",   "CONFIG",	  "RECEIPT",
 	};
 	return (size_t)k < DMP_ARRAY_LEN(n) ? n[k] : "?";
 }

@@ -189,8 +189,8 @@ int dmp_eng_receipt_request(const struct dmp_engine *e, const uint8_t *body,
 			    size_t len, uint8_t **out, size_t *out_len);
 /* After delivering @p body from pinned contact @p c: answer a request. */
 void dmp_eng_receipt_send(struct dmp_engine *e, const struct dmp_manifest *m,
-			  const struct dmp_store_contact *c, const uint8_t *body,
-			  size_t len);
+			  const struct dmp_store_contact *c,
+			  const uint8_t *body, size_t len);
 /* 1 when the DMPMessage @p msg is of type ACK (a receipt). */
 int dmp_eng_receipt_is_ack(const uint8_t *msg, size_t len);
 /* Take a decrypted ACK: mark the sent/ copy, DMP_EV_RECEIPT. */

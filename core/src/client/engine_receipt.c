@@ -138,8 +138,8 @@ static int publish_ack(struct dmp_engine *e, const struct dmp_store_contact *c,
 }
 
 void dmp_eng_receipt_send(struct dmp_engine *e, const struct dmp_manifest *m,
-			  const struct dmp_store_contact *c, const uint8_t *body,
-			  size_t len)
+			  const struct dmp_store_contact *c,
+			  const uint8_t *body, size_t len)
 {
 	struct dmp_mail_block b;
 	char idhex[33], date[64], msgid[300], ack[1024], d[512];
@@ -154,7 +154,8 @@ void dmp_eng_receipt_send(struct dmp_engine *e, const struct dmp_manifest *m,
 	dmp_hex_encode(idhex, m->msg_id, 16);
 	v = dmp_mail_block_get(&b, body, DMP_MAIL_F_MESSAGE_ID, &vl);
 	if (v && vl < sizeof(msgid)) {
-		snprintf(msgid, sizeof(msgid), "%.*s", (int)vl, (const char *)v);
+		snprintf(msgid, sizeof(msgid), "%.*s", (int)vl,
+			 (const char *)v);
 	} else {
 		snprintf(msgid, sizeof(msgid), "<%s@dmp>", idhex);
 	}
@@ -215,8 +216,8 @@ static int acked_id(const uint8_t *body, size_t len, char idhex[33])
 }
 
 /* The sent/ copy of @p idhex, in new/ or cur/ (any flags): its path. */
-static int find_sent(const struct dmp_engine *e, const char *idhex,
-		     char *path, size_t cap)
+static int find_sent(const struct dmp_engine *e, const char *idhex, char *path,
+		     size_t cap)
 {
 	static const char *const sub[2] = {"new", "cur"};
 	char pat[40], dir[DMP_ENG_HOME_MAX + 40];
@@ -262,8 +263,7 @@ static int mark_sent(const struct dmp_engine *e, const char *path,
 	if (fd >= 0) {
 		close(fd);
 	}
-	sep = n > 0 && n < SENT_MAX ? memmem(buf, (size_t)n, "\n\n", 2)
-				    : NULL;
+	sep = n > 0 && n < SENT_MAX ? memmem(buf, (size_t)n, "\n\n", 2) : NULL;
 	if (!sep ||
 	    memmem(buf, (size_t)(sep - buf), "\nX-DMP-Delivered:", 17)) {
 		/* Unreadable, or a receipt already marked it. */

@@ -306,8 +306,7 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 			     m.msg_id, 0, path);
 		delivered = 1;
 		if (pinned) {
-			dmp_eng_receipt_send(e, &m, &c, env.body,
-					     env.body_len);
+			dmp_eng_receipt_send(e, &m, &c, env.body, env.body_len);
 		}
 	}
 	goto judged;

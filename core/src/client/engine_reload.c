@@ -15,11 +15,16 @@
 
 /* "section.key" of the schema items that apply without a restart. */
 static const char *const live_keys[] = {
-    "messages.lifetime",     "messages.max_lifetime",
-    "messages.poll_interval", "messages.receipts",
-    "claims.providers",	     "claims.recipient_zone",
-    "claims.discover",	     "prekeys.pool_size",
-    "prekeys.ttl",	     "network.zone_servers",
+    "messages.lifetime",
+    "messages.max_lifetime",
+    "messages.poll_interval",
+    "messages.receipts",
+    "claims.providers",
+    "claims.recipient_zone",
+    "claims.discover",
+    "prekeys.pool_size",
+    "prekeys.ttl",
+    "network.zone_servers",
     "network.confirm_resolvers",
 };
 
@@ -79,7 +84,8 @@ static void append(char *out, size_t cap, const struct dmp_cfg_item *it)
 int dmp_engine_reload(struct dmp_engine *e, int report)
 {
 	struct client_conf *c = dmp_calloc(1, sizeof(*c));
-	char live[512] = "", fixed[512] = "", d[1200], path[DMP_ENG_HOME_MAX + 16];
+	char live[512] = "", fixed[512] = "", d[1200],
+	     path[DMP_ENG_HOME_MAX + 16];
 	int rc, applied = 0;
 
 	if (!c) {
@@ -94,8 +100,8 @@ int dmp_engine_reload(struct dmp_engine *e, int report)
 		memset(c, 0, sizeof(*c));
 		if (dmp_config_defaults(dmp_client_schema,
 					dmp_client_schema_len, c) == 0 &&
-		    dmp_config_load(dmp_client_schema, dmp_client_schema_len,
-				    c, path, err, sizeof(err)) == 0) {
+		    dmp_config_load(dmp_client_schema, dmp_client_schema_len, c,
+				    path, err, sizeof(err)) == 0) {
 			snprintf(err, sizeof(err), "%s", dmp_strerror(rc));
 		}
 		snprintf(d, sizeof(d),
@@ -120,20 +126,19 @@ int dmp_engine_reload(struct dmp_engine *e, int report)
 			continue;
 		}
 		append(live, sizeof(live), it);
-		memcpy((char *)&e->conf + it->offset,
-		       (const char *)c + it->offset,
-		       it->type == DMP_CFG_STR	  ? it->size
-		       : it->type == DMP_CFG_INT  ? sizeof(long long)
-		       : it->type == DMP_CFG_BOOL ? sizeof(int)
-						  : sizeof(struct dmp_cfg_list));
+		memcpy(
+		    (char *)&e->conf + it->offset, (const char *)c + it->offset,
+		    it->type == DMP_CFG_STR    ? it->size
+		    : it->type == DMP_CFG_INT  ? sizeof(long long)
+		    : it->type == DMP_CFG_BOOL ? sizeof(int)
+					       : sizeof(struct dmp_cfg_list));
 		applied++;
 	}
 	dmp_free(c);
 	snprintf(d, sizeof(d), "config.yaml reloaded: %s%s%s%s",
 		 live[0] ? "applied " : "no change applied",
 		 live[0] ? live : "",
-		 fixed[0] ? "; takes effect at the next start (remount): "
-			  : "",
+		 fixed[0] ? "; takes effect at the next start (remount): " : "",
 		 fixed);
 	DMP_LOG_I("%s", d);
 	if (report) {

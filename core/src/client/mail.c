@@ -191,9 +191,8 @@ static int block_field(const uint8_t *p, const struct hfield *f, void *ud)
 	int i = field_index(p + f->off, f->nl);
 	size_t v = value_off(p, f);
 
-	if (i < 0 ||
-	    (i == DMP_MAIL_F_MESSAGE_ID &&
-	     !msgid_ok(p + v, f->off + f->len - v))) {
+	if (i < 0 || (i == DMP_MAIL_F_MESSAGE_ID &&
+		      !msgid_ok(p + v, f->off + f->len - v))) {
 		b->dropped++;
 		return 0;
 	}
@@ -222,8 +221,8 @@ int dmp_mail_block_parse(const uint8_t *body, size_t len,
 	    (k = name_len(body, n)) == 0 || field_index(body, k) < 0) {
 		return 0;
 	}
-	if (walk(body, len, DMP_MAIL_BLOCK_MAX, block_field, b,
-		 &b->body_off) != 1) {
+	if (walk(body, len, DMP_MAIL_BLOCK_MAX, block_field, b, &b->body_off) !=
+	    1) {
 		memset(b, 0, sizeof(*b));
 		return 0;
 	}
@@ -316,8 +315,8 @@ int dmp_mail_render(const char *head, const char *idhex, const uint8_t *body,
 	for (size_t i = 0; i < tlen && ascii; i++) {
 		ascii = text[i] < 0x80;
 	}
-	has_ct = dmp_mail_block_get(&b, body, DMP_MAIL_F_CONTENT_TYPE, &vl) !=
-		 NULL;
+	has_ct =
+	    dmp_mail_block_get(&b, body, DMP_MAIL_F_CONTENT_TYPE, &vl) != NULL;
 	dmp_wbuf_init_dyn(&w);
 	puts_w(&w, head);
 	mid = dmp_mail_block_get(&b, body, DMP_MAIL_F_MESSAGE_ID, &vl);
@@ -349,9 +348,10 @@ int dmp_mail_render(const char *head, const char *idhex, const uint8_t *body,
 			 "boundary=\"dmp-%s\"\n\n",
 			 idhex);
 		puts_w(&w, line);
-		snprintf(line, sizeof(line),
-			 "--dmp-%s\nContent-Type: text/plain; charset=utf-8\n\n",
-			 idhex);
+		snprintf(
+		    line, sizeof(line),
+		    "--dmp-%s\nContent-Type: text/plain; charset=utf-8\n\n",
+		    idhex);
 		puts_w(&w, line);
 		snprintf(line, sizeof(line),
 			 "This message is binary (%zu bytes): it is attached "
@@ -517,8 +517,7 @@ static void one_addr(struct addrs *a, const char *s, const char *e)
 			depth++;
 		} else if (*c == ')' && depth > 0) {
 			depth--;
-		} else if (depth == 0 && *c != ' ' && *c != '\t' &&
-			   *c != '"') {
+		} else if (depth == 0 && *c != ' ' && *c != '\t' && *c != '"') {
 			if (n >= ADDR_MAX) {
 				a->err = DMP_EMALFORMED;
 				return;
