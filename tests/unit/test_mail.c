@@ -82,21 +82,27 @@ static void block(void)
 	}
 }
 
+/* The bytes a mail.h call produced as a C string (NULL on failure). */
+static char *text_of(int rc, uint8_t *out, size_t n)
+{
+	char *s = rc < 0 ? NULL : malloc(n + 1);
+
+	if (s) {
+		memcpy(s, out, n);
+		s[n] = 0;
+	}
+	dmp_free(out);
+	return s;
+}
+
 static char *render(const char *body, size_t len)
 {
 	uint8_t *out = NULL;
 	size_t n = 0;
-	char *s;
+	int rc =
+	    dmp_mail_render(HEAD, ID, (const uint8_t *)body, len, &out, &n);
 
-	if (dmp_mail_render(HEAD, ID, (const uint8_t *)body, len, &out, &n) <
-	    0) {
-		return NULL;
-	}
-	s = malloc(n + 1);
-	memcpy(s, out, n);
-	s[n] = 0;
-	dmp_free(out);
-	return s;
+	return text_of(rc, out, n);
 }
 
 static void rendering(void)
@@ -187,16 +193,9 @@ static char *import(const char *msg)
 {
 	uint8_t *out = NULL;
 	size_t n = 0;
-	char *s;
+	int rc = dmp_mail_import((const uint8_t *)msg, strlen(msg), &out, &n);
 
-	if (dmp_mail_import((const uint8_t *)msg, strlen(msg), &out, &n) < 0) {
-		return NULL;
-	}
-	s = malloc(n + 1);
-	memcpy(s, out, n);
-	s[n] = 0;
-	dmp_free(out);
-	return s;
+	return text_of(rc, out, n);
 }
 
 static void importing(void)

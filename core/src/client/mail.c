@@ -243,6 +243,17 @@ const uint8_t *dmp_mail_block_get(const struct dmp_mail_block *b,
 	return NULL;
 }
 
+/* Hand the writer's bytes to the caller, or DMP_ENOMEM. */
+static int finish(struct dmp_wbuf *w, uint8_t **out, size_t *out_len)
+{
+	if (dmp_wbuf_error(w)) {
+		dmp_wbuf_clear(w);
+		return DMP_ENOMEM;
+	}
+	*out = dmp_wbuf_steal(w, out_len);
+	return 0;
+}
+
 static void puts_w(struct dmp_wbuf *w, const char *s)
 {
 	dmp_wbuf_put(w, s, strlen(s));
@@ -290,6 +301,29 @@ static void put_base64(struct dmp_wbuf *w, const uint8_t *b, size_t len)
 		dmp_wbuf_put(w, line, (size_t)k);
 		dmp_wbuf_u8(w, '\n');
 	}
+}
+
+/* A binary body as multipart/mixed: a note, then the bytes in base64. */
+static void put_attachment(struct dmp_wbuf *w, const char *idhex,
+			   const uint8_t *b, size_t len)
+{
+	char head[768];
+
+	snprintf(head, sizeof(head),
+		 "MIME-Version: 1.0\n"
+		 "Content-Type: multipart/mixed; boundary=\"dmp-%s\"\n\n"
+		 "--dmp-%s\nContent-Type: text/plain; charset=utf-8\n\n"
+		 "This message is binary (%zu bytes): it is attached as it "
+		 "was sent.\n\n"
+		 "--dmp-%s\nContent-Type: application/octet-stream\n"
+		 "Content-Transfer-Encoding: base64\n"
+		 "Content-Disposition: attachment; "
+		 "filename=\"dmp-%.8s.bin\"\n\n",
+		 idhex, idhex, len, idhex, idhex);
+	puts_w(w, head);
+	put_base64(w, b, len);
+	snprintf(head, sizeof(head), "--dmp-%s--\n", idhex);
+	puts_w(w, head);
 }
 
 int dmp_mail_render(const char *head, const char *idhex, const uint8_t *body,
@@ -343,34 +377,7 @@ int dmp_mail_render(const char *head, const char *idhex, const uint8_t *body,
 		put_field(&w, body, b.f[i].off, b.f[i].len);
 	}
 	if (binary && !has_ct) {
-		snprintf(line, sizeof(line),
-			 "MIME-Version: 1.0\nContent-Type: multipart/mixed; "
-			 "boundary=\"dmp-%s\"\n\n",
-			 idhex);
-		puts_w(&w, line);
-		snprintf(
-		    line, sizeof(line),
-		    "--dmp-%s\nContent-Type: text/plain; charset=utf-8\n\n",
-		    idhex);
-		puts_w(&w, line);
-		snprintf(line, sizeof(line),
-			 "This message is binary (%zu bytes): it is attached "
-			 "as it was sent.\n\n",
-			 tlen);
-		puts_w(&w, line);
-		snprintf(line, sizeof(line),
-			 "--dmp-%s\nContent-Type: application/octet-stream\n"
-			 "Content-Transfer-Encoding: base64\n",
-			 idhex);
-		puts_w(&w, line);
-		snprintf(line, sizeof(line),
-			 "Content-Disposition: attachment; "
-			 "filename=\"dmp-%.8s.bin\"\n\n",
-			 idhex);
-		puts_w(&w, line);
-		put_base64(&w, text, tlen);
-		snprintf(line, sizeof(line), "--dmp-%s--\n", idhex);
-		puts_w(&w, line);
+		put_attachment(&w, idhex, text, tlen);
 	} else {
 		if (!has_ct && !ascii) {
 			if (!dmp_mail_block_get(&b, body,
@@ -386,12 +393,7 @@ int dmp_mail_render(const char *head, const char *idhex, const uint8_t *body,
 		dmp_wbuf_u8(&w, '\n');
 		dmp_wbuf_put(&w, text, tlen);
 	}
-	if (dmp_wbuf_error(&w)) {
-		dmp_wbuf_clear(&w);
-		return DMP_ENOMEM;
-	}
-	*out = dmp_wbuf_steal(&w, out_len);
-	return 0;
+	return finish(&w, out, out_len);
 }
 
 struct import {
@@ -458,12 +460,7 @@ int dmp_mail_import(const uint8_t *msg, size_t len, uint8_t **out,
 		dmp_wbuf_u8(&w, '\n');
 	}
 	dmp_wbuf_put(&w, msg + body_off, len - body_off);
-	if (dmp_wbuf_error(&w)) {
-		dmp_wbuf_clear(&w);
-		return DMP_ENOMEM;
-	}
-	*out = dmp_wbuf_steal(&w, out_len);
-	return 0;
+	return finish(&w, out, out_len);
 }
 
 /* ---- addresses (sendmail -t) ---------------------------------------- */
