@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,14 +223,15 @@ static void share_status(struct dmpfs *fs, const struct dmp_engine_status *s)
 /*
  * SIGHUP's flag. A signal handler gets no context pointer, so this one
  * flag is process-wide (one mount per process); the handler only sets it
- * (async-signal-safe) and the engine thread takes it at its next wake.
+ * (a lock-free atomic: async-signal-safe, and a synchronised hand-over to
+ * the engine thread, which takes it at its next wake).
  */
-static volatile sig_atomic_t hup_pending;
+static atomic_int hup_pending;
 
 void dmpfs_reload_signal(int sig)
 {
 	(void)sig;
-	hup_pending = 1;
+	atomic_store(&hup_pending, 1);
 }
 
 /* config.yaml again, in every engine handle, each under its own lock;
@@ -264,12 +266,11 @@ static void *worker_main(void *arg)
 		struct dmp_engine_status s;
 		struct timespec until;
 		int64_t now = now_s(), wake;
-		int re = fs->reload || hup_pending;
+		int re = atomic_exchange(&hup_pending, 0) | fs->reload;
 
 		fs->accepts = NULL;
 		fs->kick = 0;
 		fs->reload = 0;
-		hup_pending = 0;
 		pthread_mutex_unlock(&fs->st_lock);
 
 		if (re) {
@@ -310,7 +311,7 @@ static void *worker_main(void *arg)
 		}
 		until = mono_at(wake);
 		while (!fs->stop && !fs->kick && !fs->accepts && !fs->reload &&
-		       !hup_pending) {
+		       !atomic_load(&hup_pending)) {
 			/* st_cond waits on CLOCK_MONOTONIC (dmpfs_sync_init) */
 			if (pthread_cond_timedwait(&fs->st_cond, &fs->st_lock,
 						   &until) == ETIMEDOUT) {
