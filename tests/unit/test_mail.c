@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/engine_i.h"
 #include "dmp/b64.h"
 #include "dmp/common.h"
 #include "dmp/err.h"
@@ -258,12 +259,48 @@ static void addresses(void)
 	is_str(s.v[0], "dave@d.test", "group member");
 }
 
+/* The receipt request a sender with messages.receipts adds (engine_receipt.c).
+ */
+static void receipt_request(void)
+{
+	struct dmp_engine *e = calloc(1, sizeof(*e));
+	uint8_t *out = NULL;
+	size_t n = 0;
+	char big[DMP_ENGINE_MAX_BODY];
+	const char *blk = "Subject: hi\n\nbody\n";
+
+	snprintf(e->address, sizeof(e->address), "alice@a.test");
+	is_int(dmp_eng_receipt_request(e, (const uint8_t *)"x", 1, &out, &n), 0,
+	       "receipts off: body unchanged");
+	e->conf.receipts = 1;
+	is_int(dmp_eng_receipt_request(e, (const uint8_t *)"Note: x\n", 8, &out,
+				       &n),
+	       1, "plain text: a request");
+	is_mem(out, n, "Disposition-Notification-To: alice@a.test\n\nNote: x\n",
+	       51, "plain text gets a block of its own");
+	dmp_free(out);
+	is_int(dmp_eng_receipt_request(e, (const uint8_t *)blk, strlen(blk),
+				       &out, &n),
+	       1, "header block: a request");
+	is_mem(out, n,
+	       "Disposition-Notification-To: alice@a.test\nSubject: hi\n\n"
+	       "body\n",
+	       60, "the request joins the block");
+	dmp_free(out);
+	memset(big, 'x', sizeof(big));
+	is_int(dmp_eng_receipt_request(e, (const uint8_t *)big, sizeof(big),
+				       &out, &n),
+	       0, "no room: sent without asking");
+	free(e);
+}
+
 int main(void)
 {
-	plan(36);
+	plan(42);
 	block();
 	rendering();
 	importing();
 	addresses();
+	receipt_request();
 	return done_testing();
 }
