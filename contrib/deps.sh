@@ -11,6 +11,8 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 run_pkgs=(fuse3 sqlite3 bind9-dnsutils knot-dnsutils python3 python3-pytest
 	python3-cryptography python3-dnspython knot dnsperf man-db doxygen
 	procps iproute2 sudo mutt unbound)
+# outbox/ with real tools (tests/black/test_fs_outbox.py)
+run_pkgs+=(rsync vim)
 
 pkgs=("${run_pkgs[@]}")
 if [ "${1:-}" != "--runtime-only" ]; then

@@ -8,7 +8,10 @@
  *   render.c   generated read-only files (queue/, contacts/, identity/,
  *              peers/, resolvers, .status)
  *   outbox.c   write handles: outbox/<contact> messages, editor scratch
- *              files, contacts/<alias> pins
+ *              and temporary files, contacts/<alias> pins
+ *   send.c     what a finished outbox/ file becomes: a message held in its
+ *              undo-send window (replacing the writer's previous save),
+ *              or nothing (writer killed, too large, empty) with an event
  *   maildir.c  pass-through to the engine's real Maildirs (inbox/, intro/,
  *              sent/), the -o maildir mirror, accepting from intro/
  *   worker.c   the engine thread and the engine handles
@@ -32,8 +35,9 @@
  *       return (pinning a contact on close), under `ne_lock`.
  *   pe  owned by the engine thread alone: publish, poll, identity upkeep,
  *       peer discovery (peers/ only reads what it stored).
- *   out_lock  the outbox state: scratch files, open write handles and the
- *       bytes written to them.
+ *   out_lock  the outbox state: scratch and temporary files, open write
+ *       handles with the bytes written to them and their flags, the
+ *       editors' last saves (recent) and removed contact files (absent).
  *   st_lock   what the engine thread shares with FUSE threads: stop, kick,
  *       exited, accepts, status, resolver stats, next poll; st_cond (on
  *       CLOCK_MONOTONIC) wakes the engine thread, and main when it has
@@ -52,6 +56,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "dmp/engine.h"
@@ -63,6 +68,9 @@
 #define DMPFS_MAX_RESOLVERS 32
 /* Largest contacts/<alias> write ("user@zone FINGERPRINT" or key=value). */
 #define DMPFS_CONTACT_WRITE_MAX 4096
+/* The undo-send window (-o send_delay): default and largest, seconds. */
+#define DMPFS_SEND_DELAY_DEFAULT 5
+#define DMPFS_SEND_DELAY_MAX 3600
 /* Largest editor scratch file in outbox/. */
 #define DMPFS_SCRATCH_MAX (1u << 20)
 
@@ -74,13 +82,35 @@ struct dmpfs_accept {
 	char fingerprint[17];
 };
 
-/* A scratch file of an editor in outbox/ (never sent). */
+/* A scratch file of an editor in outbox/ (never sent), or a temporary
+ * file (mkstemp) that is sent when renamed onto a contact's name. */
 struct dmpfs_scratch {
 	struct dmpfs_scratch *next;
 	char name[256];
 	char *buf;
 	size_t len;
 	int64_t mtime;
+	int temp; /* created by mkstemp() under a name that is no contact */
+};
+
+/* A process that read outbox/<name> (an editor loading it), and the last
+ * message it queued from it (under out_lock): its next save within the
+ * undo-send window replaces that message (send.c). */
+struct dmpfs_recent {
+	struct dmpfs_recent *next;
+	char name[256];
+	pid_t owner;
+	int editor;	   /* opened the file for reading */
+	int64_t qid;	   /* its last message from it, 0: none */
+	int64_t window_ms; /* CLOCK_MONOTONIC: end of qid's window */
+	int64_t until_ms;  /* CLOCK_MONOTONIC: forget the record then */
+};
+
+/* outbox/<contact> removed by `rm` (mv removes it before it creates the
+ * file afresh with O_EXCL): absent until it is created again. */
+struct dmpfs_absent {
+	struct dmpfs_absent *next;
+	char name[256];
 };
 
 struct dmpfs_fh;
@@ -90,7 +120,8 @@ struct dmpfs {
 	char home[DMPFS_PATH_MAX];
 	char mirror[DMPFS_PATH_MAX]; /* maildir= ; "" = none */
 	int poll_interval;	     /* seconds; 0 = config.yaml's */
-	char *passphrase;	     /* wiped and freed once unlocked */
+	int send_delay;	  /* seconds a message is held in queue/ (undo send) */
+	char *passphrase; /* wiped and freed once unlocked */
 	struct dmp_engine_unlocked *unlocked; /* freed once handles open */
 	int foreground;
 
@@ -105,6 +136,8 @@ struct dmpfs {
 	pthread_mutex_t out_lock;
 	struct dmpfs_scratch *scratch;
 	struct dmpfs_fh *open_files;
+	struct dmpfs_recent *recent;
+	struct dmpfs_absent *absent;
 
 	/* engine thread and what it shares (under `st_lock`) */
 	pthread_t worker;
@@ -199,6 +232,11 @@ struct dmpfs_fh {
 	char name[256];
 	int64_t mtime;
 	pid_t owner; /* process that opened it (FH_OUT, FH_CONTACT) */
+	int append;  /* FH_OUT opened O_APPEND: a message of its own */
+	int refused; /* errno of a failed write (EFBIG): nothing is sent */
+	int aborted; /* the writer was killed by a signal: nothing is sent */
+	int sent;    /* a message (or "empty") came from this handle */
+	int noted;   /* the refusal is in .events already */
 };
 
 static inline struct dmpfs *dmpfs_ctx(void)
@@ -243,15 +281,50 @@ int dmpfs_outbox_write(struct dmpfs *fs, struct dmpfs_fh *h, const char *buf,
 int dmpfs_outbox_truncate_fh(struct dmpfs *fs, struct dmpfs_fh *h, off_t size);
 /** truncate of outbox/<name> by path (a scratch file). */
 int dmpfs_scratch_truncate(struct dmpfs *fs, const char *name, off_t size);
-/** Send (or pin) what has been written to @p h so far. */
-int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h);
+/** Send (or pin) what has been written to @p h so far; @p last: the
+ *  release after the last close (flush otherwise). */
+int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h, int last);
+/** The writer of @p h was killed by signal @p sig: discard its bytes,
+ *  log why, and send nothing at any later close. */
+void dmpfs_outbox_abort(struct dmpfs *fs, struct dmpfs_fh *h, int sig);
 /** rename within outbox/: a scratch file renamed, or saved as a message. */
 int dmpfs_outbox_rename(struct dmpfs *fs, const struct dmpfs_where *a,
 			const struct dmpfs_where *b);
-/** unlink of outbox/<name> (scratch files only). */
-int dmpfs_scratch_unlink(struct dmpfs *fs, const char *name);
-/** readdir of outbox/: open messages and scratch files. */
+/** unlink of outbox/<name>: a scratch file is dropped; a contact's file
+ *  is absent until it is created again (mv, install). */
+int dmpfs_outbox_unlink(struct dmpfs *fs, const char *name);
+/** readdir of outbox/: every contact that can be written to, messages
+ *  being written to addresses, scratch and temporary files. */
 void dmpfs_outbox_list(struct dmpfs *fs, void *buf, fuse_fill_dir_t filler);
+/** getattr of outbox/<name> (@p h: the caller's handle, may be NULL). */
+int dmpfs_outbox_getattr(struct dmpfs *fs, const char *name, struct dmpfs_fh *h,
+			 struct stat *st);
+
+/* ---- send.c: what a finished outbox/ file becomes ------------------------ */
+
+/** Queue @p len bytes for @p name, held for fs->send_delay seconds; a
+ *  rewrite (not @p append) by @p owner within that window replaces the
+ *  message @p owner queued from the same name if @p owner read the file
+ *  first (an editor, dmpfs_editor_seen()). 0 or -errno. */
+int dmpfs_send(struct dmpfs *fs, const char *name, const char *buf, size_t len,
+	       pid_t owner, int append);
+/** @p reader (a process) opened outbox/<name> for reading, as an editor
+ *  does when it loads the file. */
+void dmpfs_editor_seen(struct dmpfs *fs, const char *name, pid_t reader);
+/** Whether @p name can be written to; an unpinned user@zone is fetched
+ *  and pinned first (as `dmp send` does). Failures are logged with a hint
+ *  naming `dmp contacts add`. 0 or -errno (ENOENT, EACCES, ...). */
+int dmpfs_recipient(struct dmpfs *fs, const char *name);
+/** Log an event about outbox/<name> (DMP_EV_REJECTED or _CANCELLED). */
+void dmpfs_note(struct dmpfs *fs, int kind, const char *name, int code,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/** The signal that killed thread @p tid while it closes its files (its
+ *  exit in progress), or 0 (alive, or exiting normally). */
+int dmpfs_killed_by(pid_t tid);
+/** At unmount: report scratch and temporary files that are discarded. */
+void dmpfs_report_scratch(struct dmpfs *fs);
+/** Drop the kernel's cached attributes of outbox/<name> (its size). */
+void dmpfs_outbox_forget(struct dmpfs *fs, const char *name);
 
 /* ---- maildir.c: pass-through to the real Maildirs ----------------------- */
 

@@ -33,6 +33,7 @@ struct opts {
 	char *config;
 	char *maildir;
 	char *passfile;
+	char *send_delay; /* seconds, 0..DMPFS_SEND_DELAY_MAX */
 	int poll;
 	int help;
 	int version;
@@ -51,6 +52,7 @@ static const struct fuse_opt opt_spec[] = {
     OPT("maildir=%s", maildir),
     OPT("passfile=%s", passfile),
     OPT("poll=%d", poll),
+    OPT("send_delay=%s", send_delay),
     OPT("-h", help),
     OPT("--help", help),
     OPT("-V", version),
@@ -96,12 +98,17 @@ static void usage(const char *prog)
 	       "tools)\n"
 	       "    -o passfile=FILE     read the passphrase from FILE (mode "
 	       "0400/0600)\n"
+	       "    -o send_delay=SECONDS  keep each message in queue/ this "
+	       "long before\n"
+	       "                         sending (undo send: rm queue/ID); 0 "
+	       "sends at\n"
+	       "                         once (default %d, at most %d)\n"
 	       "    -h, --help           this help\n"
 	       "    -V, --version        versions\n\n"
 	       "The passphrase comes from $DMP_PASSPHRASE, -o passfile, or a "
 	       "prompt.\n"
 	       "Unmount with `fusermount3 -u MOUNTPOINT`.\n\n",
-	       prog);
+	       prog, DMPFS_SEND_DELAY_DEFAULT, DMPFS_SEND_DELAY_MAX);
 }
 
 static char *read_passfile(const char *path)
@@ -316,6 +323,23 @@ int main(int argc, char *argv[])
 	}
 	fs->foreground = o.foreground;
 	fs->poll_interval = o.poll;
+	fs->send_delay = DMPFS_SEND_DELAY_DEFAULT;
+	if (o.send_delay) {
+		char *end = NULL;
+		long v;
+
+		errno = 0;
+		v = strtol(o.send_delay, &end, 10);
+		if (errno || !*o.send_delay || *end || v < 0 ||
+		    v > DMPFS_SEND_DELAY_MAX) {
+			fprintf(stderr,
+				"dmpfs: send_delay=%s: must be a whole number "
+				"of seconds from 0 to %d\n",
+				o.send_delay, DMPFS_SEND_DELAY_MAX);
+			goto out;
+		}
+		fs->send_delay = (int)v;
+	}
 	fs->started = (int64_t)time(NULL);
 	dmp_log_set_handler(log_sink, fs,
 			    o.debug ? DMP_LOG_DEBUG : DMP_LOG_WARNING);
@@ -394,6 +418,7 @@ out:
 	free(o.config);
 	free(o.maildir);
 	free(o.passfile);
+	free(o.send_delay);
 	fuse_opt_free_args(&args);
 	return rc;
 }

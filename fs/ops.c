@@ -88,25 +88,7 @@ static int dmpfs_getattr(const char *path, struct stat *st,
 		}
 		st->st_mode = S_IFREG | 0400;
 		return 0;
-	case DMPFS_K_OUTFILE: {
-		struct dmpfs_scratch *s;
-		struct dmpfs_fh *o;
-
-		pthread_mutex_lock(&fs->out_lock);
-		o = h && h->kind == DMPFS_FH_OUT
-			? h
-			: dmpfs_open_find(fs, DMPFS_FH_OUT, w.name);
-		s = dmpfs_scratch_find(fs, w.name);
-		if (o) {
-			fill_stat(st, S_IFREG | 0600, (off_t)o->len, o->mtime);
-		} else if (s) {
-			fill_stat(st, S_IFREG | 0600, (off_t)s->len, s->mtime);
-		} else {
-			rc = -ENOENT;
-		}
-		pthread_mutex_unlock(&fs->out_lock);
-		return rc;
-	}
+	case DMPFS_K_OUTFILE: return dmpfs_outbox_getattr(fs, w.name, h, st);
 	case DMPFS_K_CFILE: {
 		struct dmpfs_fh *o;
 		char *buf;
@@ -440,7 +422,17 @@ static int dmpfs_flush(const char *path, struct fuse_file_info *fi)
 	    dmpfs_tgid_of(fuse_get_context()->pid) != h->owner) {
 		return 0;
 	}
-	return dmpfs_outbox_finish(fs, h);
+	/* The opener is closing it: by close(), or by dying. Killed by a
+	 * signal (Ctrl-C on `cat > outbox/bob`), nothing is sent (send.c). */
+	if (h->kind == DMPFS_FH_OUT) {
+		int sig = dmpfs_killed_by(fuse_get_context()->pid);
+
+		if (sig > 0) {
+			dmpfs_outbox_abort(fs, h, sig);
+			return 0;
+		}
+	}
+	return dmpfs_outbox_finish(fs, h, 0);
 }
 
 static int dmpfs_release(const char *path, struct fuse_file_info *fi)
@@ -455,7 +447,7 @@ static int dmpfs_release(const char *path, struct fuse_file_info *fi)
 	/* Bytes written after the last flush (e.g. through mmap): the
 	 * message still goes out; errors can only be logged here. */
 	if (h->kind == DMPFS_FH_OUT || h->kind == DMPFS_FH_CONTACT) {
-		(void)dmpfs_outbox_finish(fs, h);
+		(void)dmpfs_outbox_finish(fs, h, 1);
 	}
 	dmpfs_fh_free(fs, h);
 	return 0;
@@ -507,7 +499,7 @@ static int dmpfs_unlink(const char *path)
 	switch (w.k) {
 	case DMPFS_K_PASS:
 		return w.top ? -EISDIR : (unlink(w.real) == 0 ? 0 : -errno);
-	case DMPFS_K_OUTFILE: return dmpfs_scratch_unlink(fs, w.name);
+	case DMPFS_K_OUTFILE: return dmpfs_outbox_unlink(fs, w.name);
 	case DMPFS_K_QFILE: return queue_cancel(fs, w.name);
 	case DMPFS_K_CFILE:
 		pthread_mutex_lock(&fs->fe_lock);
@@ -694,9 +686,22 @@ static void dmpfs_destroy(void *data)
 
 	(void)dmpfs_worker_stop(fs, 0);
 	fs->fuse = NULL;
+	dmpfs_report_scratch(fs); /* while fe is open: events */
 	dmpfs_close_engines(fs);
 	while (fs->scratch) {
 		dmpfs_scratch_remove(fs, fs->scratch);
+	}
+	while (fs->absent) {
+		struct dmpfs_absent *a = fs->absent;
+
+		fs->absent = a->next;
+		free(a);
+	}
+	while (fs->recent) {
+		struct dmpfs_recent *r = fs->recent;
+
+		fs->recent = r->next;
+		free(r);
 	}
 }
 

@@ -20,6 +20,7 @@
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
+#include "dmp/store.h"
 
 /* Publish retries are scheduled by the engine (next_attempt); waking this
  * often lets a due retry go out without waiting for the next poll. */
@@ -120,6 +121,28 @@ int dmpfs_sync_init(struct dmpfs *fs)
 	}
 	pthread_condattr_destroy(&ca);
 	return -rc;
+}
+
+/* When the next queued message is due (held in its undo-send window, or
+ * waiting for a retry), as a CLOCK_MONOTONIC time; INT64_MAX: none. */
+static int64_t next_due_ms(struct dmpfs *fs)
+{
+	struct timespec now;
+	int64_t due = 0, wall_ms;
+
+	if (dmp_store_outbox_next_due(dmp_engine_store(fs->pe), &due) < 0 ||
+	    due <= 0) {
+		return INT64_MAX;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	wall_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	/* Due at the start of second `due` (publish() compares seconds).
+	 * Already due means publish() just tried and could not: the usual
+	 * schedule (WAKE_MAX) retries, not a busy loop. */
+	if (due * 1000 <= wall_ms) {
+		return INT64_MAX;
+	}
+	return mono_ms() + (due * 1000 - wall_ms) + 20;
 }
 
 /* interval +- 20 % in ms, so a fleet of clients does not poll in step. */
@@ -265,7 +288,7 @@ static void *worker_main(void *arg)
 		struct dmpfs_accept *acc = fs->accepts;
 		struct dmp_engine_status s;
 		struct timespec until;
-		int64_t now = now_s(), wake;
+		int64_t now = now_s(), wake, due;
 		int re = atomic_exchange(&hup_pending, 0) | fs->reload;
 
 		fs->accepts = NULL;
@@ -284,6 +307,7 @@ static void *worker_main(void *arg)
 			discover(fs, &next_discover);
 		}
 		(void)dmp_engine_publish(fs->pe);
+		due = next_due_ms(fs);
 		if (mono_ms() >= next_poll) {
 			(void)dmp_engine_poll(fs->pe);
 			(void)dmp_engine_status(fs->pe, &s);
@@ -308,6 +332,9 @@ static void *worker_main(void *arg)
 		wake = next_poll;
 		if (wake > mono_ms() + WAKE_MAX * 1000) {
 			wake = mono_ms() + WAKE_MAX * 1000;
+		}
+		if (wake > due) {
+			wake = due; /* a held message's window ends */
 		}
 		until = mono_at(wake);
 		while (!fs->stop && !fs->kick && !fs->accepts && !fs->reload &&

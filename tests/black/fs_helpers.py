@@ -73,6 +73,10 @@ class Mount:
         if self.poll:
             opts.append("poll=%d" % self.poll)
         opts += self.options
+        if not any(o.startswith("send_delay=") for o in opts):
+            # No undo-send window unless a test asks for one
+            # (test_fs_outbox.py): deliveries are not held up.
+            opts.append("send_delay=0")
         return [dmpfs_binary(), "-f", "-o", ",".join(opts), *extra,
                 self.mnt]
 
@@ -229,10 +233,11 @@ def mesh(tmp_path, node):
     m.close()
 
 
-def pair(mesh):
-    """alice and bob mounted, identities published by dmpfs itself, each
-    pinned by the other through contacts/."""
-    alice, am = mesh.user("alice")
+def pair(mesh, alice_options=()):
+    """alice (mounted with @alice_options) and bob mounted, identities
+    published by dmpfs itself, each pinned by the other through
+    contacts/."""
+    alice, am = mesh.user("alice", options=alice_options)
     bob, bm = mesh.user("bob")
     wait_keys()
     am.start()

@@ -18,8 +18,9 @@ def test_cp_reaches_bob_inbox(tmp_path, mesh):
     src = tmp_path / "letter.txt"
     src.write_bytes(b"Dear bob,\nthis came through cp.\n")
     am.sh("cp %s outbox/bob" % src)
-    # The file left outbox/ at close; it was queued durably.
-    assert am.ls("outbox") == []
+    # Queued durably at close; outbox/ lists the contact, empty again.
+    assert am.ls("outbox") == ["bob"]
+    assert os.stat(am.path("outbox/bob")).st_size == 0
     got = wait_for(lambda: bm.messages("inbox"), what="bob's inbox")
     assert len(got) == 1
     head, body = got[0]
@@ -107,21 +108,21 @@ def test_errnos(tmp_path, mesh):
         assert am.write("outbox/" + name, b"draft " + name.encode()) == 0
         assert am.read("outbox/" + name) == b"draft " + name.encode()
     assert sorted(am.ls("outbox")) == sorted(
-        [".bob.swp", "bob~", "4913", "#bob#", ".#bob"])
+        [".bob.swp", "bob~", "4913", "#bob#", ".#bob", "bob"])
     for name in ("4913", "#bob#", ".#bob", "bob~"):
         os.unlink(am.path("outbox", name))
     # An editor saving by rename: the scratch becomes the message.
     os.rename(am.path("outbox/.bob.swp"), am.path("outbox/bob"))
-    assert am.ls("outbox") == []
+    assert am.ls("outbox") == ["bob"]
     wait_for(lambda: len(bm.messages("inbox")) == 2, what="two messages")
     assert inbox_bodies(bm) == [b"by address", b"draft .bob.swp"]
-    # EFBIG at write time, past the largest body.
+    # EFBIG at write time, past the largest body: the whole message is
+    # refused at close (never a cut-short prefix; test_fs_outbox.py).
     fd = os.open(am.path("outbox/bob"), os.O_WRONLY | os.O_CREAT)
-    try:
-        os.write(fd, b"x" * 3600)
-        assert errno_of(os.write, fd, b"y") == E.EFBIG
-    finally:
-        os.close(fd)  # the 3600 bytes written before are one message
+    os.write(fd, b"x" * 3600)
+    assert errno_of(os.write, fd, b"y") == E.EFBIG
+    assert errno_of(os.close, fd) == E.EFBIG
+    assert am.write("outbox/bob", b"x" * 3600) == 0  # the largest body
     wait_for(lambda: len(bm.messages("inbox")) == 3, what="3600-byte one")
     assert max(len(b) for b in inbox_bodies(bm)) == 3600
     # Blocked contact: EACCES at open.

@@ -1,6 +1,7 @@
 """The node's HTTP side with curl: /health, /metrics, the legacy record
-API (PROTOCOL.md 7.4) in open and legacy auth, and TSIG registration
-(7.2) end to end, then a write with the minted key through nsupdate."""
+API (PROTOCOL.md 7.4) off by default, unauthenticated when asked, with
+legacy and multi-tenant tokens, and TSIG registration (7.2) end to end,
+then a write with the minted key through nsupdate."""
 import base64
 import hashlib
 import hmac
@@ -49,8 +50,33 @@ def curl(n, method, path, body=None, token=None):
     return int(code), text
 
 
-def test_health_metrics_records_open(node_factory):
+def test_records_off_by_default(node_factory):
     n = http_node(node_factory)
+    name = "/v1/records/slot-1.mb-aaaaaaaaaaaa.mesh.test"
+    st, body = curl(n, "POST", name, {"value": "v=dmp1;t=x;no", "ttl": 60})
+    assert st == 404 and "security.http_auth" in body
+    assert curl(n, "DELETE", name)[0] == 404
+    assert curl(n, "GET", "/health")[0] == 200
+
+
+def test_open_is_gone(tmp_path):
+    """The old `open` (every loopback peer, so everyone behind a local
+    proxy) is refused with the reason and the choices."""
+    cfg = tmp_path / "open.yaml"
+    cfg.write_text("security:\n  http_auth: open\n")
+    r = subprocess.run([node_binary(), "-f", "-c", str(cfg), "--db",
+                        str(tmp_path / "x.db"), "--zone", "mesh.test",
+                        "--listen", "127.0.0.1:%d" % free_tcp("127.0.0.1"),
+                        "--http", "127.0.0.1:%d" % free_tcp("127.0.0.1")],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "proxy" in r.stderr and "unauthenticated" in r.stderr, r.stderr
+
+
+def test_health_metrics_records_unauthenticated(node_factory):
+    n = http_node(node_factory,
+                  config="security:\n  http_auth: unauthenticated\n")
+    assert "UNAUTHENTICATED" in n.log.read_text()
     st, body = curl(n, "GET", "/health")
     h = json.loads(body)
     assert st == 200 and h["ok"] is True and h["records"] == 0
@@ -110,9 +136,12 @@ def test_legacy_token(node_factory):
     assert curl(n, "DELETE", name, token="s3cret-token")[0] == 204
 
 
-def test_open_mode_needs_loopback(tmp_path):
+def test_unauthenticated_needs_loopback(tmp_path):
     p = free_tcp("127.0.0.1")
-    r = subprocess.run([node_binary(), "-f", "--db", str(tmp_path / "x.db"),
+    cfg = tmp_path / "unauth.yaml"
+    cfg.write_text("security:\n  http_auth: unauthenticated\n")
+    r = subprocess.run([node_binary(), "-f", "-c", str(cfg),
+                        "--db", str(tmp_path / "x.db"),
                         "--zone", "mesh.test", "--listen",
                         "127.0.0.1:%d" % free_tcp("127.0.0.1"),
                         "--http", "0.0.0.0:%d" % p],

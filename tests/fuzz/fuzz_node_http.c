@@ -1,8 +1,9 @@
 /*
  * tests/fuzz/fuzz_node_http.c - dmp_node_http_dispatch() with an in-memory
  * node: byte 0 picks the request (low 3 bits: method and endpoint; bit 3:
- * legacy auth header; bit 4: a non-loopback peer), the rest is the body,
- * or for the record API "name\0body". Registration runs with a fixed
+ * legacy auth header; bit 4: a non-loopback peer, a trusted proxy; bit
+ * 5: the body, up to 200 bytes, is also its X-Forwarded-For), the rest is
+ * the body, or for the record API "name\0body". Registration runs with a fixed
  * X25519 key and a challenge put in beforehand, so confirm gets past the
  * challenge check when the fuzzer finds it. Properties: a known status,
  * a NUL-terminated body, and JSON bodies parse.
@@ -48,7 +49,10 @@ static void setup(void)
 	h.now_ms = fixed_now;
 	h.reg_per_hour = 0;
 	h.rate = 0;
-	h.auth = DMP_NODE_HTTP_OPEN;
+	h.auth = DMP_NODE_HTTP_LEGACY;
+	strcpy(h.token, "x");
+	strcpy(h.trusted_proxies[0], "192.0.2.1");
+	h.n_trusted_proxies = 1;
 	if (dmp_node_new(&node, &o, NOW_MS) != 0 ||
 	    dmp_node_http_new(&http, node, &h) != 0) {
 		abort();
@@ -60,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const methods[] = {"GET", "POST", "DELETE", "POST",
 					      "GET", "POST", "GET",    "PUT"};
-	char path[600];
+	char path[600], xff[201];
 	const char *body;
 	size_t blen;
 	struct sockaddr_in far;
@@ -111,6 +115,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rq.path = path;
 	rq.authorization = (data[0] & 8) ? "Bearer x" : NULL;
 	rq.peer = (data[0] & 16) ? (struct sockaddr *)&far : NULL;
+	if (data[0] & 32) {
+		size_t xl =
+		    size - 1 < sizeof(xff) - 1 ? size - 1 : sizeof(xff) - 1;
+
+		memcpy(xff, data + 1, xl);
+		xff[xl] = '\0';
+		rq.forwarded_for = xff;
+	}
 	rq.body = blen ? body : NULL;
 	rq.body_len = blen;
 	st = dmp_node_http_dispatch(http, &rq, &out, &out_len, &ctype);

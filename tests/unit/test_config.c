@@ -53,8 +53,8 @@ int main(void)
 	} bad[] = {
 	    {"a:\n  nmae: x\n", "2:3", "unknown key 'nmae'"},
 	    {"zz:\n  name: x\n", "1:1", "unknown section 'zz'"},
-	    {"a:\n  port: 0\n", "2:9", "port: out of range"},
-	    {"a:\n  port: 65536\n", "2:9", "port: out of range"},
+	    {"a:\n  port: 0\n", "2:9", "port: out of range (1..65535)"},
+	    {"a:\n  port: 65536\n", "2:9", "port: out of range (1..65535)"},
 	    {"a:\n  port: 5x\n", "2:9", "port: not an integer"},
 	    {"a:\n  on: maybe\n", "2:7", "on: not a boolean"},
 	    {"a:\n  name: [x]\n", "2:9", "name: not a list"},

@@ -73,7 +73,7 @@ enum {
 	UNLOCK_CHECKS = 8,
 	MAILDIR_CHECKS = 2,
 	IDENTITY_CHECKS = 8,
-	SUBMIT_CHECKS = 28,
+	SUBMIT_CHECKS = 28 + 15,
 	PREKEY_CHECKS = 5,
 	PICK_AGAIN = 10, /* "used prekey never picked again" draws */
 	CACHE_CHECKS = 20 + PICK_AGAIN,
@@ -179,6 +179,45 @@ static int count_rec(int seq, const char *name, const char *value, uint32_t ttl,
 	return 0;
 }
 
+/* Empty bodies, per-key blocking, the undo-send window (held, withdrawn).
+ * Leaves the queue and the contacts as it found them. */
+static void test_submit_rules(struct dmp_engine *e, struct evlog *l,
+			      const struct dmp_store_contact *bob)
+{
+	struct dmp_store *st = dmp_engine_store(e);
+	struct dmp_store_contact r = *bob;
+	struct dmp_outbox_msg m;
+	int64_t qid = 0, due = 0;
+	int cancelled = l->n[DMP_EV_CANCELLED];
+
+	is_int(dmp_engine_submit(e, "bob", (const uint8_t *)"", 0, 0, NULL),
+	       DMP_EINVAL, "empty body: DMP_EINVAL, never sent");
+	snprintf(r.alias, sizeof(r.alias), "robert");
+	is_int(dmp_store_contact_put(st, &r), 0, "second alias of bob's key");
+	is_int(dmp_engine_contact_block(e, "bob", 1), 0, "block bob");
+	is_int(dmp_engine_submit(e, "robert", (const uint8_t *)"x", 1, 0, NULL),
+	       DMP_EACCES, "other alias of a blocked key: DMP_EACCES");
+	is_int(dmp_engine_send_check(e, "robert"), DMP_EACCES,
+	       "send_check: blocked by key");
+	is_int(dmp_engine_contact_block(e, "bob", 0), 0, "unblock bob");
+	is_int(dmp_engine_send_check(e, "robert"), 0, "send_check: ok");
+	is_int(dmp_engine_send_check(e, "carol"), DMP_ENOENT,
+	       "send_check: unknown");
+	is_int(dmp_engine_contact_remove(e, "robert"), 0, "remove robert");
+	is_int(dmp_engine_submit_delayed(e, "bob", (const uint8_t *)"undo", 4,
+					 600, 30, &qid),
+	       0, "delayed submit");
+	ok(dmp_store_outbox_get(st, qid, &m) == 0 &&
+	       m.state == DMP_OUTBOX_HELD && m.next_attempt == NOW + 30,
+	   "held until now + 30 (%s)", dmp_outbox_state_name(m.state));
+	ok(dmp_store_outbox_next_due(st, &due) == 0 && due == NOW,
+	   "next due: the earliest (the queued one)");
+	is_int(dmp_engine_withdraw(e, qid, "test"), 0, "withdrawn");
+	is_int(l->n[DMP_EV_CANCELLED], cancelled + 1, "CANCELLED logged");
+	is_int(dmp_engine_withdraw(e, qid, "test"), DMP_EBUSY,
+	       "withdraw again: DMP_EBUSY");
+}
+
 static void test_submit(struct dmp_engine *e, struct evlog *l)
 {
 	struct dmp_store *st = dmp_engine_store(e);
@@ -231,6 +270,7 @@ static void test_submit(struct dmp_engine *e, struct evlog *l)
 	is_int(dmp_engine_submit(e, "bob", (const uint8_t *)"x", 1, 0, NULL),
 	       DMP_EACCES, "blocked contact: DMP_EACCES");
 	is_int(dmp_engine_contact_block(e, "bob", 0), 0, "unblock bob");
+	test_submit_rules(e, l, &c);
 
 	/* Publishing to a node that is not there: kept queued, retried. */
 	is_int(dmp_engine_publish(e), DMP_EUNREACHABLE,

@@ -50,7 +50,8 @@ static int call(struct dmp_node_http *h, struct resp *r, const char *method,
 		const char *body)
 {
 	struct dmp_node_http_req rq = {
-	    method, path, NULL, auth, peer, body, body ? strlen(body) : 0};
+	    method, path, NULL, auth, peer, body, body ? strlen(body) : 0,
+	    NULL};
 
 	resp_clear(r);
 	r->status =
@@ -430,23 +431,58 @@ static void test_records(void)
 	if (!ok(n != NULL, "rec: node")) {
 		return;
 	}
-	dmp_node_http_opts_init(&o);
-	o.now_ms = fake_now;
-	if (!ok(dmp_node_http_new(&h, n, &o) == 0, "rec: open handle")) {
-		dmp_node_free(n);
-		return;
-	}
 	memset(&far, 0, sizeof(far));
 	far.sin_family = AF_INET;
 	far.sin_addr.s_addr = htonl(0xC0000201);
+	dmp_node_http_opts_init(&o);
+	o.now_ms = fake_now;
+	if (ok(dmp_node_http_new(&h, n, &o) == 0, "rec: default handle")) {
+		is_int(call(h, &r, "POST", nm, NULL, NULL,
+			    "{\"value\":\"x\",\"ttl\":300}"),
+		       404, "rec: the record API is off by default: POST 404");
+		is_int(call(h, &r, "DELETE", nm, NULL, NULL, NULL), 404,
+		       "rec: off by default: DELETE 404");
+		dmp_node_http_free(h);
+	}
+	o.auth = DMP_NODE_HTTP_UNAUTH;
+	if (!ok(dmp_node_http_new(&h, n, &o) == 0, "rec: unauth handle")) {
+		dmp_node_free(n);
+		return;
+	}
 	is_int(call(h, &r, "GET", nm, NULL, NULL, NULL), 404,
 	       "rec: GET nothing: 404");
-	is_int(call(h, &r, "POST", nm, NULL, NULL,
-		    "{\"value\":\"v=dmp1;t=test;one\",\"ttl\":300}"),
-	       201, "rec: open mode POST from loopback: 201");
 	is_int(call(h, &r, "POST", nm, NULL, (struct sockaddr *)&far,
-		    "{\"value\":\"x\",\"ttl\":300}"),
-	       403, "rec: open mode from elsewhere: 403");
+		    "{\"value\":\"v=dmp1;t=test;one\",\"ttl\":300}"),
+	       201, "rec: unauthenticated POST, whatever the peer: 201");
+	{
+		static const char *const res[] = {
+		    "mesh.test",
+		    "_dnsmesh-heartbeat.mesh.test",
+		    "x._DNSMESH-SEEN.mesh.test",
+		    "cluster.mesh.test",
+		    "rotate._dmp.mesh.test",
+		    "ns1.mesh.test"};
+
+		for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+			char path[128];
+
+			snprintf(path, sizeof(path), "/v1/records/%s", res[i]);
+			is_int(call(h, &r, "POST", path, NULL, NULL,
+				    "{\"value\":\"x\",\"ttl\":300}"),
+			       403, "rec: reserved %s: POST 403", res[i]);
+		}
+		is_int(call(h, &r, "DELETE", "/v1/records/mesh.test", NULL,
+			    NULL, NULL),
+		       403, "rec: reserved apex: DELETE 403");
+		is_int(call(h, &r, "POST",
+			    "/v1/records/x-dnsmesh-heartbeat.mesh.test", NULL,
+			    NULL, "{\"value\":\"x\",\"ttl\":300}"),
+		       201, "rec: a name that only looks reserved: 201");
+		is_int(call(h, &r, "DELETE",
+			    "/v1/records/x-dnsmesh-heartbeat.mesh.test", NULL,
+			    NULL, NULL),
+		       204, "rec: and it goes: 204");
+	}
 	is_int(call(h, &r, "GET", nm, NULL, NULL, NULL), 200, "rec: GET 200");
 	is_str(json_string_value(
 		   json_array_get(json_object_get(r.j, "values"), 0)),
@@ -517,6 +553,23 @@ static void test_records(void)
 		dmp_node_http_free(h);
 	}
 	o.auth = DMP_NODE_HTTP_MULTI;
+	if (ok(dmp_node_http_new(&h, n, &o) == 0, "rec: multi handle")) {
+		const char *zsc[] = {"mesh.test"};
+		char ztok[DMP_NODE_TOKEN_LEN + 1],
+		    zauth[DMP_NODE_TOKEN_LEN + 8];
+
+		ok(dmp_node_token_add(n, "zone", zsc, 1, ztok, 0) == 0,
+		   "rec: multi: a token for the whole zone");
+		snprintf(zauth, sizeof(zauth), "Bearer %s", ztok);
+		is_int(call(h, &r, "POST",
+			    "/v1/records/_dnsmesh-heartbeat.mesh.test", zauth,
+			    NULL, "{\"value\":\"x\",\"ttl\":60}"),
+		       403, "rec: multi: the heartbeat name even so: 403");
+		is_int(call(h, &r, "DELETE", "/v1/records/mesh.test", zauth,
+			    NULL, NULL),
+		       403, "rec: multi: the apex even so: 403");
+		dmp_node_http_free(h);
+	}
 	if (ok(dmp_node_http_new(&h, n, &o) == 0, "rec: multi handle")) {
 		const char *sc[] = {"slot-*.mb-aaaaaaaaaaaa.mesh.test"};
 		const char *sc2[] = {"mb-aaaaaaaaaaaa.mesh.test"};
@@ -630,11 +683,104 @@ static void test_health_metrics(void)
 	dmp_node_free(n);
 }
 
+static int call_fwd(struct dmp_node_http *h, struct resp *r,
+		    const struct sockaddr *peer, const char *xff)
+{
+	struct dmp_node_http_req rq = {"GET", "/health", NULL, NULL,
+				       peer,  NULL,	 0,    xff};
+
+	resp_clear(r);
+	r->status =
+	    dmp_node_http_dispatch(h, &rq, &r->body, &r->len, &r->ctype);
+	return r->status;
+}
+
+/* X-Forwarded-For counts only from a trusted proxy, and only its last
+ * entry (the one the proxy appended); refusals show in /metrics. */
+static void test_proxy(void)
+{
+	struct dmp_node *n = mk_node("mesh.test", 64);
+	struct dmp_node_http_opts o;
+	struct dmp_node_http *h = NULL;
+	struct resp r = {0};
+	struct sockaddr_in px, other;
+
+	if (!ok(n != NULL, "px: node")) {
+		return;
+	}
+	memset(&px, 0, sizeof(px));
+	px.sin_family = AF_INET;
+	px.sin_addr.s_addr = htonl(0x7f000001);
+	other = px;
+	other.sin_addr.s_addr = htonl(0x7f000009);
+	dmp_node_http_opts_init(&o);
+	o.now_ms = fake_now;
+	o.rate = 1;
+	o.burst = 1;
+	snprintf(o.trusted_proxies[0], sizeof(o.trusted_proxies[0]),
+		 "127.0.0.1");
+	o.n_trusted_proxies = 1;
+	o.auth = DMP_NODE_HTTP_UNAUTH;
+	is_int(dmp_node_http_new(&h, n, &o), DMP_EINVAL,
+	       "px: unauthenticated record API with a trusted proxy: EINVAL");
+	o.auth = DMP_NODE_HTTP_OFF;
+	snprintf(o.trusted_proxies[0], sizeof(o.trusted_proxies[0]), "nope");
+	is_int(dmp_node_http_new(&h, n, &o), DMP_EINVAL,
+	       "px: a proxy that is not an address: EINVAL");
+	snprintf(o.trusted_proxies[0], sizeof(o.trusted_proxies[0]),
+		 "127.0.0.1");
+	o.max_conns = 0;
+	is_int(dmp_node_http_new(&h, n, &o), DMP_EINVAL,
+	       "px: max_conns 0: EINVAL");
+	o.max_conns = DMP_NODE_HTTP_MAX_CONNS;
+	if (!ok(dmp_node_http_new(&h, n, &o) == 0, "px: handle")) {
+		dmp_node_free(n);
+		return;
+	}
+	is_int(call_fwd(h, &r, (struct sockaddr *)&px, "192.0.2.1"), 200,
+	       "px: client A through the proxy: 200");
+	is_int(call_fwd(h, &r, (struct sockaddr *)&px, " 192.0.2.2 "), 200,
+	       "px: client B through the proxy has its own bucket: 200");
+	is_int(
+	    call_fwd(h, &r, (struct sockaddr *)&px, "198.51.100.7, 192.0.2.1"),
+	    429, "px: A again, whatever it put first: 429");
+	is_int(call_fwd(h, &r, (struct sockaddr *)&px, "[2001:db8::1]:4711"),
+	       200, "px: a bracketed IPv6 client with a port: 200");
+	is_int(call_fwd(h, &r, (struct sockaddr *)&px, "2001:db8::ff"), 429,
+	       "px: same /56: the same bucket: 429");
+	is_int(call_fwd(h, &r, (struct sockaddr *)&other, "192.0.2.3"), 200,
+	       "px: not a proxy: its own address counts: 200");
+	is_int(call_fwd(h, &r, (struct sockaddr *)&other, "192.0.2.4"), 429,
+	       "px: not a proxy: X-Forwarded-For ignored: 429");
+	resp_clear(&r);
+	is_int(call(h, &r, "GET", "/metrics", NULL, NULL, NULL), 200,
+	       "px: /metrics");
+	ok(r.body && strstr(r.body, "dmp_node_http_refusals_total{reason="
+				    "\"rate_limit\"} 3\n"),
+	   "px: three rate-limit refusals counted");
+	ok(r.body &&
+	       strstr(r.body, "dmp_node_http_refusals_total{reason="
+			      "\"records_off\"} 0\n") &&
+	       strstr(r.body, "\ndmp_node_http_connections 0\n"),
+	   "px: every reason listed, and the connection gauge");
+	is_int(call(h, &r, "GET", "/v1/records/a.mesh.test", NULL, NULL, NULL),
+	       404, "px: record API off: 404");
+	is_int(call(h, &r, "GET", "/metrics", NULL, NULL, NULL), 200,
+	       "px: /metrics again");
+	ok(r.body && strstr(r.body, "dmp_node_http_refusals_total{reason="
+				    "\"records_off\"} 1\n"),
+	   "px: the records_off refusal counted");
+	resp_clear(&r);
+	dmp_node_http_free(h);
+	dmp_node_free(n);
+}
+
 int main(void)
 {
-	plan(100);
+	plan(133);
 	test_registration();
 	test_records();
 	test_health_metrics();
+	test_proxy();
 	return done_testing();
 }

@@ -53,6 +53,11 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("network", "tcp_idle_timeout", tcp_idle_timeout, 1, 3600, "10"),
     I("network", "edns_udp_max", edns_udp_max, 512, 4096, "1232"),
     S("network", "http", http, ""),
+    I("tcp", "per_address", tcp_per_address, 0, 65536, "16"),
+    I("tcp", "message_timeout_ms", tcp_message_ms, 100, 600000, "3000"),
+    I("tcp", "queries_per_turn", tcp_queries_per_turn, 1, 65535, "32"),
+    I("tcp", "output_max", tcp_output_max, 1024, 67108864, "65536"),
+    I("tcp", "output_timeout_ms", tcp_output_ms, 100, 600000, "5000"),
     B("security", "update_enabled", update_enabled, "true"),
     S("security", "user", user, NULL),
     L("security", "xfr_allow", xfr_allow, NULL),
@@ -66,7 +71,7 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     B("security", "claim_provider", claim_provider, "false"),
     B("security", "receiver_claim_notifications", receiver_claim_notifications,
       "false"),
-    S("security", "http_auth", http_auth, "open"),
+    S("security", "http_auth", http_auth, "off"),
     S("security", "http_token", http_token, ""),
     I("security", "http_rate_limit", http_rate_limit, 0, 1000000, "10"),
     I("security", "http_rate_burst", http_rate_burst, 1, 1000000, "100"),
@@ -76,6 +81,16 @@ const struct dmp_cfg_item dmpnode_schema[] = {
       "5"),
     B("security", "tsig_tight_scope", tsig_tight_scope, "false"),
     B("security", "tsig_loose_scope", tsig_loose_scope, "false"),
+    /* Per-address keys, connection limits, deadlines, proxies (7.6). */
+    I("security", "rate_limit_ipv4_prefix", rate_v4_prefix, 1, 32, "32"),
+    I("security", "rate_limit_ipv6_prefix", rate_v6_prefix, 1, 128, "56"),
+    I("http", "max_connections", http_max_conns, 1, 65536, "256"),
+    I("http", "max_connections_per_address", http_max_conns_per_addr, 1, 65536,
+      "8"),
+    I("http", "idle_timeout", http_idle_timeout, 1, 3600, "10"),
+    I("http", "request_timeout", http_request_timeout, 1, 3600, "10"),
+    I("http", "connection_memory", http_conn_memory, 4096, 1048576, "16384"),
+    L("http", "trusted_proxies", http_trusted_proxies, NULL),
     S("mesh", "node_id", node_id, NULL),
     S("mesh", "operator_key", operator_key, ""),
     S("mesh", "endpoint", endpoint, ""),
@@ -106,6 +121,8 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->key_write_burst = (uint32_t)c->key_write_burst;
 	o->key_quota = (uint32_t)c->key_quota;
 	o->replay_cache = (uint32_t)c->replay_cache;
+	o->rate_v4_prefix = (unsigned)c->rate_v4_prefix;
+	o->rate_v6_prefix = (unsigned)c->rate_v6_prefix;
 	o->claim_mode = c->claim_provider ? DMP_NODE_CLAIM_PROVIDER
 			: c->receiver_claim_notifications
 			    ? DMP_NODE_CLAIM_RECEIVER
@@ -164,19 +181,43 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	return 0;
 }
 
+void dmpnode_conf_tcp(const struct node_conf *c, struct dmp_node_tcp_opts *t)
+{
+	dmp_node_tcp_opts_init(t);
+	t->max_clients = (uint32_t)c->tcp_max_clients;
+	t->idle_ms = (uint32_t)c->tcp_idle_timeout * 1000;
+	t->per_address = (uint32_t)c->tcp_per_address;
+	t->v4_prefix = (uint32_t)c->rate_v4_prefix; /* one "address" */
+	t->v6_prefix = (uint32_t)c->rate_v6_prefix; /* for all limits */
+	t->message_ms = (uint32_t)c->tcp_message_ms;
+	t->queries_per_turn = (uint32_t)c->tcp_queries_per_turn;
+	t->output_max = (uint32_t)c->tcp_output_max;
+	t->output_ms = (uint32_t)c->tcp_output_ms;
+}
+
 int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)
 {
 	dmp_node_http_opts_init(h);
-	if (strcmp(c->http_auth, "open") == 0) {
-		h->auth = DMP_NODE_HTTP_OPEN;
+	if (strcmp(c->http_auth, "off") == 0) {
+		h->auth = DMP_NODE_HTTP_OFF;
 	} else if (strcmp(c->http_auth, "legacy") == 0) {
 		h->auth = DMP_NODE_HTTP_LEGACY;
 	} else if (strcmp(c->http_auth, "multi-tenant") == 0) {
 		h->auth = DMP_NODE_HTTP_MULTI;
+	} else if (strcmp(c->http_auth, "unauthenticated") == 0) {
+		h->auth = DMP_NODE_HTTP_UNAUTH;
+	} else if (strcmp(c->http_auth, "open") == 0) {
+		fprintf(stderr,
+			"dmp-node: security.http_auth 'open' is gone: it "
+			"trusted every loopback peer, and behind a reverse "
+			"proxy every client is one. Use legacy or "
+			"multi-tenant tokens, or 'unauthenticated' on a "
+			"loopback-only test node (the default is off)\n");
+		return -1;
 	} else {
 		fprintf(stderr,
-			"dmp-node: security.http_auth: open, legacy or "
-			"multi-tenant, not '%s'\n",
+			"dmp-node: security.http_auth: off, legacy, "
+			"multi-tenant or unauthenticated, not '%s'\n",
 			c->http_auth);
 		return -1;
 	}
@@ -201,5 +242,27 @@ int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)
 			 c->registration_allow.v[i]);
 	}
 	h->n_reg_allow = c->registration_allow.n;
+	h->max_conns = (unsigned)c->http_max_conns;
+	h->max_conns_per_addr = (unsigned)c->http_max_conns_per_addr;
+	h->idle_timeout = (unsigned)c->http_idle_timeout;
+	h->request_timeout = (unsigned)c->http_request_timeout;
+	h->conn_memory = (size_t)c->http_conn_memory;
+	for (unsigned i = 0; i < c->http_trusted_proxies.n; i++) {
+		struct sockaddr_in6 a6;
+		struct sockaddr_in a4;
+		const char *p = c->http_trusted_proxies.v[i];
+
+		if (strlen(p) >= sizeof(h->trusted_proxies[i]) ||
+		    (inet_pton(AF_INET, p, &a4.sin_addr) != 1 &&
+		     inet_pton(AF_INET6, p, &a6.sin6_addr) != 1)) {
+			fprintf(stderr,
+				"dmp-node: http.trusted_proxies: '%s' is not "
+				"an IPv4 or IPv6 address\n",
+				p);
+			return -1;
+		}
+		memcpy(h->trusted_proxies[i], p, strlen(p) + 1);
+	}
+	h->n_trusted_proxies = c->http_trusted_proxies.n;
 	return 0;
 }

@@ -29,6 +29,9 @@ struct node_conf {
 	struct dmp_cfg_list notify;
 	long long udp_workers, tcp_max_clients, tcp_idle_timeout, edns_udp_max;
 	char http[DMP_CFG_STR_MAX]; /* ADDR:PORT, "" off */
+	/* tcp: (dmp_node_tcp_opts; max clients and idle above) */
+	long long tcp_per_address, tcp_message_ms, tcp_queries_per_turn,
+	    tcp_output_max, tcp_output_ms;
 	/* security: */
 	int update_enabled;
 	char user[64];
@@ -39,13 +42,19 @@ struct node_conf {
 	long long replay_cache;		  /* slots of the TSIG replay cache */
 	int claim_provider;		  /* PROTOCOL.md 7.3 */
 	int receiver_claim_notifications; /* 7.3, receiver-only */
-	char http_auth[16];		  /* open, legacy, multi-tenant */
+	char http_auth[16]; /* off, legacy, multi-tenant, unauthenticated */
 	char http_token[DMP_CFG_STR_MAX];
 	long long http_rate_limit, http_rate_burst;
 	int registration_enabled;
 	struct dmp_cfg_list registration_allow;
 	long long registration_per_hour;
 	int tsig_tight_scope, tsig_loose_scope;
+	/* http: connection limits and proxies; security.rate_limit_ipv4/6_
+	 * prefix (docs/security.md 7.6) */
+	long long http_max_conns, http_max_conns_per_addr, http_idle_timeout,
+	    http_request_timeout, http_conn_memory;
+	struct dmp_cfg_list http_trusted_proxies;
+	long long rate_v4_prefix, rate_v6_prefix;
 	/* mesh: */
 	char node_id[DMP_CFG_STR_MAX];
 	char operator_key[DMP_CFG_STR_MAX]; /* Ed25519 seed file */
@@ -57,6 +66,9 @@ struct node_conf {
 
 /** HTTP options from the config. @return 0 or -1 (message printed) */
 int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h);
+
+/** TCP connection limits from the config (ranges checked by the schema). */
+void dmpnode_conf_tcp(const struct node_conf *c, struct dmp_node_tcp_opts *t);
 
 extern const struct dmp_cfg_item dmpnode_schema[];
 extern const size_t dmpnode_schema_len;

@@ -2,9 +2,10 @@
  * tools/dmp-node/server.c - process setup and the threads' lifecycle
  * around dmp_node_handle(): per listen address, udp_workers UDP sockets bound
  * with SO_REUSEPORT (one per thread, batched with recvmmsg/sendmmsg), one TCP
- * thread (epoll, RFC 7766 framing, pipelined queries, idle timeout, client
- * limit), a writer thread for UDP UPDATEs, and a maintenance thread (reaping,
- * update log checkpoints, NOTIFY, heartbeat).
+ * thread (epoll round robin over the dmp_node_tcp table: RFC 7766 framing,
+ * pipelined queries, per-connection turns, output caps, deadlines and
+ * connection limits), a writer thread for UDP UPDATEs, and a maintenance thread
+ * (reaping, update log checkpoints, NOTIFY, heartbeat).
  *
  * Signals: every asynchronous signal is blocked before the first thread
  * (libmicrohttpd's included) starts, so all threads inherit the mask; the
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -223,6 +225,40 @@ static void reload(struct srv *s, node_reload_fn fn, void *ud)
 	free(nc);
 }
 
+/* The TCP connection table, and file descriptors for all of it: the soft
+ * RLIMIT_NOFILE raised towards the hard one when tcp_max_clients needs it.
+ * @return 0 or -1 (logged) */
+static int tcp_table(struct srv *s)
+{
+	struct dmp_node_tcp_opts to;
+	struct rlimit rl;
+	/* stdio, listen and UDP sockets, sqlite, log, epoll, HTTP: */
+	rlim_t need = (rlim_t)s->c->tcp_max_clients + 64 +
+		      (rlim_t)s->n_addr * (rlim_t)(s->c->udp_workers + 1);
+	int err;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < need) {
+			DMP_LOG_W("dmp-node: network.tcp_max_clients %lld "
+				  "needs %llu file descriptors, the limit "
+				  "is %llu: raise it (ulimit -n, "
+				  "LimitNOFILE=) or lower the setting",
+				  s->c->tcp_max_clients,
+				  (unsigned long long)need,
+				  (unsigned long long)rl.rlim_cur);
+		}
+	}
+	dmpnode_conf_tcp(s->c, &to);
+	err = dmp_node_tcp_new(&s->tcp, &to, s->node);
+	if (err < 0) {
+		DMP_LOG_E("dmp-node: TCP limits: %s", dmp_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
 int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		  int64_t clock_off_ms, int foreground,
 		  node_reload_fn reload_fn, void *reload_ud)
@@ -280,7 +316,11 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		}
 		s.tcp_fd[i] =
 		    dmpnode_open_sock(&s.addr[i], s.alen[i], SOCK_STREAM);
-		if (s.tcp_fd[i] < 0 ||
+		/* A deep accept queue (the kernel caps it at somaxconn):
+		 * the TCP thread drains it fast, refusing what the limits
+		 * refuse, so that a connect flood does not make the kernel
+		 * drop an honest client's SYN. */
+		if (s.tcp_fd[i] < 0 || listen(s.tcp_fd[i], TCP_BACKLOG) < 0 ||
 		    fcntl(s.tcp_fd[i], F_SETFL, O_NONBLOCK) < 0) {
 			DMP_LOG_E("dmp-node: TCP %s: %s", c->listen.v[i],
 				  strerror(errno));
@@ -352,6 +392,9 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		}
 	}
 	s.node = n;
+	if (tcp_table(&s) < 0) {
+		goto out;
+	}
 	if (have_opkey) {
 		struct dmp_node_hb_opts hbo = {
 		    .endpoint = c->endpoint,
@@ -452,6 +495,7 @@ out:
 		}
 	}
 	free(w);
+	dmp_node_tcp_free(s.tcp); /* before the node: it holds its counters */
 	dmp_node_free(n);
 	if (wq_on) {
 		while (s.wq.head) { /* left when the writer never started */

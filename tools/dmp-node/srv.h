@@ -14,7 +14,7 @@
 #define UDP_RX 8192
 #define UDP_TX 4096
 #define MAX_LISTEN DMP_CFG_LIST_MAX
-#define TCP_MSG 65535
+#define TCP_BACKLOG 4096 /* listen(2) of the DNS TCP sockets */
 
 /* UDP UPDATEs wait here for the writer thread, so that UDP workers never
  * sit out an fsync and the writer can commit many at once. */
@@ -44,7 +44,8 @@ struct wq {
 
 /* Written by the main thread before the first thread starts and read-only
  * after (the config included: SIGHUP never rewrites it), except: stop
- * (atomic), wq (under wq.mu) and hb (the maintenance thread's alone). */
+ * (atomic), wq (under wq.mu), hb (the maintenance thread's alone) and tcp
+ * (the TCP thread's alone). */
 struct srv {
 	struct dmp_node *node;
 	const struct node_conf *c;
@@ -55,6 +56,8 @@ struct srv {
 	unsigned n_addr;
 	int tcp_fd[MAX_LISTEN];
 	struct wq wq;
+	/* The TCP thread's connection table (its alone once it runs). */
+	struct dmp_node_tcp *tcp;
 	/* Heartbeat (PROTOCOL.md 8) when mesh.endpoint is set; NULL: off. */
 	struct dmp_node_hb *hb;
 };

@@ -102,6 +102,15 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 			return EX_FAIL;
 		}
 	}
+	if (len == 0) {
+		/* The engine's rule, for `dmp send` and ~/dmp/outbox alike. */
+		fprintf(stderr,
+			"dmp: %s is empty: nothing sent (an empty "
+			"message is never sent)\n",
+			strcmp(file, "-") == 0 ? "the input" : file);
+		free(body);
+		return EX_USAGE;
+	}
 	if ((rc = dmpcli_open_engine(c, &e)) != 0) {
 		free(body);
 		return rc;

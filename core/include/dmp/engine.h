@@ -259,12 +259,45 @@ int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
  * @param lifetime  seconds; 0: configured default (7 days), clamped to the
  *                  node's maximum with a DMP_EV_CLAMPED event
  * @param[out] queue_id  local id (queue/<id> in dmpfs), may be NULL
- * @return 0, DMP_ENOENT (no such contact), DMP_EACCES (blocked),
- *         DMP_EFBIG (body too large), DMP_ENOSPC, DMP_ESTORE
+ * @return 0, DMP_ENOENT (no such contact), DMP_EACCES (blocked: the
+ *         contact or another alias of its key), DMP_EINVAL (empty body:
+ *         an empty message is never sent), DMP_EFBIG (body too large),
+ *         DMP_ENOSPC, DMP_ESTORE
  */
 DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 				     const uint8_t *body, size_t len,
 				     uint32_t lifetime, int64_t *queue_id);
+/**
+ * dmp_engine_submit() with an undo-send window: the message waits
+ * @p delay seconds in the queue (state "held") before publish() takes it,
+ * and dmp_engine_withdraw() or dmp_engine_cancel() can take it back until
+ * then. @p delay 0 is dmp_engine_submit().
+ */
+DMP_MUST_CHECK int dmp_engine_submit_delayed(struct dmp_engine *e,
+					     const char *contact,
+					     const uint8_t *body, size_t len,
+					     uint32_t lifetime, uint32_t delay,
+					     int64_t *queue_id);
+/**
+ * Take back message @p queue_id while it is still held in its undo-send
+ * window and log a DMP_EV_CANCELLED event with @p why.
+ * @return 0, DMP_EBUSY (too late: publishing started or done), DMP_ESTORE
+ */
+int dmp_engine_withdraw(struct dmp_engine *e, int64_t queue_id,
+			const char *why);
+/**
+ * Whether @p contact (alias or address) can be written to.
+ * @return 0, DMP_ENOENT (no such contact), DMP_EACCES (blocked: the
+ *         contact or another alias of the same key)
+ */
+int dmp_engine_send_check(struct dmp_engine *e, const char *contact);
+/**
+ * Log a send-side event on the program's behalf (dmpfs: a message it
+ * refused or discarded before submit(), e.g. its writer was killed).
+ * @param kind  DMP_EV_REJECTED or DMP_EV_CANCELLED
+ */
+void dmp_engine_note(struct dmp_engine *e, enum dmp_event_kind kind,
+		     const char *peer, int code, const char *detail);
 /**
  * Publish every queued message whose retry time has come: chunks, then the
  * manifest, then claims; on failure schedule a retry with backoff.

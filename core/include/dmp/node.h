@@ -129,7 +129,16 @@ struct dmp_node_opts {
 	/* 1: the store must exist (DMP_ENOENT otherwise), as for commands
 	 * that only read or remove; 0: created, mode 0600, when missing. */
 	int db_must_exist;
+	/* Per-address limits (DNS rate limits, and the HTTP side's rate
+	 * and connection limits) key an address by this many leading bits:
+	 * IPv4 1..32 (default 32), IPv6 1..128 (default 56, one customer's
+	 * site; a /64 holder has 2^64 addresses). 0: the default. */
+	unsigned rate_v4_prefix;
+	unsigned rate_v6_prefix;
 };
+
+#define DMP_NODE_RATE_V4_PREFIX 32
+#define DMP_NODE_RATE_V6_PREFIX 56
 
 /** Default replay cache: 2^18 slots, 6 MiB, some 120,000 live
  * signed UPDATEs within their windows (time_signed + fudge). */
@@ -336,6 +345,165 @@ int dmp_node_token_list(struct dmp_node *n, dmp_node_key_fn fn, void *ud);
  */
 int dmp_node_scope_match(const char *scope, const char *owner);
 
+/* ---- TCP connections (node_tcpconn.c) ----
+ * The state of the server's TCP connections as pure logic with an explicit
+ * clock, so that tests and the fuzzer run the code the server runs: RFC
+ * 7766 framing across partial reads, and the limits that keep one client
+ * from starving, bloating or filling the TCP side (docs/security.md 7.5):
+ * a bounded turn of work per connection per wake-up, a cap on unsent
+ * reply bytes (reading stops above it; closed when it stays above), a
+ * deadline for each message and an idle timeout only whole messages
+ * reset, a per-address connection limit, and at the total cap a fair
+ * share per address: the address holding the most connections gives one
+ * up to a newcomer from an address holding at least two fewer (else a
+ * connection idle past DMP_NODE_TCP_EVICT_GRACE_MS of an address holding
+ * more than the newcomer's does). The caller does the
+ * I/O (sockets, epoll) and answers the messages. Not thread-safe: one
+ * table per thread. */
+
+#define DMP_NODE_TCP_MAX_CLIENTS 256
+#define DMP_NODE_TCP_PER_ADDRESS 16
+#define DMP_NODE_TCP_IDLE_MS 10000
+#define DMP_NODE_TCP_MESSAGE_MS 3000
+#define DMP_NODE_TCP_QUERIES_PER_TURN 32
+#define DMP_NODE_TCP_OUTPUT_MAX 65536
+#define DMP_NODE_TCP_OUTPUT_MS 5000
+/* Unless its address holds the most connections, a connection younger
+ * than this, or that completed a message within it, is never closed to
+ * make room for a new one. */
+#define DMP_NODE_TCP_EVICT_GRACE_MS 1000
+
+struct dmp_node_tcp_opts {
+	uint32_t max_clients; /* connections at once, 1..65536 */
+	/* Connections per IPv4 address or IPv6 prefix; 0: no limit. */
+	uint32_t per_address;
+	/* Leading bits that make one address: IPv4 1..32, IPv6 1..128
+	 * (default: the rate limiter's, DMP_NODE_RATE_V4/V6_PREFIX). */
+	uint32_t v4_prefix, v6_prefix;
+	/* No whole message and no reply pending for this long: closed. Only
+	 * whole messages reset it (RFC 7766 6.2.3). */
+	uint32_t idle_ms;
+	/* A message begun (first byte of its length) must be whole within
+	 * this (slow senders). Paused while reading is stopped. */
+	uint32_t message_ms;
+	/* Whole messages answered per connection per turn (round robin). */
+	uint32_t queries_per_turn;
+	/* Unsent reply bytes above which the connection is not read, and
+	 * the time it may stay there, or keep replies unsent without any
+	 * byte going out, before it is closed. */
+	uint32_t output_max;
+	uint32_t output_ms;
+};
+
+/** Why a connection was refused or closed, for /metrics and the log. */
+enum dmp_node_tcp_event {
+	DMP_NODE_TCP_REF_ADDRESS = 0, /* refused: per_address reached */
+	DMP_NODE_TCP_REF_FULL,	      /* refused: max_clients, none to take */
+	DMP_NODE_TCP_EVICTED,	      /* closed to make room for a new one */
+	DMP_NODE_TCP_IDLE,	      /* closed: idle_ms */
+	DMP_NODE_TCP_SLOW,	      /* closed: message_ms */
+	DMP_NODE_TCP_OUTPUT,	      /* closed: output_max / output_ms */
+	DMP_NODE_TCP_MALFORMED,	      /* closed: message under 12 bytes */
+	DMP_NODE_TCP_EV_MAX
+};
+
+/* dmp_node_tcp_want() bits. */
+#define DMP_NODE_TCP_WANT_READ 1u  /* room to read and allowed to */
+#define DMP_NODE_TCP_WANT_WRITE 2u /* replies wait to be sent */
+#define DMP_NODE_TCP_WANT_TURN                                                 \
+	4u /* a whole message waits: serve it                                  \
+	      without waiting for the socket */
+
+struct dmp_node_tcp;
+
+/** Defaults: the DMP_NODE_TCP_* values above. */
+void dmp_node_tcp_opts_init(struct dmp_node_tcp_opts *o);
+
+/**
+ * New, empty table. @p n (borrowed, may be NULL) gets the counters of
+ * dmp_node_tcp_stats() (for /metrics); refusals and closes are logged,
+ * one line per reason per 10 s at most.
+ * @return 0, DMP_EINVAL (an option out of range) or DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_node_tcp_new(struct dmp_node_tcp **out,
+				    const struct dmp_node_tcp_opts *o,
+				    struct dmp_node *n);
+
+/** Free the table and every connection's buffers. NULL: no-op. */
+void dmp_node_tcp_free(struct dmp_node_tcp *t);
+
+/**
+ * Admit a connection from @p peer (AF_INET or AF_INET6; another family
+ * counts as one address) at @p now_ms.
+ * @param[out] evicted  1 when slot @return held a connection that was
+ *                      closed to make room (the caller closes its socket
+ *                      first), else 0
+ * @return slot id in [0, max_clients), or DMP_EBUSY (refused: close it)
+ */
+int dmp_node_tcp_open(struct dmp_node_tcp *t, const struct sockaddr *peer,
+		      uint64_t now_ms, int *evicted);
+
+/** Forget connection @p id (the peer closed, or an I/O error). */
+void dmp_node_tcp_close(struct dmp_node_tcp *t, unsigned id);
+
+/** DMP_NODE_TCP_WANT_* for connection @p id. */
+unsigned dmp_node_tcp_want(const struct dmp_node_tcp *t, unsigned id);
+
+/**
+ * Where to read into, or NULL (*cap 0) when @p id must not be read now
+ * (its replies are over output_max, or whole messages fill its buffer).
+ * @return the buffer; then dmp_node_tcp_rdone() with what was read
+ * (DMP_ENOMEM: NULL and *cap 0 as well, the caller closes)
+ */
+uint8_t *dmp_node_tcp_rbuf(struct dmp_node_tcp *t, unsigned id, size_t *cap);
+void dmp_node_tcp_rdone(struct dmp_node_tcp *t, unsigned id, size_t len,
+			uint64_t now_ms);
+
+/**
+ * Start a turn of connection @p id: dmp_node_tcp_next() then hands out
+ * at most queries_per_turn messages.
+ */
+void dmp_node_tcp_turn(struct dmp_node_tcp *t, unsigned id);
+
+/**
+ * The next whole message of this turn (without its length prefix,
+ * borrowed until the next call for @p id).
+ * @return 1 (message), 0 (none: turn used up, no whole message, or
+ *         replies over output_max), DMP_EMALFORMED (shorter than a DNS
+ *         header: counted and closed, the caller closes its socket)
+ */
+int dmp_node_tcp_next(struct dmp_node_tcp *t, unsigned id, const uint8_t **msg,
+		      size_t *len, uint64_t now_ms);
+
+/** Queue reply @p msg (the length prefix is added). @return 0,
+ * DMP_EINVAL (over 65535 bytes) or DMP_ENOMEM */
+int dmp_node_tcp_reply(struct dmp_node_tcp *t, unsigned id, const uint8_t *msg,
+		       size_t len);
+
+/** Replies waiting to be sent (*len 0: none); dmp_node_tcp_wdone() with
+ * what went out. */
+const uint8_t *dmp_node_tcp_wbuf(const struct dmp_node_tcp *t, unsigned id,
+				 size_t *len);
+void dmp_node_tcp_wdone(struct dmp_node_tcp *t, unsigned id, size_t len,
+			uint64_t now_ms);
+
+/**
+ * Connections past a deadline at @p now_ms (idle_ms, message_ms,
+ * output_ms), counted and forgotten: their ids in @p ids (at most @p cap
+ * of them; call again while it returns @p cap) for the caller to close.
+ * @return how many
+ */
+size_t dmp_node_tcp_expire(struct dmp_node_tcp *t, uint64_t now_ms,
+			   unsigned *ids, size_t cap);
+
+/** Open connections now. */
+unsigned dmp_node_tcp_count(const struct dmp_node_tcp *t);
+
+/** Counters of dmp_node_tcp_event (since the node started, every table
+ * of @p n together) and the connections open now. Thread-safe. */
+void dmp_node_tcp_stats(struct dmp_node *n, uint64_t ev[DMP_NODE_TCP_EV_MAX],
+			uint64_t *open);
+
 /* ---- counters (for /metrics) ---- */
 
 /** Why an UPDATE was not applied. */
@@ -382,10 +550,16 @@ void dmp_node_stats_get(struct dmp_node *n, struct dmp_node_stats *s);
 /* ---- HTTP side (libmicrohttpd): /health, /metrics, the legacy record
  * API (PROTOCOL.md 7.4) and TSIG registration (7.2) ---- */
 
+/* Who may POST and DELETE through the record API (7.4). Never decided by
+ * the peer's address: behind a reverse proxy every client is loopback. */
 enum dmp_node_http_auth {
-	DMP_NODE_HTTP_OPEN = 0,	  /* no token; loopback peers only */
+	DMP_NODE_HTTP_OFF = 0,	  /* the record API answers 404 (default) */
 	DMP_NODE_HTTP_LEGACY = 1, /* one shared Bearer token */
 	DMP_NODE_HTTP_MULTI = 2,  /* per-user scoped tokens (token_add) */
+	/* No authentication at all: whoever reaches the socket (every local
+	 * user, every client of a proxy in front). Explicit opt-in, loopback
+	 * listener only, never with trusted proxies; logged loudly. */
+	DMP_NODE_HTTP_UNAUTH = 3,
 };
 
 /* 7.5: HTTP 10/s with a burst of 100 per IP; 7.2: 5 per hour per IP. */
@@ -396,6 +570,13 @@ enum dmp_node_http_auth {
 #define DMP_NODE_REG_KEY_LIFE (90u * 86400u) /* s, 7.2 */
 #define DMP_NODE_HTTP_MAX_BODY 65536
 #define DMP_NODE_REG_MAX_ALLOW 16
+/* Connection limits and deadlines (docs/security.md 7.6). */
+#define DMP_NODE_HTTP_MAX_CONNS 256
+#define DMP_NODE_HTTP_MAX_CONNS_PER_ADDR 8
+#define DMP_NODE_HTTP_IDLE_TIMEOUT 10	 /* s without a byte */
+#define DMP_NODE_HTTP_REQUEST_TIMEOUT 10 /* s for a whole exchange */
+#define DMP_NODE_HTTP_CONN_MEMORY 16384	 /* bytes per connection */
+#define DMP_NODE_HTTP_MAX_PROXIES 8
 
 struct dmp_node_http_opts {
 	/* Listening socket (bound, listening) handed over, or -1: no
@@ -419,18 +600,39 @@ struct dmp_node_http_opts {
 	/* Wall clock in ms; NULL: the real one. */
 	uint64_t (*now_ms)(void *ud);
 	void *now_ud;
+	/* Connections (the socket side; dmp_node_http_dispatch() alone
+	 * ignores them). A new connection from an address (keyed by the
+	 * node's rate_v4/v6_prefix) that holds max_conns_per_addr is
+	 * refused; at max_conns the oldest connection of the address that
+	 * holds the most makes room. Each request must arrive, and its
+	 * answer leave, within request_timeout s of the connection or of
+	 * the previous answer; idle_timeout s without a byte closes too. */
+	unsigned max_conns;	     /* 1..65536 */
+	unsigned max_conns_per_addr; /* 1..65536 */
+	unsigned idle_timeout;	     /* s, 1..3600 */
+	unsigned request_timeout;    /* s, 1..3600 */
+	size_t conn_memory;	     /* libmicrohttpd's per connection pool */
+	/* Reverse proxies (addresses) whose X-Forwarded-For is believed:
+	 * their last entry, the one the proxy appended, is the client for
+	 * the rate limits; the proxy itself is exempt from
+	 * max_conns_per_addr (limit per client at the proxy). */
+	char trusted_proxies[DMP_NODE_HTTP_MAX_PROXIES][64];
+	unsigned n_trusted_proxies;
 };
 
 struct dmp_node_http;
 
-/** Defaults: open auth, registration off, 7.5/7.2 rate limits. */
+/** Defaults: record API off, registration off, 7.5/7.2 rate limits,
+ * the DMP_NODE_HTTP_* connection limits. */
 void dmp_node_http_opts_init(struct dmp_node_http_opts *o);
 
 /**
  * Start serving HTTP for @p n (borrowed; it must outlive the handle) on
  * o->listen_fd with one internal thread.
- * @return 0, DMP_EINVAL (open auth on a non-loopback socket, no zone,
- *         legacy auth without a token), DMP_ENOMEM, DMP_EIO (daemon)
+ * @return 0, DMP_EINVAL (unauthenticated record API on a non-loopback
+ *         socket or with trusted proxies, no zone, legacy auth without a
+ *         token, a limit out of range, a bad proxy address), DMP_ENOMEM,
+ *         DMP_EIO (daemon)
  */
 DMP_MUST_CHECK int dmp_node_http_new(struct dmp_node_http **out,
 				     struct dmp_node *n,
@@ -445,9 +647,13 @@ struct dmp_node_http_req {
 	const char *path;	     /* decoded, without the query string */
 	const char *query;	     /* raw query string or NULL */
 	const char *authorization;   /* header value or NULL */
-	const struct sockaddr *peer; /* NULL: loopback, not rate limited */
+	const struct sockaddr *peer; /* NULL: a direct caller, not rate
+					limited */
 	const char *body;
 	size_t body_len;
+	/* X-Forwarded-For header or NULL; believed only from a trusted
+	 * proxy (opts.trusted_proxies). */
+	const char *forwarded_for;
 };
 
 /**

@@ -127,6 +127,9 @@ enum dmp_outbox_state {
 	DMP_OUTBOX_PUBLISHING = 1,
 	DMP_OUTBOX_PUBLISHED = 2,
 	DMP_OUTBOX_FAILED = 3,
+	/* In its undo-send window: publish() waits until next_attempt, and
+	 * dmp_store_outbox_withdraw() can still take it back. */
+	DMP_OUTBOX_HELD = 4,
 };
 
 /** One DNS record the publisher must write. Chunks first, then manifest. */
@@ -193,7 +196,26 @@ int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
 			       int64_t next_attempt, const char *error);
 /** Remove a queued message (cancel). @return 0, DMP_ENOENT, DMP_ESTORE */
 int dmp_store_outbox_cancel(struct dmp_store *st, int64_t queue_id);
-/** "queued", "publishing", "published", "failed" (view.c). */
+/**
+ * Hold queued message @p queue_id until @p until (unix seconds): the
+ * undo-send window. Only a message never tried yet can be held.
+ * @return 0, DMP_EBUSY (publishing already started), DMP_ESTORE
+ */
+int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id,
+			  int64_t until);
+/**
+ * Take back a message still held in its undo-send window, atomically
+ * against the publisher (which marks it publishing first).
+ * @return 0, DMP_EBUSY (no longer held: publishing started or done),
+ *         DMP_ESTORE
+ */
+int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id);
+/**
+ * The earliest time a queued, retrying or held message is due, in
+ * *@p when (0: none waiting). @return 0 or DMP_ESTORE
+ */
+int dmp_store_outbox_next_due(struct dmp_store *st, int64_t *when);
+/** "queued", "publishing", "published", "failed", "held" (view.c). */
 const char *dmp_outbox_state_name(enum dmp_outbox_state s);
 /**
  * How many chunk records queued message @p queue_id has, and how many of

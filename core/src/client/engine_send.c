@@ -29,6 +29,105 @@
 #define RETRY_BASE 15
 #define RETRY_MAX 3600
 
+struct key_blocked {
+	const uint8_t *ed25519_pk;
+	int blocked;
+};
+
+static int find_blocked_alias(const struct dmp_store_contact *c, void *ud)
+{
+	struct key_blocked *k = ud;
+
+	if (c->blocked && memcmp(c->ed25519_pk, k->ed25519_pk, 32) == 0) {
+		k->blocked = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Blocking is per key: any alias of a blocked key is blocked. */
+static int contact_for_send(struct dmp_engine *e, const char *contact,
+			    struct dmp_store_contact *c)
+{
+	struct key_blocked k = {NULL, 0};
+	int rc = dmp_store_contact_get(e->st, contact, c);
+
+	if (rc < 0) {
+		return rc;
+	}
+	k.ed25519_pk = c->ed25519_pk;
+	k.blocked = c->blocked;
+	if (!k.blocked) {
+		rc = dmp_store_contact_each(e->st, find_blocked_alias, &k);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return k.blocked ? DMP_EACCES : 0;
+}
+
+int dmp_engine_send_check(struct dmp_engine *e, const char *contact)
+{
+	struct dmp_store_contact c;
+
+	return contact_for_send(e, contact, &c);
+}
+
+void dmp_engine_note(struct dmp_engine *e, enum dmp_event_kind kind,
+		     const char *peer, int code, const char *detail)
+{
+	if (e && (kind == DMP_EV_REJECTED || kind == DMP_EV_CANCELLED)) {
+		dmp_eng_emit(e, kind, peer, NULL, code, detail);
+	}
+}
+
+int dmp_engine_submit_delayed(struct dmp_engine *e, const char *contact,
+			      const uint8_t *body, size_t len,
+			      uint32_t lifetime, uint32_t delay,
+			      int64_t *queue_id)
+{
+	int64_t qid = 0;
+	int rc = dmp_engine_submit(e, contact, body, len, lifetime, &qid);
+
+	if (queue_id) {
+		*queue_id = qid;
+	}
+	if (rc == 0 && delay > 0) {
+		/* DMP_EBUSY: the publisher took it already (it goes out
+		 * now, as without a window); the message is queued. */
+		int hr = dmp_store_outbox_hold(e->st, qid,
+					       dmp_eng_now(e) + (int64_t)delay);
+
+		if (hr < 0 && hr != DMP_EBUSY) {
+			DMP_LOG_W("queue %lld: no undo-send window: %s",
+				  (long long)qid, dmp_strerror(hr));
+		}
+	}
+	return rc;
+}
+
+int dmp_engine_withdraw(struct dmp_engine *e, int64_t queue_id, const char *why)
+{
+	struct dmp_outbox_msg m;
+	char d[320];
+	int rc = dmp_store_outbox_get(e->st, queue_id, &m);
+
+	if (rc == DMP_ENOENT) {
+		return DMP_EBUSY; /* published and gone, or cancelled */
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	rc = dmp_store_outbox_withdraw(e->st, queue_id);
+	if (rc == 0) {
+		snprintf(d, sizeof(d),
+			 "taken back within the undo-send window%s%s",
+			 why && *why ? ": " : "", why ? why : "");
+		dmp_eng_emit(e, DMP_EV_CANCELLED, m.recipient, m.msg_id, 0, d);
+	}
+	return rc;
+}
+
 static int submit_body(struct dmp_engine *e, const char *contact,
 		       const uint8_t *body, size_t len, uint32_t lifetime,
 		       int64_t *queue_id)
@@ -52,12 +151,14 @@ static int submit_body(struct dmp_engine *e, const char *contact,
 	if (len > DMP_ENGINE_MAX_BODY) {
 		return DMP_EFBIG;
 	}
-	rc = dmp_store_contact_get(e->st, contact, &c);
+	if (len == 0) {
+		/* One rule for `dmp send` and dmpfs: an empty message (touch,
+		 * a redirection whose command failed) is never sent. */
+		return DMP_EINVAL;
+	}
+	rc = contact_for_send(e, contact, &c);
 	if (rc < 0) {
 		return rc;
-	}
-	if (c.blocked) {
-		return DMP_EACCES;
 	}
 	if (ttl > (uint32_t)e->conf.max_lifetime) {
 		char d[128];
@@ -466,8 +567,11 @@ int dmp_engine_publish(struct dmp_engine *e)
 			have_w = 1;
 		}
 		tried++;
-		(void)dmp_store_outbox_set_state(
-		    e->st, m->id, DMP_OUTBOX_PUBLISHING, now, m->last_error);
+		if (dmp_store_outbox_set_state(e->st, m->id,
+					       DMP_OUTBOX_PUBLISHING, now,
+					       m->last_error) == DMP_ENOENT) {
+			continue; /* withdrawn or cancelled meanwhile */
+		}
 		rc = dmp_store_outbox_records(e->st, m->id, collect_record, &r);
 		if (rc < 0 || r.oom) {
 			recs_free(&r);

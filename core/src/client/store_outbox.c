@@ -259,3 +259,57 @@ int dmp_store_outbox_body(struct dmp_store *st, int64_t queue_id,
 	sqlite3_finalize(q);
 	return rc;
 }
+
+/* ---- the undo-send window (held messages) ----------------------------------
+ */
+
+int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(st, &q,
+				"UPDATE outbox SET state = 4, next_attempt = ? "
+				"WHERE id = ? AND state = 0 AND attempts = 0");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int64(q, 1, until);
+	sqlite3_bind_int64(q, 2, queue_id);
+	rc = dmp_st_step_done(st, q);
+	if (rc == 0 && sqlite3_changes(st->db) == 0) {
+		rc = DMP_EBUSY;
+	}
+	return rc;
+}
+
+int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id)
+{
+	/* One statement: the publisher's "publishing" mark and this delete
+	 * are ordered by sqlite, so exactly one of them wins. */
+	int rc = dmp_st_delete_where(
+	    st, "DELETE FROM outbox WHERE id = ? AND state = 4", queue_id);
+
+	return rc < 0 ? rc : rc == 0 ? DMP_EBUSY : 0;
+}
+
+int dmp_store_outbox_next_due(struct dmp_store *st, int64_t *when)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(st, &q,
+				"SELECT min(next_attempt) FROM outbox WHERE "
+				"state IN (0, 1, 4)");
+
+	*when = 0;
+	if (rc < 0) {
+		return rc;
+	}
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*when = sqlite3_column_int64(q, 0);
+		rc = 0;
+	} else {
+		rc = dmp_st_fail(st, "outbox next due");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}

@@ -29,6 +29,7 @@ const char *dmp_outbox_state_name(enum dmp_outbox_state s)
 	case DMP_OUTBOX_PUBLISHING: return "publishing";
 	case DMP_OUTBOX_PUBLISHED: return "published";
 	case DMP_OUTBOX_FAILED: return "failed";
+	case DMP_OUTBOX_HELD: return "held";
 	}
 	return "?";
 }

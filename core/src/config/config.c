@@ -39,6 +39,19 @@ static const struct dmp_cfg_item *find(const struct dmp_cfg_item *schema,
 	return NULL;
 }
 
+static const char out_of_range[] = "out of range";
+
+/* @p e, or for out_of_range the text with the item's range in @p buf. */
+static const char *explain(const struct dmp_cfg_item *it, const char *e,
+			   char *buf, size_t cap)
+{
+	if (e != out_of_range) {
+		return e;
+	}
+	snprintf(buf, cap, "%s (%lld..%lld)", e, it->min, it->max);
+	return buf;
+}
+
 /* Store one scalar; for lists, append. @return NULL or an error text. */
 static const char *store(const struct dmp_cfg_item *it, void *out,
 			 const char *v)
@@ -62,7 +75,7 @@ static const char *store(const struct dmp_cfg_item *it, void *out,
 			return "not an integer";
 		}
 		if (x < it->min || x > it->max) {
-			return "out of range";
+			return out_of_range;
 		}
 		*(long long *)(void *)base = x;
 		return NULL;
@@ -163,7 +176,10 @@ int dmp_config_set(const struct dmp_cfg_item *schema, size_t n, void *out,
 	}
 	e = store(it, out, value);
 	if (e) {
-		seterr(err, errlen, "%s: %s", section_key, e);
+		char rb[96];
+
+		seterr(err, errlen, "%s: %s", section_key,
+		       explain(it, e, rb, sizeof(rb)));
 		return DMP_ECONFIG;
 	}
 	return 0;
@@ -222,7 +238,7 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 		return fail_at(y, "expected a mapping under", section);
 	}
 	for (;;) {
-		char key[128];
+		char key[128], rb[96];
 		const struct dmp_cfg_item *it;
 
 		if ((rc = next(y)) < 0) {
@@ -265,7 +281,9 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 				    it, out,
 				    (const char *)y->ev.data.scalar.value);
 				if (e) {
-					return fail_val(y, key, e);
+					return fail_val(
+					    y, key,
+					    explain(it, e, rb, sizeof(rb)));
 				}
 			}
 		} else if (y->ev.type == YAML_SCALAR_EVENT) {
@@ -277,7 +295,8 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 			e = store(it, out,
 				  (const char *)y->ev.data.scalar.value);
 			if (e) {
-				return fail_val(y, key, e);
+				return fail_val(y, key,
+						explain(it, e, rb, sizeof(rb)));
 			}
 		} else {
 			return fail_at(y, "expected a value for", key);

@@ -308,6 +308,19 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		rc = dmp_rl_new(&n->rl[1], o->rate_limit, o->rate_burst);
 	}
 	if (rc == 0) {
+		/* Addresses keyed by prefix (node_rl.c); 0: the default. */
+		n->o.rate_v4_prefix = o->rate_v4_prefix
+					  ? o->rate_v4_prefix
+					  : DMP_NODE_RATE_V4_PREFIX;
+		n->o.rate_v6_prefix = o->rate_v6_prefix
+					  ? o->rate_v6_prefix
+					  : DMP_NODE_RATE_V6_PREFIX;
+		for (int i = 0; i < 2 && rc == 0; i++) {
+			rc = dmp_rl_set_prefix(n->rl[i], n->o.rate_v4_prefix,
+					       n->o.rate_v6_prefix);
+		}
+	}
+	if (rc == 0) {
 		rc = dmp_rl_new_f(&n->claim_rl, o->claim_rate, o->claim_burst);
 	}
 	if (rc == 0) {

@@ -1,9 +1,10 @@
 /*
  * core/src/node/node_http.c - the node's HTTP side over libmicrohttpd:
- * the daemon (one internal polling thread, connection limit and timeout),
- * gathering the body, the per-IP limit and dispatch to /health, /metrics
- * (node_http_metrics.c), the legacy record API (PROTOCOL.md 7.4,
- * node_http_records.c) and TSIG self-registration (7.2, node_http_reg.c).
+ * the daemon (one internal polling thread; connection limits, deadlines
+ * and proxies in node_http_conn.c), gathering the body, the per-address
+ * rate limit and dispatch to /health, /metrics (node_http_metrics.c), the
+ * legacy record API (PROTOCOL.md 7.4, node_http_records.c) and TSIG
+ * self-registration (7.2, node_http_reg.c).
  *
  * Every request goes through dmp_node_http_dispatch(), which the unit
  * tests call directly; the libmicrohttpd glue only gathers the body.
@@ -14,6 +15,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -30,10 +32,15 @@ void dmp_node_http_opts_init(struct dmp_node_http_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->listen_fd = -1;
-	o->auth = DMP_NODE_HTTP_OPEN;
+	o->auth = DMP_NODE_HTTP_OFF;
 	o->rate = DMP_NODE_HTTP_RATE;
 	o->burst = DMP_NODE_HTTP_BURST;
 	o->reg_per_hour = DMP_NODE_REG_PER_HOUR;
+	o->max_conns = DMP_NODE_HTTP_MAX_CONNS;
+	o->max_conns_per_addr = DMP_NODE_HTTP_MAX_CONNS_PER_ADDR;
+	o->idle_timeout = DMP_NODE_HTTP_IDLE_TIMEOUT;
+	o->request_timeout = DMP_NODE_HTTP_REQUEST_TIMEOUT;
+	o->conn_memory = DMP_NODE_HTTP_CONN_MEMORY;
 }
 
 uint64_t dmp_nh_now_ms(const struct dmp_node_http *h)
@@ -53,7 +60,7 @@ int dmp_nh_is_loopback(const struct sockaddr *sa)
 					 0, 0, 0, 0, 0, 0, 0, 1};
 
 	if (!sa) {
-		return 1;
+		return 0;
 	}
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
@@ -101,10 +108,13 @@ int dmp_node_http_dispatch(struct dmp_node_http *h,
 {
 	const char *p = rq->path;
 	uint64_t now = dmp_nh_now_ms(h);
+	struct sockaddr_storage fwd;
+	const struct sockaddr *client = dmp_nh_client(h, rq, &fwd);
 
 	*body = NULL;
 	*body_len = 0;
-	if (!dmp_rl_allow(h->rl, rq->peer, now)) {
+	if (!dmp_rl_allow(h->rl, client, now)) {
+		dmp_nh_refuse(h, NH_REF_RATE, client);
 		return dmp_nh_reply_err(429, "rate limited", body, body_len,
 					ctype);
 	}
@@ -131,7 +141,8 @@ int dmp_node_http_dispatch(struct dmp_node_http *h,
 			return dmp_nh_reply_err(405, "method not allowed", body,
 						body_len, ctype);
 		}
-		if (!dmp_rl_allow(h->rl_reg, rq->peer, now)) {
+		if (!dmp_rl_allow(h->rl_reg, client, now)) {
+			dmp_nh_refuse(h, NH_REF_REG_RATE, client);
 			return dmp_nh_reply_err(429, "rate limited", body,
 						body_len, ctype);
 		}
@@ -148,6 +159,18 @@ struct mreq {
 	size_t len;
 	int too_big;
 };
+
+/* Remember the last X-Forwarded-For header: a proxy that adds its own
+ * line (HAProxy's option forwardfor) puts it after the client's. */
+static enum MHD_Result last_xff(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *value)
+{
+	(void)kind;
+	if (key && value && strcasecmp(key, "X-Forwarded-For") == 0) {
+		*(const char **)cls = value;
+	}
+	return MHD_YES;
+}
 
 static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 			      const char *url, const char *method,
@@ -197,7 +220,9 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 	rq.path = url;
 	rq.authorization =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	/* Never NULL from the socket: NULL would mean "trusted". */
+	MHD_get_connection_values(c, MHD_HEADER_KIND, last_xff,
+				  &rq.forwarded_for);
+	/* Never NULL from the socket: NULL is a direct caller, unlimited. */
 	if (!ci || !ci->client_addr) {
 		return MHD_NO;
 	}
@@ -205,6 +230,7 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 	rq.body = r->body;
 	rq.body_len = r->len;
 	if (r->too_big) {
+		dmp_nh_refuse(h, NH_REF_BODY, rq.peer);
 		status = dmp_nh_reply_err(413, "body too large", &body, &blen,
 					  &ctype);
 	} else {
@@ -226,16 +252,52 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		    enum MHD_RequestTerminationCode toe)
 {
+	struct dmp_node_http *h = cls;
 	struct mreq *r = *con_cls;
 
-	(void)cls;
-	(void)c;
-	(void)toe;
+	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		    c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		dmp_nh_refuse(h, NH_REF_IDLE_TIMEOUT,
+			      ci ? ci->client_addr : NULL);
+	}
+	dmp_nh_exchange_done(h, c);
 	if (r) {
 		free(r->body);
 		free(r);
 		*con_cls = NULL;
 	}
+}
+
+/* The record API's mode, said once at start (and loudly when open). */
+static int records_mode_ok(const struct dmp_node_http_opts *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (o->auth != DMP_NODE_HTTP_UNAUTH) {
+		return 1;
+	}
+	if (o->n_trusted_proxies > 0) {
+		DMP_LOG_E("node: an unauthenticated record API behind a "
+			  "trusted proxy would let every client of the proxy "
+			  "write: use legacy or multi-tenant tokens");
+		return 0;
+	}
+	/* Defence in depth: never on a socket others can reach directly. */
+	if (o->listen_fd >= 0 &&
+	    (getsockname(o->listen_fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	     !dmp_nh_is_loopback((struct sockaddr *)&ss))) {
+		DMP_LOG_E("node: an unauthenticated record API needs a "
+			  "loopback HTTP address");
+		return 0;
+	}
+	DMP_LOG_W("node: WARNING: the HTTP record API is UNAUTHENTICATED: "
+		  "every local user, and every client of any proxy in "
+		  "front of this port, may write and delete records. Use "
+		  "legacy or multi-tenant tokens outside tests.");
+	return 1;
 }
 
 int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
@@ -247,21 +309,9 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 	*out = NULL;
 	if (n->n_zones == 0 ||
 	    (o->auth == DMP_NODE_HTTP_LEGACY && !o->token[0]) ||
-	    o->n_reg_allow > DMP_NODE_REG_MAX_ALLOW) {
+	    o->auth < DMP_NODE_HTTP_OFF || o->auth > DMP_NODE_HTTP_UNAUTH ||
+	    o->n_reg_allow > DMP_NODE_REG_MAX_ALLOW || !records_mode_ok(o)) {
 		return DMP_EINVAL;
-	}
-	if (o->listen_fd >= 0 && o->auth == DMP_NODE_HTTP_OPEN) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-
-		/* 7.4: open mode is for loopback only. */
-		if (getsockname(o->listen_fd, (struct sockaddr *)&ss, &sl) <
-			0 ||
-		    !dmp_nh_is_loopback((struct sockaddr *)&ss)) {
-			DMP_LOG_E("node: HTTP auth 'open' needs a loopback "
-				  "address");
-			return DMP_EINVAL;
-		}
 	}
 	h = dmp_calloc(1, sizeof(*h));
 	if (!h) {
@@ -286,22 +336,36 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 	}
 	dmp_wipe(h->o.x25519_sk, sizeof(h->o.x25519_sk));
 	dmp_x25519_base(h->x_pk, h->x_sk);
-	rc = dmp_rl_new(&h->rl, o->rate, o->burst);
+	rc = dmp_nh_conn_init(h);
+	if (rc == 0) {
+		rc = dmp_rl_new(&h->rl, o->rate, o->burst);
+	}
 	if (rc == 0 && o->reg_per_hour) {
 		rc = dmp_rl_new_f(&h->rl_reg, o->reg_per_hour / 3600.0,
 				  o->reg_per_hour);
 	}
+	if (rc == 0) {
+		rc = dmp_rl_set_prefix(h->rl, h->v4_prefix, h->v6_prefix);
+	}
+	if (rc == 0) {
+		rc = dmp_rl_set_prefix(h->rl_reg, h->v4_prefix, h->v6_prefix);
+	}
 	if (rc < 0) {
+		h->o.listen_fd = -1; /* still the caller's */
 		dmp_node_http_free(h);
 		return rc;
 	}
 	if (o->listen_fd >= 0) {
+		/* libmicrohttpd's own limit leaves room for the connections
+		 * node_http_conn.c is closing (see dmp_nh_accept()). */
 		h->d = MHD_start_daemon(
-		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
-		    NULL, on_req, h, MHD_OPTION_LISTEN_SOCKET, o->listen_fd,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0,
+		    dmp_nh_accept, h, on_req, h, MHD_OPTION_LISTEN_SOCKET,
+		    o->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
+		    MHD_OPTION_NOTIFY_CONNECTION, dmp_nh_notify, h,
+		    MHD_OPTION_CONNECTION_LIMIT, o->max_conns + 64u,
+		    MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory,
 		    MHD_OPTION_END);
 		if (!h->d) {
 			DMP_LOG_E("node: cannot start the HTTP server");
@@ -324,6 +388,7 @@ void dmp_node_http_free(struct dmp_node_http *h)
 	}
 	dmp_rl_free(h->rl);
 	dmp_rl_free(h->rl_reg);
+	dmp_nh_conn_fini(h);
 	pthread_mutex_destroy(&h->mu);
 	dmp_wipe_free(h, sizeof(*h));
 }

@@ -4,8 +4,10 @@
 #define DMP_NODE_HTTP_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "dmp/node.h"
 
@@ -20,6 +22,26 @@ struct chal {
 
 struct rl;
 struct MHD_Daemon;
+struct nh_conn;
+
+/* Why a connection or request was refused: dmp_node_http_refusals_total
+ * {reason} in /metrics (names in dmp_nh_refusal_names). */
+enum nh_refusal {
+	NH_REF_CONN_PER_ADDR = 0, /* the address holds max_conns_per_addr */
+	NH_REF_CONN_TOTAL,	  /* max_conns, no connection could go */
+	NH_REF_CONN_EVICTED,	  /* closed to make room at max_conns */
+	NH_REF_REQUEST_TIMEOUT,	  /* no whole exchange in request_timeout */
+	NH_REF_IDLE_TIMEOUT,	  /* idle_timeout during a request */
+	NH_REF_RATE,		  /* per-address request rate: 429 */
+	NH_REF_REG_RATE,	  /* registration_per_hour: 429 */
+	NH_REF_BODY,		  /* body over DMP_NODE_HTTP_MAX_BODY: 413 */
+	NH_REF_RECORDS_OFF,	  /* record API off: 404 */
+	NH_REF_RECORDS_AUTH,	  /* missing or bad token: 401 */
+	NH_REF_RECORDS_SCOPE,	  /* outside the token's scopes: 403 */
+	NH_REF_RECORDS_RESERVED,  /* apex, NS, heartbeat...: 403 */
+	NH_REF_MAX
+};
+extern const char *const dmp_nh_refusal_names[NH_REF_MAX];
 
 struct dmp_node_http {
 	struct dmp_node *n;
@@ -33,12 +55,52 @@ struct dmp_node_http {
 	uint8_t x_sk[32], x_pk[32];
 	struct rl *rl, *rl_reg;
 	char zone[DMP_NODE_NAME_MAX]; /* first zone: registration's node */
+	/* Connections and refusals (node_http_conn.c). cmu covers conns,
+	 * n_live and the log state; libmicrohttpd calls in from its one
+	 * thread, /metrics and direct callers from theirs. */
+	pthread_mutex_t cmu;
+	struct nh_conn *conns; /* open connections, a list */
+	unsigned n_live;       /* of them not being closed */
+	unsigned v4_prefix, v6_prefix;
+	struct sockaddr_storage proxies[DMP_NODE_HTTP_MAX_PROXIES];
+	unsigned n_proxies;
+	_Atomic uint64_t refused[NH_REF_MAX];
+	uint64_t log_ms[NH_REF_MAX];	/* last log line per reason */
+	uint64_t log_quiet[NH_REF_MAX]; /* refusals since, not logged */
 };
 
 /** The wall clock in ms (opts.now_ms, or the real one). */
 uint64_t dmp_nh_now_ms(const struct dmp_node_http *h);
-/** 1 for a loopback address or NULL (a direct, trusted caller). */
+/** 1 for a loopback address. */
 int dmp_nh_is_loopback(const struct sockaddr *sa);
+
+/* ---- connections, proxies, refusals (node_http_conn.c) ---- */
+
+/** Parse opts.trusted_proxies, take the prefixes. @return 0 or
+ * DMP_EINVAL (logged) */
+int dmp_nh_conn_init(struct dmp_node_http *h);
+/** Free what is left of the connection list (after the daemon stopped). */
+void dmp_nh_conn_fini(struct dmp_node_http *h);
+/** Count a refusal of @p why from @p who (may be NULL) and log it, at most
+ * once per reason every 10 s with the number since. */
+void dmp_nh_refuse(struct dmp_node_http *h, enum nh_refusal why,
+		   const struct sockaddr *who);
+/** The client of @p rq: the peer, or for a trusted proxy the last
+ * X-Forwarded-For entry (in @p buf). NULL for a direct caller. */
+const struct sockaddr *dmp_nh_client(const struct dmp_node_http *h,
+				     const struct dmp_node_http_req *rq,
+				     struct sockaddr_storage *buf);
+/** Open connections not being closed (the /metrics gauge). */
+unsigned dmp_nh_conns_open(struct dmp_node_http *h);
+#ifdef MHD_VERSION
+/* libmicrohttpd callbacks (cls: the handle): the accept policy, the
+ * connection start/close notifier, and the end of one exchange. */
+enum MHD_Result dmp_nh_accept(void *cls, const struct sockaddr *addr,
+			      socklen_t len);
+void dmp_nh_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+		   enum MHD_ConnectionNotificationCode code);
+void dmp_nh_exchange_done(struct dmp_node_http *h, struct MHD_Connection *c);
+#endif
 
 /* Replies: *body malloc()ed, *ctype static; they return @p status. */
 struct json_t;

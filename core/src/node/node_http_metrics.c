@@ -78,6 +78,20 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		fprintf(f, "dmp_node_rejections_total{reason=\"%s\"} %llu\n",
 			rej_names[i], (unsigned long long)s.reject[i]);
 	}
+	/* The HTTP side: connections and refusals (node_http_conn.c). */
+	fprintf(f,
+		"# HELP dmp_node_http_connections Open HTTP connections.\n"
+		"# TYPE dmp_node_http_connections gauge\n"
+		"dmp_node_http_connections %u\n"
+		"# HELP dmp_node_http_refusals_total HTTP connections and "
+		"requests refused or closed, by reason.\n"
+		"# TYPE dmp_node_http_refusals_total counter\n",
+		dmp_nh_conns_open(h));
+	for (unsigned i = 0; i < NH_REF_MAX; i++) {
+		fprintf(f, "dmp_node_http_refusals_total{reason=\"%s\"} %llu\n",
+			dmp_nh_refusal_names[i],
+			(unsigned long long)atomic_load(&h->refused[i]));
+	}
 	fprintf(f,
 		"# HELP dmp_node_store_bytes Database pages in use.\n"
 		"# TYPE dmp_node_store_bytes gauge\n"
@@ -118,6 +132,32 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		"dmp_node_request_seconds_sum %.9f\n"
 		"dmp_node_request_seconds_count %llu\n",
 		s.lat_sum, (unsigned long long)s.lat_count);
+	{
+		/* TCP limits (node_tcpconn.c, docs/security.md 7.5). */
+		static const char *const tcp_ev[DMP_NODE_TCP_EV_MAX] = {
+		    "refused_per_address", "refused_max_clients", "evicted",
+		    "idle_timeout",	   "message_timeout",	  "output_cap",
+		    "malformed",
+		};
+		uint64_t ev[DMP_NODE_TCP_EV_MAX], open;
+
+		dmp_node_tcp_stats(h->n, ev, &open);
+		fprintf(f,
+			"# HELP dmp_node_tcp_connections TCP connections "
+			"open.\n"
+			"# TYPE dmp_node_tcp_connections gauge\n"
+			"dmp_node_tcp_connections %llu\n"
+			"# HELP dmp_node_tcp_events_total TCP connections "
+			"refused or closed by a limit, by reason.\n"
+			"# TYPE dmp_node_tcp_events_total counter\n",
+			(unsigned long long)open);
+		for (unsigned i = 0; i < DMP_NODE_TCP_EV_MAX; i++) {
+			fprintf(f,
+				"dmp_node_tcp_events_total{reason=\"%s\"} "
+				"%llu\n",
+				tcp_ev[i], (unsigned long long)ev[i]);
+		}
+	}
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return dmp_nh_reply_err(500, "out of memory", body, len, ctype);

@@ -1,9 +1,14 @@
 /*
  * core/src/node/node_http_records.c - the legacy record API (PROTOCOL.md
- * 7.4): GET, POST and DELETE /v1/records/<name>, with open, legacy
- * (shared token) or multi-tenant (scoped tokens) authorisation.
+ * 7.4): GET, POST and DELETE /v1/records/<name>; off unless configured,
+ * then with legacy (shared token), multi-tenant (scoped tokens) or,
+ * explicitly, no authorisation. Never by the peer's address: behind a
+ * reverse proxy every client is loopback. The names the operator's node
+ * publishes itself are never written through it (reserved_owner()).
  */
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -72,8 +77,7 @@ static int auth_ok(const struct dmp_node_http *h,
 
 	scopes[0] = '\0';
 	switch (h->o.auth) {
-	case DMP_NODE_HTTP_OPEN:
-		return dmp_nh_is_loopback(rq->peer) ? 200 : 403;
+	case DMP_NODE_HTTP_UNAUTH: return 200;
 	case DMP_NODE_HTTP_LEGACY:
 		if (!a || strncmp(a, "Bearer ", 7) != 0 || tl == 0 ||
 		    strlen(a + 7) != tl ||
@@ -84,6 +88,57 @@ static int auth_ok(const struct dmp_node_http *h,
 	case DMP_NODE_HTTP_MULTI: return token_scopes(h, a, scopes);
 	default: return 403;
 	}
+}
+
+/*
+ * Names no record API caller may write or delete, whatever the mode and
+ * the token's scopes: the apex (SOA, NS), the in-zone NS and SOA MNAME
+ * hosts, and what the node or its operator publishes (PROTOCOL.md 8:
+ * _dnsmesh-heartbeat and _dnsmesh-seen and below; the cluster, bootstrap
+ * and rotation records of the zone itself).
+ */
+static int reserved_owner(const struct dmp_node *n, const struct nop *op)
+{
+	static const char *const exact[] = {"cluster", "rotate.cluster", "_dmp",
+					    "rotate._dmp"};
+	static const char *const tree[] = {"_dnsmesh-heartbeat",
+					   "_dnsmesh-seen"};
+	const struct nzone *z = dmp_ni_zone_of(n, op->wire, op->wlen);
+	char zone[DMP_NODE_NAME_MAX], rel[DMP_NODE_NAME_MAX];
+	size_t ol = strlen(op->owner), zl;
+
+	if (!z) {
+		return 1;
+	}
+	if (op->wlen == z->nlen) {
+		return 1; /* the apex */
+	}
+	for (unsigned i = 0; i <= z->n_ns; i++) {
+		dmp_dnswire_to_text(i < z->n_ns ? z->ns[i] : z->mname, zone);
+		if (strcasecmp(zone, op->owner) == 0) {
+			return 1;
+		}
+	}
+	dmp_dnswire_to_text(z->name, zone);
+	zl = strlen(zone);
+	if (ol <= zl + 1) {
+		return 1;
+	}
+	snprintf(rel, sizeof(rel), "%.*s", (int)(ol - zl - 1), op->owner);
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+		if (strcasecmp(rel, exact[i]) == 0) {
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < sizeof(tree) / sizeof(tree[0]); i++) {
+		size_t tl = strlen(tree[i]), rl = strlen(rel);
+
+		if (rl >= tl && strcasecmp(rel + rl - tl, tree[i]) == 0 &&
+		    (rl == tl || rel[rl - tl - 1] == '.')) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* 7.4: no '"' and no control characters, valid UTF-8. */
@@ -139,6 +194,17 @@ static int records_get(struct dmp_node_http *h, const char *name, char **body,
 	    len, ctype);
 }
 
+static int refuse_reserved(struct dmp_node_http *h,
+			   const struct dmp_node_http_req *rq, char **body,
+			   size_t *len, const char **ctype)
+{
+	dmp_nh_refuse(h, NH_REF_RECORDS_RESERVED, rq->peer);
+	return dmp_nh_reply_err(403,
+				"reserved name: the apex, NS, SOA and the "
+				"node's own records are not written over HTTP",
+				body, len, ctype);
+}
+
 int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		   char **body, size_t *len, const char **ctype)
 {
@@ -149,6 +215,13 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 	char scopes[SCOPES_CSV];
 	int rc, a;
 
+	if (h->o.auth == DMP_NODE_HTTP_OFF) {
+		dmp_nh_refuse(h, NH_REF_RECORDS_OFF, rq->peer);
+		return dmp_nh_reply_err(404,
+					"the record API is off "
+					"(security.http_auth)",
+					body, len, ctype);
+	}
 	if (strcmp(rq->method, "GET") == 0) {
 		return records_get(h, name, body, len, ctype);
 	}
@@ -158,6 +231,9 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 					ctype);
 	}
 	a = auth_ok(h, rq, scopes);
+	if (a == 401 || a == 403) {
+		dmp_nh_refuse(h, NH_REF_RECORDS_AUTH, rq->peer);
+	}
 	if (a != 200) {
 		return dmp_nh_reply_err(a,
 					a == 401   ? "bad token"
@@ -191,9 +267,14 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 			return dmp_nh_reply_err(400, "bad name, value or ttl",
 						body, len, ctype);
 		}
+		if (reserved_owner(h->n, &op)) {
+			json_decref(j);
+			return refuse_reserved(h, rq, body, len, ctype);
+		}
 		if (h->o.auth == DMP_NODE_HTTP_MULTI &&
 		    !csv_in_scope(scopes, op.owner, 1)) {
 			json_decref(j);
+			dmp_nh_refuse(h, NH_REF_RECORDS_SCOPE, rq->peer);
 			return dmp_nh_reply_err(
 			    403, "outside the token's scope", body, len, ctype);
 		}
@@ -228,9 +309,14 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 			return dmp_nh_reply_err(400, "bad name or value", body,
 						len, ctype);
 		}
+		if (reserved_owner(h->n, &op)) {
+			json_decref(j);
+			return refuse_reserved(h, rq, body, len, ctype);
+		}
 		if (h->o.auth == DMP_NODE_HTTP_MULTI &&
 		    !csv_in_scope(scopes, op.owner, 0)) {
 			json_decref(j);
+			dmp_nh_refuse(h, NH_REF_RECORDS_SCOPE, rq->peer);
 			return dmp_nh_reply_err(
 			    403, "outside the token's scope", body, len, ctype);
 		}

@@ -204,7 +204,7 @@ int dmp_nj_ops_decode(const uint8_t *p, size_t len, struct nop **out,
 		      size_t *n_out, uint64_t *now_ms);
 void dmp_nj_ops_free(struct nop *ops, size_t n);
 
-/* ---- per-IP rate limit (node_rl.c) ---- */
+/* ---- per-address rate limit (node_rl.c) ---- */
 
 #define RL_SHARDS 16
 struct rl;
@@ -213,6 +213,17 @@ int dmp_rl_new(struct rl **out, uint32_t rate, uint32_t burst);
 void dmp_rl_free(struct rl *r);
 /** @p rate in tokens/s, may be fractional; <= 0: *out = NULL. */
 int dmp_rl_new_f(struct rl **out, double rate, double burst);
+/** As dmp_rl_new_f() with a table of @p slots entries (a power of two, at
+ * least 128; tests use small ones). @return 0, DMP_EINVAL, DMP_ENOMEM */
+int dmp_rl_new_sized(struct rl **out, double rate, double burst, size_t slots);
+/** Key addresses by their first @p v4_prefix (1..32) or @p v6_prefix
+ * (1..128) bits; call before the limiter is shared. NULL @p r: only
+ * checks the ranges. @return 0 or DMP_EINVAL */
+int dmp_rl_set_prefix(struct rl *r, unsigned v4_prefix, unsigned v6_prefix);
+/** The 17-byte key of @p sa: family, then the address cut to its prefix
+ * (IPv4-mapped IPv6 as IPv4). @return 0 or DMP_EINVAL (not IP) */
+int dmp_rl_addr_key(const struct sockaddr *sa, unsigned v4_prefix,
+		    unsigned v6_prefix, uint8_t key[17]);
 /** 1 if the bucket of @p key (17 opaque bytes) has a token (takes it). */
 int dmp_rl_allow_key(struct rl *r, const uint8_t key[17], uint64_t now_ms);
 /** New rate and burst for a live limiter (NULL or rate 0: no-op). */
@@ -292,6 +303,10 @@ struct dmp_node {
 	atomic_uint_fast64_t c_lat_ns;	   /* sum */
 	uint8_t xfr[DMP_NODE_MAX_XFR][17]; /* family, address */
 	unsigned n_xfr;
+	/* TCP connections refused and closed by reason, and open now
+	 * (node_tcpconn.c; the server's TCP thread writes them). */
+	atomic_uint_fast64_t c_tcp[DMP_NODE_TCP_EV_MAX];
+	atomic_uint_fast64_t c_tcp_open;
 };
 
 /* Handlers (node_query.c, node_update.c and its parts, node_xfr.c). */
