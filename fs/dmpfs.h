@@ -23,9 +23,9 @@
  * engine thread (start_mount()), runs libfuse's loop, and joins the engine
  * thread after it. FUSE loop  libfuse's threads (fuse_loop_mt, created after
  * the above): every callback in ops.c. Only these and main take SIGINT, SIGTERM
- * and SIGHUP (libfuse's handlers end the loop). engine     worker.c: publish,
- * poll, identity upkeep, peer discovery, accepted first contacts, cache
- * invalidation. Created with every signal blocked.
+ * (libfuse's handlers end the loop) and SIGHUP (config reload). engine
+ * worker.c: publish, poll, identity upkeep, peer discovery, accepted first
+ * contacts, cache invalidation. Created with every signal blocked.
  *
  * Engine handles (engine.h: one engine per thread) and locks:
  *   fe  local reads and writes for FUSE threads (store, submit), under
@@ -145,6 +145,7 @@ struct dmpfs {
 	pthread_mutex_t st_lock;
 	pthread_cond_t st_cond; /* CLOCK_MONOTONIC */
 	int stop, kick;
+	int reload; /* config.yaml to be read again (.reload, SIGHUP) */
 	int exited; /* the engine thread has left its loop */
 	struct dmpfs_accept *accepts;
 	struct dmp_engine_status status; /* after the last pass */
@@ -176,6 +177,7 @@ enum dmpfs_kind {
 	DMPFS_K_RESOLVERS,
 	DMPFS_K_STATUS,
 	DMPFS_K_EVENTS,
+	DMPFS_K_RELOAD, /* /.reload: opened for writing, config reloaded */
 };
 
 struct dmpfs_where {
@@ -356,6 +358,11 @@ int dmpfs_worker_start(struct dmpfs *fs);
 int dmpfs_worker_stop(struct dmpfs *fs, int wait_s);
 /** Ask the engine thread to publish now (after a submit). */
 void dmpfs_worker_kick(struct dmpfs *fs);
+/** Ask the engine thread to read config.yaml again (a write to .reload). */
+void dmpfs_worker_reload(struct dmpfs *fs);
+/** SIGHUP's handler (main.c installs it over libfuse's): the engine thread
+ *  reloads config.yaml at its next wake, within WAKE_MAX seconds. */
+void dmpfs_reload_signal(int sig);
 /** Queue a first-contact acceptance for the engine thread. */
 void dmpfs_worker_accept(struct dmpfs *fs, const char *address,
 			 const char *fingerprint);

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +352,15 @@ static int run(struct fuse_args *args, struct dmpfs *fs)
 	se = fuse_get_session(f);
 	if (fuse_set_signal_handlers(se) != 0) {
 		goto out_unmount;
+	}
+	{
+		/* SIGHUP reloads config.yaml instead of ending the loop. */
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = dmpfs_reload_signal;
+		sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGHUP, &sa, NULL);
 	}
 	if (start_mount(f, fs) < 0) {
 		fuse_remove_signal_handlers(se);

@@ -9,6 +9,7 @@
  *                                                                outbox.c
  *   identity/, peers/, resolvers, .status   rendered, read-only  render.c
  *   .events           the engine's events.log, read-only
+ *   .reload           write-only: config.yaml read again (worker.c)
  *
  * Callbacks return 0 or a negative errno; dmp codes become errnos through
  * dmpfs_errno() only.
@@ -78,6 +79,9 @@ static int dmpfs_getattr(const char *path, struct stat *st,
 		fill_stat(st, S_IFDIR | 0500, 0, fs->started);
 		return 0;
 	case DMPFS_K_PASS: return lstat(w.real, st) == 0 ? 0 : -errno;
+	case DMPFS_K_RELOAD:
+		fill_stat(st, S_IFREG | 0200, 0, fs->started);
+		return 0;
 	case DMPFS_K_EVENTS:
 		if (stat(w.real, st) != 0) {
 			fill_stat(st, S_IFREG | 0400, 0, fs->started);
@@ -317,6 +321,17 @@ static int open_any(const char *path, struct fuse_file_info *fi, int creating,
 		fi->direct_io = 1;
 		return 0;
 	case DMPFS_K_PASS: return dmpfs_pass_open(fs, &w, fi, creating, mode);
+	case DMPFS_K_RELOAD:
+		/* `echo > .reload`, `touch .reload`: what is written is
+		 * taken and ignored. */
+		if (acc == O_RDONLY ||
+		    !(h = dmpfs_fh_new(DMPFS_FH_BUF, ".reload"))) {
+			return acc == O_RDONLY ? -EACCES : -ENOMEM;
+		}
+		fi->fh = (uintptr_t)h;
+		fi->direct_io = 1;
+		dmpfs_worker_reload(fs);
+		return 0;
 	case DMPFS_K_NONE:
 		/* The top directory is read-only; deeper names do not exist. */
 		return creating && !strchr(path + 1, '/') ? -EACCES : -ENOENT;
@@ -379,7 +394,8 @@ static int dmpfs_write(const char *path, const char *buf, size_t size,
 
 		return n < 0 ? -errno : (int)n;
 	}
-	case DMPFS_FH_BUF: return -EACCES;
+	case DMPFS_FH_BUF:
+		return strcmp(h->name, ".reload") == 0 ? (int)size : -EACCES;
 	case DMPFS_FH_SCRATCH:
 	case DMPFS_FH_OUT:
 	case DMPFS_FH_CONTACT: return dmpfs_outbox_write(fs, h, buf, size, off);
@@ -609,7 +625,10 @@ static int dmpfs_utimens(const char *path, const struct timespec tv[2],
 			   ? 0
 			   : -errno;
 	}
-	return w.k == DMPFS_K_OUTFILE || w.k == DMPFS_K_CFILE ? 0 : -EACCES;
+	return w.k == DMPFS_K_OUTFILE || w.k == DMPFS_K_CFILE ||
+		       w.k == DMPFS_K_RELOAD
+		   ? 0
+		   : -EACCES;
 }
 
 static int dmpfs_truncate(const char *path, off_t size,
@@ -633,6 +652,7 @@ static int dmpfs_truncate(const char *path, off_t size,
 	case DMPFS_K_PASS: return truncate(w.real, size) == 0 ? 0 : -errno;
 	case DMPFS_K_OUTFILE: return dmpfs_scratch_truncate(fs, w.name, size);
 	case DMPFS_K_CFILE:
+	case DMPFS_K_RELOAD:
 		return 0; /* `echo ... > contacts/bob` on an existing one */
 	case DMPFS_K_NONE: return -ENOENT;
 	default: return -EACCES;

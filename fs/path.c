@@ -23,7 +23,7 @@ const size_t dmpfs_n_ident_files =
 
 const char *const dmpfs_root_entries[] = {
     "outbox",	"queue", "sent",      "inbox",	 "intro",   "contacts",
-    "identity", "peers", "resolvers", ".status", ".events",
+    "identity", "peers", "resolvers", ".status", ".events", ".reload",
 };
 const size_t dmpfs_n_root_entries =
     sizeof(dmpfs_root_entries) / sizeof(dmpfs_root_entries[0]);
@@ -113,6 +113,10 @@ void dmpfs_classify(const struct dmpfs *fs, const char *path,
 	}
 	if (strcmp(path, "/.status") == 0) {
 		w->k = DMPFS_K_STATUS;
+		return;
+	}
+	if (strcmp(path, "/.reload") == 0) {
+		w->k = DMPFS_K_RELOAD;
 		return;
 	}
 	if (strcmp(path, "/.events") == 0) {

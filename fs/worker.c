@@ -2,11 +2,13 @@
  * fs/worker.c - dmpfs's engine thread: publishes the queue, polls on the
  * interval (with jitter), keeps the identity and prekeys published, pins
  * contacts accepted from intro/, refreshes discovered nodes (peers/) on
- * discovery.interval, and tells the kernel when mail arrived.
+ * discovery.interval, reloads config.yaml when asked (.reload, SIGHUP),
+ * and tells the kernel when mail arrived.
  * All protocol work is the engine's; this file only schedules it.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +243,39 @@ static void share_status(struct dmpfs *fs, const struct dmp_engine_status *s)
 	pthread_mutex_unlock(&fs->st_lock);
 }
 
+/*
+ * SIGHUP's flag. A signal handler gets no context pointer, so this one
+ * flag is process-wide (one mount per process); the handler only sets it
+ * (a lock-free atomic: async-signal-safe, and a synchronised hand-over to
+ * the engine thread, which takes it at its next wake).
+ */
+static atomic_int hup_pending;
+
+void dmpfs_reload_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&hup_pending, 1);
+}
+
+/* config.yaml again, in every engine handle, each under its own lock;
+ * the engine thread's handle reports what changed (DMP_EV_CONFIG). */
+static void reload(struct dmpfs *fs, int *interval, int64_t *next_poll)
+{
+	if (dmp_engine_reload(fs->pe, 1) < 0) {
+		return;
+	}
+	pthread_mutex_lock(&fs->fe_lock);
+	(void)dmp_engine_reload(fs->fe, 0);
+	pthread_mutex_unlock(&fs->fe_lock);
+	pthread_mutex_lock(&fs->ne_lock);
+	(void)dmp_engine_reload(fs->ne, 0);
+	pthread_mutex_unlock(&fs->ne_lock);
+	/* -o poll= wins over the file; else the new interval from the next
+	 * pass, which starts now. */
+	*interval = fs->poll_interval;
+	*next_poll = 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct dmpfs *fs = arg;
@@ -254,11 +289,16 @@ static void *worker_main(void *arg)
 		struct dmp_engine_status s;
 		struct timespec until;
 		int64_t now = now_s(), wake, due;
+		int re = atomic_exchange(&hup_pending, 0) | fs->reload;
 
 		fs->accepts = NULL;
 		fs->kick = 0;
+		fs->reload = 0;
 		pthread_mutex_unlock(&fs->st_lock);
 
+		if (re) {
+			reload(fs, &interval, &next_poll);
+		}
 		do_accepts(fs, acc);
 		if (now >= next_upkeep) {
 			upkeep(fs, &next_upkeep);
@@ -299,7 +339,8 @@ static void *worker_main(void *arg)
 			wake = due; /* a held message's window ends */
 		}
 		until = mono_at(wake);
-		while (!fs->stop && !fs->kick && !fs->accepts) {
+		while (!fs->stop && !fs->kick && !fs->accepts && !fs->reload &&
+		       !atomic_load(&hup_pending)) {
 			/* st_cond waits on CLOCK_MONOTONIC (dmpfs_sync_init) */
 			if (pthread_cond_timedwait(&fs->st_cond, &fs->st_lock,
 						   &until) == ETIMEDOUT) {
@@ -318,9 +359,10 @@ int dmpfs_worker_start(struct dmpfs *fs)
 	sigset_t all, old;
 	int rc;
 
-	/* Only libfuse's loop threads take SIGINT/SIGTERM/SIGHUP (its
-	 * handlers end the loop): the engine thread starts with every signal
-	 * blocked, and this thread's mask is put back. */
+	/* Only libfuse's loop threads take SIGINT/SIGTERM (its handlers end
+	 * the loop) and SIGHUP (dmpfs_reload_signal): the engine thread
+	 * starts with every signal blocked, and this thread's mask is put
+	 * back. */
 	sigfillset(&all);
 	rc = pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (rc != 0) {
@@ -382,6 +424,14 @@ void dmpfs_worker_kick(struct dmpfs *fs)
 {
 	pthread_mutex_lock(&fs->st_lock);
 	fs->kick = 1;
+	pthread_cond_broadcast(&fs->st_cond);
+	pthread_mutex_unlock(&fs->st_lock);
+}
+
+void dmpfs_worker_reload(struct dmpfs *fs)
+{
+	pthread_mutex_lock(&fs->st_lock);
+	fs->reload = 1;
 	pthread_cond_broadcast(&fs->st_cond);
 	pthread_mutex_unlock(&fs->st_lock);
 }

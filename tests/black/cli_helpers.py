@@ -21,6 +21,21 @@ def dmp_binary():
     pytest.fail("dmp not built (DMP_BUILD_DIR=%r)" % BUILD)
 
 
+def split_mail(raw):
+    """(header, body) of a delivered Maildir file. A binary body, which
+    dmp delivers as a base64 attachment (docs/protocol.md, mail headers),
+    is given back decoded, as it was sent."""
+    head, _, body = raw.partition(b"\n\n")
+    if b'boundary="dmp-' in head:
+        import email
+        import email.policy
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        for part in msg.walk():
+            if part.get_content_type() == "application/octet-stream":
+                body = part.get_payload(decode=True)
+    return head.decode(), body
+
+
 class User:
     """One CLI user: a home directory, a passphrase, a TSIG key."""
 
@@ -101,8 +116,7 @@ class User:
         out = []
         for f in sorted(os.listdir(d)):
             raw = open(os.path.join(d, f), "rb").read()
-            head, _, body = raw.partition(b"\n\n")
-            out.append((head.decode(), body))
+            out.append(split_mail(raw))
         return out
 
     def events(self):

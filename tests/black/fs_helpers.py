@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import BUILD
-from cli_helpers import User, wait_keys, ZONE  # noqa: F401 (re-export)
+from cli_helpers import User, wait_keys, ZONE, split_mail  # noqa: F401 (re-export)
 
 
 def dmpfs_binary():
@@ -176,8 +176,7 @@ class Mount:
         out = []
         for f in self.ls(os.path.join(folder, sub)):
             raw = self.read(os.path.join(folder, sub, f))
-            head, _, body = raw.partition(b"\n\n")
-            out.append((head.decode(), body))
+            out.append(split_mail(raw))
         return out
 
     def sh(self, script, timeout=30, check=True):

@@ -395,13 +395,14 @@ static void world_close(struct world *w)
 	log_clear(&w->t.added);
 }
 
-/* The body of a delivered Maildir file (after the header's blank line). */
+/* The body of a delivered Maildir file (after the header's blank line);
+ * a binary body is the base64 attachment dmp wrapped it in (mail.h). */
 static int file_body(const char *path, char *out, size_t cap, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	char buf[16384];
-	size_t n;
-	char *sep;
+	char buf[16384], b64[16384];
+	size_t n, bl = 0;
+	char *sep, *a, *end;
 
 	if (!f) {
 		return -1;
@@ -410,6 +411,18 @@ static int file_body(const char *path, char *out, size_t cap, size_t *len)
 	fclose(f);
 	buf[n] = 0;
 	sep = strstr(buf, "\n\n");
+	if (sep && strstr(buf, "boundary=\"dmp-") &&
+	    (a = strstr(sep, "base64\n")) && (a = strstr(a, "\n\n")) &&
+	    (end = strstr(a, "\n--dmp-"))) {
+		for (a += 2; a < end; a++) {
+			if (*a != '\n') {
+				b64[bl++] = *a;
+			}
+		}
+		return dmp_b64_decode((uint8_t *)out, cap, len, b64, bl) == 0
+			   ? 0
+			   : -1;
+	}
 	if (!sep || (size_t)(buf + n - (sep + 2)) > cap) {
 		return -1;
 	}

@@ -775,12 +775,51 @@ static void test_proxy(void)
 	dmp_node_free(n);
 }
 
+/* A refusal by a storage budget (security.md 7.7) says which: a full node
+ * is 507, not "RRset full". */
+static void test_records_budget(void)
+{
+	struct dmp_node_opts no;
+	struct dmp_node_http_opts o;
+	struct dmp_node *n = NULL;
+	struct dmp_node_http *h = NULL;
+	struct resp r = {0};
+
+	dmp_node_opts_init(&no);
+	no.db_path = ":memory:";
+	snprintf(no.zones[0].name, sizeof(no.zones[0].name), "mesh.test");
+	no.n_zones = 1;
+	no.store_values_max = 1;
+	if (!ok(dmp_node_new(&n, &no, clock_ms) == 0, "budget: node")) {
+		return;
+	}
+	dmp_node_http_opts_init(&o);
+	o.auth = DMP_NODE_HTTP_UNAUTH;
+	if (!ok(dmp_node_http_new(&h, n, &o) == 0, "budget: handle")) {
+		dmp_node_free(n);
+		return;
+	}
+	is_int(call(h, &r, "POST", "/v1/records/a.mesh.test", NULL, NULL,
+		    "{\"value\":\"v=dmp1;t=test;one\",\"ttl\":300}"),
+	       201, "budget: first value: 201");
+	resp_clear(&r);
+	is_int(call(h, &r, "POST", "/v1/records/b.mesh.test", NULL, NULL,
+		    "{\"value\":\"v=dmp1;t=test;two\",\"ttl\":300}"),
+	       507, "budget: store_values reached: 507");
+	ok(r.body && strstr(r.body, "node storage full"),
+	   "budget: the reply names the full store");
+	resp_clear(&r);
+	dmp_node_http_free(h);
+	dmp_node_free(n);
+}
+
 int main(void)
 {
-	plan(133);
+	plan(138);
 	test_registration();
 	test_records();
 	test_health_metrics();
 	test_proxy();
+	test_records_budget();
 	return done_testing();
 }

@@ -85,5 +85,6 @@ int dmpcli_cmd_flush(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_resolvers(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_peers(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_tsig(struct dmpcli *c, int argc, char **argv);
+int dmpcli_cmd_sendmail(struct dmpcli *c, int argc, char **argv);
 
 #endif /* DMPCLI_H */

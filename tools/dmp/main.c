@@ -31,7 +31,7 @@ static const struct {
     {"recv", dmpcli_cmd_recv},	       {"status", dmpcli_cmd_status},
     {"flush", dmpcli_cmd_flush},       {"resolvers", dmpcli_cmd_resolvers},
     {"peers", dmpcli_cmd_peers},       {"tsig", dmpcli_cmd_tsig},
-    {"cancel", dmpcli_cmd_cancel},
+    {"cancel", dmpcli_cmd_cancel},     {"sendmail", dmpcli_cmd_sendmail},
 };
 
 static void log_stderr(int level, const char *msg, void *ud)
@@ -54,6 +54,7 @@ static void usage(FILE *f)
 		"  contacts add ADDRESS [ALIAS] [--fingerprint FP]|list|"
 		"remove|rename|block|unblock\n"
 		"  send [--lifetime SECONDS] CONTACT [FILE|-]\n"
+		"  sendmail [-t] [-oi] [--] RECIPIENT... < RFC5322-MESSAGE\n"
 		"  cancel QUEUE_ID\n"
 		"  recv [--watch] [--interval SECONDS]\n"
 		"  status\n"

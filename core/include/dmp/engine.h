@@ -67,6 +67,10 @@ enum dmp_event_kind {
 			      0 once every slot reads again */
 	DMP_EV_FLUSH,	   /* the queue's backoff was cut short (dmp flush,
 			      or the node seen working again) */
+	DMP_EV_CONFIG,	   /* config.yaml reloaded (detail: what changed,
+			      what waits for the next start) or refused */
+	DMP_EV_RECEIPT,	   /* a delivery receipt sent (peer: to whom) or
+			      received (msg_id: the message it confirms) */
 };
 
 struct dmp_event {
@@ -353,6 +357,18 @@ int dmp_engine_flush(struct dmp_engine *e);
  *         DMP_ESTORE
  */
 int dmp_engine_cancel(struct dmp_engine *e, const uint8_t msg_id[16]);
+
+/**
+ * Read config.yaml again and apply what can change while the engine runs
+ * (messages.*, claims.*, prekeys.*, network.zone_servers and
+ * network.confirm_resolvers); a change to any other setting (identity,
+ * nodes, resolvers, TSIG, timeouts, replicas, discovery) waits for the
+ * next start. A file with an error changes nothing. With @p report, one
+ * DMP_EV_CONFIG event says which settings changed, which wait, or why
+ * the file was refused.
+ * @return settings applied (0 or more), or DMP_ECONFIG / DMP_ENOENT
+ */
+int dmp_engine_reload(struct dmp_engine *e, int report);
 
 /* ---- receive
  * ------------------------------------------------------------------ */

@@ -19,6 +19,7 @@
 
 #include "dmp/common.h"
 #include "dmp/manifest.h"
+#include "dmp/message.h"
 #include "dmp/names.h"
 
 struct dmp_keys;
@@ -46,6 +47,8 @@ struct dmp_send_params {
 	const char *zone;		    /* sender's mailbox zone */
 	const uint8_t *plaintext; /* already DMPv2-wrapped if wanted */
 	size_t len;
+	enum dmp_msg_type type; /* header type (4.4): 0 = DATA; ACK for a
+				   delivery receipt */
 	/* Tests and vectors only: NULL means random. */
 	const uint8_t *ephemeral_sk; /* 32 bytes */
 	const uint8_t *nonce;	     /* 12 bytes */

@@ -49,6 +49,7 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     I("messages", "lifetime", lifetime, 60, 2592000, "604800"),
     I("messages", "max_lifetime", max_lifetime, 60, 2592000, "604800"),
     I("messages", "poll_interval", poll_interval, 1, 86400, "30"),
+    B("messages", "receipts", receipts, "false"),
     I("prekeys", "pool_size", pool_size, 0, 200, "25"),
     I("prekeys", "ttl", prekey_ttl, 300, 2592000, "86400"),
     L("discovery", "seeds", seeds),
@@ -125,8 +126,9 @@ int dmp_client_conf_write(const struct client_conf *c, const char *path)
 		c->claim_discover ? "true" : "false");
 	fprintf(f,
 		"messages:\n  lifetime: %lld\n  max_lifetime: %lld\n"
-		"  poll_interval: %lld\n",
-		c->lifetime, c->max_lifetime, c->poll_interval);
+		"  poll_interval: %lld\n  receipts: %s\n",
+		c->lifetime, c->max_lifetime, c->poll_interval,
+		c->receipts ? "true" : "false");
 	fprintf(f, "prekeys:\n  pool_size: %lld\n  ttl: %lld\n", c->pool_size,
 		c->prekey_ttl);
 	fputs("discovery:\n  seeds: ", f);

@@ -31,6 +31,7 @@ struct client_conf {
 	long long lifetime;	/* default lifetime of a sent message */
 	long long max_lifetime; /* the node's max TTL */
 	long long poll_interval;
+	int receipts; /* ask for and send delivery receipts (off: privacy) */
 	/* prekeys: */
 	long long pool_size;
 	long long prekey_ttl;

@@ -30,10 +30,10 @@ const char *const dmp_eng_folders[3] = {"inbox", "intro", "sent"};
 static const char *kind_name(enum dmp_event_kind k)
 {
 	static const char *const n[] = {
-	    "QUEUED",	 "PUBLISHED", "RETRY",	    "FAILED",
-	    "RECEIVED",	 "INTRO",     "REJECTED",   "CONTACT",
-	    "IDENTITY",	 "STATE",     "CLAMPED",    "CLAIM",
-	    "CANCELLED", "PREKEYS",   "UNREADABLE", "FLUSH",
+	    "QUEUED",  "PUBLISHED", "RETRY",	 "FAILED",   "RECEIVED",
+	    "INTRO",   "REJECTED",  "CONTACT",	 "IDENTITY", "STATE",
+	    "CLAMPED", "CLAIM",	    "CANCELLED", "PREKEYS",  "UNREADABLE",
+	    "FLUSH",   "CONFIG",    "RECEIPT",
 	};
 	return (size_t)k < DMP_ARRAY_LEN(n) ? n[k] : "?";
 }
@@ -147,7 +147,7 @@ static int seal_key(const struct dmp_keys *k, uint8_t out[32])
 
 /* ---- init and open ------------------------------------------------------- */
 
-static int load_conf(struct client_conf *c, const char *home)
+int dmp_eng_load_conf(struct client_conf *c, const char *home)
 {
 	char path[DMP_ENG_HOME_MAX + 16], err[512];
 	int rc;
@@ -351,7 +351,7 @@ int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
 		rc = DMP_ENOENT;
 		goto fail;
 	}
-	rc = load_conf(&e->conf, e->home);
+	rc = dmp_eng_load_conf(&e->conf, e->home);
 	if (rc < 0) {
 		goto fail;
 	}

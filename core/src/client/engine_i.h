@@ -9,6 +9,8 @@
  *   engine_contacts.c   pinning contacts, the prekey caches
  *   engine_send.c       submit, publish, claims (PROTOCOL.md 6.3)
  *   engine_receive.c    poll: claims phase, slots, delivery (6.4)
+ *   engine_receipt.c    delivery receipts (ACK), asked for and answered
+ *   engine_reload.c     config.yaml read again while running
  *   engine_register.c   TSIG self-registration over HTTP (7.2)
  *   engine_resolvers.c  resolver discovery (resolv.conf probing)
  *   engine_passphrase.c passphrase file and prompt
@@ -148,6 +150,9 @@ int dmp_eng_signing_key(const struct dmp_engine *e, uint8_t sk[64]);
 /* The server network.zone_servers names for @p zone, else NULL. */
 const char *dmp_eng_zone_server(const struct client_conf *c, const char *zone);
 int dmp_eng_codec(struct dmp_engine *e, struct dmp_codec **c);
+/* Read and check HOME/config.yaml into @p c (errors logged).
+ * @return 0, DMP_ENOENT or DMP_ECONFIG */
+int dmp_eng_load_conf(struct client_conf *c, const char *home);
 /* Save e->conf to config.yaml. @return 0 or DMP_EIO */
 int dmp_eng_conf_save(struct dmp_engine *e);
 
@@ -190,7 +195,26 @@ int dmp_eng_make_maildirs(const char *home);
 int dmp_eng_maildir_has(const char *md, const char *name);
 int dmp_eng_maildir_write(const char *md, const char *name, const void *a,
 			  size_t alen, const void *b, size_t blen);
+/* Render (mail.h: header block merged, MIME for binary) and deliver. */
+int dmp_eng_maildir_mail(const char *md, const char *name, const char *head,
+			 const char *idhex, const uint8_t *body, size_t len);
 void dmp_eng_rfc5322_date(char *out, size_t cap, int64_t t);
+
+/* engine_receipt.c: delivery receipts (messages.receipts). */
+/* @p body with a receipt request added when receipts are on and it fits:
+ * 1 (*out dmp_malloc'd), 0 (unchanged), DMP_ENOMEM. */
+int dmp_eng_receipt_request(const struct dmp_engine *e, const uint8_t *body,
+			    size_t len, uint8_t **out, size_t *out_len);
+/* After delivering @p body from pinned contact @p c: answer a request. */
+void dmp_eng_receipt_send(struct dmp_engine *e, const struct dmp_manifest *m,
+			  const struct dmp_store_contact *c,
+			  const uint8_t *body, size_t len);
+/* 1 when the DMPMessage @p msg is of type ACK (a receipt). */
+int dmp_eng_receipt_is_ack(const uint8_t *msg, size_t len);
+/* Take a decrypted ACK: mark the sent/ copy, DMP_EV_RECEIPT. */
+void dmp_eng_receipt_take(struct dmp_engine *e, const struct dmp_manifest *m,
+			  const struct dmp_store_contact *c, const uint8_t *pt,
+			  size_t pt_len);
 
 /* engine_identity.c */
 int dmp_eng_prekey_name(char *out, size_t cap,

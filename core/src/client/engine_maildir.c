@@ -1,7 +1,8 @@
 /*
  * core/src/client/engine_maildir.c - the engine's Maildirs: the home's
  * mail/{inbox,intro,sent}/{tmp,new,cur} and durable delivery into them
- * (tmp -> fsync -> rename into new -> fsync of the directory).
+ * (tmp -> fsync -> rename into new -> fsync of the directory), with the
+ * body's mail header block merged into the file's header (mail.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dmp/common.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
+#include "dmp/mail.h"
 #include "engine_i.h"
 
 int dmp_eng_mkdir(const char *p)
@@ -136,6 +139,22 @@ int dmp_eng_maildir_write(const char *md, const char *name, const void *a,
 		DMP_LOG_E("maildir %s: %s", fin, strerror(errno));
 		unlink(tmp);
 	}
+	return rc;
+}
+
+/* A message as mutt reads it (mail.h): @p head, then the Message-ID, the
+ * body's header block merged, MIME for a binary body, and the body. */
+int dmp_eng_maildir_mail(const char *md, const char *name, const char *head,
+			 const char *idhex, const uint8_t *body, size_t len)
+{
+	uint8_t *file = NULL;
+	size_t n = 0;
+	int rc = dmp_mail_render(head, idhex, body, len, &file, &n);
+
+	if (rc == 0) {
+		rc = dmp_eng_maildir_write(md, name, file, n, NULL, 0);
+	}
+	dmp_free(file);
 	return rc;
 }
 

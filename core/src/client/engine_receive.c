@@ -129,16 +129,16 @@ static int deliver(struct dmp_engine *e, const struct dmp_manifest *m,
 	}
 	dmp_eng_rfc5322_date(date, sizeof(date), (int64_t)m->ts);
 	n = snprintf(hdr, sizeof(hdr),
-		     "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@dmp>\n"
+		     "From: %s\nTo: %s\nDate: %s\n"
 		     "X-DMP-Sender-Key: %s\nX-DMP-Msg-Id: %s\n"
-		     "X-DMP-Verified: %s\nX-DMP-Forward-Secrecy: %s\n\n",
-		     from, e->address, date, idhex, spkhex, idhex,
-		     c ? "yes" : "no", m->prekey_id ? "yes" : "no");
+		     "X-DMP-Verified: %s\nX-DMP-Forward-Secrecy: %s\n",
+		     from, e->address, date, spkhex, idhex, c ? "yes" : "no",
+		     m->prekey_id ? "yes" : "no");
 	if (n < 0 || (size_t)n >= sizeof(hdr)) {
 		return DMP_EINTERNAL;
 	}
-	return dmp_eng_maildir_write(md, file, hdr, (size_t)n, env->body,
-				     env->body_len);
+	return dmp_eng_maildir_mail(md, file, hdr, idhex, env->body,
+				    env->body_len);
 }
 
 /* One manifest value found at @p name in @p zone. With @p want (phase 1
@@ -275,6 +275,14 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 	if (rc < 0) {
 		goto fail;
 	}
+	if (dmp_eng_receipt_is_ack(msg, msg_len)) {
+		/* A delivery receipt: shown on sent/, never delivered. */
+		dmp_eng_receipt_take(e, &m, have_c ? &c : NULL, pt, pt_len);
+		(void)dmp_store_replay_finalize(e->st, m.sender_spk, m.msg_id,
+						m.exp);
+		claimed = 0;
+		goto judged;
+	}
 	{
 		struct dmp_envelope env;
 		char path[DMP_ENG_HOME_MAX + 300];
@@ -297,6 +305,9 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 				    : (env.has_from ? env.from : NULL),
 			     m.msg_id, 0, path);
 		delivered = 1;
+		if (pinned) {
+			dmp_eng_receipt_send(e, &m, &c, env.body, env.body_len);
+		}
 	}
 	goto judged;
 fail:

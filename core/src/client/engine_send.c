@@ -128,9 +128,9 @@ int dmp_engine_withdraw(struct dmp_engine *e, int64_t queue_id, const char *why)
 	return rc;
 }
 
-int dmp_engine_submit(struct dmp_engine *e, const char *contact,
-		      const uint8_t *body, size_t len, uint32_t lifetime,
-		      int64_t *queue_id)
+static int submit_body(struct dmp_engine *e, const char *contact,
+		       const uint8_t *body, size_t len, uint32_t lifetime,
+		       int64_t *queue_id)
 {
 	struct dmp_store_contact c;
 	struct dmp_store_contact_prekey pk;
@@ -252,6 +252,27 @@ out:
 	return rc;
 }
 
+/* With messages.receipts, the body asks for a delivery receipt
+ * (engine_receipt.c). */
+int dmp_engine_submit(struct dmp_engine *e, const char *contact,
+		      const uint8_t *body, size_t len, uint32_t lifetime,
+		      int64_t *queue_id)
+{
+	uint8_t *asked = NULL;
+	size_t alen = 0;
+	int rc = len > DMP_ENGINE_MAX_BODY
+		     ? 0
+		     : dmp_eng_receipt_request(e, body, len, &asked, &alen);
+
+	if (rc < 0) {
+		return rc;
+	}
+	rc = submit_body(e, contact, asked ? asked : body, asked ? alen : len,
+			 lifetime, queue_id);
+	dmp_free(asked);
+	return rc;
+}
+
 struct pending {
 	struct dmp_outbox_msg *v;
 	size_t n, cap;
@@ -332,16 +353,19 @@ static void save_sent(struct dmp_engine *e, const struct dmp_outbox_msg *m)
 	dmp_hex_encode(idhex, m->msg_id, 16);
 	dmp_eng_rfc5322_date(date, sizeof(date), m->created);
 	n = snprintf(hdr, sizeof(hdr),
-		     "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@dmp>\n"
-		     "X-DMP-Msg-Id: %s\n\n",
-		     e->address, to, date, idhex, idhex);
+		     "From: %s\nTo: %s\nDate: %s\nX-DMP-Msg-Id: %s\n",
+		     e->address, to, date, idhex);
+	if (n < 0 || (size_t)n >= sizeof(hdr)) {
+		dmp_free(body);
+		return;
+	}
 	/* Named from the queue time, not now: a message published again
 	 * after a crash (same records) keeps its one copy. */
 	snprintf(name, sizeof(name), "%lld.%s.dmp", (long long)m->created,
 		 idhex);
 	if (!dmp_eng_maildir_has(e->dirs[2], name)) {
-		(void)dmp_eng_maildir_write(e->dirs[2], name, hdr, (size_t)n,
-					    body, len);
+		(void)dmp_eng_maildir_mail(e->dirs[2], name, hdr, idhex, body,
+					   len);
 	}
 	dmp_free(body);
 }

@@ -161,6 +161,7 @@ int dmp_pipeline_send(struct dmp_codec *c, const struct dmp_send_params *p,
 	/* 6.3 step 3: encrypt once, to the prekey when one was chosen. */
 	dmp_header_init(&hdr, r.msg_id, dmp_keys_user_id(p->sender),
 			recipient_id, p->ts, p->ttl);
+	hdr.type = p->type;
 	if (p->ephemeral_sk) {
 		rc = dmp_message_seal_fixed(
 		    &hdr, p->prekey_id ? p->prekey_pk : p->recipient_x25519_pk,

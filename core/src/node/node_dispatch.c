@@ -301,7 +301,7 @@ int dmp_node_put(struct dmp_node *n, const char *name, const char *value,
 	}
 	memcpy(ops[k].value, value, vlen + 1);
 	ops[k].vlen = vlen;
-	rc = dmp_nu_write_op(n, ops, k + 1, now_ms);
+	rc = dmp_nu_write_op(n, ops, k + 1, now_ms, NULL);
 	return rc == DMP_DNS_RCODE_NOERROR   ? 0
 	       : rc == DMP_DNS_RCODE_REFUSED ? DMP_ETOOBIG
 					     : DMP_ESTORE;

@@ -213,7 +213,7 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 	json_error_t je;
 	struct nop op;
 	char scopes[SCOPES_CSV];
-	int rc, a;
+	int rc, a, why = -1;
 
 	if (h->o.auth == DMP_NODE_HTTP_OFF) {
 		dmp_nh_refuse(h, NH_REF_RECORDS_OFF, rq->peer);
@@ -287,16 +287,27 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		memcpy(op.value, s, sl + 1);
 		op.vlen = sl;
 		json_decref(j);
-		rc = dmp_nu_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
+		rc = dmp_nu_write_op(h->n, &op, 1, dmp_nh_now_ms(h), &why);
 		if (rc == DMP_DNS_RCODE_NOERROR) {
 			return dmp_nh_reply_json(
 			    json_pack("{s:b,s:s}", "ok", 1, "name", name), 201,
 			    body, len, ctype);
 		}
-		return dmp_nh_reply_err(
-		    rc == DMP_DNS_RCODE_REFUSED ? 413 : 502,
-		    rc == DMP_DNS_RCODE_REFUSED ? "RRset full" : "store", body,
-		    len, ctype);
+		if (rc != DMP_DNS_RCODE_REFUSED) {
+			return dmp_nh_reply_err(502, "store", body, len, ctype);
+		}
+		/* The storage budget that refused it (security.md 7.7): a full
+		 * node is 507, a full name or value cap 413. */
+		return why == DMP_NODE_REJ_STORE_FULL ||
+			       why == DMP_NODE_REJ_CLAIMS_FULL
+			   ? dmp_nh_reply_err(507, "node storage full", body,
+					      len, ctype)
+			   : dmp_nh_reply_err(
+				 413,
+				 why == DMP_NODE_REJ_NAME_BYTES
+				     ? "RRset full (limits.name_bytes)"
+				     : "RRset full (values or bytes per name)",
+				 body, len, ctype);
 	}
 	/* DELETE, with an optional {"value"}. */
 	{
@@ -331,7 +342,7 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 			memcpy(op.value, json_string_value(v), op.vlen + 1);
 		}
 		json_decref(j);
-		rc = dmp_nu_write_op(h->n, &op, 1, dmp_nh_now_ms(h));
+		rc = dmp_nu_write_op(h->n, &op, 1, dmp_nh_now_ms(h), NULL);
 		if (rc == DMP_DNS_RCODE_NOERROR) {
 			*body = strdup("");
 			*len = 0;

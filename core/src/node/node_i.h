@@ -419,9 +419,10 @@ void dmp_ni_count_reply(struct dmp_node *n, const uint8_t *resp, int len,
 uint64_t dmp_ni_mono_ns(void);
 /** Ops outside DNS (HTTP record API, heartbeat): caps and one commit as
  * an UPDATE (wlock taken here). A lone delete of nothing gives
- * DMP_DNS_RCODE_NXDOMAIN. Takes the ops' values. @return an RCODE */
+ * DMP_DNS_RCODE_NXDOMAIN. Takes the ops' values. @p why (may be NULL)
+ * gets the DMP_NODE_REJ_* reason of a refusal, else -1. @return an RCODE */
 int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
-		    uint64_t now_ms);
+		    uint64_t now_ms, int *why);
 /** Fill @p op (no value yet) for owner @p name; 0 or DMP_EINVAL when the
  * name is not LDH or not in a served zone. */
 int dmp_ni_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,

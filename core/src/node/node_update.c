@@ -220,13 +220,16 @@ void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
 }
 
 int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
-		    uint64_t now_ms)
+		    uint64_t now_ms, int *why_out)
 {
 	const uint64_t now_s = now_ms / 1000;
 	struct uctx *u = cnt <= MAX_OPS ? dmp_calloc(1, sizeof(*u)) : NULL;
 	struct job j;
 	int has_add = 0;
 
+	if (why_out) {
+		*why_out = -1;
+	}
 	if (!u) {
 		for (size_t i = 0; i < cnt; i++) {
 			dmp_free(ops[i].value);
@@ -252,6 +255,9 @@ int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		    why == DMP_NODE_REJ_CLAIMS_FULL ||
 		    why == DMP_NODE_REJ_NAME_BYTES) {
 			cnt_add(&n->c_reject[why], 1);
+		}
+		if (why_out && j.rcode != DMP_DNS_RCODE_NOERROR) {
+			*why_out = why;
 		}
 	} else if (cnt == 1) {
 		const struct nidx_ent *e;
