@@ -374,7 +374,9 @@ WALK_BOUND = {
         "timeout -s INT --preserve-status 4 dmp recv --watch --interval 5",
     "tail -F ~/dmp/.events | grep --line-buffered -E "
     "'RECEIVED|FAILED|REJECTED'":
-        "timeout 2 tail -F ~/dmp/.events | grep --line-buffered -E "
+        # the whole log, not tail's last ten lines: under load more
+        # events (STATE, FLUSH, ...) follow the delivery it looks for
+        "timeout 2 tail -n +1 -F ~/dmp/.events | grep --line-buffered -E "
         "'RECEIVED|FAILED|REJECTED'",
 }
 # Lines run up to five times, 0.2 s apart, until they succeed, with the
