@@ -18,11 +18,19 @@
  * versions), and a path stays noted for more than one tick, so a reply
  * that raced a tick is dropped at the next one.
  *
+ * Maildir files are rewritten in place by the engine in two cases: a
+ * delivery receipt marks the sent/ copy, and pinning a sender re-heads
+ * its messages in inbox/ and intro/ (keeping their names). The engine's
+ * event for either sets exp_sweep, and the expiry thread then drops the
+ * kernel's attributes and pages of every file in the three Maildirs.
+ *
  * Own hash table rather than hsearch(3) (one global table per process)
  * or tsearch(3) (no removal while walking).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -135,6 +143,47 @@ static struct timespec mono_at(int64_t ms)
 	return ts;
 }
 
+void dmpfs_cache_event(const struct dmp_event *ev, void *ud)
+{
+	struct dmpfs *fs = ud;
+
+	if (ev->kind == DMP_EV_RECEIPT || ev->kind == DMP_EV_CONTACT) {
+		atomic_store(&fs->exp_sweep, 1);
+		/* Without exp_lock (the caller may hold fe_lock): a wake-up
+		 * lost to the race is made up by the thread's 1 s wait. */
+		pthread_cond_signal(&fs->exp_cond);
+	}
+}
+
+/* Every file of inbox/, intro/ and sent/ (new and cur). */
+static void sweep(struct dmpfs *fs)
+{
+	static const char *const sub[2] = {"new", "cur"};
+	char dir[DMPFS_PATH_MAX + 8], path[600];
+
+	for (int i = 0; i < 3; i++) {
+		for (int j = 0; j < 2; j++) {
+			DIR *d;
+			struct dirent *de;
+
+			snprintf(dir, sizeof(dir), "%.4000s/%s", fs->maildir[i],
+				 sub[j]);
+			if (!(d = opendir(dir))) {
+				continue;
+			}
+			while ((de = readdir(d)) != NULL) {
+				if (de->d_name[0] == '.') {
+					continue;
+				}
+				snprintf(path, sizeof(path), "/%s/%s/%s",
+					 dmpfs_folders[i], sub[j], de->d_name);
+				(void)fuse_invalidate_path(fs->fuse, path);
+			}
+			closedir(d);
+		}
+	}
+}
+
 static void *expiry_main(void *arg)
 {
 	struct dmpfs *fs = arg;
@@ -144,9 +193,18 @@ static void *expiry_main(void *arg)
 		struct timespec until;
 		char **list;
 
+		if (atomic_exchange(&fs->exp_sweep, 0)) {
+			pthread_mutex_unlock(&fs->exp_lock);
+			sweep(fs);
+			pthread_mutex_lock(&fs->exp_lock);
+			continue;
+		}
 		if (fs->exp_n == 0) {
-			/* Idle: nothing generated was looked at. */
-			pthread_cond_wait(&fs->exp_cond, &fs->exp_lock);
+			/* Nothing generated was looked at: wait for a note,
+			 * or a second (for exp_sweep). */
+			until = mono_at(now_ms() + 1000);
+			(void)pthread_cond_timedwait(&fs->exp_cond,
+						     &fs->exp_lock, &until);
 			continue;
 		}
 		until = mono_at(now_ms() + DMPFS_CACHE_TICK_MS);

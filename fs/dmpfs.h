@@ -29,8 +29,9 @@
  * worker.c: publish, poll, identity upkeep, peer discovery, accepted first
  * contacts, cache invalidation. Created with every signal blocked.
  * expiry     cache.c: drops the kernel's attributes of generated files
- * looked at in the last second, every DMPFS_CACHE_TICK_MS; idle (no
- * wake-ups) when none was. Created with every signal blocked.
+ * looked at in the last second, every DMPFS_CACHE_TICK_MS (once a second
+ * when none was), and those of every Maildir file after the engine
+ * rewrote some in place (exp_sweep). Created with every signal blocked.
  *
  * Engine handles (engine.h: one engine per thread) and locks:
  *   fe  local reads and writes for FUSE threads (store, submit), under
@@ -62,6 +63,7 @@
 
 #include <fuse.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -180,6 +182,10 @@ struct dmpfs {
 	pthread_cond_t exp_cond;
 	struct dmpfs_cache_ent *exp_tab[DMPFS_CACHE_BUCKETS];
 	size_t exp_n;
+	/* set by the engine handles' event callback (any thread, maybe
+	 * under fe_lock or ne_lock, so no lock): Maildir files were
+	 * rewritten in place (receipt, re-headed after a pin) */
+	atomic_int exp_sweep;
 };
 
 /* ---- path.c: what a path names ------------------------------------------ */
@@ -369,6 +375,11 @@ int dmpfs_cache_init(struct dmpfs *fs);
 /** getattr of a generated @p path: its kernel attributes expire within
  *  DMPFS_CACHE_TICK_MS (not the mount's long timeout). */
 void dmpfs_cache_touch(struct dmpfs *fs, const char *path);
+/** The engine handles' event callback (@p ud: the mount): a delivery
+ *  receipt marked a sent/ copy, or a pin re-headed inbox/ and intro/
+ *  files, in place; the expiry thread then drops the kernel's cached
+ *  attributes and pages of every Maildir file (within a second). */
+void dmpfs_cache_event(const struct dmp_event *ev, void *ud);
 /** Start the expiry thread (after fs->fuse is set). 0 or -errno. */
 int dmpfs_cache_start(struct dmpfs *fs);
 /** Stop and join it (before fs->fuse goes), free the noted paths. */

@@ -32,13 +32,17 @@
  * fork, ne and pe its siblings (engine.h), so no Argon2id run here. */
 int dmpfs_open_engines(struct dmpfs *fs)
 {
-	int rc = dmp_engine_open_unlocked(&fs->fe, fs->unlocked, NULL, NULL);
+	/* Their events tell cache.c when Maildir files change in place. */
+	int rc = dmp_engine_open_unlocked(&fs->fe, fs->unlocked,
+					  dmpfs_cache_event, fs);
 
 	if (rc == 0) {
-		rc = dmp_engine_open_sibling(&fs->ne, fs->fe, NULL, NULL);
+		rc = dmp_engine_open_sibling(&fs->ne, fs->fe, dmpfs_cache_event,
+					     fs);
 	}
 	if (rc == 0) {
-		rc = dmp_engine_open_sibling(&fs->pe, fs->fe, NULL, NULL);
+		rc = dmp_engine_open_sibling(&fs->pe, fs->fe, dmpfs_cache_event,
+					     fs);
 	}
 	dmp_engine_unlocked_free(fs->unlocked);
 	fs->unlocked = NULL;
