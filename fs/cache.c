@@ -29,7 +29,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,36 +229,17 @@ static void *expiry_main(void *arg)
 
 int dmpfs_cache_init(struct dmpfs *fs)
 {
-	pthread_condattr_t ca;
-	int rc;
+	int rc = pthread_mutex_init(&fs->exp_lock, NULL);
 
-	if ((rc = pthread_mutex_init(&fs->exp_lock, NULL)) != 0 ||
-	    (rc = pthread_condattr_init(&ca)) != 0) {
-		return -rc;
-	}
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (rc == 0) {
-		rc = pthread_cond_init(&fs->exp_cond, &ca);
-	}
-	pthread_condattr_destroy(&ca);
-	return -rc;
+	return rc != 0 ? -rc : dmpfs_cond_init(&fs->exp_cond);
 }
 
 int dmpfs_cache_start(struct dmpfs *fs)
 {
-	sigset_t all, old;
-	int rc;
+	int rc = dmpfs_thread_start(&fs->exp_thread, expiry_main, fs);
 
-	/* Signals go to libfuse's loop threads only (as the engine's). */
-	sigfillset(&all);
-	rc = pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (rc != 0) {
-		return -rc;
-	}
-	rc = pthread_create(&fs->exp_thread, NULL, expiry_main, fs);
-	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		return -rc;
+	if (rc < 0) {
+		return rc;
 	}
 	fs->exp_started = 1;
 	return 0;

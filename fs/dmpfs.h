@@ -389,6 +389,11 @@ void dmpfs_cache_stop(struct dmpfs *fs);
 
 extern const struct fuse_operations dmpfs_ops;
 
+/** A condition variable on CLOCK_MONOTONIC. 0 or -errno. */
+int dmpfs_cond_init(pthread_cond_t *c);
+/** pthread_create with every signal blocked in the new thread (signals
+ *  are for libfuse's loop threads). 0 or -errno. */
+int dmpfs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 /** Initialise the locks and st_cond (on CLOCK_MONOTONIC). 0 or -errno. */
 int dmpfs_sync_init(struct dmpfs *fs);
 /** Open the three engine handles from fs->unlocked, then free it. 0 or
