@@ -154,17 +154,23 @@ void dmpfs_cache_event(const struct dmp_event *ev, void *ud)
 	}
 }
 
-/* Every file of inbox/, intro/ and sent/ (new and cur). */
+/* Every file of inbox/, intro/ and sent/ (new and cur), and the folders
+ * themselves (a pin moves messages from intro/ to inbox/). */
 static void sweep(struct dmpfs *fs)
 {
 	static const char *const sub[2] = {"new", "cur"};
 	char dir[DMPFS_PATH_MAX + 8], path[600];
 
 	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/%s", dmpfs_folders[i]);
+		(void)fuse_invalidate_path(fs->fuse, path);
 		for (int j = 0; j < 2; j++) {
 			DIR *d;
 			struct dirent *de;
 
+			snprintf(path, sizeof(path), "/%s/%s", dmpfs_folders[i],
+				 sub[j]);
+			(void)fuse_invalidate_path(fs->fuse, path);
 			snprintf(dir, sizeof(dir), "%.4000s/%s", fs->maildir[i],
 				 sub[j]);
 			if (!(d = opendir(dir))) {
