@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # bench/bench_fs.sh - dmpfs beside a plain directory, and send-to-inbox
 # latency through a real dmp-node. Not run by ctest.
-#   bench/bench_fs.sh [BUILD_DIR] [N_MESSAGES] [N_LATENCY]
+#   bench/bench_fs.sh [BUILD_DIR] [N_MESSAGES] [N_LATENCY] [ROUNDS]
+#   BASE_DMPFS=OTHER/fs/dmpfs bench/bench_fs.sh ...   (before/after)
 #
 # 1. `ls -l` and `cat` of an inbox of N (10,000) messages through dmpfs
-#    versus the same files in a plain directory: warm-cache medians of 5
-#    runs each, printed as a ratio.
+#    versus the same files in a plain directory, every run listed as a
+#    ratio: per round (ROUNDS, default 3) a fresh mount, then for each of
+#    ls and cat a cold run (caches dropped when run as root) and 4 warm
+#    ones, the plain directory measured the same way right after. With
+#    BASE_DMPFS the two builds take turns, round by round.
 # 2. Time from `cp` into alice's outbox/bob to the file appearing in bob's
 #    inbox/new (both mounted with poll=1): median and p99 over 50 messages.
 set -euo pipefail
@@ -13,15 +17,18 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build/dev}
 n=${2:-10000}
 n_lat=${3:-50}
+rounds=${4:-3}
 for b in fs/dmpfs tools/dmp tools/dmp-node; do
 	[ -x "$build/$b" ] || { echo "build $b first ($build)" >&2; exit 1; }
 done
 [ -e /dev/fuse ] || { echo "needs /dev/fuse" >&2; exit 77; }
-exec /usr/bin/python3 - "$build" "$n" "$n_lat" <<'PY'
+exec /usr/bin/python3 - "$build" "$n" "$n_lat" "$rounds" <<'PY'
 import os, random, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 build, n, n_lat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rounds = int(sys.argv[4])
 DMPFS = os.path.join(build, "fs/dmpfs")
+BASE = os.environ.get("BASE_DMPFS")
 DMP = os.path.join(build, "tools/dmp")
 NODE = os.path.join(build, "tools/dmp-node")
 tmp = tempfile.mkdtemp(prefix="bench_fs.")
@@ -59,11 +66,11 @@ def init(name, node_addr, key=None):
     return home
 
 
-def mount(name, home, poll):
+def mount(name, home, poll, binary=DMPFS):
     mnt = os.path.join(tmp, "mnt-" + name)
     os.makedirs(mnt, exist_ok=True)
     env = dict(os.environ, DMP_PASSPHRASE="bench-" + name)
-    p = subprocess.Popen([DMPFS, "-f", "-o", "home=%s,poll=%d" % (home, poll),
+    p = subprocess.Popen([binary, "-f", "-o", "home=%s,poll=%d" % (home, poll),
                           mnt], env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     procs.append(p)
@@ -76,13 +83,34 @@ def mount(name, home, poll):
     return mnt
 
 
-def timed(cmd, runs=5):
+def unmount(mnt):
+    subprocess.run(["fusermount3", "-u", mnt], check=True)
+    mounts.remove(mnt)
+    p = procs.pop()
+    p.wait(timeout=30)
+
+
+def drop_caches():
+    """Cold: the kernel's page, dentry and inode caches dropped (root
+    only; otherwise the fresh mount is the only cold part)."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def runs(cmd, k=5):
+    """Milliseconds of k runs: the first cold, the rest warm."""
+    dropped = drop_caches()
     ts = []
-    for _ in range(runs + 1):
+    for _ in range(k):
         t0 = time.perf_counter()
         subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL)
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts[1:])  # the first run warms the caches
+        ts.append((time.perf_counter() - t0) * 1e3)
+    return ts, dropped
 
 
 try:
@@ -99,15 +127,38 @@ try:
         for d in (new, plain):
             with open(os.path.join(d, name), "wb") as f:
                 f.write(body)
-    mnt = mount("reader", home, 3600)
-    via = os.path.join(mnt, "inbox", "new")
-    print("%d messages of %d bytes" % (n, len(body)))
-    for what, cmd in (("ls -l", "ls -l %s"),
-                      ("cat", "find %s -type f -exec cat {} + ")):
-        a = timed(cmd % via)
-        b = timed(cmd % plain)
-        print("%-6s dmpfs %8.1f ms   plain %8.1f ms   ratio %.2f" % (
-            what, a * 1e3, b * 1e3, a / b))
+    print("%d messages of %d bytes; load %s" % (
+        n, len(body), open("/proc/loadavg").read().split(" ")[0]))
+    builds = [("this", DMPFS)] + ([("base", BASE)] if BASE else [])
+    ratios = {}
+    for r in range(rounds):
+        for label, binary in builds:
+            mnt = mount("reader", home, 3600, binary)
+            via = os.path.join(mnt, "inbox", "new")
+            for what, cmd in (("ls -l", "ls -l %s"),
+                              ("cat", "find %s -type f -exec cat {} + ")):
+                a, dropped = runs(cmd % via)
+                b, _ = runs(cmd % plain)
+                q = [x / y for x, y in zip(a, b)]
+                ratios.setdefault((label, what), []).append(q)
+                print("round %d %-4s %-5s %s: ratio cold %.2f warm %s   "
+                      "(dmpfs ms %s; plain ms %s)" % (
+                          r + 1, label, what,
+                          "dropped" if dropped else "fresh mount", q[0],
+                          " ".join("%.2f" % x for x in q[1:]),
+                          " ".join("%.0f" % x for x in a),
+                          " ".join("%.0f" % x for x in b)), flush=True)
+            unmount(mnt)
+    for (label, what), qs in sorted(ratios.items()):
+        cold = [q[0] for q in qs]
+        warm = [x for q in qs for x in q[1:]]
+        print("%-4s %-5s cold ratio median %.2f (max %.2f), warm median "
+              "%.2f (max %.2f)" % (label, what, statistics.median(cold),
+                                   max(cold), statistics.median(warm),
+                                   max(warm)))
+    print("load %s" % open("/proc/loadavg").read().split(" ")[0])
+    if n_lat <= 0:
+        raise SystemExit(0)
 
     # ---- 2. cp to inbox latency ----------------------------------------------
     db = os.path.join(tmp, "node.db")

@@ -15,6 +15,8 @@
  *   maildir.c  pass-through to the engine's real Maildirs (inbox/, intro/,
  *              sent/), the -o maildir mirror, accepting from intro/
  *   worker.c   the engine thread and the engine handles
+ *   cache.c    per-file cache lifetimes: long for Maildir files, short
+ *              for generated ones (the expiry thread)
  *
  * Threads (all in one process):
  *   main       parses options, unlocks the identity (checks the passphrase
@@ -26,6 +28,10 @@
  * (libfuse's handlers end the loop) and SIGHUP (config reload). engine
  * worker.c: publish, poll, identity upkeep, peer discovery, accepted first
  * contacts, cache invalidation. Created with every signal blocked.
+ * expiry     cache.c: drops the kernel's attributes of generated files
+ * looked at in the last second, every DMPFS_CACHE_TICK_MS (once a second
+ * when none was), and those of every Maildir file after the engine
+ * rewrote some in place (exp_sweep). Created with every signal blocked.
  *
  * Engine handles (engine.h: one engine per thread) and locks:
  *   fe  local reads and writes for FUSE threads (store, submit), under
@@ -42,6 +48,9 @@
  *       exited, accepts, status, resolver stats, next poll; st_cond (on
  *       CLOCK_MONOTONIC) wakes the engine thread, and main when it has
  *       exited (a stop that waits at most a few seconds).
+ *   exp_lock  the generated paths noted by getattr (cache.c); exp_cond
+ *       (CLOCK_MONOTONIC) wakes the expiry thread. Never held across a
+ *       libfuse call.
  * Each critical section holds exactly one of these locks (no nesting, so
  * no lock order). Set before the loop and engine threads start and
  * read-only afterwards: home, mirror, maildir[], events, peers, fuse,
@@ -54,6 +63,7 @@
 
 #include <fuse.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -71,6 +81,12 @@
 /* The undo-send window (-o send_delay): default and largest, seconds. */
 #define DMPFS_SEND_DELAY_DEFAULT 5
 #define DMPFS_SEND_DELAY_MAX 3600
+/* Cache lifetimes (cache.c): the mount's entry and attribute timeout,
+ * kept by Maildir files; generated files lose theirs within a tick. */
+#define DMPFS_CACHE_LONG_S 3600.0
+#define DMPFS_CACHE_TICK_MS 250
+#define DMPFS_CACHE_KEEP_MS 1000
+#define DMPFS_CACHE_BUCKETS 256
 /* Largest editor scratch file in outbox/. */
 #define DMPFS_SCRATCH_MAX (1u << 20)
 
@@ -114,6 +130,7 @@ struct dmpfs_absent {
 };
 
 struct dmpfs_fh;
+struct dmpfs_cache_ent;
 
 struct dmpfs {
 	/* configuration (main.c), read-only once the loop runs */
@@ -156,6 +173,19 @@ struct dmpfs {
 	struct dmp_peers_conf peers; /* discovery settings (read-only) */
 	struct fuse *fuse; /* for cache invalidation after deliveries */
 	int64_t started;
+
+	/* generated paths whose kernel attributes expire (cache.c), under
+	 * `exp_lock`; exp_cond (CLOCK_MONOTONIC) wakes the expiry thread */
+	pthread_t exp_thread;
+	int exp_started, exp_stop;
+	pthread_mutex_t exp_lock;
+	pthread_cond_t exp_cond;
+	struct dmpfs_cache_ent *exp_tab[DMPFS_CACHE_BUCKETS];
+	size_t exp_n;
+	/* set by the engine handles' event callback (any thread, maybe
+	 * under fe_lock or ne_lock, so no lock): Maildir files were
+	 * rewritten in place (receipt, re-headed after a pin) */
+	atomic_int exp_sweep;
 };
 
 /* ---- path.c: what a path names ------------------------------------------ */
@@ -338,10 +368,32 @@ int dmpfs_pass_rename(struct dmpfs *fs, const struct dmpfs_where *a,
 /** -o maildir=DIR: symlinks to the inbox and sent Maildirs. */
 void dmpfs_mirror_setup(const struct dmpfs *fs);
 
+/* ---- cache.c: per-file cache lifetimes ---------------------------------- */
+
+/** Initialise exp_lock and exp_cond. 0 or -errno. */
+int dmpfs_cache_init(struct dmpfs *fs);
+/** getattr of a generated @p path: its kernel attributes expire within
+ *  DMPFS_CACHE_TICK_MS (not the mount's long timeout). */
+void dmpfs_cache_touch(struct dmpfs *fs, const char *path);
+/** The engine handles' event callback (@p ud: the mount): a delivery
+ *  receipt marked a sent/ copy, or a pin re-headed inbox/ and intro/
+ *  files, in place; the expiry thread then drops the kernel's cached
+ *  attributes and pages of every Maildir file (within a second). */
+void dmpfs_cache_event(const struct dmp_event *ev, void *ud);
+/** Start the expiry thread (after fs->fuse is set). 0 or -errno. */
+int dmpfs_cache_start(struct dmpfs *fs);
+/** Stop and join it (before fs->fuse goes), free the noted paths. */
+void dmpfs_cache_stop(struct dmpfs *fs);
+
 /* ---- worker.c: engine handles and the engine thread --------------------- */
 
 extern const struct fuse_operations dmpfs_ops;
 
+/** A condition variable on CLOCK_MONOTONIC. 0 or -errno. */
+int dmpfs_cond_init(pthread_cond_t *c);
+/** pthread_create with every signal blocked in the new thread (signals
+ *  are for libfuse's loop threads). 0 or -errno. */
+int dmpfs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 /** Initialise the locks and st_cond (on CLOCK_MONOTONIC). 0 or -errno. */
 int dmpfs_sync_init(struct dmpfs *fs);
 /** Open the three engine handles from fs->unlocked, then free it. 0 or

@@ -231,6 +231,12 @@ static int start_mount(struct fuse *f, struct dmpfs *fs)
 		DMP_LOG_E("cannot start the engine thread: %s", strerror(-rc));
 		return -1;
 	}
+	rc = dmpfs_cache_start(fs);
+	if (rc < 0) {
+		DMP_LOG_E("cannot start the cache expiry thread: %s",
+			  strerror(-rc));
+		return -1;
+	}
 	return 0;
 }
 
@@ -369,6 +375,7 @@ static int run(struct fuse_args *args, struct dmpfs *fs)
 	rc = co.singlethread ? fuse_loop(f) : fuse_loop_mt(f, co.clone_fd);
 	rc = rc == 0 ? 0 : 1;
 	fuse_remove_signal_handlers(se);
+	dmpfs_cache_stop(fs);
 	if (dmpfs_worker_stop(fs, 3) < 0) {
 		/* Stuck in a network wait: every accepted message is already
 		 * durable in the store, so leave as a crash would. */
@@ -380,6 +387,7 @@ static int run(struct fuse_args *args, struct dmpfs *fs)
 out_unmount:
 	fuse_unmount(f);
 out_destroy:
+	dmpfs_cache_stop(fs);
 	(void)dmpfs_worker_stop(fs, 0);
 	fs->fuse = NULL;
 	fuse_destroy(f);
@@ -422,7 +430,7 @@ int main(int argc, char *argv[])
 	if (!fs) {
 		goto out;
 	}
-	if (dmpfs_sync_init(fs) < 0) {
+	if (dmpfs_sync_init(fs) < 0 || dmpfs_cache_init(fs) < 0) {
 		free(fs);
 		fs = NULL;
 		goto out;

@@ -58,6 +58,11 @@ static int dmpfs_getattr(const char *path, struct stat *st,
 	struct dmpfs_where w;
 	int rc = 0;
 
+	dmpfs_classify(fs, path, &w);
+	if (w.k != DMPFS_K_PASS) {
+		/* Generated: changes behind the kernel's back (cache.c). */
+		dmpfs_cache_touch(fs, path);
+	}
 	if (h && h->fd >= 0) {
 		rc = fstat(h->fd, st) == 0 ? 0 : -errno;
 		if (rc == 0 && h->kind == DMPFS_FH_FD &&
@@ -66,7 +71,6 @@ static int dmpfs_getattr(const char *path, struct stat *st,
 		}
 		return rc;
 	}
-	dmpfs_classify(fs, path, &w);
 	switch (w.k) {
 	case DMPFS_K_ROOT:
 	case DMPFS_K_OUTBOX:
@@ -668,12 +672,18 @@ static int dmpfs_statfs(const char *path, struct statvfs *sv)
 /* The engine handles and thread are set up by main.c before the loop. */
 static void *dmpfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	(void)conn;
-	/* Generated files change behind the kernel's back: keep cached
-	 * attributes short and never cache names that do not exist. */
-	cfg->attr_timeout = 1.0;
-	cfg->entry_timeout = 1.0;
+	/* Per-file cache lifetimes (cache.c): the mount's timeout is long,
+	 * for the Maildir files; generated files lose their attributes
+	 * within a tick. Names that do not exist are never cached, so new
+	 * mail is found at once. */
+	cfg->attr_timeout = DMPFS_CACHE_LONG_S;
+	cfg->entry_timeout = DMPFS_CACHE_LONG_S;
 	cfg->negative_timeout = 0;
+	/* READDIRPLUS stays libfuse's "auto" (plus for the first block and
+	 * after lookups): forcing it on every block was measured no faster
+	 * for `ls -l` (docs/performance.md), and dearer once names are
+	 * cached. Maildir entries carry their attributes (maildir.c). */
+	(void)conn;
 	/* unlink of an open file must really unlink in the Maildir, not
 	 * leave a .fuse_hidden file there. */
 	cfg->hard_remove = 1;
@@ -684,6 +694,7 @@ static void dmpfs_destroy(void *data)
 {
 	struct dmpfs *fs = data;
 
+	dmpfs_cache_stop(fs);
 	(void)dmpfs_worker_stop(fs, 0);
 	fs->fuse = NULL;
 	dmpfs_report_scratch(fs); /* while fe is open: events */

@@ -32,13 +32,17 @@
  * fork, ne and pe its siblings (engine.h), so no Argon2id run here. */
 int dmpfs_open_engines(struct dmpfs *fs)
 {
-	int rc = dmp_engine_open_unlocked(&fs->fe, fs->unlocked, NULL, NULL);
+	/* Their events tell cache.c when Maildir files change in place. */
+	int rc = dmp_engine_open_unlocked(&fs->fe, fs->unlocked,
+					  dmpfs_cache_event, fs);
 
 	if (rc == 0) {
-		rc = dmp_engine_open_sibling(&fs->ne, fs->fe, NULL, NULL);
+		rc = dmp_engine_open_sibling(&fs->ne, fs->fe, dmpfs_cache_event,
+					     fs);
 	}
 	if (rc == 0) {
-		rc = dmp_engine_open_sibling(&fs->pe, fs->fe, NULL, NULL);
+		rc = dmp_engine_open_sibling(&fs->pe, fs->fe, dmpfs_cache_event,
+					     fs);
 	}
 	dmp_engine_unlocked_free(fs->unlocked);
 	fs->unlocked = NULL;
@@ -103,24 +107,33 @@ static struct timespec mono_at(int64_t ms)
 	return ts;
 }
 
-int dmpfs_sync_init(struct dmpfs *fs)
+int dmpfs_cond_init(pthread_cond_t *c)
 {
 	pthread_condattr_t ca;
+	int rc = pthread_condattr_init(&ca);
+
+	if (rc != 0) {
+		return -rc;
+	}
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0) {
+		rc = pthread_cond_init(c, &ca);
+	}
+	pthread_condattr_destroy(&ca);
+	return -rc;
+}
+
+int dmpfs_sync_init(struct dmpfs *fs)
+{
 	int rc;
 
 	if ((rc = pthread_mutex_init(&fs->fe_lock, NULL)) != 0 ||
 	    (rc = pthread_mutex_init(&fs->ne_lock, NULL)) != 0 ||
 	    (rc = pthread_mutex_init(&fs->out_lock, NULL)) != 0 ||
-	    (rc = pthread_mutex_init(&fs->st_lock, NULL)) != 0 ||
-	    (rc = pthread_condattr_init(&ca)) != 0) {
+	    (rc = pthread_mutex_init(&fs->st_lock, NULL)) != 0) {
 		return -rc;
 	}
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (rc == 0) {
-		rc = pthread_cond_init(&fs->st_cond, &ca);
-	}
-	pthread_condattr_destroy(&ca);
-	return -rc;
+	return dmpfs_cond_init(&fs->st_cond);
 }
 
 /* When the next queued message is due (held in its undo-send window, or
@@ -354,24 +367,30 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int dmpfs_worker_start(struct dmpfs *fs)
+int dmpfs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 {
 	sigset_t all, old;
 	int rc;
 
 	/* Only libfuse's loop threads take SIGINT/SIGTERM (its handlers end
-	 * the loop) and SIGHUP (dmpfs_reload_signal): the engine thread
-	 * starts with every signal blocked, and this thread's mask is put
-	 * back. */
+	 * the loop) and SIGHUP (dmpfs_reload_signal): our threads start
+	 * with every signal blocked, and this thread's mask is put back. */
 	sigfillset(&all);
 	rc = pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (rc != 0) {
 		return -rc;
 	}
-	rc = pthread_create(&fs->worker, NULL, worker_main, fs);
+	rc = pthread_create(t, NULL, fn, arg);
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		return -rc;
+	return -rc;
+}
+
+int dmpfs_worker_start(struct dmpfs *fs)
+{
+	int rc = dmpfs_thread_start(&fs->worker, worker_main, fs);
+
+	if (rc < 0) {
+		return rc;
 	}
 	fs->worker_started = 1;
 	return 0;
