@@ -79,6 +79,7 @@ int dmpcli_cmd_identity(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_contacts(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_config(struct dmpcli *c, int argc, char **argv);
+int dmpcli_cmd_queue(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_cancel(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_recv(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_status(struct dmpcli *c, int argc, char **argv);

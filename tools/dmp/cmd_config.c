@@ -29,6 +29,12 @@ static void show(const char *name, const char *value, const char *def,
 		}
 		return;
 	}
+	if (strcmp(name, "network.tsig") == 0 && strrchr(value, ':')) {
+		/* The secret stays off the screen; `get` prints it. */
+		printf("* %-28s %.*s:(secret hidden)\n", name,
+		       (int)(strrchr(value, ':') - value), value);
+		return;
+	}
 	/* "* " marks a value that is not the default. */
 	printf("%s %-28s %-24s default %s%s%s%s\n", is_default ? " " : "*",
 	       name, *value ? value : "\"\"", *def ? def : "\"\"",
