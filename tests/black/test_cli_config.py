@@ -7,6 +7,7 @@ import stat
 import subprocess
 
 from cli_helpers import dmp_binary
+from fs_helpers import mesh  # noqa: F401 (the fixture)
 
 CONFIG = """\
 # my own notes, kept
@@ -110,3 +111,31 @@ def test_unset(tmp_path):
 def test_no_home(tmp_path):
     r = run(tmp_path / "none", "list")
     assert r.returncode == 4 and "dmp init" in r.stderr
+
+
+def test_set_then_reload_is_synchronous(mesh):
+    """After `dmp config set`, a write to .reload returns once the mount
+    has read the file: its CONFIG event is in .events at once (issue 14:
+    it used to come a moment later), and a refused file fails the write
+    with EIO."""
+    import errno
+    user, m = mesh.user("alice")
+    m.start()
+
+    def config_lines():
+        return [l for l in m.read(".events").decode().splitlines()
+                if " CONFIG " in l]
+
+    for i, value in enumerate(("7", "9", "11", "13", "15")):
+        r = run(user.home, "set", "messages.poll_interval", value)
+        assert r.returncode == 0, r.stderr
+        assert m.write(".reload", b"\n") == 0
+        ev = config_lines()  # no waiting: the write waited
+        assert len(ev) == i + 1, ev
+        assert "messages.poll_interval" in ev[-1], ev
+    cfg = os.path.join(user.home, "config.yaml")
+    with open(cfg, "a") as f:
+        f.write("bogus: [\n")
+    assert m.write(".reload", b"\n") == errno.EIO
+    ev = config_lines()
+    assert len(ev) == 6 and "not reloaded" in ev[-1], ev
