@@ -41,16 +41,13 @@ static void show(const char *name, const char *value, const char *def,
 	       *range ? " (" : "", range, *range ? ")" : "");
 }
 
-static int usage(FILE *f)
-{
-	fprintf(f, "usage: dmp config list\n"
-		   "       dmp config get SECTION.KEY\n"
-		   "       dmp config set SECTION.KEY VALUE   (a list: "
-		   "comma-separated)\n"
-		   "       dmp config unset SECTION.KEY       (back to the "
-		   "default)\n");
-	return f == stdout ? EX_OK : EX_USAGE;
-}
+static const char usage_text[] =
+    "usage: dmp config list\n"
+    "       dmp config get SECTION.KEY\n"
+    "       dmp config set SECTION.KEY VALUE   (a list: "
+    "comma-separated)\n"
+    "       dmp config unset SECTION.KEY       (back to the "
+    "default)\n";
 
 int dmpcli_cmd_config(struct dmpcli *c, int argc, char **argv)
 {
@@ -60,13 +57,13 @@ int dmpcli_cmd_config(struct dmpcli *c, int argc, char **argv)
 	int rc;
 
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-		return usage(stdout);
+		return dmpcli_usage(stdout, usage_text);
 	}
 	if ((!strcmp(sub, "list") && argc != 2) ||
 	    (!strcmp(sub, "get") && argc != 3) ||
 	    (!strcmp(sub, "set") && argc != 4) ||
 	    (!strcmp(sub, "unset") && argc != 3)) {
-		return usage(stderr);
+		return dmpcli_usage(stderr, usage_text);
 	}
 	if (dmp_engine_resolve_home(home, sizeof(home), c->home) < 0) {
 		fprintf(stderr, "dmp: config: no home: set --home or "
@@ -102,7 +99,7 @@ int dmpcli_cmd_config(struct dmpcli *c, int argc, char **argv)
 					   "applies)");
 		}
 	} else {
-		return usage(stderr);
+		return dmpcli_usage(stderr, usage_text);
 	}
 	if (rc == DMP_ENOENT) {
 		fprintf(stderr, "dmp: config: %s: run `dmp init` first\n", err);

@@ -37,15 +37,12 @@ static int print_row(const struct dmp_outbox_msg *m, void *ud)
 	return 0;
 }
 
-static int usage(FILE *f)
-{
-	fprintf(f, "usage: dmp queue            list the messages not yet "
-		   "published\n"
-		   "       dmp queue show QUEUE_ID   one of them, and a failed "
-		   "one's text\n"
-		   "`dmp cancel QUEUE_ID` takes one back.\n");
-	return f == stdout ? EX_OK : EX_USAGE;
-}
+static const char usage_text[] =
+    "usage: dmp queue            list the messages not yet "
+    "published\n"
+    "       dmp queue show QUEUE_ID   one of them, and a failed "
+    "one's text\n"
+    "`dmp cancel QUEUE_ID` takes one back.\n";
 
 int dmpcli_cmd_queue(struct dmpcli *c, int argc, char **argv)
 {
@@ -56,10 +53,10 @@ int dmpcli_cmd_queue(struct dmpcli *c, int argc, char **argv)
 
 	if (argc == 2 &&
 	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		return usage(stdout);
+		return dmpcli_usage(stdout, usage_text);
 	}
 	if (argc != 1 && !(argc == 3 && strcmp(argv[1], "show") == 0)) {
-		return usage(stderr);
+		return dmpcli_usage(stderr, usage_text);
 	}
 	if (argc == 3 &&
 	    dmpcli_number("QUEUE_ID", argv[2], 1, INT64_MAX, &qid) < 0) {
