@@ -173,6 +173,14 @@ int dmp_settings_set(const char *home, const char *name, const char *value,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		rc = DMP_EIO;
 	}
+	if (rc == 0) { /* the rename itself, durable */
+		int dfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
 	if (rc < 0) {
 		unlink(tmp);
 	}
