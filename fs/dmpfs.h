@@ -87,6 +87,8 @@
 #define DMPFS_CACHE_TICK_MS 250
 #define DMPFS_CACHE_KEEP_MS 1000
 #define DMPFS_CACHE_BUCKETS 256
+/* how long a write to .reload waits for the engine thread to reload */
+#define DMPFS_RELOAD_WAIT_MS 5000
 /* Largest editor scratch file in outbox/. */
 #define DMPFS_SCRATCH_MAX (1u << 20)
 
@@ -163,6 +165,11 @@ struct dmpfs {
 	pthread_cond_t st_cond; /* CLOCK_MONOTONIC */
 	int stop, kick;
 	int reload; /* config.yaml to be read again (.reload, SIGHUP) */
+	/* .reload's hand-shake: a writer takes the number reload_asked
+	 * gives it and waits for reload_done to reach it; reload_rc is that
+	 * reload's result (dmp_engine_reload()) */
+	uint64_t reload_asked, reload_done;
+	int reload_rc;
 	int exited; /* the engine thread has left its loop */
 	struct dmpfs_accept *accepts;
 	struct dmp_engine_status status; /* after the last pass */
@@ -410,8 +417,14 @@ int dmpfs_worker_start(struct dmpfs *fs);
 int dmpfs_worker_stop(struct dmpfs *fs, int wait_s);
 /** Ask the engine thread to publish now (after a submit). */
 void dmpfs_worker_kick(struct dmpfs *fs);
-/** Ask the engine thread to read config.yaml again (a write to .reload). */
-void dmpfs_worker_reload(struct dmpfs *fs);
+/**
+ * Ask the engine thread to read config.yaml again (an open of .reload for
+ * writing) and wait, at most @p wait_ms, until it has.
+ * @return 0, -EIO (the file was refused: the CONFIG event says why),
+ *         -ETIMEDOUT (not done in time; an event says so, and the reload
+ *         still happens at the thread's next wake)
+ */
+int dmpfs_worker_reload(struct dmpfs *fs, int wait_ms);
 /** SIGHUP's handler (main.c installs it over libfuse's): the engine thread
  *  reloads config.yaml at its next wake, within WAKE_MAX seconds. */
 void dmpfs_reload_signal(int sig);

@@ -325,17 +325,26 @@ static int open_any(const char *path, struct fuse_file_info *fi, int creating,
 		fi->direct_io = 1;
 		return 0;
 	case DMPFS_K_PASS: return dmpfs_pass_open(fs, &w, fi, creating, mode);
-	case DMPFS_K_RELOAD:
+	case DMPFS_K_RELOAD: {
+		int rc;
+
 		/* `echo > .reload`, `touch .reload`: what is written is
 		 * taken and ignored. */
 		if (acc == O_RDONLY ||
 		    !(h = dmpfs_fh_new(DMPFS_FH_BUF, ".reload"))) {
 			return acc == O_RDONLY ? -EACCES : -ENOMEM;
 		}
+		/* Back once the engine thread has read the file, so that
+		 * `echo > .reload; grep CONFIG .events` sees its event. */
+		rc = dmpfs_worker_reload(fs, DMPFS_RELOAD_WAIT_MS);
+		if (rc < 0) {
+			dmpfs_fh_free(fs, h);
+			return rc; /* -EIO (refused) or -ETIMEDOUT */
+		}
 		fi->fh = (uintptr_t)h;
 		fi->direct_io = 1;
-		dmpfs_worker_reload(fs);
 		return 0;
+	}
 	case DMPFS_K_NONE:
 		/* The top directory is read-only; deeper names do not exist. */
 		return creating && !strchr(path + 1, '/') ? -EACCES : -ENOENT;

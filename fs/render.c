@@ -30,61 +30,21 @@ static void iso8601(char *out, size_t cap, int64_t t)
 	(void)dmp_time_utc(out, cap, t);
 }
 
-/* queue/<id>: a message not yet fully published. */
+/* queue/<id>: a message not yet fully published (view.c renders it, for
+ * `dmp queue show` too). */
 static int render_queue(struct dmpfs *fs, const char *name, FILE *f,
 			int64_t *mtime)
 {
-	struct dmp_outbox_msg m;
 	int64_t id;
-	int chunks = 0, chunks_pub = 0, rc;
-	char mid[2 * DMP_MSG_ID_BYTES + 1], t[3][32];
-	uint8_t *body = NULL;
-	size_t blen = 0;
+	int rc;
 
 	if ((rc = dmpfs_parse_id(name, &id)) < 0) {
 		return rc;
 	}
 	pthread_mutex_lock(&fs->fe_lock);
-	rc = dmp_store_outbox_get(dmp_engine_store(fs->fe), id, &m);
-	if (rc == 0 && m.state != DMP_OUTBOX_PUBLISHED) {
-		(void)dmp_store_outbox_chunks(dmp_engine_store(fs->fe), id,
-					      &chunks, &chunks_pub);
-	}
-	if (rc == 0 && m.state == DMP_OUTBOX_FAILED &&
-	    dmp_store_outbox_body(dmp_engine_store(fs->fe), id, &body, &blen) <
-		0) {
-		body = NULL;
-	}
+	rc = dmp_store_outbox_render(dmp_engine_store(fs->fe), id, f, mtime);
 	pthread_mutex_unlock(&fs->fe_lock);
-	if (rc < 0 || m.state == DMP_OUTBOX_PUBLISHED) {
-		dmp_free(body);
-		return -ENOENT;
-	}
-	hex(mid, m.msg_id, sizeof(m.msg_id));
-	iso8601(t[0], sizeof(t[0]), m.created);
-	iso8601(t[1], sizeof(t[1]), m.next_attempt);
-	iso8601(t[2], sizeof(t[2]), (int64_t)m.expires);
-	fprintf(f,
-		"id=%lld\nmsg_id=%s\nstate=%s\nrecipient=%s\n"
-		"size=%zu\nchunks=%d\nchunks_published=%d\n"
-		"records=%d\nrecords_published=%d\nattempts=%d\n"
-		"created=%lld\nnext_attempt=%lld\nexpires=%llu\n"
-		"last_error=%s\ncreated_utc=%s\nnext_attempt_utc=%s\n"
-		"expires_utc=%s\n",
-		(long long)m.id, mid, dmp_outbox_state_name(m.state),
-		m.recipient, m.body_len, chunks, chunks_pub, m.n_records,
-		m.n_published, m.attempts, (long long)m.created,
-		(long long)m.next_attempt, (unsigned long long)m.expires,
-		m.last_error, t[0], t[1], t[2]);
-	if (m.state == DMP_OUTBOX_FAILED && body) {
-		/* Given up: the text is kept here until rm (user guide,
-		 * "queue"): everything after the first blank line. */
-		fputc('\n', f);
-		fwrite(body, 1, blen, f);
-	}
-	dmp_free(body);
-	*mtime = m.created;
-	return 0;
+	return rc == DMP_ENOENT ? -ENOENT : rc < 0 ? -EIO : 0;
 }
 
 /* contacts/<alias> as it reads back (and may be written, see outbox.c). */

@@ -272,10 +272,12 @@ void dmpfs_reload_signal(int sig)
 
 /* config.yaml again, in every engine handle, each under its own lock;
  * the engine thread's handle reports what changed (DMP_EV_CONFIG). */
-static void reload(struct dmpfs *fs, int *interval, int64_t *next_poll)
+static int reload(struct dmpfs *fs, int *interval, int64_t *next_poll)
 {
-	if (dmp_engine_reload(fs->pe, 1) < 0) {
-		return;
+	int rc = dmp_engine_reload(fs->pe, 1);
+
+	if (rc < 0) {
+		return rc;
 	}
 	pthread_mutex_lock(&fs->fe_lock);
 	(void)dmp_engine_reload(fs->fe, 0);
@@ -287,6 +289,7 @@ static void reload(struct dmpfs *fs, int *interval, int64_t *next_poll)
 	 * pass, which starts now. */
 	*interval = fs->poll_interval;
 	*next_poll = 0;
+	return 0;
 }
 
 static void *worker_main(void *arg)
@@ -303,6 +306,7 @@ static void *worker_main(void *arg)
 		struct timespec until;
 		int64_t now = now_s(), wake, due;
 		int re = atomic_exchange(&hup_pending, 0) | fs->reload;
+		uint64_t gen = fs->reload_asked; /* the writers this serves */
 
 		fs->accepts = NULL;
 		fs->kick = 0;
@@ -310,7 +314,13 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&fs->st_lock);
 
 		if (re) {
-			reload(fs, &interval, &next_poll);
+			int rc = reload(fs, &interval, &next_poll);
+
+			pthread_mutex_lock(&fs->st_lock);
+			fs->reload_done = gen;
+			fs->reload_rc = rc;
+			pthread_cond_broadcast(&fs->st_cond);
+			pthread_mutex_unlock(&fs->st_lock);
 		}
 		do_accepts(fs, acc);
 		if (now >= next_upkeep) {
@@ -447,12 +457,38 @@ void dmpfs_worker_kick(struct dmpfs *fs)
 	pthread_mutex_unlock(&fs->st_lock);
 }
 
-void dmpfs_worker_reload(struct dmpfs *fs)
+int dmpfs_worker_reload(struct dmpfs *fs, int wait_ms)
 {
+	struct timespec until = mono_at(mono_ms() + wait_ms);
+	uint64_t mine;
+	int rc = -ETIMEDOUT;
+
 	pthread_mutex_lock(&fs->st_lock);
+	mine = ++fs->reload_asked;
 	fs->reload = 1;
 	pthread_cond_broadcast(&fs->st_cond);
+	/* st_cond is shared: wake-ups for others are waited through. */
+	while (fs->reload_done < mine && !fs->stop && !fs->exited &&
+	       pthread_cond_timedwait(&fs->st_cond, &fs->st_lock, &until) !=
+		   ETIMEDOUT) {
+	}
+	if (fs->reload_done >= mine) {
+		rc = fs->reload_rc < 0 ? -EIO : 0;
+	}
 	pthread_mutex_unlock(&fs->st_lock);
+	if (rc == -ETIMEDOUT) {
+		char d[160];
+
+		snprintf(d, sizeof(d),
+			 "reload asked through .reload not done within %d ms "
+			 "(the engine thread is busy); it happens at its "
+			 "next wake",
+			 wait_ms);
+		pthread_mutex_lock(&fs->fe_lock);
+		dmp_engine_note(fs->fe, DMP_EV_CONFIG, NULL, DMP_ETIMEDOUT, d);
+		pthread_mutex_unlock(&fs->fe_lock);
+	}
+	return rc;
 }
 
 void dmpfs_worker_accept(struct dmpfs *fs, const char *address,

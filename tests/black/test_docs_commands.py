@@ -379,13 +379,6 @@ WALK_BOUND = {
         "timeout 2 tail -n +1 -F ~/dmp/.events | grep --line-buffered -E "
         "'RECEIVED|FAILED|REJECTED'",
 }
-# Lines run up to five times, 0.2 s apart, until they succeed, with the
-# reason. A known race, not hidden: reported to be fixed in dmpfs.
-WALK_RETRY = {
-    # .events read right after the write to .reload sometimes lacks the
-    # CONFIG line (seen once in about five walks)
-    "grep CONFIG ~/dmp/.events": "dmpfs: .events may lag the .reload write",
-}
 # Lines the guide itself shows failing, with their exit status.
 WALK_FAILS = {
     # carol has published nothing yet at that point of the guide
@@ -432,7 +425,7 @@ def test_walk_plan_covers_the_guide():
     stale entry would hide a command that no longer exists)."""
     lines = {l for b in doc_blocks("docs/user-guide.md") for _, l in b}
     for table in (WALK_SKIP_BLOCKS, WALK_SKIP_LINES, WALK_BOUND,
-                  WALK_FAILS, WALK_RETRY):
+                  WALK_FAILS):
         for line in table:
             assert line in lines, line
 
@@ -496,10 +489,6 @@ def test_user_guide_walkthrough(tmp_path):
             for a, b in subs:
                 run = run.replace(a, b)
             plan[n] = (line, WALK_FAILS.get(line, 0))
-            if line in WALK_RETRY:
-                run = ("__ok=1; for __i in 1 2 3 4 5; do %s && "
-                       "{ __ok=0; break; }; sleep 0.2; done; (exit $__ok)"
-                       % run)
             script.append(run)
             script.append('echo "%d $?" >&3' % n)
             if run.endswith("&"):

@@ -6,6 +6,7 @@ byte; `dmp sendmail` exit codes; delivery receipts on and off; dmpfs
 reloads config.yaml on SIGHUP and on a write to .reload (docs/user-guide.md,
 "Mail headers, mutt and sendmail", "Delivery receipts", "Reloading the
 configuration")."""
+import errno
 import os
 import re
 import shutil
@@ -253,8 +254,9 @@ def test_receipts_on_off_and_reload(tmp_path, mesh):
 
     # A broken file changes nothing and says why.
     config_set(am.user, "messages:", "messages: [")
-    assert am.write(".reload", b"x") == 0
-    ev = wait_for(lambda: config_events(am, 2), what="refused reload")
+    # the write waits for the reload and fails with it (issue 14)
+    assert am.write(".reload", b"x") == errno.EIO
+    ev = config_events(am, 2)
     assert "not reloaded" in ev[-1], ev
     assert am.write("outbox/bob", b"fourth\n") == 0
     wait_for(lambda: len(bm.messages("inbox")) == 4, timeout=30,

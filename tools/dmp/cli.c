@@ -18,6 +18,12 @@
 #include "dmp/resolver.h"
 #include "dmp/text.h"
 
+int dmpcli_usage(FILE *f, const char *text)
+{
+	fputs(text, f);
+	return f == stdout ? EX_OK : EX_USAGE;
+}
+
 int64_t dmpcli_clock(void *ud)
 {
 	struct dmpcli *c = ud;

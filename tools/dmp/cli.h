@@ -8,6 +8,7 @@
 #define DMPCLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dmp/engine.h"
 
@@ -63,6 +64,9 @@ int dmpcli_fail_read(struct dmp_engine *e, const char *what, int rc);
  *  "dmp: FLAG VALUE: not an integer (allowed MIN..MAX)". @return 0 or -1 */
 int dmpcli_number(const char *flag, const char *v, long long min, long long max,
 		  long long *out);
+/** Print @p text to @p f; @return EX_OK for stdout (--help), else
+ *  EX_USAGE */
+int dmpcli_usage(FILE *f, const char *text);
 /** The passphrase ($DMP_PASSPHRASE, --passphrase-file, or a prompt,
  *  asked twice with @p confirm); NULL after printing why. */
 char *dmpcli_passphrase(const struct dmpcli *c, int confirm);
@@ -78,6 +82,8 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_identity(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_contacts(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv);
+int dmpcli_cmd_config(struct dmpcli *c, int argc, char **argv);
+int dmpcli_cmd_queue(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_cancel(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_recv(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_status(struct dmpcli *c, int argc, char **argv);

@@ -203,11 +203,18 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 				     : c->last_retry_code ? c->last_retry_code
 							  : DMP_EUNREACHABLE);
 
+		char why[512];
+
+		dmp_store_outbox_why(dmp_engine_store(e), &m, dmpcli_clock(c),
+				     why, sizeof(why));
+		if (rc < 0 && strstr(why, "not tried yet")) {
+			snprintf(why, sizeof(why), "%s", dmp_strerror(rc));
+		}
 		fprintf(stderr,
 			"dmp: message queued (id %lld) but not yet published: "
 			"%s\n     it stays queued and is retried by the next "
-			"`dmp send` or `dmp recv`\n",
-			(long long)qid, m.last_error[0] ? m.last_error : "?");
+			"`dmp send` or `dmp recv` (`dmp queue` lists it)\n",
+			(long long)qid, why);
 		if (code == EX_REFUSED && m.expires > (uint64_t)m.created) {
 			/* The other usual cause besides the key's scope: a
 			 * node with a shorter max_ttl refuses, never clamps. */

@@ -32,6 +32,7 @@ static const struct {
     {"flush", dmpcli_cmd_flush},       {"resolvers", dmpcli_cmd_resolvers},
     {"peers", dmpcli_cmd_peers},       {"tsig", dmpcli_cmd_tsig},
     {"cancel", dmpcli_cmd_cancel},     {"sendmail", dmpcli_cmd_sendmail},
+    {"config", dmpcli_cmd_config},     {"queue", dmpcli_cmd_queue},
 };
 
 static void log_stderr(int level, const char *msg, void *ud)
@@ -55,9 +56,11 @@ static void usage(FILE *f)
 		"remove|rename|block|unblock\n"
 		"  send [--lifetime SECONDS] CONTACT [FILE|-]\n"
 		"  sendmail [-t] [-oi] [--] RECIPIENT... < RFC5322-MESSAGE\n"
+		"  queue [show QUEUE_ID]\n"
 		"  cancel QUEUE_ID\n"
 		"  recv [--watch] [--interval SECONDS]\n"
 		"  status\n"
+		"  config list|get KEY|set KEY VALUE|unset KEY\n"
 		"  flush\n"
 		"  resolvers [discover [--save] [IP[:PORT]...]]\n"
 		"  peers [refresh]\n"

@@ -75,4 +75,42 @@ DMP_MUST_CHECK int dmp_config_set(const struct dmp_cfg_item *schema, size_t n,
 				  const char *value, int append, char *err,
 				  size_t errlen);
 
+/** The item of "section.key" in @p schema; NULL if there is none. */
+const struct dmp_cfg_item *dmp_config_find(const struct dmp_cfg_item *schema,
+					   size_t n, const char *section_key);
+
+/**
+ * Check @p value for "section.key" with the loader's own parsers (a list:
+ * comma-separated items) and render it as a YAML value for the file into
+ * @p yaml: an integer in decimal, true/false, a double-quoted string, a
+ * flow sequence ["a", "b"].
+ * @return 0, DMP_ECONFIG ("section.key: why (allowed MIN..MAX)" in
+ *         @p err), DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_config_yaml_value(const struct dmp_cfg_item *schema,
+					 size_t n, const char *section_key,
+					 const char *value, char *yaml,
+					 size_t cap, char *err, size_t errlen);
+
+/** The value of @p it in @p conf as text (a list comma-separated). */
+void dmp_config_format(const struct dmp_cfg_item *it, const void *conf,
+		       char *out, size_t cap);
+
+/**
+ * Edit the YAML text @p text line by line: set section.key's value to
+ * @p yaml_value (the key's line is rewritten, keeping its indentation and
+ * a trailing comment; a missing key is added at the end of its section, a
+ * missing section at the end of the file), or with @p yaml_value NULL
+ * remove the key's line (and the block-sequence lines under it). Every
+ * other line, comments included, is kept byte for byte.
+ * @param out  the new text (malloc'd, NUL-terminated), for the caller to
+ *             free
+ * @return 0, DMP_ENOENT (unset of a key not in the file), DMP_ECONFIG (a
+ *         layout this editor does not handle: a flow-style section, a
+ *         tab), DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_config_edit(const char *text, const char *section,
+				   const char *key, const char *yaml_value,
+				   char **out);
+
 #endif /* DMP_CONFIG_H */

@@ -328,7 +328,8 @@ int dmp_engine_send_check(struct dmp_engine *e, const char *contact);
 /**
  * Log a send-side event on the program's behalf (dmpfs: a message it
  * refused or discarded before submit(), e.g. its writer was killed).
- * @param kind  DMP_EV_REJECTED or DMP_EV_CANCELLED
+ * @param kind  DMP_EV_REJECTED, DMP_EV_CANCELLED, or DMP_EV_CONFIG (a
+ *              reload dmpfs could not wait for)
  */
 void dmp_engine_note(struct dmp_engine *e, enum dmp_event_kind kind,
 		     const char *peer, int code, const char *detail);

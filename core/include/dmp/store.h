@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dmp/common.h"
 
@@ -250,6 +251,21 @@ int dmp_store_outbox_chunks(struct dmp_store *st, int64_t queue_id, int *chunks,
 /** Copy of the plaintext body (dmp_free()). */
 DMP_MUST_CHECK int dmp_store_outbox_body(struct dmp_store *st, int64_t queue_id,
 					 uint8_t **body, size_t *len);
+/**
+ * Queued message @p queue_id as key=value lines (id, msg_id, state,
+ * recipient, sizes, attempts, times in Unix seconds and ISO 8601,
+ * last_error) and, for a failed one, a blank line and its text: dmpfs's
+ * queue/<id> and `dmp queue show` (view.c). @p created: its creation time
+ * (may be NULL).
+ * @return 0, DMP_ENOENT (none, or published), DMP_ESTORE
+ */
+int dmp_store_outbox_render(struct dmp_store *st, int64_t queue_id, FILE *f,
+			    int64_t *created);
+/** Why message @p m is not published at @p now, in words: held until
+ *  TIME, the last error and the next attempt, queued behind an older
+ *  message to the same recipient, ... (view.c) */
+void dmp_store_outbox_why(struct dmp_store *st, const struct dmp_outbox_msg *m,
+			  int64_t now, char *out, size_t cap);
 
 /* ---- replay cache (PROTOCOL.md 4.7) ------------------------------------- */
 

@@ -76,7 +76,8 @@ int dmp_engine_send_check(struct dmp_engine *e, const char *contact)
 void dmp_engine_note(struct dmp_engine *e, enum dmp_event_kind kind,
 		     const char *peer, int code, const char *detail)
 {
-	if (e && (kind == DMP_EV_REJECTED || kind == DMP_EV_CANCELLED)) {
+	if (e && (kind == DMP_EV_REJECTED || kind == DMP_EV_CANCELLED ||
+		  kind == DMP_EV_CONFIG)) {
 		dmp_eng_emit(e, kind, peer, NULL, code, detail);
 	}
 }

@@ -7,10 +7,13 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "dmp/b64.h"
+
 #include "dmp/engine.h"
 #include "dmp/err.h"
 #include "dmp/keys.h"
 #include "dmp/store.h"
+#include "dmp/text.h"
 
 const char *dmp_engine_state_name(enum dmp_engine_state s)
 {
@@ -152,4 +155,118 @@ int dmp_delivered_parse(const char *buf, size_t len, struct dmp_delivered *out)
 		}
 	}
 	return DMP_EMALFORMED;
+}
+
+/* ---- the queue, as queue/<id> and `dmp queue` show it ---------------------
+ */
+
+int dmp_store_outbox_render(struct dmp_store *st, int64_t queue_id, FILE *f,
+			    int64_t *created)
+{
+	struct dmp_outbox_msg m;
+	int chunks = 0, chunks_pub = 0, rc;
+	char mid[2 * DMP_MSG_ID_BYTES + 1], t[3][32];
+	uint8_t *body = NULL;
+	size_t blen = 0;
+
+	rc = dmp_store_outbox_get(st, queue_id, &m);
+	if (rc < 0 || m.state == DMP_OUTBOX_PUBLISHED) {
+		return rc < 0 ? rc : DMP_ENOENT;
+	}
+	(void)dmp_store_outbox_chunks(st, queue_id, &chunks, &chunks_pub);
+	if (m.state == DMP_OUTBOX_FAILED &&
+	    dmp_store_outbox_body(st, queue_id, &body, &blen) < 0) {
+		body = NULL;
+	}
+	dmp_hex_encode(mid, m.msg_id, sizeof(m.msg_id));
+	(void)dmp_time_utc(t[0], sizeof(t[0]), m.created);
+	(void)dmp_time_utc(t[1], sizeof(t[1]), m.next_attempt);
+	(void)dmp_time_utc(t[2], sizeof(t[2]), (int64_t)m.expires);
+	fprintf(f,
+		"id=%lld\nmsg_id=%s\nstate=%s\nrecipient=%s\n"
+		"size=%zu\nchunks=%d\nchunks_published=%d\n"
+		"records=%d\nrecords_published=%d\nattempts=%d\n"
+		"created=%lld\nnext_attempt=%lld\nexpires=%llu\n"
+		"last_error=%s\ncreated_utc=%s\nnext_attempt_utc=%s\n"
+		"expires_utc=%s\n",
+		(long long)m.id, mid, dmp_outbox_state_name(m.state),
+		m.recipient, m.body_len, chunks, chunks_pub, m.n_records,
+		m.n_published, m.attempts, (long long)m.created,
+		(long long)m.next_attempt, (unsigned long long)m.expires,
+		m.last_error, t[0], t[1], t[2]);
+	if (m.state == DMP_OUTBOX_FAILED && body) {
+		/* Given up: the text is kept here until cancelled (user
+		 * guide, "queue"): everything after the first blank line. */
+		fputc('\n', f);
+		fwrite(body, 1, blen, f);
+	}
+	dmp_free(body);
+	if (created) {
+		*created = m.created;
+	}
+	return 0;
+}
+
+struct older {
+	const struct dmp_outbox_msg *m;
+	int64_t id; /* the oldest unpublished message before m, same to */
+	char error[256];
+};
+
+static int find_older(const struct dmp_outbox_msg *o, void *ud)
+{
+	struct older *w = ud;
+
+	if (o->id >= w->m->id) {
+		return 1; /* oldest first: nothing older is left */
+	}
+	if ((o->state == DMP_OUTBOX_QUEUED ||
+	     o->state == DMP_OUTBOX_PUBLISHING) &&
+	    strcmp(o->recipient, w->m->recipient) == 0) {
+		w->id = o->id;
+		snprintf(w->error, sizeof(w->error), "%s", o->last_error);
+		return 1;
+	}
+	return 0;
+}
+
+void dmp_store_outbox_why(struct dmp_store *st, const struct dmp_outbox_msg *m,
+			  int64_t now, char *out, size_t cap)
+{
+	struct older w = {m, 0, ""};
+	char t[32];
+
+	(void)dmp_time_utc(t, sizeof(t), m->next_attempt);
+	switch (m->state) {
+	case DMP_OUTBOX_PUBLISHED: snprintf(out, cap, "published"); return;
+	case DMP_OUTBOX_FAILED:
+		snprintf(out, cap, "failed: %s",
+			 m->last_error[0] ? m->last_error : "given up");
+		return;
+	case DMP_OUTBOX_HELD:
+		snprintf(out, cap,
+			 "held in its undo-send window until %s (cancel "
+			 "takes it back until then)",
+			 t);
+		return;
+	case DMP_OUTBOX_QUEUED:
+	case DMP_OUTBOX_PUBLISHING: break;
+	}
+	if (m->last_error[0]) {
+		snprintf(out, cap, "%s; next attempt %s", m->last_error, t);
+		return;
+	}
+	(void)dmp_store_outbox_each_pending(st, find_older, &w);
+	if (w.id) {
+		/* Messages to one recipient go out in order (engine_flush.c).
+		 */
+		snprintf(out, cap,
+			 "queued behind message %lld to the same recipient, "
+			 "which is not published yet%s%s",
+			 (long long)w.id, w.error[0] ? ": " : "", w.error);
+	} else if (m->next_attempt > now) {
+		snprintf(out, cap, "queued until %s", t);
+	} else {
+		snprintf(out, cap, "queued, not tried yet");
+	}
 }

@@ -188,6 +188,162 @@ int dmp_config_set(const struct dmp_cfg_item *schema, size_t n, void *out,
 	return 0;
 }
 
+const struct dmp_cfg_item *dmp_config_find(const struct dmp_cfg_item *schema,
+					   size_t n, const char *section_key)
+{
+	char sec[64];
+	const char *dot = section_key ? strchr(section_key, '.') : NULL;
+
+	if (!dot || (size_t)(dot - section_key) >= sizeof(sec)) {
+		return NULL;
+	}
+	memcpy(sec, section_key, (size_t)(dot - section_key));
+	sec[dot - section_key] = '\0';
+	return find(schema, n, sec, dot + 1);
+}
+
+/* Append @p s to @p out as a double-quoted YAML scalar. @return 0 or -1
+ * (no room) */
+static int quote(char *out, size_t cap, size_t *len, const char *s)
+{
+	size_t l = *len;
+
+	if (l + 1 >= cap) {
+		return -1;
+	}
+	out[l++] = '"';
+	for (; *s; s++) {
+		if (l + 3 >= cap) {
+			return -1;
+		}
+		if (*s == '"' || *s == '\\') {
+			out[l++] = '\\';
+		}
+		out[l++] = *s;
+	}
+	out[l++] = '"';
+	out[l] = '\0';
+	*len = l;
+	return 0;
+}
+
+int dmp_config_yaml_value(const struct dmp_cfg_item *schema, size_t n,
+			  const char *section_key, const char *value,
+			  char *yaml, size_t cap, char *err, size_t errlen)
+{
+	const struct dmp_cfg_item *it = dmp_config_find(schema, n, section_key);
+	struct dmp_cfg_item one;
+	char why[160], tmp[DMP_CFG_STR_MAX * DMP_CFG_LIST_MAX], *save, *tok;
+	const char *e = NULL;
+	size_t len = 0;
+	void *scratch;
+	int rc = DMP_ECONFIG;
+
+	if (!it) {
+		seterr(err, errlen, "%s: unknown setting", section_key);
+		return DMP_ECONFIG;
+	}
+	for (const char *p = value; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			seterr(err, errlen,
+			       "%s: control characters are not "
+			       "allowed in a value",
+			       section_key);
+			return DMP_ECONFIG;
+		}
+	}
+	one = *it;
+	one.offset = 0;
+	scratch = calloc(1, it->size + sizeof(struct dmp_cfg_list));
+	if (!scratch) {
+		return DMP_ENOMEM;
+	}
+	yaml[0] = '\0';
+	if (it->type != DMP_CFG_LIST) {
+		e = store(&one, scratch, value, why, sizeof(why));
+		if (!e && it->type == DMP_CFG_STR) {
+			e = quote(yaml, cap, &len, value) ? "too long" : NULL;
+		} else if (!e && it->type == DMP_CFG_INT) {
+			snprintf(yaml, cap, "%lld", *(long long *)scratch);
+		} else if (!e) {
+			snprintf(yaml, cap, "%s",
+				 *(int *)scratch ? "true" : "false");
+		}
+		goto done;
+	}
+	/* A list: comma-separated items, written as a flow sequence. */
+	snprintf(tmp, sizeof(tmp), "%s", value);
+	snprintf(yaml, cap, "[");
+	len = 1;
+	for (tok = strtok_r(tmp, ",", &save); tok && !e;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *end = tok + strlen(tok);
+
+		while (*tok == ' ') {
+			tok++;
+		}
+		while (end > tok && end[-1] == ' ') {
+			*--end = '\0';
+		}
+		if (!*tok) {
+			continue;
+		}
+		e = store(&one, scratch, tok, why, sizeof(why));
+		if (!e && len > 1 && len + 2 < cap) {
+			memcpy(yaml + len, ", ", 3);
+			len += 2;
+		}
+		if (!e && quote(yaml, cap, &len, tok)) {
+			e = "too long";
+		}
+	}
+	if (!e && len + 2 < cap) {
+		memcpy(yaml + len, "]", 2);
+	} else if (!e) {
+		e = "too long";
+	}
+done:
+	if (e) {
+		seterr(err, errlen, "%s: %s", section_key, e);
+	} else {
+		rc = 0;
+	}
+	free(scratch);
+	return rc;
+}
+
+void dmp_config_format(const struct dmp_cfg_item *it, const void *conf,
+		       char *out, size_t cap)
+{
+	const char *base = (const char *)conf + it->offset;
+	size_t len = 0;
+
+	out[0] = '\0';
+	switch (it->type) {
+	case DMP_CFG_STR: snprintf(out, cap, "%s", base); break;
+	case DMP_CFG_INT:
+		snprintf(out, cap, "%lld",
+			 *(const long long *)(const void *)base);
+		break;
+	case DMP_CFG_BOOL:
+		snprintf(out, cap, "%s",
+			 *(const int *)(const void *)base ? "true" : "false");
+		break;
+	case DMP_CFG_LIST: {
+		const struct dmp_cfg_list *l =
+		    (const struct dmp_cfg_list *)(const void *)base;
+
+		for (unsigned i = 0; i < l->n && len + 1 < cap; i++) {
+			int w = snprintf(out + len, cap - len, "%s%s",
+					 i ? "," : "", l->v[i]);
+
+			len += w > 0 ? (size_t)w : 0;
+		}
+		break;
+	}
+	}
+}
+
 struct yp {
 	yaml_parser_t p;
 	yaml_event_t ev;
