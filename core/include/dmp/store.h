@@ -28,6 +28,21 @@ struct dmp_store; /* opaque */
 DMP_MUST_CHECK int dmp_store_open(struct dmp_store **out, const char *path);
 void dmp_store_close(struct dmp_store *st); /* NULL: no-op */
 
+/*
+ * Commit structure (issue 19). By default every commit is durable when it
+ * returns (sqlite WAL, synchronous=FULL: an fdatasync of the WAL each).
+ * Between dmp_store_relax(st, 1) and dmp_store_relax(st, 0) (they nest)
+ * commits are only ordered (synchronous=NORMAL): a kill -9 loses none of
+ * them, a power failure may lose the newest ones, never one without those
+ * before it (the WAL is replayed as a prefix). dmp_store_sync() makes
+ * every commit so far durable with one fdatasync of the WAL;
+ * dmp_store_outbox_add() calls it itself when relaxed, so a queued message
+ * is durable when it returns. Not for use by two threads at once on one
+ * handle (the engine's rule anyway).
+ */
+void dmp_store_relax(struct dmp_store *st, int on);
+DMP_MUST_CHECK int dmp_store_sync(struct dmp_store *st);
+
 /**
  * Key used to seal secret columns (prekey secrets). Derived by the caller
  * from the identity secret, so a copied database alone reveals nothing.

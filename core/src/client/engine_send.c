@@ -219,13 +219,15 @@ static int submit_body(struct dmp_engine *e, const char *contact,
 		recs[i].value = r.records[i].value;
 		recs[i].ttl = r.records[i].ttl;
 	}
-	rc = dmp_store_outbox_add(e->st, r.msg_id, c.alias, len, body, recs,
-				  (int)r.n_records, r.exp, now, &qid);
-	if (rc == 0 && have_pk) {
-		/* One-time: never use the same prekey twice. */
+	if (have_pk) {
+		/* One-time: never use the same prekey twice. Dropped before
+		 * the queue insert, so the insert's durable commit covers it
+		 * (a crash in between costs one cached prekey, no more). */
 		(void)dmp_store_contact_prekey_drop(e->st, c.ed25519_pk,
 						    pk.prekey_id);
 	}
+	rc = dmp_store_outbox_add(e->st, r.msg_id, c.alias, len, body, recs,
+				  (int)r.n_records, r.exp, now, &qid);
 	if (rc == 0) {
 		char d[96];
 
@@ -267,8 +269,11 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	if (rc < 0) {
 		return rc;
 	}
+	/* One durable commit per message: the queue insert (store.h). */
+	dmp_store_relax(e->st, 1);
 	rc = submit_body(e, contact, asked ? asked : body, asked ? alen : len,
 			 lifetime, queue_id);
+	dmp_store_relax(e->st, 0);
 	dmp_free(asked);
 	return rc;
 }
@@ -524,7 +529,22 @@ static int manifest_slot(const char *name)
 	return -1;
 }
 
+/* Publishing repeats safely (a node adds a record it has once, the
+ * receiver drops a replay, the sent/ copy is made once): its commits need
+ * not be durable, a power failure only means publishing again (store.h). */
+static int publish_pass(struct dmp_engine *e);
+
 int dmp_eng_publish_pass(struct dmp_engine *e)
+{
+	int rc;
+
+	dmp_store_relax(e->st, 1);
+	rc = publish_pass(e);
+	dmp_store_relax(e->st, 0);
+	return rc;
+}
+
+static int publish_pass(struct dmp_engine *e)
 {
 	struct pending p = {0};
 	struct dmp_eng_writer *w = NULL;

@@ -64,13 +64,16 @@ int dmp_store_outbox_add(struct dmp_store *st,
 		}
 	}
 	rc = dmp_st_exec(st, "COMMIT");
-	if (rc == 0) {
-		*queue_id = id;
-	}
-out:
 	if (rc < 0) {
-		dmp_st_exec(st, "ROLLBACK");
+		goto out;
 	}
+	*queue_id = id;
+	/* The acknowledgement: durable before the caller says "queued". A
+	 * failed sync leaves the row (it may well be on disk): the caller
+	 * reports the error, and the message may still go out. */
+	return st->relaxed ? dmp_store_sync(st) : 0;
+out:
+	dmp_st_exec(st, "ROLLBACK");
 	return rc;
 }
 
