@@ -174,7 +174,8 @@ struct dmp_outbox_msg {
  * Once this returns 0 the message is durable and will be published
  * exactly as prepared (a retry never re-encrypts).
  * @param[out] queue_id  local id
- * @return 0, DMP_EEXIST (msg_id already queued), DMP_ENOSPC, DMP_ESTORE
+ * @return 0, DMP_EEXIST (msg_id already queued), DMP_ENOSPC, DMP_ESTORE,
+ *         DMP_EIO (queued, but the sync failed: relaxed, store.h above)
  */
 DMP_MUST_CHECK int dmp_store_outbox_add(struct dmp_store *st,
 					const uint8_t msg_id[DMP_MSG_ID_BYTES],
@@ -188,6 +189,13 @@ typedef int (*dmp_store_outbox_fn)(const struct dmp_outbox_msg *m, void *ud);
 /** Messages in a state other than published, oldest first. */
 int dmp_store_outbox_each_pending(struct dmp_store *st, dmp_store_outbox_fn fn,
 				  void *ud);
+/* Every queue row with id > @p after_id, oldest first (the sent/ copies,
+ * engine_sent.c); the highest id ever queued (0 for none). */
+DMP_MUST_CHECK int dmp_store_outbox_each_after(struct dmp_store *st,
+					       int64_t after_id,
+					       dmp_store_outbox_fn fn,
+					       void *ud);
+DMP_MUST_CHECK int dmp_store_outbox_max_id(struct dmp_store *st, int64_t *id);
 DMP_MUST_CHECK int dmp_store_outbox_get(struct dmp_store *st, int64_t queue_id,
 					struct dmp_outbox_msg *out);
 

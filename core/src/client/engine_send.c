@@ -339,42 +339,6 @@ static void recs_free(struct recs *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Copy a published message into mail/sent. */
-static void save_sent(struct dmp_engine *e, const struct dmp_outbox_msg *m)
-{
-	uint8_t *body = NULL;
-	size_t len = 0;
-	char hdr[1024], date[64], idhex[33], name[128];
-	struct dmp_store_contact c;
-	const char *to = m->recipient;
-	int n;
-
-	if (dmp_store_outbox_body(e->st, m->id, &body, &len) < 0) {
-		return;
-	}
-	if (dmp_store_contact_get(e->st, m->recipient, &c) == 0) {
-		to = c.address;
-	}
-	dmp_hex_encode(idhex, m->msg_id, 16);
-	dmp_eng_rfc5322_date(date, sizeof(date), m->created);
-	n = snprintf(hdr, sizeof(hdr),
-		     "From: %s\nTo: %s\nDate: %s\nX-DMP-Msg-Id: %s\n",
-		     e->address, to, date, idhex);
-	if (n < 0 || (size_t)n >= sizeof(hdr)) {
-		dmp_free(body);
-		return;
-	}
-	/* Named from the queue time, not now: a message published again
-	 * after a crash (same records) keeps its one copy. */
-	snprintf(name, sizeof(name), "%lld.%s.dmp", (long long)m->created,
-		 idhex);
-	if (!dmp_eng_maildir_has(e->dirs[2], name)) {
-		(void)dmp_eng_maildir_mail(e->dirs[2], name, hdr, idhex, body,
-					   len);
-	}
-	dmp_free(body);
-}
-
 static int64_t backoff(int attempts)
 {
 	int64_t d = RETRY_BASE;
@@ -679,7 +643,7 @@ static int publish_pass(struct dmp_engine *e)
 		if (slot >= 0) {
 			send_claims(e, m, (uint32_t)slot);
 		}
-		save_sent(e, m);
+		dmp_eng_sent_save(e, m);
 		dmp_eng_emit(e, DMP_EV_PUBLISHED, m->recipient, m->msg_id, 0,
 			     "published");
 		done++;

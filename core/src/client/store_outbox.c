@@ -125,6 +125,52 @@ int dmp_store_outbox_each_pending(struct dmp_store *st, dmp_store_outbox_fn fn,
 		   : dmp_st_fail(st, "outbox");
 }
 
+int dmp_store_outbox_each_after(struct dmp_store *st, int64_t after_id,
+				dmp_store_outbox_fn fn, void *ud)
+{
+	sqlite3_stmt *q;
+	struct dmp_outbox_msg m;
+	int rc = dmp_st_prepare(st, &q,
+				"SELECT " OUTBOX_COLS " FROM outbox o WHERE "
+				"o.id > ? ORDER BY o.id");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int64(q, 1, after_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		read_outbox(q, &m);
+		if (fn(&m, ud) != 0) {
+			break;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : dmp_st_fail(st, "outbox");
+}
+
+int dmp_store_outbox_max_id(struct dmp_store *st, int64_t *id)
+{
+	sqlite3_stmt *q;
+	int rc =
+	    dmp_st_prepare(st, &q, "SELECT coalesce(max(id), 0) FROM outbox");
+
+	*id = 0;
+	if (rc < 0) {
+		return rc;
+	}
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(q, 0);
+		rc = 0;
+	} else {
+		rc = dmp_st_fail(st, "outbox max id");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int dmp_store_outbox_get(struct dmp_store *st, int64_t queue_id,
 			 struct dmp_outbox_msg *out)
 {
