@@ -190,7 +190,11 @@ void dmp_eng_sent_settle(struct dmp_engine *e, int at_open)
 		return; /* the mark stays: the next open tries again */
 	}
 	if (next != mark) {
+		/* Need not be durable: a lost mark only means checking again.
+		 */
 		snprintf(v, sizeof(v), "%lld", (long long)next);
+		dmp_store_relax(e->st, 1);
 		(void)dmp_store_kv_set(e->st, KV_SENT_MARK, v);
+		dmp_store_relax(e->st, 0);
 	}
 }

@@ -188,6 +188,13 @@ int dmp_store_open(struct dmp_store **out, const char *path)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
+	/* No checkpoint at close (issue 19): a `dmp send` would pay two
+	 * fsyncs for it and two more to create the WAL again next time.
+	 * The WAL stays (0600 like the file; a copy of the home must take
+	 * it too, or use sqlite3 .backup) and sqlite checkpoints it on the
+	 * commit that takes it past 1000 pages. */
+	(void)sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+				(int *)NULL);
 	rc = dmp_st_exec(st, "PRAGMA journal_mode=WAL;"
 			     "PRAGMA synchronous=FULL;"
 			     "PRAGMA foreign_keys=ON;");
