@@ -27,6 +27,17 @@ def started(node):
     return node.start()
 
 
+def pair(tmp_path, node):
+    alice = User(tmp_path, "alice", node)
+    bob = User(tmp_path, "bob", node)
+    wait_keys()
+    alice.publish()
+    bob.publish()
+    alice.add_contact(bob)
+    bob.add_contact(alice)
+    return alice, bob
+
+
 def kill_at_random(user, body, delay, frozen_node=None):
     """Run `dmp send`; SIGKILL it after @delay s. @return its exit code
     (negative when the kill landed)."""
@@ -64,13 +75,7 @@ def body_of(raw):
 
 
 def test_kill9_send_loses_nothing_sends_once(tmp_path, started):
-    alice = User(tmp_path, "alice", started)
-    bob = User(tmp_path, "bob", started)
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    alice.add_contact(bob)
-    bob.add_contact(alice)
+    alice, bob = pair(tmp_path, started)
     rng = random.Random(int.from_bytes(os.urandom(4), "big"))
     acked, killed, codes = [], [], {}
     # Kill points spread over about two whole runs as long as one takes
@@ -134,13 +139,7 @@ def test_kill9_between_publish_and_sent_copy(tmp_path, started):
     strace = shutil.which("strace")
     if not strace:
         pytest.skip("strace is not installed (needed to hold the rename)")
-    alice = User(tmp_path, "alice", started)
-    bob = User(tmp_path, "bob", started)
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    alice.add_contact(bob)
-    bob.add_contact(alice)
+    alice, bob = pair(tmp_path, started)
     body = b"held at the rename\n"
     e = dict(os.environ, DMP_PASSPHRASE=alice.passphrase)
     p = subprocess.Popen(
