@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from cli_helpers import User, wait_keys
+from test_cli_exchange import pair  # published, each the other's contact
 
 ROUNDS = 40
 
@@ -25,17 +25,6 @@ ROUNDS = 40
 @pytest.fixture
 def started(node):
     return node.start()
-
-
-def pair(tmp_path, node):
-    alice = User(tmp_path, "alice", node)
-    bob = User(tmp_path, "bob", node)
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    alice.add_contact(bob)
-    bob.add_contact(alice)
-    return alice, bob
 
 
 def kill_at_random(user, body, delay, frozen_node=None):
