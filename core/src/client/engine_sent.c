@@ -12,7 +12,9 @@
  * any copy missing or not as rendered (a power failure may have lost a
  * rename or a file's data), then moves the mark on. A copy the user
  * deleted during a session stays deleted at close; one deleted before a
- * crash may come back at the next open.
+ * crash may come back at the next open. A message that stays queued holds
+ * the mark back (its copy comes later), so until it is published or
+ * expires every open and close looks at the copies after it again.
  */
 #include <errno.h>
 #include <fcntl.h>
