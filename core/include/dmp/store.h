@@ -29,6 +29,21 @@ struct dmp_store; /* opaque */
 DMP_MUST_CHECK int dmp_store_open(struct dmp_store **out, const char *path);
 void dmp_store_close(struct dmp_store *st); /* NULL: no-op */
 
+/*
+ * Commit structure (issue 19). By default every commit is durable when it
+ * returns (sqlite WAL, synchronous=FULL: an fdatasync of the WAL each).
+ * Between dmp_store_relax(st, 1) and dmp_store_relax(st, 0) (they nest)
+ * commits are only ordered (synchronous=NORMAL): a kill -9 loses none of
+ * them, a power failure may lose the newest ones, never one without those
+ * before it (the WAL is replayed as a prefix). dmp_store_sync() makes
+ * every commit so far durable with one fdatasync of the WAL;
+ * dmp_store_outbox_add() calls it itself when relaxed, so a queued message
+ * is durable when it returns. Not for use by two threads at once on one
+ * handle (the engine's rule anyway).
+ */
+void dmp_store_relax(struct dmp_store *st, int on);
+DMP_MUST_CHECK int dmp_store_sync(struct dmp_store *st);
+
 /**
  * Key used to seal secret columns (prekey secrets). Derived by the caller
  * from the identity secret, so a copied database alone reveals nothing.
@@ -174,7 +189,8 @@ struct dmp_outbox_msg {
  * Once this returns 0 the message is durable and will be published
  * exactly as prepared (a retry never re-encrypts).
  * @param[out] queue_id  local id
- * @return 0, DMP_EEXIST (msg_id already queued), DMP_ENOSPC, DMP_ESTORE
+ * @return 0, DMP_EEXIST (msg_id already queued), DMP_ENOSPC, DMP_ESTORE,
+ *         DMP_EIO (queued, but the sync failed: relaxed, store.h above)
  */
 DMP_MUST_CHECK int dmp_store_outbox_add(struct dmp_store *st,
 					const uint8_t msg_id[DMP_MSG_ID_BYTES],
@@ -188,6 +204,13 @@ typedef int (*dmp_store_outbox_fn)(const struct dmp_outbox_msg *m, void *ud);
 /** Messages in a state other than published, oldest first. */
 int dmp_store_outbox_each_pending(struct dmp_store *st, dmp_store_outbox_fn fn,
 				  void *ud);
+/* Every queue row with id > @p after_id, oldest first (the sent/ copies,
+ * engine_sent.c); the highest id ever queued (0 for none). */
+DMP_MUST_CHECK int dmp_store_outbox_each_after(struct dmp_store *st,
+					       int64_t after_id,
+					       dmp_store_outbox_fn fn,
+					       void *ud);
+DMP_MUST_CHECK int dmp_store_outbox_max_id(struct dmp_store *st, int64_t *id);
 DMP_MUST_CHECK int dmp_store_outbox_get(struct dmp_store *st, int64_t queue_id,
 					struct dmp_outbox_msg *out);
 

@@ -380,6 +380,7 @@ int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
 	snprintf(e->address, sizeof(e->address), "%s@%s", e->conf.username,
 		 e->conf.domain);
 	(void)dmp_eng_make_maildirs(e->home);
+	dmp_eng_sent_settle(e, 1); /* sent/ copies a crash may have lost */
 	dmp_eng_set_transport(e, NULL);
 	dmp_eng_state_load(e);
 	*out = e;
@@ -401,6 +402,9 @@ void dmp_engine_close(struct dmp_engine *e)
 	dmp_codec_free(e->codec);
 	dmp_tsig_key_free(e->tsig);
 	dmp_keys_free(e->keys);
+	if (e->st && e->address[0]) {
+		dmp_eng_sent_settle(e, 0); /* this session's sent/ copies */
+	}
 	dmp_store_close(e->st);
 	dmp_wipe(&e->conf, sizeof(e->conf));
 	dmp_free(e);

@@ -180,6 +180,10 @@ int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
 unsigned dmp_eng_mailbox_nodes(const struct dmp_engine *e, const uint8_t *rid);
 int64_t dmp_eng_mono_ms(void);
 
+/* engine_sent.c: the sent/ copy, written lazily, settled in batches */
+void dmp_eng_sent_save(struct dmp_engine *e, const struct dmp_outbox_msg *m);
+void dmp_eng_sent_settle(struct dmp_engine *e, int at_open);
+
 /* engine_maildir.c */
 /** @p c with every default, then user, domain, nodes, resolvers and TSIG
  *  key of @p in (`dmp init`; engine_config.c). @return 0 or DMP_EINVAL
@@ -196,6 +200,8 @@ int dmp_eng_maildir_has(const char *md, const char *name);
 int dmp_eng_maildir_write(const char *md, const char *name, const void *a,
 			  size_t alen, const void *b, size_t blen);
 /* Render (mail.h: header block merged, MIME for binary) and deliver. */
+int dmp_eng_maildir_put(const char *md, const char *name, const void *data,
+			size_t len, int sync);
 int dmp_eng_maildir_mail(const char *md, const char *name, const char *head,
 			 const char *idhex, const uint8_t *body, size_t len);
 void dmp_eng_rfc5322_date(char *out, size_t cap, int64_t t);

@@ -85,9 +85,26 @@ int dmp_eng_maildir_has(const char *md, const char *name)
 	return found;
 }
 
+static int write_file(const char *md, const char *name, const void *a,
+		      size_t alen, const void *b, size_t blen, int sync);
+
 /* Write tmp/<name>, fsync, rename into new/<name> (Maildir delivery). */
 int dmp_eng_maildir_write(const char *md, const char *name, const void *a,
 			  size_t alen, const void *b, size_t blen)
+{
+	return write_file(md, name, a, alen, b, blen, 1);
+}
+
+/* tmp -> rename into new/, with the fsyncs only when @p sync (the sent/
+ * copy, engine_sent.c, makes its copies durable in a batch). */
+int dmp_eng_maildir_put(const char *md, const char *name, const void *data,
+			size_t len, int sync)
+{
+	return write_file(md, name, data, len, NULL, 0, sync);
+}
+
+static int write_file(const char *md, const char *name, const void *a,
+		      size_t alen, const void *b, size_t blen, int sync)
 {
 	char tmp[DMP_ENG_HOME_MAX + 300], fin[DMP_ENG_HOME_MAX + 300];
 	int fd, rc = 0;
@@ -117,14 +134,14 @@ int dmp_eng_maildir_write(const char *md, const char *name, const void *a,
 			off += (size_t)w;
 		}
 	}
-	if (rc == 0 && fsync(fd) != 0) {
+	if (rc == 0 && sync && fsync(fd) != 0) {
 		rc = DMP_EIO;
 	}
 	close(fd);
 	if (rc == 0 && rename(tmp, fin) != 0) {
 		rc = DMP_EIO;
 	}
-	if (rc == 0) {
+	if (rc == 0 && sync) {
 		/* Make the rename itself durable. */
 		char nd[DMP_ENG_HOME_MAX + 8];
 		int dfd;
@@ -135,7 +152,7 @@ int dmp_eng_maildir_write(const char *md, const char *name, const void *a,
 			(void)fsync(dfd);
 			close(dfd);
 		}
-	} else {
+	} else if (rc < 0) {
 		DMP_LOG_E("maildir %s: %s", fin, strerror(errno));
 		unlink(tmp);
 	}

@@ -220,13 +220,15 @@ static int submit_body(struct dmp_engine *e, const char *contact,
 		recs[i].value = r.records[i].value;
 		recs[i].ttl = r.records[i].ttl;
 	}
-	rc = dmp_store_outbox_add(e->st, r.msg_id, c.alias, len, body, recs,
-				  (int)r.n_records, r.exp, now, &qid);
-	if (rc == 0 && have_pk) {
-		/* One-time: never use the same prekey twice. */
+	if (have_pk) {
+		/* One-time: never use the same prekey twice. Dropped before
+		 * the queue insert, so the insert's durable commit covers it
+		 * (a crash in between costs one cached prekey, no more). */
 		(void)dmp_store_contact_prekey_drop(e->st, c.ed25519_pk,
 						    pk.prekey_id);
 	}
+	rc = dmp_store_outbox_add(e->st, r.msg_id, c.alias, len, body, recs,
+				  (int)r.n_records, r.exp, now, &qid);
 	if (rc == 0) {
 		char d[96];
 
@@ -268,8 +270,11 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	if (rc < 0) {
 		return rc;
 	}
+	/* One durable commit per message: the queue insert (store.h). */
+	dmp_store_relax(e->st, 1);
 	rc = submit_body(e, contact, asked ? asked : body, asked ? alen : len,
 			 lifetime, queue_id);
+	dmp_store_relax(e->st, 0);
 	dmp_free(asked);
 	return rc;
 }
@@ -333,42 +338,6 @@ static void recs_free(struct recs *r)
 	}
 	dmp_free(r->v);
 	memset(r, 0, sizeof(*r));
-}
-
-/* Copy a published message into mail/sent. */
-static void save_sent(struct dmp_engine *e, const struct dmp_outbox_msg *m)
-{
-	uint8_t *body = NULL;
-	size_t len = 0;
-	char hdr[1024], date[64], idhex[33], name[128];
-	struct dmp_store_contact c;
-	const char *to = m->recipient;
-	int n;
-
-	if (dmp_store_outbox_body(e->st, m->id, &body, &len) < 0) {
-		return;
-	}
-	if (dmp_store_contact_get(e->st, m->recipient, &c) == 0) {
-		to = c.address;
-	}
-	dmp_hex_encode(idhex, m->msg_id, 16);
-	dmp_eng_rfc5322_date(date, sizeof(date), m->created);
-	n = snprintf(hdr, sizeof(hdr),
-		     "From: %s\nTo: %s\nDate: %s\nX-DMP-Msg-Id: %s\n",
-		     e->address, to, date, idhex);
-	if (n < 0 || (size_t)n >= sizeof(hdr)) {
-		dmp_free(body);
-		return;
-	}
-	/* Named from the queue time, not now: a message published again
-	 * after a crash (same records) keeps its one copy. */
-	snprintf(name, sizeof(name), "%lld.%s.dmp", (long long)m->created,
-		 idhex);
-	if (!dmp_eng_maildir_has(e->dirs[2], name)) {
-		(void)dmp_eng_maildir_mail(e->dirs[2], name, hdr, idhex, body,
-					   len);
-	}
-	dmp_free(body);
 }
 
 static int64_t backoff(int attempts)
@@ -525,7 +494,22 @@ static int manifest_slot(const char *name)
 	return -1;
 }
 
+/* Publishing repeats safely (a node adds a record it has once, the
+ * receiver drops a replay, the sent/ copy is made once): its commits need
+ * not be durable, a power failure only means publishing again (store.h). */
+static int publish_pass(struct dmp_engine *e);
+
 int dmp_eng_publish_pass(struct dmp_engine *e)
+{
+	int rc;
+
+	dmp_store_relax(e->st, 1);
+	rc = publish_pass(e);
+	dmp_store_relax(e->st, 0);
+	return rc;
+}
+
+static int publish_pass(struct dmp_engine *e)
 {
 	struct pending p = {0};
 	struct dmp_eng_writer *w = NULL;
@@ -660,7 +644,7 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 		if (slot >= 0) {
 			send_claims(e, m, (uint32_t)slot);
 		}
-		save_sent(e, m);
+		dmp_eng_sent_save(e, m);
 		dmp_eng_emit(e, DMP_EV_PUBLISHED, m->recipient, m->msg_id, 0,
 			     "published");
 		done++;

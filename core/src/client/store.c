@@ -188,6 +188,13 @@ int dmp_store_open(struct dmp_store **out, const char *path)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
+	/* No checkpoint at close (issue 19): a `dmp send` would pay two
+	 * fsyncs for it and two more to create the WAL again next time.
+	 * The WAL stays (0600 like the file; a copy of the home must take
+	 * it too, or use sqlite3 .backup) and sqlite checkpoints it on the
+	 * commit that takes it past 1000 pages. */
+	(void)sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+				(int *)NULL);
 	rc = dmp_st_exec(st, "PRAGMA journal_mode=WAL;"
 			     "PRAGMA synchronous=FULL;"
 			     "PRAGMA foreign_keys=ON;");
@@ -213,6 +220,40 @@ void dmp_store_close(struct dmp_store *st)
 		sodium_free(st->seal_key);
 	}
 	dmp_free(st);
+}
+
+void dmp_store_relax(struct dmp_store *st, int on)
+{
+	int was = st->relaxed > 0;
+
+	st->relaxed += on ? 1 : (st->relaxed > 0 ? -1 : 0);
+	if (was != (st->relaxed > 0)) {
+		/* Outside a transaction (sqlite refuses it inside one). */
+		(void)dmp_st_exec(st, st->relaxed ? "PRAGMA synchronous=NORMAL"
+						  : "PRAGMA synchronous=FULL");
+	}
+}
+
+/* sqlite has no "sync now" call; its WAL file handle does (the documented
+ * SQLITE_FCNTL_JOURNAL_POINTER): the same fdatasync a FULL commit does. */
+int dmp_store_sync(struct dmp_store *st)
+{
+	sqlite3_mutex *mu = sqlite3_db_mutex(st->db);
+	sqlite3_file *f = NULL;
+	int rc = SQLITE_OK;
+
+	sqlite3_mutex_enter(mu);
+	if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+				 &f) == SQLITE_OK &&
+	    f && f->pMethods) {
+		rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+	}
+	sqlite3_mutex_leave(mu);
+	if (rc != SQLITE_OK) {
+		DMP_LOG_E("store: sync of the write-ahead log failed (%d)", rc);
+		return (rc & 0xff) == SQLITE_FULL ? DMP_ENOSPC : DMP_EIO;
+	}
+	return 0;
 }
 
 const char *dmp_store_errmsg(const struct dmp_store *st)

@@ -23,6 +23,7 @@
 struct dmp_store {
 	sqlite3 *db;
 	uint8_t *seal_key; /* sodium_malloc'd, NULL until set */
+	int relaxed;	   /* dmp_store_relax() depth; 0: synchronous=FULL */
 };
 
 /* Log sqlite's message for @p what; returns DMP_ESTORE. */

@@ -64,13 +64,16 @@ int dmp_store_outbox_add(struct dmp_store *st,
 		}
 	}
 	rc = dmp_st_exec(st, "COMMIT");
-	if (rc == 0) {
-		*queue_id = id;
-	}
-out:
 	if (rc < 0) {
-		dmp_st_exec(st, "ROLLBACK");
+		goto out;
 	}
+	*queue_id = id;
+	/* The acknowledgement: durable before the caller says "queued". A
+	 * failed sync leaves the row (it may well be on disk): the caller
+	 * reports the error, and the message may still go out. */
+	return st->relaxed ? dmp_store_sync(st) : 0;
+out:
+	dmp_st_exec(st, "ROLLBACK");
 	return rc;
 }
 
@@ -98,17 +101,20 @@ static void read_outbox(sqlite3_stmt *q, struct dmp_outbox_msg *m)
 	m->n_published = sqlite3_column_int(q, 11);
 }
 
-int dmp_store_outbox_each_pending(struct dmp_store *st, dmp_store_outbox_fn fn,
-				  void *ud)
+/* Rows of "SELECT OUTBOX_COLS ... @p where" (one optional integer
+ * parameter @p arg), passed to @p fn until it returns nonzero. */
+static int each_where(struct dmp_store *st, const char *sql, int64_t arg,
+		      dmp_store_outbox_fn fn, void *ud)
 {
 	sqlite3_stmt *q;
 	struct dmp_outbox_msg m;
-	int rc = dmp_st_prepare(st, &q,
-				"SELECT " OUTBOX_COLS " FROM outbox o WHERE "
-				"o.state != 2 ORDER BY o.id");
+	int rc = dmp_st_prepare(st, &q, sql);
 
 	if (rc < 0) {
 		return rc;
+	}
+	if (sqlite3_bind_parameter_count(q) > 0) {
+		sqlite3_bind_int64(q, 1, arg);
 	}
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		read_outbox(q, &m);
@@ -120,6 +126,52 @@ int dmp_store_outbox_each_pending(struct dmp_store *st, dmp_store_outbox_fn fn,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
 		   : dmp_st_fail(st, "outbox");
+}
+
+int dmp_store_outbox_each_pending(struct dmp_store *st, dmp_store_outbox_fn fn,
+				  void *ud)
+{
+	return each_where(st,
+			  "SELECT " OUTBOX_COLS " FROM outbox o WHERE "
+			  "o.state != 2 ORDER BY o.id",
+			  0, fn, ud);
+}
+
+int dmp_store_outbox_each_after(struct dmp_store *st, int64_t after_id,
+				dmp_store_outbox_fn fn, void *ud)
+{
+	return each_where(st,
+			  "SELECT " OUTBOX_COLS " FROM outbox o WHERE "
+			  "o.id > ? ORDER BY o.id",
+			  after_id, fn, ud);
+}
+
+/* The one integer @p sql selects (0 for NULL). */
+static int one_int64(struct dmp_store *st, const char *sql, int64_t *out,
+		     const char *what)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(st, &q, sql);
+
+	*out = 0;
+	if (rc < 0) {
+		return rc;
+	}
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(q, 0);
+		rc = 0;
+	} else {
+		rc = dmp_st_fail(st, what);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int dmp_store_outbox_max_id(struct dmp_store *st, int64_t *id)
+{
+	return one_int64(st, "SELECT coalesce(max(id), 0) FROM outbox", id,
+			 "outbox max id");
 }
 
 int dmp_store_outbox_get(struct dmp_store *st, int64_t queue_id,
@@ -294,24 +346,10 @@ int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id)
 
 int dmp_store_outbox_next_due(struct dmp_store *st, int64_t *when)
 {
-	sqlite3_stmt *q;
-	int rc = dmp_st_prepare(st, &q,
-				"SELECT min(next_attempt) FROM outbox WHERE "
-				"state IN (0, 1, 4)");
-
-	*when = 0;
-	if (rc < 0) {
-		return rc;
-	}
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		*when = sqlite3_column_int64(q, 0);
-		rc = 0;
-	} else {
-		rc = dmp_st_fail(st, "outbox next due");
-	}
-	sqlite3_finalize(q);
-	return rc;
+	return one_int64(st,
+			 "SELECT min(next_attempt) FROM outbox WHERE "
+			 "state IN (0, 1, 4)",
+			 when, "outbox next due");
 }
 
 /* ---- flush (engine_flush.c) -------------------------------------------- */
