@@ -12,6 +12,7 @@
 #include "dmp/engine.h"
 #include "dmp/err.h"
 #include "dmp/keys.h"
+#include "dmp/multipart.h"
 #include "dmp/store.h"
 
 static int read_all(FILE *f, uint8_t **out, size_t *len)
@@ -26,8 +27,8 @@ static int read_all(FILE *f, uint8_t **out, size_t *len)
 		if (n < cap) {
 			break;
 		}
-		if (cap > (1u << 20)) {
-			break;
+		if (cap > DMP_MP_FILE_MAX) {
+			break; /* over any messages.max_file: refused */
 		}
 		cap *= 2;
 		uint8_t *nb = realloc(b, cap);
@@ -164,8 +165,22 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 		return EX_FAIL;
 	}
 	if (rc == DMP_EFBIG) {
-		fprintf(stderr, "dmp: message too large (at most %u bytes)\n",
-			DMP_ENGINE_MAX_BODY);
+		fprintf(stderr,
+			"dmp: message too large: %zu bytes is over "
+			"messages.max_file in config.yaml (0 sends nothing "
+			"over %u bytes; at most %u)\n",
+			len, DMP_ENGINE_MAX_BODY, DMP_MP_FILE_MAX);
+		dmp_engine_close(e);
+		return EX_FAIL;
+	}
+	if (rc == DMP_EUNSUPPORTED) {
+		fprintf(stderr,
+			"dmp: message too large for %s: %zu bytes is over the "
+			"%u of one message, and %s "
+			"is not listed in messages.multipart in config.yaml: "
+			"add it there if its client is dmp (a reference client "
+			"would get the parts as separate messages)\n",
+			contact, len, DMP_ENGINE_MAX_BODY, contact);
 		dmp_engine_close(e);
 		return EX_FAIL;
 	}

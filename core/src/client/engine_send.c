@@ -128,9 +128,9 @@ int dmp_engine_withdraw(struct dmp_engine *e, int64_t queue_id, const char *why)
 	return rc;
 }
 
-static int submit_body(struct dmp_engine *e, const char *contact,
-		       const uint8_t *body, size_t len, uint32_t lifetime,
-		       int64_t *queue_id)
+int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
+			const uint8_t *body, size_t len, uint32_t lifetime,
+			int64_t *queue_id)
 {
 	struct dmp_store_contact c;
 	struct dmp_store_contact_prekey pk;
@@ -267,8 +267,12 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	if (rc < 0) {
 		return rc;
 	}
-	rc = submit_body(e, contact, asked ? asked : body, asked ? alen : len,
-			 lifetime, queue_id);
+	if (len > DMP_ENGINE_MAX_BODY) { /* PROTOCOL.md 7.9 */
+		return dmp_eng_mp_submit(e, contact, body, len, lifetime,
+					 queue_id);
+	}
+	rc = dmp_eng_submit_body(e, contact, asked ? asked : body,
+				 asked ? alen : len, lifetime, queue_id);
 	dmp_free(asked);
 	return rc;
 }
