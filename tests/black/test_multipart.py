@@ -78,3 +78,17 @@ def test_refused_to_a_contact_without_multipart(tmp_path, started):
     r = alice.send("bob", b"x" * 5000)
     assert r.returncode != 0 and "messages.max_file" in r.stderr_text
     assert alice.outbox_records() == []
+
+
+def test_1m_random_through_send(tmp_path, started):
+    alice, bob = pair(tmp_path, started)
+    blob = random.Random(19).randbytes(1000 * 1000)
+    t0 = time.time()
+    r = alice.send("bob", blob)
+    sent = time.time() - t0
+    print("1 MB: send rc %d in %.1f s: %s" % (r.returncode, sent, r.stderr_text[-300:]))
+    t0 = time.time()
+    inbox = recv_until(bob, 1)
+    print("1 MB: recv in %.1f s" % (time.time() - t0))
+    assert len(inbox) == 1, bob.events()[-5:]
+    assert inbox[0][1] == blob

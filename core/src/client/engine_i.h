@@ -191,10 +191,11 @@ int dmp_eng_maildir_mail(const char *md, const char *name, const char *head,
 			 const char *idhex, const uint8_t *body, size_t len);
 void dmp_eng_rfc5322_date(char *out, size_t cap, int64_t t);
 
-/* engine_send.c: queue one body of at most DMP_ENGINE_MAX_BODY bytes. */
+/* engine_send.c: queue one body of at most DMP_ENGINE_MAX_BODY bytes,
+ * with message id @p msg_id (NULL: random). */
 int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 			const uint8_t *body, size_t len, uint32_t lifetime,
-			int64_t *queue_id);
+			const uint8_t *msg_id, int64_t *queue_id);
 
 /* engine_multipart.c: multi-part messages (PROTOCOL.md 7.9). */
 /* May @p len bytes go to @p contact as a whole? 0, DMP_EFBIG (over

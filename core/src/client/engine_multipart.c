@@ -33,6 +33,7 @@
 #include "dmp/log.h"
 #include "dmp/manifest.h"
 #include "dmp/multipart.h"
+#include "dmp/names.h"
 #include "engine_i.h"
 
 #define MP_DIR_MAX (DMP_ENG_HOME_MAX + 96)
@@ -74,6 +75,19 @@ int dmp_eng_mp_check(struct dmp_engine *e, const char *contact, size_t len)
 	return understands(e, &c) ? 0 : DMP_EUNSUPPORTED;
 }
 
+/* A random version-4 UUID (as the pipeline makes) whose slot
+ * (dmp_slot_of) is @p slot: the parts of a whole go round the ten slots,
+ * so each slot holds a tenth of them (a node holds at most name_bytes,
+ * 64,927 by default, about 31 part manifests, at one slot name). */
+static void id_for_slot(uint8_t id[16], uint32_t slot)
+{
+	do {
+		randombytes_buf(id, 16);
+		id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
+		id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+	} while (dmp_slot_of(id) != slot);
+}
+
 int dmp_eng_mp_submit(struct dmp_engine *e, const char *contact,
 		      const uint8_t *body, size_t len, uint32_t lifetime,
 		      int64_t *queue_id)
@@ -97,9 +111,13 @@ int dmp_eng_mp_submit(struct dmp_engine *e, const char *contact,
 		rc = DMP_ENOMEM;
 		goto out;
 	}
-	for (; done < p.n; done++) {
+	for (uint32_t slot0 = randombytes_uniform(DMP_SLOT_COUNT); done < p.n;
+	     done++) {
+		uint8_t mid[16];
+
+		id_for_slot(mid, (slot0 + (uint32_t)done) % DMP_SLOT_COUNT);
 		rc = dmp_eng_submit_body(e, contact, p.body[done], p.len[done],
-					 lifetime, &q[done]);
+					 lifetime, mid, &q[done]);
 		if (rc < 0) {
 			break;
 		}

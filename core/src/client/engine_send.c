@@ -130,7 +130,7 @@ int dmp_engine_withdraw(struct dmp_engine *e, int64_t queue_id, const char *why)
 
 int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 			const uint8_t *body, size_t len, uint32_t lifetime,
-			int64_t *queue_id)
+			const uint8_t *msg_id, int64_t *queue_id)
 {
 	struct dmp_store_contact c;
 	struct dmp_store_contact_prekey pk;
@@ -199,6 +199,7 @@ int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 	p.recipient_x25519_pk = c.x25519_pk;
 	p.prekey_id = have_pk ? pk.prekey_id : 0;
 	p.prekey_pk = have_pk ? pk.x25519_pk : NULL;
+	p.msg_id = msg_id;
 	p.ts = now;
 	p.ttl = ttl;
 	p.zone = e->conf.domain;
@@ -272,7 +273,7 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 					 queue_id);
 	}
 	rc = dmp_eng_submit_body(e, contact, asked ? asked : body,
-				 asked ? alen : len, lifetime, queue_id);
+				 asked ? alen : len, lifetime, NULL, queue_id);
 	dmp_free(asked);
 	return rc;
 }
