@@ -94,7 +94,9 @@ int dmp_eng_mp_submit(struct dmp_engine *e, const char *contact,
 {
 	struct dmp_mp_parts p;
 	uint8_t id[16];
-	int64_t *q = NULL;
+	int64_t *q = NULL, now = dmp_eng_now(e);
+	int64_t hold_until =
+	    now + (lifetime ? lifetime : (int64_t)e->conf.lifetime);
 	size_t done = 0;
 	int rc = dmp_eng_mp_check(e, contact, len);
 
@@ -121,10 +123,23 @@ int dmp_eng_mp_submit(struct dmp_engine *e, const char *contact,
 		if (rc < 0) {
 			break;
 		}
+		/* Held until every part is queued (a crash meanwhile leaves
+		 * held parts that fail at their expiry, never part of a
+		 * whole on the wire). */
+		rc = dmp_store_outbox_hold(e->st, q[done], hold_until);
+		if (rc < 0) {
+			done++;
+			break;
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < p.n; i++) {
+		rc = dmp_store_outbox_release(e->st, q[i], now);
+		if (rc == DMP_EBUSY) {
+			rc = 0; /* taken by the publisher: it goes anyway */
+		}
 	}
 	if (rc < 0) {
-		/* All or nothing: take back the parts already queued (the
-		 * publisher may have sent some; those expire unjoined). */
+		/* All or nothing: take back the parts still held. */
 		for (size_t i = 0; i < done; i++) {
 			(void)dmp_store_outbox_withdraw(e->st, q[i]);
 		}

@@ -292,6 +292,26 @@ int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id)
 	return rc < 0 ? rc : rc == 0 ? DMP_EBUSY : 0;
 }
 
+int dmp_store_outbox_release(struct dmp_store *st, int64_t queue_id,
+			     int64_t when)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(st, &q,
+				"UPDATE outbox SET next_attempt = ? "
+				"WHERE id = ? AND state = 4");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int64(q, 1, when);
+	sqlite3_bind_int64(q, 2, queue_id);
+	rc = dmp_st_step_done(st, q);
+	if (rc == 0 && sqlite3_changes(st->db) == 0) {
+		rc = DMP_EBUSY;
+	}
+	return rc;
+}
+
 int dmp_store_outbox_next_due(struct dmp_store *st, int64_t *when)
 {
 	sqlite3_stmt *q;
