@@ -159,6 +159,16 @@ def test_sender_killed_halfway_resumes(tmp_path, started):
     assert bob.maildir("inbox") == []
     held = os.listdir(os.path.join(bob.home, "parts"))
     assert len(held) == 1, held
+    if os.path.exists("/dev/fuse"):
+        # bob's .status shows the partial whole: "<id> <held>/<count>".
+        bm = Mount(bob, tmp_path, poll=0).start()
+        try:
+            st = bm.kv(".status")
+        finally:
+            bm.stop()
+        assert st["partial"] == "1", st
+        got, _, count = st["partial_detail"].split()[1].partition("/")
+        assert count == "88" and 0 < int(got) < 88, st
     with alice.db() as c:
         c.execute("UPDATE outbox SET next_attempt = 0 WHERE state != 2")
     r = alice.recv()

@@ -398,6 +398,10 @@ struct dmp_engine_status {
 	int unreadable; /* mailbox slots the last poll could not read */
 	char unreadable_detail[512]; /* the first one: name, where, why */
 	char hint[256];		     /* the next step for the user, or "" */
+	/* multi-part wholes waiting for parts (PROTOCOL.md 7.9), and
+	 * "<id, 8 hex> <held>/<count>" of each, space-separated, or "" */
+	int partial;
+	char partial_detail[256];
 };
 
 int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out);

@@ -213,6 +213,8 @@ int dmp_eng_mp_hold(struct dmp_engine *e, const struct dmp_manifest *m,
 		    uint8_t **file, size_t *flen);
 void dmp_eng_mp_done(struct dmp_engine *e, const uint8_t spk[32],
 		     const uint8_t whole_id[16]);
+/* Wholes waiting for parts; @p out gets "<id 8 hex> <held>/<count> ...". */
+int dmp_eng_mp_progress(struct dmp_engine *e, char *out, size_t cap);
 /* Remove wholes past their expiry (REJECTED event each). @return how
  * many were removed; *partial: wholes still waiting for parts. */
 int dmp_eng_mp_sweep(struct dmp_engine *e, int64_t now, int *partial);

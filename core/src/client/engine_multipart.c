@@ -432,3 +432,71 @@ int dmp_eng_mp_sweep(struct dmp_engine *e, int64_t now, int *partial)
 	closedir(d);
 	return n;
 }
+
+/* The part count of the whole in @p dir, from any part held. */
+static uint32_t whole_count(const char *dir)
+{
+	char p[MP_DIR_MAX + 300]; /* dir is at most MP_DIR_MAX */
+	DIR *d;
+	struct dirent *de;
+	uint32_t n = 0;
+
+	snprintf(p, sizeof(p), "%.*s/new", MP_DIR_MAX, dir);
+	d = opendir(p);
+	while (d && n == 0 && (de = readdir(d)) != NULL) {
+		struct dmp_mp_header h;
+		uint8_t *b = NULL;
+		size_t bl = 0, off;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9') {
+			continue;
+		}
+		snprintf(p, sizeof(p), "%.*s/new/%.60s", MP_DIR_MAX, dir,
+			 de->d_name);
+		if (slurp(p, &b, &bl) == 0 &&
+		    dmp_mp_header_parse(b, bl, &h, &off) == 1) {
+			n = h.count;
+		}
+		dmp_free(b);
+	}
+	if (d) {
+		closedir(d);
+	}
+	return n;
+}
+
+int dmp_eng_mp_progress(struct dmp_engine *e, char *out, size_t cap)
+{
+	char p[DMP_ENG_HOME_MAX + 16], dir[MP_DIR_MAX];
+	DIR *d;
+	struct dirent *de;
+	size_t used = 0;
+	int n = 0;
+
+	out[0] = '\0';
+	snprintf(p, sizeof(p), "%s/parts", e->home);
+	d = opendir(p);
+	if (!d) {
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *id = strchr(de->d_name, '-');
+		int k;
+
+		if (de->d_name[0] == '.' || !id) {
+			continue;
+		}
+		snprintf(dir, sizeof(dir), "%s/%.60s", p, de->d_name);
+		n++;
+		k = snprintf(out + used, cap - used, "%s%.8s %d/%" PRIu32,
+			     used ? " " : "", id + 1, held_count(dir),
+			     whole_count(dir));
+		if (k > 0 && (size_t)k < cap - used) {
+			used += (size_t)k;
+		} else {
+			out[used] = '\0'; /* no room: the count still says */
+		}
+	}
+	closedir(d);
+	return n;
+}
