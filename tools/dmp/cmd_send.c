@@ -15,6 +15,26 @@
 #include "dmp/multipart.h"
 #include "dmp/store.h"
 
+/* The parts of a multi-part whole still pending (ids from `from`). */
+struct parts_pending {
+	int64_t from;
+	char alias[65];
+	int n;
+	struct dmp_outbox_msg first;
+};
+
+static int part_pending(const struct dmp_outbox_msg *m, void *ud)
+{
+	struct parts_pending *p = ud;
+
+	if (m->id >= p->from && strcmp(m->recipient, p->alias) == 0) {
+		if (p->n++ == 0) {
+			p->first = *m;
+		}
+	}
+	return 0;
+}
+
 static int read_all(FILE *f, uint8_t **out, size_t *len)
 {
 	size_t cap = 4096, n = 0;
@@ -189,8 +209,30 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 		return dmpcli_fail("send", rc);
 	}
 	rc = dmp_engine_publish(e);
-	if (dmp_store_outbox_get(dmp_engine_store(e), qid, &m) == 0 &&
-	    m.state != DMP_OUTBOX_PUBLISHED) {
+	if (len > DMP_ENGINE_MAX_BODY) {
+		/* A multi-part whole: its parts are queue ids qid, qid + 1,
+		 * ... to this contact; any still pending is reported. */
+		struct dmp_store_contact ct;
+		struct parts_pending pp = {qid, "", 0, {0}};
+
+		if (dmp_store_contact_get(dmp_engine_store(e), contact, &ct) ==
+		    0) {
+			snprintf(pp.alias, sizeof(pp.alias), "%s", ct.alias);
+		}
+		(void)dmp_store_outbox_each_pending(dmp_engine_store(e),
+						    part_pending, &pp);
+		m.state = DMP_OUTBOX_PUBLISHED;
+		if (pp.n > 0) {
+			m = pp.first;
+			fprintf(stderr,
+				"dmp: %d part%s of the file not "
+				"published yet:\n",
+				pp.n, pp.n == 1 ? "" : "s");
+		}
+	} else if (dmp_store_outbox_get(dmp_engine_store(e), qid, &m) != 0) {
+		m.state = DMP_OUTBOX_PUBLISHED;
+	}
+	if (m.state != DMP_OUTBOX_PUBLISHED) {
 		int code =
 		    dmpcli_exit_code(rc < 0		  ? rc
 				     : c->last_retry_code ? c->last_retry_code

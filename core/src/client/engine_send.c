@@ -546,7 +546,7 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 		struct dmp_outbox_msg *m = &p.v[i];
 		struct recs r = {0};
 		unsigned mask;
-		int err = 0, slot = -1;
+		int err = 0, slot = -1, full = 0;
 
 		if (m->state == DMP_OUTBOX_FAILED) {
 			continue;
@@ -632,6 +632,10 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 				continue;
 			}
 			err = dmp_eng_writer_send_to(e, w, ops, k, mask);
+			if (err == DMP_EREFUSED &&
+			    manifest_slot(ops[k - 1].owner) >= 0) {
+				full = 1; /* chunk names are fresh: a cap */
+			}
 			if (err < 0) {
 				break;
 			}
@@ -650,7 +654,13 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 				reached = 1;
 			}
 			snprintf(d, sizeof(d), "%s; retry in %lld s",
-				 dmp_strerror(err), (long long)(next - now));
+				 full ? "node refused the manifest: the "
+					"recipient's mailbox slot there may "
+					"be full (limits.name_bytes: large "
+					"files fill it until their parts "
+					"expire), or outside your key's scope"
+				      : dmp_strerror(err),
+				 (long long)(next - now));
 			(void)dmp_store_outbox_set_state(
 			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
 			    dmp_strerror(err));
