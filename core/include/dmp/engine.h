@@ -280,9 +280,10 @@ int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
 DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 				     const uint8_t *body, size_t len,
 				     uint32_t lifetime, int64_t *queue_id);
-/** The largest body submit() may take (messages.max_file, at least
- *  DMP_ENGINE_MAX_BODY); whether it goes depends on the contact. */
-size_t dmp_engine_max_message(const struct dmp_engine *e);
+/** The largest body submit() takes for @p contact: messages.max_file
+ *  when the contact is in messages.multipart, else DMP_ENGINE_MAX_BODY
+ *  (also for an unknown contact). */
+size_t dmp_engine_max_message(struct dmp_engine *e, const char *contact);
 /**
  * dmp_engine_submit() with an undo-send window: the message waits
  * @p delay seconds in the queue (state "held") before publish() takes it,

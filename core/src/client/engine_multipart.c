@@ -53,10 +53,16 @@ static int understands(const struct dmp_engine *e,
 	return 0;
 }
 
-size_t dmp_engine_max_message(const struct dmp_engine *e)
+size_t dmp_engine_max_message(struct dmp_engine *e, const char *contact)
 {
-	return e->conf.max_file > DMP_ENGINE_MAX_BODY ? (size_t)e->conf.max_file
-						      : DMP_ENGINE_MAX_BODY;
+	struct dmp_store_contact c;
+
+	if (e->conf.max_file <= DMP_ENGINE_MAX_BODY ||
+	    dmp_store_contact_get(e->st, contact, &c) < 0 ||
+	    !understands(e, &c)) {
+		return DMP_ENGINE_MAX_BODY;
+	}
+	return (size_t)e->conf.max_file;
 }
 
 int dmp_eng_mp_check(struct dmp_engine *e, const char *contact, size_t len)
