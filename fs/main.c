@@ -9,6 +9,7 @@
  * prompt) and checked before libfuse daemonizes, so a wrong one fails on
  * the terminal.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,14 +28,15 @@
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
+#include "dmp/text.h"
 
 struct opts {
 	char *home;
 	char *config;
 	char *maildir;
 	char *passfile;
+	char *poll;	  /* seconds, 1..86400 (opt_seconds) */
 	char *send_delay; /* seconds, 0..DMPFS_SEND_DELAY_MAX */
-	int poll;
 	int help;
 	int version;
 	int foreground;
@@ -51,7 +53,7 @@ static const struct fuse_opt opt_spec[] = {
     OPT("config=%s", config),
     OPT("maildir=%s", maildir),
     OPT("passfile=%s", passfile),
-    OPT("poll=%d", poll),
+    OPT("poll=%s", poll),
     OPT("send_delay=%s", send_delay),
     OPT("-h", help),
     OPT("--help", help),
@@ -78,6 +80,24 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 	return 1; /* keep everything we do not consume */
 }
 
+/* A -o NAME=SECONDS option, through the one strict integer parser.
+ * @return 0 or -1 after saying why, with the range */
+static int opt_seconds(const char *name, const char *v, long long min,
+		       long long max, long long *out)
+{
+	int rc = dmp_parse_int(v, min, max, out);
+
+	if (rc < 0) {
+		fprintf(stderr,
+			"dmpfs: -o %s=%s: %s (allowed %lld..%lld seconds)\n",
+			name, v,
+			rc == DMP_ERANGE ? "out of range" : "not an integer",
+			min, max);
+		return -1;
+	}
+	return 0;
+}
+
 static void usage(const char *prog)
 {
 	printf("usage: %s [options] MOUNTPOINT\n\n"
@@ -89,7 +109,7 @@ static void usage(const char *prog)
 	       "    -o config=FILE       config.yaml of the home to use (its "
 	       "directory\n"
 	       "                         is the home)\n"
-	       "    -o poll=SECONDS      receive interval (default: "
+	       "    -o poll=SECONDS      receive interval, 1..86400 (default: "
 	       "config.yaml's\n"
 	       "                         messages.poll_interval)\n"
 	       "    -o maildir=DIR       mirror inbox/ and sent/ into DIR "
@@ -215,6 +235,88 @@ static int start_mount(struct fuse *f, struct dmpfs *fs)
 }
 
 /*
+ * Refuse a mount point that already holds a mount: a dead one (its daemon
+ * gone: ENOTCONN) or a live dmpfs. As root, the kernel would stack a
+ * second mount on top (issue 14); as a user, fusermount3 would fail with
+ * a less helpful message. @return 0 or -1 after saying what to do.
+ */
+static int dead_mount(const char *mp, int err)
+{
+	fprintf(stderr,
+		"dmpfs: %s: %s: an earlier dmpfs there has died and left its "
+		"mount.\n       Unmount it first: fusermount3 -u %s (as "
+		"root also: umount %s), then mount again\n",
+		mp, strerror(err), mp, mp);
+	return -1;
+}
+
+/* 1 if a dmpfs (fstype fuse.dmp) is mounted at @p path, per mountinfo. */
+static int dmp_mounted_at(const char *path)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE" */
+		char point[2048], fstype[64], *dash = strstr(line, " - ");
+
+		if (sscanf(line, "%*s %*s %*s %*s %2047s", point) == 1 &&
+		    dash && sscanf(dash + 3, "%63s", fstype) == 1 &&
+		    strcmp(point, path) == 0 &&
+		    strcmp(fstype, "fuse.dmp") == 0) {
+			found = 1;
+		}
+	}
+	if (f) {
+		fclose(f);
+	}
+	return found;
+}
+
+static int check_mountpoint(const char *mp)
+{
+	struct stat sb;
+	char *real;
+	DIR *d;
+	int busy;
+
+	if (stat(mp, &sb) != 0) {
+		if (errno == ENOTCONN) {
+			return dead_mount(mp, errno);
+		}
+		fprintf(stderr, "dmpfs: %s: %s\n", mp, strerror(errno));
+		return -1;
+	}
+	real = realpath(mp, NULL);
+	busy = dmp_mounted_at(real ? real : mp);
+	free(real);
+	if (!busy) {
+		return 0;
+	}
+	/* stat of the root may come from the kernel's cache; reading the
+	 * directory asks the daemon, which a dead mount no longer has. */
+	d = opendir(mp);
+	if (!d || (errno = 0, readdir(d) == NULL && errno == ENOTCONN)) {
+		int err = errno;
+
+		if (d) {
+			closedir(d);
+		}
+		if (err == ENOTCONN) {
+			return dead_mount(mp, err);
+		}
+	} else {
+		closedir(d);
+	}
+	fprintf(stderr,
+		"dmpfs: %s: a dmpfs is already mounted there; unmount it "
+		"first (fusermount3 -u %s)\n",
+		mp, mp);
+	return -1;
+}
+
+/*
  * fuse_main(), spelled out: the engine thread is started before the loop
  * and joined after it ends, before fuse_destroy() frees the node table it
  * invalidates.
@@ -232,6 +334,9 @@ static int run(struct fuse_args *args, struct dmpfs *fs)
 	}
 	if (!co.mountpoint) {
 		fprintf(stderr, "dmpfs: no mountpoint (see dmpfs -h)\n");
+		goto out;
+	}
+	if (check_mountpoint(co.mountpoint) < 0) {
 		goto out;
 	}
 	f = fuse_new(args, &dmpfs_ops, sizeof(dmpfs_ops), fs);
@@ -288,6 +393,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct opts o;
 	struct dmpfs *fs = NULL;
+	long long poll = 0;
 	int rc = 1;
 
 	memset(&o, 0, sizeof(o));
@@ -308,8 +414,8 @@ int main(int argc, char *argv[])
 		fuse_opt_free_args(&args);
 		return 0;
 	}
-	if (o.poll < 0) {
-		fprintf(stderr, "dmpfs: poll=%d: must be >= 1\n", o.poll);
+	/* messages.poll_interval's range */
+	if (o.poll && opt_seconds("poll", o.poll, 1, 86400, &poll) < 0) {
 		goto out;
 	}
 	fs = calloc(1, sizeof(*fs));
@@ -322,20 +428,13 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	fs->foreground = o.foreground;
-	fs->poll_interval = o.poll;
+	fs->poll_interval = (int)poll;
 	fs->send_delay = DMPFS_SEND_DELAY_DEFAULT;
 	if (o.send_delay) {
-		char *end = NULL;
-		long v;
+		long long v;
 
-		errno = 0;
-		v = strtol(o.send_delay, &end, 10);
-		if (errno || !*o.send_delay || *end || v < 0 ||
-		    v > DMPFS_SEND_DELAY_MAX) {
-			fprintf(stderr,
-				"dmpfs: send_delay=%s: must be a whole number "
-				"of seconds from 0 to %d\n",
-				o.send_delay, DMPFS_SEND_DELAY_MAX);
+		if (opt_seconds("send_delay", o.send_delay, 0,
+				DMPFS_SEND_DELAY_MAX, &v) < 0) {
 			goto out;
 		}
 		fs->send_delay = (int)v;
@@ -418,6 +517,7 @@ out:
 	free(o.config);
 	free(o.maildir);
 	free(o.passfile);
+	free(o.poll);
 	free(o.send_delay);
 	fuse_opt_free_args(&args);
 	return rc;

@@ -214,8 +214,8 @@ static int dmpfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		break;
 	case DMPFS_K_CONTACTS:
 		pthread_mutex_lock(&fs->fe_lock);
-		rc = dmp_store_contact_each(dmp_engine_store(fs->fe),
-					    fill_contact, &f);
+		rc = dmp_store_contact_each_valid(dmp_engine_store(fs->fe),
+						  fill_contact, &f);
 		pthread_mutex_unlock(&fs->fe_lock);
 		break;
 	case DMPFS_K_PEERS:

@@ -26,6 +26,7 @@
 
 #include "dmpfs.h"
 
+#include "dmp/alias.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
@@ -795,8 +796,11 @@ void dmpfs_outbox_list(struct dmpfs *fs, void *buf, fuse_fill_dir_t filler)
 				     &o);
 	pthread_mutex_unlock(&fs->fe_lock);
 	for (size_t i = 0; i < o.n; i++) {
+		/* An alias an older version accepted ("a/b") is no file
+		 * name: the kernel would fail the whole listing (EIO). */
 		if (!key_blocked(&o, o.v[i].ed25519_pk) &&
-		    !is_absent(fs, o.v[i].alias)) {
+		    !is_absent(fs, o.v[i].alias) &&
+		    !dmp_alias_problem(o.v[i].alias)) {
 			filler(buf, o.v[i].alias, NULL, 0, 0);
 		}
 	}

@@ -9,6 +9,7 @@
 
 #include "dmpfs.h"
 
+#include "dmp/alias.h"
 #include "dmp/err.h"
 
 const char *const dmpfs_folders[3] = {"inbox", "intro", "sent"};
@@ -145,16 +146,8 @@ void dmpfs_classify(const struct dmpfs *fs, const char *path,
 
 int dmpfs_is_scratch(const char *name)
 {
-	size_t n = strlen(name);
-
-	if (n == 0 || name[0] == '.' || name[n - 1] == '~' ||
-	    strcmp(name, "4913") == 0 ||
-	    (name[0] == '#' && name[n - 1] == '#')) {
-		return 1;
-	}
-	return n > 4 && (strcmp(name + n - 4, ".swp") == 0 ||
-			 strcmp(name + n - 4, ".swx") == 0 ||
-			 strcmp(name + n - 4, ".tmp") == 0);
+	/* One list, shared with the alias rules (dmp/alias.h). */
+	return dmp_scratch_name(name);
 }
 
 int dmpfs_parse_id(const char *name, int64_t *id)

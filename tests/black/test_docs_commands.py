@@ -14,7 +14,12 @@ docs/performance.md and docs/troubleshooting.md are split into simple commands. 
   listed as absent on purpose (systemd tools in a container, sudo when
   running as root);
 - documented `dig` queries against 127.0.0.1 are run for real against a
-  dmp-node this test starts.
+  dmp-node this test starts;
+- the user guide's sh blocks are run, in order and as written, in one
+  bash against a real node and a real mount (test_user_guide_walkthrough;
+  the few lines that cannot run here are listed with the reason);
+- messages the troubleshooting guide quotes are produced by the real
+  programs and compared with the quote.
 
 Anything not recognised fails: the tables are the honest list of what the
 docs ask a reader to run."""
@@ -26,7 +31,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, node_binary
+from conftest import BUILD, free_addr, node_binary
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DOCS = ["README.md", "docs/user-guide.md", "docs/operator-guide.md",
@@ -61,25 +66,7 @@ REDIR = {">", ">>", "<", "2>", "&>", ">&", "2>&1", "<<"}
 
 def doc_lines(path):
     """(line number, text) of each command line in the sh blocks."""
-    out, lang, buf, start = [], None, "", 0
-    with open(os.path.join(TOP, path)) as f:
-        for n, line in enumerate(f, 1):
-            s = line.rstrip("\n")
-            if s.startswith("```"):
-                lang = None if lang is not None else (s[3:].strip() or "-")
-                continue
-            if lang not in ("sh", "bash", "shell"):
-                continue
-            if not buf:
-                start = n
-            if s.endswith("\\"):
-                buf += s[:-1] + " "
-                continue
-            buf += s
-            if buf.strip() and not buf.strip().startswith("#"):
-                out.append((start, buf.strip()))
-            buf = ""
-    return out
+    return [x for block in doc_blocks(path) for x in block]
 
 
 def simple_commands(line):
@@ -354,3 +341,295 @@ def test_documented_dig_queries_run(node):
                 "%s:%d: %s\n%s" % (doc, n, line, out)
             ran += 1
     assert ran >= 2
+
+
+# ---- the user guide, run as written (issue 14) --------------------------------
+#
+# Every command of the sh blocks of docs/user-guide.md runs, in order, in one
+# bash, as a reader would type it: the same words, with only these
+# substitutions so that it stays on this machine and in a scratch directory:
+# the guide's node address 127.0.0.1:5353 becomes a free 127.0.0.x port,
+# /tmp/... paths and ~ (HOME) move into the test's directory, and our programs
+# come from this build. What cannot run here is listed below with the reason;
+# a new command in the guide runs unless it is listed, and must then succeed.
+
+# Whole blocks not run (matched by one of their lines).
+WALK_SKIP_BLOCKS = {
+    "contrib/deps.sh": "builds and installs the tree (CI does; "
+                       "test_install.py checks cmake --install)",
+    "dmp tsig register --node-http http://127.0.0.1:8053":
+        "the self-registration path, an alternative to the operator's key "
+        "(test_cli_register.py)",
+}
+# Single lines not run.
+WALK_SKIP_LINES = {
+    "dmp resolvers discover 9.9.9.9 1.1.1.1":
+        "asks public resolvers and /etc/resolv.conf's servers; tests stay on "
+        "loopback (test_cli_discover.py)",
+    "dmp resolvers discover --save 9.9.9.9 1.1.1.1": "as above",
+}
+# Lines that never end by themselves, bounded (same words after the bound).
+WALK_BOUND = {
+    "dmp recv --watch --interval 5":
+        "timeout -s INT --preserve-status 4 dmp recv --watch --interval 5",
+    "tail -F ~/dmp/.events | grep --line-buffered -E "
+    "'RECEIVED|FAILED|REJECTED'":
+        "timeout 2 tail -F ~/dmp/.events | grep --line-buffered -E "
+        "'RECEIVED|FAILED|REJECTED'",
+}
+# Lines run up to five times, 0.2 s apart, until they succeed, with the
+# reason. A known race, not hidden: reported to be fixed in dmpfs.
+WALK_RETRY = {
+    # .events read right after the write to .reload sometimes lacks the
+    # CONFIG line (seen once in about five walks)
+    "grep CONFIG ~/dmp/.events": "dmpfs: .events may lag the .reload write",
+}
+# Lines the guide itself shows failing, with their exit status.
+WALK_FAILS = {
+    # carol has published nothing yet at that point of the guide
+    "dmp contacts add carol@mesh.test --fingerprint 8038e511d5a31cd4": 11,
+    # the guide's example of a failed pin ("No such file or directory")
+    "/bin/echo dave@mesh.test > ~/dmp/contacts/dave": 1,
+    # nothing in alice's inbox mentions an invoice: grep finds nothing
+    "grep -l '^From: alice' -r ~/dmp/inbox | xargs grep -l invoice": 123,
+    # receipts are off by default (the guide turns them on in a text
+    # block, not a command): "no line means no receipt yet"
+    "grep -rl '^X-DMP-Delivered:' ~/dmp/sent": 1,
+    "grep RECEIPT ~/dmp/.events": 1,
+}
+
+
+def doc_blocks(path):
+    """The sh blocks of a document: lists of (line number, command)."""
+    blocks, cur, lang, buf, start = [], None, None, "", 0
+    with open(os.path.join(TOP, path)) as f:
+        for n, line in enumerate(f, 1):
+            s = line.rstrip("\n")
+            if s.startswith("```"):
+                lang = None if lang is not None else (s[3:].strip() or "-")
+                cur = [] if lang in ("sh", "bash", "shell") else None
+                if cur is not None:
+                    blocks.append(cur)
+                continue
+            if cur is None:
+                continue
+            if not buf:
+                start = n
+            if s.endswith("\\"):
+                buf += s[:-1] + " "
+                continue
+            buf += s
+            if buf.strip() and not buf.strip().startswith("#"):
+                cur.append((start, buf.strip()))
+            buf = ""
+    return [b for b in blocks if b]
+
+
+def test_walk_plan_covers_the_guide():
+    """Every skipped, bounded or failing line is still in the guide (a
+    stale entry would hide a command that no longer exists)."""
+    lines = {l for b in doc_blocks("docs/user-guide.md") for _, l in b}
+    for table in (WALK_SKIP_BLOCKS, WALK_SKIP_LINES, WALK_BOUND,
+                  WALK_FAILS, WALK_RETRY):
+        for line in table:
+            assert line in lines, line
+
+
+def _glue(before, work, node_addr, b):
+    """What the guide leaves to the reader between its blocks (another
+    person's side), as shell. @p before: the block's first command."""
+    bob = ("( export DMP_PASSPHRASE=bob-horse-battery; "
+           "dmp --home {g}/bob init bob --domain mesh.test --node {a} "
+           "--tsig-file bob.key && dmp --home {g}/bob identity publish ) "
+           ">>{g}/glue.log 2>&1 || echo 'glue bob' >&3").format(
+               g=work, a=node_addr)
+    carol = (
+        "( dmp-node key add carol.mesh.test --scope mesh.test --db node.db "
+        "> {g}/carol.key && sleep 1.3 && "
+        "export DMP_PASSPHRASE=carol-horse-battery && "
+        "dmp --home {g}/carol init carol --domain mesh.test --node {a} "
+        "--tsig-file {g}/carol.key && dmp --home {g}/carol identity publish "
+        "&& echo 'hello from a stranger' | dmp --home {g}/carol send "
+        "alice@mesh.test ) >>{g}/glue.log 2>&1 || echo 'glue carol' >&3\n"
+        "for i in $(seq 100); do ls ~/dmp/intro/new | grep -q . && break; "
+        "sleep 0.2; done").format(g=work, a=node_addr)
+    files = ("printf 'a note\\n' > note.txt; printf 'a letter\\n' > "
+             "letter.txt; mkdir -p reports; printf 'r1\\n' > reports/1.txt; "
+             "printf 'r2\\n' > reports/2.txt")
+    return {"dmp contacts add bob": bob + "\n" + files,
+            "ls ~/dmp/intro/new": carol}.get(before)
+
+
+def test_user_guide_walkthrough(tmp_path):
+    """docs/user-guide.md, every sh block in order, run for real: the node,
+    init, publish, contacts, send and recv, the mount, outbox/intro/
+    contacts through the filesystem, the scripting recipes and the backup."""
+    from fs_helpers import dmpfs_binary, need_fuse, is_mounted
+    need_fuse()
+    host, port = free_addr()
+    addr = "%s:%d" % (host, port)
+    work = str(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name, rel in OURS.items():
+        os.symlink(os.path.join(BUILD, rel), bindir / name)
+    subs = [("127.0.0.1:5353", addr), ("/tmp/dmp-try", work + "/dmp-try"),
+            ("/tmp/state-backup.db", work + "/state-backup.db")]
+    status = tmp_path / "status"
+    script, plan = ["exec 3>%s" % status, "cd %s" % work], {}
+    for block in doc_blocks("docs/user-guide.md"):
+        texts = [l for _, l in block]
+        skip = [r for k, r in WALK_SKIP_BLOCKS.items() if k in texts]
+        if skip:
+            continue
+        glue = _glue(texts[0], work, addr, block)
+        if glue:
+            script.append(glue)
+        for n, line in block:
+            if line in WALK_SKIP_LINES:
+                continue
+            run = WALK_BOUND.get(line, line)
+            for a, b in subs:
+                run = run.replace(a, b)
+            plan[n] = (line, WALK_FAILS.get(line, 0))
+            if line in WALK_RETRY:
+                run = ("__ok=1; for __i in 1 2 3 4 5; do %s && "
+                       "{ __ok=0; break; }; sleep 0.2; done; (exit $__ok)"
+                       % run)
+            script.append(run)
+            script.append('echo "%d $?" >&3' % n)
+            if run.endswith("&"):
+                script.append('echo "bg $!" >&3')
+    env = {"HOME": str(home), "PATH": "%s:%s" % (bindir, os.environ["PATH"]),
+           "LANG": "C.UTF-8"}
+    bg = []
+    try:
+        # Output to a file: the node the guide starts with `&` keeps
+        # its descriptors open after bash ends.
+        log = tmp_path / "walk.log"
+        with open(log, "wb") as f:
+            subprocess.run(["bash", "-c", "\n".join(script)],
+                           stdin=subprocess.DEVNULL, stdout=f,
+                           stderr=subprocess.STDOUT, env=env, timeout=120,
+                           cwd=work)
+        out = log.read_text(errors="replace")
+        got = {}
+        for l in status.read_text().splitlines():
+            k, v = l.split()
+            if k == "bg":
+                bg.append(int(v))
+            elif k == "glue":
+                pytest.fail("glue step %s failed: %s" % (
+                    v, (tmp_path / "glue.log").read_text()))
+            else:
+                got[int(k)] = int(v)
+        errors = ["user-guide.md:%d: %s: exit %s, want %d" % (
+            n, line, got.get(n), want)
+            for n, (line, want) in sorted(plan.items())
+            if got.get(n) != want]
+        assert not errors, "\n".join(errors) + "\n---\n" + out[-4000:]
+        assert len(plan) >= 40, len(plan)
+        # The walk reached the end: unmounted, backed up.
+        assert not is_mounted(str(home / "dmp"))
+        assert (tmp_path / "dmp-try" / "dmp-backup.tar.gz").exists() or \
+            (home / "dmp-backup.tar.gz").exists() or \
+            (tmp_path / "dmp-backup.tar.gz").exists()
+        assert (tmp_path / "state-backup.db").exists()
+    finally:
+        if is_mounted(str(home / "dmp")):
+            subprocess.run(["fusermount3", "-uz", str(home / "dmp")],
+                           capture_output=True, timeout=20)
+        for pid in bg:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+
+
+# ---- the troubleshooting guide's messages, produced for real -------------------
+#
+# Each entry: a message as docs/troubleshooting.md quotes it (FILE, DIR, X,
+# N, ... stand for the part that varies) and a way to make the programs
+# print it. The test checks the quote is in the guide and that the real
+# output matches it, so the guide and the programs cannot drift apart.
+PLACEHOLDERS = r"\b(?:FILE|DIR|KEY|X|N|M|A|RULE|ZONE|ADDR|V|MIN|MAX|S|HOST|" \
+    r"USER|PORT|NEW|REASON)\b"
+
+
+def _norm(text):
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _quote_re(quote):
+    parts = re.split(PLACEHOLDERS, _norm(quote))
+    return ".+?".join(re.escape(p) for p in parts)
+
+
+def test_troubleshooting_messages_as_printed(tmp_path, node):
+    from cli_helpers import User
+    from fs_helpers import dmpfs_binary
+    guide = _norm(open(os.path.join(TOP, "docs/troubleshooting.md")).read())
+    u = User(tmp_path, "alice", node)
+    cases = []
+
+    def case(quote, out):
+        cases.append((quote, out))
+
+    r = u.run("status", env={"DMP_PASSPHRASE": ""})
+    case("dmp: no passphrase: set DMP_PASSPHRASE, use --passphrase-file, "
+         "or run on a terminal", r.stderr_text)
+    r = u.run("--home", str(tmp_path / "nohome"), "status")
+    case("dmp: no identity in DIR: run `dmp init` first", r.stderr_text)
+    r = u.run("contacts", "add", "bob@mesh.test", "a/b")
+    case("dmp: alias 'A' RULE; choose another", r.stderr_text)
+    r = u.run("send", "--lifetime", "0", "bob", input=b"x")
+    case("dmp: --lifetime X: out of range (allowed 60..2592000)",
+         r.stderr_text)
+    r = u.run("send", "--lifetime", "abc", "bob", input=b"x")
+    case("dmp: --lifetime 'X': not an integer (allowed 60..2592000)",
+         r.stderr_text)
+    cfg = os.path.join(u.home, "config.yaml")
+    good = open(cfg).read()
+    open(cfg, "w").write(good.replace("  lifetime: 604800", "  lifetime: 5"))
+    r = u.run("status")
+    case("KEY: out of range: V (allowed MIN..MAX)", r.stderr_text)
+    os.rename(cfg, cfg + ".away")
+    r = u.run("status")
+    case("dmp: DIR/config.yaml is missing, but state.db holds an identity.",
+         r.stderr_text)
+    os.rename(cfg + ".away", cfg)
+    open(cfg, "w").write(good)
+    r = node.cli("key", "add", "alice.mesh.test", "--scope", "mesh.test",
+                 check=False)
+    case("dmp-node: key add X: the key exists (scopes S); its user would "
+         "be locked out.", r.stderr)
+    v = User(tmp_path, "vera", node, init=False)
+    r = v.run("init", "vera", "--domain", "mesh.test", "--node",
+              "no_such_host:53")
+    assert r.returncode == 0, r.stderr_text
+    r = v.run("identity", "publish")
+    case("dmp: publish: no TSIG key: this home has none (network.tsig is "
+         "empty), and the node takes writes only with one.", r.stderr_text)
+    r = v.run("contacts", "add", "bob@other.test")
+    case("config: network.nodes: X is neither an IP address nor a host name "
+         "that resolves (check the spelling and this machine's DNS)",
+         r.stderr_text)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run([dmpfs_binary(), "-f", "-o",
+                        "home=%s,poll=0" % u.home, str(mnt)],
+                       capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, DMP_PASSPHRASE=u.passphrase))
+    case("dmpfs: -o poll=N: out of range (allowed 1..86400 seconds)",
+         r.stderr)
+    errors = []
+    for quote, out in cases:
+        if _norm(quote) not in guide:
+            errors.append("not in troubleshooting.md: %s" % quote)
+        elif not re.search(_quote_re(quote), _norm(out)):
+            errors.append("printed differently: %s\n    got: %s" % (
+                quote, _norm(out)[:300]))
+    assert not errors, "\n".join(errors)
+    assert len(cases) >= 11

@@ -79,6 +79,30 @@ def pc_env(destdir, libdir):
                 PKG_CONFIG_SYSROOT_DIR=destdir)
 
 
+def test_units_name_the_installed_programs(root):
+    """Issue 14: the units' ExecStart must be where `cmake --install` put
+    the program (dmp-node in sbin, dmpfs in bin), for this prefix, and the
+    node's YAML goes in readable by its service user's group only."""
+    units = {"lib/systemd/system/dmp-node.service": "sbin/dmp-node"}
+    if WITH_FS:
+        units["lib/systemd/user/dmpfs.service"] = "bin/dmpfs"
+    for unit, prog in units.items():
+        text = open(os.path.join(root, unit)).read()
+        m = re.search(r"^ExecStart=(\S+)", text, re.M)
+        assert m, unit
+        assert m.group(1) == os.path.join(PREFIX, prog), (unit, m.group(1))
+        assert os.access(os.path.join(root, prog), os.X_OK), prog
+    # The source units name the default prefix's paths, which the install
+    # rules replace; anything else would be left stale.
+    for name, prog in (("dmp-node.service", "/usr/local/sbin/dmp-node"),
+                       ("dmpfs.service", "/usr/local/bin/dmpfs")):
+        text = open(os.path.join(SOURCE, "contrib", name)).read()
+        assert "ExecStart=%s " % prog in text, name
+    node = open(os.path.join(SOURCE, "contrib", "dmp-node.service")).read()
+    assert "install -m 0640 -o root -g dmp-node contrib/dmp-node.yaml" \
+        in node
+
+
 def test_layout(root, libdir):
     progs = ["bin/dmp", "sbin/dmp-node"] + (["bin/dmpfs"] if WITH_FS else [])
     for rel in progs + [

@@ -133,7 +133,7 @@ def test_update_rejections_store_nothing(node):
                       add % "slot-1.mb-q.mesh.test")
     assert r.returncode != 0
     r = node.nsupdate(key, "zone mesh.test\nupdate add "
-                      "slot-1.mb-q.mesh.test 86401 TXT \"x\"")
+                      "slot-1.mb-q.mesh.test 604801 TXT \"x\"")
     assert "REFUSED" in r.stdout + r.stderr
     r = node.nsupdate(key, "zone mesh.test\nupdate add "
                       "slot-1.mb-q.mesh.test 300 TXT \"x\"\n"

@@ -2,13 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmp/alias.h"
 #include "dmp/b64.h"
 #include "dmp/buf.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/record.h"
-#include "dmp/txt.h"
 #include "dmp/text.h"
+#include "dmp/txt.h"
 #include "tap.h"
 #include "vec.h"
 
@@ -280,6 +281,93 @@ static void test_grow(void)
 	dmp_free(v);
 }
 
+/* The one strict integer parser (issue 14: "--lifetime abc" and "-5"). */
+static void test_parse_int(void)
+{
+	static const struct {
+		const char *s;
+		long long min, max;
+		int rc;
+		long long v;
+	} v[] = {
+	    {"0", 0, 10, 0, 0},
+	    {"10", 0, 10, 0, 10},
+	    {"-5", -10, 10, 0, -5},
+	    {"604800", 60, 2592000, 0, 604800},
+	    {"11", 0, 10, DMP_ERANGE, 0},
+	    {"-5", 1, 10, DMP_ERANGE, 0},
+	    {"0", 1, 10, DMP_ERANGE, 0},
+	    {"99999999999999999999", 0, 10, DMP_ERANGE, 0},
+	    {"", 0, 10, DMP_EINVAL, 0},
+	    {"abc", 0, 10, DMP_EINVAL, 0},
+	    {"5x", 0, 10, DMP_EINVAL, 0},
+	    {" 5", 0, 10, DMP_EINVAL, 0},
+	    {"5 ", 0, 10, DMP_EINVAL, 0},
+	    {"+5", 0, 10, DMP_EINVAL, 0},
+	    {"-", -10, 10, DMP_EINVAL, 0},
+	    {"0x10", 0, 100, DMP_EINVAL, 0},
+	    {"1e3", 0, 10000, DMP_EINVAL, 0},
+	};
+
+	for (size_t i = 0; i < DMP_ARRAY_LEN(v); i++) {
+		long long x = -777;
+		int rc = dmp_parse_int(v[i].s, v[i].min, v[i].max, &x);
+
+		ok(rc == v[i].rc && (rc < 0 ? x == -777 : x == v[i].v),
+		   "parse_int '%s' in [%lld, %lld]: rc %d", v[i].s, v[i].min,
+		   v[i].max, rc);
+	}
+	ok(dmp_parse_int(NULL, 0, 1, NULL) == DMP_EINVAL, "parse_int NULL");
+}
+
+/* Aliases: one rule set for the CLI, the engine and dmpfs. */
+static void test_alias(void)
+{
+	static const char *good[] = {"bob",    "bobby2", "Bob Smith",	"b.ob",
+				     "x.swpx", "4914",	 "caf\xc3\xa9", "a#b"};
+	static const struct {
+		const char *a, *why;
+	} bad[] = {
+	    {"", "empty"},
+	    {"a/b", "'/'"},
+	    {"/", "'/'"},
+	    {".", "'.'"},
+	    {"..", "'.' or '..'"},
+	    {".hidden", "starts with '.'"},
+	    {"x.swp", "scratch"},
+	    {"x.swx", "scratch"},
+	    {"notes.tmp", "scratch"},
+	    {"bob~", "scratch"},
+	    {"4913", "scratch"},
+	    {"#bob#", "scratch"},
+	    {"a\tb", "control"},
+	    {"a\nb", "control"},
+	    {"a\x7f", "control"},
+	    {"\xff\xfe", "UTF-8"},
+	    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "a",
+	     "longer than 64"},
+	};
+	char max[DMP_ALIAS_MAX + 1];
+
+	for (size_t i = 0; i < DMP_ARRAY_LEN(good); i++) {
+		ok(dmp_alias_problem(good[i]) == NULL, "alias '%s' allowed",
+		   good[i]);
+	}
+	for (size_t i = 0; i < DMP_ARRAY_LEN(bad); i++) {
+		const char *w = dmp_alias_problem(bad[i].a);
+
+		ok(w && strstr(w, bad[i].why), "alias %zu refused: %s", i,
+		   w ? w : "(allowed)");
+	}
+	memset(max, 'a', DMP_ALIAS_MAX);
+	max[DMP_ALIAS_MAX] = '\0';
+	ok(dmp_alias_problem(max) == NULL, "64-byte alias allowed");
+	ok(dmp_scratch_name(".x.swp") && dmp_scratch_name("x~") &&
+	       !dmp_scratch_name("bob") && !dmp_scratch_name("a.sw"),
+	   "scratch names as dmpfs sees them");
+}
+
 /* Human-readable times, display width, log fields (text.h). */
 static void test_text(void)
 {
@@ -312,7 +400,7 @@ int main(void)
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	plan(117);
+	plan(117 + 18 + 8 + 17 + 2);
 	test_text();
 	test_b64();
 	test_hex();
@@ -321,5 +409,7 @@ int main(void)
 	test_crypto();
 	test_record_frame();
 	test_grow();
+	test_parse_int();
+	test_alias();
 	return done_testing();
 }

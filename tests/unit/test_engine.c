@@ -171,10 +171,10 @@ static int count_rec(int seq, const char *name, const char *value, uint32_t ttl,
 
 	(void)value;
 	(void)published;
-	if (strncmp(name, "chunk-", 6) == 0 && ttl == 86400) {
+	if (strncmp(name, "chunk-", 6) == 0 && ttl == 604800) {
 		c[0]++;
 	}
-	if (strncmp(name, "slot-", 5) == 0 && ttl == 86400) {
+	if (strncmp(name, "slot-", 5) == 0 && ttl == 604800) {
 		c[1] = seq;
 	}
 	c[2] = seq;
@@ -258,18 +258,20 @@ static void test_submit(struct dmp_engine *e, struct evlog *l)
 	is_int(dmp_engine_submit(e, "bob", big, DMP_ENGINE_MAX_BODY, 0, &qid),
 	       0, "largest body accepted");
 	ok(l->n[DMP_EV_QUEUED] == 1, "QUEUED event");
-	ok(l->n[DMP_EV_CLAMPED] == 1, "7-day default clamped to the node max");
+	/* Issue 14: the defaults agree (7 days), so nothing is clamped. */
+	ok(l->n[DMP_EV_CLAMPED] == 0, "7-day default not clamped");
 	ok(qid > 0, "queue id");
 	is_int(dmp_store_outbox_get(st, qid, &m), 0, "queued in the store");
 	is_int(m.state, DMP_OUTBOX_QUEUED, "state queued");
-	is_int((long long)m.expires, NOW + 86400, "exp = now + clamped ttl");
+	is_int((long long)m.expires, NOW + 604800, "exp = now + 7 days");
 	is_int(dmp_store_outbox_records(st, qid, count_rec, counts), 0,
 	       "records");
 	ok(counts[0] >= 1 && counts[1] == counts[2],
 	   "chunks first, manifest last (%d chunks)", counts[0]);
-	is_int(dmp_engine_submit(e, "bob", (const uint8_t *)"x", 1, 600, NULL),
-	       0, "short lifetime: not clamped");
-	ok(l->n[DMP_EV_CLAMPED] == 1, "no second CLAMPED");
+	is_int(
+	    dmp_engine_submit(e, "bob", (const uint8_t *)"x", 1, 2592000, NULL),
+	    0, "30 days: clamped to max_lifetime");
+	ok(l->n[DMP_EV_CLAMPED] == 1, "one CLAMPED");
 	is_int(dmp_engine_contact_block(e, "bob", 1), 0, "block bob");
 	is_int(dmp_engine_submit(e, "bob", (const uint8_t *)"x", 1, 0, NULL),
 	       DMP_EACCES, "blocked contact: DMP_EACCES");

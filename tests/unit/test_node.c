@@ -569,7 +569,7 @@ static void test_updates(struct dmp_node *n, struct reply *r)
 	       "zone not served: NOTAUTH");
 	is_int(send_update(n, r, "example.com", u, 1, KEY, secret, now), 9,
 	       "foreign zone: NOTAUTH");
-	u[0].ttl = 86401;
+	u[0].ttl = DMP_NODE_MAX_TTL + 1;
 	is_int(send_update(n, r, ZONE, u, 1, KEY, secret, now), 5,
 	       "ttl over max: REFUSED");
 	u[0].ttl = 300;

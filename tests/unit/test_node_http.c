@@ -496,7 +496,7 @@ static void test_records(void)
 		    "{\"value\":\"a\\u0001b\",\"ttl\":300}"),
 	       400, "rec: control character: 400");
 	is_int(call(h, &r, "POST", nm, NULL, NULL,
-		    "{\"value\":\"x\",\"ttl\":86401}"),
+		    "{\"value\":\"x\",\"ttl\":604801}"),
 	       400, "rec: ttl over max_ttl: 400");
 	is_int(call(h, &r, "POST", nm, NULL, NULL,
 		    "{\"value\":\"x\",\"ttl\":\"300\"}"),

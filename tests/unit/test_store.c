@@ -79,6 +79,27 @@ static void test_identity_contacts(struct dmp_store *st)
 	       "blocking an unknown alias fails");
 	dmp_store_contact_each(st, count_contact, &n);
 	is_int(n, 1, "one contact listed");
+	/* Issue 14: an alias an older version accepted ("a/b") is listed for
+	 * the CLI, left out of dmpfs' listing, and can be renamed. */
+	is_int(dmp_store_contact_rename(st, "bob", "a/b"), 0, "rename");
+	n = 0;
+	dmp_store_contact_each(st, count_contact, &n);
+	is_int(n, 1, "bad alias listed by each");
+	n = 0;
+	is_int(dmp_store_contact_each_valid(st, count_contact, &n), 0,
+	       "each_valid does not fail on it");
+	is_int(n, 0, "bad alias left out by each_valid");
+	c.ed25519_pk[0] = 8;
+	snprintf(c.alias, sizeof(c.alias), "carol");
+	is_int(dmp_store_contact_put(st, &c), 0, "second contact");
+	is_int(dmp_store_contact_rename(st, "a/b", "carol"), DMP_EEXIST,
+	       "rename onto a taken alias");
+	is_int(dmp_store_contact_rename(st, "nobody", "x"), DMP_ENOENT,
+	       "rename of an unknown alias");
+	is_int(dmp_store_contact_rename(st, "a/b", "bob"), 0, "renamed back");
+	is_int(dmp_store_contact_get(st, "bob", &cg), 0, "found by new alias");
+	is_int(cg.blocked, 1, "rename keeps the rest");
+	is_int(dmp_store_contact_remove(st, "carol"), 0, "unpin carol");
 	is_int(dmp_store_contact_remove(st, "bob"), 0, "unpin");
 	is_int(dmp_store_contact_get(st, "bob", &cg), DMP_ENOENT, "gone");
 	is_int(dmp_store_contact_remove(st, "bob"), DMP_ENOENT,
@@ -253,7 +274,7 @@ static void test_kv_and_reopen(struct dmp_store **st)
 /* Checks per section (every section runs straight through). */
 enum {
 	OPEN_CHECKS = 3,
-	IDENTITY_CONTACT_CHECKS = 19,
+	IDENTITY_CONTACT_CHECKS = 30,
 	PREKEY_CHECKS = 15,
 	OUTBOX_CHECKS = 24,
 	REPLAY_CHECKS = 10,

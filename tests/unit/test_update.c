@@ -24,7 +24,7 @@
  */
 enum {
 	OPS_CHECKS = 19,
-	CHECK_REPLY_CHECKS = 17,
+	CHECK_REPLY_CHECKS = 18,
 	KNOTD_READ_CHECKS = 6,
 	KNOTD_WRITE_CHECKS = 21,
 	KNOTD_REJECT_CHECKS = 8,
@@ -367,6 +367,10 @@ static void test_check_reply(void)
 	is_int(dmp_update_check_reply(reply, rl, 0x55aa, mac, key, now, &rcode,
 				      &terr),
 	       DMP_ENOTZONE, "signed NOTZONE");
+	rl = make_reply(reply, req, len, mac, 9, 1, 0, secret, 32, now, 0);
+	is_int(dmp_update_check_reply(reply, rl, 0x55aa, mac, key, now, &rcode,
+				      &terr),
+	       DMP_ENOTZONE, "signed NOTAUTH, no TSIG error: zone not served");
 	rl = make_reply(reply, req, len, mac, 2, 1, 0, secret, 32, now, 0);
 	is_int(dmp_update_check_reply(reply, rl, 0x55aa, mac, key, now, &rcode,
 				      &terr),

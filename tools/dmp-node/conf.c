@@ -41,7 +41,7 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("node", "answer_ttl_mailbox", answer_ttl_mailbox, 0, 86400, "2"),
     I("node", "negative_ttl", negative_ttl, 0, 86400, "60"),
     I("node", "negative_ttl_mailbox", negative_ttl_mailbox, 0, 86400, "2"),
-    I("node", "max_ttl", max_ttl, 1, 604800, "86400"),
+    I("node", "max_ttl", max_ttl, 1, 2592000, "604800"),
     I("node", "max_value_bytes", max_value_bytes, 1, 16384, "2048"),
     I("node", "max_values_per_name", max_values_per_name, 1, 4096, "64"),
     I("node", "reap_interval", reap_interval, 1, 3600, "60"),

@@ -10,10 +10,12 @@
  * --fake-now UNIX_SECONDS shifts the node's clock; it exists only so tests
  * can replay TSIG vectors signed at a fixed time. Never use it in service.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -85,8 +87,8 @@ static int conf_read(struct node_conf *c, const struct reload_ctx *r)
 	if (dmp_config_defaults(dmpnode_schema, dmpnode_schema_len, c) != 0) {
 		return -1;
 	}
-	if (r->cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c, r->cfg,
-				      err, sizeof(err)) != 0) {
+	if (r->cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c,
+				      r->cfg, err, sizeof(err)) != 0) {
 		DMP_LOG_E("dmp-node: %s", err);
 		return -1;
 	}
@@ -122,8 +124,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: dmp-node [-c FILE] [--zone ZONE]... "
 		   "[--listen ADDR:PORT]... [--http ADDR:PORT] [--db FILE] "
 		   "[-f] [-v]\n"
-		   "       dmp-node key add NAME --scope SUFFIX... [-c FILE] "
-		   "[--db FILE]\n"
+		   "       dmp-node key add NAME --scope SUFFIX... [--replace] "
+		   "[-c FILE] [--db FILE]\n"
+		   "       dmp-node key rotate NAME [-c FILE] [--db FILE]\n"
 		   "       dmp-node key list [-c FILE] [--db FILE]\n"
 		   "       dmp-node key revoke NAME [-c FILE] [--db FILE]\n"
 		   "       dmp-node token add NAME --scope SUFFIX... [-c FILE] "
@@ -134,7 +137,88 @@ static void usage(FILE *f)
 
 struct key_list_ctx {
 	int n;
+	const char *want; /* key_find(): the name looked for */
+	char scopes[DMP_NODE_MAX_SCOPES * DMP_NODE_NAME_MAX];
+	int found;
 };
+
+static void find_key(const char *name, const char *alg, const char *scopes,
+		     uint64_t created, void *ud)
+{
+	struct key_list_ctx *c = ud;
+
+	(void)alg;
+	(void)created;
+	if (strcmp(name, c->want) == 0) {
+		snprintf(c->scopes, sizeof(c->scopes), "%s", scopes);
+		c->found = 1;
+	}
+}
+
+/* Does key @p name exist (as the table keeps it: lower case, no final
+ * dot)? Its scopes CSV in @p ctx. */
+static int key_exists(struct dmp_node *n, const char *name,
+		      struct key_list_ctx *ctx)
+{
+	char want[DMP_NODE_NAME_MAX];
+	size_t l = 0;
+
+	for (; name[l] && l + 1 < sizeof(want); l++) {
+		want[l] = (char)tolower((unsigned char)name[l]);
+	}
+	want[l] = '\0';
+	if (l > 1 && want[l - 1] == '.') {
+		want[l - 1] = '\0';
+	}
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->want = want;
+	if (dmp_node_key_list(n, find_key, ctx) < 0) {
+		return -1;
+	}
+	ctx->want = NULL;
+	return ctx->found;
+}
+
+/* Mint and print a new secret for @p name. @return the exit code */
+static int mint(struct dmp_node *n, const char *name, const char *const *scopes,
+		size_t n_scopes, uint64_t now)
+{
+	char line[DMP_NODE_NAME_MAX + 64];
+	int err = dmp_node_key_mint(n, name, scopes, n_scopes, line,
+				    sizeof(line), now);
+
+	if (err == 0) {
+		printf("%s\n", line);
+	} else {
+		fprintf(stderr, "dmp-node: key %s: %s\n", name,
+			dmp_strerror(err));
+	}
+	dmp_wipe(line, sizeof(line));
+	return err == 0 ? 0 : 1;
+}
+
+/* `key rotate NAME`: a new secret, the scopes kept. */
+static int rotate(struct dmp_node *n, const char *name, uint64_t now)
+{
+	struct key_list_ctx ctx;
+	const char *sc[DMP_NODE_MAX_SCOPES];
+	size_t ns = 0;
+	char *save = NULL, *tok;
+	int ex = key_exists(n, name, &ctx);
+
+	if (ex <= 0) {
+		fprintf(stderr, "dmp-node: key rotate %s: %s\n", name,
+			ex < 0 ? "cannot read the key table"
+			       : "no such key (`dmp-node key list` shows "
+				 "them; `key add` makes one)");
+		return 1;
+	}
+	for (tok = strtok_r(ctx.scopes, ",", &save);
+	     tok && ns < DMP_ARRAY_LEN(sc); tok = strtok_r(NULL, ",", &save)) {
+		sc[ns++] = tok;
+	}
+	return mint(n, name, sc, ns, now);
+}
 
 static void print_key(const char *name, const char *alg, const char *scopes,
 		      uint64_t created, void *ud)
@@ -148,7 +232,8 @@ static void print_key(const char *name, const char *alg, const char *scopes,
 }
 
 static int key_cmd(struct node_conf *c, int argc, char **argv,
-		   const char *const *scopes, size_t n_scopes, int is_token)
+		   const char *const *scopes, size_t n_scopes, int is_token,
+		   int replace)
 {
 	struct dmp_node_opts o;
 	struct dmp_node *n = NULL;
@@ -213,23 +298,36 @@ static int key_cmd(struct node_conf *c, int argc, char **argv,
 		usage(stderr);
 		rc = 2;
 	} else if (strcmp(argv[0], "add") == 0 && argc == 2) {
-		char line[DMP_NODE_NAME_MAX + 64];
+		struct key_list_ctx ctx;
+		int ex;
 
 		if (n_scopes == 0) {
 			fprintf(stderr, "dmp-node: key add needs at least one "
 					"--scope SUFFIX\n");
 			goto out;
 		}
-		err = dmp_node_key_mint(n, argv[1], scopes, n_scopes, line,
-					sizeof(line), now);
-		if (err == 0) {
-			printf("%s\n", line);
-			rc = 0;
-		} else {
-			fprintf(stderr, "dmp-node: key add: %s\n",
-				dmp_strerror(err));
+		/* Issue 14: a second add of a name silently replaced the
+		 * secret and locked its user out. */
+		ex = key_exists(n, argv[1], &ctx);
+		if (ex < 0) {
+			fprintf(stderr, "dmp-node: key add: cannot read the "
+					"key table\n");
+			goto out;
 		}
-		dmp_wipe(line, sizeof(line));
+		if (ex && !replace) {
+			fprintf(stderr,
+				"dmp-node: key add %s: the key exists (scopes "
+				"%s); its user would be locked out.\n"
+				"          To give it a new secret: "
+				"`dmp-node key rotate %s` (same scopes) or "
+				"`key add %s --scope ... --replace`\n",
+				argv[1], ctx.scopes, argv[1], argv[1]);
+			rc = 1;
+			goto out;
+		}
+		rc = mint(n, argv[1], scopes, n_scopes, now);
+	} else if (strcmp(argv[0], "rotate") == 0 && argc == 2) {
+		rc = rotate(n, argv[1], now);
 	} else if (strcmp(argv[0], "list") == 0 && argc == 1) {
 		struct key_list_ctx ctx = {0};
 
@@ -253,6 +351,22 @@ out:
 	return rc;
 }
 
+/* A config file that holds a secret should be readable by the node's user
+ * (or group) only: say so, as for the database (operator guide). */
+static void warn_readable_secret(const char *cfg, const struct node_conf *c)
+{
+	struct stat sb;
+
+	if (cfg && c->http_token[0] && stat(cfg, &sb) == 0 &&
+	    (sb.st_mode & S_IROTH)) {
+		fprintf(stderr,
+			"dmp-node: warning: %s holds security.http_token and "
+			"every user may read it: chmod 640 it (group: the "
+			"node's user)\n",
+			cfg);
+	}
+}
+
 /* main() owns @p c, so every early return below frees it. */
 static int run(int argc, char **argv, struct node_conf *c)
 {
@@ -266,20 +380,22 @@ static int run(int argc, char **argv, struct node_conf *c)
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"fake-now", required_argument, NULL, 'T'},
+	    {"replace", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *cfg = NULL, *scopes[DMP_NODE_MAX_SCOPES];
 	size_t n_scopes = 0;
 	int is_key = 0, foreground = 0, verbose = 0, opt, n_zone = 0,
-	    n_listen = 0, rc = 1;
+	    replace = 0, n_listen = 0, rc = 1;
 	int64_t off = 0;
 	char err[512];
 	struct flag flags[64];
 	size_t n_flags = 0;
 	struct dmp_node_opts o;
 
-	if (!c || dmp_config_defaults(dmpnode_schema, dmpnode_schema_len, c) != 0) {
+	if (!c ||
+	    dmp_config_defaults(dmpnode_schema, dmpnode_schema_len, c) != 0) {
 		fprintf(stderr, "dmp-node: internal config error\n");
 		return 1;
 	}
@@ -315,11 +431,14 @@ static int run(int argc, char **argv, struct node_conf *c)
 			scopes[n_scopes++] = optarg;
 			break;
 		case 'T': {
-			char *end;
-			long long t = strtoll(optarg, &end, 10);
+			long long t;
 
-			if (*end || t <= 0) {
-				fprintf(stderr, "dmp-node: bad --fake-now\n");
+			/* Unix seconds, up to the year 9999. */
+			if (dmp_parse_int(optarg, 1, 253402300799LL, &t) < 0) {
+				fprintf(stderr,
+					"dmp-node: bad --fake-now %s (Unix "
+					"seconds, 1..253402300799)\n",
+					optarg);
 				return 2;
 			}
 			off = t * 1000 - (int64_t)dmpnode_now_ms(0);
@@ -352,6 +471,7 @@ static int run(int argc, char **argv, struct node_conf *c)
 					scopes[n_scopes++] = optarg;
 				}
 				break;
+			case 'R': replace = 1; break;
 			default: usage(stderr); return 2;
 			}
 			if (n_flags == DMP_ARRAY_LEN(flags)) {
@@ -362,11 +482,12 @@ static int run(int argc, char **argv, struct node_conf *c)
 		usage(stderr);
 		return 2;
 	}
-	if (cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c, cfg, err,
-				   sizeof(err)) != 0) {
+	if (cfg && dmp_config_load(dmpnode_schema, dmpnode_schema_len, c, cfg,
+				   err, sizeof(err)) != 0) {
 		fprintf(stderr, "dmp-node: %s\n", err);
 		return 1;
 	}
+	warn_readable_secret(cfg, c);
 	for (size_t i = 0; i < n_flags; i++) {
 		if (dmp_config_set(dmpnode_schema, dmpnode_schema_len, c,
 				   flags[i].key, flags[i].val, flags[i].append,
@@ -379,7 +500,7 @@ static int run(int argc, char **argv, struct node_conf *c)
 			    verbose ? DMP_LOG_DEBUG : level_of(c->log_level));
 	if (is_key) {
 		rc = key_cmd(c, argc - optind, argv + optind, scopes, n_scopes,
-			     is_key == 2);
+			     is_key == 2, replace);
 		return rc;
 	}
 	if (c->zones.n == 0) {

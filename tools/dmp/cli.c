@@ -6,13 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
 
+#include "dmp/common.h"
 #include "dmp/crypto.h"
 #include "dmp/engine.h"
 #include "dmp/err.h"
+#include "dmp/resolver.h"
+#include "dmp/text.h"
 
 int64_t dmpcli_clock(void *ud)
 {
@@ -32,13 +36,18 @@ static const char *hint(int rc)
 	case DMP_EREFUSED:
 		return "name outside your key's scope: ask the node operator "
 		       "for a key that covers your names";
+	case DMP_ENOTZONE:
+		return "the node does not serve your zone: check "
+		       "identity.domain "
+		       "(dmp init --domain) and network.nodes in config.yaml";
 	case DMP_ECLOCKSKEW:
 		return "fix the system clock (NTP); the node allows 300 s";
 	case DMP_EPASSPHRASE: return "nothing was changed; try again";
 	case DMP_EAMBIGUOUS:
 		return "run again with --fingerprint FP (16 hex digits) "
 		       "obtained from your contact out of band";
-	case DMP_ECONFIG: return "fix config.yaml (the line is named above)";
+	case DMP_ECONFIG:
+		return "fix config.yaml (the line or setting is named above)";
 	case DMP_EDISAGREE:
 		return "fewer than network.confirm_resolvers resolvers "
 		       "returned "
@@ -74,6 +83,75 @@ int dmpcli_fail(const char *what, int rc)
 	fprintf(stderr, "dmp: %s: %s%s%s\n", what, dmp_strerror(rc),
 		h ? "\n     " : "", h ? h : "");
 	return dmpcli_exit_code(rc);
+}
+
+int dmpcli_number(const char *flag, const char *v, long long min, long long max,
+		  long long *out)
+{
+	int rc = dmp_parse_int(v, min, max, out);
+
+	if (rc == DMP_ERANGE) {
+		fprintf(stderr,
+			"dmp: %s %s: out of range (allowed %lld..%lld)\n", flag,
+			v, min, max);
+	} else if (rc < 0) {
+		fprintf(stderr,
+			"dmp: %s '%s': not an integer (allowed %lld..%lld)\n",
+			flag, v, min, max);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+int dmpcli_fail_read(struct dmp_engine *e, const char *what, int rc)
+{
+	const char *at = strchr(what, '@');
+	const char *zone = at ? at + 1 : "your zone";
+
+	if (rc == DMP_EREFUSED) {
+		/* A read refused: the server asked does not serve that zone
+		 * and does not recurse (a dmp-node answers only its own). */
+		fprintf(stderr,
+			"dmp: %s: the server asked refused to answer for %s: "
+			"it does not serve that zone and does not recurse.\n"
+			"     Add a recursive resolver that reaches %s "
+			"(`--resolver` at init, network.resolvers), or name "
+			"the zone's server:\n     network.zone_servers: "
+			"[\"%s=IP:PORT\"] in config.yaml\n",
+			what, zone, zone, zone);
+		return EX_REFUSED;
+	}
+	if (rc == DMP_EUNREACHABLE || rc == DMP_ETIMEDOUT) {
+		struct dmp_resolver *r = dmp_engine_resolver(e);
+		struct dmp_resolver_stat st[DMP_RESOLVER_MAX_SERVERS];
+		size_t n = r ? dmp_resolver_stats(r, st, DMP_ARRAY_LEN(st)) : 0;
+
+		n = n < DMP_ARRAY_LEN(st) ? n : DMP_ARRAY_LEN(st);
+
+		if (n == 0) {
+			fprintf(stderr,
+				"dmp: %s: no DNS server could be used for %s "
+				"(the reason is above)\n",
+				what, zone);
+			return EX_UNREACHABLE;
+		}
+		fprintf(stderr,
+			"dmp: %s: no DNS server answered for %s. Not "
+			"answering:",
+			what, zone);
+		for (size_t i = 0; i < n; i++) {
+			if (st[i].answers == 0 || st[i].consecutive_failures) {
+				fprintf(stderr, " %s (%s)", st[i].addr,
+					st[i].zone[0] ? "your node"
+						      : "resolver");
+			}
+		}
+		fprintf(stderr,
+			"\n     Start them or fix network.resolvers / "
+			"network.nodes in config.yaml; `dmp resolvers` shows "
+			"each server's health\n");
+		return EX_UNREACHABLE;
+	}
+	return dmpcli_fail(what, rc);
 }
 
 static char *read_passfile(const char *path)
@@ -173,6 +251,9 @@ static void on_event(const struct dmp_event *ev, void *ud)
 		break;
 	case DMP_EV_REJECTED:
 		c->rejected++;
+		if (c->quiet_rejected) {
+			break; /* the command says why itself */
+		}
 		fprintf(stderr, "dmp: rejected%s%s: %s\n",
 			ev->peer ? " from " : "", ev->peer ? ev->peer : "",
 			ev->detail ? ev->detail : dmp_strerror(ev->code));
@@ -188,12 +269,29 @@ static void on_event(const struct dmp_event *ev, void *ud)
 			ev->peer ? ev->peer : "?", ev->detail);
 		break;
 	case DMP_EV_CLAMPED:
-		fprintf(stderr, "dmp: note: %s\n", ev->detail);
+		/* Once per run, with what to change. */
+		if (!c->clamp_told) {
+			fprintf(stderr,
+				"dmp: note: %s; the message is deleted from "
+				"the node sooner than asked (raise "
+				"messages.max_lifetime only if the node's "
+				"max_ttl allows it)\n",
+				ev->detail);
+		}
+		c->clamp_told = 1;
 		break;
 	case DMP_EV_CLAIM:
-		/* The message is sent either way; a lost claim only means a
-		 * recipient who has not pinned us may not find it. */
-		if (ev->code != 0 || c->verbose) {
+		/* The message is sent either way; a lost claim only matters
+		 * when no claim was taken at all (dmpcli_claim_note()). */
+		if (ev->code == 0 && ev->detail &&
+		    strstr(ev->detail, "accepted")) {
+			c->claims_ok++;
+		} else if (ev->code != 0) {
+			c->claims_failed++;
+			snprintf(c->claim_note, sizeof(c->claim_note), "%s",
+				 ev->detail ? ev->detail : "");
+		}
+		if (c->verbose) {
 			fprintf(stderr, "dmp: note: %s\n", ev->detail);
 		}
 		break;
@@ -209,6 +307,20 @@ static void on_event(const struct dmp_event *ev, void *ud)
 				ev->detail ? ev->detail : "");
 		}
 	}
+}
+
+void dmpcli_claim_note(struct dmpcli *c, const char *to)
+{
+	if (c->claims_failed && !c->claims_ok && !c->verbose) {
+		fprintf(stderr,
+			"dmp: note: no first-contact claim for %s was taken "
+			"(%s).\n     %s gets the message if they have pinned "
+			"you; if not, their node must accept claims\n     "
+			"(security.claim_provider) or you both need a "
+			"claims.providers zone (dmp.yaml(5))\n",
+			to, c->claim_note, to);
+	}
+	c->claims_ok = c->claims_failed = 0;
 }
 
 int dmpcli_open_engine(struct dmpcli *c, struct dmp_engine **e)
@@ -230,6 +342,20 @@ int dmpcli_open_engine(struct dmpcli *c, struct dmp_engine **e)
 	rc = dmp_engine_open(e, &o);
 	dmpcli_free_pass(pass);
 	if (rc == DMP_ENOENT) {
+		char h[3072], p[3100];
+		struct stat sb;
+
+		if (dmp_engine_resolve_home(h, sizeof(h), c->home) == 0 &&
+		    snprintf(p, sizeof(p), "%s/state.db", h) > 0 &&
+		    stat(p, &sb) == 0) {
+			fprintf(stderr,
+				"dmp: %s/config.yaml is missing, but state.db "
+				"holds an identity.\n     Re-create the "
+				"config: dmp init USER --domain ZONE --node "
+				"HOST[:PORT] --tsig-file FILE --repair\n",
+				h);
+			return EX_CONFIG;
+		}
 		fprintf(stderr,
 			"dmp: no identity in %s: run `dmp init` first\n",
 			c->home ? c->home : "$DMP_HOME or ~/.dmp");
@@ -238,5 +364,19 @@ int dmpcli_open_engine(struct dmpcli *c, struct dmp_engine **e)
 	if (rc < 0) {
 		return dmpcli_fail("open", rc);
 	}
+	c->no_tsig = !dmp_engine_has_tsig(*e);
 	return 0;
+}
+
+int dmpcli_no_tsig(const char *what)
+{
+	fprintf(stderr,
+		"dmp: %s: no TSIG key: this home has none (network.tsig is "
+		"empty), and the node\n     takes writes only with one. Run "
+		"`dmp tsig register --node-http URL` if the node\n     "
+		"offers registration, or ask its operator for a key "
+		"(`dmp-node key add`) and\n     set network.tsig in "
+		"config.yaml\n",
+		what);
+	return EX_NOTAUTH;
 }

@@ -38,6 +38,11 @@ struct dmpcli {
 	int rejected;
 	int last_retry_code; /* code of the last RETRY/FAILED event */
 	int watch;
+	int quiet_rejected;	      /* the command reports its own failure */
+	int clamp_told;		      /* the lifetime note was printed */
+	int claims_ok, claims_failed; /* CLAIM events of this run */
+	char claim_note[256];	      /* the last failed claim */
+	int no_tsig;		      /* the home has no TSIG key */
 };
 
 /** The engine's clock: wall time, moved by $DMP_FAKE_NOW (tests). */
@@ -46,6 +51,18 @@ int64_t dmpcli_clock(void *ud);
 int dmpcli_exit_code(int rc);
 /** Print "dmp: WHAT: error" and a hint; return the exit code. */
 int dmpcli_fail(const char *what, int rc);
+/** After a send: one note if every first-contact claim failed (none was
+ *  taken), else nothing; resets the counts. */
+void dmpcli_claim_note(struct dmpcli *c, const char *to);
+/** "no TSIG key: ..." with the way to get one; @return EX_NOTAUTH */
+int dmpcli_no_tsig(const char *what);
+/** As dmpcli_fail(), for a failed read of DNS (contacts add, a send to
+ *  a new address): names the zone and the servers that did not answer. */
+int dmpcli_fail_read(struct dmp_engine *e, const char *what, int rc);
+/** Parse a number flag strictly (dmp_parse_int), or print
+ *  "dmp: FLAG VALUE: not an integer (allowed MIN..MAX)". @return 0 or -1 */
+int dmpcli_number(const char *flag, const char *v, long long min, long long max,
+		  long long *out);
 /** The passphrase ($DMP_PASSPHRASE, --passphrase-file, or a prompt,
  *  asked twice with @p confirm); NULL after printing why. */
 char *dmpcli_passphrase(const struct dmpcli *c, int confirm);
@@ -61,6 +78,7 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_identity(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_contacts(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv);
+int dmpcli_cmd_cancel(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_recv(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_status(struct dmpcli *c, int argc, char **argv);
 int dmpcli_cmd_flush(struct dmpcli *c, int argc, char **argv);

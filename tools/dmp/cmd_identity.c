@@ -2,6 +2,7 @@
  * tools/dmp/cmd_identity.c - `dmp identity show|publish|refresh-prekeys` (and
  * the import-prekey test hook).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,11 @@ int dmpcli_cmd_identity(struct dmpcli *c, int argc, char **argv)
 	if ((rc = dmpcli_open_engine(c, &e)) != 0) {
 		return rc;
 	}
+	if (c->no_tsig && (strcmp(sub, "publish") == 0 ||
+			   strcmp(sub, "refresh-prekeys") == 0)) {
+		dmp_engine_close(e);
+		return dmpcli_no_tsig(sub);
+	}
 	if (strcmp(sub, "show") == 0) {
 		struct dmp_identity_info in;
 		char x[65], ed[65];
@@ -86,15 +92,18 @@ int dmpcli_cmd_identity(struct dmpcli *c, int argc, char **argv)
 	} else {
 		/* Test/migration hook: import-prekey ID SECRET_HEX EXP. */
 		uint8_t sk[32];
+		long long id, exp;
 
 		if (argc != 5 ||
+		    dmpcli_number("prekey id", argv[2], 0, UINT32_MAX, &id) <
+			0 ||
+		    dmpcli_number("expiry", argv[4], 0, INT64_MAX, &exp) < 0 ||
 		    dmp_hex_decode(sk, 32, argv[3], strlen(argv[3])) < 0) {
 			dmp_engine_close(e);
 			return EX_USAGE;
 		}
-		rc = dmp_engine_prekey_import(
-		    e, (uint32_t)strtoul(argv[2], NULL, 10), sk,
-		    (uint64_t)strtoull(argv[4], NULL, 10));
+		rc = dmp_engine_prekey_import(e, (uint32_t)id, sk,
+					      (uint64_t)exp);
 		dmp_wipe(sk, sizeof(sk));
 	}
 	dmp_engine_close(e);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -21,11 +22,16 @@ static void usage_init(FILE *f)
 		   "HOST[:PORT] [--node ...]\n"
 		   "                [--resolver IP[:PORT]]... [--tsig-file "
 		   "FILE | --tsig -]\n"
+		   "                [--repair]\n"
 		   "Create the home (config.yaml, state.db, Maildirs) and "
 		   "derive the identity\nfrom the passphrase. The TSIG key "
 		   "(hmac-sha256:NAME:SECRET, as `dmp-node key add`\nprints "
 		   "it) is read from FILE (mode 0600) or, with `--tsig -`, "
-		   "from standard input.\n");
+		   "from standard input.\n"
+		   "--repair: the home's config.yaml was lost but state.db "
+		   "is there: write a new\nconfig.yaml for the identity it "
+		   "holds (same USER, ZONE and passphrase);\ncontacts, "
+		   "queue and keys are kept.\n");
 }
 
 /*
@@ -68,6 +74,34 @@ static char *read_tsig(const char *arg, const char *file)
 	return p;
 }
 
+/* The outcome of `init --repair`. */
+static int repaired(const struct dmp_engine_init *in, int rc)
+{
+	switch (rc) {
+	case 0:
+		printf("config.yaml re-created for %s@%s; state.db was not "
+		       "changed\n",
+		       in->username, in->domain);
+		return 0;
+	case DMP_EEXIST:
+		fprintf(stderr, "dmp: init --repair: config.yaml exists; "
+				"nothing to repair (edit it, or move it away "
+				"first)\n");
+		return EX_FAIL;
+	case DMP_ENOENT:
+		fprintf(stderr, "dmp: init --repair: no identity (state.db) "
+				"in this home: run `dmp init` without "
+				"--repair\n");
+		return EX_NOHOME;
+	case DMP_EINVAL:
+		fprintf(stderr, "dmp: init --repair: USER and --domain must be "
+				"those of the identity in state.db (the line "
+				"above names it)\n");
+		return EX_USAGE;
+	default: return dmpcli_fail("init --repair", rc);
+	}
+}
+
 int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -77,6 +111,7 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 	    {"tsig", required_argument, NULL, 't'},
 	    {"tsig-file", required_argument, NULL, 'T'},
 	    {"salt-hex", required_argument, NULL, 's'},
+	    {"repair", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -87,7 +122,7 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 	struct dmp_engine_init in;
 	uint8_t salt[64];
 	char *pass;
-	int opt, rc;
+	int opt, rc, repair = 0;
 
 	memset(&in, 0, sizeof(in));
 	optind = 0;
@@ -119,6 +154,7 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 			in.salt = salt;
 			in.salt_len = strlen(optarg) / 2;
 			break;
+		case 'R': repair = 1; break;
 		case 'h': usage_init(stdout); return 0;
 		default: usage_init(stderr); return EX_USAGE;
 		}
@@ -157,11 +193,31 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 		fprintf(stderr, "dmp: empty passphrase\n");
 		return EX_PASSPHRASE;
 	}
-	rc = dmp_engine_init_home(c->home, &in, pass);
+	rc = repair ? dmp_engine_repair_config(c->home, &in, pass)
+		    : dmp_engine_init_home(c->home, &in, pass);
 	dmpcli_free_pass(pass);
 	dmpcli_free_pass(tsig_buf);
+	if (repair) {
+		return repaired(&in, rc);
+	}
 	if (rc == DMP_EEXIST) {
-		fprintf(stderr, "dmp: this home already holds an identity\n");
+		char h[3072], p[3100];
+		struct stat sb;
+
+		if (dmp_engine_resolve_home(h, sizeof(h), c->home) == 0 &&
+		    snprintf(p, sizeof(p), "%s/config.yaml", h) > 0 &&
+		    stat(p, &sb) != 0) {
+			fprintf(stderr,
+				"dmp: %s holds an identity (state.db) but "
+				"its config.yaml is missing.\n     Re-create "
+				"it: run the same `dmp init` again with "
+				"--repair (same passphrase);\n     contacts, "
+				"queue and keys are kept\n",
+				h);
+			return EX_CONFIG;
+		}
+		fprintf(stderr, "dmp: this home already holds an identity "
+				"(use another --home for a new one)\n");
 		return EX_FAIL;
 	}
 	if (rc < 0) {

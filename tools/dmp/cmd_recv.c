@@ -63,7 +63,16 @@ int dmpcli_cmd_recv(struct dmpcli *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'w': c->watch = 1; break;
-		case 'i': interval = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'i': {
+			long long v; /* messages.poll_interval's range */
+
+			if (dmpcli_number("--interval", optarg, 1, 86400, &v) <
+			    0) {
+				return EX_USAGE;
+			}
+			interval = (unsigned)v;
+			break;
+		}
 		case 'h': usage_recv(stdout); return 0;
 		default: usage_recv(stderr); return EX_USAGE;
 		}

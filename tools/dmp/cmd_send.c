@@ -72,7 +72,10 @@ static void usage_send(FILE *f)
 	fprintf(f, "usage: dmp send [--lifetime SECONDS] CONTACT [FILE|-]\n"
 		   "Queue the message durably, then publish it. A message "
 		   "that cannot be\npublished now stays queued and is "
-		   "retried by the next send or recv.\n");
+		   "retried by the next send or recv.\n"
+		   "--lifetime: how long the node keeps it, 60..2592000 s "
+		   "(default\nmessages.lifetime, 7 days; at most "
+		   "messages.max_lifetime).\n");
 }
 
 int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
@@ -86,7 +89,7 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 	struct dmp_outbox_msg m;
 	uint8_t *body = NULL;
 	size_t len = 0;
-	uint32_t lifetime = 0;
+	long long lifetime = 0;
 	int64_t qid = 0;
 	const char *contact, *file = "-";
 	int opt, rc;
@@ -94,7 +97,13 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (opt) {
-		case 'l': lifetime = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'l':
+			/* The config's range for messages.lifetime. */
+			if (dmpcli_number("--lifetime", optarg, 60, 2592000,
+					  &lifetime) < 0) {
+				return EX_USAGE;
+			}
+			break;
 		case 'h': usage_send(stdout); return 0;
 		default: usage_send(stderr); return EX_USAGE;
 		}
@@ -136,26 +145,37 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 		free(body);
 		return rc;
 	}
-	rc = dmp_engine_submit(e, contact, body, len, lifetime, &qid);
+	if (c->no_tsig) {
+		free(body);
+		dmp_engine_close(e);
+		return dmpcli_no_tsig("send");
+	}
+	rc = dmp_engine_submit(e, contact, body, len, (uint32_t)lifetime, &qid);
 	if (rc == DMP_ENOENT && strchr(contact, '@')) {
 		/* An address, not a contact yet: fetch, verify and pin it as
 		 * `contacts add` would (refusing an ambiguous name), then
 		 * send. The user named the recipient; nothing is pinned on
 		 * receipt. */
-		int ar = dmp_engine_contact_add(e, contact, NULL, NULL);
+		int ar;
 		struct dmp_store_contact ct;
 
+		c->quiet_rejected = 1;
+		ar = dmp_engine_contact_add(e, contact, NULL, NULL);
+		c->quiet_rejected = 0;
 		if (ar < 0) {
 			free(body);
-			dmp_engine_close(e);
 			if (ar == DMP_ENOENT) {
 				fprintf(stderr,
 					"dmp: no identity record found for "
-					"%s (has it been published?)\n",
+					"%s: check the spelling, or ask them "
+					"to run `dmp identity publish`\n",
 					contact);
+				dmp_engine_close(e);
 				return EX_NOTFOUND;
 			}
-			return dmpcli_fail(contact, ar);
+			ar = dmpcli_fail_read(e, contact, ar);
+			dmp_engine_close(e);
+			return ar;
 		}
 		if (dmp_store_contact_get(dmp_engine_store(e), contact, &ct) ==
 		    0) {
@@ -168,7 +188,8 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 			    "it with your contact's\n",
 			    ct.address, ct.alias, f);
 		}
-		rc = dmp_engine_submit(e, contact, body, len, lifetime, &qid);
+		rc = dmp_engine_submit(e, contact, body, len,
+				       (uint32_t)lifetime, &qid);
 	}
 	free(body);
 	if (rc == DMP_ENOENT) {
@@ -209,6 +230,7 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 		return dmpcli_fail("send", rc);
 	}
 	rc = dmp_engine_publish(e);
+	dmpcli_claim_note(c, contact);
 	if (len > DMP_ENGINE_MAX_BODY) {
 		/* A multi-part whole: its parts are queue ids qid, qid + 1,
 		 * ... to this contact; any still pending is reported. */
@@ -243,10 +265,75 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 			"%s\n     it stays queued and is retried by the next "
 			"`dmp send` or `dmp recv`\n",
 			(long long)qid, m.last_error[0] ? m.last_error : "?");
+		if (code == EX_REFUSED && len <= DMP_ENGINE_MAX_BODY &&
+		    m.expires > (uint64_t)m.created) {
+			/* The other usual cause besides the key's scope: a
+			 * node with a shorter max_ttl refuses, never clamps. */
+			fprintf(
+			    stderr,
+			    "     if your key covers your names, the node's "
+			    "max_ttl is below this message's lifetime (%llu "
+			    "s):\n     set messages.max_lifetime in "
+			    "config.yaml to the node's max_ttl (86400 on a "
+			    "reference node),\n     then `dmp cancel %lld` (it "
+			    "keeps its lifetime and holds newer messages to "
+			    "%s) "
+			    "and send it again\n",
+			    (unsigned long long)(m.expires -
+						 (uint64_t)m.created),
+			    (long long)qid, contact);
+		}
 		dmp_engine_close(e);
 		return code == EX_FAIL ? EX_QUEUED : code;
 	}
 	printf("sent to %s (queue id %lld)\n", contact, (long long)qid);
 	dmp_engine_close(e);
+	return 0;
+}
+
+/* `dmp cancel QUEUE_ID`: take back a message not yet published (the CLI's
+ * `rm ~/dmp/queue/<id>`), e.g. one a node keeps refusing, which holds the
+ * newer messages to its recipient. */
+int dmpcli_cmd_cancel(struct dmpcli *c, int argc, char **argv)
+{
+	struct dmp_engine *e = NULL;
+	struct dmp_outbox_msg m;
+	long long qid;
+	int rc;
+
+	if (argc == 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: dmp cancel QUEUE_ID\nTake back a queued message "
+		       "that is not published yet (`dmp status` and\n"
+		       "`dmp send` show the queue id). Records already "
+		       "written for it expire.\n");
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: dmp cancel QUEUE_ID\n");
+		return EX_USAGE;
+	}
+	if (dmpcli_number("QUEUE_ID", argv[1], 1, INT64_MAX, &qid) < 0) {
+		return EX_USAGE;
+	}
+	if ((rc = dmpcli_open_engine(c, &e)) != 0) {
+		return rc;
+	}
+	rc = dmp_store_outbox_get(dmp_engine_store(e), qid, &m);
+	if (rc == 0) {
+		rc = dmp_engine_cancel(e, m.msg_id);
+	}
+	dmp_engine_close(e);
+	if (rc == DMP_ENOENT) {
+		fprintf(stderr,
+			"dmp: no queued message %lld (published already, or "
+			"never queued)\n",
+			qid);
+		return EX_NOTFOUND;
+	}
+	if (rc < 0) {
+		return dmpcli_fail("cancel", rc);
+	}
+	printf("cancelled message %lld to %s\n", qid, m.recipient);
 	return 0;
 }

@@ -31,7 +31,7 @@ static const struct {
     {"recv", dmpcli_cmd_recv},	       {"status", dmpcli_cmd_status},
     {"flush", dmpcli_cmd_flush},       {"resolvers", dmpcli_cmd_resolvers},
     {"peers", dmpcli_cmd_peers},       {"tsig", dmpcli_cmd_tsig},
-    {"sendmail", dmpcli_cmd_sendmail},
+    {"cancel", dmpcli_cmd_cancel},     {"sendmail", dmpcli_cmd_sendmail},
 };
 
 static void log_stderr(int level, const char *msg, void *ud)
@@ -49,13 +49,14 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  init USER --domain ZONE --node HOST[:PORT] [--resolver "
 		"IP[:PORT]]...\n"
-		"       [--tsig-file FILE | --tsig -]\n"
+		"       [--tsig-file FILE | --tsig -] [--repair]\n"
 		"  identity show|publish|refresh-prekeys\n"
 		"  contacts add ADDRESS [ALIAS] [--fingerprint FP]|list|"
-		"remove|block|unblock\n"
-		"  send CONTACT [FILE|-]\n"
+		"remove|rename|block|unblock\n"
+		"  send [--lifetime SECONDS] CONTACT [FILE|-]\n"
 		"  sendmail [-t] [-oi] [--] RECIPIENT... < RFC5322-MESSAGE\n"
-		"  recv [--watch]\n"
+		"  cancel QUEUE_ID\n"
+		"  recv [--watch] [--interval SECONDS]\n"
 		"  status\n"
 		"  flush\n"
 		"  resolvers [discover [--save] [IP[:PORT]...]]\n"
@@ -98,9 +99,14 @@ int main(int argc, char **argv)
 	}
 	fake = getenv("DMP_FAKE_NOW"); /* test-only, see the file comment */
 	if (fake && *fake) {
+		long long t;
+
+		if (dmpcli_number("DMP_FAKE_NOW", fake, 1, 253402300799LL, &t) <
+		    0) {
+			return EX_USAGE;
+		}
 		c.have_fake = 1;
-		c.fake_offset =
-		    (int64_t)strtoll(fake, NULL, 10) - (int64_t)time(NULL);
+		c.fake_offset = (int64_t)t - (int64_t)time(NULL);
 	}
 	dmp_log_set_handler(log_stderr, NULL,
 			    c.verbose ? DMP_LOG_DEBUG : DMP_LOG_ERR);

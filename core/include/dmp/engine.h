@@ -101,6 +101,26 @@ struct dmp_engine_init {
 };
 
 /**
+ * The home directory in @p out: @p home, else $DMP_HOME, else ~/.dmp.
+ * @return 0 or DMP_EINVAL (none of them set)
+ */
+int dmp_engine_resolve_home(char *out, size_t cap, const char *home);
+
+/**
+ * Re-create a lost config.yaml for the identity state.db holds (the way
+ * out when config.yaml was deleted): the passphrase is checked, @p in's
+ * username and domain must match the identity, and its nodes, resolvers
+ * and TSIG key are written with every other setting at its default.
+ * Nothing in state.db changes.
+ * @return 0, DMP_ENOENT (no state.db or no identity in it), DMP_EEXIST
+ *         (config.yaml exists), DMP_EPASSPHRASE, DMP_EINVAL (another
+ *         user or domain, bad node, bad key), DMP_ESTORE, DMP_EIO
+ */
+DMP_MUST_CHECK int dmp_engine_repair_config(const char *home,
+					    const struct dmp_engine_init *in,
+					    const char *passphrase);
+
+/**
  * Create a new home: config.yaml, state.db, Maildirs; derive the identity
  * from @p passphrase with a fresh random salt (Argon2id, ~0.1-1 s).
  * @return 0, DMP_EEXIST (home already has an identity), DMP_EINVAL,
@@ -247,11 +267,18 @@ int dmp_engine_prekey_import(struct dmp_engine *e, uint32_t id,
  * @param fingerprint  required when several valid keys answer (ambiguous);
  *                     NULL otherwise
  * @return 0, DMP_ENOENT (no identity record), DMP_EAMBIGUOUS, DMP_EBADSIG,
- *         DMP_EUNREACHABLE, DMP_EEXIST (alias taken by another key)
+ *         DMP_EUNREACHABLE, DMP_EEXIST (alias taken by another key),
+ *         DMP_EINVAL (the alias breaks the rules of dmp/alias.h; checked
+ *         before any network access)
  */
 int dmp_engine_contact_add(struct dmp_engine *e, const char *address,
 			   const char *alias, const char *fingerprint);
 int dmp_engine_contact_remove(struct dmp_engine *e, const char *alias);
+/** Rename a contact's alias (the way out for an alias an older version
+ *  accepted). @return 0, DMP_ENOENT, DMP_EEXIST, DMP_EINVAL (@p to breaks
+ *  the alias rules) or DMP_ESTORE */
+int dmp_engine_contact_rename(struct dmp_engine *e, const char *from,
+			      const char *to);
 int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
 			     int blocked);
 
@@ -411,6 +438,9 @@ const char *dmp_engine_state_name(enum dmp_engine_state s);
 
 struct dmp_store;
 struct dmp_resolver;
+/** 1 if the home has a TSIG key (network.tsig), needed for every write;
+ *  0 after `dmp init` without one, until `dmp tsig register`. */
+int dmp_engine_has_tsig(const struct dmp_engine *e);
 /** The engine's store (borrowed; for listings such as `dmp contacts`). */
 struct dmp_store *dmp_engine_store(struct dmp_engine *e);
 /** The engine's resolver pool, created on first use (borrowed), or NULL

@@ -33,7 +33,7 @@
  * (negatives for slot-*, claim-*, chunk-*, mb-*; slot and claim RRsets): a
  * recursive resolver must not hide a message for the zone's 60 s. */
 #define DMP_NODE_MAILBOX_TTL 2
-#define DMP_NODE_MAX_TTL 86400
+#define DMP_NODE_MAX_TTL 604800
 #define DMP_NODE_MAX_VALUE_BYTES 2048
 #define DMP_NODE_MAX_VALUES_PER_NAME 64
 /* RFC 8945 6: the fudge the reference writer uses (7.1). */

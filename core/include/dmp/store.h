@@ -94,6 +94,20 @@ typedef int (*dmp_store_contact_fn)(const struct dmp_store_contact *c,
 /** Call @p fn for every contact in alias order; stops at a non-zero return. */
 int dmp_store_contact_each(struct dmp_store *st, dmp_store_contact_fn fn,
 			   void *ud);
+/**
+ * As dmp_store_contact_each(), for listings whose names become file names
+ * (dmpfs contacts/): a contact whose alias breaks the alias rules
+ * (dmp/alias.h: an older version accepted "a/b" or ".x") is skipped with a
+ * logged warning that says how to rename or remove it, so the listing
+ * never fails on it. The contact itself still works.
+ */
+int dmp_store_contact_each_valid(struct dmp_store *st, dmp_store_contact_fn fn,
+				 void *ud);
+/** Rename alias @p from to @p to (not checked against the alias rules).
+ *  @return 0, DMP_ENOENT (no @p from), DMP_EEXIST (@p to taken) or
+ *  DMP_ESTORE */
+int dmp_store_contact_rename(struct dmp_store *st, const char *from,
+			     const char *to);
 
 /* ---- prekeys (our own, secrets sealed with the seal key) --------------- */
 

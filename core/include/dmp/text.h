@@ -27,6 +27,16 @@ int dmp_utf8_valid(const uint8_t *s, size_t len);
 int dmp_ascii_printable(const uint8_t *s, size_t len);
 
 /**
+ * The one strict integer parser for settings and flags: @p s is an
+ * optional '-' and decimal digits only (no sign '+', no spaces, no
+ * trailing text, not empty), and its value lies in [@p min, @p max].
+ * Used by the config loader and every command-line number.
+ * @return 0 (value in @p out), DMP_EINVAL (not an integer) or DMP_ERANGE
+ *         (an integer outside [min, max]; @p out untouched)
+ */
+int dmp_parse_int(const char *s, long long min, long long max, long long *out);
+
+/**
  * @p t (Unix seconds) as ISO 8601 UTC, "2026-12-06T17:05:09Z", into
  * @p out (at least 21 bytes); "-" for 0 or less. The one formatter of
  * human-readable times (.status, .events, dmp status, key list).

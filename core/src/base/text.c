@@ -1,5 +1,9 @@
 /* core/src/base/text.c - text checks shared by every parser (the one UTF-8
  * check of the library; why NUL is refused: dmp/text.h). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "dmp/err.h"
 #include "dmp/text.h"
 
 #include <stdio.h>
@@ -65,6 +69,29 @@ int dmp_ascii_printable(const uint8_t *s, size_t len)
 		}
 	}
 	return 1;
+}
+
+int dmp_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	const char *d = s && *s == '-' ? s + 1 : s;
+	char *end;
+	long long x;
+
+	/* strtoll alone would take " 5", "+5", "5abc" (with end checked: no)
+	 * and "" (yes, as 0): the digits are checked first. */
+	if (!d || *d < '0' || *d > '9') {
+		return DMP_EINVAL;
+	}
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (*end) {
+		return DMP_EINVAL;
+	}
+	if (errno == ERANGE || x < min || x > max) {
+		return DMP_ERANGE;
+	}
+	*out = x;
+	return 0;
 }
 
 const char *dmp_time_utc(char *out, size_t cap, int64_t t)

@@ -47,7 +47,7 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     B("claims", "recipient_zone", claim_recipient_zone, "true"),
     B("claims", "discover", claim_discover, "true"),
     I("messages", "lifetime", lifetime, 60, 2592000, "604800"),
-    I("messages", "max_lifetime", max_lifetime, 60, 2592000, "86400"),
+    I("messages", "max_lifetime", max_lifetime, 60, 2592000, "604800"),
     I("messages", "poll_interval", poll_interval, 1, 86400, "30"),
     B("messages", "receipts", receipts, "false"),
     I("messages", "max_file", max_file, 0, 67108864, "10485760"),

@@ -93,7 +93,7 @@ void dmp_eng_emit(struct dmp_engine *e, enum dmp_event_kind kind,
 /* ---- paths ----------------------------------------------------------------
  */
 
-static int resolve_home(char *out, size_t cap, const char *home)
+int dmp_engine_resolve_home(char *out, size_t cap, const char *home)
 {
 	const char *h = home;
 
@@ -214,25 +214,17 @@ const char *dmp_eng_zone_server(const struct client_conf *c, const char *zone)
 int dmp_engine_init_home(const char *home, const struct dmp_engine_init *in,
 			 const char *passphrase)
 {
-	char h[DMP_ENG_HOME_MAX], path[DMP_ENG_HOME_MAX + 16], err[512];
+	char h[DMP_ENG_HOME_MAX], path[DMP_ENG_HOME_MAX + 16];
 	struct client_conf c;
 	struct dmp_store *st = NULL;
 	struct dmp_keys *k = NULL;
 	struct dmp_store_identity id;
-	struct dmp_tsig_key *tk = NULL;
 	char zone[DMP_NAME_MAX];
 	int rc;
 
-	if (!in || !in->username || !in->domain || !passphrase || !in->nodes ||
-	    !in->nodes[0]) {
-		return DMP_EINVAL;
-	}
-	rc = dmp_init();
+	rc = dmp_eng_init_start(home, in, passphrase, h, sizeof(h));
 	if (rc < 0) {
 		return rc;
-	}
-	if (resolve_home(h, sizeof(h), home) < 0) {
-		return DMP_EINVAL;
 	}
 	if (strlen(in->username) == 0 ||
 	    strlen(in->username) > DMP_IDENTITY_USERNAME_MAX ||
@@ -241,42 +233,9 @@ int dmp_engine_init_home(const char *home, const struct dmp_engine_init *in,
 		DMP_LOG_E("init: invalid username or domain");
 		return DMP_EINVAL;
 	}
-	if (in->tsig && *in->tsig) {
-		rc = dmp_tsig_key_parse(&tk, in->tsig);
-		dmp_tsig_key_free(tk);
-		if (rc < 0) {
-			DMP_LOG_E("init: invalid TSIG key (want "
-				  "hmac-sha256:NAME:BASE64SECRET)");
-			return DMP_EINVAL;
-		}
-	}
-	memset(&c, 0, sizeof(c));
-	rc = dmp_config_defaults(dmp_client_schema, dmp_client_schema_len, &c);
+	rc = dmp_eng_conf_from_init(&c, in);
 	if (rc < 0) {
 		return rc;
-	}
-	snprintf(c.username, sizeof(c.username), "%s", in->username);
-	snprintf(c.domain, sizeof(c.domain), "%s", in->domain);
-	for (size_t i = 0; in->nodes[i]; i++) {
-		rc = dmp_config_set(dmp_client_schema, dmp_client_schema_len,
-				    &c, "network.nodes", in->nodes[i], i > 0,
-				    err, sizeof(err));
-		if (rc < 0) {
-			DMP_LOG_E("init: %s", err);
-			return DMP_EINVAL;
-		}
-	}
-	for (size_t i = 0; in->resolvers && in->resolvers[i]; i++) {
-		rc = dmp_config_set(dmp_client_schema, dmp_client_schema_len,
-				    &c, "network.resolvers", in->resolvers[i],
-				    i > 0, err, sizeof(err));
-		if (rc < 0) {
-			DMP_LOG_E("init: %s", err);
-			return DMP_EINVAL;
-		}
-	}
-	if (in->tsig) {
-		snprintf(c.tsig, sizeof(c.tsig), "%s", in->tsig);
 	}
 	if ((rc = dmp_eng_mkdir(h)) < 0) {
 		return rc;
@@ -372,7 +331,8 @@ int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
 	if (!e) {
 		return DMP_ENOMEM;
 	}
-	if (resolve_home(e->home, sizeof(e->home), o ? o->home : NULL) < 0) {
+	if (dmp_engine_resolve_home(e->home, sizeof(e->home),
+				    o ? o->home : NULL) < 0) {
 		rc = DMP_EINVAL;
 		goto fail;
 	}

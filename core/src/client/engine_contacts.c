@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dmp/alias.h"
 #include "dmp/b64.h"
 #include "dmp/dnsname.h"
 #include "dmp/envelope.h"
@@ -123,6 +124,10 @@ static int contact_add(struct dmp_engine *e, const char *address,
 		snprintf(zone, sizeof(zone), "%s", e->conf.domain);
 	}
 	if (!user[0] || strlen(user) > DMP_IDENTITY_USERNAME_MAX) {
+		return DMP_EINVAL;
+	}
+	/* Before the network: an alias dmpfs could not show or send to. */
+	if (dmp_alias_problem(alias && *alias ? alias : user)) {
 		return DMP_EINVAL;
 	}
 	rc = dmp_name_identity(names[nq], sizeof(names[0]), user, strlen(user),
@@ -258,10 +263,20 @@ int dmp_engine_contact_add(struct dmp_engine *e, const char *address,
 
 	/* Issue 6: a failed pin says why in the event log, not only errno. */
 	if (rc < 0) {
-		char why[160];
+		const char *bad = dmp_alias_problem(
+		    alias && *alias ? alias : (address ? address : ""));
+		char why[256];
 
-		snprintf(why, sizeof(why), "contact %s not pinned: %s",
-			 address ? address : "(none)", dmp_strerror(rc));
+		if (rc == DMP_EINVAL && bad) {
+			snprintf(why, sizeof(why),
+				 "contact %s not pinned: alias '%.64s' %s",
+				 address ? address : "(none)",
+				 alias && *alias ? alias : address, bad);
+		} else {
+			snprintf(why, sizeof(why), "contact %s not pinned: %s",
+				 address ? address : "(none)",
+				 dmp_strerror(rc));
+		}
 		dmp_eng_emit(e, DMP_EV_REJECTED, alias ? alias : address, NULL,
 			     rc, why);
 	}
@@ -274,6 +289,24 @@ int dmp_engine_contact_remove(struct dmp_engine *e, const char *alias)
 
 	if (rc == 0) {
 		dmp_eng_emit(e, DMP_EV_CONTACT, alias, NULL, 0, "removed");
+	}
+	return rc;
+}
+
+int dmp_engine_contact_rename(struct dmp_engine *e, const char *from,
+			      const char *to)
+{
+	int rc;
+
+	if (dmp_alias_problem(to)) {
+		return DMP_EINVAL;
+	}
+	rc = dmp_store_contact_rename(e->st, from, to);
+	if (rc == 0) {
+		char d[160];
+
+		snprintf(d, sizeof(d), "renamed to %s", to);
+		dmp_eng_emit(e, DMP_EV_CONTACT, from, NULL, 0, d);
 	}
 	return rc;
 }

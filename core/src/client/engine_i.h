@@ -181,6 +181,15 @@ unsigned dmp_eng_mailbox_nodes(const struct dmp_engine *e, const uint8_t *rid);
 int64_t dmp_eng_mono_ms(void);
 
 /* engine_maildir.c */
+/** @p c with every default, then user, domain, nodes, resolvers and TSIG
+ *  key of @p in (`dmp init`; engine_config.c). @return 0 or DMP_EINVAL
+ *  (logged) */
+int dmp_eng_conf_from_init(struct client_conf *c,
+			   const struct dmp_engine_init *in);
+/** What init and init --repair check first: the arguments, the library,
+ *  the home's path (in @p h). @return 0 or DMP_EINVAL */
+int dmp_eng_init_start(const char *home, const struct dmp_engine_init *in,
+		       const char *passphrase, char *h, size_t cap);
 int dmp_eng_mkdir(const char *p);
 int dmp_eng_make_maildirs(const char *home);
 int dmp_eng_maildir_has(const char *md, const char *name);

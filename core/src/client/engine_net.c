@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dmp/addr.h"
 #include "dmp/crypto.h"
 #include "dmp/dnsmsg.h"
 #include "dmp/dnsname.h"
@@ -21,6 +22,28 @@
 #include "dmp/log.h"
 #include "dmp/record.h"
 #include "engine_i.h"
+
+/* Say which configured server cannot be used and why (issue 14: an
+ * unresolvable node host only gave "Invalid argument"). @return 1 if one
+ * was named */
+static int name_bad_server(const char *setting, const char *const *v, size_t n)
+{
+	int named = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (dmp_addr_parse(v[i], 53, 0, &ss, &sl) < 0) {
+			DMP_LOG_E("config: %s: %s is neither an IP address "
+				  "nor a host name that resolves (check the "
+				  "spelling and this machine's DNS)",
+				  setting, v[i]);
+			named = 1;
+		}
+	}
+	return named;
+}
 
 struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
 {
@@ -68,7 +91,17 @@ struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
 	o.timeout_ms = (unsigned)e->conf.timeout_ms;
 	rc = dmp_resolver_new(&e->res, &o);
 	if (rc < 0) {
-		DMP_LOG_E("resolver: %s", dmp_strerror(rc));
+		const char *dv[DMP_CFG_LIST_MAX * 2];
+
+		for (size_t i = 0; i < nd; i++) {
+			dv[i] = direct[i].server;
+		}
+		if (!name_bad_server(e->conf.resolvers.n ? "network.resolvers"
+							 : "network.nodes",
+				     servers, ns) &&
+		    !name_bad_server("network.nodes / zone_servers", dv, nd)) {
+			DMP_LOG_E("resolver: %s", dmp_strerror(rc));
+		}
 		e->res = NULL;
 	}
 	return e->res;
@@ -124,7 +157,14 @@ static int net_write_open(struct dmp_engine *e, void *ud, unsigned attempts,
 		w->n = i + 1;
 	}
 	if (rc < 0) {
-		DMP_LOG_E("config: bad node address in network.nodes");
+		const char *nv[DMP_CFG_LIST_MAX];
+
+		for (unsigned i = 0; i < e->conf.nodes.n; i++) {
+			nv[i] = e->conf.nodes.v[i];
+		}
+		if (!name_bad_server("network.nodes", nv, e->conf.nodes.n)) {
+			DMP_LOG_E("config: bad node address in network.nodes");
+		}
 		net_write_close(e, ud, w);
 		return DMP_ECONFIG;
 	}

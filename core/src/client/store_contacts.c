@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include "dmp/alias.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
 #include "store_i.h"
@@ -135,8 +136,42 @@ int dmp_store_contact_set_blocked(struct dmp_store *st, const char *alias,
 			  alias, blocked ? 1 : 0, 1);
 }
 
-int dmp_store_contact_each(struct dmp_store *st, dmp_store_contact_fn fn,
-			   void *ud)
+int dmp_store_contact_rename(struct dmp_store *st, const char *from,
+			     const char *to)
+{
+	struct dmp_store_contact c;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (strcmp(from, to) == 0) {
+		return 0;
+	}
+	rc = contact_query(st,
+			   "SELECT " CONTACT_COLS
+			   " FROM contact WHERE alias = ?1 AND alias = ?2",
+			   to, -1, &c);
+	if (rc == 0) {
+		return DMP_EEXIST;
+	}
+	if (rc != DMP_ENOENT) {
+		return rc;
+	}
+	rc = dmp_st_prepare(st, &q,
+			    "UPDATE contact SET alias = ? WHERE alias = ?");
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_text(q, 1, to, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, from, -1, SQLITE_TRANSIENT);
+	rc = dmp_st_step_done(st, q);
+	if (rc == 0 && sqlite3_changes(st->db) == 0) {
+		rc = DMP_ENOENT;
+	}
+	return rc;
+}
+
+static int each(struct dmp_store *st, dmp_store_contact_fn fn, void *ud,
+		int all)
 {
 	sqlite3_stmt *q;
 	struct dmp_store_contact c;
@@ -147,7 +182,18 @@ int dmp_store_contact_each(struct dmp_store *st, dmp_store_contact_fn fn,
 		return rc;
 	}
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *why;
+
 		read_contact(q, &c);
+		why = dmp_alias_problem(c.alias);
+		if (why && !all) {
+			DMP_LOG_W(
+			    "contact %s (%s): alias %s; skipped: rename it "
+			    "with `dmp contacts rename OLD NEW` or remove "
+			    "it with `dmp contacts remove OLD`",
+			    c.alias, c.address, why);
+			continue;
+		}
 		if (fn(&c, ud) != 0) {
 			break;
 		}
@@ -156,4 +202,16 @@ int dmp_store_contact_each(struct dmp_store *st, dmp_store_contact_fn fn,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
 		   : dmp_st_fail(st, "contacts");
+}
+
+int dmp_store_contact_each(struct dmp_store *st, dmp_store_contact_fn fn,
+			   void *ud)
+{
+	return each(st, fn, ud, 1);
+}
+
+int dmp_store_contact_each_valid(struct dmp_store *st, dmp_store_contact_fn fn,
+				 void *ud)
+{
+	return each(st, fn, ud, 0);
 }

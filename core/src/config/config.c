@@ -10,6 +10,7 @@
 
 #include "dmp/config.h"
 #include "dmp/err.h"
+#include "dmp/text.h"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -39,43 +40,39 @@ static const struct dmp_cfg_item *find(const struct dmp_cfg_item *schema,
 	return NULL;
 }
 
-static const char out_of_range[] = "out of range";
-
-/* @p e, or for out_of_range the text with the item's range in @p buf. */
-static const char *explain(const struct dmp_cfg_item *it, const char *e,
-			   char *buf, size_t cap)
-{
-	if (e != out_of_range) {
-		return e;
-	}
-	snprintf(buf, cap, "%s (%lld..%lld)", e, it->min, it->max);
-	return buf;
-}
-
-/* Store one scalar; for lists, append. @return NULL or an error text. */
+/* Store one scalar; for lists, append. @return NULL, or the error text
+ * (in @p why, or static). */
 static const char *store(const struct dmp_cfg_item *it, void *out,
-			 const char *v)
+			 const char *v, char *why, size_t cap)
 {
 	char *base = (char *)out + it->offset;
 
 	switch (it->type) {
 	case DMP_CFG_STR:
 		if (strlen(v) >= it->size) {
-			return "string too long";
+			snprintf(why, cap,
+				 "string too long (at most %zu bytes)",
+				 it->size - 1);
+			return why;
 		}
 		memcpy(base, v, strlen(v) + 1);
 		return NULL;
 	case DMP_CFG_INT: {
-		char *end;
 		long long x;
+		int rc = dmp_parse_int(v, it->min, it->max, &x);
 
-		errno = 0;
-		x = strtoll(v, &end, 10);
-		if (!*v || *end || errno) {
-			return "not an integer";
+		if (rc == DMP_ERANGE) {
+			snprintf(why, cap,
+				 "out of range: %.32s (allowed %lld..%lld)", v,
+				 it->min, it->max);
+			return why;
 		}
-		if (x < it->min || x > it->max) {
-			return out_of_range;
+		if (rc < 0) {
+			snprintf(why, cap,
+				 "not an integer: '%.64s' (allowed "
+				 "%lld..%lld)",
+				 v, it->min, it->max);
+			return why;
 		}
 		*(long long *)(void *)base = x;
 		return NULL;
@@ -94,16 +91,21 @@ static const char *store(const struct dmp_cfg_item *it, void *out,
 				return NULL;
 			}
 		}
-		return "not a boolean";
+		snprintf(why, cap, "not a boolean: '%.64s' (true or false)", v);
+		return why;
 	}
 	case DMP_CFG_LIST: {
 		struct dmp_cfg_list *l = (struct dmp_cfg_list *)(void *)base;
 
 		if (l->n >= DMP_CFG_LIST_MAX) {
-			return "too many list items";
+			snprintf(why, cap, "too many list items (at most %d)",
+				 DMP_CFG_LIST_MAX);
+			return why;
 		}
 		if (strlen(v) >= DMP_CFG_STR_MAX) {
-			return "string too long";
+			snprintf(why, cap, "string too long (at most %d bytes)",
+				 DMP_CFG_STR_MAX - 1);
+			return why;
 		}
 		memcpy(l->v[l->n++], v, strlen(v) + 1);
 		return NULL;
@@ -126,6 +128,8 @@ static void reset(const struct dmp_cfg_item *it, void *out)
 
 int dmp_config_defaults(const struct dmp_cfg_item *schema, size_t n, void *out)
 {
+	char why[160];
+
 	for (size_t i = 0; i < n; i++) {
 		const char *d = schema[i].def;
 
@@ -140,11 +144,12 @@ int dmp_config_defaults(const struct dmp_cfg_item *schema, size_t n, void *out)
 			snprintf(tmp, sizeof(tmp), "%s", d);
 			for (tok = strtok_r(tmp, ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save)) {
-				if (store(&schema[i], out, tok)) {
+				if (store(&schema[i], out, tok, why,
+					  sizeof(why))) {
 					return DMP_ECONFIG;
 				}
 			}
-		} else if (store(&schema[i], out, d)) {
+		} else if (store(&schema[i], out, d, why, sizeof(why))) {
 			return DMP_ECONFIG;
 		}
 	}
@@ -159,6 +164,7 @@ int dmp_config_set(const struct dmp_cfg_item *schema, size_t n, void *out,
 	const char *dot = strchr(section_key, '.');
 	const struct dmp_cfg_item *it;
 	const char *e;
+	char why[160];
 
 	if (!dot || (size_t)(dot - section_key) >= sizeof(sec)) {
 		seterr(err, errlen, "%s: not section.key", section_key);
@@ -174,12 +180,9 @@ int dmp_config_set(const struct dmp_cfg_item *schema, size_t n, void *out,
 	if (it->type == DMP_CFG_LIST && !append) {
 		reset(it, out);
 	}
-	e = store(it, out, value);
+	e = store(it, out, value, why, sizeof(why));
 	if (e) {
-		char rb[96];
-
-		seterr(err, errlen, "%s: %s", section_key,
-		       explain(it, e, rb, sizeof(rb)));
+		seterr(err, errlen, "%s: %s", section_key, e);
 		return DMP_ECONFIG;
 	}
 	return 0;
@@ -201,9 +204,20 @@ static int next(struct yp *y)
 		y->have = 0;
 	}
 	if (!yaml_parser_parse(&y->p, &y->ev)) {
-		seterr(y->err, y->errlen, "%s:%zu:%zu: %s", y->path,
+		const char *pr = y->p.problem ? y->p.problem : "YAML error";
+
+		/* libyaml names the symptom; the usual cause is indentation. */
+		seterr(y->err, y->errlen, "%s:%zu:%zu: %s%s", y->path,
 		       y->p.problem_mark.line + 1, y->p.problem_mark.column + 1,
-		       y->p.problem ? y->p.problem : "YAML error");
+		       pr,
+		       strstr(pr, "tab") ? " (indent with spaces, not tabs)"
+		       : strstr(pr, "mapping values") ||
+			       strstr(pr, "expected ':'") ||
+			       strstr(pr, "expected <block end>")
+			   ? " (check this line's indentation: the keys of a "
+			     "section line up under each other, two spaces "
+			     "in from the section name)"
+			   : "");
 		return DMP_ECONFIG;
 	}
 	y->have = 1;
@@ -220,9 +234,21 @@ static int fail_at(struct yp *y, const char *msg, const char *what)
 
 static int fail_val(struct yp *y, const char *key, const char *msg)
 {
-	seterr(y->err, y->errlen, "%s:%zu:%zu: %s: %s", y->path,
-	       y->ev.start_mark.line + 1, y->ev.start_mark.column + 1, key,
-	       msg);
+	char more[160] = "";
+
+	/* A plain value that runs over several lines is almost always the
+	 * next key indented too far: YAML folds it into this value. */
+	if (y->ev.type == YAML_SCALAR_EVENT &&
+	    y->ev.end_mark.line > y->ev.start_mark.line) {
+		snprintf(more, sizeof(more),
+			 "; the value runs on to line %zu: is that line "
+			 "indented further than this key? Keys of a section "
+			 "line up",
+			 y->ev.end_mark.line + 1);
+	}
+	seterr(y->err, y->errlen, "%s:%zu:%zu: %s: %s%s", y->path,
+	       y->ev.start_mark.line + 1, y->ev.start_mark.column + 1, key, msg,
+	       more);
 	return DMP_ECONFIG;
 }
 
@@ -238,7 +264,7 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 		return fail_at(y, "expected a mapping under", section);
 	}
 	for (;;) {
-		char key[128], rb[96];
+		char key[128], why[160];
 		const struct dmp_cfg_item *it;
 
 		if ((rc = next(y)) < 0) {
@@ -277,13 +303,11 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 					return fail_at(y, "expected a scalar",
 						       NULL);
 				}
-				e = store(
-				    it, out,
-				    (const char *)y->ev.data.scalar.value);
+				e = store(it, out,
+					  (const char *)y->ev.data.scalar.value,
+					  why, sizeof(why));
 				if (e) {
-					return fail_val(
-					    y, key,
-					    explain(it, e, rb, sizeof(rb)));
+					return fail_val(y, key, e);
 				}
 			}
 		} else if (y->ev.type == YAML_SCALAR_EVENT) {
@@ -293,10 +317,10 @@ static int section_body(struct yp *y, const struct dmp_cfg_item *schema,
 				reset(it, out);
 			}
 			e = store(it, out,
-				  (const char *)y->ev.data.scalar.value);
+				  (const char *)y->ev.data.scalar.value, why,
+				  sizeof(why));
 			if (e) {
-				return fail_val(y, key,
-						explain(it, e, rb, sizeof(rb)));
+				return fail_val(y, key, e);
 			}
 		} else {
 			return fail_at(y, "expected a value for", key);

@@ -356,7 +356,10 @@ int dmp_update_check_reply(const uint8_t *wire, size_t len, uint16_t id,
 			goto out;
 		}
 	}
-	rc = map_rcode(rcv);
+	/* A NOTAUTH signed with our key and no TSIG error accepted the key:
+	 * RFC 2136 2.2's "not authoritative for the zone" (issue 14: it was
+	 * reported as a rejected key). */
+	rc = rcv == DMP_DNS_RCODE_NOTAUTH ? DMP_ENOTZONE : map_rcode(rcv);
 out:
 	knot_pkt_free(pkt);
 	dmp_free(copy);
