@@ -7,7 +7,8 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libfuzzer-14-dev libsodium-dev libargon2-dev libsqlite3-dev
 	libyaml-dev libc-ares-dev libfuse3-dev libknot-dev libfec-dev
-	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev)
+	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev
+	zlib1g-dev)
 run_pkgs=(fuse3 sqlite3 bind9-dnsutils knot-dnsutils python3 python3-pytest
 	python3-cryptography python3-dnspython knot dnsperf man-db doxygen
 	procps iproute2 sudo mutt unbound)

@@ -274,6 +274,7 @@ struct dmpfs_fh {
 	int aborted; /* the writer was killed by a signal: nothing is sent */
 	int sent;    /* a message (or "empty") came from this handle */
 	int noted;   /* the refusal is in .events already */
+	size_t max;  /* FH_OUT: the largest message (at open) */
 };
 
 static inline struct dmpfs *dmpfs_ctx(void)

@@ -271,6 +271,27 @@ static int open_scratch(struct dmpfs *fs, const struct dmpfs_where *w,
 	return 0;
 }
 
+/* The largest message outbox/@p name takes (messages.max_file for a
+ * contact in messages.multipart, else one message). */
+static size_t out_max(struct dmpfs *fs, const char *name)
+{
+	size_t m;
+
+	pthread_mutex_lock(&fs->fe_lock);
+	m = dmp_engine_max_message(fs->fe, name);
+	pthread_mutex_unlock(&fs->fe_lock);
+	return m;
+}
+
+/* Where a larger limit comes from, for the refusal's note. */
+static const char *too_big_hint(size_t max)
+{
+	return max <= DMP_ENGINE_MAX_BODY
+		   ? "; larger files go to contacts listed in "
+		     "messages.multipart"
+		   : " (messages.max_file)";
+}
+
 /* A registered write handle (a message or a contact) for @p fi. */
 static int open_write(struct dmpfs *fs, enum dmpfs_fh_kind kind,
 		      const char *name, struct fuse_file_info *fi)
@@ -281,6 +302,7 @@ static int open_write(struct dmpfs *fs, enum dmpfs_fh_kind kind,
 		return -ENOMEM;
 	}
 	h->append = kind == DMPFS_FH_OUT && (fi->flags & O_APPEND);
+	h->max = kind == DMPFS_FH_OUT ? out_max(fs, name) : 0;
 	dmpfs_fh_register(fs, h);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
@@ -440,8 +462,7 @@ static int scratch_write(struct dmpfs *fs, struct dmpfs_fh *h, const char *buf,
 
 static size_t write_max(const struct dmpfs_fh *h)
 {
-	return h->kind == DMPFS_FH_OUT ? DMP_ENGINE_MAX_BODY
-				       : DMPFS_CONTACT_WRITE_MAX;
+	return h->kind == DMPFS_FH_OUT ? h->max : DMPFS_CONTACT_WRITE_MAX;
 }
 
 int dmpfs_outbox_write(struct dmpfs *fs, struct dmpfs_fh *h, const char *buf,
@@ -577,10 +598,10 @@ int dmpfs_outbox_finish(struct dmpfs *fs, struct dmpfs_fh *h, int last)
 		if (act == F_NOTE_REFUSED) {
 			dmpfs_note(fs, DMP_EV_REJECTED, h->name, DMP_EFBIG,
 				   "outbox/%s: not sent: a write failed (%s; "
-				   "at most %u bytes), so the whole message "
+				   "at most %zu bytes%s), so the whole message "
 				   "is refused",
-				   h->name, strerror(EFBIG),
-				   DMP_ENGINE_MAX_BODY);
+				   h->name, strerror(EFBIG), h->max,
+				   too_big_hint(h->max));
 		}
 		rc = -EFBIG;
 	} else if (act == F_SEND) {
@@ -631,7 +652,7 @@ int dmpfs_outbox_rename(struct dmpfs *fs, const struct dmpfs_where *a,
 {
 	struct dmpfs_scratch *s, *t;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, max;
 	int rc;
 
 	pthread_mutex_lock(&fs->out_lock);
@@ -659,11 +680,11 @@ int dmpfs_outbox_rename(struct dmpfs *fs, const struct dmpfs_where *a,
 	/* An editor (or rsync, or a script's mkstemp) saving by rename: the
 	 * file's contents become the message, from the renaming process. */
 	rc = dmpfs_recipient(fs, b->name);
-	if (rc == 0 && len > DMP_ENGINE_MAX_BODY) {
+	if (rc == 0 && len > (max = out_max(fs, b->name))) {
 		dmpfs_note(fs, DMP_EV_REJECTED, b->name, DMP_EFBIG,
 			   "outbox/%s: not sent: %zu bytes renamed onto it, "
-			   "at most %u",
-			   b->name, len, DMP_ENGINE_MAX_BODY);
+			   "at most %zu%s",
+			   b->name, len, max, too_big_hint(max));
 		rc = -EFBIG;
 	}
 	if (rc == 0) {

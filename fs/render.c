@@ -234,7 +234,7 @@ static void render_status(struct dmpfs *fs, FILE *f, int64_t *mtime)
 		"resolved_error=%s\nresolved_at=%lld\nunreadable=%d\n"
 		"unreadable_detail=%s\nhint=%s\nlast_poll_utc=%s\n"
 		"next_poll_utc=%s\nlast_ok_utc=%s\nlast_error_at_utc=%s\n"
-		"resolved_at_utc=%s\n",
+		"resolved_at_utc=%s\npartial=%d\npartial_detail=%s\n",
 		have ? dmp_engine_state_name(local.state) : "starting",
 		local.address, (long long)s.last_poll, (long long)s.next_poll,
 		local.queued, s.errors, local.last_error, local.failing,
@@ -242,7 +242,7 @@ static void render_status(struct dmpfs *fs, FILE *f, int64_t *mtime)
 		(long long)local.last_error_at, local.prev_error,
 		(long long)local.resolved_at, local.unreadable,
 		local.unreadable_detail, local.hint, t[0], t[1], t[2], t[3],
-		t[4]);
+		t[4], local.partial, local.partial_detail);
 	if (s.last_poll) {
 		*mtime = s.last_poll;
 	}

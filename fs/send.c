@@ -185,6 +185,7 @@ static int errno_of_submit(int rc)
 	case DMP_ENOENT: return ENOENT;
 	case DMP_EACCES: return EACCES;
 	case DMP_EFBIG: return EFBIG;
+	case DMP_EUNSUPPORTED: return EFBIG; /* too large for that contact */
 	case DMP_ENOSPC: return ENOSPC;
 	case DMP_EINVAL: return EINVAL;
 	default: return EIO;
@@ -229,6 +230,15 @@ int dmpfs_send(struct dmpfs *fs, const char *name, const char *buf, size_t len,
 		wr = dmp_engine_withdraw(fs->fe, old, why);
 	}
 	pthread_mutex_unlock(&fs->fe_lock);
+	if (rc == DMP_EUNSUPPORTED) {
+		dmpfs_note(fs, DMP_EV_REJECTED, name, rc,
+			   "outbox/%s: not sent: %zu bytes is over the %u of "
+			   "one message, and %s is not listed in "
+			   "messages.multipart in config.yaml (add it if its "
+			   "client is dmp)",
+			   name, len, DMP_ENGINE_MAX_BODY, name);
+		return -errno_of_submit(rc);
+	}
 	if (rc < 0) {
 		dmpfs_note(fs, DMP_EV_REJECTED, name, rc,
 			   "outbox/%s: not sent: %s", name, dmp_strerror(rc));

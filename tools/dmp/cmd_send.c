@@ -12,7 +12,28 @@
 #include "dmp/engine.h"
 #include "dmp/err.h"
 #include "dmp/keys.h"
+#include "dmp/multipart.h"
 #include "dmp/store.h"
+
+/* The parts of a multi-part whole still pending (ids from `from`). */
+struct parts_pending {
+	int64_t from;
+	char alias[65];
+	int n;
+	struct dmp_outbox_msg first;
+};
+
+static int part_pending(const struct dmp_outbox_msg *m, void *ud)
+{
+	struct parts_pending *p = ud;
+
+	if (m->id >= p->from && strcmp(m->recipient, p->alias) == 0) {
+		if (p->n++ == 0) {
+			p->first = *m;
+		}
+	}
+	return 0;
+}
 
 static int read_all(FILE *f, uint8_t **out, size_t *len)
 {
@@ -26,8 +47,8 @@ static int read_all(FILE *f, uint8_t **out, size_t *len)
 		if (n < cap) {
 			break;
 		}
-		if (cap > (1u << 20)) {
-			break;
+		if (cap > DMP_MP_FILE_MAX) {
+			break; /* over any messages.max_file: refused */
 		}
 		cap *= 2;
 		uint8_t *nb = realloc(b, cap);
@@ -185,8 +206,22 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 		return EX_FAIL;
 	}
 	if (rc == DMP_EFBIG) {
-		fprintf(stderr, "dmp: message too large (at most %u bytes)\n",
-			DMP_ENGINE_MAX_BODY);
+		fprintf(stderr,
+			"dmp: message too large: %zu bytes is over "
+			"messages.max_file in config.yaml (0 sends nothing "
+			"over %u bytes; at most %u)\n",
+			len, DMP_ENGINE_MAX_BODY, DMP_MP_FILE_MAX);
+		dmp_engine_close(e);
+		return EX_FAIL;
+	}
+	if (rc == DMP_EUNSUPPORTED) {
+		fprintf(stderr,
+			"dmp: message too large for %s: %zu bytes is over the "
+			"%u of one message, and %s "
+			"is not listed in messages.multipart in config.yaml: "
+			"add it there if its client is dmp (a reference client "
+			"would get the parts as separate messages)\n",
+			contact, len, DMP_ENGINE_MAX_BODY, contact);
 		dmp_engine_close(e);
 		return EX_FAIL;
 	}
@@ -196,8 +231,30 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 	}
 	rc = dmp_engine_publish(e);
 	dmpcli_claim_note(c, contact);
-	if (dmp_store_outbox_get(dmp_engine_store(e), qid, &m) == 0 &&
-	    m.state != DMP_OUTBOX_PUBLISHED) {
+	if (len > DMP_ENGINE_MAX_BODY) {
+		/* A multi-part whole: its parts are queue ids qid, qid + 1,
+		 * ... to this contact; any still pending is reported. */
+		struct dmp_store_contact ct;
+		struct parts_pending pp = {qid, "", 0, {0}};
+
+		if (dmp_store_contact_get(dmp_engine_store(e), contact, &ct) ==
+		    0) {
+			snprintf(pp.alias, sizeof(pp.alias), "%s", ct.alias);
+		}
+		(void)dmp_store_outbox_each_pending(dmp_engine_store(e),
+						    part_pending, &pp);
+		m.state = DMP_OUTBOX_PUBLISHED;
+		if (pp.n > 0) {
+			m = pp.first;
+			fprintf(stderr,
+				"dmp: %d part%s of the file not "
+				"published yet:\n",
+				pp.n, pp.n == 1 ? "" : "s");
+		}
+	} else if (dmp_store_outbox_get(dmp_engine_store(e), qid, &m) != 0) {
+		m.state = DMP_OUTBOX_PUBLISHED;
+	}
+	if (m.state != DMP_OUTBOX_PUBLISHED) {
 		int code =
 		    dmpcli_exit_code(rc < 0		  ? rc
 				     : c->last_retry_code ? c->last_retry_code
@@ -215,7 +272,8 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 			"%s\n     it stays queued and is retried by the next "
 			"`dmp send` or `dmp recv` (`dmp queue` lists it)\n",
 			(long long)qid, why);
-		if (code == EX_REFUSED && m.expires > (uint64_t)m.created) {
+		if (code == EX_REFUSED && len <= DMP_ENGINE_MAX_BODY &&
+		    m.expires > (uint64_t)m.created) {
 			/* The other usual cause besides the key's scope: a
 			 * node with a shorter max_ttl refuses, never clamps. */
 			fprintf(

@@ -296,11 +296,21 @@ int dmp_engine_contact_block(struct dmp_engine *e, const char *alias,
  * @return 0, DMP_ENOENT (no such contact), DMP_EACCES (blocked: the
  *         contact or another alias of its key), DMP_EINVAL (empty body:
  *         an empty message is never sent), DMP_EFBIG (body too large),
- *         DMP_ENOSPC, DMP_ESTORE
+ *         DMP_EUNSUPPORTED (over DMP_ENGINE_MAX_BODY to a contact not in
+ *         messages.multipart), DMP_ENOSPC, DMP_ESTORE
+ *
+ * A body over DMP_ENGINE_MAX_BODY, up to messages.max_file, to a contact
+ * listed in messages.multipart is sent as a multi-part whole
+ * (PROTOCOL.md 7.9): its parts are queued as separate messages, all or
+ * none; *queue_id is the first part's.
  */
 DMP_MUST_CHECK int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 				     const uint8_t *body, size_t len,
 				     uint32_t lifetime, int64_t *queue_id);
+/** The largest body submit() takes for @p contact: messages.max_file
+ *  when the contact is in messages.multipart, else DMP_ENGINE_MAX_BODY
+ *  (also for an unknown contact). */
+size_t dmp_engine_max_message(struct dmp_engine *e, const char *contact);
 /**
  * dmp_engine_submit() with an undo-send window: the message waits
  * @p delay seconds in the queue (state "held") before publish() takes it,
@@ -417,6 +427,10 @@ struct dmp_engine_status {
 	int unreadable; /* mailbox slots the last poll could not read */
 	char unreadable_detail[512]; /* the first one: name, where, why */
 	char hint[256];		     /* the next step for the user, or "" */
+	/* multi-part wholes waiting for parts (PROTOCOL.md 7.9), and
+	 * "<id, 8 hex> <held>/<count>" of each, space-separated, or "" */
+	int partial;
+	char partial_detail[256];
 };
 
 int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out);

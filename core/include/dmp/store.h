@@ -258,6 +258,15 @@ int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id,
  */
 int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id);
 /**
+ * Let held message @p queue_id go at @p when (its hold cut short or
+ * moved; it stays "held" until publish() takes it). Multi-part wholes
+ * queue every part held, then release them all, so a crash while queueing
+ * never publishes part of a whole.
+ * @return 0, DMP_EBUSY (not held), DMP_ESTORE
+ */
+int dmp_store_outbox_release(struct dmp_store *st, int64_t queue_id,
+			     int64_t when);
+/**
  * The earliest time a queued, retrying or held message is due, in
  * *@p when (0: none waiting). @return 0 or DMP_ESTORE
  */

@@ -50,6 +50,8 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     I("messages", "max_lifetime", max_lifetime, 60, 2592000, "604800"),
     I("messages", "poll_interval", poll_interval, 1, 86400, "30"),
     B("messages", "receipts", receipts, "false"),
+    I("messages", "max_file", max_file, 0, 67108864, "10485760"),
+    L("messages", "multipart", multipart),
     I("prekeys", "pool_size", pool_size, 0, 200, "25"),
     I("prekeys", "ttl", prekey_ttl, 300, 2592000, "86400"),
     L("discovery", "seeds", seeds),
@@ -126,9 +128,11 @@ int dmp_client_conf_write(const struct client_conf *c, const char *path)
 		c->claim_discover ? "true" : "false");
 	fprintf(f,
 		"messages:\n  lifetime: %lld\n  max_lifetime: %lld\n"
-		"  poll_interval: %lld\n  receipts: %s\n",
+		"  poll_interval: %lld\n  receipts: %s\n  max_file: %lld\n",
 		c->lifetime, c->max_lifetime, c->poll_interval,
-		c->receipts ? "true" : "false");
+		c->receipts ? "true" : "false", c->max_file);
+	fputs("  multipart: ", f);
+	qlist(f, &c->multipart);
 	fprintf(f, "prekeys:\n  pool_size: %lld\n  ttl: %lld\n", c->pool_size,
 		c->prekey_ttl);
 	fputs("discovery:\n  seeds: ", f);

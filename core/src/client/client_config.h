@@ -32,6 +32,10 @@ struct client_conf {
 	long long max_lifetime; /* the node's max TTL */
 	long long poll_interval;
 	int receipts; /* ask for and send delivery receipts (off: privacy) */
+	/* multi-part (PROTOCOL.md 7.9): the largest file sent (0: none), and
+	 * the contacts (alias or address, "*": all) that join DMP-PART/1 */
+	long long max_file;
+	struct dmp_cfg_list multipart;
 	/* prekeys: */
 	long long pool_size;
 	long long prekey_ttl;

@@ -206,6 +206,34 @@ int dmp_eng_maildir_mail(const char *md, const char *name, const char *head,
 			 const char *idhex, const uint8_t *body, size_t len);
 void dmp_eng_rfc5322_date(char *out, size_t cap, int64_t t);
 
+/* engine_send.c: queue one body of at most DMP_ENGINE_MAX_BODY bytes,
+ * with message id @p msg_id (NULL: random). */
+int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
+			const uint8_t *body, size_t len, uint32_t lifetime,
+			const uint8_t *msg_id, int64_t *queue_id);
+
+/* engine_multipart.c: multi-part messages (PROTOCOL.md 7.9). */
+/* May @p len bytes go to @p contact as a whole? 0, DMP_EFBIG (over
+ * messages.max_file), DMP_EUNSUPPORTED (not in messages.multipart). */
+int dmp_eng_mp_check(struct dmp_engine *e, const char *contact, size_t len);
+/* Split @p body and queue its parts (all or none). */
+int dmp_eng_mp_submit(struct dmp_engine *e, const char *contact,
+		      const uint8_t *body, size_t len, uint32_t lifetime,
+		      int64_t *queue_id);
+/* A received body: 0 not a part (deliver it), 1 part held, 2 the whole is
+ * complete (*file dmp_malloc'd, @p whole_id its id; deliver it, then
+ * dmp_eng_mp_done), or an error (the part is not held). */
+int dmp_eng_mp_hold(struct dmp_engine *e, const struct dmp_manifest *m,
+		    const uint8_t *body, size_t len, uint8_t whole_id[16],
+		    uint8_t **file, size_t *flen);
+void dmp_eng_mp_done(struct dmp_engine *e, const uint8_t spk[32],
+		     const uint8_t whole_id[16]);
+/* Wholes waiting for parts; @p out gets "<id 8 hex> <held>/<count> ...". */
+int dmp_eng_mp_progress(struct dmp_engine *e, char *out, size_t cap);
+/* Remove wholes past their expiry (REJECTED event each). @return how
+ * many were removed; *partial: wholes still waiting for parts. */
+int dmp_eng_mp_sweep(struct dmp_engine *e, int64_t now, int *partial);
+
 /* engine_receipt.c: delivery receipts (messages.receipts). */
 /* @p body with a receipt request added when receipts are on and it fits:
  * 1 (*out dmp_malloc'd), 0 (unchanged), DMP_ENOMEM. */

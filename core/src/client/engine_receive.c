@@ -141,6 +141,33 @@ static int deliver(struct dmp_engine *e, const struct dmp_manifest *m,
 				    env->body_len);
 }
 
+/* A multi-part part from pinned contact @p c (PROTOCOL.md 7.9): 0 not a
+ * part, 1 held, 2 the whole delivered (at @p path), or an error. */
+static int take_part(struct dmp_engine *e, const struct dmp_manifest *m,
+		     const struct dmp_store_contact *c,
+		     const struct dmp_envelope *env, char *path, size_t pcap)
+{
+	struct dmp_manifest w = *m; /* the whole: the part's, with its id */
+	struct dmp_envelope we = *env;
+	uint8_t *file = NULL;
+	size_t flen = 0;
+	int rc = dmp_eng_mp_hold(e, m, env->body, env->body_len, w.msg_id,
+				 &file, &flen);
+
+	if (rc != 2) {
+		return rc;
+	}
+	we.body = file;
+	we.body_len = flen;
+	rc = deliver(e, &w, 0, c, &we, path, pcap);
+	dmp_free(file);
+	if (rc < 0) {
+		return rc;
+	}
+	dmp_eng_mp_done(e, m->sender_spk, w.msg_id);
+	return 2;
+}
+
 /* One manifest value found at @p name in @p zone. With @p want (phase 1
  * of 6.4), only a manifest with the msg_id and signer of one of the
  * @p n_want claims is taken; others are left alone. Returns 1 if a
@@ -288,12 +315,29 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 		char path[DMP_ENG_HOME_MAX + 300];
 
 		dmp_envelope_decode(&env, pt, pt_len);
+		if (pinned) {
+			rc = take_part(e, &m, &c, &env, path, sizeof(path));
+			if (rc == 1) { /* held: the whole is not complete */
+				(void)dmp_store_replay_finalize(
+				    e->st, m.sender_spk, m.msg_id, m.exp);
+				claimed = 0;
+				goto judged;
+			}
+			if (rc == 2) {
+				goto delivered;
+			}
+			if (rc < 0) {
+				judged = 0;
+				goto fail;
+			}
+		}
 		rc = deliver(e, &m, pinned ? 0 : 1, pinned ? &c : NULL, &env,
 			     path, sizeof(path));
 		if (rc < 0) {
 			judged = 0;
 			goto fail;
 		}
+	delivered:
 		(void)dmp_store_replay_finalize(e->st, m.sender_spk, m.msg_id,
 						m.exp);
 		claimed = 0;
@@ -538,6 +582,7 @@ static void maintain(struct dmp_engine *e, int64_t now)
 	struct dmp_store_identity id;
 	int have, rc = 0;
 
+	(void)dmp_eng_mp_sweep(e, now, &have); /* expired partial wholes */
 	if (dmp_store_identity_get(e->st, &id) < 0 || id.published == 0) {
 		return;
 	}

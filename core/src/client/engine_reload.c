@@ -19,6 +19,8 @@ static const char *const live_keys[] = {
     "messages.max_lifetime",
     "messages.poll_interval",
     "messages.receipts",
+    "messages.max_file",
+    "messages.multipart",
     "claims.providers",
     "claims.recipient_zone",
     "claims.discover",

@@ -129,9 +129,9 @@ int dmp_engine_withdraw(struct dmp_engine *e, int64_t queue_id, const char *why)
 	return rc;
 }
 
-static int submit_body(struct dmp_engine *e, const char *contact,
-		       const uint8_t *body, size_t len, uint32_t lifetime,
-		       int64_t *queue_id)
+int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
+			const uint8_t *body, size_t len, uint32_t lifetime,
+			const uint8_t *msg_id, int64_t *queue_id)
 {
 	struct dmp_store_contact c;
 	struct dmp_store_contact_prekey pk;
@@ -200,6 +200,7 @@ static int submit_body(struct dmp_engine *e, const char *contact,
 	p.recipient_x25519_pk = c.x25519_pk;
 	p.prekey_id = have_pk ? pk.prekey_id : 0;
 	p.prekey_pk = have_pk ? pk.x25519_pk : NULL;
+	p.msg_id = msg_id;
 	p.ts = now;
 	p.ttl = ttl;
 	p.zone = e->conf.domain;
@@ -270,10 +271,14 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	if (rc < 0) {
 		return rc;
 	}
+	if (len > DMP_ENGINE_MAX_BODY) { /* PROTOCOL.md 7.9 */
+		return dmp_eng_mp_submit(e, contact, body, len, lifetime,
+					 queue_id);
+	}
 	/* One durable commit per message: the queue insert (store.h). */
 	dmp_store_relax(e->st, 1);
-	rc = submit_body(e, contact, asked ? asked : body, asked ? alen : len,
-			 lifetime, queue_id);
+	rc = dmp_eng_submit_body(e, contact, asked ? asked : body,
+				 asked ? alen : len, lifetime, NULL, queue_id);
 	dmp_store_relax(e->st, 0);
 	dmp_free(asked);
 	return rc;
@@ -526,7 +531,7 @@ static int publish_pass(struct dmp_engine *e)
 		struct dmp_outbox_msg *m = &p.v[i];
 		struct recs r = {0};
 		unsigned mask;
-		int err = 0, slot = -1;
+		int err = 0, slot = -1, full = 0;
 
 		if (m->state == DMP_OUTBOX_FAILED) {
 			continue;
@@ -612,6 +617,10 @@ static int publish_pass(struct dmp_engine *e)
 				continue;
 			}
 			err = dmp_eng_writer_send_to(e, w, ops, k, mask);
+			if (err == DMP_EREFUSED &&
+			    manifest_slot(ops[k - 1].owner) >= 0) {
+				full = 1; /* chunk names are fresh: a cap */
+			}
 			if (err < 0) {
 				break;
 			}
@@ -630,7 +639,13 @@ static int publish_pass(struct dmp_engine *e)
 				reached = 1;
 			}
 			snprintf(d, sizeof(d), "%s; retry in %lld s",
-				 dmp_strerror(err), (long long)(next - now));
+				 full ? "node refused the manifest: the "
+					"recipient's mailbox slot there may "
+					"be full (limits.name_bytes: large "
+					"files fill it until their parts "
+					"expire), or outside your key's scope"
+				      : dmp_strerror(err),
+				 (long long)(next - now));
 			(void)dmp_store_outbox_set_state(
 			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
 			    dmp_strerror(err));

@@ -206,6 +206,8 @@ int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out)
 		snprintf(out->last_error, sizeof(out->last_error), "%s",
 			 *p == ' ' ? p + 1 : p);
 	}
+	out->partial = dmp_eng_mp_progress(e, out->partial_detail,
+					   sizeof(out->partial_detail));
 	rejected = kv_num(e, KV_TSIG, 0) > 0;
 	if (dmp_store_kv_get(e->st, KV_UNREAD, v, sizeof(v)) == 0 && v[0]) {
 		out->unreadable = (int)strtol(v, &p, 10);

@@ -315,23 +315,33 @@ int dmp_store_outbox_body(struct dmp_store *st, int64_t queue_id,
 /* ---- the undo-send window (held messages) ----------------------------------
  */
 
-int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
+/* One UPDATE of @p sql binding (@p when, @p id): DMP_EBUSY when it
+ * changed no row. */
+static int outbox_update_time(struct dmp_store *st, const char *sql,
+			      int64_t when, int64_t queue_id)
 {
 	sqlite3_stmt *q;
-	int rc = dmp_st_prepare(st, &q,
-				"UPDATE outbox SET state = 4, next_attempt = ? "
-				"WHERE id = ? AND state = 0 AND attempts = 0");
+	int rc = dmp_st_prepare(st, &q, sql);
 
 	if (rc < 0) {
 		return rc;
 	}
-	sqlite3_bind_int64(q, 1, until);
+	sqlite3_bind_int64(q, 1, when);
 	sqlite3_bind_int64(q, 2, queue_id);
 	rc = dmp_st_step_done(st, q);
 	if (rc == 0 && sqlite3_changes(st->db) == 0) {
 		rc = DMP_EBUSY;
 	}
 	return rc;
+}
+
+int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
+{
+	return outbox_update_time(
+	    st,
+	    "UPDATE outbox SET state = 4, next_attempt = ? "
+	    "WHERE id = ? AND state = 0 AND attempts = 0",
+	    until, queue_id);
 }
 
 int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id)
@@ -342,6 +352,15 @@ int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id)
 	    st, "DELETE FROM outbox WHERE id = ? AND state = 4", queue_id);
 
 	return rc < 0 ? rc : rc == 0 ? DMP_EBUSY : 0;
+}
+
+int dmp_store_outbox_release(struct dmp_store *st, int64_t queue_id,
+			     int64_t when)
+{
+	return outbox_update_time(st,
+				  "UPDATE outbox SET next_attempt = ? "
+				  "WHERE id = ? AND state = 4",
+				  when, queue_id);
 }
 
 int dmp_store_outbox_next_due(struct dmp_store *st, int64_t *when)
