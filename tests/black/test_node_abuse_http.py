@@ -138,10 +138,21 @@ def test_500_slow_connections_honest_client_served(node_factory):
             alive = slow.drip()
             time.sleep(0.5)
         assert alive > 100, alive  # the attack was still on
+        closed = sum(1 for ent in slow.socks if ent[0] is None)
     finally:
         slow.close()
     m = metrics(n)
-    assert refusals(m, "conn_per_address") >= 500 - 160
+    # The connections the node closed are counted under their reasons,
+    # most under the per-address limit. Not all of them: on a slow build
+    # (TSan) libmicrohttpd closes some on its own before our notifier sees
+    # them (measured: 249 counted of 340 closed), so the floor is loose;
+    # without the limit it would be 0 and `alive` above would exceed 160.
+    counted = sum(refusals(m, r) for r in (
+        "conn_per_address", "conn_total", "conn_evicted", "request_timeout",
+        "idle_timeout"))
+    assert closed >= 500 - 160, closed
+    assert counted >= closed // 2, (counted, closed, m)
+    assert refusals(m, "conn_per_address") >= 100, (closed, m)
     assert "per-address connection limit" in n.log.read_text()
 
 
