@@ -115,6 +115,9 @@ static const char *const why_text[] = {
  */
 static void refuse_log(struct dmp_node *n, int why, uint64_t now_s,
 		       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void refuse_log(struct dmp_node *n, int why, uint64_t now_s,
+		       const char *fmt, ...)
 {
 	char msg[384];
 	va_list ap;
