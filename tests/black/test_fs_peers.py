@@ -126,7 +126,8 @@ def test_peers_discovered_forgery_ignored_stopped_unhealthy(tmp_path,
         raw = base64.b64decode(good[len(HB):])
         body, sig = raw[:-64], raw[-64:]
         ln = struct.unpack("!H", body[7:9])[0]
-        evil_ep = b"http://127.0.0.99:8053"
+        # free_addr() picks hosts in 127.0.0.2-250; .254 is never a node here.
+        evil_ep = b"http://127.0.0.254:8053"
         forged = body[:7] + struct.pack("!H", len(evil_ep)) + evil_ep + \
             body[9 + ln:]
         forged_v = HB + base64.b64encode(forged + sig).decode()
@@ -143,7 +144,7 @@ def test_peers_discovered_forgery_ignored_stopped_unhealthy(tmp_path,
         lines = r.stdout_text.splitlines()
         assert any(a.endpoint in l and l.startswith("ok") for l in lines)
         assert any(b.endpoint in l and l.startswith("ok") for l in lines)
-        assert "127.0.0.99" not in r.stdout_text
+        assert "127.0.0.254" not in r.stdout_text
         assert "provider %s" % ZONE in lines
         assert "2 verified heartbeats" in r.stderr_text
         assert m.ls("peers") == want
