@@ -6,8 +6,10 @@ zones discovers all three nodes (the union) and `dmp peers refresh`
 reports what each seed gave. Short intervals in the node configs keep it
 within a few seconds."""
 import base64
+import os
 import signal
 import struct
+import subprocess
 import time
 import urllib.request
 
@@ -130,3 +132,54 @@ def test_gossip_union_and_expiry(tmp_path, ring):
                 if l.startswith("dmp_node_mesh_"))
     assert vals["dmp_node_mesh_peers"] == "1", metrics
     assert int(vals["dmp_node_mesh_peers_expired_total"]) >= 1, metrics
+
+
+SEED_CFG = os.path.join(os.path.dirname(__file__), "..", "..", "contrib",
+                        "node-seed.yaml")
+UNUSED = ("node.public_key_file", "network.max_chunk_retries",
+          "security.key_rotation_interval", "security.max_message_age",
+          "mesh.max_hops", "mesh.relay_enabled")
+
+
+def test_seed_section10_config(tmp_path):
+    """contrib/node-seed.yaml, the seed's section 10 file as written,
+    starts a node: node.domain is served, discovery_domains become seeds,
+    the keys for later features warn once each; a wrong cipher and an
+    unknown key are still errors."""
+    text = open(SEED_CFG).read()
+    # Only loopback traffic: the public resolvers become an unused port
+    # outside the hosts free_addr() draws from.
+    for r in ("8.8.8.8", "1.1.1.1", "9.9.9.9"):
+        text = text.replace('"%s"' % r, '"127.0.0.254:9"')
+    text = text.replace('"node.key"', '"%s"' % (tmp_path / "node.key"))
+    # Its rounds time out; a short timeout keeps the stop below quick.
+    text = text.replace("resolver_timeout: 5", "resolver_timeout: 1")
+    cfg = tmp_path / "seed.yaml"
+    cfg.write_text(text)
+    n = Node(tmp_path, zones=())
+    n.extra += ["-c", str(cfg)]
+    n.start(wait=False)
+    n.zones = ("node123.mesh.example.com",)  # from node.domain alone
+    try:
+        n.wait_ready()
+        wait_until(lambda: "mesh discovery from 2 seed zone(s)" in
+                   n.log.read_text(), "discovery to start", 10)
+        assert (tmp_path / "node.key").exists()  # private_key_file
+    finally:
+        n.stop()
+    log = n.log.read_text()
+    for key in UNUSED:
+        assert log.count("%s: accepted, not yet used" % key) == 1, log
+    assert "cleanup_interval" not in log and "storage_enabled" not in log
+
+    bin_ = n.bin
+    for bad, want in (
+            (text.replace('"chacha20-poly1305"', '"aes-256-gcm"'),
+             "security.encryption: DMP v1 has one cipher"),
+            (text.replace("  max_hops: 5", "  max_hopz: 5"),
+             "seed.yaml:")):
+        cfg.write_text(bad)
+        r = subprocess.run([bin_, "-c", str(cfg), "--db",
+                            str(tmp_path / "x.db"), "key", "list"],
+                           capture_output=True, text=True, timeout=20)
+        assert r.returncode != 0 and want in r.stderr, r.stderr

@@ -325,7 +325,7 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	pthread_t tcp_th, maint_th, writer_th, disc_th;
 	int tcp_on = 0, maint_on = 0, writer_on = 0, wq_on = 0, disc_on = 0;
 	uint8_t op_pk[32], op_sk[64];
-	int have_opkey = 0;
+	int have_opkey = 0, op_pk_set = 0;
 	sigset_t all, set;
 	int sig = 0, rc = 1;
 
@@ -413,18 +413,19 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			goto out;
 		}
 	}
-	if (c->endpoint[0]) {
+	if (c->endpoint[0] && !c->operator_key[0]) {
+		DMP_LOG_E("dmp-node: mesh.endpoint needs mesh.operator_key");
+		goto out;
+	}
+	if (c->operator_key[0]) {
 		/* Read (or create) the key before dropping root, so that it
-		 * may stay readable by root only. */
-		if (!c->operator_key[0]) {
-			DMP_LOG_E("dmp-node: mesh.endpoint needs "
-				  "mesh.operator_key");
-			goto out;
-		}
+		 * may stay readable by root only. Without an endpoint it
+		 * signs nothing yet, but exists for when one is set. */
 		if (dmp_node_opkey_load(c->operator_key, op_pk, op_sk) < 0) {
 			goto out;
 		}
 		have_opkey = 1;
+		op_pk_set = 1;
 	}
 	if (drop_privileges(c->user) < 0) {
 		goto out;
@@ -447,7 +448,7 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	if (tcp_table(&s) < 0) {
 		goto out;
 	}
-	if (have_opkey) {
+	if (have_opkey && c->endpoint[0]) {
 		struct dmp_node_hb_opts hbo = {
 		    .endpoint = c->endpoint,
 		    .operator_pk = op_pk,
@@ -466,8 +467,9 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			goto out;
 		}
 	}
-	if (c->seeds.n &&
-	    disc_setup(&s, c, c->endpoint[0] ? op_pk : NULL) < 0) {
+	dmp_wipe(op_sk, sizeof(op_sk)); /* signs nothing without endpoint */
+	have_opkey = 0;
+	if (c->seeds.n && disc_setup(&s, c, op_pk_set ? op_pk : NULL) < 0) {
 		goto out;
 	}
 	if (http_fd >= 0) {

@@ -31,7 +31,7 @@
 #define HB_PREFIX "_dnsmesh-heartbeat."
 #define SEEN_PREFIX "_dnsmesh-seen."
 /* A round's whole batch: a few tries of the per-server timeout. */
-#define ROUND_TRIES 3
+#define ROUND_TRIES 2
 /* Seconds a published seen list outlives two rounds. */
 #define SEEN_TTL_MARGIN 60
 
