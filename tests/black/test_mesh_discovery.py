@@ -7,7 +7,6 @@ reports what each seed gave. Short intervals in the node configs keep it
 within a few seconds."""
 import base64
 import os
-import signal
 import struct
 import subprocess
 import time
@@ -16,7 +15,7 @@ import urllib.request
 import pytest
 
 from cli_helpers import User, wait_keys
-from conftest import Node, free_addr
+from conftest import Node, free_addr, stop_and_check
 
 ZONES = ("ma.test", "mb.test", "mc.test")
 HB = "v=dmp1;t=heartbeat;"
@@ -78,13 +77,7 @@ def ring(tmp_path):
         (n.tmp / "node.yaml").write_text(cfg)
         n.extra += ["-v", "-c", str(n.tmp / "node.yaml")]
     yield nodes
-    for n in nodes:
-        n.stop(signal.SIGKILL)
-    for n in nodes:
-        log = n.log.read_text(errors="replace") if n.log.exists() else ""
-        for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                    "WARNING: ThreadSanitizer", "runtime error:"):
-            assert bad not in log, log
+    stop_and_check(nodes)
 
 
 def test_gossip_union_and_expiry(tmp_path, ring):
@@ -167,6 +160,7 @@ def test_seed_section10_config(tmp_path):
         assert (tmp_path / "node.key").exists()  # private_key_file
     finally:
         n.stop()
+        stop_and_check([n])
     log = n.log.read_text()
     for key in UNUSED:
         assert log.count("%s: accepted, not yet used" % key) == 1, log
