@@ -171,7 +171,11 @@ def test_seed_section10_config(tmp_path):
             (text.replace('"chacha20-poly1305"', '"aes-256-gcm"'),
              "security.encryption: DMP v1 has one cipher"),
             (text.replace("  max_hops: 5", "  max_hopz: 5"),
-             "seed.yaml:")):
+             "seed.yaml:"),
+            (text.replace('"nodes.dmprotocol.org"', '"bad..zone"'),
+             "mesh.seeds: 'bad..zone' is not a zone name"),
+            (text.replace('"127.0.0.254:9"', '"resolver.example"', 1),
+             "mesh.resolvers: 'resolver.example' is not IP[:port]")):
         cfg.write_text(bad)
         r = subprocess.run([bin_, "-c", str(cfg), "--db",
                             str(tmp_path / "x.db"), "key", "list"],

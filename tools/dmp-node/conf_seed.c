@@ -6,12 +6,14 @@
  * rotation) are accepted with one warning each, and the one value dmp
  * cannot honour (a cipher other than DMP v1's) is an error. The schema
  * entries are in conf.c; the table in docs/operator-guide.md lists each
- * key's status.
+ * key's status. The discovery keys are checked here too.
  */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "dmp/addr.h"
+#include "dmp/dnsname.h"
 #include "dmp/log.h"
 #include "node_main.h"
 
@@ -38,6 +40,36 @@ static void unused(int warn, const char *key, const char *why)
 		DMP_LOG_W("dmp-node: %s: accepted, not yet used (%s)", key,
 			  why);
 	}
+}
+
+/* The discovery keys, whichever way they were set, checked before the
+ * node starts, each bad entry named. */
+static int check_discovery(const struct node_conf *c)
+{
+	for (unsigned i = 0; i < c->seeds.n; i++) {
+		const char *z = c->seeds.v[i];
+
+		if (dmp_dnsname_normalize(NULL, 0, z, strlen(z)) < 0) {
+			DMP_LOG_E("dmp-node: mesh.seeds: '%s' is not a zone "
+				  "name",
+				  z);
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < c->resolvers.n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (dmp_addr_parse(c->resolvers.v[i], 53, DMP_ADDR_NUMERIC, &ss,
+				   &sl) < 0) {
+			DMP_LOG_E("dmp-node: mesh.resolvers: '%s' is not "
+				  "IP[:port] (an IP literal, IPv6 in brackets "
+				  "with a port)",
+				  c->resolvers.v[i]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int dmpnode_conf_seed(struct node_conf *c, int warn)
@@ -109,5 +141,5 @@ int dmpnode_conf_seed(struct node_conf *c, int warn)
 	if (c->seed_cleanup_interval) {
 		c->reap_interval = c->seed_cleanup_interval;
 	}
-	return 0;
+	return check_discovery(c);
 }
