@@ -207,6 +207,34 @@ static void answer(struct dmp_resolver_result *r, char **v, size_t *lens,
 	}
 }
 
+/* PROTOCOL.md 8: at most 20 values of one answer are read. */
+static void test_disc_per_answer(struct dmp_node *n,
+				 struct dmp_node_disc_opts *o)
+{
+	static char hbs[25][1024];
+	const char *name = "_dnsmesh-seen.peer.test";
+	struct dmp_node_disc *d = NULL;
+	struct dmp_resolver_result res;
+	char *v[25], ep[64];
+	size_t lens[25];
+	uint8_t pk[32];
+
+	for (int i = 0; i < 25; i++) {
+		snprintf(ep, sizeof(ep), "http://127.0.1.%d:1", i + 1);
+		make_hb(hbs[i], sizeof(hbs[i]), pk, (uint8_t)(10 + i), ep,
+			NOW_S);
+		v[i] = hbs[i];
+	}
+	answer(&res, v, lens, 25);
+	o->max_peers = 64;
+	if (!ok(dmp_node_disc_new(&d, n, o) == 0, "per answer: prepared")) {
+		return;
+	}
+	is_int(dmp_node_disc_ingest(d, &name, &res, 1, NOW_S),
+	       DMP_NODE_DISC_PER_ANSWER, "per answer: the first 20 read");
+	dmp_node_disc_free(d);
+}
+
 /* Mesh discovery (node_discovery.c) without sockets: answers built here
  * are ingested, published at _dnsmesh-seen and read back; expiry empties
  * the name. */
@@ -321,6 +349,7 @@ static void test_discovery(struct dmp_node *n)
 	}
 	dmp_node_disc_free(d);
 	dmp_node_disc_free(NULL);
+	test_disc_per_answer(n, &o);
 }
 
 static void key_cb(const char *name, const char *alg, const char *scopes,
@@ -367,7 +396,7 @@ int main(void)
 	uint8_t pk[32], sk[64];
 	struct dmp_node *n;
 
-	plan(42);
+	plan(44);
 	snprintf(path, sizeof(path), "/tmp/test_node_hb_%d.key", (int)getpid());
 	test_opkey(path, pk, sk);
 	n = open_node();
