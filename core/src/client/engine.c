@@ -396,7 +396,7 @@ void dmp_engine_close(struct dmp_engine *e)
 		return;
 	}
 	dmp_resolver_free(e->res);
-	for (int i = 0; i < DMP_CFG_LIST_MAX; i++) {
+	for (int i = 0; i < DMP_ENG_NODES_MAX; i++) {
 		dmp_resolver_free(e->node_res[i]);
 	}
 	dmp_codec_free(e->codec);
