@@ -98,4 +98,8 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 /** Wall clock in ms plus the test offset. */
 uint64_t dmpnode_now_ms(int64_t off);
 
+/* cluster.c: `dmp-node cluster ...` (argv[0] is "cluster"). @return the
+ * exit code */
+int dmpnode_cluster_cmd(int argc, char **argv);
+
 #endif /* DMP_NODE_MAIN_H */
