@@ -211,6 +211,19 @@ unsigned dmp_eng_mailbox_nodes(struct dmp_engine *e, const uint8_t *rid);
 unsigned dmp_eng_rendezvous(const char (*key)[DMP_CFG_STR_MAX], unsigned n,
 			    unsigned r, const uint8_t *rid);
 
+/* engine_repair.c: read repair of a union read (NULL-safe). A node that
+ * answered name j without a value the union holds is sent that value. */
+struct dmp_eng_repair;
+struct dmp_eng_repair *dmp_eng_repair_new(struct dmp_engine *e, size_t n);
+/* What node @p node answered for own-zone name @p j (before merging). */
+void dmp_eng_repair_note(struct dmp_eng_repair *r, unsigned node, size_t j,
+			 const struct dmp_resolver_result *got);
+/* Send each node what it lacks of @p res[own[j]] (names @p q[j]); frees. */
+void dmp_eng_repair_run(struct dmp_engine *e, struct dmp_eng_repair *r,
+			const char *const *q, const size_t *own,
+			const struct dmp_resolver_result *res);
+void dmp_eng_repair_free(struct dmp_eng_repair *r);
+
 /* engine_cluster.c: cluster and bootstrap (PROTOCOL.md 2.6, 2.7, 8). */
 /* The nodes in use, loaded on first use (network.nodes, else the
  * cluster kept in the store). Never NULL. */

@@ -378,6 +378,7 @@ static int union_read(struct dmp_engine *e, const char *const *q, size_t n,
 	size_t *own = NULL, *oth = NULL, no = 0, nx = 0, live = 0;
 	const char **qo = NULL, **qx = NULL;
 	struct dmp_resolver_result *tmp = NULL;
+	struct dmp_eng_repair *rep = NULL;
 	unsigned mask;
 	int rc = 0;
 
@@ -423,6 +424,7 @@ static int union_read(struct dmp_engine *e, const char *const *q, size_t n,
 		}
 	}
 	mask = dmp_eng_mailbox_nodes(e, rid);
+	rep = rid && no > 0 ? dmp_eng_repair_new(e, no) : NULL;
 	for (unsigned i = 0; no > 0 && i < e->nodes.n; i++) {
 		struct dmp_resolver *r;
 		size_t answered = 0;
@@ -441,6 +443,7 @@ static int union_read(struct dmp_engine *e, const char *const *q, size_t n,
 
 			if (tmp[j].err == 0 || tmp[j].err == DMP_ENXDOMAIN) {
 				answered++;
+				dmp_eng_repair_note(rep, i, j, &tmp[j]);
 			}
 			if (tmp[j].err == 0 && d->err != 0) {
 				dmp_resolver_result_clear(d);
@@ -465,7 +468,10 @@ static int union_read(struct dmp_engine *e, const char *const *q, size_t n,
 	if (no > 0 && live == 0) {
 		e->cl_failed = 1; /* look for a newer cluster soon */
 	}
+	dmp_eng_repair_run(e, rep, qo, own, res);
+	rep = NULL;
 out:
+	dmp_eng_repair_free(rep);
 	for (size_t j = 0; tmp && j < n; j++) {
 		dmp_resolver_result_clear(&tmp[j]);
 	}
@@ -599,6 +605,7 @@ int dmp_eng_writer_send_to(struct dmp_engine *e, struct dmp_eng_writer *w,
 			   const struct dmp_update_rr *ops, size_t n,
 			   unsigned mask)
 {
+	e->w_took = e->w_targets = 0; /* a transport may not count */
 	return e->tp.write(e, e->tp.ud, w, ops, n, mask);
 }
 
