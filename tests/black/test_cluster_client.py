@@ -71,11 +71,11 @@ def mesh(tmp_path):
 def domain_user(tmp_path, name, nodes, keys, pub, replicas=None):
     """A client that knows its domain, one resolver (node 0 stands in for
     the system's) and the zone operator's key: no node list."""
-    u = User(tmp_path, name, nodes[0], key=keys[name])
-    u.set_config("network.nodes", "[]")
-    u.set_config("network.resolvers", '["%s:%d"]' % (nodes[0].host,
-                                                     nodes[0].port))
-    u.set_config("cluster.zone_key", '"%s"' % pub)
+    u = User(tmp_path, name, nodes[0], key=keys[name], init=False)
+    r = u.run("init", name, "--domain", ZONE, "--resolver",
+              "%s:%d" % (nodes[0].host, nodes[0].port), "--zone-key", pub,
+              "--tsig", "-", input=(keys[name] + "\n").encode())
+    assert r.returncode == 0, r.stderr_text
     if replicas is not None:
         u.set_config("network.replicas", str(replicas))
     return u

@@ -314,6 +314,10 @@ int dmpnode_cluster_cmd(int argc, char **argv)
 		return 2;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		cl_usage(stdout);
+		return 0;
+	}
 	argc--;
 	argv++;
 	optind = 0;

@@ -144,22 +144,28 @@ static int build_nodes(const struct dmp_cluster *c, struct dmp_eng_nodes *nd)
 	return 0;
 }
 
-/* cluster.zone_key: 0 and @p pk, 1 when not set, DMP_ECONFIG (logged) */
+int dmp_eng_zone_key_check(const struct client_conf *c, const char *where)
+{
+	const char *k = c->cluster_zone_key;
+	uint8_t pk[32];
+
+	if (k[0] && dmp_hex_decode(pk, 32, k, strlen(k)) < 0) {
+		DMP_LOG_E("%s: cluster.zone_key must be 64 hex digits (the "
+			  "zone operator's Ed25519 public key, as `dmp-node "
+			  "cluster pubkey` prints it); got \"%s\"",
+			  where, k);
+		return DMP_ECONFIG;
+	}
+	return 0;
+}
+
+/* cluster.zone_key: 0 and @p pk, 1 when not set (or bad: refused at
+ * load, dmp_eng_zone_key_check) */
 static int zone_key(const struct dmp_engine *e, uint8_t pk[32])
 {
 	const char *k = e->conf.cluster_zone_key;
 
-	if (!k[0]) {
-		return 1;
-	}
-	if (dmp_hex_decode(pk, 32, k, strlen(k)) < 0) {
-		DMP_LOG_E("config: cluster.zone_key must be 64 hex digits (the "
-			  "zone operator's Ed25519 public key, as `dmp-node "
-			  "cluster pubkey` prints it); got \"%s\"",
-			  k);
-		return DMP_ECONFIG;
-	}
-	return 0;
+	return k[0] && dmp_hex_decode(pk, 32, k, strlen(k)) == 0 ? 0 : 1;
 }
 
 static const char *bs_domain(const struct dmp_engine *e)

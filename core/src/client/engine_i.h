@@ -225,6 +225,9 @@ void dmp_eng_repair_run(struct dmp_engine *e, struct dmp_eng_repair *r,
 void dmp_eng_repair_free(struct dmp_eng_repair *r);
 
 /* engine_cluster.c: cluster and bootstrap (PROTOCOL.md 2.6, 2.7, 8). */
+/* cluster.zone_key empty or 64 hex digits? @return 0 or DMP_ECONFIG
+ * (logged, prefixed with @p where: the file, or "init") */
+int dmp_eng_zone_key_check(const struct client_conf *c, const char *where);
 /* The nodes in use, loaded on first use (network.nodes, else the
  * cluster kept in the store). Never NULL. */
 const struct dmp_eng_nodes *dmp_eng_nodes(struct dmp_engine *e);

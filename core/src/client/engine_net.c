@@ -151,6 +151,14 @@ static int net_write_open(struct dmp_engine *e, void *ud, unsigned attempts,
 	(void)dmp_eng_cluster_tick(e); /* the cluster, when due */
 	nodes = dmp_eng_nodes(e);
 	if (nodes->n == 0) {
+		DMP_LOG_E("no node to write to: set network.nodes, or "
+			  "cluster.zone_key to find them through %s's "
+			  "bootstrap record%s",
+			  e->conf.domain,
+			  e->conf.cluster_zone_key[0]
+			      ? " (set, but no cluster was found yet: see "
+				"the messages above)"
+			      : "");
 		return DMP_ECONFIG;
 	}
 	w = dmp_calloc(1, sizeof(*w));
