@@ -28,7 +28,7 @@
 #include "dmp/text.h"
 #include "node_main.h"
 
-static void cl_usage(FILE *f)
+void dmpnode_cluster_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dmp-node cluster pubkey --key FILE\n"
@@ -310,12 +310,12 @@ int dmpnode_cluster_cmd(int argc, char **argv)
 	int opt, rc;
 
 	if (argc < 2) {
-		cl_usage(stderr);
+		dmpnode_cluster_usage(stderr);
 		return 2;
 	}
 	sub = argv[1];
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		cl_usage(stdout);
+		dmpnode_cluster_usage(stdout);
 		return 0;
 	}
 	argc--;
@@ -354,14 +354,14 @@ int dmpnode_cluster_cmd(int argc, char **argv)
 		case 'p': a.publish = optarg; break;
 		case 'T': a.tsig_file = optarg; break;
 		case 'z': a.zone = optarg; break;
-		case 'h': cl_usage(stdout); return 0;
-		default: cl_usage(stderr); return 2;
+		case 'h': dmpnode_cluster_usage(stdout); return 0;
+		default: dmpnode_cluster_usage(stderr); return 2;
 		}
 	}
 	if (!a.key || optind != argc ||
 	    (strcmp(sub, "pubkey") != 0 && strcmp(sub, "sign") != 0 &&
 	     strcmp(sub, "bootstrap") != 0)) {
-		cl_usage(stderr);
+		dmpnode_cluster_usage(stderr);
 		return 2;
 	}
 	if (load_key(a.key, pk, sk, strcmp(sub, "pubkey") == 0) != 0) {

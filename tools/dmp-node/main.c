@@ -133,9 +133,8 @@ static void usage(FILE *f)
 		   "       dmp-node token add NAME --scope SUFFIX... [-c FILE] "
 		   "[--db FILE]\n"
 		   "       dmp-node token list [-c FILE] [--db FILE]\n"
-		   "       dmp-node token revoke NAME [-c FILE] [--db FILE]\n"
-		   "       dmp-node cluster pubkey|sign|bootstrap ... "
-		   "(dmp-node cluster --help)\n");
+		   "       dmp-node token revoke NAME [-c FILE] [--db FILE]\n");
+	dmpnode_cluster_usage(f);
 }
 
 struct key_list_ctx {
