@@ -255,7 +255,7 @@ static int do_bootstrap(const struct cl_args *a, const uint8_t pk[32],
 			goto out;
 		}
 		en->priority = (uint16_t)prio;
-		snprintf(en->base, sizeof(en->base), "%s", f[1]);
+		memcpy(en->base, f[1], strlen(f[1]) + 1); /* length checked */
 	}
 	b->entry_count = a->n_items;
 	rc = dmp_bootstrap_sign(wire, sizeof(wire), b, sk);
