@@ -6,11 +6,13 @@ key. They find the cluster through `_dmp.<domain>`, keep it in their store,
 deliver and receive with one node down, place each mailbox on exactly
 network.replicas nodes (rendezvous over the node ids), and a reader puts
 back a record one node lost (read repair)."""
+import base64
 import hashlib
 import re
 import signal
 import sqlite3
 import subprocess
+import types
 
 import pytest
 
@@ -22,7 +24,9 @@ from test_cli_reject import last_records
 @pytest.fixture
 def mesh(tmp_path):
     """Three started nodes with the same TSIG keys, the manifest and the
-    bootstrap record published on each; yields (nodes, keys, zone key)."""
+    bootstrap record published on each; yields (nodes, keys, zone key,
+    ops: publish() to sign and publish again, the --node spec, a second
+    operator key)."""
     nodes = []
     for i in range(3):
         d = tmp_path / ("n%d" % i)
@@ -54,16 +58,25 @@ def mesh(tmp_path):
     for i, n in enumerate(nodes):
         spec += ["--node", "n%d,http://%s:8053,%s:%d" % (i, n.host, n.host,
                                                         n.port)]
+
+    def publish(*args, key=op):
+        """Sign with @key and replace the record on every node."""
+        for n in nodes:
+            node_cmd(args[0], "--key", key, *args[1:], "--publish",
+                     "%s:%d" % (n.host, n.port), "--zone", ZONE,
+                     "--tsig-file", "-",
+                     input=keys["admin"] + "\n")
+
+    publish("sign", "--name", ZONE, "--seq", "7", *spec)
+    publish("bootstrap", "--domain", ZONE, "--seq", "3", "--entry",
+            "10,%s,%s" % (ZONE, pub))
     for n in nodes:
-        where = ["--publish", "%s:%d" % (n.host, n.port), "--tsig-file", "-"]
-        node_cmd("sign", "--key", op, "--name", ZONE, "--seq", "7", *spec,
-                 *where, input=keys["admin"] + "\n")
-        node_cmd("bootstrap", "--key", op, "--domain", ZONE, "--seq", "3",
-                 "--entry", "10,%s,%s" % (ZONE, pub), *where,
-                 input=keys["admin"] + "\n")
         assert "t=cluster;" in n.dig("cluster." + ZONE, "TXT")
         assert "t=bootstrap;" in n.dig("_dmp." + ZONE, "TXT")
-    yield nodes, keys, pub
+    ops = types.SimpleNamespace(publish=publish, spec=spec,
+                                other_key=str(tmp_path / "other.key"))
+    node_cmd("pubkey", "--key", ops.other_key)
+    yield nodes, keys, pub, ops
     for n in nodes:
         n.stop(signal.SIGKILL)
 
@@ -94,7 +107,7 @@ def holders(nodes, name):
 
 
 def test_bootstrap_one_node_down_and_read_repair(tmp_path, mesh):
-    nodes, keys, pub = mesh
+    nodes, keys, pub, ops = mesh
     alice = domain_user(tmp_path, "alice", nodes, keys, pub)
     bob = domain_user(tmp_path, "bob", nodes, keys, pub)
     alice.publish()
@@ -133,7 +146,7 @@ def test_bootstrap_one_node_down_and_read_repair(tmp_path, mesh):
 
 
 def test_rendezvous_places_each_mailbox_on_n_nodes(tmp_path, mesh):
-    nodes, keys, pub = mesh
+    nodes, keys, pub, ops = mesh
     alice = domain_user(tmp_path, "alice", nodes, keys, pub, replicas=2)
     bob = domain_user(tmp_path, "bob", nodes, keys, pub, replicas=2)
     alice.publish()
@@ -159,3 +172,46 @@ def test_rendezvous_places_each_mailbox_on_n_nodes(tmp_path, mesh):
     r = bob.recv()
     assert r.returncode == 0, r.stderr_text
     assert [b for _, b in bob.maildir("inbox")] == [b"on two of three"]
+
+
+def manifest_seq(value):
+    """seq of a kept cluster manifest (PROTOCOL.md 2.6: u64 at 7)."""
+    blob = base64.b64decode(value.split(";", 2)[2])
+    assert blob[:7] == b"DMPCL01"
+    return int.from_bytes(blob[7:15], "big")
+
+
+def test_priority_refresh_and_no_rollback(tmp_path, mesh):
+    nodes, keys, pub, ops = mesh
+    # The preferred entry's manifest is signed by another key: skipped,
+    # the next entry by priority is used.
+    ops.publish("sign", "--name", "other." + ZONE, "--seq", "50",
+                 *ops.spec, key=ops.other_key)
+    ops.publish("bootstrap", "--domain", ZONE, "--seq", "4", "--entry",
+                 "5,other.%s,%s" % (ZONE, pub), "--entry",
+                 "10,%s,%s" % (ZONE, pub))
+    alice = domain_user(tmp_path, "alice", nodes, keys, pub)
+    alice.publish()
+    assert kept(alice, "cluster.base") == ZONE
+    assert manifest_seq(kept(alice, "cluster.manifest")) == 7
+
+    def refresh():
+        with alice.db() as c:
+            c.execute("DELETE FROM kv WHERE key = 'cluster.checked'")
+        alice.publish()
+
+    # An older manifest (seq 5, one node) is not installed: no rollback.
+    ops.publish("sign", "--name", ZONE, "--seq", "5", ops.spec[0],
+                 ops.spec[1])
+    refresh()
+    assert manifest_seq(kept(alice, "cluster.manifest")) == 7
+    # A newer one (seq 9, two nodes) is, and writes follow it.
+    ops.publish("sign", "--name", ZONE, "--seq", "9", *ops.spec[:4])
+    refresh()
+    assert manifest_seq(kept(alice, "cluster.manifest")) == 9
+    # Nodes 1 and 2 down: one of the two nodes is a majority now (it
+    # would not be of the three the old manifest listed).
+    nodes[1].stop()
+    nodes[2].stop()
+    r = alice.run("identity", "publish")
+    assert r.returncode == 0, r.stderr_text
