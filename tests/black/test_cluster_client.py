@@ -9,38 +9,24 @@ back a record one node lost (read repair)."""
 import base64
 import hashlib
 import re
-import signal
-import sqlite3
 import subprocess
 import types
 
 import pytest
 
 from cli_helpers import User, ZONE, ns_delete
-from conftest import Node, node_binary
+from conftest import node_binary
+from test_cli_multinode import cluster  # noqa: F401 (the fixture)
 from test_cli_reject import last_records
 
 
 @pytest.fixture
-def mesh(tmp_path):
-    """Three started nodes with the same TSIG keys, the manifest and the
-    bootstrap record published on each; yields (nodes, keys, zone key,
-    ops: publish() to sign and publish again, the --node spec, a second
-    operator key)."""
-    nodes = []
-    for i in range(3):
-        d = tmp_path / ("n%d" % i)
-        d.mkdir()
-        nodes.append(Node(d))
-    keys = {}
-    for who in ("alice", "bob", "admin"):
-        keys[who], _ = nodes[0].add_key("%s.%s" % (who, ZONE), ZONE)
-    src = sqlite3.connect(nodes[0].db)
-    for n in nodes[1:]:
-        dst = sqlite3.connect(n.db)
-        src.backup(dst)
-        dst.close()
-    src.close()
+def mesh(tmp_path, cluster):
+    """Three started nodes with the same TSIG keys (test_cli_multinode's
+    fixture), the manifest and the bootstrap record published on each;
+    yields (nodes, keys, zone key, ops: publish() to sign and publish
+    again, the --node spec, a second operator key)."""
+    nodes, keys = cluster
     for n in nodes:
         n.start()
     op = str(tmp_path / "operator.key")
@@ -76,9 +62,7 @@ def mesh(tmp_path):
     ops = types.SimpleNamespace(publish=publish, spec=spec,
                                 other_key=str(tmp_path / "other.key"))
     node_cmd("pubkey", "--key", ops.other_key)
-    yield nodes, keys, pub, ops
-    for n in nodes:
-        n.stop(signal.SIGKILL)
+    return nodes, keys, pub, ops  # (the cluster fixture stops them)
 
 
 def domain_user(tmp_path, name, nodes, keys, pub, replicas=None):
