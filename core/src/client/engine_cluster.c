@@ -406,15 +406,30 @@ int dmp_eng_cluster_tick(struct dmp_engine *e)
 	if (e->cl_busy || e->conf.nodes.n > 0 || zone_key(e, zpk) != 0) {
 		return 0;
 	}
-	if (e->cl_checked < 0) {
+	{
+		/* Another handle or process may have looked meanwhile (dmpfs
+		 * runs three handles): then take what it kept. */
 		char t[32];
 		long long v = 0;
 
-		e->cl_checked = 0;
-		if (dmp_store_kv_get(e->st, KV_CHECKED, t, sizeof(t)) == 0 &&
-		    dmp_parse_int(t, 0, INT64_MAX, &v) == 0) {
-			e->cl_checked = v;
+		if (dmp_store_kv_get(e->st, KV_CHECKED, t, sizeof(t)) < 0 ||
+		    dmp_parse_int(t, 0, INT64_MAX, &v) < 0) {
+			v = 0;
 		}
+		if (e->cl_checked >= 0 && v != e->cl_checked) {
+			struct dmp_eng_nodes *kn = dmp_calloc(1, sizeof(*kn));
+
+			if (kn) {
+				nodes_load(e, kn);
+				if (kn->n > 0 &&
+				    (kn->seq != nd->seq ||
+				     strcmp(kn->base, nd->base) != 0)) {
+					nodes_set(e, kn);
+				}
+				dmp_free(kn);
+			}
+		}
+		e->cl_checked = v;
 	}
 	if (now < e->cl_retry ||
 	    (nd->n > 0 && !e->cl_failed &&
