@@ -4,6 +4,9 @@
  *
  *   engine.c            open/close, events, status, siblings, cancel
  *   engine_net.c        the transport seam and its default implementation
+ *   engine_cluster.c    the node set: network.nodes, or the cluster found
+ *                       through _dmp.<domain> (bootstrap, manifest)
+ *   engine_repair.c     read repair of mailbox reads
  *   engine_maildir.c    Maildir delivery (tmp -> fsync -> rename)
  *   engine_identity.c   identity record, prekey pool publishing
  *   engine_contacts.c   pinning contacts, the prekey caches

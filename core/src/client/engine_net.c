@@ -2,7 +2,8 @@
  * core/src/client/engine_net.c - the engine's transport seam (engine_i.h)
  * and its default implementation, the network:
  *
- * Writes go to the configured nodes as RFC 2136 UPDATEs with TSIG
+ * Writes go to the nodes (network.nodes, else the cluster's nodes,
+ * engine_cluster.c) as RFC 2136 UPDATEs with TSIG
  * (PROTOCOL.md 7.1), one connection per node per write session, and
  * succeed on a majority. Reads go through the resolver pool (7.7), with
  * our own zone read straight from the configured nodes (RD=0) unless
