@@ -3,6 +3,7 @@
 #define DMP_NODE_MAIN_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dmp/config.h"
 #include "dmp/node.h"
@@ -121,5 +122,11 @@ int dmpnode_conf_seed(struct node_conf *c, int warn);
 
 /** Wall clock in ms plus the test offset. */
 uint64_t dmpnode_now_ms(int64_t off);
+
+/* cluster.c: `dmp-node cluster ...` (argv[0] is "cluster"). @return the
+ * exit code */
+int dmpnode_cluster_cmd(int argc, char **argv);
+/* Its usage lines (also part of `dmp-node --help`). */
+void dmpnode_cluster_usage(FILE *f);
 
 #endif /* DMP_NODE_MAIN_H */

@@ -860,5 +860,27 @@ void dmp_node_disc_free(struct dmp_node_disc *d);
  *  rejected since start (relaxed atomics in the node). */
 void dmp_node_disc_stats(const struct dmp_node *n, uint64_t *known,
 			 uint64_t *expired, uint64_t *rejected);
+/* ---- cluster operator: manifest and bootstrap (PROTOCOL.md 2.6, 2.7) ---- */
+
+/**
+ * One signed TXT value as a zone-file line: "OWNER. TTL IN TXT "..." ..."
+ * with the value split into 255-byte strings (what `dmp-node cluster`
+ * prints for an operator's own DNS server or nsupdate).
+ * @return 0, DMP_ENOBUFS
+ */
+DMP_MUST_CHECK int dmp_node_txt_line(char *out, size_t cap, const char *owner,
+				     uint32_t ttl, const char *value);
+
+/**
+ * Replace the TXT RRset at @p owner (in @p zone) on @p server (IP[:PORT])
+ * with @p value: one TSIG-signed UPDATE (delete the RRset, add the value),
+ * so the old manifest or bootstrap record goes in the same step.
+ * @param tsig  "hmac-sha256:NAME:SECRET" (a key whose scope covers owner)
+ * @return 0, DMP_EINVAL (bad key or server), or the UPDATE's error
+ *         (DMP_ENOTAUTH, DMP_EREFUSED, DMP_EUNREACHABLE, ...)
+ */
+DMP_MUST_CHECK int dmp_node_txt_publish(const char *server, const char *zone,
+					const char *tsig, const char *owner,
+					const char *value, uint32_t ttl);
 
 #endif /* DMP_NODE_H */
