@@ -32,6 +32,8 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->claim_burst = DMP_NODE_CLAIM_BURST;
 	o->key_write_rate = 0;
 	o->key_write_burst = 20;
+	o->xfr_journal_changes = DMP_NODE_XFR_JOURNAL_CHANGES;
+	o->xfr_journal_bytes = DMP_NODE_XFR_JOURNAL_BYTES;
 	dmp_nu_budget_defaults(o);
 }
 
@@ -395,6 +397,7 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		}
 	}
 	rc = dmp_st_serial(n->db, &n->serial, now_ms / 1000);
+	rc = rc < 0 ? rc : dmp_nxj_open(n, now_ms);
 	if (rc < 0) {
 		goto fail;
 	}
@@ -432,6 +435,10 @@ void dmp_node_free(struct dmp_node *n)
 		/* A clean stop leaves an empty log. */
 		(void)dmp_ni_log_checkpoint(n);
 	}
+	if (n->db && !n->pend) {
+		(void)dmp_nxj_save(n);
+	}
+	dmp_nxj_free(&n->xj);
 	dmp_nu_pending_free(n);
 	dmp_nj_close(n->jr);
 	dmp_st_stmts_free(&n->stm);
@@ -497,6 +504,9 @@ int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
 	if (dmp_ni_log_checkpoint(n) < 0) {
 		DMP_LOG_E("node: update log checkpoint failed");
 	}
+	if (!n->pend && dmp_nxj_save(n) < 0) {
+		DMP_LOG_E("node: IXFR journal save failed; retried");
+	}
 	if (n->last_reap_s != 0 && now_s >= n->last_reap_s &&
 	    now_s - n->last_reap_s < n->o.reap_interval) {
 		pthread_mutex_unlock(&n->wlock);
@@ -506,11 +516,8 @@ int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
 	if (dmp_st_reg_expire(n->db, now_s) > 0 && dmp_ni_keys_reload(n) == 0) {
 		DMP_LOG_I("node: expired registered keys dropped");
 	}
-	rc = dmp_st_reap(n->db, now_s);
+	rc = dmp_nxj_reap(n, now_s);
 	pthread_mutex_unlock(&n->wlock);
-	pthread_rwlock_wrlock(&n->ilock);
-	dmp_nidx_expire(&n->idx, now_s);
-	pthread_rwlock_unlock(&n->ilock);
 	return rc;
 }
 
