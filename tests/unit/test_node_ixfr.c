@@ -241,6 +241,30 @@ static void test_ixfr(void)
 	       c->msgs == 1 && c->rcode == 0,
 	   "up to date: the SOA alone");
 
+	{
+		uint8_t resp[1232];
+		struct sockaddr_in a;
+		int len;
+
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(0x7f000009); /* not allowed */
+		ixfr(&m, ZONE, s0 - 1, 0);
+		len = dmp_node_handle(n, m.w, m.len, DMP_NODE_UDP,
+				      (struct sockaddr *)&a, resp, sizeof(resp),
+				      now);
+		ok(len > 12 && (resp[3] & 0x0F) == 0 && resp[7] == 1 &&
+		       resp[len - 20] == (uint8_t)(s0 >> 24) &&
+		       resp[len - 17] == (uint8_t)s0,
+		   "UDP: the current SOA alone (RFC 1995 2)");
+		ixfr(&m, "slot-1.mb-a." ZONE, s0, 0);
+		len = dmp_node_handle(n, m.w, m.len, DMP_NODE_UDP,
+				      (struct sockaddr *)&a, resp, sizeof(resp),
+				      now);
+		ok(len >= 12 && (resp[3] & 0x0F) == KNOT_RCODE_REFUSED,
+		   "UDP: not at the apex: REFUSED");
+	}
+
 	/* One change: a value replaced by another, in one commit. */
 	is_int(dmp_node_put(n, "slot-1.mb-a." ZONE, "changed", 3600, 1, now), 0,
 	       "replace slot-1's 10 values by one");
@@ -437,7 +461,7 @@ static void test_serial_parse(void)
 
 int main(void)
 {
-	plan(40);
+	plan(42);
 	if (!mkdtemp(dir)) {
 		return 1;
 	}
