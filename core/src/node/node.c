@@ -397,13 +397,17 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		}
 	}
 	rc = dmp_st_serial(n->db, &n->serial, now_ms / 1000);
-	rc = rc < 0 ? rc : dmp_nxj_open(n, now_ms);
+	rc = rc < 0 ? rc : dmp_nxj_open(n);
 	if (rc < 0) {
 		goto fail;
 	}
 	memset(&c, 0, sizeof(c));
 	c.n = n;
-	rc = dmp_st_load(n->db, now_ms / 1000, load_row, &c);
+	/* Expired rows too: the first reap (dmp_node_maintain) removes them
+	 * with a serial bump and an IXFR journal entry (node_xjournal.c),
+	 * so the zone is what the journal last recorded. Queries hide them
+	 * meanwhile. */
+	rc = dmp_st_load(n->db, 0, load_row, &c);
 	if (rc == 0) {
 		rc = load_flush(&c);
 	} else {
@@ -435,7 +439,9 @@ void dmp_node_free(struct dmp_node *n)
 		/* A clean stop leaves an empty log. */
 		(void)dmp_ni_log_checkpoint(n);
 	}
-	if (n->db && !n->pend) {
+	/* Only what this process journaled: a command opening the store of
+	 * a running node (other limits) must not prune its journal. */
+	if (n->db && !n->pend && n->xj.next_seq != n->xj.open_seq) {
 		(void)dmp_nxj_save(n);
 	}
 	dmp_nxj_free(&n->xj);

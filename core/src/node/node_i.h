@@ -248,6 +248,7 @@ struct nxj {
 	uint64_t bytes;	    /* sum of c[]->len */
 	uint64_t next_seq;  /* seq of the next entry */
 	uint64_t saved_seq; /* entries with seq below are in sqlite */
+	uint64_t open_seq;  /* next_seq when loaded */
 	int dirty;	    /* rows to delete (pruned or cleared) */
 };
 
@@ -259,9 +260,9 @@ struct nxj_cap {
 	uint32_t from;
 };
 
-/** Table, expired rows at start (a serial bump), journal loaded; at open,
- * after the serial is read and before the index is loaded. */
-int dmp_nxj_open(struct dmp_node *n, uint64_t now_ms);
+/** Table created, journal loaded (dropped if it does not reach n->serial);
+ * at open, after the serial is read. Writes nothing else. */
+int dmp_nxj_open(struct dmp_node *n);
 void dmp_nxj_free(struct nxj *j);
 /** Before a commit of @p ops (wlock held): the old RRs of their names. */
 int dmp_nxj_cap_begin(struct dmp_node *n, struct nxj_cap *c,

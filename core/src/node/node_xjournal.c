@@ -9,8 +9,9 @@
  * in the transferred zone until the reap (node.reap_interval, or a budget
  * prune) removes them, with a serial bump and a journal entry of their
  * removal, so a secondary following by IXFR stays identical to AXFR.
- * Values that expired while the node was down are reaped at start with a
- * serial bump and no journal entry: secondaries then get a full AXFR.
+ * The index is loaded with expired rows too (dmp_node_new), so values
+ * that expired while the node was down leave the same way at its first
+ * reap.
  *
  * Persisted in the table xfr_journal by dmp_nxj_save() (at checkpoints:
  * each maintenance tick and at close); a crash loses the newest entries,
@@ -281,14 +282,13 @@ void dmp_nxj_cap_end(struct dmp_node *n, struct nxj_cap *c)
 
 /* ---- reaping ---- */
 
-/* Bump the stored serial to the one after n->serial in its own
+/* Reap the store and bump its serial to the one after n->serial, in one
  * transaction. @return 0 or DMP_ESTORE */
-static int bump_serial(struct dmp_node *n, uint64_t now_s, int reap,
-		       uint32_t *serial)
+static int bump_serial(struct dmp_node *n, uint64_t now_s, uint32_t *serial)
 {
 	int rc = dmp_st_begin(n->db);
 
-	if (rc == 0 && reap) {
+	if (rc == 0) {
 		rc = dmp_st_reap(n->db, now_s);
 		rc = rc < 0 ? rc : 0;
 	}
@@ -334,7 +334,7 @@ int dmp_nxj_reap(struct dmp_node *n, uint64_t now_s)
 		rc = dmp_st_reap(n->db, now_s);
 	} else {
 		rc = dmp_nu_flush(n);
-		rc = rc < 0 ? rc : bump_serial(n, now_s, 1, &serial);
+		rc = rc < 0 ? rc : bump_serial(n, now_s, &serial);
 	}
 	if (rc >= 0) {
 		pthread_rwlock_wrlock(&n->ilock);
@@ -473,32 +473,25 @@ static int load(struct dmp_node *n)
 	return rc;
 }
 
-int dmp_nxj_open(struct dmp_node *n, uint64_t now_ms)
+int dmp_nxj_open(struct dmp_node *n)
 {
-	uint64_t now_s = now_ms / 1000;
-	uint32_t serial;
 	int rc;
 
 	if (sqlite3_exec(n->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
 		return dmp_st_dberr(n->db, "xfr_journal");
 	}
-	/* Values that expired while we were down leave the zone now: a new
-	 * serial, so secondaries do not keep them. */
-	rc = dmp_st_reap(n->db, now_s);
-	if (rc > 0) {
-		rc = bump_serial(n, now_s, 0, &serial);
-		if (rc == 0) {
-			n->serial = serial;
-		}
-	}
-	rc = rc < 0 ? rc : load(n);
+	rc = load(n);
 	if (rc < 0) {
 		return rc;
 	}
 	if (n->xj.n && n->xj.c[n->xj.n - 1]->to != n->serial) {
-		/* Changes after the last save were lost: useless now. */
+		/* Changes after the last save were lost: useless now. The
+		 * rows go at the next prune; nothing is written here, as
+		 * commands (dmp-node key ...) open the store of a running
+		 * node too. */
 		drop_front(&n->xj, n->xj.n);
+		n->xj.dirty = 0;
 	}
-	n->xj.saved_seq = n->xj.next_seq;
-	return n->xj.dirty ? dmp_nxj_save(n) : 0;
+	n->xj.saved_seq = n->xj.open_seq = n->xj.next_seq;
+	return 0;
 }
