@@ -428,6 +428,7 @@ static void test_prune_and_off(void)
 	ixfr(&m, ZONE, s[4], 0);
 	xfr(n, &m, c, now);
 	ok(is_axfr(c, s[5]), "journal off: the zone");
+	n = open_node(0, now);
 	dmp_node_free(n);
 	n = open_node(3, now);
 	ixfr(&m, ZONE, s[4], 0);
@@ -446,6 +447,29 @@ static void test_prune_and_off(void)
 	xfr(n, &m, c, now);
 	ok(n && is_axfr(c, dmp_node_serial(n)),
 	   "a change while it was off: the chain is dropped");
+	{
+		uint32_t before = n ? dmp_node_serial(n) : 0;
+		sqlite3 *db = NULL;
+
+		ok(n && dmp_node_put(n, "a." ZONE, "v8", 3600, 0, now) == 0,
+		   "one more change, journaled");
+		dmp_node_free(n);
+		/* A damaged row: the journal is dropped, never walked. */
+		ok(sqlite3_open(dbpath, &db) == SQLITE_OK &&
+		       sqlite3_exec(db,
+				    "UPDATE xfr_journal SET rrs = x'04616263'"
+				    " WHERE seq = (SELECT max(seq) FROM"
+				    " xfr_journal)",
+				    NULL, NULL, NULL) == SQLITE_OK &&
+		       sqlite3_changes(db) == 1,
+		   "damage its row");
+		sqlite3_close(db);
+		n = open_node(3, now);
+		ixfr(&m, ZONE, before, 0);
+		xfr(n, &m, c, now);
+		ok(n && is_axfr(c, dmp_node_serial(n)),
+		   "damaged row: the zone");
+	}
 	dmp_node_free(n);
 	free(c);
 }
@@ -477,7 +501,7 @@ static void test_serial_parse(void)
 
 int main(void)
 {
-	plan(44);
+	plan(47);
 	if (!mkdtemp(dir)) {
 		return 1;
 	}

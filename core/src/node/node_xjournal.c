@@ -221,8 +221,12 @@ static struct nxj_chg *chg_new(uint32_t from, uint32_t to,
 		ch->n_add = n_add;
 		ch->del_len = del->len;
 		ch->len = del->len + add->len;
-		memcpy(ch->rrs, del->p, del->len);
-		memcpy(ch->rrs + del->len, add->p, add->len);
+		if (del->len) { /* an empty growing buffer has no storage */
+			memcpy(ch->rrs, del->p, del->len);
+		}
+		if (add->len) {
+			memcpy(ch->rrs + del->len, add->p, add->len);
+		}
 	}
 	return ch;
 }
@@ -424,10 +428,32 @@ int dmp_nxj_save(struct dmp_node *n)
 	return 0;
 }
 
+/* 1 if rrs[0..len) are whole RRs (owner uncompressed) and del_len falls
+ * between two: what node_xfr.c walks without further checks. */
+static int chg_valid(const uint8_t *p, size_t len, size_t del_len)
+{
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
+	struct dmp_rbuf b;
+	int at_del = del_len == 0;
+
+	dmp_rbuf_init(&b, p, len);
+	while (dmp_rbuf_left(&b) > 0 && !dmp_rbuf_error(&b)) {
+		size_t rdlen;
+
+		(void)dmp_dnswire_read(&b, name, 0);
+		(void)dmp_rbuf_take(&b, 8); /* type, class, TTL */
+		rdlen = dmp_rbuf_u16(&b);
+		(void)dmp_rbuf_take(&b, rdlen);
+		at_del |= b.off == del_len;
+	}
+	return !dmp_rbuf_error(&b) && at_del;
+}
+
 static int load(struct dmp_node *n)
 {
 	struct nxj *j = &n->xj;
 	sqlite3_stmt *st = NULL;
+	uint64_t seq;
 	int rc = 0, step;
 
 	if (sqlite3_prepare_v2(n->db,
@@ -443,7 +469,8 @@ static int load(struct dmp_node *n)
 		sqlite3_int64 dl = sqlite3_column_int64(st, 5);
 		struct nxj_chg *c;
 
-		if (dl < 0 || (size_t)dl > len || (!p && len)) {
+		if (dl < 0 || (size_t)dl > len || (!p && len) ||
+		    (len && !chg_valid(p, len, (size_t)dl))) {
 			j->dirty = 1; /* not ours: forget it */
 			break;
 		}
@@ -462,9 +489,10 @@ static int load(struct dmp_node *n)
 		if (len) {
 			memcpy(c->rrs, p, len);
 		}
-		j->next_seq = c->seq;
-		dmp_nxj_append(n, c);
-		j->next_seq = c->seq + 1;
+		seq = c->seq;
+		j->next_seq = seq;
+		dmp_nxj_append(n, c); /* may prune c at once */
+		j->next_seq = seq + 1;
 	}
 	if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE) {
 		rc = dmp_st_dberr(n->db, "xfr_journal");
