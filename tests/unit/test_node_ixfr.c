@@ -428,7 +428,6 @@ static void test_prune_and_off(void)
 	ixfr(&m, ZONE, s[4], 0);
 	xfr(n, &m, c, now);
 	ok(is_axfr(c, s[5]), "journal off: the zone");
-	n = open_node(0, now);
 	dmp_node_free(n);
 	n = open_node(3, now);
 	ixfr(&m, ZONE, s[4], 0);
