@@ -10,7 +10,6 @@ outside. Both sizes and the load time are printed."""
 import hashlib
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import time
@@ -18,6 +17,7 @@ import time
 import pytest
 
 from conftest import free_addr, need
+from knot_helpers import knot_secondary
 
 # Deletes need an exact scope (node_upolicy.c).
 SCOPES = ("slot-*.mb-*.mesh.test", "slot-3.mb-00007.mesh.test")
@@ -98,28 +98,16 @@ def test_ixfr_to_knot(tmp_path, node_factory):
     rrs, _, axfr_bytes = xfr_size(axfr)
     assert rrs == count + 3, axfr[-300:]  # SOA, NS, records, SOA
 
-    kd = tmp_path / "knot"
-    kd.mkdir()
-    (kd / "knot.conf").write_text(
-        "server:\n  rundir: %s\n  listen: %s@%d\n"
-        "database:\n  storage: %s\n"
-        "log:\n  - target: stderr\n    any: info\n"
-        "remote:\n  - id: primary\n    address: %s@%d\n"
-        "    via: 127.0.0.1\n"
-        "acl:\n  - id: notify\n    address: 127.0.0.0/8\n"
-        "    action: notify\n"
-        "  - id: xfr\n    address: 127.0.0.0/8\n    action: transfer\n"
-        "zone:\n  - domain: mesh.test\n    storage: %s\n"
-        "    zonefile-sync: -1\n    journal-content: changes\n"
-        "    master: primary\n    acl: [notify, xfr]\n" % (
-            kd, khost, kport, kd, n.host, n.port, kd))
-    klog = tmp_path / "knot.log"
-    log = open(klog, "wb")
-    knotd = shutil.which("knotd") or shutil.which("knotd",
-                                                   path="/usr/sbin:/sbin")
-    k = subprocess.Popen([knotd, "-c", str(kd / "knot.conf")],
-                         stdout=log, stderr=subprocess.STDOUT)
-    try:
+    conf = ("remote:\n  - id: primary\n    address: %s@%d\n"
+            "    via: 127.0.0.1\n"
+            "acl:\n  - id: notify\n    address: 127.0.0.0/8\n"
+            "    action: notify\n"
+            "  - id: xfr\n    address: 127.0.0.0/8\n    action: transfer\n"
+            "zone:\n  - domain: mesh.test\n    storage: %%(dir)s\n"
+            "    zonefile-sync: -1\n    journal-content: changes\n"
+            "    master: primary\n    acl: [notify, xfr]\n" % (
+                n.host, n.port))
+    with knot_secondary(tmp_path, khost, kport, conf) as klog:
         t1 = time.time()
         wait_for("Knot's AXFR", lambda: soa_serial(khost, kport) == serial0,
                  30, klog)
@@ -178,11 +166,3 @@ def test_ixfr_to_knot(tmp_path, node_factory):
               "%.2f s after the UPDATE)" % (
                   count, t_load, axfr_bytes, t_axfr, ixfr_bytes,
                   knot_ixfr_bytes, t_ixfr))
-    finally:
-        k.terminate()
-        try:
-            k.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            k.kill()
-            k.wait(timeout=5)
-        log.close()

@@ -18,6 +18,7 @@
 
 #include <libknot/libknot.h>
 
+#include "dmp/buf.h"
 #include "dmp/err.h"
 #include "dmp/node.h"
 #include "node/node_i.h"
@@ -38,61 +39,39 @@ struct msg {
 	size_t len;
 };
 
-static void put16(struct msg *m, unsigned v)
-{
-	m->w[m->len++] = (uint8_t)(v >> 8);
-	m->w[m->len++] = (uint8_t)v;
-}
-
-static void put32(struct msg *m, uint32_t v)
-{
-	put16(m, v >> 16);
-	put16(m, v & 0xFFFF);
-}
-
-static void put_name(struct msg *m, const char *name)
-{
-	for (const char *p = name; *p;) {
-		size_t l = strcspn(p, ".");
-
-		m->w[m->len++] = (uint8_t)l;
-		memcpy(m->w + m->len, p, l);
-		m->len += l;
-		p += l + (p[l] == '.');
-	}
-	m->w[m->len++] = 0;
-}
-
 /* IXFR for @p zone from @p serial; @p how 0: SOA owner a pointer to the
- * question, 1: no SOA, 2: the SOA's RDATA cut short. */
+ * question, 1: no SOA, 2: the SOA's RDATA cut short. Written with the
+ * library's writer; the replies are read with libknot. */
 static void ixfr(struct msg *m, const char *zone, uint32_t serial, int how)
 {
-	m->len = 0;
-	put16(m, 0x5151);
-	put16(m, 0);
-	put16(m, 1);
-	put16(m, 0);
-	put16(m, how == 1 ? 0 : 1);
-	put16(m, 0);
-	put_name(m, zone);
-	put16(m, 251);
-	put16(m, 1);
-	if (how == 1) {
-		return;
-	}
-	put16(m, 0xC00C);
-	put16(m, 6);
-	put16(m, 1);
-	put32(m, 0);
-	put16(m, how == 2 ? 6 : 22);
-	m->w[m->len++] = 0; /* MNAME . */
-	m->w[m->len++] = 0; /* RNAME . */
-	put32(m, serial);
-	if (how != 2) {
-		for (int i = 0; i < 4; i++) {
-			put32(m, 3600);
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX];
+	size_t nlen = 0;
+	struct dmp_wbuf w;
+
+	dmp_wbuf_init(&w, m->w, sizeof(m->w));
+	dmp_wbuf_u16(&w, 0x5151);
+	dmp_wbuf_u16(&w, 0);
+	dmp_wbuf_u16(&w, 1);
+	dmp_wbuf_u16(&w, 0);
+	dmp_wbuf_u16(&w, how == 1 ? 0 : 1);
+	dmp_wbuf_u16(&w, 0);
+	(void)dmp_dnswire_from_text(zone, name, &nlen);
+	dmp_wbuf_put(&w, name, nlen);
+	dmp_wbuf_u16(&w, 251);
+	dmp_wbuf_u16(&w, 1);
+	if (how != 1) {
+		dmp_wbuf_u16(&w, 0xC00C);
+		dmp_wbuf_u16(&w, 6);
+		dmp_wbuf_u16(&w, 1);
+		dmp_wbuf_u32(&w, 0);
+		dmp_wbuf_u16(&w, how == 2 ? 6 : 22);
+		dmp_wbuf_u16(&w, 0); /* MNAME and RNAME: the root */
+		dmp_wbuf_u32(&w, serial);
+		for (int i = 0; how != 2 && i < 4; i++) {
+			dmp_wbuf_u32(&w, 3600);
 		}
 	}
+	m->len = w.len;
 }
 
 /* ---- replies ---- */
