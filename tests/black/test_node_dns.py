@@ -430,9 +430,9 @@ def test_privilege_drop(tmp_path, node_factory):
 
 
 def test_axfr_and_knot_secondary(tmp_path, node_factory):
-    import shutil
     import subprocess
     from conftest import free_addr
+    from knot_helpers import knot_secondary
     khost, kport = free_addr()
     n = node_factory(config="security:\n  xfr_allow: [127.0.0.1]\n"
                      "node:\n  ns: [ns1.mesh.test]\n"
@@ -469,29 +469,13 @@ def test_axfr_and_knot_secondary(tmp_path, node_factory):
     s.close()
 
     # Knot as a secondary.
-    # The same lookup as the Popen below (PATH), so a knotd that cannot be
-    # started is a skip, never a pass.
-    knotd = shutil.which("knotd")
-    if knotd is None:
-        pytest.skip("knotd not installed: the Knot secondary part is not "
-                    "checked (the checks before it passed)")
-    kd = tmp_path / "knot"
-    kd.mkdir()
-    (kd / "knot.conf").write_text(
-        "server:\n  rundir: %s\n  listen: %s@%d\n"
-        "database:\n  storage: %s\n"
-        "log:\n  - target: stderr\n    any: info\n"
-        "remote:\n  - id: primary\n    address: %s@%d\n"
-        "    via: 127.0.0.1\n"
-        "acl:\n  - id: notify\n    address: 127.0.0.0/8\n"
-        "    action: notify\n"
-        "zone:\n  - domain: mesh.test\n    storage: %s\n"
-        "    master: primary\n    acl: notify\n" % (
-            kd, khost, kport, kd, n.host, n.port, kd))
-    log = open(tmp_path / "knot.log", "wb")
-    k = subprocess.Popen([knotd, "-c", str(kd / "knot.conf")],
-                         stdout=log, stderr=subprocess.STDOUT)
-    try:
+    conf = ("remote:\n  - id: primary\n    address: %s@%d\n"
+            "    via: 127.0.0.1\n"
+            "acl:\n  - id: notify\n    address: 127.0.0.0/8\n"
+            "    action: notify\n"
+            "zone:\n  - domain: mesh.test\n    storage: %%(dir)s\n"
+            "    master: primary\n    acl: notify\n" % (n.host, n.port))
+    with knot_secondary(tmp_path, khost, kport, conf):
         deadline = time.time() + 20
         got = []
         while time.time() < deadline:
@@ -520,11 +504,3 @@ def test_axfr_and_knot_secondary(tmp_path, node_factory):
             time.sleep(0.3)
         assert r.stdout.strip() == '"fresh"', \
             (tmp_path / "knot.log").read_text()[-2000:]
-    finally:
-        k.terminate()
-        try:
-            k.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            k.kill()
-            k.wait(timeout=5)
-        log.close()

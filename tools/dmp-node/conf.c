@@ -133,6 +133,10 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("limits", "claim_source_burst", claim_source_burst, 1, 1000000, "100"),
     I("limits", "claim_source_prefix4", claim_source_prefix4, 8, 32, "32"),
     I("limits", "claim_source_prefix6", claim_source_prefix6, 16, 128, "56"),
+    /* IXFR change journal (operator-guide "Secondaries"). */
+    I("xfr", "journal_max_changes", xfr_journal_changes, 0, 1000000, "1000"),
+    I("xfr", "journal_max_bytes", xfr_journal_bytes, 65536, 1LL << 36,
+      "16777216"),
 };
 const size_t dmpnode_schema_len =
     sizeof(dmpnode_schema) / sizeof(dmpnode_schema[0]);
@@ -171,6 +175,8 @@ int dmpnode_conf_opts(const struct node_conf *c, struct dmp_node_opts *o)
 	o->claim_source_burst = (uint32_t)c->claim_source_burst;
 	o->claim_source_prefix4 = (uint8_t)c->claim_source_prefix4;
 	o->claim_source_prefix6 = (uint8_t)c->claim_source_prefix6;
+	o->xfr_journal_changes = (uint32_t)c->xfr_journal_changes;
+	o->xfr_journal_bytes = (uint64_t)c->xfr_journal_bytes;
 	o->claim_mode = c->claim_provider ? DMP_NODE_CLAIM_PROVIDER
 			: c->receiver_claim_notifications
 			    ? DMP_NODE_CLAIM_RECEIVER

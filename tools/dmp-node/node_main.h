@@ -84,6 +84,7 @@ struct node_conf {
 	long long name_bytes, foreign_values, foreign_bytes;
 	long long claim_source_rate, claim_source_burst;
 	long long claim_source_prefix4, claim_source_prefix6;
+	long long xfr_journal_changes, xfr_journal_bytes; /* IXFR journal */
 };
 
 /** HTTP options from the config. @return 0 or -1 (message printed) */

@@ -105,7 +105,12 @@ struct dmp_node_opts {
 	 * the transfer is then signed (RFC 8945 5.3.1). */
 	char xfr_keys[DMP_NODE_MAX_XFR][DMP_NODE_NAME_MAX];
 	unsigned n_xfr_keys;
-	int claim_mode;	   /* enum dmp_node_claim_mode (7.3) */
+	/* Change journal behind IXFR (RFC 1995): the newest changes kept,
+	 * at most this many (0: none, every IXFR is answered with the full
+	 * zone) and this many bytes of RRs; persisted in the database. */
+	uint32_t xfr_journal_changes; /* DMP_NODE_XFR_JOURNAL_CHANGES */
+	uint64_t xfr_journal_bytes;   /* DMP_NODE_XFR_JOURNAL_BYTES */
+	int claim_mode;		      /* enum dmp_node_claim_mode (7.3) */
 	double claim_rate; /* per recipient hash, UPDATEs/s; <= 0: off */
 	uint32_t claim_burst;
 	/* Per TSIG key token bucket for UPDATEs (abuse resistance: a leaked
@@ -186,6 +191,9 @@ struct dmp_node_opts {
 
 /** Default size of the update log (written in full when created). */
 #define DMP_NODE_UPDATE_LOG_BYTES (4u * 1024 * 1024)
+/* Default limits of the IXFR change journal (opts.xfr_journal_*). */
+#define DMP_NODE_XFR_JOURNAL_CHANGES 1000u
+#define DMP_NODE_XFR_JOURNAL_BYTES (16u * 1024 * 1024)
 
 struct dmp_node;
 

@@ -32,6 +32,8 @@ void dmp_node_opts_init(struct dmp_node_opts *o)
 	o->claim_burst = DMP_NODE_CLAIM_BURST;
 	o->key_write_rate = 0;
 	o->key_write_burst = 20;
+	o->xfr_journal_changes = DMP_NODE_XFR_JOURNAL_CHANGES;
+	o->xfr_journal_bytes = DMP_NODE_XFR_JOURNAL_BYTES;
 	dmp_nu_budget_defaults(o);
 }
 
@@ -395,12 +397,17 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		}
 	}
 	rc = dmp_st_serial(n->db, &n->serial, now_ms / 1000);
+	rc = rc < 0 ? rc : dmp_nxj_open(n);
 	if (rc < 0) {
 		goto fail;
 	}
 	memset(&c, 0, sizeof(c));
 	c.n = n;
-	rc = dmp_st_load(n->db, now_ms / 1000, load_row, &c);
+	/* Expired rows too: the first reap (dmp_node_maintain) removes them
+	 * with a serial bump and an IXFR journal entry (node_xjournal.c),
+	 * so the zone is what the journal last recorded. Queries hide them
+	 * meanwhile. */
+	rc = dmp_st_load(n->db, 0, load_row, &c);
 	if (rc == 0) {
 		rc = load_flush(&c);
 	} else {
@@ -432,6 +439,12 @@ void dmp_node_free(struct dmp_node *n)
 		/* A clean stop leaves an empty log. */
 		(void)dmp_ni_log_checkpoint(n);
 	}
+	/* Only what this process journaled: a command opening the store of
+	 * a running node (other limits) must not prune its journal. */
+	if (n->db && !n->pend && n->xj.next_seq != n->xj.open_seq) {
+		(void)dmp_nxj_save(n);
+	}
+	dmp_nxj_free(&n->xj);
 	dmp_nu_pending_free(n);
 	dmp_nj_close(n->jr);
 	dmp_st_stmts_free(&n->stm);
@@ -497,6 +510,9 @@ int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
 	if (dmp_ni_log_checkpoint(n) < 0) {
 		DMP_LOG_E("node: update log checkpoint failed");
 	}
+	if (!n->pend && dmp_nxj_save(n) < 0) {
+		DMP_LOG_E("node: IXFR journal save failed; retried");
+	}
 	if (n->last_reap_s != 0 && now_s >= n->last_reap_s &&
 	    now_s - n->last_reap_s < n->o.reap_interval) {
 		pthread_mutex_unlock(&n->wlock);
@@ -506,11 +522,8 @@ int dmp_node_maintain(struct dmp_node *n, uint64_t now_ms)
 	if (dmp_st_reg_expire(n->db, now_s) > 0 && dmp_ni_keys_reload(n) == 0) {
 		DMP_LOG_I("node: expired registered keys dropped");
 	}
-	rc = dmp_st_reap(n->db, now_s);
+	rc = dmp_nxj_reap(n, now_s);
 	pthread_mutex_unlock(&n->wlock);
-	pthread_rwlock_wrlock(&n->ilock);
-	dmp_nidx_expire(&n->idx, now_s);
-	pthread_rwlock_unlock(&n->ilock);
 	return rc;
 }
 

@@ -227,6 +227,64 @@ int dmp_nj_ops_decode(const uint8_t *p, size_t len, struct nop **out,
 		      size_t *n_out, uint64_t *now_ms);
 void dmp_nj_ops_free(struct nop *ops, size_t n);
 
+/* ---- change journal behind IXFR (node_xjournal.c) ---- */
+
+/* One committed change from serial @p from to @p to: the RRs it removed,
+ * then those it added, each owner (uncompressed wire), TYPE, CLASS, TTL,
+ * RDLENGTH, RDATA, back to back in rrs[0..del_len) and rrs[del_len..len). */
+struct nxj_chg {
+	uint64_t seq; /* row id in the xfr_journal table */
+	uint32_t from, to;
+	uint32_t n_del, n_add;
+	size_t del_len, len;
+	uint8_t rrs[];
+};
+
+/* The journal, oldest first: entries written under wlock and ilock
+ * (write), read under ilock. */
+struct nxj {
+	struct nxj_chg **c;
+	size_t n, cap;
+	uint64_t bytes;	    /* sum of c[]->len */
+	uint64_t next_seq;  /* seq of the next entry */
+	uint64_t saved_seq; /* entries with seq below are in sqlite */
+	uint64_t open_seq;  /* next_seq when loaded */
+	int dirty;	    /* rows to delete (pruned or cleared) */
+};
+
+/* What a commit touched, copied from the index before it (the RRs of each
+ * name) to diff against the index after it. */
+struct nxj_cap {
+	struct nxj_capname *names;
+	size_t n;
+	uint32_t from;
+};
+
+/** Table created, journal loaded (dropped if it does not reach n->serial);
+ * at open, after the serial is read. Writes nothing else. */
+int dmp_nxj_open(struct dmp_node *n);
+void dmp_nxj_free(struct nxj *j);
+/** Before a commit of @p ops (wlock held): the old RRs of their names. */
+int dmp_nxj_cap_begin(struct dmp_node *n, struct nxj_cap *c,
+		      const struct nop *const *ops, size_t n_ops);
+/** After it (wlock held): the change from c->from to n->serial, journaled
+ * (nothing when the serial did not move); frees @p c. */
+void dmp_nxj_cap_end(struct dmp_node *n, struct nxj_cap *c);
+void dmp_nxj_cap_free(struct nxj_cap *c);
+/** Append a change (takes @p ch), prune oldest-first to the limits
+ * (wlock held; takes ilock). A gap in the chain drops the older ones. */
+void dmp_nxj_append(struct dmp_node *n, struct nxj_chg *ch);
+/** Write new entries to sqlite and delete pruned ones (wlock held, no
+ * commits pending). @return 0 or DMP_ESTORE */
+int dmp_nxj_save(struct dmp_node *n);
+/** Reap expired values from the store and the index; when the index
+ * held any, bump the serial and journal their removal (wlock held).
+ * @return values reaped from the index, or DMP_ESTORE */
+int dmp_nxj_reap(struct dmp_node *n, uint64_t now_s);
+/** Index of the entry leaving serial @p from when the chain from it
+ * reaches the current serial (ilock held), else -1. */
+long dmp_nxj_find(const struct dmp_node *n, uint32_t from);
+
 /* ---- per-address rate limit (node_rl.c) ---- */
 
 #define RL_SHARDS 16
@@ -293,6 +351,7 @@ struct dmp_node {
 	pthread_rwlock_t ilock;
 	struct nidx idx;
 	uint32_t serial;
+	struct nxj xj; /* changes behind IXFR (node_xjournal.c) */
 
 	/* Writer: sqlite and the keys, under wlock. */
 	pthread_mutex_t wlock;
@@ -443,6 +502,15 @@ int dmp_nx_tsig_check(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		      size_t qd_end, int for_xfr, uint64_t now_s,
 		      struct xfr_tsig **out, uint8_t *resp, size_t cap,
 		      size_t *resp_len);
+/** The client's serial in an IXFR query (RFC 1995 3): the SOA of @p zone
+ * in the authority section. @return 0, DMP_ENOENT (none), DMP_EMALFORMED */
+int dmp_nx_ixfr_serial(const uint8_t *q, size_t qlen, size_t qd_end,
+		       const uint8_t *zone, uint32_t *serial);
+/** RFC 1982 3.2: serial @p a is less than @p b. */
+static inline int dmp_ni_serial_lt(uint32_t a, uint32_t b)
+{
+	return a != b && (int32_t)(b - a) > 0;
+}
 /** Append the TSIG to one message of the transfer (5.3.1 chaining). */
 int dmp_nx_tsig_sign(struct xfr_tsig *x, uint8_t *msg, size_t *len, size_t cap,
 		     uint64_t now_s);

@@ -212,8 +212,11 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 		goto finish;
 	}
 	resp[2] |= 0x04; /* AA */
-	if (qt == DMP_DNS_TYPE_AXFR || qt == DMP_DNS_TYPE_IXFR) {
-		/* TODO(next session): AXFR to secondaries. */
+	if (qt == DMP_DNS_TYPE_AXFR ||
+	    (qt == DMP_DNS_TYPE_IXFR &&
+	     (t != DMP_NODE_UDP || qi.nlen != z->nlen))) {
+		/* Transfers go over TCP (node_xfr.c) to those allowed; this
+		 * is what is left: elsewhere, not allowed, not the apex. */
 		rcode = DMP_DNS_RCODE_REFUSED;
 		goto finish;
 	}
@@ -269,7 +272,11 @@ int dmp_nq_query(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			}
 		}
 		if (apex && ancount == 0 && !tc) {
-			if (qt == DMP_DNS_TYPE_SOA || qt == DMP_DNS_TYPE_ANY) {
+			/* IXFR over UDP (RFC 1995 2): the current SOA
+			 * alone, "up to date" or "ask again over TCP"; the
+			 * SOA is public, so no access check. */
+			if (qt == DMP_DNS_TYPE_SOA || qt == DMP_DNS_TYPE_ANY ||
+			    qt == DMP_DNS_TYPE_IXFR) {
 				dmp_nq_put_soa(&w, n, z, DMP_DNS_HDR_LEN,
 					       serial);
 				ancount = 1;

@@ -178,12 +178,9 @@ int dmp_nu_budget_store(struct dmp_node *n, const uint64_t add[2],
 		 * same work as dmp_node_maintain's reap), at most once a
 		 * second and only when some value has expired. */
 		n->bud_prune_s = now_s;
-		if (dmp_st_reap(n->db, now_s) < 0) {
+		if (dmp_nxj_reap(n, now_s) < 0) {
 			DMP_LOG_E("node: reap of expired values failed");
 		}
-		pthread_rwlock_wrlock(&n->ilock);
-		dmp_nidx_expire(&n->idx, now_s);
-		pthread_rwlock_unlock(&n->ilock);
 		w = over(n, add, cadd);
 	}
 	if (w < 0) {

@@ -308,6 +308,7 @@ void dmp_nu_commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 		   uint64_t now_ms)
 {
 	const struct nop **ops;
+	struct nxj_cap cap = {0};
 	size_t n_ops = 0;
 	uint32_t serial = 0;
 	int rc;
@@ -326,6 +327,9 @@ void dmp_nu_commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 		     k++) {
 			ops[n_ops++] = &jobs[i].u->ops[k];
 		}
+	}
+	if (rc == 0 && dmp_nxj_cap_begin(n, &cap, ops, n_ops) < 0) {
+		DMP_LOG_W("node: IXFR journal capture failed (out of memory)");
 	}
 	if (rc == 0 && n->jr) {
 		rc = commit_logged(n, jobs, cnt, ops, n_ops, now_ms);
@@ -355,6 +359,7 @@ void dmp_nu_commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 				jobs[i].pending = 0;
 			}
 		}
+		dmp_nxj_cap_free(&cap);
 		dmp_free(ops);
 		return;
 	}
@@ -379,6 +384,7 @@ void dmp_nu_commit(struct dmp_node *n, struct job *jobs, size_t cnt,
 		}
 	}
 done:
+	dmp_nxj_cap_end(n, &cap);
 	for (size_t i = 0; i < cnt; i++) {
 		jobs[i].pending = 0;
 	}

@@ -1,6 +1,8 @@
 /*
- * core/src/node/node_xfr.c - zone transfer out (RFC 5936 AXFR; IXFR gets
- * the full zone in AXFR form, RFC 1995 4), for secondaries such as Knot.
+ * core/src/node/node_xfr.c - zone transfer out (RFC 5936 AXFR; RFC 1995
+ * IXFR from the change journal, node_xjournal.c, or the full zone in AXFR
+ * form when the journal does not reach the client's serial, RFC 1995 4),
+ * for secondaries such as Knot.
  * Access by source address (opts.xfr_allow), or by a TSIG key named in
  * opts.xfr_keys, in which case every message is signed (RFC 8945 5.3.1).
  */
@@ -75,7 +77,7 @@ static void snap_rr(struct snap *s, const uint8_t *owner, size_t olen,
 }
 
 static void take_snapshot(struct dmp_node *n, const struct nzone *z,
-			  struct snap *s, uint64_t now_s)
+			  struct snap *s)
 {
 	uint8_t fixed[DMP_DNS_RR_FIXED];
 
@@ -107,13 +109,13 @@ static void take_snapshot(struct dmp_node *n, const struct nzone *z,
 			    dmp_ni_zone_of(n, e->name, e->nlen) != z) {
 				continue;
 			}
+			/* Expired values too, until the reap removes them
+			 * with a serial bump (node_xjournal.c): the zone at
+			 * a serial is the same whenever it is sent. */
 			for (uint32_t k = 0; k < e->n_rr; k++) {
-				if (e->rr[k]->exp_s > now_s) {
-					/* Skip the c0 0c owner pointer. */
-					snap_rr(s, e->name, e->nlen,
-						e->rr[k]->wire + 2,
-						e->rr[k]->len - 2u);
-				}
+				/* Skip the c0 0c owner pointer. */
+				snap_rr(s, e->name, e->nlen, e->rr[k]->wire + 2,
+					e->rr[k]->len - 2u);
 			}
 		}
 	}
@@ -128,6 +130,104 @@ static size_t rr_len(const uint8_t *p)
 	size_t o = dmp_dnswire_name_len(p);
 
 	return o + DMP_DNS_RR_FIXED + rd16(p + o + 8);
+}
+
+int dmp_nx_ixfr_serial(const uint8_t *q, size_t qlen, size_t qd_end,
+		       const uint8_t *zone, uint32_t *serial)
+{
+	uint8_t name[DMP_DNS_NAME_WIRE_MAX], tmp[DMP_DNS_NAME_WIRE_MAX];
+	unsigned cnt;
+	struct dmp_rbuf b;
+
+	if (qlen < DMP_DNS_HDR_LEN || qd_end > qlen) {
+		return DMP_EMALFORMED;
+	}
+	cnt = rd16(q + 6) + rd16(q + 8);
+	dmp_rbuf_init(&b, q, qlen);
+	b.off = qd_end;
+	for (unsigned i = 0; i < cnt; i++) {
+		int nl = dmp_dnswire_read(&b, name, 1);
+		uint16_t type = dmp_rbuf_u16(&b);
+		size_t end;
+
+		(void)dmp_rbuf_u16(&b); /* class */
+		(void)dmp_rbuf_u32(&b); /* TTL */
+		end = dmp_rbuf_u16(&b);
+		if (nl < 0 || dmp_rbuf_error(&b) || end > dmp_rbuf_left(&b)) {
+			return DMP_EMALFORMED;
+		}
+		end += b.off;
+		if (i >= rd16(q + 6) && type == DMP_DNS_TYPE_SOA &&
+		    dmp_dnswire_name_eq(name, zone)) {
+			(void)dmp_dnswire_read(&b, tmp, 1); /* MNAME */
+			(void)dmp_dnswire_read(&b, tmp, 1); /* RNAME */
+			*serial = dmp_rbuf_u32(&b);
+			return dmp_rbuf_error(&b) || b.off + 16 != end
+				   ? DMP_EMALFORMED
+				   : 0;
+		}
+		b.off = end;
+	}
+	return DMP_ENOENT;
+}
+
+/* The RRs of @p z among @p n RRs at @p p, into @p s. */
+static void snap_zone_rrs(const struct dmp_node *n, const struct nzone *z,
+			  struct snap *s, const uint8_t *p, size_t len)
+{
+	for (size_t o = 0; o < len;) {
+		size_t l = rr_len(p + o);
+
+		if (dmp_ni_zone_of(n, p + o, dmp_dnswire_name_len(p + o)) ==
+		    z) {
+			dmp_wbuf_put(&s->rrs, p + o, l);
+			s->n_rr++;
+		}
+		o += l;
+	}
+}
+
+/*
+ * The IXFR answer from the client's serial @p from (RFC 1995 4): the
+ * current SOA alone when the client is up to date, else the current SOA,
+ * for each change its old SOA, removed RRs, new SOA, added RRs, and the
+ * current SOA again. @return 1 built, 0 the journal does not reach @p from
+ * (or the client is ahead of us): send the zone instead.
+ */
+static int take_ixfr(struct dmp_node *n, const struct nzone *z, uint32_t from,
+		     struct snap *s)
+{
+	long i;
+
+	pthread_rwlock_rdlock(&n->ilock);
+	if (from == n->serial) {
+		dmp_nq_put_soa(&s->rrs, n, z, 0, n->serial);
+		s->n_rr++;
+		pthread_rwlock_unlock(&n->ilock);
+		return 1;
+	}
+	i = dmp_ni_serial_lt(from, n->serial) ? dmp_nxj_find(n, from) : -1;
+	if (i < 0) {
+		pthread_rwlock_unlock(&n->ilock);
+		return 0;
+	}
+	dmp_nq_put_soa(&s->rrs, n, z, 0, n->serial);
+	s->n_rr++;
+	for (size_t k = (size_t)i; k < n->xj.n; k++) {
+		const struct nxj_chg *c = n->xj.c[k];
+
+		dmp_nq_put_soa(&s->rrs, n, z, 0, c->from);
+		s->n_rr++;
+		snap_zone_rrs(n, z, s, c->rrs, c->del_len);
+		dmp_nq_put_soa(&s->rrs, n, z, 0, c->to);
+		s->n_rr++;
+		snap_zone_rrs(n, z, s, c->rrs + c->del_len,
+			      c->len - c->del_len);
+	}
+	dmp_nq_put_soa(&s->rrs, n, z, 0, n->serial);
+	s->n_rr++;
+	pthread_rwlock_unlock(&n->ilock);
+	return 1;
 }
 
 /* Room left in each message for its TSIG RR (owner, algorithm, MAC). */
@@ -196,7 +296,8 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 	const struct nzone *z = NULL;
 	struct xfr_tsig *x = NULL;
 	uint8_t *resp = dmp_malloc(XFR_MSG);
-	int len, rc;
+	uint32_t from = 0;
+	int len, rc, ixfr = DMP_ENOENT;
 
 	if (!resp) {
 		return DMP_ENOMEM;
@@ -223,13 +324,34 @@ int dmp_node_handle_stream(struct dmp_node *n, const uint8_t *q, size_t qlen,
 			}
 		}
 	}
+	if (z && qi.qtype == DMP_DNS_TYPE_IXFR) {
+		ixfr = dmp_nx_ixfr_serial(q, qlen, qi.qd_end, z->name, &from);
+	}
+	if (z && ixfr == DMP_EMALFORMED) {
+		/* RFC 1995 3: the SOA in the authority section is the
+		 * client's version; one we cannot read is a format error. */
+		size_t rl = (size_t)dmp_ni_error_reply(
+		    q, qlen, qi.qd_end, DMP_DNS_RCODE_FORMERR, resp, XFR_MSG);
+
+		rc = x ? dmp_nx_tsig_sign(x, resp, &rl, XFR_MSG, now_ms / 1000)
+		       : 0;
+		rc = rc == 0 ? out(resp, rl, ud) : rc;
+		dmp_free(resp);
+		dmp_nx_tsig_free(x);
+		return rc;
+	}
 	if (z) {
 		struct snap s;
 
 		dmp_free(resp);
 		memset(&s, 0, sizeof(s));
 		dmp_wbuf_init_dyn(&s.rrs);
-		take_snapshot(n, z, &s, now_ms / 1000);
+		/* No SOA in an IXFR: nothing to start from, the zone. */
+		if (ixfr != 0 || !take_ixfr(n, z, from, &s)) {
+			s.rrs.len = 0;
+			s.n_rr = 0;
+			take_snapshot(n, z, &s);
+		}
 		rc = dmp_wbuf_error(&s.rrs)
 			 ? DMP_ENOMEM
 			 : send_zone(q, &qi, &s, out, ud, x, now_ms / 1000);
