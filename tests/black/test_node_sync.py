@@ -4,7 +4,6 @@ sync intervals; a lying peer changes nothing and is counted in /metrics;
 a Python double of the reference's sync endpoints (refsync_double.py)
 and dmp-node sync with each other in both directions."""
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,20 +12,13 @@ import dns.message
 import dns.query
 import pytest
 
-from conftest import Node
+from conftest import Node, free_addr
 from refsync_double import RefSyncDouble, vhash
+from test_node_http import free_tcp
 
 TOKEN = "cluster-sync-token-0123456789"
 WTOKEN = "record-api-token"
 INTERVAL = 1
-
-
-def free_tcp(host):
-    s = socket.socket()
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def make_node(tmp_path, name, peers, extra_cfg=""):
@@ -49,6 +41,13 @@ def configure(n):
     path = n.tmp / "node.yaml"
     path.write_text(cfg)
     n.extra = ["-c", str(path), "--http", "%s:%d" % (n.host, n.http_port)]
+
+
+def start_node(tmp_path, nodes, peers):
+    n = make_node(tmp_path, "a", peers)
+    configure(n)
+    nodes.append(n)
+    return n.start()
 
 
 @pytest.fixture
@@ -146,10 +145,8 @@ def test_three_nodes_converge_after_downtime(tmp_path, nodes):
 
 
 def test_sync_endpoints_need_the_token(tmp_path, nodes):
-    n = make_node(tmp_path, "a", ["http://127.0.0.1:9"])
-    configure(n)
-    nodes.append(n)
-    n.start()
+    # A peer nobody listens on: outside the hosts free_addr() draws.
+    n = start_node(tmp_path, nodes, ["http://127.0.0.254:9"])
     for path in ("/v1/sync/digest", "/v1/sync/cluster-manifest"):
         assert http(n.url + path, token=None)[0] == 403
         assert http(n.url + path, token=TOKEN + "x")[0] == 403
@@ -181,7 +178,7 @@ def test_sync_endpoints_need_the_token(tmp_path, nodes):
 
 
 def test_lying_peer_changes_nothing(tmp_path, nodes):
-    liar = RefSyncDouble("127.0.0.1", TOKEN)
+    liar = RefSyncDouble(free_addr()[0], TOKEN)
     try:
         liar.put("good.mesh.test", "honest value", 3600)
         forged = {
@@ -205,10 +202,7 @@ def test_lying_peer_changes_nothing(tmp_path, nodes):
             {"name": "planted.mesh.test", "value": "unrequested", "ttl": 60},
             {"name": "good.mesh.test", "value": "swapped", "ttl": 60},
         ]
-        n = make_node(tmp_path, "a", [liar.url])
-        configure(n)
-        nodes.append(n)
-        n.start()
+        n = start_node(tmp_path, nodes, [liar.url])
         assert wait_for(lambda: metric(n, "dmp_node_sync_stored_total") >= 1,
                         2 * INTERVAL + 3), n.log.read_text()
         time.sleep(INTERVAL)
@@ -228,14 +222,11 @@ def test_lying_peer_changes_nothing(tmp_path, nodes):
 
 
 def test_mixed_cluster_with_reference_double(tmp_path, nodes):
-    ref = RefSyncDouble("127.0.0.1", TOKEN)
+    ref = RefSyncDouble(free_addr()[0], TOKEN)
     try:
         for i in range(30):
             ref.put("r%02d.mesh.test" % i, "from ref %d" % i, 3600)
-        n = make_node(tmp_path, "a", [ref.url])
-        configure(n)
-        nodes.append(n)
-        n.start()
+        n = start_node(tmp_path, nodes, [ref.url])
         # double -> dmp-node
         assert wait_for(lambda: metric(n, "dmp_node_store_rows") >= 30,
                         2 * INTERVAL + 3), n.log.read_text()
