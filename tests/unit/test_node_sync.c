@@ -79,7 +79,25 @@ static int fake_http(void *ud, const char *url, const char *token,
 	rq.body = body;
 	rq.body_len = body ? strlen(body) : 0;
 	st = dmp_node_http_dispatch(p->h, &rq, resp, resp_len, &ctype);
-	if (p->lie && body && st == 200) {
+	if (p->lie == 2 && !body && st == 200) {
+		char *nb = NULL;
+
+		/* An entry stamped a year ahead, and its next_cursor. */
+		if (asprintf(&nb,
+			     "{\"records\":[{\"name\":\"f.mesh.test\","
+			     "\"hash\":\"" H64 "\",\"ts\":%llu,\"ttl\":60}],"
+			     "\"has_more\":false,\"next_cursor\":\"%llu:f."
+			     "mesh.test:" H64 "\"}",
+			     (unsigned long long)clock_ms + 31536000000ULL,
+			     (unsigned long long)clock_ms + 31536000000ULL) <
+		    0) {
+			return DMP_ENOMEM;
+		}
+		free(*resp);
+		*resp = nb;
+		*resp_len = strlen(nb);
+	}
+	if (p->lie == 1 && body && st == 200) {
 		char *nb = NULL;
 
 		if (asprintf(&nb, "{\"records\":[{\"name\":\"evil.mesh.test\","
@@ -243,6 +261,7 @@ static void test_worker(void)
 	uint64_t rej[DMP_NODE_SYNC_REASON_MAX], stored;
 	char name[64], val[16];
 	int r1, r2, r3, r4;
+	uint64_t ts0;
 
 	dmp_node_http_opts_init(&ho);
 	ho.now_ms = fake_now;
@@ -308,6 +327,20 @@ static void test_worker(void)
 	   "unrequested counted (%llu), stored %llu",
 	   (unsigned long long)rej[DMP_NODE_SYNC_UNREQUESTED],
 	   (unsigned long long)stored);
+	/* A digest entry from the future neither is pulled nor moves the
+	 * cursor. */
+	peer.lie = 2;
+	pthread_mutex_lock(&b->wlock);
+	(void)!dmp_st_cursor_get(b->db, "http://a.test:1", &cur);
+	pthread_mutex_unlock(&b->wlock);
+	ts0 = cur.ts;
+	ok(dmp_node_sync_tick(s) == 0, "future digest entry: nothing pulled");
+	dmp_node_sync_counts(b, rej, &stored);
+	pthread_mutex_lock(&b->wlock);
+	(void)!dmp_st_cursor_get(b->db, "http://a.test:1", &cur);
+	pthread_mutex_unlock(&b->wlock);
+	ok(rej[DMP_NODE_SYNC_BAD_DIGEST] == 1 && cur.ts == ts0,
+	   "counted as bad_digest, cursor where it was");
 	/* Wrong token: the peer answers 403, counted as unreachable. */
 	peer.lie = 0;
 	snprintf(so.token, sizeof(so.token), "wrong");
@@ -324,7 +357,7 @@ static void test_worker(void)
 
 int main(void)
 {
-	plan(44);
+	plan(46);
 	if (dmp_init() < 0) {
 		return 1;
 	}

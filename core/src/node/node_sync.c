@@ -372,76 +372,101 @@ static int cursor_save(struct dmp_node_sync *s, const char *peer,
 	return rc;
 }
 
-/* Walk one page (entries after @p cur): pull in batches, move @p cur over
- * each batch handled. @return values stored or < 0; *stop when the page
- * ended early (budget, bad entry, failed peer). */
+static void cursor_at(struct ns_cursor *c, const struct ns_entry *e)
+{
+	memset(c, 0, sizeof(*c));
+	c->ts = e->ts;
+	memcpy(c->name, e->name, sizeof(c->name));
+	memcpy(c->hash, e->hash, sizeof(c->hash));
+}
+
+/* Pull the batch w[0..*nw), then move @p cur to @p last (the last valid
+ * entry looked at) and keep it. @return values stored or < 0 */
+static int batch(struct dmp_node_sync *s, const char *peer, struct want *w,
+		 size_t *nw, const struct ns_digest *d, uint64_t now,
+		 uint64_t *bytes, uint32_t *left, struct ns_cursor *cur,
+		 const struct ns_entry *last)
+{
+	int rc = 0;
+
+	if (*nw) {
+		rc = pull(s, peer, w, *nw, d, now, bytes);
+		if (rc < 0) {
+			return rc;
+		}
+		*left = (uint32_t)rc >= *left ? 0 : *left - (uint32_t)rc;
+		*nw = 0;
+	}
+	if (last) {
+		int e;
+
+		cursor_at(cur, last);
+		e = cursor_save(s, peer, cur);
+		if (e < 0) {
+			return e;
+		}
+	}
+	return rc;
+}
+
+/* Walk one page: entries not valid (7.6 step 2) or not after the one
+ * before are skipped and counted, never pulled, and never move the
+ * cursor (a forged ts cannot push it past real data); the others are
+ * pulled in batches of up to 256, the cursor kept after each batch.
+ * @return values stored or < 0; *stop when the budget ended the page. */
 static int page(struct dmp_node_sync *s, const char *peer,
 		const struct ns_digest *d, struct ns_cursor *cur, uint64_t now,
 		uint64_t *bytes, uint32_t *left, int *stop)
 {
 	struct want w[NS_PULL_MAX];
-	size_t nw = 0, i = 0, start = 0;
+	struct ns_cursor prev = *cur, here;
+	const struct ns_entry *last = NULL;
+	size_t nw = 0;
 	int stored = 0, rc = 0;
 
 	*stop = 0;
-	while (i <= d->n && rc >= 0) {
-		struct ns_cursor here;
-		int bad = 0;
+	for (size_t i = 0; i <= d->n; i++) {
+		const struct ns_entry *e = i < d->n ? &d->e[i] : NULL;
 
-		if (i < d->n) {
-			memset(&here, 0, sizeof(here));
-			here.ts = d->e[i].ts;
-			memcpy(here.name, d->e[i].name, sizeof(here.name));
-			memcpy(here.hash, d->e[i].hash, sizeof(here.hash));
-			bad = !d->e[i].valid ||
-			      dmp_ns_cursor_cmp(&here, cur) <= 0;
-		}
-		if (i == d->n || bad || nw == NS_PULL_MAX || nw >= *left) {
-			/* Flush the batch [start, i). */
-			if (nw) {
-				rc = pull(s, peer, w, nw, d, now, bytes);
-				if (rc < 0) {
-					break;
-				}
-				stored += rc;
-				*left = (uint32_t)rc >= *left
-					    ? 0
-					    : *left - (uint32_t)rc;
-			}
-			if (i > start) {
-				const struct ns_entry *e = &d->e[i - 1];
-
-				cur->ts = e->ts;
-				memcpy(cur->name, e->name, sizeof(cur->name));
-				memcpy(cur->hash, e->hash, sizeof(cur->hash));
-				rc = cursor_save(s, peer, cur);
-				if (rc < 0) {
-					break;
-				}
-			}
-			nw = 0;
-			start = i;
-			if (bad) {
+		if (e) {
+			cursor_at(&here, e);
+			if (!e->valid || dmp_ns_cursor_cmp(&here, &prev) <= 0) {
 				refuse(s, DMP_NODE_SYNC_BAD_DIGEST, peer,
 				       "bad or out-of-order digest entry");
+				continue;
 			}
-			if (i == d->n || bad || !*left ||
-			    *bytes >= s->o.max_bytes) {
-				*stop = i < d->n;
+			prev = here;
+		}
+		if (!e || nw == NS_PULL_MAX || nw >= *left) {
+			rc = batch(s, peer, w, &nw, d, now, bytes, left, cur,
+				   last);
+			if (rc < 0) {
+				break;
+			}
+			stored += rc;
+			last = NULL;
+			if (e && (!*left || *bytes >= s->o.max_bytes)) {
+				*stop = 1;
+				break;
+			}
+			if (!e) {
 				break;
 			}
 		}
 		pthread_mutex_lock(&s->n->wlock);
 		rc = dmp_nu_flush(s->n);
 		if (rc == 0) {
-			rc = wanted(s, &d->e[i], now / 1000);
+			rc = wanted(s, e, now / 1000);
 		}
 		pthread_mutex_unlock(&s->n->wlock);
+		if (rc < 0) {
+			break;
+		}
 		if (rc > 0) {
-			w[nw].e = &d->e[i];
+			w[nw].e = e;
 			w[nw++].done = 0;
 		}
-		i++;
+		last = e;
 	}
 	if (rc < 0) {
 		*stop = 1;
@@ -503,6 +528,16 @@ int dmp_node_sync_tick(struct dmp_node_sync *s)
 			return stored ? stored : rc;
 		}
 		rc = page(s, peer, &d, &cur, now, &bytes, &left, &stop);
+		/* A page handled to its end: its next_cursor also skips the
+		 * entries refused at its tail (unless it points ahead). */
+		if (rc >= 0 && !stop && d.n && d.have_next &&
+		    dmp_ns_cursor_cmp(&d.next, &cur) > 0 &&
+		    d.next.ts <= now + NS_SKEW_MS) {
+			cur = d.next;
+			if (cursor_save(s, peer, &cur) < 0) {
+				stop = 1;
+			}
+		}
 		stop |= !d.has_more || d.n == 0 || bytes >= s->o.max_bytes;
 		dmp_ns_digest_free(&d);
 		if (rc < 0) {
