@@ -12,7 +12,11 @@
 
 #include <sodium.h>
 
+#include <jansson.h>
+
 #include "dmp/claim.h"
+#include "dmp/cluster.h"
+#include "dmp/record.h"
 #include "dmp/err.h"
 #include "dmp/node.h"
 #include "node/node_i.h"
@@ -355,9 +359,103 @@ static void test_worker(void)
 	dmp_node_free(b);
 }
 
+/* A cluster manifest listing nodes a and b, seq @p seq. */
+static int manifest(char *wire, size_t cap, uint64_t seq, const uint8_t *pk,
+		    const uint8_t *sk)
+{
+	struct dmp_cluster c;
+
+	memset(&c, 0, sizeof(c));
+	c.seq = seq;
+	c.exp = T2030 + 86400;
+	memcpy(c.operator_spk, pk, 32);
+	snprintf(c.name, sizeof(c.name), "mesh.test");
+	c.node_count = 2;
+	snprintf(c.nodes[0].node_id, sizeof(c.nodes[0].node_id), "a");
+	snprintf(c.nodes[0].http_endpoint, sizeof(c.nodes[0].http_endpoint),
+		 "http://a.test:1");
+	snprintf(c.nodes[1].node_id, sizeof(c.nodes[1].node_id), "b");
+	snprintf(c.nodes[1].http_endpoint, sizeof(c.nodes[1].http_endpoint),
+		 "http://b.test:1");
+	return dmp_cluster_sign(wire, cap, &c, sk);
+}
+
+static int seq_of(struct dmp_node_http *h)
+{
+	struct peer p = {h, 0, 0};
+	char *resp = NULL;
+	size_t rl = 0;
+	json_t *j;
+	int st = fake_http(&p, "http://x/v1/sync/cluster-manifest", TOKEN, NULL,
+			   &resp, &rl, 0);
+	int seq = -st;
+
+	j = st == 200 ? json_loadb(resp, rl, 0, NULL) : NULL;
+	if (j) {
+		seq = (int)json_integer_value(json_object_get(j, "seq"));
+	}
+	json_decref(j);
+	free(resp);
+	return seq;
+}
+
+/* Peers from the signed manifest, and a newer one from a peer installed. */
+static void test_cluster(void)
+{
+	struct dmp_node *a = mk_node(), *b = mk_node();
+	struct dmp_node_http_opts ho;
+	struct dmp_node_http *ha = NULL, *hb = NULL;
+	struct dmp_node_sync_opts so;
+	struct dmp_node_sync *s = NULL;
+	struct peer peer = {0};
+	uint8_t pk[32], sk[64];
+	char w1[DMP_RECORD_WIRE_MAX + 1], w2[DMP_RECORD_WIRE_MAX + 1];
+
+	crypto_sign_keypair(pk, sk);
+	dmp_node_http_opts_init(&ho);
+	ho.now_ms = fake_now;
+	ho.rate = 0;
+	snprintf(ho.sync_token, sizeof(ho.sync_token), TOKEN);
+	snprintf(ho.sync_cluster, sizeof(ho.sync_cluster), "mesh.test");
+	ho.have_sync_op_spk = 1;
+	memcpy(ho.sync_op_spk, pk, 32);
+	ok(a && b && dmp_node_http_new(&ha, a, &ho) == 0 &&
+	       dmp_node_http_new(&hb, b, &ho) == 0 &&
+	       manifest(w1, sizeof(w1), 1, pk, sk) > 0 &&
+	       manifest(w2, sizeof(w2), 2, pk, sk) > 0 &&
+	       dmp_node_put(b, "cluster.mesh.test", w1, 3600, 1, clock_ms) ==
+		   0 &&
+	       dmp_node_put(a, "cluster.mesh.test", w2, 3600, 1, clock_ms) ==
+		   0 &&
+	       dmp_node_put(a, "x.mesh.test", "from a", 3600, 0, clock_ms) == 0,
+	   "A holds manifest seq 2 and a value, B seq 1");
+	ok(seq_of(hb) == 1 && seq_of(ha) == 2,
+	   "/v1/sync/cluster-manifest serves each node's");
+	peer.h = ha;
+	dmp_node_sync_opts_init(&so);
+	snprintf(so.token, sizeof(so.token), TOKEN);
+	snprintf(so.cluster, sizeof(so.cluster), "mesh.test");
+	snprintf(so.self_id, sizeof(so.self_id), "b");
+	so.http = fake_http;
+	so.http_ud = &peer;
+	so.now_ms = fake_now;
+	ok(dmp_node_sync_new(&s, b, &so, 0) == DMP_EINVAL,
+	   "a cluster without the operator key: EINVAL");
+	so.have_op_spk = 1;
+	memcpy(so.op_spk, pk, 32);
+	ok(dmp_node_sync_new(&s, b, &so, 0) == 0 && dmp_node_sync_tick(s) >= 1,
+	   "B syncs with A, the one other node of its manifest");
+	ok(seq_of(hb) == 2, "and installed A's newer manifest");
+	dmp_node_sync_free(s);
+	dmp_node_http_free(ha);
+	dmp_node_http_free(hb);
+	dmp_node_free(a);
+	dmp_node_free(b);
+}
+
 int main(void)
 {
-	plan(46);
+	plan(51);
 	if (dmp_init() < 0) {
 		return 1;
 	}
@@ -366,5 +464,6 @@ int main(void)
 	test_pull_json();
 	test_verify();
 	test_worker();
+	test_cluster();
 	return done_testing();
 }
