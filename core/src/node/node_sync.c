@@ -520,6 +520,7 @@ int dmp_node_sync_tick(struct dmp_node_sync *s)
 			       st < 0 ? dmp_strerror(st) : "digest refused");
 			return stored ? stored : DMP_EUNREACHABLE;
 		}
+		bytes += rl;
 		rc = dmp_ns_digest_parse(&d, resp, rl, now);
 		dmp_free(resp);
 		if (rc < 0) {
