@@ -287,8 +287,9 @@ int dmp_ns_pull_request_parse(const char *body, size_t len,
 		if (l > 1 && s[l - 1] == '.') {
 			l--;
 		}
-		/* A name that cannot be stored is simply not found. */
-		if (!dmp_ns_name_ok(s, l)) {
+		/* A name that cannot be stored is simply not found (one
+		 * trailing dot only: "a.." is no name). */
+		if (!dmp_ns_name_ok(s, l) || s[l - 1] == '.') {
 			l = 0;
 		}
 		for (size_t k = 0; k < l; k++) {
