@@ -4,6 +4,7 @@ sync intervals; a lying peer changes nothing and is counted in /metrics;
 a Python double of the reference's sync endpoints (refsync_double.py)
 and dmp-node sync with each other in both directions."""
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -242,3 +243,24 @@ def test_mixed_cluster_with_reference_double(tmp_path, nodes):
         assert ref.sync_once(n.url) == 0
     finally:
         ref.close()
+
+
+@pytest.mark.parametrize("cfg,msg", [
+    ("sync:\n  peers:\n    - http://127.0.0.254:9\n",
+     "need sync.token or sync.token_file"),
+    ("sync:\n  token: x\n  peers:\n    - ftp://127.0.0.254:9\n",
+     "is not an http:// or https:// base URL"),
+    ("sync:\n  token: x\n  cluster: mesh.test\n",
+     "sync.cluster needs sync.operator_pubkey"),
+    ("sync:\n  token: x\n  operator_pubkey: abc\n", "64 hex digits"),
+    ("sync:\n  token_file: /nonexistent/sync.token\n", "cannot read it"),
+    ("sync:\n  interval: 0\n",
+     "interval: out of range: 0 (allowed 1..3600)"),
+])
+def test_bad_sync_settings_are_refused(tmp_path, cfg, msg):
+    n = Node(tmp_path, config=cfg)
+    r = subprocess.run([n.bin, "-f", "--db", n.db, "--listen",
+                        "%s:%d" % (n.host, n.port), "--zone", "mesh.test",
+                        *n.extra], capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode != 0 and msg in r.stderr, r.stderr
