@@ -41,6 +41,7 @@ struct dmp_node_sync {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stop;
+	unsigned logged; /* reasons logged this tick, a bit each */
 };
 
 void dmp_node_sync_opts_init(struct dmp_node_sync_opts *o)
@@ -74,11 +75,20 @@ static uint64_t now_ms(const struct dmp_node_sync *s)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Count a refusal; log the first of each reason in a tick (a lying
+ * peer must not flood the log: the rest are in /metrics). */
 static void refuse(struct dmp_node_sync *s, enum dmp_node_sync_reason r,
 		   const char *peer, const char *what)
 {
 	cnt_add(&s->n->c_sync[r], 1);
-	DMP_LOG_W("sync: %s: %s", peer, what);
+	if (s->logged & (1u << r)) {
+		DMP_LOG_D("sync: %s: %s", peer, what);
+		return;
+	}
+	s->logged |= 1u << r;
+	DMP_LOG_W("sync: %s: %s (further ones this sync: "
+		  "dmp_node_sync_rejected_total in /metrics)",
+		  peer, what);
 }
 
 /* ---- peers ---- */
@@ -486,6 +496,7 @@ int dmp_node_sync_tick(struct dmp_node_sync *s)
 	const char *peer;
 	int rc, stored = 0, stop = 0;
 
+	s->logged = 0;
 	rc = peers_get(s, now / 1000, &p);
 	if (rc < 0 || p.n == 0) {
 		return rc;
