@@ -100,7 +100,7 @@ static int conf_read(struct node_conf *c, const struct reload_ctx *r)
 			return -1;
 		}
 	}
-	return 0;
+	return dmpnode_conf_seed(c, 0); /* warned at start */
 }
 
 /* On the main thread; the other threads log meanwhile, which
@@ -498,6 +498,9 @@ static int run(int argc, char **argv, struct node_conf *c)
 	}
 	dmp_log_set_handler(log_stderr, NULL,
 			    verbose ? DMP_LOG_DEBUG : level_of(c->log_level));
+	if (dmpnode_conf_seed(c, 1) < 0) {
+		return 2;
+	}
 	if (is_key) {
 		rc = key_cmd(c, argc - optind, argv + optind, scopes, n_scopes,
 			     is_key == 2, replace);

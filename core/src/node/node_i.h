@@ -340,6 +340,9 @@ struct dmp_node {
 	/* Anti-entropy (node_sync.c): refusals by reason, values stored. */
 	atomic_uint_fast64_t c_sync[DMP_NODE_SYNC_REASON_MAX];
 	atomic_uint_fast64_t c_sync_stored;
+	/* Mesh discovery (node_discovery.c): peers known now, expired and
+	 * rejected since start. */
+	atomic_uint_fast64_t c_disc_known, c_disc_expired, c_disc_rejected;
 };
 
 /* Handlers (node_query.c, node_update.c and its parts, node_xfr.c). */
