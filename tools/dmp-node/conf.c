@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dmp/b64.h"
+#include "dmp/crypto.h"
+
 #include "node_main.h"
 
 #define S(sec, key, field, def)                                                \
@@ -97,6 +100,16 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("mesh", "heartbeat_interval", heartbeat_interval, 1, 86400, "300"),
     B("mesh", "heartbeat_allow_loopback", heartbeat_allow_loopback, "false"),
     S("mesh", "claim_provider_zone", claim_provider_zone, ""),
+    /* Cluster anti-entropy (PROTOCOL.md 7.6; operator-guide "Running a
+     * cluster"). */
+    S("sync", "token", sync_token, ""),
+    S("sync", "token_file", sync_token_file, ""),
+    L("sync", "peers", sync_peers, NULL),
+    S("sync", "cluster", sync_cluster, ""),
+    S("sync", "operator_pubkey", sync_operator_pubkey, ""),
+    I("sync", "interval", sync_interval, 1, 3600, "10"),
+    I("sync", "max_per_tick", sync_max_per_tick, 1, 1000000, "1024"),
+    I("sync", "max_bytes_per_tick", sync_max_bytes, 1024, 67108864, "1048576"),
     /* Discovery (PROTOCOL.md 8): node_discovery.c. */
     L("mesh", "seeds", seeds, NULL),
     L("mesh", "resolvers", resolvers, NULL),
@@ -319,4 +332,130 @@ int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)
 	}
 	h->n_trusted_proxies = c->http_trusted_proxies.n;
 	return 0;
+}
+
+/* sync.token, or the first line of sync.token_file. */
+static int sync_token(const struct node_conf *c, char *out, size_t cap)
+{
+	FILE *f;
+	size_t l;
+
+	if (c->sync_token[0] && c->sync_token_file[0]) {
+		fprintf(stderr, "dmp-node: set sync.token or sync.token_file, "
+				"not both\n");
+		return -1;
+	}
+	if (!c->sync_token_file[0]) {
+		l = strlen(c->sync_token);
+		if (l >= cap) {
+			fprintf(stderr,
+				"dmp-node: sync.token: at most %zu "
+				"characters\n",
+				cap - 1);
+			return -1;
+		}
+		memcpy(out, c->sync_token, l + 1);
+		return 0;
+	}
+	f = fopen(c->sync_token_file, "r");
+	if (!f || !fgets(out, (int)cap, f)) {
+		fprintf(stderr,
+			"dmp-node: sync.token_file %s: cannot read it (create "
+			"it with one line: the cluster's shared token)\n",
+			c->sync_token_file);
+		if (f) {
+			fclose(f);
+		}
+		return -1;
+	}
+	fclose(f);
+	out[strcspn(out, "\r\n")] = 0;
+	if (!out[0]) {
+		fprintf(stderr, "dmp-node: sync.token_file %s is empty\n",
+			c->sync_token_file);
+		return -1;
+	}
+	return 0;
+}
+
+int dmpnode_conf_sync(const struct node_conf *c, struct dmp_node_sync_opts *so,
+		      struct dmp_node_http_opts *ho, const uint8_t *op_pk)
+{
+	dmp_node_sync_opts_init(so);
+	if (sync_token(c, so->token, sizeof(so->token)) < 0) {
+		return -1;
+	}
+	if (ho) {
+		memcpy(ho->sync_token, so->token, sizeof(ho->sync_token));
+	}
+	if (c->sync_peers.n > DMP_NODE_SYNC_MAX_PEERS) {
+		fprintf(stderr, "dmp-node: sync.peers: at most %d\n",
+			DMP_NODE_SYNC_MAX_PEERS);
+		return -1;
+	}
+	for (unsigned i = 0; i < c->sync_peers.n; i++) {
+		const char *p = c->sync_peers.v[i];
+
+		if ((strncmp(p, "http://", 7) != 0 &&
+		     strncmp(p, "https://", 8) != 0) ||
+		    strlen(p) >= sizeof(so->peers[i])) {
+			fprintf(stderr,
+				"dmp-node: sync.peers: '%s' is not an http:// "
+				"or https:// base URL of at most %d "
+				"characters\n",
+				p, DMP_CLUSTER_HTTP_MAX);
+			return -1;
+		}
+		memcpy(so->peers[i], p, strlen(p) + 1);
+	}
+	so->n_peers = c->sync_peers.n;
+	if (strlen(c->sync_cluster) >= sizeof(so->cluster)) {
+		fprintf(stderr, "dmp-node: sync.cluster too long\n");
+		return -1;
+	}
+	memcpy(so->cluster, c->sync_cluster, strlen(c->sync_cluster) + 1);
+	if (c->sync_operator_pubkey[0]) {
+		if (strlen(c->sync_operator_pubkey) != 64 ||
+		    dmp_hex_decode(so->op_spk, 32, c->sync_operator_pubkey,
+				   64) < 0) {
+			fprintf(stderr, "dmp-node: sync.operator_pubkey: 64 "
+					"hex digits (the cluster operator's "
+					"Ed25519 public key)\n");
+			return -1;
+		}
+		so->have_op_spk = 1;
+	} else if (op_pk) {
+		memcpy(so->op_spk, op_pk, 32);
+		so->have_op_spk = 1;
+	}
+	if (so->cluster[0] && !so->have_op_spk) {
+		fprintf(stderr,
+			"dmp-node: sync.cluster needs sync.operator_pubkey "
+			"(or mesh.operator_key) to verify the manifest\n");
+		return -1;
+	}
+	if (ho) {
+		memcpy(ho->sync_cluster, so->cluster, sizeof(ho->sync_cluster));
+		ho->have_sync_op_spk = so->have_op_spk;
+		memcpy(ho->sync_op_spk, so->op_spk, 32);
+	}
+	/* Longer ones cannot be in a manifest: nothing to skip. */
+	if (strlen(c->node_id) < sizeof(so->self_id)) {
+		memcpy(so->self_id, c->node_id, strlen(c->node_id) + 1);
+	}
+	if (strlen(c->endpoint) < sizeof(so->self_endpoint)) {
+		memcpy(so->self_endpoint, c->endpoint, strlen(c->endpoint) + 1);
+	}
+	so->interval_ms = (uint32_t)c->sync_interval * 1000;
+	so->max_per_tick = (uint32_t)c->sync_max_per_tick;
+	so->max_bytes = (uint32_t)c->sync_max_bytes;
+	if (!so->token[0]) {
+		if (so->n_peers || so->cluster[0]) {
+			fprintf(stderr, "dmp-node: sync.peers and sync.cluster "
+					"need sync.token or sync.token_file\n");
+			return -1;
+		}
+		return 0;
+	}
+	return so->n_peers || so->cluster[0] ? 1 : 0;
 }

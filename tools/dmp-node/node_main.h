@@ -85,10 +85,23 @@ struct node_conf {
 	long long claim_source_rate, claim_source_burst;
 	long long claim_source_prefix4, claim_source_prefix6;
 	long long xfr_journal_changes, xfr_journal_bytes; /* IXFR journal */
+	/* sync: cluster anti-entropy (PROTOCOL.md 7.6) */
+	char sync_token[DMP_CFG_STR_MAX];
+	char sync_token_file[DMP_CFG_STR_MAX];
+	struct dmp_cfg_list sync_peers;
+	char sync_cluster[DMP_CFG_STR_MAX];
+	char sync_operator_pubkey[DMP_CFG_STR_MAX];
+	long long sync_interval, sync_max_per_tick, sync_max_bytes;
 };
 
 /** HTTP options from the config. @return 0 or -1 (message printed) */
 int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h);
+
+/** Sync options (and the HTTP side's token, cluster and key into @p ho
+ * when not NULL); @p op_pk the mesh operator key or NULL. @return 1 the
+ * worker should run, 0 not, -1 error (message printed) */
+int dmpnode_conf_sync(const struct node_conf *c, struct dmp_node_sync_opts *so,
+		      struct dmp_node_http_opts *ho, const uint8_t *op_pk);
 
 /** TCP connection limits from the config (ranges checked by the schema). */
 void dmpnode_conf_tcp(const struct node_conf *c, struct dmp_node_tcp_opts *t);

@@ -326,6 +326,9 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	int tcp_on = 0, maint_on = 0, writer_on = 0, wq_on = 0, disc_on = 0;
 	uint8_t op_pk[32], op_sk[64];
 	int have_opkey = 0, op_pk_set = 0;
+	struct dmp_node_sync *sync = NULL;
+	struct dmp_node_sync_opts so;
+	int sync_on = 0;
 	sigset_t all, set;
 	int sig = 0, rc = 1;
 
@@ -347,6 +350,8 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	sigaddset(&set, SIGHUP);
 
 	memset(&s, 0, sizeof(s));
+	memset(&ho, 0, sizeof(ho));
+	memset(&so, 0, sizeof(so));
 	s.c = c;
 	s.off = clock_off_ms;
 	atomic_init(&s.stop, 0);
@@ -427,6 +432,12 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		have_opkey = 1;
 		op_pk_set = 1;
 	}
+	/* Before dropping root: sync.token_file may be root's only. */
+	sync_on = dmpnode_conf_sync(c, &so, c->http[0] ? &ho : NULL,
+				    have_opkey ? op_pk : NULL);
+	if (sync_on < 0) {
+		goto out;
+	}
 	if (drop_privileges(c->user) < 0) {
 		goto out;
 	}
@@ -489,6 +500,21 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			  c->http_auth,
 			  c->registration_enabled ? ", registration" : "");
 	}
+	if (sync_on) {
+		int err;
+
+		so.now_ms = http_clock;
+		so.now_ud = &s;
+		err = dmp_node_sync_new(&sync, n, &so, 1);
+		if (err < 0) {
+			DMP_LOG_E("dmp-node: sync: %s", dmp_strerror(err));
+			goto out;
+		}
+		DMP_LOG_N("dmp-node: anti-entropy every %llds (%u static "
+			  "peer(s)%s%s)",
+			  c->sync_interval, so.n_peers,
+			  so.cluster[0] ? ", cluster " : "", so.cluster);
+	}
 	for (unsigned i = 0; i < n_w; i++) {
 		w[i].on =
 		    start_thread(&w[i].th, dmpnode_udp_main, &w[i], "UDP");
@@ -546,7 +572,10 @@ stop:
 		pthread_join(disc_th, NULL);
 	}
 out:
-	/* Stops libmicrohttpd's thread first: it calls into the node. */
+	/* The sync thread and libmicrohttpd's call into the node. */
+	dmp_node_sync_free(sync);
+	dmp_wipe(so.token, sizeof(so.token));
+	dmp_wipe(ho.sync_token, sizeof(ho.sync_token));
 	dmp_node_http_free(http);
 	if (http_fd >= 0) {
 		close(http_fd);

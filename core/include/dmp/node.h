@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dmp/cluster.h"
 #include "dmp/common.h"
 
 #define DMP_NODE_MAX_ZONES 8
@@ -675,6 +676,14 @@ struct dmp_node_http_opts {
 	 * max_conns_per_addr (limit per client at the proxy). */
 	char trusted_proxies[DMP_NODE_HTTP_MAX_PROXIES][64];
 	unsigned n_trusted_proxies;
+	/* Cluster anti-entropy, server side (PROTOCOL.md 7.6): the peers'
+	 * Bearer token ("": /v1/sync/ answers 403); the cluster name whose
+	 * manifest /v1/sync/cluster-manifest serves ("": 204), checked
+	 * against sync_op_spk when have_sync_op_spk. */
+	char sync_token[128];
+	char sync_cluster[DMP_NODE_NAME_MAX];
+	int have_sync_op_spk;
+	uint8_t sync_op_spk[32];
 };
 
 struct dmp_node_http;
@@ -788,6 +797,89 @@ int dmp_node_hb_tick(struct dmp_node_hb *hb, uint64_t now_ms);
 /** Wipe the key and free. NULL: no-op. */
 void dmp_node_hb_free(struct dmp_node_hb *hb);
 
+/* ---- cluster anti-entropy, client side (PROTOCOL.md 7.6) ---- */
+
+#define DMP_NODE_SYNC_MAX_PEERS 32
+#define DMP_NODE_SYNC_INTERVAL_MS 10000
+#define DMP_NODE_SYNC_MAX_PER_TICK 1024	   /* values stored per tick */
+#define DMP_NODE_SYNC_MAX_BYTES (1u << 20) /* bytes pulled per tick */
+#define DMP_NODE_SYNC_TIMEOUT_MS 5000	   /* one HTTP exchange */
+
+/* What a sync exchange with a peer can go wrong with, as
+ * dmp_node_sync_rejected_total{reason} in /metrics. */
+enum dmp_node_sync_reason {
+	DMP_NODE_SYNC_UNREACHABLE = 0, /* connect, timeout, non-200 */
+	DMP_NODE_SYNC_BAD_DIGEST,      /* not JSON of the shape, bad entry */
+	DMP_NODE_SYNC_BAD_PULL,	       /* not JSON of the shape, too big */
+	DMP_NODE_SYNC_UNREQUESTED,     /* a name we did not ask for */
+	DMP_NODE_SYNC_HASH_MISMATCH,   /* a value not in the digest */
+	DMP_NODE_SYNC_INVALID,	       /* signature, structure, expiry */
+	DMP_NODE_SYNC_REFUSED,	       /* caps, budgets, zone (as UPDATE) */
+	DMP_NODE_SYNC_MANIFEST,	       /* a peer's cluster manifest refused */
+	DMP_NODE_SYNC_REASON_MAX
+};
+
+/* An HTTP exchange of the worker: GET when @p body is NULL, else POST of
+ * a JSON body; the answer malloc()ed into *resp. @return the HTTP status
+ * or a negative error. Tests replace the libcurl default. */
+typedef int (*dmp_node_sync_http_fn)(void *ud, const char *url,
+				     const char *token, const char *body,
+				     char **resp, size_t *resp_len,
+				     unsigned timeout_ms);
+
+struct dmp_node_sync_opts {
+	char token[128]; /* Bearer token for the peers */
+	char peers[DMP_NODE_SYNC_MAX_PEERS][DMP_CLUSTER_HTTP_MAX + 1];
+	unsigned n_peers; /* static base URLs */
+	/* Peers also from the cluster manifest at cluster.<cluster> in our
+	 * own store, verified with op_spk (required with cluster); entries
+	 * whose node_id is self_id or whose endpoint is self_endpoint are
+	 * us. Peers' newer manifests (higher seq, verified) are installed. */
+	char cluster[DMP_NODE_NAME_MAX];
+	int have_op_spk;
+	uint8_t op_spk[32];
+	char self_id[DMP_CLUSTER_NODE_ID_MAX + 1];
+	char self_endpoint[DMP_CLUSTER_HTTP_MAX + 1];
+	uint32_t interval_ms;  /* between ticks, 100..3600000 */
+	uint32_t max_per_tick; /* values stored per tick, 1..1000000 */
+	uint32_t max_bytes;    /* value bytes pulled per tick, 1 KiB..64 MiB */
+	unsigned timeout_ms;   /* one exchange */
+	dmp_node_sync_http_fn http; /* NULL: libcurl */
+	void *http_ud;
+	uint64_t (*now_ms)(void *ud); /* NULL: the real clock */
+	void *now_ud;
+};
+
+struct dmp_node_sync;
+
+/** Defaults (DMP_NODE_SYNC_*), no peers, no token. */
+void dmp_node_sync_opts_init(struct dmp_node_sync_opts *o);
+
+/**
+ * Prepare anti-entropy for @p n (borrowed; must outlive the handle).
+ * @p start 1: one thread runs dmp_node_sync_tick() every interval until
+ * dmp_node_sync_free(); 0: the caller ticks (tests).
+ * @return 0, DMP_EINVAL (no token, no peer source, a range), DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_node_sync_new(struct dmp_node_sync **out,
+				     struct dmp_node *n,
+				     const struct dmp_node_sync_opts *o,
+				     int start);
+
+/**
+ * One sync with the next peer, round robin: digest pages from its cursor,
+ * diff, pull, verify, store; at most max_per_tick values and max_bytes
+ * bytes. @return values stored, or a negative error (logged, counted)
+ */
+int dmp_node_sync_tick(struct dmp_node_sync *s);
+
+/** Stop the thread (if any) and free. NULL: no-op. */
+void dmp_node_sync_free(struct dmp_node_sync *s);
+
+/** Counters for /metrics and tests: refusals by reason, values stored. */
+void dmp_node_sync_counts(const struct dmp_node *n,
+			  uint64_t reject[DMP_NODE_SYNC_REASON_MAX],
+			  uint64_t *stored);
 /* ---- mesh discovery (PROTOCOL.md 8: heartbeat / seen directory) ---- */
 
 #define DMP_NODE_DISC_SEEDS_MAX 16

@@ -127,6 +127,11 @@ int dmp_node_http_dispatch(struct dmp_node_http *h,
 	if (strncmp(p, RECORDS, strlen(RECORDS)) == 0 && p[strlen(RECORDS)]) {
 		return dmp_nh_records(h, rq, body, body_len, ctype);
 	}
+	if (strcmp(p, "/v1/sync/digest") == 0 ||
+	    strcmp(p, "/v1/sync/pull") == 0 ||
+	    strcmp(p, "/v1/sync/cluster-manifest") == 0) {
+		return dmp_nh_sync(h, rq, body, body_len, ctype);
+	}
 	if (strcmp(p, "/v1/registration/challenge") == 0 ||
 	    strcmp(p, "/v1/registration/tsig-confirm") == 0) {
 		int get = strcmp(p, "/v1/registration/challenge") == 0;
@@ -172,6 +177,38 @@ static enum MHD_Result last_xff(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+/* The query arguments the handlers read (cursor and limit of
+ * /v1/sync/digest), decoded by libmicrohttpd, as "k=v&k=v"; NULL for
+ * none. A value holding '&' could not be a valid one anyway. */
+static const char *sync_query(struct MHD_Connection *c, char *out, size_t cap)
+{
+	static const char *const keys[] = {"cursor", "limit"};
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = MHD_lookup_connection_value(
+		    c, MHD_GET_ARGUMENT_KIND, keys[i]);
+		int w;
+
+		if (!v) {
+			continue;
+		}
+		w = snprintf(out + o, cap - o, "%s%s=%s", o ? "&" : "", keys[i],
+			     v);
+		if (w < 0 || (size_t)w >= cap - o) {
+			out[o] = '\0';
+			/* Too long to be valid: an empty value gets the 400. */
+			snprintf(out + o, cap - o, "%s%s=", o ? "&" : "",
+				 keys[i]);
+			o = strlen(out);
+			continue;
+		}
+		o += (size_t)w;
+	}
+	return o ? out : NULL;
+}
+
 static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 			      const char *url, const char *method,
 			      const char *version, const char *upload,
@@ -182,7 +219,7 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 	struct dmp_node_http_req rq;
 	const union MHD_ConnectionInfo *ci;
 	struct MHD_Response *resp;
-	char *body = NULL;
+	char *body = NULL, query[2 * DMP_NODE_NAME_MAX + 128];
 	size_t blen = 0;
 	const char *ctype = "application/json";
 	int status;
@@ -227,6 +264,7 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 		return MHD_NO;
 	}
 	rq.peer = ci->client_addr;
+	rq.query = sync_query(c, query, sizeof(query));
 	rq.body = r->body;
 	rq.body_len = r->len;
 	if (r->too_big) {

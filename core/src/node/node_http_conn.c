@@ -38,6 +38,7 @@ const char *const dmp_nh_refusal_names[NH_REF_MAX] = {
     "conn_per_address", "conn_total",	"conn_evicted",	     "request_timeout",
     "idle_timeout",	"rate_limit",	"registration_rate", "body_too_large",
     "records_off",	"records_auth", "records_scope",     "records_reserved",
+    "sync_auth",
 };
 
 static const char *const why_text[NH_REF_MAX] = {
@@ -53,6 +54,7 @@ static const char *const why_text[NH_REF_MAX] = {
     "record API token missing or wrong",
     "outside the token's scopes",
     "reserved name",
+    "sync token missing or wrong",
 };
 
 struct nh_conn {

@@ -39,6 +39,7 @@ enum nh_refusal {
 	NH_REF_RECORDS_AUTH,	  /* missing or bad token: 401 */
 	NH_REF_RECORDS_SCOPE,	  /* outside the token's scopes: 403 */
 	NH_REF_RECORDS_RESERVED,  /* apex, NS, heartbeat...: 403 */
+	NH_REF_SYNC_AUTH,	  /* /v1/sync/ without the sync token: 403 */
 	NH_REF_MAX
 };
 extern const char *const dmp_nh_refusal_names[NH_REF_MAX];
@@ -120,6 +121,9 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 /** /v1/records/<name>: GET, POST, DELETE (7.4). */
 int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		   char **body, size_t *len, const char **ctype);
+/** /v1/sync/digest, pull, cluster-manifest (7.6, node_http_sync.c). */
+int dmp_nh_sync(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
+		char **body, size_t *len, const char **ctype);
 /** GET /v1/registration/challenge (7.2). */
 int dmp_nh_challenge(struct dmp_node_http *h, char **body, size_t *len,
 		     const char **ctype);

@@ -95,6 +95,30 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		fprintf(f, "dmp_node_rejections_total{reason=\"%s\"} %llu\n",
 			rej_names[i], (unsigned long long)s.reject[i]);
 	}
+	/* Anti-entropy (node_sync.c): what peers sent that was refused. */
+	{
+		static const char *const sync_names[DMP_NODE_SYNC_REASON_MAX] =
+		    {"unreachable",   "bad_digest", "bad_pull", "unrequested",
+		     "hash_mismatch", "invalid",    "refused",	"manifest"};
+		uint64_t sr[DMP_NODE_SYNC_REASON_MAX], stored;
+
+		dmp_node_sync_counts(h->n, sr, &stored);
+		fprintf(f,
+			"# HELP dmp_node_sync_stored_total Values stored from "
+			"cluster peers.\n"
+			"# TYPE dmp_node_sync_stored_total counter\n"
+			"dmp_node_sync_stored_total %llu\n"
+			"# HELP dmp_node_sync_rejected_total Sync exchanges "
+			"and pulled values refused, by reason.\n"
+			"# TYPE dmp_node_sync_rejected_total counter\n",
+			(unsigned long long)stored);
+		for (unsigned i = 0; i < DMP_NODE_SYNC_REASON_MAX; i++) {
+			fprintf(f,
+				"dmp_node_sync_rejected_total{reason=\"%s\"} "
+				"%llu\n",
+				sync_names[i], (unsigned long long)sr[i]);
+		}
+	}
 	/* The HTTP side: connections and refusals (node_http_conn.c). */
 	fprintf(f,
 		"# HELP dmp_node_http_connections Open HTTP connections.\n"
