@@ -182,6 +182,9 @@ struct dmp_outbox_msg {
 	int n_records;
 	int n_published;
 	char last_error[256];
+	/* A multi-part part (its body starts "DMP-PART/1 id=..."): the
+	 * whole's id, 32 hex; "" for a message of its own. */
+	char whole[33];
 };
 
 /**

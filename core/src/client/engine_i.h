@@ -234,6 +234,32 @@ int dmp_eng_mp_progress(struct dmp_engine *e, char *out, size_t cap);
  * many were removed; *partial: wholes still waiting for parts. */
 int dmp_eng_mp_sweep(struct dmp_engine *e, int64_t now, int *partial);
 
+/* A part held from manifest @p value at @p name in @p zone: delete the
+ * manifest from our mailbox nodes (best effort), making room there. */
+void dmp_eng_mp_drain(struct dmp_engine *e, const char *zone, const char *name,
+		      const char *value, size_t vlen);
+
+/* engine_mp_pace.c: pacing of multi-part parts in one publish pass. */
+struct dmp_eng_mp_rcpt {
+	char rcpt[320];
+	unsigned long long parts; /* parts published this pass */
+	uint32_t full;		  /* slots a node refused as full */
+};
+struct dmp_eng_mp_pace {
+	struct dmp_eng_mp_rcpt r[16];
+	size_t n;
+};
+/* Order a pass: ordinary messages first, then parts (each stable). */
+void dmp_eng_mp_order(struct dmp_outbox_msg *v, size_t n);
+/* Must @p m (manifest at @p slot, -1 unknown) wait for a later pass? */
+int dmp_eng_mp_pace_wait(struct dmp_eng_mp_pace *pc, const struct dmp_engine *e,
+			 const struct dmp_outbox_msg *m, int slot);
+/* @p m was published (@p full 0) or its manifest refused as full. */
+void dmp_eng_mp_pace_note(struct dmp_eng_mp_pace *pc,
+			  const struct dmp_outbox_msg *m, int slot, int full);
+/* Seconds a message held back by pacing waits. */
+int64_t dmp_eng_mp_pace_retry(const struct dmp_engine *e);
+
 /* engine_receipt.c: delivery receipts (messages.receipts). */
 /* @p body with a receipt request added when receipts are on and it fits:
  * 1 (*out dmp_malloc'd), 0 (unchanged), DMP_ENOMEM. */

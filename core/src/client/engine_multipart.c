@@ -16,6 +16,11 @@
  * whole is joined, checked (length, SHA-256) and delivered as one message
  * whose id is the whole's; the directory is then removed. A directory
  * whose expiry passed is removed by the sweep with a REJECTED event.
+ *
+ * Draining: once a part is held (fsync'd in parts/), its manifest is
+ * deleted from our mailbox nodes (dmp_eng_mp_drain), so the slot has room
+ * for the sender's next window (engine_mp_pace.c); its chunks stay until
+ * they expire (a chunk name is not ours to delete).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,10 +35,14 @@
 
 #include "dmp/b64.h"
 #include "dmp/err.h"
+#include "dmp/identity.h"
+#include "dmp/keys.h"
 #include "dmp/log.h"
 #include "dmp/manifest.h"
 #include "dmp/multipart.h"
 #include "dmp/names.h"
+#include "dmp/record.h"
+#include "dmp/update.h"
 #include "engine_i.h"
 
 #define MP_DIR_MAX (DMP_ENG_HOME_MAX + 96)
@@ -505,4 +514,29 @@ int dmp_eng_mp_progress(struct dmp_engine *e, char *out, size_t cap)
 	}
 	closedir(d);
 	return n;
+}
+
+void dmp_eng_mp_drain(struct dmp_engine *e, const char *zone, const char *name,
+		      const char *value, size_t vlen)
+{
+	struct dmp_eng_writer *w = NULL;
+	struct dmp_update_rr op = {DMP_UPDATE_DELETE_VALUE, name, 0, value,
+				   vlen};
+	int rc;
+
+	/* Our key writes only our own zone's nodes. */
+	if (!dmp_name_equal(zone, strlen(zone), e->conf.domain,
+			    strlen(e->conf.domain)) ||
+	    dmp_eng_writer_open(e, 1, &w) < 0) {
+		return;
+	}
+	rc = dmp_eng_writer_send_to(
+	    e, w, &op, 1, dmp_eng_mailbox_nodes(e, dmp_keys_user_id(e->keys)));
+	if (rc < 0) {
+		/* Best effort: it expires anyway; only the sender's next
+		 * window waits longer. */
+		DMP_LOG_D("multi-part: manifest at %s not deleted: %s", name,
+			  dmp_strerror(rc));
+	}
+	dmp_eng_writer_close(e, w);
 }

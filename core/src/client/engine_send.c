@@ -517,6 +517,7 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 static int publish_pass(struct dmp_engine *e)
 {
 	struct pending p = {0};
+	struct dmp_eng_mp_pace pace = {0};
 	struct dmp_eng_writer *w = NULL;
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
@@ -527,6 +528,7 @@ static int publish_pass(struct dmp_engine *e)
 		dmp_free(p.v);
 		return rc;
 	}
+	dmp_eng_mp_order(p.v, p.n); /* engine_mp_pace.c */
 	for (size_t i = 0; i < p.n; i++) {
 		struct dmp_outbox_msg *m = &p.v[i];
 		struct recs r = {0};
@@ -582,6 +584,19 @@ static int publish_pass(struct dmp_engine *e)
 				mask = dmp_eng_mailbox_nodes(e, rid);
 			}
 		}
+		for (size_t j = 0; j < r.n; j++) {
+			slot = manifest_slot(r.v[j].name) >= 0
+				   ? manifest_slot(r.v[j].name)
+				   : slot;
+		}
+		if (dmp_eng_mp_pace_wait(&pace, e, m, slot)) {
+			recs_free(&r);
+			(void)dmp_store_outbox_set_state(
+			    e->st, m->id, DMP_OUTBOX_QUEUED,
+			    now + dmp_eng_mp_pace_retry(e),
+			    "waiting for room at the recipient's mailbox");
+			continue;
+		}
 		/* Chunks first, manifest last: the store keeps publish order.
 		 * Chunks go several to an UPDATE (a node applies one UPDATE
 		 * whole or not at all, 7.1), the manifest alone after them,
@@ -630,11 +645,17 @@ static int publish_pass(struct dmp_engine *e)
 			    e->st, m->id, r.v[first].seq, r.v[j - 1].seq);
 		}
 		recs_free(&r);
+		if (err == 0 || full) {
+			dmp_eng_mp_pace_note(&pace, m, slot, full);
+		}
 		if (err < 0) {
-			int64_t next = dmp_eng_now(e) + backoff(m->attempts);
+			int64_t next =
+			    dmp_eng_now(e) + (full ? dmp_eng_mp_pace_retry(e)
+						   : backoff(m->attempts));
 			char d[320];
 
-			last = err;
+			last =
+			    full ? last : err; /* a full slot: wait, no fault */
 			if (err != DMP_EUNREACHABLE) {
 				reached = 1;
 			}

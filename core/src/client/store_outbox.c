@@ -82,7 +82,9 @@ out:
 	"o.next_attempt, o.expires, length(o.body), o.last_error, "            \
 	"(SELECT count(*) FROM outbox_record r WHERE r.outbox_id = o.id), "    \
 	"(SELECT count(*) FROM outbox_record r WHERE r.outbox_id = o.id "      \
-	"AND r.published)"
+	"AND r.published), "                                                   \
+	"CASE WHEN CAST(substr(o.body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' "    \
+	"THEN CAST(substr(o.body, 15, 32) AS TEXT) END"
 
 static void read_outbox(sqlite3_stmt *q, struct dmp_outbox_msg *m)
 {
@@ -99,6 +101,7 @@ static void read_outbox(sqlite3_stmt *q, struct dmp_outbox_msg *m)
 	dmp_st_copy_text(m->last_error, sizeof(m->last_error), q, 9);
 	m->n_records = sqlite3_column_int(q, 10);
 	m->n_published = sqlite3_column_int(q, 11);
+	dmp_st_copy_text(m->whole, sizeof(m->whole), q, 12);
 }
 
 /* Rows of "SELECT OUTBOX_COLS ... @p where" (one optional integer
