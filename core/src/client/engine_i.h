@@ -251,9 +251,11 @@ struct dmp_eng_mp_pace {
 };
 /* Order a pass: ordinary messages first, then parts (each stable). */
 void dmp_eng_mp_order(struct dmp_outbox_msg *v, size_t n);
-/* Must @p m (manifest at @p slot, -1 unknown) wait for a later pass? */
-int dmp_eng_mp_pace_wait(struct dmp_eng_mp_pace *pc, const struct dmp_engine *e,
-			 const struct dmp_outbox_msg *m, int slot);
+/* Must @p m (manifest at @p slot, -1 unknown) wait for a later pass?
+ * NULL, or why (static text). */
+const char *dmp_eng_mp_pace_wait(struct dmp_eng_mp_pace *pc,
+				 const struct dmp_engine *e,
+				 const struct dmp_outbox_msg *m, int slot);
 /* @p m was published (@p full 0) or its manifest refused as full. */
 void dmp_eng_mp_pace_note(struct dmp_eng_mp_pace *pc,
 			  const struct dmp_outbox_msg *m, int slot, int full);

@@ -61,19 +61,27 @@ static struct dmp_eng_mp_rcpt *find(struct dmp_eng_mp_pace *pc,
 	return &pc->r[pc->n++];
 }
 
-int dmp_eng_mp_pace_wait(struct dmp_eng_mp_pace *pc, const struct dmp_engine *e,
-			 const struct dmp_outbox_msg *m, int slot)
+const char *dmp_eng_mp_pace_wait(struct dmp_eng_mp_pace *pc,
+				 const struct dmp_engine *e,
+				 const struct dmp_outbox_msg *m, int slot)
 {
 	struct dmp_eng_mp_rcpt *r = find(pc, m->recipient, 0);
 
 	if (!r) {
-		return 0;
+		return NULL;
 	}
 	if (slot >= 0 && slot < 32 && (r->full & (1u << slot))) {
-		return 1;
+		return "the recipient's mailbox slot is full at the node "
+		       "(limits.name_bytes): published once the recipient "
+		       "has drained it";
 	}
-	return m->whole[0] &&
-	       r->parts >= (unsigned long long)e->conf.part_window;
+	if (m->whole[0] &&
+	    r->parts >= (unsigned long long)e->conf.part_window) {
+		return "a large file goes in windows of messages.part_window "
+		       "parts: published once the recipient's mailbox has "
+		       "room";
+	}
+	return NULL;
 }
 
 void dmp_eng_mp_pace_note(struct dmp_eng_mp_pace *pc,

@@ -534,6 +534,7 @@ static int publish_pass(struct dmp_engine *e)
 		struct recs r = {0};
 		unsigned mask;
 		int err = 0, slot = -1, full = 0;
+		const char *why;
 
 		if (m->state == DMP_OUTBOX_FAILED) {
 			continue;
@@ -589,12 +590,11 @@ static int publish_pass(struct dmp_engine *e)
 				   ? manifest_slot(r.v[j].name)
 				   : slot;
 		}
-		if (dmp_eng_mp_pace_wait(&pace, e, m, slot)) {
+		if ((why = dmp_eng_mp_pace_wait(&pace, e, m, slot)) != NULL) {
 			recs_free(&r);
 			(void)dmp_store_outbox_set_state(
 			    e->st, m->id, DMP_OUTBOX_QUEUED,
-			    now + dmp_eng_mp_pace_retry(e),
-			    "waiting for room at the recipient's mailbox");
+			    now + dmp_eng_mp_pace_retry(e), why);
 			continue;
 		}
 		/* Chunks first, manifest last: the store keeps publish order.
@@ -662,9 +662,10 @@ static int publish_pass(struct dmp_engine *e)
 			snprintf(d, sizeof(d), "%s; retry in %lld s",
 				 full ? "node refused the manifest: the "
 					"recipient's mailbox slot there may "
-					"be full (limits.name_bytes: large "
-					"files fill it until their parts "
-					"expire), or outside your key's scope"
+					"be full (limits.name_bytes: a large "
+					"file's parts fill it until the "
+					"recipient drains it), or outside "
+					"your key's scope"
 				      : dmp_strerror(err),
 				 (long long)(next - now));
 			(void)dmp_store_outbox_set_state(
