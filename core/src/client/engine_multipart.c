@@ -141,7 +141,7 @@ int dmp_eng_mp_submit(struct dmp_engine *e, const char *contact,
 		/* Held until every part is queued (a crash meanwhile leaves
 		 * held parts that fail at their expiry, never part of a
 		 * whole on the wire). */
-		rc = dmp_store_outbox_hold(e->st, q[done], hold_until);
+		rc = dmp_store_outbox_hold_one(e->st, q[done], hold_until);
 		if (rc < 0) {
 			done++;
 			break;
@@ -154,9 +154,12 @@ int dmp_eng_mp_submit(struct dmp_engine *e, const char *contact,
 		}
 	}
 	if (rc < 0) {
-		/* All or nothing: take back the parts still held. */
+		/* All or nothing: take back the parts still held (one
+		 * withdraw takes every held part of the whole). */
 		for (size_t i = 0; i < done; i++) {
-			(void)dmp_store_outbox_withdraw(e->st, q[i]);
+			if (dmp_store_outbox_withdraw(e->st, q[i]) == 0) {
+				break;
+			}
 		}
 	} else {
 		char d[160];

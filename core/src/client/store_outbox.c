@@ -271,10 +271,19 @@ int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
 	return rc;
 }
 
+/* A part of a multi-part file takes the file's other unpublished parts
+ * with it: a whole is cancelled entirely (the receiver's held parts then
+ * expire). */
 int dmp_store_outbox_cancel(struct dmp_store *st, int64_t queue_id)
 {
 	int rc = dmp_st_delete_where(
-	    st, "DELETE FROM outbox WHERE id = ? AND state != 2", queue_id);
+	    st,
+	    "DELETE FROM outbox WHERE state != 2 AND (id = ?1 OR ("
+	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' AND "
+	    "substr(body, 15, 32) = (SELECT substr(body, 15, 32) FROM outbox "
+	    "WHERE id = ?1 AND state != 2 AND "
+	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=')))",
+	    queue_id);
 
 	return rc < 0 ? rc : rc == 0 ? DMP_ENOENT : 0;
 }
@@ -338,7 +347,8 @@ static int outbox_update_time(struct dmp_store *st, const char *sql,
 	return rc;
 }
 
-int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
+int dmp_store_outbox_hold_one(struct dmp_store *st, int64_t queue_id,
+			      int64_t until)
 {
 	return outbox_update_time(
 	    st,
@@ -347,12 +357,34 @@ int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
 	    until, queue_id);
 }
 
+/* The parts of a multi-part file are held together: the undo-send window
+ * of a file holds every part not yet taken by the publisher. */
+int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
+{
+	return outbox_update_time(
+	    st,
+	    "UPDATE outbox SET state = 4, next_attempt = ?1 "
+	    "WHERE state IN (0, 4) AND attempts = 0 AND (id = ?2 OR ("
+	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' AND "
+	    "substr(body, 15, 32) = (SELECT substr(body, 15, 32) FROM outbox "
+	    "WHERE id = ?2 AND "
+	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=')))",
+	    until, queue_id);
+}
+
 int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id)
 {
 	/* One statement: the publisher's "publishing" mark and this delete
-	 * are ordered by sqlite, so exactly one of them wins. */
+	 * are ordered by sqlite, so exactly one of them wins. A part takes
+	 * the file's other held parts with it. */
 	int rc = dmp_st_delete_where(
-	    st, "DELETE FROM outbox WHERE id = ? AND state = 4", queue_id);
+	    st,
+	    "DELETE FROM outbox WHERE state = 4 AND (id = ?1 OR ("
+	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' AND "
+	    "substr(body, 15, 32) = (SELECT substr(body, 15, 32) FROM outbox "
+	    "WHERE id = ?1 AND state = 4 AND "
+	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=')))",
+	    queue_id);
 
 	return rc < 0 ? rc : rc == 0 ? DMP_EBUSY : 0;
 }
@@ -397,4 +429,31 @@ int dmp_store_outbox_kick(struct dmp_store *st, int64_t now,
 	}
 	rc = dmp_st_step_done(st, q);
 	return rc < 0 ? rc : sqlite3_changes(st->db);
+}
+
+int dmp_store_outbox_whole(struct dmp_store *st, const char *whole, int *parts,
+			   int *published)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(
+	    st, &q,
+	    "SELECT count(*), coalesce(sum(state = 2), 0) FROM outbox "
+	    "WHERE CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' "
+	    "AND CAST(substr(body, 15, 32) AS TEXT) = ?");
+
+	*parts = *published = 0;
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_text(q, 1, whole, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*parts = sqlite3_column_int(q, 0);
+		*published = sqlite3_column_int(q, 1);
+		rc = 0;
+	} else {
+		rc = dmp_st_fail(st, "outbox whole");
+	}
+	sqlite3_finalize(q);
+	return rc;
 }
