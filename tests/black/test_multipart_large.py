@@ -131,3 +131,36 @@ def test_10m_through_dmpfs(tmp_path, node_factory):
     finally:
         am.stop()
         bm.stop()
+
+
+def test_one_queue_entry_per_file_held_and_cancelled(tmp_path, node_factory):
+    """dmpfs with an undo-send window: a 100 KB file (30 parts) shows as
+    one queue/ entry with the file's progress, every part is held (none
+    goes out early), and rm of that entry cancels the whole file;
+    `dmp queue` lists one row for a file that is partly published."""
+    need_fuse()
+    node = node_factory(config=SMALL_NODE).start()
+    alice, bob = pair(tmp_path, node)
+    src = tmp_path / "f"
+    src.write_bytes(random.Random(35).randbytes(100 * 1000))
+    am = Mount(alice, tmp_path, poll=1, options=("send_delay=60",)).start()
+    try:
+        am.sh("cp %s outbox/bob" % src, timeout=60)
+        wait_for(lambda: len(am.ls("queue")) == 1, timeout=10,
+                 what="one queue/ entry for the file")
+        q = am.ls("queue")
+        kv = am.kv("queue/" + q[0])
+        assert kv["file_parts"] == "30" and kv["state"] == "held", kv
+        assert kv["file_parts_published"] == "0", kv
+        assert outbox_states(alice) == {4: 30}, outbox_states(alice)
+        os.unlink(am.path("queue", q[0]))
+        assert outbox_states(alice) == {}, outbox_states(alice)
+        assert am.ls("queue") == []
+    finally:
+        am.stop()
+    # Partly published (the node holds about 30 of bob's 59): one row.
+    alice.send("bob", random.Random(36).randbytes(200 * 1000))
+    r = alice.run("queue")
+    rows = [l for l in r.stdout_text.splitlines()[1:] if l.strip()]
+    assert len(rows) == 1 and "parts published" in rows[0], r.stdout_text
+    assert " of 59 parts published" in rows[0], rows[0]
