@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from cli_helpers import User, wait_keys
 from fs_helpers import Mount, need_fuse, wait_for
+from test_multipart import pair as multipart_pair
 
 SMALL_NODE = ("security:\n  rate_limit: 0\n"
               "limits:\n  name_bytes: 8000\n  foreign_bytes: 6000\n")
@@ -21,14 +21,7 @@ LARGE = os.environ.get("DMP_TEST_LARGE") == "1"
 
 
 def pair(tmp_path, node):
-    alice = User(tmp_path, "alice", node)
-    bob = User(tmp_path, "bob", node)
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    alice.add_contact(bob)
-    bob.add_contact(alice)
-    alice.set_config("messages.multipart", '["bob"]')
+    alice, bob = multipart_pair(tmp_path, node)
     # Parts held back by the node's refusal are retried a poll later.
     alice.set_config("messages.poll_interval", "1")
     return alice, bob

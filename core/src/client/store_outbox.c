@@ -77,14 +77,33 @@ out:
 	return rc;
 }
 
+/* SQL: is the row a multi-part part, and its whole's id (32 hex): the
+ * body starts "DMP-PART/1 id=<32 hex>" (multipart.h). */
+#define IS_PART(t) "CAST(substr(" t "body, 1, 14) AS TEXT) = 'DMP-PART/1 id='"
+#define WHOLE_OF(t) "CAST(substr(" t "body, 15, 32) AS TEXT)"
+/* The rows of the same multi-part file as row ?N (none for a message of
+ * its own): what cancel, withdraw and hold take together. */
+#define SAME_FILE_AS(n)                                                        \
+	"(" IS_PART("") " AND " WHOLE_OF("") " = (SELECT " WHOLE_OF(           \
+	    "") " FROM outbox WHERE id = " n " AND " IS_PART("") "))"
+
+static const char sql_cancel[] =
+    "DELETE FROM outbox WHERE state != 2 AND (id = ?1 OR " SAME_FILE_AS(
+	"?1") ")";
+static const char sql_withdraw[] =
+    "DELETE FROM outbox WHERE state = 4 AND (id = ?1 OR " SAME_FILE_AS(
+	"?1") ")";
+static const char sql_hold[] =
+    "UPDATE outbox SET state = 4, next_attempt = ?1 WHERE state IN (0, 4) "
+    "AND attempts = 0 AND (id = ?2 OR " SAME_FILE_AS("?2") ")";
+
 #define OUTBOX_COLS                                                            \
 	"o.id, o.msg_id, o.recipient, o.state, o.attempts, o.created, "        \
 	"o.next_attempt, o.expires, length(o.body), o.last_error, "            \
 	"(SELECT count(*) FROM outbox_record r WHERE r.outbox_id = o.id), "    \
 	"(SELECT count(*) FROM outbox_record r WHERE r.outbox_id = o.id "      \
 	"AND r.published), "                                                   \
-	"CASE WHEN CAST(substr(o.body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' "    \
-	"THEN CAST(substr(o.body, 15, 32) AS TEXT) END"
+	"CASE WHEN " IS_PART("o.") " THEN " WHOLE_OF("o.") " END"
 
 static void read_outbox(sqlite3_stmt *q, struct dmp_outbox_msg *m)
 {
@@ -276,14 +295,7 @@ int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
  * expire). */
 int dmp_store_outbox_cancel(struct dmp_store *st, int64_t queue_id)
 {
-	int rc = dmp_st_delete_where(
-	    st,
-	    "DELETE FROM outbox WHERE state != 2 AND (id = ?1 OR ("
-	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' AND "
-	    "substr(body, 15, 32) = (SELECT substr(body, 15, 32) FROM outbox "
-	    "WHERE id = ?1 AND state != 2 AND "
-	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=')))",
-	    queue_id);
+	int rc = dmp_st_delete_where(st, sql_cancel, queue_id);
 
 	return rc < 0 ? rc : rc == 0 ? DMP_ENOENT : 0;
 }
@@ -361,15 +373,7 @@ int dmp_store_outbox_hold_one(struct dmp_store *st, int64_t queue_id,
  * of a file holds every part not yet taken by the publisher. */
 int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
 {
-	return outbox_update_time(
-	    st,
-	    "UPDATE outbox SET state = 4, next_attempt = ?1 "
-	    "WHERE state IN (0, 4) AND attempts = 0 AND (id = ?2 OR ("
-	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' AND "
-	    "substr(body, 15, 32) = (SELECT substr(body, 15, 32) FROM outbox "
-	    "WHERE id = ?2 AND "
-	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=')))",
-	    until, queue_id);
+	return outbox_update_time(st, sql_hold, until, queue_id);
 }
 
 int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id)
@@ -377,14 +381,7 @@ int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id)
 	/* One statement: the publisher's "publishing" mark and this delete
 	 * are ordered by sqlite, so exactly one of them wins. A part takes
 	 * the file's other held parts with it. */
-	int rc = dmp_st_delete_where(
-	    st,
-	    "DELETE FROM outbox WHERE state = 4 AND (id = ?1 OR ("
-	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' AND "
-	    "substr(body, 15, 32) = (SELECT substr(body, 15, 32) FROM outbox "
-	    "WHERE id = ?1 AND state = 4 AND "
-	    "CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=')))",
-	    queue_id);
+	int rc = dmp_st_delete_where(st, sql_withdraw, queue_id);
 
 	return rc < 0 ? rc : rc == 0 ? DMP_EBUSY : 0;
 }
@@ -438,8 +435,7 @@ int dmp_store_outbox_whole(struct dmp_store *st, const char *whole, int *parts,
 	int rc = dmp_st_prepare(
 	    st, &q,
 	    "SELECT count(*), coalesce(sum(state = 2), 0) FROM outbox "
-	    "WHERE CAST(substr(body, 1, 14) AS TEXT) = 'DMP-PART/1 id=' "
-	    "AND CAST(substr(body, 15, 32) AS TEXT) = ?");
+	    "WHERE " IS_PART("") " AND " WHOLE_OF("") " = ?");
 
 	*parts = *published = 0;
 	if (rc < 0) {
