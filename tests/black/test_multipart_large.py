@@ -68,6 +68,10 @@ def test_windows_and_a_note_between(tmp_path, node_factory):
     assert note_first is True, "the note waited for the whole file"
     assert passes >= 3, passes  # really several windows
     assert outbox_states(alice) == {2: 89}
+    # One sent/ copy of the file (not one per part), and one of the note.
+    sent = sorted(b for _, b in alice.maildir("sent"))
+    assert sent == sorted([blob, b"a short note after the file"]), [
+        len(b) for b in sent]
     assert os.listdir(os.path.join(bob.home, "parts")) == []
     assert bob.rejections() == []
 

@@ -307,6 +307,10 @@ int dmp_store_outbox_render(struct dmp_store *st, int64_t queue_id, FILE *f,
  *  in the queue, and how many of them are published. */
 int dmp_store_outbox_whole(struct dmp_store *st, const char *whole, int *parts,
 			   int *published);
+/** The queue ids of the parts of multi-part whole @p whole, in order
+ *  (*ids dmp_malloc'd), and how many are published. */
+int dmp_store_outbox_file_ids(struct dmp_store *st, const char *whole,
+			      int64_t **ids, size_t *n, size_t *published);
 /** Why message @p m is not published at @p now, in words: held until
  *  TIME, the last error and the next attempt, queued behind an older
  *  message to the same recipient, ... (view.c) */

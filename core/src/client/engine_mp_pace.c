@@ -96,7 +96,22 @@ void dmp_eng_mp_pace_note(struct dmp_eng_mp_pace *pc,
 		r->full |= 1u << slot;
 	}
 	if (!full && m->whole[0]) {
+		size_t i = 0;
+
 		r->parts++;
+		while (i < pc->n_file && strcmp(pc->file[i].whole, m->whole)) {
+			i++;
+		}
+		if (i == pc->n_file && i < DMP_ARRAY_LEN(pc->file)) {
+			pc->file[pc->n_file++] = *m;
+		}
+	}
+}
+
+void dmp_eng_mp_pace_done(struct dmp_engine *e, struct dmp_eng_mp_pace *pc)
+{
+	for (size_t i = 0; i < pc->n_file; i++) {
+		dmp_eng_sent_save_file(e, &pc->file[i]);
 	}
 }
 

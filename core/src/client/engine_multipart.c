@@ -543,3 +543,42 @@ void dmp_eng_mp_drain(struct dmp_engine *e, const char *zone, const char *name,
 	}
 	dmp_eng_writer_close(e, w);
 }
+
+int dmp_eng_mp_outbox_file(struct dmp_engine *e, const char *whole,
+			   int64_t *first, uint8_t **file, size_t *flen)
+{
+	int64_t *ids = NULL;
+	uint8_t **bodies = NULL;
+	size_t *lens = NULL, n = 0, pub = 0;
+	int rc = dmp_store_outbox_file_ids(e->st, whole, &ids, &n, &pub);
+
+	*file = NULL;
+	*flen = 0;
+	if (rc < 0 || n == 0 || pub < n) {
+		dmp_free(ids);
+		return rc < 0 ? rc : 0;
+	}
+	bodies = dmp_calloc(n, sizeof(*bodies));
+	lens = dmp_calloc(n, sizeof(*lens));
+	if (!bodies || !lens) {
+		rc = DMP_ENOMEM;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = dmp_store_outbox_body(e->st, ids[i], &bodies[i], &lens[i]);
+	}
+	if (rc == 0) {
+		rc = dmp_mp_join((const uint8_t *const *)bodies, lens, n, file,
+				 flen);
+	}
+	if (rc == 0) {
+		*first = ids[0];
+		rc = 1;
+	}
+	for (size_t i = 0; bodies && i < n; i++) {
+		dmp_free(bodies[i]);
+	}
+	dmp_free(bodies);
+	dmp_free(lens);
+	dmp_free(ids);
+	return rc;
+}

@@ -689,6 +689,7 @@ static int publish_pass(struct dmp_engine *e)
 	if (have_w) {
 		dmp_eng_writer_close(e, w);
 	}
+	dmp_eng_mp_pace_done(e, &pace); /* the sent/ copy of a file */
 	dmp_free(p.v);
 	if (reached) {
 		dmp_eng_refresh_prekey_caches(e);

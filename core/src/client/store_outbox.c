@@ -453,3 +453,40 @@ int dmp_store_outbox_whole(struct dmp_store *st, const char *whole, int *parts,
 	sqlite3_finalize(q);
 	return rc;
 }
+
+int dmp_store_outbox_file_ids(struct dmp_store *st, const char *whole,
+			      int64_t **ids, size_t *n, size_t *published)
+{
+	sqlite3_stmt *q;
+	size_t cap = 0;
+	int rc =
+	    dmp_st_prepare(st, &q,
+			   "SELECT id, state FROM outbox WHERE " IS_PART(
+			       "") " AND " WHOLE_OF("") " = ? ORDER BY id");
+
+	*ids = NULL;
+	*n = *published = 0;
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_text(q, 1, whole, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (dmp_grow(ids, &cap, *n, sizeof(**ids), 64) < 0) {
+			sqlite3_finalize(q);
+			dmp_free(*ids);
+			*ids = NULL;
+			*n = 0;
+			return DMP_ENOMEM;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+		*published += sqlite3_column_int(q, 1) == DMP_OUTBOX_PUBLISHED;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		dmp_free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return dmp_st_fail(st, "outbox file");
+	}
+	return 0;
+}
