@@ -106,7 +106,8 @@ static int sent_copy(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 			return 0;
 		}
 		m = &fm;
-		snprintf(idhex, sizeof(idhex), "%s", m->whole);
+		memcpy(idhex, m->whole, sizeof(idhex) - 1);
+		idhex[sizeof(idhex) - 1] = '\0';
 	} else {
 		dmp_hex_encode(idhex, m->msg_id, 16);
 	}
