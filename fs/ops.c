@@ -147,6 +147,7 @@ static int dmpfs_getattr(const char *path, struct stat *st,
 struct fill {
 	void *buf;
 	fuse_fill_dir_t filler;
+	char whole[33]; /* queue/: the multi-part file listed last */
 };
 
 static int fill_contact(const struct dmp_store_contact *c, void *ud)
@@ -161,6 +162,15 @@ static int fill_queue(const struct dmp_outbox_msg *m, void *ud)
 	struct fill *f = ud;
 	char name[32];
 
+	if (m->whole[0]) {
+		/* One entry per multi-part file: its first part not yet
+		 * published (its file shows the file's progress; rm cancels
+		 * the file). Its parts come in a run. */
+		if (strcmp(f->whole, m->whole) == 0) {
+			return 0;
+		}
+		snprintf(f->whole, sizeof(f->whole), "%s", m->whole);
+	}
 	snprintf(name, sizeof(name), "%lld", (long long)m->id);
 	return f->filler(f->buf, name, NULL, 0, 0) ? 1 : 0;
 }
@@ -181,7 +191,7 @@ static int dmpfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 			 enum fuse_readdir_flags flags)
 {
 	struct dmpfs *fs = dmpfs_ctx();
-	struct fill f = {buf, filler};
+	struct fill f = {buf, filler, ""};
 	struct dmpfs_where w;
 	int rc = 0;
 

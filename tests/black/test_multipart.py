@@ -81,12 +81,14 @@ def test_refused_to_a_contact_without_multipart(tmp_path, started):
     r = alice.send("bob", b"x" * 5000)
     assert r.returncode != 0 and "messages.max_file" in r.stderr_text
     assert alice.outbox_records() == []
-    # More parts than one node holds for one mailbox (about 310): the
-    # rest stay queued, and the refusal says why.
+    # More parts than one window (messages.part_window, 300; a node holds
+    # about 310 for one mailbox): the rest stay queued, and `dmp send`
+    # says why (test_multipart_large.py sends such files whole).
     alice.set_config("messages.max_file", "10485760")
     r = alice.send("bob", random.Random(25).randbytes(1100 * 1000))
     assert r.returncode != 0
-    assert "mailbox slot there may be full" in r.stderr_text, r.stderr_text
+    assert "parts of the file not published yet" in r.stderr_text
+    assert "messages.part_window" in r.stderr_text, r.stderr_text
 
 
 def test_1m_random_through_send(tmp_path, started):

@@ -17,12 +17,29 @@ struct row {
 	struct dmp_engine *e;
 	int64_t now;
 	int n;
+	char whole[33]; /* the multi-part file listed last */
 };
 
 static int print_row(const struct dmp_outbox_msg *m, void *ud)
 {
 	struct row *r = ud;
-	char created[32], why[512];
+	char created[32], why[512], file[96] = "";
+
+	if (m->whole[0]) {
+		/* One row per file (its parts are queued together, so they
+		 * come in a run): its first part not yet published. */
+		int parts = 0, pub = 0;
+
+		if (strcmp(r->whole, m->whole) == 0) {
+			return 0;
+		}
+		snprintf(r->whole, sizeof(r->whole), "%s", m->whole);
+		(void)dmp_store_outbox_whole(dmp_engine_store(r->e), m->whole,
+					     &parts, &pub);
+		snprintf(file, sizeof(file),
+			 "file %.8s, %d of %d parts published; ", m->whole, pub,
+			 parts);
+	}
 
 	if (r->n++ == 0) {
 		printf("%-6s %-10s %-8s %-20s %s\n", "ID", "STATE", "ATTEMPTS",
@@ -31,9 +48,9 @@ static int print_row(const struct dmp_outbox_msg *m, void *ud)
 	(void)dmp_time_utc(created, sizeof(created), m->created);
 	dmp_store_outbox_why(dmp_engine_store(r->e), m, r->now, why,
 			     sizeof(why));
-	printf("%-6lld %-10s %-8d %-20s %s: %s\n", (long long)m->id,
+	printf("%-6lld %-10s %-8d %-20s %s: %s%s\n", (long long)m->id,
 	       dmp_outbox_state_name(m->state), m->attempts, created,
-	       m->recipient, why);
+	       m->recipient, file, why);
 	return 0;
 }
 
@@ -47,7 +64,7 @@ static const char usage_text[] =
 int dmpcli_cmd_queue(struct dmpcli *c, int argc, char **argv)
 {
 	struct dmp_engine *e = NULL;
-	struct row r = {NULL, 0, 0};
+	struct row r = {NULL, 0, 0, ""};
 	long long qid = 0;
 	int rc;
 

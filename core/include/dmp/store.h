@@ -182,6 +182,9 @@ struct dmp_outbox_msg {
 	int n_records;
 	int n_published;
 	char last_error[256];
+	/* A multi-part part (its body starts "DMP-PART/1 id=..."): the
+	 * whole's id, 32 hex; "" for a message of its own. */
+	char whole[33];
 };
 
 /**
@@ -241,17 +244,24 @@ int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
  */
 int dmp_store_outbox_kick(struct dmp_store *st, int64_t now,
 			  const char *only_error);
-/** Remove a queued message (cancel). @return 0, DMP_ENOENT, DMP_ESTORE */
+/** Remove a queued message (cancel); a part of a multi-part file takes
+ *  the unpublished rest of the file with it. @return 0, DMP_ENOENT,
+ *  DMP_ESTORE */
 int dmp_store_outbox_cancel(struct dmp_store *st, int64_t queue_id);
 /**
  * Hold queued message @p queue_id until @p until (unix seconds): the
- * undo-send window. Only a message never tried yet can be held.
+ * undo-send window. Only a message never tried yet can be held. A part
+ * of a multi-part file holds every part of the file not tried yet
+ * (dmp_store_outbox_hold_one: that part only).
  * @return 0, DMP_EBUSY (publishing already started), DMP_ESTORE
  */
 int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id,
 			  int64_t until);
+int dmp_store_outbox_hold_one(struct dmp_store *st, int64_t queue_id,
+			      int64_t until);
 /**
- * Take back a message still held in its undo-send window, atomically
+ * Take back a message still held in its undo-send window (a part of a
+ * multi-part file: every held part of the file), atomically
  * against the publisher (which marks it publishing first).
  * @return 0, DMP_EBUSY (no longer held: publishing started or done),
  *         DMP_ESTORE
@@ -293,6 +303,14 @@ DMP_MUST_CHECK int dmp_store_outbox_body(struct dmp_store *st, int64_t queue_id,
  */
 int dmp_store_outbox_render(struct dmp_store *st, int64_t queue_id, FILE *f,
 			    int64_t *created);
+/** The parts of multi-part whole @p whole (32 hex, dmp_outbox_msg.whole)
+ *  in the queue, and how many of them are published. */
+int dmp_store_outbox_whole(struct dmp_store *st, const char *whole, int *parts,
+			   int *published);
+/** The queue ids of the parts of multi-part whole @p whole, in order
+ *  (*ids dmp_malloc'd), and how many are published. */
+int dmp_store_outbox_file_ids(struct dmp_store *st, const char *whole,
+			      int64_t **ids, size_t *n, size_t *published);
 /** Why message @p m is not published at @p now, in words: held until
  *  TIME, the last error and the next attempt, queued behind an older
  *  message to the same recipient, ... (view.c) */

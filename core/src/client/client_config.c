@@ -52,6 +52,7 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     B("messages", "receipts", receipts, "false"),
     I("messages", "max_file", max_file, 0, 67108864, "10485760"),
     L("messages", "multipart", multipart),
+    I("messages", "part_window", part_window, 1, 65535, "300"),
     I("prekeys", "pool_size", pool_size, 0, 200, "25"),
     I("prekeys", "ttl", prekey_ttl, 300, 2592000, "86400"),
     L("discovery", "seeds", seeds),

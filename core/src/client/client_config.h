@@ -36,6 +36,8 @@ struct client_conf {
 	 * the contacts (alias or address, "*": all) that join DMP-PART/1 */
 	long long max_file;
 	struct dmp_cfg_list multipart;
+	/* multi-part pacing: parts to one recipient per publish pass */
+	long long part_window;
 	/* prekeys: */
 	long long pool_size;
 	long long prekey_ttl;

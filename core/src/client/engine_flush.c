@@ -6,7 +6,11 @@
  *   queued: a newer one waits while an older one to the same recipient is
  *   unpublished, in its backoff or failed in this pass
  *   (dmp_eng_outbox_held, used by the pass in engine_send.c). The
- *   recipient's queue moves when its oldest message is due.
+ *   recipient's queue moves when its oldest message is due. Parts of a
+ *   multi-part whole take no part in that order (the receiver joins them
+ *   in any order): they neither wait nor hold other mail back, so a short
+ *   note queued after a large file goes out between its windows
+ *   (engine_multipart.c).
  * - Flush: a pass that published something has seen a node working, so
  *   every message waiting out a backoff after "node unreachable" goes in
  *   a second pass at once; poll() does the same when reads are answered
@@ -28,8 +32,11 @@ static int unpublished(const struct dmp_outbox_msg *m)
 
 int dmp_eng_outbox_held(const struct dmp_outbox_msg *v, size_t i)
 {
+	if (v[i].whole[0]) {
+		return 0; /* parts are joined in any order */
+	}
 	for (size_t k = 0; k < i; k++) {
-		if (unpublished(&v[k]) &&
+		if (unpublished(&v[k]) && !v[k].whole[0] &&
 		    strcmp(v[k].recipient, v[i].recipient) == 0) {
 			return 1;
 		}

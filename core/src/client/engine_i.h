@@ -258,6 +258,10 @@ int64_t dmp_eng_mono_ms(void);
 
 /* engine_sent.c: the sent/ copy, written lazily, settled in batches */
 void dmp_eng_sent_save(struct dmp_engine *e, const struct dmp_outbox_msg *m);
+/* The one copy of the multi-part file @p part belongs to, if every part
+ * is published (engine_mp_pace.c calls it once a pass per file). */
+void dmp_eng_sent_save_file(struct dmp_engine *e,
+			    const struct dmp_outbox_msg *part);
 void dmp_eng_sent_settle(struct dmp_engine *e, int at_open);
 
 /* engine_maildir.c */
@@ -309,6 +313,45 @@ int dmp_eng_mp_progress(struct dmp_engine *e, char *out, size_t cap);
 /* Remove wholes past their expiry (REJECTED event each). @return how
  * many were removed; *partial: wholes still waiting for parts. */
 int dmp_eng_mp_sweep(struct dmp_engine *e, int64_t now, int *partial);
+
+/* A part held from manifest @p value at @p name in @p zone: delete the
+ * manifest from our mailbox nodes (best effort), making room there. */
+void dmp_eng_mp_drain(struct dmp_engine *e, const char *zone, const char *name,
+		      const char *value, size_t vlen);
+
+/* The file sent as whole @p whole (32 hex), joined from its queued parts
+ * once all are published: 1 (*file dmp_malloc'd, *first the queue id of
+ * its first part), 0 (not all published), or an error. */
+int dmp_eng_mp_outbox_file(struct dmp_engine *e, const char *whole,
+			   int64_t *first, uint8_t **file, size_t *flen);
+
+/* engine_mp_pace.c: pacing of multi-part parts in one publish pass. */
+struct dmp_eng_mp_rcpt {
+	char rcpt[320];
+	unsigned long long parts; /* parts published this pass */
+	uint32_t full;		  /* slots a node refused as full */
+};
+struct dmp_eng_mp_pace {
+	struct dmp_eng_mp_rcpt r[16];
+	size_t n;
+	struct dmp_outbox_msg file[8]; /* a part of each file published */
+	size_t n_file;
+};
+/* Order a pass: ordinary messages first, then parts (each stable). */
+void dmp_eng_mp_order(struct dmp_outbox_msg *v, size_t n);
+/* Must @p m (manifest at @p slot, -1 unknown) wait for a later pass?
+ * NULL, or why (static text). */
+const char *dmp_eng_mp_pace_wait(struct dmp_eng_mp_pace *pc,
+				 const struct dmp_engine *e,
+				 const struct dmp_outbox_msg *m, int slot);
+/* @p m was published (@p full 0) or its manifest refused as full. */
+void dmp_eng_mp_pace_note(struct dmp_eng_mp_pace *pc,
+			  const struct dmp_outbox_msg *m, int slot, int full);
+/* At the end of a pass: the sent/ copy of each file a part of which
+ * was published (made once the last part is). */
+void dmp_eng_mp_pace_done(struct dmp_engine *e, struct dmp_eng_mp_pace *pc);
+/* Seconds a message held back by pacing waits. */
+int64_t dmp_eng_mp_pace_retry(const struct dmp_engine *e);
 
 /* engine_receipt.c: delivery receipts (messages.receipts). */
 /* @p body with a receipt request added when receipts are on and it fits:

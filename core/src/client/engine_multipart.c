@@ -16,6 +16,11 @@
  * whole is joined, checked (length, SHA-256) and delivered as one message
  * whose id is the whole's; the directory is then removed. A directory
  * whose expiry passed is removed by the sweep with a REJECTED event.
+ *
+ * Draining: once a part is held (fsync'd in parts/), its manifest is
+ * deleted from our mailbox nodes (dmp_eng_mp_drain), so the slot has room
+ * for the sender's next window (engine_mp_pace.c); its chunks stay until
+ * they expire (a chunk name is not ours to delete).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,10 +35,14 @@
 
 #include "dmp/b64.h"
 #include "dmp/err.h"
+#include "dmp/identity.h"
+#include "dmp/keys.h"
 #include "dmp/log.h"
 #include "dmp/manifest.h"
 #include "dmp/multipart.h"
 #include "dmp/names.h"
+#include "dmp/record.h"
+#include "dmp/update.h"
 #include "engine_i.h"
 
 #define MP_DIR_MAX (DMP_ENG_HOME_MAX + 96)
@@ -132,7 +141,7 @@ int dmp_eng_mp_submit(struct dmp_engine *e, const char *contact,
 		/* Held until every part is queued (a crash meanwhile leaves
 		 * held parts that fail at their expiry, never part of a
 		 * whole on the wire). */
-		rc = dmp_store_outbox_hold(e->st, q[done], hold_until);
+		rc = dmp_store_outbox_hold_one(e->st, q[done], hold_until);
 		if (rc < 0) {
 			done++;
 			break;
@@ -145,9 +154,12 @@ int dmp_eng_mp_submit(struct dmp_engine *e, const char *contact,
 		}
 	}
 	if (rc < 0) {
-		/* All or nothing: take back the parts still held. */
+		/* All or nothing: take back the parts still held (one
+		 * withdraw takes every held part of the whole). */
 		for (size_t i = 0; i < done; i++) {
-			(void)dmp_store_outbox_withdraw(e->st, q[i]);
+			if (dmp_store_outbox_withdraw(e->st, q[i]) == 0) {
+				break;
+			}
 		}
 	} else {
 		char d[160];
@@ -505,4 +517,68 @@ int dmp_eng_mp_progress(struct dmp_engine *e, char *out, size_t cap)
 	}
 	closedir(d);
 	return n;
+}
+
+void dmp_eng_mp_drain(struct dmp_engine *e, const char *zone, const char *name,
+		      const char *value, size_t vlen)
+{
+	struct dmp_eng_writer *w = NULL;
+	struct dmp_update_rr op = {DMP_UPDATE_DELETE_VALUE, name, 0, value,
+				   vlen};
+	int rc;
+
+	/* Our key writes only our own zone's nodes. */
+	if (!dmp_name_equal(zone, strlen(zone), e->conf.domain,
+			    strlen(e->conf.domain)) ||
+	    dmp_eng_writer_open(e, 1, &w) < 0) {
+		return;
+	}
+	rc = dmp_eng_writer_send_to(
+	    e, w, &op, 1, dmp_eng_mailbox_nodes(e, dmp_keys_user_id(e->keys)));
+	if (rc < 0) {
+		/* Best effort: it expires anyway; only the sender's next
+		 * window waits longer. */
+		DMP_LOG_D("multi-part: manifest at %s not deleted: %s", name,
+			  dmp_strerror(rc));
+	}
+	dmp_eng_writer_close(e, w);
+}
+
+int dmp_eng_mp_outbox_file(struct dmp_engine *e, const char *whole,
+			   int64_t *first, uint8_t **file, size_t *flen)
+{
+	int64_t *ids = NULL;
+	uint8_t **bodies = NULL;
+	size_t *lens = NULL, n = 0, pub = 0;
+	int rc = dmp_store_outbox_file_ids(e->st, whole, &ids, &n, &pub);
+
+	*file = NULL;
+	*flen = 0;
+	if (rc < 0 || n == 0 || pub < n) {
+		dmp_free(ids);
+		return rc < 0 ? rc : 0;
+	}
+	bodies = dmp_calloc(n, sizeof(*bodies));
+	lens = dmp_calloc(n, sizeof(*lens));
+	if (!bodies || !lens) {
+		rc = DMP_ENOMEM;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = dmp_store_outbox_body(e->st, ids[i], &bodies[i], &lens[i]);
+	}
+	if (rc == 0) {
+		rc = dmp_mp_join((const uint8_t *const *)bodies, lens, n, file,
+				 flen);
+	}
+	if (rc == 0) {
+		*first = ids[0];
+		rc = 1;
+	}
+	for (size_t i = 0; bodies && i < n; i++) {
+		dmp_free(bodies[i]);
+	}
+	dmp_free(bodies);
+	dmp_free(lens);
+	dmp_free(ids);
+	return rc;
 }

@@ -317,6 +317,9 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 		dmp_envelope_decode(&env, pt, pt_len);
 		if (pinned) {
 			rc = take_part(e, &m, &c, &env, path, sizeof(path));
+			if (rc == 1 || rc == 2) {
+				dmp_eng_mp_drain(e, zone, name, value, vlen);
+			}
 			if (rc == 1) { /* held: the whole is not complete */
 				(void)dmp_store_replay_finalize(
 				    e->st, m.sender_spk, m.msg_id, m.exp);

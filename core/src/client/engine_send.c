@@ -517,6 +517,7 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 static int publish_pass(struct dmp_engine *e)
 {
 	struct pending p = {0};
+	struct dmp_eng_mp_pace pace = {0};
 	struct dmp_eng_writer *w = NULL;
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
@@ -528,11 +529,13 @@ static int publish_pass(struct dmp_engine *e)
 		dmp_free(p.v);
 		return rc;
 	}
+	dmp_eng_mp_order(p.v, p.n); /* engine_mp_pace.c */
 	for (size_t i = 0; i < p.n; i++) {
 		struct dmp_outbox_msg *m = &p.v[i];
 		struct recs r = {0};
 		unsigned mask;
 		int err = 0, slot = -1, full = 0;
+		const char *why;
 
 		if (m->state == DMP_OUTBOX_FAILED) {
 			continue;
@@ -583,6 +586,18 @@ static int publish_pass(struct dmp_engine *e)
 				mask = dmp_eng_mailbox_nodes(e, rid);
 			}
 		}
+		for (size_t j = 0; j < r.n; j++) {
+			slot = manifest_slot(r.v[j].name) >= 0
+				   ? manifest_slot(r.v[j].name)
+				   : slot;
+		}
+		if ((why = dmp_eng_mp_pace_wait(&pace, e, m, slot)) != NULL) {
+			recs_free(&r);
+			(void)dmp_store_outbox_set_state(
+			    e->st, m->id, DMP_OUTBOX_QUEUED,
+			    now + dmp_eng_mp_pace_retry(e), why);
+			continue;
+		}
 		/* Chunks first, manifest last: the store keeps publish order.
 		 * Chunks go several to an UPDATE (a node applies one UPDATE
 		 * whole or not at all, 7.1), the manifest alone after them,
@@ -631,20 +646,27 @@ static int publish_pass(struct dmp_engine *e)
 			    e->st, m->id, r.v[first].seq, r.v[j - 1].seq);
 		}
 		recs_free(&r);
+		if (err == 0 || full) {
+			dmp_eng_mp_pace_note(&pace, m, slot, full);
+		}
 		if (err < 0) {
-			int64_t next = dmp_eng_now(e) + backoff(m->attempts);
+			int64_t next =
+			    dmp_eng_now(e) + (full ? dmp_eng_mp_pace_retry(e)
+						   : backoff(m->attempts));
 			char d[320];
 
-			last = err;
+			last =
+			    full ? last : err; /* a full slot: wait, no fault */
 			if (err != DMP_EUNREACHABLE) {
 				reached = 1;
 			}
 			snprintf(d, sizeof(d), "%s; retry in %lld s",
 				 full ? "node refused the manifest: the "
 					"recipient's mailbox slot there may "
-					"be full (limits.name_bytes: large "
-					"files fill it until their parts "
-					"expire), or outside your key's scope"
+					"be full (limits.name_bytes: a large "
+					"file's parts fill it until the "
+					"recipient drains it), or outside "
+					"your key's scope"
 				      : dmp_strerror(err),
 				 (long long)(next - now));
 			(void)dmp_store_outbox_set_state(
@@ -677,6 +699,7 @@ static int publish_pass(struct dmp_engine *e)
 	if (have_w) {
 		dmp_eng_writer_close(e, w);
 	}
+	dmp_eng_mp_pace_done(e, &pace); /* the sent/ copy of a file */
 	dmp_free(p.v);
 	if (reached) {
 		dmp_eng_refresh_prekey_caches(e);

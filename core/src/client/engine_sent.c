@@ -15,6 +15,8 @@
  * crash may come back at the next open. A message that stays queued holds
  * the mark back (its copy comes later), so until it is published or
  * expires every open and close looks at the copies after it again.
+ * A multi-part file gets one copy, of the whole file under its id, once
+ * its last part is published (not one per part).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,11 +85,33 @@ static int sent_copy(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	char hdr[1024], date[64], idhex[33], name[128],
 	    path[DMP_ENG_HOME_MAX + 300];
 	struct dmp_store_contact c;
-	const char *md = e->dirs[2], *to = m->recipient;
+	struct dmp_outbox_msg fm;
+	const char *md = e->dirs[2], *to;
 	struct stat sb;
 	int rc = 0, in_new, k;
 
-	dmp_hex_encode(idhex, m->msg_id, 16);
+	if (m->whole[0]) {
+		/* A part of a multi-part file: one copy, of the file, under
+		 * the whole's id, once every part is published. */
+		int64_t *ids = NULL;
+		size_t parts = 0, pub = 0;
+
+		rc = dmp_store_outbox_file_ids(e->st, m->whole, &ids, &parts,
+					       &pub);
+		rc = rc == 0 && parts > 0 && pub == parts
+			 ? dmp_store_outbox_get(e->st, ids[0], &fm)
+			 : -1;
+		dmp_free(ids);
+		if (rc < 0) {
+			return 0;
+		}
+		m = &fm;
+		memcpy(idhex, m->whole, sizeof(idhex) - 1);
+		idhex[sizeof(idhex) - 1] = '\0';
+	} else {
+		dmp_hex_encode(idhex, m->msg_id, 16);
+	}
+	to = m->recipient;
 	/* Named from the queue time, not now: a message published again
 	 * after a crash (same records) keeps its one copy. */
 	snprintf(name, sizeof(name), "%lld.%s.dmp", (long long)m->created,
@@ -105,7 +129,14 @@ static int sent_copy(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	if (mode == SENT_LAZY && in_new) {
 		return 0;
 	}
-	if (dmp_store_outbox_body(e->st, m->id, &body, &len) < 0) {
+	if (m->whole[0]) {
+		int64_t first;
+
+		if (dmp_eng_mp_outbox_file(e, m->whole, &first, &body, &len) !=
+		    1) {
+			return 0;
+		}
+	} else if (dmp_store_outbox_body(e->st, m->id, &body, &len) < 0) {
 		return 0;
 	}
 	if (dmp_store_contact_get(e->st, m->recipient, &c) == 0) {
@@ -133,7 +164,15 @@ static int sent_copy(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 
 void dmp_eng_sent_save(struct dmp_engine *e, const struct dmp_outbox_msg *m)
 {
-	(void)sent_copy(e, m, SENT_LAZY);
+	if (!m->whole[0]) { /* a part: dmp_eng_sent_save_file, once */
+		(void)sent_copy(e, m, SENT_LAZY);
+	}
+}
+
+void dmp_eng_sent_save_file(struct dmp_engine *e,
+			    const struct dmp_outbox_msg *part)
+{
+	(void)sent_copy(e, part, SENT_LAZY);
 }
 
 struct settle {
@@ -175,8 +214,12 @@ void dmp_eng_sent_settle(struct dmp_engine *e, int at_open)
 	}
 	for (size_t i = 0; i < s.n; i++) {
 		const struct dmp_outbox_msg *m = &s.v[i];
+		/* A multi-part file's copy is made once, at its first part
+		 * (its parts come in a run). */
+		int again = m->whole[0] && i > 0 &&
+			    strcmp(s.v[i - 1].whole, m->whole) == 0;
 
-		if (m->state == DMP_OUTBOX_PUBLISHED) {
+		if (m->state == DMP_OUTBOX_PUBLISHED && !again) {
 			touched |=
 			    sent_copy(e, m, at_open ? SENT_RECOVER : SENT_SYNC);
 		} else if (m->state != DMP_OUTBOX_FAILED) {

@@ -160,12 +160,27 @@ void dmp_eng_set_state(struct dmp_engine *e, enum dmp_engine_state s)
 
 struct counts {
 	int queued, failing, failed;
+	char whole[33]; /* the multi-part file counted last */
 };
 
 static int count_msg(const struct dmp_outbox_msg *m, void *ud)
 {
 	struct counts *c = ud;
 
+	if (m->whole[0]) {
+		/* A multi-part file counts once (its parts come in a run);
+		 * a part waiting for its window is not failing. */
+		if (strcmp(c->whole, m->whole) == 0) {
+			return 0;
+		}
+		snprintf(c->whole, sizeof(c->whole), "%s", m->whole);
+		if (m->state == DMP_OUTBOX_FAILED) {
+			c->failed++;
+		} else {
+			c->queued++;
+		}
+		return 0;
+	}
 	if (m->state == DMP_OUTBOX_FAILED) {
 		c->failed++;
 	} else {
@@ -177,7 +192,7 @@ static int count_msg(const struct dmp_outbox_msg *m, void *ud)
 
 int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out)
 {
-	struct counts n = {0, 0, 0};
+	struct counts n = {0, 0, 0, ""};
 	char v[640], *p;
 	int code = 0, rejected;
 	int64_t resolved;

@@ -77,12 +77,33 @@ out:
 	return rc;
 }
 
+/* SQL: is the row a multi-part part, and its whole's id (32 hex): the
+ * body starts "DMP-PART/1 id=<32 hex>" (multipart.h). */
+#define IS_PART(t) "CAST(substr(" t "body, 1, 14) AS TEXT) = 'DMP-PART/1 id='"
+#define WHOLE_OF(t) "CAST(substr(" t "body, 15, 32) AS TEXT)"
+/* The rows of the same multi-part file as row ?N (none for a message of
+ * its own): what cancel, withdraw and hold take together. */
+#define SAME_FILE_AS(n)                                                        \
+	"(" IS_PART("") " AND " WHOLE_OF("") " = (SELECT " WHOLE_OF(           \
+	    "") " FROM outbox WHERE id = " n " AND " IS_PART("") "))"
+
+static const char sql_cancel[] =
+    "DELETE FROM outbox WHERE state != 2 AND (id = ?1 OR " SAME_FILE_AS(
+	"?1") ")";
+static const char sql_withdraw[] =
+    "DELETE FROM outbox WHERE state = 4 AND (id = ?1 OR " SAME_FILE_AS(
+	"?1") ")";
+static const char sql_hold[] =
+    "UPDATE outbox SET state = 4, next_attempt = ?1 WHERE state IN (0, 4) "
+    "AND attempts = 0 AND (id = ?2 OR " SAME_FILE_AS("?2") ")";
+
 #define OUTBOX_COLS                                                            \
 	"o.id, o.msg_id, o.recipient, o.state, o.attempts, o.created, "        \
 	"o.next_attempt, o.expires, length(o.body), o.last_error, "            \
 	"(SELECT count(*) FROM outbox_record r WHERE r.outbox_id = o.id), "    \
 	"(SELECT count(*) FROM outbox_record r WHERE r.outbox_id = o.id "      \
-	"AND r.published)"
+	"AND r.published), "                                                   \
+	"CASE WHEN " IS_PART("o.") " THEN " WHOLE_OF("o.") " END"
 
 static void read_outbox(sqlite3_stmt *q, struct dmp_outbox_msg *m)
 {
@@ -99,6 +120,7 @@ static void read_outbox(sqlite3_stmt *q, struct dmp_outbox_msg *m)
 	dmp_st_copy_text(m->last_error, sizeof(m->last_error), q, 9);
 	m->n_records = sqlite3_column_int(q, 10);
 	m->n_published = sqlite3_column_int(q, 11);
+	dmp_st_copy_text(m->whole, sizeof(m->whole), q, 12);
 }
 
 /* Rows of "SELECT OUTBOX_COLS ... @p where" (one optional integer
@@ -268,10 +290,12 @@ int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
 	return rc;
 }
 
+/* A part of a multi-part file takes the file's other unpublished parts
+ * with it: a whole is cancelled entirely (the receiver's held parts then
+ * expire). */
 int dmp_store_outbox_cancel(struct dmp_store *st, int64_t queue_id)
 {
-	int rc = dmp_st_delete_where(
-	    st, "DELETE FROM outbox WHERE id = ? AND state != 2", queue_id);
+	int rc = dmp_st_delete_where(st, sql_cancel, queue_id);
 
 	return rc < 0 ? rc : rc == 0 ? DMP_ENOENT : 0;
 }
@@ -335,7 +359,8 @@ static int outbox_update_time(struct dmp_store *st, const char *sql,
 	return rc;
 }
 
-int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
+int dmp_store_outbox_hold_one(struct dmp_store *st, int64_t queue_id,
+			      int64_t until)
 {
 	return outbox_update_time(
 	    st,
@@ -344,12 +369,19 @@ int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
 	    until, queue_id);
 }
 
+/* The parts of a multi-part file are held together: the undo-send window
+ * of a file holds every part not yet taken by the publisher. */
+int dmp_store_outbox_hold(struct dmp_store *st, int64_t queue_id, int64_t until)
+{
+	return outbox_update_time(st, sql_hold, until, queue_id);
+}
+
 int dmp_store_outbox_withdraw(struct dmp_store *st, int64_t queue_id)
 {
 	/* One statement: the publisher's "publishing" mark and this delete
-	 * are ordered by sqlite, so exactly one of them wins. */
-	int rc = dmp_st_delete_where(
-	    st, "DELETE FROM outbox WHERE id = ? AND state = 4", queue_id);
+	 * are ordered by sqlite, so exactly one of them wins. A part takes
+	 * the file's other held parts with it. */
+	int rc = dmp_st_delete_where(st, sql_withdraw, queue_id);
 
 	return rc < 0 ? rc : rc == 0 ? DMP_EBUSY : 0;
 }
@@ -394,4 +426,67 @@ int dmp_store_outbox_kick(struct dmp_store *st, int64_t now,
 	}
 	rc = dmp_st_step_done(st, q);
 	return rc < 0 ? rc : sqlite3_changes(st->db);
+}
+
+int dmp_store_outbox_whole(struct dmp_store *st, const char *whole, int *parts,
+			   int *published)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(
+	    st, &q,
+	    "SELECT count(*), coalesce(sum(state = 2), 0) FROM outbox "
+	    "WHERE " IS_PART("") " AND " WHOLE_OF("") " = ?");
+
+	*parts = *published = 0;
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_text(q, 1, whole, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*parts = sqlite3_column_int(q, 0);
+		*published = sqlite3_column_int(q, 1);
+		rc = 0;
+	} else {
+		rc = dmp_st_fail(st, "outbox whole");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int dmp_store_outbox_file_ids(struct dmp_store *st, const char *whole,
+			      int64_t **ids, size_t *n, size_t *published)
+{
+	sqlite3_stmt *q;
+	size_t cap = 0;
+	int rc =
+	    dmp_st_prepare(st, &q,
+			   "SELECT id, state FROM outbox WHERE " IS_PART(
+			       "") " AND " WHOLE_OF("") " = ? ORDER BY id");
+
+	*ids = NULL;
+	*n = *published = 0;
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_text(q, 1, whole, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (dmp_grow(ids, &cap, *n, sizeof(**ids), 64) < 0) {
+			sqlite3_finalize(q);
+			dmp_free(*ids);
+			*ids = NULL;
+			*n = 0;
+			return DMP_ENOMEM;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+		*published += sqlite3_column_int(q, 1) == DMP_OUTBOX_PUBLISHED;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		dmp_free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return dmp_st_fail(st, "outbox file");
+	}
+	return 0;
 }

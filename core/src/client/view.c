@@ -194,6 +194,14 @@ int dmp_store_outbox_render(struct dmp_store *st, int64_t queue_id, FILE *f,
 		m.n_published, m.attempts, (long long)m.created,
 		(long long)m.next_attempt, (unsigned long long)m.expires,
 		m.last_error, t[0], t[1], t[2]);
+	if (m.whole[0]) {
+		/* One part of a multi-part file: the file's progress. */
+		int parts = 0, pub = 0;
+
+		(void)dmp_store_outbox_whole(st, m.whole, &parts, &pub);
+		fprintf(f, "file=%s\nfile_parts=%d\nfile_parts_published=%d\n",
+			m.whole, parts, pub);
+	}
 	if (m.state == DMP_OUTBOX_FAILED && body) {
 		/* Given up: the text is kept here until cancelled (user
 		 * guide, "queue"): everything after the first blank line. */
@@ -220,7 +228,11 @@ static int find_older(const struct dmp_outbox_msg *o, void *ud)
 	if (o->id >= w->m->id) {
 		return 1; /* oldest first: nothing older is left */
 	}
-	if ((o->state == DMP_OUTBOX_QUEUED ||
+	if (w->m->whole[0]) {
+		return 1; /* parts wait for nothing (engine_flush.c) */
+	}
+	if (!o->whole[0] &&
+	    (o->state == DMP_OUTBOX_QUEUED ||
 	     o->state == DMP_OUTBOX_PUBLISHING) &&
 	    strcmp(o->recipient, w->m->recipient) == 0) {
 		w->id = o->id;
