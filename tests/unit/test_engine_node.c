@@ -318,7 +318,8 @@ static int user_open(struct world *w, struct user *u, const char *name,
 	struct dmp_engine_init in;
 	struct dmp_engine_opts o;
 	struct dmp_eng_transport tp = {t_read,	      t_write_open, t_write,
-				       t_write_close, t_claim,	    &w->t};
+				       t_write_close, t_claim,	    &w->t,
+				       NULL};
 
 	snprintf(u->home, sizeof(u->home), "%s/w%d-%s", dir, world_no, name);
 	snprintf(kname, sizeof(kname), "%s.%s.", name, zone);

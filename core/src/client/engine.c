@@ -187,6 +187,9 @@ int dmp_eng_load_conf(struct client_conf *c, const char *home)
 			return DMP_ECONFIG;
 		}
 	}
+	if (dmp_eng_privacy_check(c, path) < 0) {
+		return DMP_ECONFIG;
+	}
 	if (c->confirm_resolvers > 1 &&
 	    c->resolvers.n < (unsigned)c->confirm_resolvers) {
 		DMP_LOG_E("%s: network.confirm_resolvers is %lld but only %u "

@@ -206,11 +206,13 @@ int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 	p.zone = e->conf.domain;
 	p.plaintext = pt ? pt : body;
 	p.len = pt ? pt_len : len;
+	p.pad_k = dmp_eng_pad_k(e, now, ttl, p.len); /* privacy.pad_buckets */
 	rc = dmp_pipeline_send(cd, &p, &r);
 	dmp_free(pt);
 	if (rc < 0) {
 		return rc;
 	}
+	dmp_eng_cover_note(e, r.k);
 	recs = dmp_calloc(r.n_records, sizeof(*recs));
 	if (!recs) {
 		rc = DMP_ENOMEM;
@@ -510,6 +512,7 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 
 	dmp_store_relax(e->st, 1);
 	rc = publish_pass(e);
+	dmp_eng_cover_tick(e); /* privacy.cover_rate */
 	dmp_store_relax(e->st, 0);
 	return rc;
 }
@@ -582,6 +585,7 @@ static int publish_pass(struct dmp_engine *e)
 				mask = dmp_eng_mailbox_nodes(e, rid);
 			}
 		}
+		dmp_eng_publish_delay(e); /* privacy.delay */
 		/* Chunks first, manifest last: the store keeps publish order.
 		 * Chunks go several to an UPDATE (a node applies one UPDATE
 		 * whole or not at all, 7.1), the manifest alone after them,
