@@ -28,6 +28,7 @@
 
 #define PAD_MAX_K 32 /* n <= 42: the manifest's 2048-byte cap (5.1) */
 #define PAD_MAX_BUCKETS 16
+#define COVER_LIVE_MAX 300 /* cover messages stored at once (30 a slot) */
 
 /* privacy.pad_buckets → ascending bucket sizes; 0 for "off".
  * @return the number of buckets, or -1 with @p why set */
@@ -92,6 +93,21 @@ int dmp_eng_privacy_check(const struct client_conf *c, const char *path)
 		DMP_LOG_E("%s: privacy.delay \"%s\" is not one of exponential, "
 			  "uniform, off",
 			  path, c->delay);
+		return DMP_ECONFIG;
+	}
+	if (c->cover_rate * c->lifetime > COVER_LIVE_MAX * 3600LL) {
+		/* Cover manifests share our own mailbox's ten slot names with
+		 * what same-zone contacts send us; a node caps the bytes per
+		 * name (limits.name_bytes, at most ~64 kB: ~100 manifests). */
+		DMP_LOG_E("%s: privacy.cover_rate %lld per hour with "
+			  "messages.lifetime %lld s keeps about %lld cover "
+			  "messages stored in your own mailbox (at most %d, "
+			  "or they crowd out real mail in the node's per-name "
+			  "budget); lower privacy.cover_rate to %lld or "
+			  "messages.lifetime",
+			  path, c->cover_rate, c->lifetime,
+			  c->cover_rate * c->lifetime / 3600, COVER_LIVE_MAX,
+			  COVER_LIVE_MAX * 3600LL / c->lifetime);
 		return DMP_ECONFIG;
 	}
 	if (c->delay_mean_ms > c->delay_max_ms) {
