@@ -187,7 +187,7 @@ int dmp_eng_load_conf(struct client_conf *c, const char *home)
 			return DMP_ECONFIG;
 		}
 	}
-	if (dmp_eng_privacy_check(c, path) < 0) {
+	if (dmp_eng_privacy_check(c, path, NULL, 0) < 0) {
 		return DMP_ECONFIG;
 	}
 	if (c->confirm_resolvers > 1 &&

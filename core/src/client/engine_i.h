@@ -304,9 +304,10 @@ void dmp_eng_claim_providers(struct dmp_engine *e,
 			     struct dmp_eng_claim_zones *cz);
 
 /* engine_pad.c: size padding and the publish delay (privacy.*). */
-/* Check the privacy settings of @p c (errors logged, naming @p path).
- * @return 0 or DMP_ECONFIG */
-int dmp_eng_privacy_check(const struct client_conf *c, const char *path);
+/* Check the privacy settings of @p c (the error, naming @p path, into
+ * @p err, or logged when @p err is NULL). @return 0 or DMP_ECONFIG */
+int dmp_eng_privacy_check(const struct client_conf *c, const char *path,
+			  char *err, size_t errlen);
 /* The data chunks a plaintext of @p len bytes is padded to (its bucket),
  * 0 for no padding (privacy.pad_buckets: off). */
 unsigned dmp_eng_pad_k(const struct dmp_engine *e, int64_t ts, uint32_t ttl,

@@ -76,48 +76,72 @@ static int parse_buckets(const char *s, unsigned *out, const char **why)
 	return n;
 }
 
-int dmp_eng_privacy_check(const struct client_conf *c, const char *path)
+/* What is wrong with the privacy settings of @p c, in @p out; 0 if none. */
+static int privacy_why(const struct client_conf *c, const char *path, char *out,
+		       size_t cap)
 {
 	unsigned b[PAD_MAX_BUCKETS];
 	const char *why = NULL;
 
 	if (parse_buckets(c->pad_buckets, b, &why) < 0) {
-		DMP_LOG_E("%s: privacy.pad_buckets \"%s\": %s; write "
-			  "ascending chunk counts from 1 to 32 such as "
-			  "\"4,8,16,32\", or off",
-			  path, c->pad_buckets, why);
-		return DMP_ECONFIG;
+		snprintf(out, cap,
+			 "%s: privacy.pad_buckets \"%s\": %s; write "
+			 "ascending chunk counts from 1 to 32 such as "
+			 "\"4,8,16,32\", or off",
+			 path, c->pad_buckets, why);
+		return -1;
 	}
 	if (strcmp(c->delay, "exponential") != 0 &&
 	    strcmp(c->delay, "uniform") != 0 && strcmp(c->delay, "off") != 0) {
-		DMP_LOG_E("%s: privacy.delay \"%s\" is not one of exponential, "
-			  "uniform, off",
-			  path, c->delay);
-		return DMP_ECONFIG;
+		snprintf(out, cap,
+			 "%s: privacy.delay \"%s\" is not one of exponential, "
+			 "uniform, off",
+			 path, c->delay);
+		return -1;
 	}
 	if (c->cover_rate * c->lifetime > COVER_LIVE_MAX * 3600LL) {
 		/* Cover manifests share our own mailbox's ten slot names with
 		 * what same-zone contacts send us; a node caps the bytes per
-		 * name (limits.name_bytes, at most ~64 kB: ~100 manifests). */
-		DMP_LOG_E("%s: privacy.cover_rate %lld per hour with "
-			  "messages.lifetime %lld s keeps about %lld cover "
-			  "messages stored in your own mailbox (at most %d, "
-			  "or they crowd out real mail in the node's per-name "
-			  "budget); lower privacy.cover_rate to %lld or "
-			  "messages.lifetime",
-			  path, c->cover_rate, c->lifetime,
-			  c->cover_rate * c->lifetime / 3600, COVER_LIVE_MAX,
-			  COVER_LIVE_MAX * 3600LL / c->lifetime);
-		return DMP_ECONFIG;
+		 * name (limits.name_bytes, at most ~64 kB: ~100 manifests a
+		 * name). */
+		snprintf(out, cap,
+			 "%s: privacy.cover_rate %lld per hour with "
+			 "messages.lifetime %lld s keeps about %lld cover "
+			 "messages stored in your own mailbox (at most %d, "
+			 "or they crowd out real mail in the node's per-name "
+			 "budget); lower privacy.cover_rate to %lld or "
+			 "messages.lifetime",
+			 path, c->cover_rate, c->lifetime,
+			 c->cover_rate * c->lifetime / 3600, COVER_LIVE_MAX,
+			 COVER_LIVE_MAX * 3600LL / c->lifetime);
+		return -1;
 	}
 	if (c->delay_mean_ms > c->delay_max_ms) {
-		DMP_LOG_E("%s: privacy.delay_mean_ms (%lld) is above "
-			  "privacy.delay_max_ms (%lld); raise the bound or "
-			  "lower the mean",
-			  path, c->delay_mean_ms, c->delay_max_ms);
-		return DMP_ECONFIG;
+		snprintf(out, cap,
+			 "%s: privacy.delay_mean_ms (%lld) is above "
+			 "privacy.delay_max_ms (%lld); raise the bound or "
+			 "lower the mean",
+			 path, c->delay_mean_ms, c->delay_max_ms);
+		return -1;
 	}
 	return 0;
+}
+
+int dmp_eng_privacy_check(const struct client_conf *c, const char *path,
+			  char *err, size_t errlen)
+{
+	char msg[512];
+	int rc = privacy_why(c, path, msg, sizeof(msg));
+
+	if (rc == 0) {
+		return 0;
+	}
+	if (err) {
+		snprintf(err, errlen, "%s", msg);
+	} else {
+		DMP_LOG_E("%s", msg);
+	}
+	return DMP_ECONFIG;
 }
 
 unsigned dmp_eng_pad_k(const struct dmp_engine *e, int64_t ts, uint32_t ttl,
