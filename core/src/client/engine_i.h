@@ -312,7 +312,7 @@ int dmp_eng_privacy_check(const struct client_conf *c, const char *path,
  * 0 for no padding (privacy.pad_buckets: off). */
 unsigned dmp_eng_pad_k(const struct dmp_engine *e, int64_t ts, uint32_t ttl,
 		       size_t len);
-/* Wait one draw of the publish delay before a message's first UPDATE. */
+/* Wait one draw of the publish delay (once a publish pass, engine_pad.c). */
 void dmp_eng_publish_delay(struct dmp_engine *e);
 
 /* engine_cover.c: cover traffic (privacy.cover_rate, cover_polls). */

@@ -10,10 +10,13 @@
  * the fill (PROTOCOL.md 5.2 Unpack), so nothing is negotiated: chunk
  * counts and the manifest's size show only the bucket.
  *
- * Publish delay: before a message's first UPDATE the engine waits a draw
- * of privacy.delay (exponential with privacy.delay_mean_ms, or uniform on
- * 0..2*mean), cut at privacy.delay_max_ms, so UPDATE times do not follow
- * a user's actions (a send, a cp into outbox/) to the millisecond.
+ * Publish delay: before the first UPDATE of a publish pass (and of a
+ * cover message) the engine waits a draw of privacy.delay (exponential
+ * with privacy.delay_mean_ms, or uniform on 0..2*mean), cut at
+ * privacy.delay_max_ms, so UPDATE times do not follow a user's actions (a
+ * send, a cp into outbox/) to the millisecond. Once a pass, not once a
+ * message: what was queued together goes out together (the parts of a
+ * file would otherwise wait hundreds of draws).
  */
 #include <math.h>
 #include <stdio.h>

@@ -523,7 +523,7 @@ static int publish_pass(struct dmp_engine *e)
 	struct dmp_eng_writer *w = NULL;
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
-	int done = 0, tried = 0, reached = 0, rc, last = 0;
+	int done = 0, tried = 0, reached = 0, rc, last = 0, delayed = 0;
 
 	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
 	if (rc < 0) {
@@ -585,7 +585,11 @@ static int publish_pass(struct dmp_engine *e)
 				mask = dmp_eng_mailbox_nodes(e, rid);
 			}
 		}
-		dmp_eng_publish_delay(e); /* privacy.delay */
+		if (!delayed) { /* privacy.delay: once a pass, so a file of
+				 * many parts is not held up part by part */
+			dmp_eng_publish_delay(e);
+			delayed = 1;
+		}
 		/* Chunks first, manifest last: the store keeps publish order.
 		 * Chunks go several to an UPDATE (a node applies one UPDATE
 		 * whole or not at all, 7.1), the manifest alone after them,
