@@ -315,3 +315,26 @@ def test_watcher_cannot_tell_real_from_cover(tmp_path, node):
         assert res["count"][1] < 0.01 and res["size"][1] < 0.01, res
     finally:
         proxy.close()
+
+
+def test_privacy_settings_checked(tmp_path, node):
+    """Bad privacy.* values are refused with the cause and the way out,
+    by `dmp config set` (exit 9) and when a command loads the file."""
+    node.start()
+    alice = User(tmp_path, "alice", node)
+    for key, value, want in (
+            ("privacy.pad_buckets", "8,4", "ascending"),
+            ("privacy.pad_buckets", "4,40", "from 1 to 32"),
+            ("privacy.delay", "gaussian", "exponential, uniform, off"),
+            ("privacy.delay_mean_ms", "3000", "raise the bound"),
+            ("privacy.delay_max_ms", "300001", "0..300000"),
+            ("privacy.cover_rate", "5", "lower privacy.cover_rate to 1")):
+        r = alice.run("config", "set", key, value)
+        assert r.returncode == 9, (key, value, r.stderr_text)
+        assert want in r.stderr_text, (key, value, r.stderr_text)
+    alice.run("config", "set", "privacy.pad_buckets", "off", check=True)
+    alice.set_config("privacy.pad_buckets", '"4,4"')
+    r = alice.run("status")
+    assert r.returncode != 0, r.stderr_text
+    assert 'privacy.pad_buckets "4,4": buckets must be in ascending' in \
+        r.stderr_text, r.stderr_text
