@@ -32,6 +32,7 @@ SESSION_S = 12.0  # the dmpfs session (real messages arrive meanwhile)
 USER_GAP_S = 1.3  # mean gap between the user's messages (Poisson)
 SESSION_MAX_S = 18.0  # ... longer only until MIN_REAL were written
 MIN_REAL, MAX_REAL = 8, 24
+MIN_COVER = 6
 PRIVACY = """privacy:
   pad_buckets: "4,8,16,32"
   delay: exponential
@@ -182,6 +183,10 @@ def iat(ms):
     return [b - a for a, b in zip(t, t[1:])]
 
 
+def n_cover(msgs, bob_label):
+    return sum(1 for m in messages(msgs) if m["label"] != bob_label)
+
+
 def shape(owner):
     return re.sub(r"\d", "D", re.sub(r"[0-9a-f]{12}", "H", owner))
 
@@ -262,7 +267,8 @@ def test_watcher_cannot_tell_real_from_cover(tmp_path, node):
             while (time.monotonic() - t0 < SESSION_MAX_S and
                    sum(sent.values()) < MAX_REAL and
                    (time.monotonic() - t0 < SESSION_S or
-                    sum(sent.values()) < MIN_REAL)):
+                    sum(sent.values()) < MIN_REAL or
+                    n_cover(proxy.since(t0), bob_label) < MIN_COVER)):
                 time.sleep(min(4.0, rng.expovariate(1 / USER_GAP_S)))
                 short = rng.random() < 0.5
                 with open(os.path.join(am.mnt, "outbox/bob"), "wb") as f:
