@@ -317,8 +317,8 @@ static int user_open(struct world *w, struct user *u, const char *name,
 	const char *scopes[1] = {zone};
 	struct dmp_engine_init in;
 	struct dmp_engine_opts o;
-	struct dmp_eng_transport tp = {t_read,	      t_write_open, t_write,
-				       t_write_close, t_claim,	    &w->t};
+	struct dmp_eng_transport tp = {
+	    t_read, t_write_open, t_write, t_write_close, t_claim, &w->t, NULL};
 
 	snprintf(u->home, sizeof(u->home), "%s/w%d-%s", dir, world_no, name);
 	snprintf(kname, sizeof(kname), "%s.%s.", name, zone);
@@ -944,11 +944,47 @@ static void test_identity_replace_fallback(void)
 	world_close(&w);
 }
 
+/* privacy.cover_rate: a due cover message is published into alice's own
+ * mailbox, and her poll fetches it and drops it without a trace. 7
+ * checks. */
+static void test_cover(void)
+{
+	struct world w;
+	size_t before;
+	char v[32] = "";
+
+	if (!ok(world_open(&w) == 0, "cover: world up")) {
+		world_close(&w);
+		return;
+	}
+	w.a.e->conf.cover_rate = 60;
+	(void)dmp_store_kv_set(dmp_engine_store(w.a.e), "privacy.cover_next",
+			       "1");
+	before = w.t.added.n;
+	is_int(dmp_engine_publish(w.a.e), 0,
+	       "cover: the pass publishes no real message");
+	ok(w.t.added.n >= before + 5,
+	   "cover: a cover message's chunks and manifest written (%zu)",
+	   w.t.added.n - before);
+	ok(dmp_store_kv_get(dmp_engine_store(w.a.e), "privacy.cover_next", v,
+			    sizeof(v)) == 0 &&
+	       strtoll(v, NULL, 10) > 1,
+	   "cover: the next one is scheduled (%s)", v);
+	is_int(dmp_engine_poll(w.a.e), 0, "cover: alice's poll delivers none");
+	is_int(count_files(dmp_engine_maildir(w.a.e, "inbox")) +
+		   count_files(dmp_engine_maildir(w.a.e, "intro")),
+	       0, "cover: nothing in inbox/ or intro/");
+	is_int(w.a.ev.n[DMP_EV_REJECTED] + w.a.ev.n[DMP_EV_INTRO] +
+		   w.a.ev.n[DMP_EV_RECEIVED],
+	       0, "cover: no event tells of it");
+	world_close(&w);
+}
+
 int main(void)
 {
 	char cmd[64];
 
-	plan(15 + 11 + 11 + 9 + 19 + 6 + 8 + 5);
+	plan(15 + 11 + 11 + 9 + 19 + 6 + 8 + 5 + 7);
 	if (!mkdtemp(dir)) {
 		return 1;
 	}
@@ -960,6 +996,7 @@ int main(void)
 	test_claim_same_zone();
 	test_prekeys_failed();
 	test_identity_replace_fallback();
+	test_cover();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0) {
 		diag("could not remove %s", dir);

@@ -292,6 +292,8 @@ struct fixture {
 	int64_t now;
 };
 
+static unsigned fixture_pad_k; /* p.pad_k of the next fixture_make() */
+
 static void fixture_make(struct fixture *f, size_t len, uint32_t prekey_id,
 			 const uint8_t *prekey_pk)
 {
@@ -315,6 +317,7 @@ static void fixture_make(struct fixture *f, size_t len, uint32_t prekey_id,
 	p.zone = "mesh.test";
 	p.plaintext = body;
 	p.len = len;
+	p.pad_k = fixture_pad_k;
 	if (dmp_pipeline_send(codec, &p, &f->r) != 0) {
 		abort();
 	}
@@ -630,9 +633,51 @@ static void test_sizes(void)
 		p.sender = NULL;
 		is_int(dmp_pipeline_send(codec, &p, &r), DMP_EINVAL,
 		       "missing sender is a caller error");
+		p.sender = k;
+		p.len = 1;
+		p.pad_k = 33; /* size padding (test_padding) */
+		is_int(
+		    dmp_pipeline_send(codec, &p, &r), DMP_EFBIG,
+		    "padding to k 33 (n 43) would overflow the manifest cap");
 		dmp_keys_free(k);
 		free(body);
 	}
+}
+
+/* Size padding (pad_k, docs/security.md 5.1): more data shares with
+ * random fill, read by the unchanged receive path. */
+static void test_padding(void)
+{
+	struct fixture f;
+	uint8_t *pt = NULL;
+	size_t pt_len = 0, bad, same = 0;
+	int agree = 1;
+
+	for (size_t len = 0; len < 3700; len += 97) {
+		fixture_pad_k = 0;
+		fixture_make(&f, len, 0, NULL);
+		agree &= dmp_pipeline_data_chunks(f.now, 300, len) == f.r.k;
+		fixture_free(&f);
+	}
+	ok(agree, "dmp_pipeline_data_chunks() predicts k for 0..3700 bytes");
+	fixture_pad_k = 8;
+	fixture_make(&f, 10, 0, NULL);
+	ok(f.r.k == 8 && f.r.n == 11, "10 bytes padded to k 8: n %u", f.r.n);
+	is_int(receive(&f.t, f.bob, NULL, f.now, &pt, &pt_len, &bad), 0,
+	       "a padded message is received by the unchanged path");
+	ok(pt_len == 10 && bad == 0, "its plaintext is the 10 bytes");
+	for (size_t i = 1; i < f.r.k; i++) {
+		same +=
+		    strcmp(f.r.records[i].value, f.r.records[i - 1].value) == 0;
+	}
+	is_int((int)same, 0, "padding shares are random, not equal zeros");
+	dmp_free(pt);
+	fixture_free(&f);
+	fixture_make(&f, 2000, 0, NULL);
+	is_int((int)f.r.k, (int)dmp_pipeline_data_chunks(f.now, 300, 2000),
+	       "a bucket below the natural k leaves k as it is");
+	fixture_free(&f);
+	fixture_pad_k = 0;
 }
 
 int main(void)
@@ -640,12 +685,13 @@ int main(void)
 	if (dmp_init() != 0 || dmp_codec_new(&codec) != 0) {
 		return 1;
 	}
-	plan(62);
+	plan(69);
 	test_full_send();
 	test_live_capture();
 	test_damage();
 	test_message_tamper();
 	test_sizes();
+	test_padding();
 	dmp_codec_free(codec);
 	return done_testing();
 }

@@ -85,6 +85,20 @@ DMP_MUST_CHECK int dmp_erasure_pack(const uint8_t *msg, size_t len,
 				    unsigned *n);
 
 /**
+ * dmp_erasure_pack() with at least @p min_k data shares (size padding,
+ * docs/security.md "Observer model"): W is u32be(len) || msg || random
+ * bytes up to 128k. Every receiver reads L and ignores the rest (5.2
+ * Unpack), so the padding is invisible to it; random rather than zero
+ * bytes, so padded shares look like any other. @p min_k 0 (or below the
+ * natural k) is the natural k, still with random fill.
+ * @return as dmp_erasure_pack(); DMP_ETOOBIG also when min_k gives n > 256
+ */
+DMP_MUST_CHECK int dmp_erasure_pack_padded(const uint8_t *msg, size_t len,
+					   unsigned min_k, uint8_t *shares,
+					   size_t cap, unsigned *k,
+					   unsigned *n);
+
+/**
  * Read the message out of k decoded data shares (PROTOCOL.md 5.2 Unpack):
  * L = u32be(data[0..3]), which must be <= 128k - 4. Padding bytes are not
  * checked, as in the reference.

@@ -49,6 +49,11 @@ struct dmp_send_params {
 	size_t len;
 	enum dmp_msg_type type; /* header type (4.4): 0 = DATA; ACK for a
 				   delivery receipt */
+	/* Size padding: 0 frames as the reference does (zero fill, natural
+	 * k); else at least pad_k data shares with random fill
+	 * (dmp_erasure_pack_padded; the manifest says k, so every receiver
+	 * decodes it). A pad_k giving a manifest over the cap: DMP_EFBIG. */
+	unsigned pad_k;
 	/* Tests and vectors only: NULL means random. */
 	const uint8_t *ephemeral_sk; /* 32 bytes */
 	const uint8_t *nonce;	     /* 12 bytes */
@@ -80,6 +85,13 @@ void dmp_send_result_clear(struct dmp_send_result *r);
  * digit counts change the header length).
  */
 size_t dmp_pipeline_max_plaintext(int64_t ts, uint32_t ttl);
+
+/**
+ * The data shares k a plaintext of @p len bytes (after any DMPv2
+ * wrapping) takes unpadded, for a header with @p ts and @p ttl; 0 when it
+ * is over dmp_pipeline_max_plaintext().
+ */
+unsigned dmp_pipeline_data_chunks(int64_t ts, uint32_t ttl, size_t len);
 
 /**
  * Receive steps 1-3 and 7's precondition: parse and verify @p value as a

@@ -49,6 +49,14 @@ struct client_conf {
 	char cluster_zone_key[DMP_CFG_STR_MAX]; /* hex Ed25519: _dmp.<dom> */
 	char cluster_domain[254];		/* "": identity.domain */
 	long long cluster_refresh;		/* seconds between lookups */
+	/* privacy: (docs/security.md "Observer model"; engine_pad.c,
+	 * engine_cover.c) */
+	char pad_buckets[DMP_CFG_STR_MAX]; /* "4,8,16,32" data chunks; off */
+	char delay[16];			   /* exponential, uniform, off */
+	long long delay_mean_ms;	   /* publish delay: mean */
+	long long delay_max_ms;		   /* and bound */
+	long long cover_rate;		   /* cover messages per hour */
+	long long cover_polls;		   /* dummy mailbox reads per poll */
 };
 
 extern const struct dmp_cfg_item dmp_client_schema[];

@@ -190,6 +190,9 @@ int dmp_eng_load_conf(struct client_conf *c, const char *home)
 	if (dmp_eng_zone_key_check(c, path) < 0) {
 		return DMP_ECONFIG;
 	}
+	if (dmp_eng_privacy_check(c, path, NULL, 0) < 0) {
+		return DMP_ECONFIG;
+	}
 	if (c->confirm_resolvers > 1 &&
 	    c->resolvers.n < (unsigned)c->confirm_resolvers) {
 		DMP_LOG_E("%s: network.confirm_resolvers is %lld but only %u "

@@ -119,6 +119,9 @@ struct dmp_eng_transport {
 	int (*claim)(struct dmp_engine *e, void *ud, const char *zone,
 		     const char *server, const struct dmp_update_rr *op);
 	void *ud;
+	/** Wait @p ms (the publish delay, engine_pad.c); NULL: no wait
+	 *  (tests' in-process transports). */
+	void (*sleep_ms)(struct dmp_engine *e, void *ud, unsigned ms);
 };
 
 struct dmp_engine {
@@ -418,5 +421,30 @@ struct dmp_eng_claim_zones {
 void dmp_eng_claim_zones_add(struct dmp_eng_claim_zones *cz, const char *zone);
 void dmp_eng_claim_providers(struct dmp_engine *e,
 			     struct dmp_eng_claim_zones *cz);
+
+/* engine_pad.c: size padding and the publish delay (privacy.*). */
+/* Check the privacy settings of @p c (the error, naming @p path, into
+ * @p err, or logged when @p err is NULL). @return 0 or DMP_ECONFIG */
+int dmp_eng_privacy_check(const struct client_conf *c, const char *path,
+			  char *err, size_t errlen);
+/* The data chunks a plaintext of @p len bytes is padded to (its bucket),
+ * 0 for no padding (privacy.pad_buckets: off). */
+unsigned dmp_eng_pad_k(const struct dmp_engine *e, int64_t ts, uint32_t ttl,
+		       size_t len);
+/* Wait one draw of the publish delay (once a publish pass, engine_pad.c). */
+void dmp_eng_publish_delay(struct dmp_engine *e);
+
+/* engine_cover.c: cover traffic (privacy.cover_rate, cover_polls). */
+/* Publish a cover message to ourselves when one is due (one at most). */
+void dmp_eng_cover_tick(struct dmp_engine *e);
+/* A real message went out in @p k data chunks (cover sizes follow). */
+void dmp_eng_cover_note(struct dmp_engine *e, unsigned k);
+/* 1 when @p pt, decrypted from manifest @p m, is our own cover message:
+ * drop it silently. */
+int dmp_eng_cover_is(const struct dmp_engine *e, const struct dmp_manifest *m,
+		     const uint8_t *pt, size_t pt_len);
+/* Up to @p cap dummy mailbox names to read along with a poll (0..cap). */
+size_t dmp_eng_cover_poll_names(const struct dmp_engine *e,
+				char (*names)[DMP_NAME_MAX], size_t cap);
 
 #endif /* DMP_ENGINE_I_H */

@@ -10,6 +10,7 @@
  * network.direct is off. Claims are unsigned UPDATEs to the recipient's
  * zone server (7.3).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -578,8 +579,21 @@ static int net_read(struct dmp_engine *e, void *ud, const char *server,
 		      : union_read(e, q, n, res, rid, timeout_ms);
 }
 
+/* The publish delay's wait: a plain sleep on the engine's thread. */
+static void net_sleep_ms(struct dmp_engine *e, void *ud, unsigned ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000),
+			      (long)(ms % 1000) * 1000000L};
+
+	(void)e;
+	(void)ud;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
 static const struct dmp_eng_transport net_transport = {
-    net_read, net_write_open, net_write, net_write_close, net_claim, NULL,
+    net_read,  net_write_open, net_write,    net_write_close,
+    net_claim, NULL,	       net_sleep_ms,
 };
 
 /* ---- the seam's entry points --------------------------------------------- */

@@ -100,6 +100,8 @@ static int publish_ack(struct dmp_engine *e, const struct dmp_store_contact *c,
 	p.zone = e->conf.domain;
 	p.plaintext = (const uint8_t *)body;
 	p.len = strlen(body);
+	/* privacy.pad_buckets: a receipt looks like a short message. */
+	p.pad_k = dmp_eng_pad_k(e, p.ts, p.ttl, p.len);
 	p.type = DMP_MSG_ACK;
 	rc = dmp_eng_codec(e, &cd);
 	if (rc == 0) {

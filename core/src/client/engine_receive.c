@@ -310,6 +310,14 @@ static int receive_one(struct dmp_engine *e, const char *zone, const char *name,
 		claimed = 0;
 		goto judged;
 	}
+	if (dmp_eng_cover_is(e, &m, pt, pt_len)) {
+		/* Our own cover traffic: fetched like any message, dropped
+		 * without a trace (privacy.cover_rate). */
+		(void)dmp_store_replay_finalize(e->st, m.sender_spk, m.msg_id,
+						m.exp);
+		claimed = 0;
+		goto judged;
+	}
 	{
 		struct dmp_envelope env;
 		char path[DMP_ENG_HOME_MAX + 300];
@@ -608,7 +616,8 @@ int dmp_engine_poll(struct dmp_engine *e)
 	char(*names)[DMP_NAME_MAX] = NULL;
 	const char **q = NULL;
 	struct dmp_resolver_result *res = NULL;
-	size_t n = 0, ns, nc0, answered = 0, failed = 0;
+	size_t n = 0, ns, nc0, nq, answered = 0, failed = 0;
+	size_t ncov = (size_t)e->conf.cover_polls * DMP_SLOT_COUNT;
 	int unreadable = 0;
 	char udetail[512] = "";
 	struct dmp_eng_claim_zones cz = {.n = 0};
@@ -629,9 +638,9 @@ int dmp_engine_poll(struct dmp_engine *e)
 	nc0 = ns + z->n_c;
 	dmp_eng_claim_zones_add(&cz, e->conf.domain);
 	dmp_eng_claim_providers(e, &cz);
-	names = dmp_calloc(nc0 + cz.n * DMP_SLOT_COUNT, sizeof(*names));
-	q = dmp_calloc(nc0 + cz.n * DMP_SLOT_COUNT, sizeof(*q));
-	res = dmp_calloc(nc0 + cz.n * DMP_SLOT_COUNT, sizeof(*res));
+	names = dmp_calloc(nc0 + cz.n * DMP_SLOT_COUNT + ncov, sizeof(*names));
+	q = dmp_calloc(nc0 + cz.n * DMP_SLOT_COUNT + ncov, sizeof(*q));
+	res = dmp_calloc(nc0 + cz.n * DMP_SLOT_COUNT + ncov, sizeof(*res));
 	if (!names || !q || !res) {
 		rc = DMP_ENOMEM;
 		goto out;
@@ -672,11 +681,18 @@ int dmp_engine_poll(struct dmp_engine *e)
 			n++;
 		}
 	}
+	/* privacy.cover_polls: decoy mailboxes read in the same batch, their
+	 * answers ignored. */
+	nq = n;
+	n += dmp_eng_cover_poll_names(e, names + n, ncov);
+	for (size_t i = nq; i < n; i++) {
+		q[i] = names[i];
+	}
 	rc = dmp_eng_read(e, q, n, res, dmp_keys_user_id(e->keys));
 	if (rc < 0) {
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < nq; i++) {
 		if (res[i].err == 0 || res[i].err == DMP_ENXDOMAIN) {
 			answered++;
 		} else {
@@ -685,7 +701,7 @@ int dmp_engine_poll(struct dmp_engine *e)
 	}
 	/* A slot (manifests or claims) that could not be read is not
 	 * "empty": mail may be there (truncated answers, SERVFAIL). */
-	for (size_t i = 0; answered > 0 && i < n; i++) {
+	for (size_t i = 0; answered > 0 && i < nq; i++) {
 		if ((i < ns || i >= nc0) && res[i].err != 0 &&
 		    res[i].err != DMP_ENXDOMAIN && unreadable++ == 0) {
 			char where[300];
@@ -708,7 +724,7 @@ int dmp_engine_poll(struct dmp_engine *e)
 	for (size_t i = 0; i < z->n_c; i++) {
 		(void)dmp_eng_cache_prekeys(e, &z->pk_c[i], &res[ns + i]);
 	}
-	delivered += claims_phase(e, names + nc0, res + nc0, n - nc0, now);
+	delivered += claims_phase(e, names + nc0, res + nc0, nq - nc0, now);
 	(void)dmp_store_prekey_reap(e->st, now);
 	(void)dmp_store_replay_reap(e->st, now);
 	(void)dmp_store_cache_reap(e->st, now);

@@ -28,6 +28,12 @@ static const char *const live_keys[] = {
     "prekeys.ttl",
     "network.zone_servers",
     "network.confirm_resolvers",
+    "privacy.pad_buckets",
+    "privacy.delay",
+    "privacy.delay_mean_ms",
+    "privacy.delay_max_ms",
+    "privacy.cover_rate",
+    "privacy.cover_polls",
 };
 
 static int is_live(const struct dmp_cfg_item *it)

@@ -206,11 +206,13 @@ int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 	p.zone = e->conf.domain;
 	p.plaintext = pt ? pt : body;
 	p.len = pt ? pt_len : len;
+	p.pad_k = dmp_eng_pad_k(e, now, ttl, p.len); /* privacy.pad_buckets */
 	rc = dmp_pipeline_send(cd, &p, &r);
 	dmp_free(pt);
 	if (rc < 0) {
 		return rc;
 	}
+	dmp_eng_cover_note(e, r.k);
 	recs = dmp_calloc(r.n_records, sizeof(*recs));
 	if (!recs) {
 		rc = DMP_ENOMEM;
@@ -510,6 +512,7 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 
 	dmp_store_relax(e->st, 1);
 	rc = publish_pass(e);
+	dmp_eng_cover_tick(e); /* privacy.cover_rate */
 	dmp_store_relax(e->st, 0);
 	return rc;
 }
@@ -521,7 +524,7 @@ static int publish_pass(struct dmp_engine *e)
 	struct dmp_eng_writer *w = NULL;
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
-	int done = 0, tried = 0, reached = 0, rc, last = 0;
+	int done = 0, tried = 0, reached = 0, rc, last = 0, delayed = 0;
 	char took[48], d_pub[64];
 
 	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
@@ -597,6 +600,11 @@ static int publish_pass(struct dmp_engine *e)
 			    e->st, m->id, DMP_OUTBOX_QUEUED,
 			    now + dmp_eng_mp_pace_retry(e), why);
 			continue;
+		}
+		if (!delayed) { /* privacy.delay: once a pass, so a file of
+				 * many parts is not held up part by part */
+			dmp_eng_publish_delay(e);
+			delayed = 1;
 		}
 		/* Chunks first, manifest last: the store keeps publish order.
 		 * Chunks go several to an UPDATE (a node applies one UPDATE

@@ -15,6 +15,7 @@
 #include "dmp/config.h"
 #include "dmp/err.h"
 #include "dmp/settings.h"
+#include "engine_i.h"
 
 #define PATH_CAP 4096
 
@@ -32,6 +33,9 @@ static int load(struct client_conf *c, const char *path, char *err,
 			     err, errlen);
 	if (rc == DMP_ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOENT));
+	}
+	if (rc == 0) { /* the checks across settings (engine_pad.c) */
+		rc = dmp_eng_privacy_check(c, path, err, errlen);
 	}
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "dmp/buf.h"
+#include "dmp/crypto.h"
 #include "dmp/erasure.h"
 #include "dmp/err.h"
 #include "gf_i.h"
@@ -195,8 +196,10 @@ int dmp_erasure_decode(unsigned k, unsigned n, size_t share_len,
 	return 0;
 }
 
-int dmp_erasure_pack(const uint8_t *msg, size_t len, uint8_t *shares,
-		     size_t cap, unsigned *k, unsigned *n)
+/* Frame @p len bytes into at least @p min_k data shares, padding with
+ * zeros (the reference's framing) or random bytes, then encode. */
+static int pack(const uint8_t *msg, size_t len, unsigned min_k, int rnd,
+		uint8_t *shares, size_t cap, unsigned *k, unsigned *n)
 {
 	unsigned kk, nn;
 	size_t data_len;
@@ -208,6 +211,13 @@ int dmp_erasure_pack(const uint8_t *msg, size_t len, uint8_t *shares,
 	if (rc < 0) {
 		return rc;
 	}
+	if (min_k > kk) {
+		kk = min_k;
+		nn = kk + (3 * kk + 9) / 10;
+		if (nn > DMP_ERASURE_MAX_N) {
+			return DMP_ETOOBIG;
+		}
+	}
 	if (cap / DMP_ERASURE_BLOCK < nn) {
 		return DMP_ENOBUFS;
 	}
@@ -217,7 +227,11 @@ int dmp_erasure_pack(const uint8_t *msg, size_t len, uint8_t *shares,
 	if (len) {
 		memcpy(shares + 4, msg, len);
 	}
-	memset(shares + 4 + len, 0, data_len - 4 - len);
+	if (rnd) {
+		dmp_random(shares + 4 + len, data_len - 4 - len);
+	} else {
+		memset(shares + 4 + len, 0, data_len - 4 - len);
+	}
 	rc = dmp_erasure_encode(kk, nn, DMP_ERASURE_BLOCK, shares,
 				shares + data_len);
 	if (rc < 0) {
@@ -226,6 +240,19 @@ int dmp_erasure_pack(const uint8_t *msg, size_t len, uint8_t *shares,
 	*k = kk;
 	*n = nn;
 	return 0;
+}
+
+int dmp_erasure_pack(const uint8_t *msg, size_t len, uint8_t *shares,
+		     size_t cap, unsigned *k, unsigned *n)
+{
+	return pack(msg, len, 0, 0, shares, cap, k, n);
+}
+
+int dmp_erasure_pack_padded(const uint8_t *msg, size_t len, unsigned min_k,
+			    uint8_t *shares, size_t cap, unsigned *k,
+			    unsigned *n)
+{
+	return pack(msg, len, min_k, 1, shares, cap, k, n);
 }
 
 int dmp_erasure_unpack(const uint8_t *data, unsigned k, const uint8_t **msg,

@@ -178,6 +178,10 @@ int dmp_pipeline_send(struct dmp_codec *c, const struct dmp_send_params *p,
 
 	/* 5.1: erasure-code the DMPMessage into n 128-byte shares. */
 	rc = dmp_erasure_params(msg_len, &k, &n);
+	if (rc == 0 && p->pad_k > k) {
+		k = p->pad_k;
+		n = k + (3 * k + 9) / 10;
+	}
 	if (rc < 0) {
 		rc = rc == DMP_ETOOBIG ? DMP_EFBIG : rc;
 		goto out;
@@ -190,7 +194,10 @@ int dmp_pipeline_send(struct dmp_codec *c, const struct dmp_send_params *p,
 		rc = DMP_ENOMEM;
 		goto out;
 	}
-	rc = dmp_erasure_pack(msg, msg_len, shares, shares_cap, &k, &n);
+	rc = p->pad_k
+		 ? dmp_erasure_pack_padded(msg, msg_len, p->pad_k, shares,
+					   shares_cap, &k, &n)
+		 : dmp_erasure_pack(msg, msg_len, shares, shares_cap, &k, &n);
 	if (rc < 0) {
 		rc = rc == DMP_ETOOBIG ? DMP_EFBIG : rc;
 		goto out;
@@ -270,25 +277,43 @@ out:
 	return rc;
 }
 
-size_t dmp_pipeline_max_plaintext(int64_t ts, uint32_t ttl)
+/* Bytes a DMPMessage adds to its plaintext for a header with @p ts and
+ * @p ttl (4.4), or 0. */
+static size_t message_overhead(int64_t ts, uint32_t ttl)
 {
 	struct dmp_header hdr;
 	uint8_t zero[DMP_USER_ID_BYTES] = {0};
 	char json[DMP_HEADER_JSON_MAX];
 	int hlen;
-	/* n <= 42 keeps the manifest under 2048 bytes; k + ceil(3k/10) <= 42
-	 * gives k <= 32, so the framed message is at most 32 * 128 bytes. */
-	const size_t framed_max = 32 * DMP_ERASURE_BLOCK - 4;
-	size_t overhead;
 
 	dmp_header_init(&hdr, zero, zero, zero, ts, ttl);
 	hlen = dmp_header_write(&hdr, json, sizeof(json));
 	if (hlen < 0) {
 		return 0;
 	}
-	overhead = 2 + (size_t)hlen + DMP_ENCRYPTED_MIN + DMP_MSG_TAG_BYTES +
-		   DMP_MSG_TRAILER_BYTES;
-	return framed_max > overhead ? framed_max - overhead : 0;
+	return 2 + (size_t)hlen + DMP_ENCRYPTED_MIN + DMP_MSG_TAG_BYTES +
+	       DMP_MSG_TRAILER_BYTES;
+}
+
+size_t dmp_pipeline_max_plaintext(int64_t ts, uint32_t ttl)
+{
+	/* n <= 42 keeps the manifest under 2048 bytes; k + ceil(3k/10) <= 42
+	 * gives k <= 32, so the framed message is at most 32 * 128 bytes. */
+	const size_t framed_max = 32 * DMP_ERASURE_BLOCK - 4;
+	size_t overhead = message_overhead(ts, ttl);
+
+	return overhead && framed_max > overhead ? framed_max - overhead : 0;
+}
+
+unsigned dmp_pipeline_data_chunks(int64_t ts, uint32_t ttl, size_t len)
+{
+	unsigned k, n;
+
+	if (len > dmp_pipeline_max_plaintext(ts, ttl) ||
+	    dmp_erasure_params(len + message_overhead(ts, ttl), &k, &n) < 0) {
+		return 0;
+	}
+	return k;
 }
 
 int dmp_pipeline_accept_manifest(struct dmp_manifest *m, const char *value,
