@@ -274,6 +274,26 @@ int dmp_eng_intro_settle(struct dmp_engine *e,
 /* engine_contacts.c */
 void dmp_eng_refresh_prekey_caches(struct dmp_engine *e);
 
+/* engine.c: the store's seal key for identity @p k (HKDF of its secret). */
+int dmp_eng_seal_key(const struct dmp_keys *k, uint8_t out[32]);
+/* engine_receive.c: read our own and the contacts' zones' slots under
+ * e->keys and receive what is there. @return messages delivered */
+int dmp_eng_receive_slots(struct dmp_engine *e);
+/* engine_identity.c: after a rotation, replace the published prekey pool
+ * (signed by the old key) with a fresh one. */
+int dmp_eng_prekeys_replace(struct dmp_engine *e, struct dmp_eng_writer *w);
+/* engine_rotation.c: key rotation and revocation (PROTOCOL.md 2.9, 2.10,
+ * 8). Add our rotation/revocation values at the rotation names. */
+int dmp_eng_rotation_publish(struct dmp_engine *e, struct dmp_eng_writer *w);
+/* Read the mailboxes of our previous keys (30 days after a rotation). */
+int dmp_eng_poll_old_keys(struct dmp_engine *e);
+/* Walk every pinned contact's rotation chain; follow, mark revoked or
+ * report a refused chain. @return 0 or why nothing could be read */
+int dmp_eng_rotation_check(struct dmp_engine *e);
+/* DMP_EREVOKED (with a REJECTED event) when @p c's key is revoked. */
+int dmp_eng_send_revoked(struct dmp_engine *e,
+			 const struct dmp_store_contact *c);
+
 /* engine_send.c: one publish pass (dmp_engine_publish() runs it, see
  * engine_flush.c). */
 int dmp_eng_publish_pass(struct dmp_engine *e);

@@ -221,6 +221,36 @@ static int replace_rrset(struct dmp_engine *e, struct dmp_eng_writer *w,
 	return rc;
 }
 
+int dmp_eng_prekeys_replace(struct dmp_engine *e, struct dmp_eng_writer *w)
+{
+	char owner[DMP_NAME_MAX], v[16] = "";
+	struct dmp_update_rr op;
+	int rc;
+
+	if (dmp_store_kv_get(e->st, "rotation.prekeys", v, sizeof(v)) < 0 ||
+	    strcmp(v, "stale") != 0) {
+		return prekeys_topup(e, w);
+	}
+	/* After a rotation: the old pool's signatures are the old key's.
+	 * Its secrets stay (mail in flight to them still opens) but the
+	 * RRset is replaced by a full pool signed by the new key. */
+	rc = dmp_name_prekeys(owner, sizeof(owner), e->conf.username,
+			      strlen(e->conf.username), e->conf.domain);
+	if (rc < 0) {
+		return rc;
+	}
+	op = (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
+	rc = dmp_eng_writer_send(e, w, &op, 1);
+	if (rc < 0 && rc != DMP_ESERVFAIL) { /* SERVFAIL: nothing there */
+		return rc;
+	}
+	rc = prekeys_add(e, w, (int)e->conf.pool_size);
+	if (rc >= 0) {
+		(void)dmp_store_kv_set(e->st, "rotation.prekeys", "");
+	}
+	return rc;
+}
+
 int dmp_engine_identity_publish(struct dmp_engine *e)
 {
 	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
@@ -241,10 +271,14 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 		return rc;
 	}
 	/* Replace, not append: one current record per name. */
-	rc = replace_rrset(e, w, owner, value, 86400);
+	/* A rotation first: contacts follow it to the record below. */
+	rc = dmp_eng_rotation_publish(e, w);
+	if (rc == 0) {
+		rc = replace_rrset(e, w, owner, value, 86400);
+	}
 	if (rc == 0) {
 		(void)dmp_store_identity_set_published(e->st, dmp_eng_now(e));
-		rc = prekeys_topup(e, w);
+		rc = dmp_eng_prekeys_replace(e, w);
 		rc = rc < 0 ? rc : 0;
 	}
 	if (rc == 0 && e->conf.anchored) {

@@ -599,6 +599,60 @@ static void maintain(struct dmp_engine *e, int64_t now)
 	}
 }
 
+int dmp_eng_receive_slots(struct dmp_engine *e)
+{
+	struct zones *z = dmp_calloc(1, sizeof(*z));
+	char(*names)[DMP_NAME_MAX] = NULL;
+	const char **q = NULL;
+	struct dmp_resolver_result *res = NULL;
+	size_t n = 0;
+	int rc, delivered = 0;
+
+	if (!z) {
+		return DMP_ENOMEM;
+	}
+	snprintf(z->z[z->n++], sizeof(z->z[0]), "%s", e->conf.domain);
+	rc = dmp_store_contact_each(e->st, add_zone, z);
+	names = dmp_calloc(z->n * DMP_SLOT_COUNT, sizeof(*names));
+	q = dmp_calloc(z->n * DMP_SLOT_COUNT, sizeof(*q));
+	res = dmp_calloc(z->n * DMP_SLOT_COUNT, sizeof(*res));
+	if (rc < 0 || !names || !q || !res) {
+		rc = rc < 0 ? rc : DMP_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < z->n; i++) {
+		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
+			rc = dmp_name_slot(names[n], sizeof(names[n]), s,
+					   dmp_keys_user_id(e->keys), z->z[i]);
+			if (rc < 0) {
+				goto out;
+			}
+			q[n] = names[n];
+			n++;
+		}
+	}
+	rc = dmp_eng_read(e, q, n, res, dmp_keys_user_id(e->keys));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		for (size_t j = 0; res[i].err == 0 && j < res[i].answer.n;
+		     j++) {
+			delivered +=
+			    receive_one(e, z->z[i / DMP_SLOT_COUNT], names[i],
+					res[i].answer.values[j],
+					res[i].answer.lens[j], NULL, 0);
+		}
+	}
+out:
+	for (size_t i = 0; res && i < n; i++) {
+		dmp_resolver_result_clear(&res[i]);
+	}
+	dmp_free(names);
+	dmp_free(q);
+	dmp_free(res);
+	dmp_free(z->pk_c);
+	dmp_free(z);
+	return rc < 0 ? rc : delivered;
+}
+
 int dmp_engine_poll(struct dmp_engine *e)
 {
 	struct zones *z;
@@ -616,6 +670,8 @@ int dmp_engine_poll(struct dmp_engine *e)
 	if (!z) {
 		return DMP_ENOMEM;
 	}
+	/* Contacts' rotations first: mail signed by a new key verifies. */
+	(void)dmp_eng_rotation_check(e);
 	snprintf(z->z[z->n++], sizeof(z->z[0]), "%s", e->conf.domain);
 	rc = dmp_store_contact_each(e->st, add_zone, z);
 	if (rc < 0) {
@@ -706,6 +762,7 @@ int dmp_engine_poll(struct dmp_engine *e)
 		(void)dmp_eng_cache_prekeys(e, &z->pk_c[i], &res[ns + i]);
 	}
 	delivered += claims_phase(e, names + nc0, res + nc0, n - nc0, now);
+	delivered += dmp_eng_poll_old_keys(e);
 	(void)dmp_store_prekey_reap(e->st, now);
 	(void)dmp_store_replay_reap(e->st, now);
 	(void)dmp_store_cache_reap(e->st, now);
