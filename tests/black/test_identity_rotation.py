@@ -10,6 +10,7 @@ import time
 import pytest
 
 from cli_helpers import User, admin_key, ns_add, wait_keys, ZONE
+from fs_helpers import Mesh, need_fuse, wait_for
 
 try:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -156,3 +157,28 @@ def test_revoked_key_refused(tmp_path, started):
     assert any(" REJECTED " in l and "revoked" in l for l in ev), ev
     r = alice.run("identity", "rotate")
     assert r.returncode != 0 and "revoked" in r.stderr_text
+
+
+def test_fs_contact_shows_rotation(tmp_path, node):
+    """contacts/<alias> of a mounted dmpfs says which key was followed."""
+    need_fuse()
+    node.start()
+    mesh = Mesh(tmp_path, node)
+    try:
+        alice, _ = mesh.user("alice", mount=False)
+        bob, bm = mesh.user("bob")
+        wait_keys()
+        alice.publish()
+        bob.publish()
+        bob.add_contact(alice)
+        old_fp = fingerprint(alice)
+        alice.run("identity", "rotate", check=True)
+        new_fp = fingerprint(alice)
+        bm.start()
+        kv = wait_for(lambda: (lambda k: k if k.get("rotated_from") else
+                               None)(bm.kv("contacts/alice")),
+                      what="contacts/alice to show the rotation")
+        assert kv["fingerprint"] == new_fp and kv["rotated_from"] == old_fp
+        assert int(kv["rotated_at"]) > 0 and kv["pinned_how"] == "rotated"
+    finally:
+        mesh.close()
