@@ -383,6 +383,7 @@ int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
 	dmp_eng_sent_settle(e, 1); /* sent/ copies a crash may have lost */
 	dmp_eng_set_transport(e, NULL);
 	dmp_eng_state_load(e);
+	(void)dmp_eng_rotation_auto(e, o->passphrase);
 	*out = e;
 	return 0;
 fail:

@@ -285,6 +285,11 @@ int dmp_eng_prekeys_replace(struct dmp_engine *e, struct dmp_eng_writer *w);
 /* engine_rotation.c: key rotation and revocation (PROTOCOL.md 2.9, 2.10,
  * 8). Add our rotation/revocation values at the rotation names. */
 int dmp_eng_rotation_publish(struct dmp_engine *e, struct dmp_eng_writer *w);
+/* 1 while a rotation's identity and prekeys wait to be published. */
+int dmp_eng_rotation_unpublished(struct dmp_engine *e);
+/* At open with the passphrase: rotate when identity.key_rotation_interval
+ * has passed since the last rotation (or the identity's creation). */
+int dmp_eng_rotation_auto(struct dmp_engine *e, const char *passphrase);
 /* Read the mailboxes of our previous keys (30 days after a rotation). */
 int dmp_eng_poll_old_keys(struct dmp_engine *e);
 /* Walk every pinned contact's rotation chain; follow, mark revoked or

@@ -223,12 +223,11 @@ static int replace_rrset(struct dmp_engine *e, struct dmp_eng_writer *w,
 
 int dmp_eng_prekeys_replace(struct dmp_engine *e, struct dmp_eng_writer *w)
 {
-	char owner[DMP_NAME_MAX], v[16] = "";
+	char owner[DMP_NAME_MAX];
 	struct dmp_update_rr op;
 	int rc;
 
-	if (dmp_store_kv_get(e->st, "rotation.prekeys", v, sizeof(v)) < 0 ||
-	    strcmp(v, "stale") != 0) {
+	if (!dmp_eng_rotation_unpublished(e)) {
 		return prekeys_topup(e, w);
 	}
 	/* After a rotation: the old pool's signatures are the old key's.
@@ -255,7 +254,17 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 {
 	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
 	struct dmp_eng_writer *w = NULL;
+	struct dmp_store_identity id;
 	int rc;
+
+	/* Another process rotated the key under this handle: publishing
+	 * the old identity again would undo the rotation. */
+	if (dmp_store_identity_get(e->st, &id) == 0 &&
+	    memcmp(id.ed25519_pk, dmp_keys_ed25519_pk(e->keys), 32) != 0) {
+		DMP_LOG_E("identity rotated by another process: this handle "
+			  "still holds the old key; restart it (remount)");
+		return DMP_EBUSY;
+	}
 
 	rc = dmp_name_identity(owner, sizeof(owner), e->conf.username,
 			       strlen(e->conf.username), e->conf.domain);

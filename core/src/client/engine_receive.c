@@ -586,7 +586,8 @@ static void maintain(struct dmp_engine *e, int64_t now)
 	if (dmp_store_identity_get(e->st, &id) < 0 || id.published == 0) {
 		return;
 	}
-	if (now - id.published > IDENTITY_REPUBLISH) {
+	if (now - id.published > IDENTITY_REPUBLISH ||
+	    dmp_eng_rotation_unpublished(e)) {
 		rc = dmp_engine_identity_publish(e);
 	} else {
 		have = dmp_store_prekey_count(e->st, now + 3600);

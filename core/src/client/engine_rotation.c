@@ -29,6 +29,8 @@
 #define KV_ROTATION "rotation.record"	  /* our last rotation's value */
 #define KV_REVOCATION "revocation.record" /* our revocation's value */
 #define KV_SEQ "rotation.seq"
+#define KV_LAST "rotation.last"	      /* when we last rotated */
+#define KV_PREKEYS "rotation.prekeys" /* "stale": pool signed by old key */
 
 static const char *const reason_names[] = {"", "compromise", "routine",
 					   "lost-key", "other"};
@@ -92,8 +94,9 @@ int dmp_eng_rotation_publish(struct dmp_engine *e, struct dmp_eng_writer *w)
 	return n ? dmp_eng_writer_send(e, w, ops, n) : 0;
 }
 
-int dmp_engine_identity_rotate(struct dmp_engine *e, const char *passphrase,
-			       char *record, size_t cap)
+/* @p checked: the engine was opened with @p passphrase just now. */
+static int rotate(struct dmp_engine *e, const char *passphrase, int checked,
+		  char *record, size_t cap)
 {
 	struct dmp_store_identity id;
 	struct dmp_store_old_key old;
@@ -121,11 +124,14 @@ int dmp_engine_identity_rotate(struct dmp_engine *e, const char *passphrase,
 	}
 	/* The passphrase must be the identity's: the new key is derived
 	 * from it, and unlocking must keep working with it. */
-	rc = dmp_keys_derive_checked(&chk, passphrase, strlen(passphrase),
-				     id.salt, id.salt_len, id.x25519_pk);
-	dmp_keys_free(chk);
-	if (rc < 0) {
-		return rc;
+	if (!checked) {
+		rc = dmp_keys_derive_checked(&chk, passphrase,
+					     strlen(passphrase), id.salt,
+					     id.salt_len, id.x25519_pk);
+		dmp_keys_free(chk);
+		if (rc < 0) {
+			return rc;
+		}
 	}
 	dmp_kdf_salt_random(id.salt);
 	id.salt_len = DMP_KDF_SALT_BYTES;
@@ -172,7 +178,6 @@ int dmp_engine_identity_rotate(struct dmp_engine *e, const char *passphrase,
 	rc = dmp_keys_check_value(nk, id.x25519_pk);
 	if (rc == 0) {
 		memcpy(id.ed25519_pk, dmp_keys_ed25519_pk(nk), 32);
-		id.published = 0;
 		rc = dmp_keys_export_x25519(e->keys, xsk);
 	}
 	if (rc == 0) {
@@ -186,9 +191,11 @@ int dmp_engine_identity_rotate(struct dmp_engine *e, const char *passphrase,
 	nk = NULL;
 	snprintf(sv, sizeof(sv), "%" PRIu64, seq);
 	(void)dmp_store_kv_set(e->st, KV_SEQ, sv);
+	snprintf(sv, sizeof(sv), "%" PRIu64, now);
+	(void)dmp_store_kv_set(e->st, KV_LAST, sv);
 	(void)dmp_store_kv_set(e->st, KV_ROTATION, wire);
 	/* Our published prekeys carry the old key's signature. */
-	(void)dmp_store_kv_set(e->st, "rotation.prekeys", "stale");
+	(void)dmp_store_kv_set(e->st, KV_PREKEYS, "stale");
 	if (record && cap) {
 		snprintf(record, cap, "%s", wire);
 	}
@@ -210,6 +217,49 @@ out:
 	dmp_wipe(nsk, sizeof(nsk));
 	dmp_wipe(xsk, sizeof(xsk));
 	dmp_wipe(seal, sizeof(seal));
+	return rc;
+}
+
+int dmp_engine_identity_rotate(struct dmp_engine *e, const char *passphrase,
+			       char *record, size_t cap)
+{
+	return rotate(e, passphrase, 0, record, cap);
+}
+
+int dmp_eng_rotation_unpublished(struct dmp_engine *e)
+{
+	char v[16];
+
+	return dmp_store_kv_get(e->st, KV_PREKEYS, v, sizeof(v)) == 0 &&
+	       strcmp(v, "stale") == 0;
+}
+
+int dmp_eng_rotation_auto(struct dmp_engine *e, const char *passphrase)
+{
+	struct dmp_store_identity id;
+	char v[32], wire[DMP_RECORD_WIRE_MAX + 1];
+	int64_t last, now = dmp_eng_now(e);
+	int rc;
+
+	if (e->conf.key_rotation_interval <= 0 || !passphrase ||
+	    dmp_store_identity_get(e->st, &id) < 0 || id.published == 0 ||
+	    (dmp_store_kv_get(e->st, KV_REVOCATION, wire, sizeof(wire)) == 0 &&
+	     wire[0])) {
+		return 0;
+	}
+	last = dmp_store_kv_get(e->st, KV_LAST, v, sizeof(v)) == 0
+		   ? strtoll(v, NULL, 10)
+		   : id.created;
+	if (now - last < e->conf.key_rotation_interval) {
+		return 0;
+	}
+	DMP_LOG_I("identity.key_rotation_interval (%lld s) passed: rotating",
+		  e->conf.key_rotation_interval);
+	rc = rotate(e, passphrase, 1, NULL, 0);
+	if (rc < 0) {
+		/* Rotated locally when the keys changed; published later. */
+		DMP_LOG_W("automatic rotation: %s", dmp_strerror(rc));
+	}
 	return rc;
 }
 
