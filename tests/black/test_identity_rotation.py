@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from cli_helpers import User, admin_key, ns_add, wait_keys, ZONE
+from cli_helpers import admin_key, ns_add, wait_keys, ZONE
+from test_cli_exchange import pair
 from fs_helpers import Mesh, need_fuse, wait_for
 
 try:
@@ -20,31 +21,21 @@ except ImportError:  # pragma: no cover
     Ed25519PrivateKey = None
 
 
-def pair(tmp_path, node):
-    alice = User(tmp_path, "alice", node)
-    bob = User(tmp_path, "bob", node)
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    alice.add_contact(bob)
-    bob.add_contact(alice)
-    return alice, bob
+def shown(user, field):
+    """One field of `dmp identity show`."""
+    r = user.run("identity", "show", check=True)
+    for line in r.stdout_text.splitlines():
+        if line.startswith(field + ":"):
+            return line.split()[1]
+    raise AssertionError(r.stdout_text)
 
 
 def fingerprint(user):
-    r = user.run("identity", "show", check=True)
-    for line in r.stdout_text.splitlines():
-        if line.startswith("fingerprint:"):
-            return line.split()[1]
-    raise AssertionError(r.stdout_text)
+    return shown(user, "fingerprint")
 
 
 def ed25519_hex(user):
-    r = user.run("identity", "show", check=True)
-    for line in r.stdout_text.splitlines():
-        if line.startswith("ed25519:"):
-            return line.split()[1]
-    raise AssertionError(r.stdout_text)
+    return shown(user, "ed25519")
 
 
 def pinned_key(user, alias):

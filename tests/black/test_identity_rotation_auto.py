@@ -4,26 +4,13 @@ unlock after the interval, the rotation reaches the node at the next poll
 Out-of-range values are refused with the range."""
 import time
 
-from cli_helpers import User, wait_keys
-
-
-def fingerprint(user):
-    r = user.run("identity", "show", check=True)
-    for line in r.stdout_text.splitlines():
-        if line.startswith("fingerprint:"):
-            return line.split()[1]
-    raise AssertionError(r.stdout_text)
+from test_cli_exchange import pair
+from test_identity_rotation import fingerprint
 
 
 def test_automatic_rotation(tmp_path, node):
     node.start()
-    alice = User(tmp_path, "alice", node)
-    bob = User(tmp_path, "bob", node)
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    bob.add_contact(alice)
-    alice.add_contact(bob)
+    alice, bob = pair(tmp_path, node)
     r = alice.run("config", "set", "identity.key_rotation_interval",
                   "99999999999")
     assert r.returncode != 0 and "0..315360000" in r.stderr_text, \

@@ -344,6 +344,22 @@ static int collect_contact(const struct dmp_store_contact *c, void *ud)
 	return 0;
 }
 
+int dmp_eng_contacts_unblocked(struct dmp_engine *e,
+			       struct dmp_store_contact **v, size_t *n)
+{
+	struct contact_list l = {0};
+	int rc = dmp_store_contact_each(e->st, collect_contact, &l);
+
+	if (rc < 0) {
+		dmp_free(l.v);
+		l.v = NULL;
+		l.n = 0;
+	}
+	*v = l.v;
+	*n = l.n;
+	return rc;
+}
+
 /* Re-read every contact's prekey pool in one batch, so the next submit()
  * has fresh one-time keys without touching the network itself. */
 void dmp_eng_refresh_prekey_caches(struct dmp_engine *e)
@@ -354,8 +370,7 @@ void dmp_eng_refresh_prekey_caches(struct dmp_engine *e)
 	struct dmp_resolver_result *res = NULL;
 	size_t n = 0;
 
-	if (dmp_store_contact_each(e->st, collect_contact, &l) < 0 ||
-	    l.n == 0) {
+	if (dmp_eng_contacts_unblocked(e, &l.v, &l.n) < 0 || l.n == 0) {
 		goto out;
 	}
 	names = dmp_calloc(l.n, sizeof(*names));

@@ -273,6 +273,9 @@ int dmp_eng_intro_settle(struct dmp_engine *e,
 
 /* engine_contacts.c */
 void dmp_eng_refresh_prekey_caches(struct dmp_engine *e);
+/* Every contact that is not blocked (*v dmp_malloc'd). @return 0 or error */
+int dmp_eng_contacts_unblocked(struct dmp_engine *e,
+			       struct dmp_store_contact **v, size_t *n);
 
 /* engine.c: the store's seal key for identity @p k (HKDF of its secret). */
 int dmp_eng_seal_key(const struct dmp_keys *k, uint8_t out[32]);

@@ -600,6 +600,27 @@ static void maintain(struct dmp_engine *e, int64_t now)
 	}
 }
 
+/* The ten slot names of our mailbox (under e->keys) in every zone of @p z,
+ * appended at names[*n] and q[*n]. */
+static int slot_names(const struct dmp_engine *e, const struct zones *z,
+		      char (*names)[DMP_NAME_MAX], const char **q, size_t *n)
+{
+	for (size_t i = 0; i < z->n; i++) {
+		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
+			int rc =
+			    dmp_name_slot(names[*n], sizeof(names[*n]), s,
+					  dmp_keys_user_id(e->keys), z->z[i]);
+
+			if (rc < 0) {
+				return rc;
+			}
+			q[*n] = names[*n];
+			(*n)++;
+		}
+	}
+	return 0;
+}
+
 int dmp_eng_receive_slots(struct dmp_engine *e)
 {
 	struct zones *z = dmp_calloc(1, sizeof(*z));
@@ -621,16 +642,9 @@ int dmp_eng_receive_slots(struct dmp_engine *e)
 		rc = rc < 0 ? rc : DMP_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < z->n; i++) {
-		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
-			rc = dmp_name_slot(names[n], sizeof(names[n]), s,
-					   dmp_keys_user_id(e->keys), z->z[i]);
-			if (rc < 0) {
-				goto out;
-			}
-			q[n] = names[n];
-			n++;
-		}
+	rc = slot_names(e, z, names, q, &n);
+	if (rc < 0) {
+		goto out;
 	}
 	rc = dmp_eng_read(e, q, n, res, dmp_keys_user_id(e->keys));
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -692,16 +706,9 @@ int dmp_engine_poll(struct dmp_engine *e)
 	}
 	/* Phase 2 (6.4): every slot of every zone, plus the contacts' prekey
 	 * pools, in one batch. */
-	for (size_t i = 0; i < z->n; i++) {
-		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
-			rc = dmp_name_slot(names[n], sizeof(names[n]), s,
-					   dmp_keys_user_id(e->keys), z->z[i]);
-			if (rc < 0) {
-				goto out;
-			}
-			q[n] = names[n];
-			n++;
-		}
+	rc = slot_names(e, z, names, q, &n);
+	if (rc < 0) {
+		goto out;
 	}
 	for (size_t i = 0; i < z->n_c; i++) {
 		rc = dmp_eng_prekey_name(names[n], sizeof(names[n]),

@@ -105,7 +105,7 @@ static int rotate(struct dmp_engine *e, const char *passphrase, int checked,
 	uint8_t osk[DMP_ED25519_SK_BYTES], nsk[DMP_ED25519_SK_BYTES];
 	uint8_t xsk[DMP_X25519_BYTES], npk[DMP_ED25519_PK_BYTES];
 	uint8_t seal[32];
-	char subj[DMP_SUBJECT_MAX + 1], wire[DMP_RECORD_WIRE_MAX + 1];
+	char wire[DMP_RECORD_WIRE_MAX + 1];
 	char sv[32] = "";
 	uint64_t now = (uint64_t)dmp_eng_now(e), seq, last = 0;
 	int rc;
@@ -142,11 +142,11 @@ static int rotate(struct dmp_engine *e, const char *passphrase, int checked,
 	}
 	memset(&r, 0, sizeof(r));
 	r.subject_type = DMP_SUBJECT_USER;
-	rc = subject_of(subj, sizeof(subj), e->conf.username, e->conf.domain);
+	rc = subject_of(r.subject, sizeof(r.subject), e->conf.username,
+			e->conf.domain);
 	if (rc < 0) {
 		goto out;
 	}
-	memcpy(r.subject, subj, (size_t)rc + 1);
 	memcpy(r.old_spk, dmp_keys_ed25519_pk(e->keys), 32);
 	memcpy(r.new_spk, dmp_keys_ed25519_pk(nk), 32);
 	/* seq: epoch milliseconds as the reference, strictly increasing. */
@@ -268,7 +268,7 @@ int dmp_engine_identity_revoke(struct dmp_engine *e, int reason)
 	struct dmp_revocation r;
 	struct dmp_eng_writer *w = NULL;
 	uint8_t sk[DMP_ED25519_SK_BYTES];
-	char subj[DMP_SUBJECT_MAX + 1], wire[DMP_RECORD_WIRE_MAX + 1];
+	char wire[DMP_RECORD_WIRE_MAX + 1];
 	char d[128];
 	int rc;
 
@@ -277,11 +277,11 @@ int dmp_engine_identity_revoke(struct dmp_engine *e, int reason)
 	}
 	memset(&r, 0, sizeof(r));
 	r.subject_type = DMP_SUBJECT_USER;
-	rc = subject_of(subj, sizeof(subj), e->conf.username, e->conf.domain);
+	rc = subject_of(r.subject, sizeof(r.subject), e->conf.username,
+			e->conf.domain);
 	if (rc < 0) {
 		return rc;
 	}
-	memcpy(r.subject, subj, (size_t)rc + 1);
 	memcpy(r.revoked_spk, dmp_keys_ed25519_pk(e->keys), 32);
 	r.reason = (uint8_t)reason;
 	r.ts = (uint64_t)dmp_eng_now(e);
@@ -527,34 +527,18 @@ static void contact_rotated(struct dmp_engine *e, struct dmp_store_contact *c,
 	(void)dmp_eng_fetch_prekeys(e, c);
 }
 
-struct rot_list {
-	struct dmp_store_contact *v;
-	size_t n, cap;
-};
-
-static int collect(const struct dmp_store_contact *c, void *ud)
-{
-	struct rot_list *l = ud;
-
-	if (c->blocked || c->revoked) {
-		return 0;
-	}
-	if (dmp_grow(&l->v, &l->cap, l->n, sizeof(*l->v), 8) < 0) {
-		return 1;
-	}
-	l->v[l->n++] = *c;
-	return 0;
-}
-
 int dmp_eng_rotation_check(struct dmp_engine *e)
 {
-	struct rot_list l = {0};
+	struct {
+		struct dmp_store_contact *v;
+		size_t n;
+	} l = {NULL, 0};
 	char(*names)[DMP_NAME_MAX] = NULL;
 	const char **q = NULL;
 	struct dmp_resolver_result *res = NULL;
 	size_t n = 0;
 	uint64_t now = (uint64_t)dmp_eng_now(e);
-	int rc = dmp_store_contact_each(e->st, collect, &l);
+	int rc = dmp_eng_contacts_unblocked(e, &l.v, &l.n);
 
 	if (rc < 0 || l.n == 0) {
 		goto out;
@@ -583,7 +567,7 @@ int dmp_eng_rotation_check(struct dmp_engine *e)
 		char subj[DMP_SUBJECT_MAX + 1];
 		int sl, wr;
 
-		if (res[i].err != 0 || res[i].answer.n == 0) {
+		if (c->revoked || res[i].err != 0 || res[i].answer.n == 0) {
 			continue;
 		}
 		sl = subject_of(subj, sizeof(subj), c->username, c->domain);
