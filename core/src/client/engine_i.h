@@ -179,6 +179,17 @@ int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
 /* Rendezvous choice of the nodes storing @p rid's mailbox (bit mask). */
 unsigned dmp_eng_mailbox_nodes(const struct dmp_engine *e, const uint8_t *rid);
 int64_t dmp_eng_mono_ms(void);
+/* A read batch: up to @c cap names (q[i] points at names[i]) and their
+ * results; dmp_eng_batch_free() clears the results and frees it all. */
+struct dmp_eng_batch {
+	char (*names)[DMP_NAME_MAX];
+	const char **q;
+	struct dmp_resolver_result *res;
+	size_t n, cap;
+};
+/* @return 0 or DMP_ENOMEM (@p b then empty but safe to free) */
+int dmp_eng_batch_init(struct dmp_eng_batch *b, size_t cap);
+void dmp_eng_batch_free(struct dmp_eng_batch *b);
 
 /* engine_sent.c: the sent/ copy, written lazily, settled in batches */
 void dmp_eng_sent_save(struct dmp_engine *e, const struct dmp_outbox_msg *m);

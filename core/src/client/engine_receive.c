@@ -624,10 +624,7 @@ static int slot_names(const struct dmp_engine *e, const struct zones *z,
 int dmp_eng_receive_slots(struct dmp_engine *e)
 {
 	struct zones *z = dmp_calloc(1, sizeof(*z));
-	char(*names)[DMP_NAME_MAX] = NULL;
-	const char **q = NULL;
-	struct dmp_resolver_result *res = NULL;
-	size_t n = 0;
+	struct dmp_eng_batch b = {0};
 	int rc, delivered = 0;
 
 	if (!z) {
@@ -635,34 +632,26 @@ int dmp_eng_receive_slots(struct dmp_engine *e)
 	}
 	snprintf(z->z[z->n++], sizeof(z->z[0]), "%s", e->conf.domain);
 	rc = dmp_store_contact_each(e->st, add_zone, z);
-	names = dmp_calloc(z->n * DMP_SLOT_COUNT, sizeof(*names));
-	q = dmp_calloc(z->n * DMP_SLOT_COUNT, sizeof(*q));
-	res = dmp_calloc(z->n * DMP_SLOT_COUNT, sizeof(*res));
-	if (rc < 0 || !names || !q || !res) {
-		rc = rc < 0 ? rc : DMP_ENOMEM;
-		goto out;
+	if (rc >= 0) {
+		rc = dmp_eng_batch_init(&b, z->n * DMP_SLOT_COUNT);
 	}
-	rc = slot_names(e, z, names, q, &n);
-	if (rc < 0) {
-		goto out;
+	if (rc >= 0) {
+		rc = slot_names(e, z, b.names, b.q, &b.n);
 	}
-	rc = dmp_eng_read(e, q, n, res, dmp_keys_user_id(e->keys));
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		for (size_t j = 0; res[i].err == 0 && j < res[i].answer.n;
-		     j++) {
-			delivered +=
-			    receive_one(e, z->z[i / DMP_SLOT_COUNT], names[i],
-					res[i].answer.values[j],
-					res[i].answer.lens[j], NULL, 0);
+	if (rc >= 0) {
+		rc =
+		    dmp_eng_read(e, b.q, b.n, b.res, dmp_keys_user_id(e->keys));
+	}
+	for (size_t i = 0; rc == 0 && i < b.n; i++) {
+		const struct dmp_resolver_result *r = &b.res[i];
+
+		for (size_t j = 0; r->err == 0 && j < r->answer.n; j++) {
+			delivered += receive_one(
+			    e, z->z[i / DMP_SLOT_COUNT], b.names[i],
+			    r->answer.values[j], r->answer.lens[j], NULL, 0);
 		}
 	}
-out:
-	for (size_t i = 0; res && i < n; i++) {
-		dmp_resolver_result_clear(&res[i]);
-	}
-	dmp_free(names);
-	dmp_free(q);
-	dmp_free(res);
+	dmp_eng_batch_free(&b);
 	dmp_free(z->pk_c);
 	dmp_free(z);
 	return rc < 0 ? rc : delivered;

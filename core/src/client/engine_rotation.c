@@ -529,70 +529,51 @@ static void contact_rotated(struct dmp_engine *e, struct dmp_store_contact *c,
 
 int dmp_eng_rotation_check(struct dmp_engine *e)
 {
-	struct {
-		struct dmp_store_contact *v;
-		size_t n;
-	} l = {NULL, 0};
-	char(*names)[DMP_NAME_MAX] = NULL;
-	const char **q = NULL;
-	struct dmp_resolver_result *res = NULL;
-	size_t n = 0;
+	struct dmp_store_contact *v = NULL;
+	struct dmp_eng_batch b = {0};
+	size_t nc = 0;
 	uint64_t now = (uint64_t)dmp_eng_now(e);
-	int rc = dmp_eng_contacts_unblocked(e, &l.v, &l.n);
+	int rc = dmp_eng_contacts_unblocked(e, &v, &nc);
 
-	if (rc < 0 || l.n == 0) {
+	if (rc < 0 || nc == 0 || (rc = dmp_eng_batch_init(&b, nc)) < 0) {
 		goto out;
 	}
-	names = dmp_calloc(l.n, sizeof(*names));
-	q = dmp_calloc(l.n, sizeof(*q));
-	res = dmp_calloc(l.n, sizeof(*res));
-	if (!names || !q || !res) {
-		rc = DMP_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < l.n; i++) {
+	for (b.n = 0; b.n < nc; b.n++) {
 		rc = dmp_name_rotation_user(
-		    names[i], sizeof(names[i]), l.v[i].username,
-		    strlen(l.v[i].username), l.v[i].domain);
+		    b.names[b.n], sizeof(b.names[0]), v[b.n].username,
+		    strlen(v[b.n].username), v[b.n].domain);
 		if (rc < 0) {
 			goto out;
 		}
-		q[i] = names[i];
 	}
-	n = l.n;
-	rc = dmp_eng_read(e, q, n, res, NULL);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct dmp_store_contact *c = &l.v[i];
+	rc = dmp_eng_read(e, b.q, b.n, b.res, NULL);
+	for (size_t i = 0; rc == 0 && i < b.n; i++) {
+		const struct dmp_resolver_result *r = &b.res[i];
 		struct dmp_rotation_walk w;
 		char subj[DMP_SUBJECT_MAX + 1];
 		int sl, wr;
 
-		if (c->revoked || res[i].err != 0 || res[i].answer.n == 0) {
+		if (v[i].revoked || r->err != 0 || r->answer.n == 0) {
 			continue;
 		}
-		sl = subject_of(subj, sizeof(subj), c->username, c->domain);
+		sl = subject_of(subj, sizeof(subj), v[i].username, v[i].domain);
 		if (sl < 0) {
 			continue;
 		}
-		wr = dmp_rotation_walk(
-		    &w, c->ed25519_pk, DMP_SUBJECT_USER, subj, (size_t)sl,
-		    (const char *const *)res[i].answer.values,
-		    res[i].answer.lens, res[i].answer.n, now);
+		wr = dmp_rotation_walk(&w, v[i].ed25519_pk, DMP_SUBJECT_USER,
+				       subj, (size_t)sl,
+				       (const char *const *)r->answer.values,
+				       r->answer.lens, r->answer.n, now);
 		if (wr == DMP_EREVOKED) {
-			contact_revoked(e, c, &w);
+			contact_revoked(e, &v[i], &w);
 		} else if (wr == DMP_ECHAIN) {
-			chain_refused(e, c, w.why);
+			chain_refused(e, &v[i], w.why);
 		} else if (wr == 0 && w.hops > 0) {
-			contact_rotated(e, c, &w);
+			contact_rotated(e, &v[i], &w);
 		}
 	}
 out:
-	for (size_t i = 0; res && i < n; i++) {
-		dmp_resolver_result_clear(&res[i]);
-	}
-	dmp_free(names);
-	dmp_free(q);
-	dmp_free(res);
-	dmp_free(l.v);
-	return rc;
+	dmp_eng_batch_free(&b);
+	dmp_free(v);
+	return rc < 0 ? rc : 0;
 }
