@@ -143,14 +143,16 @@ struct dmp_store_old_key {
  * Switch the identity to a rotated key in one transaction: the current
  * identity's secret @p old_xsk is kept (sealed with @p new_seal_key), every
  * sealed secret (prekeys, older keys) is sealed again with @p new_seal_key,
- * the identity row becomes @p id, and the store's seal key is replaced.
+ * the identity row becomes @p id, the key/value pairs @p kv (key, value,
+ * ..., NULL) are set, and the store's seal key is replaced.
  * @return 0, DMP_EINVAL (no seal key yet), DMP_EDECRYPT or DMP_ESTORE
  */
 int dmp_store_identity_rotate(struct dmp_store *st,
 			      const struct dmp_store_identity *id,
 			      const struct dmp_store_old_key *old,
 			      const uint8_t old_xsk[DMP_X25519_BYTES],
-			      const uint8_t new_seal_key[32]);
+			      const uint8_t new_seal_key[32],
+			      const char *const *kv);
 /** Our previous keys rotated at or after @p since, newest first, at most
  *  @p cap. @return how many, or DMP_ESTORE */
 int dmp_store_old_keys(struct dmp_store *st, int64_t since,

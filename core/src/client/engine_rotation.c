@@ -181,7 +181,17 @@ static int rotate(struct dmp_engine *e, const char *passphrase, int checked,
 		rc = dmp_keys_export_x25519(e->keys, xsk);
 	}
 	if (rc == 0) {
-		rc = dmp_store_identity_rotate(e->st, &id, &old, xsk, seal);
+		char sq[24], at[24];
+		/* With the key switch, atomically: a record kept without
+		 * its key (or the reverse) would fork our chain later. The
+		 * published prekeys carry the old key's signature: stale. */
+		const char *kv[] = {KV_SEQ,	sq,	     KV_LAST,
+				    at,		KV_ROTATION, wire,
+				    KV_PREKEYS, "stale",     NULL};
+
+		snprintf(sq, sizeof(sq), "%" PRIu64, seq);
+		snprintf(at, sizeof(at), "%" PRIu64, now);
+		rc = dmp_store_identity_rotate(e->st, &id, &old, xsk, seal, kv);
 	}
 	if (rc < 0) {
 		goto out;
@@ -189,13 +199,6 @@ static int rotate(struct dmp_engine *e, const char *passphrase, int checked,
 	dmp_keys_free(e->keys);
 	e->keys = nk;
 	nk = NULL;
-	snprintf(sv, sizeof(sv), "%" PRIu64, seq);
-	(void)dmp_store_kv_set(e->st, KV_SEQ, sv);
-	snprintf(sv, sizeof(sv), "%" PRIu64, now);
-	(void)dmp_store_kv_set(e->st, KV_LAST, sv);
-	(void)dmp_store_kv_set(e->st, KV_ROTATION, wire);
-	/* Our published prekeys carry the old key's signature. */
-	(void)dmp_store_kv_set(e->st, KV_PREKEYS, "stale");
 	if (record && cap) {
 		snprintf(record, cap, "%s", wire);
 	}

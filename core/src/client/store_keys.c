@@ -62,7 +62,8 @@ int dmp_store_identity_rotate(struct dmp_store *st,
 			      const struct dmp_store_identity *id,
 			      const struct dmp_store_old_key *old,
 			      const uint8_t old_xsk[DMP_X25519_BYTES],
-			      const uint8_t new_seal_key[32])
+			      const uint8_t new_seal_key[32],
+			      const char *const *kv)
 {
 	uint8_t sealed[SEALED_LEN];
 	sqlite3_stmt *q;
@@ -105,6 +106,9 @@ int dmp_store_identity_rotate(struct dmp_store *st,
 	}
 	if (rc == 0) {
 		rc = dmp_store_identity_put(st, id);
+	}
+	for (size_t i = 0; rc == 0 && kv && kv[i]; i += 2) {
+		rc = dmp_store_kv_set(st, kv[i], kv[i + 1]);
 	}
 	if (rc == 0) {
 		rc = dmp_st_exec(st, "COMMIT");
