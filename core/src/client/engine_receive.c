@@ -759,7 +759,9 @@ int dmp_engine_poll(struct dmp_engine *e)
 		(void)dmp_eng_cache_prekeys(e, &z->pk_c[i], &res[ns + i]);
 	}
 	delivered += claims_phase(e, names + nc0, res + nc0, n - nc0, now);
-	delivered += dmp_eng_poll_old_keys(e);
+	if (answered > 0) { /* mail still sent to our previous keys */
+		delivered += dmp_eng_poll_old_keys(e);
+	}
 	(void)dmp_store_prekey_reap(e->st, now);
 	(void)dmp_store_replay_reap(e->st, now);
 	(void)dmp_store_cache_reap(e->st, now);
