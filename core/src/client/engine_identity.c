@@ -279,10 +279,10 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 	if (rc < 0) {
 		return rc;
 	}
-	/* Replace, not append: one current record per name. */
 	/* A rotation first: contacts follow it to the record below. */
 	rc = dmp_eng_rotation_publish(e, w);
 	if (rc == 0) {
+		/* Replace, not append: one current record per name. */
 		rc = replace_rrset(e, w, owner, value, 86400);
 	}
 	if (rc == 0) {
