@@ -311,10 +311,15 @@ def node_factory(tmp_path):
         nodes.append(n)
         return n
     yield make
+    stop_and_check(nodes)
+
+
+def stop_and_check(nodes):
+    """Kill @nodes; in sanitizer builds a report in a node's log fails
+    the test."""
     for n in nodes:
         n.stop(signal.SIGKILL)
     for n in nodes:
-        # Sanitizer builds: a report in the node's log fails the test.
         log = n.log.read_text(errors="replace") if n.log.exists() else ""
         for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                     "WARNING: ThreadSanitizer",

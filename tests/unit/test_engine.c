@@ -86,7 +86,7 @@ static void test_home(void)
 	const char *nodes[] = {"127.0.0.1:1", NULL};
 	const char *none[] = {NULL};
 	struct dmp_engine_init in = {"alice", "mesh.test", nodes, NULL,
-				     NULL,    NULL,	   0};
+				     NULL,    NULL,	   0,	  NULL};
 	struct dmp_engine *e = NULL;
 	struct evlog l = {0};
 	char p[400];

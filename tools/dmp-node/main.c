@@ -6,6 +6,7 @@
  *   dmp-node key add NAME --scope SUFFIX... [-c FILE] [--db FILE]
  *   dmp-node key list [-c FILE] [--db FILE]
  *   dmp-node key revoke NAME [-c FILE] [--db FILE]
+ *   dmp-node cluster pubkey|sign|bootstrap ... (cluster.c)
  *
  * --fake-now UNIX_SECONDS shifts the node's clock; it exists only so tests
  * can replay TSIG vectors signed at a fixed time. Never use it in service.
@@ -100,7 +101,7 @@ static int conf_read(struct node_conf *c, const struct reload_ctx *r)
 			return -1;
 		}
 	}
-	return 0;
+	return dmpnode_conf_seed(c, 0); /* warned at start */
 }
 
 /* On the main thread; the other threads log meanwhile, which
@@ -133,6 +134,7 @@ static void usage(FILE *f)
 		   "[--db FILE]\n"
 		   "       dmp-node token list [-c FILE] [--db FILE]\n"
 		   "       dmp-node token revoke NAME [-c FILE] [--db FILE]\n");
+	dmpnode_cluster_usage(f);
 }
 
 struct key_list_ctx {
@@ -498,6 +500,9 @@ static int run(int argc, char **argv, struct node_conf *c)
 	}
 	dmp_log_set_handler(log_stderr, NULL,
 			    verbose ? DMP_LOG_DEBUG : level_of(c->log_level));
+	if (dmpnode_conf_seed(c, 1) < 0) {
+		return 2;
+	}
 	if (is_key) {
 		rc = key_cmd(c, argc - optind, argv + optind, scopes, n_scopes,
 			     is_key == 2, replace);
@@ -549,7 +554,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dmp-node: out of memory\n");
 		return 1;
 	}
-	rc = run(argc, argv, c);
+	/* `dmp-node cluster ...` needs no node config (cluster.c). */
+	rc = argc > 1 && strcmp(argv[1], "cluster") == 0
+		 ? dmpnode_cluster_cmd(argc - 1, argv + 1)
+		 : run(argc, argv, c);
 	free(c);
 	return rc;
 }

@@ -3,6 +3,7 @@
 #define DMP_NODE_MAIN_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dmp/config.h"
 #include "dmp/node.h"
@@ -62,6 +63,22 @@ struct node_conf {
 	long long heartbeat_interval;
 	int heartbeat_allow_loopback;
 	char claim_provider_zone[DMP_CFG_STR_MAX];
+	/* mesh: discovery (PROTOCOL.md 8, node_discovery.c) */
+	struct dmp_cfg_list seeds;     /* seed zones; none: no discovery */
+	struct dmp_cfg_list resolvers; /* IP[:port]; none: resolv.conf */
+	long long discovery_interval, peer_expiry, max_peers;
+	/* The seed's section 10 keys (conf_seed.c maps them onto the above):
+	 * strings "" and numbers 0 when absent. */
+	char seed_domain[DMP_CFG_STR_MAX];
+	char seed_private_key_file[DMP_CFG_STR_MAX];
+	char seed_public_key_file[DMP_CFG_STR_MAX];
+	struct dmp_cfg_list seed_discovery_domains;
+	struct dmp_cfg_list seed_preferred_resolvers;
+	long long seed_resolver_timeout, seed_max_chunk_retries;
+	char seed_encryption[DMP_CFG_STR_MAX];
+	long long seed_key_rotation_interval, seed_max_message_age;
+	long long seed_max_hops, seed_cleanup_interval;
+	int seed_relay_enabled, seed_storage_enabled;
 	/* limits: storage budgets (docs/security.md 7.7) */
 	long long store_bytes, store_values, claim_bytes, claim_values;
 	long long name_bytes, foreign_values, foreign_bytes;
@@ -95,7 +112,21 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		  int64_t clock_off_ms, int foreground, node_reload_fn reload,
 		  void *reload_ud);
 
+/**
+ * Apply the keys of the seed's section 10 config (DMP_SPEC.md) that have
+ * a dmp meaning onto the dmp keys, and check the rest. With @p warn, log
+ * once per key present that it is accepted but not yet used.
+ * @return 0 or -1 (message logged)
+ */
+int dmpnode_conf_seed(struct node_conf *c, int warn);
+
 /** Wall clock in ms plus the test offset. */
 uint64_t dmpnode_now_ms(int64_t off);
+
+/* cluster.c: `dmp-node cluster ...` (argv[0] is "cluster"). @return the
+ * exit code */
+int dmpnode_cluster_cmd(int argc, char **argv);
+/* Its usage lines (also part of `dmp-node --help`). */
+void dmpnode_cluster_usage(FILE *f);
 
 #endif /* DMP_NODE_MAIN_H */

@@ -166,6 +166,58 @@ static void *maint_main(void *arg)
 	return NULL;
 }
 
+/* Mesh discovery (PROTOCOL.md 8) on a thread of its own: a round waits on
+ * the network for up to a few resolver timeouts, which must not hold up
+ * the maintenance thread's checkpoints and reaping. */
+static void *disc_main(void *arg)
+{
+	struct srv *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		(void)dmp_node_disc_tick(s->disc, dmpnode_now_ms(s->off));
+		usleep(250000);
+	}
+	return NULL;
+}
+
+static int disc_setup(struct srv *s, const struct node_conf *c,
+		      const uint8_t *self_pk)
+{
+	const char *seeds[DMP_CFG_LIST_MAX], *res[DMP_CFG_LIST_MAX];
+	struct dmp_node_disc_opts o = {
+	    .seeds = seeds,
+	    .n_seeds = c->seeds.n,
+	    .resolvers = res,
+	    .n_resolvers = c->resolvers.n,
+	    .timeout_ms = (unsigned)c->seed_resolver_timeout * 1000,
+	    .self_pk = self_pk,
+	    .self_endpoint = c->endpoint,
+	    .interval_s = (uint32_t)c->discovery_interval,
+	    .expiry_s = (uint32_t)c->peer_expiry,
+	    .max_peers = (uint32_t)c->max_peers,
+	    .allow_loopback = c->heartbeat_allow_loopback,
+	};
+	int err;
+
+	for (unsigned i = 0; i < c->seeds.n; i++) {
+		seeds[i] = c->seeds.v[i];
+	}
+	for (unsigned i = 0; i < c->resolvers.n; i++) {
+		res[i] = c->resolvers.v[i];
+	}
+	err = dmp_node_disc_new(&s->disc, s->node, &o);
+	if (err < 0) {
+		DMP_LOG_E("dmp-node: mesh discovery: %s (check mesh.seeds "
+			  "and mesh.resolvers)",
+			  dmp_strerror(err));
+		return -1;
+	}
+	DMP_LOG_N("dmp-node: mesh discovery from %u seed zone(s) every "
+		  "%lld s",
+		  c->seeds.n, c->discovery_interval);
+	return 0;
+}
+
 /* Bind first, then drop root, then open the store, so the database is
  * created by and belongs to the unprivileged user (OpenSMTPD's order). */
 static int drop_privileges(const char *user)
@@ -270,10 +322,10 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	struct srv s;
 	struct udp_worker *w = NULL;
 	unsigned n_w = 0;
-	pthread_t tcp_th, maint_th, writer_th;
-	int tcp_on = 0, maint_on = 0, writer_on = 0, wq_on = 0;
+	pthread_t tcp_th, maint_th, writer_th, disc_th;
+	int tcp_on = 0, maint_on = 0, writer_on = 0, wq_on = 0, disc_on = 0;
 	uint8_t op_pk[32], op_sk[64];
-	int have_opkey = 0;
+	int have_opkey = 0, op_pk_set = 0;
 	sigset_t all, set;
 	int sig = 0, rc = 1;
 
@@ -361,18 +413,19 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			goto out;
 		}
 	}
-	if (c->endpoint[0]) {
+	if (c->endpoint[0] && !c->operator_key[0]) {
+		DMP_LOG_E("dmp-node: mesh.endpoint needs mesh.operator_key");
+		goto out;
+	}
+	if (c->operator_key[0]) {
 		/* Read (or create) the key before dropping root, so that it
-		 * may stay readable by root only. */
-		if (!c->operator_key[0]) {
-			DMP_LOG_E("dmp-node: mesh.endpoint needs "
-				  "mesh.operator_key");
-			goto out;
-		}
+		 * may stay readable by root only. Without an endpoint it
+		 * signs nothing yet, but exists for when one is set. */
 		if (dmp_node_opkey_load(c->operator_key, op_pk, op_sk) < 0) {
 			goto out;
 		}
 		have_opkey = 1;
+		op_pk_set = 1;
 	}
 	if (drop_privileges(c->user) < 0) {
 		goto out;
@@ -395,7 +448,7 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	if (tcp_table(&s) < 0) {
 		goto out;
 	}
-	if (have_opkey) {
+	if (have_opkey && c->endpoint[0]) {
 		struct dmp_node_hb_opts hbo = {
 		    .endpoint = c->endpoint,
 		    .operator_pk = op_pk,
@@ -413,6 +466,11 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			DMP_LOG_E("dmp-node: heartbeat: %s", dmp_strerror(err));
 			goto out;
 		}
+	}
+	dmp_wipe(op_sk, sizeof(op_sk)); /* signs nothing without endpoint */
+	have_opkey = 0;
+	if (c->seeds.n && disc_setup(&s, c, op_pk_set ? op_pk : NULL) < 0) {
+		goto out;
 	}
 	if (http_fd >= 0) {
 		int err;
@@ -446,6 +504,12 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	if (!maint_on) {
 		goto stop;
 	}
+	if (s.disc) {
+		disc_on = start_thread(&disc_th, disc_main, &s, "discovery");
+		if (!disc_on) {
+			goto stop;
+		}
+	}
 	for (;;) {
 		if (sigwait(&set, &sig) != 0) {
 			continue;
@@ -478,6 +542,9 @@ stop:
 	if (maint_on) {
 		pthread_join(maint_th, NULL);
 	}
+	if (disc_on) {
+		pthread_join(disc_th, NULL);
+	}
 out:
 	/* Stops libmicrohttpd's thread first: it calls into the node. */
 	dmp_node_http_free(http);
@@ -486,6 +553,7 @@ out:
 	}
 	dmp_wipe(op_sk, sizeof(op_sk));
 	dmp_node_hb_free(s.hb);
+	dmp_node_disc_free(s.disc);
 	for (unsigned i = 0; i < n_w; i++) {
 		close(w[i].fd);
 	}

@@ -60,6 +60,7 @@ struct srv {
 	struct dmp_node_tcp *tcp;
 	/* Heartbeat (PROTOCOL.md 8) when mesh.endpoint is set; NULL: off. */
 	struct dmp_node_hb *hb;
+	struct dmp_node_disc *disc; /* NULL: no mesh.seeds */
 };
 
 struct udp_worker {

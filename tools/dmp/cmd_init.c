@@ -22,7 +22,10 @@ static void usage_init(FILE *f)
 		   "HOST[:PORT] [--node ...]\n"
 		   "                [--resolver IP[:PORT]]... [--tsig-file "
 		   "FILE | --tsig -]\n"
-		   "                [--repair]\n"
+		   "                [--zone-key HEX] [--repair]\n"
+		   "--zone-key: the zone operator's key (64 hex digits, "
+		   "cluster.zone_key): the nodes\nare found through "
+		   "_dmp.ZONE and --node may be left out.\n"
 		   "Create the home (config.yaml, state.db, Maildirs) and "
 		   "derive the identity\nfrom the passphrase. The TSIG key "
 		   "(hmac-sha256:NAME:SECRET, as `dmp-node key add`\nprints "
@@ -112,6 +115,7 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 	    {"tsig-file", required_argument, NULL, 'T'},
 	    {"salt-hex", required_argument, NULL, 's'},
 	    {"repair", no_argument, NULL, 'R'},
+	    {"zone-key", required_argument, NULL, 'Z'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -155,11 +159,12 @@ int dmpcli_cmd_init(struct dmpcli *c, int argc, char **argv)
 			in.salt_len = strlen(optarg) / 2;
 			break;
 		case 'R': repair = 1; break;
+		case 'Z': in.zone_key = optarg; break;
 		case 'h': usage_init(stdout); return 0;
 		default: usage_init(stderr); return EX_USAGE;
 		}
 	}
-	if (optind != argc - 1 || !in.domain || nn == 0) {
+	if (optind != argc - 1 || !in.domain || (nn == 0 && !in.zone_key)) {
 		usage_init(stderr);
 		return EX_USAGE;
 	}

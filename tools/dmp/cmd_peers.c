@@ -29,6 +29,27 @@ static void usage_peers(FILE *f)
 		"           (the identity's domain and discovery.seeds)\n");
 }
 
+/* One line per seed zone on stderr: what `refresh` found there. */
+static void print_seed(const struct dmp_peers_seed_result *s)
+{
+	char hb[64], seen[64];
+
+	if (s->hb_err == 0) {
+		snprintf(hb, sizeof(hb), "%u value%s", s->hb_values,
+			 s->hb_values == 1 ? "" : "s");
+	} else {
+		snprintf(hb, sizeof(hb), "%s", dmp_strerror(s->hb_err));
+	}
+	if (s->seen_err == 0) {
+		snprintf(seen, sizeof(seen), "%u value%s", s->seen_values,
+			 s->seen_values == 1 ? "" : "s");
+	} else {
+		snprintf(seen, sizeof(seen), "%s", dmp_strerror(s->seen_err));
+	}
+	fprintf(stderr, "dmp: seed %s: heartbeat %s, seen %s, %u verified\n",
+		s->zone, hb, seen, s->verified);
+}
+
 int dmpcli_cmd_peers(struct dmpcli *c, int argc, char **argv)
 {
 	struct dmp_engine *e = NULL;
@@ -50,8 +71,13 @@ int dmpcli_cmd_peers(struct dmpcli *c, int argc, char **argv)
 	}
 	rc = dmp_peers_conf_load(dmp_engine_home(e), &pc);
 	if (rc == 0 && refresh) {
-		rc = dmp_peers_refresh(dmp_engine_resolver(e),
-				       dmp_engine_store(e), &pc, now);
+		struct dmp_peers_seed_result sr[DMP_PEERS_SEEDS_MAX];
+
+		rc = dmp_peers_refresh_report(
+		    dmp_engine_resolver(e), dmp_engine_store(e), &pc, now, sr);
+		for (size_t i = 0; rc >= 0 && i < pc.n_seeds; i++) {
+			print_seed(&sr[i]);
+		}
 		if (rc >= 0) {
 			fprintf(stderr,
 				"dmp: %d verified heartbeat%s from %zu "

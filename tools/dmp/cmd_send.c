@@ -86,7 +86,7 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 	    {0, 0, 0, 0},
 	};
 	struct dmp_engine *e = NULL;
-	struct dmp_outbox_msg m;
+	struct dmp_outbox_msg m = {0};
 	uint8_t *body = NULL;
 	size_t len = 0;
 	long long lifetime = 0;
@@ -293,7 +293,8 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 		dmp_engine_close(e);
 		return code == EX_FAIL ? EX_QUEUED : code;
 	}
-	printf("sent to %s (queue id %lld)\n", contact, (long long)qid);
+	printf("sent to %s (queue id %lld%s%s)\n", contact, (long long)qid,
+	       m.last_error[0] ? ", " : "", m.last_error);
 	dmp_engine_close(e);
 	return 0;
 }

@@ -98,6 +98,10 @@ struct dmp_engine_init {
 	 * (at least DMP_KDF_SALT_MIN bytes). NULL: a fresh random salt. */
 	const uint8_t *salt;
 	size_t salt_len;
+	/* The zone operator's Ed25519 key, 64 hex digits (cluster.zone_key):
+	 * the nodes are found through _dmp.<domain>, and @c nodes may be
+	 * empty. NULL: none. */
+	const char *zone_key;
 };
 
 /**

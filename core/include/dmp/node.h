@@ -780,4 +780,107 @@ int dmp_node_hb_tick(struct dmp_node_hb *hb, uint64_t now_ms);
 /** Wipe the key and free. NULL: no-op. */
 void dmp_node_hb_free(struct dmp_node_hb *hb);
 
+/* ---- mesh discovery (PROTOCOL.md 8: heartbeat / seen directory) ---- */
+
+#define DMP_NODE_DISC_SEEDS_MAX 16
+/** Values published at _dnsmesh-seen.<zone> (PROTOCOL.md 8). */
+#define DMP_NODE_DISC_SEEN_MAX 50
+/** Values read from one answer (PROTOCOL.md 8: at most 20). */
+#define DMP_NODE_DISC_PER_ANSWER 20
+
+struct dmp_node_disc_opts {
+	/* Borrowed for dmp_node_disc_new(): */
+	const char *const *seeds; /* seed zones (mesh.seeds) */
+	size_t n_seeds;		  /* 1..DMP_NODE_DISC_SEEDS_MAX */
+	/* Resolvers, "IP[:port]" literals; none: /etc/resolv.conf. */
+	const char *const *resolvers;
+	size_t n_resolvers;
+	unsigned timeout_ms;	   /* per server try; 0: 2000 */
+	const uint8_t *self_pk;	   /* our operator key (32) or NULL */
+	const char *self_endpoint; /* our heartbeat endpoint or NULL */
+	uint32_t interval_s;	   /* between rounds, >= 1 */
+	uint32_t expiry_s;	   /* drop a peer whose newest ts is older */
+	uint32_t max_peers;	   /* peer table bound, >= 1 */
+	int allow_loopback;	   /* DMP_HEARTBEAT_ALLOW_LOOPBACK (tests) */
+	int offline;		   /* tests: no resolver pool, no rounds */
+};
+
+struct dmp_node_disc;
+struct dmp_resolver_result;
+
+/**
+ * Prepare discovery for @p n (borrowed; it must outlive the handle): a
+ * resolver pool of its own and an empty peer table.
+ * @return 0, DMP_EINVAL (no seed, bad seed zone, zero interval, expiry or
+ *         table size), a dmp_resolver_new() error, DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_node_disc_new(struct dmp_node_disc **out,
+				     struct dmp_node *n,
+				     const struct dmp_node_disc_opts *o);
+
+/**
+ * One round when the interval has passed since the last one (the first
+ * call always runs): read _dnsmesh-heartbeat and _dnsmesh-seen of every
+ * seed zone at once through the pool (blocking, at most a few timeouts),
+ * ingest, expire, publish. Not thread-safe: one caller (dmp-node's
+ * discovery thread).
+ * @return 1 ran, 0 not due, or a negative error (logged)
+ */
+int dmp_node_disc_tick(struct dmp_node_disc *d, uint64_t now_ms);
+
+/**
+ * Take one round's answers (@p names[i] was queried, @p res[i] its
+ * result): every value (at most DMP_NODE_DISC_PER_ANSWER per answer) is
+ * verified as a heartbeat at @p now_s; our own is skipped; a verified one
+ * enters the table (one entry per operator key + endpoint, newest ts
+ * wins, last_seen = now_s) or, with the table full, replaces the entry
+ * with the oldest ts if it is newer. Refused values count as rejected.
+ * @return verified values taken, or DMP_EINVAL
+ */
+int dmp_node_disc_ingest(struct dmp_node_disc *d, const char *const *names,
+			 const struct dmp_resolver_result *res, size_t n,
+			 uint64_t now_s);
+
+/**
+ * Drop peers whose newest heartbeat ts is more than expiry_s before
+ * @p now_s (counted as expired), then replace _dnsmesh-seen.<zone> of
+ * every served zone with the DMP_NODE_DISC_SEEN_MAX newest peers whose
+ * heartbeat still verifies at @p now_ms (an empty table deletes it).
+ * @return values published per zone, or a negative error
+ */
+int dmp_node_disc_publish(struct dmp_node_disc *d, uint64_t now_ms);
+
+/** Peers in the table now. */
+size_t dmp_node_disc_count(const struct dmp_node_disc *d);
+
+/** Free the pool and the table. NULL: no-op. */
+void dmp_node_disc_free(struct dmp_node_disc *d);
+
+/** Discovery counters for /metrics: peers known now, expired and
+ *  rejected since start (relaxed atomics in the node). */
+void dmp_node_disc_stats(const struct dmp_node *n, uint64_t *known,
+			 uint64_t *expired, uint64_t *rejected);
+/* ---- cluster operator: manifest and bootstrap (PROTOCOL.md 2.6, 2.7) ---- */
+
+/**
+ * One signed TXT value as a zone-file line: "OWNER. TTL IN TXT "..." ..."
+ * with the value split into 255-byte strings (what `dmp-node cluster`
+ * prints for an operator's own DNS server or nsupdate).
+ * @return 0, DMP_ENOBUFS
+ */
+DMP_MUST_CHECK int dmp_node_txt_line(char *out, size_t cap, const char *owner,
+				     uint32_t ttl, const char *value);
+
+/**
+ * Replace the TXT RRset at @p owner (in @p zone) on @p server (IP[:PORT])
+ * with @p value: one TSIG-signed UPDATE (delete the RRset, add the value),
+ * so the old manifest or bootstrap record goes in the same step.
+ * @param tsig  "hmac-sha256:NAME:SECRET" (a key whose scope covers owner)
+ * @return 0, DMP_EINVAL (bad key or server), or the UPDATE's error
+ *         (DMP_ENOTAUTH, DMP_EREFUSED, DMP_EUNREACHABLE, ...)
+ */
+DMP_MUST_CHECK int dmp_node_txt_publish(const char *server, const char *zone,
+					const char *tsig, const char *owner,
+					const char *value, uint32_t ttl);
+
 #endif /* DMP_NODE_H */

@@ -110,6 +110,27 @@ DMP_MUST_CHECK int dmp_peers_refresh(struct dmp_resolver *r,
 				     const struct dmp_peers_conf *c,
 				     int64_t now);
 
+/** What one refresh found at one seed zone (dmp_peers_refresh_report). */
+struct dmp_peers_seed_result {
+	char zone[DMP_PEERS_ZONE_MAX + 1];
+	int hb_err, seen_err; /* the two queries' outcome (resolver.h) */
+	unsigned hb_values;   /* TXT values at _dnsmesh-heartbeat */
+	unsigned seen_values; /* TXT values at _dnsmesh-seen */
+	unsigned verified;    /* of those, heartbeats that verified */
+};
+
+/**
+ * dmp_peers_refresh(), and what each seed zone gave: @p out[i] for
+ * @p c->seeds[i] (@p out may be NULL). The union of every verified
+ * value of every seed is ingested; a peer found at several seeds is
+ * counted at each but stored once (operator key + endpoint).
+ */
+DMP_MUST_CHECK int dmp_peers_refresh_report(struct dmp_resolver *r,
+					    struct dmp_store *st,
+					    const struct dmp_peers_conf *c,
+					    int64_t now,
+					    struct dmp_peers_seed_result *out);
+
 /**
  * Copy every stored peer, newest heartbeat first.
  * @param[out] out  new array (dmp_free()), NULL when there are none

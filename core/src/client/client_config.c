@@ -41,7 +41,7 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     S("network", "tsig", tsig, NULL),
     B("network", "direct", direct, "true"),
     I("network", "timeout_ms", timeout_ms, 100, 60000, "2000"),
-    I("network", "replicas", replicas, 0, DMP_CFG_LIST_MAX, "0"),
+    I("network", "replicas", replicas, 0, 16, "3"),
     L("network", "zone_servers", zone_servers),
     I("network", "confirm_resolvers", confirm_resolvers, 0, DMP_CFG_LIST_MAX,
       "0"),
@@ -59,6 +59,9 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     L("discovery", "seeds", seeds),
     B("discovery", "allow_loopback", allow_loopback, "false"),
     I("discovery", "interval", discovery_interval, 10, 86400, "600"),
+    S("cluster", "zone_key", cluster_zone_key, ""),
+    S("cluster", "domain", cluster_domain, ""),
+    I("cluster", "refresh", cluster_refresh, 60, 604800, "3600"),
 };
 const size_t dmp_client_schema_len =
     sizeof(dmp_client_schema) / sizeof(dmp_client_schema[0]);
@@ -142,6 +145,11 @@ int dmp_client_conf_write(const struct client_conf *c, const char *path)
 	qlist(f, &c->seeds);
 	fprintf(f, "  allow_loopback: %s\n  interval: %lld\n",
 		c->allow_loopback ? "true" : "false", c->discovery_interval);
+	fputs("cluster:\n  zone_key: ", f);
+	qstr(f, c->cluster_zone_key);
+	fputs("\n  domain: ", f);
+	qstr(f, c->cluster_domain);
+	fprintf(f, "\n  refresh: %lld\n", c->cluster_refresh);
 	ok = fflush(f) == 0 && fsync(fd) == 0;
 	ok = (fclose(f) == 0) && ok;
 	if (!ok || rename(tmp, path) != 0) {

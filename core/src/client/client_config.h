@@ -45,6 +45,10 @@ struct client_conf {
 	struct dmp_cfg_list seeds; /* zones whose heartbeats are read */
 	int allow_loopback;	   /* accept loopback endpoints (tests) */
 	long long discovery_interval;
+	/* cluster: (PROTOCOL.md 2.6, 2.7, 8; engine_cluster.c) */
+	char cluster_zone_key[DMP_CFG_STR_MAX]; /* hex Ed25519: _dmp.<dom> */
+	char cluster_domain[254];		/* "": identity.domain */
+	long long cluster_refresh;		/* seconds between lookups */
 };
 
 extern const struct dmp_cfg_item dmp_client_schema[];

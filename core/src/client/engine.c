@@ -187,6 +187,9 @@ int dmp_eng_load_conf(struct client_conf *c, const char *home)
 			return DMP_ECONFIG;
 		}
 	}
+	if (dmp_eng_zone_key_check(c, path) < 0) {
+		return DMP_ECONFIG;
+	}
 	if (c->confirm_resolvers > 1 &&
 	    c->resolvers.n < (unsigned)c->confirm_resolvers) {
 		DMP_LOG_E("%s: network.confirm_resolvers is %lld but only %u "
@@ -397,7 +400,7 @@ void dmp_engine_close(struct dmp_engine *e)
 		return;
 	}
 	dmp_resolver_free(e->res);
-	for (int i = 0; i < DMP_CFG_LIST_MAX; i++) {
+	for (int i = 0; i < DMP_ENG_NODES_MAX; i++) {
 		dmp_resolver_free(e->node_res[i]);
 	}
 	dmp_codec_free(e->codec);

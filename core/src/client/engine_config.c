@@ -66,6 +66,14 @@ int dmp_eng_conf_from_init(struct client_conf *c,
 	if (in->tsig) {
 		snprintf(c->tsig, sizeof(c->tsig), "%s", in->tsig);
 	}
+	if (in->zone_key) {
+		rc = dmp_config_set(dmp_client_schema, dmp_client_schema_len, c,
+				    "cluster.zone_key", in->zone_key, 0, err,
+				    sizeof(err));
+		if (rc < 0 || dmp_eng_zone_key_check(c, "init") < 0) {
+			return DMP_EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -74,9 +82,9 @@ int dmp_eng_init_start(const char *home, const struct dmp_engine_init *in,
 {
 	int rc;
 
-	if (!in || !in->username || !in->domain || !passphrase || !in->nodes ||
-	    !in->nodes[0]) {
-		return DMP_EINVAL;
+	if (!in || !in->username || !in->domain || !passphrase ||
+	    ((!in->nodes || !in->nodes[0]) && !in->zone_key)) {
+		return DMP_EINVAL; /* nodes, or the key to find them */
 	}
 	if ((rc = dmp_init()) < 0) {
 		return rc;

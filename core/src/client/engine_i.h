@@ -4,6 +4,9 @@
  *
  *   engine.c            open/close, events, status, siblings, cancel
  *   engine_net.c        the transport seam and its default implementation
+ *   engine_cluster.c    the node set: network.nodes, or the cluster found
+ *                       through _dmp.<domain> (bootstrap, manifest)
+ *   engine_repair.c     read repair of mailbox reads
  *   engine_maildir.c    Maildir delivery (tmp -> fsync -> rename)
  *   engine_identity.c   identity record, prekey pool publishing
  *   engine_contacts.c   pinning contacts, the prekey caches
@@ -33,6 +36,8 @@
 #include <time.h>
 
 #include "client_config.h"
+#include "dmp/bootstrap.h"
+#include "dmp/cluster.h"
 #include "dmp/engine.h"
 #include "dmp/names.h"
 #include "dmp/peers.h"
@@ -45,6 +50,23 @@
 #define DMP_ENG_REJECT_KEEP                                                    \
 	86400 /* how long a judged bad value stays judged                      \
 	       */
+
+/* The nodes the engine writes to and reads our zone from: the static
+ * network.nodes, or the nodes of the cluster manifest that bootstrap found
+ * (engine_cluster.c). At most 16 of a manifest's 32 are used (the first
+ * 16, the same for every client, so placement agrees). */
+#define DMP_ENG_NODES_MAX 16
+struct dmp_eng_nodes {
+	unsigned n;
+	int loaded;		    /* filled (lazily, by dmp_eng_nodes()) */
+	int from_cluster;	    /* from a manifest, not network.nodes */
+	uint64_t seq;		    /* the manifest's seq */
+	char base[DMP_CFG_STR_MAX]; /* the cluster's base domain */
+	/* HOST[:PORT] of each node's DNS service: reads and UPDATEs. */
+	char addr[DMP_ENG_NODES_MAX][DMP_CFG_STR_MAX];
+	/* What rendezvous hashing hashes: the manifest's node_id, else addr */
+	char key[DMP_ENG_NODES_MAX][DMP_CFG_STR_MAX];
+};
 
 struct dmp_keys;
 struct dmp_codec;
@@ -108,9 +130,18 @@ struct dmp_engine {
 	struct dmp_keys *keys;
 	struct dmp_codec *codec;
 	struct dmp_resolver *res;
+	/* The nodes in use (engine_cluster.c): network.nodes, else the
+	 * cluster found through bootstrap. */
+	struct dmp_eng_nodes nodes;
+	int64_t cl_retry;   /* wall time before which no refresh is tried */
+	int64_t cl_checked; /* wall time of the last good lookup; -1 unread */
+	int cl_busy;	    /* a refresh is reading (no nested refresh) */
+	int cl_failed;	    /* an exchange with the cluster failed */
+	/* Of the last write (net_write): nodes that took it, of how many. */
+	unsigned w_took, w_targets;
 	/* One resolver per node for union reads of our zone. */
-	struct dmp_resolver *node_res[DMP_CFG_LIST_MAX];
-	int64_t node_down_until[DMP_CFG_LIST_MAX]; /* monotonic ms */
+	struct dmp_resolver *node_res[DMP_ENG_NODES_MAX];
+	int64_t node_down_until[DMP_ENG_NODES_MAX]; /* monotonic ms */
 	struct dmp_tsig_key *tsig;
 	struct dmp_eng_transport tp;
 	char address[320];
@@ -177,7 +208,52 @@ void dmp_eng_writer_close(struct dmp_engine *e, struct dmp_eng_writer *w);
 int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
 		       const char *owner, uint32_t ttl, const char *value);
 /* Rendezvous choice of the nodes storing @p rid's mailbox (bit mask). */
-unsigned dmp_eng_mailbox_nodes(const struct dmp_engine *e, const uint8_t *rid);
+unsigned dmp_eng_mailbox_nodes(struct dmp_engine *e, const uint8_t *rid);
+/* The same over any node set: the @p r (0: all) keys of @p key[0..n)
+ * with the highest SHA-256(key || rid)[0..8) (engine_net.c). */
+unsigned dmp_eng_rendezvous(const char (*key)[DMP_CFG_STR_MAX], unsigned n,
+			    unsigned r, const uint8_t *rid);
+
+/* engine_repair.c: read repair of a union read (NULL-safe). A node that
+ * answered name j without a value the union holds is sent that value. */
+struct dmp_eng_repair;
+struct dmp_eng_repair *dmp_eng_repair_new(struct dmp_engine *e, size_t n);
+/* What node @p node answered for own-zone name @p j (before merging). */
+void dmp_eng_repair_note(struct dmp_eng_repair *r, unsigned node, size_t j,
+			 const struct dmp_resolver_result *got);
+/* Send each node what it lacks of @p res[own[j]] (names @p q[j]); frees. */
+void dmp_eng_repair_run(struct dmp_engine *e, struct dmp_eng_repair *r,
+			const char *const *q, const size_t *own,
+			const struct dmp_resolver_result *res);
+void dmp_eng_repair_free(struct dmp_eng_repair *r);
+
+/* engine_cluster.c: cluster and bootstrap (PROTOCOL.md 2.6, 2.7, 8). */
+/* cluster.zone_key empty or 64 hex digits? @return 0 or DMP_ECONFIG
+ * (logged, prefixed with @p where: the file, or "init") */
+int dmp_eng_zone_key_check(const struct client_conf *c, const char *where);
+/* The nodes in use, loaded on first use (network.nodes, else the
+ * cluster kept in the store). Never NULL. */
+const struct dmp_eng_nodes *dmp_eng_nodes(struct dmp_engine *e);
+/* Refresh the cluster through bootstrap when due (cluster.refresh) or,
+ * after a failed exchange (e->cl_failed), early (at most once a minute).
+ * @return 1 a newer cluster was installed, 0 nothing to do or kept, <0 */
+int dmp_eng_cluster_tick(struct dmp_engine *e);
+/* The highest-seq value of @p v[0..n) that verifies as the bootstrap of
+ * @p domain under @p zone_pk (index, or -1; *out filled). */
+int dmp_eng_bootstrap_pick(const char *const *v, const size_t *len, size_t n,
+			   const uint8_t zone_pk[32], const char *domain,
+			   uint64_t now, struct dmp_bootstrap *out);
+/* The same for cluster manifests at cluster.<base> under @p op_pk. */
+int dmp_eng_cluster_pick(const char *const *v, const size_t *len, size_t n,
+			 const uint8_t op_pk[32], const char *base,
+			 uint64_t now, struct dmp_cluster *out);
+/* May @p c, chosen by a bootstrap of seq @p bs_seq, replace the
+ * installed cluster (base @p cur_base, "" for none, seq @p cur_seq, chosen
+ * by bootstrap seq @p cur_bs)? The same base: only a strictly greater seq;
+ * another base: only when a strictly newer bootstrap chose it. */
+int dmp_eng_cluster_newer(const struct dmp_cluster *c, uint64_t bs_seq,
+			  const char *cur_base, uint64_t cur_seq,
+			  uint64_t cur_bs);
 int64_t dmp_eng_mono_ms(void);
 /* A read batch: up to @c cap names (q[i] points at names[i]) and their
  * results; dmp_eng_batch_free() clears the results and frees it all. */

@@ -2,7 +2,8 @@
  * core/src/client/engine_net.c - the engine's transport seam (engine_i.h)
  * and its default implementation, the network:
  *
- * Writes go to the configured nodes as RFC 2136 UPDATEs with TSIG
+ * Writes go to the nodes (network.nodes, else the cluster's nodes,
+ * engine_cluster.c) as RFC 2136 UPDATEs with TSIG
  * (PROTOCOL.md 7.1), one connection per node per write session, and
  * succeed on a majority. Reads go through the resolver pool (7.7), with
  * our own zone read straight from the configured nodes (RD=0) unless
@@ -48,9 +49,10 @@ static int name_bad_server(const char *setting, const char *const *v, size_t n)
 struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
 {
 	struct dmp_resolver_opts o;
-	struct dmp_resolver_direct direct[DMP_CFG_LIST_MAX * 2];
+	struct dmp_resolver_direct direct[DMP_RESOLVER_MAX_SERVERS];
 	char zones[DMP_CFG_LIST_MAX][DMP_CFG_STR_MAX];
-	const char *servers[DMP_CFG_LIST_MAX * 2];
+	const char *servers[DMP_RESOLVER_MAX_SERVERS];
+	const struct dmp_eng_nodes *nodes = dmp_eng_nodes(e);
 	size_t ns = 0, nd = 0;
 	int rc;
 
@@ -63,16 +65,18 @@ struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
 	}
 	if (ns == 0) {
 		/* No resolver configured: ask the nodes themselves. */
-		for (unsigned i = 0; i < e->conf.nodes.n; i++) {
-			servers[ns++] = e->conf.nodes.v[i];
+		for (unsigned i = 0; i < nodes->n; i++) {
+			servers[ns++] = nodes->addr[i];
 		}
 	}
-	if (e->conf.direct) {
-		for (unsigned i = 0; i < e->conf.nodes.n; i++) {
-			direct[nd].zone = e->conf.domain;
-			direct[nd].server = e->conf.nodes.v[i];
-			nd++;
-		}
+	/* (the pool holds at most DMP_RESOLVER_MAX_SERVERS servers) */
+	for (unsigned i = 0;
+	     e->conf.direct && i < nodes->n &&
+	     ns + nd + e->conf.zone_servers.n < DMP_RESOLVER_MAX_SERVERS;
+	     i++) {
+		direct[nd].zone = e->conf.domain;
+		direct[nd].server = nodes->addr[i];
+		nd++;
 	}
 	/* Zones whose server the user named: read them there, directly. */
 	for (unsigned i = 0; i < e->conf.zone_servers.n; i++) {
@@ -91,7 +95,7 @@ struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
 	o.timeout_ms = (unsigned)e->conf.timeout_ms;
 	rc = dmp_resolver_new(&e->res, &o);
 	if (rc < 0) {
-		const char *dv[DMP_CFG_LIST_MAX * 2];
+		const char *dv[DMP_RESOLVER_MAX_SERVERS];
 
 		for (size_t i = 0; i < nd; i++) {
 			dv[i] = direct[i].server;
@@ -114,8 +118,8 @@ struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
  * dead node costs one timeout per pass, not one per record.
  */
 struct dmp_eng_writer {
-	struct dmp_update_conn *c[DMP_CFG_LIST_MAX];
-	int dead[DMP_CFG_LIST_MAX];
+	struct dmp_update_conn *c[DMP_ENG_NODES_MAX];
+	int dead[DMP_ENG_NODES_MAX];
 	unsigned n;
 };
 
@@ -135,6 +139,7 @@ static int net_write_open(struct dmp_engine *e, void *ud, unsigned attempts,
 {
 	struct dmp_update_opts o;
 	struct dmp_eng_writer *w;
+	const struct dmp_eng_nodes *nodes;
 	int rc = 0;
 
 	(void)ud;
@@ -144,25 +149,37 @@ static int net_write_open(struct dmp_engine *e, void *ud, unsigned attempts,
 	if (attempts) {
 		o.attempts = attempts;
 	}
-	if (e->conf.nodes.n == 0) {
+	(void)dmp_eng_cluster_tick(e); /* the cluster, when due */
+	nodes = dmp_eng_nodes(e);
+	if (nodes->n == 0) {
+		DMP_LOG_E("no node to write to: set network.nodes, or "
+			  "cluster.zone_key to find them through %s's "
+			  "bootstrap record%s",
+			  e->conf.domain,
+			  e->conf.cluster_zone_key[0]
+			      ? " (set, but no cluster was found yet: see "
+				"the messages above)"
+			      : "");
 		return DMP_ECONFIG;
 	}
 	w = dmp_calloc(1, sizeof(*w));
 	if (!w) {
 		return DMP_ENOMEM;
 	}
-	for (unsigned i = 0; i < e->conf.nodes.n && rc == 0; i++) {
-		rc = dmp_update_conn_new(&w->c[i], e->conf.nodes.v[i],
+	for (unsigned i = 0; i < nodes->n && rc == 0; i++) {
+		rc = dmp_update_conn_new(&w->c[i], nodes->addr[i],
 					 e->conf.domain, e->tsig, &o);
 		w->n = i + 1;
 	}
 	if (rc < 0) {
-		const char *nv[DMP_CFG_LIST_MAX];
+		const char *nv[DMP_ENG_NODES_MAX];
 
-		for (unsigned i = 0; i < e->conf.nodes.n; i++) {
-			nv[i] = e->conf.nodes.v[i];
+		for (unsigned i = 0; i < nodes->n; i++) {
+			nv[i] = nodes->addr[i];
 		}
-		if (!name_bad_server("network.nodes", nv, e->conf.nodes.n)) {
+		if (!name_bad_server(nodes->from_cluster ? "cluster manifest"
+							 : "network.nodes",
+				     nv, nodes->n)) {
 			DMP_LOG_E("config: bad node address in network.nodes");
 		}
 		net_write_close(e, ud, w);
@@ -197,27 +214,33 @@ static int net_write(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
 			ok++;
 			continue;
 		}
-		DMP_LOG_I("node %s: %s", e->conf.nodes.v[i], dmp_strerror(rc));
+		DMP_LOG_I("node %s: %s", e->nodes.addr[i], dmp_strerror(rc));
 		if (rc == DMP_EUNREACHABLE || rc == DMP_ETIMEDOUT) {
 			w->dead[i] = 1;
 		} else {
 			err = rc;
 		}
 	}
+	e->w_took = ok;
+	e->w_targets = targets;
+	if (ok < need || ok == 0) {
+		e->cl_failed = 1; /* look for a newer cluster soon */
+	}
 	return ok >= need && ok > 0 ? 0 : err;
 }
 
 /*
  * Rendezvous (highest random weight) choice of the nodes that store one
- * mailbox: score(node) = first 8 bytes of SHA-256(node string || rid),
- * the network.replicas highest win. Every client configured with the same
- * node list agrees, so senders write where the recipient reads. With
- * replicas 0 (the default) or >= the node count: every node.
+ * mailbox: score(node) = first 8 bytes of SHA-256(key || rid), the
+ * network.replicas highest win; the key is the node's address in
+ * network.nodes, or its node_id in a cluster manifest. Every client with
+ * the same node set agrees, so senders write where the recipient reads.
+ * With replicas 0 or >= the node count: every node.
  */
-unsigned dmp_eng_mailbox_nodes(const struct dmp_engine *e, const uint8_t *rid)
+unsigned dmp_eng_rendezvous(const char (*key)[DMP_CFG_STR_MAX], unsigned n,
+			    unsigned r, const uint8_t *rid)
 {
-	unsigned n = e->conf.nodes.n, r = (unsigned)e->conf.replicas;
-	uint64_t score[DMP_CFG_LIST_MAX];
+	uint64_t score[DMP_ENG_NODES_MAX];
 	unsigned mask = 0;
 
 	if (!rid || r == 0 || r >= n) {
@@ -226,9 +249,9 @@ unsigned dmp_eng_mailbox_nodes(const struct dmp_engine *e, const uint8_t *rid)
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t h[32];
 		uint8_t buf[DMP_CFG_STR_MAX + DMP_USER_ID_BYTES];
-		size_t l = strlen(e->conf.nodes.v[i]);
+		size_t l = strlen(key[i]);
 
-		memcpy(buf, e->conf.nodes.v[i], l);
+		memcpy(buf, key[i], l);
 		memcpy(buf + l, rid, DMP_USER_ID_BYTES);
 		dmp_sha256(h, buf, l + DMP_USER_ID_BYTES);
 		score[i] = 0;
@@ -248,6 +271,14 @@ unsigned dmp_eng_mailbox_nodes(const struct dmp_engine *e, const uint8_t *rid)
 		mask |= 1u << best;
 	}
 	return mask;
+}
+
+unsigned dmp_eng_mailbox_nodes(struct dmp_engine *e, const uint8_t *rid)
+{
+	const struct dmp_eng_nodes *nd = dmp_eng_nodes(e);
+
+	return dmp_eng_rendezvous(nd->key, nd->n, (unsigned)e->conf.replicas,
+				  rid);
 }
 
 /* ---- reads ------------------------------------------------------------------
@@ -303,9 +334,9 @@ static int in_zone(const char *name, const char *zone)
 	       dmp_name_equal(name + nl - zl, zl, zone, zl);
 }
 
-static int union_mode(const struct dmp_engine *e)
+static int union_mode(struct dmp_engine *e)
 {
-	return e->conf.direct && e->conf.nodes.n > 1;
+	return e->conf.direct && dmp_eng_nodes(e)->n > 1;
 }
 
 static struct dmp_resolver *node_resolver(struct dmp_engine *e, unsigned i)
@@ -315,7 +346,7 @@ static struct dmp_resolver *node_resolver(struct dmp_engine *e, unsigned i)
 
 	if (!e->node_res[i]) {
 		dmp_resolver_opts_default(&o);
-		srv[0] = e->conf.nodes.v[i];
+		srv[0] = e->nodes.addr[i];
 		o.servers = srv;
 		o.n_servers = 1;
 		o.rd = 0; /* the node is authoritative for our zone */
@@ -380,13 +411,16 @@ static int union_read(struct dmp_engine *e, const char *const *q, size_t n,
 		      struct dmp_resolver_result *res, const uint8_t *rid,
 		      unsigned timeout_ms)
 {
-	struct dmp_resolver *pool = dmp_engine_resolver(e);
-	size_t *own = NULL, *oth = NULL, no = 0, nx = 0;
+	struct dmp_resolver *pool;
+	size_t *own = NULL, *oth = NULL, no = 0, nx = 0, live = 0;
 	const char **qo = NULL, **qx = NULL;
 	struct dmp_resolver_result *tmp = NULL;
+	struct dmp_eng_repair *rep = NULL;
 	unsigned mask;
 	int rc = 0;
 
+	(void)dmp_eng_cluster_tick(e); /* the cluster, when due */
+	pool = dmp_engine_resolver(e);
 	if (!pool) {
 		return DMP_EUNREACHABLE;
 	}
@@ -427,7 +461,8 @@ static int union_read(struct dmp_engine *e, const char *const *q, size_t n,
 		}
 	}
 	mask = dmp_eng_mailbox_nodes(e, rid);
-	for (unsigned i = 0; no > 0 && i < e->conf.nodes.n; i++) {
+	rep = rid && no > 0 ? dmp_eng_repair_new(e, no) : NULL;
+	for (unsigned i = 0; no > 0 && i < e->nodes.n; i++) {
 		struct dmp_resolver *r;
 		size_t answered = 0;
 
@@ -445,6 +480,7 @@ static int union_read(struct dmp_engine *e, const char *const *q, size_t n,
 
 			if (tmp[j].err == 0 || tmp[j].err == DMP_ENXDOMAIN) {
 				answered++;
+				dmp_eng_repair_note(rep, i, j, &tmp[j]);
 			}
 			if (tmp[j].err == 0 && d->err != 0) {
 				dmp_resolver_result_clear(d);
@@ -460,11 +496,19 @@ static int union_read(struct dmp_engine *e, const char *const *q, size_t n,
 		}
 		if (answered == 0) {
 			DMP_LOG_I("node %s: no answers, skipped for 30 s",
-				  e->conf.nodes.v[i]);
+				  e->nodes.addr[i]);
 			e->node_down_until[i] = dmp_eng_mono_ms() + 30000;
+		} else {
+			live++;
 		}
 	}
+	if (no > 0 && live == 0) {
+		e->cl_failed = 1; /* look for a newer cluster soon */
+	}
+	dmp_eng_repair_run(e, rep, qo, own, res);
+	rep = NULL;
 out:
+	dmp_eng_repair_free(rep);
 	for (size_t j = 0; tmp && j < n; j++) {
 		dmp_resolver_result_clear(&tmp[j]);
 	}
@@ -479,8 +523,9 @@ out:
 void dmp_eng_read_where(const struct dmp_engine *e, const char *name, char *out,
 			size_t cap)
 {
-	const struct dmp_cfg_list *l = &e->conf.nodes;
+	const struct dmp_cfg_list *l = NULL;
 	const char *what = "node";
+	unsigned n = e->nodes.n;
 	size_t o;
 
 	for (unsigned i = 0; i < e->conf.zone_servers.n; i++) {
@@ -498,11 +543,12 @@ void dmp_eng_read_where(const struct dmp_engine *e, const char *name, char *out,
 	    e->conf.resolvers.n > 0) {
 		l = &e->conf.resolvers;
 		what = "resolver";
+		n = l->n;
 	}
-	o = (size_t)snprintf(out, cap, "%s%s ", what, l->n > 1 ? "s" : "");
-	for (unsigned i = 0; i < l->n && o < cap; i++) {
+	o = (size_t)snprintf(out, cap, "%s%s ", what, n > 1 ? "s" : "");
+	for (unsigned i = 0; i < n && o < cap; i++) {
 		o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "",
-				      l->v[i]);
+				      l ? l->v[i] : e->nodes.addr[i]);
 	}
 }
 
@@ -596,6 +642,7 @@ int dmp_eng_writer_send_to(struct dmp_engine *e, struct dmp_eng_writer *w,
 			   const struct dmp_update_rr *ops, size_t n,
 			   unsigned mask)
 {
+	e->w_took = e->w_targets = 0; /* a transport may not count */
 	return e->tp.write(e, e->tp.ud, w, ops, n, mask);
 }
 
@@ -624,16 +671,17 @@ int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
 	struct dmp_update_rr op = {DMP_UPDATE_ADD, owner, ttl, value,
 				   strlen(value)};
 	const char *server = dmp_eng_zone_server(&e->conf, zone);
+	const struct dmp_eng_nodes *nodes = dmp_eng_nodes(e);
 	int rc = DMP_ECONFIG, ok = 0;
 
-	if (server || e->conf.nodes.n == 0 ||
+	if (server || nodes->n == 0 ||
 	    !dmp_name_equal(zone, strlen(zone), e->conf.domain,
 			    strlen(e->conf.domain))) {
 		return e->tp.claim(e, e->tp.ud, zone, server ? server : zone,
 				   &op);
 	}
-	for (unsigned i = 0; i < e->conf.nodes.n; i++) {
-		int r = e->tp.claim(e, e->tp.ud, zone, e->conf.nodes.v[i], &op);
+	for (unsigned i = 0; i < nodes->n; i++) {
+		int r = e->tp.claim(e, e->tp.ud, zone, nodes->addr[i], &op);
 
 		ok += r == 0;
 		rc = r < 0 && rc == DMP_ECONFIG ? r : rc;

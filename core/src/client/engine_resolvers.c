@@ -104,8 +104,8 @@ int dmp_engine_resolvers_check(struct dmp_engine *e,
 	for (unsigned i = 0; i < l->n; i++) {
 		probe_add(v, &nv, DMP_ARRAY_LEN(v), l->v[i]);
 	}
-	for (unsigned i = 0; e->conf.direct && i < e->conf.nodes.n; i++) {
-		probe_add(v, &nv, DMP_ARRAY_LEN(v), e->conf.nodes.v[i]);
+	for (unsigned i = 0; e->conf.direct && i < dmp_eng_nodes(e)->n; i++) {
+		probe_add(v, &nv, DMP_ARRAY_LEN(v), e->nodes.addr[i]);
 	}
 	rc = dmp_name_identity(name, sizeof(name), e->conf.username,
 			       strlen(e->conf.username), e->conf.domain);

@@ -525,6 +525,7 @@ static int publish_pass(struct dmp_engine *e)
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
 	int done = 0, tried = 0, reached = 0, rc, last = 0;
+	char took[48], d_pub[64];
 
 	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
 	if (rc < 0) {
@@ -657,15 +658,24 @@ static int publish_pass(struct dmp_engine *e)
 				     err, d);
 			continue;
 		}
+		/* How many of the mailbox's nodes took the manifest (the
+		 * last UPDATE): kept with the message and reported. */
+		took[0] = 0;
+		if (e->w_targets > 0) {
+			snprintf(took, sizeof(took), "on %u of %u nodes",
+				 e->w_took, e->w_targets);
+		}
 		m->state = DMP_OUTBOX_PUBLISHED;
 		(void)dmp_store_outbox_set_state(e->st, m->id,
-						 DMP_OUTBOX_PUBLISHED, 0, NULL);
+						 DMP_OUTBOX_PUBLISHED, 0, took);
 		if (slot >= 0) {
 			send_claims(e, m, (uint32_t)slot);
 		}
 		dmp_eng_sent_save(e, m);
+		snprintf(d_pub, sizeof(d_pub), "published%s%s",
+			 took[0] ? " " : "", took);
 		dmp_eng_emit(e, DMP_EV_PUBLISHED, m->recipient, m->msg_id, 0,
-			     "published");
+			     d_pub);
 		done++;
 	}
 	if (have_w) {

@@ -223,9 +223,21 @@ static struct cand *cand_find(struct cand *v, size_t n,
 	return NULL;
 }
 
+static int ingest(struct dmp_store *st, const char *const *names,
+		  const struct dmp_resolver_result *res, size_t n, int64_t now,
+		  unsigned flags, unsigned *verified);
+
 int dmp_peers_ingest(struct dmp_store *st, const char *const *names,
 		     const struct dmp_resolver_result *res, size_t n,
 		     int64_t now, unsigned flags)
+{
+	return ingest(st, names, res, n, now, flags, NULL);
+}
+
+/* @p verified: NULL, or n counters of values verified per name. */
+static int ingest(struct dmp_store *st, const char *const *names,
+		  const struct dmp_resolver_result *res, size_t n, int64_t now,
+		  unsigned flags, unsigned *verified)
 {
 	struct cand *v = NULL;
 	size_t nv = 0;
@@ -254,6 +266,9 @@ int dmp_peers_ingest(struct dmp_store *st, const char *const *names,
 					  "%s",
 					  names[i], j, dmp_strerror(prc));
 				continue;
+			}
+			if (verified) {
+				verified[i]++;
 			}
 			c = cand_find(v, nv, &hb);
 			if (c) {
@@ -318,6 +333,14 @@ int dmp_peers_ingest(struct dmp_store *st, const char *const *names,
 int dmp_peers_refresh(struct dmp_resolver *r, struct dmp_store *st,
 		      const struct dmp_peers_conf *c, int64_t now)
 {
+	return dmp_peers_refresh_report(r, st, c, now, NULL);
+}
+
+int dmp_peers_refresh_report(struct dmp_resolver *r, struct dmp_store *st,
+			     const struct dmp_peers_conf *c, int64_t now,
+			     struct dmp_peers_seed_result *out)
+{
+	unsigned verified[2 * DMP_PEERS_SEEDS_MAX] = {0};
 	char names[2 * DMP_PEERS_SEEDS_MAX][DMP_PEERS_ZONE_MAX + 32];
 	const char *q[2 * DMP_PEERS_SEEDS_MAX];
 	struct dmp_resolver_result res[2 * DMP_PEERS_SEEDS_MAX];
@@ -344,10 +367,23 @@ int dmp_peers_refresh(struct dmp_resolver *r, struct dmp_store *st,
 	rc = dmp_resolver_query_batch(r, q, n, res, REFRESH_TIMEOUT_MS, NULL,
 				      NULL);
 	if (rc == 0) {
-		rc = dmp_peers_ingest(st, q, res, n, now,
-				      c->allow_loopback
-					  ? DMP_HEARTBEAT_ALLOW_LOOPBACK
-					  : DMP_HEARTBEAT_STRICT);
+		rc = ingest(st, q, res, n, now,
+			    c->allow_loopback ? DMP_HEARTBEAT_ALLOW_LOOPBACK
+					      : DMP_HEARTBEAT_STRICT,
+			    verified);
+	}
+	for (size_t i = 0; out && i < c->n_seeds; i++) {
+		struct dmp_peers_seed_result *o = &out[i];
+		const struct dmp_resolver_result *h = &res[2 * i],
+						 *s = &res[2 * i + 1];
+
+		memset(o, 0, sizeof(*o));
+		memcpy(o->zone, c->seeds[i], strlen(c->seeds[i]) + 1);
+		o->hb_err = h->err;
+		o->seen_err = s->err;
+		o->hb_values = h->err == 0 ? (unsigned)h->answer.n : 0;
+		o->seen_values = s->err == 0 ? (unsigned)s->answer.n : 0;
+		o->verified = verified[2 * i] + verified[2 * i + 1];
 	}
 	for (size_t i = 0; i < n; i++) {
 		dmp_resolver_result_clear(&res[i]);

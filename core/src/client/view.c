@@ -238,7 +238,11 @@ void dmp_store_outbox_why(struct dmp_store *st, const struct dmp_outbox_msg *m,
 
 	(void)dmp_time_utc(t, sizeof(t), m->next_attempt);
 	switch (m->state) {
-	case DMP_OUTBOX_PUBLISHED: snprintf(out, cap, "published"); return;
+	case DMP_OUTBOX_PUBLISHED:
+		/* last_error of a published message: "on R of N nodes" */
+		snprintf(out, cap, "published%s%s", m->last_error[0] ? " " : "",
+			 m->last_error);
+		return;
 	case DMP_OUTBOX_FAILED:
 		snprintf(out, cap, "failed: %s",
 			 m->last_error[0] ? m->last_error : "given up");

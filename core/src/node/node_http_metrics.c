@@ -197,6 +197,28 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 				tcp_ev[i], (unsigned long long)ev[i]);
 		}
 	}
+	{
+		/* Mesh discovery (node_discovery.c, PROTOCOL.md 8). */
+		uint64_t known, expired, rejected;
+
+		dmp_node_disc_stats(h->n, &known, &expired, &rejected);
+		fprintf(f,
+			"# HELP dmp_node_mesh_peers Peers in the discovery "
+			"table.\n"
+			"# TYPE dmp_node_mesh_peers gauge\n"
+			"dmp_node_mesh_peers %llu\n"
+			"# HELP dmp_node_mesh_peers_expired_total Peers "
+			"dropped for want of a newer heartbeat.\n"
+			"# TYPE dmp_node_mesh_peers_expired_total counter\n"
+			"dmp_node_mesh_peers_expired_total %llu\n"
+			"# HELP dmp_node_mesh_heartbeats_rejected_total "
+			"Heartbeat values read that did not verify.\n"
+			"# TYPE dmp_node_mesh_heartbeats_rejected_total "
+			"counter\n"
+			"dmp_node_mesh_heartbeats_rejected_total %llu\n",
+			(unsigned long long)known, (unsigned long long)expired,
+			(unsigned long long)rejected);
+	}
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return dmp_nh_reply_err(500, "out of memory", body, len, ctype);

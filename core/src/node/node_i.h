@@ -337,6 +337,9 @@ struct dmp_node {
 	 * (node_tcpconn.c; the server's TCP thread writes them). */
 	atomic_uint_fast64_t c_tcp[DMP_NODE_TCP_EV_MAX];
 	atomic_uint_fast64_t c_tcp_open;
+	/* Mesh discovery (node_discovery.c): peers known now, expired and
+	 * rejected since start. */
+	atomic_uint_fast64_t c_disc_known, c_disc_expired, c_disc_rejected;
 };
 
 /* Handlers (node_query.c, node_update.c and its parts, node_xfr.c). */
