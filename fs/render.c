@@ -76,7 +76,16 @@ static int render_contact(struct dmpfs *fs, const char *name, FILE *f,
 	}
 	fprintf(f, "\nblocked=%s\npinned_at=%lld\npinned_how=%s\n",
 		c.blocked ? "yes" : "no", (long long)c.pinned_at, c.pinned_how);
-	*mtime = c.pinned_at;
+	if (c.rotated_at) { /* the last rotation the engine followed */
+		dmp_fingerprint_hex(fp, c.prev_ed25519_pk);
+		fprintf(f, "rotated_from=%s\nrotated_at=%lld\n", fp,
+			(long long)c.rotated_at);
+	}
+	if (c.revoked) {
+		fprintf(f, "revoked=%s\n",
+			dmp_revocation_reason_name(c.revoked));
+	}
+	*mtime = c.rotated_at > c.pinned_at ? c.rotated_at : c.pinned_at;
 	return 0;
 }
 

@@ -82,7 +82,9 @@ def test_ls_contacts_survives_a_bad_alias(tmp_path, alice_bob):
     alice, bob = alice_bob
     alice.run("contacts", "add", bob.address, check=True)
     with alice.db() as c:
-        c.execute("INSERT INTO contact SELECT 'a/b', address, username, "
+        c.execute("INSERT INTO contact (alias, address, username, domain, "
+                  "x25519_pk, ed25519_pk, versions, blocked, pinned_at, "
+                  "pinned_how) SELECT 'a/b', address, username, "
                   "domain, x25519_pk, ed25519_pk, versions, blocked, "
                   "pinned_at, pinned_how FROM contact WHERE alias='bob'")
     m = Mount(alice, tmp_path, poll=30).start()

@@ -2,7 +2,8 @@
  * tests/fuzz/fuzz_rotation.c - rotation and revocation (PROTOCOL.md
  * 2.9-2.10): both TXT parsers, both strict body parsers and the subject
  * check. Bodies that parse must re-encode byte for byte (subjects are
- * kept as written) and pass the full signed path with known keys.
+ * kept as written) and pass the full signed path with known keys. The
+ * input split at newlines is also an RRset for the rotation walk (8).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,32 @@ static void check_revocation(const uint8_t *data, size_t size)
 	}
 }
 
+/* The walk over up to 16 newline-separated values: only its documented
+ * results, at most 4 hops, the pinned key kept on failure. */
+static void check_walk(const uint8_t *data, size_t size)
+{
+	static const char subj[] = "alice@mesh.test";
+	const char *v[16];
+	size_t l[16], n = 0, start = 0;
+	struct dmp_rotation_walk w;
+	int rc;
+
+	for (size_t i = 0; i <= size && n < 16; i++) {
+		if (i == size || data[i] == '\n') {
+			v[n] = (const char *)data + start;
+			l[n++] = i - start;
+			start = i + 1;
+		}
+	}
+	rc = dmp_rotation_walk(&w, a_pk, DMP_SUBJECT_USER, subj, strlen(subj),
+			       v, l, n, NOW);
+	if ((rc != 0 && rc != DMP_EREVOKED && rc != DMP_ECHAIN) || w.hops < 0 ||
+	    w.hops > DMP_ROTATION_MAX_HOPS ||
+	    (rc != 0 && (w.hops != 0 || memcmp(w.head, a_pk, 32) != 0))) {
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dmp_rotation r;
@@ -118,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_rotation(data, size);
 	check_revocation(data, size);
+	check_walk(data, size);
 	if (size > 0) {
 		rc = dmp_subject_check(data[0], (const char *)data + 1,
 				       size - 1);

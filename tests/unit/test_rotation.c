@@ -505,12 +505,159 @@ static void test_revocation_malformed(void)
 	    DMP_EBADSIG, "not self-signed");
 }
 
+/* ---- the rotation walk (PROTOCOL.md 8) ---------------------------------- */
+
+#define WK 7
+static uint8_t wpk[WK][32], wsk[WK][64];
+static char wv[16][DMP_RECORD_WIRE_MAX + 1];
+static const char *wq[16];
+static size_t wl[16], wn;
+static const char subj[] = "alice@mesh.test";
+
+static void w_rot(int from, int to, uint64_t seq)
+{
+	struct dmp_rotation r;
+
+	memset(&r, 0, sizeof(r));
+	r.subject_type = DMP_SUBJECT_USER;
+	memcpy(r.subject, subj, sizeof(subj));
+	memcpy(r.old_spk, wpk[from], 32);
+	memcpy(r.new_spk, wpk[to], 32);
+	r.seq = seq;
+	r.ts = NOW;
+	r.exp = NOW + DMP_ROTATION_LIFETIME;
+	if (dmp_rotation_sign(wv[wn], sizeof(wv[wn]), &r, wsk[from], wsk[to]) <
+	    0) {
+		wv[wn][0] = '\0';
+	}
+	wq[wn] = wv[wn];
+	wl[wn] = strlen(wv[wn]);
+	wn++;
+}
+
+static void w_rev(int k, uint8_t reason)
+{
+	struct dmp_revocation r;
+
+	memset(&r, 0, sizeof(r));
+	r.subject_type = DMP_SUBJECT_USER;
+	memcpy(r.subject, subj, sizeof(subj));
+	memcpy(r.revoked_spk, wpk[k], 32);
+	r.reason = reason;
+	r.ts = NOW;
+	if (dmp_revocation_sign(wv[wn], sizeof(wv[wn]), &r, wsk[k]) < 0) {
+		wv[wn][0] = '\0';
+	}
+	wq[wn] = wv[wn];
+	wl[wn] = strlen(wv[wn]);
+	wn++;
+}
+
+/* Flip one bit of the old key's signature of the last record. */
+static void w_forge_last(void)
+{
+	static const char pre[] = "v=dmp1;t=rotation;";
+	uint8_t raw[DMP_RECORD_WIRE_MAX];
+	size_t len = 0;
+	char *v = wv[wn - 1];
+
+	if (dmp_b64_decode(raw, sizeof(raw), &len, v + strlen(pre),
+			   strlen(v) - strlen(pre)) == 0 &&
+	    len > 128) {
+		raw[len - 128] ^= 1;
+		(void)dmp_b64_encode(v + strlen(pre),
+				     sizeof(wv[0]) - strlen(pre), raw, len);
+	}
+	wl[wn - 1] = strlen(v);
+}
+
+static int walk(struct dmp_rotation_walk *w)
+{
+	int rc = dmp_rotation_walk(w, wpk[0], DMP_SUBJECT_USER, subj,
+				   strlen(subj), wq, wl, wn, NOW);
+
+	wn = 0;
+	return rc;
+}
+
+static void test_walk(void)
+{
+	struct dmp_rotation_walk w;
+
+	for (int i = 0; i < WK; i++) {
+		uint8_t seed[32];
+
+		memset(seed, 'k' + i, sizeof(seed));
+		dmp_ed25519_from_seed(wpk[i], wsk[i], seed);
+	}
+	wq[0] = "v=dmp1;t=identity;junk";
+	wl[0] = strlen(wq[0]);
+	wn = 1;
+	is_int(walk(&w), 0, "walk: nothing to follow");
+	ok(w.hops == 0 && memcmp(w.head, wpk[0], 32) == 0,
+	   "walk: head stays the pinned key");
+
+	w_rot(0, 1, 10);
+	is_int(walk(&w), 0, "walk: one rotation");
+	ok(w.hops == 1 && memcmp(w.head, wpk[1], 32) == 0, "walk: k0 -> k1");
+
+	w_rot(1, 2, 20);
+	w_rot(0, 1, 10);
+	w_rot(0, 1, 10); /* a re-issue of one hop is harmless */
+	is_int(walk(&w), 0, "walk: two rotations, out of order");
+	ok(w.hops == 2 && memcmp(w.head, wpk[2], 32) == 0 && w.seq == 20,
+	   "walk: k0 -> k1 -> k2");
+
+	w_rot(0, 1, 10);
+	w_forge_last();
+	is_int(walk(&w), 0, "walk: forged old-key signature ignored");
+	is_int(w.hops, 0, "walk: the forged rotation is not followed");
+
+	w_rot(0, 1, 10);
+	w_rot(0, 2, 11);
+	is_int(walk(&w), DMP_ECHAIN, "walk: fork refused");
+	ok(memcmp(w.head, wpk[0], 32) == 0 && strstr(w.why, "fork"),
+	   "walk: fork says so, head stays pinned");
+
+	w_rot(0, 1, 10);
+	w_rot(1, 2, 10);
+	is_int(walk(&w), DMP_ECHAIN, "walk: seq not increasing refused");
+	ok(strstr(w.why, "seq") != NULL, "walk: seq says so");
+
+	w_rot(0, 1, 10);
+	w_rev(1, DMP_REVOKE_COMPROMISE);
+	is_int(walk(&w), DMP_ECHAIN, "walk: revoked next key refused");
+	ok(strstr(w.why, "revoked") != NULL, "walk: revoked next key says so");
+
+	w_rot(0, 1, 10);
+	w_rev(0, DMP_REVOKE_LOST_KEY);
+	is_int(walk(&w), DMP_EREVOKED, "walk: pinned key revoked");
+	is_int(w.revoked_reason, DMP_REVOKE_LOST_KEY, "walk: reason kept");
+
+	w_rot(0, 1, 10);
+	w_rot(1, 0, 20);
+	is_int(walk(&w), DMP_ECHAIN, "walk: cycle refused");
+	ok(strstr(w.why, "cycle") != NULL, "walk: cycle says so");
+
+	for (int i = 0; i < 4; i++) {
+		w_rot(i, i + 1, 10 + (uint64_t)i);
+	}
+	is_int(walk(&w), 0, "walk: four hops followed");
+	ok(w.hops == 4 && memcmp(w.head, wpk[4], 32) == 0, "walk: k0 -> k4");
+
+	for (int i = 0; i < 5; i++) {
+		w_rot(i, i + 1, 10 + (uint64_t)i);
+	}
+	is_int(walk(&w), DMP_ECHAIN, "walk: a fifth hop is refused");
+	ok(strstr(w.why, "4") != NULL, "walk: the limit says so");
+}
+
 int main(void)
 {
 	if (dmp_init() != 0) {
 		return 1;
 	}
-	plan(148);
+	plan(148 + 22);
 	dmp_ed25519_from_seed(
 	    a_pk, a_sk, (const uint8_t *)"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	dmp_ed25519_from_seed(
@@ -520,5 +667,6 @@ int main(void)
 	test_subjects();
 	test_rotation_malformed();
 	test_revocation_malformed();
+	test_walk();
 	return done_testing();
 }

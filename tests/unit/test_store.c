@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/store.h"
 #include "tap.h"
@@ -141,6 +142,75 @@ static void test_prekeys(struct dmp_store *st)
 	is_int(dmp_store_prekey_get(st, 5, 1500, got), DMP_ENOPREKEY,
 	       "consumed prekey gone");
 	is_int(dmp_store_prekey_reap(st, 1500), 1, "reap the expired one");
+}
+
+/* A rotation: the old secret kept sealed, every secret sealed again
+ * under the new key, identity and key/value pairs in one transaction. */
+static void test_rotate_keys(struct dmp_store *st)
+{
+	struct dmp_store_identity id;
+	struct dmp_store_old_key old, list[4];
+	uint8_t key[32], pre[32], oxsk[32], got[32];
+	char v[32];
+	const char *kv[] = {"rotation.seq", "7", NULL};
+
+	memset(pre, 0x77, 32);
+	memset(oxsk, 0x21, 32);
+	is_int(dmp_store_prekey_put(st, 9, pre, 5000, "v=w9"), 0,
+	       "rotate: a prekey before");
+	memset(&id, 0, sizeof(id));
+	snprintf(id.username, sizeof(id.username), "alice");
+	snprintf(id.domain, sizeof(id.domain), "mesh.test");
+	memset(id.salt, 0x55, 32);
+	id.salt_len = 32;
+	memset(id.x25519_pk, 0x66, 32);
+	memset(id.ed25519_pk, 0x67, 32);
+	memset(&old, 0, sizeof(old));
+	memset(old.ed25519_pk, 0x10, 32);
+	dmp_x25519_base(old.x25519_pk, oxsk);
+	old.rotated_at = 1234;
+	memset(key, 8, 32);
+	is_int(dmp_store_identity_rotate(st, &id, &old, oxsk, key, kv), 0,
+	       "rotate");
+	is_int(dmp_store_prekey_get(st, 9, 1500, got), 0,
+	       "prekey opens under the new seal key");
+	is_mem(got, 32, pre, 32, "prekey secret kept");
+	is_int(dmp_store_old_key_secret(st, old.ed25519_pk, got), 0,
+	       "old key opens");
+	is_mem(got, 32, oxsk, 32, "old key secret kept");
+	is_int(dmp_store_old_keys(st, 1000, list, 4), 1, "one old key");
+	is_int(dmp_store_old_keys(st, 2000, list, 4), 0,
+	       "none rotated since 2000");
+	ok(dmp_store_identity_get(st, &id) == 0 && id.ed25519_pk[0] == 0x67 &&
+	       id.salt[0] == 0x55,
+	   "identity row replaced");
+	ok(dmp_store_kv_get(st, "rotation.seq", v, sizeof(v)) == 0 &&
+	       strcmp(v, "7") == 0,
+	   "key/value set with it");
+	/* A second rotation seals the first old key again. */
+	memset(old.ed25519_pk, 0x11, 32);
+	old.rotated_at = 3000;
+	memset(key, 9, 32);
+	is_int(dmp_store_identity_rotate(st, &id, &old, oxsk, key, NULL), 0,
+	       "rotate again");
+	memset(old.ed25519_pk, 0x10, 32);
+	is_int(dmp_store_old_key_secret(st, old.ed25519_pk, got), 0,
+	       "first old key still opens");
+	is_int(dmp_store_old_keys(st, 0, list, 4), 2, "two old keys");
+	ok(list[0].rotated_at == 3000, "newest first");
+	memset(key, 8, 32);
+	dmp_store_set_seal_key(st, key);
+	is_int(dmp_store_old_key_secret(st, old.ed25519_pk, got), DMP_EDECRYPT,
+	       "the previous seal key opens nothing");
+	is_int(dmp_store_prekey_get(st, 9, 1500, got), DMP_EDECRYPT,
+	       "nor the prekeys");
+	memset(key, 9, 32);
+	dmp_store_set_seal_key(st, key);
+	memset(old.ed25519_pk, 0x99, 32);
+	is_int(dmp_store_old_key_secret(st, old.ed25519_pk, got), DMP_ENOENT,
+	       "unknown old key");
+	memset(key, 3, 32); /* what the later tests expect */
+	dmp_store_set_seal_key(st, key);
 }
 
 static void test_outbox(struct dmp_store *st)
@@ -315,6 +385,7 @@ enum {
 	REPLAY_CHECKS = 10,
 	RACE_CHECKS = 1,
 	KV_CHECKS = 9,
+	ROTATE_CHECKS = 17,
 };
 
 int main(void)
@@ -328,13 +399,14 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	plan(OPEN_CHECKS + IDENTITY_CONTACT_CHECKS + PREKEY_CHECKS +
 	     OUTBOX_CHECKS + RELAXED_CHECKS + REPLAY_CHECKS + RACE_CHECKS +
-	     KV_CHECKS);
+	     KV_CHECKS + ROTATE_CHECKS);
 	is_int(dmp_store_open(&bad, "/nonexistent/dir/x.db"), DMP_ENOENT,
 	       "unopenable path reports the errno");
 	ok(bad == NULL, "out-param cleared on failure");
 	is_int(dmp_store_open(&st, path), 0, "open a new store");
 	test_identity_contacts(st);
 	test_prekeys(st);
+	test_rotate_keys(st);
 	test_outbox(st);
 	test_outbox_relaxed(st);
 	test_replay(st);

@@ -38,8 +38,9 @@ static int print_contact(const struct dmp_store_contact *ct, void *ud)
 	dmp_fingerprint_hex(fp, ct->ed25519_pk);
 	/* Padded by display width, not bytes: non-ASCII aliases align. */
 	dmp_print_padded(stdout, ct->alias, 16);
-	printf(" %-32s %s%s%s\n", ct->address, fp,
-	       ct->blocked ? " blocked" : "", bad ? " INVALID-ALIAS" : "");
+	printf(" %-32s %s%s%s%s%s\n", ct->address, fp,
+	       ct->blocked ? " blocked" : "", bad ? " INVALID-ALIAS" : "",
+	       ct->rotated_at ? " rotated" : "", ct->revoked ? " REVOKED" : "");
 	if (bad) {
 		fprintf(stderr,
 			"dmp: contact '%s': the alias %s; dmpfs does not show "

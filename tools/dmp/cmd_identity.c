@@ -1,6 +1,6 @@
 /*
- * tools/dmp/cmd_identity.c - `dmp identity show|publish|refresh-prekeys` (and
- * the import-prekey test hook).
+ * tools/dmp/cmd_identity.c - `dmp identity show|publish|refresh-prekeys|
+ * rotate|revoke` (and the import-prekey test hook).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "dmp/crypto.h"
 #include "dmp/engine.h"
 #include "dmp/err.h"
+#include "dmp/rotation.h"
 
 static void usage_identity(FILE *f)
 {
@@ -25,7 +26,97 @@ static void usage_identity(FILE *f)
 	       "                   --anchored: from now on also at dmp.<zone> "
 	       "(your zone,\n"
 	       "                   a key over all of it); --no-anchored: stop\n"
-	       "  refresh-prekeys  top the prekey pool up\n");
+	       "  refresh-prekeys  top the prekey pool up\n"
+	       "  rotate           new key from your passphrase and a new "
+	       "salt; publish a\n"
+	       "                   rotation co-signed by the old and new "
+	       "keys: contacts\n"
+	       "                   follow it; mail to the old key still "
+	       "opens\n"
+	       "  revoke [--reason compromise|routine|lost-key|other]\n"
+	       "                   publish a revocation of your key "
+	       "(default: compromise);\n"
+	       "                   contacts stop sending to it; make a new "
+	       "identity after\n");
+}
+
+static void show_revoked(struct dmp_engine *e)
+{
+	int reason;
+	int64_t when;
+
+	if (dmp_engine_identity_revoked(e, &reason, &when)) {
+		printf("revoked:     %lld (%s)\n", (long long)when,
+		       dmp_revocation_reason_name(reason));
+	}
+}
+
+static int cmd_rotate(struct dmpcli *c, struct dmp_engine *e)
+{
+	struct dmp_identity_info before, after;
+	char rec[1400];
+	char *pass;
+	int rc;
+
+	rc = dmp_engine_identity(e, &before);
+	if (rc < 0) {
+		return rc;
+	}
+	pass = dmpcli_passphrase(c, 0); /* the new key derives from it */
+	if (!pass) {
+		return EX_PASSPHRASE;
+	}
+	rc = dmp_engine_identity_rotate(e, pass, rec, sizeof(rec));
+	dmpcli_free_pass(pass);
+	if (rc == DMP_EREVOKED) {
+		fprintf(stderr, "dmp: identity rotate: this key is revoked; a "
+				"rotation from it is refused by every contact. "
+				"Make a new identity (dmp init in another "
+				"DMP_HOME) and have contacts re-pin it\n");
+		return EX_FAIL;
+	}
+	if (dmp_engine_identity(e, &after) == 0 &&
+	    strcmp(before.fingerprint, after.fingerprint) != 0) {
+		printf("rotated:     %s -> %s\n", before.fingerprint,
+		       after.fingerprint);
+		if (rc < 0) {
+			fprintf(stderr,
+				"dmp: the new key is in use but not published "
+				"(%s): run `dmp identity publish`\n",
+				dmp_strerror(rc));
+			return EX_QUEUED;
+		}
+		printf("published:   rotation record, identity, prekeys\n");
+	}
+	return rc;
+}
+
+static int cmd_revoke(struct dmp_engine *e, int argc, char **argv)
+{
+	int reason = DMP_REVOKE_COMPROMISE, rc;
+
+	if (argc == 4 && strcmp(argv[2], "--reason") == 0) {
+		reason = dmp_revocation_reason_parse(argv[3]);
+		if (reason < 0) {
+			fprintf(stderr,
+				"dmp: identity revoke: --reason '%s' is not "
+				"one of compromise, routine, lost-key, "
+				"other\n",
+				argv[3]);
+			return EX_USAGE;
+		}
+	} else if (argc != 2) {
+		usage_identity(stderr);
+		return EX_USAGE;
+	}
+	rc = dmp_engine_identity_revoke(e, reason);
+	if (rc == 0) {
+		printf("revoked:     published (%s); contacts stop sending "
+		       "to this key.\n             Make a new identity (dmp "
+		       "init) and have contacts re-pin it\n",
+		       dmp_revocation_reason_name(reason));
+	}
+	return rc;
 }
 
 int dmpcli_cmd_identity(struct dmpcli *c, int argc, char **argv)
@@ -39,15 +130,16 @@ int dmpcli_cmd_identity(struct dmpcli *c, int argc, char **argv)
 		return sub ? 0 : EX_USAGE;
 	}
 	if (strcmp(sub, "show") && strcmp(sub, "publish") &&
-	    strcmp(sub, "refresh-prekeys") && strcmp(sub, "import-prekey")) {
+	    strcmp(sub, "refresh-prekeys") && strcmp(sub, "import-prekey") &&
+	    strcmp(sub, "rotate") && strcmp(sub, "revoke")) {
 		usage_identity(stderr);
 		return EX_USAGE;
 	}
 	if ((rc = dmpcli_open_engine(c, &e)) != 0) {
 		return rc;
 	}
-	if (c->no_tsig && (strcmp(sub, "publish") == 0 ||
-			   strcmp(sub, "refresh-prekeys") == 0)) {
+	if (c->no_tsig && strcmp(sub, "show") != 0 &&
+	    strcmp(sub, "import-prekey") != 0) {
 		dmp_engine_close(e);
 		return dmpcli_no_tsig(sub);
 	}
@@ -66,6 +158,7 @@ int dmpcli_cmd_identity(struct dmpcli *c, int argc, char **argv)
 			       in.address, in.fingerprint, x, ed,
 			       in.prekeys_left, (long long)in.published,
 			       in.record);
+			show_revoked(e);
 		}
 	} else if (strcmp(sub, "publish") == 0) {
 		const char *opt = argc > 2 ? argv[2] : "";
@@ -82,6 +175,13 @@ int dmpcli_cmd_identity(struct dmpcli *c, int argc, char **argv)
 		rc = rc < 0 ? rc : dmp_engine_identity_publish(e);
 		if (rc == 0) {
 			printf("identity and prekeys published\n");
+		}
+	} else if (strcmp(sub, "rotate") == 0 || strcmp(sub, "revoke") == 0) {
+		rc = sub[1] == 'o' ? cmd_rotate(c, e)
+				   : cmd_revoke(e, argc, argv);
+		if (rc > 0) {
+			dmp_engine_close(e);
+			return rc;
 		}
 	} else if (strcmp(sub, "refresh-prekeys") == 0) {
 		rc = dmp_engine_prekeys_refresh(e);

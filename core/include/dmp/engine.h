@@ -255,6 +255,37 @@ int dmp_engine_set_anchored(struct dmp_engine *e, int on);
 int dmp_engine_prekeys_refresh(struct dmp_engine *e);
 
 /**
+ * Rotate the identity key (PROTOCOL.md 2.9): a new key is derived from
+ * @p passphrase (checked against the identity first) and a new random
+ * salt; a rotation record co-signed by the old and new keys is kept and
+ * published at rotate.id-<h16(user)>.<zone> with the new identity record
+ * and a new prekey pool. The old secret stays in the store, sealed, so
+ * mail sent to the old key still opens. Other handles on the same home
+ * keep the old key until reopened.
+ * @param record  receives the rotation record (NULL to skip)
+ * @return 0, DMP_EPASSPHRASE, DMP_EREVOKED (our key is revoked: run
+ *         `dmp init` for a new identity), or the publish error (the
+ *         rotation is done locally; `dmp identity publish` repeats it)
+ */
+int dmp_engine_identity_rotate(struct dmp_engine *e, const char *passphrase,
+			       char *record, size_t cap);
+/**
+ * Revoke our current key (PROTOCOL.md 2.10): a revocation signed by the
+ * key itself, published at the rotation name. Contacts then refuse to
+ * send to it. @p reason: enum dmp_revocation_reason (1..4).
+ * @return 0, DMP_EINVAL, or the publish error (kept; `dmp identity
+ *         publish` repeats it)
+ */
+int dmp_engine_identity_revoke(struct dmp_engine *e, int reason);
+/** 1 (with the reason and time) when our key has been revoked, else 0. */
+int dmp_engine_identity_revoked(struct dmp_engine *e, int *reason,
+				int64_t *when);
+/** "compromise", "routine", "lost-key", "other" for 1..4. */
+const char *dmp_revocation_reason_name(int reason);
+/** The reason number of a name above, or DMP_EINVAL. */
+int dmp_revocation_reason_parse(const char *s);
+
+/**
  * Import one prekey secret of ours (tests and migration from another
  * client): stored sealed, not published.
  * @return 0, DMP_EEXIST, DMP_EINVAL (id 0), DMP_ESTORE

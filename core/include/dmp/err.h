@@ -54,6 +54,8 @@ enum dmp_err {
 	DMP_EAMBIGUOUS = -1112,	 /* several valid keys answer for a name */
 	DMP_EBADHEADER = -1113,	 /* DMPHeader JSON invalid (4.4) */
 	DMP_EDISAGREE = -1114,	 /* resolvers disagree: possible poisoning */
+	DMP_EREVOKED = -1115,	 /* key revoked by its owner (2.10) */
+	DMP_ECHAIN = -1116, /* rotation chain refused (8: fork, seq, ...) */
 
 	/* DNS and network layer. */
 	DMP_ENOTAUTH = -1200, /* TSIG rejected by the node */

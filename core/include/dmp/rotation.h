@@ -126,4 +126,34 @@ DMP_MUST_CHECK int dmp_revocation_parse(struct dmp_revocation *out,
 					size_t subject_len, uint64_t now,
 					uint64_t max_age);
 
+/** PROTOCOL.md 8: a walk follows at most this many rotations. */
+#define DMP_ROTATION_MAX_HOPS 4
+
+struct dmp_rotation_walk {
+	uint8_t head[DMP_ED25519_PK_BYTES]; /* current key (pinned if 0 hops) */
+	int hops;			    /* rotations followed */
+	uint64_t seq, ts;		    /* of the last hop followed */
+	uint8_t revoked_reason;		    /* DMP_EREVOKED: its reason */
+	uint64_t revoked_ts;		    /* DMP_EREVOKED: its ts */
+	const char *why; /* static text: what the walk found or refused */
+};
+
+/**
+ * The rotation walk (PROTOCOL.md 8) over the TXT values of one rotation
+ * RRset (rotations and revocations mixed, other values ignored): keep the
+ * records that verify for @p subject (a rotation needs both signatures,
+ * so a forged one is ignored), then from @p pinned follow at most
+ * DMP_ROTATION_MAX_HOPS rotations.
+ *
+ * @return 0 (@p out->head the current key, @p out->hops 0 when nothing
+ *         rotated), DMP_EREVOKED (the pinned key is revoked), DMP_ECHAIN
+ *         (a fork, a seq that does not increase, a revoked next key, a
+ *         cycle, or more hops than allowed; @p out->why says which) or
+ *         DMP_ENOMEM. On failure @p out->head is @p pinned.
+ */
+DMP_MUST_CHECK int dmp_rotation_walk(
+    struct dmp_rotation_walk *out, const uint8_t pinned[DMP_ED25519_PK_BYTES],
+    uint8_t subject_type, const char *subject, size_t subject_len,
+    const char *const *values, const size_t *lens, size_t n, uint64_t now);
+
 #endif /* DMP_ROTATION_H */

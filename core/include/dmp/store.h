@@ -88,6 +88,12 @@ struct dmp_store_contact {
 	int blocked;
 	int64_t pinned_at;
 	char pinned_how[32]; /* "fetched", "fingerprint", "manual" */
+	/* Rotation walk (PROTOCOL.md 8): the key before the last rotation
+	 * followed and when (0: never rotated); revoked: the 2.10 reason of
+	 * a revocation of the pinned key (1..4), 0 while it is valid. */
+	uint8_t prev_ed25519_pk[DMP_ED25519_PK_BYTES];
+	int64_t rotated_at;
+	int revoked;
 };
 
 /** Add or replace (by alias). @return 0 or DMP_ESTORE */
@@ -124,6 +130,38 @@ int dmp_store_contact_each_valid(struct dmp_store *st, dmp_store_contact_fn fn,
  *  DMP_ESTORE */
 int dmp_store_contact_rename(struct dmp_store *st, const char *from,
 			     const char *to);
+
+/* ---- our previous identity keys (rotation; store_keys.c) --------------- */
+
+struct dmp_store_old_key {
+	uint8_t ed25519_pk[DMP_ED25519_PK_BYTES];
+	uint8_t x25519_pk[DMP_X25519_BYTES];
+	int64_t rotated_at;
+};
+
+/**
+ * Switch the identity to a rotated key in one transaction: the current
+ * identity's secret @p old_xsk is kept (sealed with @p new_seal_key), every
+ * sealed secret (prekeys, older keys) is sealed again with @p new_seal_key,
+ * the identity row becomes @p id, the key/value pairs @p kv (key, value,
+ * ..., NULL) are set, and the store's seal key is replaced.
+ * @return 0, DMP_EINVAL (no seal key yet), DMP_EDECRYPT or DMP_ESTORE
+ */
+int dmp_store_identity_rotate(struct dmp_store *st,
+			      const struct dmp_store_identity *id,
+			      const struct dmp_store_old_key *old,
+			      const uint8_t old_xsk[DMP_X25519_BYTES],
+			      const uint8_t new_seal_key[32],
+			      const char *const *kv);
+/** Our previous keys rotated at or after @p since, newest first, at most
+ *  @p cap. @return how many, or DMP_ESTORE */
+int dmp_store_old_keys(struct dmp_store *st, int64_t since,
+		       struct dmp_store_old_key *out, size_t cap);
+/** The secret of previous key @p ed25519_pk (caller wipes it).
+ *  @return 0, DMP_ENOENT, DMP_EDECRYPT, DMP_EINVAL or DMP_ESTORE */
+DMP_MUST_CHECK int dmp_store_old_key_secret(struct dmp_store *st,
+					    const uint8_t ed25519_pk[32],
+					    uint8_t xsk[DMP_X25519_BYTES]);
 
 /* ---- prekeys (our own, secrets sealed with the seal key) --------------- */
 

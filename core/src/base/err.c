@@ -36,6 +36,13 @@ const char *dmp_strerror(int code)
 	case DMP_EDISAGREE:
 		return "resolvers disagree about that record (possible DNS "
 		       "poisoning)";
+	case DMP_EREVOKED:
+		return "key revoked by its owner: re-pin the contact once they "
+		       "publish a new identity (dmp contacts add)";
+	case DMP_ECHAIN:
+		return "key rotation chain refused (fork, non-increasing seq, "
+		       "cycle or more than 4 hops): verify the new key out of "
+		       "band and re-pin";
 	case DMP_ENOTAUTH:
 		return "node rejected the TSIG key (wrong secret or unknown "
 		       "key)";

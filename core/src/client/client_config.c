@@ -34,6 +34,8 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     S("identity", "username", username, NULL),
     S("identity", "domain", domain, NULL),
     B("identity", "anchored", anchored, "false"),
+    I("identity", "key_rotation_interval", key_rotation_interval, 0, 315360000,
+      "0"),
     L("network", "nodes", nodes),
     L("network", "resolvers", resolvers),
     S("network", "tsig", tsig, NULL),
@@ -120,6 +122,7 @@ int dmp_client_conf_write(const struct client_conf *c, const char *path)
 	fputs("\n  domain: ", f);
 	qstr(f, c->domain);
 	fprintf(f, "\n  anchored: %s", c->anchored ? "true" : "false");
+	fprintf(f, "\n  key_rotation_interval: %lld", c->key_rotation_interval);
 	fputs("\nnetwork:\n  nodes: ", f);
 	qlist(f, &c->nodes);
 	fputs("  resolvers: ", f);

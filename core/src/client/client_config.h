@@ -12,6 +12,8 @@ struct client_conf {
 	char username[65];
 	char domain[254];
 	int anchored; /* also publish dmp.<domain> (the zone is ours) */
+	long long key_rotation_interval; /* s between automatic rotations;
+					    0: off */
 	/* network: */
 	struct dmp_cfg_list nodes;     /* HOST[:PORT] write targets */
 	struct dmp_cfg_list resolvers; /* IP[:PORT] */

@@ -131,7 +131,7 @@ int dmp_eng_signing_key(const struct dmp_engine *e,
 
 /* The store's seal key: HKDF of the identity secret, so the database alone
  * reveals no prekey secret. */
-static int seal_key(const struct dmp_keys *k, uint8_t out[32])
+int dmp_eng_seal_key(const struct dmp_keys *k, uint8_t out[32])
 {
 	uint8_t xsk[DMP_X25519_BYTES];
 	int rc = dmp_keys_export_x25519(k, xsk);
@@ -306,7 +306,7 @@ out:
 static int engine_keyed(struct dmp_engine *e)
 {
 	uint8_t sk[32];
-	int rc = seal_key(e->keys, sk);
+	int rc = dmp_eng_seal_key(e->keys, sk);
 
 	if (rc == 0) {
 		rc = dmp_store_set_seal_key(e->st, sk);
@@ -389,6 +389,7 @@ int dmp_engine_open(struct dmp_engine **out, const struct dmp_engine_opts *o)
 	dmp_eng_sent_settle(e, 1); /* sent/ copies a crash may have lost */
 	dmp_eng_set_transport(e, NULL);
 	dmp_eng_state_load(e);
+	(void)dmp_eng_rotation_auto(e, o->passphrase);
 	*out = e;
 	return 0;
 fail:

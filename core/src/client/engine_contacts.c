@@ -344,45 +344,46 @@ static int collect_contact(const struct dmp_store_contact *c, void *ud)
 	return 0;
 }
 
+int dmp_eng_contacts_unblocked(struct dmp_engine *e,
+			       struct dmp_store_contact **v, size_t *n)
+{
+	struct contact_list l = {0};
+	int rc = dmp_store_contact_each(e->st, collect_contact, &l);
+
+	if (rc < 0) {
+		dmp_free(l.v);
+		l.v = NULL;
+		l.n = 0;
+	}
+	*v = l.v;
+	*n = l.n;
+	return rc;
+}
+
 /* Re-read every contact's prekey pool in one batch, so the next submit()
  * has fresh one-time keys without touching the network itself. */
 void dmp_eng_refresh_prekey_caches(struct dmp_engine *e)
 {
 	struct contact_list l = {0};
-	char(*names)[DMP_NAME_MAX] = NULL;
-	const char **q = NULL;
-	struct dmp_resolver_result *res = NULL;
-	size_t n = 0;
+	struct dmp_eng_batch b;
 
-	if (dmp_store_contact_each(e->st, collect_contact, &l) < 0 ||
-	    l.n == 0) {
-		goto out;
+	if (dmp_eng_contacts_unblocked(e, &l.v, &l.n) < 0 || l.n == 0 ||
+	    dmp_eng_batch_init(&b, l.n) < 0) {
+		dmp_free(l.v);
+		return;
 	}
-	names = dmp_calloc(l.n, sizeof(*names));
-	q = dmp_calloc(l.n, sizeof(*q));
-	res = dmp_calloc(l.n, sizeof(*res));
-	if (!names || !q || !res) {
-		goto out;
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		if (dmp_eng_prekey_name(names[i], sizeof(names[i]), &l.v[i]) <
-		    0) {
+	for (b.n = 0; b.n < l.n; b.n++) {
+		if (dmp_eng_prekey_name(b.names[b.n], sizeof(b.names[0]),
+					&l.v[b.n]) < 0) {
 			goto out;
 		}
-		q[i] = names[i];
 	}
-	n = l.n;
-	if (dmp_eng_read(e, q, n, res, NULL) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			(void)dmp_eng_cache_prekeys(e, &l.v[i], &res[i]);
+	if (dmp_eng_read(e, b.q, b.n, b.res, NULL) == 0) {
+		for (size_t i = 0; i < b.n; i++) {
+			(void)dmp_eng_cache_prekeys(e, &l.v[i], &b.res[i]);
 		}
 	}
 out:
-	for (size_t i = 0; res && i < n; i++) {
-		dmp_resolver_result_clear(&res[i]);
-	}
-	dmp_free(names);
-	dmp_free(q);
-	dmp_free(res);
+	dmp_eng_batch_free(&b);
 	dmp_free(l.v);
 }

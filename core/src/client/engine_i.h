@@ -258,6 +258,17 @@ int dmp_eng_cluster_newer(const struct dmp_cluster *c, uint64_t bs_seq,
 			  const char *cur_base, uint64_t cur_seq,
 			  uint64_t cur_bs);
 int64_t dmp_eng_mono_ms(void);
+/* A read batch: up to @c cap names (q[i] points at names[i]) and their
+ * results; dmp_eng_batch_free() clears the results and frees it all. */
+struct dmp_eng_batch {
+	char (*names)[DMP_NAME_MAX];
+	const char **q;
+	struct dmp_resolver_result *res;
+	size_t n, cap;
+};
+/* @return 0 or DMP_ENOMEM (@p b then empty but safe to free) */
+int dmp_eng_batch_init(struct dmp_eng_batch *b, size_t cap);
+void dmp_eng_batch_free(struct dmp_eng_batch *b);
 
 /* engine_sent.c: the sent/ copy, written lazily, settled in batches */
 void dmp_eng_sent_save(struct dmp_engine *e, const struct dmp_outbox_msg *m);
@@ -395,6 +406,34 @@ int dmp_eng_intro_settle(struct dmp_engine *e,
 
 /* engine_contacts.c */
 void dmp_eng_refresh_prekey_caches(struct dmp_engine *e);
+/* Every contact that is not blocked (*v dmp_malloc'd). @return 0 or error */
+int dmp_eng_contacts_unblocked(struct dmp_engine *e,
+			       struct dmp_store_contact **v, size_t *n);
+
+/* engine.c: the store's seal key for identity @p k (HKDF of its secret). */
+int dmp_eng_seal_key(const struct dmp_keys *k, uint8_t out[32]);
+/* engine_receive.c: read our own and the contacts' zones' slots under
+ * e->keys and receive what is there. @return messages delivered */
+int dmp_eng_receive_slots(struct dmp_engine *e);
+/* engine_identity.c: after a rotation, replace the published prekey pool
+ * (signed by the old key) with a fresh one. */
+int dmp_eng_prekeys_replace(struct dmp_engine *e, struct dmp_eng_writer *w);
+/* engine_rotation.c: key rotation and revocation (PROTOCOL.md 2.9, 2.10,
+ * 8). Add our rotation/revocation values at the rotation names. */
+int dmp_eng_rotation_publish(struct dmp_engine *e, struct dmp_eng_writer *w);
+/* 1 while a rotation's identity and prekeys wait to be published. */
+int dmp_eng_rotation_unpublished(struct dmp_engine *e);
+/* At open with the passphrase: rotate when identity.key_rotation_interval
+ * has passed since the last rotation (or the identity's creation). */
+int dmp_eng_rotation_auto(struct dmp_engine *e, const char *passphrase);
+/* Read the mailboxes of our previous keys (30 days after a rotation). */
+int dmp_eng_poll_old_keys(struct dmp_engine *e);
+/* Walk every pinned contact's rotation chain; follow, mark revoked or
+ * report a refused chain. @return 0 or why nothing could be read */
+int dmp_eng_rotation_check(struct dmp_engine *e);
+/* DMP_EREVOKED (with a REJECTED event) when @p c's key is revoked. */
+int dmp_eng_send_revoked(struct dmp_engine *e,
+			 const struct dmp_store_contact *c);
 
 /* engine_send.c: one publish pass (dmp_engine_publish() runs it, see
  * engine_flush.c). */

@@ -221,11 +221,50 @@ static int replace_rrset(struct dmp_engine *e, struct dmp_eng_writer *w,
 	return rc;
 }
 
+int dmp_eng_prekeys_replace(struct dmp_engine *e, struct dmp_eng_writer *w)
+{
+	char owner[DMP_NAME_MAX];
+	struct dmp_update_rr op;
+	int rc;
+
+	if (!dmp_eng_rotation_unpublished(e)) {
+		return prekeys_topup(e, w);
+	}
+	/* After a rotation: the old pool's signatures are the old key's.
+	 * Its secrets stay (mail in flight to them still opens) but the
+	 * RRset is replaced by a full pool signed by the new key. */
+	rc = dmp_name_prekeys(owner, sizeof(owner), e->conf.username,
+			      strlen(e->conf.username), e->conf.domain);
+	if (rc < 0) {
+		return rc;
+	}
+	op = (struct dmp_update_rr){DMP_UPDATE_DELETE_RRSET, owner, 0, NULL, 0};
+	rc = dmp_eng_writer_send(e, w, &op, 1);
+	if (rc < 0 && rc != DMP_ESERVFAIL) { /* SERVFAIL: nothing there */
+		return rc;
+	}
+	rc = prekeys_add(e, w, (int)e->conf.pool_size);
+	if (rc >= 0) {
+		(void)dmp_store_kv_set(e->st, "rotation.prekeys", "");
+	}
+	return rc;
+}
+
 int dmp_engine_identity_publish(struct dmp_engine *e)
 {
 	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
 	struct dmp_eng_writer *w = NULL;
+	struct dmp_store_identity id;
 	int rc;
+
+	/* Another process rotated the key under this handle: publishing
+	 * the old identity again would undo the rotation. */
+	if (dmp_store_identity_get(e->st, &id) == 0 &&
+	    memcmp(id.ed25519_pk, dmp_keys_ed25519_pk(e->keys), 32) != 0) {
+		DMP_LOG_E("identity rotated by another process: this handle "
+			  "still holds the old key; restart it (remount)");
+		return DMP_EBUSY;
+	}
 
 	rc = dmp_name_identity(owner, sizeof(owner), e->conf.username,
 			       strlen(e->conf.username), e->conf.domain);
@@ -240,11 +279,15 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 	if (rc < 0) {
 		return rc;
 	}
-	/* Replace, not append: one current record per name. */
-	rc = replace_rrset(e, w, owner, value, 86400);
+	/* A rotation first: contacts follow it to the record below. */
+	rc = dmp_eng_rotation_publish(e, w);
+	if (rc == 0) {
+		/* Replace, not append: one current record per name. */
+		rc = replace_rrset(e, w, owner, value, 86400);
+	}
 	if (rc == 0) {
 		(void)dmp_store_identity_set_published(e->st, dmp_eng_now(e));
-		rc = prekeys_topup(e, w);
+		rc = dmp_eng_prekeys_replace(e, w);
 		rc = rc < 0 ? rc : 0;
 	}
 	if (rc == 0 && e->conf.anchored) {

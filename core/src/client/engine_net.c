@@ -285,6 +285,34 @@ unsigned dmp_eng_mailbox_nodes(struct dmp_engine *e, const uint8_t *rid)
 /* ---- reads ------------------------------------------------------------------
  */
 
+int dmp_eng_batch_init(struct dmp_eng_batch *b, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->names = dmp_calloc(cap ? cap : 1, sizeof(*b->names));
+	b->q = dmp_calloc(cap ? cap : 1, sizeof(*b->q));
+	b->res = dmp_calloc(cap ? cap : 1, sizeof(*b->res));
+	if (!b->names || !b->q || !b->res) {
+		dmp_eng_batch_free(b);
+		return DMP_ENOMEM;
+	}
+	for (size_t i = 0; i < cap; i++) {
+		b->q[i] = b->names[i];
+	}
+	b->cap = cap;
+	return 0;
+}
+
+void dmp_eng_batch_free(struct dmp_eng_batch *b)
+{
+	for (size_t i = 0; b->res && i < b->cap; i++) {
+		dmp_resolver_result_clear(&b->res[i]);
+	}
+	dmp_free(b->names);
+	dmp_free(b->q);
+	dmp_free(b->res);
+	memset(b, 0, sizeof(*b));
+}
+
 int64_t dmp_eng_mono_ms(void)
 {
 	struct timespec ts;

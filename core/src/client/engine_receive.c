@@ -597,7 +597,8 @@ static void maintain(struct dmp_engine *e, int64_t now)
 	if (dmp_store_identity_get(e->st, &id) < 0 || id.published == 0) {
 		return;
 	}
-	if (now - id.published > IDENTITY_REPUBLISH) {
+	if (now - id.published > IDENTITY_REPUBLISH ||
+	    dmp_eng_rotation_unpublished(e)) {
 		rc = dmp_engine_identity_publish(e);
 	} else {
 		have = dmp_store_prekey_count(e->st, now + 3600);
@@ -608,6 +609,63 @@ static void maintain(struct dmp_engine *e, int64_t now)
 	if (rc < 0) {
 		DMP_LOG_W("identity/prekey upkeep: %s", dmp_strerror(rc));
 	}
+}
+
+/* The ten slot names of our mailbox (under e->keys) in every zone of @p z,
+ * appended at names[*n] and q[*n]. */
+static int slot_names(const struct dmp_engine *e, const struct zones *z,
+		      char (*names)[DMP_NAME_MAX], const char **q, size_t *n)
+{
+	for (size_t i = 0; i < z->n; i++) {
+		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
+			int rc =
+			    dmp_name_slot(names[*n], sizeof(names[*n]), s,
+					  dmp_keys_user_id(e->keys), z->z[i]);
+
+			if (rc < 0) {
+				return rc;
+			}
+			q[*n] = names[*n];
+			(*n)++;
+		}
+	}
+	return 0;
+}
+
+int dmp_eng_receive_slots(struct dmp_engine *e)
+{
+	struct zones *z = dmp_calloc(1, sizeof(*z));
+	struct dmp_eng_batch b = {0};
+	int rc, delivered = 0;
+
+	if (!z) {
+		return DMP_ENOMEM;
+	}
+	snprintf(z->z[z->n++], sizeof(z->z[0]), "%s", e->conf.domain);
+	rc = dmp_store_contact_each(e->st, add_zone, z);
+	if (rc >= 0) {
+		rc = dmp_eng_batch_init(&b, z->n * DMP_SLOT_COUNT);
+	}
+	if (rc >= 0) {
+		rc = slot_names(e, z, b.names, b.q, &b.n);
+	}
+	if (rc >= 0) {
+		rc =
+		    dmp_eng_read(e, b.q, b.n, b.res, dmp_keys_user_id(e->keys));
+	}
+	for (size_t i = 0; rc == 0 && i < b.n; i++) {
+		const struct dmp_resolver_result *r = &b.res[i];
+
+		for (size_t j = 0; r->err == 0 && j < r->answer.n; j++) {
+			delivered += receive_one(
+			    e, z->z[i / DMP_SLOT_COUNT], b.names[i],
+			    r->answer.values[j], r->answer.lens[j], NULL, 0);
+		}
+	}
+	dmp_eng_batch_free(&b);
+	dmp_free(z->pk_c);
+	dmp_free(z);
+	return rc < 0 ? rc : delivered;
 }
 
 int dmp_engine_poll(struct dmp_engine *e)
@@ -628,6 +686,8 @@ int dmp_engine_poll(struct dmp_engine *e)
 	if (!z) {
 		return DMP_ENOMEM;
 	}
+	/* Contacts' rotations first: mail signed by a new key verifies. */
+	(void)dmp_eng_rotation_check(e);
 	snprintf(z->z[z->n++], sizeof(z->z[0]), "%s", e->conf.domain);
 	rc = dmp_store_contact_each(e->st, add_zone, z);
 	if (rc < 0) {
@@ -647,16 +707,9 @@ int dmp_engine_poll(struct dmp_engine *e)
 	}
 	/* Phase 2 (6.4): every slot of every zone, plus the contacts' prekey
 	 * pools, in one batch. */
-	for (size_t i = 0; i < z->n; i++) {
-		for (uint32_t s = 0; s < DMP_SLOT_COUNT; s++) {
-			rc = dmp_name_slot(names[n], sizeof(names[n]), s,
-					   dmp_keys_user_id(e->keys), z->z[i]);
-			if (rc < 0) {
-				goto out;
-			}
-			q[n] = names[n];
-			n++;
-		}
+	rc = slot_names(e, z, names, q, &n);
+	if (rc < 0) {
+		goto out;
 	}
 	for (size_t i = 0; i < z->n_c; i++) {
 		rc = dmp_eng_prekey_name(names[n], sizeof(names[n]),
@@ -725,6 +778,9 @@ int dmp_engine_poll(struct dmp_engine *e)
 		(void)dmp_eng_cache_prekeys(e, &z->pk_c[i], &res[ns + i]);
 	}
 	delivered += claims_phase(e, names + nc0, res + nc0, nq - nc0, now);
+	if (answered > 0) { /* mail still sent to our previous keys */
+		delivered += dmp_eng_poll_old_keys(e);
+	}
 	(void)dmp_store_prekey_reap(e->st, now);
 	(void)dmp_store_replay_reap(e->st, now);
 	(void)dmp_store_cache_reap(e->st, now);

@@ -55,6 +55,10 @@ static int contact_for_send(struct dmp_engine *e, const char *contact,
 	if (rc < 0) {
 		return rc;
 	}
+	rc = dmp_eng_send_revoked(e, c);
+	if (rc < 0) {
+		return rc;
+	}
 	k.ed25519_pk = c->ed25519_pk;
 	k.blocked = c->blocked;
 	if (!k.blocked) {

@@ -85,6 +85,15 @@ static const char *const migrations[] = {
     "  last_err INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT NOT NULL DEFAULT '',"
     "  PRIMARY KEY (operator_spk, endpoint));",
+    /* 4: key rotation and revocation (PROTOCOL.md 2.9, 2.10, 8): our
+     * previous identity keys (secrets sealed with the seal key) and what
+     * the rotation walk learned about each contact's key. */
+    "CREATE TABLE old_key ("
+    "  ed25519_pk BLOB PRIMARY KEY, x25519_pk BLOB NOT NULL,"
+    "  sealed BLOB NOT NULL, rotated_at INTEGER NOT NULL);"
+    "ALTER TABLE contact ADD COLUMN prev_ed25519_pk BLOB;"
+    "ALTER TABLE contact ADD COLUMN rotated_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE contact ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;",
 };
 
 int dmp_st_fail(struct dmp_store *st, const char *what)

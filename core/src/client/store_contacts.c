@@ -12,7 +12,7 @@
 
 #define CONTACT_COLS                                                           \
 	"alias, address, username, domain, x25519_pk, ed25519_pk, versions, "  \
-	"blocked, pinned_at, pinned_how"
+	"blocked, pinned_at, pinned_how, prev_ed25519_pk, rotated_at, revoked"
 
 static void read_contact(sqlite3_stmt *q, struct dmp_store_contact *c)
 {
@@ -27,15 +27,21 @@ static void read_contact(sqlite3_stmt *q, struct dmp_store_contact *c)
 	c->blocked = sqlite3_column_int(q, 7);
 	c->pinned_at = sqlite3_column_int64(q, 8);
 	dmp_st_copy_text(c->pinned_how, sizeof(c->pinned_how), q, 9);
+	if (sqlite3_column_bytes(q, 10) == 32) {
+		dmp_st_copy_blob(c->prev_ed25519_pk, 32, q, 10);
+	}
+	c->rotated_at = sqlite3_column_int64(q, 11);
+	c->revoked = sqlite3_column_int(q, 12);
 }
 
 int dmp_store_contact_put(struct dmp_store *st,
 			  const struct dmp_store_contact *c)
 {
 	sqlite3_stmt *q;
-	int rc = dmp_st_prepare(st, &q,
-				"INSERT OR REPLACE INTO contact (" CONTACT_COLS
-				") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	int rc =
+	    dmp_st_prepare(st, &q,
+			   "INSERT OR REPLACE INTO contact (" CONTACT_COLS
+			   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 
 	if (rc < 0) {
 		return rc;
@@ -50,6 +56,14 @@ int dmp_store_contact_put(struct dmp_store *st,
 	sqlite3_bind_int(q, 8, c->blocked);
 	sqlite3_bind_int64(q, 9, c->pinned_at);
 	sqlite3_bind_text(q, 10, c->pinned_how, -1, SQLITE_TRANSIENT);
+	if (c->rotated_at) {
+		sqlite3_bind_blob(q, 11, c->prev_ed25519_pk, 32,
+				  SQLITE_TRANSIENT);
+	} else {
+		sqlite3_bind_null(q, 11);
+	}
+	sqlite3_bind_int64(q, 12, c->rotated_at);
+	sqlite3_bind_int(q, 13, c->revoked);
 	return dmp_st_step_done(st, q);
 }
 
