@@ -4,7 +4,7 @@
 # dmp-node (not a test):
 #   bench/privacy.sh [COUNT] [BUILD_DIR]     (defaults: 20, build/release)
 # For each mode (defaults: pad_buckets 4,8,16,32 and an exponential publish
-# delay of mean 500 ms bounded at 2 s; off: no padding, no delay) alice
+# delay of mean 200 ms bounded at 1 s; off: no padding, no delay) alice
 # sends COUNT messages of 100..3000 bytes one by one with `dmp send`
 # (each timed: unlock, submit, delay, publish), then bob receives them all
 # with one `dmp recv` (timed). Printed per mode: send latency p50/p95/mean,

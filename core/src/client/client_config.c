@@ -65,8 +65,8 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     I("cluster", "refresh", cluster_refresh, 60, 604800, "3600"),
     S("privacy", "pad_buckets", pad_buckets, "4,8,16,32"),
     S("privacy", "delay", delay, "exponential"),
-    I("privacy", "delay_mean_ms", delay_mean_ms, 0, 60000, "500"),
-    I("privacy", "delay_max_ms", delay_max_ms, 0, 60000, "2000"),
+    I("privacy", "delay_mean_ms", delay_mean_ms, 0, 60000, "200"),
+    I("privacy", "delay_max_ms", delay_max_ms, 0, 60000, "1000"),
     I("privacy", "cover_rate", cover_rate, 0, 3600, "0"),
     I("privacy", "cover_polls", cover_polls, 0, 64, "0"),
 };
