@@ -353,7 +353,7 @@ def test_real_messages_reach_a_node_that_was_down(tmp_path, nodes):
     assert sum(1 for k, _ in want if k.startswith("slot-")) == 50
     c.start()
     t0 = time.monotonic()
-    done = wait_for(lambda: dmp_records(c) >= want, 2 * INTERVAL + 2)
+    done = wait_for(lambda: dmp_records(c) >= want, 2 * INTERVAL + 3)
     assert done, (sorted(want - dmp_records(c))[:5], c.log.read_text())
     print("C converged %.2fs after restart" % (done - t0))
     assert dmp_records(c) == want
