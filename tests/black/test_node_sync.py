@@ -293,9 +293,9 @@ def test_real_messages_reach_a_node_that_was_down(tmp_path, nodes):
     to bob (2 of 3 nodes take each); C comes back, holds every manifest
     and chunk the others hold within two sync intervals, and bob reading
     only from C gets all 50, byte-identical."""
-    # 300 values a tick: the ~520 take C two ticks and digest pages end
+    # 250 values a tick: the ~420 take C two ticks and digest pages end
     # inside mailbox slots (values at an asked name on a later page).
-    trio = [make_node(tmp_path, x, [], "  max_per_tick: 300\n")
+    trio = [make_node(tmp_path, x, [], "  max_per_tick: 250\n")
             for x in "abc"]
     a, b, c = trio
     a.peers, b.peers, c.peers = [b.url, c.url], [a.url, c.url], \
@@ -324,7 +324,7 @@ def test_real_messages_reach_a_node_that_was_down(tmp_path, nodes):
     # Claims are not what this is about (each costs a retry at C).
     alice.run("config", "set", "claims.recipient_zone", "false", check=True)
     bodies = [("message %02d from alice " % i).encode() +
-              os.urandom(8 * i).hex().encode() for i in range(50)]
+              os.urandom(4 * i).hex().encode() for i in range(50)]
     # The fastest batch the CLI allows: one publish pass for all 50.
     # A send retries a node that refuses for 1.5 s (3 attempts, backoff),
     # once per publish pass, so 50 `dmp send`s with C down take ~100 s;
