@@ -1,9 +1,13 @@
 """Cluster anti-entropy (PROTOCOL.md 7.6) between real dmp-node processes
 on 127.0.0.x: a node that was down during 50 writes converges within two
-sync intervals; a lying peer changes nothing and is counted in /metrics;
+sync intervals, and so do 50 real messages (manifests and chunks, read
+back by a client that asks only that node); a lying peer changes nothing
+and is counted in /metrics;
 a Python double of the reference's sync endpoints (refsync_double.py)
 and dmp-node sync with each other in both directions."""
 import json
+import os
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -11,8 +15,10 @@ import urllib.request
 
 import dns.message
 import dns.query
+import dns.rdatatype
 import pytest
 
+from cli_helpers import User
 from conftest import Node, free_addr
 from refsync_double import RefSyncDouble, vhash
 from test_node_http import free_tcp
@@ -30,14 +36,15 @@ def make_node(tmp_path, name, peers, extra_cfg=""):
     n.url = "http://%s:%d" % (n.host, n.http_port)
     n.peers = peers
     n.cfg_extra = extra_cfg
+    n.sec_extra = ""  # more lines of the security: section
     return n
 
 
 def configure(n):
     cfg = ("security:\n  http_auth: legacy\n  http_token: %s\n"
-           "  http_rate_limit: 0\n"
+           "  http_rate_limit: 0\n%s"
            "sync:\n  token: %s\n  interval: %d\n  peers:\n%s%s" % (
-               WTOKEN, TOKEN, INTERVAL,
+               WTOKEN, n.sec_extra, TOKEN, INTERVAL,
                "".join("    - %s\n" % p for p in n.peers), n.cfg_extra))
     path = n.tmp / "node.yaml"
     path.write_text(cfg)
@@ -264,3 +271,100 @@ def test_bad_sync_settings_are_refused(tmp_path, cfg, msg):
                         *n.extra], capture_output=True, text=True,
                        timeout=20)
     assert r.returncode != 0 and msg in r.stderr, r.stderr
+
+
+def dmp_records(n):
+    """{(name, value)} of every manifest (slot-N.mb-...) and chunk record
+    the node serves, read by AXFR (xfr_allow: 127.0.0.1)."""
+    out = set()
+    for m in dns.query.xfr(n.host, "mesh.test", port=n.port, timeout=10,
+                           lifetime=20):
+        for rrs in m.answer:
+            owner = rrs.name.to_text(omit_final_dot=True)
+            if rrs.rdtype == dns.rdatatype.TXT and \
+                    owner.startswith(("slot-", "chunk-")):
+                out |= {(owner, b"".join(rd.strings).decode())
+                        for rd in rrs}
+    return out
+
+
+def test_real_messages_reach_a_node_that_was_down(tmp_path, nodes):
+    """Issue 15 end to end: C is down while alice sends 50 real messages
+    to bob (2 of 3 nodes take each); C comes back, holds every manifest
+    and chunk the others hold within two sync intervals, and bob reading
+    only from C gets all 50, byte-identical."""
+    # 250 values a tick: the ~420 take C two ticks and digest pages end
+    # inside mailbox slots (values at an asked name on a later page).
+    trio = [make_node(tmp_path, x, [], "  max_per_tick: 250\n")
+            for x in "abc"]
+    a, b, c = trio
+    a.peers, b.peers, c.peers = [b.url, c.url], [a.url, c.url], \
+        [a.url, b.url]
+    keys = {w: a.add_key("%s.mesh.test" % w, "mesh.test")[0]
+            for w in ("alice", "bob")}
+    for n in (b, c):  # the same TSIG keys on every node
+        src, dst = sqlite3.connect(a.db), sqlite3.connect(n.db)
+        src.backup(dst)
+        src.close()
+        dst.close()
+    for n in trio:
+        n.sec_extra = "  xfr_allow: [127.0.0.1]\n"
+        configure(n)
+        nodes.append(n)
+        n.start()
+    alice = User(tmp_path, "alice", a, key=keys["alice"], nodes=trio)
+    bob = User(tmp_path, "bob", a, key=keys["bob"], nodes=trio)
+    alice.publish()
+    bob.publish()
+    alice.add_contact(bob)
+    bob.add_contact(alice)
+    # bob reads only from C from now on.
+    bob.run("config", "set", "network.nodes", "%s:%d" % (c.host, c.port),
+            check=True)
+    # Claims are not what this is about (each costs a retry at C).
+    alice.run("config", "set", "claims.recipient_zone", "false", check=True)
+    bodies = [("message %02d from alice " % i).encode() +
+              os.urandom(4 * i).hex().encode() for i in range(50)]
+    # The fastest batch the CLI allows: one publish pass for all 50.
+    # A send retries a node that refuses for 1.5 s (3 attempts, backoff),
+    # once per publish pass, so 50 `dmp send`s with C down take ~100 s;
+    # one `dmp flush` of 50 queued messages pays it once. To queue them,
+    # A is down too for the first send (1 of 3 nodes: it stays queued,
+    # its retry backed off) and the other 49 queue behind it (same
+    # recipient, in order).
+    c.stop()
+    a.stop()
+    t0 = time.monotonic()
+    for i, body in enumerate(bodies):
+        r = alice.send("bob", body)
+        assert r.returncode == 5, r.stderr_text
+        assert "message queued (id" in r.stderr_text, r.stderr_text
+        assert i == 0 or "queued behind message" in r.stderr_text
+    a.start()
+    r = alice.run("-v", "flush")
+    assert r.returncode == 0, r.stderr_text
+    assert "published 50 messages; 0 still queued" in r.stdout_text, \
+        r.stdout_text
+    assert r.stderr_text.count("published on 2 of 3 nodes") == 50, \
+        r.stderr_text
+    print("50 sends with C down took %.2fs" % (time.monotonic() - t0))
+    want = dmp_records(a)
+    assert want == dmp_records(b)
+    assert sum(1 for k, _ in want if k.startswith("slot-")) == 50
+    c.start()
+    t0 = time.monotonic()
+    done = wait_for(lambda: dmp_records(c) >= want, 2 * INTERVAL + 3)
+    assert done, (sorted(want - dmp_records(c))[:5], c.log.read_text())
+    print("C converged %.2fs after restart" % (done - t0))
+    assert dmp_records(c) == want
+    print("%d manifest and chunk values" % len(want))
+    assert metric(c, "dmp_node_sync_stored_total") >= len(want)
+    for r in ("unrequested", "hash_mismatch", "invalid", "bad_digest"):
+        assert metric(c, 'dmp_node_sync_rejected_total{reason="%s"}' % r) \
+            == 0, (r, c.log.read_text())
+    t0 = time.monotonic()
+    r = bob.recv()
+    print("bob's recv from C took %.2fs" % (time.monotonic() - t0))
+    assert r.returncode == 0, r.stderr_text
+    assert sorted(body for _, body in bob.maildir("inbox")) == \
+        sorted(bodies)

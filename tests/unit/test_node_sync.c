@@ -253,10 +253,34 @@ static void test_verify(void)
 	   "the same claim once expired is refused");
 }
 
+/* HTTP (with the sync endpoints) on @p a, for struct peer. */
+static int http_on(struct dmp_node *a, struct dmp_node_http **h)
+{
+	struct dmp_node_http_opts ho;
+
+	dmp_node_http_opts_init(&ho);
+	ho.now_ms = fake_now;
+	ho.rate = 0;
+	snprintf(ho.sync_token, sizeof(ho.sync_token), TOKEN);
+	return a ? dmp_node_http_new(h, a, &ho) : DMP_EINVAL;
+}
+
+/* Sync options for one peer reached through fake_http. */
+static void sync_to(struct dmp_node_sync_opts *so, struct peer *peer,
+		    uint32_t max_per_tick)
+{
+	snprintf(so->token, sizeof(so->token), TOKEN);
+	snprintf(so->peers[0], sizeof(so->peers[0]), "http://a.test:1");
+	so->n_peers = 1;
+	so->max_per_tick = max_per_tick;
+	so->http = fake_http;
+	so->http_ud = peer;
+	so->now_ms = fake_now;
+}
+
 static void test_worker(void)
 {
 	struct dmp_node *a = mk_node(), *b = mk_node();
-	struct dmp_node_http_opts ho;
 	struct dmp_node_http *h = NULL;
 	struct dmp_node_sync_opts so;
 	struct dmp_node_sync *s = NULL;
@@ -267,12 +291,7 @@ static void test_worker(void)
 	int r1, r2, r3, r4;
 	uint64_t ts0;
 
-	dmp_node_http_opts_init(&ho);
-	ho.now_ms = fake_now;
-	ho.rate = 0;
-	snprintf(ho.sync_token, sizeof(ho.sync_token), TOKEN);
-	ok(a && b && dmp_node_http_new(&h, a, &ho) == 0,
-	   "two nodes, HTTP on A");
+	ok(b && http_on(a, &h) == 0, "two nodes, HTTP on A");
 	if (!h) {
 		skip(10, "no node");
 		dmp_node_free(a);
@@ -289,13 +308,7 @@ static void test_worker(void)
 	dmp_node_sync_opts_init(&so);
 	ok(dmp_node_sync_new(&s, b, &so, 0) == DMP_EINVAL,
 	   "no token, no peers: EINVAL");
-	snprintf(so.token, sizeof(so.token), TOKEN);
-	snprintf(so.peers[0], sizeof(so.peers[0]), "http://a.test:1");
-	so.n_peers = 1;
-	so.max_per_tick = 5;
-	so.http = fake_http;
-	so.http_ud = &peer;
-	so.now_ms = fake_now;
+	sync_to(&so, &peer, 5);
 	ok(dmp_node_sync_new(&s, b, &so, 0) == 0, "sync handle for B");
 	r1 = dmp_node_sync_tick(s);
 	r2 = dmp_node_sync_tick(s);
@@ -353,6 +366,54 @@ static void test_worker(void)
 	ok(dmp_node_sync_new(&s, b, &so, 0) == 0 &&
 	       dmp_node_sync_tick(s) == DMP_EUNREACHABLE,
 	   "wrong token: refused");
+	dmp_node_sync_free(s);
+	dmp_node_http_free(h);
+	dmp_node_free(a);
+	dmp_node_free(b);
+}
+
+/* Several values at one name (a mailbox slot) spread over digest pages:
+ * a pull by that name brings the values of other pages too, and those are
+ * neither stored from it nor counted as a lie. */
+static void test_values_across_pages(void)
+{
+	struct dmp_node *a = mk_node(), *b = mk_node();
+	struct dmp_node_http *h = NULL;
+	struct dmp_node_sync_opts so;
+	struct dmp_node_sync *s = NULL;
+	struct peer peer = {0};
+	uint64_t rej[DMP_NODE_SYNC_REASON_MAX], stored;
+	char name[64];
+	int ticks = 0, total = 0, r;
+
+	if (!b || http_on(a, &h) != 0) {
+		skip(2, "no node");
+		dmp_node_free(a);
+		dmp_node_free(b);
+		return;
+	}
+	peer.h = h;
+	/* many.mesh.test: one value first, one after 20 others. */
+	(void)!dmp_node_put(a, "many.mesh.test", "first", 600, 0, clock_ms);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "f%02d.mesh.test", i);
+		(void)!dmp_node_put(a, name, "x", 600, 0,
+				    clock_ms + 1 + (uint64_t)i);
+	}
+	(void)!dmp_node_put(a, "many.mesh.test", "last", 600, 0, clock_ms + 30);
+	dmp_node_sync_opts_init(&so);
+	sync_to(&so, &peer, 5); /* pages of 16 entries */
+	if (dmp_node_sync_new(&s, b, &so, 0) == 0) {
+		while (ticks++ < 20 && (r = dmp_node_sync_tick(s)) > 0) {
+			total += r;
+		}
+	}
+	dmp_node_sync_counts(b, rej, &stored);
+	ok(total == 22 && stored == 22, "all 22 values in %d ticks (%d)", ticks,
+	   total);
+	ok(rej[DMP_NODE_SYNC_HASH_MISMATCH] == 0,
+	   "values of other pages at an asked name: no hash_mismatch (%llu)",
+	   (unsigned long long)rej[DMP_NODE_SYNC_HASH_MISMATCH]);
 	dmp_node_sync_free(s);
 	dmp_node_http_free(h);
 	dmp_node_free(a);
@@ -455,7 +516,7 @@ static void test_cluster(void)
 
 int main(void)
 {
-	plan(51);
+	plan(53);
 	if (dmp_init() < 0) {
 		return 1;
 	}
@@ -464,6 +525,7 @@ int main(void)
 	test_pull_json();
 	test_verify();
 	test_worker();
+	test_values_across_pages();
 	test_cluster();
 	return done_testing();
 }

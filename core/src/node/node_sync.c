@@ -265,13 +265,30 @@ static int take(struct dmp_node_sync *s, const char *peer,
 		}
 	}
 	if (i == nw) {
-		/* Another value at an asked name: fine if the digest lists it
-		 * (we hold it already), a lie otherwise. */
+		/* Another value at an asked name (a mailbox slot holds many):
+		 * fine if this page lists it, a later page may (has_more), or
+		 * we hold it already (an earlier page or sync); a lie
+		 * otherwise. Never stored from here either way. */
 		for (size_t k = 0; k < d->n; k++) {
 			listed |= strcmp(d->e[k].name, v->name) == 0 &&
 				  strcmp(d->e[k].hash, hash) == 0;
 		}
-		if (!listed) {
+		if (!listed && !d->has_more) {
+			uint64_t exp = 0;
+
+			pthread_mutex_lock(&s->n->wlock);
+			rc = dmp_nu_flush(s->n);
+			if (rc == 0) {
+				rc = dmp_st_hash_exp(s->n->db, v->name, hash,
+						     now / 1000, &exp);
+			}
+			pthread_mutex_unlock(&s->n->wlock);
+			if (rc < 0) {
+				return rc;
+			}
+			listed = rc > 0;
+		}
+		if (!listed && !d->has_more) {
 			refuse(s, DMP_NODE_SYNC_HASH_MISMATCH, peer, v->name);
 		}
 		return 0;
