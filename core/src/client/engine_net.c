@@ -11,6 +11,7 @@
  * zone server (7.3).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "dmp/dnsmsg.h"
 #include "dmp/dnsname.h"
 #include "dmp/err.h"
+#include "dmp/text.h"
 #include "dmp/log.h"
 #include "dmp/record.h"
 #include "engine_i.h"
@@ -116,13 +118,47 @@ struct dmp_resolver *dmp_engine_resolver(struct dmp_engine *e)
  * Writes fan out to every configured node and succeed on a majority
  * ((N+1)/2, the reference's FanoutWriter quorum, PROTOCOL.md 7.7). A node
  * that does not answer is skipped for the rest of the writer's life, so a
- * dead node costs one timeout per pass, not one per record.
+ * dead node costs one timeout per pass, not one per record; and for
+ * NET_DOWN_S after, by every handle and process on this home (kv
+ * "net.down.<addr>", wall-clock seconds), as long as the other nodes of a
+ * write can still make its majority: one `dmp send` after another would
+ * otherwise pay the dead node's retries each time (2 s refused, about
+ * 13 s timing out). What the skipped node missed comes back by the nodes'
+ * anti-entropy or the readers' repair.
  */
+#define NET_DOWN_S 30
+
 struct dmp_eng_writer {
 	struct dmp_update_conn *c[DMP_ENG_NODES_MAX];
 	int dead[DMP_ENG_NODES_MAX];
+	int down[DMP_ENG_NODES_MAX]; /* known down at open: tried last */
 	unsigned n;
 };
+
+/* 1 if another handle or process found @p addr down within NET_DOWN_S. */
+static int down_is(struct dmp_engine *e, const char *addr)
+{
+	char k[DMP_CFG_STR_MAX + 16], v[32];
+	long long until;
+	int64_t now = dmp_eng_now(e);
+
+	(void)snprintf(k, sizeof(k), "net.down.%s", addr);
+	if (dmp_store_kv_get(e->st, k, v, sizeof(v)) != 0 ||
+	    dmp_parse_int(v, 0, LLONG_MAX, &until) != 0) {
+		return 0;
+	}
+	return until > now && until - now <= NET_DOWN_S;
+}
+
+static void down_mark(struct dmp_engine *e, const char *addr, int down)
+{
+	char k[DMP_CFG_STR_MAX + 16], v[32];
+
+	(void)snprintf(k, sizeof(k), "net.down.%s", addr);
+	(void)snprintf(v, sizeof(v), "%lld",
+		       down ? (long long)(dmp_eng_now(e) + NET_DOWN_S) : 0LL);
+	(void)dmp_store_kv_set(e->st, k, v);
+}
 
 static void net_write_close(struct dmp_engine *e, void *ud,
 			    struct dmp_eng_writer *w)
@@ -172,6 +208,9 @@ static int net_write_open(struct dmp_engine *e, void *ud, unsigned attempts,
 					 e->conf.domain, e->tsig, &o);
 		w->n = i + 1;
 	}
+	for (unsigned i = 0; rc == 0 && i < w->n; i++) {
+		w->down[i] = down_is(e, nodes->addr[i]);
+	}
 	if (rc < 0) {
 		const char *nv[DMP_ENG_NODES_MAX];
 
@@ -195,7 +234,7 @@ static int net_write_open(struct dmp_engine *e, void *ud, unsigned attempts,
 static int net_write(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
 		     const struct dmp_update_rr *ops, size_t n, unsigned mask)
 {
-	unsigned ok = 0, targets = 0, need;
+	unsigned ok = 0, targets = 0, need, live = 0;
 	int err = DMP_EUNREACHABLE;
 
 	(void)ud;
@@ -204,20 +243,29 @@ static int net_write(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
 	}
 	need = (targets + 1) / 2;
 	for (unsigned i = 0; i < w->n; i++) {
+		live += ((mask >> i) & 1u) && !w->dead[i] && !w->down[i];
+	}
+	for (unsigned i = 0; i < w->n; i++) {
 		int rc;
 
-		if (w->dead[i] || !((mask >> i) & 1u)) {
+		if (w->dead[i] || !((mask >> i) & 1u) ||
+		    (w->down[i] && live >= need)) {
 			continue;
 		}
 		rc = dmp_update_send(w->c[i], ops, n, (uint64_t)dmp_eng_now(e),
 				     NULL);
 		if (rc == 0) {
 			ok++;
+			if (w->down[i]) { /* back: tell the others */
+				w->down[i] = 0;
+				down_mark(e, e->nodes.addr[i], 0);
+			}
 			continue;
 		}
 		DMP_LOG_I("node %s: %s", e->nodes.addr[i], dmp_strerror(rc));
 		if (rc == DMP_EUNREACHABLE || rc == DMP_ETIMEDOUT) {
 			w->dead[i] = 1;
+			down_mark(e, e->nodes.addr[i], 1);
 		} else {
 			err = rc;
 		}
@@ -562,6 +610,9 @@ static int net_claim(struct dmp_engine *e, void *ud, const char *zone,
 	int rc;
 
 	(void)ud;
+	if (down_is(e, server)) { /* claims are best effort: not again */
+		return DMP_EUNREACHABLE;
+	}
 	dmp_update_opts_default(&o);
 	o.timeout_ms = (unsigned)e->conf.timeout_ms;
 	o.attempts = 2;
@@ -571,6 +622,9 @@ static int net_claim(struct dmp_engine *e, void *ud, const char *zone,
 	}
 	rc = dmp_update_send(c, op, 1, (uint64_t)dmp_eng_now(e), NULL);
 	dmp_update_conn_free(c);
+	if (rc == DMP_EUNREACHABLE || rc == DMP_ETIMEDOUT) {
+		down_mark(e, server, 1);
+	}
 	return rc;
 }
 
