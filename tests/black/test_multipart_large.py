@@ -89,6 +89,8 @@ def test_full_mailbox_is_no_failure(tmp_path, node_factory):
     now = time.time()
     for state, nxt, err in rows:
         assert state == 0 and nxt <= now + 3, (state, nxt, err)
+    # It took a window: slow, not "cannot hold".
+    assert not [l for l in alice.events() if "cannot hold" in l]
 
 
 @pytest.mark.skipif(not LARGE, reason="10 MB cases run with DMP_TEST_LARGE=1")
@@ -161,3 +163,33 @@ def test_one_queue_entry_per_file_held_and_cancelled(tmp_path, node_factory):
     rows = [l for l in r.stdout_text.splitlines()[1:] if l.strip()]
     assert len(rows) == 1 and "parts published" in rows[0], r.stdout_text
     assert " of 59 parts published" in rows[0], rows[0]
+
+
+def test_node_that_cannot_hold_one_window(tmp_path, node_factory):
+    """A node that takes no part of the file (here limits.store_values
+    leaves room for the users' keys, not for one part's records) is named in the queue entry, the status line and
+    an event, with the next step; the file is not failed while it waits,
+    and fails with that text when it expires."""
+    node = node_factory(config="security:\n  rate_limit: 0\n"
+                        "limits:\n  store_values: 72\n").start()
+    alice, bob = pair(tmp_path, node)
+    alice.send("bob", random.Random(37).randbytes(30 * 1000))
+    st = outbox_states(alice)
+    assert st == {0: 9}, st  # waiting, none failed
+    r = alice.run("queue")
+    assert "cannot hold this file (9 parts)" in r.stdout_text, r.stdout_text
+    assert "messages.part_window (300)" in r.stdout_text, r.stdout_text
+    assert "limits.name_bytes" in r.stdout_text, r.stdout_text
+    ev = [l for l in alice.events() if "cannot hold this file" in l]
+    assert ev and "RETRY" in ev[0].upper() and node.host in ev[0], ev
+    r = alice.run("status")
+    assert "cannot hold this file" in r.stdout_text, r.stdout_text
+    # Its lifetime passes (moved into the past): failed, saying why.
+    with alice.db() as c:
+        c.execute("UPDATE outbox SET expires = 1000, next_attempt = 0")
+    alice.recv()
+    with alice.db() as c:
+        rows = c.execute("SELECT state, last_error FROM outbox").fetchall()
+    assert len(rows) == 9 and all(s == 3 for s, _ in rows), rows
+    assert all("expired unpublished: node" in e and "cannot hold" in e
+               for _, e in rows), rows

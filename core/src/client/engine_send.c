@@ -529,7 +529,7 @@ static int publish_pass(struct dmp_engine *e)
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
 	int done = 0, tried = 0, reached = 0, rc, last = 0, delayed = 0;
-	char took[48], d_pub[64];
+	char took[48], d_pub[64], exp_why[33 + 256] = "";
 
 	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
 	if (rc < 0) {
@@ -548,13 +548,14 @@ static int publish_pass(struct dmp_engine *e)
 			continue;
 		}
 		if (m->expires && (uint64_t)now > m->expires) {
+			/* A part of a file no node could hold says so. */
+			const char *x = dmp_eng_mp_expired_why(e, m, exp_why);
+
 			m->state = DMP_OUTBOX_FAILED;
 			(void)dmp_store_outbox_set_state(
-			    e->st, m->id, DMP_OUTBOX_FAILED, 0,
-			    "expired before it could be published");
+			    e->st, m->id, DMP_OUTBOX_FAILED, 0, x);
 			dmp_eng_emit(e, DMP_EV_FAILED, m->recipient, m->msg_id,
-				     DMP_EEXPIRED,
-				     "expired before it could be published");
+				     DMP_EEXPIRED, x);
 			continue;
 		}
 		if (m->next_attempt > now || dmp_eng_outbox_held(p.v, i)) {
@@ -646,8 +647,11 @@ static int publish_pass(struct dmp_engine *e)
 			}
 			err = dmp_eng_writer_send_to(e, w, ops, k, mask);
 			if (err == DMP_EREFUSED &&
-			    manifest_slot(ops[k - 1].owner) >= 0) {
-				full = 1; /* chunk names are fresh: a cap */
+			    (m->whole[0] ||
+			     manifest_slot(ops[k - 1].owner) >= 0)) {
+				/* Chunk names are fresh: a cap (a part's
+				 * chunks: limits.store_bytes). */
+				full = 1;
 			}
 			if (err < 0) {
 				break;
@@ -660,6 +664,9 @@ static int publish_pass(struct dmp_engine *e)
 		recs_free(&r);
 		if (err == 0 || full) {
 			dmp_eng_mp_pace_note(&pace, m, slot, full);
+		}
+		if (full && m->whole[0]) {
+			dmp_eng_mp_pace_refused(&pace, m, e->w_refused);
 		}
 		if (err < 0) {
 			int64_t next =
