@@ -43,8 +43,11 @@ def test_windows_and_a_note_between(tmp_path, node_factory):
     alice, bob = pair(tmp_path, node)
     blob = random.Random(31).randbytes(300 * 1000)
     r = alice.send("bob", blob)
-    assert r.returncode != 0  # queued, not all published yet
-    assert "not published yet" in r.stderr_text, r.stderr_text
+    assert r.returncode == 75, r.stderr_text  # queued, not all out yet
+    assert "queued (id " in r.stderr_text, r.stderr_text
+    assert "88 parts, " in r.stderr_text, r.stderr_text
+    assert "published now; the rest go out in windows as bob's client" \
+        in r.stderr_text, r.stderr_text
     st = outbox_states(alice)
     assert sum(st.values()) == 88 and 0 < st.get(2, 0) < 60, st
     r = alice.send("bob", b"a short note after the file")
@@ -193,3 +196,36 @@ def test_node_that_cannot_hold_one_window(tmp_path, node_factory):
     assert len(rows) == 9 and all(s == 3 for s, _ in rows), rows
     assert all("expired unpublished: node" in e and "cannot hold" in e
                for _, e in rows), rows
+
+
+def test_send_wait_publishes_every_window(tmp_path, node_factory):
+    """`dmp send --wait` keeps publishing windows while bob drains, prints
+    the published count as it moves and exits 0 once every part is out;
+    with nobody draining it stops at its timeout with 75."""
+    node = node_factory(config=SMALL_NODE).start()
+    alice, bob = pair(tmp_path, node)
+    blob = random.Random(38).randbytes(150 * 1000)
+    p = alice.popen("send", "--wait=30", "bob", "-")
+    p.stdin.write(blob)
+    p.stdin.close()
+    deadline = time.time() + 40
+    while p.poll() is None and time.time() < deadline:
+        assert bob.recv().returncode == 0
+        time.sleep(0.3)
+    if p.poll() is None:
+        p.kill()
+    err = p.stderr.read().decode()
+    out = p.stdout.read().decode()
+    assert p.wait() == 0, err
+    assert "sent to bob" in out, out
+    lines = [l for l in err.splitlines() if l.endswith("parts published")]
+    assert len(lines) >= 2 and "of 44 parts" in lines[0], err
+    for _ in range(5):
+        if [b for _, b in bob.maildir("inbox")] == [blob]:
+            break
+        bob.recv()
+    assert [b for _, b in bob.maildir("inbox")] == [blob]
+    # Nobody drains: the next file's window stays, --wait=2 times out.
+    r = alice.run("send", "--wait=2", "bob", "-", input=blob, timeout=30)
+    assert r.returncode == 75, r.stderr_text
+    assert "the rest go out in windows" in r.stderr_text, r.stderr_text

@@ -367,9 +367,11 @@ const char *dmp_eng_mp_pace_wait(struct dmp_eng_mp_pace *pc,
 /* @p m was published (@p full 0) or its manifest refused as full. */
 void dmp_eng_mp_pace_note(struct dmp_eng_mp_pace *pc,
 			  const struct dmp_outbox_msg *m, int slot, int full);
-/* Part @p m was refused by a node's quota (node index @p node, -1). */
-void dmp_eng_mp_pace_refused(struct dmp_eng_mp_pace *pc,
-			     const struct dmp_outbox_msg *m, int node);
+/* Part @p m was refused by a node's quota (node index @p node, -1).
+ * @return 1 for the first part of its file in this pass, else 0 (one
+ * RETRY event per file and pass, not one per part). */
+int dmp_eng_mp_pace_refused(struct dmp_eng_mp_pace *pc,
+			    const struct dmp_outbox_msg *m, int node);
 /* Why part @p m expired unpublished: the "node cannot hold the file"
  * text of its file's first part when that is why, else the generic one.
  * @p cache (33 + 256 bytes) keeps the last file's answer for the pass. */

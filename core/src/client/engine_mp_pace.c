@@ -118,19 +118,23 @@ void dmp_eng_mp_pace_note(struct dmp_eng_mp_pace *pc,
 	}
 }
 
-void dmp_eng_mp_pace_refused(struct dmp_eng_mp_pace *pc,
-			     const struct dmp_outbox_msg *m, int node)
+int dmp_eng_mp_pace_refused(struct dmp_eng_mp_pace *pc,
+			    const struct dmp_outbox_msg *m, int node)
 {
 	size_t i = 0;
 
 	while (i < pc->n_refused && strcmp(pc->refused[i].whole, m->whole)) {
 		i++;
 	}
-	if (i == pc->n_refused && i < DMP_ARRAY_LEN(pc->refused)) {
+	if (i < pc->n_refused) {
+		return 0;
+	}
+	if (i < DMP_ARRAY_LEN(pc->refused)) {
 		pc->refused[i] = *m;
 		pc->refused_node[i] = node;
 		pc->n_refused++;
 	}
+	return 1;
 }
 
 /* Does recipient @p rcpt have a window out: a part published in this

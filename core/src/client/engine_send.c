@@ -541,7 +541,7 @@ static int publish_pass(struct dmp_engine *e)
 		struct dmp_outbox_msg *m = &p.v[i];
 		struct recs r = {0};
 		unsigned mask;
-		int err = 0, slot = -1, full = 0;
+		int err = 0, slot = -1, full = 0, tell;
 		const char *why;
 
 		if (m->state == DMP_OUTBOX_FAILED) {
@@ -665,8 +665,9 @@ static int publish_pass(struct dmp_engine *e)
 		if (err == 0 || full) {
 			dmp_eng_mp_pace_note(&pace, m, slot, full);
 		}
+		tell = 1;
 		if (full && m->whole[0]) {
-			dmp_eng_mp_pace_refused(&pace, m, e->w_refused);
+			tell = dmp_eng_mp_pace_refused(&pace, m, e->w_refused);
 		}
 		if (err < 0) {
 			int64_t next =
@@ -680,19 +681,28 @@ static int publish_pass(struct dmp_engine *e)
 				reached = 1;
 			}
 			snprintf(d, sizeof(d), "%s; retry in %lld s",
-				 full ? "node refused the manifest: the "
-					"recipient's mailbox slot there may "
-					"be full (limits.name_bytes: a large "
-					"file's parts fill it until the "
-					"recipient drains it), or outside "
-					"your key's scope"
-				      : dmp_strerror(err),
+				 !full ? dmp_strerror(err)
+				 : m->whole[0]
+				     ? "node refused a part of a large file: "
+				       "the recipient's mailbox there may be "
+				       "full (limits.name_bytes, store_bytes: "
+				       "the file's parts fill it until the "
+				       "recipient drains it), or outside your "
+				       "key's scope"
+				     : "node refused the manifest: the "
+				       "recipient's mailbox slot there may "
+				       "be full (limits.name_bytes: a large "
+				       "file's parts fill it until the "
+				       "recipient drains it), or outside "
+				       "your key's scope",
 				 (long long)(next - now));
 			(void)dmp_store_outbox_set_state(
 			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
 			    dmp_strerror(err));
-			dmp_eng_emit(e, DMP_EV_RETRY, m->recipient, m->msg_id,
-				     err, d);
+			if (tell) {
+				dmp_eng_emit(e, DMP_EV_RETRY, m->recipient,
+					     m->msg_id, err, d);
+			}
 			continue;
 		}
 		/* How many of the mailbox's nodes took the manifest (the
