@@ -46,8 +46,9 @@ def test_windows_and_a_note_between(tmp_path, node_factory):
     assert r.returncode == 75, r.stderr_text  # queued, not all out yet
     assert "queued (id " in r.stderr_text, r.stderr_text
     assert "88 parts, " in r.stderr_text, r.stderr_text
-    assert "published now; the rest go out in windows as bob's client" \
-        in r.stderr_text, r.stderr_text
+    assert ("published now; the rest go out in windows "
+            "(messages.part_window) as bob's client") in r.stderr_text, (
+                r.stderr_text)
     st = outbox_states(alice)
     assert sum(st.values()) == 88 and 0 < st.get(2, 0) < 60, st
     r = alice.send("bob", b"a short note after the file")
@@ -58,6 +59,10 @@ def test_windows_and_a_note_between(tmp_path, node_factory):
     while time.time() < deadline and passes < 40:
         passes += 1
         assert bob.recv().returncode == 0
+        if passes == 1:  # the first window held: `dmp status` says so
+            st = bob.run("status").stdout_text
+            assert "receiving:  1 large file in parts: " in st, st
+            assert "/88" in st, st
         got = [b for _, b in bob.maildir("inbox")]
         if note_first is None and got:
             note_first = blob not in got

@@ -337,7 +337,8 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 				fprintf(stderr,
 					"dmp: queued (id %lld): %s parts, %s "
 					"published now; the rest go out in "
-					"windows as %s's client drains them,\n"
+					"windows (messages.part_window) as "
+					"%s's client drains them,\n"
 					"     while your `dmp recv --watch` or "
 					"mount runs (or `dmp send --wait`); "
 					"see `dmp queue`\n",
