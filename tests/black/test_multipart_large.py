@@ -230,7 +230,7 @@ def test_send_wait_publishes_every_window(tmp_path, node_factory):
             break
         bob.recv()
     assert [b for _, b in bob.maildir("inbox")] == [blob]
-    # Nobody drains: the next file's window stays, --wait=2 times out.
-    r = alice.run("send", "--wait=2", "bob", "-", input=blob, timeout=30)
+    # Nobody drains: the next file's window stays, --wait=1 times out.
+    r = alice.run("send", "--wait=1", "bob", "-", input=blob, timeout=30)
     assert r.returncode == 75, r.stderr_text
     assert "the rest go out in windows" in r.stderr_text, r.stderr_text
