@@ -171,7 +171,7 @@ static void cannot_hold(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	int64_t *ids = NULL;
 	size_t n = 0, pub = 0;
 	uint8_t wid[16];
-	char d[256];
+	char d[320];
 
 	if (dmp_store_outbox_file_ids(e->st, m->whole, &ids, &n, &pub) < 0 ||
 	    n == 0 || pub > 0) {
@@ -179,13 +179,13 @@ static void cannot_hold(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		return; /* it took some: a slow node, paced, not an error */
 	}
 	snprintf(d, sizeof(d),
-		 "node %s " MP_CANNOT_HOLD " (%zu parts): it holds %llu of "
-		 "them; lower messages.part_window (%lld), "
+		 "node %.48s " MP_CANNOT_HOLD " (%zu parts): it holds none "
+		 "of them; lower messages.part_window (%lld), "
 		 "send to a contact whose node has room, or ask its operator "
 		 "to raise limits.name_bytes, foreign_bytes or store_bytes",
 		 node >= 0 && (unsigned)node < e->nodes.n ? e->nodes.addr[node]
 							  : "(mailbox)",
-		 n, (unsigned long long)pub, e->conf.part_window);
+		 n, e->conf.part_window);
 	if (dmp_store_outbox_get(e->st, ids[0], &first) == 0 &&
 	    first.state == DMP_OUTBOX_QUEUED) {
 		(void)dmp_store_outbox_set_state(
