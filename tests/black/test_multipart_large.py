@@ -43,8 +43,12 @@ def test_windows_and_a_note_between(tmp_path, node_factory):
     alice, bob = pair(tmp_path, node)
     blob = random.Random(31).randbytes(300 * 1000)
     r = alice.send("bob", blob)
-    assert r.returncode != 0  # queued, not all published yet
-    assert "not published yet" in r.stderr_text, r.stderr_text
+    assert r.returncode == 75, r.stderr_text  # queued, not all out yet
+    assert "queued (id " in r.stderr_text, r.stderr_text
+    assert "88 parts, " in r.stderr_text, r.stderr_text
+    assert ("published now; the rest go out in windows "
+            "(messages.part_window) as bob's client") in r.stderr_text, (
+                r.stderr_text)
     st = outbox_states(alice)
     assert sum(st.values()) == 88 and 0 < st.get(2, 0) < 60, st
     r = alice.send("bob", b"a short note after the file")
@@ -55,6 +59,10 @@ def test_windows_and_a_note_between(tmp_path, node_factory):
     while time.time() < deadline and passes < 40:
         passes += 1
         assert bob.recv().returncode == 0
+        if passes == 1:  # the first window held: `dmp status` says so
+            st = bob.run("status").stdout_text
+            assert "receiving:  1 large file in parts: " in st, st
+            assert "/88" in st, st
         got = [b for _, b in bob.maildir("inbox")]
         if note_first is None and got:
             note_first = blob not in got
@@ -89,6 +97,8 @@ def test_full_mailbox_is_no_failure(tmp_path, node_factory):
     now = time.time()
     for state, nxt, err in rows:
         assert state == 0 and nxt <= now + 3, (state, nxt, err)
+    # It took a window: slow, not "cannot hold".
+    assert not [l for l in alice.events() if "cannot hold" in l]
 
 
 @pytest.mark.skipif(not LARGE, reason="10 MB cases run with DMP_TEST_LARGE=1")
@@ -161,3 +171,66 @@ def test_one_queue_entry_per_file_held_and_cancelled(tmp_path, node_factory):
     rows = [l for l in r.stdout_text.splitlines()[1:] if l.strip()]
     assert len(rows) == 1 and "parts published" in rows[0], r.stdout_text
     assert " of 59 parts published" in rows[0], rows[0]
+
+
+def test_node_that_cannot_hold_one_window(tmp_path, node_factory):
+    """A node that takes no part of the file (here limits.store_values
+    leaves room for the users' keys, not for one part's records) is named in the queue entry, the status line and
+    an event, with the next step; the file is not failed while it waits,
+    and fails with that text when it expires."""
+    node = node_factory(config="security:\n  rate_limit: 0\n"
+                        "limits:\n  store_values: 72\n").start()
+    alice, bob = pair(tmp_path, node)
+    alice.send("bob", random.Random(37).randbytes(30 * 1000))
+    st = outbox_states(alice)
+    assert st == {0: 9}, st  # waiting, none failed
+    r = alice.run("queue")
+    assert "cannot hold this file (9 parts)" in r.stdout_text, r.stdout_text
+    assert "messages.part_window (300)" in r.stdout_text, r.stdout_text
+    assert "limits.name_bytes" in r.stdout_text, r.stdout_text
+    ev = [l for l in alice.events() if "cannot hold this file" in l]
+    assert ev and "RETRY" in ev[0].upper() and node.host in ev[0], ev
+    r = alice.run("status")
+    assert "cannot hold this file" in r.stdout_text, r.stdout_text
+    # Its lifetime passes (moved into the past): failed, saying why.
+    with alice.db() as c:
+        c.execute("UPDATE outbox SET expires = 1000, next_attempt = 0")
+    alice.recv()
+    with alice.db() as c:
+        rows = c.execute("SELECT state, last_error FROM outbox").fetchall()
+    assert len(rows) == 9 and all(s == 3 for s, _ in rows), rows
+    assert all("expired unpublished: node" in e and "cannot hold" in e
+               for _, e in rows), rows
+
+
+def test_send_wait_publishes_every_window(tmp_path, node_factory):
+    """`dmp send --wait` keeps publishing windows while bob drains, prints
+    the published count as it moves and exits 0 once every part is out;
+    with nobody draining it stops at its timeout with 75."""
+    node = node_factory(config=SMALL_NODE).start()
+    alice, bob = pair(tmp_path, node)
+    blob = random.Random(38).randbytes(150 * 1000)
+    p = alice.popen("send", "--wait=30", "bob", "-")
+    p.stdin.write(blob)
+    p.stdin.close()
+    deadline = time.time() + 40
+    while p.poll() is None and time.time() < deadline:
+        assert bob.recv().returncode == 0
+        time.sleep(0.3)
+    if p.poll() is None:
+        p.kill()
+    err = p.stderr.read().decode()
+    out = p.stdout.read().decode()
+    assert p.wait() == 0, err
+    assert "sent to bob" in out, out
+    lines = [l for l in err.splitlines() if l.endswith("parts published")]
+    assert len(lines) >= 2 and "of 44 parts" in lines[0], err
+    for _ in range(5):
+        if [b for _, b in bob.maildir("inbox")] == [blob]:
+            break
+        bob.recv()
+    assert [b for _, b in bob.maildir("inbox")] == [blob]
+    # Nobody drains: the next file's window stays, --wait=1 times out.
+    r = alice.run("send", "--wait=1", "bob", "-", input=blob, timeout=30)
+    assert r.returncode == 75, r.stderr_text
+    assert "the rest go out in windows" in r.stderr_text, r.stderr_text

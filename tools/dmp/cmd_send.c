@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -19,7 +20,7 @@
 struct parts_pending {
 	int64_t from;
 	char alias[65];
-	int n;
+	int n, failed;
 	struct dmp_outbox_msg first;
 };
 
@@ -31,8 +32,67 @@ static int part_pending(const struct dmp_outbox_msg *m, void *ud)
 		if (p->n++ == 0) {
 			p->first = *m;
 		}
+		p->failed += m->state == DMP_OUTBOX_FAILED;
 	}
 	return 0;
+}
+
+/* Count the file's parts still pending into @p pp (reset first). */
+static void count_pending(struct dmp_engine *e, struct parts_pending *pp)
+{
+	pp->n = pp->failed = 0;
+	(void)dmp_store_outbox_each_pending(dmp_engine_store(e), part_pending,
+					    pp);
+}
+
+/* @p n with thousands separators ("2,926"), as the user reads counts. */
+static const char *grouped(char out[32], long long n)
+{
+	char d[24];
+	int len = snprintf(d, sizeof(d), "%lld", n), o = 0;
+
+	for (int i = 0; i < len; i++) {
+		if (i > 0 && d[i - 1] != '-' && (len - i) % 3 == 0) {
+			out[o++] = ',';
+		}
+		out[o++] = d[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* `dmp send --wait`: publish the file's windows as they come due until
+ * no part is pending, one failed, or @p deadline (dmpcli_clock) passes;
+ * a line each time the published count moves. @return 0 all published,
+ * 1 still pending, -1 a part failed. */
+static int wait_published(struct dmpcli *c, struct dmp_engine *e,
+			  struct parts_pending *pp, int total, int64_t deadline)
+{
+	int last = -1;
+
+	for (;;) {
+		int64_t now = dmpcli_clock(c), due = 0;
+		char a[32], b[32];
+
+		count_pending(e, pp);
+		if (total - pp->n != last) {
+			last = total - pp->n;
+			fprintf(stderr, "dmp: %s of %s parts published\n",
+				grouped(a, last), grouped(b, total));
+		}
+		if (pp->n == 0 || pp->failed > 0) {
+			return pp->failed > 0 ? -1 : 0;
+		}
+		if (now >= deadline) {
+			return 1;
+		}
+		if (dmp_store_outbox_next_due(dmp_engine_store(e), &due) == 0 &&
+		    due <= now) {
+			(void)dmp_engine_publish(e);
+			continue;
+		}
+		sleep(1);
+	}
 }
 
 static int read_all(FILE *f, uint8_t **out, size_t *len)
@@ -69,19 +129,25 @@ static int read_all(FILE *f, uint8_t **out, size_t *len)
 
 static void usage_send(FILE *f)
 {
-	fprintf(f, "usage: dmp send [--lifetime SECONDS] CONTACT [FILE|-]\n"
+	fprintf(f, "usage: dmp send [--lifetime SECONDS] [--wait[=SECONDS]] "
+		   "CONTACT [FILE|-]\n"
 		   "Queue the message durably, then publish it. A message "
 		   "that cannot be\npublished now stays queued and is "
 		   "retried by the next send or recv.\n"
 		   "--lifetime: how long the node keeps it, 60..2592000 s "
 		   "(default\nmessages.lifetime, 7 days; at most "
-		   "messages.max_lifetime).\n");
+		   "messages.max_lifetime).\n"
+		   "--wait: a large file goes in windows (messages."
+		   "part_window): keep publishing\nthem until every part "
+		   "is out (exit 0) or SECONDS pass, 1..2592000\n(default "
+		   "3600; then exit 75, the rest stays queued).\n");
 }
 
 int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {
 	    {"lifetime", required_argument, NULL, 'l'},
+	    {"wait", optional_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -89,7 +155,7 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 	struct dmp_outbox_msg m = {0};
 	uint8_t *body = NULL;
 	size_t len = 0;
-	long long lifetime = 0;
+	long long lifetime = 0, wait_s = 0;
 	int64_t qid = 0;
 	const char *contact, *file = "-";
 	int opt, rc;
@@ -101,6 +167,13 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 			/* The config's range for messages.lifetime. */
 			if (dmpcli_number("--lifetime", optarg, 60, 2592000,
 					  &lifetime) < 0) {
+				return EX_USAGE;
+			}
+			break;
+		case 'w':
+			wait_s = 3600;
+			if (optarg && dmpcli_number("--wait", optarg, 1,
+						    2592000, &wait_s) < 0) {
 				return EX_USAGE;
 			}
 			break;
@@ -235,17 +308,45 @@ int dmpcli_cmd_send(struct dmpcli *c, int argc, char **argv)
 		/* A multi-part whole: its parts are queue ids qid, qid + 1,
 		 * ... to this contact; any still pending is reported. */
 		struct dmp_store_contact ct;
-		struct parts_pending pp = {qid, "", 0, {0}};
+		struct parts_pending pp = {qid, "", 0, 0, {0}};
+		int total = 0, pub = 0;
 
 		if (dmp_store_contact_get(dmp_engine_store(e), contact, &ct) ==
 		    0) {
 			snprintf(pp.alias, sizeof(pp.alias), "%s", ct.alias);
 		}
-		(void)dmp_store_outbox_each_pending(dmp_engine_store(e),
-						    part_pending, &pp);
+		count_pending(e, &pp);
+		if (pp.n > 0) {
+			(void)dmp_store_outbox_whole(
+			    dmp_engine_store(e), pp.first.whole, &total, &pub);
+		}
+		if (pp.n > 0 && wait_s > 0 &&
+		    wait_published(c, e, &pp, total,
+				   dmpcli_clock(c) + wait_s) == 0) {
+			rc = 0;
+		}
 		m.state = DMP_OUTBOX_PUBLISHED;
 		if (pp.n > 0) {
+			char a[32], b[32];
+
 			m = pp.first;
+			(void)dmp_store_outbox_whole(dmp_engine_store(e),
+						     m.whole, &total, &pub);
+			if (pub > 0 && pp.failed == 0) {
+				/* Paced, not failing: say what happens. */
+				fprintf(stderr,
+					"dmp: queued (id %lld): %s parts, %s "
+					"published now; the rest go out in "
+					"windows (messages.part_window) as "
+					"%s's client drains them,\n"
+					"     while your `dmp recv --watch` or "
+					"mount runs (or `dmp send --wait`); "
+					"see `dmp queue`\n",
+					(long long)qid, grouped(a, total),
+					grouped(b, pub), contact);
+				dmp_engine_close(e);
+				return EX_QUEUED;
+			}
 			fprintf(stderr,
 				"dmp: %d part%s of the file not "
 				"published yet:\n",

@@ -68,6 +68,12 @@ int dmpcli_cmd_status(struct dmpcli *c, int argc, char **argv)
 		printf("unreadable: %d mailbox slot%s: %s\n", s.unreadable,
 		       s.unreadable == 1 ? "" : "s", s.unreadable_detail);
 	}
+	if (s.partial > 0) {
+		/* Large files arriving in parts: "<id> <held>/<parts>" each
+		 * (the mount's .status partial_detail). */
+		printf("receiving:  %d large file%s in parts: %s\n", s.partial,
+		       s.partial == 1 ? "" : "s", s.partial_detail);
+	}
 	if (s.hint[0]) {
 		printf("next step:  %s\n", s.hint);
 	}

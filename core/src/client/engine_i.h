@@ -142,6 +142,7 @@ struct dmp_engine {
 	int cl_failed;	    /* an exchange with the cluster failed */
 	/* Of the last write (net_write): nodes that took it, of how many. */
 	unsigned w_took, w_targets;
+	int w_refused; /* of the last write: a node that refused it, or -1 */
 	/* One resolver per node for union reads of our zone. */
 	struct dmp_resolver *node_res[DMP_ENG_NODES_MAX];
 	int64_t node_down_until[DMP_ENG_NODES_MAX]; /* monotonic ms */
@@ -350,6 +351,11 @@ struct dmp_eng_mp_pace {
 	size_t n;
 	struct dmp_outbox_msg file[8]; /* a part of each file published */
 	size_t n_file;
+	/* A part of each file a node refused as full (quota), and which
+	 * node (index in e->nodes, -1 unknown). */
+	struct dmp_outbox_msg refused[8];
+	int refused_node[8];
+	size_t n_refused;
 };
 /* Order a pass: ordinary messages first, then parts (each stable). */
 void dmp_eng_mp_order(struct dmp_outbox_msg *v, size_t n);
@@ -361,8 +367,21 @@ const char *dmp_eng_mp_pace_wait(struct dmp_eng_mp_pace *pc,
 /* @p m was published (@p full 0) or its manifest refused as full. */
 void dmp_eng_mp_pace_note(struct dmp_eng_mp_pace *pc,
 			  const struct dmp_outbox_msg *m, int slot, int full);
+/* Part @p m was refused by a node's quota (node index @p node, -1).
+ * @return 1 for the first part of its file in this pass, else 0 (one
+ * RETRY event per file and pass, not one per part). */
+int dmp_eng_mp_pace_refused(struct dmp_eng_mp_pace *pc,
+			    const struct dmp_outbox_msg *m, int node);
+/* Why part @p m expired unpublished: the "node cannot hold the file"
+ * text of its file's first part when that is why, else the generic one.
+ * @p cache (33 + 256 bytes) keeps the last file's answer for the pass. */
+const char *dmp_eng_mp_expired_why(struct dmp_engine *e,
+				   const struct dmp_outbox_msg *m,
+				   char cache[33 + 256]);
 /* At the end of a pass: the sent/ copy of each file a part of which
- * was published (made once the last part is). */
+ * was published (made once the last part is); for each file refused with
+ * none of its parts ever published, say that the node cannot hold it
+ * (queue entry, status line, a RETRY event). */
 void dmp_eng_mp_pace_done(struct dmp_engine *e, struct dmp_eng_mp_pace *pc);
 /* Seconds a message held back by pacing waits. */
 int64_t dmp_eng_mp_pace_retry(const struct dmp_engine *e);

@@ -268,6 +268,7 @@ static int net_write(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
 			down_mark(e, e->nodes.addr[i], 1);
 		} else {
 			err = rc;
+			e->w_refused = (int)i;
 		}
 	}
 	e->w_took = ok;
@@ -711,6 +712,7 @@ int dmp_eng_writer_send_to(struct dmp_engine *e, struct dmp_eng_writer *w,
 			   unsigned mask)
 {
 	e->w_took = e->w_targets = 0; /* a transport may not count */
+	e->w_refused = -1;
 	return e->tp.write(e, e->tp.ud, w, ops, n, mask);
 }
 

@@ -529,7 +529,7 @@ static int publish_pass(struct dmp_engine *e)
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
 	int done = 0, tried = 0, reached = 0, rc, last = 0, delayed = 0;
-	char took[48], d_pub[64];
+	char took[48], d_pub[64], exp_why[33 + 256] = "";
 
 	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
 	if (rc < 0) {
@@ -541,20 +541,21 @@ static int publish_pass(struct dmp_engine *e)
 		struct dmp_outbox_msg *m = &p.v[i];
 		struct recs r = {0};
 		unsigned mask;
-		int err = 0, slot = -1, full = 0;
+		int err = 0, slot = -1, full = 0, tell;
 		const char *why;
 
 		if (m->state == DMP_OUTBOX_FAILED) {
 			continue;
 		}
 		if (m->expires && (uint64_t)now > m->expires) {
+			/* A part of a file no node could hold says so. */
+			const char *x = dmp_eng_mp_expired_why(e, m, exp_why);
+
 			m->state = DMP_OUTBOX_FAILED;
 			(void)dmp_store_outbox_set_state(
-			    e->st, m->id, DMP_OUTBOX_FAILED, 0,
-			    "expired before it could be published");
+			    e->st, m->id, DMP_OUTBOX_FAILED, 0, x);
 			dmp_eng_emit(e, DMP_EV_FAILED, m->recipient, m->msg_id,
-				     DMP_EEXPIRED,
-				     "expired before it could be published");
+				     DMP_EEXPIRED, x);
 			continue;
 		}
 		if (m->next_attempt > now || dmp_eng_outbox_held(p.v, i)) {
@@ -646,8 +647,11 @@ static int publish_pass(struct dmp_engine *e)
 			}
 			err = dmp_eng_writer_send_to(e, w, ops, k, mask);
 			if (err == DMP_EREFUSED &&
-			    manifest_slot(ops[k - 1].owner) >= 0) {
-				full = 1; /* chunk names are fresh: a cap */
+			    (m->whole[0] ||
+			     manifest_slot(ops[k - 1].owner) >= 0)) {
+				/* Chunk names are fresh: a cap (a part's
+				 * chunks: limits.store_bytes). */
+				full = 1;
 			}
 			if (err < 0) {
 				break;
@@ -661,6 +665,10 @@ static int publish_pass(struct dmp_engine *e)
 		if (err == 0 || full) {
 			dmp_eng_mp_pace_note(&pace, m, slot, full);
 		}
+		tell = 1;
+		if (full && m->whole[0]) {
+			tell = dmp_eng_mp_pace_refused(&pace, m, e->w_refused);
+		}
 		if (err < 0) {
 			int64_t next =
 			    dmp_eng_now(e) + (full ? dmp_eng_mp_pace_retry(e)
@@ -673,19 +681,28 @@ static int publish_pass(struct dmp_engine *e)
 				reached = 1;
 			}
 			snprintf(d, sizeof(d), "%s; retry in %lld s",
-				 full ? "node refused the manifest: the "
-					"recipient's mailbox slot there may "
-					"be full (limits.name_bytes: a large "
-					"file's parts fill it until the "
-					"recipient drains it), or outside "
-					"your key's scope"
-				      : dmp_strerror(err),
+				 !full ? dmp_strerror(err)
+				 : m->whole[0]
+				     ? "node refused a part of a large file: "
+				       "the recipient's mailbox there may be "
+				       "full (limits.name_bytes, store_bytes: "
+				       "the file's parts fill it until the "
+				       "recipient drains it), or outside your "
+				       "key's scope"
+				     : "node refused the manifest: the "
+				       "recipient's mailbox slot there may "
+				       "be full (limits.name_bytes: a large "
+				       "file's parts fill it until the "
+				       "recipient drains it), or outside "
+				       "your key's scope",
 				 (long long)(next - now));
 			(void)dmp_store_outbox_set_state(
 			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
 			    dmp_strerror(err));
-			dmp_eng_emit(e, DMP_EV_RETRY, m->recipient, m->msg_id,
-				     err, d);
+			if (tell) {
+				dmp_eng_emit(e, DMP_EV_RETRY, m->recipient,
+					     m->msg_id, err, d);
+			}
 			continue;
 		}
 		/* How many of the mailbox's nodes took the manifest (the
