@@ -331,6 +331,40 @@ int dmp_engine_identity_revoked(struct dmp_engine *e, int *reason,
 	return 1;
 }
 
+/* ---- a key rotated or revoked under this handle ----------------------- */
+
+int dmp_eng_key_check(struct dmp_engine *e)
+{
+	struct dmp_store_identity id;
+	char wire[DMP_RECORD_WIRE_MAX + 1];
+	const char *why = NULL;
+	int rc = 0;
+
+	if (dmp_store_identity_get(e->st, &id) == 0 &&
+	    memcmp(id.ed25519_pk, dmp_keys_ed25519_pk(e->keys), 32) != 0) {
+		/* Mail signed by the old key fails at contacts who followed
+		 * the rotation: nothing is signed with it; the queue
+		 * waits for a handle holding the new key. */
+		rc = DMP_ESTALEKEY;
+		why = dmp_strerror(rc);
+	} else if (dmp_store_kv_get(e->st, KV_REVOCATION, wire, sizeof(wire)) ==
+		       0 &&
+		   wire[0]) {
+		rc = DMP_EREVOKED;
+		why = "the identity key was revoked (dmp identity revoke): "
+		      "nothing is signed with it any more; queued messages "
+		      "stay unsent (cancel them, or create a new identity "
+		      "with dmp init)";
+	}
+	e->key_why = rc < 0 ? why : NULL;
+	if (rc < 0 && !e->key_stale) {
+		e->key_stale = 1;
+		dmp_eng_note_error(e, rc, why);
+		dmp_eng_emit(e, DMP_EV_IDENTITY, e->address, NULL, rc, why);
+	}
+	return rc;
+}
+
 /* ---- mail to our previous keys ------------------------------------------ */
 
 /* How long after a rotation the previous key's mailbox is still read:

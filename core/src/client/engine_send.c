@@ -161,6 +161,12 @@ int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 		 * a redirection whose command failed) is never sent. */
 		return DMP_EINVAL;
 	}
+	/* Nothing is signed with a key rotated away under this handle:
+	 * the records are signed here, at submit (engine_rotation.c). */
+	rc = dmp_eng_key_check(e);
+	if (rc < 0) {
+		return rc;
+	}
 	rc = contact_for_send(e, contact, &c);
 	if (rc < 0) {
 		return rc;
@@ -512,8 +518,11 @@ static int publish_pass(struct dmp_engine *e);
 
 int dmp_eng_publish_pass(struct dmp_engine *e)
 {
-	int rc;
+	int rc = dmp_eng_key_check(e);
 
+	if (rc < 0) {
+		return rc; /* the queue waits for the new key */
+	}
 	dmp_store_relax(e->st, 1);
 	rc = publish_pass(e);
 	dmp_eng_cover_tick(e); /* privacy.cover_rate */
