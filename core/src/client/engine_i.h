@@ -445,6 +445,12 @@ int dmp_eng_rotation_check(struct dmp_engine *e);
 int dmp_eng_send_revoked(struct dmp_engine *e,
 			 const struct dmp_store_contact *c);
 
+/* engine_send.c: encode the queued messages created at or before
+ * @p before again under e->keys (after a rotation). @return how many */
+int dmp_eng_reencode_queue(struct dmp_engine *e, int64_t before);
+/* engine_rotation.c: run it once after a rotation (kv flag). */
+void dmp_eng_rotation_reencode(struct dmp_engine *e);
+
 /* engine_send.c: one publish pass (dmp_engine_publish() runs it, see
  * engine_flush.c). */
 int dmp_eng_publish_pass(struct dmp_engine *e);
