@@ -88,48 +88,37 @@ out:
 	return rc;
 }
 
+static int outbox_update_time(struct dmp_store *st, const char *sql,
+			      int64_t when, int64_t queue_id);
+
 int dmp_store_outbox_reencoded(struct dmp_store *st, int64_t queue_id,
 			       const struct dmp_outbox_record *recs, int n_recs,
 			       uint64_t expires)
 {
-	sqlite3_stmt *q = NULL;
 	int rc = dmp_st_exec(st, "BEGIN IMMEDIATE");
 
 	if (rc < 0) {
 		return rc;
 	}
 	/* Not while it is being published (another process's pass). */
-	rc = dmp_st_prepare(st, &q,
-			    "UPDATE outbox SET expires = ? WHERE id = ? AND "
-			    "state != 1 AND state != 2");
-	if (rc < 0) {
-		goto out;
-	}
-	sqlite3_bind_int64(q, 1, (int64_t)expires);
-	sqlite3_bind_int64(q, 2, queue_id);
-	rc = dmp_st_step_done(st, q);
-	if (rc == 0 && sqlite3_changes(st->db) == 0) {
-		rc = DMP_EBUSY;
-	}
+	rc = outbox_update_time(st,
+				"UPDATE outbox SET expires = ? WHERE id = ? "
+				"AND state != 1 AND state != 2",
+				(int64_t)expires, queue_id);
 	if (rc == 0) {
-		rc = dmp_st_prepare(
-		    st, &q, "DELETE FROM outbox_record WHERE outbox_id = ?");
+		rc = dmp_st_delete_where(
+		    st, "DELETE FROM outbox_record WHERE outbox_id = ?",
+		    queue_id);
 	}
-	if (rc == 0) {
-		sqlite3_bind_int64(q, 1, queue_id);
-		rc = dmp_st_step_done(st, q);
-	}
-	if (rc == 0) {
+	if (rc >= 0) {
 		rc = insert_records(st, queue_id, recs, n_recs);
 	}
 	if (rc == 0) {
 		rc = dmp_st_exec(st, "COMMIT");
 	}
-	if (rc == 0) {
-		return 0;
+	if (rc < 0) {
+		dmp_st_exec(st, "ROLLBACK");
 	}
-out:
-	dmp_st_exec(st, "ROLLBACK");
 	return rc;
 }
 
