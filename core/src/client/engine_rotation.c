@@ -31,6 +31,7 @@
 #define KV_SEQ "rotation.seq"
 #define KV_LAST "rotation.last"		/* when we last rotated */
 #define KV_PREKEYS "rotation.prekeys"	/* "stale": pool signed by old key */
+#define KV_STALE "rotation.stale"	/* a held key reported as stale */
 #define KV_REENCODE "rotation.reencode" /* "<time>": queue signed before */
 
 static const char *const reason_names[] = {"", "compromise", "routine",
@@ -384,9 +385,18 @@ int dmp_eng_key_check(struct dmp_engine *e)
 	}
 	e->key_why = rc < 0 ? why : NULL;
 	if (rc < 0 && !e->key_stale) {
+		char held[65], told[65] = "";
+
 		e->key_stale = 1;
-		dmp_eng_note_error(e, rc, why);
-		dmp_eng_emit(e, DMP_EV_IDENTITY, e->address, NULL, rc, why);
+		/* Once per key, not once per handle (dmpfs has three). */
+		dmp_hex_encode(held, dmp_keys_ed25519_pk(e->keys), 32);
+		if (dmp_store_kv_get(e->st, KV_STALE, told, sizeof(told)) < 0 ||
+		    strcmp(told, held) != 0) {
+			(void)dmp_store_kv_set(e->st, KV_STALE, held);
+			dmp_eng_note_error(e, rc, why);
+			dmp_eng_emit(e, DMP_EV_IDENTITY, e->address, NULL, rc,
+				     why);
+		}
 	}
 	return rc;
 }
