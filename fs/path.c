@@ -16,7 +16,7 @@ const char *const dmpfs_folders[3] = {"inbox", "intro", "sent"};
 
 const char *const dmpfs_ident_files[] = {
     "address", "fingerprint", "x25519",	   "ed25519",
-    "record",  "prekeys",     "published",
+    "record",  "prekeys",     "published", "rotation",
 };
 const size_t dmpfs_n_ident_files =
     sizeof(dmpfs_ident_files) / sizeof(dmpfs_ident_files[0]);

@@ -89,6 +89,45 @@ static int render_contact(struct dmpfs *fs, const char *name, FILE *f,
 	return 0;
 }
 
+/* identity/rotation: the key this mount signs with against the store's
+ * (another process may have rotated it: then nothing is signed until a
+ * remount), the previous keys, the last rotation, a revocation. */
+static void render_rotation(struct dmpfs *fs, const uint8_t held[32], FILE *f)
+{
+	struct dmp_store *st = dmp_engine_store(fs->fe);
+	struct dmp_store_identity id;
+	struct dmp_store_old_key old[8];
+	char fp[DMP_FINGERPRINT_CHARS + 1];
+	int64_t when = 0;
+	int n, reason = 0, revoked, cur;
+
+	pthread_mutex_lock(&fs->fe_lock);
+	cur = dmp_store_identity_get(st, &id) == 0;
+	n = dmp_store_old_keys(st, 0, old, sizeof(old) / sizeof(old[0]));
+	revoked = dmp_engine_identity_revoked(fs->fe, &reason, &when);
+	pthread_mutex_unlock(&fs->fe_lock);
+	dmp_fingerprint_hex(fp, cur ? id.ed25519_pk : held);
+	fprintf(f, "fingerprint=%s\n", fp);
+	fprintf(f, "stale=%s\n",
+		cur && memcmp(id.ed25519_pk, held, 32) != 0
+		    ? "yes (rotated by another process: remount to unlock "
+		      "the new key)"
+		    : "no");
+	fprintf(f, "previous=");
+	for (int i = 0; i < n; i++) {
+		dmp_fingerprint_hex(fp, old[i].ed25519_pk);
+		fprintf(f, "%s%s", i ? " " : "", fp);
+	}
+	fprintf(f, "\nrotated_at=%lld\n",
+		n > 0 ? (long long)old[0].rotated_at : 0LL);
+	if (revoked) {
+		fprintf(f, "revoked=%s %lld\n",
+			dmp_revocation_reason_name(reason), (long long)when);
+	} else {
+		fprintf(f, "revoked=no\n");
+	}
+}
+
 /* identity/<name>: one value per file. */
 static int render_identity(struct dmpfs *fs, const char *name, FILE *f)
 {
@@ -114,6 +153,8 @@ static int render_identity(struct dmpfs *fs, const char *name, FILE *f)
 		fprintf(f, "%s\n", h);
 	} else if (strcmp(name, "record") == 0) {
 		fprintf(f, "%s\n", id.record);
+	} else if (strcmp(name, "rotation") == 0) {
+		render_rotation(fs, id.ed25519_pk, f);
 	} else if (strcmp(name, "prekeys") == 0) {
 		fprintf(f, "%d\n", id.prekeys_left);
 	} else if (strcmp(name, "published") == 0) {

@@ -184,6 +184,9 @@ static int errno_of_submit(int rc)
 	switch (rc) {
 	case DMP_ENOENT: return ENOENT;
 	case DMP_EACCES: return EACCES;
+	/* Our key was rotated or revoked under the mount (.status). */
+	case DMP_ESTALEKEY:
+	case DMP_EREVOKED: return EKEYREVOKED;
 	case DMP_EFBIG: return EFBIG;
 	case DMP_EUNSUPPORTED: return EFBIG; /* too large for that contact */
 	case DMP_ENOSPC: return ENOSPC;

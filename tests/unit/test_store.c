@@ -266,6 +266,42 @@ static void test_outbox(struct dmp_store *st)
 	       "a published message cannot be cancelled");
 }
 
+/* After a rotation: a queued message's records are replaced, never
+ * while it is being published. */
+static void test_outbox_reencoded(struct dmp_store *st)
+{
+	const struct dmp_outbox_record old[] = {
+	    {"chunk-0000-old.mesh.local", "v=dmp1;t=chunk;d=AA==", 300},
+	    {"slot-1.mb-old.mesh.local", "v=dmp1;t=manifest;d=AQ==", 300},
+	};
+	const struct dmp_outbox_record nw = {"slot-2.mb-new.mesh.local",
+					     "v=dmp1;t=manifest;d=Ag==", 200};
+	uint8_t msg_id[16] = {7, 7, 7};
+	struct dmp_outbox_msg m;
+	struct rec_seen seen = {0};
+	int64_t qid = 0;
+
+	is_int(dmp_store_outbox_add(st, msg_id, "bob", 2, (const uint8_t *)"hi",
+				    old, 2, 5000, 1000, &qid),
+	       0, "reencode: queued");
+	is_int(dmp_store_outbox_records_done(st, qid, 0, 0), 0,
+	       "reencode: one old record published");
+	is_int(dmp_store_outbox_reencoded(st, qid, &nw, 1, 4900), 0,
+	       "records replaced");
+	is_int(dmp_store_outbox_get(st, qid, &m), 0, "reencode: read back");
+	ok(m.n_records == 1 && m.n_published == 0 && m.expires == 4900,
+	   "the new record, none published, the new expiry");
+	is_int(dmp_store_outbox_records(st, qid, collect_record, &seen), 0,
+	       "reencode: records listed");
+	is_str(seen.last, "0:slot-2.mb-new.mesh.local", "only the new one");
+	is_int(
+	    dmp_store_outbox_set_state(st, qid, DMP_OUTBOX_PUBLISHING, 0, NULL),
+	    0, "reencode: being published");
+	is_int(dmp_store_outbox_reencoded(st, qid, old, 2, 5000), DMP_EBUSY,
+	       "not while being published");
+	(void)dmp_store_outbox_cancel(st, qid);
+}
+
 static int count_row(const struct dmp_outbox_msg *m, void *ud)
 {
 	(void)m;
@@ -382,6 +418,7 @@ enum {
 	PREKEY_CHECKS = 15,
 	OUTBOX_CHECKS = 24,
 	RELAXED_CHECKS = 7,
+	REENCODE_CHECKS = 9,
 	REPLAY_CHECKS = 10,
 	RACE_CHECKS = 1,
 	KV_CHECKS = 9,
@@ -399,7 +436,7 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	plan(OPEN_CHECKS + IDENTITY_CONTACT_CHECKS + PREKEY_CHECKS +
 	     OUTBOX_CHECKS + RELAXED_CHECKS + REPLAY_CHECKS + RACE_CHECKS +
-	     KV_CHECKS + ROTATE_CHECKS);
+	     KV_CHECKS + ROTATE_CHECKS + REENCODE_CHECKS);
 	is_int(dmp_store_open(&bad, "/nonexistent/dir/x.db"), DMP_ENOENT,
 	       "unopenable path reports the errno");
 	ok(bad == NULL, "out-param cleared on failure");
@@ -409,6 +446,7 @@ int main(void)
 	test_rotate_keys(st);
 	test_outbox(st);
 	test_outbox_relaxed(st);
+	test_outbox_reencoded(st);
 	test_replay(st);
 	test_replay_race();
 	test_kv_and_reopen(&st);

@@ -57,7 +57,7 @@ int dmpcli_cmd_recv(struct dmpcli *c, int argc, char **argv)
 	};
 	struct dmp_engine *e = NULL;
 	unsigned interval = 0;
-	int opt, rc, unreadable = 0, first = 1;
+	int opt, rc, unreadable = 0, first = 1, stale_told = 0;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -90,8 +90,15 @@ int dmpcli_cmd_recv(struct dmpcli *c, int argc, char **argv)
 		struct dmp_engine_status s;
 
 		/* The first pass retries everything now (a `dmp flush`). */
-		(void)(first ? dmp_engine_flush(e) : dmp_engine_publish(e));
+		int prc = first ? dmp_engine_flush(e) : dmp_engine_publish(e);
+
 		first = 0;
+		if (prc == DMP_ESTALEKEY && !stale_told) {
+			/* Rotated by another process: the queue waits. */
+			fprintf(stderr, "dmp: publish: %s\n",
+				dmp_strerror(prc));
+			stale_told = 1;
+		}
 		rc = dmp_engine_poll(e);
 		if (rc < 0 && !c->watch) {
 			break;

@@ -73,6 +73,7 @@ enum dmp_err {
 	DMP_ECONFIG = -1300,   /* config file invalid */
 	DMP_ESTORE = -1301,    /* local database failure */
 	DMP_EBUSY = -1302,     /* resource held by another process */
+	DMP_ESTALEKEY = -1303, /* our key was rotated by another process */
 	DMP_EINTERNAL = -1399, /* a bug or a library failure */
 };
 

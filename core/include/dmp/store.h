@@ -240,6 +240,17 @@ DMP_MUST_CHECK int dmp_store_outbox_add(struct dmp_store *st,
 					const struct dmp_outbox_record *recs,
 					int n_recs, uint64_t expires,
 					int64_t now, int64_t *queue_id);
+/**
+ * The one exception to "published exactly as prepared": after our key was
+ * rotated, queued message @p queue_id (not being published, not
+ * published) gets @p recs, encoded again under the new key, in place of
+ * its records (none published any more) and the expiry @p expires.
+ * @return 0, DMP_EBUSY (being published or gone), DMP_ESTORE
+ */
+DMP_MUST_CHECK int
+dmp_store_outbox_reencoded(struct dmp_store *st, int64_t queue_id,
+			   const struct dmp_outbox_record *recs, int n_recs,
+			   uint64_t expires);
 
 typedef int (*dmp_store_outbox_fn)(const struct dmp_outbox_msg *m, void *ud);
 /** Messages in a state other than published, oldest first. */

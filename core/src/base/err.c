@@ -62,6 +62,11 @@ const char *dmp_strerror(int code)
 	case DMP_ECONFIG: return "invalid configuration";
 	case DMP_ESTORE: return "local database error";
 	case DMP_EBUSY: return "resource busy";
+	case DMP_ESTALEKEY:
+		return "the identity was rotated by another process (dmp "
+		       "identity rotate): this process holds the old key; "
+		       "remount dmpfs or restart dmp recv --watch to unlock "
+		       "the new key";
 	case DMP_EINTERNAL: return "internal error";
 	default:
 		if (code < 0 && code > -1000) {
@@ -84,6 +89,8 @@ int dmp_err_to_errno(int code)
 	case DMP_EUNREACHABLE:
 	case DMP_ETIMEDOUT: return EHOSTUNREACH;
 	case DMP_EBUSY: return EBUSY;
+	case DMP_ESTALEKEY:
+	case DMP_EREVOKED: return EKEYREVOKED;
 	case DMP_ESTORE: return EIO;
 	case DMP_ENOTPINNED:
 	case DMP_ENOTAUTH:

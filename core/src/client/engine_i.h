@@ -157,6 +157,11 @@ struct dmp_engine {
 	int64_t last_poll;
 	int errors;
 	char last_error[256];
+	/* engine_rotation.c: the store's identity no longer has the key
+	 * this handle holds (DMP_ESTALEKEY) or it was revoked (reported
+	 * once: event, status error). */
+	int key_stale;
+	const char *key_why; /* its text (static) */
 };
 
 extern const char *const dmp_eng_folders[3]; /* inbox, intro, sent */
@@ -447,12 +452,23 @@ int dmp_eng_rotation_unpublished(struct dmp_engine *e);
 int dmp_eng_rotation_auto(struct dmp_engine *e, const char *passphrase);
 /* Read the mailboxes of our previous keys (30 days after a rotation). */
 int dmp_eng_poll_old_keys(struct dmp_engine *e);
+/* Does e->keys still sign for the identity? 0, DMP_ESTALEKEY (another
+ * process rotated it) or DMP_EREVOKED (revoked). The first refusal is
+ * reported (status error, DMP_EV_IDENTITY). One identity row read, and
+ * one kv read: cheap enough for every submit and publish pass. */
+int dmp_eng_key_check(struct dmp_engine *e);
 /* Walk every pinned contact's rotation chain; follow, mark revoked or
  * report a refused chain. @return 0 or why nothing could be read */
 int dmp_eng_rotation_check(struct dmp_engine *e);
 /* DMP_EREVOKED (with a REJECTED event) when @p c's key is revoked. */
 int dmp_eng_send_revoked(struct dmp_engine *e,
 			 const struct dmp_store_contact *c);
+
+/* engine_send.c: encode the queued messages created at or before
+ * @p before again under e->keys (after a rotation). @return how many */
+int dmp_eng_reencode_queue(struct dmp_engine *e, int64_t before);
+/* engine_rotation.c: run it once after a rotation (kv flag). */
+void dmp_eng_rotation_reencode(struct dmp_engine *e);
 
 /* engine_send.c: one publish pass (dmp_engine_publish() runs it, see
  * engine_flush.c). */

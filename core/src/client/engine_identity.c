@@ -254,16 +254,13 @@ int dmp_engine_identity_publish(struct dmp_engine *e)
 {
 	char owner[DMP_NAME_MAX], value[DMP_IDENTITY_WIRE_MAX + 1];
 	struct dmp_eng_writer *w = NULL;
-	struct dmp_store_identity id;
-	int rc;
+	int rc = dmp_eng_key_check(e);
 
 	/* Another process rotated the key under this handle: publishing
-	 * the old identity again would undo the rotation. */
-	if (dmp_store_identity_get(e->st, &id) == 0 &&
-	    memcmp(id.ed25519_pk, dmp_keys_ed25519_pk(e->keys), 32) != 0) {
-		DMP_LOG_E("identity rotated by another process: this handle "
-			  "still holds the old key; restart it (remount)");
-		return DMP_EBUSY;
+	 * the old identity again would undo the rotation. (A revoked key
+	 * still publishes: that repeats the revocation.) */
+	if (rc == DMP_ESTALEKEY) {
+		return rc;
 	}
 
 	rc = dmp_name_identity(owner, sizeof(owner), e->conf.username,
@@ -324,8 +321,11 @@ int dmp_engine_set_anchored(struct dmp_engine *e, int on)
 int dmp_engine_prekeys_refresh(struct dmp_engine *e)
 {
 	struct dmp_eng_writer *w = NULL;
-	int rc = dmp_eng_writer_open(e, 0, &w);
+	int rc = dmp_eng_key_check(e); /* prekeys signed by a stale key */
 
+	if (rc == 0) {
+		rc = dmp_eng_writer_open(e, 0, &w);
+	}
 	if (rc < 0) {
 		return rc;
 	}

@@ -149,7 +149,9 @@ void dmp_eng_receipt_send(struct dmp_engine *e, const struct dmp_manifest *m,
 	size_t vl;
 	int rc;
 
-	if (!e->conf.receipts || !c || !dmp_mail_block_parse(body, len, &b) ||
+	/* No receipt signed by a key rotated away (engine_rotation.c). */
+	if (!e->conf.receipts || !c || dmp_eng_key_check(e) < 0 ||
+	    !dmp_mail_block_parse(body, len, &b) ||
 	    !dmp_mail_block_get(&b, body, DMP_MAIL_F_DNT, &vl)) {
 		return;
 	}

@@ -29,8 +29,10 @@
 #define KV_ROTATION "rotation.record"	  /* our last rotation's value */
 #define KV_REVOCATION "revocation.record" /* our revocation's value */
 #define KV_SEQ "rotation.seq"
-#define KV_LAST "rotation.last"	      /* when we last rotated */
-#define KV_PREKEYS "rotation.prekeys" /* "stale": pool signed by old key */
+#define KV_LAST "rotation.last"		/* when we last rotated */
+#define KV_PREKEYS "rotation.prekeys"	/* "stale": pool signed by old key */
+#define KV_STALE "rotation.stale"	/* a held key reported as stale */
+#define KV_REENCODE "rotation.reencode" /* "<time>": queue signed before */
 
 static const char *const reason_names[] = {"", "compromise", "routine",
 					   "lost-key", "other"};
@@ -185,9 +187,9 @@ static int rotate(struct dmp_engine *e, const char *passphrase, int checked,
 		/* With the key switch, atomically: a record kept without
 		 * its key (or the reverse) would fork our chain later. The
 		 * published prekeys carry the old key's signature: stale. */
-		const char *kv[] = {KV_SEQ,	sq,	     KV_LAST,
-				    at,		KV_ROTATION, wire,
-				    KV_PREKEYS, "stale",     NULL};
+		const char *kv[] = {KV_SEQ,	 sq,   KV_LAST,	   at,
+				    KV_ROTATION, wire, KV_PREKEYS, "stale",
+				    KV_REENCODE, at,   NULL};
 
 		snprintf(sq, sizeof(sq), "%" PRIu64, seq);
 		snprintf(at, sizeof(at), "%" PRIu64, now);
@@ -211,6 +213,9 @@ static int rotate(struct dmp_engine *e, const char *passphrase, int checked,
 			 nfp);
 		dmp_eng_emit(e, DMP_EV_IDENTITY, e->address, NULL, 0, d);
 	}
+	/* The queue was signed by the old key: contacts that follow the
+	 * rotation would refuse it. */
+	dmp_eng_rotation_reencode(e);
 	/* Publishing may fail (offline): `dmp identity publish` repeats
 	 * it, rotation record included. */
 	rc = dmp_engine_identity_publish(e);
@@ -329,6 +334,71 @@ int dmp_engine_identity_revoked(struct dmp_engine *e, int *reason,
 	*reason = r.reason;
 	*when = (int64_t)r.ts;
 	return 1;
+}
+
+void dmp_eng_rotation_reencode(struct dmp_engine *e)
+{
+	char v[32];
+	int rc;
+
+	if (dmp_store_kv_get(e->st, KV_REENCODE, v, sizeof(v)) < 0 || !v[0]) {
+		return;
+	}
+	rc = dmp_eng_reencode_queue(e, strtoll(v, NULL, 10));
+	if (rc >= 0) {
+		(void)dmp_store_kv_set(e->st, KV_REENCODE, "");
+	}
+	if (rc > 0) {
+		char d[96];
+
+		snprintf(d, sizeof(d),
+			 "%d queued message%s signed again with the new key",
+			 rc, rc == 1 ? "" : "s");
+		dmp_eng_emit(e, DMP_EV_IDENTITY, e->address, NULL, 0, d);
+	}
+}
+
+/* ---- a key rotated or revoked under this handle ----------------------- */
+
+int dmp_eng_key_check(struct dmp_engine *e)
+{
+	struct dmp_store_identity id;
+	char wire[DMP_RECORD_WIRE_MAX + 1];
+	const char *why = NULL;
+	int rc = 0;
+
+	if (dmp_store_identity_get(e->st, &id) == 0 &&
+	    memcmp(id.ed25519_pk, dmp_keys_ed25519_pk(e->keys), 32) != 0) {
+		/* Mail signed by the old key fails at contacts who followed
+		 * the rotation: nothing is signed with it; the queue
+		 * waits for a handle holding the new key. */
+		rc = DMP_ESTALEKEY;
+		why = dmp_strerror(rc);
+	} else if (dmp_store_kv_get(e->st, KV_REVOCATION, wire, sizeof(wire)) ==
+		       0 &&
+		   wire[0]) {
+		rc = DMP_EREVOKED;
+		why = "the identity key was revoked (dmp identity revoke): "
+		      "nothing is signed with it any more; queued messages "
+		      "stay unsent (cancel them, or create a new identity "
+		      "with dmp init)";
+	}
+	e->key_why = rc < 0 ? why : NULL;
+	if (rc < 0 && !e->key_stale) {
+		char held[65], told[65] = "";
+
+		e->key_stale = 1;
+		/* Once per key, not once per handle (dmpfs has three). */
+		dmp_hex_encode(held, dmp_keys_ed25519_pk(e->keys), 32);
+		if (dmp_store_kv_get(e->st, KV_STALE, told, sizeof(told)) < 0 ||
+		    strcmp(told, held) != 0) {
+			(void)dmp_store_kv_set(e->st, KV_STALE, held);
+			dmp_eng_note_error(e, rc, why);
+			dmp_eng_emit(e, DMP_EV_IDENTITY, e->address, NULL, rc,
+				     why);
+		}
+	}
+	return rc;
 }
 
 /* ---- mail to our previous keys ------------------------------------------ */

@@ -133,21 +133,112 @@ int dmp_engine_withdraw(struct dmp_engine *e, int64_t queue_id, const char *why)
 	return rc;
 }
 
+struct pending {
+	struct dmp_outbox_msg *v;
+	size_t n, cap;
+};
+
+static int collect_pending(const struct dmp_outbox_msg *m, void *ud)
+{
+	struct pending *p = ud;
+
+	if (dmp_grow(&p->v, &p->cap, p->n, sizeof(*p->v), 16) < 0) {
+		return 1;
+	}
+	p->v[p->n++] = *m;
+	return 0;
+}
+
+/* A message's records under e->keys (signed, encrypted to @p c's key or
+ * one of its cached prekeys, which is dropped): *r and *recs (pointing
+ * into *r, dmp_free) filled. *pk_err: why the prekeys could not be read. */
+static int encode(struct dmp_engine *e, const struct dmp_store_contact *c,
+		  const uint8_t *body, size_t len, uint32_t ttl,
+		  const uint8_t *msg_id, struct dmp_send_result *r,
+		  struct dmp_outbox_record **recs, int *have_pk, int *pk_err)
+{
+	struct dmp_store_contact_prekey pk;
+	struct dmp_send_params p;
+	struct dmp_codec *cd;
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+	int64_t now = dmp_eng_now(e);
+	int rc;
+
+	*recs = NULL;
+	*pk_err = 0;
+	rc = dmp_eng_codec(e, &cd);
+	if (rc < 0) {
+		return rc;
+	}
+	/* v2 only when the pinned record advertises it (PROTOCOL.md 4.5). */
+	if (c->versions & (1u << 2)) {
+		rc = dmp_envelope_encode(body, len, e->address, &pt, &pt_len);
+		if (rc < 0) {
+			return rc;
+		}
+		if (pt_len > dmp_pipeline_max_plaintext(now, ttl)) {
+			dmp_free(pt);
+			pt = NULL;
+		}
+	}
+	*have_pk = dmp_store_contact_prekey_pick(e->st, c->ed25519_pk,
+						 now + PREKEY_MARGIN, &pk) == 0;
+	if (!*have_pk && dmp_eng_prekeys_failed(e, c->ed25519_pk)) {
+		/* The last read of the pool failed (not "none published"):
+		 * read again now rather than go without forward secrecy. */
+		*pk_err = dmp_eng_fetch_prekeys(e, c);
+		*have_pk = dmp_store_contact_prekey_pick(e->st, c->ed25519_pk,
+							 now + PREKEY_MARGIN,
+							 &pk) == 0;
+	}
+	memset(&p, 0, sizeof(p));
+	p.sender = e->keys;
+	p.recipient_x25519_pk = c->x25519_pk;
+	p.prekey_id = *have_pk ? pk.prekey_id : 0;
+	p.prekey_pk = *have_pk ? pk.x25519_pk : NULL;
+	p.msg_id = msg_id;
+	p.ts = now;
+	p.ttl = ttl;
+	p.zone = e->conf.domain;
+	p.plaintext = pt ? pt : body;
+	p.len = pt ? pt_len : len;
+	p.pad_k = dmp_eng_pad_k(e, now, ttl, p.len); /* privacy.pad_buckets */
+	rc = dmp_pipeline_send(cd, &p, r);
+	dmp_free(pt);
+	if (rc < 0) {
+		return rc;
+	}
+	*recs = dmp_calloc(r->n_records, sizeof(**recs));
+	if (!*recs) {
+		dmp_send_result_clear(r);
+		return DMP_ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_records; i++) {
+		(*recs)[i].name = r->records[i].name;
+		(*recs)[i].value = r->records[i].value;
+		(*recs)[i].ttl = r->records[i].ttl;
+	}
+	if (*have_pk) {
+		/* One-time: never use the same prekey twice. Dropped before
+		 * the queue insert, so the insert's durable commit covers it
+		 * (a crash in between costs one cached prekey, no more). */
+		(void)dmp_store_contact_prekey_drop(e->st, c->ed25519_pk,
+						    pk.prekey_id);
+	}
+	return 0;
+}
+
 int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 			const uint8_t *body, size_t len, uint32_t lifetime,
 			const uint8_t *msg_id, int64_t *queue_id)
 {
 	struct dmp_store_contact c;
-	struct dmp_store_contact_prekey pk;
-	struct dmp_send_params p;
 	struct dmp_send_result r;
 	struct dmp_outbox_record *recs = NULL;
-	struct dmp_codec *cd;
-	uint8_t *pt = NULL;
-	size_t pt_len = 0;
 	int64_t now = dmp_eng_now(e), qid = 0;
 	uint32_t ttl = lifetime ? lifetime : (uint32_t)e->conf.lifetime;
-	int rc, have_pk, pk_err = 0;
+	int rc, have_pk = 0, pk_err = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (queue_id) {
@@ -160,6 +251,12 @@ int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 		/* One rule for `dmp send` and dmpfs: an empty message (touch,
 		 * a redirection whose command failed) is never sent. */
 		return DMP_EINVAL;
+	}
+	/* Nothing is signed with a key rotated away under this handle:
+	 * the records are signed here, at submit (engine_rotation.c). */
+	rc = dmp_eng_key_check(e);
+	if (rc < 0) {
+		return rc;
 	}
 	rc = contact_for_send(e, contact, &c);
 	if (rc < 0) {
@@ -174,66 +271,12 @@ int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 		ttl = (uint32_t)e->conf.max_lifetime;
 		dmp_eng_emit(e, DMP_EV_CLAMPED, c.alias, NULL, 0, d);
 	}
-	rc = dmp_eng_codec(e, &cd);
-	if (rc < 0) {
-		return rc;
-	}
-	/* v2 only when the pinned record advertises it (PROTOCOL.md 4.5). */
-	if (c.versions & (1u << 2)) {
-		rc = dmp_envelope_encode(body, len, e->address, &pt, &pt_len);
-		if (rc < 0) {
-			return rc;
-		}
-		if (pt_len > dmp_pipeline_max_plaintext(now, ttl)) {
-			dmp_free(pt);
-			pt = NULL;
-		}
-	}
-	have_pk = dmp_store_contact_prekey_pick(e->st, c.ed25519_pk,
-						now + PREKEY_MARGIN, &pk) == 0;
-	if (!have_pk && dmp_eng_prekeys_failed(e, c.ed25519_pk)) {
-		/* The last read of the pool failed (not "none published"):
-		 * read again now rather than go without forward secrecy. */
-		pk_err = dmp_eng_fetch_prekeys(e, &c);
-		have_pk = dmp_store_contact_prekey_pick(e->st, c.ed25519_pk,
-							now + PREKEY_MARGIN,
-							&pk) == 0;
-	}
-	memset(&p, 0, sizeof(p));
-	p.sender = e->keys;
-	p.recipient_x25519_pk = c.x25519_pk;
-	p.prekey_id = have_pk ? pk.prekey_id : 0;
-	p.prekey_pk = have_pk ? pk.x25519_pk : NULL;
-	p.msg_id = msg_id;
-	p.ts = now;
-	p.ttl = ttl;
-	p.zone = e->conf.domain;
-	p.plaintext = pt ? pt : body;
-	p.len = pt ? pt_len : len;
-	p.pad_k = dmp_eng_pad_k(e, now, ttl, p.len); /* privacy.pad_buckets */
-	rc = dmp_pipeline_send(cd, &p, &r);
-	dmp_free(pt);
+	rc =
+	    encode(e, &c, body, len, ttl, msg_id, &r, &recs, &have_pk, &pk_err);
 	if (rc < 0) {
 		return rc;
 	}
 	dmp_eng_cover_note(e, r.k);
-	recs = dmp_calloc(r.n_records, sizeof(*recs));
-	if (!recs) {
-		rc = DMP_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < r.n_records; i++) {
-		recs[i].name = r.records[i].name;
-		recs[i].value = r.records[i].value;
-		recs[i].ttl = r.records[i].ttl;
-	}
-	if (have_pk) {
-		/* One-time: never use the same prekey twice. Dropped before
-		 * the queue insert, so the insert's durable commit covers it
-		 * (a crash in between costs one cached prekey, no more). */
-		(void)dmp_store_contact_prekey_drop(e->st, c.ed25519_pk,
-						    pk.prekey_id);
-	}
 	rc = dmp_store_outbox_add(e->st, r.msg_id, c.alias, len, body, recs,
 				  (int)r.n_records, r.exp, now, &qid);
 	if (rc == 0) {
@@ -256,10 +299,75 @@ int dmp_eng_submit_body(struct dmp_engine *e, const char *contact,
 			*queue_id = qid;
 		}
 	}
-out:
 	dmp_free(recs);
 	dmp_send_result_clear(&r);
 	return rc;
+}
+
+/* After our key was rotated: queued message @p m, signed by the previous
+ * key, encoded again under e->keys (same id, same expiry). */
+static int reencode_one(struct dmp_engine *e, const struct dmp_outbox_msg *m)
+{
+	struct dmp_store_contact c;
+	struct dmp_send_result r;
+	struct dmp_outbox_record *recs = NULL;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	int64_t now = dmp_eng_now(e);
+	int rc, have_pk = 0, pk_err = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (m->expires <= (uint64_t)now) {
+		return 0; /* expires unsent either way */
+	}
+	rc = dmp_store_contact_get(e->st, m->recipient, &c);
+	if (rc == 0) {
+		rc = dmp_store_outbox_body(e->st, m->id, &body, &len);
+	}
+	if (rc == 0) {
+		rc = encode(e, &c, body, len, (uint32_t)(m->expires - now),
+			    m->msg_id, &r, &recs, &have_pk, &pk_err);
+	}
+	if (rc == 0) {
+		rc = dmp_store_outbox_reencoded(e->st, m->id, recs,
+						(int)r.n_records, r.exp);
+	}
+	dmp_free(recs);
+	dmp_send_result_clear(&r);
+	dmp_free(body);
+	return rc;
+}
+
+int dmp_eng_reencode_queue(struct dmp_engine *e, int64_t before)
+{
+	struct pending p = {0};
+	int rc, n = 0, bad = 0;
+
+	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
+	for (size_t i = 0; rc >= 0 && i < p.n; i++) {
+		const struct dmp_outbox_msg *m = &p.v[i];
+		int r1;
+
+		if (m->state == DMP_OUTBOX_FAILED || m->created > before) {
+			continue;
+		}
+		r1 = reencode_one(e, m);
+		if (r1 == 0) {
+			n++;
+		} else if (r1 != DMP_EBUSY && r1 != DMP_ENOENT) {
+			/* Its records stay the old key's: it fails at the
+			 * contact, who follows the rotation. */
+			DMP_LOG_W("queue %lld: not signed again after the "
+				  "rotation: %s",
+				  (long long)m->id, dmp_strerror(r1));
+			bad = r1;
+		}
+	}
+	dmp_free(p.v);
+	if (rc < 0 || bad < 0) {
+		return rc < 0 ? rc : bad;
+	}
+	return n;
 }
 
 /* With messages.receipts, the body asks for a delivery receipt
@@ -288,22 +396,6 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	dmp_store_relax(e->st, 0);
 	dmp_free(asked);
 	return rc;
-}
-
-struct pending {
-	struct dmp_outbox_msg *v;
-	size_t n, cap;
-};
-
-static int collect_pending(const struct dmp_outbox_msg *m, void *ud)
-{
-	struct pending *p = ud;
-
-	if (dmp_grow(&p->v, &p->cap, p->n, sizeof(*p->v), 16) < 0) {
-		return 1;
-	}
-	p->v[p->n++] = *m;
-	return 0;
 }
 
 struct recs {
@@ -512,8 +604,12 @@ static int publish_pass(struct dmp_engine *e);
 
 int dmp_eng_publish_pass(struct dmp_engine *e)
 {
-	int rc;
+	int rc = dmp_eng_key_check(e);
 
+	if (rc < 0) {
+		return rc; /* the queue waits for the new key */
+	}
+	dmp_eng_rotation_reencode(e); /* after a rotation, once */
 	dmp_store_relax(e->st, 1);
 	rc = publish_pass(e);
 	dmp_eng_cover_tick(e); /* privacy.cover_rate */

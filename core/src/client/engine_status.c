@@ -194,7 +194,7 @@ int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out)
 {
 	struct counts n = {0, 0, 0, ""};
 	char v[640], *p;
-	int code = 0, rejected;
+	int code = 0, rejected, key;
 	int64_t resolved;
 
 	memset(out, 0, sizeof(*out));
@@ -263,6 +263,24 @@ int dmp_engine_status(struct dmp_engine *e, struct dmp_engine_status *out)
 		memcpy(out->prev_error, out->last_error,
 		       sizeof(out->prev_error));
 		out->last_error[0] = '\0';
+	}
+	key = dmp_eng_key_check(e);
+	if (key < 0) {
+		/* This handle's key: until it is reopened, whatever
+		 * answered since. */
+		snprintf(out->last_error, sizeof(out->last_error), "%s",
+			 e->key_why);
+		out->resolved_at = 0;
+		out->prev_error[0] = '\0';
+		if (!rejected) {
+			out->state = DMP_ENGINE_DEGRADED;
+		}
+		snprintf(out->hint, sizeof(out->hint), "%s",
+			 key == DMP_ESTALEKEY
+			     ? "remount dmpfs (or restart dmp recv --watch) "
+			       "to unlock the rotated key"
+			     : "a revoked key sends nothing: see the user "
+			       "guide, key rotation and revocation");
 	}
 	return 0;
 }

@@ -10,6 +10,31 @@
 /* ---- outbox -----------------------------------------------------------------
  */
 
+/* The records of queue row @p id, inside the caller's transaction. */
+static int insert_records(struct dmp_store *st, int64_t id,
+			  const struct dmp_outbox_record *recs, int n_recs)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+
+	for (int i = 0; i < n_recs && rc == 0; i++) {
+		rc =
+		    dmp_st_prepare(st, &q,
+				   "INSERT INTO outbox_record (outbox_id, seq, "
+				   "name, value, ttl) VALUES (?, ?, ?, ?, ?)");
+		if (rc < 0) {
+			break;
+		}
+		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int(q, 2, i);
+		sqlite3_bind_text(q, 3, recs[i].name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 4, recs[i].value, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(q, 5, recs[i].ttl);
+		rc = dmp_st_step_done(st, q);
+	}
+	return rc;
+}
+
 int dmp_store_outbox_add(struct dmp_store *st,
 			 const uint8_t msg_id[DMP_MSG_ID_BYTES],
 			 const char *recipient, size_t body_len,
@@ -45,23 +70,9 @@ int dmp_store_outbox_add(struct dmp_store *st,
 		goto out;
 	}
 	id = sqlite3_last_insert_rowid(st->db);
-	for (int i = 0; i < n_recs; i++) {
-		rc =
-		    dmp_st_prepare(st, &q,
-				   "INSERT INTO outbox_record (outbox_id, seq, "
-				   "name, value, ttl) VALUES (?, ?, ?, ?, ?)");
-		if (rc < 0) {
-			goto out;
-		}
-		sqlite3_bind_int64(q, 1, id);
-		sqlite3_bind_int(q, 2, i);
-		sqlite3_bind_text(q, 3, recs[i].name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(q, 4, recs[i].value, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(q, 5, recs[i].ttl);
-		rc = dmp_st_step_done(st, q);
-		if (rc < 0) {
-			goto out;
-		}
+	rc = insert_records(st, id, recs, n_recs);
+	if (rc < 0) {
+		goto out;
 	}
 	rc = dmp_st_exec(st, "COMMIT");
 	if (rc < 0) {
@@ -74,6 +85,40 @@ int dmp_store_outbox_add(struct dmp_store *st,
 	return st->relaxed ? dmp_store_sync(st) : 0;
 out:
 	dmp_st_exec(st, "ROLLBACK");
+	return rc;
+}
+
+static int outbox_update_time(struct dmp_store *st, const char *sql,
+			      int64_t when, int64_t queue_id);
+
+int dmp_store_outbox_reencoded(struct dmp_store *st, int64_t queue_id,
+			       const struct dmp_outbox_record *recs, int n_recs,
+			       uint64_t expires)
+{
+	int rc = dmp_st_exec(st, "BEGIN IMMEDIATE");
+
+	if (rc < 0) {
+		return rc;
+	}
+	/* Not while it is being published (another process's pass). */
+	rc = outbox_update_time(st,
+				"UPDATE outbox SET expires = ? WHERE id = ? "
+				"AND state != 1 AND state != 2",
+				(int64_t)expires, queue_id);
+	if (rc == 0) {
+		rc = dmp_st_delete_where(
+		    st, "DELETE FROM outbox_record WHERE outbox_id = ?",
+		    queue_id);
+	}
+	if (rc >= 0) {
+		rc = insert_records(st, queue_id, recs, n_recs);
+	}
+	if (rc == 0) {
+		rc = dmp_st_exec(st, "COMMIT");
+	}
+	if (rc < 0) {
+		dmp_st_exec(st, "ROLLBACK");
+	}
 	return rc;
 }
 
