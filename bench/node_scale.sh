@@ -46,7 +46,9 @@ zone=scale.test
 nhost=127.0.0.251 nport=53540
 khost=127.0.0.252 kport=53541
 ksecret=$(head -c 32 /dev/urandom | base64)
-printf "security:\n  rate_limit: 0\n" >"$tmp/node.yaml"
+# No per-IP limit (dnsperf is one address); budgets above 1M records.
+printf "security:\n  rate_limit: 0\nlimits:\n  store_bytes: 68719476736\n  store_values: 100000000\n" \
+	>"$tmp/node.yaml"
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 

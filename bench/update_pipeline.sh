@@ -38,7 +38,8 @@ zone=scale.test
 nhost=127.0.0.251 nport=53540
 khost=127.0.0.252 kport=53541
 ksecret=$(head -c 32 /dev/urandom | base64)
-printf "security:\n  rate_limit: 0\n%s\n" "${BENCH_NODE_CONF:-}" >"$tmp/node.yaml"
+printf "security:\n  rate_limit: 0\nlimits:\n  store_bytes: 68719476736\n  store_values: 100000000\n%s\n" \
+	"${BENCH_NODE_CONF:-}" >"$tmp/node.yaml"
 
 src=$tmp/src
 mkdir -p "$src"
