@@ -41,14 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-zone=scale.test
-# Outside 127.0.0.2-250, where the black-box tests draw their hosts.
-nhost=127.0.0.251 nport=53540
-khost=127.0.0.252 kport=53541
-ksecret=$(head -c 32 /dev/urandom | base64)
-# No per-IP limit (dnsperf is one address); budgets above 1M records.
-printf "security:\n  rate_limit: 0\nlimits:\n  store_bytes: 68719476736\n  store_values: 100000000\n" \
-	>"$tmp/node.yaml"
+. "$top/bench/scale_lib.sh"
+node_yaml "$tmp/node.yaml"
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -60,40 +54,6 @@ start_node() {
 		-c "$tmp/node.yaml" >>"$1/node.log" 2>&1 &
 	pid=$!
 	secs_up=$($tool wait $nhost $nport "$qname" "$t0")
-}
-
-knot_conf() {
-	cat >"$1/knot.conf" <<CONF
-key:
-  - id: bench
-    algorithm: hmac-sha256
-    secret: $ksecret
-acl:
-  - id: upd
-    key: bench
-    action: update
-server:
-    rundir: $1
-    listen: $khost@$kport
-    udp-workers: 2
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: $1
-log:
-  - target: stderr
-    any: warning
-template:
-  - id: default
-    journal-content: changes
-    zonefile-sync: -1
-    semantic-checks: off
-zone:
-  - domain: $zone
-    storage: $1
-    file: $zone.zone
-    acl: upd
-CONF
 }
 
 start_knot() {

@@ -34,52 +34,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-zone=scale.test
-nhost=127.0.0.251 nport=53540
-khost=127.0.0.252 kport=53541
-ksecret=$(head -c 32 /dev/urandom | base64)
-printf "security:\n  rate_limit: 0\nlimits:\n  store_bytes: 68719476736\n  store_values: 100000000\n%s\n" \
-	"${BENCH_NODE_CONF:-}" >"$tmp/node.yaml"
+. "$top/bench/scale_lib.sh"
+node_yaml "$tmp/node.yaml" "${BENCH_NODE_CONF:-}"
 
 src=$tmp/src
 mkdir -p "$src"
 key=$("$node" key add w.$zone --scope $zone --db "$src/node.db")
 $tool gen "$src/node.db" "$src/$zone.zone" "$src/queries" $zone "$size"
 qname=$(head -1 "$src/queries" | cut -d' ' -f1)
-
-knot_conf() {
-	cat >"$1/knot.conf" <<CONF
-key:
-  - id: bench
-    algorithm: hmac-sha256
-    secret: $ksecret
-acl:
-  - id: upd
-    key: bench
-    action: update
-server:
-    rundir: $1
-    listen: $khost@$kport
-    udp-workers: 2
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: $1
-log:
-  - target: stderr
-    any: warning
-template:
-  - id: default
-    journal-content: changes
-    zonefile-sync: -1
-    semantic-checks: off
-zone:
-  - domain: $zone
-    storage: $1
-    file: $zone.zone
-    acl: upd
-CONF
-}
 
 res=$tmp/res
 : >"$res"
