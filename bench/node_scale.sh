@@ -33,13 +33,6 @@ command -v knotd >/dev/null && command -v dnsperf >/dev/null ||
 	{ echo "needs knotd and dnsperf (apt-get install knot dnsperf)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/node_scale.XXXXXX")
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 . "$top/bench/scale_lib.sh"
 node_yaml "$tmp/node.yaml"

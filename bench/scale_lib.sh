@@ -1,6 +1,15 @@
 # bench/scale_lib.sh - shared by bench/node_scale.sh and
 # bench/update_pipeline.sh (sourced, not run): the servers' addresses, the
-# node's config and Knot's. Not run by ctest.
+# node's config and Knot's, and the clean-up of $tmp (the sourcing script
+# makes it) and of the server in $pid. Not run by ctest.
+
+pid=
+scale_cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap scale_cleanup EXIT
 
 zone=scale.test
 # Outside 127.0.0.2-250, where the black-box tests draw their hosts.

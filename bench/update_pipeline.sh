@@ -26,13 +26,6 @@ proto=${BENCH_TCP:+tcp}
 command -v knotd >/dev/null || { echo "needs knotd" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/update_pipeline.XXXXXX")
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 . "$top/bench/scale_lib.sh"
 node_yaml "$tmp/node.yaml" "${BENCH_NODE_CONF:-}"
