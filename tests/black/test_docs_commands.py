@@ -500,11 +500,15 @@ def test_user_guide_walkthrough(tmp_path):
         # Output to a file: the node the guide starts with `&` keeps
         # its descriptors open after bash ends.
         log = tmp_path / "walk.log"
+        stuck = None
         with open(log, "wb") as f:
-            subprocess.run(["bash", "-c", "\n".join(script)],
-                           stdin=subprocess.DEVNULL, stdout=f,
-                           stderr=subprocess.STDOUT, env=env, timeout=120,
-                           cwd=work)
+            try:
+                subprocess.run(["bash", "-c", "\n".join(script)],
+                               stdin=subprocess.DEVNULL, stdout=f,
+                               stderr=subprocess.STDOUT, env=env,
+                               timeout=120, cwd=work)
+            except subprocess.TimeoutExpired:
+                stuck = True
         out = log.read_text(errors="replace")
         got = {}
         for l in status.read_text().splitlines():
@@ -516,6 +520,13 @@ def test_user_guide_walkthrough(tmp_path):
                     v, (tmp_path / "glue.log").read_text()))
             else:
                 got[int(k)] = int(v)
+        if stuck:
+            # Name the step that did not finish, and what it printed.
+            todo = [n for n in sorted(plan) if n not in got]
+            pytest.fail("walk-through stuck for 120 s at user-guide.md:%s: "
+                        "%s\n---\n%s" % (
+                            todo[0] if todo else "?",
+                            plan[todo[0]][0] if todo else "?", out[-4000:]))
         errors = ["user-guide.md:%d: %s: exit %s, want %d" % (
             n, line, got.get(n), want)
             for n, (line, want) in sorted(plan.items())

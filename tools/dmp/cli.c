@@ -40,8 +40,9 @@ static const char *hint(int rc)
 	case DMP_ENOTAUTH:
 		return "wrong TSIG secret or unknown key: check network.tsig";
 	case DMP_EREFUSED:
-		return "name outside your key's scope: ask the node operator "
-		       "for a key that covers your names";
+		return "a name outside your key's scope, or a node storage "
+		       "limit (limits.* in its config) reached: the node's "
+		       "log says which; ask its operator";
 	case DMP_ENOTZONE:
 		return "the node does not serve your zone: check "
 		       "identity.domain "

@@ -47,8 +47,9 @@ const char *dmp_strerror(int code)
 		return "node rejected the TSIG key (wrong secret or unknown "
 		       "key)";
 	case DMP_EREFUSED:
-		return "node refused the request (name outside your key's "
-		       "scope?)";
+		return "node refused the request (a name outside your key's "
+		       "scope, or one of the node's storage limits reached: "
+		       "its log names which)";
 	case DMP_ESERVFAIL: return "server failure at the node";
 	case DMP_ENXDOMAIN: return "no such name";
 	case DMP_ENOTZONE: return "name outside the node's zone";
