@@ -506,7 +506,7 @@ def test_user_guide_walkthrough(tmp_path):
                 subprocess.run(["bash", "-c", "\n".join(script)],
                                stdin=subprocess.DEVNULL, stdout=f,
                                stderr=subprocess.STDOUT, env=env,
-                               timeout=120, cwd=work)
+                               timeout=240, cwd=work)
             except subprocess.TimeoutExpired:
                 stuck = True
         out = log.read_text(errors="replace")
@@ -523,7 +523,7 @@ def test_user_guide_walkthrough(tmp_path):
         if stuck:
             # Name the step that did not finish, and what it printed.
             todo = [n for n in sorted(plan) if n not in got]
-            pytest.fail("walk-through stuck for 120 s at user-guide.md:%s: "
+            pytest.fail("walk-through stuck for 240 s at user-guide.md:%s: "
                         "%s\n---\n%s" % (
                             todo[0] if todo else "?",
                             plan[todo[0]][0] if todo else "?", out[-4000:]))
