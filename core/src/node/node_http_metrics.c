@@ -52,6 +52,16 @@ static const char *const rcode_names[16] = {
     "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "RCODE11",
     "RCODE12",	"RCODE13", "RCODE14",  "RCODE15"};
 
+/* One "METRIC{reason="NAME"} VALUE" line per reason. */
+static void by_reason(FILE *f, const char *metric, const char *const *names,
+		      const uint64_t *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(f, "%s{reason=\"%s\"} %llu\n", metric, names[i],
+			(unsigned long long)v[i]);
+	}
+}
+
 int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		   const char **ctype)
 {
@@ -91,10 +101,8 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 	fprintf(f, "# HELP dmp_node_rejections_total Requests refused or "
 		   "dropped, by reason.\n"
 		   "# TYPE dmp_node_rejections_total counter\n");
-	for (unsigned i = 0; i < DMP_NODE_REJ_MAX; i++) {
-		fprintf(f, "dmp_node_rejections_total{reason=\"%s\"} %llu\n",
-			rej_names[i], (unsigned long long)s.reject[i]);
-	}
+	by_reason(f, "dmp_node_rejections_total", rej_names, s.reject,
+		  DMP_NODE_REJ_MAX);
 	/* Anti-entropy (node_sync.c): what peers sent that was refused. */
 	{
 		static const char *const sync_names[DMP_NODE_SYNC_REASON_MAX] =
@@ -112,12 +120,8 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 			"and pulled values refused, by reason.\n"
 			"# TYPE dmp_node_sync_rejected_total counter\n",
 			(unsigned long long)stored);
-		for (unsigned i = 0; i < DMP_NODE_SYNC_REASON_MAX; i++) {
-			fprintf(f,
-				"dmp_node_sync_rejected_total{reason=\"%s\"} "
-				"%llu\n",
-				sync_names[i], (unsigned long long)sr[i]);
-		}
+		by_reason(f, "dmp_node_sync_rejected_total", sync_names, sr,
+			  DMP_NODE_SYNC_REASON_MAX);
 	}
 	/* The HTTP side: connections and refusals (node_http_conn.c). */
 	fprintf(f,
@@ -214,12 +218,8 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 			"refused or closed by a limit, by reason.\n"
 			"# TYPE dmp_node_tcp_events_total counter\n",
 			(unsigned long long)open);
-		for (unsigned i = 0; i < DMP_NODE_TCP_EV_MAX; i++) {
-			fprintf(f,
-				"dmp_node_tcp_events_total{reason=\"%s\"} "
-				"%llu\n",
-				tcp_ev[i], (unsigned long long)ev[i]);
-		}
+		by_reason(f, "dmp_node_tcp_events_total", tcp_ev, ev,
+			  DMP_NODE_TCP_EV_MAX);
 	}
 	{
 		/* Mesh discovery (node_discovery.c, PROTOCOL.md 8). */
