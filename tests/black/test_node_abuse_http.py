@@ -15,6 +15,7 @@ import http.client
 import http.server
 import json
 import resource
+import select
 import socket
 import threading
 import time
@@ -38,15 +39,26 @@ class Slow:
     def __init__(self, host, port, sources, count):
         raise_nofile(count + 256)
         self.socks = []
-        for i in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setblocking(False)
-            s.bind((sources[i % len(sources)], 0))
-            try:
-                s.connect((host, port))
-            except BlockingIOError:
-                pass
-            self.socks.append([s, False])  # [socket, head sent]
+        # In batches of 64, each given up to 2 s to finish its handshakes:
+        # the test is about the node's limits, not about overflowing the
+        # kernel's accept queue (whose SYN-cookie resets the node never
+        # sees, and a loaded CI machine reaches).
+        for first in range(0, count, 64):
+            batch = []
+            for i in range(first, min(first + 64, count)):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setblocking(False)
+                s.bind((sources[i % len(sources)], 0))
+                try:
+                    s.connect((host, port))
+                except BlockingIOError:
+                    pass
+                self.socks.append([s, False])  # [socket, head sent]
+                batch.append(s)
+            deadline = time.monotonic() + 2
+            while batch and time.monotonic() < deadline:
+                _, done, _ = select.select([], batch, [], 0.1)
+                batch = [s for s in batch if s not in done]
 
     def drip(self):
         """One more byte on every connection still open; returns how many
@@ -142,16 +154,17 @@ def test_500_slow_connections_honest_client_served(node_factory):
     finally:
         slow.close()
     m = metrics(n)
-    # The connections the node closed are counted under their reasons,
-    # most under the per-address limit. Not all of them: on a slow build
-    # (TSan) libmicrohttpd closes some on its own before our notifier sees
-    # them (measured: 249 counted of 340 closed), so the floor is loose;
-    # without the limit it would be 0 and `alive` above would exceed 160.
+    # Every connection the node closed is counted under its reason, most
+    # under the per-address limit; without the limit there would be none
+    # and `alive` above would exceed 160. (A CI run once counted 149 of
+    # 340: 500 connects at once overflowed the HTTP listen backlog, then
+    # 128, and the kernel reset connections the node never saw. The
+    # backlog is now 4096 and the connects come in batches.)
     counted = sum(refusals(m, r) for r in (
         "conn_per_address", "conn_total", "conn_evicted", "request_timeout",
         "idle_timeout"))
     assert closed >= 500 - 160, closed
-    assert counted >= closed // 2, (counted, closed, m)
+    assert counted >= closed - 8, (counted, closed, m)
     assert refusals(m, "conn_per_address") >= 100, (closed, m)
     assert "per-address connection limit" in n.log.read_text()
 

@@ -98,7 +98,7 @@ int dmpnode_open_sock(const struct sockaddr_storage *ss, socklen_t len,
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	}
 	if (bind(fd, (const struct sockaddr *)ss, len) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 128) < 0)) {
+	    (type == SOCK_STREAM && listen(fd, TCP_BACKLOG) < 0)) {
 		int e = errno;
 
 		close(fd);

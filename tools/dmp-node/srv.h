@@ -14,7 +14,7 @@
 #define UDP_RX 8192
 #define UDP_TX 4096
 #define MAX_LISTEN DMP_CFG_LIST_MAX
-#define TCP_BACKLOG 4096 /* listen(2) of the DNS TCP sockets */
+#define TCP_BACKLOG 4096 /* listen(2) of the DNS TCP and HTTP sockets */
 
 /* UDP UPDATEs wait here for the writer thread, so that UDP workers never
  * sit out an fsync and the writer can commit many at once. */
