@@ -182,8 +182,11 @@ int dmp_eng_intro_settle(struct dmp_engine *e,
 	int moved = 0, rewritten = 0;
 
 	dmp_hex_encode(spkhex, c->ed25519_pk, 32);
-	/* intro/ first (moved), then inbox/ (re-headed in place). */
-	for (int fo = 1; fo >= 0; fo--) {
+	/* inbox/ first (re-headed in place: the copies the user moved by
+	 * hand), then intro/ (moved). In that order intro/ is empty only
+	 * once every copy is verified: a reader who waits for intro/ to empty
+	 * never sees a moved copy still saying "X-DMP-Verified: no". */
+	for (int fo = 0; fo <= 1; fo++) {
 		for (int s = 0; s < 2; s++) {
 			char dir[DMP_ENG_HOME_MAX + 40];
 			struct dirent *de;
