@@ -171,28 +171,30 @@ static void test_id_vectors(void)
 	 *           h += struct.pack(">H", len(v)) + v
 	 *       return hashlib.sha256(h).hexdigest()[:32]
 	 */
-	empty(&b);
-	add(&b, "b.z", "v2", 1);
-	add(&b, "a.z", "v1", 2);
-	is_int(dmp_relay_bundle_id(&b, id), 0, "id: computed");
-	is_str(id, "034a3c3a98ebf9b5ef94cb63f57a1d1b",
-	       "id: [(b.z, v2), (a.z, v1)] sorted by name");
-	dmp_relay_bundle_clear(&b);
+	static const struct {
+		const char *rec[3][2]; /* (name, value), NULL name: none */
+		const char *id;
+		const char *what;
+	} v[] = {
+	    {{{"b.z", "v2"}, {"a.z", "v1"}},
+	     "034a3c3a98ebf9b5ef94cb63f57a1d1b",
+	     "[(b.z, v2), (a.z, v1)] sorted by name"},
+	    {{{"a.z", "v1"}, {"a.z", "v0"}, {"a.zz", ""}},
+	     "56e7f11fa5840c279fb5fad1d761f07e",
+	     "same name sorted by value, a prefix first, empty value"},
+	    {{{"a.z", "v1"}}, "9b036b4cc3e6a9508d5d749c5bcb2531", "one record"},
+	};
 
-	empty(&b);
-	add(&b, "a.z", "v1", 1);
-	add(&b, "a.z", "v0", 1);
-	add(&b, "a.zz", "", 1);
-	is_int(dmp_relay_bundle_id(&b, id), 0, "id: computed (3 records)");
-	is_str(id, "56e7f11fa5840c279fb5fad1d761f07e",
-	       "id: same name sorted by value, a prefix first, empty value");
-	dmp_relay_bundle_clear(&b);
-
-	empty(&b);
-	add(&b, "a.z", "v1", 1);
-	is_int(dmp_relay_bundle_id(&b, id), 0, "id: computed (1 record)");
-	is_str(id, "9b036b4cc3e6a9508d5d749c5bcb2531", "id: one record");
-	dmp_relay_bundle_clear(&b);
+	for (size_t i = 0; i < DMP_ARRAY_LEN(v); i++) {
+		empty(&b);
+		for (size_t r = 0; r < 3 && v[i].rec[r][0]; r++) {
+			add(&b, v[i].rec[r][0], v[i].rec[r][1], (uint32_t)r);
+		}
+		is_int(dmp_relay_bundle_id(&b, id), 0, "id: computed, %s",
+		       v[i].what);
+		is_str(id, v[i].id, "id: %s", v[i].what);
+		dmp_relay_bundle_clear(&b);
+	}
 }
 
 static void test_id_stable(void)

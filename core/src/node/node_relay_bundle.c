@@ -57,17 +57,25 @@ int dmp_nr_say(char *why, size_t cap, int rc, const char *fmt, ...)
 	return rc;
 }
 
+int dmp_nr_limit_bad(size_t max_bytes, char *why, size_t why_cap)
+{
+	if (max_bytes >= DMP_RELAY_BYTES_MIN &&
+	    max_bytes <= DMP_RELAY_BYTES_MAX) {
+		return 0;
+	}
+	dmp_nr_say(why, why_cap, DMP_EINVAL,
+		   "limit: %zu value bytes is outside %d..%d", max_bytes,
+		   DMP_RELAY_BYTES_MIN, DMP_RELAY_BYTES_MAX);
+	return 1;
+}
+
 int dmp_relay_bundle_limits(const struct dmp_relay_bundle *b, size_t max_bytes,
 			    char *why, size_t why_cap)
 {
 	size_t sum = 0;
 
-	if (max_bytes < DMP_RELAY_BYTES_MIN ||
-	    max_bytes > DMP_RELAY_BYTES_MAX) {
-		return dmp_nr_say(why, why_cap, DMP_EINVAL,
-				  "limit: %zu value bytes is outside %d..%d",
-				  max_bytes, DMP_RELAY_BYTES_MIN,
-				  DMP_RELAY_BYTES_MAX);
+	if (dmp_nr_limit_bad(max_bytes, why, why_cap)) {
+		return DMP_EINVAL;
 	}
 	if (b->n_records == 0) {
 		return dmp_nr_say(

@@ -13,4 +13,8 @@
 int dmp_nr_say(char *why, size_t cap, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/** 1 (the reason in @p why) if @p max_bytes is outside
+ * DMP_RELAY_BYTES_MIN..DMP_RELAY_BYTES_MAX, else 0. */
+int dmp_nr_limit_bad(size_t max_bytes, char *why, size_t why_cap);
+
 #endif /* DMP_NODE_RELAY_I_H */

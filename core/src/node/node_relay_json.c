@@ -243,12 +243,8 @@ int dmp_relay_bundle_parse_json(struct dmp_relay_bundle *b, const char *body,
 	if (why && why_cap) {
 		why[0] = 0;
 	}
-	if (max_bytes < DMP_RELAY_BYTES_MIN ||
-	    max_bytes > DMP_RELAY_BYTES_MAX) {
-		return dmp_nr_say(why, why_cap, DMP_EINVAL,
-				  "limit: %zu value bytes is outside %d..%d",
-				  max_bytes, DMP_RELAY_BYTES_MIN,
-				  DMP_RELAY_BYTES_MAX);
+	if (dmp_nr_limit_bad(max_bytes, why, why_cap)) {
+		return DMP_EINVAL;
 	}
 	if (!body || len > max) {
 		return dmp_nr_say(
