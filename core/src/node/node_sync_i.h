@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "dmp/node.h"
@@ -42,6 +43,8 @@ int dmp_ns_cursor_cmp(const struct ns_cursor *a, const struct ns_cursor *b);
 
 /** 1 if @p s is a digest name: [A-Za-z0-9._-]{1,253}. */
 int dmp_ns_name_ok(const char *s, size_t len);
+/** 1 if @p s is exactly @p want lower-case hex digits (NULL: 0). */
+int dmp_ns_hex_ok(const char *s, size_t len, size_t want);
 /** 1 if @p s is 64 lower-case hex digits. */
 int dmp_ns_hash_ok(const char *s, size_t len);
 
@@ -89,6 +92,23 @@ struct ns_pulled {
 int dmp_ns_pull_parse(struct ns_pulled **out, size_t *n, const char *body,
 		      size_t len, size_t max);
 void dmp_ns_pulled_free(struct ns_pulled *p, size_t n);
+
+/**
+ * The records array of a pull answer or a relay bundle (DMP-RELAY/1,
+ * node_relay_json.c): [{name,value,ttl}], at most @p max, each checked as
+ * dmp_ns_pull_parse() says.
+ * @param why  if not NULL, receives the refusal naming the index and
+ *             field ("records[3].ttl: ...")
+ * @return 0, DMP_EMALFORMED, DMP_ETOOBIG (more than @p max), DMP_ENOMEM
+ */
+int dmp_ns_records_take(struct ns_pulled **out, size_t *n, const json_t *recs,
+			size_t max, char *why, size_t why_cap);
+
+/** jansson's parse of @p body (NULL when over @p max bytes or not JSON),
+ * duplicate keys refused. json_decref() it. */
+json_t *dmp_ns_json_load(const char *body, size_t len, size_t max);
+/** Integer member @p k of @p o in 0..@p max; -1 when absent or not one. */
+int64_t dmp_ns_json_int(const json_t *o, const char *k, uint64_t max);
 
 /** {"names":[...]} for a pull request; malloc()ed, or NULL. */
 char *dmp_ns_pull_request(const char *const *names, size_t n);

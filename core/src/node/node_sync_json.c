@@ -30,9 +30,9 @@ int dmp_ns_name_ok(const char *s, size_t len)
 	return 1;
 }
 
-int dmp_ns_hash_ok(const char *s, size_t len)
+int dmp_ns_hex_ok(const char *s, size_t len, size_t want)
 {
-	if (len != 64) {
+	if (!s || len != want) {
 		return 0;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -42,6 +42,11 @@ int dmp_ns_hash_ok(const char *s, size_t len)
 		}
 	}
 	return 1;
+}
+
+int dmp_ns_hash_ok(const char *s, size_t len)
+{
+	return dmp_ns_hex_ok(s, len, 64);
 }
 
 int dmp_ns_cursor_parse(struct ns_cursor *c, const char *s, size_t len)
@@ -93,8 +98,7 @@ int dmp_ns_cursor_cmp(const struct ns_cursor *a, const struct ns_cursor *b)
 	return r ? r : strcmp(a->hash, b->hash);
 }
 
-/* An integer field in 0..max; -1 when absent or not one. */
-static int64_t int_field(const json_t *o, const char *k, uint64_t max)
+int64_t dmp_ns_json_int(const json_t *o, const char *k, uint64_t max)
 {
 	const json_t *v = json_object_get(o, k);
 	json_int_t i;
@@ -106,12 +110,17 @@ static int64_t int_field(const json_t *o, const char *k, uint64_t max)
 	return i < 0 || (uint64_t)i > max ? -1 : (int64_t)i;
 }
 
-static json_t *load(const char *body, size_t len)
+json_t *dmp_ns_json_load(const char *body, size_t len, size_t max)
 {
-	if (!body || len > NS_BODY_MAX) {
+	if (!body || len > max) {
 		return NULL;
 	}
 	return json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+}
+
+static json_t *load(const char *body, size_t len)
+{
+	return dmp_ns_json_load(body, len, NS_BODY_MAX);
 }
 
 static void entry_take(struct ns_entry *e, const json_t *r, uint64_t now_ms)
@@ -119,8 +128,8 @@ static void entry_take(struct ns_entry *e, const json_t *r, uint64_t now_ms)
 	const char *name = json_string_value(json_object_get(r, "name"));
 	const char *hash = json_string_value(json_object_get(r, "hash"));
 	size_t nl = name ? strlen(name) : 0, hl = hash ? strlen(hash) : 0;
-	int64_t ts = int_field(r, "ts", now_ms + NS_SKEW_MS);
-	int64_t ttl = int_field(r, "ttl", NS_TTL_MAX);
+	int64_t ts = dmp_ns_json_int(r, "ts", now_ms + NS_SKEW_MS);
+	int64_t ttl = dmp_ns_json_int(r, "ttl", NS_TTL_MAX);
 
 	memset(e, 0, sizeof(*e));
 	if (!json_is_object(r) || !dmp_ns_name_ok(name, nl) ||
@@ -187,58 +196,106 @@ void dmp_ns_pulled_free(struct ns_pulled *p, size_t n)
 	dmp_free(p);
 }
 
+/* Say why record @p i was refused, when the caller asked. */
+static int refuse(char *why, size_t cap, size_t i, const char *what)
+{
+	if (why && cap) {
+		snprintf(why, cap, "records[%zu].%s", i, what);
+	}
+	return DMP_EMALFORMED;
+}
+
+/* One {name, value, ttl} object into @p p. */
+static int record_take(struct ns_pulled *p, const json_t *r, size_t i,
+		       char *why, size_t cap)
+{
+	const json_t *v = json_object_get(r, "value");
+	const char *name = json_string_value(json_object_get(r, "name"));
+	size_t nl = name ? strlen(name) : 0;
+	int64_t ttl = dmp_ns_json_int(r, "ttl", NS_TTL_MAX);
+
+	if (!json_is_object(r)) {
+		if (why && cap) {
+			snprintf(why, cap, "records[%zu]: not an object", i);
+		}
+		return DMP_EMALFORMED;
+	}
+	if (!dmp_ns_name_ok(name, nl)) {
+		return refuse(why, cap, i,
+			      "name: not a name of 1..253 bytes of "
+			      "[A-Za-z0-9._-]");
+	}
+	if (!json_is_string(v)) {
+		return refuse(why, cap, i, "value: not a string");
+	}
+	if (ttl < 0) {
+		return refuse(why, cap, i,
+			      "ttl: not an integer in 0..2147483648");
+	}
+	p->vlen = json_string_length(v);
+	p->value = dmp_malloc(p->vlen + 1);
+	if (!p->value) {
+		return DMP_ENOMEM;
+	}
+	memcpy(p->value, json_string_value(v), p->vlen + 1);
+	memcpy(p->name, name, nl);
+	p->ttl = (uint64_t)ttl;
+	return 0;
+}
+
+int dmp_ns_records_take(struct ns_pulled **out, size_t *n, const json_t *recs,
+			size_t max, char *why, size_t why_cap)
+{
+	struct ns_pulled *p = NULL;
+	size_t cnt, i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(recs)) {
+		if (why && why_cap) {
+			snprintf(why, why_cap, "records: not an array");
+		}
+		return DMP_EMALFORMED;
+	}
+	cnt = json_array_size(recs);
+	if (cnt > max) {
+		if (why && why_cap) {
+			snprintf(why, why_cap,
+				 "records: %zu records, over the %zu allowed",
+				 cnt, max);
+		}
+		return DMP_ETOOBIG;
+	}
+	p = dmp_calloc(cnt ? cnt : 1, sizeof(*p));
+	if (!p) {
+		return DMP_ENOMEM;
+	}
+	for (i = 0; i < cnt; i++) {
+		rc = record_take(&p[i], json_array_get(recs, i), i, why,
+				 why_cap);
+		if (rc < 0) {
+			dmp_ns_pulled_free(p, cnt);
+			return rc;
+		}
+	}
+	*out = p;
+	*n = cnt;
+	return 0;
+}
+
 int dmp_ns_pull_parse(struct ns_pulled **out, size_t *n, const char *body,
 		      size_t len, size_t max)
 {
-	json_t *j = load(body, len), *recs;
-	struct ns_pulled *p = NULL;
-	size_t cnt = 0, i;
+	json_t *j = load(body, len);
 	int rc = DMP_EMALFORMED;
 
 	*out = NULL;
 	*n = 0;
-	recs = json_object_get(j, "records");
-	if (!json_is_object(j) || !json_is_array(recs)) {
-		goto cleanup;
+	if (json_is_object(j)) {
+		rc = dmp_ns_records_take(out, n, json_object_get(j, "records"),
+					 max, NULL, 0);
 	}
-	cnt = json_array_size(recs);
-	if (cnt > max) {
-		rc = DMP_ETOOBIG;
-		goto cleanup;
-	}
-	p = dmp_calloc(cnt ? cnt : 1, sizeof(*p));
-	if (!p) {
-		rc = DMP_ENOMEM;
-		goto cleanup;
-	}
-	for (i = 0; i < cnt; i++) {
-		const json_t *r = json_array_get(recs, i);
-		const json_t *v = json_object_get(r, "value");
-		const char *name =
-		    json_string_value(json_object_get(r, "name"));
-		size_t nl = name ? strlen(name) : 0;
-		int64_t ttl = int_field(r, "ttl", NS_TTL_MAX);
-
-		if (!dmp_ns_name_ok(name, nl) || !json_is_string(v) ||
-		    ttl < 0) {
-			goto cleanup;
-		}
-		p[i].vlen = json_string_length(v);
-		p[i].value = dmp_malloc(p[i].vlen + 1);
-		if (!p[i].value) {
-			rc = DMP_ENOMEM;
-			goto cleanup;
-		}
-		memcpy(p[i].value, json_string_value(v), p[i].vlen + 1);
-		memcpy(p[i].name, name, nl);
-		p[i].ttl = (uint64_t)ttl;
-	}
-	*out = p;
-	*n = cnt;
-	p = NULL;
-	rc = 0;
-cleanup:
-	dmp_ns_pulled_free(p, cnt);
 	json_decref(j);
 	return rc;
 }

@@ -72,6 +72,13 @@ void dmp_nu_tally(const struct uctx *u, size_t i, const struct nidx_ent *e,
  * of the node and of each name; the reason into @p why. */
 int dmp_nu_check_caps(struct dmp_node *n, const struct uctx *u, uint64_t now_s,
 		      int *why);
+/**
+ * Is @p owner (wire, @p olen bytes) claim-<digits>.mb-<12 hex>.<zone>
+ * with @p zone (wire, @p zlen bytes) the UPDATE's zone (7.3)? Copies the
+ * 12 hex digits to @p hash. @return 1 or 0
+ */
+int dmp_nu_claim_owner(const uint8_t *owner, size_t olen, const uint8_t *zone,
+		       size_t zlen, char hash[13]);
 /** The unsigned claim UPDATE (7.3) from @p peer (NULL: local): an RCODE,
  * the reason into @p why. */
 int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u,

@@ -143,11 +143,8 @@ static int in_scope(const struct nkey *k, const struct nop *op)
 	return 0;
 }
 
-/*
- * Is @p owner claim-<digits>.mb-<12 hex>.<zone> with @p zone the UPDATE's
- * zone (PROTOCOL.md 7.3)? Copies the 12 hex digits to @p hash.
- */
-static int claim_owner(const uint8_t *owner, size_t olen, const uint8_t *zone,
+/* PROTOCOL.md 7.3; also a relayed claim's owner (node_relay_bundle.c). */
+int dmp_nu_claim_owner(const uint8_t *owner, size_t olen, const uint8_t *zone,
 		       size_t zlen, char hash[13])
 {
 	const uint8_t *l1 = owner, *l2;
@@ -229,7 +226,8 @@ int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u,
 		struct dmp_claim c;
 
 		if (op->kind != NOP_ADD ||
-		    !claim_owner(op->wire, op->wlen, u->zone, u->zlen, hash)) {
+		    !dmp_nu_claim_owner(op->wire, op->wlen, u->zone, u->zlen,
+					hash)) {
 			DMP_LOG_D("node: unsigned UPDATE of %s refused",
 				  op->owner);
 			return DMP_DNS_RCODE_REFUSED;
@@ -269,8 +267,8 @@ int dmp_nu_claim_check(struct dmp_node *n, struct uctx *u,
 	for (size_t i = 0; i < u->n_ops; i++) {
 		uint8_t key[17] = {'c'};
 
-		(void)claim_owner(u->ops[i].wire, u->ops[i].wlen, u->zone,
-				  u->zlen, hash);
+		(void)dmp_nu_claim_owner(u->ops[i].wire, u->ops[i].wlen,
+					 u->zone, u->zlen, hash);
 		memcpy(key + 1, hash, 12);
 		if (!dmp_rl_allow_key(n->claim_rl, key, now_ms)) {
 			DMP_LOG_I("node: claim rate limit for mb-%s", hash);
