@@ -105,9 +105,21 @@ static enum dmp_links_why check_fields(const struct dmp_links *lk)
 	return DMP_LINKS_OK;
 }
 
+/* A count byte: the body ends there, or it is over @p max, or fine. */
+static enum dmp_links_why read_count(struct dmp_rbuf *r, size_t *n, size_t max,
+				     enum dmp_links_why too_many)
+{
+	*n = dmp_rbuf_u8(r);
+	if (dmp_rbuf_error(r)) {
+		return DMP_LINKS_WHY_TRUNCATED;
+	}
+	return *n > max ? too_many : DMP_LINKS_OK;
+}
+
 static enum dmp_links_why parse_fields(struct dmp_links *out,
 				       struct dmp_rbuf *r, unsigned flags)
 {
+	enum dmp_links_why w;
 	const uint8_t *p;
 	size_t l;
 
@@ -126,12 +138,10 @@ static enum dmp_links_why parse_fields(struct dmp_links *out,
 		return DMP_LINKS_WHY_ENDPOINT;
 	}
 	memcpy(out->endpoint, p, l);
-	out->n_zones = dmp_rbuf_u8(r);
-	if (dmp_rbuf_error(r)) {
-		return DMP_LINKS_WHY_TRUNCATED;
-	}
-	if (out->n_zones > DMP_LINKS_ZONES_MAX) {
-		return DMP_LINKS_WHY_ZONE_COUNT;
+	w = read_count(r, &out->n_zones, DMP_LINKS_ZONES_MAX,
+		       DMP_LINKS_WHY_ZONE_COUNT);
+	if (w != DMP_LINKS_OK) {
+		return w;
 	}
 	for (size_t i = 0; i < out->n_zones; i++) {
 		l = dmp_rbuf_u8(r);
@@ -144,12 +154,10 @@ static enum dmp_links_why parse_fields(struct dmp_links *out,
 		}
 		memcpy(out->zones[i], p, l);
 	}
-	out->n_peers = dmp_rbuf_u8(r);
-	if (dmp_rbuf_error(r)) {
-		return DMP_LINKS_WHY_TRUNCATED;
-	}
-	if (out->n_peers > DMP_LINKS_PEERS_MAX) {
-		return DMP_LINKS_WHY_PEER_COUNT;
+	w = read_count(r, &out->n_peers, DMP_LINKS_PEERS_MAX,
+		       DMP_LINKS_WHY_PEER_COUNT);
+	if (w != DMP_LINKS_OK) {
+		return w;
 	}
 	for (size_t i = 0; i < out->n_peers; i++) {
 		dmp_rbuf_copy(r, out->peers[i].spk, DMP_ED25519_PK_BYTES);
