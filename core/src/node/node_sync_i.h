@@ -151,7 +151,8 @@ int dmp_st_cursor_put(sqlite3 *db, const char *peer, const struct ns_cursor *c);
  * manifest against @p op_spk when not NULL, else structure only), prekey
  * and bootstrap by structure, chunks must unwrap, unknown v=dmp refused,
  * non-DMP values refused at DMP-shaped names, heartbeats refused (each
- * node publishes its own).
+ * node publishes its own), relay link records (dmp/links.h) verified in
+ * full with their own node_spk and refused outside `_dnsmesh-links.`.
  * @return 0 or DMP_EBADSIG / DMP_EMALFORMED / DMP_EEXPIRED / ...
  */
 int dmp_ns_verify(const char *name, const char *value, size_t vlen,

@@ -7,13 +7,16 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dmp/bootstrap.h"
 #include "dmp/chunk.h"
 #include "dmp/claim.h"
 #include "dmp/cluster.h"
 #include "dmp/err.h"
+#include "dmp/heartbeat.h"
 #include "dmp/identity.h"
+#include "dmp/links.h"
 #include "dmp/manifest.h"
 #include "dmp/record.h"
 #include "dmp/rotation.h"
@@ -100,9 +103,23 @@ int dmp_ns_verify(const char *name, const char *value, size_t vlen,
 		struct dmp_rotation r;
 		struct dmp_revocation v;
 		struct dmp_cluster cl;
+		struct dmp_links lk;
 	} u;
 	const char *base;
 	int rc;
+
+	/* DMP-RELAY/1 (protocol.md 8.7.4): self-signed like a heartbeat, but
+	 * synced, and only at its own name. The endpoint rule is the strict
+	 * one: a loopback endpoint is never pulled. */
+	if (vlen >= strlen(DMP_PREFIX_LINKS) &&
+	    memcmp(value, DMP_PREFIX_LINKS, strlen(DMP_PREFIX_LINKS)) == 0) {
+		if (strncasecmp(name, DMP_LINKS_LABEL ".",
+				strlen(DMP_LINKS_LABEL ".")) != 0) {
+			return DMP_EBADNAME;
+		}
+		return dmp_links_parse(&u.lk, value, vlen, now_s,
+				       DMP_HEARTBEAT_STRICT, NULL);
+	}
 
 	switch (dmp_record_type_of(value, vlen)) {
 	case DMP_REC_MANIFEST:

@@ -6,6 +6,7 @@
 #include "dmp/buf.h"
 #include "dmp/crypto.h"
 #include "dmp/err.h"
+#include "dmp/links.h"
 #include "dmp/names.h"
 
 /* RFC 1035 2.3.4: 255 octets on the wire is 253 characters in text. */
@@ -249,6 +250,7 @@ FIXED_LABEL_NAME(dmp_name_cluster, "cluster")
 FIXED_LABEL_NAME(dmp_name_bootstrap, "_dmp")
 FIXED_LABEL_NAME(dmp_name_heartbeat, "_dnsmesh-heartbeat")
 FIXED_LABEL_NAME(dmp_name_seen, "_dnsmesh-seen")
+FIXED_LABEL_NAME(dmp_links_name, DMP_LINKS_LABEL) /* relay (dmp/links.h) */
 FIXED_LABEL_NAME(dmp_name_rotation_user_anchored, "rotate.dmp")
 FIXED_LABEL_NAME(dmp_name_rotation_cluster, "rotate.cluster")
 FIXED_LABEL_NAME(dmp_name_rotation_bootstrap, "rotate._dmp")
