@@ -982,8 +982,9 @@ struct dmp_node_mesh_opts {
 	const char *const *neighbours; /* http(s)://host[:port] base URLs */
 	size_t n_neighbours;	       /* 0..DMP_NODE_MESH_NEIGHBOURS_MAX */
 	uint32_t interval_s;	       /* 1..DMP_NODE_MESH_INTERVAL_MAX */
-	unsigned timeout_ms; /* one probe; 0: half the interval, <= 5000 */
-	int allow_loopback;  /* DMP_HEARTBEAT_ALLOW_LOOPBACK (tests) */
+	unsigned timeout_ms;	    /* one probe; 0: half the interval shared by
+				       the neighbours, 200..5000 ms */
+	int allow_loopback;	    /* DMP_HEARTBEAT_ALLOW_LOOPBACK (tests) */
 	dmp_node_mesh_http_fn http; /* NULL: libcurl */
 	void *http_ud;
 	uint64_t (*now_ms)(void *ud); /* NULL: the real clock */

@@ -454,8 +454,15 @@ int dmp_node_mesh_new(struct dmp_node_mesh **out, struct dmp_node *n,
 		m->o.http = nm_http_curl;
 	}
 	if (!m->o.timeout_ms) {
-		m->o.timeout_ms =
-		    o->interval_s >= 10 ? 5000 : o->interval_s * 500;
+		/* A round of probes takes at most half the interval (with a
+		 * 200 ms floor), so our record (3 intervals) never lapses
+		 * between two rounds; 5 s at most per probe. */
+		size_t per = (size_t)o->interval_s * 500 /
+			     (o->n_neighbours ? o->n_neighbours : 1);
+
+		m->o.timeout_ms = per > 5000  ? 5000
+				  : per < 200 ? 200
+					      : (unsigned)per;
 	}
 	memcpy(m->pk, o->operator_pk, 32);
 	memcpy(m->sk, o->operator_sk, 64);
