@@ -475,10 +475,12 @@ void dmp_eng_rotation_reencode(struct dmp_engine *e);
  * engine_flush.c). */
 int dmp_eng_publish_pass(struct dmp_engine *e);
 /* What one publish UPDATE holds at most (chunks, manifests or claims):
- * records and value bytes (kept under dmp-node's 128 operations and the
- * 64 KiB of a DNS message over TCP, with room for names). */
-#define DMP_ENG_PUBLISH_OPS 48
-#define DMP_ENG_PUBLISH_BYTES 16000
+ * records, and value bytes (a single larger value goes alone). dmp-node
+ * refuses an UPDATE of more than 128 operations (node_upd.h MAX_OPS) and
+ * a DNS message over TCP is at most 65535 bytes: 128 owner names, TXT
+ * framing and TSIG fit beside 48000 bytes of values. */
+#define DMP_ENG_PUBLISH_OPS 128
+#define DMP_ENG_PUBLISH_BYTES 48000
 
 /* engine_send.c: the queue's pending messages, collected for a pass
  * (dmp_store_outbox_each_pending's callback; v is dmp_free'd). */
