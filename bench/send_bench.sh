@@ -11,6 +11,9 @@
 # strace, alternating builds; every run is printed. Each run has its own
 # dmp-node (127.0.0.78:5378, fresh database, rate limiting off) whose own
 # fsyncs are not counted: they are the node's, the same in every build.
+# BENCH_DELAY=off in the environment turns the sender's publish delay off
+# (privacy.delay, one random wait per publish pass, mean 200 ms): the send
+# path alone; unset, the defaults.
 set -euo pipefail
 count=${1:-300}
 shift
@@ -40,7 +43,9 @@ syncs() { # strace -c output -> "fsync fdatasync other"
 	     $NF=="msync"||$NF=="sync_file_range"{o+=$4}
 	     END{print f+0, d+0, o+0}' "$1"
 }
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, COUNT=$count"
+export BENCH_DELAY=${BENCH_DELAY:-}
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, COUNT=$count," \
+	"privacy.delay ${BENCH_DELAY:-default}"
 for b in "$@"; do
 	for batch in 1 16; do
 		for n in 0 "$count"; do

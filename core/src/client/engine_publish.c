@@ -420,8 +420,9 @@ static const char *refused_why(const struct dmp_outbox_msg *m)
 		     "outside your key's scope";
 }
 
-/* The batch's outcome in the store (one transaction), then its events,
- * sent/ copies and claims. */
+/* The batch's outcome in the store and its sent/ copies (one
+ * transaction), then its events and claims (the event callback runs with
+ * no transaction open). */
 static void batch_finish(struct pass *ps)
 {
 	struct dmp_engine *e = ps->e;
@@ -453,6 +454,8 @@ static void batch_finish(struct pass *ps)
 			m->state = DMP_OUTBOX_PUBLISHED;
 			(void)dmp_store_outbox_set_state(
 			    e->st, m->id, DMP_OUTBOX_PUBLISHED, 0, pm->took);
+			/* Its reads (body, contact) in the same transaction. */
+			dmp_eng_sent_save(e, m);
 		}
 	}
 	if (tx) {
@@ -490,7 +493,6 @@ static void batch_finish(struct pass *ps)
 		if (pm->slot >= 0) {
 			dmp_eng_claims_add(e, &cl, m, (uint32_t)pm->slot);
 		}
-		dmp_eng_sent_save(e, m);
 		snprintf(d, sizeof(d), "published%s%s", pm->took[0] ? " " : "",
 			 pm->took);
 		dmp_eng_emit(e, DMP_EV_PUBLISHED, m->recipient, m->msg_id, 0,
