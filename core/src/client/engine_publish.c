@@ -420,9 +420,9 @@ static const char *refused_why(const struct dmp_outbox_msg *m)
 		     "outside your key's scope";
 }
 
-/* The batch's outcome in the store and its sent/ copies (one
- * transaction), then its events and claims (the event callback runs with
- * no transaction open). */
+/* The batch's outcome in the store (one transaction), its sent/ copies,
+ * then its events and claims (the event callback runs with no
+ * transaction open). */
 static void batch_finish(struct pass *ps)
 {
 	struct dmp_engine *e = ps->e;
@@ -454,8 +454,19 @@ static void batch_finish(struct pass *ps)
 			m->state = DMP_OUTBOX_PUBLISHED;
 			(void)dmp_store_outbox_set_state(
 			    e->st, m->id, DMP_OUTBOX_PUBLISHED, 0, pm->took);
-			/* Its reads (body, contact) in the same transaction. */
-			dmp_eng_sent_save(e, m);
+		}
+	}
+	if (tx) {
+		(void)dmp_store_tx_end(e->st, 1);
+	}
+	/* The sent/ copies after the commit (a copy never exists for a
+	 * message the queue does not say published; one a crash loses is
+	 * made again at the next open, engine_sent.c), their reads (body,
+	 * contact) in one more transaction rather than two commits each. */
+	tx = dmp_store_tx_begin(e->st) == 0;
+	for (size_t i = 0; i < ps->nb; i++) {
+		if (!ps->b[i].gone && !ps->b[i].held && ps->b[i].err == 0) {
+			dmp_eng_sent_save(e, ps->b[i].m);
 		}
 	}
 	if (tx) {
