@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, Node
 
 ZONE = "mesh.test"
 
@@ -37,11 +37,14 @@ def split_mail(raw):
 
 
 class User:
-    """One CLI user: a home directory, a passphrase, a TSIG key."""
+    """One CLI user: a home directory, a passphrase, a TSIG key.
+
+    The random publish delay (privacy.delay) is @delay, off unless a test
+    is about it: it adds its mean (200 ms) and up to 1 s to every send."""
 
     def __init__(self, tmp_path, name, node, passphrase=None, nodes=None,
                  resolvers=(), key=None, init=True, extra_init=(),
-                 zone=ZONE):
+                 zone=ZONE, delay="off"):
         self.name = name
         self.zone = zone
         self.home = str(tmp_path / ("home-" + name))
@@ -63,6 +66,9 @@ class User:
             args += list(extra_init)
             r = self.run(*args, input=(key + "\n").encode())
             assert r.returncode == 0, r.stderr
+            if delay is not None:
+                with open(os.path.join(self.home, "config.yaml"), "a") as f:
+                    f.write("privacy:\n  delay: %s\n" % delay)
 
     @property
     def address(self):
@@ -149,10 +155,12 @@ class User:
         open(path, "w").write("\n".join(lines) + "\n")
 
 
-def wait_keys():
+def wait_keys(*nodes):
     """dmp-node picks up keys added by `dmp-node key add` within a second
-    (its maintenance tick)."""
-    time.sleep(1.3)
+    (its maintenance tick): wait until @nodes (default: every node whose
+    keys changed while it ran) have (conftest.Node.wait_keys)."""
+    for n in (nodes or list(Node.keys_changed)):
+        n.wait_keys()
 
 
 def admin_key(node):

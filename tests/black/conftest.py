@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -221,15 +222,54 @@ class Node:
             cfg.write_text(config)
             self.extra += ["-c", str(cfg)]
         self.proc = None
+        self.keys_mark = None
         self.log = tmp_path / "node.log"
         self.bin = node_binary()
+
+    # Nodes whose key table `dmp-node key|token ...` changed while they
+    # ran; cli_helpers.wait_keys() waits for each to read it again.
+    keys_changed = []
+    # Started and not stopped: nodes made in one tmp_path share its
+    # node.db and node.log.
+    live = []
 
     def cli(self, *args, check=True):
         r = subprocess.run([self.bin, *args, "--db", self.db],
                            capture_output=True, text=True, timeout=20)
         if check:
             assert r.returncode == 0, r.stderr
+        if (r.returncode == 0 and len(args) >= 2 and
+                args[0] in ("key", "token") and args[1] != "list" and
+                self.proc is not None and self.proc.poll() is None):
+            self.keys_mark = (self.log.stat().st_size, time.time())
+            if self not in Node.keys_changed:
+                Node.keys_changed.append(self)
         return r
+
+    def wait_keys(self, bound=1.3):
+        """A running dmp-node reads its key table again at its next
+        maintenance tick (once a second) after another process committed
+        to it, and logs "reloaded N TSIG keys". Wait for that line after
+        the last change (a reload line already written before the change
+        may have read the old table); none within @bound seconds of the
+        change means the tick came between the commit and the mark, so
+        the keys are loaded either way. Every live node sharing this
+        node's database and log writes its own line."""
+        mark, self.keys_mark = self.keys_mark, None
+        if self in Node.keys_changed:
+            Node.keys_changed.remove(self)
+        if mark is None or self.proc is None or self.proc.poll() is not None:
+            return
+        off, when = mark
+        sharing = sum(1 for n in Node.live if n.log == self.log and
+                      n.proc is not None and n.proc.poll() is None)
+        while time.time() < when + bound:
+            with open(self.log, "rb") as f:
+                f.seek(off)
+                if len(re.findall(rb"reloaded \d+ TSIG keys",
+                                  f.read())) >= sharing:
+                    return
+            time.sleep(0.02)
 
     def add_key(self, name, *scopes):
         args = ["key", "add", name]
@@ -246,9 +286,12 @@ class Node:
         for z in self.zones:
             args += ["--zone", z]
         args += self.extra
+        self.keys_mark = None  # every key is read at start
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(args, stdout=self.logf,
                                      stderr=subprocess.STDOUT)
+        if self not in Node.live:
+            Node.live.append(self)
         if wait:
             self.wait_ready()
         return self
@@ -276,6 +319,8 @@ class Node:
                 self.proc.wait(timeout=5)
         rc = self.proc.returncode if self.proc else None
         self.proc = None
+        if self in Node.live:
+            Node.live.remove(self)
         if getattr(self, "logf", None):
             self.logf.close()
             self.logf = None

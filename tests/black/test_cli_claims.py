@@ -32,9 +32,9 @@ def h12(user):
 
 def claims_at(node, zone, user):
     out = []
+    h = h12(user)  # one `dmp identity show`, not one per slot
     for s in range(10):
-        v = node.dig("+short", "TXT", "claim-%d.mb-%s.%s" % (s, h12(user),
-                                                             zone))
+        v = node.dig("+short", "TXT", "claim-%d.mb-%s.%s" % (s, h, zone))
         out += [x for x in v.splitlines() if x]
     return out
 

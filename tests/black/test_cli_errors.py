@@ -9,17 +9,17 @@ import subprocess
 
 import pytest
 
-from cli_helpers import User, wait_keys, ZONE
+from cli_helpers import User, ZONE
 from conftest import free_addr
 from fs_helpers import Mount, dmpfs_binary, is_mounted, need_fuse, wait_for
 
 
 @pytest.fixture
 def alice_bob(tmp_path, node):
-    node.start()
+    # Keys added before the start are read at start (no wait_keys).
     alice = User(tmp_path, "alice", node)
     bob = User(tmp_path, "bob", node)
-    wait_keys()
+    node.start()
     alice.publish()
     bob.publish()
     return alice, bob
@@ -151,10 +151,9 @@ def test_no_tsig_key_says_register(tmp_path, node):
 
 def test_own_zone_not_served_by_the_node(tmp_path, node):
     # The key is fine; the node just does not serve the home's zone.
-    node.start()
     key, _ = node.add_key("zed.other.test", "other.test")
     u = User(tmp_path, "zed", node, key=key, zone="other.test")
-    wait_keys()
+    node.start()
     r = u.run("identity", "publish")
     assert r.returncode == 7, r.stderr_text
     assert "the node does not serve your zone" in r.stderr_text
@@ -244,11 +243,12 @@ def test_yaml_slips_name_line_cause_and_range(tmp_path, node):
 def test_claim_note_only_when_no_claim_was_taken(tmp_path, node_factory):
     # bob in another zone, served by a node that takes no claims: the send
     # works and says once that no claim was taken.
-    na = node_factory(zones=("mesh.test",)).start()
-    nb = node_factory(zones=("other.test",)).start()
+    na = node_factory(zones=("mesh.test",))
+    nb = node_factory(zones=("other.test",))
     alice = User(tmp_path, "alice", na)
     bob = User(tmp_path, "bob", nb, zone="other.test")
-    wait_keys()
+    na.start()
+    nb.start()
     bob.publish()
     alice.set_config("network.zone_servers",
                      '["other.test=%s:%d"]' % (nb.host, nb.port))
@@ -319,10 +319,10 @@ def test_node_with_a_shorter_max_ttl_is_explained(tmp_path, node_factory):
     # A node whose operator kept the old 1-day cap (or a reference node)
     # refuses a 7-day message: the sender is told which setting to change,
     # and after the change each send says once that it was shortened.
-    n = node_factory(config="node:\n  max_ttl: 86400\n").start()
+    n = node_factory(config="node:\n  max_ttl: 86400\n")
     alice = User(tmp_path, "alice", n)
     bob = User(tmp_path, "bob", n)
-    wait_keys()
+    n.start()
     alice.publish()
     bob.publish()
     alice.add_contact(bob)
@@ -354,6 +354,9 @@ def test_node_with_a_shorter_max_ttl_is_explained(tmp_path, node_factory):
 def test_remount_over_dead_mount_refused(tmp_path, node):
     need_fuse()
     u = User(tmp_path, "alice", node)
+    # The node never runs: reads give up after 100 ms, so the unmount
+    # below does not wait 3 s for the engine thread's network wait.
+    u.set_config("network.timeout_ms", "100")
     m = Mount(u, tmp_path, poll=30).start()
     # Kill it without unmounting: the mount point is left dead (ENOTCONN).
     m.proc.kill()

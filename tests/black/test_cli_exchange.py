@@ -183,12 +183,15 @@ def alice_queued(user):
 def test_node_down_stays_queued(tmp_path, started):
     alice, bob = pair(tmp_path, started)
     started.stop()
+    # Nothing answers: each attempt gives up after 300 ms, not 2 s.
+    alice.set_config("network.timeout_ms", "300")
     r = alice.send("bob", b"later")
     assert r.returncode == 5, (r.returncode, r.stderr_text)
     assert "node unreachable" in r.stderr_text
     assert "queued" in r.stderr_text
     r = alice.run("status", check=True)
     assert "queued:     1" in r.stdout_text
+    alice.set_config("network.timeout_ms", "2000")
     started.start()
     # Retry time has not come yet; force it as a later run would.
     with alice.db() as c:

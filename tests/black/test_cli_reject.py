@@ -13,11 +13,12 @@ from cli_helpers import User, admin_key, flip_b64, ns_add, ns_delete, \
 
 @pytest.fixture
 def trio(tmp_path, node):
-    node.start()
+    # Keys added before the start: the node reads them at start, no
+    # waiting for its maintenance tick (wait_keys).
     alice = User(tmp_path, "alice", node)
     bob = User(tmp_path, "bob", node)
     carol = User(tmp_path, "carol", node)
-    wait_keys()
+    node.start()
     for u in (alice, bob, carol):
         u.publish()
     alice.add_contact(bob)

@@ -3,6 +3,7 @@ real dmp-node on loopback, and use nothing but ordinary shell commands."""
 import os
 import signal
 import subprocess
+import threading
 import time
 
 from fs_helpers import (E, ZONE, errno_of, mesh, pair, wait_for,  # noqa: F401
@@ -221,14 +222,32 @@ def test_status_events_tail_and_resolvers(mesh):
     assert bm.read(".events") == open(real, "rb").read()
     tail = subprocess.Popen(["tail", "-n", "0", "-F", bm.path(".events")],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    got = []
+
+    def read_tail():
+        for line in iter(tail.stdout.readline, b""):
+            got.append(line)
+    reader = threading.Thread(target=read_tail, daemon=True)
+    reader.start()
     try:
-        time.sleep(1.5)
+        # tail has .events open (the RECEIVED line comes a poll later).
+        events = os.path.realpath(bm.path(".events"))
+        wait_for(lambda: any(
+            os.readlink("/proc/%d/fd/%s" % (tail.pid, fd)) == events
+            for fd in os.listdir("/proc/%d/fd" % tail.pid)),
+            timeout=10, what="tail -F opening .events")
         assert am.write("outbox/bob", b"watch me") == 0
         wait_for(lambda: bm.messages("inbox"), what="delivery")
-        time.sleep(3)
+        # tail -F polls (no inotify events on FUSE): bounded, not fixed.
+        deadline = time.time() + 15
+        while time.time() < deadline and \
+                b" RECEIVED peer=alice " not in b"".join(got):
+            time.sleep(0.1)
     finally:
         tail.terminate()
-        out = tail.communicate(timeout=10)[0].decode()
+        tail.wait(timeout=10)
+        reader.join(timeout=10)
+    out = b"".join(got).decode()
     assert " RECEIVED peer=alice " in out, out
     s1, s2 = os.stat(bm.path(".events")), os.stat(real)
     assert s1.st_size == s2.st_size

@@ -23,9 +23,15 @@ def run(args, env=None, timeout=30):
 
 @pytest.fixture
 def offline_user(tmp_path, node):
-    """A user whose node never answers (the node is never started)."""
+    """A user whose node never answers (the node is never started). Reads
+    time out after 100 ms (network.timeout_ms, default 2 s), so the
+    engine thread is out of its network wait soon after the unmount: it
+    is not what these tests are about (test_dead_network_... is), and
+    dmpfs waits up to 3 s for it."""
     need_fuse()
-    return User(tmp_path, "alice", node)
+    u = User(tmp_path, "alice", node)
+    u.set_config("network.timeout_ms", "100")
+    return u
 
 
 def test_version_and_help():
@@ -102,6 +108,9 @@ def test_dead_network_never_blocks_local_reads(tmp_path, node):
     spends its passes in timeouts; ls, cat and stat stay fast."""
     need_fuse()
     u = User(tmp_path, "alice", node)
+    # Each network wait (1.2 s; writes 2.4 s) still outlasts the 1 s a
+    # local read may take, at 60% of the default's time to "offline".
+    u.set_config("network.timeout_ms", "1200")
     node.start()
     node.proc.send_signal(signal.SIGSTOP)
     m = Mount(u, tmp_path, poll=1).start()

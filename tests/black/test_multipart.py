@@ -229,5 +229,7 @@ def test_dmpfs_cp_100k_and_1m(tmp_path, started):
         wait_for(lambda: am.ls("queue") == [], timeout=20,
                  what="alice's queue/ empty")
     finally:
-        am.stop()
-        bm.stop()
+        try:
+            am.stop()
+        finally:  # bob's mount too, even when alice's log fails the test
+            bm.stop()

@@ -51,7 +51,7 @@ def test_heartbeat_signed_and_served(tmp_path, node_factory):
     cfg = ("security:\n  claim_provider: true\n"
            "mesh:\n  endpoint: http://127.0.0.1:8053\n"
            "  operator_key: %s\n  heartbeat_allow_loopback: true\n"
-           "  heartbeat_interval: 10\n" % key)
+           "  heartbeat_interval: 2\n" % key)
     n = node_factory(config=cfg).start()
     deadline = time.time() + 5
     while not heartbeats(n) and time.time() < deadline:
@@ -72,9 +72,13 @@ def test_heartbeat_signed_and_served(tmp_path, node_factory):
     assert abs(hb["ts"] - time.time()) < 30
     assert hb["caps"] & 1 and hb["zone"] == "mesh.test"
     assert hb["version"].startswith("dmp-node ")
-    # Replaced, not appended, at the next beat.
-    time.sleep(11)
+    # Replaced, not appended, at the next beat (2 s later).
+    deadline = time.time() + 15
     vals2 = heartbeats(n)
+    while time.time() < deadline and not any(
+            parse_hb(v)["ts"] > hb["ts"] for v in vals2):
+        time.sleep(0.2)
+        vals2 = heartbeats(n)
     assert len(vals2) == 1 and parse_hb(vals2[0])["ts"] > hb["ts"]
     # Restart: the same key is reused.
     n.stop()

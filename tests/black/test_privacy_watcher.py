@@ -230,7 +230,7 @@ def body(rng, short):
 
 
 def setup_alice(tmp_path, node, proxy, privacy):
-    alice = User(tmp_path, "alice", node, nodes=[proxy])
+    alice = User(tmp_path, "alice", node, nodes=[proxy], delay=None)
     # Cover to oneself is capped at 300 stored at once (engine_pad.c):
     # 3600 an hour needs a 300 s lifetime, for real messages too.
     alice.set_config("messages.lifetime", "300")
@@ -331,7 +331,7 @@ def test_privacy_settings_checked(tmp_path, node):
     """Bad privacy.* values are refused with the cause and the way out,
     by `dmp config set` (exit 9) and when a command loads the file."""
     node.start()
-    alice = User(tmp_path, "alice", node)
+    alice = User(tmp_path, "alice", node, delay=None)
     for key, value, want in (
             ("privacy.pad_buckets", "8,4", "ascending"),
             ("privacy.pad_buckets", "4,40", "from 1 to 32"),
