@@ -38,7 +38,8 @@
  *       `fe_lock`; never touches the network, so `ls`/`cat` never wait on
  *       it for longer than a store transaction.
  *   ne  the few FUSE operations that must reach the network before they
- *       return (pinning a contact on close), under `ne_lock`.
+ *       return (pinning a contact on close, and the sender of a message
+ *       moved from intro/ to inbox/), under `ne_lock`.
  *   pe  owned by the engine thread alone: publish, poll, identity upkeep,
  *       peer discovery (peers/ only reads what it stored).
  *   out_lock  the outbox state: scratch and temporary files, open write

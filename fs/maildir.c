@@ -16,6 +16,7 @@
 #include "dmpfs.h"
 
 #include "dmp/engine.h"
+#include "dmp/err.h"
 #include "dmp/log.h"
 
 int dmpfs_pass_readdir(const char *real, void *buf, fuse_fill_dir_t filler,
@@ -84,7 +85,7 @@ static void accept_intro(struct dmpfs *fs, const char *real)
 	char head[8192];
 	struct dmp_delivered d;
 	ssize_t n;
-	int fd = open(real, O_RDONLY | O_CLOEXEC);
+	int rc, fd = open(real, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		return;
@@ -99,7 +100,27 @@ static void accept_intro(struct dmpfs *fs, const char *real)
 		DMP_LOG_W("%s: no sender address and key to pin", real);
 		return;
 	}
-	dmpfs_worker_accept(fs, d.address, d.fingerprint);
+	/* Pinned before mv returns, as a write to contacts/ is, so that the
+	 * next command (`ls contacts/`, `rm contacts/<alias>`) sees it. Only
+	 * when that fails (DNS unreachable, say) does the engine thread try
+	 * once more in the background. */
+	pthread_mutex_lock(&fs->ne_lock);
+	rc = dmp_engine_contact_add(fs->ne, d.address, NULL, d.fingerprint);
+	pthread_mutex_unlock(&fs->ne_lock);
+	if (rc == DMP_ETIMEDOUT || rc == DMP_EUNREACHABLE ||
+	    rc == DMP_ESERVFAIL || rc == DMP_EIO) {
+		DMP_LOG_W("accepting %s (%s): %s; trying again in the "
+			  "background",
+			  d.address, d.fingerprint, dmp_strerror(rc));
+		dmpfs_worker_accept(fs, d.address, d.fingerprint);
+		return;
+	}
+	if (rc < 0) {
+		DMP_LOG_W("accepting %s (%s): %s", d.address, d.fingerprint,
+			  dmp_strerror(rc));
+		return;
+	}
+	dmpfs_worker_kick(fs);
 }
 
 int dmpfs_pass_rename(struct dmpfs *fs, const struct dmpfs_where *a,
