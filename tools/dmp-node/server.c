@@ -35,6 +35,7 @@
 
 #include "dmp/addr.h"
 #include "dmp/crypto.h"
+#include "dmp/b64.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
 #include "srv.h"
@@ -487,6 +488,9 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		int err;
 
 		ho.listen_fd = http_fd;
+		if (op_pk_set) { /* DMP-RELAY/1 path fingerprint */
+			dmp_hex_encode(ho.relay.fp, op_pk, 8);
+		}
 		ho.now_ms = http_clock;
 		ho.now_ud = &s;
 		err = dmp_node_http_new(&http, n, &ho);

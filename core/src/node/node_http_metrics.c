@@ -243,6 +243,7 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 			(unsigned long long)known, (unsigned long long)expired,
 			(unsigned long long)rejected);
 	}
+	dmp_nhr_metrics(h, f);
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return dmp_nh_reply_err(500, "out of memory", body, len, ctype);
