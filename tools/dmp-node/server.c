@@ -419,6 +419,11 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			goto out;
 		}
 	}
+	if (c->relay_enabled && !c->http[0]) {
+		DMP_LOG_W("dmp-node: mesh.relay_enabled: no network.http, so "
+			  "no POST /v1/relay to take bundles on; set "
+			  "network.http (behind a TLS proxy)");
+	}
 	if (c->endpoint[0] && !c->operator_key[0]) {
 		DMP_LOG_E("dmp-node: mesh.endpoint needs mesh.operator_key");
 		goto out;
