@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from cli_helpers import User, wait_keys, ZONE
-from conftest import Node
+from conftest import Node, stop_and_check
 from test_node_http import free_tcp
 
 dns = pytest.importorskip("dns.query", reason="dnspython is not installed")
@@ -207,10 +207,4 @@ def test_relay_destination(tmp_path):
             == 1
         assert metric(b, 'dmp_relay_bytes_total{dir="in"}') > 0
     finally:
-        for n in nodes:
-            n.stop()
-        for n in nodes:
-            log = n.log.read_text(errors="replace") if n.log.exists() else ""
-            for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                        "WARNING: ThreadSanitizer", "runtime error:"):
-                assert bad not in log, log
+        stop_and_check(nodes)
