@@ -3,8 +3,10 @@
  * the daemon (one internal polling thread; connection limits, deadlines
  * and proxies in node_http_conn.c), gathering the body, the per-address
  * rate limit and dispatch to /health, /metrics (node_http_metrics.c), the
- * legacy record API (PROTOCOL.md 7.4, node_http_records.c) and TSIG
- * self-registration (7.2, node_http_reg.c).
+ * legacy record API (PROTOCOL.md 7.4, node_http_records.c), TSIG
+ * self-registration (7.2, node_http_reg.c), cluster anti-entropy
+ * (node_http_sync.c) and DMP-RELAY/1 bundles (docs/protocol.md 8.7,
+ * node_http_relay.c; a 429 there carries Retry-After).
  *
  * Every request goes through dmp_node_http_dispatch(), which the unit
  * tests call directly; the libmicrohttpd glue only gathers the body.
