@@ -118,6 +118,9 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("mesh", "discovery_interval", discovery_interval, 1, 86400, "300"),
     I("mesh", "peer_expiry", peer_expiry, 1, 2592000, "900"),
     I("mesh", "max_peers", max_peers, 1, 4096, "256"),
+    /* Relay links (docs/protocol.md 8.7.4): node_mesh.c. */
+    L("mesh", "neighbours", mesh_neighbours, NULL),
+    I("mesh", "link_interval", mesh_link_interval, 1, 3600, "30"),
     /* The seed's section 10 keys (DMP_SPEC.md), mapped in conf_seed.c. */
     S("node", "domain", seed_domain, NULL),
     S("node", "private_key_file", seed_private_key_file, NULL),

@@ -135,6 +135,7 @@ static void usage(FILE *f)
 		   "       dmp-node token list [-c FILE] [--db FILE]\n"
 		   "       dmp-node token revoke NAME [-c FILE] [--db FILE]\n");
 	dmpnode_cluster_usage(f);
+	dmpnode_mesh_usage(f);
 }
 
 struct key_list_ctx {
@@ -557,6 +558,8 @@ int main(int argc, char **argv)
 	/* `dmp-node cluster ...` needs no node config (cluster.c). */
 	rc = argc > 1 && strcmp(argv[1], "cluster") == 0
 		 ? dmpnode_cluster_cmd(argc - 1, argv + 1)
+	     : argc > 1 && strcmp(argv[1], "mesh") == 0
+		 ? dmpnode_mesh_cmd(argc - 1, argv + 1)
 		 : run(argc, argv, c);
 	free(c);
 	return rc;

@@ -67,6 +67,9 @@ struct node_conf {
 	struct dmp_cfg_list seeds;     /* seed zones; none: no discovery */
 	struct dmp_cfg_list resolvers; /* IP[:port]; none: resolv.conf */
 	long long discovery_interval, peer_expiry, max_peers;
+	/* mesh: relay links (docs/protocol.md 8.7.4, node_mesh.c) */
+	struct dmp_cfg_list mesh_neighbours; /* http(s)://host[:port] */
+	long long mesh_link_interval;	     /* seconds */
 	/* The seed's section 10 keys (conf_seed.c maps them onto the above):
 	 * strings "" and numbers 0 when absent. */
 	char seed_domain[DMP_CFG_STR_MAX];
@@ -149,5 +152,8 @@ uint64_t dmpnode_now_ms(int64_t off);
 int dmpnode_cluster_cmd(int argc, char **argv);
 /* Its usage lines (also part of `dmp-node --help`). */
 void dmpnode_cluster_usage(FILE *f);
+/* mesh.c: `dmp-node mesh` (argv[0] is "mesh"). @return the exit status */
+int dmpnode_mesh_cmd(int argc, char **argv);
+void dmpnode_mesh_usage(FILE *f);
 
 #endif /* DMP_NODE_MAIN_H */

@@ -219,6 +219,42 @@ static int disc_setup(struct srv *s, const struct node_conf *c,
 	return 0;
 }
 
+static uint64_t http_clock(void *ud);
+
+/* Relay links (docs/protocol.md 8.7.4): the prober's own thread starts
+ * here; the HTTP side finds it through the node. @return 0 or < 0 */
+static int mesh_setup(struct srv *s, const struct node_conf *c,
+		      const uint8_t *op_pk, const uint8_t *op_sk)
+{
+	const char *nb[DMP_CFG_LIST_MAX];
+	struct dmp_node_mesh_opts o = {
+	    .endpoint = c->endpoint,
+	    .operator_pk = op_pk,
+	    .operator_sk = op_sk,
+	    .neighbours = nb,
+	    .n_neighbours = c->mesh_neighbours.n,
+	    .interval_s = (uint32_t)c->mesh_link_interval,
+	    .allow_loopback = c->heartbeat_allow_loopback,
+	    .now_ms = http_clock,
+	    .now_ud = s,
+	};
+	int err;
+
+	for (unsigned i = 0; i < c->mesh_neighbours.n; i++) {
+		nb[i] = c->mesh_neighbours.v[i];
+	}
+	err = dmp_node_mesh_new(&s->mesh, s->node, &o, 1);
+	if (err < 0) {
+		DMP_LOG_E("dmp-node: relay links: %s (check mesh.neighbours: "
+			  "http(s)://host[:port] each)",
+			  dmp_strerror(err));
+		return err;
+	}
+	DMP_LOG_N("dmp-node: relay links to %u neighbour(s) every %lld s",
+		  c->mesh_neighbours.n, c->mesh_link_interval);
+	return 0;
+}
+
 /* Bind first, then drop root, then open the store, so the database is
  * created by and belongs to the unprivileged user (OpenSMTPD's order). */
 static int drop_privileges(const char *user)
@@ -474,15 +510,26 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		    .interval_s = (uint32_t)c->heartbeat_interval,
 		    .allow_loopback = c->heartbeat_allow_loopback,
 		    .claim_provider = c->claim_provider,
+		    .relay = c->relay_enabled,
 		};
 		int err = dmp_node_hb_new(&s.hb, n, &hbo);
 
+		if (err >= 0 && c->relay_enabled) {
+			err = mesh_setup(&s, c, op_pk, op_sk);
+		}
 		dmp_wipe(op_sk, sizeof(op_sk));
 		have_opkey = 0;
 		if (err < 0) {
 			DMP_LOG_E("dmp-node: heartbeat: %s", dmp_strerror(err));
 			goto out;
 		}
+	}
+	if (c->relay_enabled && !s.mesh) {
+		/* A warning, not a refusal: the reference's section 10
+		 * configs carry relay_enabled without an endpoint. */
+		DMP_LOG_W("dmp-node: mesh.relay_enabled: no relay links "
+			  "without mesh.endpoint and mesh.operator_key (the "
+			  "link record is signed with the heartbeat's key)");
 	}
 	dmp_wipe(op_sk, sizeof(op_sk)); /* signs nothing without endpoint */
 	have_opkey = 0;
@@ -586,6 +633,7 @@ out:
 	dmp_wipe(so.token, sizeof(so.token));
 	dmp_wipe(ho.sync_token, sizeof(ho.sync_token));
 	dmp_node_http_free(http);
+	dmp_node_mesh_free(s.mesh); /* after the HTTP side, which reads it */
 	if (http_fd >= 0) {
 		close(http_fd);
 	}

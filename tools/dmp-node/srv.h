@@ -61,6 +61,7 @@ struct srv {
 	/* Heartbeat (PROTOCOL.md 8) when mesh.endpoint is set; NULL: off. */
 	struct dmp_node_hb *hb;
 	struct dmp_node_disc *disc; /* NULL: no mesh.seeds */
+	struct dmp_node_mesh *mesh; /* NULL: mesh.relay_enabled false */
 };
 
 struct udp_worker {

@@ -21,6 +21,9 @@
 #define DMP_HEARTBEAT_LIFETIME 86400
 /** Capability bit 0: the node hosts first-contact claims (2.8, 8). */
 #define DMP_HEARTBEAT_CAP_CLAIM_PROVIDER 0x0001u
+/** Capability bit 1: the node is a DMP-RELAY/1 relay (docs/protocol.md
+ * 8.7.4; DMPHB03 parsers ignore it). */
+#define DMP_HEARTBEAT_CAP_RELAY 0x0002u
 
 /*
  * Flags for sign, parse and the endpoint check.

@@ -15,6 +15,7 @@
 #define DMP_NODE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -810,6 +811,7 @@ struct dmp_node_hb_opts {
 	uint32_t interval_s;	    /* between publications */
 	int allow_loopback;	    /* DMP_HEARTBEAT_ALLOW_LOOPBACK (tests) */
 	int claim_provider;	    /* capability bit 0 */
+	int relay;		    /* capability bit 1 (mesh.relay_enabled) */
 };
 
 struct dmp_node_hb;
@@ -999,6 +1001,70 @@ void dmp_node_disc_free(struct dmp_node_disc *d);
  *  rejected since start (relaxed atomics in the node). */
 void dmp_node_disc_stats(const struct dmp_node *n, uint64_t *known,
 			 uint64_t *expired, uint64_t *rejected);
+
+/* ---- relay links (docs/protocol.md 8.7.4, 8.7.9; DMP-RELAY/1 draft) ---- */
+
+#define DMP_NODE_MESH_NEIGHBOURS_MAX 16
+#define DMP_NODE_MESH_INTERVAL 30 /* mesh.link_interval, seconds */
+#define DMP_NODE_MESH_INTERVAL_MAX 3600
+
+/* One GET of the prober: the answer malloc()ed into *resp. @return the
+ * HTTP status or a negative error. Tests replace the libcurl default. */
+typedef int (*dmp_node_mesh_http_fn)(void *ud, const char *url, char **resp,
+				     size_t *resp_len, unsigned timeout_ms);
+
+struct dmp_node_mesh_opts {
+	/* Borrowed for dmp_node_mesh_new(): */
+	const char *endpoint;	       /* our HTTP side (mesh.endpoint) */
+	const uint8_t *operator_pk;    /* 32 bytes: the heartbeat's key */
+	const uint8_t *operator_sk;    /* 64 bytes; copied, wiped at free */
+	const char *const *neighbours; /* http(s)://host[:port] base URLs */
+	size_t n_neighbours;	       /* 0..DMP_NODE_MESH_NEIGHBOURS_MAX */
+	uint32_t interval_s;	       /* 1..DMP_NODE_MESH_INTERVAL_MAX */
+	unsigned timeout_ms;	    /* one probe; 0: half the interval shared by
+				       the neighbours, 200..5000 ms */
+	int allow_loopback;	    /* DMP_HEARTBEAT_ALLOW_LOOPBACK (tests) */
+	dmp_node_mesh_http_fn http; /* NULL: libcurl */
+	void *http_ud;
+	uint64_t (*now_ms)(void *ud); /* NULL: the real clock */
+	void *now_ud;
+};
+
+struct dmp_node_mesh;
+
+/**
+ * Prepare the link prober of @p n (borrowed; it must outlive the handle)
+ * and attach it to the node, where GET /v1/mesh, /v1/mesh/links and
+ * /metrics find it. @p start 1: one thread runs dmp_node_mesh_tick()
+ * every interval until dmp_node_mesh_free(); 0: the caller ticks (tests).
+ * Free it after the HTTP side (which reads it).
+ * @return 0, DMP_EINVAL (no endpoint or key, no zone, a neighbour that is
+ *         not an http(s) URL, a range), DMP_EEXIST (a mesh is attached),
+ *         DMP_ENOMEM
+ */
+DMP_MUST_CHECK int dmp_node_mesh_new(struct dmp_node_mesh **out,
+				     struct dmp_node *n,
+				     const struct dmp_node_mesh_opts *o,
+				     int start);
+
+/**
+ * One round: probe every neighbour (GET /v1/mesh/links), take the verified
+ * link records, expire old ones, and publish our own record at
+ * _dnsmesh-links.<zone> of every zone (at once after a link went up or
+ * down, and at the end of the round). Not thread-safe against itself.
+ * @return neighbours that answered, or a negative error
+ */
+int dmp_node_mesh_tick(struct dmp_node_mesh *m);
+
+/** Detach, stop the thread (if any), wipe the key, free. NULL: no-op. */
+void dmp_node_mesh_free(struct dmp_node_mesh *m);
+
+/**
+ * `dmp-node mesh`: GET @p base_url/v1/mesh and print it readably on @p f.
+ * @return 0, DMP_EUNREACHABLE, DMP_EMALFORMED (not the JSON of /v1/mesh),
+ *         DMP_EIO (an HTTP status other than 200, printed)
+ */
+DMP_MUST_CHECK int dmp_node_mesh_show(const char *base_url, FILE *f);
 /* ---- cluster operator: manifest and bootstrap (PROTOCOL.md 2.6, 2.7) ---- */
 
 /**

@@ -47,6 +47,9 @@ int dmp_node_hb_new(struct dmp_node_hb **out, struct dmp_node *n,
 	memcpy(hb->tmpl.endpoint, o->endpoint, strlen(o->endpoint) + 1);
 	snprintf(hb->tmpl.version, sizeof(hb->tmpl.version), "dmp-node %s",
 		 dmp_version());
+	if (o->relay) {
+		hb->tmpl.capabilities |= DMP_HEARTBEAT_CAP_RELAY;
+	}
 	if (o->claim_provider) {
 		hb->tmpl.capabilities |= DMP_HEARTBEAT_CAP_CLAIM_PROVIDER;
 		/* The zone as configured (opts keep it verbatim). */

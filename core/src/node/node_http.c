@@ -161,6 +161,9 @@ int dmp_node_http_dispatch_ex(struct dmp_node_http *h,
 		}
 		return st;
 	}
+	if (strcmp(p, "/v1/mesh") == 0 || strcmp(p, "/v1/mesh/links") == 0) {
+		return dmp_nh_mesh(h, rq, body, body_len, ctype);
+	}
 	if (strcmp(p, "/v1/registration/challenge") == 0 ||
 	    strcmp(p, "/v1/registration/tsig-confirm") == 0) {
 		int get = strcmp(p, "/v1/registration/challenge") == 0;

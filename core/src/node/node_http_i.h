@@ -126,6 +126,10 @@ int dmp_nh_records(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 /** /v1/sync/digest, pull, cluster-manifest (7.6, node_http_sync.c). */
 int dmp_nh_sync(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		char **body, size_t *len, const char **ctype);
+/** GET /v1/mesh and /v1/mesh/links (node_mesh_http.c; 404 without a
+ * mesh). */
+int dmp_nh_mesh(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
+		char **body, size_t *len, const char **ctype);
 /** GET /v1/registration/challenge (7.2). */
 int dmp_nh_challenge(struct dmp_node_http *h, char **body, size_t *len,
 		     const char **ctype);

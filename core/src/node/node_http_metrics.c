@@ -9,6 +9,7 @@
 
 #include "node/node_http_i.h"
 #include "node/node_i.h"
+#include "node/node_mesh.h"
 
 int dmp_nh_health(struct dmp_node_http *h, char **body, size_t *len,
 		  const char **ctype)
@@ -244,6 +245,7 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 			(unsigned long long)rejected);
 	}
 	dmp_nhr_metrics(h, f);
+	dmp_nm_metrics(h->n, f); /* relay links (node_mesh_http.c) */
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return dmp_nh_reply_err(500, "out of memory", body, len, ctype);

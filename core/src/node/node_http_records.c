@@ -94,15 +94,16 @@ static int auth_ok(const struct dmp_node_http *h,
  * Names no record API caller may write or delete, whatever the mode and
  * the token's scopes: the apex (SOA, NS), the in-zone NS and SOA MNAME
  * hosts, and what the node or its operator publishes (PROTOCOL.md 8:
- * _dnsmesh-heartbeat and _dnsmesh-seen and below; the cluster, bootstrap
- * and rotation records of the zone itself).
+ * _dnsmesh-heartbeat, _dnsmesh-seen, _dnsmesh-links and below; the cluster,
+ * bootstrap and rotation records of the zone itself).
  */
 static int reserved_owner(const struct dmp_node *n, const struct nop *op)
 {
 	static const char *const exact[] = {"cluster", "rotate.cluster", "_dmp",
 					    "rotate._dmp"};
-	static const char *const tree[] = {"_dnsmesh-heartbeat",
-					   "_dnsmesh-seen"};
+	static const char *const tree[] = {
+	    "_dnsmesh-heartbeat", "_dnsmesh-seen",
+	    "_dnsmesh-links" /* the relay link record, 8.7.4 */};
 	const struct nzone *z = dmp_ni_zone_of(n, op->wire, op->wlen);
 	char zone[DMP_NODE_NAME_MAX], rel[DMP_NODE_NAME_MAX];
 	size_t ol = strlen(op->owner), zl;

@@ -402,6 +402,9 @@ struct dmp_node {
 	/* Mesh discovery (node_discovery.c): peers known now, expired and
 	 * rejected since start. */
 	atomic_uint_fast64_t c_disc_known, c_disc_expired, c_disc_rejected;
+	/* Relay links (node_mesh.c): the prober, or NULL; set and cleared
+	 * by dmp_node_mesh_new/free, read by the HTTP side. */
+	_Atomic(struct dmp_node_mesh *) mesh;
 };
 
 /* Handlers (node_query.c, node_update.c and its parts, node_xfr.c). */

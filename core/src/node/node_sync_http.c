@@ -61,7 +61,7 @@ int dmp_ns_http_curl(void *ud, const char *url, const char *token,
 	CURL *h;
 	struct curl_slist *hdr = NULL;
 	struct sbuf b = {0};
-	char auth[160];
+	char auth[160] = {0};
 	long status = 0;
 	CURLcode cc;
 
@@ -73,9 +73,11 @@ int dmp_ns_http_curl(void *ud, const char *url, const char *token,
 	if (!h) {
 		return DMP_ENOMEM;
 	}
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-	hdr = curl_slist_append(NULL, auth);
-	if (body && hdr) {
+	if (token) { /* NULL: no Authorization (the mesh prober) */
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hdr = curl_slist_append(NULL, auth);
+	}
+	if (body && (hdr || !token)) {
 		struct curl_slist *t =
 		    curl_slist_append(hdr, "Content-Type: application/json");
 
