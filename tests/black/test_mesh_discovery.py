@@ -130,8 +130,7 @@ def test_gossip_union_and_expiry(tmp_path, ring):
 SEED_CFG = os.path.join(os.path.dirname(__file__), "..", "..", "contrib",
                         "node-seed.yaml")
 UNUSED = ("node.public_key_file", "network.max_chunk_retries",
-          "security.key_rotation_interval", "security.max_message_age",
-          "mesh.max_hops", "mesh.relay_enabled")
+          "security.key_rotation_interval", "security.max_message_age")
 
 
 def test_seed_section10_config(tmp_path):
@@ -164,6 +163,9 @@ def test_seed_section10_config(tmp_path):
     log = n.log.read_text()
     for key in UNUSED:
         assert log.count("%s: accepted, not yet used" % key) == 1, log
+    # DMP-RELAY/1 exists (docs/protocol.md 8.7): no longer "not yet used".
+    assert "mesh.max_hops: accepted" not in log
+    assert "mesh.relay_enabled: no network.http" in log, log
     assert "cleanup_interval" not in log and "storage_enabled" not in log
 
     bin_ = n.bin

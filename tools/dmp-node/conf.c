@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dmp/b64.h"
 #include "dmp/crypto.h"
+#include "dmp/relay.h"
 
 #include "node_main.h"
 
@@ -131,10 +133,21 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("security", "key_rotation_interval", seed_key_rotation_interval, 1,
       315360000, NULL),
     I("security", "max_message_age", seed_max_message_age, 1, 2592000, NULL),
-    I("mesh", "max_hops", seed_max_hops, 1, 255, NULL),
-    B("mesh", "relay_enabled", seed_relay_enabled, "false"),
     B("mesh", "storage_enabled", seed_storage_enabled, "true"),
     I("mesh", "cleanup_interval", seed_cleanup_interval, 1, 3600, NULL),
+    /* DMP-RELAY/1, POST /v1/relay (docs/protocol.md 8.7; defaults as in
+     * dmp/node.h; the rates are decimals, read by dmpnode_conf_relay). */
+    B("mesh", "relay_enabled", relay_enabled, "false"),
+    S("mesh", "relay_accept", relay_accept, "own"),
+    I("mesh", "max_hops", max_hops, 1, DMP_RELAY_HOPS_MAX, "5"),
+    I("mesh", "relay_bundle_bytes", relay_bundle_bytes, DMP_RELAY_BYTES_MIN,
+      DMP_RELAY_BYTES_MAX, "32768"),
+    S("mesh", "relay_source_rate", relay_source_rate, "2"),
+    I("mesh", "relay_source_burst", relay_source_burst, 1, 1000000, "20"),
+    S("mesh", "relay_sender_rate", relay_sender_rate, "0.5"),
+    I("mesh", "relay_sender_burst", relay_sender_burst, 1, 1000000, "30"),
+    I("mesh", "relay_sender_bytes", relay_sender_bytes, 0, 1LL << 40,
+      "1048576"),
     /* Storage budgets (docs/security.md 7.7; defaults as in dmp/node.h). */
     I("limits", "store_bytes", store_bytes, 65536, 1LL << 40, "268435456"),
     I("limits", "store_values", store_values, 16, 1000000000, "1000000"),
@@ -265,6 +278,54 @@ void dmpnode_conf_tcp(const struct node_conf *c, struct dmp_node_tcp_opts *t)
 	t->output_ms = (uint32_t)c->tcp_output_ms;
 }
 
+/* A rate in bundles/s: a decimal 0 (no limit) ..1000000. */
+static int relay_rate(const char *key, const char *v, double *out)
+{
+	char *end = NULL;
+	double d = strtod(v, &end);
+
+	if (!v[0] || !end || *end || !(d >= 0 && d <= 1e6)) {
+		fprintf(stderr,
+			"dmp-node: mesh.%s: '%s' is not a rate in bundles per "
+			"second (a decimal 0..1000000, 0 for no limit)\n",
+			key, v);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+static int dmpnode_conf_relay(const struct node_conf *c,
+			      struct dmp_node_relay_opts *r)
+{
+	if (strcmp(c->relay_accept, "own") == 0) {
+		r->accept = DMP_NODE_RELAY_OWN;
+	} else if (strcmp(c->relay_accept, "any") == 0) {
+		r->accept = DMP_NODE_RELAY_ANY;
+	} else if (strcmp(c->relay_accept, "off") == 0) {
+		r->accept = DMP_NODE_RELAY_OFF;
+	} else {
+		fprintf(stderr,
+			"dmp-node: mesh.relay_accept: own, any or off, not "
+			"'%s'\n",
+			c->relay_accept);
+		return -1;
+	}
+	r->enabled = c->relay_enabled;
+	r->max_hops = (unsigned)c->max_hops;
+	r->bundle_bytes = (size_t)c->relay_bundle_bytes;
+	r->source_burst = (double)c->relay_source_burst;
+	r->sender_burst = (double)c->relay_sender_burst;
+	r->sender_bytes = (uint64_t)c->relay_sender_bytes;
+	if (relay_rate("relay_source_rate", c->relay_source_rate,
+		       &r->source_rate) < 0 ||
+	    relay_rate("relay_sender_rate", c->relay_sender_rate,
+		       &r->sender_rate) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
 int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)
 {
 	dmp_node_http_opts_init(h);
@@ -334,7 +395,7 @@ int dmpnode_conf_http(const struct node_conf *c, struct dmp_node_http_opts *h)
 		memcpy(h->trusted_proxies[i], p, strlen(p) + 1);
 	}
 	h->n_trusted_proxies = c->http_trusted_proxies.n;
-	return 0;
+	return dmpnode_conf_relay(c, &h->relay);
 }
 
 /* sync.token, or the first line of sync.token_file. */

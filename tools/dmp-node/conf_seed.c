@@ -128,13 +128,6 @@ int dmpnode_conf_seed(struct node_conf *c, int warn)
 		       "DMP v1 fixes the freshness windows, 300 s for "
 		       "heartbeats");
 	}
-	if (c->seed_max_hops) {
-		unused(warn, "mesh.max_hops", "multi-hop relay is not built");
-	}
-	if (c->seed_relay_enabled) {
-		unused(warn, "mesh.relay_enabled",
-		       "multi-hop relay is not built");
-	}
 	if (!c->seed_storage_enabled) {
 		c->update_enabled = 0; /* a node that takes no writes */
 	}

@@ -80,8 +80,15 @@ struct node_conf {
 	long long seed_resolver_timeout, seed_max_chunk_retries;
 	char seed_encryption[DMP_CFG_STR_MAX];
 	long long seed_key_rotation_interval, seed_max_message_age;
-	long long seed_max_hops, seed_cleanup_interval;
-	int seed_relay_enabled, seed_storage_enabled;
+	long long seed_cleanup_interval;
+	int seed_storage_enabled;
+	/* DMP-RELAY/1, POST /v1/relay (docs/protocol.md 8.7; conf.c) */
+	int relay_enabled;
+	char relay_accept[DMP_CFG_STR_MAX];
+	long long max_hops, relay_bundle_bytes, relay_sender_bytes;
+	char relay_source_rate[DMP_CFG_STR_MAX];
+	char relay_sender_rate[DMP_CFG_STR_MAX];
+	long long relay_source_burst, relay_sender_burst;
 	/* limits: storage budgets (docs/security.md 7.7) */
 	long long store_bytes, store_values, claim_bytes, claim_values;
 	long long name_bytes, foreign_values, foreign_bytes;

@@ -35,6 +35,7 @@
 
 #include "dmp/addr.h"
 #include "dmp/crypto.h"
+#include "dmp/b64.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
 #include "srv.h"
@@ -454,6 +455,11 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			goto out;
 		}
 	}
+	if (c->relay_enabled && !c->http[0]) {
+		DMP_LOG_W("dmp-node: mesh.relay_enabled: no network.http, so "
+			  "no POST /v1/relay to take bundles on; set "
+			  "network.http (behind a TLS proxy)");
+	}
 	if (c->endpoint[0] && !c->operator_key[0]) {
 		DMP_LOG_E("dmp-node: mesh.endpoint needs mesh.operator_key");
 		goto out;
@@ -504,11 +510,11 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		    .interval_s = (uint32_t)c->heartbeat_interval,
 		    .allow_loopback = c->heartbeat_allow_loopback,
 		    .claim_provider = c->claim_provider,
-		    .relay = c->seed_relay_enabled,
+		    .relay = c->relay_enabled,
 		};
 		int err = dmp_node_hb_new(&s.hb, n, &hbo);
 
-		if (err >= 0 && c->seed_relay_enabled) {
+		if (err >= 0 && c->relay_enabled) {
 			err = mesh_setup(&s, c, op_pk, op_sk);
 		}
 		dmp_wipe(op_sk, sizeof(op_sk));
@@ -518,7 +524,7 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 			goto out;
 		}
 	}
-	if (c->seed_relay_enabled && !s.mesh) {
+	if (c->relay_enabled && !s.mesh) {
 		/* A warning, not a refusal: the reference's section 10
 		 * configs carry relay_enabled without an endpoint. */
 		DMP_LOG_W("dmp-node: mesh.relay_enabled: no relay links "
@@ -534,6 +540,9 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 		int err;
 
 		ho.listen_fd = http_fd;
+		if (op_pk_set) { /* DMP-RELAY/1 path fingerprint */
+			dmp_hex_encode(ho.relay.fp, op_pk, 8);
+		}
 		ho.now_ms = http_clock;
 		ho.now_ud = &s;
 		err = dmp_node_http_new(&http, n, &ho);

@@ -637,6 +637,37 @@ enum dmp_node_http_auth {
 #define DMP_NODE_HTTP_CONN_MEMORY 16384	 /* bytes per connection */
 #define DMP_NODE_HTTP_MAX_PROXIES 8
 
+/* ---- DMP-RELAY/1 endpoint (docs/protocol.md 8.7; mesh.relay_*) ---- */
+
+/* Who may have relayed bundles stored in this node's zones (8.7.3). */
+enum dmp_node_relay_accept {
+	DMP_NODE_RELAY_OWN = 0, /* a mailbox or sender registered here */
+	DMP_NODE_RELAY_ANY = 1, /* every bundle that verifies */
+	DMP_NODE_RELAY_OFF = 2, /* none: 403 */
+};
+#define DMP_NODE_RELAY_MAX_HOPS 5	       /* mesh.max_hops, 1..16 */
+#define DMP_NODE_RELAY_SOURCE_RATE 2.0	       /* bundles/s per source */
+#define DMP_NODE_RELAY_SOURCE_BURST 20.0       /* per source */
+#define DMP_NODE_RELAY_SENDER_RATE 0.5	       /* bundles/s per sender key */
+#define DMP_NODE_RELAY_SENDER_BURST 30.0       /* per sender key */
+#define DMP_NODE_RELAY_SENDER_BYTES (1u << 20) /* values per sender key */
+#define DMP_NODE_RELAY_DUP_MAX 65536	       /* bundle ids remembered */
+
+struct dmp_node_relay_opts {
+	int enabled;	       /* mesh.relay_enabled; 0: 403 "relay disabled" */
+	int accept;	       /* enum dmp_node_relay_accept */
+	unsigned max_hops;     /* 1..DMP_RELAY_HOPS_MAX */
+	size_t bundle_bytes;   /* DMP_RELAY_BYTES_MIN..MAX */
+	double source_rate;    /* per previous hop (claim_source_prefix4/6),
+				  0: no limit */
+	double source_burst;   /* >= 1 */
+	double sender_rate;    /* per sender_spk, 0: no limit */
+	double sender_burst;   /* >= 1 */
+	uint64_t sender_bytes; /* values held per sender_spk, 0: no limit */
+	char fp[17];	       /* this node's fingerprint (16 hex of the
+				  operator key), "" without one */
+};
+
 struct dmp_node_http_opts {
 	/* Listening socket (bound, listening) handed over, or -1: no
 	 * socket, dmp_node_http_dispatch() only (tests). Taken over: closed
@@ -685,6 +716,8 @@ struct dmp_node_http_opts {
 	char sync_cluster[DMP_NODE_NAME_MAX];
 	int have_sync_op_spk;
 	uint8_t sync_op_spk[32];
+	/* DMP-RELAY/1: POST /v1/relay (docs/protocol.md 8.7). */
+	struct dmp_node_relay_opts relay;
 };
 
 struct dmp_node_http;
@@ -732,6 +765,12 @@ struct dmp_node_http_req {
 int dmp_node_http_dispatch(struct dmp_node_http *h,
 			   const struct dmp_node_http_req *rq, char **body,
 			   size_t *body_len, const char **ctype);
+/** As dmp_node_http_dispatch(); @p retry_after (may be NULL) gets the
+ * seconds of a 429's Retry-After header, 0 for none. */
+int dmp_node_http_dispatch_ex(struct dmp_node_http *h,
+			      const struct dmp_node_http_req *rq, char **body,
+			      size_t *body_len, const char **ctype,
+			      unsigned *retry_after);
 
 /**
  * Tests only: register @p challenge as issued at @p now_ms, as GET

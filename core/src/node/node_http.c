@@ -3,8 +3,10 @@
  * the daemon (one internal polling thread; connection limits, deadlines
  * and proxies in node_http_conn.c), gathering the body, the per-address
  * rate limit and dispatch to /health, /metrics (node_http_metrics.c), the
- * legacy record API (PROTOCOL.md 7.4, node_http_records.c) and TSIG
- * self-registration (7.2, node_http_reg.c).
+ * legacy record API (PROTOCOL.md 7.4, node_http_records.c), TSIG
+ * self-registration (7.2, node_http_reg.c), cluster anti-entropy
+ * (node_http_sync.c) and DMP-RELAY/1 bundles (docs/protocol.md 8.7,
+ * node_http_relay.c; a 429 there carries Retry-After).
  *
  * Every request goes through dmp_node_http_dispatch(), which the unit
  * tests call directly; the libmicrohttpd glue only gathers the body.
@@ -25,6 +27,7 @@
 #include "dmp/crypto.h"
 #include "dmp/err.h"
 #include "dmp/log.h"
+#include "dmp/relay.h"
 #include "node/node_http_i.h"
 #include "node/node_i.h"
 
@@ -41,6 +44,14 @@ void dmp_node_http_opts_init(struct dmp_node_http_opts *o)
 	o->idle_timeout = DMP_NODE_HTTP_IDLE_TIMEOUT;
 	o->request_timeout = DMP_NODE_HTTP_REQUEST_TIMEOUT;
 	o->conn_memory = DMP_NODE_HTTP_CONN_MEMORY;
+	o->relay.accept = DMP_NODE_RELAY_OWN;
+	o->relay.max_hops = DMP_NODE_RELAY_MAX_HOPS;
+	o->relay.bundle_bytes = DMP_RELAY_BYTES_DEFAULT;
+	o->relay.source_rate = DMP_NODE_RELAY_SOURCE_RATE;
+	o->relay.source_burst = DMP_NODE_RELAY_SOURCE_BURST;
+	o->relay.sender_rate = DMP_NODE_RELAY_SENDER_RATE;
+	o->relay.sender_burst = DMP_NODE_RELAY_SENDER_BURST;
+	o->relay.sender_bytes = DMP_NODE_RELAY_SENDER_BYTES;
 }
 
 uint64_t dmp_nh_now_ms(const struct dmp_node_http *h)
@@ -106,7 +117,16 @@ int dmp_node_http_dispatch(struct dmp_node_http *h,
 			   const struct dmp_node_http_req *rq, char **body,
 			   size_t *body_len, const char **ctype)
 {
+	return dmp_node_http_dispatch_ex(h, rq, body, body_len, ctype, NULL);
+}
+
+int dmp_node_http_dispatch_ex(struct dmp_node_http *h,
+			      const struct dmp_node_http_req *rq, char **body,
+			      size_t *body_len, const char **ctype,
+			      unsigned *retry_after)
+{
 	const char *p = rq->path;
+	unsigned ra = 0;
 	uint64_t now = dmp_nh_now_ms(h);
 	struct sockaddr_storage fwd;
 	const struct sockaddr *client = dmp_nh_client(h, rq, &fwd);
@@ -131,6 +151,15 @@ int dmp_node_http_dispatch(struct dmp_node_http *h,
 	    strcmp(p, "/v1/sync/pull") == 0 ||
 	    strcmp(p, "/v1/sync/cluster-manifest") == 0) {
 		return dmp_nh_sync(h, rq, body, body_len, ctype);
+	}
+	if (strcmp(p, "/v1/relay") == 0) {
+		int st =
+		    dmp_nh_relay(h, rq, client, body, body_len, ctype, &ra);
+
+		if (retry_after) {
+			*retry_after = ra;
+		}
+		return st;
 	}
 	if (strcmp(p, "/v1/mesh") == 0 || strcmp(p, "/v1/mesh/links") == 0) {
 		return dmp_nh_mesh(h, rq, body, body_len, ctype);
@@ -225,6 +254,7 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 	char *body = NULL, query[2 * DMP_NODE_NAME_MAX + 128];
 	size_t blen = 0;
 	const char *ctype = "application/json";
+	unsigned retry_after = 0;
 	int status;
 	enum MHD_Result ret;
 
@@ -238,7 +268,14 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (r->len + *upload_size > DMP_NODE_HTTP_MAX_BODY) {
+		/* A relay bundle may be longer than other bodies (8.7.1). */
+		size_t cap =
+		    strcmp(url, "/v1/relay") == 0 &&
+			    dmp_nhr_body_max(h) > DMP_NODE_HTTP_MAX_BODY
+			? dmp_nhr_body_max(h)
+			: DMP_NODE_HTTP_MAX_BODY;
+
+		if (r->len + *upload_size > cap) {
 			r->too_big = 1;
 		} else {
 			char *nb = realloc(r->body, r->len + *upload_size + 1);
@@ -275,7 +312,8 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 		status = dmp_nh_reply_err(413, "body too large", &body, &blen,
 					  &ctype);
 	} else {
-		status = dmp_node_http_dispatch(h, &rq, &body, &blen, &ctype);
+		status = dmp_node_http_dispatch_ex(h, &rq, &body, &blen, &ctype,
+						   &retry_after);
 	}
 	resp = MHD_create_response_from_buffer(blen, body ? body : (void *)"",
 					       body ? MHD_RESPMEM_MUST_FREE
@@ -285,6 +323,12 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", ctype);
+	if (retry_after) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%u", retry_after);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
 	ret = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -391,6 +435,9 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 	if (rc == 0) {
 		rc = dmp_rl_set_prefix(h->rl_reg, h->v4_prefix, h->v6_prefix);
 	}
+	if (rc == 0) {
+		rc = dmp_nhr_new(h);
+	}
 	if (rc < 0) {
 		h->o.listen_fd = -1; /* still the caller's */
 		dmp_node_http_free(h);
@@ -429,6 +476,7 @@ void dmp_node_http_free(struct dmp_node_http *h)
 	}
 	dmp_rl_free(h->rl);
 	dmp_rl_free(h->rl_reg);
+	dmp_nhr_free(h);
 	dmp_nh_conn_fini(h);
 	pthread_mutex_destroy(&h->mu);
 	dmp_wipe_free(h, sizeof(*h));

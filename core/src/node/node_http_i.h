@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "dmp/node.h"
@@ -68,6 +69,7 @@ struct dmp_node_http {
 	_Atomic uint64_t refused[NH_REF_MAX];
 	uint64_t log_ms[NH_REF_MAX];	/* last log line per reason */
 	uint64_t log_quiet[NH_REF_MAX]; /* refusals since, not logged */
+	struct dmp_nhr *relay;		/* POST /v1/relay (node_http_relay.c) */
 };
 
 /** The wall clock in ms (opts.now_ms, or the real one). */
@@ -134,5 +136,25 @@ int dmp_nh_challenge(struct dmp_node_http *h, char **body, size_t *len,
 /** POST /v1/registration/tsig-confirm (7.2). */
 int dmp_nh_confirm(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		   char **body, size_t *len, const char **ctype);
+
+/* ---- DMP-RELAY/1 (node_http_relay.c, docs/protocol.md 8.7) ---- */
+struct dmp_nhr;
+/** The relay state of @p h from h->o.relay (checked: DMP_EINVAL with the
+ * range logged). */
+int dmp_nhr_new(struct dmp_node_http *h);
+void dmp_nhr_free(struct dmp_node_http *h);
+/** POST /v1/relay; @p retry_after gets a 429's seconds. */
+int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
+		 const struct sockaddr *client, char **body, size_t *len,
+		 const char **ctype, unsigned *retry_after);
+/** The dmp_relay_* lines of /metrics. */
+void dmp_nhr_metrics(struct dmp_node_http *h, FILE *f);
+struct dmp_relay_bundle;
+/** The seam for forwarding and holding (8.7.5-8.7.6): today 503 "no
+ * route", the reason in @p why. */
+int dmp_nhr_forward(struct dmp_node_http *h, const struct dmp_relay_bundle *b,
+		    char *why, size_t cap);
+/** Largest body POST /v1/relay takes (the socket side's limit). */
+size_t dmp_nhr_body_max(const struct dmp_node_http *h);
 
 #endif /* DMP_NODE_HTTP_I_H */

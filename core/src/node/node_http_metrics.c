@@ -244,6 +244,7 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 			(unsigned long long)known, (unsigned long long)expired,
 			(unsigned long long)rejected);
 	}
+	dmp_nhr_metrics(h, f);
 	dmp_nm_metrics(h->n, f); /* relay links (node_mesh_http.c) */
 	if (fclose(f) != 0 || !buf) {
 		free(buf);

@@ -491,6 +491,16 @@ uint64_t dmp_ni_mono_ns(void);
  * gets the DMP_NODE_REJ_* reason of a refusal, else -1. @return an RCODE */
 int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		    uint64_t now_ms, int *why);
+/** dmp_nu_write_op() for a writer without a TSIG key, @p tag (e.g.
+ * "relay:<16 hex of sender_spk>"; NULL: as dmp_nu_write_op): its values
+ * carry the tag and count against limits.foreign_* at every name. */
+int dmp_nu_write_as(struct dmp_node *n, struct nop *ops, size_t cnt,
+		    const char *tag, uint64_t now_ms, int *why);
+/** DMP-RELAY/1 relay_accept own (8.7.3): 1 if a key registered here has
+ * the scope mb-@p mb12.@p zone (the recipient, 7.2's X25519 proof) or
+ * _dnsmesh-claim-@p spk16.@p zone (the sender); takes wlock. */
+int dmp_nu_relay_owned(struct dmp_node *n, const char *zone, const char *mb12,
+		       const char *spk16);
 /** Fill @p op (no value yet) for owner @p name; 0 or DMP_EINVAL when the
  * name is not LDH or not in a served zone. */
 int dmp_ni_op_init(const struct dmp_node *n, struct nop *op, enum nop_kind k,

@@ -5,6 +5,7 @@
  * commit are in node_uparse.c, node_upolicy.c and node_ucommit.c; TSIG in
  * dns/tsig.c (why not libknot's: see there).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dmp/err.h"
@@ -222,6 +223,12 @@ void dmp_nu_update_batch(struct dmp_node *n, struct dmp_node_msg *m,
 int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		    uint64_t now_ms, int *why_out)
 {
+	return dmp_nu_write_as(n, ops, cnt, NULL, now_ms, why_out);
+}
+
+int dmp_nu_write_as(struct dmp_node *n, struct nop *ops, size_t cnt,
+		    const char *tag, uint64_t now_ms, int *why_out)
+{
 	const uint64_t now_s = now_ms / 1000;
 	struct uctx *u = cnt <= MAX_OPS ? dmp_calloc(1, sizeof(*u)) : NULL;
 	struct job j;
@@ -256,6 +263,15 @@ int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		    why == DMP_NODE_REJ_NAME_BYTES) {
 			cnt_add(&n->c_reject[why], 1);
 		}
+		/* A writer without a key: its share of every name it
+		 * writes (docs/security.md 7.7), as a claim's source. */
+		if (tag && j.rcode == DMP_DNS_RCODE_NOERROR &&
+		    dmp_nu_budget_foreign(n, u, NULL, tag, now_s) !=
+			DMP_DNS_RCODE_NOERROR) {
+			j.rcode = DMP_DNS_RCODE_REFUSED;
+			why = DMP_NODE_REJ_FOREIGN;
+			cnt_add(&n->c_reject[why], 1);
+		}
 		if (why_out && j.rcode != DMP_DNS_RCODE_NOERROR) {
 			*why_out = why;
 		}
@@ -274,6 +290,9 @@ int dmp_nu_write_op(struct dmp_node *n, struct nop *ops, size_t cnt,
 		pthread_rwlock_unlock(&n->ilock);
 		j.rcode =
 		    found ? DMP_DNS_RCODE_NOERROR : DMP_DNS_RCODE_NXDOMAIN;
+	}
+	for (size_t i = 0; tag && i < cnt; i++) {
+		snprintf(u->ops[i].key, sizeof(u->ops[i].key), "%s", tag);
 	}
 	if (j.rcode == DMP_DNS_RCODE_NOERROR && cnt > 0) {
 		j.pending = 1;

@@ -198,6 +198,28 @@ static int hash_registered(const struct dmp_node *n, const char *hash,
 	return 0;
 }
 
+int dmp_nu_relay_owned(struct dmp_node *n, const char *zone, const char *mb12,
+		       const char *spk16)
+{
+	char mb[DMP_NODE_NAME_MAX + 16], cl[DMP_NODE_NAME_MAX + 32];
+	int found = 0;
+
+	snprintf(mb, sizeof(mb), "mb-%s.%s", mb12 ? mb12 : "", zone);
+	snprintf(cl, sizeof(cl), "_dnsmesh-claim-%s.%s", spk16 ? spk16 : "",
+		 zone);
+	pthread_mutex_lock(&n->wlock);
+	for (size_t i = 0; i < n->n_keys && !found; i++) {
+		for (unsigned k = 0; k < n->keys[i].n_scopes && !found; k++) {
+			const char *s = n->keys[i].scopes[k];
+
+			found = (mb12 && strcmp(s, mb) == 0) ||
+				(spk16 && strcmp(s, cl) == 0);
+		}
+	}
+	pthread_mutex_unlock(&n->wlock);
+	return found;
+}
+
 /*
  * PROTOCOL.md 7.3, the one UPDATE taken without TSIG: adds of verified
  * claims only. Shape problems are REFUSED, an empty bucket SERVFAIL.
