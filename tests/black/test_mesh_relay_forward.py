@@ -9,48 +9,13 @@ bundle: 403 at A and B receives nothing. C killed: a new bundle posted to
 A is 503 naming the next hop, B. Every wait is bounded."""
 import time
 
-import pytest
-
-from cli_helpers import User, wait_keys, ZONE
-from conftest import Node, free_addr, stop_and_check
+from cli_helpers import wait_keys, ZONE
+from conftest import stop_and_check
+from mesh_helpers import alice_to_bob, mesh_line, message_records
 from test_mesh_links import route, wait_until
-from test_mesh_relay_dest import (bundle, flip_chunk, make, message_records,
-                                  metric, post)
-
-pytest.importorskip("dns.query", reason="dnspython is not installed")
+from test_mesh_relay_dest import bundle, flip_chunk, make, metric, post
 
 ZONES = ("la.test", "lb.test", ZONE)
-
-
-def mesh_line(tmp_path):
-    """A - B - C, C serving ZONE (conftest.Node, relay on)."""
-    nodes = []
-    for i, zone in enumerate(ZONES):
-        d = tmp_path / ("n%d" % i)
-        d.mkdir()
-        n = Node(d, zones=(zone,))
-        n.http = "%s:%d" % free_addr()
-        n.endpoint = n.url = "http://" + n.http
-        nodes.append(n)
-    nbrs = {0: [1], 1: [0, 2], 2: [1]}
-    for i, n in enumerate(nodes):
-        cfg = ("network:\n"
-               "  http: %s\n"
-               "security:\n"
-               "  http_rate_limit: 0\n"
-               "mesh:\n"
-               "  endpoint: %s\n"
-               "  operator_key: %s\n"
-               "  heartbeat_allow_loopback: true\n"
-               "  heartbeat_interval: 60\n"
-               "  relay_enabled: true\n"
-               "  link_interval: 1\n"
-               "  neighbours: [%s]\n" % (
-                   n.http, n.endpoint, n.tmp / "operator.key",
-                   ", ".join('"%s"' % nodes[j].endpoint for j in nbrs[i])))
-        (n.tmp / "node.yaml").write_text(cfg)
-        n.extra += ["-c", str(n.tmp / "node.yaml")]
-    return nodes
 
 
 def received(n):
@@ -63,23 +28,14 @@ def received(n):
 
 def test_forward_line(tmp_path):
     x = make(tmp_path, "x", "")
-    a, b, c = mesh_line(tmp_path)
+    a, b, c = mesh_line(tmp_path, ZONES,
+                        "security:\n  http_rate_limit: 0\n")
     nodes = [x, a, b, c]
     try:
         t0 = time.time()
         for n in nodes:
             n.start()
-        alice = User(tmp_path, "alice", x)
-        bob = User(tmp_path, "bob", x)
-        wait_keys()
-        alice.publish()
-        bob.publish()
-        alice.add_contact(bob)
-        bob.add_contact(alice)
-        alice.set_config("privacy.delay", "off")
-        r = alice.send("bob", b"over two relays")
-        assert r.returncode == 0, r.stderr_text
-        records = message_records(x)
+        alice, bob, records = alice_to_bob(tmp_path, x, b"over two relays")
         body = bundle(records)
         slot = next(r["name"] for r in records
                     if r["name"].startswith("slot-"))
