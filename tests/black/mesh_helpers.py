@@ -74,3 +74,15 @@ def alice_to_bob(tmp_path, node, text):
     r = alice.send("bob", text)
     assert r.returncode == 0, r.stderr_text
     return alice, bob, message_records(node)
+
+
+def inbox_at(user, old, new):
+    """Point @user's node from @old to @new, receive, return the inbox."""
+    cfg = user.home + "/config.yaml"
+    text = open(cfg).read()
+    was = "%s:%d" % (old.host, old.port)
+    assert was in text
+    open(cfg, "w").write(text.replace(was, "%s:%d" % (new.host, new.port)))
+    r = user.recv()
+    assert r.returncode == 0, r.stderr_text
+    return [m for _, m in user.maildir("inbox")]
