@@ -5,7 +5,8 @@ dmp-nodes on loopback in a line A - B - C with relay on, link_interval
 `dmp` CLI; the test reads its records from X (AXFR), builds the bundle and
 POSTs it to A: 202, forwarded A -> B -> C, stored at C in 2 hops, and bob
 receives it from C. The same again: 208 at A, stored once. A forged
-bundle: 403 at A and B receives nothing. C killed: a new bundle posted to
+bundle: 403 at A and B receives nothing. A zone nobody serves: flooded
+to the end of the line, 503. C killed: a new bundle posted to
 A is 503 naming the next hop, B. Every wait is bounded."""
 import time
 
@@ -76,6 +77,17 @@ def test_forward_line(tmp_path):
         assert st == 403 and "records[%d]" % i in js["reason"], js
         assert received(b) == b_before
         assert metric(a, 'dmp_relay_dropped_total{reason="verify"}') == 1
+
+        # A zone nobody serves: flooded A -> B -> C (budget 5, 4, 3), C has
+        # no neighbour left: 503 passed back, each hop naming its next.
+        other = [dict(r, name=r["name"].replace(ZONE, "other.test"))
+                 for r in records]
+        st, js, _ = post(a, bundle(other, zone="other.test"))
+        assert st == 503 and b.endpoint in js["reason"], js
+        assert c.endpoint in js["reason"] and "no route" in js["reason"], js
+        assert metric(c, 'dmp_relay_dropped_total{reason="no_route"}') == 1
+        assert metric(b, 'dmp_relay_dropped_total{reason="no_route"}') == 0
+        assert metric(a, 'dmp_relay_forwarded_total{mode="flood"}') == 0
 
         # C killed: a new message's bundle is 503 at A, naming B.
         c.stop(sig=9)
