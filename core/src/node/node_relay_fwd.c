@@ -78,6 +78,13 @@ static void post_copy(const struct dmp_relay_bundle *c, const char *endpoint,
 		if (json_is_string(why)) {
 			snprintf(a->reason, sizeof(a->reason), "%s",
 				 json_string_value(why));
+			/* Another node's words go into our reply and log:
+			 * no control characters. */
+			for (char *p = a->reason; *p; p++) {
+				if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+					*p = '?';
+				}
+			}
 		}
 		if (json_is_integer(hops)) {
 			a->hops = (int)json_integer_value(hops);
