@@ -17,6 +17,7 @@ import urllib.request
 import pytest
 
 from conftest import Node, free_addr, stop_and_check
+from mesh_helpers import mesh_line
 
 ZONES = ("la.test", "lb.test", "lc.test")
 LINKS = "v=dmp1;t=links;"
@@ -99,31 +100,7 @@ def verify_links(value, now):
 
 @pytest.fixture
 def line(tmp_path):
-    nodes = []
-    for zone in ZONES:
-        d = tmp_path / zone
-        d.mkdir()
-        n = Node(d, zones=(zone,))
-        n.zone = zone
-        n.http = "%s:%d" % free_addr()
-        n.endpoint = "http://" + n.http
-        nodes.append(n)
-    nbrs = {0: [1], 1: [0, 2], 2: [1]}
-    for i, n in enumerate(nodes):
-        cfg = ("network:\n"
-               "  http: %s\n"
-               "mesh:\n"
-               "  endpoint: %s\n"
-               "  operator_key: %s\n"
-               "  heartbeat_allow_loopback: true\n"
-               "  heartbeat_interval: 60\n"
-               "  relay_enabled: true\n"
-               "  link_interval: 1\n"
-               "  neighbours: [%s]\n" % (
-                   n.http, n.endpoint, n.tmp / "operator.key",
-                   ", ".join('"%s"' % nodes[j].endpoint for j in nbrs[i])))
-        (n.tmp / "node.yaml").write_text(cfg)
-        n.extra += ["-c", str(n.tmp / "node.yaml")]
+    nodes = mesh_line(tmp_path, ZONES)
     yield nodes
     stop_and_check(nodes)
 

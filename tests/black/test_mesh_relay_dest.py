@@ -13,14 +13,10 @@ import struct
 import urllib.error
 import urllib.request
 
-import pytest
-
-from cli_helpers import User, wait_keys, ZONE
+from cli_helpers import wait_keys, ZONE
 from conftest import Node, stop_and_check
+from mesh_helpers import alice_to_bob, inbox_at
 from test_node_http import free_tcp
-
-dns = pytest.importorskip("dns.query", reason="dnspython is not installed")
-import dns.zone  # noqa: E402
 
 SOURCE_BURST = 12  # tiny, so that the test reaches the limit quickly
 
@@ -67,23 +63,6 @@ def bundle(records, zone=ZONE):
             "path": [], "records": records}
 
 
-def message_records(n):
-    """The manifest and chunks held by node @n (AXFR), as bundle records."""
-    z = dns.zone.from_xfr(dns.query.xfr(n.host, ZONE, port=n.port,
-                                        timeout=5, lifetime=10))
-    out = []
-    for name, node in z.nodes.items():
-        label = name.to_text()
-        if not label.startswith(("slot-", "chunk-")):
-            continue
-        for rds in node.rdatasets:
-            for rd in rds:
-                out.append({"name": "%s.%s" % (label, ZONE),
-                            "value": b"".join(rd.strings).decode(),
-                            "ttl": 3600})
-    return out
-
-
 def metric(n, line):
     with urllib.request.urlopen(n.url + "/metrics", timeout=10) as r:
         for l in r.read().decode().splitlines():
@@ -117,17 +96,7 @@ def test_relay_destination(tmp_path):
     try:
         for n in nodes:
             n.start()
-        alice = User(tmp_path, "alice", a)
-        bob = User(tmp_path, "bob", a)
-        wait_keys()
-        alice.publish()
-        bob.publish()
-        alice.add_contact(bob)
-        bob.add_contact(alice)
-        alice.set_config("privacy.delay", "off")
-        r = alice.send("bob", b"through a relay")
-        assert r.returncode == 0, r.stderr_text
-        records = message_records(a)
+        alice, bob, records = alice_to_bob(tmp_path, a, b"through a relay")
         assert any(r["name"].startswith("slot-") for r in records), records
         assert any(r["name"].startswith("chunk-") for r in records), records
         body = bundle(records)
@@ -153,14 +122,7 @@ def test_relay_destination(tmp_path):
         assert st == 200, js
         assert js == {"status": 200, "reason": "stored", "id": body["id"],
                       "hops": 0}
-        cfg = bob.home + "/config.yaml"
-        text = open(cfg).read()
-        old = "%s:%d" % (a.host, a.port)
-        assert old in text
-        open(cfg, "w").write(text.replace(old, "%s:%d" % (b.host, b.port)))
-        r = bob.recv()
-        assert r.returncode == 0, r.stderr_text
-        assert [m for _, m in bob.maildir("inbox")] == [b"through a relay"]
+        assert inbox_at(bob, a, b) == [b"through a relay"]
 
         # The same again: 208, stored once.
         st, js, _ = post(b, body)
@@ -175,14 +137,14 @@ def test_relay_destination(tmp_path):
         posts += 1
         assert st == 403 and "records[%d]" % i in js["reason"], js
 
-        # A zone B does not serve: 503, no route (forwarding not built).
+        # A zone B does not serve, and B has no mesh links: 503, no route.
         other = [dict(r, name=r["name"].replace(ZONE, "other.test"))
                  for r in records]
         st, js, _ = post(b, bundle(other, zone="other.test"))
         posts += 1
         assert st == 503, js
-        assert js["reason"] == ("no route to other.test: this node does "
-                                "not forward yet"), js
+        assert js["reason"].startswith("no route to other.test: this node "
+                                       "has no mesh links"), js
 
         # A bad id is 400, naming both.
         st, js, _ = post(b, dict(body, id="0" * 32))

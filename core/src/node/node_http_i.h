@@ -150,10 +150,23 @@ int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 /** The dmp_relay_* lines of /metrics. */
 void dmp_nhr_metrics(struct dmp_node_http *h, FILE *f);
 struct dmp_relay_bundle;
-/** The seam for forwarding and holding (8.7.5-8.7.6): today 503 "no
- * route", the reason in @p why. */
+/** Bound of one forwarded POST (the HTTP thread waits for it). */
+#define DMP_NHR_FWD_TIMEOUT_MS 3000
+/** What dmp_nhr_forward() did, for the counters and the reply. */
+struct dmp_nhr_fwd {
+	unsigned sent; /* copies the next hop(s) took (200/202/208) */
+	int flood;     /* 1: flood mode, 0: path mode */
+	int no_route;  /* 1: no route and nowhere to flood */
+	unsigned hops; /* the hop count to report */
+};
+/** Forwarding (node_relay_fwd.c, 8.7.5) of a verified bundle @p b for a
+ * zone not served here, received at @p t0_ms: 202 forwarded, the next
+ * hop's 4xx passed back, 503 no route or no answer (no holding yet); the
+ * reason in @p why. Blocks up to DMP_NHR_FWD_TIMEOUT_MS per copy; holds
+ * no lock across the POST. */
 int dmp_nhr_forward(struct dmp_node_http *h, const struct dmp_relay_bundle *b,
-		    char *why, size_t cap);
+		    uint64_t t0_ms, struct dmp_nhr_fwd *f, char *why,
+		    size_t cap);
 /** Largest body POST /v1/relay takes (the socket side's limit). */
 size_t dmp_nhr_body_max(const struct dmp_node_http *h);
 

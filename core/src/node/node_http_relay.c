@@ -3,8 +3,8 @@
  * DMP-RELAY/1): a bundle of one message's signed records for one zone,
  * checked in the order of 8.7.2 (the first failure decides) and, at a
  * node serving the zone, stored whole or not at all through the UPDATE
- * write path (8.7.3). Forwarding and holding are not built: a bundle for
- * a zone served elsewhere goes to dmp_nhr_forward(), which says 503.
+ * write path (8.7.3). A bundle for a zone served elsewhere goes to
+ * dmp_nhr_forward() (node_relay_fwd.c, 8.7.5); holding is not built.
  *
  * The bundle logic (JSON, id, hops, verification) is dmp/relay.h; here
  * are the limits between requests: the per-source and per-sender rates
@@ -42,6 +42,7 @@
 /* dmp_relay_received_total{result}: by the reply's status. */
 enum nhr_result {
 	NHR_STORED,
+	NHR_FORWARDED,
 	NHR_DUPLICATE,
 	NHR_BAD_REQUEST,
 	NHR_REFUSED,
@@ -53,8 +54,8 @@ enum nhr_result {
 	NHR_RESULT_MAX
 };
 static const char *const result_names[NHR_RESULT_MAX] = {
-    "stored",	    "duplicate", "bad_request", "refused", "too_large",
-    "rate_limited", "no_route",	 "full",	"error"};
+    "stored",	 "forwarded",	 "duplicate", "bad_request", "refused",
+    "too_large", "rate_limited", "no_route",  "full",	     "error"};
 
 /* dmp_relay_dropped_total{reason}: the reasons of 8.7.9 that exist. */
 enum nhr_drop {
@@ -88,6 +89,7 @@ struct dmp_nhr {
 	struct nhr_sender *ledger;
 	_Atomic uint64_t received[NHR_RESULT_MAX], dropped[NHR_DROP_MAX];
 	_Atomic uint64_t stored, bytes_in;
+	_Atomic uint64_t forwarded[2]; /* {mode}: path, flood */
 };
 
 /* One request's answer in the making. */
@@ -199,6 +201,7 @@ static int reply(struct nhr_req *q, int status, char **body, size_t *len,
 
 	switch (status) {
 	case 200: res = NHR_STORED; break;
+	case 202: res = NHR_FORWARDED; break;
 	case 208: res = NHR_DUPLICATE; break;
 	case 403: res = NHR_REFUSED; break;
 	case 413: res = NHR_TOO_LARGE; break;
@@ -220,21 +223,6 @@ static unsigned retry_secs(double rate)
 	double s = rate > 0 ? ceil(1.0 / rate) : 1.0;
 
 	return s < 1 ? 1 : s > 86400 ? 86400 : (unsigned)s;
-}
-
-/*
- * The seam for forwarding and holding (8.7.5, 8.7.6), which come with the
- * routing thread: take @p b (verified, its id checked, not a duplicate)
- * toward b->zone and answer 202, or hold it. Today this node does not
- * forward: 503, the reason in @p why.
- */
-int dmp_nhr_forward(struct dmp_node_http *h, const struct dmp_relay_bundle *b,
-		    char *why, size_t cap)
-{
-	(void)h;
-	snprintf(why, cap, "no route to %s: this node does not forward yet",
-		 b->zone);
-	return 503;
 }
 
 /* The sender key (the manifest's, else the first claim's) and the
@@ -471,6 +459,34 @@ out:
 	return status;
 }
 
+/* Not served here: forward (8.7.5), count, and remember a bundle the
+ * next hop took so that a second copy is 208 here already. */
+static int forward(struct nhr_req *q, const struct dmp_relay_bundle *b,
+		   uint64_t now_ms)
+{
+	struct dmp_nhr *r = q->h->relay;
+	const uint64_t now_s = now_ms / 1000;
+	struct dmp_nhr_fwd f;
+	uint32_t max_ttl = 0;
+	int status;
+
+	status = dmp_nhr_forward(q->h, b, now_ms, &f, q->why, sizeof(q->why));
+	q->hops = f.hops;
+	if (f.no_route) {
+		drop(r, NHR_D_NO_ROUTE);
+	}
+	atomic_fetch_add(&r->forwarded[f.flood ? 1 : 0], f.sent);
+	if (status == 202) {
+		for (size_t i = 0; i < b->n_records; i++) {
+			if (b->records[i].ttl > max_ttl) {
+				max_ttl = b->records[i].ttl;
+			}
+		}
+		(void)dmp_nrd_add(r->dup, q->id, now_s + max_ttl, now_s);
+	}
+	return status;
+}
+
 /* 8.7.2's order after the body is parsed: hops, id and duplicates,
  * verification, the sender's rate, then store or forward. */
 static int bundle(struct nhr_req *q, const struct dmp_relay_bundle *b,
@@ -522,8 +538,7 @@ static int bundle(struct nhr_req *q, const struct dmp_relay_bundle *b,
 	}
 	if (dmp_dnswire_from_text(b->zone, wire, &wlen) < 0 ||
 	    !dmp_ni_zone_of(q->h->n, wire, wlen)) {
-		drop(r, NHR_D_NO_ROUTE);
-		return dmp_nhr_forward(q->h, b, q->why, sizeof(q->why));
+		return forward(q, b, now_ms);
 	}
 	return store(q, b, spk, mb12, now_ms);
 }
@@ -618,9 +633,16 @@ void dmp_nhr_metrics(struct dmp_node_http *h, FILE *f)
 		"(this node serves their zone).\n"
 		"# TYPE dmp_relay_stored_total counter\n"
 		"dmp_relay_stored_total %llu\n"
+		"# HELP dmp_relay_forwarded_total Relayed bundles a next hop "
+		"took, by mode.\n"
+		"# TYPE dmp_relay_forwarded_total counter\n"
+		"dmp_relay_forwarded_total{mode=\"path\"} %llu\n"
+		"dmp_relay_forwarded_total{mode=\"flood\"} %llu\n"
 		"# HELP dmp_relay_bytes_total Bytes of relay request bodies.\n"
 		"# TYPE dmp_relay_bytes_total counter\n"
 		"dmp_relay_bytes_total{dir=\"in\"} %llu\n",
 		(unsigned long long)atomic_load(&r->stored),
+		(unsigned long long)atomic_load(&r->forwarded[0]),
+		(unsigned long long)atomic_load(&r->forwarded[1]),
 		(unsigned long long)atomic_load(&r->bytes_in));
 }

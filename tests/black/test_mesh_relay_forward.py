@@ -1,0 +1,104 @@
+"""Forwarding at relays (docs/protocol.md 8.7.5, DMP-RELAY/1 draft): three
+dmp-nodes on loopback in a line A - B - C with relay on, link_interval
+1 s; C serves mesh.test with bob's mailbox registered. A fourth node X
+(mesh.test, no mesh) is where alice writes a message to bob with the real
+`dmp` CLI; the test reads its records from X (AXFR), builds the bundle and
+POSTs it to A: 202, forwarded A -> B -> C, stored at C in 2 hops, and bob
+receives it from C. The same again: 208 at A, stored once. A forged
+bundle: 403 at A and B receives nothing. A zone nobody serves: flooded
+to the end of the line, 503. C killed: a new bundle posted to
+A is 503 naming the next hop, B. Every wait is bounded."""
+import time
+
+from cli_helpers import wait_keys, ZONE
+from conftest import stop_and_check
+from mesh_helpers import (alice_to_bob, inbox_at, mesh_line,
+                          message_records)
+from test_mesh_links import route, wait_until
+from test_mesh_relay_dest import bundle, flip_chunk, make, metric, post
+
+ZONES = ("la.test", "lb.test", ZONE)
+
+
+def received(n):
+    """Sum of dmp_relay_received_total over its results."""
+    return sum(metric(n, 'dmp_relay_received_total{result="%s"}' % r) or 0
+               for r in ("stored", "forwarded", "duplicate", "bad_request",
+                         "refused", "too_large", "rate_limited", "no_route",
+                         "full", "error"))
+
+
+def test_forward_line(tmp_path):
+    x = make(tmp_path, "x", "")
+    a, b, c = mesh_line(tmp_path, ZONES,
+                        "security:\n  http_rate_limit: 0\n")
+    nodes = [x, a, b, c]
+    try:
+        t0 = time.time()
+        for n in nodes:
+            n.start()
+        alice, bob, records = alice_to_bob(tmp_path, x, b"over two relays")
+        body = bundle(records)
+        slot = next(r["name"] for r in records
+                    if r["name"].startswith("slot-"))
+        c.add_key("bob-reg.%s" % ZONE, "%s.%s" % (slot.split(".")[1], ZONE))
+        wait_keys()
+        wait_until(lambda: (route(a, ZONE) or {}).get("hops") == 2,
+                   "A's route to %s" % ZONE, 12)
+        t_route = time.time() - t0
+
+        # Forwarded A -> B -> C and stored at C in 2 hops.
+        t1 = time.time()
+        st, js, _ = post(a, body)
+        t_fwd = time.time() - t1
+        assert st == 202, js
+        assert js["hops"] == 2 and js["id"] == body["id"], js
+        assert b.endpoint in js["reason"], js
+        assert metric(c, "dmp_relay_stored_total") == 1
+        assert metric(a, 'dmp_relay_forwarded_total{mode="path"}') == 1
+        assert metric(b, 'dmp_relay_forwarded_total{mode="path"}') == 1
+        assert metric(c, 'dmp_relay_received_total{result="stored"}') == 1
+        assert c.dig("+short", "TXT", slot), "the manifest is not at C"
+        assert not b.dig("+short", "TXT", slot)
+
+        # bob reads the message from C.
+        assert inbox_at(bob, x, c) == [b"over two relays"]
+
+        # Again: 208 (A remembers what it forwarded), stored once.
+        b_before = received(b)
+        st, js, _ = post(a, body)
+        assert st == 208 and js["id"] == body["id"], js
+        assert received(b) == b_before
+        assert metric(c, "dmp_relay_stored_total") == 1
+
+        # Forged: 403 at A, nothing reaches B.
+        bad, i = flip_chunk(records)
+        st, js, _ = post(a, bundle(bad))
+        assert st == 403 and "records[%d]" % i in js["reason"], js
+        assert received(b) == b_before
+        assert metric(a, 'dmp_relay_dropped_total{reason="verify"}') == 1
+
+        # A zone nobody serves: flooded A -> B -> C (budget 5, 4, 3), C has
+        # no neighbour left: 503 passed back, each hop naming its next.
+        other = [dict(r, name=r["name"].replace(ZONE, "other.test"))
+                 for r in records]
+        st, js, _ = post(a, bundle(other, zone="other.test"))
+        assert st == 503 and b.endpoint in js["reason"], js
+        assert c.endpoint in js["reason"] and "no route" in js["reason"], js
+        assert metric(c, 'dmp_relay_dropped_total{reason="no_route"}') == 1
+        assert metric(b, 'dmp_relay_dropped_total{reason="no_route"}') == 0
+        assert metric(a, 'dmp_relay_forwarded_total{mode="flood"}') == 0
+
+        # C killed: a new message's bundle is 503 at A, naming B.
+        c.stop(sig=9)
+        r = alice.send("bob", b"nobody home")
+        assert r.returncode == 0, r.stderr_text
+        fresh = [r for r in message_records(x) if r not in records]
+        assert fresh, "no new records at X"
+        st, js, _ = post(a, bundle(fresh))
+        assert st == 503 and b.endpoint in js["reason"], js
+        assert metric(a, 'dmp_relay_forwarded_total{mode="path"}') == 1
+        print("route after %.1f s, forward A->B->C %.0f ms, total %.1f s"
+              % (t_route, t_fwd * 1000, time.time() - t0))
+    finally:
+        stop_and_check(nodes)
