@@ -95,5 +95,16 @@ def test_relay_fallback(tmp_path):
         got = sorted(m for _, m in bob.maildir("inbox"))
         assert got == [b"and another", b"through a relay"], got
         assert not bob.rejections(), bob.events()
+
+        # A relay that is not an http(s) URL: the config is refused,
+        # naming the setting and the entry.
+        text = open(alice.home + "/config.yaml").read()
+        open(alice.home + "/config.yaml", "w").write(
+            text.replace('["%s"]' % b.url, '["ftp://relay.test"]'))
+        r = alice.run("queue")
+        assert r.returncode != 0, r.stdout_text
+        assert "network.relays" in r.stderr_text and \
+            "ftp://relay.test" in r.stderr_text and \
+            "http://" in r.stderr_text, r.stderr_text
     finally:
         stop_and_check(nodes)

@@ -513,14 +513,17 @@ int dmp_eng_relay_build(struct dmp_relay_bundle *b,
 			const uint8_t rid[DMP_USER_ID_BYTES], const char *zone,
 			int slot, const char *claim, uint32_t claim_ttl);
 /* Relay message @p m (its @p n records, manifest in @p slot) to its
- * recipient's zone through network.relays, at most DMP_ENG_RELAY_TRIES.
+ * recipient's zone through network.relays, at most DMP_ENG_RELAY_TRIES;
+ * @p dead: bit i set for a relay that did not answer in this pass (not
+ * asked again; set here).
  * On 0, @p path is "relay:<endpoint>" and the RELAYED event was emitted.
  * @return 0, DMP_EUNREACHABLE (no relay answered), DMP_ENOENT (no relays
  * configured or no recipient zone: nothing tried) or the refusal of the
  * last relay that answered (reason in @p why) */
 int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		       const struct dmp_eng_relay_rec *r, size_t n, int slot,
-		       char *path, size_t path_cap, char *why, size_t why_cap);
+		       unsigned *dead, char *path, size_t path_cap, char *why,
+		       size_t why_cap);
 /* "" or why @p url is not a relay endpoint (http:// or https://). */
 const char *dmp_eng_relay_url_bad(const char *url);
 

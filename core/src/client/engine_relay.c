@@ -238,7 +238,8 @@ static int body_of(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 
 int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		       const struct dmp_eng_relay_rec *r, size_t n, int slot,
-		       char *path, size_t path_cap, char *why, size_t why_cap)
+		       unsigned *dead, char *path, size_t path_cap, char *why,
+		       size_t why_cap)
 {
 	const struct dmp_cfg_list *l = &e->conf.relays;
 	char *body = NULL, reason[200], d[512];
@@ -257,6 +258,15 @@ int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	for (unsigned i = 0; i < l->n && tried < DMP_ENG_RELAY_TRIES; i++) {
 		int status, hops, c;
 
+		if (*dead & (1u << i)) {
+			if (rc == DMP_EUNREACHABLE) {
+				snprintf(
+				    why, why_cap,
+				    "relay %s: no answer earlier in this pass",
+				    l->v[i]);
+			}
+			continue;
+		}
 		tried++;
 		c = post(e, l->v[i], body, &status, reason, sizeof(reason),
 			 &hops);
@@ -278,7 +288,10 @@ int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 			rc = c;
 			snprintf(why, why_cap, "relay %s refused: %d %s",
 				 l->v[i], status, reason);
-		} else if (rc == DMP_EUNREACHABLE) {
+		} else {
+			*dead |= 1u << i; /* not asked again this pass */
+		}
+		if (status <= 0 && rc == DMP_EUNREACHABLE) {
 			snprintf(why, why_cap, "relay %s: no answer (%s)",
 				 l->v[i], dmp_strerror(c));
 		}

@@ -644,8 +644,9 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
  * (taken: its records marked published, "path=relay:<url>" in @p took)
  * or why not (the relay's reason in @p why, or "") */
 static int relay_fallback(struct dmp_engine *e, const struct dmp_outbox_msg *m,
-			  const struct recs *r, int slot, char *took,
-			  size_t took_cap, char *why, size_t why_cap)
+			  const struct recs *r, int slot, unsigned *dead,
+			  char *took, size_t took_cap, char *why,
+			  size_t why_cap)
 {
 	struct dmp_eng_relay_rec *v;
 	char path[224];
@@ -666,8 +667,8 @@ static int relay_fallback(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		lo = r->v[j].seq < lo ? r->v[j].seq : lo;
 		hi = r->v[j].seq > hi ? r->v[j].seq : hi;
 	}
-	rc = dmp_eng_relay_send(e, m, v, r->n, slot, path, sizeof(path), why,
-				why_cap);
+	rc = dmp_eng_relay_send(e, m, v, r->n, slot, dead, path, sizeof(path),
+				why, why_cap);
 	dmp_free(v);
 	if (rc == 0) {
 		(void)dmp_store_outbox_records_done(e->st, m->id, lo, hi);
@@ -684,6 +685,7 @@ static int publish_pass(struct dmp_engine *e)
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
 	int done = 0, tried = 0, reached = 0, rc, last = 0, delayed = 0;
+	unsigned relay_dead = 0; /* relays that did not answer this pass */
 	char took[48 + 224], d_pub[16 + sizeof(took)], exp_why[33 + 256] = "";
 
 	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
@@ -818,8 +820,8 @@ static int publish_pass(struct dmp_engine *e)
 			    e->st, m->id, r.v[first].seq, r.v[j - 1].seq);
 		}
 		if (err == DMP_EUNREACHABLE &&
-		    relay_fallback(e, m, &r, slot, took, sizeof(took), rwhy,
-				   sizeof(rwhy)) == 0) {
+		    relay_fallback(e, m, &r, slot, &relay_dead, took,
+				   sizeof(took), rwhy, sizeof(rwhy)) == 0) {
 			err = 0;
 			relayed = 1;
 		}
