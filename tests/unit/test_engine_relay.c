@@ -21,13 +21,13 @@
 #include "dmp/names.h"
 #include "dmp/pipeline.h"
 #include "dmp/relay.h"
+#include "relaymsg.h"
 #include "tap.h"
 
 #define HOME "home.example"
 #define ZONE "bob.example"
 #define NOW 1893456000ULL /* 2030-01-01 */
 
-static struct dmp_codec *codec;
 static struct dmp_keys *snd, *rcp;
 static uint8_t snd_sk[DMP_ED25519_SK_BYTES];
 static struct dmp_send_result msg;
@@ -187,33 +187,15 @@ static void test_build_refusals(void)
 
 int main(void)
 {
-	uint8_t sx[32], rx[32], pk[32];
-	struct dmp_send_params p;
-	static uint8_t text[1500];
-	uint8_t msg_id[DMP_MSG_ID_BYTES] = {9, 1, 2,  3,  4,  5,  6,  7,
-					    8, 9, 10, 11, 12, 13, 14, 15};
+	static struct dmp_test_msg tm;
 
-	if (dmp_init() != 0 || dmp_codec_new(&codec) != 0) {
-		return 1;
-	}
-	memset(sx, 0x31, sizeof(sx));
-	memset(rx, 0x42, sizeof(rx));
-	if (dmp_keys_from_x25519(&snd, sx) || dmp_keys_from_x25519(&rcp, rx)) {
-		die("keys");
-	}
-	dmp_ed25519_from_x25519(pk, snd_sk, sx);
-	memset(text, 'r', sizeof(text));
-	memset(&p, 0, sizeof(p));
-	p.sender = snd;
-	p.recipient_x25519_pk = dmp_keys_x25519_pk(rcp);
-	p.msg_id = msg_id;
-	p.ts = (int64_t)NOW - 60;
-	p.ttl = 86400;
-	p.zone = HOME; /* the records as queued: in the sender's zone */
-	p.plaintext = text;
-	p.len = sizeof(text);
-	if (dmp_pipeline_send(codec, &p, &msg) != 0 ||
-	    msg.n_records > DMP_ARRAY_LEN(recs) ||
+	dmp_test_msg_make(&tm, "test_engine_relay", 0x31, 0x42, HOME, NOW, 9,
+			  1500, 'r');
+	snd = tm.snd;
+	rcp = tm.rcp;
+	memcpy(snd_sk, tm.snd_sk, sizeof(snd_sk));
+	msg = tm.msg;
+	if (msg.n_records > DMP_ARRAY_LEN(recs) ||
 	    strstr(msg.records[0].name, HOME) == NULL) {
 		die("send pipeline");
 	}
@@ -226,10 +208,7 @@ int main(void)
 	diag("message: k = %u, n = %u, slot %u", msg.k, msg.n, msg.slot);
 	test_build_ok();
 	test_build_refusals();
-	dmp_send_result_clear(&msg);
-	dmp_keys_free(snd);
-	dmp_keys_free(rcp);
-	dmp_codec_free(codec);
+	dmp_test_msg_free(&tm);
 	dmp_wipe(snd_sk, sizeof(snd_sk));
 	return done_testing();
 }
