@@ -43,7 +43,7 @@ err() {
 }
 
 # Public headers without a .c of their own (constants, types): their layer.
-declare -A header_layer=([dnsconst]=dns [relay]=node)
+declare -A header_layer=([dnsconst]=dns)
 
 # The layer of a public header dmp/X.h: the directory holding X.c (or
 # X_*.c, as node.h and node_*.c), else the table above.

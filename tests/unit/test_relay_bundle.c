@@ -17,6 +17,7 @@
 #include "dmp/names.h"
 #include "dmp/pipeline.h"
 #include "dmp/relay.h"
+#include "relaymsg.h"
 #include "tap.h"
 
 #define ZONE "relay.example"
@@ -617,33 +618,16 @@ static void test_json(void)
 
 int main(void)
 {
-	uint8_t sx[32], rx[32], pk[32];
-	struct dmp_send_params p;
-	static uint8_t text[1500];
-	uint8_t msg_id[DMP_MSG_ID_BYTES] = {7, 1, 2,  3,  4,  5,  6,  7,
-					    8, 9, 10, 11, 12, 13, 14, 15};
+	static struct dmp_test_msg tm;
 
-	if (dmp_init() != 0 || dmp_codec_new(&codec) != 0) {
-		return 1;
-	}
-	memset(sx, 0x11, sizeof(sx));
-	memset(rx, 0x22, sizeof(rx));
-	if (dmp_keys_from_x25519(&snd, sx) || dmp_keys_from_x25519(&rcp, rx)) {
-		die("keys");
-	}
-	dmp_ed25519_from_x25519(pk, snd_sk, sx);
-	memset(text, 'm', sizeof(text));
-	memset(&p, 0, sizeof(p));
-	p.sender = snd;
-	p.recipient_x25519_pk = dmp_keys_x25519_pk(rcp);
-	p.msg_id = msg_id;
-	p.ts = (int64_t)NOW - 60;
-	p.ttl = 86400;
-	p.zone = ZONE;
-	p.plaintext = text;
-	p.len = sizeof(text);
-	if (dmp_pipeline_send(codec, &p, &msg) != 0 || msg.k < 2 ||
-	    msg.n <= msg.k || msg.n_records + 5 > CAP) {
+	dmp_test_msg_make(&tm, "test_relay_bundle", 0x11, 0x22, ZONE, NOW, 7,
+			  1500, 'm');
+	codec = tm.codec;
+	snd = tm.snd;
+	rcp = tm.rcp;
+	memcpy(snd_sk, tm.snd_sk, sizeof(snd_sk));
+	msg = tm.msg;
+	if (msg.k < 2 || msg.n <= msg.k || msg.n_records + 5 > CAP) {
 		die("send pipeline");
 	}
 	plan(134);
@@ -655,10 +639,7 @@ int main(void)
 	test_limits();
 	test_hops();
 	test_json();
-	dmp_send_result_clear(&msg);
-	dmp_keys_free(snd);
-	dmp_keys_free(rcp);
+	dmp_test_msg_free(&tm);
 	dmp_wipe(snd_sk, sizeof(snd_sk));
-	dmp_codec_free(codec);
 	return done_testing();
 }

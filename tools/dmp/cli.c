@@ -270,6 +270,10 @@ static void on_event(const struct dmp_event *ev, void *ud)
 		fprintf(stderr, "dmp: publishing to %s failed: %s\n",
 			ev->peer ? ev->peer : "?", ev->detail);
 		break;
+	case DMP_EV_RELAYED:
+		fprintf(stderr, "dmp: note: message to %s %s\n",
+			ev->peer ? ev->peer : "?", ev->detail);
+		break;
 	case DMP_EV_FAILED:
 		c->last_retry_code = ev->code;
 		fprintf(stderr, "dmp: message to %s failed: %s\n",

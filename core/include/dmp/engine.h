@@ -71,6 +71,9 @@ enum dmp_event_kind {
 			      what waits for the next start) or refused */
 	DMP_EV_RECEIPT,	   /* a delivery receipt sent (peer: to whom) or
 			      received (msg_id: the message it confirms) */
+	DMP_EV_RELAYED,	   /* the home node did not answer and a relay
+			      took the message (detail: relay, reply,
+			      hops; docs/protocol.md 8.7.8) */
 };
 
 struct dmp_event {

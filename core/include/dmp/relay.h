@@ -6,6 +6,11 @@
  * checks and the verification of every record. No I/O, no clock reads
  * (`now` is a parameter), nothing kept between calls: reentrant.
  *
+ * Where it lives: clear, id and JSON body in src/wire/relay.c (the client
+ * builds bundles with them, docs/protocol.md 8.7.8); limits, parsing,
+ * hop checks and verification in src/node (node_relay_*.c), which reuse
+ * the node's checks of pulled values.
+ *
  * Refusals come back as a negative code and, where the caller passes a
  * buffer, a reason naming the field or the record index and the check
  * that failed (the body of the 400 or 403).

@@ -45,6 +45,7 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     L("network", "zone_servers", zone_servers),
     I("network", "confirm_resolvers", confirm_resolvers, 0, DMP_CFG_LIST_MAX,
       "0"),
+    L("network", "relays", relays),
     L("claims", "providers", claim_providers),
     B("claims", "recipient_zone", claim_recipient_zone, "true"),
     B("claims", "discover", claim_discover, "true"),
@@ -134,6 +135,8 @@ int dmp_client_conf_write(const struct client_conf *c, const char *path)
 	fputs("  zone_servers: ", f);
 	qlist(f, &c->zone_servers);
 	fprintf(f, "  confirm_resolvers: %lld\n", c->confirm_resolvers);
+	fputs("  relays: ", f);
+	qlist(f, &c->relays);
 	fputs("claims:\n  providers: ", f);
 	qlist(f, &c->claim_providers);
 	fprintf(f, "  recipient_zone: %s\n  discover: %s\n",

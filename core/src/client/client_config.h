@@ -25,6 +25,9 @@ struct client_conf {
 	 * sent claims (PROTOCOL.md 7.3) */
 	struct dmp_cfg_list zone_servers;
 	long long confirm_resolvers; /* poisoning check: agreeing resolvers */
+	/* relay endpoints (http://HOST:PORT) tried when no home node answers
+	 * (docs/protocol.md 8.7.8); empty: no fallback */
+	struct dmp_cfg_list relays;
 	/* claims: */
 	struct dmp_cfg_list claim_providers; /* first-contact provider zones */
 	int claim_recipient_zone; /* claim to the recipient's own zone */

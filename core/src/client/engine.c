@@ -33,7 +33,7 @@ static const char *kind_name(enum dmp_event_kind k)
 	    "QUEUED",  "PUBLISHED", "RETRY",	 "FAILED",   "RECEIVED",
 	    "INTRO",   "REJECTED",  "CONTACT",	 "IDENTITY", "STATE",
 	    "CLAMPED", "CLAIM",	    "CANCELLED", "PREKEYS",  "UNREADABLE",
-	    "FLUSH",   "CONFIG",    "RECEIPT",
+	    "FLUSH",   "CONFIG",    "RECEIPT",	 "RELAYED",
 	};
 	return (size_t)k < DMP_ARRAY_LEN(n) ? n[k] : "?";
 }
@@ -184,6 +184,15 @@ int dmp_eng_load_conf(struct client_conf *c, const char *home)
 			DMP_LOG_E("%s: network.zone_servers: \"%s\" is not "
 				  "ZONE=IP[:PORT]",
 				  path, v);
+			return DMP_ECONFIG;
+		}
+	}
+	for (unsigned i = 0; i < c->relays.n; i++) {
+		const char *bad = dmp_eng_relay_url_bad(c->relays.v[i]);
+
+		if (bad[0]) {
+			DMP_LOG_E("%s: network.relays: \"%s\" %s", path,
+				  c->relays.v[i], bad);
 			return DMP_ECONFIG;
 		}
 	}

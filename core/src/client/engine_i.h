@@ -196,6 +196,19 @@ int dmp_eng_load_conf(struct client_conf *c, const char *home);
 /* Save e->conf to config.yaml. @return 0 or DMP_EIO */
 int dmp_eng_conf_save(struct dmp_engine *e);
 
+/* engine_register.c: one HTTP exchange through libcurl (registration,
+ * the relay fallback). @p body NULL means GET, else a JSON POST. A reply
+ * over DMP_ENG_HTTP_REPLY_MAX bytes is DMP_EMALFORMED. @return the HTTP
+ * status, DMP_EUNREACHABLE (no answer: the reason logged) or DMP_ENOMEM */
+#define DMP_ENG_HTTP_REPLY_MAX 16384
+struct dmp_eng_http_buf {
+	char data[DMP_ENG_HTTP_REPLY_MAX];
+	size_t len;
+	int over;
+};
+int dmp_eng_http_call(const char *url, const char *body, long timeout_ms,
+		      struct dmp_eng_http_buf *b);
+
 /* engine_net.c: the seam's entry points, and the default transport. */
 /** Install @p t (copied), or the default network transport for NULL. */
 void dmp_eng_set_transport(struct dmp_engine *e,
@@ -473,6 +486,46 @@ void dmp_eng_rotation_reencode(struct dmp_engine *e);
 /* engine_send.c: one publish pass (dmp_engine_publish() runs it, see
  * engine_flush.c). */
 int dmp_eng_publish_pass(struct dmp_engine *e);
+/* The signed claim value of @p m (manifest in @p slot) pointing at
+ * @p domain, living at most a day; its TTL in @p ttl. @return 0,
+ * DMP_EINVAL (@p domain too long for a claim), DMP_EEXPIRED or the
+ * signing error (logged) */
+int dmp_eng_claim_sign(struct dmp_engine *e, const struct dmp_outbox_msg *m,
+		       uint32_t slot, const char *domain, char *value,
+		       size_t cap, uint32_t *ttl);
+
+/* engine_relay.c: the relay fallback (docs/protocol.md 8.7.8). */
+struct dmp_relay_bundle;
+/* One record of a queued message, named in the sender's zone. */
+struct dmp_eng_relay_rec {
+	const char *name, *value;
+	uint32_t ttl;
+};
+/* Most relays one message tries per publish pass. */
+#define DMP_ENG_RELAY_TRIES 3
+/* Build the bundle of @p n records for @p zone: the manifest
+ * (slot-<s>.mb-…) and chunks (chunk-<i>-<key>.…) renamed into @p zone by
+ * the names.h formulas, plus @p claim (may be NULL) at the claim name of
+ * @p slot. @return 0, DMP_EBADNAME (a record that is neither, or a name
+ * too long), DMP_ETOOBIG (over DMP_RELAY_RECORDS_MAX) or DMP_ENOMEM */
+int dmp_eng_relay_build(struct dmp_relay_bundle *b,
+			const struct dmp_eng_relay_rec *r, size_t n,
+			const uint8_t rid[DMP_USER_ID_BYTES], const char *zone,
+			int slot, const char *claim, uint32_t claim_ttl);
+/* Relay message @p m (its @p n records, manifest in @p slot) to its
+ * recipient's zone through network.relays, at most DMP_ENG_RELAY_TRIES;
+ * @p dead: bit i set for a relay that did not answer in this pass (not
+ * asked again; set here).
+ * On 0, @p path is "relay:<endpoint>" and the RELAYED event was emitted.
+ * @return 0, DMP_EUNREACHABLE (no relay answered), DMP_ENOENT (no relays
+ * configured or no recipient zone: nothing tried) or the refusal of the
+ * last relay that answered (reason in @p why) */
+int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
+		       const struct dmp_eng_relay_rec *r, size_t n, int slot,
+		       unsigned *dead, char *path, size_t path_cap, char *why,
+		       size_t why_cap);
+/* "" or why @p url is not a relay endpoint (http:// or https://). */
+const char *dmp_eng_relay_url_bad(const char *url);
 
 /* engine_flush.c: messages to one recipient go out in the order they
  * were queued: v[i] (of a pass's snapshot, oldest first) waits while an

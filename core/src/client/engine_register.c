@@ -20,17 +20,9 @@
 
 /* ---- TSIG self-registration (PROTOCOL.md 7.2) ---------------------------- */
 
-#define REG_REPLY_MAX 16384
-
-struct http_buf {
-	char data[REG_REPLY_MAX];
-	size_t len;
-	int over;
-};
-
 static size_t http_sink(char *p, size_t sz, size_t n, void *ud)
 {
-	struct http_buf *b = ud;
+	struct dmp_eng_http_buf *b = ud;
 	size_t len = sz * n;
 
 	if (len > sizeof(b->data) - 1 - b->len) {
@@ -43,10 +35,8 @@ static size_t http_sink(char *p, size_t sz, size_t n, void *ud)
 	return len;
 }
 
-/* One HTTP exchange; @p body NULL means GET. Returns the status or a
- * negative code. */
-static int http_call(const char *url, const char *body, long timeout_ms,
-		     struct http_buf *b)
+int dmp_eng_http_call(const char *url, const char *body, long timeout_ms,
+		      struct dmp_eng_http_buf *b)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdr = NULL;
@@ -78,7 +68,7 @@ static int http_call(const char *url, const char *body, long timeout_ms,
 		return DMP_EMALFORMED;
 	}
 	if (cc != CURLE_OK) {
-		DMP_LOG_E("register: %s: %s", url, curl_easy_strerror(cc));
+		DMP_LOG_E("http: %s: %s", url, curl_easy_strerror(cc));
 		return DMP_EUNREACHABLE;
 	}
 	return (int)status;
@@ -115,7 +105,7 @@ int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 	char key[DMP_CFG_STR_MAX], secret_b64[128], subj[320];
 	uint8_t ch[32], spub[32], pop[32], xsk[32], sig[DMP_SIG_BYTES];
 	uint8_t payload[32 + 320 + DMP_NAME_MAX + 1], secret[64];
-	struct http_buf *b = NULL;
+	struct dmp_eng_http_buf *b = NULL;
 	struct dmp_tsig_key *tk = NULL;
 	json_t *j = NULL, *req = NULL;
 	char *body = NULL;
@@ -148,7 +138,7 @@ int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 	}
 	snprintf(u, sizeof(u), "%.*s/v1/registration/challenge", (int)ulen,
 		 url);
-	st = http_call(u, NULL, e->conf.timeout_ms, b);
+	st = dmp_eng_http_call(u, NULL, e->conf.timeout_ms, b);
 	if ((rc = http_status_code(st)) < 0) {
 		goto out;
 	}
@@ -192,7 +182,7 @@ int dmp_engine_register_tsig(struct dmp_engine *e, const char *url,
 	}
 	snprintf(u, sizeof(u), "%.*s/v1/registration/tsig-confirm", (int)ulen,
 		 url);
-	st = http_call(u, body, e->conf.timeout_ms, b);
+	st = dmp_eng_http_call(u, body, e->conf.timeout_ms, b);
 	if ((rc = http_status_code(st)) < 0) {
 		if (b->len) {
 			DMP_LOG_E("register: node said %d: %.200s", st,

@@ -28,6 +28,7 @@ static const char *const live_keys[] = {
     "prekeys.ttl",
     "network.zone_servers",
     "network.confirm_resolvers",
+    "network.relays",
     "privacy.pad_buckets",
     "privacy.delay",
     "privacy.delay_mean_ms",

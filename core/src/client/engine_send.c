@@ -492,6 +492,45 @@ void dmp_eng_claim_providers(struct dmp_engine *e,
 	}
 }
 
+int dmp_eng_claim_sign(struct dmp_engine *e, const struct dmp_outbox_msg *m,
+		       uint32_t slot, const char *domain, char *value,
+		       size_t cap, uint32_t *ttl)
+{
+	struct dmp_claim c;
+	uint8_t sk[DMP_ED25519_SK_BYTES];
+	size_t dl = strlen(domain);
+	int64_t now = dmp_eng_now(e);
+	int rc;
+
+	if (dl > DMP_CLAIM_DOMAIN_MAX) {
+		return DMP_EINVAL;
+	}
+	memset(&c, 0, sizeof(c));
+	memcpy(c.msg_id, m->msg_id, sizeof(c.msg_id));
+	memcpy(c.sender_spk, dmp_keys_ed25519_pk(e->keys), 32);
+	memcpy(c.sender_mailbox_domain, domain, dl + 1);
+	c.domain_len = dl;
+	c.slot = (uint8_t)slot;
+	c.ts = (uint64_t)now;
+	/* Nodes take claims living at most a day (7.3). */
+	c.exp = m->expires < (uint64_t)now + 86400 ? m->expires
+						   : (uint64_t)now + 86400;
+	if (c.exp <= c.ts) {
+		return DMP_EEXPIRED;
+	}
+	rc = dmp_eng_signing_key(e, sk);
+	if (rc == 0) {
+		rc = dmp_claim_sign_encode(value, cap, &c, sk);
+	}
+	dmp_wipe(sk, sizeof(sk));
+	if (rc < 0) {
+		DMP_LOG_W("claim: %s", dmp_strerror(rc));
+		return rc;
+	}
+	*ttl = (uint32_t)(c.exp - c.ts);
+	return 0;
+}
+
 /*
  * PROTOCOL.md 6.3 step 6, best effort and never failing the send: a claim
  * pointing at the manifest in our zone goes to the recipient's own zone
@@ -508,12 +547,10 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 			uint32_t slot)
 {
 	struct dmp_store_contact ct;
-	struct dmp_claim c;
 	char value[256], owner[DMP_NAME_MAX] = "", d[512];
 	struct dmp_eng_claim_zones cz = {.n = 0};
-	uint8_t rid[DMP_USER_ID_BYTES], sk[DMP_ED25519_SK_BYTES];
-	size_t dl = strlen(e->conf.domain);
-	int64_t now = dmp_eng_now(e);
+	uint8_t rid[DMP_USER_ID_BYTES];
+	uint32_t ttl;
 	int rc;
 
 	if (dmp_store_contact_get(e->st, m->recipient, &ct) < 0) {
@@ -526,7 +563,9 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	if (cz.n == 0) {
 		return;
 	}
-	if (dl > DMP_CLAIM_DOMAIN_MAX) {
+	rc = dmp_eng_claim_sign(e, m, slot, e->conf.domain, value,
+				sizeof(value), &ttl);
+	if (rc == DMP_EINVAL) {
 		snprintf(d, sizeof(d),
 			 "no claim sent: our zone is longer than the %d bytes "
 			 "a claim can carry (2.5)",
@@ -535,40 +574,20 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 			     DMP_EINVAL, d);
 		return;
 	}
-	memset(&c, 0, sizeof(c));
-	memcpy(c.msg_id, m->msg_id, sizeof(c.msg_id));
-	memcpy(c.sender_spk, dmp_keys_ed25519_pk(e->keys), 32);
-	memcpy(c.sender_mailbox_domain, e->conf.domain, dl + 1);
-	c.domain_len = dl;
-	c.slot = (uint8_t)slot;
-	c.ts = (uint64_t)now;
-	/* Nodes take claims living at most a day (7.3). */
-	c.exp = m->expires < (uint64_t)now + 86400 ? m->expires
-						   : (uint64_t)now + 86400;
-	if (c.exp <= c.ts) {
-		return;
-	}
-	rc = dmp_eng_signing_key(e, sk);
-	if (rc == 0) {
-		rc = dmp_claim_sign_encode(value, sizeof(value), &c, sk);
-	}
-	dmp_wipe(sk, sizeof(sk));
-	if (rc < 0) {
-		DMP_LOG_W("claim: %s", dmp_strerror(rc));
+	if (rc != 0) {
 		return;
 	}
 	dmp_sha256(rid, ct.x25519_pk, 32);
 	for (size_t i = 0; i < cz.n; i++) {
 		rc = dmp_name_claim(owner, sizeof(owner), slot, rid, cz.z[i]);
 		if (rc >= 0) {
-			rc = dmp_eng_claim_send(
-			    e, cz.z[i], owner, (uint32_t)(c.exp - c.ts), value);
+			rc = dmp_eng_claim_send(e, cz.z[i], owner, ttl, value);
 		}
 		snprintf(d, sizeof(d), "claim at %s: %s", owner,
 			 rc < 0 ? dmp_strerror(rc) : "accepted");
 		if (rc == DMP_EREFUSED &&
 		    dmp_name_equal(cz.z[i], strlen(cz.z[i]), e->conf.domain,
-				   dl)) {
+				   strlen(e->conf.domain))) {
 			/* Our own node takes no claims (dmp-node's default):
 			 * only a reference receiver there that has pinned
 			 * others needed it. Said, but not as a failure, or
@@ -617,6 +636,47 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 	return rc;
 }
 
+/* The relay fallback (docs/protocol.md 8.7.8): message @p m, which no
+ * home node answered for (DMP_EUNREACHABLE: a timeout or a refused
+ * connection, not a REFUSED verdict or a budget deferral), goes as a
+ * bundle of its records @p r to network.relays. A part of a large file is
+ * not relayed: its pacing counts on the home node's mailbox. @return 0
+ * (taken: its records marked published, "path=relay:<url>" in @p took)
+ * or why not (the relay's reason in @p why, or "") */
+static int relay_fallback(struct dmp_engine *e, const struct dmp_outbox_msg *m,
+			  const struct recs *r, int slot, unsigned *dead,
+			  char *took, size_t took_cap, char *why,
+			  size_t why_cap)
+{
+	struct dmp_eng_relay_rec *v;
+	char path[224];
+	int lo, hi, rc;
+
+	why[0] = 0;
+	if (e->conf.relays.n == 0 || m->whole[0] || r->n == 0) {
+		return DMP_ENOENT;
+	}
+	v = dmp_calloc(r->n, sizeof(*v));
+	if (!v) {
+		return DMP_ENOMEM;
+	}
+	lo = hi = r->v[0].seq;
+	for (size_t j = 0; j < r->n; j++) {
+		v[j] = (struct dmp_eng_relay_rec){r->v[j].name, r->v[j].value,
+						  r->v[j].ttl};
+		lo = r->v[j].seq < lo ? r->v[j].seq : lo;
+		hi = r->v[j].seq > hi ? r->v[j].seq : hi;
+	}
+	rc = dmp_eng_relay_send(e, m, v, r->n, slot, dead, path, sizeof(path),
+				why, why_cap);
+	dmp_free(v);
+	if (rc == 0) {
+		(void)dmp_store_outbox_records_done(e->st, m->id, lo, hi);
+		snprintf(took, took_cap, "path=%s", path);
+	}
+	return rc;
+}
+
 static int publish_pass(struct dmp_engine *e)
 {
 	struct pending p = {0};
@@ -625,7 +685,8 @@ static int publish_pass(struct dmp_engine *e)
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
 	int done = 0, tried = 0, reached = 0, rc, last = 0, delayed = 0;
-	char took[48], d_pub[64], exp_why[33 + 256] = "";
+	unsigned relay_dead = 0; /* relays that did not answer this pass */
+	char took[48 + 224], d_pub[16 + sizeof(took)], exp_why[33 + 256] = "";
 
 	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
 	if (rc < 0) {
@@ -637,8 +698,9 @@ static int publish_pass(struct dmp_engine *e)
 		struct dmp_outbox_msg *m = &p.v[i];
 		struct recs r = {0};
 		unsigned mask;
-		int err = 0, slot = -1, full = 0, tell;
+		int err = 0, slot = -1, full = 0, tell, relayed = 0;
 		const char *why;
+		char rwhy[320] = ""; /* why a relay did not take it */
 
 		if (m->state == DMP_OUTBOX_FAILED) {
 			continue;
@@ -757,6 +819,12 @@ static int publish_pass(struct dmp_engine *e)
 			(void)dmp_store_outbox_records_done(
 			    e->st, m->id, r.v[first].seq, r.v[j - 1].seq);
 		}
+		if (err == DMP_EUNREACHABLE &&
+		    relay_fallback(e, m, &r, slot, &relay_dead, took,
+				   sizeof(took), rwhy, sizeof(rwhy)) == 0) {
+			err = 0;
+			relayed = 1;
+		}
 		recs_free(&r);
 		if (err == 0 || full) {
 			dmp_eng_mp_pace_note(&pace, m, slot, full);
@@ -769,14 +837,14 @@ static int publish_pass(struct dmp_engine *e)
 			int64_t next =
 			    dmp_eng_now(e) + (full ? dmp_eng_mp_pace_retry(e)
 						   : backoff(m->attempts));
-			char d[320];
+			char d[720];
 
 			last =
 			    full ? last : err; /* a full slot: wait, no fault */
 			if (err != DMP_EUNREACHABLE) {
 				reached = 1;
 			}
-			snprintf(d, sizeof(d), "%s; retry in %lld s",
+			snprintf(d, sizeof(d), "%s%s%s; retry in %lld s",
 				 !full ? dmp_strerror(err)
 				 : m->whole[0]
 				     ? "node refused a part of a large file: "
@@ -791,10 +859,11 @@ static int publish_pass(struct dmp_engine *e)
 				       "file's parts fill it until the "
 				       "recipient drains it), or outside "
 				       "your key's scope",
+				 rwhy[0] ? "; " : "", rwhy,
 				 (long long)(next - now));
 			(void)dmp_store_outbox_set_state(
 			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
-			    dmp_strerror(err));
+			    rwhy[0] ? rwhy : dmp_strerror(err));
 			if (tell) {
 				dmp_eng_emit(e, DMP_EV_RETRY, m->recipient,
 					     m->msg_id, err, d);
@@ -802,16 +871,21 @@ static int publish_pass(struct dmp_engine *e)
 			continue;
 		}
 		/* How many of the mailbox's nodes took the manifest (the
-		 * last UPDATE): kept with the message and reported. */
-		took[0] = 0;
-		if (e->w_targets > 0) {
-			snprintf(took, sizeof(took), "on %u of %u nodes",
-				 e->w_took, e->w_targets);
+		 * last UPDATE): kept with the message and reported; a
+		 * relayed one keeps "path=relay:<url>". */
+		if (!relayed) {
+			took[0] = 0;
+			if (e->w_targets > 0) {
+				snprintf(took, sizeof(took),
+					 "on %u of %u nodes", e->w_took,
+					 e->w_targets);
+			}
 		}
 		m->state = DMP_OUTBOX_PUBLISHED;
 		(void)dmp_store_outbox_set_state(e->st, m->id,
 						 DMP_OUTBOX_PUBLISHED, 0, took);
-		if (slot >= 0) {
+		if (slot >= 0 && !relayed) { /* a relay's bundle holds the
+					      * claim */
 			send_claims(e, m, (uint32_t)slot);
 		}
 		dmp_eng_sent_save(e, m);

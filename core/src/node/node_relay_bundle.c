@@ -31,20 +31,6 @@
 #include "node/node_sync_i.h"
 #include "node/node_upd.h"
 
-#define RELAY_TAG "DMP-RELAY/1\n"
-
-void dmp_relay_bundle_clear(struct dmp_relay_bundle *b)
-{
-	if (!b) {
-		return;
-	}
-	for (size_t i = 0; b->records && i < b->n_records; i++) {
-		dmp_free(b->records[i].value);
-	}
-	dmp_free(b->records);
-	memset(b, 0, sizeof(*b));
-}
-
 int dmp_nr_say(char *why, size_t cap, int rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -113,60 +99,6 @@ static int bytes_cmp(const void *a, size_t al, const void *b, size_t bl)
 	int c = memcmp(a, b, al < bl ? al : bl);
 
 	return c ? c : (al > bl) - (al < bl);
-}
-
-static int record_cmp(const void *pa, const void *pb)
-{
-	const struct dmp_relay_record *a =
-	    *(const struct dmp_relay_record *const *)pa;
-	const struct dmp_relay_record *b =
-	    *(const struct dmp_relay_record *const *)pb;
-	int c = bytes_cmp(a->name, strlen(a->name), b->name, strlen(b->name));
-
-	return c ? c : bytes_cmp(a->value, a->vlen, b->value, b->vlen);
-}
-
-int dmp_relay_bundle_id(const struct dmp_relay_bundle *b,
-			char out[DMP_RELAY_ID_CHARS + 1])
-{
-	const struct dmp_relay_record **s;
-	struct dmp_wbuf w;
-	int rc = 0;
-
-	out[0] = 0;
-	s = dmp_calloc(b->n_records ? b->n_records : 1, sizeof(*s));
-	if (!s) {
-		return DMP_ENOMEM;
-	}
-	for (size_t i = 0; i < b->n_records; i++) {
-		s[i] = &b->records[i];
-		if (s[i]->vlen > UINT16_MAX) {
-			rc = DMP_ETOOBIG;
-		}
-	}
-	if (rc < 0) {
-		dmp_free(s);
-		return rc;
-	}
-	qsort(s, b->n_records, sizeof(*s), record_cmp);
-	dmp_wbuf_init_dyn(&w);
-	dmp_wbuf_put(&w, RELAY_TAG, strlen(RELAY_TAG));
-	for (size_t i = 0; i < b->n_records; i++) {
-		size_t nl = strlen(s[i]->name);
-
-		dmp_wbuf_u16(&w, (uint16_t)nl);
-		dmp_wbuf_put(&w, s[i]->name, nl);
-		dmp_wbuf_u16(&w, (uint16_t)s[i]->vlen);
-		dmp_wbuf_put(&w, s[i]->value, s[i]->vlen);
-	}
-	rc = dmp_wbuf_error(&w);
-	if (rc == 0) {
-		dmp_sha256_hex_prefix(out, DMP_RELAY_ID_CHARS, w.p, w.len);
-		out[DMP_RELAY_ID_CHARS] = 0;
-	}
-	dmp_wbuf_clear(&w);
-	dmp_free(s);
-	return rc;
 }
 
 int dmp_relay_bundle_check_id(const struct dmp_relay_bundle *b, char *why,

@@ -1,0 +1,301 @@
+/*
+ * core/src/client/engine_relay.c - the client's relay fallback
+ * (docs/protocol.md 8.7.8, DMP-RELAY/1 draft). When no home node answers
+ * a message's UPDATE (a timeout or a refused connection; never after a
+ * REFUSED verdict or a budget deferral, engine_send.c decides), its
+ * records are renamed into the recipient's zone, a claim pointing there
+ * is signed, and the bundle is POSTed to network.relays in order, at most
+ * DMP_ENG_RELAY_TRIES a pass. Names are not signed (8.7.1): the manifest
+ * and chunks are the same signed values, only their owners change, each
+ * rebuilt by the names.h formula, never by editing a string.
+ *
+ * The bundle, its id and its JSON are dmp/relay.h's (src/wire/relay.c),
+ * the ones every relay checks; HTTP is dmp_eng_http_call (libcurl).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "dmp/crypto.h"
+#include "dmp/err.h"
+#include "dmp/log.h"
+#include "dmp/relay.h"
+#include "engine_i.h"
+
+/* "chunk-<digits>-<12 hex>.": the index and the msg key of our own chunk
+ * names (dmp_name_chunk's form). @return 0 or DMP_EBADNAME */
+static int chunk_fields(const char *name, uint32_t *index, char key[13])
+{
+	const char *p = name + 6;
+	char *end;
+	unsigned long i;
+
+	if (strncmp(name, "chunk-", 6) != 0 || !isdigit((unsigned char)*p)) {
+		return DMP_EBADNAME;
+	}
+	i = strtoul(p, &end, 10);
+	if (*end != '-' || i > UINT16_MAX) {
+		return DMP_EBADNAME;
+	}
+	for (int k = 0; k < 12; k++) {
+		if (!isxdigit((unsigned char)end[1 + k])) {
+			return DMP_EBADNAME;
+		}
+		key[k] = end[1 + k];
+	}
+	key[12] = 0;
+	*index = (uint32_t)i;
+	return end[13] == '.' ? 0 : DMP_EBADNAME;
+}
+
+/* The owner of record @p name in @p zone. @return length or an error */
+static int rename_into(char *out, size_t cap, const char *name,
+		       const uint8_t rid[DMP_USER_ID_BYTES], const char *zone)
+{
+	uint32_t index;
+	char key[13];
+
+	if (strncmp(name, "slot-", 5) == 0 && isdigit((unsigned char)name[5]) &&
+	    name[6] == '.') {
+		return dmp_name_slot(out, cap, (uint32_t)(name[5] - '0'), rid,
+				     zone);
+	}
+	if (chunk_fields(name, &index, key) < 0) {
+		return DMP_EBADNAME;
+	}
+	return dmp_name_chunk(out, cap, index, key, zone);
+}
+
+static int add(struct dmp_relay_bundle *b, const char *value, uint32_t ttl)
+{
+	struct dmp_relay_record *o = &b->records[b->n_records];
+
+	o->vlen = strlen(value);
+	o->value = dmp_malloc(o->vlen + 1);
+	if (!o->value) {
+		return DMP_ENOMEM;
+	}
+	memcpy(o->value, value, o->vlen + 1);
+	o->ttl = ttl;
+	b->n_records++;
+	return 0;
+}
+
+int dmp_eng_relay_build(struct dmp_relay_bundle *b,
+			const struct dmp_eng_relay_rec *r, size_t n,
+			const uint8_t rid[DMP_USER_ID_BYTES], const char *zone,
+			int slot, const char *claim, uint32_t claim_ttl)
+{
+	size_t want = n + (claim ? 1 : 0);
+	int rc = 0;
+
+	memset(b, 0, sizeof(*b));
+	if (want == 0 || want > DMP_RELAY_RECORDS_MAX) {
+		return want ? DMP_ETOOBIG : DMP_EINVAL;
+	}
+	if (snprintf(b->zone, sizeof(b->zone), "%s", zone) >=
+	    (int)sizeof(b->zone)) {
+		return DMP_EBADNAME;
+	}
+	for (char *z = b->zone; *z; z++) {
+		*z = (char)tolower((unsigned char)*z);
+	}
+	b->mode = DMP_RELAY_MODE_PATH;
+	b->max_hops = 5; /* mesh.max_hops' default: the node caps it */
+	b->records = dmp_calloc(want, sizeof(*b->records));
+	if (!b->records) {
+		return DMP_ENOMEM;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = rename_into(b->records[b->n_records].name,
+				 sizeof(b->records[0].name), r[i].name, rid,
+				 b->zone);
+		rc = rc < 0 ? rc : add(b, r[i].value, r[i].ttl);
+	}
+	if (rc == 0 && claim) {
+		rc = slot < 0 ? DMP_EINVAL
+			      : dmp_name_claim(b->records[b->n_records].name,
+					       sizeof(b->records[0].name),
+					       (uint32_t)slot, rid, b->zone);
+		rc = rc < 0 ? rc : add(b, claim, claim_ttl);
+	}
+	if (rc < 0) {
+		dmp_relay_bundle_clear(b);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+const char *dmp_eng_relay_url_bad(const char *url)
+{
+	size_t n = strlen(url);
+
+	if (strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0) {
+		return "must start with http:// or https:// (a node's HTTP "
+		       "endpoint, as http://HOST:PORT)";
+	}
+	if (n < 9 || n > 200) {
+		return "must be a URL of 9..200 bytes";
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!isgraph((unsigned char)url[i])) {
+			return "must not hold spaces or control characters";
+		}
+	}
+	return "";
+}
+
+/* The code of an HTTP status from a relay: 0 taken, else why not. */
+static int status_code(int st)
+{
+	switch (st) {
+	case 200:
+	case 202:
+	case 208: return 0;
+	case 400: return DMP_EMALFORMED;
+	case 403: return DMP_EACCES;
+	case 413: return DMP_ETOOBIG;
+	case 429:
+	case 503: return DMP_EAGAIN;
+	default: return st < 0 ? st : DMP_EIO;
+	}
+}
+
+/* One POST to @p ep. @return the status code's meaning (status_code). */
+static int post(struct dmp_engine *e, const char *ep, const char *body,
+		int *status, char *reason, size_t rcap, int *hops)
+{
+	struct dmp_eng_http_buf *hb = dmp_calloc(1, sizeof(*hb));
+	char url[256];
+	json_t *j;
+	int st;
+
+	*hops = -1;
+	*status = 0;
+	reason[0] = 0;
+	if (!hb) {
+		return DMP_ENOMEM;
+	}
+	snprintf(url, sizeof(url), "%s%s", ep,
+		 ep[strlen(ep) - 1] == '/' ? "v1/relay" : "/v1/relay");
+	st = dmp_eng_http_call(url, body, (long)e->conf.timeout_ms, hb);
+	*status = st;
+	j = st > 0 ? json_loadb(hb->data, hb->len, 0, NULL) : NULL;
+	if (j) {
+		const char *why =
+		    json_string_value(json_object_get(j, "reason"));
+		json_t *h = json_object_get(j, "hops");
+
+		snprintf(reason, rcap, "%s", why ? why : "");
+		*hops = json_is_integer(h) ? (int)json_integer_value(h) : -1;
+		json_decref(j);
+	} else if (st > 0) {
+		snprintf(reason, rcap, "%.*s",
+			 (int)(hb->len < 200 ? hb->len : 200), hb->data);
+	}
+	dmp_free(hb);
+	return status_code(st);
+}
+
+/* The bundle of @p m as JSON for its recipient's zone. */
+static int body_of(struct dmp_engine *e, const struct dmp_outbox_msg *m,
+		   const struct dmp_eng_relay_rec *r, size_t n, int slot,
+		   char **body, size_t *len, char *why, size_t why_cap)
+{
+	struct dmp_store_contact ct;
+	struct dmp_relay_bundle b;
+	uint8_t rid[DMP_USER_ID_BYTES];
+	char claim[256];
+	uint32_t ttl = 0;
+	int rc, with_claim;
+
+	if (dmp_store_contact_get(e->st, m->recipient, &ct) < 0 ||
+	    !ct.domain[0]) {
+		snprintf(why, why_cap,
+			 "not relayed: the recipient's zone is not known "
+			 "(add the contact by address, user@zone)");
+		return DMP_ENOENT;
+	}
+	dmp_sha256(rid, ct.x25519_pk, 32);
+	with_claim =
+	    slot >= 0 && dmp_eng_claim_sign(e, m, (uint32_t)slot, ct.domain,
+					    claim, sizeof(claim), &ttl) == 0;
+	rc = dmp_eng_relay_build(&b, r, n, rid, ct.domain, slot,
+				 with_claim ? claim : NULL, ttl);
+	if (rc == 0) {
+		rc = dmp_relay_bundle_to_json(&b, body, len);
+	}
+	dmp_relay_bundle_clear(&b);
+	if (rc < 0) {
+		snprintf(why, why_cap, "not relayed: the bundle for %s: %s",
+			 ct.domain, dmp_strerror(rc));
+	}
+	return rc;
+}
+
+int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
+		       const struct dmp_eng_relay_rec *r, size_t n, int slot,
+		       unsigned *dead, char *path, size_t path_cap, char *why,
+		       size_t why_cap)
+{
+	const struct dmp_cfg_list *l = &e->conf.relays;
+	char *body = NULL, reason[200], d[512];
+	size_t len = 0;
+	int rc = DMP_ENOENT, tried = 0;
+
+	path[0] = why[0] = 0;
+	if (l->n == 0) {
+		return DMP_ENOENT;
+	}
+	rc = body_of(e, m, r, n, slot, &body, &len, why, why_cap);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = DMP_EUNREACHABLE;
+	for (unsigned i = 0; i < l->n && tried < DMP_ENG_RELAY_TRIES; i++) {
+		int status, hops, c;
+
+		if (*dead & (1u << i)) {
+			if (rc == DMP_EUNREACHABLE) {
+				snprintf(
+				    why, why_cap,
+				    "relay %s: no answer earlier in this pass",
+				    l->v[i]);
+			}
+			continue;
+		}
+		tried++;
+		c = post(e, l->v[i], body, &status, reason, sizeof(reason),
+			 &hops);
+		if (c == 0) {
+			snprintf(path, path_cap, "relay:%s", l->v[i]);
+			snprintf(d, sizeof(d),
+				 "relayed via %s: %d %s, hops %d (home node "
+				 "unreachable)",
+				 l->v[i], status, reason[0] ? reason : "ok",
+				 hops < 0 ? 0 : hops);
+			dmp_eng_emit(e, DMP_EV_RELAYED, m->recipient, m->msg_id,
+				     0, d);
+			rc = 0;
+			break;
+		}
+		if (status > 0) {
+			/* An answer: the reason is the relay's (403 relay
+			 * disabled, 413, ...); the next relay may take it. */
+			rc = c;
+			snprintf(why, why_cap, "relay %s refused: %d %s",
+				 l->v[i], status, reason);
+		} else {
+			*dead |= 1u << i; /* not asked again this pass */
+		}
+		if (status <= 0 && rc == DMP_EUNREACHABLE) {
+			snprintf(why, why_cap, "relay %s: no answer (%s)",
+				 l->v[i], dmp_strerror(c));
+		}
+	}
+	dmp_free(body);
+	return rc;
+}
