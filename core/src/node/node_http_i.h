@@ -149,6 +149,9 @@ int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		 const char **ctype, unsigned *retry_after);
 /** The dmp_relay_* lines of /metrics. */
 void dmp_nhr_metrics(struct dmp_node_http *h, FILE *f);
+/* One "metric{label="name"} value" line per counter of @p v (atomics). */
+void dmp_nh_by_label(FILE *f, const char *metric, const char *label,
+		     const char *const *names, _Atomic uint64_t *v, unsigned n);
 struct dmp_relay_bundle;
 /** Bound of one forwarded POST (the HTTP thread waits for it). */
 #define DMP_NHR_FWD_TIMEOUT_MS 3000

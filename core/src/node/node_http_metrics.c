@@ -63,6 +63,15 @@ static void by_reason(FILE *f, const char *metric, const char *const *names,
 	}
 }
 
+void dmp_nh_by_label(FILE *f, const char *metric, const char *label,
+		     const char *const *names, _Atomic uint64_t *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(f, "%s{%s=\"%s\"} %llu\n", metric, label, names[i],
+			(unsigned long long)atomic_load(&v[i]));
+	}
+}
+
 int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		   const char **ctype)
 {
@@ -133,11 +142,8 @@ int dmp_nh_metrics(struct dmp_node_http *h, char **body, size_t *len,
 		"requests refused or closed, by reason.\n"
 		"# TYPE dmp_node_http_refusals_total counter\n",
 		dmp_nh_conns_open(h));
-	for (unsigned i = 0; i < NH_REF_MAX; i++) {
-		fprintf(f, "dmp_node_http_refusals_total{reason=\"%s\"} %llu\n",
-			dmp_nh_refusal_names[i],
-			(unsigned long long)atomic_load(&h->refused[i]));
-	}
+	dmp_nh_by_label(f, "dmp_node_http_refusals_total", "reason",
+			dmp_nh_refusal_names, h->refused, NH_REF_MAX);
 	fprintf(f,
 		"# HELP dmp_node_store_bytes Database pages in use.\n"
 		"# TYPE dmp_node_store_bytes gauge\n"

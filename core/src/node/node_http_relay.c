@@ -615,19 +615,13 @@ void dmp_nhr_metrics(struct dmp_node_http *h, FILE *f)
 	fprintf(f, "# HELP dmp_relay_received_total POST /v1/relay requests "
 		   "by result.\n"
 		   "# TYPE dmp_relay_received_total counter\n");
-	for (unsigned i = 0; i < NHR_RESULT_MAX; i++) {
-		fprintf(f, "dmp_relay_received_total{result=\"%s\"} %llu\n",
-			result_names[i],
-			(unsigned long long)atomic_load(&r->received[i]));
-	}
+	dmp_nh_by_label(f, "dmp_relay_received_total", "result", result_names,
+			r->received, NHR_RESULT_MAX);
 	fprintf(f, "# HELP dmp_relay_dropped_total Relayed bundles refused, "
 		   "by reason.\n"
 		   "# TYPE dmp_relay_dropped_total counter\n");
-	for (unsigned i = 0; i < NHR_DROP_MAX; i++) {
-		fprintf(f, "dmp_relay_dropped_total{reason=\"%s\"} %llu\n",
-			drop_names[i],
-			(unsigned long long)atomic_load(&r->dropped[i]));
-	}
+	dmp_nh_by_label(f, "dmp_relay_dropped_total", "reason", drop_names,
+			r->dropped, NHR_DROP_MAX);
 	fprintf(f,
 		"# HELP dmp_relay_stored_total Relayed bundles stored here "
 		"(this node serves their zone).\n"
