@@ -117,9 +117,9 @@ class NsNode(Node):
     its first neighbour, HTTP (relay and mesh) on every address. The test
     process talks to it inside that namespace (Mesh.inside)."""
 
-    def __init__(self, tmp_path, m, i, zone):
-        super().__init__(tmp_path, zones=(zone,))
-        self.mesh, self.i, self.zone = m, i, zone
+    def __init__(self, tmp_path, m, i, zones):
+        super().__init__(tmp_path, zones=zones)
+        self.mesh, self.i, self.zone = m, i, zones[0]
         self.host, self.port = m.addr(i, m.neighbours(i)[0]), NS_DNS_PORT
         self.http = "%s:%d" % (self.host, NS_HTTP_PORT)
         self.url = "http://" + self.http
@@ -140,15 +140,17 @@ class NsNode(Node):
             return super().dig(*args)
 
 
-def mesh_netns(tmp_path, m, extra="", zones=None):
+def mesh_netns(tmp_path, m, extra="", zones=None, mesh_extra=""):
     """A dmp-node per namespace of @m (zones a.test, b.test, ... unless
-    @zones), relay on, link_interval 1 s, neighbours by name; @extra is
-    YAML added at the top level. Not started."""
+    @zones, a tuple of zones per node), relay on, link_interval 1 s,
+    neighbours by name; @extra is YAML added at the top level,
+    @mesh_extra lines added to its mesh section. Not started."""
     nodes = []
     for i in range(m.n):
         d = tmp_path / m.names[i]
         d.mkdir()
-        n = NsNode(d, m, i, zones[i] if zones else "%s.test" % m.names[i])
+        n = NsNode(d, m, i, zones[i] if zones else
+                   ("%s.test" % m.names[i],))
         names = {relay_name(m, j): m.addr(j, i) for j in m.neighbours(i)}
         names[relay_name(m, i)] = n.host
         m.hosts(i, names)
@@ -161,7 +163,7 @@ def mesh_netns(tmp_path, m, extra="", zones=None):
             "  heartbeat_interval: 60\n  relay_enabled: true\n"
             "  link_interval: 1\n  neighbours: [%s]\n" % (
                 NS_HTTP_PORT, n.host, n.endpoint, d / "operator.key",
-                nbrs) + extra)
+                nbrs) + mesh_extra + extra)
         n.extra += ["-c", str(d / "node.yaml")]
         nodes.append(n)
     return nodes

@@ -189,7 +189,7 @@ def test_line_hold_at_d(line):
     """E down: the bundle is held at D (202 "held at ..."), and delivered
     when E is back (docs/protocol.md 8.7.6; R7, branch relay-hold)."""
     m, nodes, alice, bob = line
-    a, d, e = nodes[0], nodes[3], nodes[4]
+    d, e = nodes[3], nodes[4]
     if d.at(metric, 'dmp_relay_held{unit="bundles"}') is None:
         pytest.skip("this dmp-node does not hold bundles (no dmp_relay_held "
                     "in /metrics): holding, docs/protocol.md 8.7.6, is not "
