@@ -52,16 +52,8 @@ def log(*a):
 def messages(tmp, m, e, n):
     """alice sends @n messages to bob at node @e (in its namespace);
     @return [[(name, value)] of each message's manifest and chunks]"""
-    from cli_helpers import User, dmp_binary, wait_keys
-    from mesh_helpers import ns_wrapper
-    alice = User(tmp, "alice", e, zone=e.zone)
-    bob = User(tmp, "bob", e, zone=e.zone)
-    for u in (alice, bob):
-        u.bin = ns_wrapper(tmp, m, e.i, dmp_binary())
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    alice.add_contact(bob)
+    from mesh_helpers import ns_users
+    alice, _ = ns_users(tmp, m, e)
     t0 = time.time()
     for k in range(n):
         r = alice.send("bob", b"bench message %d " % k + os.urandom(8).hex()

@@ -3,7 +3,7 @@
 bob whose records are read back by AXFR to make a bundle."""
 import pytest
 
-from cli_helpers import User, wait_keys, ZONE
+from cli_helpers import User, dmp_binary, wait_keys, ZONE
 from conftest import Node, free_addr
 
 dns = pytest.importorskip("dns.query", reason="dnspython is not installed")
@@ -138,6 +138,21 @@ class NsNode(Node):
     def dig(self, *args):
         with self.mesh.inside(self.i):
             return super().dig(*args)
+
+
+def ns_users(tmp_path, m, home):
+    """alice and bob of @home's zone, their `dmp` in @home's namespace,
+    published there and contacts of each other. @return (alice, bob)"""
+    alice = User(tmp_path, "alice", home, zone=home.zone)
+    bob = User(tmp_path, "bob", home, zone=home.zone)
+    for u in (alice, bob):
+        u.bin = ns_wrapper(tmp_path, m, home.i, dmp_binary())
+    wait_keys()
+    for u in (alice, bob):
+        u.publish()
+    for u, other in ((alice, bob), (bob, alice)):
+        u.add_contact(other)
+    return alice, bob
 
 
 def mesh_netns(tmp_path, m, extra="", zones=None, mesh_extra=""):

@@ -24,9 +24,9 @@ import time
 import pytest
 
 import netns_mesh
-from cli_helpers import User, dmp_binary, wait_keys
+from cli_helpers import dmp_binary, wait_keys
 from conftest import stop_and_check
-from mesh_helpers import mesh_netns, message_records, ns_wrapper
+from mesh_helpers import mesh_netns, message_records, ns_users, ns_wrapper
 from test_mesh_links import route, wait_until
 from test_mesh_relay_dest import bundle, flip_chunk, metric, post
 from test_mesh_relay_forward import received
@@ -49,15 +49,7 @@ def users(tmp, m, home, client):
     other, bob's mailbox registered for relayed bundles); alice's `dmp`
     then runs in @client's namespace, where home does not answer, with
     network.relays = @client's URL."""
-    alice = User(tmp, "alice", home, zone=home.zone)
-    bob = User(tmp, "bob", home, zone=home.zone)
-    for u in (alice, bob):
-        u.bin = ns_wrapper(tmp, m, home.i, dmp_binary())
-    wait_keys()
-    alice.publish()
-    bob.publish()
-    alice.add_contact(bob)
-    bob.add_contact(alice)
+    alice, bob = ns_users(tmp, m, home)
     home.add_key("bob-reg.%s" % home.zone,
                  "%s.%s" % (mailbox(bob), home.zone))
     wait_keys()
