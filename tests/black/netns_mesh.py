@@ -119,16 +119,27 @@ def skip_reason():
     return None
 
 
+def _stale(name):
+    """@name is one of ours and its process is gone."""
+    m = _NAME.match(name)
+    return bool(m) and int(m.group(1)) != os.getpid() and \
+        not _pid_alive(int(m.group(1)))
+
+
 def reap_stale():
-    """Remove namespaces of this module left by processes that are gone."""
+    """Remove namespaces of this module, and their /etc/netns files, left
+    by processes that are gone."""
     ip = _ip_path()
     if not ip:
         return
     for ns in _list_netns(ip):
-        m = _NAME.match(ns)
-        if m and int(m.group(1)) != os.getpid() and \
-                not _pid_alive(int(m.group(1))):
+        if _stale(ns):
             _run([ip, "netns", "del", ns], check=False)
+    if os.path.isdir(NETNS_ETC):
+        for ns in os.listdir(NETNS_ETC):
+            if _stale(ns):
+                shutil.rmtree(os.path.join(NETNS_ETC, ns),
+                              ignore_errors=True)
 
 
 class Mesh:
@@ -243,6 +254,11 @@ class Mesh:
         self._procs = []
         for d in self._etc:
             shutil.rmtree(d, ignore_errors=True)
+        if self._etc:
+            try:
+                os.rmdir(NETNS_ETC)  # only when empty: others may use it
+            except OSError:
+                pass
         self._etc = []
         for ns in self._made:
             try:
@@ -296,7 +312,8 @@ class Mesh:
     def inside(self, i):
         """Sockets this thread opens meanwhile (and processes it starts)
         live in node i's namespace; the thread's own namespace is back
-        afterwards, whatever happens. Not for several threads at once."""
+        afterwards, whatever happens. setns() moves the calling thread
+        only, so other threads may be inside other namespaces meanwhile."""
         libc = ctypes.CDLL(None, use_errno=True)
         own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         fd = -1
