@@ -237,6 +237,11 @@ static void test_prober(int allow_loopback)
 	ok(m->nb[0].known && memcmp(m->nb[0].spk, pb, 32) == 0 && m->nb[0].l.up,
 	   "prober: the first record names the neighbour; link up");
 	is_int(hops_to(m, "a.test"), 0, "prober: our zone, 0 hops");
+	/* Ours lives DMP_RELAY_HOPS_MAX + 2 intervals, so that a copy 16
+	 * hops away (one round each) has not expired on the way. */
+	ok(memcmp(m->recs[0].spk, pa, 32) == 0 &&
+	       m->recs[0].exp == NOW_MS / 1000 + 18,
+	   "prober: our record lives 18 link intervals");
 	is_int(hops_to(m, "b.test"), 1, "prober: B's zone, 1 hop");
 	is_int(hops_to(m, "c.test"), 2, "prober: C's zone through B, 2 hops");
 	is_int(own_flag(m, pb, f.now_ms), DMP_LINKS_UP,
@@ -325,7 +330,7 @@ static void test_bad_opts(void)
 
 int main(void)
 {
-	plan(44);
+	plan(45);
 	test_pure();
 	test_prober(1);
 	test_prober(0);

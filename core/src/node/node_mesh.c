@@ -158,12 +158,19 @@ static void rec_expire(struct dmp_node_mesh *m, uint64_t now_s)
 
 /* ---- our own record ---- */
 
+/* Our record's lifetime in seconds (DMP_MESH_LIFE_INTERVALS, capped). */
+static uint64_t nm_life(const struct dmp_node_mesh *m)
+{
+	uint64_t life = DMP_MESH_LIFE_INTERVALS * (uint64_t)m->o.interval_s;
+
+	return life > DMP_LINKS_LIFETIME_MAX ? DMP_LINKS_LIFETIME_MAX : life;
+}
+
 /* Sign our record into @p wire under mu. @return its length or < 0 */
 static int own_sign(struct dmp_node_mesh *m, uint64_t now_ms, char *wire,
 		    size_t cap)
 {
 	struct dmp_links lk, pub;
-	uint64_t life = 3 * (uint64_t)m->o.interval_s;
 	int len;
 
 	memset(&lk, 0, sizeof(lk));
@@ -203,8 +210,7 @@ static int own_sign(struct dmp_node_mesh *m, uint64_t now_ms, char *wire,
 	}
 	lk.seq = now_ms > m->seq ? now_ms : m->seq + 1;
 	lk.ts = now_ms / 1000;
-	lk.exp = lk.ts + (life > DMP_LINKS_LIFETIME_MAX ? DMP_LINKS_LIFETIME_MAX
-							: life);
+	lk.exp = lk.ts + nm_life(m);
 	len = dmp_links_sign(wire, cap, &lk, m->sk, m->flags, &pub);
 	if (len < 0) {
 		return len;
@@ -230,7 +236,7 @@ static int own_publish(struct dmp_node_mesh *m, uint64_t now_ms)
 {
 	char wire[DMP_RECORD_WIRE_MAX + 1], owner[DMP_NODE_NAME_MAX + 32];
 	struct dmp_ni_live live;
-	uint32_t ttl = 3 * m->o.interval_s;
+	uint32_t ttl = (uint32_t)nm_life(m);
 	int len, rc = 0;
 
 	pthread_mutex_lock(&m->mu);

@@ -13,11 +13,22 @@
 
 #include "dmp/links.h"
 #include "dmp/record.h"
+#include "dmp/relay.h"
 #include "dmp/node.h"
 #include "node/node_route.h"
 
 /** Probes missed in a row that mark a link down (8.7.4). */
 #define DMP_MESH_MISSED_DOWN 3
+/*
+ * Lifetime of our link record, in link intervals (8.7.4 as built). A
+ * record crosses one hop per round at worst, so a copy h hops away is up
+ * to h intervals old: it must outlive the farthest hop a bundle may make
+ * (DMP_RELAY_HOPS_MAX), plus 2 for the probe times and the whole-second
+ * ts. With 3 intervals the records of nodes 3 hops or more away expired
+ * on the way (a line of 5 in namespaces, tests/black/test_mesh_netns.py).
+ * A cut link is still known at once: its ends republish it down.
+ */
+#define DMP_MESH_LIFE_INTERVALS (DMP_RELAY_HOPS_MAX + 2)
 /** Records served by GET /v1/mesh/links (8.7.4), our own included. */
 #define DMP_MESH_RECORDS_MAX DMP_ROUTE_NODES_MAX
 
