@@ -13,84 +13,41 @@ so a message stays queued; once `dmp peers refresh` stored relay node B
 network.relays_from_discovery off, yes with it on (the RELAYED event says
 "from discovery", the queue entry path=relay:<B>). Every wait is bounded.
 """
-import json
-import sqlite3
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
-from cli_helpers import User, wait_keys, ZONE
-from conftest import Node, free_addr, stop_and_check
+from cli_helpers import wait_keys, ZONE
+from conftest import stop_and_check
+from mesh_helpers import alice_and_bob, mesh_line
+from test_cli_relay_fallback import outbox
+from test_mesh_links import mesh, route, wait_until
 from test_mesh_relay_dest import make, metric
 
 ZONES = ("da.test", "db.test", "dc.test")
 
 
-def get_mesh(n):
-    with urllib.request.urlopen("http://%s/v1/mesh" % n.http,
-                                timeout=3) as r:
-        return json.loads(r.read().decode())
-
-
-def wait_until(pred, what, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if pred():
-                return
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.2)
-    pytest.fail("timed out after %gs waiting for %s" % (timeout, what))
-
-
 def links(n):
-    return {x["neighbour"]: x for x in get_mesh(n)["links"]}
+    return {x["neighbour"]: x for x in mesh(n)["links"]}
 
 
-def route(n, zone):
-    for r in get_mesh(n)["routes"]:
-        if r["zone"] == zone:
-            return r
-    return None
+def seed_each_other(i, nodes):
+    """B (1) seeds C's zone and C (2) B's, each through the other's DNS;
+    A (0) has no discovery."""
+    if i == 0:
+        return ""
+    o = nodes[3 - i]
+    return ("  seeds: [%s]\n"
+            "  resolvers: [\"%s:%d\"]\n"
+            "  discovery_interval: 1\n" % (o.zone, o.host, o.port))
 
 
 @pytest.fixture
 def trio(tmp_path):
-    nodes = []
-    for zone in ZONES:
-        d = tmp_path / zone
-        d.mkdir()
-        n = Node(d, zones=(zone,))
-        n.zone = zone
-        n.http = "%s:%d" % free_addr()
-        n.endpoint = "http://" + n.http
-        nodes.append(n)
-    a, b, c = nodes
-    for n, nbrs, seed, res in ((a, [b], None, None), (b, [a], c, c),
-                               (c, [], b, b)):
-        cfg = ("network:\n"
-               "  http: %s\n"
-               "  resolver_timeout: 1\n"
-               "mesh:\n"
-               "  endpoint: %s\n"
-               "  operator_key: %s\n"
-               "  heartbeat_allow_loopback: true\n"
-               "  heartbeat_interval: 60\n"
-               "  relay_enabled: true\n"
-               "  link_interval: 1\n"
-               "  neighbours: [%s]\n" % (
-                   n.http, n.endpoint, n.tmp / "operator.key",
-                   ", ".join('"%s"' % x.endpoint for x in nbrs)))
-        if seed:
-            cfg += ("  seeds: [%s]\n"
-                    "  resolvers: [\"%s:%d\"]\n"
-                    "  discovery_interval: 1\n" % (seed.zone, res.host,
-                                                   res.port))
-        (n.tmp / "node.yaml").write_text(cfg)
-        n.extra += ["-c", str(n.tmp / "node.yaml")]
+    # A - B configured both ways; C lists nobody and nobody lists C.
+    nodes = mesh_line(tmp_path, ZONES, nbrs=[(1,), (0,), ()],
+                      mesh_extra=seed_each_other)
     yield nodes
     stop_and_check(nodes)
 
@@ -125,12 +82,6 @@ def test_neighbour_from_discovery(trio):
     assert len(line) == 1, out.stdout
 
 
-def outbox(user):
-    with sqlite3.connect(user.home + "/state.db") as c:
-        return c.execute("SELECT state, last_error FROM outbox "
-                         "ORDER BY id").fetchall()
-
-
 def test_client_relay_from_discovery(tmp_path):
     h = make(tmp_path, "h", "")
     b = make(tmp_path, "b", "")
@@ -143,13 +94,7 @@ def test_client_relay_from_discovery(tmp_path):
     try:
         for n in nodes:
             n.start()
-        alice = User(tmp_path, "alice", h)
-        bob = User(tmp_path, "bob", h)
-        wait_keys()
-        alice.publish()
-        bob.publish()
-        alice.add_contact(bob)
-        bob.add_contact(alice)
+        alice, bob = alice_and_bob(tmp_path, h)
         alice.set_config("network.timeout_ms", "500")
         text = open(alice.home + "/config.yaml").read()
         assert "  relays: []" in text and \
