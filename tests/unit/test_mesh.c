@@ -493,6 +493,14 @@ static void test_node(int allow_loopback, size_t max)
 	       "%s: the same set again", tag);
 	ok(m->applied_gen == m->cand_gen && !dmp_nm_refresh(m),
 	   "%s: an unchanged set is no change", tag);
+	/* A probe learns that the configured neighbour is B (key 2). */
+	m->nb[0].known = 1;
+	memcpy(m->nb[0].spk, p[0].spk, 32);
+	ok(dmp_nm_refresh(m) == 1 && m->n_nb == (allow_loopback ? 3u : 2u) &&
+	       strcmp(m->nb[m->n_nb - 1].url, "https://c.example") == 0,
+	   "%s: a configured neighbour's key learnt: the same node's "
+	   "discovered endpoint gives way",
+	   tag);
 	/* B leaves discovery: C takes its place (or, strict, nothing). */
 	f.n = 0;
 	(void)dmp_node_mesh_discovered(n, p + 1, 2);
@@ -545,7 +553,7 @@ static void test_nb_bad_opts(void)
 
 int main(void)
 {
-	plan(74);
+	plan(76);
 	test_pure();
 	test_prober(1);
 	test_prober(0);

@@ -116,8 +116,9 @@ struct dmp_node_mesh {
 	struct dmp_node_mesh_peer *cand;
 	size_t n_cand;
 	uint64_t cand_gen, applied_gen;
-	int kick;	  /* wake the mesh thread for a round now */
-	int auto_timeout; /* timeout_ms follows the number of neighbours */
+	size_t applied_known; /* configured neighbours' keys known then */
+	int kick;	      /* wake the mesh thread for a round now */
+	int auto_timeout;     /* timeout_ms follows the number of neighbours */
 	struct dmp_route *route;
 	struct nm_rec *recs; /* [0]: ours once published */
 	size_t n_recs;
@@ -133,7 +134,8 @@ void dmp_nm_gauges(struct dmp_node_mesh *m, uint64_t *links_up,
 /** The mesh lines of /metrics (zeros without a mesh). */
 void dmp_nm_metrics(struct dmp_node *n, FILE *f);
 
-/** Apply the discovered candidates to m->nb when they changed (mesh
+/** Apply the discovered candidates to m->nb when they changed, or when a
+ *  probe learnt a configured neighbour's key (it may be one of them) (mesh
  *  thread only; locks m->mu). @return 1 when the neighbours changed */
 int dmp_nm_refresh(struct dmp_node_mesh *m);
 

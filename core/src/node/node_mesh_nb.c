@@ -176,11 +176,17 @@ int dmp_nm_refresh(struct dmp_node_mesh *m)
 	struct dmp_nm_choice conf[DMP_NODE_MESH_NEIGHBOURS_MAX];
 	struct dmp_nm_choice *cand = NULL;
 	struct nm_nb *old = NULL;
-	size_t *pick = NULL, np = 0, n_old;
+	size_t *pick = NULL, np = 0, n_old, known = 0;
 	int changed = 0;
 
+	if (m->o.max_discovered == 0) {
+		return 0;
+	}
 	pthread_mutex_lock(&m->mu);
-	if (m->applied_gen == m->cand_gen) {
+	for (size_t i = 0; i < m->n_conf; i++) {
+		known += m->nb[i].known != 0;
+	}
+	if (m->applied_gen == m->cand_gen && m->applied_known == known) {
 		pthread_mutex_unlock(&m->mu);
 		return 0;
 	}
@@ -239,6 +245,7 @@ int dmp_nm_refresh(struct dmp_node_mesh *m)
 		m->o.timeout_ms = dmp_nm_auto_timeout(m->o.interval_s, m->n_nb);
 	}
 	m->applied_gen = m->cand_gen;
+	m->applied_known = known;
 out:
 	pthread_mutex_unlock(&m->mu);
 	dmp_free(cand);
