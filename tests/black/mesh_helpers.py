@@ -10,10 +10,13 @@ dns = pytest.importorskip("dns.query", reason="dnspython is not installed")
 import dns.zone  # noqa: E402
 
 
-def mesh_line(tmp_path, zones, extra=""):
+def mesh_line(tmp_path, zones, extra="", nbrs=None, mesh_extra=None):
     """Nodes A - B - C ... in a line, one per zone of @zones, relay on,
     link_interval 1 s, loopback endpoints allowed; @extra is YAML added at
-    the top level. Each node has .zone, .http, .endpoint and .url."""
+    the top level. @nbrs (optional): per node, the indices of its
+    mesh.neighbours instead of the line; @mesh_extra (optional): a function
+    (i, nodes) giving YAML lines added to node i's mesh section. Each node
+    has .zone, .http, .endpoint and .url."""
     nodes = []
     for zone in zones:
         d = tmp_path / zone
@@ -24,8 +27,8 @@ def mesh_line(tmp_path, zones, extra=""):
         n.endpoint = n.url = "http://" + n.http
         nodes.append(n)
     for i, n in enumerate(nodes):
-        nbrs = [nodes[j].endpoint for j in (i - 1, i + 1)
-                if 0 <= j < len(nodes)]
+        near = nbrs[i] if nbrs is not None else (i - 1, i + 1)
+        nb = [nodes[j].endpoint for j in near if 0 <= j < len(nodes)]
         cfg = ("network:\n"
                "  http: %s\n"
                "mesh:\n"
@@ -37,7 +40,8 @@ def mesh_line(tmp_path, zones, extra=""):
                "  link_interval: 1\n"
                "  neighbours: [%s]\n" % (
                    n.http, n.endpoint, n.tmp / "operator.key",
-                   ", ".join('"%s"' % e for e in nbrs))) + extra
+                   ", ".join('"%s"' % e for e in nb)))
+        cfg += (mesh_extra(i, nodes) if mesh_extra else "") + extra
         (n.tmp / "node.yaml").write_text(cfg)
         n.extra += ["-c", str(n.tmp / "node.yaml")]
     return nodes
@@ -61,9 +65,9 @@ def message_records(n, zone=ZONE):
     return out
 
 
-def alice_to_bob(tmp_path, node, text):
-    """alice and bob homed at @node (started, AXFR allowed), contacts of
-    each other; alice sends @text. @return (alice, bob, the records)"""
+def alice_and_bob(tmp_path, node):
+    """alice and bob homed at @node (started), keys published, contacts of
+    each other. @return (alice, bob)"""
     alice = User(tmp_path, "alice", node)
     bob = User(tmp_path, "bob", node)
     wait_keys()
@@ -71,6 +75,13 @@ def alice_to_bob(tmp_path, node, text):
     bob.publish()
     alice.add_contact(bob)
     bob.add_contact(alice)
+    return alice, bob
+
+
+def alice_to_bob(tmp_path, node, text):
+    """alice and bob homed at @node (started, AXFR allowed), contacts of
+    each other; alice sends @text. @return (alice, bob, the records)"""
+    alice, bob = alice_and_bob(tmp_path, node)
     alice.set_config("privacy.delay", "off")
     r = alice.send("bob", text)
     assert r.returncode == 0, r.stderr_text

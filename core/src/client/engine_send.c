@@ -639,21 +639,22 @@ int dmp_eng_publish_pass(struct dmp_engine *e)
 /* The relay fallback (docs/protocol.md 8.7.8): message @p m, which no
  * home node answered for (DMP_EUNREACHABLE: a timeout or a refused
  * connection, not a REFUSED verdict or a budget deferral), goes as a
- * bundle of its records @p r to network.relays. A part of a large file is
- * not relayed: its pacing counts on the home node's mailbox. @return 0
- * (taken: its records marked published, "path=relay:<url>" in @p took)
- * or why not (the relay's reason in @p why, or "") */
+ * bundle of its records @p r to a relay (network.relays, discovery). A part of
+ * a large file is not relayed: its pacing counts on the home node's mailbox.
+ * @return 0 (taken: its records marked published, "path=relay:<url>" in @p
+ * took) or why not (the relay's reason in @p why, or "") */
 static int relay_fallback(struct dmp_engine *e, const struct dmp_outbox_msg *m,
-			  const struct recs *r, int slot, unsigned *dead,
-			  char *took, size_t took_cap, char *why,
-			  size_t why_cap)
+			  const struct recs *r, int slot,
+			  struct dmp_eng_relay_dead *dead, char *took,
+			  size_t took_cap, char *why, size_t why_cap)
 {
 	struct dmp_eng_relay_rec *v;
 	char path[224];
 	int lo, hi, rc;
 
 	why[0] = 0;
-	if (e->conf.relays.n == 0 || m->whole[0] || r->n == 0) {
+	if ((e->conf.relays.n == 0 && !e->conf.relays_from_discovery) ||
+	    m->whole[0] || r->n == 0) {
 		return DMP_ENOENT;
 	}
 	v = dmp_calloc(r->n, sizeof(*v));
@@ -685,7 +686,8 @@ static int publish_pass(struct dmp_engine *e)
 	int have_w = 0;
 	int64_t now = dmp_eng_now(e);
 	int done = 0, tried = 0, reached = 0, rc, last = 0, delayed = 0;
-	unsigned relay_dead = 0; /* relays that did not answer this pass */
+	/* relays that did not answer this pass */
+	struct dmp_eng_relay_dead relay_dead = {0};
 	char took[48 + 224], d_pub[16 + sizeof(took)], exp_why[33 + 256] = "";
 
 	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
