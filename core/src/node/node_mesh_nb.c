@@ -101,8 +101,8 @@ size_t dmp_nm_select(const struct dmp_nm_choice *conf, size_t n_conf,
 unsigned dmp_nm_auto_timeout(uint32_t interval_s, size_t n_nb)
 {
 	/* A round of probes takes at most half the interval (with a 200 ms
-	 * floor), so our record (DMP_MESH_LIFE_INTERVALS) never lapses between two
-	 * rounds; 5 s at most per probe. */
+	 * floor), so our record (DMP_MESH_LIFE_INTERVALS) never lapses between
+	 * two rounds; 5 s at most per probe. */
 	size_t per = (size_t)interval_s * 500 / (n_nb ? n_nb : 1);
 
 	return per > 5000 ? 5000 : per < 200 ? 200 : (unsigned)per;
