@@ -104,13 +104,51 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	return 0;
 }
 
+/* Writers' ids at load: a SHA-256 per row was a tenth of the load when
+ * every row has its key (a store has few writers); key names longer than
+ * the slot are hashed each time. */
+#define KID_SLOTS 64
+#define KID_NAME 64
+
 struct load_ctx {
 	struct dmp_node *n;
 	char name[DMP_NODE_NAME_MAX];
 	struct nidx_rr **rr;
 	uint32_t n_rr, cap;
-	int err;
+	uint64_t values;
+	struct {
+		char key[KID_NAME];
+		uint64_t kid;
+	} kids[KID_SLOTS];
 };
+
+static uint64_t load_kid(struct load_ctx *c, const char *key)
+{
+	size_t len = strlen(key);
+	uint32_t h = 2166136261u;
+
+	if (len == 0 || len >= KID_NAME) {
+		return dmp_nidx_kid(key);
+	}
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (uint8_t)key[i]) * 16777619u;
+	}
+	h %= KID_SLOTS;
+	if (strcmp(c->kids[h].key, key) != 0) {
+		memcpy(c->kids[h].key, key, len + 1);
+		c->kids[h].kid = dmp_nidx_kid(key);
+	}
+	return c->kids[h].kid;
+}
+
+/* The row count before the load: the hash table sized once. Most names
+ * hold one value; their ancestors (mailboxes) are a few percent more. */
+static void load_count(uint64_t rows, void *ud)
+{
+	struct load_ctx *c = ud;
+
+	dmp_nidx_reserve(&c->n->idx, rows);
+}
 
 static int load_flush(struct load_ctx *c)
 {
@@ -157,11 +195,12 @@ static int load_row(const char *name, const char *value, size_t vlen,
 		c->cap = nc;
 	}
 	rr = dmp_nidx_rr_new(value, vlen, c->n->o.answer_ttl, exp_s,
-			     dmp_nidx_kid(key));
+			     load_kid(c, key));
 	if (!rr) {
 		return DMP_ENOMEM;
 	}
 	c->rr[c->n_rr++] = rr;
+	c->values++;
 	return 0;
 }
 
@@ -260,6 +299,7 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	struct dmp_node *n;
 	struct load_ctx c;
 	pthread_rwlockattr_t ra;
+	uint64_t t0 = dmp_ni_mono_ns(), t_open;
 	int rc;
 
 	*out = NULL;
@@ -384,9 +424,14 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 			    "running without one (slower UPDATEs)",
 			    o->update_log);
 			rc = 0;
-		} else if (rc == 0) {
-			rc = dmp_ni_log_checkpoint(n);
 		}
+		/* No checkpoint here: the replayed records stay in the log
+		 * (appends go after them) until the first one, which the
+		 * maintenance thread takes once queries are answered
+		 * (dmp_node_maintain), or a full log, or dmp_node_free. A
+		 * crash before it replays them again: idempotent. The two
+		 * fsyncs of a just-copied store cost seconds at 1M records
+		 * (docs/performance.md). */
 		if (dmp_st_set_full(n->db, &n->stm, 1) < 0 && rc == 0) {
 			rc = DMP_ESTORE;
 		}
@@ -403,11 +448,12 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	}
 	memset(&c, 0, sizeof(c));
 	c.n = n;
+	t_open = dmp_ni_mono_ns();
 	/* Expired rows too: the first reap (dmp_node_maintain) removes them
 	 * with a serial bump and an IXFR journal entry (node_xjournal.c),
 	 * so the zone is what the journal last recorded. Queries hide them
 	 * meanwhile. */
-	rc = dmp_st_load(n->db, 0, load_row, &c);
+	rc = dmp_st_load(n->db, 0, load_count, load_row, &c);
 	if (rc == 0) {
 		rc = load_flush(&c);
 	} else {
@@ -422,6 +468,16 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		goto fail;
 	}
 	(void)dmp_st_data_version(n->db, &n->data_version);
+	if (n->n_zones > 0) { /* a serving node, not a key command */
+		uint64_t t_end = dmp_ni_mono_ns();
+
+		DMP_LOG_N("node: %llu values at %zu names loaded in %.3f s "
+			  "(store and update log %.3f s, index %.3f s)",
+			  (unsigned long long)c.values, n->idx.count,
+			  (double)(t_end - t0) / 1e9,
+			  (double)(t_open - t0) / 1e9,
+			  (double)(t_end - t_open) / 1e9);
+	}
 	*out = n;
 	return 0;
 fail:

@@ -58,6 +58,10 @@ struct nidx {
 
 int dmp_nidx_init(struct nidx *x);
 void dmp_nidx_clear(struct nidx *x);
+/* Room for about @p names names before the first load, so that it never
+ * rehashes (at most NIDX_RESERVE_MAX buckets; more still grows). */
+#define NIDX_RESERVE_MAX ((uint64_t)1 << 26)
+void dmp_nidx_reserve(struct nidx *x, uint64_t names);
 struct nidx_ent *dmp_nidx_find(const struct nidx *x, const uint8_t *name,
 			       size_t nlen);
 /** Replace the RRs of @p name (takes ownership of @p rr and its items). */
@@ -131,7 +135,11 @@ int dmp_st_dberr(sqlite3 *db, const char *what);
 /* @p create 0: DMP_ENOENT when @p path does not exist (read-only
  * commands must not leave an empty database behind a typo). */
 int dmp_st_open(sqlite3 **out, const char *path, int create);
-int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud);
+/* Calls @p count (if any) once with the number of rows, expired ones
+ * included, before the first row (a size hint). */
+typedef void (*dmp_st_count_fn)(uint64_t rows, void *ud);
+int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_count_fn count,
+		dmp_st_row_fn fn, void *ud);
 int dmp_st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
 		     uint64_t now_s, dmp_st_row_fn fn, void *ud);
 /** Make every committed transaction durable (fsync of WAL and DB). */
