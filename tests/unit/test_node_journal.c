@@ -480,11 +480,96 @@ static void test_node_crash(void)
 	dmp_node_free(n);
 }
 
+/* Are the RRs at @p name the values @p want (comma separated), in order? */
+static int rr_order(struct dmp_node *n, const char *name, const char *want)
+{
+	uint8_t w[DMP_DNS_NAME_WIRE_MAX];
+	size_t wl;
+	const struct nidx_ent *e;
+	uint32_t i = 0;
+
+	if (dmp_dnswire_from_text(name, w, &wl) < 0 ||
+	    !(e = dmp_nidx_find(&n->idx, w, wl))) {
+		return 0;
+	}
+	while (*want) {
+		size_t len = strcspn(want, ",");
+
+		if (i >= e->n_rr ||
+		    !dmp_nidx_rr_value_eq(e->rr[i], want, len)) {
+			return 0;
+		}
+		i++;
+		want += len + (want[len] == ',');
+	}
+	return i == e->n_rr;
+}
+
+/* The load by rowid (rowid order differs from stored_ts order here) and,
+ * once the rowids are sparse, the load in name order: the same RRs in the
+ * same (stored_ts) order either way. */
+static void test_load_order(void)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	char db[256];
+	const uint64_t now = 1900000000000ull;
+	int ok_put = 1;
+
+	path_of(db, sizeof(db), "order.db");
+	dmp_node_opts_init(&o);
+	o.db_path = db;
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "mesh.test");
+	o.n_zones = 1;
+	if (!ok(dmp_node_new(&n, &o, now) == 0, "order: node opens")) {
+		return;
+	}
+	ok_put &= dmp_node_put(n, "m.mesh.test", "v1", 600, 0, now) == 0;
+	ok_put &= dmp_node_put(n, "m.mesh.test", "v2", 600, 0, now + 1) == 0;
+	ok_put &= dmp_node_put(n, "m.mesh.test", "v3", 600, 0, now + 2) == 0;
+	ok_put &= dmp_node_put(n, "s.m.mesh.test", "one", 600, 0, now) == 0;
+	ok_put &= dmp_node_flush(n, 0, 0) == 0;
+	/* v3 first by time, last by rowid. */
+	ok(ok_put && sqlite3_exec(n->db,
+				  "UPDATE records SET stored_ts = stored_ts - "
+				  "60000 WHERE value = 'v3'",
+				  NULL, NULL, NULL) == SQLITE_OK,
+	   "order: rows written, v3 made the oldest");
+	dmp_node_free(n);
+	n = NULL;
+	is_int(dmp_node_new(&n, &o, now + 3000), 0,
+	       "order: reopens (by rowid)");
+	if (n) {
+		ok(rr_order(n, "m.mesh.test", "v3,v1,v2"),
+		   "order: by stored_ts, not rowid");
+		ok(rr_order(n, "s.m.mesh.test", "one") && n->idx.values == 4,
+		   "order: child and totals (%llu values)",
+		   (unsigned long long)n->idx.values);
+		ok(sqlite3_exec(n->db,
+				"INSERT INTO records(rowid, name, value,"
+				" value_hash, expires_at, stored_ts) VALUES"
+				" (1000000, 'z.mesh.test', 'far', 'h', "
+				"4000000000, 1)",
+				NULL, NULL, NULL) == SQLITE_OK,
+		   "order: a row far past the others (sparse rowids)");
+	}
+	dmp_node_free(n);
+	n = NULL;
+	is_int(dmp_node_new(&n, &o, now + 4000), 0,
+	       "order: reopens (in name order)");
+	if (n) {
+		ok(rr_order(n, "m.mesh.test", "v3,v1,v2") &&
+		       rr_order(n, "z.mesh.test", "far") && n->idx.values == 5,
+		   "order: the same in name order");
+	}
+	dmp_node_free(n);
+}
+
 int main(void)
 {
 	char cmd[300];
 
-	plan(111);
+	plan(119);
 	if (dmp_init() != 0 || !mkdtemp(dir)) {
 		return 1;
 	}
@@ -494,6 +579,7 @@ int main(void)
 	test_unappend_full_lock();
 	test_payload();
 	test_node_crash();
+	test_load_order();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0) {
 		diag("could not remove %s", dir);

@@ -116,6 +116,8 @@ struct load_ctx {
 	struct nidx_rr **rr;
 	uint32_t n_rr, cap;
 	uint64_t values;
+	struct nidx_rr **by_id; /* dmp_st_load_by_id: RRs by rowid - 1 */
+	uint64_t n_id;
 	struct {
 		char key[KID_NAME];
 		uint64_t kid;
@@ -141,13 +143,66 @@ static uint64_t load_kid(struct load_ctx *c, const char *key)
 	return c->kids[h].kid;
 }
 
-/* The row count before the load: the hash table sized once. Most names
- * hold one value; their ancestors (mailboxes) are a few percent more. */
-static void load_count(uint64_t rows, void *ud)
+/*
+ * The load by rowid (dmp_st_load_by_id): the RRs built in rowid order
+ * wait in by_id[rowid - 1] until the ordered pass hands each to its name.
+ * A table whose rowids are sparse (many rows deleted, newer ones appended)
+ * would make by_id large: then the load in name order instead.
+ */
+#define LOAD_SPARSE 4
+#define LOAD_BY_NAME 1 /* load_size: not by rowid */
+
+static int load_size(uint64_t rows, int64_t max_rowid, void *ud)
 {
 	struct load_ctx *c = ud;
 
+	if (max_rowid < 0 || (uint64_t)max_rowid > LOAD_SPARSE * rows + 1024) {
+		return LOAD_BY_NAME;
+	}
+	/* Most names hold one value; ancestors (mailboxes) are a few
+	 * percent more: the hash table sized once. */
 	dmp_nidx_reserve(&c->n->idx, rows);
+	c->n_id = (uint64_t)max_rowid;
+	c->by_id = c->n_id ? dmp_calloc(c->n_id, sizeof(*c->by_id)) : NULL;
+	return c->n_id && !c->by_id ? DMP_ENOMEM : 0;
+}
+
+static int load_val(int64_t rowid, const char *value, size_t vlen,
+		    uint64_t exp_s, const char *key, void *ud)
+{
+	struct load_ctx *c = ud;
+	struct nidx_rr *rr;
+
+	if (rowid < 1 || (uint64_t)rowid > c->n_id || c->by_id[rowid - 1]) {
+		return DMP_EINTERNAL; /* not in the read transaction's table */
+	}
+	rr = dmp_nidx_rr_new(value, vlen, c->n->o.answer_ttl, exp_s,
+			     load_kid(c, key));
+	if (!rr) {
+		return DMP_ENOMEM;
+	}
+	c->by_id[rowid - 1] = rr;
+	return 0;
+}
+
+static int load_ord(int64_t rowid, const char *name, void *ud)
+{
+	struct load_ctx *c = ud;
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
+	size_t wlen;
+	struct nidx_rr *rr;
+
+	if (rowid < 1 || (uint64_t)rowid > c->n_id || !c->by_id[rowid - 1]) {
+		return 0; /* expired at 0 (skipped) */
+	}
+	rr = c->by_id[rowid - 1];
+	c->by_id[rowid - 1] = NULL;
+	if (dmp_dnswire_from_text(name, wire, &wlen) < 0) {
+		dmp_free(rr); /* as load_flush: a name we cannot answer */
+		return 0;
+	}
+	c->values++;
+	return dmp_nidx_append(&c->n->idx, wire, wlen, rr);
 }
 
 static int load_flush(struct load_ctx *c)
@@ -202,6 +257,34 @@ static int load_row(const char *name, const char *value, size_t vlen,
 	c->rr[c->n_rr++] = rr;
 	c->values++;
 	return 0;
+}
+
+/* Index the store: by rowid, else (sparse rowids) in name order. */
+static int load_all(struct load_ctx *c)
+{
+	struct dmp_node *n = c->n;
+	int rc = dmp_st_load_by_id(n->db, load_size, load_val, load_ord, c);
+
+	for (uint64_t i = 0; c->by_id && i < c->n_id; i++) {
+		dmp_free(c->by_id[i]); /* rows no ordered pass took */
+	}
+	dmp_free(c->by_id);
+	c->by_id = NULL;
+	if (rc != LOAD_BY_NAME) {
+		return rc;
+	}
+	/* Expired rows too: the first reap (dmp_node_maintain) removes them
+	 * with a serial bump and an IXFR journal entry (node_xjournal.c),
+	 * so the zone is what the journal last recorded. Queries hide them
+	 * meanwhile. */
+	rc = dmp_st_load(n->db, 0, load_row, c);
+	if (rc == 0) {
+		rc = load_flush(c);
+	} else {
+		c->name[0] = '\0';
+		(void)load_flush(c);
+	}
+	return rc;
 }
 
 int dmp_ni_refresh_name(struct dmp_node *n, const char *name,
@@ -449,17 +532,8 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	memset(&c, 0, sizeof(c));
 	c.n = n;
 	t_open = dmp_ni_mono_ns();
-	/* Expired rows too: the first reap (dmp_node_maintain) removes them
-	 * with a serial bump and an IXFR journal entry (node_xjournal.c),
-	 * so the zone is what the journal last recorded. Queries hide them
-	 * meanwhile. */
-	rc = dmp_st_load(n->db, 0, load_count, load_row, &c);
-	if (rc == 0) {
-		rc = load_flush(&c);
-	} else {
-		c.name[0] = '\0';
-		(void)load_flush(&c);
-	}
+	/* Expired rows too (see load_all). */
+	rc = load_all(&c);
 	if (rc < 0) {
 		goto fail;
 	}

@@ -271,6 +271,54 @@ int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 	return rc;
 }
 
+int dmp_nidx_append(struct nidx *x, const uint8_t *name, size_t nlen,
+		    struct nidx_rr *rr)
+{
+	uint32_t h = name_hash(x, name, nlen), n;
+	struct nidx_ent *e = find_h(x, name, nlen, h);
+	uint64_t old_max;
+
+	if (!e) {
+		e = add(x, name, nlen, h);
+		if (!e) {
+			dmp_free(rr);
+			return DMP_ENOMEM;
+		}
+	}
+	n = e->n_rr;
+	/* Room for a power of two: full at 0, 1, 2, 4, ... (one pointer
+	 * for the many names that hold one value). */
+	if ((n & (n - 1)) == 0) {
+		struct nidx_rr **p =
+		    dmp_realloc(e->rr, (n ? 2 * (size_t)n : 1) * sizeof(*p));
+
+		if (!p) {
+			if (n == 0 && e->desc_count == 0) {
+				unlink_ent(x, e);
+			}
+			dmp_free(rr);
+			return DMP_ENOMEM;
+		}
+		e->rr = p;
+	}
+	account(x, e, -1);
+	e->rr[n] = rr;
+	e->n_rr = n + 1;
+	e->bytes += rr->len;
+	account(x, e, 1);
+	old_max = e->max_exp;
+	if (rr->exp_s > e->max_exp) {
+		e->max_exp = rr->exp_s;
+	}
+	if (rr->exp_s < x->min_exp) {
+		x->min_exp = rr->exp_s;
+	}
+	if (n > 0 && e->max_exp == old_max) {
+		return 0; /* the ancestors know already */
+	}
+	return walk_ancestors(x, name, nlen, n == 0, e->max_exp);
+}
+
 void dmp_nidx_expire(struct nidx *x, uint64_t now_s)
 {
 	/* Pass 1: drop expired RRs, forget the descendant facts. */

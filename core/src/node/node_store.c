@@ -240,30 +240,33 @@ static int rows(sqlite3_stmt *st, dmp_st_row_fn fn, void *ud)
 }
 
 /*
- * The scan walks the name index and looks every row up in the table:
- * pages in random order, a pread (and a copy) each through sqlite's 2 MB
- * page cache, which was a third of a 1M-record start-up
- * (docs/performance.md). For the load only, the file is mapped (up to
+ * The load. In (name, stored_ts) order the scan walks the name index and
+ * looks every row up in the table: pages in random order, two thirds of a
+ * 1M-record start-up (docs/performance.md). dmp_st_load_by_id reads the
+ * same rows in two sequential scans instead: the table in rowid order
+ * (the values), then the covering records_ts index in (stored_ts, name,
+ * value_hash) order (which row goes where, in what order), in one read
+ * transaction. Either way the file is mapped for the load only (up to
  * sqlite's cap, 2 GiB in Debian's build; pages past it are read as
- * before), and unmapped after, so that RSS holds only the index.
+ * before), so that RSS after it holds the index alone.
  */
 #define LOAD_MMAP "PRAGMA mmap_size=2147418112"
 
-int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_count_fn count,
-		dmp_st_row_fn fn, void *ud)
+static int exec(sqlite3 *db, const char *sql);
+
+static void load_map(sqlite3 *db, int on)
+{
+	/* Speed only: a failure changes nothing else. */
+	(void)sqlite3_exec(db, on ? LOAD_MMAP : "PRAGMA mmap_size=0", NULL,
+			   NULL, NULL);
+}
+
+int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
 
-	(void)sqlite3_exec(db, LOAD_MMAP, NULL, NULL, NULL); /* speed only */
-	if (count &&
-	    sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM records", -1, &st,
-			       NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		count((uint64_t)sqlite3_column_int64(st, 0), ud);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
+	load_map(db, 1);
 	if (sqlite3_prepare_v2(
 		db,
 		"SELECT name, value, expires_at, key_name FROM records"
@@ -279,7 +282,89 @@ int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_count_fn count,
 		}
 	}
 	sqlite3_finalize(st);
-	(void)sqlite3_exec(db, "PRAGMA mmap_size=0", NULL, NULL, NULL);
+	load_map(db, 0);
+	return rc;
+}
+
+static int by_id_values(sqlite3 *db, dmp_st_val_fn val, void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT rowid, value, expires_at, key_name"
+			       " FROM records",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return dmp_st_dberr(db, "load");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *value = (const char *)sqlite3_column_text(st, 1);
+		size_t vlen = (size_t)sqlite3_column_bytes(st, 1);
+		sqlite3_int64 exp = sqlite3_column_int64(st, 2);
+		const char *key = (const char *)sqlite3_column_text(st, 3);
+
+		if (!value || exp <= 0) { /* as dmp_st_load at now_s 0 */
+			continue;
+		}
+		rc = val(sqlite3_column_int64(st, 0), value, vlen,
+			 (uint64_t)exp, key ? key : "", ud);
+		if (rc < 0) {
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : rc == SQLITE_DONE ? 0 : dmp_st_dberr(db, "load");
+}
+
+static int by_id_order(sqlite3 *db, dmp_st_ord_fn ord, void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT rowid, name FROM records"
+			       " ORDER BY stored_ts, name, value_hash",
+			       -1, &st, NULL) != SQLITE_OK) {
+		return dmp_st_dberr(db, "load");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+
+		if (!name) {
+			continue;
+		}
+		rc = ord(sqlite3_column_int64(st, 0), name, ud);
+		if (rc < 0) {
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : rc == SQLITE_DONE ? 0 : dmp_st_dberr(db, "load");
+}
+
+int dmp_st_load_by_id(sqlite3 *db, dmp_st_size_fn size, dmp_st_val_fn val,
+		      dmp_st_ord_fn ord, void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = exec(db, "BEGIN");
+
+	load_map(db, 1);
+	if (rc == 0 &&
+	    sqlite3_prepare_v2(db,
+			       "SELECT COUNT(*), IFNULL(MAX(rowid), 0)"
+			       " FROM records",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		rc = size((uint64_t)sqlite3_column_int64(st, 0),
+			  sqlite3_column_int64(st, 1), ud);
+	} else if (rc == 0) {
+		rc = dmp_st_dberr(db, "load");
+	}
+	sqlite3_finalize(st);
+	rc = rc != 0 ? rc : by_id_values(db, val, ud);
+	rc = rc != 0 ? rc : by_id_order(db, ord, ud);
+	dmp_st_rollback(db); /* read only: ends the transaction */
+	load_map(db, 0);
 	return rc;
 }
 
