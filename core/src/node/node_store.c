@@ -286,65 +286,58 @@ int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud)
 	return rc;
 }
 
-static int by_id_values(sqlite3 *db, dmp_st_val_fn val, void *ud)
+/* One load scan: @p row for each row of @p sql, until it returns < 0. */
+static int scan(sqlite3 *db, const char *sql,
+		int (*row)(sqlite3_stmt *st, void *ud), void *ud)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT rowid, value, expires_at, key_name"
-			       " FROM records",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		return dmp_st_dberr(db, "load");
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *value = (const char *)sqlite3_column_text(st, 1);
-		size_t vlen = (size_t)sqlite3_column_bytes(st, 1);
-		sqlite3_int64 exp = sqlite3_column_int64(st, 2);
-		const char *key = (const char *)sqlite3_column_text(st, 3);
-
-		if (!value || exp <= 0) { /* as dmp_st_load at now_s 0 */
-			continue;
-		}
-		rc = val(sqlite3_column_int64(st, 0), value, vlen,
-			 (uint64_t)exp, key ? key : "", ud);
-		if (rc < 0) {
-			break;
-		}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	       (rc = row(st, ud)) == 0) {
 	}
 	sqlite3_finalize(st);
 	return rc < 0 ? rc : rc == SQLITE_DONE ? 0 : dmp_st_dberr(db, "load");
 }
 
-static int by_id_order(sqlite3 *db, dmp_st_ord_fn ord, void *ud)
+struct by_id {
+	dmp_st_val_fn val;
+	dmp_st_ord_fn ord;
+	void *ud;
+};
+
+/* SELECT rowid, value, expires_at, key_name */
+static int by_id_value(sqlite3_stmt *st, void *ud)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	const struct by_id *b = ud;
+	const char *value = (const char *)sqlite3_column_text(st, 1);
+	size_t vlen = (size_t)sqlite3_column_bytes(st, 1);
+	sqlite3_int64 exp = sqlite3_column_int64(st, 2);
+	const char *key = (const char *)sqlite3_column_text(st, 3);
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT rowid, name FROM records"
-			       " ORDER BY stored_ts, name, value_hash",
-			       -1, &st, NULL) != SQLITE_OK) {
-		return dmp_st_dberr(db, "load");
+	if (!value || exp <= 0) { /* as dmp_st_load at now_s 0 */
+		return 0;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
+	return b->val(sqlite3_column_int64(st, 0), value, vlen, (uint64_t)exp,
+		      key ? key : "", b->ud);
+}
 
-		if (!name) {
-			continue;
-		}
-		rc = ord(sqlite3_column_int64(st, 0), name, ud);
-		if (rc < 0) {
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	return rc < 0 ? rc : rc == SQLITE_DONE ? 0 : dmp_st_dberr(db, "load");
+/* SELECT rowid, name */
+static int by_id_name(sqlite3_stmt *st, void *ud)
+{
+	const struct by_id *b = ud;
+	const char *name = (const char *)sqlite3_column_text(st, 1);
+
+	return name ? b->ord(sqlite3_column_int64(st, 0), name, b->ud) : 0;
 }
 
 int dmp_st_load_by_id(sqlite3 *db, dmp_st_size_fn size, dmp_st_val_fn val,
 		      dmp_st_ord_fn ord, void *ud)
 {
+	struct by_id b = {val, ord, ud};
 	sqlite3_stmt *st = NULL;
 	int rc = exec(db, "BEGIN");
 
@@ -361,8 +354,16 @@ int dmp_st_load_by_id(sqlite3 *db, dmp_st_size_fn size, dmp_st_val_fn val,
 		rc = dmp_st_dberr(db, "load");
 	}
 	sqlite3_finalize(st);
-	rc = rc != 0 ? rc : by_id_values(db, val, ud);
-	rc = rc != 0 ? rc : by_id_order(db, ord, ud);
+	rc = rc != 0 ? rc
+		     : scan(db,
+			    "SELECT rowid, value, expires_at, key_name"
+			    " FROM records",
+			    by_id_value, &b);
+	rc = rc != 0 ? rc
+		     : scan(db,
+			    "SELECT rowid, name FROM records"
+			    " ORDER BY stored_ts, name, value_hash",
+			    by_id_name, &b);
 	dmp_st_rollback(db); /* read only: ends the transaction */
 	load_map(db, 0);
 	return rc;
