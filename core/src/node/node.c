@@ -104,9 +104,9 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	return 0;
 }
 
-/* Writers' ids at load: a SHA-256 per row was a tenth of the load when
- * every row has its key (a store has few writers); key names longer than
- * the slot are hashed each time. */
+/* Writers' ids at load: rows carry their key's name and a store has few
+ * writers, so a small cache saves a SHA-256 per row; key names longer
+ * than a slot are hashed each time. */
 #define KID_SLOTS 64
 #define KID_NAME 64
 
