@@ -362,6 +362,36 @@ static int live(struct dmp_node *n, const char *name, uint64_t now_s)
 	return cnt;
 }
 
+/* A second crash of the replayed copy @p m (files @p db, @p lg) before
+ * its first checkpoint: the log is replayed again, to the same state. */
+static void crash_again(struct dmp_node_opts *o, const char *db, const char *lg,
+			struct dmp_node *m, uint64_t now)
+{
+	struct dmp_node *k = NULL;
+	char db3[256], lg3[256], a[300], b[300];
+
+	path_of(db3, sizeof(db3), "crash2.db");
+	path_of(lg3, sizeof(lg3), "crash2.db.updlog");
+	snprintf(a, sizeof(a), "%s-wal", db);
+	snprintf(b, sizeof(b), "%s-wal", db3);
+	ok(copy_file(db, db3) == 0 && copy_file(a, b) == 0 &&
+	       copy_file(lg, lg3) == 0,
+	   "files copied again before the checkpoint");
+	o->db_path = db3;
+	o->update_log = lg3;
+	is_int(dmp_node_new(&k, o, now + 4500), 0, "crashed again: opens");
+	if (k) {
+		is_int(live(k, "b.mesh.test", now / 1000), 2,
+		       "b's values replayed twice, still 2");
+		is_int(live(k, "a.mesh.test", now / 1000), 1,
+		       "a replaced once, as answered");
+		ok((int32_t)(dmp_node_serial(k) - dmp_node_serial(m)) >= 0,
+		   "serial did not go back (%u -> %u)", dmp_node_serial(m),
+		   dmp_node_serial(k));
+	}
+	dmp_node_free(k);
+}
+
 /* A node with the log: answered writes that never reached sqlite come
  * back from the log (the files copied as a crash would leave them). */
 static void test_node_crash(void)
@@ -417,8 +447,14 @@ static void test_node_crash(void)
 		   "serial did not go back (%u -> %u)", serial,
 		   dmp_node_serial(m));
 		is_int(dmp_node_pending(m), 0, "nothing pending after replay");
+		/* Answering starts before the checkpoint: the replayed
+		 * records stay in the log until the maintenance pass. */
+		ok(m->jr && dmp_nj_used(m->jr) > 0,
+		   "replayed records kept in the log until a checkpoint");
+		crash_again(&o, db2, lg2, m, now);
+		dmp_node_maintain(m, now + 5000);
 		ok(m->jr && dmp_nj_used(m->jr) == 0,
-		   "log emptied after replay");
+		   "log emptied by the first maintenance pass");
 	}
 	dmp_node_free(m);
 	/* A clean stop writes everything and empties the log. */
@@ -444,11 +480,99 @@ static void test_node_crash(void)
 	dmp_node_free(n);
 }
 
+/* Are the RRs at @p name the values @p want (comma separated), in order? */
+static int rr_order(struct dmp_node *n, const char *name, const char *want)
+{
+	uint8_t w[DMP_DNS_NAME_WIRE_MAX];
+	size_t wl;
+	const struct nidx_ent *e;
+	uint32_t i = 0;
+
+	if (dmp_dnswire_from_text(name, w, &wl) < 0 ||
+	    !(e = dmp_nidx_find(&n->idx, w, wl))) {
+		return 0;
+	}
+	while (*want) {
+		size_t len = strcspn(want, ",");
+
+		if (i >= e->n_rr ||
+		    !dmp_nidx_rr_value_eq(e->rr[i], want, len)) {
+			return 0;
+		}
+		i++;
+		want += len + (want[len] == ',');
+	}
+	return i == e->n_rr;
+}
+
+/* Run @p sql on the store of *@p np, close it and open it again. */
+static int change_reopen(struct dmp_node **np, const struct dmp_node_opts *o,
+			 const char *sql, uint64_t now)
+{
+	int rc = sqlite3_exec((*np)->db, sql, NULL, NULL, NULL) == SQLITE_OK
+		     ? 0
+		     : -1;
+
+	dmp_node_free(*np);
+	*np = NULL;
+	return dmp_node_new(np, o, now) == 0 ? rc : -1;
+}
+
+/* The load by rowid (rowid order differs from stored_ts order here) and,
+ * once the rowids are sparse, the load in name order: the same RRs in the
+ * same (stored_ts) order either way. */
+static void test_load_order(void)
+{
+	struct dmp_node_opts o;
+	struct dmp_node *n = NULL;
+	char db[256];
+	const uint64_t now = 1900000000000ull;
+	int ok_put = 1;
+
+	path_of(db, sizeof(db), "order.db");
+	dmp_node_opts_init(&o);
+	o.db_path = db;
+	snprintf(o.zones[0].name, sizeof(o.zones[0].name), "mesh.test");
+	o.n_zones = 1;
+	if (!ok(dmp_node_new(&n, &o, now) == 0, "order: node opens")) {
+		return;
+	}
+	ok_put &= dmp_node_put(n, "m.mesh.test", "v1", 600, 0, now) == 0;
+	ok_put &= dmp_node_put(n, "m.mesh.test", "v2", 600, 0, now + 1) == 0;
+	ok_put &= dmp_node_put(n, "m.mesh.test", "v3", 600, 0, now + 2) == 0;
+	ok_put &= dmp_node_put(n, "s.m.mesh.test", "one", 600, 0, now) == 0;
+	ok_put &= dmp_node_flush(n, 0, 0) == 0;
+	/* v3 first by time, last by rowid. */
+	ok(ok_put && change_reopen(&n, &o,
+				   "UPDATE records SET stored_ts = stored_ts"
+				   " - 60000 WHERE value = 'v3'",
+				   now + 3000) == 0,
+	   "order: v3 made the oldest; reopens (by rowid)");
+	if (!n) {
+		return;
+	}
+	ok(rr_order(n, "m.mesh.test", "v3,v1,v2"),
+	   "order: by stored_ts, not rowid");
+	ok(rr_order(n, "s.m.mesh.test", "one") && n->idx.values == 4,
+	   "order: child and totals (%llu values)",
+	   (unsigned long long)n->idx.values);
+	ok(change_reopen(&n, &o,
+			 "INSERT INTO records(rowid, name, value, value_hash,"
+			 " expires_at, stored_ts) VALUES (1000000,"
+			 " 'z.mesh.test', 'far', 'h', 4000000000, 1)",
+			 now + 4000) == 0,
+	   "order: a row far past the others; reopens (in name order)");
+	ok(n && rr_order(n, "m.mesh.test", "v3,v1,v2") &&
+	       rr_order(n, "z.mesh.test", "far") && n->idx.values == 5,
+	   "order: the same in name order");
+	dmp_node_free(n);
+}
+
 int main(void)
 {
 	char cmd[300];
 
-	plan(105);
+	plan(117);
 	if (dmp_init() != 0 || !mkdtemp(dir)) {
 		return 1;
 	}
@@ -458,6 +582,7 @@ int main(void)
 	test_unappend_full_lock();
 	test_payload();
 	test_node_crash();
+	test_load_order();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0) {
 		diag("could not remove %s", dir);

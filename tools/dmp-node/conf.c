@@ -58,6 +58,7 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("network", "tcp_idle_timeout", tcp_idle_timeout, 1, 3600, "10"),
     I("network", "edns_udp_max", edns_udp_max, 512, 4096, "1232"),
     S("network", "http", http, ""),
+    I("network", "udp_rcvbuf", udp_rcvbuf, 0, 268435456, "4194304"),
     I("tcp", "per_address", tcp_per_address, 0, 65536, "16"),
     I("tcp", "message_timeout_ms", tcp_message_ms, 100, 600000, "3000"),
     I("tcp", "queries_per_turn", tcp_queries_per_turn, 1, 65535, "32"),

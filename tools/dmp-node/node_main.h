@@ -29,6 +29,7 @@ struct node_conf {
 	struct dmp_cfg_list listen;
 	struct dmp_cfg_list notify;
 	long long udp_workers, tcp_max_clients, tcp_idle_timeout, edns_udp_max;
+	long long udp_rcvbuf;	    /* bytes per UDP socket, 0: the kernel's */
 	char http[DMP_CFG_STR_MAX]; /* ADDR:PORT, "" off */
 	/* tcp: (dmp_node_tcp_opts; max clients and idle above) */
 	long long tcp_per_address, tcp_message_ms, tcp_queries_per_turn,

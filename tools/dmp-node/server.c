@@ -370,7 +370,7 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 	struct dmp_node_sync_opts so;
 	int sync_on = 0;
 	sigset_t all, set;
-	int sig = 0, rc = 1;
+	int sig = 0, rc = 1, rcvbuf = -1;
 
 	/* Before any thread exists (libmicrohttpd's starts in
 	 * dmp_node_http_new()): every thread inherits this mask, so no
@@ -432,13 +432,27 @@ int dmpnode_serve(const struct node_conf *c, const struct dmp_node_opts *o,
 					  c->listen.v[i], strerror(errno));
 				goto out;
 			}
+			rcvbuf = dmpnode_udp_rcvbuf(fd, c->udp_rcvbuf);
 			w[n_w].s = &s;
 			w[n_w].fd = fd;
 			n_w++;
 		}
 		s.n_addr++;
-		DMP_LOG_N("dmp-node: listening on %s (UDP x%lld, TCP)",
-			  c->listen.v[i], c->udp_workers);
+		/* The kernel doubles what it is given (its bookkeeping)
+		 * and reports that. */
+		DMP_LOG_N("dmp-node: listening on %s (UDP x%lld, TCP); UDP "
+			  "receive buffer %d KiB per socket as the kernel "
+			  "counts it (network.udp_rcvbuf %lld)",
+			  c->listen.v[i], c->udp_workers, rcvbuf / 1024,
+			  c->udp_rcvbuf);
+		if (c->udp_rcvbuf > 0 && rcvbuf < 2 * c->udp_rcvbuf) {
+			DMP_LOG_W("dmp-node: network.udp_rcvbuf %lld capped "
+				  "by the kernel (net.core.rmem_max; not "
+				  "root): bursts of UDP UPDATEs may be "
+				  "dropped; start as root or raise it "
+				  "(sysctl -w net.core.rmem_max=%lld)",
+				  c->udp_rcvbuf, c->udp_rcvbuf);
+		}
 	}
 	if (c->http[0]) {
 		struct sockaddr_storage hs;

@@ -77,6 +77,10 @@ int dmpnode_wq_init(struct wq *q);
 /** Thread bodies; @p arg a struct udp_worker (UDP) or struct srv. They
  * return once srv.stop is set (the writer after draining its queue). */
 void *dmpnode_udp_main(void *arg);
+/** network.udp_rcvbuf on UDP socket @p fd (SO_RCVBUFFORCE as root, else
+ * SO_RCVBUF up to net.core.rmem_max). @return the size the kernel took
+ * (its own count: twice the payload room), -1 unknown */
+int dmpnode_udp_rcvbuf(int fd, long long bytes);
 void *dmpnode_writer_main(void *arg);
 void *dmpnode_tcp_main(void *arg);
 /** Monotonic clock in ms, for timeouts (a wall clock step must not close

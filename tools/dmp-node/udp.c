@@ -4,11 +4,31 @@
  * that takes their UPDATEs from a queue and commits them in batches.
  */
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <time.h>
 
 #include "dmp/log.h"
 #include "srv.h"
+
+/* A burst of UPDATEs (256 in flight from one client) overran the
+ * kernel's default 208 KiB: datagrams dropped before any thread saw them
+ * (docs/performance.md). Root may go past net.core.rmem_max
+ * (SO_RCVBUFFORCE, CAP_NET_ADMIN); others get at most that cap. */
+int dmpnode_udp_rcvbuf(int fd, long long bytes)
+{
+	int v = (int)bytes, got = 0;
+	socklen_t gl = sizeof(got);
+
+	if (bytes > 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) != 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) != 0) {
+		return -1;
+	}
+	return got;
+}
 
 /* Timed waits on q->cv measure CLOCK_MONOTONIC: a wall clock step (NTP,
  * the operator) neither stalls nor spins the writer. @return 0 or -1 */

@@ -104,13 +104,106 @@ static int zone_setup(struct nzone *z, const struct dmp_node_zone *c)
 	return 0;
 }
 
+/* Writers' ids at load: rows carry their key's name and a store has few
+ * writers, so a small cache saves a SHA-256 per row; key names longer
+ * than a slot are hashed each time. */
+#define KID_SLOTS 64
+#define KID_NAME 64
+
 struct load_ctx {
 	struct dmp_node *n;
 	char name[DMP_NODE_NAME_MAX];
 	struct nidx_rr **rr;
 	uint32_t n_rr, cap;
-	int err;
+	uint64_t values;
+	struct nidx_rr **by_id; /* dmp_st_load_by_id: RRs by rowid - 1 */
+	uint64_t n_id;
+	struct {
+		char key[KID_NAME];
+		uint64_t kid;
+	} kids[KID_SLOTS];
 };
+
+static uint64_t load_kid(struct load_ctx *c, const char *key)
+{
+	size_t len = strlen(key);
+	uint32_t h = 2166136261u;
+
+	if (len == 0 || len >= KID_NAME) {
+		return dmp_nidx_kid(key);
+	}
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (uint8_t)key[i]) * 16777619u;
+	}
+	h %= KID_SLOTS;
+	if (strcmp(c->kids[h].key, key) != 0) {
+		memcpy(c->kids[h].key, key, len + 1);
+		c->kids[h].kid = dmp_nidx_kid(key);
+	}
+	return c->kids[h].kid;
+}
+
+/*
+ * The load by rowid (dmp_st_load_by_id): the RRs built in rowid order
+ * wait in by_id[rowid - 1] until the ordered pass hands each to its name.
+ * A table whose rowids are sparse (many rows deleted, newer ones appended)
+ * would make by_id large: then the load in name order instead.
+ */
+#define LOAD_SPARSE 4
+#define LOAD_BY_NAME 1 /* load_size: not by rowid */
+
+static int load_size(uint64_t rows, int64_t max_rowid, void *ud)
+{
+	struct load_ctx *c = ud;
+
+	if (max_rowid < 0 || (uint64_t)max_rowid > LOAD_SPARSE * rows + 1024) {
+		return LOAD_BY_NAME;
+	}
+	/* Most names hold one value; ancestors (mailboxes) are a few
+	 * percent more: the hash table sized once. */
+	dmp_nidx_reserve(&c->n->idx, rows);
+	c->n_id = (uint64_t)max_rowid;
+	c->by_id = c->n_id ? dmp_calloc(c->n_id, sizeof(*c->by_id)) : NULL;
+	return c->n_id && !c->by_id ? DMP_ENOMEM : 0;
+}
+
+static int load_val(int64_t rowid, const char *value, size_t vlen,
+		    uint64_t exp_s, const char *key, void *ud)
+{
+	struct load_ctx *c = ud;
+	struct nidx_rr *rr;
+
+	if (rowid < 1 || (uint64_t)rowid > c->n_id || c->by_id[rowid - 1]) {
+		return DMP_EINTERNAL; /* not in the read transaction's table */
+	}
+	rr = dmp_nidx_rr_new(value, vlen, c->n->o.answer_ttl, exp_s,
+			     load_kid(c, key));
+	if (!rr) {
+		return DMP_ENOMEM;
+	}
+	c->by_id[rowid - 1] = rr;
+	return 0;
+}
+
+static int load_ord(int64_t rowid, const char *name, void *ud)
+{
+	struct load_ctx *c = ud;
+	uint8_t wire[DMP_DNS_NAME_WIRE_MAX];
+	size_t wlen;
+	struct nidx_rr *rr;
+
+	if (rowid < 1 || (uint64_t)rowid > c->n_id || !c->by_id[rowid - 1]) {
+		return 0; /* expired at 0 (skipped) */
+	}
+	rr = c->by_id[rowid - 1];
+	c->by_id[rowid - 1] = NULL;
+	if (dmp_dnswire_from_text(name, wire, &wlen) < 0) {
+		dmp_free(rr); /* as load_flush: a name we cannot answer */
+		return 0;
+	}
+	c->values++;
+	return dmp_nidx_append(&c->n->idx, wire, wlen, rr);
+}
 
 static int load_flush(struct load_ctx *c)
 {
@@ -157,12 +250,41 @@ static int load_row(const char *name, const char *value, size_t vlen,
 		c->cap = nc;
 	}
 	rr = dmp_nidx_rr_new(value, vlen, c->n->o.answer_ttl, exp_s,
-			     dmp_nidx_kid(key));
+			     load_kid(c, key));
 	if (!rr) {
 		return DMP_ENOMEM;
 	}
 	c->rr[c->n_rr++] = rr;
+	c->values++;
 	return 0;
+}
+
+/* Index the store: by rowid, else (sparse rowids) in name order. */
+static int load_all(struct load_ctx *c)
+{
+	struct dmp_node *n = c->n;
+	int rc = dmp_st_load_by_id(n->db, load_size, load_val, load_ord, c);
+
+	for (uint64_t i = 0; c->by_id && i < c->n_id; i++) {
+		dmp_free(c->by_id[i]); /* rows no ordered pass took */
+	}
+	dmp_free(c->by_id);
+	c->by_id = NULL;
+	if (rc != LOAD_BY_NAME) {
+		return rc;
+	}
+	/* Expired rows too: the first reap (dmp_node_maintain) removes them
+	 * with a serial bump and an IXFR journal entry (node_xjournal.c),
+	 * so the zone is what the journal last recorded. Queries hide them
+	 * meanwhile. */
+	rc = dmp_st_load(n->db, 0, load_row, c);
+	if (rc == 0) {
+		rc = load_flush(c);
+	} else {
+		c->name[0] = '\0';
+		(void)load_flush(c);
+	}
+	return rc;
 }
 
 int dmp_ni_refresh_name(struct dmp_node *n, const char *name,
@@ -260,6 +382,7 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	struct dmp_node *n;
 	struct load_ctx c;
 	pthread_rwlockattr_t ra;
+	uint64_t t0 = dmp_ni_mono_ns(), t_open;
 	int rc;
 
 	*out = NULL;
@@ -384,9 +507,14 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 			    "running without one (slower UPDATEs)",
 			    o->update_log);
 			rc = 0;
-		} else if (rc == 0) {
-			rc = dmp_ni_log_checkpoint(n);
 		}
+		/* No checkpoint here: the replayed records stay in the log
+		 * (appends go after them) until the first one, which the
+		 * maintenance thread takes once queries are answered
+		 * (dmp_node_maintain), or a full log, or dmp_node_free. A
+		 * crash before it replays them again: idempotent. The two
+		 * fsyncs of a just-copied store cost seconds at 1M records
+		 * (docs/performance.md). */
 		if (dmp_st_set_full(n->db, &n->stm, 1) < 0 && rc == 0) {
 			rc = DMP_ESTORE;
 		}
@@ -403,17 +531,9 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 	}
 	memset(&c, 0, sizeof(c));
 	c.n = n;
-	/* Expired rows too: the first reap (dmp_node_maintain) removes them
-	 * with a serial bump and an IXFR journal entry (node_xjournal.c),
-	 * so the zone is what the journal last recorded. Queries hide them
-	 * meanwhile. */
-	rc = dmp_st_load(n->db, 0, load_row, &c);
-	if (rc == 0) {
-		rc = load_flush(&c);
-	} else {
-		c.name[0] = '\0';
-		(void)load_flush(&c);
-	}
+	t_open = dmp_ni_mono_ns();
+	/* Expired rows too (see load_all). */
+	rc = load_all(&c);
 	if (rc < 0) {
 		goto fail;
 	}
@@ -422,6 +542,16 @@ int dmp_node_new(struct dmp_node **out, const struct dmp_node_opts *o,
 		goto fail;
 	}
 	(void)dmp_st_data_version(n->db, &n->data_version);
+	if (n->n_zones > 0) { /* a serving node, not a key command */
+		uint64_t t_end = dmp_ni_mono_ns();
+
+		DMP_LOG_N("node: %llu values at %zu names loaded in %.3f s "
+			  "(store and update log %.3f s, index %.3f s)",
+			  (unsigned long long)c.values, n->idx.count,
+			  (double)(t_end - t0) / 1e9,
+			  (double)(t_open - t0) / 1e9,
+			  (double)(t_end - t_open) / 1e9);
+	}
 	*out = n;
 	return 0;
 fail:

@@ -58,6 +58,14 @@ struct nidx {
 
 int dmp_nidx_init(struct nidx *x);
 void dmp_nidx_clear(struct nidx *x);
+/* Room for about @p names names before the first load, so that it never
+ * rehashes (at most NIDX_RESERVE_MAX buckets; more still grows). */
+#define NIDX_RESERVE_MAX ((uint64_t)1 << 26)
+void dmp_nidx_reserve(struct nidx *x, uint64_t names);
+/* Load only, on an index dmp_nidx_set has not filled: @p rr (taken; freed
+ * on failure) joins the RRs at @p name, after those already there. */
+int dmp_nidx_append(struct nidx *x, const uint8_t *name, size_t nlen,
+		    struct nidx_rr *rr);
 struct nidx_ent *dmp_nidx_find(const struct nidx *x, const uint8_t *name,
 			       size_t nlen);
 /** Replace the RRs of @p name (takes ownership of @p rr and its items). */
@@ -132,6 +140,16 @@ int dmp_st_dberr(sqlite3 *db, const char *what);
  * commands must not leave an empty database behind a typo). */
 int dmp_st_open(sqlite3 **out, const char *path, int create);
 int dmp_st_load(sqlite3 *db, uint64_t now_s, dmp_st_row_fn fn, void *ud);
+/* The load by rowid (node_store.c): @p size once with the row count and
+ * the largest rowid (a nonzero return stops it, returned), then @p val
+ * for each row with a value that expires after 0 (rowid order), then
+ * @p ord for each row (stored_ts, name, value_hash order). */
+typedef int (*dmp_st_size_fn)(uint64_t rows, int64_t max_rowid, void *ud);
+typedef int (*dmp_st_val_fn)(int64_t rowid, const char *value, size_t vlen,
+			     uint64_t exp_s, const char *key, void *ud);
+typedef int (*dmp_st_ord_fn)(int64_t rowid, const char *name, void *ud);
+int dmp_st_load_by_id(sqlite3 *db, dmp_st_size_fn size, dmp_st_val_fn val,
+		      dmp_st_ord_fn ord, void *ud);
 int dmp_st_name_rows(sqlite3 *db, struct nstmts *c, const char *name,
 		     uint64_t now_s, dmp_st_row_fn fn, void *ud);
 /** Make every committed transaction durable (fsync of WAL and DB). */

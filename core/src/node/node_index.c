@@ -63,10 +63,9 @@ void dmp_nidx_clear(struct nidx *x)
 	memset(x, 0, sizeof(*x));
 }
 
-struct nidx_ent *dmp_nidx_find(const struct nidx *x, const uint8_t *name,
-			       size_t nlen)
+static struct nidx_ent *find_h(const struct nidx *x, const uint8_t *name,
+			       size_t nlen, uint32_t h)
 {
-	uint32_t h = name_hash(x, name, nlen);
 	struct nidx_ent *e = x->b[h & (x->nb - 1)];
 
 	for (; e; e = e->next) {
@@ -78,13 +77,20 @@ struct nidx_ent *dmp_nidx_find(const struct nidx *x, const uint8_t *name,
 	return NULL;
 }
 
-static void grow(struct nidx *x)
+struct nidx_ent *dmp_nidx_find(const struct nidx *x, const uint8_t *name,
+			       size_t nlen)
 {
-	size_t nb = x->nb * 2;
+	return find_h(x, name, nlen, name_hash(x, name, nlen));
+}
+
+/* Rehash into @p nb buckets (a power of two); on no memory stay at the old
+ * size: slower, still correct. */
+static void resize(struct nidx *x, size_t nb)
+{
 	struct nidx_ent **b = dmp_calloc(nb, sizeof(*b));
 
 	if (!b) {
-		return; /* stay at the old size: slower, still correct */
+		return;
 	}
 	for (size_t i = 0; i < x->nb; i++) {
 		struct nidx_ent *e = x->b[i], *next;
@@ -98,6 +104,21 @@ static void grow(struct nidx *x)
 	dmp_free(x->b);
 	x->b = b;
 	x->nb = nb;
+}
+
+void dmp_nidx_reserve(struct nidx *x, uint64_t names)
+{
+	size_t nb = x->nb;
+
+	if (names > NIDX_RESERVE_MAX) {
+		names = NIDX_RESERVE_MAX;
+	}
+	while (nb < names) {
+		nb *= 2;
+	}
+	if (nb != x->nb) {
+		resize(x, nb);
+	}
 }
 
 /* Does the first label begin with "claim-" (PROTOCOL.md 7.3)? */
@@ -126,20 +147,15 @@ static void account(struct nidx *x, const struct nidx_ent *e, int sign)
 	}
 }
 
-static struct nidx_ent *get_or_add(struct nidx *x, const uint8_t *name,
-				   size_t nlen)
+/* A new entry for @p name (hash @p h), which is not in @p x. */
+static struct nidx_ent *add(struct nidx *x, const uint8_t *name, size_t nlen,
+			    uint32_t h)
 {
-	struct nidx_ent *e = dmp_nidx_find(x, name, nlen);
-	uint32_t h;
+	struct nidx_ent *e = dmp_calloc(1, sizeof(*e) + nlen);
 
-	if (e) {
-		return e;
-	}
-	e = dmp_calloc(1, sizeof(*e) + nlen);
 	if (!e) {
 		return NULL;
 	}
-	h = name_hash(x, name, nlen);
 	e->hash = h;
 	e->nlen = (uint8_t)nlen;
 	e->claim = (uint8_t)claim_name(name);
@@ -147,9 +163,18 @@ static struct nidx_ent *get_or_add(struct nidx *x, const uint8_t *name,
 	e->next = x->b[h & (x->nb - 1)];
 	x->b[h & (x->nb - 1)] = e;
 	if (++x->count > x->nb) {
-		grow(x);
+		resize(x, x->nb * 2);
 	}
 	return e;
+}
+
+static struct nidx_ent *get_or_add(struct nidx *x, const uint8_t *name,
+				   size_t nlen)
+{
+	uint32_t h = name_hash(x, name, nlen);
+	struct nidx_ent *e = find_h(x, name, nlen, h);
+
+	return e ? e : add(x, name, nlen, h);
 }
 
 static void unlink_ent(struct nidx *x, struct nidx_ent *e)
@@ -203,7 +228,9 @@ static int walk_ancestors(struct nidx *x, const uint8_t *name, size_t nlen,
 int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 		 struct nidx_rr **rr, uint32_t n_rr)
 {
-	struct nidx_ent *e = dmp_nidx_find(x, name, nlen);
+	/* One hash and one bucket walk for a new name (at load, most). */
+	uint32_t h = name_hash(x, name, nlen);
+	struct nidx_ent *e = find_h(x, name, nlen, h);
 	uint64_t max_exp = 0;
 	int had, rc;
 
@@ -217,7 +244,7 @@ int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 		return 0;
 	}
 	if (!e) {
-		e = get_or_add(x, name, nlen);
+		e = add(x, name, nlen, h);
 		if (!e) {
 			free_rrs(rr, n_rr);
 			return DMP_ENOMEM;
@@ -242,6 +269,54 @@ int dmp_nidx_set(struct nidx *x, const uint8_t *name, size_t nlen,
 	}
 	rc = walk_ancestors(x, name, nlen, (n_rr > 0) - had, max_exp);
 	return rc;
+}
+
+int dmp_nidx_append(struct nidx *x, const uint8_t *name, size_t nlen,
+		    struct nidx_rr *rr)
+{
+	uint32_t h = name_hash(x, name, nlen), n;
+	struct nidx_ent *e = find_h(x, name, nlen, h);
+	uint64_t old_max;
+
+	if (!e) {
+		e = add(x, name, nlen, h);
+		if (!e) {
+			dmp_free(rr);
+			return DMP_ENOMEM;
+		}
+	}
+	n = e->n_rr;
+	/* Room for a power of two: full at 0, 1, 2, 4, ... (one pointer
+	 * for the many names that hold one value). */
+	if ((n & (n - 1)) == 0) {
+		struct nidx_rr **p =
+		    dmp_realloc(e->rr, (n ? 2 * (size_t)n : 1) * sizeof(*p));
+
+		if (!p) {
+			if (n == 0 && e->desc_count == 0) {
+				unlink_ent(x, e);
+			}
+			dmp_free(rr);
+			return DMP_ENOMEM;
+		}
+		e->rr = p;
+	}
+	account(x, e, -1);
+	e->rr[n] = rr;
+	e->n_rr = n + 1;
+	e->bytes += rr->len;
+	account(x, e, 1);
+	old_max = e->max_exp;
+	if (rr->exp_s > e->max_exp) {
+		e->max_exp = rr->exp_s;
+	}
+	if (rr->exp_s < x->min_exp) {
+		x->min_exp = rr->exp_s;
+	}
+	if (n > 0 && e->max_exp == old_max) {
+		return 0; /* the ancestors know already */
+	}
+	return walk_ancestors(x, name, nlen, n == 0, e->max_exp);
 }
 
 void dmp_nidx_expire(struct nidx *x, uint64_t now_s)
