@@ -6,15 +6,20 @@ dmp-nodes on loopback in a line A - B - C with relay on, link_interval
 POSTs it to A: 202, forwarded A -> B -> C, stored at C in 2 hops, and bob
 receives it from C. The same again: 208 at A, stored once. A forged
 bundle: 403 at A and B receives nothing. A zone nobody serves: flooded
-to the end of the line, 503. C killed: a new bundle posted to
-A is 503 naming the next hop, B. Every wait is bounded."""
+to the end of the line, 503. B stopped (SIGSTOP): A's forward waits on
+B on A's forwarder thread while A's HTTP side answers /metrics and
+GET /v1/mesh in well under a second; then 503 naming B. C killed: a new
+bundle posted to A is 503 naming the next hop, B. Every wait is
+bounded."""
+import signal
+import threading
 import time
 
 from cli_helpers import wait_keys, ZONE
 from conftest import stop_and_check
 from mesh_helpers import (alice_to_bob, inbox_at, mesh_line,
                           message_records)
-from test_mesh_links import route, wait_until
+from test_mesh_links import mesh, route, wait_until
 from test_mesh_relay_dest import bundle, flip_chunk, make, metric, post
 
 ZONES = ("la.test", "lb.test", ZONE)
@@ -89,16 +94,47 @@ def test_forward_line(tmp_path):
         assert metric(b, 'dmp_relay_dropped_total{reason="no_route"}') == 0
         assert metric(a, 'dmp_relay_forwarded_total{mode="flood"}') == 0
 
+        # B stopped: its socket still accepts, nobody answers. A's
+        # forward waits (3 s) on its forwarder thread; A's HTTP side
+        # answers meanwhile.
+        r = alice.send("bob", b"while B sleeps")
+        assert r.returncode == 0, r.stderr_text
+        sleepy = [r for r in message_records(x) if r not in records]
+        out = {}
+        b.proc.send_signal(signal.SIGSTOP)
+        try:
+            th = threading.Thread(
+                target=lambda: out.update(r=post(a, bundle(sleepy))))
+            th.start()
+            time.sleep(0.5)  # the POST now waits on B
+            t2 = time.time()
+            assert metric(a, "dmp_relay_stored_total") == 0
+            assert mesh(a)["links"]
+            t_side = time.time() - t2
+            pending = th.is_alive()
+            th.join(15)
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        assert pending, "the forward to a stopped B did not wait"
+        assert t_side < 1.0, "A's HTTP side took %.2f s" % t_side
+        st, js, _ = out["r"]
+        assert st == 503 and b.endpoint in js["reason"], js
+        assert "does not answer" in js["reason"], js
+        wait_until(lambda: (route(a, ZONE) or {}).get("hops") == 2,
+                   "A's route to %s again" % ZONE, 12)
+
         # C killed: a new message's bundle is 503 at A, naming B.
         c.stop(sig=9)
         r = alice.send("bob", b"nobody home")
         assert r.returncode == 0, r.stderr_text
-        fresh = [r for r in message_records(x) if r not in records]
+        fresh = [r for r in message_records(x)
+                 if r not in records and r not in sleepy]
         assert fresh, "no new records at X"
         st, js, _ = post(a, bundle(fresh))
         assert st == 503 and b.endpoint in js["reason"], js
         assert metric(a, 'dmp_relay_forwarded_total{mode="path"}') == 1
-        print("route after %.1f s, forward A->B->C %.0f ms, total %.1f s"
-              % (t_route, t_fwd * 1000, time.time() - t0))
+        print("route after %.1f s, forward A->B->C %.0f ms, A's HTTP side "
+              "during a stalled forward %.0f ms, total %.1f s"
+              % (t_route, t_fwd * 1000, t_side * 1000, time.time() - t0))
     finally:
         stop_and_check(nodes)

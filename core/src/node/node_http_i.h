@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "dmp/node.h"
+#include "dmp/relay.h"
 
 #define N_CHALLENGES 256
 #define RECORDS "/v1/records/"
@@ -70,6 +71,8 @@ struct dmp_node_http {
 	uint64_t log_ms[NH_REF_MAX];	/* last log line per reason */
 	uint64_t log_quiet[NH_REF_MAX]; /* refusals since, not logged */
 	struct dmp_nhr *relay;		/* POST /v1/relay (node_http_relay.c) */
+	struct dmp_nrq *nrq; /* its forwarder thread (node_relay_q.c), or NULL:
+				forwarding on the caller's thread */
 };
 
 /** The wall clock in ms (opts.now_ms, or the real one). */
@@ -143,10 +146,15 @@ struct dmp_nhr;
  * range logged). */
 int dmp_nhr_new(struct dmp_node_http *h);
 void dmp_nhr_free(struct dmp_node_http *h);
-/** POST /v1/relay; @p retry_after gets a 429's seconds. */
+struct dmp_nrq_job;
+/** POST /v1/relay; @p retry_after gets a 429's or 503's seconds. With
+ * @p defer (not NULL) and h->nrq, a bundle to forward becomes a job in
+ * *defer and the return is 0: the caller suspends the connection and
+ * pushes it (dmp_nrq_push). */
 int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		 const struct sockaddr *client, char **body, size_t *len,
-		 const char **ctype, unsigned *retry_after);
+		 const char **ctype, unsigned *retry_after,
+		 struct dmp_nrq_job **defer);
 /** The dmp_relay_* lines of /metrics. */
 void dmp_nhr_metrics(struct dmp_node_http *h, FILE *f);
 /* One "metric{label="name"} value" line per counter of @p v (atomics). */
@@ -172,5 +180,57 @@ int dmp_nhr_forward(struct dmp_node_http *h, const struct dmp_relay_bundle *b,
 		    size_t cap);
 /** Largest body POST /v1/relay takes (the socket side's limit). */
 size_t dmp_nhr_body_max(const struct dmp_node_http *h);
+
+/* ---- the relay's forwarder thread (node_relay_q.c) ---- */
+/** Bundles waiting for or being forwarded at once; one more is 503. */
+#define DMP_NRQ_MAX 64
+/** How long freeing the HTTP side waits for the answers to bundles still
+ * queued (503 "node shutting down") to go out. */
+#define DMP_NRQ_STOP_WAIT_MS 1000
+/** One bundle to forward off the HTTP thread; the result is read by the
+ * HTTP side once done (dmp_nrq_job_done) after the connection resumed. */
+struct dmp_nrq_job {
+	struct dmp_nrq_job *next;
+	struct dmp_relay_bundle b; /* owned, verified */
+	char id[DMP_RELAY_ID_CHARS + 1];
+	uint64_t t0_ms; /* when the request arrived */
+	void *conn;	/* the suspended connection */
+	int done;	/* under the queue's mu */
+	/* The answer: */
+	int status;
+	char *body; /* malloc()ed (json_dumps), or NULL */
+	size_t len;
+	const char *ctype;
+	unsigned retry_after;
+};
+struct dmp_nrq;
+/** Start the worker thread of @p h; @p resume wakes a suspended
+ * connection (MHD_resume_connection), called with no lock held.
+ * @return 0, DMP_EINVAL, DMP_ENOMEM, DMP_EIO (thread) */
+int dmp_nrq_new(struct dmp_nrq **out, struct dmp_node_http *h, size_t max,
+		void (*resume)(void *conn));
+/** Reserve a slot and allocate a job. @return 0, DMP_EAGAIN (full or
+ * stopping), DMP_ENOMEM */
+int dmp_nrq_job_new(struct dmp_nrq *q, struct dmp_nrq_job **out);
+/** Queue @p j (its connection @p conn suspended already). */
+void dmp_nrq_push(struct dmp_nrq *q, struct dmp_nrq_job *j, void *conn);
+/** 1 once @p j has its answer. */
+int dmp_nrq_job_done(struct dmp_nrq *q, const struct dmp_nrq_job *j);
+/** Free @p j (NULL: no-op) and give its slot back. */
+void dmp_nrq_job_free(struct dmp_nrq *q, struct dmp_nrq_job *j);
+/** Jobs reserved and not yet freed. */
+size_t dmp_nrq_pending(struct dmp_nrq *q);
+/** Stop and join the worker (the job in hand finishes), answer the
+ * queued jobs 503 and resume them, then wait up to @p wait_ms for their
+ * answers to go out. */
+void dmp_nrq_stop(struct dmp_nrq *q, unsigned wait_ms);
+/** Stop (without waiting) and free. NULL is a no-op. */
+void dmp_nrq_free(struct dmp_nrq *q);
+/** The worker's part (node_http_relay.c): forward j->b and put the
+ * counted reply in @p j. */
+void dmp_nhr_run_job(struct dmp_node_http *h, struct dmp_nrq_job *j);
+/** Answer @p j 503 with @p why (counted) without forwarding it. */
+void dmp_nhr_job_refuse(struct dmp_node_http *h, struct dmp_nrq_job *j,
+			const char *why);
 
 #endif /* DMP_NODE_HTTP_I_H */

@@ -99,6 +99,7 @@ struct nhr_req {
 	unsigned hops;
 	char why[DMP_RELAY_WHY_MAX];
 	unsigned retry_after;
+	struct dmp_nrq_job **defer; /* forward on the forwarder thread */
 };
 
 static int valid_rate(double rate, double burst)
@@ -461,8 +462,8 @@ out:
 
 /* Not served here: forward (8.7.5), count, and remember a bundle the
  * next hop took so that a second copy is 208 here already. */
-static int forward(struct nhr_req *q, const struct dmp_relay_bundle *b,
-		   uint64_t now_ms)
+static int forward_now(struct nhr_req *q, const struct dmp_relay_bundle *b,
+		       uint64_t now_ms)
 {
 	struct dmp_nhr *r = q->h->relay;
 	const uint64_t now_s = now_ms / 1000;
@@ -487,9 +488,70 @@ static int forward(struct nhr_req *q, const struct dmp_relay_bundle *b,
 	return status;
 }
 
+/* Forward now, or (q->defer) move @p b into a job for the forwarder
+ * thread and return 0. */
+static int forward(struct nhr_req *q, struct dmp_relay_bundle *b,
+		   uint64_t now_ms)
+{
+	struct dmp_nrq_job *j;
+	int rc;
+
+	if (!q->defer || !q->h->nrq) {
+		return forward_now(q, b, now_ms);
+	}
+	rc = dmp_nrq_job_new(q->h->nrq, &j);
+	if (rc == DMP_EAGAIN) {
+		q->retry_after = 1;
+		return say(q, 503,
+			   "relay queue full (%d bundles waiting for a next "
+			   "hop), retry later",
+			   DMP_NRQ_MAX);
+	}
+	if (rc < 0) {
+		return say(q, 500, "out of memory");
+	}
+	j->b = *b; /* the records move into the job */
+	memset(b, 0, sizeof(*b));
+	memcpy(j->id, q->id, sizeof(j->id));
+	j->t0_ms = now_ms;
+	*q->defer = j;
+	return 0;
+}
+
+void dmp_nhr_run_job(struct dmp_node_http *h, struct dmp_nrq_job *j)
+{
+	struct nhr_req q;
+	int status;
+
+	memset(&q, 0, sizeof(q));
+	q.h = h;
+	q.hops = j->b.hops;
+	memcpy(q.id, j->id, sizeof(q.id));
+	status = forward_now(&q, &j->b, j->t0_ms);
+	DMP_LOG_D("node: relay bundle %s: %d %s", q.id, status, q.why);
+	dmp_relay_bundle_clear(&j->b);
+	j->retry_after = q.retry_after;
+	j->status = reply(&q, status, &j->body, &j->len, &j->ctype);
+}
+
+void dmp_nhr_job_refuse(struct dmp_node_http *h, struct dmp_nrq_job *j,
+			const char *why)
+{
+	struct nhr_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.h = h;
+	q.hops = j->b.hops;
+	memcpy(q.id, j->id, sizeof(q.id));
+	dmp_relay_bundle_clear(&j->b);
+	j->retry_after = 1;
+	j->status = reply(&q, say(&q, 503, "%s, retry later", why), &j->body,
+			  &j->len, &j->ctype);
+}
+
 /* 8.7.2's order after the body is parsed: hops, id and duplicates,
  * verification, the sender's rate, then store or forward. */
-static int bundle(struct nhr_req *q, const struct dmp_relay_bundle *b,
+static int bundle(struct nhr_req *q, struct dmp_relay_bundle *b,
 		  uint64_t now_ms)
 {
 	struct dmp_nhr *r = q->h->relay;
@@ -545,7 +607,8 @@ static int bundle(struct nhr_req *q, const struct dmp_relay_bundle *b,
 
 int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		 const struct sockaddr *client, char **body, size_t *len,
-		 const char **ctype, unsigned *retry_after)
+		 const char **ctype, unsigned *retry_after,
+		 struct dmp_nrq_job **defer)
 {
 	struct dmp_nhr *r = h->relay;
 	const uint64_t now_ms = dmp_nh_now_ms(h);
@@ -556,6 +619,10 @@ int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 
 	memset(&q, 0, sizeof(q));
 	q.h = h;
+	q.defer = defer;
+	if (defer) {
+		*defer = NULL;
+	}
 	if (strcmp(rq->method, "POST") != 0) {
 		return reply(&q,
 			     say(&q, 405,
@@ -598,6 +665,9 @@ int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 	status = bundle(&q, &b, now_ms);
 	dmp_relay_bundle_clear(&b);
 	*retry_after = q.retry_after;
+	if (status == 0) {
+		return 0; /* *defer: answered by the forwarder thread */
+	}
 	if (status != 200 && status != 208) {
 		DMP_LOG_D("node: relay bundle %s: %d %s", q.id[0] ? q.id : "-",
 			  status, q.why);
