@@ -52,6 +52,11 @@ void dmp_node_http_opts_init(struct dmp_node_http_opts *o)
 	o->relay.sender_rate = DMP_NODE_RELAY_SENDER_RATE;
 	o->relay.sender_burst = DMP_NODE_RELAY_SENDER_BURST;
 	o->relay.sender_bytes = DMP_NODE_RELAY_SENDER_BYTES;
+	o->relay.hold_bytes = DMP_NODE_RELAY_HOLD_BYTES;
+	o->relay.hold_bundles = DMP_NODE_RELAY_HOLD_BUNDLES;
+	o->relay.hold_sender_bytes = DMP_NODE_RELAY_HOLD_SENDER_BYTES;
+	o->relay.hold_max = DMP_NODE_RELAY_HOLD_MAX;
+	o->relay.retries = DMP_NODE_RELAY_RETRIES;
 }
 
 uint64_t dmp_nh_now_ms(const struct dmp_node_http *h)

@@ -168,6 +168,8 @@ struct dmp_nhr_fwd {
 	unsigned sent; /* copies the next hop(s) took (200/202/208) */
 	int flood;     /* 1: flood mode, 0: path mode */
 	int no_route;  /* 1: no route and nowhere to flood */
+	int holdable;  /* 1: a failure the network may heal (no answer, a
+			  5xx or 429, no route): held when holding is on */
 	unsigned hops; /* the hop count to report */
 };
 /** Forwarding (node_relay_fwd.c, 8.7.5) of a verified bundle @p b for a
@@ -193,9 +195,10 @@ struct dmp_nrq_job {
 	struct dmp_nrq_job *next;
 	struct dmp_relay_bundle b; /* owned, verified */
 	char id[DMP_RELAY_ID_CHARS + 1];
-	uint64_t t0_ms; /* when the request arrived */
-	void *conn;	/* the suspended connection */
-	int done;	/* under the queue's mu */
+	char sender[DMP_RELAY_FP_CHARS + 1]; /* 16 hex of the sender key */
+	uint64_t t0_ms;			     /* when the request arrived */
+	void *conn;			     /* the suspended connection */
+	int done;			     /* under the queue's mu */
 	/* The answer: */
 	int status;
 	char *body; /* malloc()ed (json_dumps), or NULL */
@@ -226,11 +229,29 @@ size_t dmp_nrq_pending(struct dmp_nrq *q);
 void dmp_nrq_stop(struct dmp_nrq *q, unsigned wait_ms);
 /** Stop (without waiting) and free. NULL is a no-op. */
 void dmp_nrq_free(struct dmp_nrq *q);
-/** The worker's part (node_http_relay.c): forward j->b and put the
- * counted reply in @p j. */
-void dmp_nhr_run_job(struct dmp_node_http *h, struct dmp_nrq_job *j);
-/** Answer @p j 503 with @p why (counted) without forwarding it. */
-void dmp_nhr_job_refuse(struct dmp_node_http *h, struct dmp_nrq_job *j,
-			const char *why);
+/** Forward @p b (id @p id, arrived at @p t0_ms) as dmp_nhr_forward()
+ * does, counting the copies sent; a 202 enters the duplicate cache. */
+int dmp_nhr_fwd_bundle(struct dmp_node_http *h, const char *id,
+		       const struct dmp_relay_bundle *b, uint64_t t0_ms,
+		       struct dmp_nhr_fwd *f, char *why, size_t cap);
+/** Put the counted reply (status, hops, reason; held: result "held",
+ * "held": true) in @p j and free its bundle. */
+void dmp_nhr_answer(struct dmp_node_http *h, struct dmp_nrq_job *j, int status,
+		    unsigned hops, const char *why, int held);
+/** dmp_relay_dropped_total reasons counted by the forwarder thread. */
+enum dmp_nhr_drop {
+	DMP_NHR_DROP_NO_ROUTE,
+	DMP_NHR_DROP_HOLD_FULL,
+	DMP_NHR_DROP_HOLD_EXPIRED,
+	DMP_NHR_DROP_HOLD_RETRIES
+};
+void dmp_nhr_count_drop(struct dmp_node_http *h, enum dmp_nhr_drop d);
+/** Remember @p id in the duplicate cache until @p exp_s. */
+void dmp_nhr_dup_add(struct dmp_node_http *h, const char *id, uint64_t exp_s);
+/** The hold's lines of /metrics and its part of GET /v1/mesh
+ * (node_relay_q.c; nothing without a forwarder thread). */
+void dmp_nrq_metrics(struct dmp_nrq *q, FILE *f);
+struct json_t;
+void dmp_nrq_mesh_json(struct dmp_nrq *q, struct json_t *out);
 
 #endif /* DMP_NODE_HTTP_I_H */
