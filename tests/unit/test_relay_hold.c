@@ -62,6 +62,16 @@ static void bundle_of(struct dmp_relay_bundle *b, const struct dmp_test_msg *m,
 	}
 }
 
+static char why[256];
+
+/* Hold @p b for @p sender at NOW, the reason in why. */
+static int put(struct dmp_nrh *h, const struct dmp_relay_bundle *b,
+	       const char *sender, uint64_t drop)
+{
+	return dmp_nrh_put(h, b, b->id, sender, NOW * 1000, drop, why,
+			   sizeof(why));
+}
+
 static uint64_t values(const struct dmp_relay_bundle *b)
 {
 	uint64_t n = 0;
@@ -120,7 +130,7 @@ int main(void)
 	struct dmp_nrh_entry e, list[4];
 	struct dmp_nrh *h = NULL;
 	pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
-	char path[] = "/tmp/test_relay_hold_XXXXXX", db_path[64], why[256];
+	char path[] = "/tmp/test_relay_hold_XXXXXX", db_path[64];
 	char id[DMP_RELAY_ID_CHARS + 1];
 	sqlite3 *db = NULL;
 	size_t n = 0;
@@ -157,18 +167,13 @@ int main(void)
 	}
 	ok(dmp_nrh_open(&h, db, &lk, &o, t0) == 0 && h, "opened, empty");
 	(void)dmp_nrh_cap(&b1, NOW, o.max_s, &drop);
-	is_int(dmp_nrh_put(h, &b1, b1.id, "00000000000000aa", t0, drop, why,
-			   sizeof(why)),
-	       0, "held");
-	is_int(dmp_nrh_put(h, &b1, b1.id, "00000000000000aa", t0, drop, why,
-			   sizeof(why)),
-	       DMP_EEXIST, "the same id twice: DMP_EEXIST");
-	is_int(dmp_nrh_put(h, &b2, b2.id, "00000000000000aa", t0, drop, why,
-			   sizeof(why)),
-	       0, "a second bundle held");
-	is_int(dmp_nrh_put(h, &b3, b3.id, "00000000000000bb", t0, drop, why,
-			   sizeof(why)),
-	       DMP_ENOSPC, "a third: over relay_hold_bundles 2");
+	is_int(put(h, &b1, "00000000000000aa", drop), 0, "held");
+	is_int(put(h, &b1, "00000000000000aa", drop), DMP_EEXIST,
+	       "the same id twice: DMP_EEXIST");
+	is_int(put(h, &b2, "00000000000000aa", drop), 0,
+	       "a second bundle held");
+	is_int(put(h, &b3, "00000000000000bb", drop), DMP_ENOSPC,
+	       "a third: over relay_hold_bundles 2");
 	ok(strstr(why, "mesh.relay_hold_bundles 2") != NULL,
 	   "the reason names the bound: %s", why);
 	dmp_nrh_stats(h, &n, &bytes, &delivered);
@@ -228,18 +233,14 @@ int main(void)
 	o.bytes = values(&b1) + values(&b3);
 	o.sender_bytes = values(&b2);
 	ok(dmp_nrh_open(&h, db, &lk, &o, t0) == 0, "tighter byte bounds");
-	is_int(dmp_nrh_put(h, &b1, b1.id, "00000000000000aa", t0, drop, why,
-			   sizeof(why)),
-	       0, "sender aa's first bundle held");
-	is_int(dmp_nrh_put(h, &b2, b2.id, "00000000000000aa", t0, drop, why,
-			   sizeof(why)),
-	       DMP_ENOSPC, "sender aa's second: over relay_hold_sender_bytes");
-	is_int(dmp_nrh_put(h, &b3, b3.id, "00000000000000bb", t0, drop, why,
-			   sizeof(why)),
-	       0, "another sender's bundle held");
-	is_int(dmp_nrh_put(h, &b2, b2.id, "00000000000000cc", t0, drop, why,
-			   sizeof(why)),
-	       DMP_ENOSPC, "over relay_hold_bytes");
+	is_int(put(h, &b1, "00000000000000aa", drop), 0,
+	       "sender aa's first bundle held");
+	is_int(put(h, &b2, "00000000000000aa", drop), DMP_ENOSPC,
+	       "sender aa's second: over relay_hold_sender_bytes");
+	is_int(put(h, &b3, "00000000000000bb", drop), 0,
+	       "another sender's bundle held");
+	is_int(put(h, &b2, "00000000000000cc", drop), DMP_ENOSPC,
+	       "over relay_hold_bytes");
 	ok(strstr(why, "mesh.relay_hold_bytes") != NULL, "named: %s", why);
 	dmp_nrh_free(h);
 
