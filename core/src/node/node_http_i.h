@@ -165,12 +165,14 @@ struct dmp_relay_bundle;
 #define DMP_NHR_FWD_TIMEOUT_MS 3000
 /** What dmp_nhr_forward() did, for the counters and the reply. */
 struct dmp_nhr_fwd {
-	unsigned sent; /* copies the next hop(s) took (200/202/208) */
-	int flood;     /* 1: flood mode, 0: path mode */
-	int no_route;  /* 1: no route and nowhere to flood */
-	int holdable;  /* 1: a failure the network may heal (no answer, a
-			  5xx or 429, no route): held when holding is on */
-	unsigned hops; /* the hop count to report */
+	unsigned sent;	      /* copies the next hop(s) took (200/202/208) */
+	int flood;	      /* 1: flood mode, 0: path mode */
+	int no_route;	      /* 1: no route and nowhere to flood */
+	int holdable;	      /* 1: a failure the network may heal (no answer, a
+				 5xx or 429, no route): held when holding is on */
+	unsigned hops;	      /* the hop count to report */
+	unsigned retry_after; /* the next hop's Retry-After on a 429 or
+				 503 passed back, 0: none */
 };
 /** Forwarding (node_relay_fwd.c, 8.7.5) of a verified bundle @p b for a
  * zone not served here, received at @p t0_ms: 202 forwarded, the next

@@ -514,6 +514,7 @@ static int forward_now(struct nhr_req *q, const struct dmp_relay_bundle *b,
 					sizeof(q->why));
 
 	q->hops = f.hops;
+	q->retry_after = f.retry_after;
 	if (f.no_route) {
 		drop(q->h->relay, NHR_D_NO_ROUTE); /* never held on this path */
 	}

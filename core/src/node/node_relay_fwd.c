@@ -38,6 +38,7 @@
 struct fwd_answer {
 	int status;
 	int hops;
+	unsigned retry_after; /* its Retry-After, 0: none */
 	char reason[160];
 };
 
@@ -52,6 +53,7 @@ static void post_copy(const struct dmp_relay_bundle *c, const char *endpoint,
 
 	a->status = DMP_EUNREACHABLE;
 	a->hops = -1;
+	a->retry_after = 0;
 	a->reason[0] = '\0';
 	while (len && endpoint[len - 1] == '/') {
 		len--;
@@ -64,8 +66,8 @@ static void post_copy(const struct dmp_relay_bundle *c, const char *endpoint,
 			 dmp_strerror(rc));
 		return;
 	}
-	rc = dmp_ns_http_curl(NULL, url, NULL, body, &resp, &rlen,
-			      DMP_NHR_FWD_TIMEOUT_MS);
+	rc = dmp_ns_http_curl_ra(NULL, url, NULL, body, &resp, &rlen,
+				 DMP_NHR_FWD_TIMEOUT_MS, &a->retry_after);
 	dmp_free(body);
 	a->status = rc;
 	if (rc < 0) {
@@ -210,20 +212,24 @@ int dmp_nhr_forward(struct dmp_node_http *h, const struct dmp_relay_bundle *b,
 			status = a.status;
 			snprintf(why, cap, "%s: %s", ep, a.reason);
 			f->holdable = a.status == 429;
+			f->retry_after = a.retry_after;
 		} else if (a.status >= 500) {
 			status = 503;
 			snprintf(why, cap, "next hop %s: %d %s", ep, a.status,
 				 a.reason);
 			f->holdable = 1;
+			f->retry_after = a.retry_after;
 		} else {
 			status = 503;
 			snprintf(why, cap, "next hop %s does not answer (%s)",
 				 ep, a.reason);
 			f->holdable = 1;
+			f->retry_after = 0;
 		}
 	}
 	f->flood = flood;
 	f->holdable = status == 202 ? 0 : f->holdable;
+	f->retry_after = status == 429 || status == 503 ? f->retry_after : 0;
 	dmp_free(c.records);
 	DMP_LOG_D("node: relay %s to %d hop(s) (%s): %d %s", b->zone, n,
 		  flood ? "flood" : "path", status, why);

@@ -174,6 +174,9 @@ static void run_job(struct dmp_nrq *q, struct dmp_nrq_job *j)
 	if (f.no_route && !held) {
 		dmp_nhr_count_drop(h, DMP_NHR_DROP_NO_ROUTE);
 	}
+	if (!held && (status == 429 || status == 503)) {
+		j->retry_after = f.retry_after; /* the next hop's */
+	}
 	dmp_nhr_answer(h, j, status, f.hops, why, held);
 }
 
