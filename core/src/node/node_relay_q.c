@@ -263,16 +263,29 @@ static void hold_pass(struct dmp_nrq *q)
 	}
 }
 
+/* 1 when something is held (q->mu not held: the hold's lock is a leaf). */
+static int holding(struct dmp_nrq *q)
+{
+	size_t n = 0;
+	uint64_t bytes, delivered;
+
+	if (q->hold) {
+		dmp_nrh_stats(q->hold, &n, &bytes, &delivered);
+	}
+	return n > 0;
+}
+
 static void *worker(void *arg)
 {
 	struct dmp_nrq *q = arg;
+	int any = holding(q);
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		struct dmp_nrq_job *j;
 
 		if (!q->stop && !q->head) {
-			if (q->hold) {
+			if (any) {
 				struct timespec dl;
 
 				clock_gettime(CLOCK_MONOTONIC, &dl);
@@ -294,6 +307,7 @@ static void *worker(void *arg)
 		if (!j) {
 			pthread_mutex_unlock(&q->mu);
 			hold_pass(q);
+			any = holding(q);
 			pthread_mutex_lock(&q->mu);
 			continue;
 		}
@@ -303,6 +317,7 @@ static void *worker(void *arg)
 		}
 		pthread_mutex_unlock(&q->mu);
 		run_job(q, j);
+		any = holding(q);
 		pthread_mutex_lock(&q->mu);
 		j->done = 1;
 		pthread_mutex_unlock(&q->mu);
