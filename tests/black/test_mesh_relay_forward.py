@@ -171,7 +171,9 @@ def test_forward_line(tmp_path):
         assert r.returncode == 0, r.stderr_text
         third = [r for r in message_records(x)
                  if r not in seen and r not in fresh]
-        st, js, _ = post(b, bundle(third))
+        # As if from A (A in path), so that B cannot flood it back to A.
+        body3 = dict(bundle(third), hops=1, path=[mesh(a)["key"]])
+        st, js, _ = post(b, body3)
         assert st == 507 and "relay_hold_bundles" in js["reason"], js
         assert metric(b, 'dmp_relay_dropped_total{reason="hold_full"}') == 1
         assert metric(b, "dmp_relay_held") == 1
