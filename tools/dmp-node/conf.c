@@ -152,6 +152,14 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     I("mesh", "relay_sender_burst", relay_sender_burst, 1, 1000000, "30"),
     I("mesh", "relay_sender_bytes", relay_sender_bytes, 0, 1LL << 40,
       "1048576"),
+    /* Holding (8.7.6): bundles no next hop took wait in the store. */
+    I("mesh", "relay_hold_bytes", relay_hold_bytes, 1, 1LL << 40, "16777216"),
+    I("mesh", "relay_hold_bundles", relay_hold_bundles, 1,
+      DMP_NODE_RELAY_HOLD_BUNDLES_MAX, "4096"),
+    I("mesh", "relay_hold_sender_bytes", relay_hold_sender_bytes, 1, 1LL << 40,
+      "262144"),
+    I("mesh", "relay_hold_max", relay_hold_max, 60, 2592000, "86400"),
+    I("mesh", "relay_retries", relay_retries, 1, 64, "8"),
     /* Storage budgets (docs/security.md 7.7; defaults as in dmp/node.h). */
     I("limits", "store_bytes", store_bytes, 65536, 1LL << 40, "268435456"),
     I("limits", "store_values", store_values, 16, 1000000000, "1000000"),
@@ -321,6 +329,11 @@ static int dmpnode_conf_relay(const struct node_conf *c,
 	r->source_burst = (double)c->relay_source_burst;
 	r->sender_burst = (double)c->relay_sender_burst;
 	r->sender_bytes = (uint64_t)c->relay_sender_bytes;
+	r->hold_bytes = (uint64_t)c->relay_hold_bytes;
+	r->hold_bundles = (unsigned)c->relay_hold_bundles;
+	r->hold_sender_bytes = (uint64_t)c->relay_hold_sender_bytes;
+	r->hold_max = (uint32_t)c->relay_hold_max;
+	r->retries = (unsigned)c->relay_retries;
 	if (relay_rate("relay_source_rate", c->relay_source_rate,
 		       &r->source_rate) < 0 ||
 	    relay_rate("relay_sender_rate", c->relay_sender_rate,

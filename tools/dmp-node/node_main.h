@@ -89,6 +89,9 @@ struct node_conf {
 	int relay_enabled;
 	char relay_accept[DMP_CFG_STR_MAX];
 	long long max_hops, relay_bundle_bytes, relay_sender_bytes;
+	/* Holding at relays (docs/protocol.md 8.7.6). */
+	long long relay_hold_bytes, relay_hold_bundles, relay_hold_sender_bytes,
+	    relay_hold_max, relay_retries;
 	char relay_source_rate[DMP_CFG_STR_MAX];
 	char relay_sender_rate[DMP_CFG_STR_MAX];
 	long long relay_source_burst, relay_sender_burst;

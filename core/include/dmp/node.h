@@ -652,6 +652,13 @@ enum dmp_node_relay_accept {
 #define DMP_NODE_RELAY_SENDER_BURST 30.0       /* per sender key */
 #define DMP_NODE_RELAY_SENDER_BYTES (1u << 20) /* values per sender key */
 #define DMP_NODE_RELAY_DUP_MAX 65536	       /* bundle ids remembered */
+/* Holding at relays (8.7.6): mesh.relay_hold_* and mesh.relay_retries. */
+#define DMP_NODE_RELAY_HOLD_BYTES (16u << 20)	      /* values held */
+#define DMP_NODE_RELAY_HOLD_BUNDLES 4096	      /* bundles held */
+#define DMP_NODE_RELAY_HOLD_BUNDLES_MAX 65536	      /* its upper bound */
+#define DMP_NODE_RELAY_HOLD_SENDER_BYTES (256u << 10) /* per sender key */
+#define DMP_NODE_RELAY_HOLD_MAX 86400		      /* s a bundle is held */
+#define DMP_NODE_RELAY_RETRIES 8 /* tries after the first */
 
 struct dmp_node_relay_opts {
 	int enabled;	       /* mesh.relay_enabled; 0: 403 "relay disabled" */
@@ -666,6 +673,13 @@ struct dmp_node_relay_opts {
 	uint64_t sender_bytes; /* values held per sender_spk, 0: no limit */
 	char fp[17];	       /* this node's fingerprint (16 hex of the
 				  operator key), "" without one */
+	/* Holding (8.7.6), with mesh.storage_enabled: bundles no next hop
+	 * took wait in the store (bounds: full refuses, 507). */
+	uint64_t hold_bytes;	    /* 1..2^40 */
+	unsigned hold_bundles;	    /* 1..DMP_NODE_RELAY_HOLD_BUNDLES_MAX */
+	uint64_t hold_sender_bytes; /* 1..2^40 */
+	uint32_t hold_max;	    /* s, 60..2592000 */
+	unsigned retries;	    /* 1..64 */
 };
 
 struct dmp_node_http_opts {

@@ -52,6 +52,11 @@ void dmp_node_http_opts_init(struct dmp_node_http_opts *o)
 	o->relay.sender_rate = DMP_NODE_RELAY_SENDER_RATE;
 	o->relay.sender_burst = DMP_NODE_RELAY_SENDER_BURST;
 	o->relay.sender_bytes = DMP_NODE_RELAY_SENDER_BYTES;
+	o->relay.hold_bytes = DMP_NODE_RELAY_HOLD_BYTES;
+	o->relay.hold_bundles = DMP_NODE_RELAY_HOLD_BUNDLES;
+	o->relay.hold_sender_bytes = DMP_NODE_RELAY_HOLD_SENDER_BYTES;
+	o->relay.hold_max = DMP_NODE_RELAY_HOLD_MAX;
+	o->relay.retries = DMP_NODE_RELAY_RETRIES;
 }
 
 uint64_t dmp_nh_now_ms(const struct dmp_node_http *h)
@@ -120,10 +125,11 @@ int dmp_node_http_dispatch(struct dmp_node_http *h,
 	return dmp_node_http_dispatch_ex(h, rq, body, body_len, ctype, NULL);
 }
 
-int dmp_node_http_dispatch_ex(struct dmp_node_http *h,
-			      const struct dmp_node_http_req *rq, char **body,
-			      size_t *body_len, const char **ctype,
-			      unsigned *retry_after)
+/* dmp_node_http_dispatch_ex(); with @p defer (the socket side), a relay
+ * bundle to forward comes back as a job in *defer and the return is 0. */
+static int dispatch(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
+		    char **body, size_t *body_len, const char **ctype,
+		    unsigned *retry_after, struct dmp_nrq_job **defer)
 {
 	const char *p = rq->path;
 	unsigned ra = 0;
@@ -153,8 +159,8 @@ int dmp_node_http_dispatch_ex(struct dmp_node_http *h,
 		return dmp_nh_sync(h, rq, body, body_len, ctype);
 	}
 	if (strcmp(p, "/v1/relay") == 0) {
-		int st =
-		    dmp_nh_relay(h, rq, client, body, body_len, ctype, &ra);
+		int st = dmp_nh_relay(h, rq, client, body, body_len, ctype, &ra,
+				      defer);
 
 		if (retry_after) {
 			*retry_after = ra;
@@ -189,13 +195,54 @@ int dmp_node_http_dispatch_ex(struct dmp_node_http *h,
 	return dmp_nh_reply_err(404, "not found", body, body_len, ctype);
 }
 
+int dmp_node_http_dispatch_ex(struct dmp_node_http *h,
+			      const struct dmp_node_http_req *rq, char **body,
+			      size_t *body_len, const char **ctype,
+			      unsigned *retry_after)
+{
+	return dispatch(h, rq, body, body_len, ctype, retry_after, NULL);
+}
+
 /* ---- libmicrohttpd glue ---- */
 
 struct mreq {
 	char *body;
 	size_t len;
 	int too_big;
+	struct dmp_nrq_job *job; /* a bundle on the forwarder thread */
 };
+
+static void resume_conn(void *conn)
+{
+	MHD_resume_connection(conn);
+}
+
+/* Queue the response @p body (taken) with @p status on @p c. */
+static enum MHD_Result respond(struct MHD_Connection *c, int status, char *body,
+			       size_t blen, const char *ctype,
+			       unsigned retry_after)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(blen, body ? body : (void *)"",
+					       body ? MHD_RESPMEM_MUST_FREE
+						    : MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	if (retry_after) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%u", retry_after);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
 
 /* Remember the last X-Forwarded-For header: a proxy that adds its own
  * line (HAProxy's option forwardfor) puts it after the client's. */
@@ -250,13 +297,12 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 	struct mreq *r = *con_cls;
 	struct dmp_node_http_req rq;
 	const union MHD_ConnectionInfo *ci;
-	struct MHD_Response *resp;
+	struct dmp_nrq_job *job = NULL;
 	char *body = NULL, query[2 * DMP_NODE_NAME_MAX + 128];
 	size_t blen = 0;
 	const char *ctype = "application/json";
 	unsigned retry_after = 0;
 	int status;
-	enum MHD_Result ret;
 
 	(void)version;
 	if (!r) {
@@ -266,6 +312,16 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 		}
 		*con_cls = r;
 		return MHD_YES;
+	}
+	if (r->job) {
+		/* Resumed by the forwarder thread with the answer. */
+		if (!h->nrq || !dmp_nrq_job_done(h->nrq, r->job)) {
+			return MHD_YES; /* cannot happen: still suspended */
+		}
+		body = r->job->body;
+		r->job->body = NULL;
+		return respond(c, r->job->status, body, r->job->len,
+			       r->job->ctype, r->job->retry_after);
 	}
 	if (*upload_size) {
 		/* A relay bundle may be longer than other bodies (8.7.1). */
@@ -312,26 +368,18 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
 		status = dmp_nh_reply_err(413, "body too large", &body, &blen,
 					  &ctype);
 	} else {
-		status = dmp_node_http_dispatch_ex(h, &rq, &body, &blen, &ctype,
-						   &retry_after);
+		status = dispatch(h, &rq, &body, &blen, &ctype, &retry_after,
+				  h->nrq ? &job : NULL);
 	}
-	resp = MHD_create_response_from_buffer(blen, body ? body : (void *)"",
-					       body ? MHD_RESPMEM_MUST_FREE
-						    : MHD_RESPMEM_PERSISTENT);
-	if (!resp) {
-		free(body);
-		return MHD_NO;
+	if (status == 0 && job) {
+		/* Suspended before the worker can see the job, so its
+		 * resume always finds the connection suspended. */
+		r->job = job;
+		MHD_suspend_connection(c);
+		dmp_nrq_push(h->nrq, job, c);
+		return MHD_YES;
 	}
-	MHD_add_response_header(resp, "Content-Type", ctype);
-	if (retry_after) {
-		char ra[16];
-
-		snprintf(ra, sizeof(ra), "%u", retry_after);
-		MHD_add_response_header(resp, "Retry-After", ra);
-	}
-	ret = MHD_queue_response(c, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return respond(c, status, body, blen, ctype, retry_after);
 }
 
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -349,6 +397,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 	dmp_nh_exchange_done(h, c);
 	if (r) {
+		dmp_nrq_job_free(h->nrq, r->job);
 		free(r->body);
 		free(r);
 		*con_cls = NULL;
@@ -447,8 +496,9 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 		/* libmicrohttpd's own limit leaves room for the connections
 		 * node_http_conn.c is closing (see dmp_nh_accept()). */
 		h->d = MHD_start_daemon(
-		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0,
-		    dmp_nh_accept, h, on_req, h, MHD_OPTION_LISTEN_SOCKET,
+		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+			MHD_ALLOW_SUSPEND_RESUME,
+		    0, dmp_nh_accept, h, on_req, h, MHD_OPTION_LISTEN_SOCKET,
 		    o->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
 		    MHD_OPTION_NOTIFY_CONNECTION, dmp_nh_notify, h,
 		    MHD_OPTION_CONNECTION_LIMIT, o->max_conns + 64u,
@@ -461,6 +511,14 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 			dmp_node_http_free(h);
 			return DMP_EIO;
 		}
+		/* Forwarding off this thread (8.7.5): a worker of its own. */
+		if (h->o.relay.enabled) {
+			rc = dmp_nrq_new(&h->nrq, h, DMP_NRQ_MAX, resume_conn);
+			if (rc < 0) {
+				dmp_node_http_free(h);
+				return rc;
+			}
+		}
 	}
 	*out = h;
 	return 0;
@@ -471,9 +529,14 @@ void dmp_node_http_free(struct dmp_node_http *h)
 	if (!h) {
 		return;
 	}
+	/* The forwarder first: queued bundles are answered 503 and their
+	 * connections resumed, which the daemon needs before it stops. */
+	dmp_nrq_stop(h->nrq, h->d ? DMP_NRQ_STOP_WAIT_MS : 0);
 	if (h->d) {
 		MHD_stop_daemon(h->d); /* closes the listening socket too */
 	}
+	dmp_nrq_free(h->nrq);
+	h->nrq = NULL;
 	dmp_rl_free(h->rl);
 	dmp_rl_free(h->rl_reg);
 	dmp_nhr_free(h);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "dmp/node.h"
+#include "dmp/relay.h"
 
 #define N_CHALLENGES 256
 #define RECORDS "/v1/records/"
@@ -70,6 +71,8 @@ struct dmp_node_http {
 	uint64_t log_ms[NH_REF_MAX];	/* last log line per reason */
 	uint64_t log_quiet[NH_REF_MAX]; /* refusals since, not logged */
 	struct dmp_nhr *relay;		/* POST /v1/relay (node_http_relay.c) */
+	struct dmp_nrq *nrq; /* its forwarder thread (node_relay_q.c), or NULL:
+				forwarding on the caller's thread */
 };
 
 /** The wall clock in ms (opts.now_ms, or the real one). */
@@ -143,10 +146,15 @@ struct dmp_nhr;
  * range logged). */
 int dmp_nhr_new(struct dmp_node_http *h);
 void dmp_nhr_free(struct dmp_node_http *h);
-/** POST /v1/relay; @p retry_after gets a 429's seconds. */
+struct dmp_nrq_job;
+/** POST /v1/relay; @p retry_after gets a 429's or 503's seconds. With
+ * @p defer (not NULL) and h->nrq, a bundle to forward becomes a job in
+ * *defer and the return is 0: the caller suspends the connection and
+ * pushes it (dmp_nrq_push). */
 int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		 const struct sockaddr *client, char **body, size_t *len,
-		 const char **ctype, unsigned *retry_after);
+		 const char **ctype, unsigned *retry_after,
+		 struct dmp_nrq_job **defer);
 /** The dmp_relay_* lines of /metrics. */
 void dmp_nhr_metrics(struct dmp_node_http *h, FILE *f);
 /* One "metric{label="name"} value" line per counter of @p v (atomics). */
@@ -157,10 +165,14 @@ struct dmp_relay_bundle;
 #define DMP_NHR_FWD_TIMEOUT_MS 3000
 /** What dmp_nhr_forward() did, for the counters and the reply. */
 struct dmp_nhr_fwd {
-	unsigned sent; /* copies the next hop(s) took (200/202/208) */
-	int flood;     /* 1: flood mode, 0: path mode */
-	int no_route;  /* 1: no route and nowhere to flood */
-	unsigned hops; /* the hop count to report */
+	unsigned sent;	      /* copies the next hop(s) took (200/202/208) */
+	int flood;	      /* 1: flood mode, 0: path mode */
+	int no_route;	      /* 1: no route and nowhere to flood */
+	int holdable;	      /* 1: a failure the network may heal (no answer, a
+				 5xx or 429, no route): held when holding is on */
+	unsigned hops;	      /* the hop count to report */
+	unsigned retry_after; /* the next hop's Retry-After on a 429 or
+				 503 passed back, 0: none */
 };
 /** Forwarding (node_relay_fwd.c, 8.7.5) of a verified bundle @p b for a
  * zone not served here, received at @p t0_ms: 202 forwarded, the next
@@ -172,5 +184,76 @@ int dmp_nhr_forward(struct dmp_node_http *h, const struct dmp_relay_bundle *b,
 		    size_t cap);
 /** Largest body POST /v1/relay takes (the socket side's limit). */
 size_t dmp_nhr_body_max(const struct dmp_node_http *h);
+
+/* ---- the relay's forwarder thread (node_relay_q.c) ---- */
+/** Bundles waiting for or being forwarded at once; one more is 503. */
+#define DMP_NRQ_MAX 64
+/** How long freeing the HTTP side waits for the answers to bundles still
+ * queued (503 "node shutting down") to go out. */
+#define DMP_NRQ_STOP_WAIT_MS 1000
+/** One bundle to forward off the HTTP thread; the result is read by the
+ * HTTP side once done (dmp_nrq_job_done) after the connection resumed. */
+struct dmp_nrq_job {
+	struct dmp_nrq_job *next;
+	struct dmp_relay_bundle b; /* owned, verified */
+	char id[DMP_RELAY_ID_CHARS + 1];
+	char sender[DMP_RELAY_FP_CHARS + 1]; /* 16 hex of the sender key */
+	uint64_t t0_ms;			     /* when the request arrived */
+	void *conn;			     /* the suspended connection */
+	int done;			     /* under the queue's mu */
+	/* The answer: */
+	int status;
+	char *body; /* malloc()ed (json_dumps), or NULL */
+	size_t len;
+	const char *ctype;
+	unsigned retry_after;
+};
+struct dmp_nrq;
+/** Start the worker thread of @p h; @p resume wakes a suspended
+ * connection (MHD_resume_connection), called with no lock held.
+ * @return 0, DMP_EINVAL, DMP_ENOMEM, DMP_EIO (thread) */
+int dmp_nrq_new(struct dmp_nrq **out, struct dmp_node_http *h, size_t max,
+		void (*resume)(void *conn));
+/** Reserve a slot and allocate a job. @return 0, DMP_EAGAIN (full or
+ * stopping), DMP_ENOMEM */
+int dmp_nrq_job_new(struct dmp_nrq *q, struct dmp_nrq_job **out);
+/** Queue @p j (its connection @p conn suspended already). */
+void dmp_nrq_push(struct dmp_nrq *q, struct dmp_nrq_job *j, void *conn);
+/** 1 once @p j has its answer. */
+int dmp_nrq_job_done(struct dmp_nrq *q, const struct dmp_nrq_job *j);
+/** Free @p j (NULL: no-op) and give its slot back. */
+void dmp_nrq_job_free(struct dmp_nrq *q, struct dmp_nrq_job *j);
+/** Jobs reserved and not yet freed. */
+size_t dmp_nrq_pending(struct dmp_nrq *q);
+/** Stop and join the worker (the job in hand finishes), answer the
+ * queued jobs 503 and resume them, then wait up to @p wait_ms for their
+ * answers to go out. */
+void dmp_nrq_stop(struct dmp_nrq *q, unsigned wait_ms);
+/** Stop (without waiting) and free. NULL is a no-op. */
+void dmp_nrq_free(struct dmp_nrq *q);
+/** Forward @p b (id @p id, arrived at @p t0_ms) as dmp_nhr_forward()
+ * does, counting the copies sent; a 202 enters the duplicate cache. */
+int dmp_nhr_fwd_bundle(struct dmp_node_http *h, const char *id,
+		       const struct dmp_relay_bundle *b, uint64_t t0_ms,
+		       struct dmp_nhr_fwd *f, char *why, size_t cap);
+/** Put the counted reply (status, hops, reason; held: result "held",
+ * "held": true) in @p j and free its bundle. */
+void dmp_nhr_answer(struct dmp_node_http *h, struct dmp_nrq_job *j, int status,
+		    unsigned hops, const char *why, int held);
+/** dmp_relay_dropped_total reasons counted by the forwarder thread. */
+enum dmp_nhr_drop {
+	DMP_NHR_DROP_NO_ROUTE,
+	DMP_NHR_DROP_HOLD_FULL,
+	DMP_NHR_DROP_HOLD_EXPIRED,
+	DMP_NHR_DROP_HOLD_RETRIES
+};
+void dmp_nhr_count_drop(struct dmp_node_http *h, enum dmp_nhr_drop d);
+/** Remember @p id in the duplicate cache until @p exp_s. */
+void dmp_nhr_dup_add(struct dmp_node_http *h, const char *id, uint64_t exp_s);
+/** The hold's lines of /metrics and its part of GET /v1/mesh
+ * (node_relay_q.c; nothing without a forwarder thread). */
+void dmp_nrq_metrics(struct dmp_nrq *q, FILE *f);
+struct json_t;
+void dmp_nrq_mesh_json(struct dmp_nrq *q, struct json_t *out);
 
 #endif /* DMP_NODE_HTTP_I_H */

@@ -51,11 +51,13 @@ enum nhr_result {
 	NHR_NO_ROUTE,
 	NHR_FULL,
 	NHR_ERROR,
+	NHR_HELD,
 	NHR_RESULT_MAX
 };
 static const char *const result_names[NHR_RESULT_MAX] = {
-    "stored",	 "forwarded",	 "duplicate", "bad_request", "refused",
-    "too_large", "rate_limited", "no_route",  "full",	     "error"};
+    "stored",  "forwarded", "duplicate",    "bad_request",
+    "refused", "too_large", "rate_limited", "no_route",
+    "full",    "error",	    "held"};
 
 /* dmp_relay_dropped_total{reason}: the reasons of 8.7.9 that exist. */
 enum nhr_drop {
@@ -69,11 +71,15 @@ enum nhr_drop {
 	NHR_D_DISABLED,
 	NHR_D_NO_ROUTE,
 	NHR_D_NOT_AUTHORISED,
+	NHR_D_HOLD_FULL,
+	NHR_D_HOLD_EXPIRED,
+	NHR_D_HOLD_RETRIES,
 	NHR_DROP_MAX
 };
 static const char *const drop_names[NHR_DROP_MAX] = {
-    "verify",	   "duplicate", "hops",	    "loop",	"source_rate",
-    "sender_rate", "quota",	"disabled", "no_route", "not_authorised"};
+    "verify",	   "duplicate",	   "hops",	  "loop",     "source_rate",
+    "sender_rate", "quota",	   "disabled",	  "no_route", "not_authorised",
+    "hold_full",   "hold_expired", "hold_retries"};
 
 struct nhr_sender {
 	char spk16[DMP_RELAY_FP_CHARS + 1]; /* "" free */
@@ -99,6 +105,9 @@ struct nhr_req {
 	unsigned hops;
 	char why[DMP_RELAY_WHY_MAX];
 	unsigned retry_after;
+	struct dmp_nrq_job **defer; /* forward on the forwarder thread */
+	char sender[DMP_RELAY_FP_CHARS + 1]; /* 16 hex, once verified */
+	int held;			     /* 202 because held here */
 };
 
 static int valid_rate(double rate, double burst)
@@ -118,12 +127,20 @@ int dmp_nhr_new(struct dmp_node_http *h)
 	    o->bundle_bytes > DMP_RELAY_BYTES_MAX ||
 	    o->accept < DMP_NODE_RELAY_OWN || o->accept > DMP_NODE_RELAY_OFF ||
 	    !valid_rate(o->source_rate, o->source_burst) ||
-	    !valid_rate(o->sender_rate, o->sender_burst)) {
+	    !valid_rate(o->sender_rate, o->sender_burst) || o->hold_bytes < 1 ||
+	    o->hold_bytes > (1ull << 40) || o->hold_bundles < 1 ||
+	    o->hold_bundles > DMP_NODE_RELAY_HOLD_BUNDLES_MAX ||
+	    o->hold_sender_bytes < 1 || o->hold_sender_bytes > (1ull << 40) ||
+	    o->hold_max < 60 || o->hold_max > 2592000 || o->retries < 1 ||
+	    o->retries > 64) {
 		DMP_LOG_E("node: relay options out of range (mesh.max_hops "
 			  "1..%d, mesh.relay_bundle_bytes %d..%d, rates "
-			  "0..1000000 with bursts 1..1000000)",
+			  "0..1000000 with bursts 1..1000000, relay_hold_bytes "
+			  "and relay_hold_sender_bytes 1..2^40, "
+			  "relay_hold_bundles 1..%d, relay_hold_max "
+			  "60..2592000, relay_retries 1..64)",
 			  DMP_RELAY_HOPS_MAX, DMP_RELAY_BYTES_MIN,
-			  DMP_RELAY_BYTES_MAX);
+			  DMP_RELAY_BYTES_MAX, DMP_NODE_RELAY_HOLD_BUNDLES_MAX);
 		return DMP_EINVAL;
 	}
 	r = dmp_calloc(1, sizeof(*r));
@@ -210,11 +227,17 @@ static int reply(struct nhr_req *q, int status, char **body, size_t *len,
 	case 507: res = NHR_FULL; break;
 	default: res = status >= 500 ? NHR_ERROR : NHR_BAD_REQUEST;
 	}
+	if (q->held) {
+		res = NHR_HELD;
+	}
 	atomic_fetch_add(&q->h->relay->received[res], 1);
-	return dmp_nh_reply_json(json_pack("{s:i,s:s,s:s,s:i}", "status",
-					   status, "reason", q->why, "id",
-					   q->id, "hops", (int)q->hops),
-				 status, body, len, ctype);
+	return dmp_nh_reply_json(
+	    q->held ? json_pack("{s:i,s:s,s:s,s:i,s:b}", "status", status,
+				"reason", q->why, "id", q->id, "hops",
+				(int)q->hops, "held", 1)
+		    : json_pack("{s:i,s:s,s:s,s:i}", "status", status, "reason",
+				q->why, "id", q->id, "hops", (int)q->hops),
+	    status, body, len, ctype);
 }
 
 /* Seconds until a bucket of @p rate per second has a token again. */
@@ -461,35 +484,112 @@ out:
 
 /* Not served here: forward (8.7.5), count, and remember a bundle the
  * next hop took so that a second copy is 208 here already. */
-static int forward(struct nhr_req *q, const struct dmp_relay_bundle *b,
-		   uint64_t now_ms)
+int dmp_nhr_fwd_bundle(struct dmp_node_http *h, const char *id,
+		       const struct dmp_relay_bundle *b, uint64_t t0_ms,
+		       struct dmp_nhr_fwd *f, char *why, size_t cap)
 {
-	struct dmp_nhr *r = q->h->relay;
-	const uint64_t now_s = now_ms / 1000;
-	struct dmp_nhr_fwd f;
+	struct dmp_nhr *r = h->relay;
+	const uint64_t now_s = dmp_nh_now_ms(h) / 1000;
 	uint32_t max_ttl = 0;
 	int status;
 
-	status = dmp_nhr_forward(q->h, b, now_ms, &f, q->why, sizeof(q->why));
-	q->hops = f.hops;
-	if (f.no_route) {
-		drop(r, NHR_D_NO_ROUTE);
-	}
-	atomic_fetch_add(&r->forwarded[f.flood ? 1 : 0], f.sent);
+	status = dmp_nhr_forward(h, b, t0_ms, f, why, cap);
+	atomic_fetch_add(&r->forwarded[f->flood ? 1 : 0], f->sent);
 	if (status == 202) {
 		for (size_t i = 0; i < b->n_records; i++) {
 			if (b->records[i].ttl > max_ttl) {
 				max_ttl = b->records[i].ttl;
 			}
 		}
-		(void)dmp_nrd_add(r->dup, q->id, now_s + max_ttl, now_s);
+		(void)dmp_nrd_add(r->dup, id, now_s + max_ttl, now_s);
 	}
 	return status;
 }
 
+static int forward_now(struct nhr_req *q, const struct dmp_relay_bundle *b,
+		       uint64_t now_ms)
+{
+	struct dmp_nhr_fwd f;
+	int status = dmp_nhr_fwd_bundle(q->h, q->id, b, now_ms, &f, q->why,
+					sizeof(q->why));
+
+	q->hops = f.hops;
+	q->retry_after = f.retry_after;
+	if (f.no_route) {
+		drop(q->h->relay, NHR_D_NO_ROUTE); /* never held on this path */
+	}
+	return status;
+}
+
+void dmp_nhr_count_drop(struct dmp_node_http *h, enum dmp_nhr_drop d)
+{
+	static const enum nhr_drop map[] = {NHR_D_NO_ROUTE, NHR_D_HOLD_FULL,
+					    NHR_D_HOLD_EXPIRED,
+					    NHR_D_HOLD_RETRIES};
+
+	drop(h->relay, map[d]);
+}
+
+void dmp_nhr_dup_add(struct dmp_node_http *h, const char *id, uint64_t exp_s)
+{
+	uint64_t now_s = dmp_nh_now_ms(h) / 1000;
+
+	(void)dmp_nrd_add(h->relay->dup, id, exp_s, now_s);
+}
+
+/* Forward now, or (q->defer) move @p b into a job for the forwarder
+ * thread and return 0. */
+static int forward(struct nhr_req *q, struct dmp_relay_bundle *b,
+		   uint64_t now_ms)
+{
+	struct dmp_nrq_job *j;
+	int rc;
+
+	if (!q->defer || !q->h->nrq) {
+		return forward_now(q, b, now_ms);
+	}
+	rc = dmp_nrq_job_new(q->h->nrq, &j);
+	if (rc == DMP_EAGAIN) {
+		q->retry_after = 1;
+		return say(q, 503,
+			   "relay queue full (%d bundles waiting for a next "
+			   "hop), retry later",
+			   DMP_NRQ_MAX);
+	}
+	if (rc < 0) {
+		return say(q, 500, "out of memory");
+	}
+	j->b = *b; /* the records move into the job */
+	memset(b, 0, sizeof(*b));
+	memcpy(j->id, q->id, sizeof(j->id));
+	memcpy(j->sender, q->sender, sizeof(j->sender));
+	j->t0_ms = now_ms;
+	*q->defer = j;
+	return 0;
+}
+
+void dmp_nhr_answer(struct dmp_node_http *h, struct dmp_nrq_job *j, int status,
+		    unsigned hops, const char *why, int held)
+{
+	struct nhr_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.h = h;
+	q.hops = hops;
+	q.held = held;
+	memcpy(q.id, j->id, sizeof(q.id));
+	snprintf(q.why, sizeof(q.why), "%s", why);
+	if (status != 200 && status != 208) {
+		DMP_LOG_D("node: relay bundle %s: %d %s", q.id, status, q.why);
+	}
+	dmp_relay_bundle_clear(&j->b);
+	j->retry_after = j->retry_after ? j->retry_after : q.retry_after;
+	j->status = reply(&q, status, &j->body, &j->len, &j->ctype);
+}
+
 /* 8.7.2's order after the body is parsed: hops, id and duplicates,
  * verification, the sender's rate, then store or forward. */
-static int bundle(struct nhr_req *q, const struct dmp_relay_bundle *b,
+static int bundle(struct nhr_req *q, struct dmp_relay_bundle *b,
 		  uint64_t now_ms)
 {
 	struct dmp_nhr *r = q->h->relay;
@@ -528,6 +628,10 @@ static int bundle(struct nhr_req *q, const struct dmp_relay_bundle *b,
 		return say(q, 403, "no manifest or claim names the sender");
 	}
 	memcpy(key + 1, spk, 16);
+	dmp_hex_encode(q->why, spk, 8); /* scratch: the sender's 16 hex */
+	memcpy(q->sender, q->why, DMP_RELAY_FP_CHARS);
+	q->sender[DMP_RELAY_FP_CHARS] = '\0';
+	q->why[0] = '\0';
 	if (!dmp_rl_allow_key(r->snd_rl, key, now_ms)) {
 		drop(r, NHR_D_SENDER_RATE);
 		q->retry_after = retry_secs(r->o.sender_rate);
@@ -545,7 +649,8 @@ static int bundle(struct nhr_req *q, const struct dmp_relay_bundle *b,
 
 int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		 const struct sockaddr *client, char **body, size_t *len,
-		 const char **ctype, unsigned *retry_after)
+		 const char **ctype, unsigned *retry_after,
+		 struct dmp_nrq_job **defer)
 {
 	struct dmp_nhr *r = h->relay;
 	const uint64_t now_ms = dmp_nh_now_ms(h);
@@ -556,6 +661,10 @@ int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 
 	memset(&q, 0, sizeof(q));
 	q.h = h;
+	q.defer = defer;
+	if (defer) {
+		*defer = NULL;
+	}
 	if (strcmp(rq->method, "POST") != 0) {
 		return reply(&q,
 			     say(&q, 405,
@@ -598,6 +707,9 @@ int dmp_nh_relay(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 	status = bundle(&q, &b, now_ms);
 	dmp_relay_bundle_clear(&b);
 	*retry_after = q.retry_after;
+	if (status == 0) {
+		return 0; /* *defer: answered by the forwarder thread */
+	}
 	if (status != 200 && status != 208) {
 		DMP_LOG_D("node: relay bundle %s: %d %s", q.id[0] ? q.id : "-",
 			  status, q.why);
@@ -639,4 +751,5 @@ void dmp_nhr_metrics(struct dmp_node_http *h, FILE *f)
 		(unsigned long long)atomic_load(&r->forwarded[0]),
 		(unsigned long long)atomic_load(&r->forwarded[1]),
 		(unsigned long long)atomic_load(&r->bytes_in));
+	dmp_nrq_metrics(h->nrq, f);
 }

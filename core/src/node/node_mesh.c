@@ -362,6 +362,22 @@ static int probe(struct dmp_node_mesh *m, size_t i)
 	return changed;
 }
 
+/* The relay's hook (8.7.6): a link came up in the graph, so held
+ * bundles may have a route now. Only an atomic is touched; the forwarder
+ * thread reads it, nothing is called with mu held. */
+static void link_up_hook(struct dmp_node_mesh *m)
+{
+	size_t up;
+
+	pthread_mutex_lock(&m->mu);
+	up = dmp_route_links_up(m->route);
+	if (up > m->links_up) {
+		atomic_fetch_add(&m->link_ups, 1);
+	}
+	m->links_up = up;
+	pthread_mutex_unlock(&m->mu);
+}
+
 int dmp_node_mesh_tick(struct dmp_node_mesh *m)
 {
 	int answered = 0;
@@ -380,6 +396,7 @@ int dmp_node_mesh_tick(struct dmp_node_mesh *m)
 	rec_expire(m, nm_now_ms(m) / 1000);
 	pthread_mutex_unlock(&m->mu);
 	(void)own_publish(m, nm_now_ms(m));
+	link_up_hook(m);
 	return answered;
 }
 

@@ -8,6 +8,7 @@
 #define DMP_NODE_MESH_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -136,6 +137,10 @@ struct dmp_node_mesh {
 	uint64_t seq; /* of our last record */
 	uint64_t probes[DMP_MESH_RESULT_MAX];
 	uint64_t rejected, published;
+	size_t links_up; /* two-way links in the graph at the last tick */
+	/* Bumped when links_up grew (a link came up): the relay's
+	 * forwarder thread retries its held bundles at once (8.7.6). */
+	_Atomic unsigned link_ups;
 };
 
 /** Route table size now, links up (metrics). Locks m->mu. */

@@ -181,9 +181,15 @@ int dmp_nh_mesh(struct dmp_node_http *h, const struct dmp_node_http_req *rq,
 		return dmp_nh_reply_err(405, "method not allowed", body, len,
 					ctype);
 	}
-	return dmp_nh_reply_json(
-	    strcmp(rq->path, "/v1/mesh") == 0 ? mesh_json(m) : links_json(m),
-	    200, body, len, ctype);
+	if (strcmp(rq->path, "/v1/mesh") == 0) {
+		json_t *j = mesh_json(m);
+
+		if (j) {
+			dmp_nrq_mesh_json(h->nrq, j); /* "held", "hold" */
+		}
+		return dmp_nh_reply_json(j, 200, body, len, ctype);
+	}
+	return dmp_nh_reply_json(links_json(m), 200, body, len, ctype);
 }
 
 /* ---- dmp-node mesh ---- */
@@ -257,6 +263,26 @@ static void print_mesh(const json_t *j, FILE *f)
 			json_object_get(c, "probes"), dmp_nm_result_names[k])));
 	}
 	fputc('\n', f);
+	a = json_object_get(j, "hold");
+	fprintf(f,
+		"\nheld bundles %" JSON_INTEGER_FORMAT
+		"\n  %-32s %-24s %-9s %5s\n",
+		json_integer_value(json_object_get(j, "held")), "id", "zone",
+		"next try", "tries");
+	json_array_foreach(a, i, e)
+	{
+		time_t t =
+		    (time_t)json_integer_value(json_object_get(e, "next_try"));
+		struct tm tm;
+
+		if (!gmtime_r(&t, &tm) ||
+		    !strftime(when, sizeof(when), "%H:%M:%SZ", &tm)) {
+			snprintf(when, sizeof(when), "-");
+		}
+		fprintf(f, "  %-32s %-24s %-9s %5" JSON_INTEGER_FORMAT "\n",
+			str_of(e, "id"), str_of(e, "zone"), when,
+			json_integer_value(json_object_get(e, "tries")));
+	}
 }
 
 int dmp_node_mesh_show(const char *base_url, FILE *f)

@@ -4,13 +4,15 @@
  * graph (dmp_route_next, else the budgeted flood of dmp_route_flood),
  * copied out under the mesh's mu; the bundle then goes to that hop's
  * POST /v1/relay with hops + 1, this node's fingerprint appended to path
- * and each ttl lowered by the seconds the bundle spent here. No holding
- * (8.7.6): a next hop that does not answer is a 503 naming it.
+ * and each ttl lowered by the seconds the bundle spent here. A failure
+ * the network may heal (no answer, a 5xx or 429, no route) is marked
+ * holdable: the forwarder thread then holds the bundle (8.7.6,
+ * node_relay_q.c).
  *
- * Threads and locks: runs on the caller's thread (the HTTP side's one
- * libmicrohttpd thread, blocked for at most DMP_NHR_FWD_TIMEOUT_MS per
- * copy); the mesh's mu is held only to copy the route, never across the
- * POST, so it stays a leaf; no other lock is held.
+ * Threads and locks: runs on the caller's thread (the relay's forwarder
+ * thread, or a direct caller; blocked for at most DMP_NHR_FWD_TIMEOUT_MS
+ * per copy); the mesh's mu is held only to copy the route, never across
+ * the POST, so it stays a leaf; no other lock is held.
  */
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +38,7 @@
 struct fwd_answer {
 	int status;
 	int hops;
+	unsigned retry_after; /* its Retry-After, 0: none */
 	char reason[160];
 };
 
@@ -50,6 +53,7 @@ static void post_copy(const struct dmp_relay_bundle *c, const char *endpoint,
 
 	a->status = DMP_EUNREACHABLE;
 	a->hops = -1;
+	a->retry_after = 0;
 	a->reason[0] = '\0';
 	while (len && endpoint[len - 1] == '/') {
 		len--;
@@ -62,8 +66,8 @@ static void post_copy(const struct dmp_relay_bundle *c, const char *endpoint,
 			 dmp_strerror(rc));
 		return;
 	}
-	rc = dmp_ns_http_curl(NULL, url, NULL, body, &resp, &rlen,
-			      DMP_NHR_FWD_TIMEOUT_MS);
+	rc = dmp_ns_http_curl_ra(NULL, url, NULL, body, &resp, &rlen,
+				 DMP_NHR_FWD_TIMEOUT_MS, &a->retry_after);
 	dmp_free(body);
 	a->status = rc;
 	if (rc < 0) {
@@ -162,6 +166,7 @@ int dmp_nhr_forward(struct dmp_node_http *h, const struct dmp_relay_bundle *b,
 	n = pick_hops(m, b, limit, hops, &flood);
 	if (n <= 0) {
 		f->no_route = 1;
+		f->holdable = 1; /* a link may come up */
 		snprintf(why, cap,
 			 "no route to %s within %u hops and no neighbour "
 			 "left to flood to",
@@ -206,19 +211,25 @@ int dmp_nhr_forward(struct dmp_node_http *h, const struct dmp_relay_bundle *b,
 		} else if (a.status >= 400 && a.status < 500) {
 			status = a.status;
 			snprintf(why, cap, "%s: %s", ep, a.reason);
+			f->holdable = a.status == 429;
+			f->retry_after = a.retry_after;
 		} else if (a.status >= 500) {
 			status = 503;
 			snprintf(why, cap, "next hop %s: %d %s", ep, a.status,
 				 a.reason);
+			f->holdable = 1;
+			f->retry_after = a.retry_after;
 		} else {
 			status = 503;
-			snprintf(why, cap,
-				 "next hop %s does not answer (%s; holding "
-				 "is not built)",
+			snprintf(why, cap, "next hop %s does not answer (%s)",
 				 ep, a.reason);
+			f->holdable = 1;
+			f->retry_after = 0;
 		}
 	}
 	f->flood = flood;
+	f->holdable = status == 202 ? 0 : f->holdable;
+	f->retry_after = status == 429 || status == 503 ? f->retry_after : 0;
 	dmp_free(c.records);
 	DMP_LOG_D("node: relay %s to %d hop(s) (%s): %d %s", b->zone, n,
 		  flood ? "flood" : "path", status, why);

@@ -58,6 +58,14 @@ int dmp_ns_http_curl(void *ud, const char *url, const char *token,
 		     const char *body, char **resp, size_t *resp_len,
 		     unsigned timeout_ms)
 {
+	return dmp_ns_http_curl_ra(ud, url, token, body, resp, resp_len,
+				   timeout_ms, NULL);
+}
+
+int dmp_ns_http_curl_ra(void *ud, const char *url, const char *token,
+			const char *body, char **resp, size_t *resp_len,
+			unsigned timeout_ms, unsigned *retry_after)
+{
 	CURL *h;
 	struct curl_slist *hdr = NULL;
 	struct sbuf b = {0};
@@ -96,6 +104,17 @@ int dmp_ns_http_curl(void *ud, const char *url, const char *token,
 	cc = curl_easy_perform(h);
 	if (cc == CURLE_OK) {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	}
+	if (retry_after) {
+		curl_off_t ra = 0;
+
+		*retry_after = 0;
+		if (cc == CURLE_OK &&
+		    curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) ==
+			CURLE_OK &&
+		    ra > 0) {
+			*retry_after = ra > 86400 ? 86400 : (unsigned)ra;
+		}
 	}
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);

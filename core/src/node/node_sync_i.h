@@ -125,6 +125,12 @@ int dmp_ns_pull_request_parse(const char *body, size_t len,
 int dmp_ns_http_curl(void *ud, const char *url, const char *token,
 		     const char *body, char **resp, size_t *resp_len,
 		     unsigned timeout_ms);
+/** As dmp_ns_http_curl(); @p retry_after (may be NULL) gets the answer's
+ * Retry-After in seconds (1..86400), 0 for none (the relay passes it
+ * back, docs/protocol.md 8.7.2). */
+int dmp_ns_http_curl_ra(void *ud, const char *url, const char *token,
+			const char *body, char **resp, size_t *resp_len,
+			unsigned timeout_ms, unsigned *retry_after);
 
 /* ---- store (node_store_sync.c; wlock held) ---- */
 
