@@ -243,6 +243,21 @@ void dmp_store_relax(struct dmp_store *st, int on)
 	}
 }
 
+int dmp_store_tx_begin(struct dmp_store *st)
+{
+	return dmp_st_exec(st, "BEGIN IMMEDIATE");
+}
+
+int dmp_store_tx_end(struct dmp_store *st, int commit)
+{
+	int rc = dmp_st_exec(st, commit ? "COMMIT" : "ROLLBACK");
+
+	if (rc < 0 && commit) {
+		(void)dmp_st_exec(st, "ROLLBACK");
+	}
+	return rc;
+}
+
 /* sqlite has no "sync now" call; its WAL file handle does (the documented
  * SQLITE_FCNTL_JOURNAL_POINTER): the same fdatasync a FULL commit does. */
 int dmp_store_sync(struct dmp_store *st)

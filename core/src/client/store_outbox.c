@@ -335,6 +335,30 @@ int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
 	return rc;
 }
 
+int dmp_store_outbox_restore(struct dmp_store *st,
+			     const struct dmp_outbox_msg *m)
+{
+	sqlite3_stmt *q;
+	int rc =
+	    dmp_st_prepare(st, &q,
+			   "UPDATE outbox SET state = ?, attempts = ?, "
+			   "next_attempt = ?, last_error = ? WHERE id = ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int(q, 1, (int)m->state);
+	sqlite3_bind_int(q, 2, m->attempts);
+	sqlite3_bind_int64(q, 3, m->next_attempt);
+	sqlite3_bind_text(q, 4, m->last_error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 5, m->id);
+	rc = dmp_st_step_done(st, q);
+	if (rc == 0 && sqlite3_changes(st->db) == 0) {
+		rc = DMP_ENOENT;
+	}
+	return rc;
+}
+
 /* A part of a multi-part file takes the file's other unpublished parts
  * with it: a whole is cancelled entirely (the receiver's held parts then
  * expire). */
