@@ -1092,11 +1092,48 @@ static void test_batch_refused(void)
 	world_close(&w);
 }
 
+/* Each publish pass reads bob's prekeys again; the same answer is not
+ * verified again, unless the cache no longer holds it (emptied here, as
+ * a contact removed and pinned again would be). 4 checks. */
+static void test_prekey_memo(void)
+{
+	struct world w;
+	struct dmp_store_contact ct;
+	struct dmp_store *st;
+	uint8_t body[256];
+	size_t blen;
+	int64_t qid;
+	int n0, reads;
+
+	if (!ok(world_paired(&w) == 0, "prekey memo: world up")) {
+		world_close(&w);
+		return;
+	}
+	st = dmp_engine_store(w.a.e);
+	blen = make_body(body, sizeof(body), "memo");
+	reads = w.t.prekey_reads;
+	ok(dmp_store_contact_get(st, "bob", &ct) == 0 &&
+	       dmp_engine_submit(w.a.e, "bob", body, blen, 0, &qid) == 0 &&
+	       dmp_engine_publish(w.a.e) == 1,
+	   "prekey memo: one published");
+	n0 = dmp_store_contact_prekey_count(st, ct.ed25519_pk, time(NULL));
+	ok(n0 > 0 && w.t.prekey_reads > reads,
+	   "prekey memo: the pass read bob's prekeys (%d cached)", n0);
+	(void)dmp_store_contact_prekeys_replace(st, ct.ed25519_pk, NULL, 0);
+	ok(dmp_engine_submit(w.a.e, "bob", body, blen, 0, &qid) == 0 &&
+	       dmp_engine_publish(w.a.e) == 1 &&
+	       dmp_store_contact_prekey_count(st, ct.ed25519_pk, time(NULL)) ==
+		   n0,
+	   "prekey memo: an emptied cache is filled again by the same "
+	   "answer");
+	world_close(&w);
+}
+
 int main(void)
 {
 	char cmd[64];
 
-	plan(15 + 11 + 11 + 9 + 19 + 6 + 8 + 5 + 7 + 13);
+	plan(15 + 11 + 11 + 9 + 19 + 6 + 8 + 5 + 7 + 13 + 4);
 	if (!mkdtemp(dir)) {
 		return 1;
 	}
@@ -1110,6 +1147,7 @@ int main(void)
 	test_identity_replace_fallback();
 	test_cover();
 	test_batch_refused();
+	test_prekey_memo();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0) {
 		diag("could not remove %s", dir);

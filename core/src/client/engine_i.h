@@ -125,6 +125,9 @@ struct dmp_eng_transport {
 	void (*sleep_ms)(struct dmp_engine *e, void *ud, unsigned ms);
 };
 
+/* Contacts whose last prekey answer is remembered (engine_identity.c). */
+#define DMP_ENG_PK_SEEN 32
+
 struct dmp_engine {
 	char home[DMP_ENG_HOME_MAX];
 	char dirs[3][DMP_ENG_HOME_MAX + 32]; /* inbox, intro, sent */
@@ -163,6 +166,15 @@ struct dmp_engine {
 	 * once: event, status error). */
 	int key_stale;
 	const char *key_why; /* its text (static) */
+	/* engine_identity.c: per contact, the digest of the prekey answer
+	 * last verified into the cache and how many it cached. Every
+	 * publish pass reads the answers again (issue 19: verifying the same
+	 * signatures each pass was most of a pass's CPU). */
+	struct {
+		uint8_t spk[32], digest[32];
+		int n;
+	} pk_seen[DMP_ENG_PK_SEEN];
+	unsigned pk_seen_next; /* the entry replaced next */
 };
 
 extern const char *const dmp_eng_folders[3]; /* inbox, intro, sent */
