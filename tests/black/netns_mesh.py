@@ -10,6 +10,10 @@ A helper module, not a test (no test_ prefix: ctest does not run it).
         m.addr(0, 1)            # A's address on its link to B, "10.77.0.1"
         p = m.popen(0, [node_binary(), ...])   # runs inside A's namespace
         m.cut(0, 1); m.restore(0, 1)           # link down / up, both ends
+        m.hosts(0, {"relay-b.test": m.addr(1, 0)})  # /etc/hosts in A's
+        with m.inside(0):       # this thread's sockets are in A's namespace
+            urllib.request.urlopen("http://%s:8080/" % m.addr(0, 1))
+        m.wire_bytes()          # bytes sent, summed over every veth end
 
 Layout. Nodes are 0..n-1, named a, b, c, ... Link k joins nodes i and j
 (i < j): line links are (0,1), (1,2), ...; a ring adds (n-1, 0). Link k is
@@ -25,16 +29,28 @@ has a timeout, the whole set-up a deadline) and tear-down is guaranteed:
 a failed set-up removes what it made, __exit__ and atexit remove the
 namespaces (deleting a namespace deletes its veth ends), and namespaces
 left by a process that died (pid no longer alive) are removed at the next
-set-up."""
+set-up.
+
+Names. hosts(i, {name: address}) writes /etc/netns/<ns>/hosts, which
+`ip netns exec` (so popen() and run()) bind-mounts over /etc/hosts: the
+same name can lead each neighbour to the address of its own link (a
+node with two links has one name and two addresses). The directory is
+removed by teardown()."""
 import atexit
+import contextlib
+import ctypes
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
 
 NET = "10.77"
+NETNS_ETC = "/etc/netns"
+CLONE_NEWNET = 0x40000000
 CMD_TIMEOUT = 10  # seconds for one `ip` command
 SETUP_DEADLINE = 30  # seconds for the whole set-up
 MAX_NODES = 16
@@ -103,16 +119,27 @@ def skip_reason():
     return None
 
 
+def _stale(name):
+    """@name is one of ours and its process is gone."""
+    m = _NAME.match(name)
+    return bool(m) and int(m.group(1)) != os.getpid() and \
+        not _pid_alive(int(m.group(1)))
+
+
 def reap_stale():
-    """Remove namespaces of this module left by processes that are gone."""
+    """Remove namespaces of this module, and their /etc/netns files, left
+    by processes that are gone."""
     ip = _ip_path()
     if not ip:
         return
     for ns in _list_netns(ip):
-        m = _NAME.match(ns)
-        if m and int(m.group(1)) != os.getpid() and \
-                not _pid_alive(int(m.group(1))):
+        if _stale(ns):
             _run([ip, "netns", "del", ns], check=False)
+    if os.path.isdir(NETNS_ETC):
+        for ns in os.listdir(NETNS_ETC):
+            if _stale(ns):
+                shutil.rmtree(os.path.join(NETNS_ETC, ns),
+                              ignore_errors=True)
 
 
 class Mesh:
@@ -137,6 +164,7 @@ class Mesh:
             self.links.append((0, n - 1))
         self._made = []
         self._procs = []
+        self._etc = []
         self._atexit = False
 
     # ---- topology queries ----
@@ -224,6 +252,14 @@ class Mesh:
                 except subprocess.TimeoutExpired:
                     pass
         self._procs = []
+        for d in self._etc:
+            shutil.rmtree(d, ignore_errors=True)
+        if self._etc:
+            try:
+                os.rmdir(NETNS_ETC)  # only when empty: others may use it
+            except OSError:
+                pass
+        self._etc = []
         for ns in self._made:
             try:
                 _run([self.ip, "netns", "del", ns], check=False)
@@ -257,6 +293,54 @@ class Mesh:
     def restore(self, i, j):
         self._in(i, "link", "set", self.ifname(i, j), "up")
         self._in(j, "link", "set", self.ifname(j, i), "up")
+
+    # ---- names, this process's sockets, counters ----
+
+    def hosts(self, i, names):
+        """/etc/hosts for what runs in node i's namespace through `ip
+        netns exec`: localhost plus @names ({name: IPv4 address})."""
+        d = os.path.join(NETNS_ETC, self.ns[i])
+        os.makedirs(d, exist_ok=True)
+        if d not in self._etc:
+            self._etc.append(d)
+        with open(os.path.join(d, "hosts"), "w") as f:
+            f.write("127.0.0.1 localhost\n")
+            for name, a in sorted(names.items()):
+                f.write("%s %s\n" % (a, name))
+
+    @contextlib.contextmanager
+    def inside(self, i):
+        """Sockets this thread opens meanwhile (and processes it starts)
+        live in node i's namespace; the thread's own namespace is back
+        afterwards, whatever happens. setns() moves the calling thread
+        only, so other threads may be inside other namespaces meanwhile."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        fd = -1
+        try:
+            fd = os.open("/run/netns/" + self.ns[i], os.O_RDONLY)
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns to %s failed" %
+                              self.ns[i])
+            yield self
+        finally:
+            if libc.setns(own, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back failed")
+            os.close(own)
+            if fd >= 0:
+                os.close(fd)
+
+    def wire_bytes(self):
+        """Bytes sent by every veth end of every namespace (`ip -s -j
+        link`, Ethernet frames with their headers): what went on the
+        wires, each frame counted once."""
+        total = 0
+        for i in range(self.n):
+            r = self._in(i, "-s", "-j", "link", "show", "type", "veth")
+            for dev in json.loads(r.stdout or "[]"):
+                st = dev.get("stats64") or dev.get("stats") or {}
+                total += st.get("tx", {}).get("bytes", 0)
+        return total
 
 
 _PROBE = r"""
@@ -299,6 +383,21 @@ def self_check(n=5, topology="line", port=7777):
             if not out.startswith("reached"):
                 bad.append("%s does not reach neighbour %s: %s" % (
                     m.names[0], m.names[j], out.strip()))
+        j = m.neighbours(0)[0]
+        m.hosts(0, {"peer.test": m.addr(j, 0)})
+        out = m.run(0, [sys.executable, "-c", _PROBE, "peer.test",
+                        str(port)]).stdout
+        if not out.startswith("reached"):
+            bad.append("hosts(): peer.test does not lead to %s: %s" % (
+                m.names[j], out.strip()))
+        with m.inside(j):
+            try:
+                socket.create_connection((m.addr(j, 0), port), 2).close()
+            except OSError as e:
+                bad.append("inside(%s): %s" % (m.names[j], e))
+        sent = m.wire_bytes()
+        if sent <= 0:
+            bad.append("wire_bytes() counted %d bytes sent" % sent)
         for j in far:
             k = m.neighbours(j)[0]
             out = m.run(0, [sys.executable, "-c", _PROBE, m.addr(j, k),

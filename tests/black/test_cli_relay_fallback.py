@@ -7,8 +7,9 @@ why (403 relay disabled); with it on, `dmp send` exits 0, the queue entry
 and the RELAYED event name B, and bob reads the message from B, verified."""
 import sqlite3
 
-from cli_helpers import User, wait_keys, ZONE
+from cli_helpers import wait_keys, ZONE
 from conftest import stop_and_check
+from mesh_helpers import alice_and_bob
 from test_mesh_relay_dest import make, metric
 
 
@@ -29,13 +30,7 @@ def test_relay_fallback(tmp_path):
     try:
         for n in nodes:
             n.start()
-        alice = User(tmp_path, "alice", h)
-        bob = User(tmp_path, "bob", h)
-        wait_keys()
-        alice.publish()
-        bob.publish()
-        alice.add_contact(bob)
-        bob.add_contact(alice)
+        alice, bob = alice_and_bob(tmp_path, h)
         alice.set_config("network.timeout_ms", "500")
         # No publish delay (and no cover): the batched publish pass
         # (engine_publish.c) is the one that falls back to the relay.

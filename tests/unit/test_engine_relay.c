@@ -7,7 +7,9 @@
  * (dmp_relay_bundle_verify) and keeps its id through the JSON body. Also
  * the refusals: a record that is neither manifest nor chunk, too many
  * records, a claim pointing elsewhere (the relay refuses it), and the
- * relay URL check behind network.relays.
+ * relay URL check behind network.relays. And the order relays are tried
+ * in (dmp_eng_relay_order): a route first, then measured RTT, configured
+ * relays before discovered ones on ties, a live heartbeat first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +187,50 @@ static void test_build_refusals(void)
 	ok(dmp_eng_relay_url_bad("http://a b")[0] != 0, "a space: refused");
 }
 
+static int order_is(const struct dmp_eng_relay_cand *c, size_t n,
+		    const char *want)
+{
+	size_t out[8];
+	char got[16];
+
+	dmp_eng_relay_order(c, n, out);
+	for (size_t i = 0; i < n; i++) {
+		got[i] = c[out[i]].url[0];
+	}
+	got[n] = 0;
+	if (strcmp(got, want) != 0) {
+		diag("order: got %s, want %s", got, want);
+		return 0;
+	}
+	return 1;
+}
+
+static void test_order(void)
+{
+	/* The URL's first letter names it in the expected orders. */
+	struct dmp_eng_relay_cand c[5] = {
+	    {"d-disc-old", -1, 0, 0, 0, 100},	  {"b-conf2", 1, 0, 0, 0, 0},
+	    {"e-disc-expired", -1, 0, 0, 1, 500}, {"a-conf1", 0, 0, 0, 0, 0},
+	    {"c-disc-new", -1, 0, 0, 0, 300},
+	};
+
+	ok(order_is(c, 5, "abcde"),
+	   "order: configured (in their order), then discovered: live, newer "
+	   "heartbeat first, expired last");
+	c[0].rtt_ms = 30;
+	c[4].rtt_ms = 10;
+	ok(order_is(c, 5, "cdabe"),
+	   "order: a measured RTT first, lowest first");
+	c[2].route = 1;
+	ok(order_is(c, 5, "ecdab"), "order: a route to the zone before all");
+	c[0].rtt_ms = c[4].rtt_ms = 0;
+	c[2].route = 0;
+	c[1].rtt_ms = c[4].rtt_ms = 20;
+	ok(order_is(c, 5, "bcade"),
+	   "order: equal RTT: the configured relay first");
+	is_int((int)dmp_eng_relay_order(c, 0, NULL), 0, "order: none");
+}
+
 int main(void)
 {
 	static struct dmp_test_msg tm;
@@ -204,10 +250,11 @@ int main(void)
 						     msg.records[i].value,
 						     msg.records[i].ttl};
 	}
-	plan(28);
+	plan(33);
 	diag("message: k = %u, n = %u, slot %u", msg.k, msg.n, msg.slot);
 	test_build_ok();
 	test_build_refusals();
+	test_order();
 	dmp_test_msg_free(&tm);
 	dmp_wipe(snd_sk, sizeof(snd_sk));
 	return done_testing();

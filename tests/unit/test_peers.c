@@ -483,11 +483,12 @@ static void test_conf(void)
 	}
 	fclose(f);
 	buf[len] = 0;
-	ok(strstr(buf, "discovery:\n  seeds: []\n  allow_loopback: false\n"
+	ok(strstr(buf, "\ndiscovery:\n  seeds: []\n  allow_loopback: false\n"
 		       "  interval: 600\n") != NULL,
 	   "conf: init writes the discovery defaults");
-	if (strstr(buf, "discovery:")) {
-		*strstr(buf, "discovery:") = 0;
+	/* The section, not network.relays_from_discovery. */
+	if (strstr(buf, "\ndiscovery:")) {
+		strstr(buf, "\ndiscovery:")[1] = 0;
 	}
 	f = fopen(path, "w");
 	if (!f) {

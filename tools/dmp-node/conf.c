@@ -121,6 +121,9 @@ const struct dmp_cfg_item dmpnode_schema[] = {
     /* Relay links (docs/protocol.md 8.7.4): node_mesh.c. */
     L("mesh", "neighbours", mesh_neighbours, NULL),
     I("mesh", "link_interval", mesh_link_interval, 1, 3600, "30"),
+    /* Relay peers from discovery probed too (8.7.4, node_mesh_nb.c). */
+    I("mesh", "discovered_neighbours", mesh_discovered_neighbours, 0,
+      DMP_NODE_MESH_DISCOVERED_MAX, "8"),
     /* The seed's section 10 keys (DMP_SPEC.md), mapped in conf_seed.c. */
     S("node", "domain", seed_domain, NULL),
     S("node", "private_key_file", seed_private_key_file, NULL),

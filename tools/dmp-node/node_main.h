@@ -70,6 +70,8 @@ struct node_conf {
 	/* mesh: relay links (docs/protocol.md 8.7.4, node_mesh.c) */
 	struct dmp_cfg_list mesh_neighbours; /* http(s)://host[:port] */
 	long long mesh_link_interval;	     /* seconds */
+	/* mesh.discovered_neighbours: 0..64; 0: configured only */
+	long long mesh_discovered_neighbours;
 	/* The seed's section 10 keys (conf_seed.c maps them onto the above):
 	 * strings "" and numbers 0 when absent. */
 	char seed_domain[DMP_CFG_STR_MAX];

@@ -237,6 +237,7 @@ static int mesh_setup(struct srv *s, const struct node_conf *c,
 	    .allow_loopback = c->heartbeat_allow_loopback,
 	    .now_ms = http_clock,
 	    .now_ud = s,
+	    .max_discovered = (size_t)c->mesh_discovered_neighbours,
 	};
 	int err;
 
@@ -250,8 +251,10 @@ static int mesh_setup(struct srv *s, const struct node_conf *c,
 			  dmp_strerror(err));
 		return err;
 	}
-	DMP_LOG_N("dmp-node: relay links to %u neighbour(s) every %lld s",
-		  c->mesh_neighbours.n, c->mesh_link_interval);
+	DMP_LOG_N("dmp-node: relay links to %u neighbour(s) and up to %lld "
+		  "discovered relay(s) every %lld s",
+		  c->mesh_neighbours.n, c->mesh_discovered_neighbours,
+		  c->mesh_link_interval);
 	return 0;
 }
 

@@ -1007,6 +1007,10 @@ void dmp_node_disc_stats(const struct dmp_node *n, uint64_t *known,
 #define DMP_NODE_MESH_NEIGHBOURS_MAX 16
 #define DMP_NODE_MESH_INTERVAL 30 /* mesh.link_interval, seconds */
 #define DMP_NODE_MESH_INTERVAL_MAX 3600
+/* mesh.discovered_neighbours: relay peers from discovery probed besides
+ * mesh.neighbours (8.7.4), 0..64; 0: off. */
+#define DMP_NODE_MESH_DISCOVERED 8
+#define DMP_NODE_MESH_DISCOVERED_MAX 64
 
 /* One GET of the prober: the answer malloc()ed into *resp. @return the
  * HTTP status or a negative error. Tests replace the libcurl default. */
@@ -1028,6 +1032,9 @@ struct dmp_node_mesh_opts {
 	void *http_ud;
 	uint64_t (*now_ms)(void *ud); /* NULL: the real clock */
 	void *now_ud;
+	/* 0..DMP_NODE_MESH_DISCOVERED_MAX discovered relay peers probed too
+	 * (dmp_node_mesh_discovered); 0: mesh.neighbours only. */
+	size_t max_discovered;
 };
 
 struct dmp_node_mesh;
@@ -1058,6 +1065,23 @@ int dmp_node_mesh_tick(struct dmp_node_mesh *m);
 
 /** Detach, stop the thread (if any), wipe the key, free. NULL: no-op. */
 void dmp_node_mesh_free(struct dmp_node_mesh *m);
+
+/** A relay peer from discovery (a verified heartbeat with bit 1). */
+struct dmp_node_mesh_peer {
+	char endpoint[256]; /* http(s)://host[:port], as in the heartbeat */
+	uint8_t spk[32];    /* the heartbeat's operator key */
+};
+
+/**
+ * Hand the relay peers discovery knows now to the mesh of @p n (none
+ * attached, or max_discovered 0: nothing happens). The mesh thread picks
+ * at most max_discovered of them as neighbours at its next round, which
+ * comes at once when the set changed. Endpoints the mesh's address rule
+ * refuses (loopback without allow_loopback) are skipped. Thread-safe.
+ * @return the peers kept as candidates, or 0
+ */
+size_t dmp_node_mesh_discovered(struct dmp_node *n,
+				const struct dmp_node_mesh_peer *p, size_t np);
 
 /**
  * `dmp-node mesh`: GET @p base_url/v1/mesh and print it readably on @p f.

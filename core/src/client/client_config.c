@@ -46,6 +46,7 @@ const struct dmp_cfg_item dmp_client_schema[] = {
     I("network", "confirm_resolvers", confirm_resolvers, 0, DMP_CFG_LIST_MAX,
       "0"),
     L("network", "relays", relays),
+    B("network", "relays_from_discovery", relays_from_discovery, "true"),
     L("claims", "providers", claim_providers),
     B("claims", "recipient_zone", claim_recipient_zone, "true"),
     B("claims", "discover", claim_discover, "true"),
@@ -137,6 +138,8 @@ int dmp_client_conf_write(const struct client_conf *c, const char *path)
 	fprintf(f, "  confirm_resolvers: %lld\n", c->confirm_resolvers);
 	fputs("  relays: ", f);
 	qlist(f, &c->relays);
+	fprintf(f, "  relays_from_discovery: %s\n",
+		c->relays_from_discovery ? "true" : "false");
 	fputs("claims:\n  providers: ", f);
 	qlist(f, &c->claim_providers);
 	fprintf(f, "  recipient_zone: %s\n  discover: %s\n",

@@ -28,6 +28,8 @@ struct client_conf {
 	/* relay endpoints (http://HOST:PORT) tried when no home node answers
 	 * (docs/protocol.md 8.7.8); empty: no fallback */
 	struct dmp_cfg_list relays;
+	/* also relays from the peers store (heartbeat bit 1, 8.7.8) */
+	int relays_from_discovery;
 	/* claims: */
 	struct dmp_cfg_list claim_providers; /* first-contact provider zones */
 	int claim_recipient_zone; /* claim to the recipient's own zone */

@@ -550,6 +550,29 @@ struct dmp_eng_relay_rec {
 };
 /* Most relays one message tries per publish pass. */
 #define DMP_ENG_RELAY_TRIES 3
+/* Most relay candidates (network.relays and discovered) one pass ranks. */
+#define DMP_ENG_RELAY_CANDS 32
+/* The relays that did not answer in one publish pass, by URL. */
+struct dmp_eng_relay_dead {
+	unsigned n;
+	char url[DMP_ENG_RELAY_CANDS][201];
+};
+/* A relay candidate for dmp_eng_relay_order() (8.7.8). */
+struct dmp_eng_relay_cand {
+	const char *url;
+	int configured; /* its place in network.relays; -1: discovered */
+	int route; /* 1: its link record routes to the zone; 0: not known */
+	uint32_t rtt_ms; /* measured; 0: none */
+	int expired;	 /* its newest heartbeat's exp has passed */
+	uint64_t hb_ts;	 /* its newest heartbeat (discovered ones) */
+};
+/* The order relays are tried in (8.7.8): a route to the recipient's zone
+ * first, then the lower measured RTT (a measured one before none), then
+ * configured relays (in their order) before discovered ones, then a
+ * live heartbeat before an expired one, the newer heartbeat, the URL.
+ * @p out gets indices into @p c, best first. @return @p n */
+size_t dmp_eng_relay_order(const struct dmp_eng_relay_cand *c, size_t n,
+			   size_t *out);
 /* Build the bundle of @p n records for @p zone: the manifest
  * (slot-<s>.mb-…) and chunks (chunk-<i>-<key>.…) renamed into @p zone by
  * the names.h formulas, plus @p claim (may be NULL) at the claim name of
@@ -560,17 +583,18 @@ int dmp_eng_relay_build(struct dmp_relay_bundle *b,
 			const uint8_t rid[DMP_USER_ID_BYTES], const char *zone,
 			int slot, const char *claim, uint32_t claim_ttl);
 /* Relay message @p m (its @p n records, manifest in @p slot) to its
- * recipient's zone through network.relays, at most DMP_ENG_RELAY_TRIES;
- * @p dead: bit i set for a relay that did not answer in this pass (not
- * asked again; set here).
+ * recipient's zone through network.relays and (network.relays_from_
+ * discovery) the relay peers of the peers store, in dmp_eng_relay_order,
+ * at most DMP_ENG_RELAY_TRIES; @p dead: the relays that did not answer in
+ * this pass (not asked again; added here).
  * On 0, @p path is "relay:<endpoint>" and the RELAYED event was emitted.
  * @return 0, DMP_EUNREACHABLE (no relay answered), DMP_ENOENT (no relays
  * configured or no recipient zone: nothing tried) or the refusal of the
  * last relay that answered (reason in @p why) */
 int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		       const struct dmp_eng_relay_rec *r, size_t n, int slot,
-		       unsigned *dead, char *path, size_t path_cap, char *why,
-		       size_t why_cap);
+		       struct dmp_eng_relay_dead *dead, char *path,
+		       size_t path_cap, char *why, size_t why_cap);
 /* "" or why @p url is not a relay endpoint (http:// or https://). */
 const char *dmp_eng_relay_url_bad(const char *url);
 

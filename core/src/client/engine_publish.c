@@ -68,7 +68,8 @@ struct pass {
 	size_t nb;
 	int64_t now;
 	int done, tried, reached, last, delayed, shared_off;
-	unsigned relay_dead; /* relays that did not answer (engine_relay.c) */
+	/* relays that did not answer this pass (engine_relay.c) */
+	struct dmp_eng_relay_dead relay_dead;
 };
 
 /* One UPDATE being filled: which record of which message each op is. */
@@ -400,12 +401,15 @@ static void batch_send(struct pass *ps)
 
 /* The relay fallback (docs/protocol.md 8.7.8): a message no home node
  * answered for (DMP_EUNREACHABLE: a timeout or a refused connection, not
- * a REFUSED verdict or a budget deferral) goes as a bundle to
- * network.relays. A part of a large file is not relayed: its pacing
- * counts on the home node's mailbox. */
+ * a REFUSED verdict or a budget deferral) goes as a bundle to a relay
+ * (network.relays, discovery). A part of a large file is not relayed:
+ * its pacing counts on the home node's mailbox. */
 static void batch_relay(struct pass *ps)
 {
-	for (size_t i = 0; i < ps->nb && ps->e->conf.relays.n > 0; i++) {
+	const struct client_conf *c = &ps->e->conf;
+
+	for (size_t i = 0;
+	     i < ps->nb && (c->relays.n > 0 || c->relays_from_discovery); i++) {
 		struct pmsg *pm = &ps->b[i];
 		struct dmp_eng_relay_rec *r;
 		char path[224];

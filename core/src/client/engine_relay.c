@@ -4,10 +4,12 @@
  * a message's UPDATE (a timeout or a refused connection; never after a
  * REFUSED verdict or a budget deferral, engine_publish.c decides), its
  * records are renamed into the recipient's zone, a claim pointing there
- * is signed, and the bundle is POSTed to network.relays in order, at most
- * DMP_ENG_RELAY_TRIES a pass. Names are not signed (8.7.1): the manifest
- * and chunks are the same signed values, only their owners change, each
- * rebuilt by the names.h formula, never by editing a string.
+ * is signed, and the bundle is POSTed to a relay, at most
+ * DMP_ENG_RELAY_TRIES a pass: network.relays and the relay peers
+ * discovery stored (heartbeat bit 1), in dmp_eng_relay_order(). Names are not
+ * signed (8.7.1): the manifest and chunks are the same signed values, only
+ * their owners change, each rebuilt by the names.h formula, never by editing a
+ * string.
  *
  * The bundle, its id and its JSON are dmp/relay.h's (src/wire/relay.c),
  * the ones every relay checks; HTTP is dmp_eng_http_call (libcurl).
@@ -16,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
 #include "dmp/crypto.h"
 #include "dmp/err.h"
+#include "dmp/heartbeat.h"
 #include "dmp/log.h"
 #include "dmp/relay.h"
 #include "engine_i.h"
@@ -236,46 +240,187 @@ static int body_of(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	return rc;
 }
 
-int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
-		       const struct dmp_eng_relay_rec *r, size_t n, int slot,
-		       unsigned *dead, char *path, size_t path_cap, char *why,
-		       size_t why_cap)
+/* ---- which relays, in which order (8.7.8) ---- */
+
+static int cand_cmp(const struct dmp_eng_relay_cand *x,
+		    const struct dmp_eng_relay_cand *y)
+{
+	if (x->route != y->route) {
+		return x->route ? -1 : 1;
+	}
+	if ((x->rtt_ms != 0) != (y->rtt_ms != 0)) {
+		return x->rtt_ms ? -1 : 1;
+	}
+	if (x->rtt_ms != y->rtt_ms) {
+		return x->rtt_ms < y->rtt_ms ? -1 : 1;
+	}
+	if ((x->configured >= 0) != (y->configured >= 0)) {
+		return x->configured >= 0 ? -1 : 1;
+	}
+	if (x->configured != y->configured) {
+		return x->configured < y->configured ? -1 : 1;
+	}
+	if (x->expired != y->expired) {
+		return x->expired ? 1 : -1;
+	}
+	if (x->hb_ts != y->hb_ts) {
+		return x->hb_ts > y->hb_ts ? -1 : 1;
+	}
+	return strcmp(x->url, y->url);
+}
+
+size_t dmp_eng_relay_order(const struct dmp_eng_relay_cand *c, size_t n,
+			   size_t *out)
+{
+	/* An insertion sort: at most DMP_ENG_RELAY_CANDS entries. */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+
+		while (j > 0 && cand_cmp(&c[i], &c[out[j - 1]]) < 0) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = i;
+	}
+	return n;
+}
+
+struct cands {
+	struct dmp_eng_relay_cand v[DMP_ENG_RELAY_CANDS];
+	char url[DMP_ENG_RELAY_CANDS][201];
+	size_t n;
+	int64_t now;
+};
+
+static struct dmp_eng_relay_cand *cand_find(struct cands *c, const char *url)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcasecmp(c->url[i], url) == 0) {
+			return &c->v[i];
+		}
+	}
+	return NULL;
+}
+
+static struct dmp_eng_relay_cand *cand_add(struct cands *c, const char *url)
+{
+	struct dmp_eng_relay_cand *v;
+
+	if (c->n >= DMP_ENG_RELAY_CANDS || dmp_eng_relay_url_bad(url)[0]) {
+		return NULL;
+	}
+	/* url_bad checked 9..200 bytes. */
+	memcpy(c->url[c->n], url, strlen(url) + 1);
+	v = &c->v[c->n];
+	memset(v, 0, sizeof(*v));
+	v->url = c->url[c->n++];
+	v->configured = -1;
+	return v;
+}
+
+/* A peer of the store that advertises relay (heartbeat bit 1). */
+static int cand_peer(const struct dmp_store_peer *p, void *ud)
+{
+	struct cands *c = ud;
+	struct dmp_eng_relay_cand *v;
+
+	if (!(p->capabilities & DMP_HEARTBEAT_CAP_RELAY)) {
+		return 0;
+	}
+	v = cand_find(c, p->endpoint);
+	if (!v) {
+		v = cand_add(c, p->endpoint);
+	}
+	if (v && p->hb_ts > v->hb_ts) {
+		v->hb_ts = p->hb_ts;
+		v->expired = c->now < 0 || (uint64_t)c->now >= p->hb_exp;
+	}
+	return 0;
+}
+
+/* network.relays, then (unless turned off) the relay peers discovery
+ * stored, one entry per URL (a configured one keeps its place). */
+static void cands_collect(struct dmp_engine *e, struct cands *c)
 {
 	const struct dmp_cfg_list *l = &e->conf.relays;
+
+	c->n = 0;
+	c->now = dmp_eng_now(e);
+	for (unsigned i = 0; i < l->n; i++) {
+		struct dmp_eng_relay_cand *v =
+		    cand_find(c, l->v[i]) ? NULL : cand_add(c, l->v[i]);
+
+		if (v) {
+			v->configured = (int)i;
+		}
+	}
+	if (e->conf.relays_from_discovery) {
+		(void)dmp_store_peer_each(e->st, cand_peer, c);
+	}
+}
+
+static int is_dead(const struct dmp_eng_relay_dead *d, const char *url)
+{
+	for (unsigned i = 0; i < d->n; i++) {
+		if (strcmp(d->url[i], url) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
+		       const struct dmp_eng_relay_rec *r, size_t n, int slot,
+		       struct dmp_eng_relay_dead *dead, char *path,
+		       size_t path_cap, char *why, size_t why_cap)
+{
+	struct cands *cs = dmp_calloc(1, sizeof(*cs));
+	size_t order[DMP_ENG_RELAY_CANDS];
 	char *body = NULL, reason[200], d[512];
 	size_t len = 0;
 	int rc = DMP_ENOENT, tried = 0;
 
 	path[0] = why[0] = 0;
-	if (l->n == 0) {
+	if (!cs) {
+		return DMP_ENOMEM;
+	}
+	cands_collect(e, cs);
+	if (cs->n == 0) {
+		dmp_free(cs);
 		return DMP_ENOENT;
 	}
+	(void)dmp_eng_relay_order(cs->v, cs->n, order);
 	rc = body_of(e, m, r, n, slot, &body, &len, why, why_cap);
 	if (rc < 0) {
+		dmp_free(cs);
 		return rc;
 	}
 	rc = DMP_EUNREACHABLE;
-	for (unsigned i = 0; i < l->n && tried < DMP_ENG_RELAY_TRIES; i++) {
+	for (size_t k = 0; k < cs->n && tried < DMP_ENG_RELAY_TRIES; k++) {
+		const char *url = cs->v[order[k]].url;
 		int status, hops, c;
 
-		if (*dead & (1u << i)) {
+		if (is_dead(dead, url)) {
 			if (rc == DMP_EUNREACHABLE) {
 				snprintf(
 				    why, why_cap,
 				    "relay %s: no answer earlier in this pass",
-				    l->v[i]);
+				    url);
 			}
 			continue;
 		}
 		tried++;
-		c = post(e, l->v[i], body, &status, reason, sizeof(reason),
-			 &hops);
+		c = post(e, url, body, &status, reason, sizeof(reason), &hops);
 		if (c == 0) {
-			snprintf(path, path_cap, "relay:%s", l->v[i]);
+			snprintf(path, path_cap, "relay:%s", url);
 			snprintf(d, sizeof(d),
-				 "relayed via %s: %d %s, hops %d (home node "
+				 "relayed via %s%s: %d %s, hops %d (home node "
 				 "unreachable)",
-				 l->v[i], status, reason[0] ? reason : "ok",
+				 url,
+				 cs->v[order[k]].configured < 0
+				     ? " (from discovery)"
+				     : "",
+				 status, reason[0] ? reason : "ok",
 				 hops < 0 ? 0 : hops);
 			dmp_eng_emit(e, DMP_EV_RELAYED, m->recipient, m->msg_id,
 				     0, d);
@@ -286,16 +431,19 @@ int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 			/* An answer: the reason is the relay's (403 relay
 			 * disabled, 413, ...); the next relay may take it. */
 			rc = c;
-			snprintf(why, why_cap, "relay %s refused: %d %s",
-				 l->v[i], status, reason);
-		} else {
-			*dead |= 1u << i; /* not asked again this pass */
+			snprintf(why, why_cap, "relay %s refused: %d %s", url,
+				 status, reason);
+		} else if (dead->n < DMP_ENG_RELAY_CANDS) {
+			/* not asked again this pass */
+			snprintf(dead->url[dead->n++], sizeof(dead->url[0]),
+				 "%s", url);
 		}
 		if (status <= 0 && rc == DMP_EUNREACHABLE) {
-			snprintf(why, why_cap, "relay %s: no answer (%s)",
-				 l->v[i], dmp_strerror(c));
+			snprintf(why, why_cap, "relay %s: no answer (%s)", url,
+				 dmp_strerror(c));
 		}
 	}
 	dmp_free(body);
+	dmp_free(cs);
 	return rc;
 }

@@ -29,6 +29,7 @@ static const char *const live_keys[] = {
     "network.zone_servers",
     "network.confirm_resolvers",
     "network.relays",
+    "network.relays_from_discovery",
     "privacy.pad_buckets",
     "privacy.delay",
     "privacy.delay_mean_ms",

@@ -27,6 +27,7 @@
 #include "dmp/log.h"
 #include "dmp/resolver.h"
 #include "node/node_i.h"
+#include "node/node_mesh.h"
 
 #define HB_PREFIX "_dnsmesh-heartbeat."
 #define SEEN_PREFIX "_dnsmesh-seen."
@@ -277,6 +278,33 @@ static void expire(struct dmp_node_disc *d, uint64_t now_s)
 			      memory_order_relaxed);
 }
 
+/* The relay peers (bit 1) among the fresh ones @p pick, to the mesh,
+ * which may take some as neighbours (8.7.4; node_mesh_nb.c). */
+static void hand_relays(struct dmp_node_disc *d, const size_t *pick, size_t np)
+{
+	struct dmp_node_mesh_peer *mp;
+	size_t k = 0;
+
+	if (!dmp_nm_of(d->n)) {
+		return; /* relay off */
+	}
+	mp = dmp_calloc(np ? np : 1, sizeof(*mp));
+	if (!mp) {
+		return;
+	}
+	for (size_t i = 0; i < np; i++) {
+		const struct dmp_heartbeat *hb = &d->peers[pick[i]].hb;
+
+		if (hb->capabilities & DMP_HEARTBEAT_CAP_RELAY) {
+			snprintf(mp[k].endpoint, sizeof(mp[k].endpoint), "%s",
+				 hb->endpoint);
+			memcpy(mp[k++].spk, hb->operator_spk, 32);
+		}
+	}
+	(void)dmp_node_mesh_discovered(d->n, mp, k);
+	dmp_free(mp);
+}
+
 int dmp_node_disc_publish(struct dmp_node_disc *d, uint64_t now_ms)
 {
 	uint64_t now_s = now_ms / 1000;
@@ -300,6 +328,7 @@ int dmp_node_disc_publish(struct dmp_node_disc *d, uint64_t now_ms)
 			pick[np++] = i;
 		}
 	}
+	hand_relays(d, pick, np);
 	dmp_ni_live_get(d->n, &live);
 	/* The value lives in our store for its TTL: outlast the next round
 	 * by a margin, so that readers never find the name empty. */

@@ -158,12 +158,19 @@ static void rec_expire(struct dmp_node_mesh *m, uint64_t now_s)
 
 /* ---- our own record ---- */
 
+/* Our record's lifetime in seconds (DMP_MESH_LIFE_INTERVALS, capped). */
+static uint64_t nm_life(const struct dmp_node_mesh *m)
+{
+	uint64_t life = DMP_MESH_LIFE_INTERVALS * (uint64_t)m->o.interval_s;
+
+	return life > DMP_LINKS_LIFETIME_MAX ? DMP_LINKS_LIFETIME_MAX : life;
+}
+
 /* Sign our record into @p wire under mu. @return its length or < 0 */
 static int own_sign(struct dmp_node_mesh *m, uint64_t now_ms, char *wire,
 		    size_t cap)
 {
 	struct dmp_links lk, pub;
-	uint64_t life = 3 * (uint64_t)m->o.interval_s;
 	int len;
 
 	memset(&lk, 0, sizeof(lk));
@@ -203,8 +210,7 @@ static int own_sign(struct dmp_node_mesh *m, uint64_t now_ms, char *wire,
 	}
 	lk.seq = now_ms > m->seq ? now_ms : m->seq + 1;
 	lk.ts = now_ms / 1000;
-	lk.exp = lk.ts + (life > DMP_LINKS_LIFETIME_MAX ? DMP_LINKS_LIFETIME_MAX
-							: life);
+	lk.exp = lk.ts + nm_life(m);
 	len = dmp_links_sign(wire, cap, &lk, m->sk, m->flags, &pub);
 	if (len < 0) {
 		return len;
@@ -230,7 +236,7 @@ static int own_publish(struct dmp_node_mesh *m, uint64_t now_ms)
 {
 	char wire[DMP_RECORD_WIRE_MAX + 1], owner[DMP_NODE_NAME_MAX + 32];
 	struct dmp_ni_live live;
-	uint32_t ttl = 3 * m->o.interval_s;
+	uint32_t ttl = (uint32_t)nm_life(m);
 	int len, rc = 0;
 
 	pthread_mutex_lock(&m->mu);
@@ -360,6 +366,9 @@ int dmp_node_mesh_tick(struct dmp_node_mesh *m)
 {
 	int answered = 0;
 
+	if (dmp_nm_refresh(m)) {
+		(void)own_publish(m, nm_now_ms(m)); /* a neighbour dropped */
+	}
 	for (size_t i = 0; i < m->n_nb; i++) {
 		if (probe(m, i)) {
 			/* A triggered update (8.7.4). */
@@ -388,9 +397,10 @@ static void *mesh_main(void *arg)
 		pthread_mutex_lock(&m->mu);
 		clock_gettime(CLOCK_MONOTONIC, &dl);
 		dl.tv_sec += m->o.interval_s;
-		while (!m->stop &&
+		while (!m->stop && !m->kick &&
 		       pthread_cond_timedwait(&m->cv, &m->mu, &dl) == 0) {
 		}
+		m->kick = 0; /* discovery changed the neighbours: a round now */
 	}
 	pthread_mutex_unlock(&m->mu);
 	return NULL;
@@ -425,12 +435,14 @@ int dmp_node_mesh_new(struct dmp_node_mesh **out, struct dmp_node *n,
 	    strlen(o->endpoint) > DMP_LINKS_ENDPOINT_MAX || !o->operator_pk ||
 	    !o->operator_sk || n->n_zones == 0 ||
 	    o->n_neighbours > DMP_NODE_MESH_NEIGHBOURS_MAX ||
-	    o->interval_s < 1 || o->interval_s > DMP_NODE_MESH_INTERVAL_MAX) {
+	    o->interval_s < 1 || o->interval_s > DMP_NODE_MESH_INTERVAL_MAX ||
+	    o->max_discovered > DMP_NODE_MESH_DISCOVERED_MAX) {
 		DMP_LOG_E("mesh: needs mesh.endpoint, mesh.operator_key, a "
-			  "zone, at most %d neighbours and link_interval "
-			  "1..%d",
+			  "zone, at most %d neighbours, link_interval 1..%d "
+			  "and discovered_neighbours 0..%d",
 			  DMP_NODE_MESH_NEIGHBOURS_MAX,
-			  DMP_NODE_MESH_INTERVAL_MAX);
+			  DMP_NODE_MESH_INTERVAL_MAX,
+			  DMP_NODE_MESH_DISCOVERED_MAX);
 		return DMP_EINVAL;
 	}
 	for (size_t i = 0; i < o->n_neighbours; i++) {
@@ -454,26 +466,23 @@ int dmp_node_mesh_new(struct dmp_node_mesh **out, struct dmp_node *n,
 		m->o.http = nm_http_curl;
 	}
 	if (!m->o.timeout_ms) {
-		/* A round of probes takes at most half the interval (with a
-		 * 200 ms floor), so our record (3 intervals) never lapses
-		 * between two rounds; 5 s at most per probe. */
-		size_t per = (size_t)o->interval_s * 500 /
-			     (o->n_neighbours ? o->n_neighbours : 1);
-
-		m->o.timeout_ms = per > 5000  ? 5000
-				  : per < 200 ? 200
-					      : (unsigned)per;
+		m->auto_timeout = 1;
+		m->o.timeout_ms =
+		    dmp_nm_auto_timeout(o->interval_s, o->n_neighbours);
 	}
 	memcpy(m->pk, o->operator_pk, 32);
 	memcpy(m->sk, o->operator_sk, 64);
 	memcpy(m->endpoint, o->endpoint, strlen(o->endpoint) + 1);
 	m->flags = o->allow_loopback ? DMP_HEARTBEAT_ALLOW_LOOPBACK
 				     : DMP_HEARTBEAT_STRICT;
-	m->nb =
-	    dmp_calloc(o->n_neighbours ? o->n_neighbours : 1, sizeof(*m->nb));
+	m->nb_cap = o->n_neighbours + o->max_discovered;
+	m->nb = dmp_calloc(m->nb_cap ? m->nb_cap : 1, sizeof(*m->nb));
+	m->cand = dmp_calloc(DMP_ROUTE_NODES_MAX, sizeof(*m->cand));
 	m->recs = dmp_calloc(DMP_MESH_RECORDS_MAX, sizeof(*m->recs));
-	err = m->nb && m->recs ? dmp_route_new(&m->route, m->pk) : DMP_ENOMEM;
+	err = m->nb && m->cand && m->recs ? dmp_route_new(&m->route, m->pk)
+					  : DMP_ENOMEM;
 	if (err < 0) {
+		dmp_free(m->cand);
 		dmp_free(m->nb);
 		dmp_free(m->recs);
 		dmp_wipe_free(m, sizeof(*m));
@@ -485,7 +494,7 @@ int dmp_node_mesh_new(struct dmp_node_mesh **out, struct dmp_node *n,
 		memcpy(m->nb[i].url, o->neighbours[i], l + 1);
 		m->nb[i].last = DMP_MESH_UNREACHABLE;
 	}
-	m->n_nb = o->n_neighbours;
+	m->n_nb = m->n_conf = o->n_neighbours;
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -527,6 +536,7 @@ void dmp_node_mesh_free(struct dmp_node_mesh *m)
 	pthread_cond_destroy(&m->cv);
 	pthread_mutex_destroy(&m->mu);
 	dmp_route_free(m->route);
+	dmp_free(m->cand);
 	dmp_free(m->nb);
 	dmp_free(m->recs);
 	dmp_wipe_free(m, sizeof(*m));

@@ -96,8 +96,9 @@ static json_t *links_array(struct dmp_node_mesh *m)
 
 		fp_hex(fp, b->spk);
 		o = json_pack(
-		    "{s:s,s:s?,s:I,s:b,s:I,s:s}", "neighbour", b->url, "key",
-		    b->known ? fp : NULL, "cost_ms",
+		    "{s:s,s:s,s:s?,s:I,s:b,s:I,s:s}", "neighbour", b->url,
+		    "source", b->discovered ? "discovered" : "configured",
+		    "key", b->known ? fp : NULL, "cost_ms",
 		    (json_int_t)(b->l.sampled ? dmp_nm_cost(b->l.srtt_ms) : 0),
 		    "up", b->l.up, "missed", (json_int_t)b->l.missed,
 		    "last_result", dmp_nm_result_names[b->last]);
@@ -204,9 +205,9 @@ static void print_mesh(const json_t *j, FILE *f)
 		str_of(j, "key"), str_of(j, "endpoint"),
 		json_integer_value(json_object_get(j, "seq")));
 	a = json_object_get(j, "links");
-	fprintf(f, "\nlinks (%zu)\n  %-32s %-16s %8s %-5s %6s %s\n",
-		json_array_size(a), "neighbour", "key", "cost_ms", "up",
-		"missed", "last probe");
+	fprintf(f, "\nlinks (%zu)\n  %-32s %-10s %-16s %8s %-5s %6s %s\n",
+		json_array_size(a), "neighbour", "source", "key", "cost_ms",
+		"up", "missed", "last probe");
 	json_array_foreach(a, i, e)
 	{
 		const json_t *lp = json_object_get(e, "last_probe");
@@ -218,9 +219,10 @@ static void print_mesh(const json_t *j, FILE *f)
 			snprintf(when, sizeof(when), "never");
 		}
 		fprintf(f,
-			"  %-32s %-16s %8" JSON_INTEGER_FORMAT
+			"  %-32s %-10s %-16s %8" JSON_INTEGER_FORMAT
 			" %-5s %6" JSON_INTEGER_FORMAT " %s (%s)\n",
-			str_of(e, "neighbour"), str_of(e, "key"),
+			str_of(e, "neighbour"), str_of(e, "source"),
+			str_of(e, "key"),
 			json_integer_value(json_object_get(e, "cost_ms")),
 			json_is_true(json_object_get(e, "up")) ? "up" : "down",
 			json_integer_value(json_object_get(e, "missed")), when,
