@@ -44,13 +44,14 @@ struct op_log {
 
 struct tnode {
 	struct dmp_node *n;
-	int fail_writes;      /* the next N writes fail (DMP_EUNREACHABLE) */
-	int drop_claims;      /* claims fail (DMP_EUNREACHABLE) */
-	int corrupt_chunks;   /* alter every chunk value written */
-	int corrupt_manifest; /* alter every manifest value written */
-	int fail_prekeys;     /* reads of prekey names get SERVFAIL */
-	int refuse_replace;   /* UPDATEs deleting an RRset get SERVFAIL */
-	int refused;	      /* how many were refused */
+	int fail_writes;	/* the next N writes fail (DMP_EUNREACHABLE) */
+	int drop_claims;	/* claims fail (DMP_EUNREACHABLE) */
+	int corrupt_chunks;	/* alter every chunk value written */
+	int corrupt_manifest;	/* alter every manifest value written */
+	int fail_prekeys;	/* reads of prekey names get SERVFAIL */
+	int refuse_replace;	/* UPDATEs deleting an RRset get SERVFAIL */
+	char refuse_owner[256]; /* UPDATEs writing this name get REFUSED */
+	int refused;		/* how many were refused */
 	int writes, claims, reads, prekey_reads;
 	char claim_zone[256], claim_server[256];
 	struct op_log failed; /* ops of the writes that failed */
@@ -202,8 +203,8 @@ static int t_write(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
 		   const struct dmp_update_rr *ops, size_t n, unsigned mask)
 {
 	struct tnode *t = ud;
-	struct dmp_update_rr cp[64] = {{0}};
-	char *bufs[64] = {0};
+	struct dmp_update_rr cp[128] = {{0}};
+	char *bufs[128] = {0};
 	int rc;
 
 	(void)w;
@@ -217,8 +218,15 @@ static int t_write(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
 		}
 		return DMP_EUNREACHABLE;
 	}
-	if (n > 64) {
+	if (n > 128) {
 		return DMP_EINVAL;
+	}
+	for (size_t i = 0; t->refuse_owner[0] && i < n; i++) {
+		if (strcmp(ops[i].owner, t->refuse_owner) == 0) {
+			/* As a node does: the whole UPDATE (7.1). */
+			t->refused++;
+			return DMP_EREFUSED;
+		}
 	}
 	for (size_t i = 0; t->refuse_replace && i < n; i++) {
 		if (ops[i].op == DMP_UPDATE_DELETE_RRSET) {
@@ -251,7 +259,8 @@ static int t_write(struct dmp_engine *e, void *ud, struct dmp_eng_writer *w,
 }
 
 static int t_claim(struct dmp_engine *e, void *ud, const char *zone,
-		   const char *server, const struct dmp_update_rr *op)
+		   const char *server, const struct dmp_update_rr *ops,
+		   size_t n)
 {
 	struct tnode *t = ud;
 
@@ -261,8 +270,8 @@ static int t_claim(struct dmp_engine *e, void *ud, const char *zone,
 	if (t->drop_claims) {
 		return DMP_EUNREACHABLE;
 	}
-	t->claims++;
-	return t_update(t, zone, op, 1, NULL);
+	t->claims += (int)n;
+	return t_update(t, zone, ops, n, NULL);
 }
 
 /* ---- two users and a node -------------------------------------------------
@@ -980,11 +989,151 @@ static void test_cover(void)
 	world_close(&w);
 }
 
+static int first_record(int seq, const char *name, const char *value,
+			uint32_t ttl, int published, void *ud)
+{
+	(void)seq;
+	(void)value;
+	(void)ttl;
+	(void)published;
+	snprintf(ud, 256, "%s", name);
+	return 1;
+}
+
+/* Six messages to bob, published in one pass: how many UPDATEs they
+ * took (-1: not all six submitted and published). */
+static int batch_writes(struct world *w, const char *what)
+{
+	uint8_t body[256];
+	char text[64];
+	size_t blen;
+	int64_t qid;
+	int writes, subs = 0;
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(text, sizeof(text), "%s %d", what, i);
+		blen = make_body(body, sizeof(body), text);
+		subs +=
+		    dmp_engine_submit(w->a.e, "bob", body, blen, 0, &qid) == 0;
+	}
+	writes = w->t.writes;
+	if (subs != 6 || dmp_engine_publish(w->a.e) != 6) {
+		return -1;
+	}
+	writes = w->t.writes - writes;
+	return dmp_engine_poll(w->b.e) == 6 ? writes : -1;
+}
+
+/* A publish batch (issue 19): several messages' chunks share UPDATEs,
+ * then their manifests; a node refusing one message's record refuses
+ * the shared UPDATE, and the others still go out, each exactly once.
+ * Only with cover traffic and the publish delay off: else one message
+ * at a time (chunks, manifest: 12 UPDATEs for six). 13 checks. */
+static void test_batch_refused(void)
+{
+	struct world w;
+	uint8_t body[256];
+	char text[64];
+	size_t blen;
+	int64_t qid[6];
+	int writes, subs = 0, got;
+
+	if (!ok(world_paired(&w) == 0, "batch: world up, contacts pinned")) {
+		world_close(&w);
+		return;
+	}
+	/* The defaults: a publish delay (exponential), no cover. */
+	is_int(batch_writes(&w, "delay on"), 12,
+	       "batch: none with privacy.delay on (12 UPDATEs for six)");
+	w.a.e->conf.cover_rate = 60;
+	snprintf(w.a.e->conf.delay, sizeof(w.a.e->conf.delay), "off");
+	is_int(batch_writes(&w, "cover on"), 12,
+	       "batch: none with privacy.cover_rate on (12 UPDATEs)");
+	w.a.e->conf.cover_rate = 0;
+	for (int i = 0; i < 6; i++) {
+		snprintf(text, sizeof(text), "batch message %d", i);
+		blen = make_body(body, sizeof(body), text);
+		subs += dmp_engine_submit(w.a.e, "bob", body, blen, 0,
+					  &qid[i]) == 0;
+	}
+	is_int(subs, 6, "batch: six submitted");
+	writes = w.t.writes;
+	is_int(dmp_engine_publish(w.a.e), 6, "batch: six published");
+	ok(w.t.writes - writes <= 2,
+	   "batch: in %d UPDATEs (the chunks, then the manifests), "
+	   "not 12",
+	   w.t.writes - writes);
+	is_int(dmp_engine_poll(w.b.e), 6, "batch: bob receives the six");
+	/* The last of six more has a record the node refuses. */
+	for (int i = 0; i < 6; i++) {
+		snprintf(text, sizeof(text), "second batch %d", i);
+		blen = make_body(body, sizeof(body), text);
+		subs += dmp_engine_submit(w.a.e, "bob", body, blen, 0,
+					  &qid[i]) == 0;
+	}
+	(void)dmp_store_outbox_records(dmp_engine_store(w.a.e), qid[5],
+				       first_record, w.t.refuse_owner);
+	is_int(dmp_engine_publish(w.a.e), 5,
+	       "batch: one refused, the other five published (%d queued)",
+	       subs);
+	ok(w.t.refused >= 1, "batch: the shared UPDATE was refused (%d)",
+	   w.t.refused);
+	is_int(w.a.ev.n[DMP_EV_RETRY], 1, "batch: RETRY for the refused one");
+	got = dmp_engine_poll(w.b.e);
+	is_int(got, 5, "batch: bob receives the five");
+	/* The node takes it now; made due, it goes alone. */
+	w.t.refuse_owner[0] = 0;
+	(void)dmp_store_outbox_set_state(dmp_engine_store(w.a.e), qid[5],
+					 DMP_OUTBOX_QUEUED, 0, NULL);
+	is_int(dmp_engine_publish(w.a.e), 1, "batch: the sixth on retry");
+	got = dmp_engine_poll(w.b.e);
+	got += dmp_engine_poll(w.b.e) * 100; /* a second poll: nothing */
+	is_int(got, 1, "batch: bob receives it once; none twice");
+	world_close(&w);
+}
+
+/* Each publish pass reads bob's prekeys again; the same answer is not
+ * verified again, unless the cache no longer holds it (emptied here, as
+ * a contact removed and pinned again would be). 4 checks. */
+static void test_prekey_memo(void)
+{
+	struct world w;
+	struct dmp_store_contact ct;
+	struct dmp_store *st;
+	uint8_t body[256];
+	size_t blen;
+	int64_t qid;
+	int n0, reads;
+
+	if (!ok(world_paired(&w) == 0, "prekey memo: world up")) {
+		world_close(&w);
+		return;
+	}
+	st = dmp_engine_store(w.a.e);
+	blen = make_body(body, sizeof(body), "memo");
+	reads = w.t.prekey_reads;
+	ok(dmp_store_contact_get(st, "bob", &ct) == 0 &&
+	       dmp_engine_submit(w.a.e, "bob", body, blen, 0, &qid) == 0 &&
+	       dmp_engine_publish(w.a.e) == 1,
+	   "prekey memo: one published");
+	n0 = dmp_store_contact_prekey_count(st, ct.ed25519_pk, time(NULL));
+	ok(n0 > 0 && w.t.prekey_reads > reads,
+	   "prekey memo: the pass read bob's prekeys (%d cached)", n0);
+	(void)dmp_store_contact_prekeys_replace(st, ct.ed25519_pk, NULL, 0);
+	ok(dmp_engine_submit(w.a.e, "bob", body, blen, 0, &qid) == 0 &&
+	       dmp_engine_publish(w.a.e) == 1 &&
+	       dmp_store_contact_prekey_count(st, ct.ed25519_pk, time(NULL)) ==
+		   n0,
+	   "prekey memo: an emptied cache is filled again by the same "
+	   "answer");
+	world_close(&w);
+}
+
 int main(void)
 {
 	char cmd[64];
 
-	plan(15 + 11 + 11 + 9 + 19 + 6 + 8 + 5 + 7);
+	plan(15 + 11 + 11 + 9 + 19 + 6 + 8 + 5 + 7 + 13 + 4);
 	if (!mkdtemp(dir)) {
 		return 1;
 	}
@@ -997,6 +1146,8 @@ int main(void)
 	test_prekeys_failed();
 	test_identity_replace_fallback();
 	test_cover();
+	test_batch_refused();
+	test_prekey_memo();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0) {
 		diag("could not remove %s", dir);

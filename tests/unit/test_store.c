@@ -9,6 +9,7 @@
 
 #include "dmp/crypto.h"
 #include "dmp/err.h"
+#include "client/store_i.h" /* the statement cache */
 #include "dmp/store.h"
 #include "tap.h"
 
@@ -411,6 +412,81 @@ static void test_kv_and_reopen(struct dmp_store **st)
 	is_int(sb.st_mode & 0777, 0600, "db is private (0600)");
 }
 
+/* Statements cached, in use, and alive in sqlite (cached or not). */
+static void stmt_counts(struct dmp_store *st, size_t *n, size_t *busy,
+			size_t *live)
+{
+	*n = st->n_stmts;
+	*busy = *live = 0;
+	for (size_t i = 0; i < st->n_stmts; i++) {
+		*busy += st->stmts[i].busy != 0;
+	}
+	for (sqlite3_stmt *q = sqlite3_next_stmt(st->db, NULL); q;
+	     q = sqlite3_next_stmt(st->db, q)) {
+		(*live)++;
+	}
+}
+
+struct nest {
+	struct dmp_store *st;
+	int outer, inner, inner_rc;
+};
+
+static int count_inner(const struct dmp_outbox_msg *m, void *ud)
+{
+	(void)m;
+	((struct nest *)ud)->inner++;
+	return 0;
+}
+
+/* The same query from inside its own callback: a fresh statement. */
+static int count_nested(const struct dmp_outbox_msg *m, void *ud)
+{
+	struct nest *n = ud;
+
+	(void)m;
+	if (++n->outer > 1000) {
+		return 1; /* bounded: a statement that never ends */
+	}
+	n->inner_rc =
+	    dmp_store_outbox_each_pending(n->st, count_inner, n) < 0 ? -1 : 0;
+	return 0;
+}
+
+/* The prepared-statement cache (issue 19): one statement per query,
+ * reset and kept (none left in use by any call of the sections before);
+ * a query run again inside its own callback gets a fresh one, finalized
+ * after. */
+static void test_stmt_cache(struct dmp_store *st)
+{
+	struct nest n = {st, 0, 0, 0};
+	size_t c0, b0, l0, c1, b1, l1;
+	char buf[8];
+	int pending, got = 0;
+
+	stmt_counts(st, &c0, &b0, &l0);
+	ok(c0 > 0 && b0 == 0 && l0 == c0,
+	   "stmt cache: %zu kept, %zu in use, %zu alive", c0, b0, l0);
+	for (int i = 0; i < 3; i++) {
+		got +=
+		    dmp_store_kv_get(st, "rotation.seq", buf, sizeof(buf)) == 0;
+	}
+	stmt_counts(st, &c1, &b1, &l1);
+	ok(got == 3 && c1 <= c0 + 1,
+	   "stmt cache: a query run three times is kept once (%d read)", got);
+	pending = dmp_store_outbox_each_pending(st, count_inner, &n);
+	n.inner = 0;
+	(void)dmp_store_outbox_each_pending(st, count_nested, &n);
+	ok(n.outer > 0 && n.inner == n.outer * n.outer && n.inner_rc == 0,
+	   "stmt cache: nested use of one query (%d outer, %d inner; %d)",
+	   n.outer, n.inner, pending);
+	stmt_counts(st, &c1, &b1, &l1);
+	ok(b1 == 0 && l1 == c1,
+	   "stmt cache: after nesting %zu in use, "
+	   "%zu alive of %zu kept",
+	   b1, l1, c1);
+}
+
 /* Checks per section (every section runs straight through). */
 enum {
 	OPEN_CHECKS = 3,
@@ -423,6 +499,7 @@ enum {
 	RACE_CHECKS = 1,
 	KV_CHECKS = 9,
 	ROTATE_CHECKS = 17,
+	STMT_CHECKS = 4,
 };
 
 int main(void)
@@ -436,7 +513,7 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	plan(OPEN_CHECKS + IDENTITY_CONTACT_CHECKS + PREKEY_CHECKS +
 	     OUTBOX_CHECKS + RELAXED_CHECKS + REPLAY_CHECKS + RACE_CHECKS +
-	     KV_CHECKS + ROTATE_CHECKS + REENCODE_CHECKS);
+	     KV_CHECKS + ROTATE_CHECKS + REENCODE_CHECKS + STMT_CHECKS);
 	is_int(dmp_store_open(&bad, "/nonexistent/dir/x.db"), DMP_ENOENT,
 	       "unopenable path reports the errno");
 	ok(bad == NULL, "out-param cleared on failure");
@@ -449,6 +526,7 @@ int main(void)
 	test_outbox_reencoded(st);
 	test_replay(st);
 	test_replay_race();
+	test_stmt_cache(st);
 	test_kv_and_reopen(&st);
 	dmp_store_close(st);
 	dmp_store_close(NULL);

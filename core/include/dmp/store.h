@@ -43,6 +43,16 @@ void dmp_store_close(struct dmp_store *st); /* NULL: no-op */
  */
 void dmp_store_relax(struct dmp_store *st, int on);
 DMP_MUST_CHECK int dmp_store_sync(struct dmp_store *st);
+/**
+ * Several writes as one commit (issue 19: a publish batch's state
+ * changes): BEGIN IMMEDIATE, then dmp_store_tx_end() with @p commit 1
+ * (COMMIT) or 0 (ROLLBACK). Only calls that open no transaction of their
+ * own go in between (the outbox state and record marks, reads).
+ * @return 0, DMP_EBUSY (another writer past the 10 s busy timeout),
+ *         DMP_ENOSPC or DMP_ESTORE; a failed begin leaves no transaction
+ */
+DMP_MUST_CHECK int dmp_store_tx_begin(struct dmp_store *st);
+int dmp_store_tx_end(struct dmp_store *st, int commit);
 
 /**
  * Key used to seal secret columns (prekey secrets). Derived by the caller
@@ -275,6 +285,12 @@ int dmp_store_outbox_records(struct dmp_store *st, int64_t queue_id,
  *  transaction. @return 0 or DMP_ESTORE */
 int dmp_store_outbox_records_done(struct dmp_store *st, int64_t queue_id,
 				  int first, int last);
+/** Put @p m's row back as the snapshot @p m has it (state, attempts,
+ *  next attempt, last error): a message a publish batch took but did not
+ *  try (it waits behind an older one). @return 0, DMP_ENOENT or
+ *  DMP_ESTORE */
+int dmp_store_outbox_restore(struct dmp_store *st,
+			     const struct dmp_outbox_msg *m);
 /**
  * Record an attempt's outcome.
  * @param state        new state

@@ -112,17 +112,21 @@ struct dmp_eng_transport {
 	void (*write_close)(struct dmp_engine *e, void *ud,
 			    struct dmp_eng_writer *w);
 	/**
-	 * One unsigned UPDATE (a claim, 7.3) for @p zone to @p server
+	 * One unsigned UPDATE of @p n claims (7.3) for @p zone to @p server
 	 * (HOST[:PORT]; the zone name itself when no server is configured).
 	 * @return 0 or the write error
 	 */
 	int (*claim)(struct dmp_engine *e, void *ud, const char *zone,
-		     const char *server, const struct dmp_update_rr *op);
+		     const char *server, const struct dmp_update_rr *ops,
+		     size_t n);
 	void *ud;
 	/** Wait @p ms (the publish delay, engine_pad.c); NULL: no wait
 	 *  (tests' in-process transports). */
 	void (*sleep_ms)(struct dmp_engine *e, void *ud, unsigned ms);
 };
+
+/* Contacts whose last prekey answer is remembered (engine_identity.c). */
+#define DMP_ENG_PK_SEEN 32
 
 struct dmp_engine {
 	char home[DMP_ENG_HOME_MAX];
@@ -162,6 +166,15 @@ struct dmp_engine {
 	 * once: event, status error). */
 	int key_stale;
 	const char *key_why; /* its text (static) */
+	/* engine_identity.c: per contact, the digest of the prekey answer
+	 * last verified into the cache and how many it cached. Every
+	 * publish pass reads the answers again (issue 19: verifying the same
+	 * signatures each pass was most of a pass's CPU). */
+	struct {
+		uint8_t spk[32], digest[32];
+		int n;
+	} pk_seen[DMP_ENG_PK_SEEN];
+	unsigned pk_seen_next; /* the entry replaced next */
 };
 
 extern const char *const dmp_eng_folders[3]; /* inbox, intro, sent */
@@ -226,9 +239,9 @@ int dmp_eng_writer_send_to(struct dmp_engine *e, struct dmp_eng_writer *w,
 int dmp_eng_writer_send(struct dmp_engine *e, struct dmp_eng_writer *w,
 			const struct dmp_update_rr *ops, size_t n);
 void dmp_eng_writer_close(struct dmp_engine *e, struct dmp_eng_writer *w);
-/* A claim UPDATE to the server of @p zone (PROTOCOL.md 7.3). */
+/* One claim UPDATE of @p ops to the server of @p zone (PROTOCOL.md 7.3). */
 int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
-		       const char *owner, uint32_t ttl, const char *value);
+		       const struct dmp_update_rr *ops, size_t n);
 /* Rendezvous choice of the nodes storing @p rid's mailbox (bit mask). */
 unsigned dmp_eng_mailbox_nodes(struct dmp_engine *e, const uint8_t *rid);
 /* The same over any node set: the @p r (0: all) keys of @p key[0..n)
@@ -483,9 +496,43 @@ int dmp_eng_reencode_queue(struct dmp_engine *e, int64_t before);
 /* engine_rotation.c: run it once after a rotation (kv flag). */
 void dmp_eng_rotation_reencode(struct dmp_engine *e);
 
-/* engine_send.c: one publish pass (dmp_engine_publish() runs it, see
+/* engine_publish.c: one publish pass (dmp_engine_publish() runs it, see
  * engine_flush.c). */
 int dmp_eng_publish_pass(struct dmp_engine *e);
+/* What one publish UPDATE holds at most (chunks, manifests or claims):
+ * records, and value bytes (a single larger value goes alone). dmp-node
+ * refuses an UPDATE of more than 128 operations (node_upd.h MAX_OPS) and
+ * a DNS message over TCP is at most 65535 bytes: 128 owner names, TXT
+ * framing and TSIG fit beside 48000 bytes of values. */
+#define DMP_ENG_PUBLISH_OPS 128
+#define DMP_ENG_PUBLISH_BYTES 48000
+
+/* engine_send.c: the queue's pending messages, collected for a pass
+ * (dmp_store_outbox_each_pending's callback; v is dmp_free'd). */
+struct dmp_eng_pending {
+	struct dmp_outbox_msg *v;
+	size_t n, cap;
+};
+int dmp_eng_pending_collect(const struct dmp_outbox_msg *m, void *ud);
+
+/* engine_send.c: a publish batch's claims (PROTOCOL.md 6.3 step 6, best
+ * effort), made after the manifests went out and sent together. */
+struct dmp_eng_claim {
+	char zone[DMP_NAME_MAX], owner[DMP_NAME_MAX], value[256];
+	char recipient[320];
+	uint8_t msg_id[DMP_MSG_ID_BYTES];
+	uint32_t ttl;
+	int rc; /* 1 to send, else how it went */
+};
+struct dmp_eng_claims {
+	struct dmp_eng_claim *v;
+	size_t n, cap;
+};
+/* The claims of published message @p m (manifest in @p slot), queued. */
+void dmp_eng_claims_add(struct dmp_engine *e, struct dmp_eng_claims *cl,
+			const struct dmp_outbox_msg *m, uint32_t slot);
+/* Send them (several to an UPDATE per zone), report each, empty @p cl. */
+void dmp_eng_claims_flush(struct dmp_engine *e, struct dmp_eng_claims *cl);
 /* The signed claim value of @p m (manifest in @p slot) pointing at
  * @p domain, living at most a day; its TTL in @p ttl. @return 0,
  * DMP_EINVAL (@p domain too long for a claim), DMP_EEXPIRED or the

@@ -364,10 +364,62 @@ int dmp_eng_prekeys_failed(struct dmp_engine *e, const uint8_t spk[32])
  * reported (DMP_EV_PREKEYS) and remembered, so the next submit() to @p c
  * reads again instead of going without forward secrecy.
  */
+/* The digest of @p c's prekey answer @p res (its values in order). */
+static void pk_digest(uint8_t d[32], const struct dmp_store_contact *c,
+		      const struct dmp_resolver_result *res)
+{
+	dmp_sha256(d, c->ed25519_pk, 32);
+	for (size_t i = 0; i < res->answer.n; i++) {
+		uint32_t len = (uint32_t)res->answer.lens[i];
+
+		dmp_sha256_3(d, d, 32, &len, sizeof(len), res->answer.values[i],
+			     res->answer.lens[i]);
+	}
+}
+
+/* The remembered entry of @p spk, else NULL. */
+static int pk_seen_find(struct dmp_engine *e, const uint8_t spk[32])
+{
+	for (int i = 0; i < DMP_ENG_PK_SEEN; i++) {
+		if (memcmp(e->pk_seen[i].spk, spk, 32) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* 1 when the cache already holds exactly answer @p d of @p spk: the same
+ * answer verified last time, and as many unexpired keys cached as it
+ * gave (none expired since, the contact not removed meanwhile). */
+static int pk_seen_same(struct dmp_engine *e, const uint8_t spk[32],
+			const uint8_t d[32], int64_t now)
+{
+	int i = pk_seen_find(e, spk);
+
+	return i >= 0 && memcmp(e->pk_seen[i].digest, d, 32) == 0 &&
+	       dmp_store_contact_prekey_count(e->st, spk, now) ==
+		   e->pk_seen[i].n;
+}
+
+static void pk_seen_put(struct dmp_engine *e, const uint8_t spk[32],
+			const uint8_t d[32], int n)
+{
+	int i = pk_seen_find(e, spk);
+
+	if (i < 0) {
+		i = (int)(e->pk_seen_next++ % DMP_ENG_PK_SEEN);
+	}
+	memcpy(e->pk_seen[i].spk, spk, 32);
+	memcpy(e->pk_seen[i].digest, d, 32);
+	e->pk_seen[i].n = n;
+}
+
 int dmp_eng_cache_prekeys(struct dmp_engine *e,
 			  const struct dmp_store_contact *c,
 			  const struct dmp_resolver_result *res)
 {
+	uint8_t dg[32];
+	int rc;
 	struct dmp_store_contact_prekey pk[64];
 	char key[96], d[320];
 	size_t n = 0;
@@ -387,6 +439,10 @@ int dmp_eng_cache_prekeys(struct dmp_engine *e,
 	if (dmp_eng_prekeys_failed(e, c->ed25519_pk)) {
 		(void)dmp_store_kv_set(e->st, key, "");
 	}
+	pk_digest(dg, c, res);
+	if (res->err == 0 && pk_seen_same(e, c->ed25519_pk, dg, (int64_t)now)) {
+		return 0;
+	}
 	for (size_t i = 0;
 	     res->err == 0 && i < res->answer.n && n < DMP_ARRAY_LEN(pk); i++) {
 		struct dmp_prekey p;
@@ -402,7 +458,11 @@ int dmp_eng_cache_prekeys(struct dmp_engine *e,
 		pk[n].exp = p.exp;
 		n++;
 	}
-	return dmp_store_contact_prekeys_replace(e->st, c->ed25519_pk, pk, n);
+	rc = dmp_store_contact_prekeys_replace(e->st, c->ed25519_pk, pk, n);
+	if (rc == 0 && res->err == 0) {
+		pk_seen_put(e, c->ed25519_pk, dg, (int)n);
+	}
+	return rc;
 }
 
 int dmp_eng_fetch_prekeys(struct dmp_engine *e,

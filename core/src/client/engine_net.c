@@ -604,7 +604,8 @@ void dmp_eng_read_where(const struct dmp_engine *e, const char *name, char *out,
 
 /* The default claim path: a fresh unsigned conn to the zone's server. */
 static int net_claim(struct dmp_engine *e, void *ud, const char *zone,
-		     const char *server, const struct dmp_update_rr *op)
+		     const char *server, const struct dmp_update_rr *ops,
+		     size_t n)
 {
 	struct dmp_update_opts o;
 	struct dmp_update_conn *c = NULL;
@@ -621,7 +622,7 @@ static int net_claim(struct dmp_engine *e, void *ud, const char *zone,
 	if (rc < 0) {
 		return rc == DMP_EINVAL ? DMP_EUNREACHABLE : rc;
 	}
-	rc = dmp_update_send(c, op, 1, (uint64_t)dmp_eng_now(e), NULL);
+	rc = dmp_update_send(c, ops, n, (uint64_t)dmp_eng_now(e), NULL);
 	dmp_update_conn_free(c);
 	if (rc == DMP_EUNREACHABLE || rc == DMP_ETIMEDOUT) {
 		down_mark(e, server, 1);
@@ -730,16 +731,14 @@ void dmp_eng_writer_close(struct dmp_engine *e, struct dmp_eng_writer *w)
 }
 
 /*
- * Send @p value as an un-TSIG'd claim UPDATE (PROTOCOL.md 7.3) to the
+ * Send @p ops (claims, PROTOCOL.md 7.3) as one un-TSIG'd UPDATE to the
  * server of @p zone: the one network.zone_servers names; for our own zone
  * else every configured node (accepted when one took it); else port 53 of
  * the zone apex's own address (A/AAAA through the system resolver).
  */
 int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
-		       const char *owner, uint32_t ttl, const char *value)
+		       const struct dmp_update_rr *ops, size_t n)
 {
-	struct dmp_update_rr op = {DMP_UPDATE_ADD, owner, ttl, value,
-				   strlen(value)};
 	const char *server = dmp_eng_zone_server(&e->conf, zone);
 	const struct dmp_eng_nodes *nodes = dmp_eng_nodes(e);
 	int rc = DMP_ECONFIG, ok = 0;
@@ -748,10 +747,10 @@ int dmp_eng_claim_send(struct dmp_engine *e, const char *zone,
 	    !dmp_name_equal(zone, strlen(zone), e->conf.domain,
 			    strlen(e->conf.domain))) {
 		return e->tp.claim(e, e->tp.ud, zone, server ? server : zone,
-				   &op);
+				   ops, n);
 	}
 	for (unsigned i = 0; i < nodes->n; i++) {
-		int r = e->tp.claim(e, e->tp.ud, zone, nodes->addr[i], &op);
+		int r = e->tp.claim(e, e->tp.ud, zone, nodes->addr[i], ops, n);
 
 		ok += r == 0;
 		rc = r < 0 && rc == DMP_ECONFIG ? r : rc;

@@ -2,7 +2,7 @@
  * core/src/client/engine_relay.c - the client's relay fallback
  * (docs/protocol.md 8.7.8, DMP-RELAY/1 draft). When no home node answers
  * a message's UPDATE (a timeout or a refused connection; never after a
- * REFUSED verdict or a budget deferral, engine_send.c decides), its
+ * REFUSED verdict or a budget deferral, engine_publish.c decides), its
  * records are renamed into the recipient's zone, a claim pointing there
  * is signed, and the bundle is POSTed to a relay, at most
  * DMP_ENG_RELAY_TRIES a pass: network.relays and the relay peers

@@ -20,14 +20,8 @@
 #include "dmp/record.h"
 #include "engine_i.h"
 
-/* Chunk records per UPDATE when publishing: one UPDATE (over TCP) per
- * message of up to ~40 records instead of one per record. */
-#define PUBLISH_BATCH_OPS 48
-#define PUBLISH_BATCH_BYTES 16000
 /* A prekey must outlive the message's flight by this much to be chosen. */
 #define PREKEY_MARGIN 600
-#define RETRY_BASE 15
-#define RETRY_MAX 3600
 
 struct key_blocked {
 	const uint8_t *ed25519_pk;
@@ -133,14 +127,9 @@ int dmp_engine_withdraw(struct dmp_engine *e, int64_t queue_id, const char *why)
 	return rc;
 }
 
-struct pending {
-	struct dmp_outbox_msg *v;
-	size_t n, cap;
-};
-
-static int collect_pending(const struct dmp_outbox_msg *m, void *ud)
+int dmp_eng_pending_collect(const struct dmp_outbox_msg *m, void *ud)
 {
-	struct pending *p = ud;
+	struct dmp_eng_pending *p = ud;
 
 	if (dmp_grow(&p->v, &p->cap, p->n, sizeof(*p->v), 16) < 0) {
 		return 1;
@@ -340,10 +329,10 @@ static int reencode_one(struct dmp_engine *e, const struct dmp_outbox_msg *m)
 
 int dmp_eng_reencode_queue(struct dmp_engine *e, int64_t before)
 {
-	struct pending p = {0};
+	struct dmp_eng_pending p = {0};
 	int rc, n = 0, bad = 0;
 
-	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
+	rc = dmp_store_outbox_each_pending(e->st, dmp_eng_pending_collect, &p);
 	for (size_t i = 0; rc >= 0 && i < p.n; i++) {
 		const struct dmp_outbox_msg *m = &p.v[i];
 		int r1;
@@ -396,66 +385,6 @@ int dmp_engine_submit(struct dmp_engine *e, const char *contact,
 	dmp_store_relax(e->st, 0);
 	dmp_free(asked);
 	return rc;
-}
-
-struct recs {
-	struct {
-		int seq;
-		char *name, *value;
-		uint32_t ttl;
-		int published;
-	} * v;
-	size_t n, cap;
-	int oom;
-};
-
-static int collect_record(int seq, const char *name, const char *value,
-			  uint32_t ttl, int published, void *ud)
-{
-	struct recs *r = ud;
-
-	if (dmp_grow(&r->v, &r->cap, r->n, sizeof(*r->v), 16) < 0) {
-		r->oom = 1;
-		return 1;
-	}
-	r->v[r->n].seq = seq;
-	r->v[r->n].name = strdup(name);
-	r->v[r->n].value = strdup(value);
-	r->v[r->n].ttl = ttl;
-	r->v[r->n].published = published;
-	if (!r->v[r->n].name || !r->v[r->n].value) {
-		free(r->v[r->n].name);
-		free(r->v[r->n].value);
-		r->oom = 1;
-		return 1;
-	}
-	r->n++;
-	return 0;
-}
-
-static void recs_free(struct recs *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->v[i].name);
-		free(r->v[i].value);
-	}
-	dmp_free(r->v);
-	memset(r, 0, sizeof(*r));
-}
-
-static int64_t backoff(int attempts)
-{
-	int64_t d = RETRY_BASE;
-	uint32_t j;
-
-	for (int i = 0; i < attempts && d < RETRY_MAX; i++) {
-		d *= 2;
-	}
-	if (d > RETRY_MAX) {
-		d = RETRY_MAX;
-	}
-	dmp_random(&j, sizeof(j));
-	return d + (int64_t)(j % (uint32_t)(d / 4 + 1));
 }
 
 /* Zones that carry claims, without duplicates (compared ignoring case). */
@@ -543,11 +472,11 @@ int dmp_eng_claim_sign(struct dmp_engine *e, const struct dmp_outbox_msg *m,
  * (docs/protocol.md, interoperability). A receiver that did read the
  * manifest skips the claim as a replay.
  */
-static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
-			uint32_t slot)
+void dmp_eng_claims_add(struct dmp_engine *e, struct dmp_eng_claims *cl,
+			const struct dmp_outbox_msg *m, uint32_t slot)
 {
 	struct dmp_store_contact ct;
-	char value[256], owner[DMP_NAME_MAX] = "", d[512];
+	char value[256], d[512];
 	struct dmp_eng_claim_zones cz = {.n = 0};
 	uint8_t rid[DMP_USER_ID_BYTES];
 	uint32_t ttl;
@@ -579,339 +508,107 @@ static void send_claims(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 	}
 	dmp_sha256(rid, ct.x25519_pk, 32);
 	for (size_t i = 0; i < cz.n; i++) {
-		rc = dmp_name_claim(owner, sizeof(owner), slot, rid, cz.z[i]);
-		if (rc >= 0) {
-			rc = dmp_eng_claim_send(e, cz.z[i], owner, ttl, value);
+		struct dmp_eng_claim *o;
+
+		if (dmp_grow(&cl->v, &cl->cap, cl->n, sizeof(*cl->v), 16) < 0) {
+			DMP_LOG_W("claim: %s", dmp_strerror(DMP_ENOMEM));
+			return;
 		}
-		snprintf(d, sizeof(d), "claim at %s: %s", owner,
-			 rc < 0 ? dmp_strerror(rc) : "accepted");
-		if (rc == DMP_EREFUSED &&
-		    dmp_name_equal(cz.z[i], strlen(cz.z[i]), e->conf.domain,
-				   strlen(e->conf.domain))) {
-			/* Our own node takes no claims (dmp-node's default):
-			 * only a reference receiver there that has pinned
-			 * others needed it. Said, but not as a failure, or
-			 * every same-zone send would print a note. */
-			snprintf(d, sizeof(d),
-				 "claim at %s: not taken (the node accepts no "
-				 "claims)",
-				 owner);
-			DMP_LOG_D("%s", d);
-			rc = 0;
-		} else if (rc < 0) {
-			DMP_LOG_I("%s", d);
-		}
-		dmp_eng_emit(e, DMP_EV_CLAIM, m->recipient, m->msg_id,
-			     rc < 0 ? rc : 0, d);
+		o = &cl->v[cl->n];
+		memset(o, 0, sizeof(*o));
+		snprintf(o->zone, sizeof(o->zone), "%s", cz.z[i]);
+		snprintf(o->value, sizeof(o->value), "%s", value);
+		snprintf(o->recipient, sizeof(o->recipient), "%s",
+			 m->recipient);
+		memcpy(o->msg_id, m->msg_id, sizeof(o->msg_id));
+		o->ttl = ttl;
+		o->rc = dmp_name_claim(o->owner, sizeof(o->owner), slot, rid,
+				       cz.z[i]);
+		o->rc = o->rc < 0 ? o->rc : 1; /* 1: to send */
+		cl->n++;
 	}
 }
 
-/* The slot of a manifest owner name "slot-N.mb-…", else -1. */
-static int manifest_slot(const char *name)
+static int own_zone(const struct dmp_engine *e, const char *zone)
 {
-	if (strncmp(name, "slot-", 5) == 0 && isdigit((unsigned char)name[5]) &&
-	    name[6] == '.') {
-		return name[5] - '0';
-	}
-	return -1;
+	return dmp_name_equal(zone, strlen(zone), e->conf.domain,
+			      strlen(e->conf.domain));
 }
 
-/* Publishing repeats safely (a node adds a record it has once, the
- * receiver drops a replay, the sent/ copy is made once): its commits need
- * not be durable, a power failure only means publishing again (store.h). */
-static int publish_pass(struct dmp_engine *e);
-
-int dmp_eng_publish_pass(struct dmp_engine *e)
+/* One claim's event, as it went. */
+static void claim_report(struct dmp_engine *e, const struct dmp_eng_claim *o)
 {
-	int rc = dmp_eng_key_check(e);
+	char d[512];
+	int rc = o->rc;
 
-	if (rc < 0) {
-		return rc; /* the queue waits for the new key */
+	snprintf(d, sizeof(d), "claim at %s: %s", o->owner,
+		 rc < 0 ? dmp_strerror(rc) : "accepted");
+	if (rc == DMP_EREFUSED && own_zone(e, o->zone)) {
+		/* Our own node takes no claims (dmp-node's default): only a
+		 * reference receiver there that has pinned others needed
+		 * it. Said, but not as a failure, or every same-zone send
+		 * would print a note. */
+		snprintf(d, sizeof(d),
+			 "claim at %s: not taken (the node accepts no claims)",
+			 o->owner);
+		DMP_LOG_D("%s", d);
+		rc = 0;
+	} else if (rc < 0) {
+		DMP_LOG_I("%s", d);
 	}
-	dmp_eng_rotation_reencode(e); /* after a rotation, once */
-	dmp_store_relax(e->st, 1);
-	rc = publish_pass(e);
-	dmp_eng_cover_tick(e); /* privacy.cover_rate */
-	dmp_store_relax(e->st, 0);
-	return rc;
+	dmp_eng_emit(e, DMP_EV_CLAIM, o->recipient, o->msg_id, rc < 0 ? rc : 0,
+		     d);
 }
 
-/* The relay fallback (docs/protocol.md 8.7.8): message @p m, which no
- * home node answered for (DMP_EUNREACHABLE: a timeout or a refused
- * connection, not a REFUSED verdict or a budget deferral), goes as a
- * bundle of its records @p r to a relay (network.relays, discovery). A part of
- * a large file is not relayed: its pacing counts on the home node's mailbox.
- * @return 0 (taken: its records marked published, "path=relay:<url>" in @p
- * took) or why not (the relay's reason in @p why, or "") */
-static int relay_fallback(struct dmp_engine *e, const struct dmp_outbox_msg *m,
-			  const struct recs *r, int slot,
-			  struct dmp_eng_relay_dead *dead, char *took,
-			  size_t took_cap, char *why, size_t why_cap)
+/*
+ * The claims of a publish batch, several to an UPDATE per zone (the
+ * limits of a publish UPDATE). A node refuses an UPDATE whole when one
+ * claim is wrong (7.3), so a refused UPDATE of several is sent again one
+ * claim at a time; at our own zone the first single refusal stands for
+ * the rest (a node that takes no claims, dmp-node's default), so a batch
+ * there costs two round trips, not one per message.
+ */
+void dmp_eng_claims_flush(struct dmp_engine *e, struct dmp_eng_claims *cl)
 {
-	struct dmp_eng_relay_rec *v;
-	char path[224];
-	int lo, hi, rc;
+	for (size_t i = 0; i < cl->n; i++) {
+		struct dmp_update_rr ops[DMP_ENG_PUBLISH_OPS];
+		size_t at[DMP_ENG_PUBLISH_OPS], k = 0, bytes = 0;
+		const char *zone = cl->v[i].zone;
+		int rc, own_refused = 0;
 
-	why[0] = 0;
-	if ((e->conf.relays.n == 0 && !e->conf.relays_from_discovery) ||
-	    m->whole[0] || r->n == 0) {
-		return DMP_ENOENT;
-	}
-	v = dmp_calloc(r->n, sizeof(*v));
-	if (!v) {
-		return DMP_ENOMEM;
-	}
-	lo = hi = r->v[0].seq;
-	for (size_t j = 0; j < r->n; j++) {
-		v[j] = (struct dmp_eng_relay_rec){r->v[j].name, r->v[j].value,
-						  r->v[j].ttl};
-		lo = r->v[j].seq < lo ? r->v[j].seq : lo;
-		hi = r->v[j].seq > hi ? r->v[j].seq : hi;
-	}
-	rc = dmp_eng_relay_send(e, m, v, r->n, slot, dead, path, sizeof(path),
-				why, why_cap);
-	dmp_free(v);
-	if (rc == 0) {
-		(void)dmp_store_outbox_records_done(e->st, m->id, lo, hi);
-		snprintf(took, took_cap, "path=%s", path);
-	}
-	return rc;
-}
+		if (cl->v[i].rc != 1) {
+			continue; /* sent, or could not be made */
+		}
+		for (size_t j = i; j < cl->n && k < DMP_ARRAY_LEN(ops); j++) {
+			struct dmp_eng_claim *o = &cl->v[j];
+			size_t vl = strlen(o->value);
 
-static int publish_pass(struct dmp_engine *e)
-{
-	struct pending p = {0};
-	struct dmp_eng_mp_pace pace = {0};
-	struct dmp_eng_writer *w = NULL;
-	int have_w = 0;
-	int64_t now = dmp_eng_now(e);
-	int done = 0, tried = 0, reached = 0, rc, last = 0, delayed = 0;
-	/* relays that did not answer this pass */
-	struct dmp_eng_relay_dead relay_dead = {0};
-	char took[48 + 224], d_pub[16 + sizeof(took)], exp_why[33 + 256] = "";
-
-	rc = dmp_store_outbox_each_pending(e->st, collect_pending, &p);
-	if (rc < 0) {
-		dmp_free(p.v);
-		return rc;
-	}
-	dmp_eng_mp_order(p.v, p.n); /* engine_mp_pace.c */
-	for (size_t i = 0; i < p.n; i++) {
-		struct dmp_outbox_msg *m = &p.v[i];
-		struct recs r = {0};
-		unsigned mask;
-		int err = 0, slot = -1, full = 0, tell, relayed = 0;
-		const char *why;
-		char rwhy[320] = ""; /* why a relay did not take it */
-
-		if (m->state == DMP_OUTBOX_FAILED) {
-			continue;
-		}
-		if (m->expires && (uint64_t)now > m->expires) {
-			/* A part of a file no node could hold says so. */
-			const char *x = dmp_eng_mp_expired_why(e, m, exp_why);
-
-			m->state = DMP_OUTBOX_FAILED;
-			(void)dmp_store_outbox_set_state(
-			    e->st, m->id, DMP_OUTBOX_FAILED, 0, x);
-			dmp_eng_emit(e, DMP_EV_FAILED, m->recipient, m->msg_id,
-				     DMP_EEXPIRED, x);
-			continue;
-		}
-		if (m->next_attempt > now || dmp_eng_outbox_held(p.v, i)) {
-			continue;
-		}
-		if (!have_w) {
-			rc = dmp_eng_writer_open(e, 0, &w);
-			if (rc < 0) {
-				last = rc;
-				break;
-			}
-			have_w = 1;
-		}
-		tried++;
-		if (dmp_store_outbox_set_state(e->st, m->id,
-					       DMP_OUTBOX_PUBLISHING, now,
-					       m->last_error) == DMP_ENOENT) {
-			continue; /* withdrawn or cancelled meanwhile */
-		}
-		rc = dmp_store_outbox_records(e->st, m->id, collect_record, &r);
-		if (rc < 0 || r.oom) {
-			recs_free(&r);
-			last = rc < 0 ? rc : DMP_ENOMEM;
-			continue;
-		}
-		{
-			/* The recipient's mailbox nodes (rendezvous); all
-			 * nodes when the contact is gone. */
-			struct dmp_store_contact ct;
-			uint8_t rid[DMP_USER_ID_BYTES];
-
-			mask = ~0u;
-			if (dmp_store_contact_get(e->st, m->recipient, &ct) ==
-			    0) {
-				dmp_sha256(rid, ct.x25519_pk, 32);
-				mask = dmp_eng_mailbox_nodes(e, rid);
-			}
-		}
-		for (size_t j = 0; j < r.n; j++) {
-			slot = manifest_slot(r.v[j].name) >= 0
-				   ? manifest_slot(r.v[j].name)
-				   : slot;
-		}
-		if ((why = dmp_eng_mp_pace_wait(&pace, e, m, slot)) != NULL) {
-			recs_free(&r);
-			(void)dmp_store_outbox_set_state(
-			    e->st, m->id, DMP_OUTBOX_QUEUED,
-			    now + dmp_eng_mp_pace_retry(e), why);
-			continue;
-		}
-		if (!delayed) { /* privacy.delay: once a pass, so a file of
-				 * many parts is not held up part by part */
-			dmp_eng_publish_delay(e);
-			delayed = 1;
-		}
-		/* Chunks first, manifest last: the store keeps publish order.
-		 * Chunks go several to an UPDATE (a node applies one UPDATE
-		 * whole or not at all, 7.1), the manifest alone after them,
-		 * so it never names a chunk that is not stored yet. */
-		for (size_t j = 0; j < r.n && err == 0;) {
-			struct dmp_update_rr ops[PUBLISH_BATCH_OPS];
-			size_t k = 0, bytes = 0, first = j;
-
-			for (; j < r.n && k < PUBLISH_BATCH_OPS; j++) {
-				int man = manifest_slot(r.v[j].name) >= 0;
-				size_t vl = strlen(r.v[j].value);
-
-				if (man) {
-					slot = manifest_slot(r.v[j].name);
-				}
-				if (r.v[j].published) {
-					continue;
-				}
-				if (k > 0 &&
-				    (man || bytes + vl > PUBLISH_BATCH_BYTES)) {
-					break;
-				}
-				ops[k++] = (struct dmp_update_rr){
-				    DMP_UPDATE_ADD, r.v[j].name, r.v[j].ttl,
-				    r.v[j].value, vl};
-				bytes += vl + strlen(r.v[j].name);
-				if (man) {
-					j++;
-					break;
-				}
-			}
-			if (k == 0) {
+			if (o->rc != 1 || strcmp(o->zone, zone) != 0) {
 				continue;
 			}
-			err = dmp_eng_writer_send_to(e, w, ops, k, mask);
-			if (err == DMP_EREFUSED &&
-			    (m->whole[0] ||
-			     manifest_slot(ops[k - 1].owner) >= 0)) {
-				/* Chunk names are fresh: a cap (a part's
-				 * chunks: limits.store_bytes). */
-				full = 1;
-			}
-			if (err < 0) {
+			if (k > 0 && bytes + vl > DMP_ENG_PUBLISH_BYTES) {
 				break;
 			}
-			reached = 1;
-			/* One store commit per UPDATE, not per record. */
-			(void)dmp_store_outbox_records_done(
-			    e->st, m->id, r.v[first].seq, r.v[j - 1].seq);
+			ops[k] = (struct dmp_update_rr){
+			    DMP_UPDATE_ADD, o->owner, o->ttl, o->value, vl};
+			at[k++] = j;
+			bytes += vl + strlen(o->owner);
 		}
-		if (err == DMP_EUNREACHABLE &&
-		    relay_fallback(e, m, &r, slot, &relay_dead, took,
-				   sizeof(took), rwhy, sizeof(rwhy)) == 0) {
-			err = 0;
-			relayed = 1;
-		}
-		recs_free(&r);
-		if (err == 0 || full) {
-			dmp_eng_mp_pace_note(&pace, m, slot, full);
-		}
-		tell = 1;
-		if (full && m->whole[0]) {
-			tell = dmp_eng_mp_pace_refused(&pace, m, e->w_refused);
-		}
-		if (err < 0) {
-			int64_t next =
-			    dmp_eng_now(e) + (full ? dmp_eng_mp_pace_retry(e)
-						   : backoff(m->attempts));
-			char d[720];
+		rc = dmp_eng_claim_send(e, zone, ops, k);
+		for (size_t x = 0; x < k; x++) {
+			struct dmp_eng_claim *o = &cl->v[at[x]];
 
-			last =
-			    full ? last : err; /* a full slot: wait, no fault */
-			if (err != DMP_EUNREACHABLE) {
-				reached = 1;
-			}
-			snprintf(d, sizeof(d), "%s%s%s; retry in %lld s",
-				 !full ? dmp_strerror(err)
-				 : m->whole[0]
-				     ? "node refused a part of a large file: "
-				       "the recipient's mailbox there may be "
-				       "full (limits.name_bytes, store_bytes: "
-				       "the file's parts fill it until the "
-				       "recipient drains it), or outside your "
-				       "key's scope"
-				     : "node refused the manifest: the "
-				       "recipient's mailbox slot there may "
-				       "be full (limits.name_bytes: a large "
-				       "file's parts fill it until the "
-				       "recipient drains it), or outside "
-				       "your key's scope",
-				 rwhy[0] ? "; " : "", rwhy,
-				 (long long)(next - now));
-			(void)dmp_store_outbox_set_state(
-			    e->st, m->id, DMP_OUTBOX_QUEUED, next,
-			    rwhy[0] ? rwhy : dmp_strerror(err));
-			if (tell) {
-				dmp_eng_emit(e, DMP_EV_RETRY, m->recipient,
-					     m->msg_id, err, d);
-			}
-			continue;
-		}
-		/* How many of the mailbox's nodes took the manifest (the
-		 * last UPDATE): kept with the message and reported; a
-		 * relayed one keeps "path=relay:<url>". */
-		if (!relayed) {
-			took[0] = 0;
-			if (e->w_targets > 0) {
-				snprintf(took, sizeof(took),
-					 "on %u of %u nodes", e->w_took,
-					 e->w_targets);
+			o->rc = rc;
+			if (rc == DMP_EREFUSED && k > 1 && !own_refused) {
+				o->rc = dmp_eng_claim_send(e, zone, &ops[x], 1);
+				own_refused =
+				    o->rc == DMP_EREFUSED && own_zone(e, zone);
 			}
 		}
-		m->state = DMP_OUTBOX_PUBLISHED;
-		(void)dmp_store_outbox_set_state(e->st, m->id,
-						 DMP_OUTBOX_PUBLISHED, 0, took);
-		if (slot >= 0 && !relayed) { /* a relay's bundle holds the
-					      * claim */
-			send_claims(e, m, (uint32_t)slot);
-		}
-		dmp_eng_sent_save(e, m);
-		snprintf(d_pub, sizeof(d_pub), "published%s%s",
-			 took[0] ? " " : "", took);
-		dmp_eng_emit(e, DMP_EV_PUBLISHED, m->recipient, m->msg_id, 0,
-			     d_pub);
-		done++;
 	}
-	if (have_w) {
-		dmp_eng_writer_close(e, w);
+	for (size_t i = 0; i < cl->n; i++) {
+		claim_report(e, &cl->v[i]);
 	}
-	dmp_eng_mp_pace_done(e, &pace); /* the sent/ copy of a file */
-	dmp_free(p.v);
-	if (reached) {
-		dmp_eng_refresh_prekey_caches(e);
-	}
-	if (tried > 0) {
-		dmp_eng_set_state(e, reached ? (last ? DMP_ENGINE_DEGRADED
-						     : DMP_ENGINE_ONLINE)
-					     : DMP_ENGINE_OFFLINE);
-	}
-	if (tried > 0 && !reached && last < 0) {
-		return last;
-	}
-	return done;
+	dmp_free(cl->v);
+	memset(cl, 0, sizeof(*cl));
 }

@@ -64,7 +64,12 @@ static void seen_put(struct dmp_engine *e, int64_t ok, int64_t poll)
 		poll = kv_num(e, KV_SEEN, 1);
 	}
 	snprintf(v, sizeof(v), "%lld %lld", (long long)ok, (long long)poll);
-	(void)dmp_store_kv_set(e->st, KV_SEEN, v);
+	/* Not written again unchanged (seconds): a publish batch notes
+	 * every message, one store commit each (issue 19). */
+	if (dmp_store_kv_get(e->st, KV_SEEN, r, sizeof(r)) < 0 ||
+	    strcmp(r, v) != 0) {
+		(void)dmp_store_kv_set(e->st, KV_SEEN, v);
+	}
 }
 
 void dmp_eng_note_error(struct dmp_engine *e, int code, const char *text)
@@ -87,8 +92,11 @@ void dmp_eng_note_error(struct dmp_engine *e, int code, const char *text)
 
 void dmp_eng_note_ok(struct dmp_engine *e, int wrote)
 {
+	char v[64];
+
 	seen_put(e, dmp_eng_now(e), 0);
-	if (wrote) {
+	if (wrote && (dmp_store_kv_get(e->st, KV_TSIG, v, sizeof(v)) < 0 ||
+		      v[0] != '\0')) {
 		(void)dmp_store_kv_set(e->st, KV_TSIG, "");
 	}
 }

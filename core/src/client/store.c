@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -224,6 +225,11 @@ void dmp_store_close(struct dmp_store *st)
 	if (!st) {
 		return;
 	}
+	for (size_t i = 0; i < st->n_stmts; i++) {
+		sqlite3_finalize(st->stmts[i].q);
+		free(st->stmts[i].sql);
+	}
+	dmp_free(st->stmts);
 	sqlite3_close_v2(st->db);
 	if (st->seal_key) {
 		sodium_free(st->seal_key);
@@ -241,6 +247,21 @@ void dmp_store_relax(struct dmp_store *st, int on)
 		(void)dmp_st_exec(st, st->relaxed ? "PRAGMA synchronous=NORMAL"
 						  : "PRAGMA synchronous=FULL");
 	}
+}
+
+int dmp_store_tx_begin(struct dmp_store *st)
+{
+	return dmp_st_exec(st, "BEGIN IMMEDIATE");
+}
+
+int dmp_store_tx_end(struct dmp_store *st, int commit)
+{
+	int rc = dmp_st_exec(st, commit ? "COMMIT" : "ROLLBACK");
+
+	if (rc < 0 && commit) {
+		(void)dmp_st_exec(st, "ROLLBACK");
+	}
+	return rc;
 }
 
 /* sqlite has no "sync now" call; its WAL file handle does (the documented
@@ -284,13 +305,75 @@ int dmp_store_set_seal_key(struct dmp_store *st, const uint8_t key[32])
 
 /* ---- statement helpers ---------------------------------------------- */
 
+/* Most statements kept: the store's queries are fixed texts (about 80);
+ * past this they are prepared each time. */
+#define ST_CACHE_MAX 256
+
+/* FNV-1a of @p s: finds a statement's cache entry without comparing
+ * every text. */
+static uint32_t sql_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	}
+	return h;
+}
+
 int dmp_st_prepare(struct dmp_store *st, sqlite3_stmt **q, const char *sql)
 {
+	uint32_t h = sql_hash(sql);
+	struct dmp_st_cached *c;
+	int keep = 1;
+
+	for (size_t i = 0; i < st->n_stmts; i++) {
+		c = &st->stmts[i];
+		if (c->hash == h && strcmp(c->sql, sql) == 0) {
+			if (c->busy) {
+				keep = 0; /* in use: a fresh one */
+				break;
+			}
+			c->busy = 1;
+			*q = c->q;
+			return 0;
+		}
+	}
 	if (sqlite3_prepare_v2(st->db, sql, -1, q, NULL) != SQLITE_OK) {
 		*q = NULL;
 		return dmp_st_fail(st, "prepare");
 	}
+	if (!keep || st->n_stmts == ST_CACHE_MAX ||
+	    dmp_grow(&st->stmts, &st->cap_stmts, st->n_stmts,
+		     sizeof(*st->stmts), 32) < 0) {
+		return 0; /* not kept: finalized at release */
+	}
+	c = &st->stmts[st->n_stmts];
+	c->sql = strdup(sql);
+	if (!c->sql) {
+		return 0;
+	}
+	c->hash = h;
+	c->q = *q;
+	c->busy = 1;
+	st->n_stmts++;
 	return 0;
+}
+
+void dmp_st_release(struct dmp_store *st, sqlite3_stmt *q)
+{
+	if (!q) {
+		return;
+	}
+	for (size_t i = 0; i < st->n_stmts; i++) {
+		if (st->stmts[i].q == q) {
+			(void)sqlite3_reset(q); /* its error was seen */
+			(void)sqlite3_clear_bindings(q);
+			st->stmts[i].busy = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(q);
 }
 
 /* Run a statement that returns no rows; maps a full disk to ENOSPC. */
@@ -298,7 +381,7 @@ int dmp_st_step_done(struct dmp_store *st, sqlite3_stmt *q)
 {
 	int rc = sqlite3_step(q);
 
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	if (rc == SQLITE_DONE) {
 		return 0;
 	}
@@ -381,7 +464,7 @@ int dmp_store_identity_get(struct dmp_store *st, struct dmp_store_identity *out)
 	} else {
 		rc = dmp_st_fail(st, "identity");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -462,6 +545,6 @@ int dmp_store_kv_get(struct dmp_store *st, const char *key, char *out,
 	} else {
 		rc = rc == SQLITE_DONE ? DMP_ENOENT : dmp_st_fail(st, "kv");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }

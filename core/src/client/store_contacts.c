@@ -91,7 +91,7 @@ static int contact_query(struct dmp_store *st, const char *sql, const void *key,
 	} else {
 		rc = dmp_st_fail(st, "contact");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -212,7 +212,7 @@ static int each(struct dmp_store *st, dmp_store_contact_fn fn, void *ud,
 			break;
 		}
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
 		   : dmp_st_fail(st, "contacts");

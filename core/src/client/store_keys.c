@@ -54,7 +54,7 @@ static int reseal_table(struct dmp_store *st, const char *select,
 			rc = dmp_st_step_done(st, u);
 		}
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -143,7 +143,7 @@ int dmp_store_old_keys(struct dmp_store *st, int64_t since,
 	}
 	rc = n == cap || rc == SQLITE_DONE ? (int)n
 					   : dmp_st_fail(st, "old keys");
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -189,7 +189,7 @@ int dmp_store_old_key_secret(struct dmp_store *st, const uint8_t ed25519_pk[32],
 		rc =
 		    rc == SQLITE_DONE ? DMP_ENOENT : dmp_st_fail(st, "old key");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	if (rc < 0) {
 		sodium_memzero(xsk, DMP_X25519_BYTES);
 	}

@@ -189,7 +189,7 @@ static int each_where(struct dmp_store *st, const char *sql, int64_t arg,
 			break;
 		}
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
 		   : dmp_st_fail(st, "outbox");
@@ -231,7 +231,7 @@ static int one_int64(struct dmp_store *st, const char *sql, int64_t *out,
 	} else {
 		rc = dmp_st_fail(st, what);
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -260,7 +260,7 @@ int dmp_store_outbox_get(struct dmp_store *st, int64_t queue_id,
 		rc = rc == SQLITE_DONE ? DMP_ENOENT
 				       : dmp_st_fail(st, "outbox get");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -285,11 +285,11 @@ int dmp_store_outbox_records(struct dmp_store *st, int64_t queue_id,
 			   sqlite3_column_int(q, 4), ud);
 
 		if (r != 0) {
-			sqlite3_finalize(q);
+			dmp_st_release(st, q);
 			return r < 0 ? r : 0;
 		}
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc == SQLITE_DONE ? 0 : dmp_st_fail(st, "outbox records");
 }
 
@@ -328,6 +328,30 @@ int dmp_store_outbox_set_state(struct dmp_store *st, int64_t queue_id,
 	sqlite3_bind_int64(q, 2, next_attempt);
 	sqlite3_bind_text(q, 3, error ? error : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 4, queue_id);
+	rc = dmp_st_step_done(st, q);
+	if (rc == 0 && sqlite3_changes(st->db) == 0) {
+		rc = DMP_ENOENT;
+	}
+	return rc;
+}
+
+int dmp_store_outbox_restore(struct dmp_store *st,
+			     const struct dmp_outbox_msg *m)
+{
+	sqlite3_stmt *q;
+	int rc =
+	    dmp_st_prepare(st, &q,
+			   "UPDATE outbox SET state = ?, attempts = ?, "
+			   "next_attempt = ?, last_error = ? WHERE id = ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_int(q, 1, (int)m->state);
+	sqlite3_bind_int(q, 2, m->attempts);
+	sqlite3_bind_int64(q, 3, m->next_attempt);
+	sqlite3_bind_text(q, 4, m->last_error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 5, m->id);
 	rc = dmp_st_step_done(st, q);
 	if (rc == 0 && sqlite3_changes(st->db) == 0) {
 		rc = DMP_ENOENT;
@@ -377,7 +401,7 @@ int dmp_store_outbox_body(struct dmp_store *st, int64_t queue_id,
 		rc = rc == SQLITE_DONE ? DMP_ENOENT
 				       : dmp_st_fail(st, "outbox body");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -495,7 +519,7 @@ int dmp_store_outbox_whole(struct dmp_store *st, const char *whole, int *parts,
 	} else {
 		rc = dmp_st_fail(st, "outbox whole");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -517,7 +541,7 @@ int dmp_store_outbox_file_ids(struct dmp_store *st, const char *whole,
 	sqlite3_bind_text(q, 1, whole, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if (dmp_grow(ids, &cap, *n, sizeof(**ids), 64) < 0) {
-			sqlite3_finalize(q);
+			dmp_st_release(st, q);
 			dmp_free(*ids);
 			*ids = NULL;
 			*n = 0;
@@ -526,7 +550,7 @@ int dmp_store_outbox_file_ids(struct dmp_store *st, const char *whole,
 		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
 		*published += sqlite3_column_int(q, 1) == DMP_OUTBOX_PUBLISHED;
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	if (rc != SQLITE_DONE) {
 		dmp_free(*ids);
 		*ids = NULL;

@@ -111,7 +111,7 @@ int dmp_store_peer_each(struct dmp_store *st, dmp_store_peer_fn fn, void *ud)
 			break;
 		}
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
 						     : dmp_st_fail(st, "peers");
 }

@@ -89,7 +89,7 @@ int dmp_store_prekey_get(struct dmp_store *st, uint32_t id, int64_t now,
 	} else {
 		rc = dmp_st_fail(st, "prekey");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	if (rc < 0) {
 		sodium_memzero(secret, DMP_X25519_BYTES);
 	}
@@ -113,7 +113,7 @@ int dmp_store_prekey_consume(struct dmp_store *st, uint32_t id, char *wire,
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			dmp_st_copy_text(wire, wire_cap, q, 0);
 		}
-		sqlite3_finalize(q);
+		dmp_st_release(st, q);
 	}
 	rc = dmp_st_prepare(st, &q, "DELETE FROM prekey WHERE id = ?");
 	if (rc < 0) {
@@ -138,7 +138,7 @@ static int count_query(struct dmp_store *st, const char *sql, int64_t arg)
 	sqlite3_bind_int64(q, 1, arg);
 	rc = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0)
 					   : dmp_st_fail(st, "count");
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -222,7 +222,7 @@ int dmp_store_contact_prekey_pick(struct dmp_store *st, const uint8_t spk[32],
 		rc = rc == SQLITE_DONE ? DMP_ENOENT
 				       : dmp_st_fail(st, "contact prekey");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -242,7 +242,7 @@ int dmp_store_contact_prekey_count(struct dmp_store *st, const uint8_t spk[32],
 	sqlite3_bind_int64(q, 2, now);
 	rc = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0)
 					   : dmp_st_fail(st, "count");
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 

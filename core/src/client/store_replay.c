@@ -50,7 +50,7 @@ int dmp_store_replay_claim(struct dmp_store *st, const uint8_t spk[32],
 	} else {
 		rc = dmp_st_fail(st, "replay");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	q = NULL;
 	if (rc < 0) {
 		goto out;
@@ -128,7 +128,7 @@ int dmp_store_replay_seen(struct dmp_store *st, const uint8_t spk[32],
 	sqlite3_bind_blob(q, 1, spk, 32, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(q, 2, msg_id, 16, SQLITE_TRANSIENT);
 	rc = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -164,7 +164,7 @@ int dmp_store_delivery_get(struct dmp_store *st, const uint8_t spk[32],
 		rc = rc == SQLITE_DONE ? DMP_ENOENT
 				       : dmp_st_fail(st, "delivery");
 	}
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
@@ -208,7 +208,7 @@ int dmp_store_seen_value(struct dmp_store *st, const char *name,
 	rc = rc == SQLITE_ROW	 ? 1
 	     : rc == SQLITE_DONE ? 0
 				 : dmp_st_fail(st, "seen value");
-	sqlite3_finalize(q);
+	dmp_st_release(st, q);
 	return rc;
 }
 
