@@ -130,7 +130,10 @@ def test_undo_window_kill_and_editor(tmp_path, mesh):
     am.sh("echo one > outbox/bob")
     am.sh("echo two > outbox/bob; echo three >> outbox/bob")
     am.sh("echo four > outbox/bob; echo five > outbox/bob")
-    assert len(am.ls("queue")) == 5
+    q = am.ls("queue")
+    # Rarely seen under a loaded ctest -j2 (one entry missing, cause not
+    # yet known): the events say what became of it.
+    assert len(q) == 5, (q, events(am))
     sentinel(am, bm, [b"one\n", b"two\n", b"three\n", b"four\n",
                       b"five\n"])
     for body in bodies(bm):
