@@ -421,6 +421,24 @@ static void mark_dead(struct dmp_eng_relay_dead *d, const char *url)
 	}
 }
 
+size_t dmp_eng_relay_rtt_fill(struct dmp_store *st,
+			      struct dmp_eng_relay_cand *c, size_t n,
+			      int64_t now)
+{
+	size_t measured = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = 0;
+
+		c[i].rtt_ms = 0;
+		if (dmp_store_relay_rtt_get(st, c[i].url, now, &v) == 0) {
+			c[i].rtt_ms = v;
+			measured++;
+		}
+	}
+	return measured;
+}
+
 /* Most relays the health probe asks, and its timeout per relay. */
 #define RELAY_PROBES 4
 #define RELAY_PROBE_MS 1000L
@@ -434,18 +452,10 @@ static void cands_rtt(struct dmp_engine *e, struct cands *c,
 {
 	size_t order[DMP_ENG_RELAY_CANDS];
 	struct dmp_eng_http_buf *hb;
-	int measured = 0, probes = 0;
+	int probes = 0;
 
-	for (size_t i = 0; i < c->n; i++) {
-		uint32_t v = 0;
-
-		if (dmp_store_relay_rtt_get(e->st, c->v[i].url, c->now, &v) ==
-		    0) {
-			c->v[i].rtt_ms = v;
-			measured = 1;
-		}
-	}
-	if (measured || c->n < 2 || !(hb = dmp_calloc(1, sizeof(*hb)))) {
+	if (dmp_eng_relay_rtt_fill(e->st, c->v, c->n, c->now) > 0 || c->n < 2 ||
+	    !(hb = dmp_calloc(1, sizeof(*hb)))) {
 		return;
 	}
 	(void)dmp_eng_relay_order(c->v, c->n, order);
