@@ -4,17 +4,61 @@ into bob's zone with a claim pointing there, to the relay in
 network.relays (node B, which serves bob's zone and holds his registered
 mailbox). With B's relay off the message stays queued and the event says
 why (403 relay disabled); with it on, `dmp send` exits 0, the queue entry
-and the RELAYED event name B, and bob reads the message from B, verified."""
+and the RELAYED event name B, and bob reads the message from B, verified. With a slow relay listed
+before B and no RTT measured, the client probes both (GET /health) and
+relays through the faster B, in this process and the next one."""
+import http.server
+import re
 import sqlite3
+import threading
+import time
 
 from cli_helpers import wait_keys, ZONE
-from conftest import stop_and_check
+from conftest import free_addr, stop_and_check
 from mesh_helpers import alice_and_bob
 from test_mesh_relay_dest import make, metric
 
 
 def b_config(relay):
     return ("mesh:\n  relay_enabled: %s\n" % ("true" if relay else "false"))
+
+
+class SlowRelay:
+    """A relay that answers everything after 300 ms with a 503, and
+    remembers what it was asked."""
+
+    def __init__(self):
+        seen = self.seen = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                seen.append((self.command, self.path))
+                time.sleep(0.3)
+                body = b'{"reason": "slow test relay"}'
+                self.send_response(503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+        self.srv = http.server.ThreadingHTTPServer(free_addr(), H)
+        self.url = "http://%s:%d" % self.srv.server_address
+        self.t = threading.Thread(target=self.srv.serve_forever,
+                                  daemon=True)
+        self.t.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+        self.t.join(5)
 
 
 def outbox(user):
@@ -93,6 +137,32 @@ def test_relay_fallback(tmp_path):
         got = sorted(m for _, m in bob.maildir("inbox"))
         assert got == [b"and another", b"through a relay"], got
         assert not bob.rejections(), bob.events()
+
+        # Two relays, a slow one listed first, nothing measured: the
+        # client probes both (GET /health, issue 16) and relays through B;
+        # the next process finds the RTTs in its store: no probe, no POST
+        # to the slow one.
+        slow = SlowRelay()
+        try:
+            text = open(alice.home + "/config.yaml").read()
+            open(alice.home + "/config.yaml", "w").write(text.replace(
+                '["%s"]' % b.url, '["%s", "%s"]' % (slow.url, b.url)))
+            with sqlite3.connect(alice.home + "/state.db") as c:
+                c.execute("DELETE FROM relay_rtt")
+            for i, want in enumerate([[("GET", "/health")]] * 2):
+                r = alice.send("bob", b"fast relay first %d" % i)
+                assert r.returncode == 0, r.stderr_text
+                assert slow.seen == want, slow.seen
+                relayed = [l for l in alice.events() if " RELAYED " in l]
+                assert b.url in relayed[-1], relayed
+                assert re.search(r", rtt \d+ ms ", relayed[-1]), relayed
+            assert metric(b, "dmp_relay_stored_total") == 4
+            with sqlite3.connect(alice.home + "/state.db") as c:
+                rtt = dict(c.execute("SELECT url, srtt_ms FROM relay_rtt"))
+            assert rtt[slow.url] >= 300 > rtt[b.url], rtt
+            open(alice.home + "/config.yaml", "w").write(text)
+        finally:
+            slow.close()
 
         # A relay that is not an http(s) URL: the config is refused,
         # naming the setting and the entry.

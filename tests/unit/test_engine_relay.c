@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/engine_i.h"
 #include "dmp/claim.h"
@@ -23,6 +24,7 @@
 #include "dmp/names.h"
 #include "dmp/pipeline.h"
 #include "dmp/relay.h"
+#include "dmp/store.h"
 #include "relaymsg.h"
 #include "tap.h"
 
@@ -231,6 +233,43 @@ static void test_order(void)
 	is_int((int)dmp_eng_relay_order(c, 0, NULL), 0, "order: none");
 }
 
+/* The order takes the SRTT the store kept (8.7.8): the relay that
+ * answered fastest before first, a stale sample ignored. */
+static void test_order_stored_rtt(void)
+{
+	char dir[] = "/tmp/dmp-test-relay-rtt-XXXXXX", path[300];
+	struct dmp_store *st = NULL;
+	struct dmp_eng_relay_cand c[3] = {
+	    {"slow.test", 0, 0, 0, 0, 0},
+	    {"fast.test", 1, 0, 0, 0, 0},
+	    {"old.test", 2, 0, 0, 0, 0},
+	};
+	const int64_t now = (int64_t)NOW;
+
+	if (!mkdtemp(dir)) {
+		die("mkdtemp");
+	}
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	if (dmp_store_open(&st, path) < 0) {
+		die("store");
+	}
+	is_int((int)dmp_eng_relay_rtt_fill(st, c, 3, now), 0,
+	       "rtt fill: nothing measured yet");
+	ok(order_is(c, 3, "sfo"), "rtt fill: unmeasured: configured order");
+	dmp_store_relay_rtt_add(st, "slow.test", 300, now - 10, NULL);
+	dmp_store_relay_rtt_add(st, "fast.test", 12, now - 5, NULL);
+	dmp_store_relay_rtt_add(st, "old.test", 1,
+				now - DMP_STORE_RELAY_RTT_MAX_AGE - 1, NULL);
+	is_int((int)dmp_eng_relay_rtt_fill(st, c, 3, now), 2,
+	       "rtt fill: two fresh samples, the stale one ignored");
+	is_int((int)c[1].rtt_ms, 12, "rtt fill: the stored SRTT");
+	ok(order_is(c, 3, "fso"),
+	   "rtt fill: the fastest before first, unmeasured last");
+	dmp_store_close(st);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	static struct dmp_test_msg tm;
@@ -250,11 +289,12 @@ int main(void)
 						     msg.records[i].value,
 						     msg.records[i].ttl};
 	}
-	plan(33);
+	plan(38);
 	diag("message: k = %u, n = %u, slot %u", msg.k, msg.n, msg.slot);
 	test_build_ok();
 	test_build_refusals();
 	test_order();
+	test_order_stored_rtt();
 	dmp_test_msg_free(&tm);
 	dmp_wipe(snd_sk, sizeof(snd_sk));
 	return done_testing();

@@ -412,6 +412,61 @@ static void test_kv_and_reopen(struct dmp_store **st)
 	is_int(sb.st_mode & 0777, 0600, "db is private (0600)");
 }
 
+/* Measured relay round trips (8.7.8): RFC 6298 SRTT, the 7-day age rule,
+ * the 64-row bound (the most recently updated stay). */
+static void test_relay_rtt(struct dmp_store *st)
+{
+	const int64_t t0 = 1700000000;
+	uint32_t v = 0;
+	char url[64];
+	int kept = 0;
+
+	is_int(dmp_store_srtt_next(0, 80), 80, "srtt: the first sample");
+	is_int(dmp_store_srtt_next(80, 160), 90, "srtt: 7/8 old + 1/8 new");
+	is_int(dmp_store_srtt_next(0, 0), 1, "srtt: never 0 (unmeasured)");
+	is_int(dmp_store_relay_rtt_get(st, "http://r.test", t0, &v), DMP_ENOENT,
+	       "rtt: none yet");
+	is_int(dmp_store_relay_rtt_add(st, "http://r.test", 100, t0, &v), 0,
+	       "rtt: first sample");
+	is_int(v, 100, "rtt: srtt is the sample");
+	is_int(dmp_store_relay_rtt_add(st, "http://r.test", 20, t0 + 1, NULL),
+	       0, "rtt: second sample");
+	is_int(dmp_store_relay_rtt_get(st, "http://r.test", t0 + 1, &v), 0,
+	       "rtt: read back");
+	is_int(v, 90, "rtt: smoothed (700 + 20) / 8");
+	is_int(dmp_store_relay_rtt_get(st, "http://r.test",
+				       t0 + 1 + DMP_STORE_RELAY_RTT_MAX_AGE + 1,
+				       &v),
+	       DMP_ENOENT, "rtt: older than 7 days is ignored");
+	is_int(dmp_store_relay_rtt_add(st, "http://r.test", 40,
+				       t0 + 2 + DMP_STORE_RELAY_RTT_MAX_AGE,
+				       &v),
+	       0, "rtt: a sample after 7 days");
+	is_int(v, 40, "rtt: starts over, not smoothed with the stale one");
+	for (int i = 0; i < DMP_STORE_RELAY_RTT_ROWS + 5; i++) {
+		snprintf(url, sizeof(url), "http://r%d.test", i);
+		kept +=
+		    dmp_store_relay_rtt_add(
+			st, url, 10, t0 + 10 + DMP_STORE_RELAY_RTT_MAX_AGE + i,
+			NULL) == 0;
+	}
+	is_int(kept, DMP_STORE_RELAY_RTT_ROWS + 5, "rtt: 69 relays added");
+	{
+		const int64_t now = t0 + 100 + DMP_STORE_RELAY_RTT_MAX_AGE;
+
+		is_int(dmp_store_relay_rtt_get(st, "http://r.test", now, &v),
+		       DMP_ENOENT, "rtt: the least recently updated dropped");
+		is_int(dmp_store_relay_rtt_get(st, "http://r4.test", now, &v),
+		       DMP_ENOENT, "rtt: r0..r4 dropped too (64 kept)");
+		is_int(dmp_store_relay_rtt_get(st, "http://r5.test", now, &v),
+		       0, "rtt: r5 kept");
+		snprintf(url, sizeof(url), "http://r%d.test",
+			 DMP_STORE_RELAY_RTT_ROWS + 4);
+		is_int(dmp_store_relay_rtt_get(st, url, now, &v), 0,
+		       "rtt: the newest kept");
+	}
+}
+
 /* Statements cached, in use, and alive in sqlite (cached or not). */
 static void stmt_counts(struct dmp_store *st, size_t *n, size_t *busy,
 			size_t *live)
@@ -500,6 +555,7 @@ enum {
 	KV_CHECKS = 9,
 	ROTATE_CHECKS = 17,
 	STMT_CHECKS = 4,
+	RELAY_RTT_CHECKS = 17,
 };
 
 int main(void)
@@ -513,7 +569,8 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	plan(OPEN_CHECKS + IDENTITY_CONTACT_CHECKS + PREKEY_CHECKS +
 	     OUTBOX_CHECKS + RELAXED_CHECKS + REPLAY_CHECKS + RACE_CHECKS +
-	     KV_CHECKS + ROTATE_CHECKS + REENCODE_CHECKS + STMT_CHECKS);
+	     KV_CHECKS + ROTATE_CHECKS + REENCODE_CHECKS + STMT_CHECKS +
+	     RELAY_RTT_CHECKS);
 	is_int(dmp_store_open(&bad, "/nonexistent/dir/x.db"), DMP_ENOENT,
 	       "unopenable path reports the errno");
 	ok(bad == NULL, "out-param cleared on failure");
@@ -527,6 +584,7 @@ int main(void)
 	test_replay(st);
 	test_replay_race();
 	test_stmt_cache(st);
+	test_relay_rtt(st);
 	test_kv_and_reopen(&st);
 	dmp_store_close(st);
 	dmp_store_close(NULL);

@@ -509,4 +509,29 @@ int dmp_store_peer_each(struct dmp_store *st, dmp_store_peer_fn fn, void *ud);
  *  many. */
 int dmp_store_peer_reap(struct dmp_store *st, int64_t before);
 
+/* ---- measured relay round trips (docs/protocol.md 8.7.8) ---------------- */
+
+/** Relay RTT rows kept (the most recently updated). */
+#define DMP_STORE_RELAY_RTT_ROWS 64
+/** A relay RTT sample older than this (seconds) is ignored. */
+#define DMP_STORE_RELAY_RTT_MAX_AGE (7 * 86400)
+/** RFC 6298 SRTT with alpha 1/8: @p srtt 0 (none) takes @p sample; the
+ *  result is at least 1 (0 means unmeasured). */
+uint32_t dmp_store_srtt_next(uint32_t srtt, uint32_t sample);
+/**
+ * The smoothed RTT of relay @p url, if updated within
+ * DMP_STORE_RELAY_RTT_MAX_AGE of @p now.
+ * @return 0 (in @p srtt_ms), DMP_ENOENT or DMP_ESTORE
+ */
+int dmp_store_relay_rtt_get(struct dmp_store *st, const char *url, int64_t now,
+			    uint32_t *srtt_ms);
+/**
+ * Fold a round trip of @p sample_ms to @p url into its SRTT (a stored one
+ * too old starts over), stamped @p now, then keep only the
+ * DMP_STORE_RELAY_RTT_ROWS most recently updated rows. @p srtt_ms (may be
+ * NULL) gets the new SRTT. @return 0, DMP_ENOSPC or DMP_ESTORE
+ */
+int dmp_store_relay_rtt_add(struct dmp_store *st, const char *url,
+			    uint32_t sample_ms, int64_t now, uint32_t *srtt_ms);
+
 #endif /* DMP_STORE_H */

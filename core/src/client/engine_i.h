@@ -573,6 +573,12 @@ struct dmp_eng_relay_cand {
  * @p out gets indices into @p c, best first. @return @p n */
 size_t dmp_eng_relay_order(const struct dmp_eng_relay_cand *c, size_t n,
 			   size_t *out);
+/* Set each candidate's rtt_ms to its SRTT in @p st (samples of the last
+ * DMP_STORE_RELAY_RTT_MAX_AGE before @p now), else 0. @return how many
+ * have one */
+size_t dmp_eng_relay_rtt_fill(struct dmp_store *st,
+			      struct dmp_eng_relay_cand *c, size_t n,
+			      int64_t now);
 /* Build the bundle of @p n records for @p zone: the manifest
  * (slot-<s>.mb-…) and chunks (chunk-<i>-<key>.…) renamed into @p zone by
  * the names.h formulas, plus @p claim (may be NULL) at the claim name of

@@ -13,12 +13,18 @@
  *
  * The bundle, its id and its JSON are dmp/relay.h's (src/wire/relay.c),
  * the ones every relay checks; HTTP is dmp_eng_http_call (libcurl).
+ *
+ * Every relay round trip that gets an HTTP answer (a POST, or the
+ * GET /health probe of a pass where no candidate has been measured) is
+ * folded into that relay's smoothed RTT in the store (relay_rtt), which
+ * ranks the candidates of later passes and processes.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -168,12 +174,52 @@ static int status_code(int st)
 	}
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* @p ep with @p path ("v1/relay", "health") appended. */
+static void relay_url(char *url, size_t cap, const char *ep, const char *path)
+{
+	snprintf(url, cap, "%s%s%s", ep, ep[strlen(ep) - 1] == '/' ? "" : "/",
+		 path);
+}
+
+/* One HTTP exchange with relay @p ep, timed: an answer (any status) is
+ * an RTT sample for the store; @p srtt (may be NULL) gets the new SRTT.
+ * @return as dmp_eng_http_call */
+static int timed_call(struct dmp_engine *e, const char *ep, const char *path,
+		      const char *body, long timeout_ms,
+		      struct dmp_eng_http_buf *hb, uint32_t *srtt)
+{
+	char url[256];
+	int64_t t0 = mono_ms(), ms;
+	int st, rc;
+
+	relay_url(url, sizeof(url), ep, path);
+	st = dmp_eng_http_call(url, body, timeout_ms, hb);
+	ms = mono_ms() - t0;
+	if (st > 0) {
+		rc = dmp_store_relay_rtt_add(e->st, ep,
+					     (uint32_t)(ms < 0 ? 0 : ms),
+					     dmp_eng_now(e), srtt);
+		if (rc < 0) {
+			DMP_LOG_W("relay %s: RTT not stored: %s", ep,
+				  dmp_strerror(rc));
+		}
+	}
+	return st;
+}
+
 /* One POST to @p ep. @return the status code's meaning (status_code). */
 static int post(struct dmp_engine *e, const char *ep, const char *body,
 		int *status, char *reason, size_t rcap, int *hops)
 {
 	struct dmp_eng_http_buf *hb = dmp_calloc(1, sizeof(*hb));
-	char url[256];
 	json_t *j;
 	int st;
 
@@ -183,9 +229,8 @@ static int post(struct dmp_engine *e, const char *ep, const char *body,
 	if (!hb) {
 		return DMP_ENOMEM;
 	}
-	snprintf(url, sizeof(url), "%s%s", ep,
-		 ep[strlen(ep) - 1] == '/' ? "v1/relay" : "/v1/relay");
-	st = dmp_eng_http_call(url, body, (long)e->conf.timeout_ms, hb);
+	st = timed_call(e, ep, "v1/relay", body, (long)e->conf.timeout_ms, hb,
+			NULL);
 	*status = st;
 	j = st > 0 ? json_loadb(hb->data, hb->len, 0, NULL) : NULL;
 	if (j) {
@@ -369,6 +414,71 @@ static int is_dead(const struct dmp_eng_relay_dead *d, const char *url)
 	return 0;
 }
 
+static void mark_dead(struct dmp_eng_relay_dead *d, const char *url)
+{
+	if (d->n < DMP_ENG_RELAY_CANDS && !is_dead(d, url)) {
+		snprintf(d->url[d->n++], sizeof(d->url[0]), "%s", url);
+	}
+}
+
+size_t dmp_eng_relay_rtt_fill(struct dmp_store *st,
+			      struct dmp_eng_relay_cand *c, size_t n,
+			      int64_t now)
+{
+	size_t measured = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = 0;
+
+		c[i].rtt_ms = 0;
+		if (dmp_store_relay_rtt_get(st, c[i].url, now, &v) == 0) {
+			c[i].rtt_ms = v;
+			measured++;
+		}
+	}
+	return measured;
+}
+
+/* Most relays the health probe asks, and its timeout per relay. */
+#define RELAY_PROBES 4
+#define RELAY_PROBE_MS 1000L
+
+/* Each candidate's stored SRTT (fresh ones only). When none has one and
+ * there are two or more, GET /health of up to RELAY_PROBES of them (in
+ * the order without RTT): an answer is a sample, no answer marks the
+ * relay dead for this pass. */
+static void cands_rtt(struct dmp_engine *e, struct cands *c,
+		      struct dmp_eng_relay_dead *dead)
+{
+	size_t order[DMP_ENG_RELAY_CANDS];
+	struct dmp_eng_http_buf *hb;
+	int probes = 0;
+
+	if (dmp_eng_relay_rtt_fill(e->st, c->v, c->n, c->now) > 0 || c->n < 2 ||
+	    !(hb = dmp_calloc(1, sizeof(*hb)))) {
+		return;
+	}
+	(void)dmp_eng_relay_order(c->v, c->n, order);
+	for (size_t k = 0; k < c->n && probes < RELAY_PROBES; k++) {
+		struct dmp_eng_relay_cand *v = &c->v[order[k]];
+
+		if (is_dead(dead, v->url)) {
+			continue;
+		}
+		probes++;
+		hb->len = 0;
+		hb->over = 0;
+		if (timed_call(e, v->url, "health", NULL, RELAY_PROBE_MS, hb,
+			       &v->rtt_ms) <= 0) {
+			DMP_LOG_I("relay %s: no answer to the RTT probe; not "
+				  "tried in this pass",
+				  v->url);
+			mark_dead(dead, v->url);
+		}
+	}
+	dmp_free(hb);
+}
+
 int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		       const struct dmp_eng_relay_rec *r, size_t n, int slot,
 		       struct dmp_eng_relay_dead *dead, char *path,
@@ -389,12 +499,13 @@ int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		dmp_free(cs);
 		return DMP_ENOENT;
 	}
-	(void)dmp_eng_relay_order(cs->v, cs->n, order);
 	rc = body_of(e, m, r, n, slot, &body, &len, why, why_cap);
 	if (rc < 0) {
 		dmp_free(cs);
 		return rc;
 	}
+	cands_rtt(e, cs, dead);
+	(void)dmp_eng_relay_order(cs->v, cs->n, order);
 	rc = DMP_EUNREACHABLE;
 	for (size_t k = 0; k < cs->n && tried < DMP_ENG_RELAY_TRIES; k++) {
 		const char *url = cs->v[order[k]].url;
@@ -412,16 +523,21 @@ int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 		tried++;
 		c = post(e, url, body, &status, reason, sizeof(reason), &hops);
 		if (c == 0) {
+			const struct dmp_eng_relay_cand *v = &cs->v[order[k]];
+			char rtt[32] = "rtt unmeasured";
+
+			if (v->rtt_ms) {
+				snprintf(rtt, sizeof(rtt), "rtt %u ms",
+					 (unsigned)v->rtt_ms);
+			}
 			snprintf(path, path_cap, "relay:%s", url);
 			snprintf(d, sizeof(d),
-				 "relayed via %s%s: %d %s, hops %d (home node "
-				 "unreachable)",
+				 "relayed via %s%s: %d %s, hops %d, %s (home "
+				 "node unreachable)",
 				 url,
-				 cs->v[order[k]].configured < 0
-				     ? " (from discovery)"
-				     : "",
+				 v->configured < 0 ? " (from discovery)" : "",
 				 status, reason[0] ? reason : "ok",
-				 hops < 0 ? 0 : hops);
+				 hops < 0 ? 0 : hops, rtt);
 			dmp_eng_emit(e, DMP_EV_RELAYED, m->recipient, m->msg_id,
 				     0, d);
 			rc = 0;
@@ -433,10 +549,8 @@ int dmp_eng_relay_send(struct dmp_engine *e, const struct dmp_outbox_msg *m,
 			rc = c;
 			snprintf(why, why_cap, "relay %s refused: %d %s", url,
 				 status, reason);
-		} else if (dead->n < DMP_ENG_RELAY_CANDS) {
-			/* not asked again this pass */
-			snprintf(dead->url[dead->n++], sizeof(dead->url[0]),
-				 "%s", url);
+		} else {
+			mark_dead(dead, url); /* not asked again this pass */
 		}
 		if (status <= 0 && rc == DMP_EUNREACHABLE) {
 			snprintf(why, why_cap, "relay %s: no answer (%s)", url,

@@ -95,6 +95,11 @@ static const char *const migrations[] = {
     "ALTER TABLE contact ADD COLUMN prev_ed25519_pk BLOB;"
     "ALTER TABLE contact ADD COLUMN rotated_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE contact ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;",
+    /* 5: the smoothed round trip of each relay the client used
+     * (docs/protocol.md 8.7.8), by URL; store_peers.c keeps it bounded. */
+    "CREATE TABLE relay_rtt ("
+    "  url TEXT PRIMARY KEY, srtt_ms INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);",
 };
 
 int dmp_st_fail(struct dmp_store *st, const char *what)

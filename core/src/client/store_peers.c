@@ -121,3 +121,85 @@ int dmp_store_peer_reap(struct dmp_store *st, int64_t before)
 	return dmp_st_delete_where(st, "DELETE FROM peer WHERE hb_exp < ?",
 				   before);
 }
+
+/* ---- measured relay round trips (docs/protocol.md 8.7.8) ---------------- */
+
+uint32_t dmp_store_srtt_next(uint32_t srtt, uint32_t sample)
+{
+	uint64_t v;
+
+	if (srtt == 0) {
+		v = sample;
+	} else {
+		/* SRTT = 7/8 SRTT + 1/8 R (RFC 6298 2.3), rounded */
+		v = ((uint64_t)srtt * 7 + sample + 4) / 8;
+	}
+	return v == 0 ? 1 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+int dmp_store_relay_rtt_get(struct dmp_store *st, const char *url, int64_t now,
+			    uint32_t *srtt_ms)
+{
+	sqlite3_stmt *q;
+	int rc = dmp_st_prepare(st, &q,
+				"SELECT srtt_ms FROM relay_rtt "
+				"WHERE url = ? AND updated_at >= ?");
+
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_text(q, 1, url, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, now - DMP_STORE_RELAY_RTT_MAX_AGE);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(q, 0);
+
+		*srtt_ms = v < 1	    ? 1
+			   : v > UINT32_MAX ? UINT32_MAX
+					    : (uint32_t)v;
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? DMP_ENOENT
+				       : dmp_st_fail(st, "relay rtt");
+	}
+	dmp_st_release(st, q);
+	return rc;
+}
+
+int dmp_store_relay_rtt_add(struct dmp_store *st, const char *url,
+			    uint32_t sample_ms, int64_t now, uint32_t *srtt_ms)
+{
+	sqlite3_stmt *q;
+	uint32_t old = 0, v;
+	int rc = dmp_store_relay_rtt_get(st, url, now, &old);
+
+	if (rc < 0 && rc != DMP_ENOENT) {
+		return rc;
+	}
+	v = dmp_store_srtt_next(rc == 0 ? old : 0, sample_ms);
+	rc = dmp_st_prepare(st, &q,
+			    "INSERT INTO relay_rtt (url, srtt_ms, updated_at) "
+			    "VALUES (?, ?, ?) ON CONFLICT (url) DO UPDATE SET "
+			    "srtt_ms = excluded.srtt_ms, "
+			    "updated_at = excluded.updated_at");
+	if (rc < 0) {
+		return rc;
+	}
+	sqlite3_bind_text(q, 1, url, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, v);
+	sqlite3_bind_int64(q, 3, now);
+	rc = dmp_st_step_done(st, q);
+	if (rc == 0) {
+		/* bounded: the most recently updated rows stay */
+		rc = dmp_st_delete_where(
+		    st,
+		    "DELETE FROM relay_rtt WHERE url NOT IN (SELECT url FROM "
+		    "relay_rtt ORDER BY updated_at DESC, url LIMIT ?)",
+		    DMP_STORE_RELAY_RTT_ROWS);
+		rc = rc < 0 ? rc : 0;
+	}
+	if (rc == 0 && srtt_ms) {
+		*srtt_ms = v;
+	}
+	return rc;
+}
