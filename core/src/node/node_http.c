@@ -492,6 +492,17 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 		dmp_node_http_free(h);
 		return rc;
 	}
+	/* Forwarding off the HTTP thread (8.7.5): a worker of its own,
+	 * made before the daemon so that h->nrq is set before its thread
+	 * can read it. */
+	if (o->listen_fd >= 0 && h->o.relay.enabled) {
+		rc = dmp_nrq_new(&h->nrq, h, DMP_NRQ_MAX, resume_conn);
+		if (rc < 0) {
+			h->o.listen_fd = -1; /* still the caller's */
+			dmp_node_http_free(h);
+			return rc;
+		}
+	}
 	if (o->listen_fd >= 0) {
 		/* libmicrohttpd's own limit leaves room for the connections
 		 * node_http_conn.c is closing (see dmp_nh_accept()). */
@@ -510,14 +521,6 @@ int dmp_node_http_new(struct dmp_node_http **out, struct dmp_node *n,
 			h->o.listen_fd = -1; /* still the caller's */
 			dmp_node_http_free(h);
 			return DMP_EIO;
-		}
-		/* Forwarding off this thread (8.7.5): a worker of its own. */
-		if (h->o.relay.enabled) {
-			rc = dmp_nrq_new(&h->nrq, h, DMP_NRQ_MAX, resume_conn);
-			if (rc < 0) {
-				dmp_node_http_free(h);
-				return rc;
-			}
 		}
 	}
 	*out = h;
